@@ -1,0 +1,1 @@
+"""The primitive operations of slopes, each with its forward, reverse and batching rules."""

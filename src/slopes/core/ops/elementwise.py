@@ -1,0 +1,322 @@
+"""Elementwise primitives: arithmetic, the transcendental functions, comparisons.
+
+Binary operations broadcast like NumPy; their reverse rules sum the cotangent
+back to each argument's shape (``unbroadcast``). Conventions at singular points:
+``abs`` and ``sign`` have derivative 0 at 0; ``maximum``/``minimum`` split the
+derivative equally between tied arguments; ``clip`` passes the derivative
+where ``lo <= x <= hi`` (bounds included); ``hypot`` at (0, 0) has gradient 0.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..trace import Primitive, Tracer, bind, shape_of
+from .rules import defjvp, elementwise_batch, make_nondiff, mask_zero
+
+LN2 = math.log(2.0)
+LN10 = math.log(10.0)
+
+
+def unbroadcast(x, shape):
+    """Sum ``x`` down to ``shape`` (the reverse of NumPy broadcasting)."""
+    if shape_of(x) == shape:
+        return x
+    from .shape import sum_to
+
+    return sum_to(x, shape)
+
+
+def _elementwise(name, impl):
+    p = Primitive(name, impl)
+    elementwise_batch(p)
+    return p
+
+
+# -- arithmetic -----------------------------------------------------------------
+add = _elementwise("add", np.add)
+sub = _elementwise("subtract", np.subtract)
+mul = _elementwise("multiply", np.multiply)
+div = _elementwise("divide", np.true_divide)
+neg = _elementwise("negative", np.negative)
+power = _elementwise("power", np.power)
+
+
+def _sum_jvp(sign):
+    def jvp(primals, tangents, params):
+        ans = bind(add if sign > 0 else sub, primals, params)
+        tx, ty = tangents
+        if ty is None:
+            out = tx
+        elif tx is None:
+            out = ty if sign > 0 else neg(ty)
+        else:
+            out = add(tx, ty) if sign > 0 else sub(tx, ty)
+        if out is not None and shape_of(out) != shape_of(ans):
+            from .shape import broadcast_to
+
+            out = broadcast_to(out, shape_of(ans))
+        return ans, out
+
+    return jvp
+
+
+add.jvp = _sum_jvp(+1)
+sub.jvp = _sum_jvp(-1)
+add.vjps = (
+    lambda g, ans, x, y: unbroadcast(g, shape_of(x)),
+    lambda g, ans, x, y: unbroadcast(g, shape_of(y)),
+)
+sub.vjps = (
+    lambda g, ans, x, y: unbroadcast(g, shape_of(x)),
+    lambda g, ans, x, y: unbroadcast(neg(g), shape_of(y)),
+)
+
+defjvp(mul, lambda t, ans, x, y: mul(t, y), lambda t, ans, x, y: mul(x, t))
+mul.vjps = (
+    lambda g, ans, x, y: unbroadcast(mul(g, y), shape_of(x)),
+    lambda g, ans, x, y: unbroadcast(mul(g, x), shape_of(y)),
+)
+
+defjvp(div, lambda t, ans, x, y: div(t, y), lambda t, ans, x, y: neg(div(mul(t, ans), y)))
+div.vjps = (
+    lambda g, ans, x, y: unbroadcast(mask_zero(g, div(g, y)), shape_of(x)),
+    lambda g, ans, x, y: unbroadcast(mask_zero(g, neg(div(mul(g, ans), y))), shape_of(y)),
+)
+
+neg.jvp = lambda primals, tangents, params: (
+    neg(primals[0]),
+    None if tangents[0] is None else neg(tangents[0]),
+)
+neg.vjps = (lambda g, ans, x: neg(g),)
+
+
+def _dpow_dbase(x, y):
+    if isinstance(y, (int, float)) and not isinstance(y, bool):
+        if y == 0:
+            return 0.0
+        if y == 1:
+            return 1.0
+        if y == 2:
+            return 2.0 * x
+        return y * power(x, y - 1)
+    return mul(y, power(x, sub(y, 1)))
+
+
+def _dpow_dexp(x, ans):
+    # d/dy x**y = x**y log x; at x = 0 the limit (y > 0) is 0, not 0 * -inf.
+    return mul(ans, log(where(equal(x, 0), 1.0, x)))
+
+
+defjvp(
+    power,
+    lambda t, ans, x, y: mul(t, _dpow_dbase(x, y)),
+    lambda t, ans, x, y: mul(t, _dpow_dexp(x, ans)),
+)
+power.vjps = (
+    lambda g, ans, x, y: unbroadcast(mask_zero(g, mul(g, _dpow_dbase(x, y))), shape_of(x)),
+    lambda g, ans, x, y: unbroadcast(mask_zero(g, mul(g, _dpow_dexp(x, ans))), shape_of(y)),
+)
+
+
+# -- non-differentiable elementwise operations --------------------------------------
+equal = make_nondiff("equal", np.equal)
+not_equal = make_nondiff("not_equal", np.not_equal)
+less = make_nondiff("less", np.less)
+less_equal = make_nondiff("less_equal", np.less_equal)
+greater = make_nondiff("greater", np.greater)
+greater_equal = make_nondiff("greater_equal", np.greater_equal)
+logical_and = make_nondiff("logical_and", np.logical_and)
+logical_or = make_nondiff("logical_or", np.logical_or)
+logical_xor = make_nondiff("logical_xor", np.logical_xor)
+logical_not = make_nondiff("logical_not", np.logical_not)
+isfinite = make_nondiff("isfinite", np.isfinite)
+isnan = make_nondiff("isnan", np.isnan)
+isinf = make_nondiff("isinf", np.isinf)
+sign = make_nondiff("sign", np.sign)
+floor = make_nondiff("floor", np.floor)
+ceil = make_nondiff("ceil", np.ceil)
+rint = make_nondiff("rint", np.rint)
+trunc = make_nondiff("trunc", np.trunc)
+floor_divide = make_nondiff("floor_divide", np.floor_divide)
+signbit = make_nondiff("signbit", np.signbit)
+# the value of x, seen by every transform as a constant
+stop_gradient = make_nondiff("stop_gradient", lambda x: x)
+
+
+def _round_impl(x, decimals=0):
+    return np.round(x, decimals)
+
+
+round_ = make_nondiff("round", _round_impl)
+
+
+# -- dtype conversion: differentiable between floating types ---------------------------
+astype = _elementwise("astype", lambda x, dtype: np.asarray(x).astype(dtype))
+astype.jvp = lambda primals, tangents, params: (
+    astype(primals[0], **params),
+    None if tangents[0] is None else astype(tangents[0], **params),
+)
+astype.vjps = (lambda g, ans, x, dtype: astype(g, dtype=x.dtype),)
+
+
+# -- where and clip -----------------------------------------------------------------
+where = _elementwise("where", np.where)
+defjvp(
+    where,
+    None,
+    lambda t, ans, c, x, y: where(c, t, 0.0),
+    lambda t, ans, c, x, y: where(c, 0.0, t),
+)
+where.vjps = (
+    None,
+    lambda g, ans, c, x, y: unbroadcast(where(c, g, 0.0), shape_of(x)),
+    lambda g, ans, c, x, y: unbroadcast(where(c, 0.0, g), shape_of(y)),
+)
+
+clip = _elementwise("clip", np.clip)
+
+
+def _inside(x, lo, hi):
+    return logical_and(greater_equal(x, lo), less_equal(x, hi))
+
+
+defjvp(
+    clip,
+    lambda t, ans, x, lo, hi: where(_inside(x, lo, hi), t, 0.0),
+    lambda t, ans, x, lo, hi: where(less(x, lo), t, 0.0),
+    lambda t, ans, x, lo, hi: where(greater(x, hi), t, 0.0),
+)
+clip.vjps = (
+    lambda g, ans, x, lo, hi: unbroadcast(where(_inside(x, lo, hi), g, 0.0), shape_of(x)),
+    lambda g, ans, x, lo, hi: unbroadcast(where(less(x, lo), g, 0.0), shape_of(lo)),
+    lambda g, ans, x, lo, hi: unbroadcast(where(greater(x, hi), g, 0.0), shape_of(hi)),
+)
+
+
+# -- unary functions, from a table of derivatives -------------------------------------
+def _unary(name, impl, deriv):
+    """Define ``name`` with derivative ``deriv(x, ans)`` (an expression in primitives)."""
+    p = _elementwise(name, impl)
+    defjvp(p, lambda t, ans, x: mul(t, deriv(x, ans)))
+    p.vjps = (lambda g, ans, x: mask_zero(g, mul(g, deriv(x, ans))),)
+    return p
+
+
+exp = _unary("exp", np.exp, lambda x, ans: ans)
+exp2 = _unary("exp2", np.exp2, lambda x, ans: mul(ans, LN2))
+expm1 = _unary("expm1", np.expm1, lambda x, ans: add(ans, 1.0))
+log = _unary("log", np.log, lambda x, ans: div(1.0, x))
+log2 = _unary("log2", np.log2, lambda x, ans: div(1.0 / LN2, x))
+log10 = _unary("log10", np.log10, lambda x, ans: div(1.0 / LN10, x))
+log1p = _unary("log1p", np.log1p, lambda x, ans: div(1.0, add(x, 1.0)))
+sqrt = _unary("sqrt", np.sqrt, lambda x, ans: div(0.5, ans))
+cbrt = _unary("cbrt", np.cbrt, lambda x, ans: div(1.0 / 3.0, mul(ans, ans)))
+square = _unary("square", np.square, lambda x, ans: mul(2.0, x))
+reciprocal = _unary("reciprocal", np.reciprocal, lambda x, ans: neg(mul(ans, ans)))
+sin = _unary("sin", np.sin, lambda x, ans: cos(x))
+cos = _unary("cos", np.cos, lambda x, ans: neg(sin(x)))
+tan = _unary("tan", np.tan, lambda x, ans: add(1.0, mul(ans, ans)))
+arcsin = _unary("arcsin", np.arcsin, lambda x, ans: div(1.0, sqrt(sub(1.0, mul(x, x)))))
+arccos = _unary("arccos", np.arccos, lambda x, ans: div(-1.0, sqrt(sub(1.0, mul(x, x)))))
+arctan = _unary("arctan", np.arctan, lambda x, ans: div(1.0, add(1.0, mul(x, x))))
+sinh = _unary("sinh", np.sinh, lambda x, ans: cosh(x))
+cosh = _unary("cosh", np.cosh, lambda x, ans: sinh(x))
+tanh = _unary("tanh", np.tanh, lambda x, ans: sub(1.0, mul(ans, ans)))
+arcsinh = _unary("arcsinh", np.arcsinh, lambda x, ans: div(1.0, sqrt(add(mul(x, x), 1.0))))
+arccosh = _unary("arccosh", np.arccosh, lambda x, ans: div(1.0, sqrt(sub(mul(x, x), 1.0))))
+arctanh = _unary("arctanh", np.arctanh, lambda x, ans: div(1.0, sub(1.0, mul(x, x))))
+absolute = _unary("absolute", np.abs, lambda x, ans: sign(x))
+
+
+# -- binary functions, from a table of partial derivatives ----------------------------
+def _binary(name, impl, dx, dy):
+    """Define ``name`` with partials ``dx(x, y, ans)`` and ``dy(x, y, ans)``."""
+    p = _elementwise(name, impl)
+    defjvp(p, lambda t, ans, x, y: mul(t, dx(x, y, ans)), lambda t, ans, x, y: mul(t, dy(x, y, ans)))
+    p.vjps = (
+        lambda g, ans, x, y: unbroadcast(mask_zero(g, mul(g, dx(x, y, ans))), shape_of(x)),
+        lambda g, ans, x, y: unbroadcast(mask_zero(g, mul(g, dy(x, y, ans))), shape_of(y)),
+    )
+    return p
+
+
+def _first_wins(x, y):
+    """1 where x is the strict winner, 1/2 on ties, 0 where y wins (as x's share)."""
+    return where(equal(x, y), 0.5, where(greater(x, y), 1.0, 0.0))
+
+
+def _safe_div(a, b):
+    """a / b, and 0 where b == 0 (the subgradient convention at a kink)."""
+    zero = equal(b, 0)
+    return where(zero, 0.0, div(a, where(zero, 1.0, b)))
+
+
+maximum = _binary(
+    "maximum", np.maximum, lambda x, y, a: _first_wins(x, y), lambda x, y, a: _first_wins(y, x)
+)
+minimum = _binary(
+    "minimum", np.minimum, lambda x, y, a: _first_wins(y, x), lambda x, y, a: _first_wins(x, y)
+)
+arctan2 = _binary(
+    "arctan2",
+    np.arctan2,
+    lambda y, x, a: _safe_div(x, add(mul(x, x), mul(y, y))),
+    lambda y, x, a: _safe_div(neg(y), add(mul(x, x), mul(y, y))),
+)
+hypot = _binary("hypot", np.hypot, lambda x, y, a: _safe_div(x, a), lambda x, y, a: _safe_div(y, a))
+logaddexp = _binary(
+    "logaddexp", np.logaddexp, lambda x, y, a: exp(sub(x, a)), lambda x, y, a: exp(sub(y, a))
+)
+
+
+# -- operators on tracers ---------------------------------------------------------------
+def _swap(f):
+    return lambda a, b: f(b, a)
+
+
+def _mod(x, y):
+    return sub(x, mul(floor_divide(x, y), y))
+
+
+_OPERATORS = {
+    "__add__": add,
+    "__radd__": _swap(add),
+    "__sub__": sub,
+    "__rsub__": _swap(sub),
+    "__mul__": mul,
+    "__rmul__": _swap(mul),
+    "__truediv__": div,
+    "__rtruediv__": _swap(div),
+    "__pow__": power,
+    "__rpow__": _swap(power),
+    "__floordiv__": floor_divide,
+    "__rfloordiv__": _swap(floor_divide),
+    "__mod__": _mod,
+    "__rmod__": _swap(_mod),
+    "__neg__": neg,
+    "__pos__": lambda x: x,
+    "__abs__": absolute,
+    "__eq__": equal,
+    "__ne__": not_equal,
+    "__lt__": less,
+    "__le__": less_equal,
+    "__gt__": greater,
+    "__ge__": greater_equal,
+    "__and__": logical_and,
+    "__rand__": _swap(logical_and),
+    "__or__": logical_or,
+    "__ror__": _swap(logical_or),
+    "__xor__": logical_xor,
+    "__rxor__": _swap(logical_xor),
+    "__invert__": logical_not,
+}
+def _method(fn):
+    # primitives are not descriptors: wrap them so that they bind ``self``
+    return lambda *args: fn(*args)
+
+
+for _name, _fn in _OPERATORS.items():
+    setattr(Tracer, _name, _method(_fn))

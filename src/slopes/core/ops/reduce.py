@@ -1,0 +1,118 @@
+"""Reductions: sum, max/min (ties share the derivative equally), prod, cumsum.
+
+``axis`` is always a tuple of non-negative axes here (``None`` for all); the
+NumPy-facing layer normalises what users pass.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..trace import Primitive, bind, shape_of
+from .elementwise import div, equal, where
+from .rules import deflinear, make_nondiff
+from .shape import broadcast_to, reshape
+
+__all__ = ["reduce_sum", "reduce_max", "reduce_min", "reduce_all", "reduce_any", "argmax", "argmin", "cumsum", "keepdims_shape"]
+
+
+def keepdims_shape(shape, axis):
+    """The shape of a reduction over ``axis`` with ``keepdims=True``."""
+    if axis is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axis else s for i, s in enumerate(shape))
+
+
+def _expand(g, x, axis, keepdims):
+    """Cotangent of a reduction, reshaped to broadcast against ``x``."""
+    if keepdims:
+        return g
+    return reshape(g, keepdims_shape(shape_of(x), axis))
+
+
+def _shift(axis, nd):
+    """Per-example axes to batched axes (the batch axis is 0)."""
+    return tuple(range(1, nd + 1)) if axis is None else tuple(a + 1 for a in axis)
+
+
+def _reduce_batch(prim):
+    def rule(vals, batched, axis, keepdims):
+        v = vals[0]
+        return bind(prim, [v], {"axis": _shift(axis, len(v.shape) - 1), "keepdims": keepdims})
+
+    return rule
+
+
+reduce_sum = Primitive("sum", lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims))
+deflinear(reduce_sum)
+reduce_sum.vjps = (
+    lambda g, ans, x, axis, keepdims: broadcast_to(_expand(g, x, axis, keepdims), shape_of(x)),
+)
+reduce_sum.batch = _reduce_batch(reduce_sum)
+
+
+def _extremum(name, impl):
+    p = Primitive(name, impl)
+
+    def winners(x, ans, axis, keepdims):
+        hit = equal(x, _expand(ans, x, axis, keepdims))
+        count = reduce_sum(hit, axis=axis, keepdims=True)
+        return hit, count
+
+    def jvp(primals, tangents, params):
+        (x,), (t,) = primals, tangents
+        ans = bind(p, primals, params)
+        if t is None:
+            return ans, None
+        hit, count = winners(x, ans, **params)
+        share = div(reduce_sum(where(hit, t, 0.0), axis=params["axis"], keepdims=True), count)
+        if not params["keepdims"]:
+            share = reshape(share, shape_of(ans))
+        return ans, share
+
+    def vjp(g, ans, x, axis, keepdims):
+        hit, count = winners(x, ans, axis, keepdims)
+        return where(hit, div(_expand(g, x, axis, keepdims), count), 0.0)
+
+    p.jvp = jvp
+    p.vjps = (vjp,)
+    p.batch = _reduce_batch(p)
+    return p
+
+
+reduce_max = _extremum("max", lambda x, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims))
+reduce_min = _extremum("min", lambda x, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims))
+
+
+def _arg_batch(prim):
+    def rule(vals, batched, axis, keepdims):
+        v = vals[0]
+        if axis is None:  # flat index of each example
+            v = reshape(v, (v.shape[0], -1))
+            axis = 0
+        return bind(prim, [v], {"axis": axis + 1, "keepdims": keepdims})
+
+    return rule
+
+
+reduce_all = make_nondiff("all", lambda x, axis, keepdims: np.all(x, axis=axis, keepdims=keepdims), batch=False)
+reduce_any = make_nondiff("any", lambda x, axis, keepdims: np.any(x, axis=axis, keepdims=keepdims), batch=False)
+reduce_all.batch = _reduce_batch(reduce_all)
+reduce_any.batch = _reduce_batch(reduce_any)
+
+argmax = make_nondiff("argmax", lambda x, axis, keepdims: np.argmax(x, axis=axis, keepdims=keepdims), batch=False)
+argmin = make_nondiff("argmin", lambda x, axis, keepdims: np.argmin(x, axis=axis, keepdims=keepdims), batch=False)
+argmax.batch = _arg_batch(argmax)
+argmin.batch = _arg_batch(argmin)
+
+
+def _flip(x, axis):
+    from .shape import getitem
+
+    return getitem(x, index=(slice(None),) * axis + (slice(None, None, -1),))
+
+
+cumsum = Primitive("cumsum", lambda x, axis: np.cumsum(x, axis=axis))
+deflinear(cumsum)
+cumsum.vjps = (lambda g, ans, x, axis: _flip(cumsum(_flip(g, axis), axis=axis), axis),)
+cumsum.batch = lambda vals, batched, axis: cumsum(vals[0], axis=axis + 1)

@@ -1,0 +1,115 @@
+"""Helpers for writing primitives and their rules in a few lines each.
+
+Rules are written with primitives and tracer operators, never with raw NumPy on
+their inputs, so that every derivative is itself differentiable.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..trace import Primitive, bind, concrete, shape_of
+
+__all__ = [
+    "PerArg",
+    "defjvp",
+    "deflinear",
+    "elementwise_batch",
+    "make_nondiff",
+    "mask_zero",
+    "per_example_ndim",
+]
+
+
+class PerArg:
+    """``vjps`` for a primitive with any number of arguments: ``rule(i, g, ans, *args)``."""
+
+    __slots__ = ("rule",)
+
+    def __init__(self, rule):
+        self.rule = rule
+
+    def __getitem__(self, i):
+        rule = self.rule
+        return lambda g, ans, *args, **params: rule(i, g, ans, *args, **params)
+
+
+def defjvp(prim, *rules):
+    """Forward rule from one tangent rule per argument, ``rule(t, ans, *args, **params)``.
+
+    The output tangent is the sum of the contributions of the non-zero input
+    tangents, broadcast to the output's shape. A ``None`` rule marks an argument
+    that is not differentiable.
+    """
+    from .elementwise import add
+    from .shape import broadcast_to
+
+    def jvp(primals, tangents, params):
+        ans = bind(prim, primals, params)
+        out = None
+        for rule, t in zip(rules, tangents):
+            if t is None:
+                continue
+            if rule is None:
+                raise TypeError(f"'{prim.name}' is not differentiable in this argument")
+            c = rule(t, ans, *primals, **params)
+            out = c if out is None else add(out, c)
+        if out is not None:
+            s = shape_of(ans)
+            if shape_of(out) != s:
+                out = broadcast_to(out, s)
+        return ans, out
+
+    prim.jvp = jvp
+
+
+def deflinear(prim):
+    """Forward rule of a primitive linear in its first argument: apply it to the tangent."""
+
+    def jvp(primals, tangents, params):
+        ans = bind(prim, primals, params)
+        t = tangents[0]
+        if t is None:
+            return ans, None
+        return ans, bind(prim, [t] + list(primals[1:]), params)
+
+    prim.jvp = jvp
+
+
+def per_example_ndim(v, batched):
+    return len(shape_of(v)) - (1 if batched else 0)
+
+
+def elementwise_batch(prim):
+    """Batch rule of an elementwise primitive: line the axes up and broadcast."""
+
+    def rule(vals, batched, **params):
+        nd = max(per_example_ndim(v, b) for v, b in zip(vals, batched))
+        from ..batching import align
+
+        return bind(prim, align(vals, batched, nd), params)
+
+    prim.batch = rule
+
+
+def make_nondiff(name, impl, batch=True):
+    """A primitive whose outputs carry no derivative (comparisons, rounding, arg-reductions)."""
+    p = Primitive(name, impl, differentiable=False)
+    if batch:
+        elementwise_batch(p)
+    return p
+
+
+def mask_zero(g, r):
+    """Return ``r`` (a product with the cotangent ``g``) with 0 wherever ``g`` is 0.
+
+    A branch that ``where`` did not take receives a zero cotangent; its local
+    derivative may still be inf or NaN there (sqrt or log at a negative number,
+    a division by zero), and 0 * inf = NaN would leak into the gradient.
+    """
+    rv = concrete(r)
+    if np.all(np.isfinite(rv)):
+        return r
+    from .elementwise import equal, where
+
+    return where(equal(g, 0), 0.0, r)

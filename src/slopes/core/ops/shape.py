@@ -1,0 +1,240 @@
+"""Shape primitives: reshape, transpose, broadcasting, stacking, indexing.
+
+All are linear, so their forward rule applies the same operation to the
+tangent and their reverse rule is the adjoint operation (reshape back,
+transpose back, sum out broadcast axes, slice back, scatter back).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..trace import Primitive, bind, shape_of
+from .rules import PerArg, deflinear
+
+__all__ = [
+    "reshape",
+    "transpose",
+    "broadcast_to",
+    "sum_to",
+    "stack",
+    "concatenate",
+    "getitem",
+    "scatter_add",
+    "index_update",
+    "zeros_like_value",
+]
+
+
+def zeros_like_value(x):
+    """A constant zero array with the (per-example) shape and dtype of ``x``."""
+    return np.zeros(shape_of(x), dtype=getattr(x, "dtype", np.float64))
+
+
+def _linear(name, impl, params=()):
+    p = Primitive(name, impl, params=params)
+    deflinear(p)
+    return p
+
+
+# -- reshape and transpose ----------------------------------------------------------
+reshape = _linear("reshape", lambda x, shape: np.reshape(x, shape), ("shape",))
+reshape.vjps = (lambda g, ans, x, shape: reshape(g, shape_of(x)),)
+reshape.batch = lambda vals, batched, shape: reshape(vals[0], (vals[0].shape[0],) + tuple(shape))
+
+transpose = _linear("transpose", lambda x, axes: np.transpose(x, axes), ("axes",))
+transpose.vjps = (lambda g, ans, x, axes: transpose(g, tuple(np.argsort(axes))),)
+transpose.batch = lambda vals, batched, axes: transpose(vals[0], (0,) + tuple(a + 1 for a in axes))
+
+
+# -- broadcasting and its adjoint ------------------------------------------------------
+def _sum_to_impl(x, shape):
+    xs = np.shape(x)
+    if xs == tuple(shape):
+        return x
+    lead = len(xs) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and xs[lead + i] != 1
+    )
+    out = np.sum(x, axis=axes, keepdims=True)
+    return np.reshape(out, shape)
+
+
+broadcast_to = _linear("broadcast_to", lambda x, shape: np.broadcast_to(x, shape), ("shape",))
+sum_to = _linear("sum_to", _sum_to_impl, ("shape",))
+broadcast_to.vjps = (lambda g, ans, x, shape: sum_to(g, shape_of(x)),)
+sum_to.vjps = (lambda g, ans, x, shape: broadcast_to(g, shape_of(x)),)
+
+
+def _broadcast_batch(vals, batched, shape):
+    from ..batching import align
+
+    (v,) = align(vals, batched, len(shape))
+    return broadcast_to(v, (v.shape[0],) + tuple(shape))
+
+
+def _sum_to_batch(vals, batched, shape):
+    # Put the batch axis last so that it is never summed, then back in front.
+    v = vals[0]
+    nd = len(v.shape)
+    last = transpose(v, tuple(range(1, nd)) + (0,))
+    out = sum_to(last, tuple(shape) + (v.shape[0],))
+    k = len(shape)
+    return transpose(out, (k,) + tuple(range(k)))
+
+
+broadcast_to.batch = _broadcast_batch
+sum_to.batch = _sum_to_batch
+
+
+# -- stacking and concatenation -----------------------------------------------------------
+def _fill_zeros(primals, tangents):
+    return [zeros_like_value(p) if t is None else t for p, t in zip(primals, tangents)]
+
+
+def _variadic_linear(prim):
+    def jvp(primals, tangents, params):
+        ans = bind(prim, primals, params)
+        if all(t is None for t in tangents):
+            return ans, None
+        return ans, bind(prim, _fill_zeros(primals, tangents), params)
+
+    prim.jvp = jvp
+
+
+def _all_batched(vals, batched):
+    size = next(v.shape[0] for v, b in zip(vals, batched) if b)
+    return [v if b else broadcast_to(v, (size,) + tuple(np.shape(v))) for v, b in zip(vals, batched)]
+
+
+stack = Primitive("stack", lambda *xs, axis: np.stack(xs, axis))
+_variadic_linear(stack)
+stack.vjps = PerArg(lambda i, g, ans, *xs, axis: getitem(g, index=(slice(None),) * axis + (i,)))
+stack.batch = lambda vals, batched, axis: stack(*_all_batched(vals, batched), axis=axis + 1)
+
+concatenate = Primitive("concatenate", lambda *xs, axis: np.concatenate(xs, axis))
+_variadic_linear(concatenate)
+
+
+def _concat_vjp(i, g, ans, *xs, axis):
+    start = sum(shape_of(x)[axis] for x in xs[:i])
+    stop = start + shape_of(xs[i])[axis]
+    return getitem(g, index=(slice(None),) * axis + (slice(start, stop),))
+
+
+concatenate.vjps = PerArg(_concat_vjp)
+concatenate.batch = lambda vals, batched, axis: concatenate(
+    *_all_batched(vals, batched), axis=axis + 1
+)
+
+
+# -- indexing ------------------------------------------------------------------------------
+def _is_advanced(item):
+    return not (
+        item is None or item is Ellipsis or isinstance(item, (int, np.integer, slice))
+    )
+
+
+def _has_advanced(index):
+    return any(_is_advanced(i) for i in index)
+
+
+def _batchable(index):
+    """Whether ``(slice(None),) + index`` indexes each example as ``index`` would.
+
+    NumPy moves the axes of separated advanced indices (arrays, or ints mixed
+    with arrays) to the front, which would put them before the batch axis.
+    """
+    if not _has_advanced(index):
+        return True
+    pos = [k for k, i in enumerate(index) if _is_advanced(i) or isinstance(i, (int, np.integer))]
+    return pos == list(range(pos[0], pos[0] + len(pos)))
+
+
+def _scatter_add_impl(g, index, shape):
+    out = np.zeros(shape, dtype=np.result_type(g))
+    if _has_advanced(index) and any(np.asarray(i).dtype != bool for i in index if _is_advanced(i)):
+        np.add.at(out, index, g)  # integer arrays may repeat an index
+    else:
+        out[index] = g
+    return out
+
+
+def _index_update_impl(x, v, index):
+    out = np.array(x, dtype=np.result_type(x, v), copy=True)
+    out[index] = v
+    return out
+
+
+getitem = _linear("getitem", lambda x, index: x[index])
+scatter_add = _linear("scatter_add", _scatter_add_impl)
+getitem.vjps = (lambda g, ans, x, index: scatter_add(g, index=index, shape=shape_of(x)),)
+scatter_add.vjps = (lambda g, ans, v, index, shape: getitem(g, index=index),)
+
+index_update = Primitive("index_update", _index_update_impl)
+
+
+def _index_update_jvp(primals, tangents, params):
+    ans = bind(index_update, primals, params)
+    if tangents[0] is None and tangents[1] is None:
+        return ans, None
+    tx, tv = _fill_zeros(primals, tangents)
+    return ans, index_update(tx, tv, **params)
+
+
+index_update.jvp = _index_update_jvp
+
+
+def _selection_shape(shape, index):
+    return np.broadcast_to(np.empty((), dtype=np.int8), shape)[index].shape
+
+
+def _unbroadcast_to(g, shape):
+    from .elementwise import unbroadcast
+
+    return unbroadcast(g, shape)
+
+
+index_update.vjps = (
+    lambda g, ans, x, v, index: index_update(g, 0.0, index=index),
+    lambda g, ans, x, v, index: _unbroadcast_to(getitem(g, index=index), shape_of(v)),
+)
+
+
+def _getitem_batch(vals, batched, index):
+    if not _batchable(index):
+        from ..batching import loop_rule
+
+        return loop_rule(getitem, vals, batched, {"index": index})
+    return getitem(vals[0], index=(slice(None),) + index)
+
+
+def _scatter_batch(vals, batched, index, shape):
+    if not _batchable(index):
+        from ..batching import loop_rule
+
+        return loop_rule(scatter_add, vals, batched, {"index": index, "shape": shape})
+    g = vals[0]
+    return scatter_add(g, index=(slice(None),) + index, shape=(g.shape[0],) + tuple(shape))
+
+
+def _index_update_batch(vals, batched, index):
+    x, v = vals
+    if not _batchable(index):
+        from ..batching import loop_rule
+
+        return loop_rule(index_update, vals, batched, {"index": index})
+    size = (x if batched[0] else v).shape[0]
+    if not batched[0]:
+        x = broadcast_to(x, (size,) + tuple(np.shape(x)))
+    if batched[1]:
+        from ..batching import align
+
+        sel = _selection_shape(shape_of(x)[1:], index)
+        (v,) = align([v], [True], len(sel))
+    return index_update(x, v, index=(slice(None),) + index)
+
+
+getitem.batch = _getitem_batch
+scatter_add.batch = _scatter_batch
+index_update.batch = _index_update_batch

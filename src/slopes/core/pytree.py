@@ -1,0 +1,176 @@
+"""Pytrees: nested dicts, lists and tuples (namedtuples too) whose leaves are arrays.
+
+``flatten`` turns a tree into a list of leaves and a hashable ``TreeDef``;
+``unflatten`` rebuilds a tree of the same structure from new leaves. Dict keys
+are visited in sorted order (insertion order when keys cannot be sorted), so
+two dicts with the same keys have the same structure. ``None`` is an empty
+subtree, as in the other autodiff libraries.
+"""
+
+from __future__ import annotations
+
+__all__ = ["TreeDef", "flatten", "unflatten", "tree_map", "leaves", "paths"]
+
+
+class TreeDef:
+    """The shape of a pytree without its leaves (hashable, comparable)."""
+
+    __slots__ = ("kind", "meta", "children", "num_leaves")
+
+    def __init__(self, kind, meta, children):
+        self.kind = kind  # "leaf", "none", "tuple", "list", "dict", "namedtuple"
+        self.meta = meta  # dict keys or namedtuple class
+        self.children = children
+        self.num_leaves = 1 if kind == "leaf" else sum(c.num_leaves for c in children)
+
+    def _key(self):
+        return (self.kind, self.meta, tuple(c._key() for c in self.children))
+
+    def __eq__(self, other):
+        return isinstance(other, TreeDef) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __repr__(self):
+        if self.kind == "leaf":
+            return "*"
+        if self.kind == "none":
+            return "None"
+        inner = ", ".join(map(repr, self.children))
+        if self.kind == "dict":
+            inner = ", ".join(f"{k!r}: {c!r}" for k, c in zip(self.meta, self.children))
+            return "{" + inner + "}"
+        if self.kind == "list":
+            return "[" + inner + "]"
+        if self.kind == "namedtuple":
+            return f"{self.meta.__name__}({inner})"
+        return "(" + inner + ("," if len(self.children) == 1 else "") + ")"
+
+
+_LEAF = TreeDef("leaf", None, ())
+_NONE = TreeDef("none", None, ())
+
+
+def _dict_keys(d):
+    try:
+        return tuple(sorted(d))
+    except TypeError:
+        return tuple(d)
+
+
+def _flatten(tree, out):
+    if isinstance(tree, (list, tuple)):
+        kids = tuple(_flatten(t, out) for t in tree)
+        if isinstance(tree, list):
+            return TreeDef("list", None, kids)
+        if hasattr(tree, "_fields"):
+            return TreeDef("namedtuple", type(tree), kids)
+        return TreeDef("tuple", None, kids)
+    if isinstance(tree, dict):
+        keys = _dict_keys(tree)
+        return TreeDef("dict", keys, tuple(_flatten(tree[k], out) for k in keys))
+    if tree is None:
+        return _NONE
+    out.append(tree)
+    return _LEAF
+
+
+def flatten(tree):
+    """Return ``(leaves, treedef)`` for a pytree.
+
+    Examples
+    --------
+    >>> leaves, tdef = flatten({"b": [1, 2], "a": 3})
+    >>> leaves
+    [3, 1, 2]
+    >>> unflatten(tdef, [30, 10, 20])
+    {'a': 30, 'b': [10, 20]}
+    """
+    out = []
+    tdef = _flatten(tree, out)
+    return out, tdef
+
+
+def unflatten(treedef, leaves):
+    """Build a pytree with structure ``treedef`` from an iterable of leaves."""
+    it = iter(leaves)
+    tree = _build(treedef, it)
+    if next(it, _sentinel) is not _sentinel:
+        raise ValueError(f"too many leaves for tree structure {treedef!r}")
+    return tree
+
+
+_sentinel = object()
+
+
+def _build(td, it):
+    kind = td.kind
+    if kind == "leaf":
+        leaf = next(it, _sentinel)
+        if leaf is _sentinel:
+            raise ValueError("too few leaves for the tree structure")
+        return leaf
+    if kind == "none":
+        return None
+    kids = [_build(c, it) for c in td.children]
+    if kind == "tuple":
+        return tuple(kids)
+    if kind == "list":
+        return kids
+    if kind == "dict":
+        return dict(zip(td.meta, kids))
+    return td.meta(*kids)
+
+
+def leaves(tree):
+    """The leaves of a pytree, in flatten order.
+
+    Examples
+    --------
+    >>> leaves((1, {"w": 2}))
+    [1, 2]
+    """
+    return flatten(tree)[0]
+
+
+def tree_map(fn, tree, *rest):
+    """Apply ``fn`` leaf by leaf to one or more pytrees of the same structure.
+
+    Examples
+    --------
+    >>> tree_map(lambda a, b: a + b, {"w": 1, "b": 2}, {"w": 10, "b": 20})
+    {'b': 22, 'w': 11}
+    """
+    flat, tdef = flatten(tree)
+    others = []
+    for r in rest:
+        fr, td = flatten(r)
+        if td != tdef:
+            raise ValueError(f"tree_map: structures differ: {tdef!r} vs {td!r}")
+        others.append(fr)
+    return unflatten(tdef, [fn(*xs) for xs in zip(flat, *others)])
+
+
+def paths(tree):
+    """Pairs ``(path, leaf)``, the path a '/'-joined string of keys and indices.
+
+    Examples
+    --------
+    >>> paths({"layer": [{"w": 1}]})
+    [('layer/0/w', 1)]
+    """
+    out = []
+
+    def walk(t, prefix):
+        if isinstance(t, dict):
+            for k in _dict_keys(t):
+                walk(t[k], f"{prefix}/{k}" if prefix else str(k))
+        elif isinstance(t, (list, tuple)):
+            for i, v in enumerate(t):
+                walk(v, f"{prefix}/{i}" if prefix else str(i))
+        elif t is not None:
+            out.append((prefix, t))
+
+    walk(tree, "")
+    return out

@@ -1,0 +1,117 @@
+"""Reverse mode: record a tape of primitive calls, then sweep cotangents back.
+
+Only calls that touch a watched value are recorded, and each argument gets its
+cotangent only if it is watched, so constants (data matrices, labels) cost no
+backward work. The backward sweep itself binds primitives, so when the stored
+values are tracers of an outer transform the gradient is differentiable again.
+"""
+
+from __future__ import annotations
+
+from .trace import Trace, Tracer, bind, new_level
+
+__all__ = ["ReverseTrace", "ReverseTracer", "vjp_call"]
+
+
+class ReverseTracer(Tracer):
+    __slots__ = ("index",)
+
+    def __init__(self, trace, primal, index):
+        self._trace = trace
+        self.primal = primal
+        self.index = index
+
+
+class ReverseTrace(Trace):
+    __slots__ = ("tape",)
+
+    def __init__(self, level):
+        self.level = level
+        # one entry per tracer: None for inputs, else (prim, args, params, out, parents)
+        self.tape = []
+
+    def new_input(self, value):
+        self.tape.append(None)
+        return ReverseTracer(self, value, len(self.tape) - 1)
+
+    def process(self, prim, args, params):
+        vals = list(args)
+        parents = []
+        for i, a in enumerate(args):
+            if type(a) is ReverseTracer and a._trace is self:
+                vals[i] = a.primal
+                parents.append((i, a.index))
+        out = bind(prim, vals, params)
+        if not prim.differentiable or not parents:
+            return out
+        vjps = prim.vjps
+        if vjps is None:
+            raise NotImplementedError(f"slopes has no reverse-mode rule for '{prim.name}'")
+        for i, _ in parents:
+            if vjps[i] is None:
+                raise TypeError(
+                    f"'{prim.name}' is not differentiable with respect to its argument {i}"
+                )
+        tape = self.tape
+        tape.append((prim, vals, params, out, parents))
+        return ReverseTracer(self, out, len(tape) - 1)
+
+    def backward(self, seeds, inputs):
+        """Cotangents of the tape entries ``inputs`` given ``seeds`` {index: cotangent}."""
+        from .ops.elementwise import add  # the one op the sweep needs itself
+
+        tape = self.tape
+        cts = dict(seeds)
+        for i in range(max(seeds, default=-1), -1, -1):
+            g = cts.get(i)
+            if g is None:
+                continue
+            node = tape[i]
+            if node is None:
+                continue
+            del cts[i]
+            prim, vals, params, out, parents = node
+            for argnum, j in parents:
+                c = prim.vjps[argnum](g, out, *vals, **params)
+                if c is None:
+                    continue
+                prev = cts.get(j)
+                cts[j] = c if prev is None else add(prev, c)
+        return [cts.get(i) for i in inputs]
+
+
+def vjp_call(fn, primals):
+    """Run ``fn(*primals)`` (flat lists in and out) under reverse mode.
+
+    Returns ``(outputs, pullback)``; ``pullback(cotangents)`` takes one cotangent
+    per output (``None`` for zero) and returns one per input (``None`` for zero).
+    """
+    with new_level() as level:
+        trace = ReverseTrace(level)
+        ins = [trace.new_input(p) for p in primals]
+        outs = fn(*ins)
+        values, indices = [], []
+        for o in outs:
+            if type(o) is ReverseTracer and o._trace is trace:
+                values.append(o.primal)
+                indices.append(o.index)
+            else:
+                values.append(o)
+                indices.append(None)
+    in_indices = [t.index for t in ins]
+
+    def pullback(cotangents):
+        seeds = {}
+        for idx, ct in zip(indices, cotangents):
+            if idx is None or ct is None:
+                continue
+            seeds[idx] = ct if idx not in seeds else _add(seeds[idx], ct)
+        return trace.backward(seeds, in_indices)
+
+    return values, pullback
+
+
+def _add(a, b):
+    from .ops.elementwise import add
+
+    return add(a, b)

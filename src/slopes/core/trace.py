@@ -1,0 +1,244 @@
+"""Primitives, traces and tracers: the dispatch at the heart of every transform.
+
+A *primitive* is one NumPy operation with its derivative rules. Calling it with
+plain arrays runs its NumPy implementation. Calling it with a *tracer* (a value
+being watched by a transform: forward mode, reverse mode or batching) hands the
+call to that tracer's *trace*, which applies the primitive's rules.
+
+Transforms nest. Every active trace has a level (its depth in the stack of
+transforms in progress); a primitive is processed by the highest-level trace
+among its arguments, and values of lower levels are constants to it. This is
+what keeps nested derivatives from mixing their perturbations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Primitive", "Trace", "Tracer", "bind", "new_level", "concrete", "shape_of"]
+
+
+class Primitive:
+    """One differentiable operation.
+
+    Attributes
+    ----------
+    impl : callable
+        The NumPy implementation, ``impl(*arrays, **params)``.
+    jvp : callable or None
+        ``jvp(primals, tangents, params) -> (out, tangent_out)``; a tangent is
+        ``None`` when it is zero. ``None`` for a primitive without a forward rule.
+    vjps : tuple of callables, or None
+        One rule per argument, ``vjp_i(g, ans, *args, **params)`` giving the
+        cotangent of argument ``i`` from the output cotangent ``g``; an entry is
+        ``None`` where the argument is not differentiable.
+    batch : callable or None
+        ``batch(args, batched, **params)``: the operation applied to arguments
+        whose ``batched[i]`` ones carry an extra leading axis; returns the result
+        with the batch axis in front. Without one, ``vmap`` loops.
+    params : tuple of str
+        Parameters that may be given positionally after the arrays, as in
+        ``reshape(x, shape)``; the primitive then takes exactly one array.
+    differentiable : bool
+        False for operations whose outputs carry no derivative (comparisons,
+        ``floor``, ``argmax``): every transform treats their result as constant.
+    """
+
+    __slots__ = ("name", "impl", "jvp", "vjps", "batch", "differentiable", "params")
+
+    def __init__(self, name, impl, differentiable=True, params=()):
+        self.name = name
+        self.impl = impl
+        self.jvp = None
+        self.vjps = None
+        self.batch = None
+        self.differentiable = differentiable
+        # names of trailing parameters that may also be passed positionally
+        self.params = params
+
+    def __call__(self, *args, **params):
+        if self.params and len(args) > 1:
+            n = len(args) - len(self.params)
+            params.update(zip(self.params, args[n:]))
+            args = args[:n]
+        return bind(self, args, params)
+
+    def __repr__(self):
+        return f"<primitive {self.name}>"
+
+
+class Trace:
+    """A transform in progress; ``level`` orders nested transforms."""
+
+    __slots__ = ("level",)
+
+    def __init__(self, level):
+        self.level = level
+
+    def process(self, prim, args, params):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+_depth = [0]
+
+
+class new_level:
+    """Context manager giving a fresh trace level, one deeper than the current.
+
+    Examples
+    --------
+    >>> with new_level() as level:
+    ...     level >= 1
+    True
+    """
+
+    __slots__ = ("level",)
+
+    def __enter__(self):
+        _depth[0] += 1
+        self.level = _depth[0]
+        return self.level
+
+    def __exit__(self, *exc):
+        _depth[0] -= 1
+        return False
+
+
+def bind(prim, args, params):
+    """Apply ``prim`` to ``args``: NumPy directly, or the rules of the top trace."""
+    top = None
+    level = 0
+    for a in args:
+        if isinstance(a, Tracer):
+            t = a._trace
+            if t.level > level:
+                top = t
+                level = t.level
+    if top is None:
+        return prim.impl(*args, **params)
+    return top.process(prim, args, params)
+
+
+def concrete(x):
+    """The NumPy value underneath any stack of tracers (batched values keep their batch axis)."""
+    while isinstance(x, Tracer):
+        x = x.primal
+    return x
+
+
+def shape_of(x):
+    """The shape of an array, a Python scalar or a tracer (per example under ``vmap``)."""
+    s = getattr(x, "shape", None)
+    return () if s is None else s
+
+
+class Tracer:
+    """A value watched by a transform. It behaves like an ``ndarray``.
+
+    Tracers support NumPy's operators, methods (``x.T``, ``x.sum()``,
+    ``x.reshape(...)``, ``x[i]``, ``x @ y``) and most ``numpy`` functions called
+    on them directly (they are routed to :mod:`slopes.numpy`). They cannot be
+    written to in place; use ``x.at[i].set(v)``.
+    """
+
+    __slots__ = ("_trace", "primal")
+    __array_priority__ = 1000
+
+    # -- array facts -------------------------------------------------------
+    @property
+    def shape(self):
+        return self.primal.shape
+
+    @property
+    def dtype(self):
+        return self.primal.dtype
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __len__(self):
+        shape = self.shape
+        if not shape:
+            raise TypeError("len() of a 0-d traced array")
+        return shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __repr__(self):
+        return f"{type(self).__name__}(shape={self.shape}, dtype={self.dtype})"
+
+    # -- conversions that would lose the derivative --------------------------
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError(
+            "a traced value was converted to a plain NumPy array, which would drop its "
+            "derivative. This happens with np.asarray(x), with writing a traced value "
+            "into a NumPy array (a[i] = x), and with NumPy functions slopes cannot "
+            "intercept. Build arrays with slopes.numpy (snp.stack, snp.concatenate, "
+            "x.at[i].set(v)); use sl.stop_gradient(x) if you only want the value."
+        )
+
+    def _scalar_error(self, kind):
+        raise TypeError(
+            f"{kind}() of a traced value would drop its derivative. Keep it an array and "
+            "use slopes.numpy functions; for Python control flow on values, compare "
+            "(x > 0 gives a plain boolean array); use sl.stop_gradient(x) for the value."
+        )
+
+    def __float__(self):
+        self._scalar_error("float")
+
+    def __int__(self):
+        self._scalar_error("int")
+
+    def __complex__(self):
+        self._scalar_error("complex")
+
+    def __index__(self):
+        self._scalar_error("operator.index")
+
+    def __bool__(self):
+        raise TypeError(
+            "the truth value of a traced value depends on the transform in progress "
+            "(this is an error under vmap). Compare first (x > 0) or use snp.where."
+        )
+
+    # -- in-place updates are refused ------------------------------------------
+    def __setitem__(self, index, value):
+        raise TypeError(
+            "traced arrays cannot be modified in place (x[i] = v). Use the functional "
+            "form, which returns a new array: x = x.at[i].set(v) (also .add, .multiply, "
+            ".min, .max), or snp.at(x)[i].set(v) for any array."
+        )
+
+    def _inplace(self, op):
+        raise TypeError(
+            f"in-place '{op}=' on a traced array is not supported: slopes arrays are "
+            f"immutable while a derivative is taken. Write x = x {op} v instead."
+        )
+
+    def __iadd__(self, other):
+        self._inplace("+")
+
+    def __isub__(self, other):
+        self._inplace("-")
+
+    def __imul__(self, other):
+        self._inplace("*")
+
+    def __itruediv__(self, other):
+        self._inplace("/")
+
+    def __ipow__(self, other):
+        self._inplace("**")
+
+    def __imatmul__(self, other):
+        self._inplace("@")
+
+    __hash__ = None

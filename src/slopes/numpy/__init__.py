@@ -1,0 +1,53 @@
+"""``import slopes.numpy as snp``: NumPy's API, differentiable by every slopes transform.
+
+Write functions with ``snp`` exactly as with NumPy; on plain arrays every
+function returns plain NumPy results, and inside ``sl.grad``, ``sl.jacobian``
+and the other transforms the same code is traced and differentiated.
+
+Examples
+--------
+>>> import slopes as sl, slopes.numpy as snp
+>>> f = lambda x: x[0] ** 2 + 2 * x[1] ** 2 + snp.exp(-x[0] - x[1])
+>>> sl.grad(f)(np.array([0.0, 0.0]))
+array([-1., -1.])
+"""
+
+from __future__ import annotations
+
+import numpy as _np
+
+from ..core.ops.elementwise import stop_gradient  # noqa: F401
+from . import linalg
+from .creation import *  # noqa: F403
+from .creation import __all__ as _creation
+from .indexing import *  # noqa: F403
+from .indexing import __all__ as _indexing
+from .manipulation import *  # noqa: F403
+from .manipulation import __all__ as _manipulation
+from .products import *  # noqa: F403
+from .products import __all__ as _products
+from .reductions import *  # noqa: F403
+from .reductions import __all__ as _reductions
+from .shapes import *  # noqa: F403
+from .shapes import __all__ as _shapes
+from .ufuncs import *  # noqa: F403
+from .ufuncs import __all__ as _ufuncs
+
+pi = _np.pi
+e = _np.e
+inf = _np.inf
+nan = _np.nan
+newaxis = None
+float16, float32, float64 = _np.float16, _np.float32, _np.float64
+int32, int64, bool_ = _np.int32, _np.int64, _np.bool_
+ndarray = _np.ndarray
+
+__all__ = sorted(
+    set(_creation + _indexing + _manipulation + _products + _reductions + _shapes + _ufuncs)
+)
+
+from . import methods as _methods  # noqa: E402
+
+import sys as _sys
+
+_methods.install(_sys.modules[__name__])

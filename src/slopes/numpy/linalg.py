@@ -1,0 +1,5 @@
+"""``slopes.numpy.linalg``: differentiable ``numpy.linalg``."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,263 @@
+"""Reductions with NumPy's ``axis`` and ``keepdims``: sum, mean, max, var, logsumexp, ..."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.ops import elementwise as ew
+from ..core.ops import reduce as rd
+from ..core.ops.shape import broadcast_to, reshape
+from ..core.trace import shape_of
+from ._axes import normalize_axes
+from ._wrap import asarray_args
+
+__all__ = [
+    "sum",
+    "mean",
+    "max",
+    "min",
+    "amax",
+    "amin",
+    "var",
+    "std",
+    "cumsum",
+    "argmax",
+    "argmin",
+    "logsumexp",
+    "average",
+    "all",
+    "any",
+]
+
+_builtin_sum = sum
+
+
+def _prep(x, axis):
+    (x,) = asarray_args((x,))
+    return x, normalize_axes(axis, len(shape_of(x)))
+
+
+def _count(x, axis):
+    s = shape_of(x)
+    if axis is None:
+        return int(np.prod(s, dtype=np.int64))
+    return int(np.prod([s[a] for a in axis], dtype=np.int64))
+
+
+def sum(x, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
+    """Differentiable ``numpy.sum``.
+
+    Parameters
+    ----------
+    x : array_like
+    axis : int or tuple of ints, optional
+        Axes to sum over; all by default.
+    keepdims : bool
+        Keep reduced axes with length 1.
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> sl.grad(lambda x: snp.sum(x ** 2))(np.array([1.0, 2.0]))
+    array([2., 4.])
+    """
+    x, axis = _prep(x, axis)
+    return rd.reduce_sum(x, axis=axis, keepdims=keepdims)
+
+
+def mean(x, axis=None, keepdims=False):
+    """Differentiable ``numpy.mean``.
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> sl.grad(lambda x: snp.mean(x))(np.array([1.0, 2.0]))
+    array([0.5, 0.5])
+    """
+    x, axis = _prep(x, axis)
+    n = _count(x, axis)
+    return ew.div(rd.reduce_sum(x, axis=axis, keepdims=keepdims), float(n))
+
+
+def max(x, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
+    """Differentiable ``numpy.max``.
+
+    Tied maxima share the derivative equally (each gets 1/k of it).
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> sl.grad(lambda x: snp.max(x))(np.array([1.0, 3.0, 3.0]))
+    array([0. , 0.5, 0.5])
+    """
+    x, axis = _prep(x, axis)
+    return rd.reduce_max(x, axis=axis, keepdims=keepdims)
+
+
+def min(x, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
+    """Differentiable ``numpy.min``; tied minima share the derivative equally.
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> sl.grad(lambda x: snp.min(x))(np.array([1.0, 3.0]))
+    array([1., 0.])
+    """
+    x, axis = _prep(x, axis)
+    return rd.reduce_min(x, axis=axis, keepdims=keepdims)
+
+
+amax = max
+amin = min
+
+
+def var(x, axis=None, ddof=0, keepdims=False):
+    """Differentiable ``numpy.var``: mean squared deviation, divided by ``N - ddof``.
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> float(snp.var(np.array([1.0, 3.0])))
+    1.0
+    >>> sl.grad(snp.var)(np.array([1.0, 3.0]))
+    array([-1.,  1.])
+    """
+    x, axis = _prep(x, axis)
+    n = _count(x, axis)
+    centered = ew.sub(x, mean(x, axis=axis, keepdims=True))
+    ss = rd.reduce_sum(ew.mul(centered, centered), axis=axis, keepdims=keepdims)
+    return ew.div(ss, float(n - ddof))
+
+
+def std(x, axis=None, ddof=0, keepdims=False):
+    """Differentiable ``numpy.std`` (the square root of :func:`var`).
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> float(snp.std(np.array([1.0, 3.0])))
+    1.0
+    """
+    return ew.sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims))
+
+
+def cumsum(x, axis=None):
+    """Differentiable ``numpy.cumsum`` (flattened when ``axis`` is None).
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> sl.grad(lambda x: snp.sum(snp.cumsum(x)))(np.array([1.0, 1.0, 1.0]))
+    array([3., 2., 1.])
+    """
+    (x,) = asarray_args((x,))
+    if axis is None:
+        x = reshape(x, (-1,))
+        axis = 0
+    (axis,) = normalize_axes(axis, len(shape_of(x)))
+    return rd.cumsum(x, axis=axis)
+
+
+def _arg(prim, x, axis, keepdims):
+    (x,) = asarray_args((x,))
+    axes = normalize_axes(axis, len(shape_of(x)))
+    return prim(x, axis=None if axes is None else axes[0], keepdims=keepdims)
+
+
+def argmax(x, axis=None, keepdims=False):
+    """``numpy.argmax`` (an integer result: it carries no derivative).
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> int(snp.argmax(np.array([1.0, 5.0, 2.0])))
+    1
+    """
+    return _arg(rd.argmax, x, axis, keepdims)
+
+
+def argmin(x, axis=None, keepdims=False):
+    """``numpy.argmin`` (an integer result: it carries no derivative).
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> int(snp.argmin(np.array([1.0, 5.0, 2.0])))
+    0
+    """
+    return _arg(rd.argmin, x, axis, keepdims)
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """``log(sum(exp(x)))`` computed without overflow.
+
+    The largest entry is factored out (``m + log(sum(exp(x - m)))``); ``m``
+    is treated as a constant, which leaves the value and every derivative
+    exact because the identity holds for any ``m``. The gradient is
+    ``softmax(x)``.
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> float(snp.logsumexp(np.array([1000.0, 1000.0]))) - 1000.0
+    0.6931471805599...
+    >>> sl.grad(snp.logsumexp)(np.array([0.0, 0.0]))
+    array([0.5, 0.5])
+    """
+    x, axes = _prep(x, axis)
+    m = ew.stop_gradient(rd.reduce_max(x, axis=axes, keepdims=True))
+    m = ew.where(ew.isfinite(m), m, 0.0)  # all -inf: any finite shift works
+    out = ew.add(ew.log(rd.reduce_sum(ew.exp(ew.sub(x, m)), axis=axes, keepdims=True)), m)
+    if not keepdims:
+        out = reshape(out, _reduced_shape(shape_of(x), axes))
+    return out
+
+
+def _reduced_shape(shape, axes):
+    if axes is None:
+        return ()
+    return tuple(s for i, s in enumerate(shape) if i not in axes)
+
+
+def average(x, axis=None, weights=None, keepdims=False):
+    """Differentiable ``numpy.average``: the weighted mean (weights may be traced).
+
+    ``weights`` must broadcast against ``x``.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> float(snp.average(np.array([1.0, 3.0]), weights=np.array([3.0, 1.0])))
+    1.5
+    """
+    if weights is None:
+        return mean(x, axis=axis, keepdims=keepdims)
+    x, w = asarray_args((x, weights))
+    w = broadcast_to(w, shape_of(x))
+    return ew.div(sum(ew.mul(x, w), axis=axis, keepdims=keepdims), sum(w, axis=axis, keepdims=keepdims))
+
+
+def all(x, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
+    """``numpy.all`` on the values (no derivative).
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> bool(snp.all(np.array([1.0, 2.0]) > 0))
+    True
+    """
+    x, axis = _prep(x, axis)
+    return rd.reduce_all(x, axis=axis, keepdims=keepdims)
+
+
+def any(x, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
+    """``numpy.any`` on the values (no derivative).
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> bool(snp.any(np.array([1.0, -2.0]) < 0))
+    True
+    """
+    x, axis = _prep(x, axis)
+    return rd.reduce_any(x, axis=axis, keepdims=keepdims)
