@@ -359,21 +359,35 @@ def load_libs(names):
 # ----------------------------------------------------------------------------- measuring
 
 
-def median_time(fn: Callable[[], Any], budget: float, repeats: int) -> float:
-    """Median seconds per call of ``fn``: loops per repeat grow (1, 2, 5, 10, ...) until
-    one repeat takes ``budget`` seconds, as ``timeit.Timer.autorange`` does for 0.2 s.
-    Unlike plain timeit, the garbage collector stays enabled."""
-    timer = timeit.Timer(fn, setup="import gc; gc.enable()")  # keep GC on, as in real loops
-    number = 0
+def _loops_for(timer: timeit.Timer, budget: float) -> int:
+    """Loops per repeat: grow 1, 2, 5, 10, ... until one repeat takes ``budget`` seconds,
+    as ``timeit.Timer.autorange`` does for 0.2 s."""
     for decade in (10 ** k for k in range(12)):
         for step in (1, 2, 5):
-            number = decade * step
-            if timer.timeit(number) >= budget:
-                break
-        else:
-            continue
-        break
-    return statistics.median(timer.repeat(repeats, number)) / number
+            if timer.timeit(decade * step) >= budget:
+                return decade * step
+    return decade * step
+
+
+def median_times(fns: dict[str, Callable[[], Any]], budget: float, repeats: int) -> dict:
+    """Median seconds per call of each function (or the exception it raised). Repeats are
+    interleaved round-robin across the functions, so a change in machine load hits all of
+    them alike and the ratios stay fair. Unlike plain timeit, the garbage collector stays
+    enabled, as it is in a real optimisation loop."""
+    timers = {k: timeit.Timer(f, setup="import gc; gc.enable()") for k, f in fns.items()}
+    loops, samples, errors = {}, {k: [] for k in fns}, {}
+    for rnd in range(repeats + 1):  # round 0 calibrates the loop counts
+        for k, t in timers.items():
+            if k in errors:
+                continue
+            try:
+                if rnd == 0:
+                    loops[k] = _loops_for(t, budget)
+                else:
+                    samples[k].append(t.timeit(loops[k]) / loops[k])
+            except Exception as exc:
+                errors[k] = exc
+    return {k: errors.get(k) or statistics.median(samples[k]) for k in fns}
 
 
 def agrees(out, ref) -> str | None:
@@ -396,17 +410,41 @@ class Cell:
     detail: str = ""
 
 
-def run_cell(lib: Lib, w: Workload, p: Problem, ref, budget: float, repeats: int) -> Cell:
-    """Build, check against ``ref`` and, if correct, time one library on one workload."""
+def prepare(lib: Lib, w: Workload, p: Problem, ref) -> tuple[Cell, Callable | None]:
+    """Build one library's transform for workload ``w``, call it once (warm-up and, for
+    jit, compilation) and check the answer against ``ref``. Returns the cell and, if the
+    answer is right, the zero-argument callable to time."""
     try:
         fn, x = lib.build(w, p), lib.point(p.x0)
-        out = lib.block(fn(x))  # also warms up / compiles
-        bad = agrees(lib.to_numpy(out), ref)
+        bad = agrees(lib.to_numpy(lib.block(fn(x))), ref)
         if bad:
-            return Cell(status="FAIL", detail=bad)
-        return Cell(median_time(lambda: lib.block(fn(x)), budget, repeats))
+            return Cell(status="FAIL", detail=bad), None
+        return Cell(), lambda: lib.block(fn(x))
     except Exception as exc:
-        return Cell(status="error", detail=f"{type(exc).__name__}: {exc}".splitlines()[0][:200])
+        return Cell(status="error", detail=f"{type(exc).__name__}: {exc}".splitlines()[0][:200]), None
+
+
+def run_workload(w: Workload, libs: dict, names: list[str], budget: float, repeats: int) -> dict:
+    """Check every library on workload ``w``, then time the correct ones; name -> Cell."""
+    p = w.problem()
+    ref = w.reference(p)(p.x0)
+    cells, timed = {}, {}
+    for name in names:
+        lib = libs[name]
+        if not isinstance(lib, Lib):
+            cells[name] = Cell(status="n/a")
+            continue
+        cells[name], fn = prepare(lib, w, p, ref)
+        if fn is not None:
+            timed[name] = fn
+    for name, t in median_times(timed, budget, repeats).items():
+        if isinstance(t, Exception):  # passed the check but failed when called again
+            cells[name] = Cell(status="error", detail=f"while timing: {type(t).__name__}: {t}")
+        else:
+            cells[name].seconds = t
+    for name in names:
+        print(f"  {w.key:<3} {name:<11} {cell_text(cells[name])}", file=sys.stderr, flush=True)
+    return cells
 
 
 # ----------------------------------------------------------------------------- self-check
@@ -489,6 +527,9 @@ def machine_info(libs):
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cpus
     print(f"cpus         {cpus} (usable {usable})   processor: {platform.processor() or '?'}")
     print(f"python       {sys.version.split()[0]} ({platform.python_implementation()})")
+    if hasattr(os, "getloadavg"):
+        print("load avg     %.2f %.2f %.2f (1/5/15 min; other work on the machine skews timings)"
+              % os.getloadavg())
     try:
         blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
         print(f"numpy blas   {blas.get('name')} {blas.get('version', '')}")
@@ -529,18 +570,9 @@ def main(argv=None) -> int:
     bad_refs = self_check(workloads)
     print("\n".join("FAIL " + m for m in bad_refs) or "ok")
 
-    results, notes = {}, []
-    for w in workloads:
-        p = w.problem()
-        ref = w.reference(p)(p.x0)
-        results[w.key] = {}
-        for name in names:
-            lib = libs[name]
-            cell = run_cell(lib, w, p, ref, budget, repeats) if isinstance(lib, Lib) else Cell(status="n/a")
-            results[w.key][name] = cell
-            if cell.status in ("FAIL", "error"):
-                notes.append(f"{cell.status} {w.key} {name}: {cell.detail}")
-            print(f"  {w.key:<3} {name:<11} {cell_text(cell)}", file=sys.stderr, flush=True)
+    results = {w.key: run_workload(w, libs, names, budget, repeats) for w in workloads}
+    notes = [f"{c.status} {k} {n}: {c.detail}" for k, row in results.items()
+             for n, c in row.items() if c.status in ("FAIL", "error")]
 
     print("\n== median time per call")
     print_table(["workload"] + names,

@@ -46,16 +46,15 @@ def _fun_name(fun):
 
 
 def _as_input(x, name, what):
-    """A float array (or an outer transform's traced value) from one input leaf."""
-    if isinstance(x, Tracer):
-        dtype = x.dtype
-    else:
-        try:
-            x = np.asarray(x)
-        except Exception as exc:  # pragma: no cover - NumPy's own message is kept
-            raise TypeError(f"{name}(): {what} is not an array: {exc}") from None
-        dtype = x.dtype
-    if not np.issubdtype(dtype, np.floating):
+    """A float array (or an outer transform's traced value) from one input leaf.
+
+    ``what`` names the input in errors: a string, or a callable making one.
+    """
+    if type(x) is not np.ndarray:
+        x = x if isinstance(x, Tracer) else np.asarray(x)
+    dtype = x.dtype
+    if dtype.kind != "f":
+        what = what() if callable(what) else what
         raise TypeError(
             f"{name}() differentiates with respect to floating-point inputs, but {what} has "
             f"dtype {dtype}. Pass floats, e.g. 1.0 instead of 1, or np.asarray(x, dtype=float)."
@@ -85,27 +84,35 @@ def _argnums(argnums, nargs, name):
     return tuple(a % nargs for a in nums), single
 
 
+_CONTAINERS = (list, tuple, dict)
+
+
 class _Flat:
     """A function of flat float leaves standing in for ``fun(*args)`` at ``argnums``."""
 
     def __init__(self, fun, args, kwargs, argnums, name, has_aux=False):
         self.fun, self.args, self.kwargs = fun, args, kwargs
         self.argnums, self.name, self.has_aux = argnums, name, has_aux
-        leaves, self.in_tree = pytree.flatten([args[i] for i in argnums])
+        leaves = [args[i] for i in argnums]
+        if any(isinstance(x, _CONTAINERS) or x is None for x in leaves):
+            leaves, self.in_tree = pytree.flatten(leaves)
+        else:  # plain arrays: skip the pytree machinery on this hot path
+            self.in_tree = None
         self.leaves = [
-            _as_input(x, name, f"argument {self._where(k)}") for k, x in enumerate(leaves)
+            _as_input(x, name, lambda k=k: f"argument {self._where(k)}") for k, x in enumerate(leaves)
         ]
         self.out_tree = None
         self.aux = None
 
     def _where(self, k):
-        if self.in_tree.num_leaves == len(self.argnums):
+        if self.in_tree is None or self.in_tree.num_leaves == len(self.argnums):
             return self.argnums[k]
         return f"leaf {k} of the differentiated arguments"
 
     def __call__(self, *xs):
         args = list(self.args)
-        for i, tree in zip(self.argnums, pytree.unflatten(self.in_tree, xs)):
+        trees = xs if self.in_tree is None else pytree.unflatten(self.in_tree, xs)
+        for i, tree in zip(self.argnums, trees):
             args[i] = tree
         out = self.fun(*args, **self.kwargs)
         if self.has_aux:
@@ -119,7 +126,7 @@ class _Flat:
         return outs
 
     def in_structure(self, leaves, single):
-        trees = pytree.unflatten(self.in_tree, leaves)
+        trees = leaves if self.in_tree is None else pytree.unflatten(self.in_tree, leaves)
         return trees[0] if single else tuple(trees)
 
     def lowered_aux(self):
@@ -189,7 +196,7 @@ def value_and_grad(fun, argnums=0, has_aux=False):
         dtype = out.dtype if hasattr(out, "dtype") else np.result_type(out)
         if not np.issubdtype(dtype, np.floating):
             raise TypeError(f"grad(): the output of {_fun_name(fun)} has dtype {dtype}, not a float")
-        cts = pullback([np.ones((), dtype=dtype)])
+        cts = pullback([dtype.type(1)])  # a NumPy scalar: fast arithmetic
         grads = [
             _zeros_like(x) if c is None else _as_output(c) for x, c in zip(flat.leaves, cts)
         ]
@@ -315,8 +322,9 @@ def jvp(fun, primals, tangents):
         raise ValueError(f"jvp(): {len(primals)} primal(s) but {len(tangents)} tangent(s)")
     flat = _Flat(fun, tuple(primals), {}, tuple(range(len(primals))), "jvp")
     tans, ttree = pytree.flatten(list(tangents))
-    if ttree != flat.in_tree:
-        raise ValueError(f"jvp(): tangents have structure {ttree!r}, primals {flat.in_tree!r}")
+    ptree = pytree.flatten(list(primals))[1]
+    if ttree != ptree:
+        raise ValueError(f"jvp(): tangents have structure {ttree!r}, primals {ptree!r}")
     tans = [_tangent_like(t, p) for t, p in zip(tans, flat.leaves)]
     outs, touts = jvp_call(flat, flat.leaves, tans)
     out = pytree.unflatten(flat.out_tree, [_as_output(o) for o in outs])

@@ -87,6 +87,8 @@ def flatten(tree):
     >>> unflatten(tdef, [30, 10, 20])
     {'a': 30, 'b': [10, 20]}
     """
+    if not isinstance(tree, (list, tuple, dict)) and tree is not None:
+        return [tree], _LEAF  # a single array: the common case
     out = []
     tdef = _flatten(tree, out)
     return out, tdef

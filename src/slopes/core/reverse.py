@@ -37,11 +37,16 @@ class ReverseTrace(Trace):
     def process(self, prim, args, params):
         vals = list(args)
         parents = []
+        nested = False  # does any value still hold a tracer of a lower level?
         for i, a in enumerate(args):
             if type(a) is ReverseTracer and a._trace is self:
-                vals[i] = a.primal
+                v = vals[i] = a.primal
                 parents.append((i, a.index))
-        out = bind(prim, vals, params)
+                if not nested and isinstance(v, Tracer):
+                    nested = True
+            elif not nested and isinstance(a, Tracer):
+                nested = True
+        out = bind(prim, vals, params) if nested else prim.impl(*vals, **params)
         if not prim.differentiable or not parents:
             return out
         vjps = prim.vjps
@@ -58,26 +63,26 @@ class ReverseTrace(Trace):
 
     def backward(self, seeds, inputs):
         """Cotangents of the tape entries ``inputs`` given ``seeds`` {index: cotangent}."""
-        from .ops.elementwise import add  # the one op the sweep needs itself
-
         tape = self.tape
-        cts = dict(seeds)
+        cts = [None] * len(tape)
+        for i, c in seeds.items():
+            cts[i] = c
         for i in range(max(seeds, default=-1), -1, -1):
-            g = cts.get(i)
+            g = cts[i]
             if g is None:
                 continue
             node = tape[i]
-            if node is None:
+            if node is None:  # an input: keep its cotangent
                 continue
-            del cts[i]
+            cts[i] = None  # free it early
             prim, vals, params, out, parents = node
+            vjps = prim.vjps
             for argnum, j in parents:
-                c = prim.vjps[argnum](g, out, *vals, **params)
-                if c is None:
-                    continue
-                prev = cts.get(j)
-                cts[j] = c if prev is None else add(prev, c)
-        return [cts.get(i) for i in inputs]
+                c = vjps[argnum](g, out, *vals, **params)
+                if c is not None:
+                    prev = cts[j]
+                    cts[j] = c if prev is None else add(prev, c)
+        return [cts[i] for i in inputs]
 
 
 def vjp_call(fn, primals):
@@ -112,6 +117,7 @@ def vjp_call(fn, primals):
 
 
 def _add(a, b):
-    from .ops.elementwise import add
-
     return add(a, b)
+
+
+from .ops.elementwise import add  # noqa: E402  (ops import this module's siblings)

@@ -17,6 +17,9 @@ import numpy as np
 
 __all__ = ["Primitive", "Trace", "Tracer", "bind", "new_level", "concrete", "shape_of"]
 
+# depth of the stack of transforms in progress (0: plain NumPy evaluation)
+_depth = [0]
+
 
 class Primitive:
     """One differentiable operation.
@@ -61,6 +64,8 @@ class Primitive:
             n = len(args) - len(self.params)
             params.update(zip(self.params, args[n:]))
             args = args[:n]
+        if not _depth[0]:  # no transform in progress: no tracers can be here
+            return self.impl(*args, **params)
         return bind(self, args, params)
 
     def __repr__(self):
@@ -77,9 +82,6 @@ class Trace:
 
     def process(self, prim, args, params):  # pragma: no cover - abstract
         raise NotImplementedError
-
-
-_depth = [0]
 
 
 class new_level:

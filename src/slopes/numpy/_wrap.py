@@ -14,7 +14,7 @@ def asarray_args(args):
     return tuple(asarray(a) if isinstance(a, (list, tuple)) else a for a in args)
 
 
-def numpy_function(name, prim, nargs, example, note=""):
+def numpy_function(name, prim, nargs, example, note="", module=None):
     """A function ``name(*arrays)`` that applies ``prim`` and documents itself.
 
     The docstring follows NumPy's layout and carries a runnable example.
@@ -27,6 +27,8 @@ def numpy_function(name, prim, nargs, example, note=""):
         return prim(*asarray_args(args))
 
     fn.__name__ = fn.__qualname__ = name
+    if module:
+        fn.__module__ = module  # so doctest finds the example in that module
     plist = "\n".join(f"{p} : array_like or traced array" for p in params)
     fn.__doc__ = (
         f"Differentiable ``numpy.{name}`` (elementwise, broadcasting).\n\n"

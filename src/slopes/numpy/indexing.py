@@ -43,10 +43,10 @@ def getitem(x, index):
     >>> sl.grad(lambda x: x[0] * x[2])(np.array([2.0, 5.0, 3.0]))
     array([3., 0., 2.])
     """
+    if type(index) is int or type(index) is slice:  # the common case, kept fast
+        return sh.getitem(x, index=(index,))
     (x,) = asarray_args((x,))
-    idx = normalize_index(index)
-    np.broadcast_to(np.empty((), dtype=np.int8), shape_of(x))[idx]  # NumPy's IndexError, early
-    return sh.getitem(x, index=idx)
+    return sh.getitem(x, index=normalize_index(index))
 
 
 class _Ref:

@@ -69,7 +69,7 @@ def install(snp):
     methods = {
         "__array_ufunc__": __array_ufunc__,
         "__array_function__": __array_function__,
-        "__getitem__": snp.getitem,
+        "__getitem__": _fast_getitem(snp.getitem),
         "__matmul__": lambda a, b: matmul(a, b),
         "__rmatmul__": lambda a, b: matmul(b, a),
         "T": property(lambda x: snp.transpose(x)),
@@ -113,6 +113,18 @@ def install(snp):
         if m is not None:
             setattr(Tracer, name, m)
     Tracer.real = property(lambda x: x)
+
+
+def _fast_getitem(general):
+    from ..core.ops.shape import getitem
+    from ..core.trace import bind
+
+    def __getitem__(self, index):
+        if type(index) is int:  # x[0]: the most common index of all
+            return bind(getitem, (self,), {"index": (index,)})
+        return general(self, index)
+
+    return __getitem__
 
 
 def _sorted_copy_refused(self, *args, **kwargs):

@@ -43,7 +43,7 @@ _TABLE = {
     "arccosh": (ew.arccosh, 1, ">>> float(snp.arccosh(1.0))\n0.0"),
     "arctanh": (ew.arctanh, 1, ">>> float(snp.arctanh(0.0))\n0.0"),
     "hypot": (ew.hypot, 2, ">>> float(snp.hypot(3.0, 4.0))\n5.0"),
-    "logaddexp": (ew.logaddexp, 2, ">>> round(float(snp.logaddexp(0.0, 0.0)), 6)\n0.693147"),
+    "logaddexp": (ew.logaddexp, 2, ">>> float(round(snp.logaddexp(0.0, 0.0), 6))\n0.693147"),
     "maximum": (ew.maximum, 2, ">>> float(snp.maximum(1.0, 2.0))\n2.0"),
     "minimum": (ew.minimum, 2, ">>> float(snp.minimum(1.0, 2.0))\n1.0"),
     "sign": (ew.sign, 1, ">>> float(snp.sign(-3.0))\n-1.0"),
@@ -76,7 +76,7 @@ _NOTES = {
 }
 
 for _name, (_prim, _n, _ex) in _TABLE.items():
-    globals()[_name] = numpy_function(_name, _prim, _n, _ex, _NOTES.get(_name, ""))
+    globals()[_name] = numpy_function(_name, _prim, _n, _ex, _NOTES.get(_name, ""), __name__)
 
 # NumPy's other names for the same functions
 _ALIASES = {

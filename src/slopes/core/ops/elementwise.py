@@ -10,6 +10,7 @@ where ``lo <= x <= hi`` (bounds included); ``hypot`` at (0, 0) has gradient 0.
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
@@ -36,10 +37,21 @@ def _elementwise(name, impl):
 
 
 # -- arithmetic -----------------------------------------------------------------
-add = _elementwise("add", np.add)
-sub = _elementwise("subtract", np.subtract)
-mul = _elementwise("multiply", np.multiply)
-div = _elementwise("divide", np.true_divide)
+# Python's operators are NumPy's ufuncs for arrays and much faster for NumPy
+# scalars (x[0] of an array). Only a pair of plain Python numbers behaves
+# differently (1.0 / 0.0 raises, (-8.0) ** (1/3) is complex): those go to NumPy.
+def _true_divide(x, y):
+    if type(x) in _PY_NUMBERS and type(y) in _PY_NUMBERS:
+        return np.true_divide(x, y)
+    return x / y
+
+
+_PY_NUMBERS = {int, float, bool}
+
+add = _elementwise("add", operator.add)
+sub = _elementwise("subtract", operator.sub)
+mul = _elementwise("multiply", operator.mul)
+div = _elementwise("divide", _true_divide)
 neg = _elementwise("negative", np.negative)
 power = _elementwise("power", np.power)
 
@@ -273,50 +285,48 @@ logaddexp = _binary(
 
 
 # -- operators on tracers ---------------------------------------------------------------
-def _swap(f):
-    return lambda a, b: f(b, a)
-
-
 def _mod(x, y):
     return sub(x, mul(floor_divide(x, y), y))
 
 
-_OPERATORS = {
-    "__add__": add,
-    "__radd__": _swap(add),
-    "__sub__": sub,
-    "__rsub__": _swap(sub),
-    "__mul__": mul,
-    "__rmul__": _swap(mul),
-    "__truediv__": div,
-    "__rtruediv__": _swap(div),
-    "__pow__": power,
-    "__rpow__": _swap(power),
-    "__floordiv__": floor_divide,
-    "__rfloordiv__": _swap(floor_divide),
-    "__mod__": _mod,
-    "__rmod__": _swap(_mod),
-    "__neg__": neg,
-    "__pos__": lambda x: x,
-    "__abs__": absolute,
-    "__eq__": equal,
-    "__ne__": not_equal,
-    "__lt__": less,
-    "__le__": less_equal,
-    "__gt__": greater,
-    "__ge__": greater_equal,
-    "__and__": logical_and,
-    "__rand__": _swap(logical_and),
-    "__or__": logical_or,
-    "__ror__": _swap(logical_or),
-    "__xor__": logical_xor,
-    "__rxor__": _swap(logical_xor),
-    "__invert__": logical_not,
+def _method(prim):
+    # straight to bind: operators are the hottest path of a traced function
+    return lambda a, b: bind(prim, (a, b), {})
+
+
+def _rmethod(prim):
+    return lambda a, b: bind(prim, (b, a), {})
+
+
+def _unary_method(prim):
+    return lambda a: bind(prim, (a,), {})
+
+
+_BINARY = {
+    "add": add,
+    "sub": sub,
+    "mul": mul,
+    "truediv": div,
+    "pow": power,
+    "floordiv": floor_divide,
+    "and": logical_and,
+    "or": logical_or,
+    "xor": logical_xor,
 }
-def _method(fn):
-    # primitives are not descriptors: wrap them so that they bind ``self``
-    return lambda *args: fn(*args)
-
-
-for _name, _fn in _OPERATORS.items():
-    setattr(Tracer, _name, _method(_fn))
+for _name, _prim in _BINARY.items():
+    setattr(Tracer, f"__{_name}__", _method(_prim))
+    setattr(Tracer, f"__r{_name}__", _rmethod(_prim))
+for _name, _prim in {
+    "eq": equal,
+    "ne": not_equal,
+    "lt": less,
+    "le": less_equal,
+    "gt": greater,
+    "ge": greater_equal,
+}.items():
+    setattr(Tracer, f"__{_name}__", _method(_prim))
+for _name, _prim in {"neg": neg, "abs": absolute, "invert": logical_not}.items():
+    setattr(Tracer, f"__{_name}__", _unary_method(_prim))
+Tracer.__mod__ = _mod
+Tracer.__rmod__ = lambda a, b: _mod(b, a)
+Tracer.__pos__ = lambda a: a

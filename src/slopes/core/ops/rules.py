@@ -6,6 +6,8 @@ their inputs, so that every derivative is itself differentiable.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..trace import Primitive, bind, concrete, shape_of
@@ -108,7 +110,10 @@ def mask_zero(g, r):
     a division by zero), and 0 * inf = NaN would leak into the gradient.
     """
     rv = concrete(r)
-    if np.all(np.isfinite(rv)):
+    if type(rv) is float or type(rv) is np.float64:
+        if math.isfinite(rv):
+            return r
+    elif np.isfinite(rv).all():
         return r
     from .elementwise import equal, where
 

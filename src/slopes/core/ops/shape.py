@@ -136,7 +136,10 @@ def _is_advanced(item):
 
 
 def _has_advanced(index):
-    return any(_is_advanced(i) for i in index)
+    for i in index:
+        if _is_advanced(i):
+            return True
+    return False
 
 
 def _batchable(index):
@@ -152,8 +155,10 @@ def _batchable(index):
 
 
 def _scatter_add_impl(g, index, shape):
-    out = np.zeros(shape, dtype=np.result_type(g))
-    if _has_advanced(index) and any(np.asarray(i).dtype != bool for i in index if _is_advanced(i)):
+    out = np.zeros(shape, dtype=g.dtype if hasattr(g, "dtype") else np.result_type(g))
+    if len(index) == 1 and type(index[0]) is int:
+        out[index] = g
+    elif _has_advanced(index) and any(np.asarray(i).dtype != bool for i in index if _is_advanced(i)):
         np.add.at(out, index, g)  # integer arrays may repeat an index
     else:
         out[index] = g

@@ -1,0 +1,274 @@
+"""Inverses, determinants, solves and decompositions of square matrices.
+
+Every primitive here acts on a matrix ``(n, n)`` or a stack ``(..., n, n)``,
+like ``numpy.linalg``; its forward, reverse and batching rules are written
+with slopes primitives only (``matmul``, elementwise arithmetic, shape ops and
+these primitives themselves), so derivatives of any order work.
+
+Derivatives used (``A`` invertible, ``X`` the result, ``dA`` a tangent):
+
+- ``inv``: ``dX = -X dA X``.
+- ``det``: ``d det = det * tr(A^-1 dA)`` (Jacobi's formula).
+- ``logabsdet``: ``d log|det A| = tr(A^-1 dA)``; the sign is piecewise constant
+  and computed by the non-differentiable ``slogdet_sign``.
+- ``solve(A, B)`` (``B`` a stack of matrices ``(..., n, k)``; the NumPy layer
+  turns a vector right-hand side into one column): ``dX = A^-1 (dB - dA X)``.
+- ``cholesky``: with ``S = L^-1 dA L^-T``, ``dL = L Phi(S)`` where ``Phi`` keeps
+  the lower triangle and halves the diagonal.
+- ``eigh`` (distinct eigenvalues): with ``P = V^T dA V``, ``dw = diag(P)`` and
+  ``dV = V (F o P)``, ``F_ij = 1 / (w_j - w_i)`` off the diagonal and 0 on it.
+
+``cholesky`` and ``eigh`` treat their input as symmetric: they compute the
+decomposition of ``(A + A^T) / 2``, which is ``A`` itself for a symmetric
+matrix (NumPy reads one triangle instead). Values and derivatives then belong
+to one well-defined function of all entries, and gradients come out symmetric.
+
+A primitive has one output array, so ``eigh`` returns the eigenvalues and the
+eigenvectors packed into one array of shape ``(..., n + 1, n)``: row 0 holds
+the eigenvalues, rows ``1..n`` the eigenvector matrix. ``unpack_eigh`` (a pair
+of ``getitem``) splits it; the NumPy layer does this for users.
+
+Triangular systems are solved with the general LU ``solve`` (NumPy has no
+triangular solver); ``L`` is exactly triangular, so the result is the same.
+Derivatives need ``A`` invertible (``cholesky``: positive definite); at a
+singular matrix the rules divide by zero like the formulas they implement.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..trace import Primitive, bind, shape_of
+from .elementwise import add, div, equal, mul, neg, sub, unbroadcast, where
+from .linalg import matmul, swap_last
+from .reduce import reduce_sum
+from .rules import defjvp, make_nondiff
+from .shape import broadcast_to, concatenate, getitem, reshape, transpose
+
+__all__ = [
+    "inv",
+    "det",
+    "logabsdet",
+    "slogdet_sign",
+    "solve",
+    "cholesky",
+    "eigh",
+    "unpack_eigh",
+    "symmetrize",
+]
+
+
+# -- helpers, all made of primitives ----------------------------------------------------
+def symmetrize(x):
+    """``(x + x^T) / 2`` over the last two axes."""
+    return mul(add(x, swap_last(x)), 0.5)
+
+
+def _sym_np(a):
+    a = np.asarray(a)
+    return 0.5 * (a + np.swapaxes(a, -1, -2))
+
+
+def _last_two(x):
+    nd = len(shape_of(x))
+    return (nd - 2, nd - 1)
+
+
+def _as_matrix_scalar(s):
+    """A stack of scalars ``(...)`` as ``(..., 1, 1)``, to scale a stack of matrices."""
+    return reshape(s, tuple(shape_of(s)) + (1, 1))
+
+
+def _trace_of_product(x, y):
+    """``tr(x @ y)`` for stacks, without forming the product."""
+    return reduce_sum(mul(swap_last(x), y), axis=_last_two(y), keepdims=False)
+
+
+def _stack_batch(prim):
+    """Batch rule of a one-operand primitive that already maps over leading axes."""
+
+    def rule(vals, batched, **params):
+        return bind(prim, vals, params)
+
+    prim.batch = rule
+
+
+# -- inverse, determinant, log |determinant| -------------------------------------------
+inv = Primitive("inv", np.linalg.inv)
+defjvp(inv, lambda t, x, a: neg(matmul(x, matmul(t, x))))
+inv.vjps = (lambda g, x, a: neg(matmul(swap_last(x), matmul(g, swap_last(x)))),)
+_stack_batch(inv)
+
+det = Primitive("det", np.linalg.det)
+defjvp(det, lambda t, d, a: mul(d, _trace_of_product(inv(a), t)))
+det.vjps = (lambda g, d, a: mul(_as_matrix_scalar(mul(g, d)), swap_last(inv(a))),)
+_stack_batch(det)
+
+logabsdet = Primitive("logabsdet", lambda a: np.linalg.slogdet(a)[1])
+defjvp(logabsdet, lambda t, ld, a: _trace_of_product(inv(a), t))
+logabsdet.vjps = (lambda g, ld, a: mul(_as_matrix_scalar(g), swap_last(inv(a))),)
+_stack_batch(logabsdet)
+
+slogdet_sign = make_nondiff("slogdet_sign", lambda a: np.linalg.slogdet(a)[0], batch=False)
+_stack_batch(slogdet_sign)
+
+
+# -- solve -------------------------------------------------------------------------------
+def _solve_impl(a, b):
+    # Broadcast the stack axes ourselves, so that NumPy always sees matrix right-hand
+    # sides (NumPy 1.x reads b of ndim a.ndim - 1 as a stack of vectors).
+    lead = np.broadcast_shapes(np.shape(a)[:-2], np.shape(b)[:-2])
+    a = np.broadcast_to(a, lead + np.shape(a)[-2:])
+    b = np.broadcast_to(b, lead + np.shape(b)[-2:])
+    return np.linalg.solve(a, b)
+
+
+solve = Primitive("solve", _solve_impl)
+
+
+def _solve_jvp(primals, tangents, params):
+    a, b = primals
+    ta, tb = tangents
+    x = solve(a, b)
+    rhs = tb
+    if ta is not None:
+        ax = matmul(ta, x)
+        rhs = neg(ax) if rhs is None else sub(rhs, ax)
+    if rhs is None:
+        return x, None
+    dx = solve(a, rhs)  # one solve for both contributions
+    if shape_of(dx) != shape_of(x):
+        dx = broadcast_to(dx, shape_of(x))
+    return x, dx
+
+
+def _solve_vjp_b(g, x, a, b):
+    return unbroadcast(solve(swap_last(a), g), shape_of(b))
+
+
+def _solve_vjp_a(g, x, a, b):
+    gb = solve(swap_last(a), g)
+    return unbroadcast(neg(matmul(gb, swap_last(x))), shape_of(a))
+
+
+def _solve_batch(vals, batched):
+    a, b = vals
+    ba, bb = batched
+    if bb and not ba:
+        # Many right-hand sides for the same matrices (the common case in Jacobians):
+        # fold the batch into the columns, so each matrix is factorized once.
+        s = tuple(shape_of(b))  # (B, ..., n, k)
+        nd = len(s)
+        cols = transpose(b, tuple(range(1, nd)) + (0,))  # (..., n, k, B)
+        x = solve(a, reshape(cols, s[1:-1] + (s[-1] * s[0],)))
+        xs = tuple(shape_of(x))
+        x = reshape(x, xs[:-1] + (s[-1], s[0]))  # (..., n, k, B)
+        return transpose(x, (len(xs),) + tuple(range(len(xs))))
+    from ..batching import align
+
+    nd = max(len(shape_of(v)) - bt for v, bt in zip(vals, batched))
+    a, b = align(vals, batched, nd)
+    return solve(a, b)
+
+
+solve.jvp = _solve_jvp
+solve.vjps = (_solve_vjp_a, _solve_vjp_b)
+solve.batch = _solve_batch
+
+
+# -- Cholesky ----------------------------------------------------------------------------
+def _phi_mask(n, dtype):
+    """Lower triangle with a halved diagonal, as a multiplier."""
+    return np.tril(np.ones((n, n), dtype=dtype), -1) + 0.5 * np.eye(n, dtype=dtype)
+
+
+def _phi(x):
+    n = shape_of(x)[-1]
+    return mul(x, _phi_mask(n, x.dtype))
+
+
+cholesky = Primitive("cholesky", lambda a: np.linalg.cholesky(_sym_np(a)))
+
+
+def _cholesky_jvp(primals, tangents, params):
+    (a,), (t,) = primals, tangents
+    L = cholesky(a)
+    if t is None:
+        return L, None
+    # S = L^-1 T L^-T for the symmetric T: solve(L, (L^-1 T)^T) since T^T = T.
+    S = solve(L, swap_last(solve(L, symmetrize(t))))
+    return L, matmul(L, _phi(S))
+
+
+def _cholesky_vjp(g, L, a):
+    # <g, L Phi(S)> = <Phi(L^T g), S>  and  <P, L^-1 T L^-T> = <L^-T P L^-1, T>
+    Lt = swap_last(L)
+    y = solve(Lt, _phi(matmul(Lt, g)))  # L^-T P
+    return symmetrize(swap_last(solve(Lt, swap_last(y))))  # y L^-1 = (L^-T y^T)^T
+
+
+cholesky.jvp = _cholesky_jvp
+cholesky.vjps = (_cholesky_vjp,)
+_stack_batch(cholesky)
+
+
+# -- symmetric eigendecomposition ------------------------------------------------------------
+def _eigh_impl(a):
+    w, v = np.linalg.eigh(_sym_np(a))
+    return np.concatenate([w[..., None, :], v], axis=-2)
+
+
+eigh = Primitive("eigh", _eigh_impl)
+
+_EIGVALS = (Ellipsis, 0, slice(None))
+_EIGVECS = (Ellipsis, slice(1, None), slice(None))
+
+
+def unpack_eigh(packed):
+    """Split the output of :data:`eigh`, ``(..., n + 1, n)``, into ``(w, V)``."""
+    return getitem(packed, index=_EIGVALS), getitem(packed, index=_EIGVECS)
+
+
+def _pack(w, v):
+    s = tuple(shape_of(v))
+    return concatenate(reshape(w, s[:-2] + (1, s[-1])), v, axis=len(s) - 2)
+
+
+def _inverse_gaps(w):
+    """``F[..., i, j] = 1 / (w_j - w_i)``, and 0 where ``w_i == w_j`` (the diagonal).
+
+    Equal eigenvalues get 0 instead of an infinity: the derivative of any
+    function of the eigenvalues, or of an eigenspace, stays finite; the
+    individual eigenvectors of a repeated eigenvalue have no derivative.
+    """
+    s = tuple(shape_of(w))
+    gaps = sub(reshape(w, s[:-1] + (1, s[-1])), reshape(w, s + (1,)))
+    tie = equal(gaps, 0.0)
+    return where(tie, 0.0, div(1.0, where(tie, 1.0, gaps)))
+
+
+def _eigh_jvp(primals, tangents, params):
+    (a,), (t,) = primals, tangents
+    packed = eigh(a)
+    if t is None:
+        return packed, None
+    w, v = unpack_eigh(packed)
+    tv = matmul(symmetrize(t), v)
+    p = matmul(swap_last(v), tv)
+    dw = reduce_sum(mul(v, tv), axis=(len(shape_of(v)) - 2,), keepdims=False)  # diag(V^T T V)
+    dv = matmul(v, mul(_inverse_gaps(w), p))
+    return packed, _pack(dw, dv)
+
+
+def _eigh_vjp(g, packed, a):
+    w, v = unpack_eigh(packed)
+    gw, gv = unpack_eigh(g)
+    n = shape_of(w)[-1]
+    diag_gw = mul(reshape(gw, tuple(shape_of(gw))[:-1] + (1, n)), np.eye(n, dtype=w.dtype))
+    m = add(diag_gw, mul(_inverse_gaps(w), matmul(swap_last(v), gv)))
+    return symmetrize(matmul(v, matmul(m, swap_last(v))))
+
+
+eigh.jvp = _eigh_jvp
+eigh.vjps = (_eigh_vjp,)
+_stack_batch(eigh)
