@@ -173,22 +173,39 @@ class Lib:
 
     @property
     def version(self) -> str:
+        """Installed version of the library's distribution."""
         try:
             return importlib.metadata.version(self.dist)
         except importlib.metadata.PackageNotFoundError:
             return "?"
 
     def point(self, a):
+        """The differentiation variable in this library's array type."""
         return a
 
     def asarray(self, a):
+        """Constant data in this library's array type."""
         return a
 
     def block(self, out):
+        """Wait until ``out`` is computed (asynchronous libraries)."""
         return out
 
     def to_numpy(self, out):
-        return np.asarray(out, dtype=np.float64)
+        """``out`` as a NumPy array, for checking."""
+        return np.asarray(out)
+
+    def grad(self, f):
+        """Gradient transform of scalar-valued ``f``."""
+        raise NotImplementedError
+
+    def hessian(self, f):
+        """Hessian transform of scalar-valued ``f``."""
+        raise NotImplementedError
+
+    def derivative(self, f, n):
+        """``n``-th derivative transform of scalar-to-scalar ``f``."""
+        raise NotImplementedError
 
     def build(self, w: Workload, p: Problem) -> Callable:
         """Return the timed callable (one argument: the converted point) for workload ``w``."""
@@ -391,10 +408,12 @@ def median_times(fns: dict[str, Callable[[], Any]], budget: float, repeats: int)
 
 
 def agrees(out, ref) -> str | None:
-    """None if ``out`` matches ``ref`` (shape and np.allclose); else a short reason."""
+    """None if ``out`` matches ``ref`` (shape, dtype and np.allclose); else a short reason."""
     out, ref = np.asarray(out), np.asarray(ref)
     if out.shape != ref.shape:
         return f"shape {out.shape} != {ref.shape}"
+    if out.dtype != ref.dtype:
+        return f"dtype {out.dtype} != {ref.dtype}"
     atol = 1e-10 * max(1.0, float(np.max(np.abs(ref))))
     if not np.allclose(out, ref, rtol=RTOL, atol=atol):
         return f"max abs err {np.max(np.abs(out - ref)):.3g}"

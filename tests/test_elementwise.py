@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 import slopes as sl
@@ -22,7 +22,9 @@ from slopes.core.trace import Tracer
 
 from checks import check_derivatives
 
-FAST = settings(max_examples=8, deadline=None)
+# no shrinking: a failure is reported at once, keeping the suite fast even when red
+NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
+FAST = settings(max_examples=8, deadline=None, phases=NO_SHRINK)
 
 SHAPES = [(), (1,), (4,), (2, 3), (2, 1, 3)]
 # pairs of shapes that broadcast against each other (0-d with anything, size-1 axes, rank change)

@@ -158,6 +158,7 @@ def test_sort_ties_and_kind():
     x = np.array([2.0, 1.0, 2.0, 1.0])
     np.testing.assert_array_equal(snp.sort(x), np.sort(x))
     np.testing.assert_array_equal(snp.argsort(x, kind="stable"), np.argsort(x, kind="stable"))
+    np.testing.assert_array_equal(snp.argsort(x, stable=True), np.argsort(x, stable=True))
     # stable: ties keep their order, so the derivative of each output is one input's
     np.testing.assert_array_equal(sl.jacobian(snp.sort)(x), np.eye(4)[[1, 3, 0, 2]])
 
@@ -281,7 +282,8 @@ def test_prod_cumprod_zeros_along_axes_and_vmap():
         check_derivatives(f, x, order=2)
         # vmap over examples where some have zeros and others none
         g = sl.grad(lambda y: snp.sum(f(y) ** 2))
-        np.testing.assert_allclose(sl.vmap(g)(x), np.stack([g(y) for y in x]), rtol=1e-12)
+        xs = np.stack([x, rng.standard_normal(x.shape), np.zeros(x.shape)])
+        np.testing.assert_allclose(sl.vmap(g)(xs), np.stack([g(y) for y in xs]), rtol=1e-12)
         assert np.all(np.isfinite(sl.hessian(lambda y: snp.sum(f(y)))(x)))
 
 
@@ -360,6 +362,7 @@ def test_zero_size_and_trivial_arguments():
         (lambda: snp.take(np.ones(3), [3]), IndexError, "out of bounds for axis 0 with size 3"),
         (lambda: snp.take(np.ones(3), [0.5]), TypeError, "must be integers"),
         (lambda: snp.take(np.ones(3), [0], mode="nearest"), ValueError, "mode"),
+        (lambda: snp.take(np.ones(0), [0], mode="wrap"), IndexError, "length 0"),
         (lambda: snp.take_along_axis(np.ones((2, 3)), np.zeros(2, int), 1), ValueError, "as many axes"),
         (lambda: snp.take_along_axis(np.ones((2, 3)), np.zeros((3, 1), int), 1), ValueError, "broadcast"),
         (lambda: snp.take_along_axis(np.ones((2, 3)), -np.ones((2, 1), int) * 4, 1), IndexError, "size 3"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 import slopes as sl
@@ -14,7 +14,9 @@ from slopes.core.trace import Tracer
 
 from checks import check_derivatives
 
-FAST = settings(max_examples=6, deadline=None)
+# no shrinking: a failure is reported at once, keeping the suite fast even when red
+NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
+FAST = settings(max_examples=6, deadline=None, phases=NO_SHRINK)
 
 AXES = [None, 0, 1, -1, -2, (0, 2), (-1, 0), (0, 1, 2), ()]
 KEEPDIMS = [False, True]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 import slopes as sl
@@ -15,7 +15,9 @@ from slopes.core.trace import Tracer
 
 from checks import check_derivatives
 
-FAST = settings(max_examples=10, deadline=None)
+# no shrinking: a failure is reported at once, keeping the suite fast even when red
+NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
+FAST = settings(max_examples=10, deadline=None, phases=NO_SHRINK)
 
 X = np.random.default_rng(0).standard_normal((2, 3, 4))
 
@@ -96,7 +98,7 @@ def test_implicit_broadcasting_sums_gradients_over_broadcast_axes():
     check_derivatives(lambda u, V: u * V, s, B)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=15, deadline=None, phases=NO_SHRINK)
 @given(
     shapes=st.sampled_from([((3,), (2, 3)), ((2, 1), (1, 4)), ((), (2, 2)), ((1, 1, 3), (2, 1)), ((4,), (4,))]),
     seed=st.integers(0, 2**32 - 1),

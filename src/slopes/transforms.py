@@ -62,8 +62,18 @@ def _as_input(x, name, what):
     return x
 
 
-def _as_output(x):
-    return x if isinstance(x, Tracer) else np.asarray(x)
+def _as_output(x, like=None):
+    """A plain array out of a transform; with ``like``, in that input's dtype.
+
+    A float32 input gets a float32 derivative even where float64 values
+    (constants, other inputs) entered its computation.
+    """
+    if isinstance(x, Tracer):
+        return x
+    x = np.asarray(x)
+    if like is not None and x.dtype != like.dtype:
+        x = x.astype(like.dtype)
+    return x
 
 
 def _zeros_like(x):
@@ -198,7 +208,7 @@ def value_and_grad(fun, argnums=0, has_aux=False):
             raise TypeError(f"grad(): the output of {_fun_name(fun)} has dtype {dtype}, not a float")
         cts = pullback([dtype.type(1)])  # a NumPy scalar: fast arithmetic
         grads = [
-            _zeros_like(x) if c is None else _as_output(c) for x, c in zip(flat.leaves, cts)
+            _zeros_like(x) if c is None else _as_output(c, x) for x, c in zip(flat.leaves, cts)
         ]
         g = flat.in_structure(grads, single)
         value = _as_output(out)
@@ -284,7 +294,7 @@ def vjp(fun, *primals, has_aux=False):
                     f"vjp_fn: cotangent of shape {shape_of(c)} for an output of shape {shape_of(o)}"
                 )
         res = pullback([c if isinstance(c, Tracer) else np.asarray(c, dtype=o.dtype) for c, o in zip(cts, outs)])
-        leaves = [_zeros_like(x) if r is None else _as_output(r) for x, r in zip(flat.leaves, res)]
+        leaves = [_zeros_like(x) if r is None else _as_output(r, x) for x, r in zip(flat.leaves, res)]
         return flat.in_structure(leaves, False)
 
     out = pytree.unflatten(out_tree, [_as_output(o) for o in outs])

@@ -54,7 +54,7 @@ def loop_rule(prim, vals, batched, params):
     for k in range(size):
         args = [v[k] if b else v for v, b in zip(vals, batched)]
         outs.append(bind(prim, args, params))
-    return stack(outs, axis=0)
+    return stack(*outs, axis=0)
 
 
 def align(vals, batched, ndim):

@@ -51,3 +51,14 @@ from . import methods as _methods  # noqa: E402
 import sys as _sys
 
 _methods.install(_sys.modules[__name__])
+
+
+def __getattr__(name):
+    # A clear answer for NumPy names slopes does not offer (instead of a bare AttributeError).
+    if hasattr(_np, name):
+        raise AttributeError(
+            f"slopes.numpy has no '{name}': numpy.{name} is not differentiable by slopes yet. "
+            "Write it with the functions slopes.numpy offers (dir(slopes.numpy)), or give it "
+            "a derivative rule with slopes.custom_jvp / slopes.custom_vjp."
+        )
+    raise AttributeError(f"module 'slopes.numpy' has no attribute '{name}'")

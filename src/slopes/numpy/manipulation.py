@@ -463,6 +463,10 @@ def pad(x, pad_width, mode="constant", constant_values=0):
 
 
 # -- sorting and indexing ------------------------------------------------------------------------------
+def _kind(kind, stable):
+    return "stable" if stable else kind
+
+
 def _sort_axis(x, axis, fn):
     x, axis = _flat_or(_one(x), axis)
     nd = len(shape_of(x))
@@ -471,7 +475,7 @@ def _sort_axis(x, axis, fn):
     return x, normalize_axis(axis, nd)
 
 
-def argsort(x, axis=-1, kind=None):
+def argsort(x, axis=-1, kind=None, *, stable=None):
     """``numpy.argsort``: the indices that sort ``x`` along ``axis`` (no derivative).
 
     Flattened when ``axis`` is None. Works under ``vmap`` (per-example orders).
@@ -483,10 +487,10 @@ def argsort(x, axis=-1, kind=None):
     array([1, 2, 0])
     """
     x, axis = _sort_axis(x, axis, "argsort")
-    return ro.argsort(x, axis=axis, kind=kind)
+    return ro.argsort(x, axis=axis, kind=_kind(kind, stable))
 
 
-def sort(x, axis=-1, kind=None):
+def sort(x, axis=-1, kind=None, *, stable=None):
     """Differentiable ``numpy.sort`` along ``axis`` (flattened when ``axis`` is None).
 
     The derivative follows the sorting permutation: each output entry's
@@ -503,7 +507,7 @@ def sort(x, axis=-1, kind=None):
     array([100.,   1.,  10.])
     """
     x, axis = _sort_axis(x, axis, "sort")
-    order = ro.argsort(x, axis=axis, kind=kind or "stable")
+    order = ro.argsort(x, axis=axis, kind=_kind(kind, stable) or "stable")
     return ro.gather(x, order, axis=axis)
 
 
@@ -535,6 +539,8 @@ def take(x, indices, axis=None, mode=None):
     axis = normalize_axis(axis, len(shape))
     n = shape[axis]
     idx = _indices(indices, "take")
+    if n == 0 and concrete(idx).size:
+        raise IndexError(f"take(): cannot take entries from axis {axis}, which has length 0")
     if mode == "wrap":
         idx = ew.sub(idx, ew.mul(ew.floor_divide(idx, n), n))
     elif mode == "clip":

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..core.ops import elementwise as ew
 from ..core.ops.linalg import matmul
-from ..core.trace import Tracer, shape_of
+from ..core.trace import Tracer, bind, shape_of
 
 
 def _unsupported(name):
@@ -42,7 +42,21 @@ def install(snp):
     }
     ufuncs["matmul"] = snp.matmul
 
+    # ndarray (op) tracer lands here: arithmetic goes straight to its primitive
+    direct = {
+        np.add: ew.add,
+        np.subtract: ew.sub,
+        np.multiply: ew.mul,
+        np.true_divide: ew.div,
+        np.power: ew.power,
+        np.matmul: matmul,
+    }
+
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if not kwargs and method == "__call__":
+            prim = direct.get(ufunc)
+            if prim is not None:
+                return bind(prim, inputs, {})
         if kwargs.get("out") is not None:
             raise TypeError(
                 f"numpy.{ufunc.__name__}(..., out=...) would write a traced value into an "

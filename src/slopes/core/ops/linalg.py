@@ -77,9 +77,11 @@ def _matmul_batch(vals, batched):
         # (n, k) @ (B, k): (b @ a^T), one matrix product
         return matmul(b, swap_last(a))
     # general case: make vectors matrices, line up the stack axes, multiply, squeeze
-    if ba and na == 1:
+    a_row = ba and na == 1
+    b_col = bb and nb == 1
+    if a_row:
         a = _append_axis(a, 1)  # (B, 1, k)
-    if bb and nb == 1:
+    if b_col:
         b = _append_axis(b, -1)  # (B, k, 1)
     ra = len(a.shape) - ba
     rb = len(b.shape) - bb
@@ -88,12 +90,13 @@ def _matmul_batch(vals, batched):
         a = reshape(a, (a.shape[0],) + (1,) * (rank - ra) + tuple(a.shape[1:]))
     if bb and rb < rank:
         b = reshape(b, (b.shape[0],) + (1,) * (rank - rb) + tuple(b.shape[1:]))
+    b_is_vector = len(b.shape) == 1  # NumPy then drops the last axis of the product
     out = matmul(a, b)
-    if ba and na == 1:
-        s = out.shape
-        out = reshape(out, s[:-2] + s[-1:])
-    if bb and nb == 1:
+    if b_col:
         out = reshape(out, out.shape[:-1])
+    if a_row:
+        s = out.shape
+        out = reshape(out, s[:-1]) if (b_col or b_is_vector) else reshape(out, s[:-2] + s[-1:])
     return out
 
 

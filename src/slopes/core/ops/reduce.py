@@ -25,7 +25,7 @@ def keepdims_shape(shape, axis):
 
 def _expand(g, x, axis, keepdims):
     """Cotangent of a reduction, reshaped to broadcast against ``x``."""
-    if keepdims:
+    if keepdims or axis is None:  # a full reduction's scalar broadcasts as it is
         return g
     return reshape(g, keepdims_shape(shape_of(x), axis))
 

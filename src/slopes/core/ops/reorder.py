@@ -10,20 +10,26 @@ entries of ``g`` into zeros of shape ``s`` at those positions.
 
 ``cumprod`` has an exact derivative also where entries are zero: the
 derivative of a partial product with respect to one factor is the product
-of the other factors, computed without dividing by the factor.
+of the other factors, computed without dividing by the factor. Its rules
+use ``linrec``, the first-order linear recurrence ``s_i = a_i s_{i-1} + b_i``
+(the tangent of a running product obeys one), whose own rules are again
+recurrences, so derivatives of every order stay exact and free of division.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..trace import Primitive, concrete, shape_of
-from .elementwise import add, div, equal, logical_and, mul, where
-from .reduce import cumsum
+from ..trace import Primitive, shape_of
+from .elementwise import mul
 from .rules import defjvp, make_nondiff
-from .shape import broadcast_to, getitem, reshape
+from .shape import broadcast_to, concatenate, getitem, reshape
 
-__all__ = ["gather", "scatter", "argsort", "cumprod", "along_axis_index"]
+__all__ = ["gather", "scatter", "argsort", "cumprod", "linrec", "neighbor", "along_axis_index"]
+
+
+def _along(axis, item):
+    return (slice(None),) * axis + (item,)
 
 
 # -- gather / scatter along an axis ------------------------------------------------------
@@ -93,50 +99,83 @@ argsort = make_nondiff(
 argsort.batch = lambda vals, batched, axis, kind: argsort(vals[0], axis=axis + 1, kind=kind)
 
 
-# -- cumulative product ----------------------------------------------------------------------
-def _reverse_cumsum(x, axis):
-    flip = (slice(None),) * axis + (slice(None, None, -1),)
-    return getitem(cumsum(getitem(x, index=flip), axis=axis), index=flip)
+# -- cumulative product, through a first-order linear recurrence -------------------------------
+def _linrec_impl(a, b, axis, reverse):
+    """``s_i = a_i s_{i-1} + b_i`` along ``axis`` (``s_{i+1}`` if ``reverse``), from 0.
 
-
-def _zero_split(x, ans, axis):
-    """What the derivative of ``cumprod`` needs, safe where entries of ``x`` are zero.
-
-    Returns ``(y, before, first, safe)``: ``y`` is the cumulative product with
-    the first zero along the axis replaced by 1, ``before`` marks positions
-    before that zero, ``first`` marks the zero itself, and ``safe`` is ``x``
-    with every zero replaced by 1 (a divisor). Without zeros the masks are ``None``.
-    Then d y_i / d x_k is ``y_i / x_k`` for ``k <= i`` before the first zero,
-    ``y_i`` for the first zero ``k <= i``, and 0 otherwise: a product of the
-    other factors either way, and never a division by zero.
+    ``a`` and ``b`` have one shape. A doubling scan: log2(n) vectorised passes, each composing the affine maps
+    of neighbouring windows. Only products and sums: no division anywhere.
     """
-    zero = equal(x, 0)
-    if not np.any(concrete(zero)):
-        return ans, None, None, x
-    count = cumsum(zero, axis=axis)
-    first = logical_and(zero, equal(count, 1))
-    y = cumprod(where(first, 1.0, x), axis=axis)
-    return y, equal(count, 0), first, where(zero, 1.0, x)
+    a = np.moveaxis(np.asarray(a), axis, -1)
+    s = np.moveaxis(np.asarray(b, dtype=np.result_type(a, b)), axis, -1)
+    if reverse:
+        a, s = a[..., ::-1], s[..., ::-1]
+    s = s.copy()
+    n, d = s.shape[-1], 1
+    while d < n:
+        s[..., d:] += a[..., d:] * s[..., :-d]
+        a = np.concatenate([a[..., :d], a[..., d:] * a[..., :-d]], axis=-1)
+        d *= 2
+    return np.moveaxis(s[..., ::-1] if reverse else s, -1, axis)
 
 
-def _cumprod_jvp(t, ans, x, axis):
-    y, before, first, safe = _zero_split(x, ans, axis)
-    ratio = cumsum(div(t, safe), axis=axis)
-    if before is None:
-        return mul(y, ratio)
-    return mul(y, add(where(before, ratio, 0.0), cumsum(where(first, t, 0.0), axis=axis)))
+linrec = Primitive("linrec", _linrec_impl)
 
 
-def _cumprod_vjp(g, ans, x, axis):
-    y, before, first, safe = _zero_split(x, ans, axis)
-    h = mul(g, y)
-    if before is None:
-        return div(_reverse_cumsum(h, axis), safe)
-    part = div(_reverse_cumsum(where(before, h, 0.0), axis), safe)
-    return add(part, where(first, _reverse_cumsum(h, axis), 0.0))
+def neighbor(s, axis, reverse, fill=0.0):
+    """The entry before each one in the order of the recurrence, ``fill`` at the start.
+
+    Examples
+    --------
+    >>> neighbor(np.array([1.0, 2.0, 3.0]), 0, reverse=False)
+    array([0., 1., 2.])
+    >>> neighbor(np.array([1.0, 2.0, 3.0]), 0, reverse=True, fill=9.0)
+    array([2., 3., 9.])
+    """
+    shape = shape_of(s)
+    n = shape[axis]
+    if n == 0:
+        return s
+    edge = np.full(shape[:axis] + (1,) + shape[axis + 1 :], fill, dtype=s.dtype)
+    if reverse:
+        return concatenate(getitem(s, index=_along(axis, slice(1, None))), edge, axis=axis)
+    return concatenate(edge, getitem(s, index=_along(axis, slice(None, n - 1))), axis=axis)
+
+
+def _linrec_transpose(a, g, axis, reverse):
+    """The adjoint of ``b -> linrec(a, b)``: the recurrence run the other way."""
+    return linrec(neighbor(a, axis, not reverse), g, axis=axis, reverse=not reverse)
+
+
+# d s_i = a_i d s_{i-1} + (d a_i s_{i-1} + d b_i): again the recurrence, with a new b.
+def _linrec_jvp_a(t, ans, a, b, axis, reverse):
+    return linrec(a, mul(t, neighbor(ans, axis, reverse)), axis=axis, reverse=reverse)
+
+
+def _linrec_vjp_a(g, ans, a, b, axis, reverse):
+    return mul(_linrec_transpose(a, g, axis, reverse), neighbor(ans, axis, reverse))
+
+
+defjvp(linrec, _linrec_jvp_a, lambda t, ans, a, b, axis, reverse: linrec(a, t, axis=axis, reverse=reverse))
+linrec.vjps = (_linrec_vjp_a, lambda g, ans, a, b, axis, reverse: _linrec_transpose(a, g, axis, reverse))
+
+
+def _linrec_batch(vals, batched, axis, reverse):
+    size = next(v.shape[0] for v, b in zip(vals, batched) if b)
+    a, b = (v if b else broadcast_to(v, (size,) + tuple(shape_of(v))) for v, b in zip(vals, batched))
+    return linrec(a, b, axis=axis + 1, reverse=reverse)
+
+
+linrec.batch = _linrec_batch
+
+
+# d y_i = sum_{k <= i} t_k prod_{j <= i, j != k} x_j solves d y_i = x_i d y_{i-1} + y_{i-1} t_i.
+def _exclusive(ans, axis):
+    """The products of the entries before each one (1 for the first)."""
+    return neighbor(ans, axis, False, fill=1.0)
 
 
 cumprod = Primitive("cumprod", lambda x, axis: np.cumprod(x, axis=axis))
-defjvp(cumprod, _cumprod_jvp)
-cumprod.vjps = (_cumprod_vjp,)
+defjvp(cumprod, lambda t, ans, x, axis: linrec(x, mul(t, _exclusive(ans, axis)), axis=axis, reverse=False))
+cumprod.vjps = (lambda g, ans, x, axis: mul(_linrec_transpose(x, g, axis, False), _exclusive(ans, axis)),)
 cumprod.batch = lambda vals, batched, axis: cumprod(vals[0], axis=axis + 1)

@@ -60,7 +60,13 @@ def _sum_to_impl(x, shape):
     return np.reshape(out, shape)
 
 
-broadcast_to = _linear("broadcast_to", lambda x, shape: np.broadcast_to(x, shape), ("shape",))
+def _broadcast_impl(x, shape):
+    if not np.shape(x) and np.prod(shape) <= 4096:
+        return np.full(shape, x)  # several times faster than a broadcast view when small
+    return np.broadcast_to(x, shape)
+
+
+broadcast_to = _linear("broadcast_to", _broadcast_impl, ("shape",))
 sum_to = _linear("sum_to", _sum_to_impl, ("shape",))
 broadcast_to.vjps = (lambda g, ans, x, shape: sum_to(g, shape_of(x)),)
 sum_to.vjps = (lambda g, ans, x, shape: broadcast_to(g, shape_of(x)),)
