@@ -81,6 +81,8 @@ def _zeros_like(x):
 
 
 def _argnums(argnums, nargs, name):
+    if type(argnums) is int and 0 <= argnums < nargs:  # the common case
+        return (argnums,), True
     single = isinstance(argnums, int)
     nums = (argnums,) if single else tuple(argnums)
     if not nums:
@@ -108,9 +110,10 @@ class _Flat:
             leaves, self.in_tree = pytree.flatten(leaves)
         else:  # plain arrays: skip the pytree machinery on this hot path
             self.in_tree = None
-        self.leaves = [
-            _as_input(x, name, lambda k=k: f"argument {self._where(k)}") for k, x in enumerate(leaves)
-        ]
+        for k, x in enumerate(leaves):
+            if type(x) is not np.ndarray or x.dtype.kind != "f":  # else already fine
+                leaves[k] = _as_input(x, name, lambda k=k: f"argument {self._where(k)}")
+        self.leaves = leaves
         self.out_tree = None
         self.aux = None
 
@@ -204,7 +207,7 @@ def value_and_grad(fun, argnums=0, has_aux=False):
                 f"or use sl.jacobian / sl.jacrev for the derivative of a vector output."
             )
         dtype = out.dtype if hasattr(out, "dtype") else np.result_type(out)
-        if not np.issubdtype(dtype, np.floating):
+        if dtype.kind != "f":
             raise TypeError(f"grad(): the output of {_fun_name(fun)} has dtype {dtype}, not a float")
         cts = pullback([dtype.type(1)])  # a NumPy scalar: fast arithmetic
         grads = [

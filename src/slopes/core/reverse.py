@@ -110,14 +110,10 @@ def vjp_call(fn, primals):
         for idx, ct in zip(indices, cotangents):
             if idx is None or ct is None:
                 continue
-            seeds[idx] = ct if idx not in seeds else _add(seeds[idx], ct)
+            seeds[idx] = ct if idx not in seeds else add(seeds[idx], ct)
         return trace.backward(seeds, in_indices)
 
     return values, pullback
-
-
-def _add(a, b):
-    return add(a, b)
 
 
 from .ops.elementwise import add  # noqa: E402  (ops import this module's siblings)

@@ -438,7 +438,8 @@ def norm(x, ord=None, axis=None, keepdims=False):
     else:
         out = _matrix_norm(x, ord, axes)
     shape = _kept_shape(s, axes) if keepdims else tuple(n for i, n in enumerate(s) if i not in axes)
-    return out if shape_of(out) == shape else _reshape(out, shape)
+    out = out if shape_of(out) == shape else _reshape(out, shape)
+    return out[()] if isinstance(out, np.ndarray) and not shape else out  # a NumPy scalar
 
 
 # -- powers and chains of products ---------------------------------------------------------

@@ -222,7 +222,10 @@ def outer(a, b):
 
 # -- einsum: a primitive ---------------------------------------------------------------------
 def _einsum_impl(*operands, subscripts):
-    return np.einsum(subscripts, *operands, optimize=len(operands) > 2)
+    # NumPy's contraction-order search (and BLAS) pays off for chains and large operands;
+    # for small pairs its overhead is larger than the product itself.
+    big = len(operands) > 2 or max(np.size(o) for o in operands) > 2000
+    return np.einsum(subscripts, *operands, optimize=big)
 
 
 einsum_p = Primitive("einsum", _einsum_impl)

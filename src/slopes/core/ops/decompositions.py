@@ -163,7 +163,7 @@ def _solve_batch(vals, batched):
         x = solve(a, reshape(cols, s[1:-1] + (s[-1] * s[0],)))
         xs = tuple(shape_of(x))
         x = reshape(x, xs[:-1] + (s[-1], s[0]))  # (..., n, k, B)
-        return x
+        return transpose(x, (len(xs),) + tuple(range(len(xs))))
     from ..batching import align
 
     nd = max(len(shape_of(v)) - bt for v, bt in zip(vals, batched))
