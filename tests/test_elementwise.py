@@ -24,7 +24,7 @@ from checks import check_derivatives
 
 # no shrinking: a failure is reported at once, keeping the suite fast even when red
 NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
-FAST = settings(max_examples=8, deadline=None, phases=NO_SHRINK)
+FAST = settings(max_examples=12, deadline=None, phases=NO_SHRINK)
 
 SHAPES = [(), (1,), (4,), (2, 3), (2, 1, 3)]
 # pairs of shapes that broadcast against each other (0-d with anything, size-1 axes, rank change)

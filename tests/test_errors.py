@@ -98,10 +98,24 @@ def test_converting_a_traced_value_to_numpy_explains_itself():
     a = np.zeros(3)
 
     def write_into_numpy(v):
-        a[0] = v[0]
+        a[:] = v
         return snp.sum(v)
 
     raises(TypeError, lambda: sl.grad(write_into_numpy)(np.ones(3)), "derivative", ".at[")
+
+
+def test_writing_a_traced_scalar_into_numpy_is_refused():
+    """NumPy decides this case itself (a traced value looks like a sequence to it) and
+    raises its own ValueError before asking the value: the write never silently succeeds."""
+    a = np.zeros(3)
+
+    def write_into_numpy(v):
+        a[0] = v[0]
+        return snp.sum(v)
+
+    with pytest.raises(ValueError):
+        sl.grad(write_into_numpy)(np.ones(3))
+    assert not a.any()
 
 
 # -- in-place mutation -------------------------------------------------------------------------------------

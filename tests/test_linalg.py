@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import slopes as sl
 import slopes.numpy as snp
@@ -56,31 +58,34 @@ def neg_det(rng, lead, n):
 
 
 # -- the functions under test --------------------------------------------------------------
-def eig_vectors_squared(a):
-    return snp.linalg.eigh(a)[1] ** 2  # invariant to the sign of each eigenvector
+def both(f):
+    """``f(xp, *arrays)`` written once, as (slopes function, NumPy reference)."""
+    return (lambda *a: f(snp, *a)), (lambda *a: f(np, *a))
 
 
-def eig_matrix_function(a):
-    w, v = snp.linalg.eigh(a)
-    return (v * w[..., None, :] ** 3) @ snp.swapaxes(v, -1, -2)  # V diag(w^3) V^T = A^3
+def api(name, **kw):
+    """The function ``name`` (e.g. ``'linalg.inv'``) of both namespaces, with keywords."""
+
+    def get(xp):
+        for part in name.split("."):
+            xp = getattr(xp, part)
+        return xp
+
+    return both(lambda xp, *a: get(xp)(*a, **kw))
 
 
-def np_eig_matrix_function(a):
-    w, v = np.linalg.eigh(a)
-    return (v * w[..., None, :] ** 3) @ np.swapaxes(v, -1, -2)
+def ein(spec):
+    return both(lambda xp, *ops: xp.einsum(spec, *ops))
+
+
+def eig_matrix_function(xp, a):
+    w, v = xp.linalg.eigh(a)
+    return (v * w[..., None, :] ** 3) @ xp.swapaxes(v, -1, -2)  # V diag(w^3) V^T = A^3
 
 
 def chol_logdet(a):
     L = snp.linalg.cholesky(a)
     return 2.0 * snp.sum(snp.log(snp.diagonal(L, axis1=-2, axis2=-1)), axis=-1)
-
-
-def norm_case(**kw):
-    return (lambda x: snp.linalg.norm(x, **kw)), (lambda x: np.linalg.norm(x, **kw))
-
-
-def ein(spec):
-    return (lambda *ops: snp.einsum(spec, *ops)), (lambda *ops: np.einsum(spec, *ops))
 
 
 def A(lead, n, kind=general):
@@ -91,101 +96,104 @@ def arrays(*shapes):
     return lambda rng: tuple(arr(rng, *s) for s in shapes)
 
 
+def mats(*lead_n_and_shapes):
+    """A well-conditioned square matrix (lead, n) followed by plain arrays of given shapes."""
+    (lead, n), *shapes = lead_n_and_shapes
+    return lambda rng: (general(rng, lead, n),) + tuple(arr(rng, *s) for s in shapes)
+
+
+LOGABSDET = both(lambda xp, a: xp.linalg.slogdet(a)[1])
+EIGVALS = both(lambda xp, a: xp.linalg.eigh(a)[0])
+
 # id -> (slopes function, NumPy reference, rng -> argument or tuple of arguments)
 CASES = {
     # inverse, determinant, log |det|
-    "inv": (snp.linalg.inv, np.linalg.inv, A((), 3)),
-    "inv_stack": (snp.linalg.inv, np.linalg.inv, A((2, 1), 3)),
-    "det": (snp.linalg.det, np.linalg.det, A((), 3)),
-    "det_stack": (snp.linalg.det, np.linalg.det, A((2,), 4)),
-    "det_negative": (snp.linalg.det, np.linalg.det, A((), 3, neg_det)),
-    "logabsdet": (lambda a: snp.linalg.slogdet(a)[1], lambda a: np.linalg.slogdet(a)[1], A((), 3, neg_det)),
-    "logabsdet_stack": (lambda a: snp.linalg.slogdet(a)[1], lambda a: np.linalg.slogdet(a)[1], A((3,), 2)),
-    "slogdet_sign_times": (
-        lambda a: snp.linalg.slogdet(a)[0] * snp.exp(snp.linalg.slogdet(a)[1]),
-        np.linalg.det,
+    "inv": (*api("linalg.inv"), A((), 3)),
+    "inv_stack": (*api("linalg.inv"), A((2, 1), 3)),
+    "det": (*api("linalg.det"), A((), 3)),
+    "det_stack": (*api("linalg.det"), A((2,), 4)),
+    "det_1x1": (*api("linalg.det"), A((), 1)),
+    "det_negative": (*api("linalg.det"), A((), 3, neg_det)),
+    "logabsdet": (*LOGABSDET, A((), 3, neg_det)),
+    "logabsdet_stack": (*LOGABSDET, A((3,), 2)),
+    "slogdet_sign_times_det": (
+        *both(lambda xp, a: xp.linalg.slogdet(a)[0] * xp.exp(xp.linalg.slogdet(a)[1])),
         A((2,), 3, neg_det),
     ),
     # solve: vector and matrix right-hand sides, stacks broadcasting against each other
-    "solve_vector": (snp.linalg.solve, np.linalg.solve, lambda r: (general(r, (), 3), arr(r, 3))),
-    "solve_matrix": (snp.linalg.solve, np.linalg.solve, lambda r: (general(r, (), 3), arr(r, 3, 2))),
-    "solve_stack_vector": (snp.linalg.solve, np.linalg.solve, lambda r: (general(r, (2,), 3), arr(r, 3))),
-    "solve_broadcast": (snp.linalg.solve, np.linalg.solve, lambda r: (general(r, (2, 1), 3), arr(r, 4, 3, 2))),
-    "solve_matrix_stack_b": (snp.linalg.solve, np.linalg.solve, lambda r: (general(r, (), 3), arr(r, 2, 3, 1))),
+    "solve_vector": (*api("linalg.solve"), mats(((), 3), (3,))),
+    "solve_matrix": (*api("linalg.solve"), mats(((), 3), (3, 2))),
+    "solve_stack_vector": (*api("linalg.solve"), mats(((2,), 3), (3,))),
+    "solve_broadcast": (*api("linalg.solve"), mats(((2, 1), 3), (4, 3, 2))),
+    "solve_matrix_stack_b": (*api("linalg.solve"), mats(((), 3), (2, 3, 1))),
     # Cholesky
-    "cholesky": (snp.linalg.cholesky, np.linalg.cholesky, A((), 4, spd)),
-    "cholesky_stack": (snp.linalg.cholesky, np.linalg.cholesky, A((2,), 3, spd)),
-    "cholesky_upper": (
-        lambda a: snp.linalg.cholesky(a, upper=True),
-        lambda a: np.swapaxes(np.linalg.cholesky(a), -1, -2),
-        A((), 3, spd),
-    ),
-    "cholesky_logdet": (chol_logdet, lambda a: np.linalg.slogdet(a)[1], A((2,), 3, spd)),
-    # symmetric eigenproblems
-    "eigh_values": (lambda a: snp.linalg.eigh(a)[0], lambda a: np.linalg.eigh(a)[0], A((), 4, sym_distinct)),
-    "eigh_values_stack": (lambda a: snp.linalg.eigh(a)[0], lambda a: np.linalg.eigh(a)[0], A((2,), 3, sym_distinct)),
-    "eigh_vectors_squared": (eig_vectors_squared, lambda a: np.linalg.eigh(a)[1] ** 2, A((), 3, sym_distinct)),
-    "eigh_matrix_function": (eig_matrix_function, np_eig_matrix_function, A((2,), 3, sym_distinct)),
-    "eigh_upper": (lambda a: snp.linalg.eigh(a, UPLO="U")[0], lambda a: np.linalg.eigh(a, UPLO="U")[0],
-                   A((), 3, sym_distinct)),
-    "eigvalsh": (snp.linalg.eigvalsh, np.linalg.eigvalsh, A((), 4, sym_distinct)),
+    "cholesky": (*api("linalg.cholesky"), A((), 4, spd)),
+    "cholesky_stack": (*api("linalg.cholesky"), A((2,), 3, spd)),
+    "cholesky_1x1": (*api("linalg.cholesky"), A((), 1, spd)),
+    "cholesky_upper": (*api("linalg.cholesky", upper=True), A((), 3, spd)),
+    "cholesky_logdet": (chol_logdet, LOGABSDET[1], A((2,), 3, spd)),
+    # symmetric eigenproblems (eigenvectors only through sign-invariant quantities)
+    "eigh_values": (*EIGVALS, A((), 4, sym_distinct)),
+    "eigh_values_stack": (*EIGVALS, A((2,), 3, sym_distinct)),
+    "eigh_1x1": (*both(eig_matrix_function), A((), 1, sym_distinct)),
+    "eigh_vectors_squared": (*both(lambda xp, a: xp.linalg.eigh(a)[1] ** 2), A((), 3, sym_distinct)),
+    "eigh_matrix_function": (*both(eig_matrix_function), A((2,), 3, sym_distinct)),
+    "eigh_upper": (*both(lambda xp, a: xp.linalg.eigh(a, UPLO="U")[0]), A((), 3, sym_distinct)),
+    "eigvalsh": (*api("linalg.eigvalsh"), A((), 4, sym_distinct)),
     # norms
-    "norm_vector": (*norm_case(), arrays((5,))),
-    "norm_flat_3d": (*norm_case(), arrays((2, 3, 2))),
-    "norm_ord1": (*norm_case(ord=1), arrays((5,))),
-    "norm_ord_inf": (*norm_case(ord=np.inf), arrays((5,))),
-    "norm_ord_neg_inf": (*norm_case(ord=-np.inf), arrays((5,))),
-    "norm_ord3": (*norm_case(ord=3), arrays((5,))),
-    "norm_ord1.5": (*norm_case(ord=1.5), arrays((4,))),
-    "norm_axis0": (*norm_case(axis=0), arrays((3, 4))),
-    "norm_axis_neg1_keepdims": (*norm_case(axis=-1, keepdims=True), arrays((2, 3, 4))),
-    "norm_ord1_axis1": (*norm_case(ord=1, axis=1), arrays((3, 4))),
-    "norm_fro": (*norm_case(ord="fro"), arrays((3, 4))),
-    "norm_matrix_default": (*norm_case(), arrays((3, 4))),
-    "norm_matrix_1": (*norm_case(ord=1), arrays((3, 4))),
-    "norm_matrix_neg1": (*norm_case(ord=-1), arrays((3, 4))),
-    "norm_matrix_inf": (*norm_case(ord=np.inf), arrays((3, 4))),
-    "norm_matrix_neg_inf": (*norm_case(ord=-np.inf), arrays((4, 3))),
-    "norm_matrix_2": (*norm_case(ord=2), arrays((3, 4))),
-    "norm_matrix_neg2": (*norm_case(ord=-2), arrays((4, 3))),
-    "norm_matrix_nuc": (*norm_case(ord="nuc"), arrays((3, 3))),
-    "norm_matrix_axes_keepdims": (*norm_case(ord="fro", axis=(0, 2), keepdims=True), arrays((3, 2, 4))),
-    "norm_matrix_2_axes": (*norm_case(ord=2, axis=(2, 0)), arrays((3, 2, 4))),
-    # powers and chains
-    "matrix_power_0": (lambda a: snp.linalg.matrix_power(a, 0), lambda a: np.linalg.matrix_power(a, 0), A((), 3)),
-    "matrix_power_1": (lambda a: snp.linalg.matrix_power(a, 1), lambda a: np.linalg.matrix_power(a, 1), A((), 3)),
-    "matrix_power_5": (lambda a: snp.linalg.matrix_power(a, 5) / 1e3, lambda a: np.linalg.matrix_power(a, 5) / 1e3,
-                       A((2,), 2)),
-    "matrix_power_neg2": (lambda a: snp.linalg.matrix_power(a, -2), lambda a: np.linalg.matrix_power(a, -2),
-                          A((), 3)),
-    "multi_dot": (lambda *m: snp.linalg.multi_dot(m), lambda *m: np.linalg.multi_dot(m),
-                  arrays((2, 5), (5, 3), (3, 4))),
-    "multi_dot_vectors": (lambda *m: snp.linalg.multi_dot(m), lambda *m: np.linalg.multi_dot(m),
-                          arrays((4,), (4, 2), (2, 6), (6, 3), (3,))),
-    "multi_dot_two": (lambda *m: snp.linalg.multi_dot(m), lambda *m: np.linalg.multi_dot(m),
-                      arrays((3, 2), (2,))),
-    # dot, vdot, inner, outer, tensordot
-    "dot_scalar": (snp.dot, np.dot, arrays((), (3,))),
-    "dot_vv": (snp.dot, np.dot, arrays((3,), (3,))),
-    "dot_mv": (snp.dot, np.dot, arrays((2, 3), (3,))),
-    "dot_vm": (snp.dot, np.dot, arrays((3,), (3, 2))),
-    "dot_mm": (snp.dot, np.dot, arrays((2, 3), (3, 4))),
-    "dot_3d_2d": (snp.dot, np.dot, arrays((2, 2, 3), (3, 4))),
-    "dot_2d_3d": (snp.dot, np.dot, arrays((2, 3), (2, 3, 4))),
-    "dot_3d_1d": (snp.dot, np.dot, arrays((2, 2, 3), (3,))),
-    "dot_1d_3d": (snp.dot, np.dot, arrays((3,), (2, 3, 4))),
-    "vdot": (snp.vdot, np.vdot, arrays((2, 3), (3, 2))),
-    "inner_vv": (snp.inner, np.inner, arrays((3,), (3,))),
-    "inner_mv": (snp.inner, np.inner, arrays((2, 3), (3,))),
-    "inner_3d_2d": (snp.inner, np.inner, arrays((2, 2, 3), (4, 3))),
-    "outer": (snp.outer, np.outer, arrays((3,), (2, 2))),
-    "tensordot_2": (snp.tensordot, np.tensordot, arrays((2, 3, 4), (3, 4, 2))),
-    "tensordot_0": (lambda a, b: snp.tensordot(a, b, 0), lambda a, b: np.tensordot(a, b, 0), arrays((2,), (3,))),
-    "tensordot_pairs": (
-        lambda a, b: snp.tensordot(a, b, axes=([2, 0], [0, 1])),
-        lambda a, b: np.tensordot(a, b, axes=([2, 0], [0, 1])),
-        arrays((2, 3, 4), (4, 2, 5)),
+    "norm_vector": (*api("linalg.norm"), arrays((5,))),
+    "norm_flat_3d": (*api("linalg.norm"), arrays((2, 3, 2))),
+    "norm_ord1": (*api("linalg.norm", ord=1), arrays((5,))),
+    "norm_ord_inf": (*api("linalg.norm", ord=np.inf), arrays((5,))),
+    "norm_ord_neg_inf": (*api("linalg.norm", ord=-np.inf), arrays((5,))),
+    "norm_ord3": (*api("linalg.norm", ord=3), arrays((5,))),
+    "norm_ord1.5": (*api("linalg.norm", ord=1.5), arrays((4,))),
+    "norm_axis0": (*api("linalg.norm", axis=0), arrays((3, 4))),
+    "norm_axis_neg1_keepdims": (*api("linalg.norm", axis=-1, keepdims=True), arrays((2, 3, 4))),
+    "norm_ord1_axis1": (*api("linalg.norm", ord=1, axis=1), arrays((3, 4))),
+    "norm_fro": (*api("linalg.norm", ord="fro"), arrays((3, 4))),
+    "norm_matrix_default": (*api("linalg.norm"), arrays((3, 4))),
+    "norm_matrix_1": (*api("linalg.norm", ord=1), arrays((3, 4))),
+    "norm_matrix_neg1": (*api("linalg.norm", ord=-1), arrays((3, 4))),
+    "norm_matrix_inf": (*api("linalg.norm", ord=np.inf), arrays((3, 4))),
+    "norm_matrix_neg_inf": (*api("linalg.norm", ord=-np.inf), arrays((4, 3))),
+    "norm_matrix_2": (*api("linalg.norm", ord=2), arrays((3, 4))),
+    "norm_matrix_neg2": (*api("linalg.norm", ord=-2), arrays((4, 3))),
+    "norm_matrix_nuc": (*api("linalg.norm", ord="nuc"), arrays((3, 3))),
+    "norm_matrix_axes_keepdims": (
+        *api("linalg.norm", ord="fro", axis=(0, 2), keepdims=True),
+        arrays((3, 2, 4)),
     ),
+    "norm_matrix_2_axes": (*api("linalg.norm", ord=2, axis=(2, 0)), arrays((3, 2, 4))),
+    # powers and chains
+    "matrix_power_0": (*api("linalg.matrix_power", n=0), A((), 3)),
+    "matrix_power_1": (*api("linalg.matrix_power", n=1), A((), 3)),
+    "matrix_power_5": (*both(lambda xp, a: xp.linalg.matrix_power(a, 5) / 1e3), A((2,), 2)),
+    "matrix_power_neg2": (*api("linalg.matrix_power", n=-2), A((), 3)),
+    "multi_dot": (*both(lambda xp, *m: xp.linalg.multi_dot(m)), arrays((2, 5), (5, 3), (3, 4))),
+    "multi_dot_vectors": (
+        *both(lambda xp, *m: xp.linalg.multi_dot(m)),
+        arrays((4,), (4, 2), (2, 6), (6, 3), (3,)),
+    ),
+    "multi_dot_two": (*both(lambda xp, *m: xp.linalg.multi_dot(m)), arrays((3, 2), (2,))),
+    # dot, vdot, inner, outer, tensordot
+    "dot_scalar": (*api("dot"), arrays((), (3,))),
+    "dot_vv": (*api("dot"), arrays((3,), (3,))),
+    "dot_mv": (*api("dot"), arrays((2, 3), (3,))),
+    "dot_vm": (*api("dot"), arrays((3,), (3, 2))),
+    "dot_mm": (*api("dot"), arrays((2, 3), (3, 4))),
+    "dot_3d_2d": (*api("dot"), arrays((2, 2, 3), (3, 4))),
+    "dot_2d_3d": (*api("dot"), arrays((2, 3), (2, 3, 4))),
+    "dot_3d_1d": (*api("dot"), arrays((2, 2, 3), (3,))),
+    "dot_1d_3d": (*api("dot"), arrays((3,), (2, 3, 4))),
+    "vdot": (*api("vdot"), arrays((2, 3), (3, 2))),
+    "inner_vv": (*api("inner"), arrays((3,), (3,))),
+    "inner_mv": (*api("inner"), arrays((2, 3), (3,))),
+    "inner_3d_2d": (*api("inner"), arrays((2, 2, 3), (4, 3))),
+    "outer": (*api("outer"), arrays((3,), (2, 2))),
+    "tensordot_2": (*api("tensordot"), arrays((2, 3, 4), (3, 4, 2))),
+    "tensordot_0": (*api("tensordot", axes=0), arrays((2,), (3,))),
+    "tensordot_pairs": (*api("tensordot", axes=([2, 0], [0, 1])), arrays((2, 3, 4), (4, 2, 5))),
     # einsum
     "einsum_matmul": (*ein("ij,jk->ik"), arrays((2, 3), (3, 4))),
     "einsum_implicit": (*ein("jk,ij"), arrays((3, 4), (2, 3))),
@@ -205,29 +213,29 @@ CASES = {
     "einsum_batched_matvec": (*ein("bij,bj->bi"), arrays((2, 3, 4), (2, 4))),
     "einsum_size1_broadcast": (*ein("ij,ij->ij"), arrays((1, 3), (2, 3))),
     # diagonals, triangles, Kronecker
-    "trace": (snp.trace, np.trace, arrays((3, 3))),
-    "trace_offset": (lambda a: snp.trace(a, 1), lambda a: np.trace(a, 1), arrays((3, 4))),
-    "trace_axes": (lambda a: snp.trace(a, -1, 1, 2), lambda a: np.trace(a, -1, 1, 2), arrays((2, 3, 4))),
-    "diagonal": (snp.diagonal, np.diagonal, arrays((3, 4))),
-    "diagonal_axes": (lambda a: snp.diagonal(a, 1, 0, 2), lambda a: np.diagonal(a, 1, 0, 2), arrays((3, 2, 4))),
-    "diag_vector": (snp.diag, np.diag, arrays((3,))),
-    "diag_vector_k": (lambda v: snp.diag(v, 2), lambda v: np.diag(v, 2), arrays((3,))),
-    "diag_vector_neg_k": (lambda v: snp.diag(v, -1), lambda v: np.diag(v, -1), arrays((2,))),
-    "diag_matrix": (lambda a: snp.diag(a, 1), lambda a: np.diag(a, 1), arrays((3, 4))),
-    "triu": (snp.triu, np.triu, arrays((3, 4))),
-    "triu_k": (lambda m: snp.triu(m, 1), lambda m: np.triu(m, 1), arrays((2, 3, 3))),
-    "triu_vector": (snp.triu, np.triu, arrays((3,))),
-    "tril": (snp.tril, np.tril, arrays((4, 3))),
-    "tril_k": (lambda m: snp.tril(m, -1), lambda m: np.tril(m, -1), arrays((2, 3, 3))),
-    "kron": (snp.kron, np.kron, arrays((2, 3), (2, 2))),
-    "kron_1d_2d": (snp.kron, np.kron, arrays((2,), (3, 2))),
-    "kron_3d": (snp.kron, np.kron, arrays((2, 1, 2), (2, 2))),
+    "trace": (*api("trace"), arrays((3, 3))),
+    "trace_offset": (*api("trace", offset=1), arrays((3, 4))),
+    "trace_axes": (*api("trace", offset=-1, axis1=1, axis2=2), arrays((2, 3, 4))),
+    "diagonal": (*api("diagonal"), arrays((3, 4))),
+    "diagonal_axes": (*api("diagonal", offset=1, axis1=0, axis2=2), arrays((3, 2, 4))),
+    "diag_vector": (*api("diag"), arrays((3,))),
+    "diag_vector_k": (*api("diag", k=2), arrays((3,))),
+    "diag_vector_neg_k": (*api("diag", k=-1), arrays((2,))),
+    "diag_matrix": (*api("diag", k=1), arrays((3, 4))),
+    "triu": (*api("triu"), arrays((3, 4))),
+    "triu_k": (*api("triu", k=1), arrays((2, 3, 3))),
+    "triu_vector": (*api("triu"), arrays((3,))),
+    "tril": (*api("tril"), arrays((4, 3))),
+    "tril_k": (*api("tril", k=-1), arrays((2, 3, 3))),
+    "kron": (*api("kron"), arrays((2, 3), (2, 2))),
+    "kron_1d_2d": (*api("kron"), arrays((2,), (3, 2))),
+    "kron_3d": (*api("kron"), arrays((2, 1, 2), (2, 2))),
 }
 
 # functions of two arrays, for vmap with only one of them mapped
-TWO_ARGS = [k for k in CASES if k.split("_")[0] in ("solve", "dot", "inner", "tensordot", "kron", "outer")] + [
-    "einsum_matmul", "einsum_ellipsis", "einsum_summed_only_here", "einsum_repeated_other", "vdot",
-]
+TWO_ARGS = [
+    k for k in CASES if k.split("_")[0] in ("solve", "dot", "inner", "tensordot", "kron", "outer", "vdot")
+] + ["einsum_matmul", "einsum_ellipsis", "einsum_summed_only_here", "einsum_repeated_other"]
 
 
 def make(name, seed=0):
@@ -285,7 +293,9 @@ def test_vmap_one_argument_mapped(name, mapped):
     np.testing.assert_allclose(sl.vmap(fn, in_axes=in_axes)(*args), expected, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", ["inv", "det", "solve_matrix", "cholesky", "eigh_matrix_function", "einsum_three"])
+@pytest.mark.parametrize(
+    "name", ["inv", "det", "solve_matrix", "cholesky", "eigh_matrix_function", "einsum_three", "norm_matrix_2"]
+)
 def test_vmap_of_gradients(name):
     """Per-example gradients (batch rules applied to the reverse-mode rules)."""
     fn = CASES[name][0]
@@ -293,6 +303,25 @@ def test_vmap_of_gradients(name):
     g = sl.grad(lambda *a: snp.sum(fn(*a) ** 2))
     expected = np.stack([g(*args) for args in per_example])
     np.testing.assert_allclose(sl.vmap(g)(*stacked), expected, rtol=1e-10, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_random_einsum_specs(data):
+    """Random two-operand einsums (repeats, outer products, contractions, reductions)."""
+    label = st.sampled_from("abcd")
+    first = data.draw(st.lists(label, max_size=3), label="first")
+    second = data.draw(st.lists(label, max_size=3), label="second")
+    union = list(dict.fromkeys(first + second))
+    order = data.draw(st.permutations(union), label="order")
+    out = order[: data.draw(st.integers(0, len(order)), label="kept")]
+    spec = "".join(first) + "," + "".join(second) + "->" + "".join(out)
+    size = dict(a=2, b=3, c=1, d=2)
+    rng = np.random.default_rng(len(spec))
+    x, y = (rng.standard_normal([size[c] for c in sub]) for sub in (first, second))
+    f = lambda x, y: snp.einsum(spec, x, y)  # noqa: E731
+    np.testing.assert_allclose(f(x, y), np.einsum(spec, x, y), rtol=1e-12, atol=1e-12)
+    check_derivatives(f, x, y, order=2)
 
 
 # -- closed forms ------------------------------------------------------------------------------
@@ -309,20 +338,29 @@ def test_bilinear_form_of_inverse():
     ait = np.linalg.inv(a).T
     expected = -ait @ np.outer(u, v) @ ait
     np.testing.assert_allclose(sl.grad(lambda m: u @ snp.linalg.inv(m) @ v)(a), expected, **EXACT)
-    np.testing.assert_allclose(sl.grad(lambda m: snp.dot(u, snp.linalg.solve(m, v)))(a), expected, **EXACT)
+    by_solve = sl.grad(lambda m: snp.dot(u, snp.linalg.solve(m, v)))(a)
+    np.testing.assert_allclose(by_solve, expected, **EXACT)
 
 
 def test_gradient_of_trace_of_product():
     rng = np.random.default_rng(3)
     a, x = arr(rng, 3, 3), arr(rng, 3, 3)
-    for f in (lambda x: snp.trace(a @ x), lambda x: snp.einsum("ij,ji", a, x), lambda x: snp.trace(snp.dot(a, x))):
+    for f in (
+        lambda x: snp.trace(a @ x),
+        lambda x: snp.einsum("ij,ji", a, x),
+        lambda x: snp.trace(snp.dot(a, x)),
+    ):
         np.testing.assert_allclose(sl.grad(f)(x), a.T, **EXACT)
 
 
 def test_gradient_and_hessian_of_logdet():
     a = spd(np.random.default_rng(4), (), 4)
     ainv = np.linalg.inv(a)
-    for f in (lambda m: snp.linalg.slogdet(m)[1], chol_logdet, lambda m: snp.sum(snp.log(snp.linalg.eigvalsh(m)))):
+    for f in (
+        lambda m: snp.linalg.slogdet(m)[1],
+        chol_logdet,
+        lambda m: snp.sum(snp.log(snp.linalg.eigvalsh(m))),
+    ):
         np.testing.assert_allclose(sl.grad(f)(a), ainv.T, rtol=1e-9, atol=1e-12)
     # d^2 log|det| / dA_ij dA_kl = -inv(A)_jk inv(A)_li
     b = general(np.random.default_rng(5), (), 3)
@@ -371,16 +409,19 @@ def test_norm_gradient_is_unit_vector_and_zero_at_zero():
         assert float(f(zero)) == 0.0
         np.testing.assert_array_equal(sl.grad(f)(zero), np.zeros(3))
     np.testing.assert_array_equal(sl.hessian(snp.linalg.norm)(zero), np.zeros((3, 3)))
-    np.testing.assert_array_equal(sl.grad(lambda m: snp.linalg.norm(m, "fro"))(np.zeros((2, 2))), np.zeros((2, 2)))
+    fro = sl.grad(lambda m: snp.linalg.norm(m, "fro"))(np.zeros((2, 2)))
+    np.testing.assert_array_equal(fro, np.zeros((2, 2)))
     # a zero row among non-zero ones: no NaN in the per-row gradient
     m = np.array([[0.0, 0.0], [3.0, 4.0]])
-    np.testing.assert_allclose(sl.grad(lambda m: snp.sum(snp.linalg.norm(m, axis=1)))(m), [[0, 0], [0.6, 0.8]], **EXACT)
+    rows = sl.grad(lambda m: snp.sum(snp.linalg.norm(m, axis=1)))(m)
+    np.testing.assert_allclose(rows, [[0, 0], [0.6, 0.8]], **EXACT)
 
 
 def test_matrix_2_norm_gradient_is_top_singular_pair():
     a = arr(np.random.default_rng(9), 4, 3)
     u, s, vt = np.linalg.svd(a)
-    np.testing.assert_allclose(sl.grad(lambda m: snp.linalg.norm(m, 2))(a), np.outer(u[:, 0], vt[0]), rtol=1e-8, atol=1e-10)
+    g = sl.grad(lambda m: snp.linalg.norm(m, 2))(a)
+    np.testing.assert_allclose(g, np.outer(u[:, 0], vt[0]), rtol=1e-8, atol=1e-10)
 
 
 def test_cholesky_reconstructs_and_solves():
@@ -405,7 +446,8 @@ def test_numpy_functions_on_traced_values_route_to_slopes():
     g = sl.grad(lambda m: np.linalg.det(m) + np.trace(m) + np.linalg.norm(m) + np.einsum("ij,ij", m, m))(a)
     expected = np.linalg.det(a) * np.linalg.inv(a).T + np.eye(3) + a / np.linalg.norm(a) + 2 * a
     np.testing.assert_allclose(g, expected, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(sl.grad(lambda m: m.trace() + m.dot(m).sum())(a), np.eye(3) + sl.grad(lambda m: snp.sum(m @ m))(a), **EXACT)
+    by_methods = sl.grad(lambda m: m.trace() + m.dot(m).sum())(a)
+    np.testing.assert_allclose(by_methods, np.eye(3) + sl.grad(lambda m: snp.sum(m @ m))(a), **EXACT)
 
 
 def test_second_order_through_solve_and_inverse_mixes_correctly():
@@ -413,14 +455,23 @@ def test_second_order_through_solve_and_inverse_mixes_correctly():
     a = general(np.random.default_rng(14), (), 3)
     b = arr(np.random.default_rng(15), 3)
     ainv = np.linalg.inv(a)
-    np.testing.assert_allclose(sl.hessian(lambda b: b @ snp.linalg.solve(a, b))(b), ainv + ainv.T, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(sl.hessian(lambda b: b @ snp.linalg.inv(a) @ b)(b), ainv + ainv.T, rtol=1e-10, atol=1e-12)
+    for f in (lambda b: b @ snp.linalg.solve(a, b), lambda b: b @ snp.linalg.inv(a) @ b):
+        np.testing.assert_allclose(sl.hessian(f)(b), ainv + ainv.T, rtol=1e-10, atol=1e-12)
 
 
 # -- clear errors -------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "fn", [snp.linalg.inv, snp.linalg.det, snp.linalg.slogdet, snp.linalg.cholesky, snp.linalg.eigh,
-           snp.linalg.eigvalsh, lambda a: snp.linalg.matrix_power(a, 2), lambda a: snp.linalg.solve(a, np.ones(2))]
+    "fn",
+    [
+        snp.linalg.inv,
+        snp.linalg.det,
+        snp.linalg.slogdet,
+        snp.linalg.cholesky,
+        snp.linalg.eigh,
+        snp.linalg.eigvalsh,
+        lambda a: snp.linalg.matrix_power(a, 2),
+        lambda a: snp.linalg.solve(a, np.ones(2)),
+    ],
 )
 def test_non_square_input_is_refused(fn):
     with pytest.raises(np.linalg.LinAlgError, match=r"square.*\(2, 3\)"):
@@ -451,6 +502,20 @@ def test_non_square_input_is_refused(fn):
 )
 def test_bad_input_gets_clear_error(call, match):
     with pytest.raises(ValueError, match=match):
+        call()
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: snp.linalg.inv(np.ones((2, 2))), "inv.*singular"),
+        (lambda: snp.linalg.solve(np.ones((2, 2)), np.ones(2)), "solve.*singular"),
+        (lambda: sl.grad(snp.linalg.det)(np.ones((2, 2))), "invertible"),
+        (lambda: snp.linalg.cholesky(-np.eye(2)), "not positive definite"),
+    ],
+)
+def test_singular_or_indefinite_matrix_is_explained(call, match):
+    with pytest.raises(np.linalg.LinAlgError, match=match):
         call()
 
 

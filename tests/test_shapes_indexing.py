@@ -17,7 +17,7 @@ from checks import check_derivatives
 
 # no shrinking: a failure is reported at once, keeping the suite fast even when red
 NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
-FAST = settings(max_examples=10, deadline=None, phases=NO_SHRINK)
+FAST = settings(max_examples=15, deadline=None, phases=NO_SHRINK)
 
 X = np.random.default_rng(0).standard_normal((2, 3, 4))
 

@@ -23,7 +23,7 @@ from checks import check_derivatives
 
 # no shrinking: a failure is reported at once, keeping the suite fast even when red
 NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
-FAST = settings(max_examples=10, deadline=None, phases=NO_SHRINK)
+FAST = settings(max_examples=15, deadline=None, phases=NO_SHRINK)
 
 
 def fd_jacobian(f, x, eps=1e-6):
@@ -410,6 +410,32 @@ def test_perturbation_confusion_subtle():
     assert float(sl.grad(lambda x: sl.grad(lambda y: x * y)(x))(2.0)) == 1.0
     assert float(sl.grad(lambda x: x * sl.grad(lambda y: x * y**2)(x))(2.0)) == 24.0
     assert float(sl.derivative(lambda x: x * sl.grad(lambda y: x * y**2)(x))(2.0)) == 24.0
+
+
+def test_more_nesting_combinations():
+    x = np.array([1.0, 2.0])
+    # grad of a vjp: d/du sum(3 u^2) = 6 u
+    g = sl.grad(lambda u: snp.sum(sl.vjp(lambda v: v**3, u)[1](np.ones(2))[0]))(x)
+    np.testing.assert_array_equal(g, 6 * x)
+    # Jacobian of a vjp with respect to the cotangent is J^T
+    J = sl.jacrev(lambda w: sl.vjp(lambda v: v**3, x)[1](w)[0])(np.ones(2))
+    np.testing.assert_array_equal(J, np.diag(3 * x**2))
+    # grad of an hvp: d/dx sum(12 x^2 * 1) = 24 x
+    np.testing.assert_array_equal(sl.grad(lambda u: snp.sum(sl.hvp(lambda y: snp.sum(y**4), u, np.ones(2))))(x), 24 * x)
+    # an inner has_aux inside an outer grad: d/dx [4x + 2x] = 6
+    def outer(s):
+        g, aux = sl.grad(lambda y: (s * y**2, s * y), has_aux=True)(2.0)
+        return g + aux
+
+    assert float(sl.grad(outer)(3.0)) == 6.0
+    # derivative of a vmapped function, vmap of derivatives, vmap of grad closing over the batch
+    assert float(sl.derivative(lambda s: snp.sum(sl.vmap(lambda r: r * s**2)(np.ones(3))))(2.0)) == 12.0
+    np.testing.assert_allclose(sl.vmap(sl.derivative(snp.sin, order=3))(np.array([0.0, 1.0])), -np.cos([0.0, 1.0]), rtol=1e-15)
+    s = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(sl.vmap(lambda c: sl.grad(lambda y: snp.sin(y * c))(c))(s), s * np.cos(s * s), rtol=1e-15)
+    # a directional derivative inside grad
+    g = sl.grad(lambda u: sl.directional_derivative(lambda y: snp.sum(y**3), u, np.ones(2)))(x)
+    np.testing.assert_array_equal(g, 6 * x)
 
 
 # -- pytrees ---------------------------------------------------------------------------------------------

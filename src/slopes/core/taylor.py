@@ -221,28 +221,35 @@ def _add(a, b):
     return a + b
 
 
-def _conv(a, b, k, lo, hi):
-    """``sum_{j=lo}^{hi} a[j] * b[k - j]`` over the non-zero terms (``None`` if none)."""
+def _nonzero(a, lo=1):
+    """``[(j, a_j)]`` for the non-zero coefficients with ``j >= lo``, in order of ``j``."""
+    return [(j, a[j]) for j in range(lo, len(a)) if a[j] is not None]
+
+
+def _conv(nz, b, k, hi=None):
+    """``sum_j a_j * b[k - j]`` over ``(j, a_j)`` in ``nz`` with ``j <= hi`` (default ``k``).
+
+    Only non-zero terms are visited, so a sparse series (a straight line has
+    one non-zero coefficient) costs ``O(1)`` per order instead of ``O(k)``.
+    Returns ``None`` when no term is non-zero.
+    """
+    if hi is None:
+        hi = k
     acc = None
-    for j in range(lo, hi + 1):
-        aj = a[j]
-        if aj is None:
-            continue
+    for j, aj in nz:
+        if j > hi:
+            break
         bj = b[k - j]
-        if bj is None:
-            continue
-        t = aj * bj
-        acc = t if acc is None else acc + t
+        if bj is not None:
+            t = aj * bj
+            acc = t if acc is None else acc + t
     return acc
 
 
 def _self_conv(a, k, lo):
     """``sum_{j=lo}^{k-lo} a[j] * a[k - j]``, using the symmetry of the terms."""
     acc = None
-    hi = k - lo
-    for j in range(lo, (k - 1) // 2 + 1 if k % 2 else k // 2):
-        if j > hi:
-            break
+    for j in range(lo, (k + 1) // 2):
         aj, bj = a[j], a[k - j]
         if aj is None or bj is None:
             continue
@@ -257,13 +264,14 @@ def _self_conv(a, k, lo):
     return acc
 
 
-def _scaled(a, j):
-    """``[j * a_j]``: the coefficients multiplied by their index (for ``x'`` sums)."""
-    return [None if c is None else (c if j == 1 else c * float(j)) for j, c in enumerate(a)]
+def _index_scaled(a):
+    """``[(j, j * a_j)]`` for the non-zero ``a_j``, ``j >= 1`` (the sums of ``x'``)."""
+    return [(j, c if j == 1 else c * float(j)) for j, c in _nonzero(a)]
 
 
 def _mul_series(a, b, K):
-    return [_conv(a, b, k, 0, k) for k in range(K + 1)]
+    nz = _nonzero(a, 0)
+    return [_conv(nz, b, k) for k in range(K + 1)]
 
 
 def _square_series(a, K):
@@ -275,9 +283,10 @@ def _div_series(x, y, K, z0=None):
     y0 = y[0]
     if z0 is None and x[0] is not None:
         z0 = x[0] / y0
+    ny = _nonzero(y)
     z = [z0]
     for k in range(1, K + 1):
-        acc = _conv(y, z, k, 1, k)
+        acc = _conv(ny, z, k)
         xk = x[k]
         if acc is None:
             z.append(None if xk is None else xk / y0)
@@ -288,21 +297,27 @@ def _div_series(x, y, K, z0=None):
 
 def _exp_series(x, e0, K):
     """``e' = e x'``: ``e_k = (1/k) sum_{j=1}^k j x_j e_{k-j}``."""
-    jx = _scaled(x, 1)
+    jx = _index_scaled(x)
     e = [e0]
+    if len(jx) == 1 and jx[0][0] == 1:  # a straight line: e_k = x_1 e_{k-1} / k
+        x1 = jx[0][1]
+        for k in range(1, K + 1):
+            e.append(e[k - 1] * (x1 * (1.0 / k)))
+        return e
     for k in range(1, K + 1):
-        acc = _conv(jx, e, k, 1, k)
+        acc = _conv(jx, e, k)
         e.append(None if acc is None else acc * (1.0 / k))
     return e
 
 
 def _log_series(x, l0, K):
-    """``x l' = x'``: ``l_k = (x_k - (1/k) sum_{j=1}^{k-1} j l_j x_{k-j}) / x_0``."""
+    """``x l' = x'``: ``l_k = (x_k - (1/k) sum_{i=1}^{k-1} x_i (k-i) l_{k-i}) / x_0``."""
     x0 = x[0]
+    nx = _nonzero(x)
     l = [l0]
-    jl = [None]
+    jl = [None]  # j * l_j
     for k in range(1, K + 1):
-        acc = _conv(jl, x, k, 1, k - 1)
+        acc = _conv(nx, jl, k, k - 1)
         xk = x[k]
         if acc is None:
             lk = None if xk is None else xk / x0
@@ -317,12 +332,15 @@ def _log_series(x, l0, K):
 def _pow_series(x, a, y0, K):
     """``x y' = a x' y``: ``y_k = sum_{j=1}^k ((a+1) j - k) x_j y_{k-j} / (k x_0)``."""
     x0 = x[0]
+    nx = _nonzero(x)
     y = [y0]
     for k in range(1, K + 1):
         acc = None
-        for j in range(1, k + 1):
-            xj, yk = x[j], y[k - j]
-            if xj is None or yk is None:
+        for j, xj in nx:
+            if j > k:
+                break
+            yk = y[k - j]
+            if yk is None:
                 continue
             t = xj * yk * ((a + 1.0) * j - k)
             acc = t if acc is None else acc + t
@@ -346,23 +364,31 @@ def _sqrt_series(x, s0, K):
 
 def _sincos_series(x, s0, c0, K, hyperbolic=False):
     """``s' = c x'``, ``c' = -s x'`` (``+s x'`` for sinh/cosh)."""
-    jx = _scaled(x, 1)
+    jx = _index_scaled(x)
     s, c = [s0], [c0]
+    sign = 1.0 if hyperbolic else -1.0
+    if len(jx) == 1 and jx[0][0] == 1:  # a straight line: s_k = x_1 c_{k-1} / k
+        x1 = jx[0][1]
+        for k in range(1, K + 1):
+            v = x1 * (1.0 / k)
+            s.append(c[k - 1] * v)
+            c.append(s[k - 1] * (v * sign))
+        return s, c
     for k in range(1, K + 1):
-        a = _conv(jx, c, k, 1, k)
-        b = _conv(jx, s, k, 1, k)
+        a = _conv(jx, c, k)
+        b = _conv(jx, s, k)
         s.append(None if a is None else a * (1.0 / k))
-        c.append(None if b is None else b * ((1.0 if hyperbolic else -1.0) / k))
+        c.append(None if b is None else b * (sign / k))
     return s, c
 
 
 def _tan_series(x, t0, K, sign):
     """``t' = (1 + sign t^2) x'`` (tan: sign=+1, tanh: sign=-1)."""
-    jx = _scaled(x, 1)
+    jx = _index_scaled(x)
     t = [t0]
     u = [1.0 + sign * (t0 * t0)]
     for k in range(1, K + 1):
-        acc = _conv(jx, u, k, 1, k)
+        acc = _conv(jx, u, k)
         t.append(None if acc is None else acc * (1.0 / k))
         sq = _self_conv(t, k, 0)
         u.append(None if sq is None else (sq if sign > 0 else -sq))
@@ -377,10 +403,6 @@ def _derivative_series(x, K):
 def _integrate(q, K):
     """``y_k = q_{k-1} / k``: the series of ``y`` from that of ``y'`` (without ``y_0``)."""
     return [None if q[k - 1] is None else q[k - 1] * (1.0 / k) for k in range(1, K + 1)]
-
-
-def _has(series):
-    return series is not None
 
 
 # -- registration helpers --------------------------------------------------------------------
@@ -528,8 +550,8 @@ def _power_rule(primals, series, params):
         return out, _fit(out, ys[1:], shape_of(x))
     # x ** a = exp(a log x), with a varying
     if sx is None:
-        w = [None if c is None else c * ew.log(x) for c in [a] + list(sa)]
-        w[0] = None
+        lx = ew.log(x)
+        w = [None] + [None if c is None else c * lx for c in sa]
     else:
         lx = _log_series(_full(x, sx), ew.log(x), K)
         w = _mul_series(_full(a, sa), lx, K)

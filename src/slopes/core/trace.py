@@ -222,7 +222,9 @@ class Tracer:
     def _inplace(self, op):
         raise TypeError(
             f"in-place '{op}=' on a traced array is not supported: slopes arrays are "
-            f"immutable while a derivative is taken. Write x = x {op} v instead."
+            f"immutable while a derivative is taken. Write x = x {op} v instead, or, for "
+            f"part of the array, the functional update x = x.at[i].add(v) (also .set, "
+            f".multiply, .divide, .power)."
         )
 
     def __iadd__(self, other):

@@ -108,7 +108,9 @@ def tensordot(a, b, axes=2):
         try:
             ax_a, ax_b = axes
         except (TypeError, ValueError):
-            raise ValueError(f"tensordot(): axes must be an int or a pair of sequences, got {axes!r}") from None
+            raise ValueError(
+                f"tensordot(): axes must be an int or a pair of sequences, got {axes!r}"
+            ) from None
         ax_a = [ax_a] if isinstance(ax_a, (int, np.integer)) else list(ax_a)
         ax_b = [ax_b] if isinstance(ax_b, (int, np.integer)) else list(ax_b)
         if len(ax_a) != len(ax_b):
@@ -177,10 +179,8 @@ def vdot(a, b):
     10.0
     """
     a, b = asarray_args((a, b))
-    fa = _reshape(a, (_size(a),))
-    fb = _reshape(b, (_size(b),))
     _check_lengths("vdot", _size(a), _size(b), a, b)
-    return _vector_dot(fa, fb)
+    return _vector_dot(_reshape(a, (_size(a),)), _reshape(b, (_size(b),)))
 
 
 def _size(x):
@@ -258,7 +258,8 @@ def _einsum_vjp(k, g, ans, *ops, subscripts):
     seen = set(out).union(*others)
     labels = list(dict.fromkeys(own))  # distinct labels, in order of first appearance
     kept = "".join(c for c in labels if c in seen)
-    r = einsum_p(g, *(o for i, o in enumerate(ops) if i != k), subscripts=_join([out] + others, kept))
+    rest = [o for i, o in enumerate(ops) if i != k]
+    r = einsum_p(g, *rest, subscripts=_join([out] + others, kept))
     shape = tuple(shape_of(ops[k]))
     size = {c: shape[own.index(c)] for c in labels}
     r = ew.unbroadcast(r, tuple(size[c] for c in kept))  # labels broadcast from size 1
@@ -308,12 +309,15 @@ def _parse_einsum(subscripts, shapes):
     ins = ins.split(",")
     if len(ins) != len(shapes):
         raise ValueError(
-            f"einsum(): {len(ins)} operand subscript(s) in {subscripts!r} for {len(shapes)} operand(s)"
+            f"einsum(): {len(ins)} operand subscript(s) in {subscripts!r} "
+            f"for {len(shapes)} operand(s)"
         )
     for part in ins + ([out] if explicit else []):
-        bad = set(part.replace("...", "")) - set(string.ascii_letters)
-        if bad or part.count("...") > 1 or part.replace("...", "").count(".") > 0:
-            raise ValueError(f"einsum(): invalid subscripts {subscripts!r} (use letters and at most one '...')")
+        if part.count("...") > 1 or set(part.replace("...", "")) - set(string.ascii_letters):
+            raise ValueError(
+                f"einsum(): invalid subscripts {subscripts!r} "
+                "(use letters and at most one '...' per operand)"
+            )
     free = [c for c in string.ascii_letters if c not in s]
     ell_dims = []
     for i, (sub, shape) in enumerate(zip(ins, shapes)):
@@ -423,7 +427,9 @@ def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
 
 
 def diag(v, k=0):
-    """Differentiable ``numpy.diag``: a 1-D array on the ``k``-th diagonal, or a 2-D array's diagonal.
+    """Differentiable ``numpy.diag``: put a 1-D array on a diagonal, or take a 2-D array's diagonal.
+
+    ``k`` selects the diagonal (``k > 0`` above the main one, ``k < 0`` below).
 
     Examples
     --------

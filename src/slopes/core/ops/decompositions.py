@@ -23,15 +23,21 @@ decomposition of ``(A + A^T) / 2``, which is ``A`` itself for a symmetric
 matrix (NumPy reads one triangle instead). Values and derivatives then belong
 to one well-defined function of all entries, and gradients come out symmetric.
 
-A primitive has one output array, so ``eigh`` returns the eigenvalues and the
-eigenvectors packed into one array of shape ``(..., n + 1, n)``: row 0 holds
-the eigenvalues, rows ``1..n`` the eigenvector matrix. ``unpack_eigh`` (a pair
-of ``getitem``) splits it; the NumPy layer does this for users.
+A primitive has one output array (a tracer, a tape entry and a batch rule each
+carry one value), so ``eigh`` returns the eigenvalues and the eigenvectors
+packed into one array of shape ``(..., n + 1, n)``: row 0 holds the
+eigenvalues, rows ``1..n`` the eigenvector matrix. ``unpack_eigh`` (two
+``getitem``) splits it, and the NumPy layer does this for users. An unused part
+gets a zero cotangent, which the rules turn into zero (never NaN), so
+``eigvalsh`` is differentiable even where eigenvalues repeat.
 
 Triangular systems are solved with the general LU ``solve`` (NumPy has no
 triangular solver); ``L`` is exactly triangular, so the result is the same.
-Derivatives need ``A`` invertible (``cholesky``: positive definite); at a
-singular matrix the rules divide by zero like the formulas they implement.
+Under ``vmap`` (and so in ``jacfwd``/``jacrev``), a batch of right-hand sides
+for unbatched matrices is folded into extra columns: one factorization, not
+one per example. Derivatives need ``A`` invertible (``cholesky``: positive
+definite); a singular matrix raises ``LinAlgError`` saying so (the gradient
+of ``det`` there, ``adj(A)^T``, is not available).
 """
 
 from __future__ import annotations
@@ -84,6 +90,26 @@ def _trace_of_product(x, y):
     return reduce_sum(mul(swap_last(x), y), axis=_last_two(y), keepdims=False)
 
 
+def _explained(name, problem, impl):
+    """``impl`` with NumPy's terse ``LinAlgError`` replaced by one that says what is needed."""
+
+    def run(*args):
+        try:
+            return impl(*args)
+        except np.linalg.LinAlgError as err:
+            shapes = " and ".join(str(np.shape(a)) for a in args)
+            msg = f"{name}() on shape {shapes}: {problem} (NumPy: {err})"
+            raise np.linalg.LinAlgError(msg) from None
+
+    return run
+
+
+_SINGULAR = (
+    "the matrix is singular. inv and solve, and the derivatives of det and slogdet "
+    "(which use the inverse), need an invertible matrix"
+)
+
+
 def _stack_batch(prim):
     """Batch rule of a one-operand primitive that already maps over leading axes."""
 
@@ -94,7 +120,7 @@ def _stack_batch(prim):
 
 
 # -- inverse, determinant, log |determinant| -------------------------------------------
-inv = Primitive("inv", np.linalg.inv)
+inv = Primitive("inv", _explained("inv", _SINGULAR, np.linalg.inv))
 defjvp(inv, lambda t, x, a: neg(matmul(x, matmul(t, x))))
 inv.vjps = (lambda g, x, a: neg(matmul(swap_last(x), matmul(g, swap_last(x)))),)
 _stack_batch(inv)
@@ -123,7 +149,7 @@ def _solve_impl(a, b):
     return np.linalg.solve(a, b)
 
 
-solve = Primitive("solve", _solve_impl)
+solve = Primitive("solve", _explained("solve", _SINGULAR, _solve_impl))
 
 
 def _solve_jvp(primals, tangents, params):
@@ -187,7 +213,14 @@ def _phi(x):
     return mul(x, _phi_mask(n, x.dtype))
 
 
-cholesky = Primitive("cholesky", lambda a: np.linalg.cholesky(_sym_np(a)))
+cholesky = Primitive(
+    "cholesky",
+    _explained(
+        "cholesky",
+        "the matrix is not positive definite (cholesky factors the symmetric part (A + A^T) / 2)",
+        lambda a: np.linalg.cholesky(_sym_np(a)),
+    ),
+)
 
 
 def _cholesky_jvp(primals, tangents, params):
@@ -237,8 +270,9 @@ def _pack(w, v):
 def _inverse_gaps(w):
     """``F[..., i, j] = 1 / (w_j - w_i)``, and 0 where ``w_i == w_j`` (the diagonal).
 
-    Equal eigenvalues get 0 instead of an infinity: the derivative of any
-    function of the eigenvalues, or of an eigenspace, stays finite; the
+    Equal eigenvalues get 0 instead of an infinity, so nothing turns into NaN:
+    derivatives of symmetric functions of the eigenvalues (trace, sum of
+    squares, log det) and of eigenspace projectors stay right, while the
     individual eigenvectors of a repeated eigenvalue have no derivative.
     """
     s = tuple(shape_of(w))
