@@ -21,6 +21,7 @@ import importlib.metadata
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import timeit
 from dataclasses import dataclass
@@ -237,6 +238,16 @@ class SlopesLib(Lib):
             raise ImportError("slopes has no jit")
         self.sl, self.xp, self.jit = sl, snp, jit
         self.name, self.dist = ("slopes-jit" if jit else "slopes"), "slopes"
+
+    @property
+    def version(self) -> str:
+        """Distribution version plus the git commit of the source tree, when there is one."""
+        cmd = ["git", "-C", os.path.dirname(self.sl.__file__), "describe", "--always", "--dirty"]
+        try:
+            commit = subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            commit = ""
+        return super().version + (f" (git {commit})" if commit else "")
 
     def _wrap(self, fn):
         return self.sl.jit(fn) if self.jit else fn

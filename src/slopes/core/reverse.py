@@ -67,6 +67,7 @@ class ReverseTrace(Trace):
         cts = [None] * len(tape)
         for i, c in seeds.items():
             cts[i] = c
+        owned = set()  # entries holding an array this sweep made and handed to nobody
         for i in range(max(seeds, default=-1), -1, -1):
             g = cts[i]
             if g is None:
@@ -75,9 +76,17 @@ class ReverseTrace(Trace):
             if node is None:  # an input: keep its cotangent
                 continue
             cts[i] = None  # free it early
+            owned.discard(i)
             prim, vals, params, out, parents = node
             vjps = prim.vjps
+            accumulate = prim.accumulate
             for argnum, j in parents:
+                if accumulate is not None:
+                    acc = accumulate(cts[j], j in owned, g, out, *vals, **params)
+                    if acc is not None:
+                        cts[j] = acc
+                        owned.add(j)
+                        continue
                 c = vjps[argnum](g, out, *vals, **params)
                 if c is not None:
                     prev = cts[j]

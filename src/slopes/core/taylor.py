@@ -550,7 +550,8 @@ def _power_rule(primals, series, params):
         return out, _fit(out, ys[1:], shape_of(x))
     # x ** a = exp(a log x), with a varying
     if sx is None:
-        lx = ew.log(x)
+        # d/da 0**a = 0 (a > 0), as in forward mode: log 0 is replaced by log 1
+        lx = ew.log(ew.where(ew.equal(x, 0), 1.0, x))
         w = [None] + [None if c is None else c * lx for c in sa]
     else:
         lx = _log_series(_full(x, sx), ew.log(x), K)

@@ -39,6 +39,11 @@ class Primitive:
         ``batch(args, batched, **params)``: the operation applied to arguments
         whose ``batched[i]`` ones carry an extra leading axis; returns the result
         with the batch axis in front. Without one, ``vmap`` loops.
+    accumulate : callable or None
+        Optional fast path of the reverse sweep for a one-argument primitive:
+        ``accumulate(prev, prev_is_private, g, ans, x, **params)`` returns
+        ``prev`` plus the cotangent of ``x`` (updating ``prev`` in place when it
+        is private to the sweep), or ``None`` to use ``vjps`` instead.
     params : tuple of str
         Parameters that may be given positionally after the arrays, as in
         ``reshape(x, shape)``; the primitive then takes exactly one array.
@@ -47,7 +52,7 @@ class Primitive:
         ``floor``, ``argmax``): every transform treats their result as constant.
     """
 
-    __slots__ = ("name", "impl", "jvp", "vjps", "batch", "differentiable", "params")
+    __slots__ = ("name", "impl", "jvp", "vjps", "batch", "differentiable", "params", "accumulate")
 
     def __init__(self, name, impl, differentiable=True, params=()):
         self.name = name
@@ -58,6 +63,7 @@ class Primitive:
         self.differentiable = differentiable
         # names of trailing parameters that may also be passed positionally
         self.params = params
+        self.accumulate = None
 
     def __call__(self, *args, **params):
         if self.params and len(args) > 1:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..trace import Primitive, bind, shape_of
+from ..trace import Primitive, Tracer, bind, shape_of
 from .rules import PerArg, deflinear
 
 __all__ = [
@@ -180,6 +180,25 @@ def _index_update_impl(x, v, index):
 getitem = _linear("getitem", lambda x, index: x[index])
 scatter_add = _linear("scatter_add", _scatter_add_impl)
 getitem.vjps = (lambda g, ans, x, index: scatter_add(g, index=index, shape=shape_of(x)),)
+
+
+def _getitem_accumulate(prev, private, g, ans, x, index):
+    """Add the cotangent of ``x[index]`` into ``prev`` in place: x[0], x[1], ... cost one array."""
+    if isinstance(g, Tracer) or isinstance(prev, Tracer):
+        return None  # a derivative of a derivative: the general, differentiable rule
+    if private:
+        if _has_advanced(index):
+            np.add.at(prev, index, g)
+        else:
+            prev[index] += g
+        return prev
+    out = _scatter_add_impl(g, index, shape_of(x))
+    if prev is not None:
+        out = out + prev if out.dtype != np.result_type(prev) else np.add(out, prev, out=out)
+    return out
+
+
+getitem.accumulate = _getitem_accumulate
 scatter_add.vjps = (lambda g, ans, v, index, shape: getitem(g, index=index),)
 
 index_update = Primitive("index_update", _index_update_impl)
