@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .trace import Trace, Tracer, bind, new_level
 
-__all__ = ["BatchTrace", "BatchTracer", "vmap_call", "align", "not_batched_error"]
+__all__ = ["BatchTrace", "BatchTracer", "vmap_call", "not_batched_error"]
 
 
 class BatchTracer(Tracer):
@@ -55,25 +55,6 @@ def loop_rule(prim, vals, batched, params):
         args = [v[k] if b else v for v, b in zip(vals, batched)]
         outs.append(bind(prim, args, params))
     return stack(*outs, axis=0)
-
-
-def align(vals, batched, ndim):
-    """Reshape batched values (B, *s) to (B, 1, ..., *s) with ``ndim`` example axes.
-
-    After this, NumPy broadcasting lines unbatched operands up against the
-    per-example axes, as elementwise operations need.
-    """
-    from .ops.shape import reshape
-
-    out = []
-    for v, b in zip(vals, batched):
-        if b:
-            s = v.shape
-            pad = ndim - (len(s) - 1)
-            if pad > 0:
-                v = reshape(v, (s[0],) + (1,) * pad + tuple(s[1:]))
-        out.append(v)
-    return out
 
 
 def not_batched_error(what):

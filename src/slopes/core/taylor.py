@@ -386,7 +386,11 @@ def _tan_series(x, t0, K, sign):
     """``t' = (1 + sign t^2) x'`` (tan: sign=+1, tanh: sign=-1)."""
     jx = _index_scaled(x)
     t = [t0]
-    u = [1.0 + sign * (t0 * t0)]
+    if sign > 0:
+        u = [1.0 + t0 * t0]
+    else:  # 1 - tanh^2 = 1 / cosh^2, without the cancellation where tanh is near +-1
+        ch = ew.cosh(x[0])
+        u = [ew.reciprocal(ch * ch)]
     for k in range(1, K + 1):
         acc = _conv(jx, u, k)
         t.append(None if acc is None else acc * (1.0 / k))

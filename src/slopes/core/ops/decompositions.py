@@ -49,7 +49,7 @@ from .elementwise import add, div, equal, mul, neg, sub, unbroadcast, where
 from .linalg import matmul, swap_last
 from .reduce import reduce_sum
 from .rules import defjvp, make_nondiff
-from .shape import broadcast_to, concatenate, getitem, reshape, transpose
+from .shape import align, broadcast_to, concatenate, getitem, reshape, transpose
 
 __all__ = [
     "inv",
@@ -190,8 +190,6 @@ def _solve_batch(vals, batched):
         xs = tuple(shape_of(x))
         x = reshape(x, xs[:-1] + (s[-1], s[0]))  # (..., n, k, B)
         return transpose(x, (len(xs),) + tuple(range(len(xs))))
-    from ..batching import align
-
     nd = max(len(shape_of(v)) - bt for v, bt in zip(vals, batched))
     a, b = align(vals, batched, nd)
     return solve(a, b)

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..trace import Primitive, Tracer, bind, shape_of
 from .rules import defjvp, elementwise_batch, make_nondiff, mask_zero
+from .shape import broadcast_to, sum_to
 
 LN2 = math.log(2.0)
 LN10 = math.log(10.0)
@@ -25,8 +26,6 @@ def unbroadcast(x, shape):
     """Sum ``x`` down to ``shape`` (the reverse of NumPy broadcasting)."""
     if shape_of(x) == shape:
         return x
-    from .shape import sum_to
-
     return sum_to(x, shape)
 
 
@@ -73,8 +72,6 @@ def _sum_jvp(sign):
         else:
             out = add(tx, ty) if sign > 0 else sub(tx, ty)
         if out is not None and shape_of(out) != shape_of(ans):
-            from .shape import broadcast_to
-
             out = broadcast_to(out, shape_of(ans))
         return ans, out
 

@@ -11,7 +11,7 @@ import numpy as np
 from ..trace import Primitive, bind, shape_of
 from .elementwise import div, equal, where
 from .rules import deflinear, make_nondiff
-from .shape import broadcast_to, reshape
+from .shape import broadcast_to, getitem, reshape
 
 __all__ = ["reduce_sum", "reduce_max", "reduce_min", "reduce_all", "reduce_any", "argmax", "argmin", "cumsum", "keepdims_shape"]
 
@@ -107,8 +107,6 @@ argmin.batch = _arg_batch(argmin)
 
 
 def _flip(x, axis):
-    from .shape import getitem
-
     return getitem(x, index=(slice(None),) * axis + (slice(None, None, -1),))
 
 

@@ -87,9 +87,7 @@ def elementwise_batch(prim):
 
     def rule(vals, batched, **params):
         nd = max(per_example_ndim(v, b) for v, b in zip(vals, batched))
-        from ..batching import align
-
-        return bind(prim, align(vals, batched, nd), params)
+        return bind(prim, _shape.align(vals, batched, nd), params)
 
     prim.batch = rule
 
@@ -118,3 +116,7 @@ def mask_zero(g, r):
     from .elementwise import equal, where
 
     return where(equal(g, 0), 0.0, r)
+
+
+# imported last: shape.py builds its primitives with the helpers above
+from . import shape as _shape  # noqa: E402

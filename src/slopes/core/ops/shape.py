@@ -23,6 +23,7 @@ __all__ = [
     "scatter_add",
     "index_update",
     "zeros_like_value",
+    "align",
 ]
 
 
@@ -45,6 +46,23 @@ reshape.batch = lambda vals, batched, shape: reshape(vals[0], (vals[0].shape[0],
 transpose = _linear("transpose", lambda x, axes: np.transpose(x, axes), ("axes",))
 transpose.vjps = (lambda g, ans, x, axes: transpose(g, tuple(np.argsort(axes))),)
 transpose.batch = lambda vals, batched, axes: transpose(vals[0], (0,) + tuple(a + 1 for a in axes))
+
+
+def align(vals, batched, ndim):
+    """Reshape batched values (B, *s) to (B, 1, ..., *s) with ``ndim`` example axes.
+
+    After this, NumPy broadcasting lines unbatched operands up against the
+    per-example axes, as elementwise operations need.
+    """
+    out = []
+    for v, b in zip(vals, batched):
+        if b:
+            s = v.shape
+            pad = ndim - (len(s) - 1)
+            if pad > 0:
+                v = reshape(v, (s[0],) + (1,) * pad + tuple(s[1:]))
+        out.append(v)
+    return out
 
 
 # -- broadcasting and its adjoint ------------------------------------------------------
@@ -73,8 +91,6 @@ sum_to.vjps = (lambda g, ans, x, shape: broadcast_to(g, shape_of(x)),)
 
 
 def _broadcast_batch(vals, batched, shape):
-    from ..batching import align
-
     (v,) = align(vals, batched, len(shape))
     return broadcast_to(v, (v.shape[0],) + tuple(shape))
 
@@ -258,8 +274,6 @@ def _index_update_batch(vals, batched, index):
     if not batched[0]:
         x = broadcast_to(x, (size,) + tuple(np.shape(x)))
     if batched[1]:
-        from ..batching import align
-
         sel = _selection_shape(shape_of(x)[1:], index)
         (v,) = align([v], [True], len(sel))
     return index_update(x, v, index=(slice(None),) + index)
