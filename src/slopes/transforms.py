@@ -8,6 +8,8 @@ outputs are plain ``np.ndarray`` in the same structure. Transforms nest freely.
 
 from __future__ import annotations
 
+import math
+
 import functools
 
 import numpy as np
@@ -357,7 +359,7 @@ def _tangent_like(t, p):
 
 # -- Jacobians -------------------------------------------------------------------------------
 def _size(x):
-    return int(np.prod(shape_of(x), dtype=np.int64))
+    return math.prod(shape_of(x))
 
 
 def _basis(leaves):

@@ -13,6 +13,8 @@ what keeps nested derivatives from mixing their perturbations.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = ["Primitive", "Trace", "Tracer", "bind", "new_level", "concrete", "shape_of"]
@@ -167,7 +169,7 @@ class Tracer:
 
     @property
     def size(self):
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
     def __len__(self):
         shape = self.shape

@@ -14,6 +14,8 @@ entries to where they were moved.
 
 from __future__ import annotations
 
+import math
+
 import operator
 
 import numpy as np
@@ -134,7 +136,7 @@ def prod(x, axis=None, keepdims=False):
     axes = normalize_axes(axis, nd)
     axes = tuple(range(nd)) if axes is None else axes
     kept = tuple(a for a in range(nd) if a not in axes)
-    n = int(np.prod([shape[a] for a in axes], dtype=np.int64))
+    n = math.prod([shape[a] for a in axes])
     out_shape = keepdims_shape(shape, axes) if keepdims else tuple(shape[a] for a in kept)
     if n == 0:
         return np.ones(out_shape, dtype=x.dtype)

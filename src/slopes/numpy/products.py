@@ -10,6 +10,8 @@ back on their diagonal.
 
 from __future__ import annotations
 
+import math
+
 import string
 from collections import Counter
 
@@ -125,9 +127,9 @@ def tensordot(a, b, axes=2):
             )
     free_a = [i for i in range(len(sa)) if i not in ax_a]
     free_b = [j for j in range(len(sb)) if j not in ax_b]
-    k = int(np.prod([sa[i] for i in ax_a], dtype=np.int64))
-    m = int(np.prod([sa[i] for i in free_a], dtype=np.int64))
-    n = int(np.prod([sb[j] for j in free_b], dtype=np.int64))
+    k = math.prod([sa[i] for i in ax_a])
+    m = math.prod([sa[i] for i in free_a])
+    n = math.prod([sb[j] for j in free_b])
     a2 = _reshape(_transpose(a, free_a + ax_a), (m, k))
     b2 = _reshape(_transpose(b, ax_b + free_b), (k, n))
     out = _matmul(a2, b2)
@@ -184,7 +186,7 @@ def vdot(a, b):
 
 
 def _size(x):
-    return int(np.prod(shape_of(x), dtype=np.int64))
+    return math.prod(shape_of(x))
 
 
 def inner(a, b):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..core.ops import elementwise as ew
@@ -40,8 +42,8 @@ def _prep(x, axis):
 def _count(x, axis):
     s = shape_of(x)
     if axis is None:
-        return int(np.prod(s, dtype=np.int64))
-    return int(np.prod([s[a] for a in axis], dtype=np.int64))
+        return math.prod(s)
+    return math.prod([s[a] for a in axis])
 
 
 def sum(x, axis=None, keepdims=False):  # noqa: A001 - NumPy's name

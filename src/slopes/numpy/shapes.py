@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..core.ops import shape as sh
@@ -50,12 +52,12 @@ def reshape(x, newshape):
     newshape = tuple(int(n) for n in newshape)
     old = shape_of(x)
     if -1 in newshape:
-        known = int(np.prod([n for n in newshape if n != -1], dtype=np.int64))
-        total = int(np.prod(old, dtype=np.int64))
+        known = math.prod([n for n in newshape if n != -1])
+        total = math.prod(old)
         if known == 0 or total % known:
             raise ValueError(f"cannot reshape an array of shape {old} into {newshape}")
         newshape = tuple(total // known if n == -1 else n for n in newshape)
-    if int(np.prod(newshape, dtype=np.int64)) != int(np.prod(old, dtype=np.int64)):
+    if math.prod(newshape) != math.prod(old):
         raise ValueError(f"cannot reshape an array of shape {old} into {newshape}")
     if newshape == old:
         return x
@@ -330,4 +332,4 @@ def size(x):
     >>> snp.size(np.ones((2, 3)))
     6
     """
-    return int(np.prod(shape(x), dtype=np.int64))
+    return math.prod(shape(x))

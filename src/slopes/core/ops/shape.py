@@ -7,6 +7,8 @@ transpose back, sum out broadcast axes, slice back, scatter back).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..trace import Primitive, Tracer, bind, shape_of
@@ -79,7 +81,7 @@ def _sum_to_impl(x, shape):
 
 
 def _broadcast_impl(x, shape):
-    if not np.shape(x) and np.prod(shape) <= 4096:
+    if not shape_of(x) and math.prod(shape) <= 4096:
         return np.full(shape, x)  # several times faster than a broadcast view when small
     return np.broadcast_to(x, shape)
 
