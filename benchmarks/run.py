@@ -24,8 +24,9 @@ import statistics
 import subprocess
 import sys
 import timeit
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -558,8 +559,12 @@ def machine_info(libs):
     print(f"cpus         {cpus} (usable {usable})   processor: {platform.processor() or '?'}")
     print(f"python       {sys.version.split()[0]} ({platform.python_implementation()})")
     if hasattr(os, "getloadavg"):
-        print("load avg     %.2f %.2f %.2f (1/5/15 min; other work on the machine skews timings)"
-              % os.getloadavg())
+        load = os.getloadavg()
+        print("load avg     %.2f %.2f %.2f (1/5/15 min)" % load)
+        if load[0] > 0.5 * usable:
+            print("WARNING      the machine is busy: timings are distorted, most of all the BLAS-bound "
+                  "rows (multi-threaded BLAS slows badly when a core is taken; compare with "
+                  "OPENBLAS_NUM_THREADS=1)")
     try:
         blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
         print(f"numpy blas   {blas.get('name')} {blas.get('version', '')}")

@@ -13,14 +13,13 @@ import math
 import numpy as np
 import pytest
 import sympy as sp
+from checks import check_derivatives
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 import slopes as sl
 import slopes.numpy as snp
 from slopes.core.trace import Tracer
-
-from checks import check_derivatives
 
 # no shrinking: a failure is reported at once, keeping the suite fast even when red
 NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from checks import check_derivatives
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import slopes as sl
 import slopes.numpy as snp
-
-from checks import check_derivatives
 
 EXACT = dict(rtol=1e-10, atol=1e-12)
 

@@ -13,13 +13,13 @@ import math
 
 import numpy as np
 import pytest
+from checks import check_derivatives
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
 
 import slopes as sl
 import slopes.numpy as snp
-from checks import check_derivatives
 
 
 def _pieces(m, parts):

@@ -11,7 +11,6 @@ import functools
 
 import numpy as np
 
-
 from .core.batching import vmap_call
 from .core.forward import jvp_call
 from .core.reverse import vjp_call

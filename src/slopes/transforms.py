@@ -8,9 +8,8 @@ outputs are plain ``np.ndarray`` in the same structure. Transforms nest freely.
 
 from __future__ import annotations
 
-import math
-
 import functools
+import math
 
 import numpy as np
 

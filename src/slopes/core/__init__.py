@@ -4,7 +4,7 @@ Nothing here imports the rest of slopes.
 """
 
 from . import pytree
+from .ops import decompositions, einsum, elementwise, linalg, reduce, reorder, shape  # noqa: F401
 from .trace import Primitive, Tracer, bind, concrete
-from .ops import elementwise, linalg, reduce, shape  # noqa: F401  (defines the primitives)
 
 __all__ = ["Primitive", "Tracer", "bind", "concrete", "pytree"]

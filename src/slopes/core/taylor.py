@@ -140,7 +140,8 @@ def taylor_call(fn, primals, series, order):
 
     >>> import numpy as np
     >>> from slopes.core.ops.elementwise import exp
-    >>> out, ser = taylor_call(lambda x: [exp(x)], [np.array(0.0)], [[np.array(1.0)]], order=4)
+    >>> line = [np.array(1.0), None, None, None]  # x(t) = 0 + 1 t + 0 t^2 + 0 t^3 + 0 t^4
+    >>> out, ser = taylor_call(lambda x: [exp(x)], [np.array(0.0)], [line], order=4)
     >>> float(out[0]), [round(float(c), 6) for c in ser[0]]
     (1.0, [1.0, 0.5, 0.166667, 0.041667])
     """

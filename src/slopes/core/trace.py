@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 __all__ = ["Primitive", "Trace", "Tracer", "bind", "new_level", "concrete", "shape_of"]
 
 # depth of the stack of transforms in progress (0: plain NumPy evaluation)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as _np
 
 from ..core.ops.elementwise import stop_gradient  # noqa: F401
-from . import linalg
+from . import linalg  # noqa: F401  (snp.linalg)
 from .creation import *  # noqa: F403
 from .creation import __all__ as _creation
 from .indexing import *  # noqa: F403
@@ -46,9 +46,9 @@ __all__ = sorted(
     set(_creation + _indexing + _manipulation + _products + _reductions + _shapes + _ufuncs)
 )
 
-from . import methods as _methods  # noqa: E402
+import sys as _sys  # noqa: E402
 
-import sys as _sys
+from . import methods as _methods  # noqa: E402
 
 _methods.install(_sys.modules[__name__])
 

@@ -15,7 +15,8 @@ __all__ = ["getitem", "at"]
 def _index_item(item):
     if isinstance(item, Tracer):
         value = concrete(item)
-        if type(item).__name__ == "BatchTracer" or not np.issubdtype(np.result_type(value), np.integer) and np.result_type(value) != bool:
+        kind = np.result_type(value).kind
+        if type(item).__name__ == "BatchTracer" or kind not in "iub":
             raise TypeError(
                 "an index must be an integer or boolean array known before tracing; "
                 "traced float or batched indices are not supported (use snp.take_along_axis "

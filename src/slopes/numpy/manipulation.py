@@ -15,7 +15,6 @@ entries to where they were moved.
 from __future__ import annotations
 
 import math
-
 import operator
 
 import numpy as np

@@ -11,7 +11,6 @@ back on their diagonal.
 from __future__ import annotations
 
 import math
-
 import string
 from collections import Counter
 
@@ -20,9 +19,9 @@ import numpy as np
 from ..core.ops import elementwise as ew
 from ..core.ops import reduce as rd
 from ..core.ops import shape as sh
+from ..core.ops.einsum import einsum as _einsum
 from ..core.ops.linalg import matmul as _matmul
-from ..core.ops.rules import PerArg
-from ..core.trace import Primitive, bind, shape_of
+from ..core.trace import shape_of
 from ._axes import normalize_axis
 from ._wrap import asarray_args
 
@@ -222,87 +221,6 @@ def outer(a, b):
     return ew.mul(_reshape(a, (_size(a), 1)), _reshape(b, (1, _size(b))))
 
 
-# -- einsum: a primitive ---------------------------------------------------------------------
-def _einsum_impl(*operands, subscripts):
-    # NumPy's contraction-order search (and BLAS) pays off for chains and large operands;
-    # for small pairs its overhead is larger than the product itself.
-    big = len(operands) > 2 or max(np.size(o) for o in operands) > 2000
-    return np.einsum(subscripts, *operands, optimize=big)
-
-
-einsum_p = Primitive("einsum", _einsum_impl)
-
-
-def _split(subscripts):
-    ins, out = subscripts.split("->")
-    return ins.split(","), out
-
-
-def _join(ins, out):
-    return ",".join(ins) + "->" + out
-
-
-def _einsum_jvp(primals, tangents, params):
-    ans = bind(einsum_p, primals, params)
-    out = None
-    for k, t in enumerate(tangents):
-        if t is None:
-            continue
-        c = einsum_p(*primals[:k], t, *primals[k + 1 :], **params)
-        out = c if out is None else ew.add(out, c)
-    return ans, out
-
-
-def _einsum_vjp(k, g, ans, *ops, subscripts):
-    ins, out = _split(subscripts)
-    own = ins[k]
-    others = [s for i, s in enumerate(ins) if i != k]
-    seen = set(out).union(*others)
-    labels = list(dict.fromkeys(own))  # distinct labels, in order of first appearance
-    kept = "".join(c for c in labels if c in seen)
-    rest = [o for i, o in enumerate(ops) if i != k]
-    r = einsum_p(g, *rest, subscripts=_join([out] + others, kept))
-    shape = tuple(shape_of(ops[k]))
-    size = {c: shape[own.index(c)] for c in labels}
-    r = ew.unbroadcast(r, tuple(size[c] for c in kept))  # labels broadcast from size 1
-    first = [own.index(c) == p and c in seen for p, c in enumerate(own)]
-    r = _reshape(r, tuple(n if f else 1 for n, f in zip(shape, first)))
-    if tuple(shape_of(r)) != shape:  # labels summed away in operand k only, or repeated
-        r = sh.broadcast_to(r, shape=shape)
-    if len(labels) < len(own):  # repeated labels: keep only the diagonal
-        r = ew.where(_diagonal_mask(own, shape), r, 0.0)
-    return r
-
-
-def _diagonal_mask(subs, shape):
-    """True where every repeated label takes the same index at all its positions."""
-    mask = np.ones((1,) * len(shape), dtype=bool)
-    for p, c in enumerate(subs):
-        q = subs.index(c)
-        if q != p:
-            iq = np.arange(shape[q]).reshape([-1 if i == q else 1 for i in range(len(shape))])
-            ip = np.arange(shape[p]).reshape([-1 if i == p else 1 for i in range(len(shape))])
-            mask = mask & (iq == ip)
-    return np.broadcast_to(mask, shape)
-
-
-def _einsum_batch(vals, batched, subscripts):
-    ins, out = _split(subscripts)
-    free = [c for c in string.ascii_letters if c not in subscripts]
-    if not free:  # every label is taken: fall back to a loop
-        from ..core.batching import loop_rule
-
-        return loop_rule(einsum_p, vals, batched, {"subscripts": subscripts})
-    z = free[0]
-    ins = [z + s if b else s for s, b in zip(ins, batched)]
-    return einsum_p(*vals, subscripts=_join(ins, z + out))
-
-
-einsum_p.jvp = _einsum_jvp
-einsum_p.vjps = PerArg(_einsum_vjp)
-einsum_p.batch = _einsum_batch
-
-
 def _parse_einsum(subscripts, shapes):
     """Explicit subscripts without ellipsis, e.g. ``'ij,jk->ik'``, with NumPy's checks."""
     s = subscripts.replace(" ", "")
@@ -346,7 +264,7 @@ def _parse_einsum(subscripts, shapes):
                 raise ValueError(
                     f"einsum(): output label {c!r} is repeated or does not appear in the inputs"
                 )
-    return _join(full, out)
+    return ",".join(full) + "->" + out
 
 
 def einsum(subscripts, *operands):
@@ -376,7 +294,7 @@ def einsum(subscripts, *operands):
     operands = asarray_args(operands)
     operands = tuple(o if hasattr(o, "shape") else np.asarray(o) for o in operands)
     spec = _parse_einsum(subscripts, [tuple(shape_of(o)) for o in operands])
-    return einsum_p(*operands, subscripts=spec)
+    return _einsum(*operands, subscripts=spec)
 
 
 # -- diagonals and triangles ------------------------------------------------------------------

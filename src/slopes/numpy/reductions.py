@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from ..core.ops import elementwise as ew
 from ..core.ops import reduce as rd
 from ..core.ops.shape import broadcast_to, reshape

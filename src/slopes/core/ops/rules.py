@@ -19,7 +19,6 @@ __all__ = [
     "elementwise_batch",
     "make_nondiff",
     "mask_zero",
-    "per_example_ndim",
 ]
 
 
@@ -78,16 +77,15 @@ def deflinear(prim):
     prim.jvp = jvp
 
 
-def per_example_ndim(v, batched):
-    return len(shape_of(v)) - (1 if batched else 0)
-
-
 def elementwise_batch(prim):
     """Batch rule of an elementwise primitive: line the axes up and broadcast."""
 
     def rule(vals, batched, **params):
-        nd = max(per_example_ndim(v, b) for v, b in zip(vals, batched))
-        return bind(prim, _shape.align(vals, batched, nd), params)
+        ranks = [len(shape_of(v)) - b for v, b in zip(vals, batched)]
+        nd = max(ranks)
+        if any(b and r < nd for r, b in zip(ranks, batched)):
+            vals = _shape.align(vals, batched, nd)
+        return bind(prim, vals, params)
 
     prim.batch = rule
 
