@@ -491,3 +491,22 @@ def test_numpy_ufuncs_route_to_slopes():
     np.testing.assert_allclose(sl.grad(lambda v: np.sum(np.maximum(v, 1.0)))(x), [0.0, 1.0, 1.0])
     np.testing.assert_allclose(sl.grad(lambda v: np.sum(np.hypot(v, 1.0)))(x), x / np.hypot(x, 1.0), rtol=1e-14)
     check_derivatives(lambda v: np.arctan2(np.sqrt(v), np.tanh(v)), x)
+
+
+@pytest.mark.parametrize(
+    "branch",
+    [
+        lambda x: snp.sqrt(x) * snp.sqrt(x),
+        lambda x: snp.log(x) * snp.log(x),
+        lambda x: 1.0 / x,
+        lambda x: x ** 0.5,
+        lambda x: snp.arcsin(x) * 2.0,
+    ],
+)
+def test_products_in_the_branch_not_taken_leak_no_nan(branch):
+    """A cotangent of 0 reaching a product with inf/NaN stays 0 (first and second order)."""
+    f = lambda x: snp.where(x > 0, branch(x), 0.0)
+    with np.errstate(all="ignore"):
+        assert sl.grad(f)(-1.0) == 0.0
+        assert sl.grad(sl.grad(f))(-1.0) == 0.0
+        assert sl.grad(sl.derivative(f, 2))(-1.0) == 0.0

@@ -27,9 +27,12 @@ import sympy as sp
 import slopes as sl
 import slopes.numpy as snp
 from slopes.core import taylor as tm
+from slopes.core.ops import decompositions as dc
+from slopes.core.ops import einsum as es
 from slopes.core.ops import elementwise as ew
 from slopes.core.ops import linalg as la
 from slopes.core.ops import reduce as rd
+from slopes.core.ops import reorder as ro
 from slopes.core.ops import shape as sh
 
 X = sp.Symbol("x", real=True)
@@ -75,7 +78,11 @@ UNARY = {
     "arccosh": (snp.arccosh, sp.acosh, lambda v: v > 1.2),
     "arctanh": (snp.arctanh, sp.atanh, lambda v: abs(v) < 0.8),
     "abs": (snp.abs, sp.Abs, lambda v: abs(v) > 0.1),
-    "clip": (lambda e: snp.clip(e, -1.0, 1.0), lambda e: sp.Max(-1, sp.Min(e, 1)), lambda v: abs(abs(v) - 1) > 0.1),
+    "clip": (
+        lambda e: snp.clip(e, -1.0, 1.0),
+        lambda e: sp.Max(-1, sp.Min(e, 1)),
+        lambda v: abs(abs(v) - 1) > 0.1,
+    ),
 }
 
 BINARY = {
@@ -99,17 +106,42 @@ BINARY = {
 EXPONENTS = [2, 3, -1, 0.5, 1.5, -2.5]
 
 _FLOAT = {  # plain-float versions, to check domains while generating
-    "exp": math.exp, "exp2": lambda v: 2.0**v, "expm1": math.expm1, "log": math.log,
-    "log2": math.log2, "log10": math.log10, "log1p": math.log1p, "sqrt": math.sqrt,
-    "cbrt": lambda v: v ** (1 / 3), "square": lambda v: v * v, "reciprocal": lambda v: 1 / v,
-    "negative": lambda v: -v, "sin": math.sin, "cos": math.cos, "tan": math.tan,
-    "arcsin": math.asin, "arccos": math.acos, "arctan": math.atan, "sinh": math.sinh,
-    "cosh": math.cosh, "tanh": math.tanh, "arcsinh": math.asinh, "arccosh": math.acosh,
-    "arctanh": math.atanh, "abs": abs, "clip": lambda v: min(max(v, -1.0), 1.0),
-    "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
-    "div": lambda a, b: a / b, "power": lambda a, b: a**b,
+    "exp": math.exp,
+    "exp2": lambda v: 2.0**v,
+    "expm1": math.expm1,
+    "log": math.log,
+    "log2": math.log2,
+    "log10": math.log10,
+    "log1p": math.log1p,
+    "sqrt": math.sqrt,
+    "cbrt": lambda v: v ** (1 / 3),
+    "square": lambda v: v * v,
+    "reciprocal": lambda v: 1 / v,
+    "negative": lambda v: -v,
+    "sin": math.sin,
+    "cos": math.cos,
+    "tan": math.tan,
+    "arcsin": math.asin,
+    "arccos": math.acos,
+    "arctan": math.atan,
+    "sinh": math.sinh,
+    "cosh": math.cosh,
+    "tanh": math.tanh,
+    "arcsinh": math.asinh,
+    "arccosh": math.acosh,
+    "arctanh": math.atanh,
+    "abs": abs,
+    "clip": lambda v: min(max(v, -1.0), 1.0),
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+    "power": lambda a, b: a**b,
     "logaddexp": lambda a, b: max(a, b) + math.log1p(math.exp(-abs(a - b))),
-    "hypot": math.hypot, "arctan2": math.atan2, "maximum": max, "minimum": min,
+    "hypot": math.hypot,
+    "arctan2": math.atan2,
+    "maximum": max,
+    "minimum": min,
     "where": lambda a, b: a if a > b else b * b,
 }
 
@@ -227,8 +259,14 @@ def test_random_compositions_match_sympy_up_to_order_8(seed):
 
 # -- every function alone, exactly (sympy.diff), along straight and curved paths ----------------------
 _POINTS = {
-    "arccosh": [1.4, 2.5], "arcsin": [-0.5, 0.3], "arccos": [-0.5, 0.3], "arctanh": [-0.5, 0.3],
-    "tan": [-0.7, 1.1], "reciprocal": [-0.9, 1.3], "abs": [-0.7, 1.3], "clip": [-1.6, 0.4],
+    "arccosh": [1.4, 2.5],
+    "arcsin": [-0.5, 0.3],
+    "arccos": [-0.5, 0.3],
+    "arctanh": [-0.5, 0.3],
+    "tan": [-0.7, 1.1],
+    "reciprocal": [-0.9, 1.3],
+    "abs": [-0.7, 1.3],
+    "clip": [-1.6, 0.4],
     "log1p": [-0.5, 1.2],
 }
 
@@ -276,7 +314,9 @@ def test_each_function_along_a_curve_matches_mpmath(name):
     with mpmath.workdps(40):
         g = sp.lambdify(T, sym(path), "mpmath")
         want = [float(c) for c in mpmath.taylor(g, 0, len(curve))]
-    (out,), (ser,) = tm.taylor_call(lambda x: [fn(x)], [np.float64(x0)], [[np.float64(c) for c in curve]], len(curve))
+    (out,), (ser,) = tm.taylor_call(
+        lambda x: [fn(x)], [np.float64(x0)], [[np.float64(c) for c in curve]], len(curve)
+    )
     got = [float(out)] + [0.0 if c is None else float(c) for c in ser]
     for k, (a, b) in enumerate(zip(got, want)):
         assert close(a, b, 1e-9, 1e-9 * max(map(abs, want))), (name, k, a, b)
@@ -324,7 +364,9 @@ def test_elementwise_on_arrays():
     xs = np.array([[-1.0, 0.0], [0.5, 2.0]])
     got = sl.derivative(f, order=5)(xs)
     assert got.shape == xs.shape
-    np.testing.assert_allclose(got, [[float(sl.derivative(f, order=5)(v)) for v in row] for row in xs], rtol=1e-13)
+    np.testing.assert_allclose(
+        got, [[float(sl.derivative(f, order=5)(v)) for v in row] for row in xs], rtol=1e-13
+    )
 
 
 def test_order_zero_and_float32():
@@ -411,7 +453,9 @@ def test_grad_of_derivative_is_next_derivative(k):
         b = float(sl.derivative(f, 4)(x0))
         assert close(a, b, 1e-10, 1e-10), (k, x0, a, b)
         # and forward over Taylor, reverse over reverse over Taylor, Taylor over Taylor
-        assert close(float(sl.jvp(sl.derivative(f, 2), (x0,), (1.0,))[1]), float(sl.derivative(f, 3)(x0)), 1e-10, 1e-10)
+        assert close(
+            float(sl.jvp(sl.derivative(f, 2), (x0,), (1.0,))[1]), float(sl.derivative(f, 3)(x0)), 1e-10, 1e-10
+        )
         assert close(float(sl.grad(sl.grad(sl.derivative(f, 2)))(x0)), b, 1e-10, 1e-10)
         assert close(float(sl.derivative(sl.derivative(f, 2), 2)(x0)), b, 1e-10, 1e-10)
 
@@ -453,6 +497,35 @@ def test_custom_jvp_function_uses_the_fallback():
             assert close(got, want[n], 1e-9, 1e-9), (x0, n, got, want[n])
 
 
+def test_fallback_composes_with_grad_and_vmap():
+    @sl.custom_jvp
+    def softplus(x):
+        return snp.logaddexp(0.0, x)
+
+    @softplus.defjvp
+    def _(primals, tangents):
+        (x,), (t,) = primals, tangents
+        return softplus(x), t / (1.0 + snp.exp(-x))
+
+    ref = lambda x: snp.logaddexp(0.0, x)  # noqa: E731  (its own rules)
+    for x0 in [-0.8, 0.4]:
+        a = float(sl.grad(lambda x: sl.derivative(softplus, 3)(x))(x0))
+        assert close(a, float(sl.derivative(ref, 4)(x0)), 1e-12, 1e-12)
+    xs = np.array([-0.8, 0.1, 0.4])
+    np.testing.assert_allclose(sl.vmap(sl.derivative(softplus, 3))(xs), sl.derivative(ref, 3)(xs), rtol=1e-12)
+
+
+def test_custom_vjp_function_differentiates_its_code():
+    @sl.custom_vjp
+    def f(x):
+        return snp.sin(x) * x
+
+    f.defvjp(lambda x: (f(x), None), lambda res, g: (g,))
+    for n in range(7):
+        want = float(sp.diff(sp.sin(X) * X, X, n).subs(X, sp.Float(0.4, 30)))
+        assert close(float(sl.derivative(f, n)(0.4)), want, 1e-12, 1e-12), n
+
+
 def test_custom_jvp_with_a_rule_that_does_not_call_itself():
     @sl.custom_jvp
     def cube(x):
@@ -468,7 +541,7 @@ def test_custom_jvp_with_a_rule_that_does_not_call_itself():
     np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)
 
 
-def test_primitives_without_rules_cumprod_and_linalg():
+def test_cumprod_and_linalg_match_sympy():
     def f(x):
         c = snp.cumprod(snp.stack([x, x + 1.0, 2.0 * x]))
         M = snp.stack([snp.stack([x, 1.0]), snp.stack([2.0, x * x])])
@@ -484,12 +557,93 @@ def test_primitives_without_rules_cumprod_and_linalg():
         assert close(float(sl.derivative(f, order=n)(x0)), want, 1e-9, 1e-9), n
 
 
+def nested_jvp_derivative(f, n):
+    """The n-th derivative by n nested first-order jvp's (exponential cost; a reference)."""
+    for _ in range(n):
+        f = (lambda h: lambda x: sl.jvp(h, (x,), (np.ones_like(x),))[1])(f)
+    return f
+
+
+_M0 = np.array([[2.0, 0.3, 0.1], [0.3, 1.5, -0.2], [0.1, -0.2, 1.0]])
+_M1 = np.array([[1.0, 0.2, 0.0], [0.2, -0.5, 0.1], [0.0, 0.1, 0.3]])
+
+
+def _matrix(x):
+    """A symmetric positive definite matrix curve (near x = 0.35)."""
+    return _M0 + x * _M1 + (x * x) * np.eye(3) * 0.1
+
+
+ARRAY_FUNCS = {
+    "einsum": lambda x: snp.einsum(
+        "ij,j,i->", _matrix(x), snp.stack([x, snp.sin(x), 1.0]), snp.stack([1.0, x, x])
+    ),
+    "take_along_axis": lambda x: snp.sum(
+        snp.take_along_axis(snp.stack([x, x * x, snp.exp(x)]), np.array([2, 0, 0]), axis=0)
+    ),
+    "sort": lambda x: snp.sum(snp.sort(snp.stack([snp.sin(x), x * x, 0.3])) * np.array([1.0, 2.0, 3.0])),
+    "prod": lambda x: snp.prod(snp.stack([x, x + 1.0, snp.cos(x)])),
+    "cumprod": lambda x: snp.sum(snp.cumprod(snp.stack([x, x + 1.0, snp.cos(x), 2.0 * x]))),
+    "cumprod_zero": lambda x: snp.sum(snp.cumprod(snp.stack([x, x - 0.35, snp.cos(x), 2.0 * x]))),
+    "det": lambda x: snp.linalg.det(_matrix(x)),
+    "slogdet": lambda x: snp.linalg.slogdet(_matrix(x))[1],
+    "inv": lambda x: snp.sum(snp.linalg.inv(_matrix(x)) * _M1),
+    "solve": lambda x: snp.sum(snp.linalg.solve(_matrix(x), snp.stack([1.0, x, x * x]))),
+    "cholesky": lambda x: snp.sum(snp.linalg.cholesky(_matrix(x)) * _M0),
+    "eigvalsh": lambda x: snp.sum(snp.linalg.eigvalsh(_matrix(x)) ** 3),
+    "norm": lambda x: snp.linalg.norm(snp.stack([x, 2.0, snp.sin(x)])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ARRAY_FUNCS))
+def test_array_functions_match_nested_jvp(name):
+    """Rules (einsum, gather, cumprod, inv, solve, cholesky, ...) and the fallback (det, eigh)."""
+    f = ARRAY_FUNCS[name]
+    x0 = np.float64(0.35)
+    for n in range(6):
+        got = float(sl.derivative(f, order=n)(x0))
+        want = float(nested_jvp_derivative(f, n)(x0))
+        assert close(got, want, 1e-10, 1e-10), (name, n, got, want)
+    # high order stays cheap (a fallback or rule that recursed exponentially would not finish)
+    assert np.isfinite(float(sl.derivative(f, order=16)(x0)))
+
+
 _RULED = [
-    ew.exp, ew.exp2, ew.expm1, ew.log, ew.log2, ew.log10, ew.log1p, ew.sqrt, ew.cbrt, ew.square,
-    ew.reciprocal, ew.sin, ew.cos, ew.tan, ew.tanh, ew.sinh, ew.cosh, ew.arctan, ew.arcsin,
-    ew.arccos, ew.arcsinh, ew.arctanh, ew.mul, ew.div, ew.power, ew.logaddexp, ew.hypot,
-    ew.arctan2, ew.maximum, ew.where, ew.absolute, la.matmul, rd.reduce_sum, rd.reduce_max,
-    sh.getitem, sh.stack,
+    ew.exp,
+    ew.exp2,
+    ew.expm1,
+    ew.log,
+    ew.log2,
+    ew.log10,
+    ew.log1p,
+    ew.sqrt,
+    ew.cbrt,
+    ew.square,
+    ew.reciprocal,
+    ew.sin,
+    ew.cos,
+    ew.tan,
+    ew.tanh,
+    ew.sinh,
+    ew.cosh,
+    ew.arctan,
+    ew.arcsin,
+    ew.arccos,
+    ew.arcsinh,
+    ew.arctanh,
+    ew.mul,
+    ew.div,
+    ew.power,
+    ew.logaddexp,
+    ew.hypot,
+    ew.arctan2,
+    ew.maximum,
+    ew.where,
+    ew.absolute,
+    la.matmul,
+    rd.reduce_sum,
+    rd.reduce_max,
+    sh.getitem,
+    sh.stack,
 ]
 
 
@@ -502,17 +656,82 @@ def test_fallback_agrees_with_the_dedicated_rule(prim, monkeypatch):
         a = 0.5 + 0.2 * x  # in every domain for x near 0.4
         vec = snp.stack([a, 0.9 - 0.3 * x])
         out = (
-            snp.exp(a) + snp.exp2(a) + snp.expm1(a) + snp.log(a) + snp.log2(a) + snp.log10(a)
-            + snp.log1p(a) + snp.sqrt(a) + snp.cbrt(a) + snp.square(a) + snp.reciprocal(a)
-            + snp.sin(a) + snp.cos(a) + snp.tan(a) + snp.tanh(a) + snp.sinh(a) + snp.cosh(a)
-            + snp.arctan(a) + snp.arcsin(a) + snp.arccos(a) + snp.arcsinh(a) + snp.arctanh(a)
-            + a * x / (1.0 + x) + a**x + x**2.5 + snp.logaddexp(a, x) + snp.hypot(a, x)
-            + snp.arctan2(x, a) + snp.maximum(a, x) + snp.where(x > 0, a, x) + snp.abs(a - 1.0)
+            snp.exp(a)
+            + snp.exp2(a)
+            + snp.expm1(a)
+            + snp.log(a)
+            + snp.log2(a)
+            + snp.log10(a)
+            + snp.log1p(a)
+            + snp.sqrt(a)
+            + snp.cbrt(a)
+            + snp.square(a)
+            + snp.reciprocal(a)
+            + snp.sin(a)
+            + snp.cos(a)
+            + snp.tan(a)
+            + snp.tanh(a)
+            + snp.sinh(a)
+            + snp.cosh(a)
+            + snp.arctan(a)
+            + snp.arcsin(a)
+            + snp.arccos(a)
+            + snp.arcsinh(a)
+            + snp.arctanh(a)
+            + a * x / (1.0 + x)
+            + a**x
+            + x**2.5
+            + snp.logaddexp(a, x)
+            + snp.hypot(a, x)
+            + snp.arctan2(x, a)
+            + snp.maximum(a, x)
+            + snp.where(x > 0, a, x)
+            + snp.abs(a - 1.0)
         )
         return out + vec @ v + snp.sum(vec * vec) + snp.max(vec) + vec[1]
 
     x0, K = 0.4, 6
     want = [float(sl.derivative(f, n)(x0)) for n in range(K + 1)]
+    monkeypatch.delitem(tm.TAYLOR_RULES, prim)
+    got = [float(sl.derivative(f, n)(x0)) for n in range(K + 1)]
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+_ARRAY_RULED = [
+    la.matmul,
+    rd.reduce_sum,
+    sh.getitem,
+    es.einsum,
+    ro.gather,
+    ro.linrec,
+    ro.cumprod,
+    dc.inv,
+    dc.solve,
+    dc.cholesky,
+]
+
+
+@pytest.mark.parametrize("prim", _ARRAY_RULED, ids=lambda p: p.name)
+def test_fallback_agrees_with_the_array_rules(prim, monkeypatch):
+    def f(x):
+        A = _matrix(x)
+        v = snp.stack([x, snp.sin(x), 1.0])
+        out = (
+            snp.sum(A @ v)
+            + snp.einsum("ij,j->", A, v)
+            + snp.sum(snp.take_along_axis(v, np.array([2, 0]), axis=0))
+            + snp.sum(snp.cumprod(v))
+            + snp.sum(ro.linrec(v, v * v, axis=0, reverse=True))
+            + snp.sum(snp.linalg.inv(A) * _M1)
+            + snp.sum(snp.linalg.solve(A, v))
+            + snp.sum(snp.linalg.cholesky(A) * _M0)
+        )
+        return out
+
+    x0, K = 0.35, 5
+    want = [float(sl.derivative(f, n)(x0)) for n in range(K + 1)]
+    ref = [float(nested_jvp_derivative(f, n)(np.float64(x0))) for n in range(K + 1)]
+    np.testing.assert_allclose(want, ref, rtol=1e-10, atol=1e-10)
     monkeypatch.delitem(tm.TAYLOR_RULES, prim)
     got = [float(sl.derivative(f, n)(x0)) for n in range(K + 1)]
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)

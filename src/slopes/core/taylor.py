@@ -32,9 +32,13 @@ A primitive without a Taylor rule falls back on its forward-mode (JVP) rule:
 the derivative of ``y = f(x(t))`` is ``y'(t) = J(x(t)) x'(t)``, so running the
 JVP rule under a Taylor pass of one order less, with the series of ``x(t)``
 and of ``x'(t)``, gives the series of ``y'``, and integrating it termwise gives
-the series of ``y``. This is exact, and polynomial in ``K`` (slower than a
-dedicated rule, but never exponential). Non-differentiable primitives
-(comparisons, ``floor``, ``stop_gradient``) give constants, as in every mode.
+the series of ``y``. This is exact. It costs a polynomial in ``K`` when the
+JVP rule applies the primitive itself at most once to series-carrying values
+(``exp``-like rules that reuse the output, linear primitives), but ``m**K``
+when it applies it ``m > 1`` times (a product rule: ``einsum``, ``solve``,
+which therefore have dedicated rules here) -- the same growth as ``K`` nested
+first-order JVPs, never worse. Non-differentiable primitives (comparisons,
+``floor``, ``stop_gradient``) give constants, as in every mode.
 
 Conventions at singular points follow forward mode: ``abs`` and ``sign`` use
 ``sign(x0)`` (0 at 0), ``maximum``/``minimum`` share equally on ties, ``clip``
@@ -46,9 +50,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .ops import decompositions as dc
+from .ops import einsum as es
 from .ops import elementwise as ew
 from .ops import linalg as la
 from .ops import reduce as rd
+from .ops import reorder as ro
 from .ops import shape as sh
 from .trace import Trace, Tracer, bind, concrete, new_level, shape_of
 
@@ -160,8 +167,10 @@ def taylor_call(fn, primals, series, order):
                 raise ValueError(
                     f"taylor_call(): an input series has {len(s)} coefficient(s), expected order={order}"
                 )
+            if type(p) in _PY_NUMBERS:  # Python arithmetic would differ from NumPy's (1.0 / 0.0)
+                p = np.asarray(p)
             ps = shape_of(p)
-            s = [c if c is None or shape_of(c) == ps else sh.broadcast_to(c, ps) for c in s]
+            s = [_as_coefficient(c, ps) for c in s]
             ins.append(_wrap(trace, p, s))
         outs = fn(*ins)
         values, sers = [], []
@@ -173,6 +182,20 @@ def taylor_call(fn, primals, series, order):
                 values.append(o)
                 sers.append(None)
     return values, sers
+
+
+_PY_NUMBERS = (int, float, bool)
+
+
+def _as_coefficient(c, shape):
+    """An input coefficient as an array (or tracer) of its input's shape; ``None`` stays."""
+    if c is None:
+        return None
+    if type(c) in _PY_NUMBERS:
+        c = np.asarray(c, dtype=float)
+    if shape_of(c) != shape:
+        c = sh.broadcast_to(c, shape)
+    return c
 
 
 def deftaylor(prim, rule=None):
@@ -567,12 +590,20 @@ def _power_rule(primals, series, params):
 
 # -- exponentials and logarithms --------------------------------------------------------------------
 _unary(ew.exp, lambda x, y0, K: _exp_series(x, y0, K))
-_unary(ew.exp2, lambda x, y0, K: _exp_series([None] + [None if c is None else c * ew.LN2 for c in x[1:]], y0, K))
+_unary(
+    ew.exp2, lambda x, y0, K: _exp_series([None] + [None if c is None else c * ew.LN2 for c in x[1:]], y0, K)
+)
 _unary(ew.expm1, lambda x, y0, K: [y0] + _exp_series(x, y0 + 1.0, K)[1:])
 _unary(ew.log, lambda x, y0, K: _log_series(x, y0, K))
 _unary(ew.log1p, lambda x, y0, K: _log_series([x[0] + 1.0] + x[1:], y0, K))
-_unary(ew.log2, lambda x, y0, K: [y0] + [None if c is None else c * (1.0 / ew.LN2) for c in _log_series(x, y0, K)[1:]])
-_unary(ew.log10, lambda x, y0, K: [y0] + [None if c is None else c * (1.0 / ew.LN10) for c in _log_series(x, y0, K)[1:]])
+_unary(
+    ew.log2,
+    lambda x, y0, K: [y0] + [None if c is None else c * (1.0 / ew.LN2) for c in _log_series(x, y0, K)[1:]],
+)
+_unary(
+    ew.log10,
+    lambda x, y0, K: [y0] + [None if c is None else c * (1.0 / ew.LN10) for c in _log_series(x, y0, K)[1:]],
+)
 _unary(ew.sqrt, lambda x, y0, K: _sqrt_series(x, y0, K))
 _unary(ew.cbrt, lambda x, y0, K: _pow_series(x, 1.0 / 3.0, y0, K))
 
@@ -719,9 +750,7 @@ def _extremum_rule(prim, x_weight):
         sx = [None] * K if sx is None else sx
         sy = [None] * K if sy is None else sy
         wy = 1.0 - w
-        ser = [
-            _add(None if a is None else w * a, None if b is None else wy * b) for a, b in zip(sx, sy)
-        ]
+        ser = [_add(None if a is None else w * a, None if b is None else wy * b) for a, b in zip(sx, sy)]
         return out, _fit_each(out, ser)
 
     TAYLOR_RULES[prim] = rule
@@ -846,6 +875,170 @@ def _matmul_rule(primals, series, params):
     return out, _fit_each(out, ser)
 
 
+def _compositions(k, fulls, chosen=()):
+    """Index tuples ``(j_1, ..., j_m)`` summing to ``k`` whose coefficients are all non-zero."""
+    i = len(chosen)
+    if i == len(fulls) - 1:
+        if fulls[i][k] is not None:
+            yield chosen + (k,)
+        return
+    for j in range(k + 1):
+        if fulls[i][j] is not None:
+            yield from _compositions(k - j, fulls, chosen + (j,))
+
+
+def _multilinear_rule(prim):
+    """Linear in each argument separately (``einsum``): the Leibniz rule, order by order.
+
+    ``z_k = sum over j_1 + ... + j_m = k of prim(a1_{j_1}, ..., am_{j_m})`` over the
+    arguments that carry a series; the others stay at their values.
+    """
+
+    def rule(primals, series, params):
+        out = bind(prim, primals, params)
+        K = _order(series)
+        traced = [i for i, s in enumerate(series) if s is not None]
+        fulls = [_full(primals[i], series[i]) for i in traced]
+        ser = []
+        for k in range(1, K + 1):
+            acc = None
+            for comp in _compositions(k, fulls):
+                args = list(primals)
+                for i, f, j in zip(traced, fulls, comp):
+                    args[i] = f[j]
+                t = bind(prim, args, params)
+                acc = t if acc is None else acc + t
+            ser.append(acc)
+        return out, ser
+
+    TAYLOR_RULES[prim] = rule
+
+
+_multilinear_rule(es.einsum)
+_linear_rule(ro.gather)
+_linear_rule(ro.scatter)
+
+
+@deftaylor(ro.linrec)
+def _linrec_rule(primals, series, params):
+    """``s_i = a_i s_{i-1} + b_i``: order ``k`` solves the same recurrence with ``a_0``,
+    driven by ``b_k + sum_{j=1}^k a_j s_{k-j, i-1}``."""
+    a, b = primals
+    axis, reverse = params["axis"], params["reverse"]
+    out = bind(ro.linrec, primals, params)
+    K = _order(series)
+    af = _series_or_const(a, series[0], K)
+    bf = _series_or_const(b, series[1], K)
+    na = _nonzero(af)
+    s = [out]
+    for k in range(1, K + 1):
+        acc = bf[k]
+        for j, aj in na:
+            if j > k:
+                break
+            if s[k - j] is not None:
+                t = aj * ro.neighbor(s[k - j], axis, reverse)
+                acc = t if acc is None else acc + t
+        s.append(None if acc is None else ro.linrec(a, acc, axis=axis, reverse=reverse))
+    return out, s[1:]
+
+
+@deftaylor(ro.cumprod)
+def _cumprod_rule(primals, series, params):
+    """``y_i = x_i y_{i-1}`` (``y_{-1} = 1``): the ``linrec`` rule with the start folded in.
+
+    No division, so the series is exact where entries are zero.
+    """
+    x = primals[0]
+    axis = params["axis"]
+    out = bind(ro.cumprod, primals, params)
+    K = len(series[0])
+    nx = _nonzero(_full(x, series[0]))
+    y = [out]
+    for k in range(1, K + 1):
+        acc = None
+        for j, xj in nx:
+            if j > k:
+                break
+            if y[k - j] is not None:
+                t = xj * ro.neighbor(y[k - j], axis, False, fill=1.0 if j == k else 0.0)
+                acc = t if acc is None else acc + t
+        y.append(None if acc is None else ro.linrec(x, acc, axis=axis, reverse=False))
+    return out, y[1:]
+
+
+# -- inverse, solve, Cholesky: order k solves with the matrix at t = 0 ---------------------------------
+def _matrix_conv(af, xf, k):
+    """``sum_{j=1}^k A_j @ X_{k-j}`` over the non-zero terms."""
+    acc = None
+    for j in range(1, k + 1):
+        if af[j] is None or xf[k - j] is None:
+            continue
+        t = la.matmul(af[j], xf[k - j])
+        acc = t if acc is None else acc + t
+    return acc
+
+
+@deftaylor(dc.inv)
+def _inv_rule(primals, series, params):
+    """``A X = I``: ``X_k = -X_0 sum_{j=1}^k A_j X_{k-j}``."""
+    a = primals[0]
+    out = dc.inv(a)
+    K = len(series[0])
+    af = _full(a, series[0])
+    x = [out]
+    for k in range(1, K + 1):
+        acc = _matrix_conv(af, x, k)
+        x.append(None if acc is None else -la.matmul(out, acc))
+    return out, x[1:]
+
+
+@deftaylor(dc.solve)
+def _solve_rule(primals, series, params):
+    """``A X = B``: ``X_k = A_0^{-1} (B_k - sum_{j=1}^k A_j X_{k-j})``."""
+    a, b = primals
+    out = bind(dc.solve, primals, params)
+    K = _order(series)
+    af = _series_or_const(a, series[0], K)
+    bf = _series_or_const(b, series[1], K)
+    x = [out]
+    for k in range(1, K + 1):
+        acc = _matrix_conv(af, x, k)
+        rhs = bf[k] if acc is None else (-acc if bf[k] is None else bf[k] - acc)
+        x.append(None if rhs is None else dc.solve(a, rhs))
+    return out, _fit_each(out, x[1:])
+
+
+def _phi(x):
+    """The lower triangle of ``x`` with its diagonal halved."""
+    n = shape_of(x)[-1]
+    return x * (np.tril(np.ones((n, n), dtype=x.dtype), -1) + np.eye(n, dtype=x.dtype) * 0.5)
+
+
+@deftaylor(dc.cholesky)
+def _cholesky_rule(primals, series, params):
+    """``L L^T = A``: with ``R_k = A_k - sum_{j=1}^{k-1} L_j L_{k-j}^T`` (symmetric),
+    ``L_k = L_0 Phi(L_0^{-1} R_k L_0^{-T})``, the forward rule applied order by order."""
+    a = primals[0]
+    L0 = dc.cholesky(a)
+    K = len(series[0])
+    af = _full(a, series[0])
+    L = [L0]
+    for k in range(1, K + 1):
+        r = None if af[k] is None else dc.symmetrize(af[k])
+        for j in range(1, k):
+            if L[j] is None or L[k - j] is None:
+                continue
+            t = la.matmul(L[j], la.swap_last(L[k - j]))
+            r = -t if r is None else r - t
+        if r is None:
+            L.append(None)
+            continue
+        S = dc.solve(L0, la.swap_last(dc.solve(L0, r)))
+        L.append(la.matmul(L0, _phi(S)))
+    return L0, L[1:]
+
+
 def _extremum_reduce_rule(prim):
     def rule(primals, series, params):
         x = primals[0]
@@ -881,13 +1074,13 @@ def _fallback(prim, primals, series, params):
     inputs are the series of ``x(t)`` and of ``x'(t)``; the series of the
     output tangent is that of ``y'(t)``, and ``y_k = y'_{k-1} / k``. Primitives
     the JVP rule uses are themselves expanded by their Taylor rules (or by this
-    fallback, one order lower), so the cost stays polynomial in ``K``.
+    fallback, one order lower): polynomial in ``K`` when the JVP rule applies
+    ``prim`` itself at most once to series-carrying values (see the module notes).
     """
     out = bind(prim, primals, params)
     if prim.jvp is None:
         raise NotImplementedError(
-            f"slopes has no Taylor-mode rule for '{prim.name}', and no forward-mode rule to "
-            "derive one from"
+            f"slopes has no Taylor-mode rule for '{prim.name}', and no forward-mode rule to derive one from"
         )
     K = _order(series)
     if K == 1:
@@ -895,7 +1088,7 @@ def _fallback(prim, primals, series, params):
         if all(t is None for t in tangents):
             return out, None
         _, t = prim.jvp(list(primals), tangents, params)
-        return out, [t]
+        return out, None if t is None else _fit_each(out, [t])
     with new_level() as level:
         inner = TaylorTrace(level)
         xs, ts = [], []

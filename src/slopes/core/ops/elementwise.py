@@ -91,8 +91,8 @@ sub.vjps = (
 
 defjvp(mul, lambda t, ans, x, y: mul(t, y), lambda t, ans, x, y: mul(x, t))
 mul.vjps = (
-    lambda g, ans, x, y: unbroadcast(mul(g, y), shape_of(x)),
-    lambda g, ans, x, y: unbroadcast(mul(g, x), shape_of(y)),
+    lambda g, ans, x, y: unbroadcast(mask_zero(g, mul(g, y)), shape_of(x)),
+    lambda g, ans, x, y: unbroadcast(mask_zero(g, mul(g, x)), shape_of(y)),
 )
 
 defjvp(div, lambda t, ans, x, y: div(t, y), lambda t, ans, x, y: neg(div(mul(t, ans), y)))
