@@ -37,14 +37,20 @@ def _basis(leaves):
     return out, n
 
 
+def _reshaped(x, shape):
+    shape = tuple(shape)
+    if tuple(shape_of(x)) == shape:
+        return x
+    return reshape(x, shape) if isinstance(x, Tracer) else np.reshape(x, shape)
+
+
 def _move_batch_last(b, lead_shape):
     """(N, *out_shape) with N = prod(in_shape) -> (*out_shape, *in_shape)."""
     out_nd = len(shape_of(b)) - 1
-    if isinstance(b, Tracer):
-        b = transpose(b, tuple(range(1, out_nd + 1)) + (0,))
-        return reshape(b, tuple(shape_of(b)[:out_nd]) + tuple(lead_shape))
-    b = np.moveaxis(b, 0, -1)
-    return b.reshape(b.shape[:out_nd] + tuple(lead_shape))
+    if out_nd:
+        perm = tuple(range(1, out_nd + 1)) + (0,)
+        b = transpose(b, perm) if isinstance(b, Tracer) else np.transpose(b, perm)
+    return _reshaped(b, tuple(shape_of(b)[:out_nd]) + tuple(lead_shape))
 
 
 def _assemble(blocks, out_tree, in_trees_fn):
@@ -53,6 +59,8 @@ def _assemble(blocks, out_tree, in_trees_fn):
 
 
 def _split_rows(b, sizes):
+    if len(sizes) == 1:
+        return [b]
     out, start = [], 0
     for k in sizes:
         out.append(b[start : start + k])
@@ -70,7 +78,7 @@ def _jacfwd_flat(flat):
         return [zeros_like(o) if t is None else t for o, t in zip(outs, touts)]
 
     if n == 1:
-        touts = [reshape(t, (1,) + tuple(shape_of(t))) for t in tangent_map(basis[0][0])]
+        touts = [_reshaped(t, (1,) + tuple(shape_of(t))) for t in tangent_map(basis[0][0])]
     else:
         touts = vmap_call(tangent_map, basis, [True] * len(basis), n)
     sizes = [_size(x) for x in flat.leaves]
@@ -84,30 +92,29 @@ def _jacfwd_flat(flat):
 def _jacrev_flat(flat, traced=None):
     outs, pullback = traced or vjp_call(flat, flat.leaves)
     basis, m = _basis(outs)
-    if m == 1:
+    if m == 1 and len(outs) == 1:  # one scalar output: the gradient is the Jacobian
         cts = pullback([basis[0][0]])
-        rows = [None if c is None else reshape(c, (1,) + tuple(shape_of(c))) for c in cts]
-    else:
-        def pull(*cs):
-            return [c if c is not None else zeros_like(x) for x, c in zip(flat.leaves, pullback(list(cs)))]
+        out_shape = tuple(shape_of(outs[0]))
+        row = [
+            np.zeros(out_shape + tuple(shape_of(x)), dtype=x.dtype)
+            if c is None
+            else _reshaped(c, out_shape + tuple(shape_of(x)))
+            for x, c in zip(flat.leaves, cts)
+        ]
+        return outs, [row]
 
-        rows = vmap_call(pull, basis, [True] * len(basis), m)
-    blocks = []
+    def pull(*cs):
+        return [c if c is not None else zeros_like(x) for x, c in zip(flat.leaves, pullback(list(cs)))]
+
+    rows = vmap_call(pull, basis, [True] * len(basis), m)
     out_sizes = [_size(o) for o in outs]
-    per_input = []
-    for x, r in zip(flat.leaves, rows):
-        r = np.zeros((m,) + tuple(shape_of(x)), dtype=x.dtype) if r is None else r
-        per_input.append(_split_rows(r, out_sizes))
+    per_input = [_split_rows(r, out_sizes) for r in rows]
+    blocks = []
     for j, o in enumerate(outs):
         blocks.append(
-            [_reshape_rows(per_input[i][j], shape_of(o), shape_of(x)) for i, x in enumerate(flat.leaves)]
+            [_reshaped(per_input[i][j], tuple(shape_of(o)) + tuple(shape_of(x))) for i, x in enumerate(flat.leaves)]
         )
     return outs, blocks
-
-
-def _reshape_rows(r, out_shape, in_shape):
-    shape = tuple(out_shape) + tuple(in_shape)
-    return reshape(r, shape) if isinstance(r, Tracer) else np.asarray(r).reshape(shape)
 
 
 def _jacobian_transform(name, method):
