@@ -33,8 +33,14 @@ import numpy as np
 LAM = 1e-3  # L2 regularisation strength of the logistic loss
 SEED = 0
 RTOL = 1e-7  # agreement tolerance (relative), plus an absolute floor scaled to the answer
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "XLA_FLAGS")
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "XLA_FLAGS",
+)
 
 
 # ----------------------------------------------------------------------------- problems
@@ -61,22 +67,30 @@ class Problem:
 
 def quadratic_exp() -> Problem:
     """f(x) = x0^2 + 2 x1^2 + exp(-x0 - x1) at x = (1, 2)."""
+
     def grad(x):
         e = np.exp(-x[0] - x[1])
         return np.array([2.0 * x[0] - e, 4.0 * x[1] - e])
 
-    return Problem(lambda xp, asarray: lambda x: x[0] ** 2 + 2 * x[1] ** 2 + xp.exp(-x[0] - x[1]),
-                   np.array([1.0, 2.0]), grad=grad)
+    return Problem(
+        lambda xp, asarray: lambda x: x[0] ** 2 + 2 * x[1] ** 2 + xp.exp(-x[0] - x[1]),
+        np.array([1.0, 2.0]),
+        grad=grad,
+    )
 
 
 def rosenbrock() -> Problem:
     """2-D Rosenbrock (1 - x0)^2 + 100 (x1 - x0^2)^2 at x = (-1.2, 1)."""
+
     def grad(x):
         r = x[1] - x[0] ** 2
         return np.array([-2.0 * (1.0 - x[0]) - 400.0 * x[0] * r, 200.0 * r])
 
-    return Problem(lambda xp, asarray: lambda x: (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2,
-                   np.array([-1.2, 1.0]), grad=grad)
+    return Problem(
+        lambda xp, asarray: lambda x: (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2,
+        np.array([-1.2, 1.0]),
+        grad=grad,
+    )
 
 
 def _sigmoid(t):
@@ -111,6 +125,7 @@ def logistic(n: int, d: int) -> Problem:
 
 def sin_plus_cos() -> Problem:
     """g(x) = sin(x) + cos(x) at x = 0; the n-th derivative is sin(x + n pi/2) + cos(x + n pi/2)."""
+
     def nth(x, n):
         return np.sin(x + n * np.pi / 2) + np.cos(x + n * np.pi / 2)
 
@@ -368,9 +383,15 @@ class JaxLib(Lib):
         return self._wrap(f)
 
 
-LIBS = [("numpy", NumpyLib, {}), ("slopes", SlopesLib, {}), ("slopes-jit", SlopesLib, {"jit": True}),
-        ("autograd", AutogradLib, {}), ("torch", TorchLib, {}),
-        ("jax", JaxLib, {}), ("jax-jit", JaxLib, {"jit": True})]
+LIBS = [
+    ("numpy", NumpyLib, {}),
+    ("slopes", SlopesLib, {}),
+    ("slopes-jit", SlopesLib, {"jit": True}),
+    ("autograd", AutogradLib, {}),
+    ("torch", TorchLib, {}),
+    ("jax", JaxLib, {}),
+    ("jax-jit", JaxLib, {"jit": True}),
+]
 
 
 def load_libs(names):
@@ -391,7 +412,7 @@ def load_libs(names):
 def _loops_for(timer: timeit.Timer, budget: float) -> int:
     """Loops per repeat: grow 1, 2, 5, 10, ... until one repeat takes ``budget`` seconds,
     as ``timeit.Timer.autorange`` does for 0.2 s."""
-    for decade in (10 ** k for k in range(12)):
+    for decade in (10**k for k in range(12)):
         for step in (1, 2, 5):
             if timer.timeit(decade * step) >= budget:
                 return decade * step
@@ -500,15 +521,18 @@ def self_check(workloads) -> list[str]:
             g = p.make(np, np.asarray)
             pairs = [(p.nth(p.x0, 0), g(p.x0))] + [
                 (p.nth(p.x0, k), (p.nth(p.x0 + 1e-5, k - 1) - p.nth(p.x0 - 1e-5, k - 1)) / 2e-5)
-                for k in range(1, w.order + 1)]
+                for k in range(1, w.order + 1)
+            ]
         elif w.kind == "grad":
             pairs = [(p.grad(p.x0), _central_diff(p.make(np, np.asarray), p.x0, 1e-6))]
         else:
             pairs = [(p.hess(p.x0), _central_diff(p.grad, p.x0, 1e-5))]
         for ref, fd in pairs:
             if not np.allclose(ref, fd, rtol=1e-5, atol=1e-7):
-                failures.append(f"{w.key}: reference disagrees with finite differences "
-                                f"(max abs err {np.max(np.abs(np.asarray(ref) - fd)):.3g})")
+                failures.append(
+                    f"{w.key}: reference disagrees with finite differences "
+                    f"(max abs err {np.max(np.abs(np.asarray(ref) - fd)):.3g})"
+                )
     return failures
 
 
@@ -538,8 +562,11 @@ def print_table(header, rows):
     """Print a plain fixed-width table (first column left-aligned, others right)."""
     widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
     for r in [header, ["-" * w for w in widths]] + rows:
-        print("  ".join(str(v).ljust(w) if i == 0 else str(v).rjust(w)
-                        for i, (v, w) in enumerate(zip(r, widths))))
+        print(
+            "  ".join(
+                str(v).ljust(w) if i == 0 else str(v).rjust(w) for i, (v, w) in enumerate(zip(r, widths))
+            )
+        )
 
 
 def ratio(results, key, num, den) -> float | None:
@@ -560,11 +587,13 @@ def machine_info(libs):
     print(f"python       {sys.version.split()[0]} ({platform.python_implementation()})")
     if hasattr(os, "getloadavg"):
         load = os.getloadavg()
-        print("load avg     %.2f %.2f %.2f (1/5/15 min)" % load)
+        print(f"load avg     {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (1/5/15 min)")
         if load[0] > 0.5 * usable:
-            print("WARNING      the machine is busy: timings are distorted, most of all the BLAS-bound "
-                  "rows (multi-threaded BLAS slows badly when a core is taken; compare with "
-                  "OPENBLAS_NUM_THREADS=1)")
+            print(
+                "WARNING      the machine is busy: timings are distorted, most of all the BLAS-bound "
+                "rows (multi-threaded BLAS slows badly when a core is taken; compare with "
+                "OPENBLAS_NUM_THREADS=1)"
+            )
     try:
         blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
         print(f"numpy blas   {blas.get('name')} {blas.get('version', '')}")
@@ -598,29 +627,41 @@ def main(argv=None) -> int:
 
     libs = load_libs(names)
     machine_info(libs)
-    print(f"timing       median of {repeats} repeats, ~{budget} s each; float64; "
-          f"answers checked with rtol={RTOL}")
+    print(
+        f"timing       median of {repeats} repeats, ~{budget} s each; float64; "
+        f"answers checked with rtol={RTOL}"
+    )
 
     print("\n== reference self-check (hand-written NumPy vs finite differences)")
     bad_refs = self_check(workloads)
     print("\n".join("FAIL " + m for m in bad_refs) or "ok")
 
     results = {w.key: run_workload(w, libs, names, budget, repeats) for w in workloads}
-    notes = [f"{c.status} {k} {n}: {c.detail}" for k, row in results.items()
-             for n, c in row.items() if c.status in ("FAIL", "error")]
+    notes = [
+        f"{c.status} {k} {n}: {c.detail}"
+        for k, row in results.items()
+        for n, c in row.items()
+        if c.status in ("FAIL", "error")
+    ]
 
     print("\n== median time per call")
-    print_table(["workload"] + names,
-                [[w.title] + [cell_text(results[w.key][n]) for n in names] for w in workloads])
+    print_table(
+        ["workload"] + names, [[w.title] + [cell_text(results[w.key][n]) for n in names] for w in workloads]
+    )
     for n in notes:
         print(n)
 
     peers = [n for n in names if n not in ("numpy", "slopes")]
     print("\n== ratios (x/slopes: > 1 means slopes is faster; slopes/numpy: overhead over hand-written)")
-    print_table(["workload", "slopes/numpy"] + [f"{n}/slopes" for n in peers],
-                [[w.title] + [_fmt_ratio(ratio(results, w.key, "slopes", "numpy"))]
-                 + [_fmt_ratio(ratio(results, w.key, n, "slopes")) for n in peers]
-                 for w in workloads])
+    print_table(
+        ["workload", "slopes/numpy"] + [f"{n}/slopes" for n in peers],
+        [
+            [w.title]
+            + [_fmt_ratio(ratio(results, w.key, "slopes", "numpy"))]
+            + [_fmt_ratio(ratio(results, w.key, n, "slopes")) for n in peers]
+            for w in workloads
+        ],
+    )
 
     print("\n== targets (eager slopes time / reference time)")
     rows = []
