@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .trace import Trace, Tracer, bind, new_level
 
-__all__ = ["BatchTrace", "BatchTracer", "vmap_call", "not_batched_error"]
+__all__ = ["BatchTrace", "BatchTracer", "vmap_call", "loop_rule"]
 
 
 class BatchTracer(Tracer):
@@ -55,10 +55,6 @@ def loop_rule(prim, vals, batched, params):
         args = [v[k] if b else v for v, b in zip(vals, batched)]
         outs.append(bind(prim, args, params))
     return stack(*outs, axis=0)
-
-
-def not_batched_error(what):
-    return TypeError(f"{what} is not supported inside vmap")
 
 
 def vmap_call(fn, args, in_batched, size):
