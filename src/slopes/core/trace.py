@@ -195,7 +195,8 @@ class Tracer:
     def _scalar_error(self, kind):
         raise TypeError(
             f"{kind}() of a traced value would drop its derivative. Keep it an array and "
-            "use slopes.numpy functions; for Python control flow on values, compare "
+            "use slopes.numpy functions (math.exp, math.sqrt, ... convert to float: use "
+            "snp.exp, snp.sqrt instead); for Python control flow on values, compare "
             "(x > 0 gives a plain boolean array); use sl.stop_gradient(x) for the value."
         )
 
