@@ -180,8 +180,9 @@ def jacrev(fun, argnums=0, has_aux=False):
 def jacobian(fun, argnums=0, has_aux=False):
     """Jacobian, choosing the mode from the shapes: reverse when outputs <= inputs.
 
-    The choice is made on the first call with the output size seen then;
-    a function with more outputs than inputs is re-run in forward mode.
+    Each call first runs ``fun`` in reverse mode; when it turns out to have
+    more outputs than inputs, the Jacobian is taken in forward mode instead
+    (one more evaluation of ``fun``).
 
     Examples
     --------
