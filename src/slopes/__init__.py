@@ -6,10 +6,14 @@
 array([-1., -1.])
 """
 
+from . import numeric as numeric
 from . import numpy  # noqa: F401  (installs the ndarray API on traced values)
+from . import symbolic as symbolic
+from .check import check_grad, check_rule
 from .core.ops.elementwise import stop_gradient
 from .core.pytree import tree_map
 from .custom import custom_jvp, custom_vjp
+from .expr import Expression, ExpressionError, parse
 from .transforms import (
     derivative,
     directional_derivative,
@@ -28,6 +32,10 @@ from .transforms import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Expression",
+    "ExpressionError",
+    "check_grad",
+    "check_rule",
     "custom_jvp",
     "custom_vjp",
     "derivative",
@@ -39,7 +47,10 @@ __all__ = [
     "jacobian",
     "jacrev",
     "jvp",
+    "numeric",
+    "parse",
     "stop_gradient",
+    "symbolic",
     "tree_map",
     "value_and_grad",
     "vjp",

@@ -1,0 +1,385 @@
+"""Numeric derivative, gradient, Jacobian and Hessian, with automatic steps and error estimates."""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import numpy as np
+
+from ._common import METHODS, NonFiniteError, as_point, call, check_finite, fun_name
+from .quotients import stencil
+from .richardson import EPS, extrapolate
+from .steps import base_steps, complex_builder, coordinate_builder, elementwise_builder, hessian_builder
+from .weights import fd_weights
+
+__all__ = ["Estimate", "derivative", "grad", "jacobian", "hessian"]
+
+N_STEPS = 8  # automatic steps: h0 ~ max(|x|, 1) / 8 halved 7 times, then Richardson
+MIN_VALID = 6  # steps each entry keeps below its last non-finite one (else more, smaller steps)
+MAX_EXTENSIONS = 3  # rounds of smaller steps near a domain edge
+COMPLEX_STEP = 1e-20
+
+
+class Estimate(NamedTuple):
+    """A numeric derivative with ``full_output=True``.
+
+    ``value`` is the derivative, ``error`` an estimate of its absolute error
+    entry by entry (same shape), ``step`` the step each entry was computed
+    with (same shape; for Hessians ``sqrt(h_i h_k)``).
+    """
+
+    value: np.ndarray
+    error: np.ndarray
+    step: np.ndarray
+
+
+def _check_method(name, method, first_only):
+    if method not in METHODS:
+        raise ValueError(f"numeric.{name}(): method must be one of {METHODS}, got {method!r}")
+    if method == "complex" and not first_only:
+        raise ValueError(
+            f"numeric.{name}(): method='complex' gives first derivatives only; use method='central' here."
+        )
+
+
+def _steps(x, step, name):
+    """Explicit step(s) broadcast to one row per coordinate: shape (1, *x.shape)."""
+    h = np.asarray(step, dtype=float)
+    try:
+        h = np.broadcast_to(h, x.shape)
+    except ValueError:
+        raise ValueError(
+            f"numeric.{name}(): step must be a scalar or have the point's shape {x.shape}, got shape {h.shape}"
+        ) from None
+    if not (np.all(np.isfinite(h)) and np.all(h > 0)):
+        raise ValueError(f"numeric.{name}(): step must be positive and finite, got {step!r}")
+    return h[None]
+
+
+def _solve(f, x, build, p, q, step, full_output, name, dtype, complex_=False):
+    """Run ``build`` on automatic (step=None) or explicit steps; extrapolate; check finiteness."""
+    if step is None:
+        if complex_:
+            hs = COMPLEX_STEP * np.maximum(np.abs(x), 1.0)[None]
+            D, N, H, bad = build(hs)
+            _raise_bad(f, bad, name, 0)
+            return _cast(D[0], N[0], H[0], full_output, dtype)
+        hs = base_steps(x, N_STEPS)
+        with np.errstate(all="ignore"):  # out-of-domain neighbours are handled below
+            D, N, H, bad = build(hs)
+            # large steps may leave the function's domain: only the steps below an entry's last
+            # failure count for it; halve further (a few rounds) until each entry keeps enough
+            for _ in range(MAX_EXTENSIONS + 1):
+                last = _last_failure(D)
+                if last is None:
+                    break
+                short = MIN_VALID - (D.shape[0] - 1 - last.max())
+                if short <= 0 or _ == MAX_EXTENSIONS:
+                    break
+                more = hs[-1] / 2.0 ** np.arange(1, short + 1).reshape((short,) + (1,) * x.ndim)
+                D2, N2, H2, bad2 = build(more)
+                bad.update({r + hs.shape[0]: v for r, v in bad2.items()})
+                hs = np.concatenate([hs, more])
+                D, N, H = np.concatenate([D, D2]), np.concatenate([N, N2]), np.concatenate([H, H2])
+        if last is not None:
+            n = D.shape[0]
+            if last.max() >= n - 2:
+                row = max(r for r in bad) if bad else n - 1
+                _raise_bad(f, bad, name, row, reason="even at the smallest automatic steps")
+            D = np.where(np.arange(n).reshape((n,) + (1,) * (D.ndim - 1)) <= last, np.nan, D)
+        value, error, row = extrapolate(D, N, 2.0, p, q)
+        used = np.take_along_axis(H, row[None], axis=0)[0]
+        return _cast(value, error, used, full_output, dtype)
+    hs = _steps(x, step, name)
+    if full_output:  # a second quotient at half the step estimates the first one's truncation error
+        hs = np.concatenate([hs, hs / 2])
+    with np.errstate(all="ignore"):  # non-finite values raise NonFiniteError below
+        D, N, H, bad = build(hs)
+    _raise_bad(f, bad, name, None)
+    if not full_output:
+        return np.asarray(D[0]).astype(dtype, copy=False)
+    r = 2.0**p
+    error = np.abs(D[0] - D[1]) * (r / (r - 1)) + 2 * N[0] + 4 * EPS * np.abs(D[0])
+    return _cast(D[0], error, H[0], True, dtype)
+
+
+def _last_failure(D):
+    """Per entry, the last row (step) with a non-finite quotient (-1: none); None if all finite."""
+    nonfinite = ~np.isfinite(D)
+    if not nonfinite.any():
+        return None
+    n = D.shape[0]
+    return np.where(nonfinite.any(axis=0), n - 1 - np.argmax(nonfinite[::-1], axis=0), -1)
+
+
+def _cast(value, error, step, full_output, dtype):
+    value = np.asarray(value).astype(dtype, copy=False)
+    if not full_output:
+        return value
+    return Estimate(value, np.asarray(error, dtype=float), np.asarray(step, dtype=float))
+
+
+def _raise_bad(f, bad, name, row, reason=""):
+    if not bad:
+        return
+    point, val = bad[row] if row in bad else next(iter(bad.values()))
+    if reason:
+        hint = (
+            "The point may lie on (or within about 1e-3 * max(|x|, 1) of) the edge of the function's "
+            "domain: try method='forward' or 'backward', or an explicit small step."
+        )
+        check_finite(f, name, point, val, where=f"at the neighbour ({reason})", hint=hint)
+    check_finite(f, name, point, val, where="at the neighbour")
+    raise NonFiniteError(f"numeric.{name}(): non-finite function value near x")  # pragma: no cover
+
+
+def _start(f, x, name):
+    if not callable(f):
+        raise TypeError(f"numeric.{name}() needs a function to differentiate, got {type(f).__name__} {f!r}")
+    x, dtype = as_point(x, name)
+    fx = call(f, x)
+    check_finite(f, name, x, fx)
+    return x, dtype, fx
+
+
+def _maybe_curried(impl, f, x, kwargs):
+    if x is not None:
+        return impl(f, x, **kwargs)
+
+    @functools.wraps(f)
+    def at(x):
+        return impl(f, x, **kwargs)
+
+    return at
+
+
+def _first_order(f, x, fx, method, name):
+    """Builder and error exponents for first derivatives along every coordinate."""
+    if method == "complex":
+        return complex_builder(f, x, fx, name), 2, 2
+    if method == "central":
+        return coordinate_builder(f, x, fx, (-1.0, 1.0), (-0.5, 0.5), name), 2, 2
+    sign = 1.0 if method == "forward" else -1.0
+    return coordinate_builder(f, x, fx, (0.0, sign), (-sign, sign), name), 1, 1
+
+
+# ----------------------------------------------------------------------------- derivative
+
+
+def derivative(f, x=None, order=1, *, method="central", step=None, full_output=False):
+    """The ``order``-th derivative of a scalar function by finite differences.
+
+    ``f`` maps a scalar to a scalar; called with an array, the derivative is
+    taken entry by entry (right for elementwise functions), like
+    :func:`slopes.derivative`. With ``step=None`` the step is chosen
+    automatically: quotients at eight halving steps from about
+    ``max(|x|, 1) / 8`` are combined by Richardson extrapolation and the
+    entry with the smallest estimated error is returned; steps whose
+    neighbours leave the function's domain (NaN or inf) are dropped and
+    smaller ones added. With an explicit ``step`` one quotient is taken.
+
+    Parameters
+    ----------
+    f : callable
+        Written with NumPy or slopes.numpy (plain NumPy for ``method="complex"``).
+    x : float or array of float, optional
+        The point. Without it, a function of the point is returned.
+    order : int
+        Derivative order (``method="complex"``: 1 only).
+    method : {"central", "forward", "backward", "complex"}
+    step : float or array of float, optional
+        Explicit step (per entry if an array).
+    full_output : bool
+        Return an :class:`Estimate` ``(value, error, step)``.
+
+    Returns
+    -------
+    np.ndarray or Estimate or callable
+
+    Raises
+    ------
+    TypeError
+        For integer input.
+    NonFiniteError
+        When ``f`` is NaN or infinite at ``x``, or at a neighbour the quotient needs.
+
+    Examples
+    --------
+    >>> import slopes as sl
+    >>> d = sl.numeric.derivative(np.exp, 1.0)
+    >>> bool(abs(d - np.e) < 1e-12)
+    True
+    >>> est = sl.numeric.derivative(np.sin, 0.5, order=2, full_output=True)
+    >>> bool(abs(est.value + np.sin(0.5)) <= est.error < 1e-6)
+    True
+    >>> sl.numeric.derivative(lambda t: t ** 3, order=2)(np.array([1.0, 2.0]))
+    array([ 6., 12.])
+    """
+    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 0:
+        raise ValueError(f"numeric.derivative(): order must be a non-negative integer, got {order!r}")
+    _check_method("derivative", method, order <= 1)
+    return _maybe_curried(
+        _derivative, f, x, dict(order=int(order), method=method, step=step, full_output=full_output)
+    )
+
+
+def _derivative(f, x, order, method, step, full_output):
+    name = "derivative"
+    x, dtype, fx = _start(f, x, name)
+    if fx.shape != x.shape:
+        raise TypeError(
+            f"numeric.derivative() needs a scalar (or elementwise) function; {fun_name(f)} maps shape "
+            f"{x.shape} to {fx.shape}. Use slopes.numeric.grad or jacobian."
+        )
+    if order == 0:
+        return _cast(fx, np.zeros(fx.shape), np.zeros(fx.shape), full_output, dtype)
+    if method == "complex":
+        build = _complex_elementwise(f, x, name)
+        return _solve(f, x, build, 2, 2, step, full_output, name, dtype, complex_=True)
+    s, w, p = _stencil_weights(order, method)
+    build = elementwise_builder(f, x, fx, s, w, order, name)
+    return _solve(f, x, build, p, p, step, full_output, name, dtype)
+
+
+@functools.lru_cache(maxsize=32)
+def _stencil_weights(order, method):
+    """Offsets, weights and leading error exponent of the automatic method's base quotient."""
+    s = stencil(order, 2, "central") if method == "central" else stencil(order, 1, method)
+    return tuple(s.tolist()), tuple(fd_weights(s, order).tolist()), 2 if method == "central" else 1
+
+
+def _complex_elementwise(f, x, name):
+    from .complex_step import complex_eval
+
+    def build(hs):
+        bad = {}
+        D = np.empty(hs.shape)
+        for j in range(hs.shape[0]):
+            fs = complex_eval(f, x + 1j * hs[j], name)
+            if fs.shape != x.shape:
+                raise TypeError(f"numeric.{name}(): {fun_name(f)} changed its output shape on complex input")
+            if not np.all(np.isfinite(fs)):
+                bad[j] = (x + 1j * hs[j], fs)
+            D[j] = fs.imag / hs[j]
+        return D, 8 * EPS * np.abs(D), hs, bad
+
+    return build
+
+
+# ----------------------------------------------------------------------------- grad / jacobian
+
+
+def grad(f, x=None, *, method="central", step=None, full_output=False):
+    """Gradient of a scalar function by finite differences, shape ``x.shape``.
+
+    Central differences along each coordinate at eight halving steps, then
+    Richardson extrapolation (``step=None``), or one quotient per coordinate
+    at an explicit ``step``. ``method="complex"`` uses the complex step
+    (``f`` must accept complex input).
+
+    Parameters
+    ----------
+    f : callable
+        Scalar function of an array, written with NumPy or slopes.numpy.
+    x : array of float, optional
+        The point. Without it, a function of the point is returned (like ``sl.grad(f)``).
+    method : {"central", "forward", "backward", "complex"}
+    step : float or array of float, optional
+        Explicit step (per coordinate if an array of ``x``'s shape).
+    full_output : bool
+        Return an :class:`Estimate` ``(value, error, step)``.
+
+    Examples
+    --------
+    >>> import slopes as sl
+    >>> rosen = lambda x: (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
+    >>> g = sl.numeric.grad(rosen, np.array([-1.2, 1.0]))
+    >>> bool(np.allclose(g, [-215.6, -88.0], rtol=1e-12))
+    True
+    >>> sl.numeric.grad(rosen, np.array([1.0, 1.0]), step=2.0**-4)   # one quotient: O(h**2) off
+    array([1.5625, 0.    ])
+    >>> est = sl.numeric.grad(np.sum, np.ones(3), full_output=True)
+    >>> est.value, bool(np.all(est.error < 1e-12))
+    (array([1., 1., 1.]), True)
+    """
+    _check_method("grad", method, True)
+    return _maybe_curried(_grad, f, x, dict(method=method, step=step, full_output=full_output))
+
+
+def _grad(f, x, method, step, full_output):
+    name = "grad"
+    x, dtype, fx = _start(f, x, name)
+    if fx.shape != ():
+        raise TypeError(
+            f"numeric.grad() needs a scalar-valued function, but {fun_name(f)} returned an array of "
+            f"shape {fx.shape}. Reduce it to a scalar, or use slopes.numeric.jacobian."
+        )
+    build, p, q = _first_order(f, x, fx, method, name)
+    return _solve(f, x, build, p, q, step, full_output, name, dtype, complex_=method == "complex")
+
+
+def jacobian(f, x=None, *, method="central", step=None, full_output=False):
+    """Jacobian by finite differences, shape ``f(x).shape + x.shape``.
+
+    Same steps and methods as :func:`grad`, one column of quotients per
+    input coordinate.
+
+    Examples
+    --------
+    >>> import slopes as sl
+    >>> F = lambda x: np.array([x[0] ** 2, x[0] * x[1], np.sin(x[1])])
+    >>> J = sl.numeric.jacobian(F, np.array([1.0, 0.0]))
+    >>> np.round(J, 12)
+    array([[2., 0.],
+           [0., 1.],
+           [0., 1.]])
+    """
+    _check_method("jacobian", method, True)
+    return _maybe_curried(_jacobian, f, x, dict(method=method, step=step, full_output=full_output))
+
+
+def _jacobian(f, x, method, step, full_output):
+    name = "jacobian"
+    x, dtype, fx = _start(f, x, name)
+    build, p, q = _first_order(f, x, fx, method, name)
+    return _solve(f, x, build, p, q, step, full_output, name, dtype, complex_=method == "complex")
+
+
+# ----------------------------------------------------------------------------- hessian
+
+
+def hessian(f, x=None, *, method="central", step=None, full_output=False):
+    """Hessian of a scalar function by finite differences, shape ``x.shape + x.shape``.
+
+    Mixed second differences ``(f(++) - f(+-) - f(-+) + f(--)) / (4 h_i h_k)``
+    (central; one-sided variants for ``"forward"``/``"backward"``) at eight
+    halving steps with Richardson extrapolation, or at one explicit ``step``.
+    The result is symmetric by construction. ``method="complex"`` is not
+    available (first derivatives only).
+
+    Examples
+    --------
+    >>> import slopes as sl
+    >>> f = lambda x: x[0] ** 2 * x[1] + np.exp(x[1])
+    >>> H = sl.numeric.hessian(f, np.array([1.0, 0.0]))
+    >>> np.round(H, 10)
+    array([[0., 2.],
+           [2., 1.]])
+    """
+    _check_method("hessian", method, False)
+    return _maybe_curried(_hessian, f, x, dict(method=method, step=step, full_output=full_output))
+
+
+def _hessian(f, x, method, step, full_output):
+    name = "hessian"
+    x, dtype, fx = _start(f, x, name)
+    if fx.shape != ():
+        raise TypeError(
+            f"numeric.hessian() needs a scalar-valued function, but {fun_name(f)} returned an array of "
+            f"shape {fx.shape}. Reduce it to a scalar, or take slopes.numeric.jacobian of its gradient."
+        )
+    sign = {"central": 0, "forward": 1, "backward": -1}[method]
+    p = 2 if sign == 0 else 1
+    build = hessian_builder(f, x, fx, sign, name)
+    return _solve(f, x, build, p, p, step, full_output, name, dtype)
