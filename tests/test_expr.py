@@ -176,6 +176,7 @@ def test_at_least_thirty_hostile_inputs():
         ("x**2 + __y", 8, "not a valid variable name"),
         ("max(x)", 1, "max() takes 2 arguments, got 1"),
         ("(x + 1", 1, "unclosed '('"),
+        ("(x + (y)", 1, "unclosed '('"),
         ("x + 1)", 6, "unmatched ')'"),
         ("x ** 10**100", 3, "exponent too large"),
         ("x + 2y", 6, "write * for multiplication"),

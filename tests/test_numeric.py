@@ -11,6 +11,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import slopes as sl
 import slopes.numpy as snp
@@ -68,6 +70,28 @@ def test_fd_weights_exact_on_polynomials_of_low_degree(seed):
         approx = np.sum(w * (x + stencil * h) ** deg) / h**order
         exact = math.perm(deg, order) * x ** (deg - order) if deg >= order else 0.0
         assert approx == pytest.approx(exact, rel=1e-9, abs=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    offsets=st.lists(st.integers(-12, 12), min_size=1, max_size=8, unique=True),
+    order=st.integers(0, 7),
+    x=st.floats(-2, 2),
+)
+def test_fd_weights_property_exact_on_polynomials(offsets, order, x):
+    """Any distinct stencil of n points differentiates polynomials of degree < n exactly."""
+    s = np.array(offsets, dtype=float) / 4
+    if order >= s.size:
+        with pytest.raises(ValueError, match="stencil points"):
+            nm.fd_weights(s, order)
+        return
+    w = nm.fd_weights(s, order)
+    h = 0.5
+    deg = s.size - 1
+    approx = np.sum(w * (x + s * h) ** deg) / h**order
+    exact = math.perm(deg, order) * x ** (deg - order) if deg >= order else 0.0
+    scale = np.sum(np.abs(w) * np.abs(x + s * h) ** deg) / h**order
+    assert abs(approx - exact) <= 1e-11 * max(1.0, scale)
 
 
 def test_fd_weights_errors():
@@ -327,6 +351,8 @@ def test_non_finite_values_are_named():
     # automatic steps shrink away from a nearby domain edge instead of failing
     assert nm.derivative(np.log, 0.05) == pytest.approx(20.0, rel=1e-9)
     assert nm.derivative(np.log, 1e-4) == pytest.approx(1e4, rel=1e-9)
+    # and away from overflow: exp(700 t) is finite at 1 but not at 1.125
+    assert nm.derivative(lambda t: np.exp(700 * t), 1.0) == pytest.approx(700 * np.exp(700.0), rel=1e-8)
     np.testing.assert_allclose(nm.derivative(np.log, np.array([1e-3, 1.0])), [1e3, 1.0], rtol=1e-9)
 
 

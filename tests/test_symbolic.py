@@ -212,3 +212,10 @@ def test_sympy_inputs_and_unsimplified_results():
     assert f.variables == ("x", "y")
     # a plain Symbol names the same variable as the parser's real one
     assert sy.diff(sl.parse("x^2"), sp.Symbol("x")) == 2 * x
+
+
+def test_function_arrays_are_differentiable():
+    f = sl.parse(SEED)
+    gf = sy.to_function(sy.gradient(f))
+    for p in rng.normal(size=(3, 2)):
+        np.testing.assert_allclose(sl.jacobian(gf)(p), sl.hessian(f)(p), rtol=1e-12)

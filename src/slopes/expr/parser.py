@@ -28,7 +28,16 @@ from .errors import ExpressionError
 from .functions import CONSTANTS, FUNCTIONS, allowed_functions
 from .nodes import Call, Const, Neg, Num, Pow, Product, Sum, Var, _num_text, const_value, pow_magnitude
 
-__all__ = ["MAX_DEPTH", "MAX_EXPONENT", "MAX_LENGTH", "MAX_PARENS", "check_name", "parse_tree"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_EXPONENT",
+    "MAX_LENGTH",
+    "MAX_PARENS",
+    "check_name",
+    "checked",
+    "checked_pow",
+    "parse_tree",
+]
 
 MAX_LENGTH = 2000  #: characters
 MAX_PARENS = 100  #: nesting depth of parentheses
@@ -90,7 +99,7 @@ def _prescan(text) -> None:
         raise ExpressionError(f"an expression must be a str, not {type(text).__name__}")
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"expression too long ({len(text)} characters; at most {MAX_LENGTH})")
-    depth = 0
+    opened: list[int] = []  # columns of the '(' not yet closed
     for i, ch in enumerate(text):
         if ch not in _ALLOWED_CHARS:
             hint = (
@@ -100,15 +109,15 @@ def _prescan(text) -> None:
             )
             raise ExpressionError(f"character {_describe(ch)} is not allowed{hint}", i + 1)
         if ch == "(":
-            depth += 1
-            if depth > MAX_PARENS:
+            opened.append(i + 1)
+            if len(opened) > MAX_PARENS:
                 raise ExpressionError(f"parentheses nested too deeply (at most {MAX_PARENS})", i + 1)
         elif ch == ")":
-            depth -= 1
-            if depth < 0:
+            if not opened:
                 raise ExpressionError("unmatched ')'", i + 1)
-    if depth:
-        raise ExpressionError("unclosed '('", text.rindex("(") + 1)
+            opened.pop()
+    if opened:
+        raise ExpressionError("unclosed '('", opened[-1])
     if not text.strip():
         raise ExpressionError("empty expression")
 
@@ -207,7 +216,7 @@ class _Parser:
         terms = [("+", self.term())]
         while self.at("+", "-"):
             terms.append((self.take()[1], self.term()))
-        return terms[0][1] if len(terms) == 1 else _checked(Sum(terms, col))
+        return terms[0][1] if len(terms) == 1 else checked(Sum(terms, col))
 
     def term(self):
         col = self.peek()[2]
@@ -216,7 +225,7 @@ class _Parser:
             factors.append((self.take()[1], self.unary()))
         if len(factors) == 1:
             return factors[0][1]
-        node = _checked(Product(factors, col))
+        node = checked(Product(factors, col))
         value = const_value(node)
         if value is not None and math.isinf(value) and all(math.isfinite(const_value(f)) for _, f in factors):
             raise ExpressionError("constant product is infinite or out of range (magnitude above 1e308)", col)
@@ -228,7 +237,7 @@ class _Parser:
         while self.at("+", "-"):
             negate ^= self.take()[1] == "-"
         node = self.power()
-        return _checked(Neg(node, col)) if negate else node
+        return checked(Neg(node, col)) if negate else node
 
     def power(self):
         # atom ('**' unary)*, folded from the right without recursion on the chain.
@@ -244,11 +253,11 @@ class _Parser:
             signs.append(negate)
             if len(chain) > MAX_DEPTH:
                 raise ExpressionError(f"chain of powers too long (at most {MAX_DEPTH})", cols[-1])
-        node = _checked(Neg(chain[-1], chain[-1].col)) if signs[-1] else chain[-1]
+        node = checked(Neg(chain[-1], chain[-1].col)) if signs[-1] else chain[-1]
         for i in range(len(chain) - 2, -1, -1):
-            node = _checked_pow(chain[i], node, cols[i])
+            node = checked_pow(chain[i], node, cols[i])
             if signs[i]:
-                node = _checked(Neg(node, node.col))
+                node = checked(Neg(node, node.col))
         return node
 
     def atom(self):
@@ -284,7 +293,7 @@ class _Parser:
         if len(args) != arity:
             plural = "argument" if arity == 1 else "arguments"
             raise ExpressionError(f"{name}() takes {arity} {plural}, got {len(args)}", col)
-        return _checked(Call(name, args, col))
+        return checked(Call(name, args, col))
 
 
 def _token_text(kind, value):
@@ -297,13 +306,35 @@ def _token_text(kind, value):
     return repr(value)
 
 
-def _checked(node):
+def checked(node):
+    """Return ``node`` if its tree depth is within :data:`MAX_DEPTH`, else raise.
+
+    Examples
+    --------
+    >>> from slopes.expr.parser import checked
+    >>> from slopes.expr.nodes import Var
+    >>> checked(Var("x")).depth
+    1
+    """
     if node.depth > MAX_DEPTH:
         raise ExpressionError(f"expression nested too deeply (tree depth at most {MAX_DEPTH})", node.col)
     return node
 
 
-def _checked_pow(base, exponent, col):
+def checked_pow(base, exponent, col):
+    """``base ** exponent`` as a node, refusing huge constant exponents and out-of-range constants.
+
+    Examples
+    --------
+    >>> from slopes.expr.parser import checked_pow
+    >>> from slopes.expr.nodes import Num, Var, to_text
+    >>> to_text(checked_pow(Var("x"), Num(3), 2))
+    'x**3'
+    >>> checked_pow(Num(10), Num(10**100), 3)
+    Traceback (most recent call last):
+    ...
+    slopes.expr.errors.ExpressionError: constant exponent too large (|exponent| at most 10000) at column 3
+    """
     e = const_value(exponent)
     if e is not None and math.isnan(e):
         raise ExpressionError("constant exponent is not a real number (it evaluates to nan)", col)
@@ -312,7 +343,7 @@ def _checked_pow(base, exponent, col):
     b = const_value(base)
     if b is not None and e is not None and abs(pow_magnitude(b, e)) > MAX_MAGNITUDE:
         raise ExpressionError("constant power out of range (its magnitude would exceed 1e308)", col)
-    return _checked(Pow(base, exponent, col))
+    return checked(Pow(base, exponent, col))
 
 
 def parse_tree(text):

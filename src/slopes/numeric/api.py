@@ -9,7 +9,7 @@ import numpy as np
 
 from ._common import METHODS, NonFiniteError, as_point, call, check_finite, fun_name
 from .quotients import stencil
-from .richardson import EPS, extrapolate
+from .richardson import EPS, NOISE, extrapolate
 from .steps import base_steps, complex_builder, coordinate_builder, elementwise_builder, hessian_builder
 from .weights import fd_weights
 
@@ -70,12 +70,12 @@ def _solve(f, x, build, p, q, step, full_output, name, dtype, complex_=False):
             D, N, H, bad = build(hs)
             # large steps may leave the function's domain: only the steps below an entry's last
             # failure count for it; halve further (a few rounds) until each entry keeps enough
-            for _ in range(MAX_EXTENSIONS + 1):
+            for rounds in range(MAX_EXTENSIONS + 1):
                 last = _last_failure(D)
                 if last is None:
                     break
                 short = MIN_VALID - (D.shape[0] - 1 - last.max())
-                if short <= 0 or _ == MAX_EXTENSIONS:
+                if short <= 0 or rounds == MAX_EXTENSIONS:
                     break
                 more = hs[-1] / 2.0 ** np.arange(1, short + 1).reshape((short,) + (1,) * x.ndim)
                 D2, N2, H2, bad2 = build(more)
@@ -89,6 +89,11 @@ def _solve(f, x, build, p, q, step, full_output, name, dtype, complex_=False):
                 _raise_bad(f, bad, name, row, reason="even at the smallest automatic steps")
             D = np.where(np.arange(n).reshape((n,) + (1,) * (D.ndim - 1)) <= last, np.nan, D)
         value, error, row = extrapolate(D, N, 2.0, p, q)
+        if not np.all(np.isfinite(value)):
+            raise NonFiniteError(
+                f"numeric.{name}(): the difference quotients of {fun_name(f)} overflowed at every step; "
+                f"the derivative at x = {x!r} is not finite in float64."
+            )
         used = np.take_along_axis(H, row[None], axis=0)[0]
         return _cast(value, error, used, full_output, dtype)
     hs = _steps(x, step, name)
@@ -100,7 +105,7 @@ def _solve(f, x, build, p, q, step, full_output, name, dtype, complex_=False):
     if not full_output:
         return np.asarray(D[0]).astype(dtype, copy=False)
     r = 2.0**p
-    error = np.abs(D[0] - D[1]) * (r / (r - 1)) + 2 * N[0] + 4 * EPS * np.abs(D[0])
+    error = np.abs(D[0] - D[1]) * (r / (r - 1)) + NOISE * N[0] + 4 * EPS * np.abs(D[0])
     return _cast(D[0], error, H[0], True, dtype)
 
 
@@ -126,8 +131,8 @@ def _raise_bad(f, bad, name, row, reason=""):
     point, val = bad[row] if row in bad else next(iter(bad.values()))
     if reason:
         hint = (
-            "The point may lie on (or within about 1e-3 * max(|x|, 1) of) the edge of the function's "
-            "domain: try method='forward' or 'backward', or an explicit small step."
+            "The point may lie on (or very near) the edge of the function's domain: try "
+            "method='forward' or 'backward', or an explicit small step."
         )
         check_finite(f, name, point, val, where=f"at the neighbour ({reason})", hint=hint)
     check_finite(f, name, point, val, where="at the neighbour")

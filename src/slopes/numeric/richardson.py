@@ -109,8 +109,9 @@ def extrapolate(values, noise, ratio, order, increment):
         invalid = dep @ (~finite).astype(float) > 0
     else:
         invalid = None
-    V = M @ D
-    E = SAFETY * (np.abs(A1 @ D) + np.abs(A2 @ D)) + NOISE * (absM @ N) + 4 * EPS * np.abs(V)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflowing entries are never chosen
+        V = M @ D
+        E = SAFETY * (np.abs(A1 @ D) + np.abs(A2 @ D)) + NOISE * (absM @ N) + 4 * EPS * np.abs(V)
     if invalid is not None:
         E[invalid] = np.inf
     E[~np.isfinite(E)] = np.inf

@@ -9,7 +9,7 @@ from ..expr.errors import ExpressionError
 from ..expr.expression import Expression, natural_key
 from ..expr.functions import FUNCTIONS, allowed_functions
 from ..expr.nodes import Call, Const, Neg, Num, Product, Sum, Var
-from ..expr.parser import MAX_DEPTH, _checked, _checked_pow, check_name
+from ..expr.parser import MAX_DEPTH, check_name, checked, checked_pow
 
 __all__ = ["FunctionArray", "to_function"]
 
@@ -138,7 +138,7 @@ def _from_sympy(e, depth):
         return _num(int(e))
     if isinstance(e, sp.Rational):
         p, q = int(e.p), int(e.q)
-        node = _checked(Product([("*", Num(abs(p))), ("/", _num(q))]))
+        node = checked(Product([("*", Num(abs(p))), ("/", _num(q))]))
         return Neg(node) if p < 0 else node
     if isinstance(e, sp.Float):
         return _num(float(e))
@@ -150,11 +150,11 @@ def _from_sympy(e, depth):
             else:
                 terms.append(("+", go(t)))
         if terms[0][0] == "-":
-            terms[0] = ("+", _checked(Neg(terms[0][1])))
-        return _checked(Sum(terms))
+            terms[0] = ("+", checked(Neg(terms[0][1])))
+        return checked(Sum(terms))
     if isinstance(e, sp.Mul):
         if e.could_extract_minus_sign():
-            return _checked(Neg(go(-e)))
+            return checked(Neg(go(-e)))
         num, den = [], []
         for f in e.as_ordered_factors():
             if isinstance(f, sp.Pow) and f.exp.is_Rational and f.exp < 0:
@@ -167,47 +167,47 @@ def _from_sympy(e, depth):
                 num.append(f)
         factors = [("*", go(f)) for f in num] or [("*", Num(1))]
         factors += [("/", go(f)) for f in den]
-        return factors[0][1] if len(factors) == 1 else _checked(Product(factors))
+        return factors[0][1] if len(factors) == 1 else checked(Product(factors))
     if isinstance(e, sp.Pow):
         base, ex = e.base, e.exp
         if base is sp.E:
-            return _checked(Call("exp", [go(ex)]))
+            return checked(Call("exp", [go(ex)]))
         if ex == sp.Rational(1, 2):
-            return _checked(Call("sqrt", [go(base)]))
+            return checked(Call("sqrt", [go(base)]))
         if ex == -1 and isinstance(base, sp.Add) and len(base.args) == 2 and sp.S.One in base.args:
             other = base.args[0] if base.args[1] == 1 else base.args[1]
             if isinstance(other, sp.exp):  # 1/(1 + exp(-u)) -> sigmoid(u), the stable form
-                return _checked(Call("sigmoid", [go(-other.args[0])]))
+                return checked(Call("sigmoid", [go(-other.args[0])]))
         if ex.is_Rational and ex < 0:
-            return _checked(Product([("*", Num(1)), ("/", go(base ** (-ex)))]))
-        return _checked_pow(go(base), go(ex), 0)
+            return checked(Product([("*", Num(1)), ("/", go(base ** (-ex)))]))
+        return checked_pow(go(base), go(ex), 0)
     if isinstance(e, sp.log) and len(e.args) == 1:
         (arg,) = e.args
         if isinstance(arg, sp.Add) and sp.S.One in arg.args:
             rest = arg - 1
             if isinstance(rest, sp.exp):  # log(1 + exp(u)) -> softplus(u), the stable form
-                return _checked(Call("softplus", [go(rest.args[0])]))
-            return _checked(Call("log1p", [go(rest)]))
-        return _checked(Call("log", [go(arg)]))
+                return checked(Call("softplus", [go(rest.args[0])]))
+            return checked(Call("log1p", [go(rest)]))
+        return checked(Call("log", [go(arg)]))
     if isinstance(e, sp.Heaviside):
         x = go(e.args[0])
         h0 = e.args[1] if len(e.args) > 1 else sp.Rational(1, 2)
-        step = _checked(Call("heaviside", [x]))
+        step = checked(Call("heaviside", [x]))
         if h0 == 0:
             return step
         # heaviside(x) + H0 * (1 - heaviside(x) - heaviside(-x)): exact, H(0) = H0
-        at_zero = _checked(Sum([("+", Num(1)), ("-", step), ("-", _checked(Call("heaviside", [Neg(x)])))]))
-        return _checked(Sum([("+", step), ("+", _checked(Product([("*", go(h0)), ("*", at_zero)])))]))
+        at_zero = checked(Sum([("+", Num(1)), ("-", step), ("-", checked(Call("heaviside", [Neg(x)])))]))
+        return checked(Sum([("+", step), ("+", checked(Product([("*", go(h0)), ("*", at_zero)])))]))
     if isinstance(e, (sp.Max, sp.Min)):
         name = "max" if isinstance(e, sp.Max) else "min"
         args = [go(a) for a in e.args]
         node = args[0]
         for a in args[1:]:
-            node = _checked(Call(name, [node, a]))
+            node = checked(Call(name, [node, a]))
         return node
     table = _sympy_function_table()
     entry = table.get(e.func) if isinstance(e, sp.Function) else None
     if entry is not None and len(e.args) == entry.arity:
-        return _checked(Call(entry.name, [go(a) for a in e.args]))
+        return checked(Call(entry.name, [go(a) for a in e.args]))
     _refuse(e)
 
