@@ -77,3 +77,9 @@ def logistic_loss(w):
 
 show("logistic loss gradient (slopes)", sl.grad(logistic_loss)(w))
 show("... closed form X^T (sigmoid(Xw) - y) / n", X.T @ (1 / (1 + np.exp(-X @ w)) - y) / len(y))
+
+
+# Three roads to the same gradient: automatic, numeric and symbolic, side by side
+expr = sl.parse("x1**2 + 2*x2**2 + exp(-x1-x2)")
+show("symbolic gradient of " + str(expr), sl.symbolic.gradient(expr))
+print(sl.check_grad(expr, np.array([1.0, 2.0])))
