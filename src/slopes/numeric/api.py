@@ -313,15 +313,7 @@ def grad(f, x=None, *, method="central", step=None, full_output=False):
 
 
 def _grad(f, x, method, step, full_output):
-    name = "grad"
-    x, dtype, fx = _start(f, x, name)
-    if fx.shape != ():
-        raise TypeError(
-            f"numeric.grad() needs a scalar-valued function, but {fun_name(f)} returned an array of "
-            f"shape {fx.shape}. Reduce it to a scalar, or use slopes.numeric.jacobian."
-        )
-    build, p, q = _first_order(f, x, fx, method, name)
-    return _solve(f, x, build, p, q, step, full_output, name, dtype, complex_=method == "complex")
+    return _first_derivatives(f, x, method, step, full_output, "grad")
 
 
 def jacobian(f, x=None, *, method="central", step=None, full_output=False):
@@ -345,8 +337,17 @@ def jacobian(f, x=None, *, method="central", step=None, full_output=False):
 
 
 def _jacobian(f, x, method, step, full_output):
-    name = "jacobian"
+    return _first_derivatives(f, x, method, step, full_output, "jacobian")
+
+
+def _first_derivatives(f, x, method, step, full_output, name):
+    """The gradient (``name="grad"``: f must be scalar) or the Jacobian."""
     x, dtype, fx = _start(f, x, name)
+    if name == "grad" and fx.shape != ():
+        raise TypeError(
+            f"numeric.grad() needs a scalar-valued function, but {fun_name(f)} returned an array of "
+            f"shape {fx.shape}. Reduce it to a scalar, or use slopes.numeric.jacobian."
+        )
     build, p, q = _first_order(f, x, fx, method, name)
     return _solve(f, x, build, p, q, step, full_output, name, dtype, complex_=method == "complex")
 
