@@ -10,10 +10,10 @@ from . import numeric as numeric
 from . import numpy  # noqa: F401  (installs the ndarray API on traced values)
 from . import symbolic as symbolic
 from .check import check_grad, check_rule
-from .core.ops.elementwise import stop_gradient
 from .core.pytree import tree_map
 from .custom import custom_jvp, custom_vjp
 from .expr import Expression, ExpressionError, parse
+from .numpy import stop_gradient
 from .transforms import (
     derivative,
     directional_derivative,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import numpy as _np
 
-from ..core.ops.elementwise import stop_gradient  # noqa: F401
 from . import linalg  # noqa: F401  (snp.linalg)
 from .creation import *  # noqa: F403
 from .creation import __all__ as _creation

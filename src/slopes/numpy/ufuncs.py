@@ -161,6 +161,21 @@ def where(condition, x=None, y=None):
     return ew.where(*asarray_args((condition, x, y)))
 
 
+def stop_gradient(x):
+    """The value of ``x``, seen by every transform as a constant (its derivative is 0).
+
+    Use it to hold part of a computation fixed (a target network, a shift
+    that only guards against overflow), or to read a traced value.
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> float(sl.grad(lambda x: x * snp.stop_gradient(x))(3.0))   # d/dx [x * c] = c
+    3.0
+    """
+    return ew.stop_gradient(*asarray_args((x,)))
+
+
 def _concrete_condition(c):
     from ..core.trace import concrete
 
@@ -191,5 +206,5 @@ def clip(x, a_min=None, a_max=None):
 __all__ = sorted(
     list(_TABLE)
     + list(_ALIASES)
-    + ["positive", "round", "around", "mod", "remainder", "where", "clip"]
+    + ["positive", "round", "around", "mod", "remainder", "where", "clip", "stop_gradient"]
 )
