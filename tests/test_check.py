@@ -47,32 +47,33 @@ def matrix_out(x):
     return snp.outer(x, x) + snp.tanh(x)[:, None]
 
 
-def wrong_cube():
-    """x**3 elementwise, with a forward rule wrong in entry 2 only (a factor 2)."""
+def with_rule(fun, tangent):
+    """The elementwise ``fun`` as a :func:`slopes.custom_jvp` whose forward rule is ``tangent(x, t)``."""
 
     @sl.custom_jvp
-    def cube(x):
-        return x**3
+    def custom(x):
+        return fun(x)
 
-    @cube.defjvp
+    @custom.defjvp
     def _(primals, tangents):
         (x,), (t,) = primals, tangents
-        return cube(x), 3 * x**2 * t * snp.array([1.0, 1.0, 2.0])
+        return custom(x), tangent(x, t)
 
-    return cube
+    return custom
 
 
 def good_cube():
-    @sl.custom_jvp
-    def cube(x):
-        return x**3
+    return with_rule(lambda x: x**3, lambda x, t: 3 * x**2 * t)
 
-    @cube.defjvp
-    def _(primals, tangents):
-        (x,), (t,) = primals, tangents
-        return cube(x), 3 * x**2 * t
 
-    return cube
+def wrong_cube():
+    """x**3 elementwise, with a forward rule wrong in entry 2 only (a factor 2)."""
+    return with_rule(lambda x: x**3, lambda x, t: 3 * x**2 * t * snp.array([1.0, 1.0, 2.0]))
+
+
+def frozen_cube():
+    """x**3 elementwise, with the right first derivative but constant in x: a wrong second derivative."""
+    return with_rule(lambda x: x**3, lambda x, t: 3 * sl.stop_gradient(x) ** 2 * t)
 
 
 # ----------------------------------------------------------------------------- check_grad: passing
@@ -189,15 +190,7 @@ def test_the_correct_rule_passes_where_the_wrong_one_fails():
 
 
 def test_wrong_second_derivative_is_caught_by_the_hessian_check():
-    @sl.custom_jvp
-    def cube(x):
-        return x**3
-
-    @cube.defjvp
-    def _(primals, tangents):  # right first derivative, constant in x: wrong Hessian
-        (x,), (t,) = primals, tangents
-        return cube(x), 3 * sl.stop_gradient(x) ** 2 * t
-
+    cube = frozen_cube()
     x = np.array([1.0, 2.0])
     f = lambda z: snp.sum(cube(z))
     assert sl.check_grad(f, x).ok
@@ -208,15 +201,7 @@ def test_wrong_second_derivative_is_caught_by_the_hessian_check():
 
 
 def test_a_small_relative_error_is_caught_in_float64():
-    @sl.custom_jvp
-    def exp_(x):
-        return snp.exp(x)
-
-    @exp_.defjvp
-    def _(primals, tangents):
-        (x,), (t,) = primals, tangents
-        return exp_(x), exp_(x) * t * (1.0 + 1e-5)
-
+    exp_ = with_rule(snp.exp, lambda x, t: snp.exp(x) * t * (1.0 + 1e-5))
     report = sl.check_grad(lambda z: snp.sum(exp_(z)), np.array([0.5, -1.0]))
     assert not report.ok
     assert report.max_rel_error == pytest.approx(1e-5, rel=1e-3)
@@ -304,16 +289,7 @@ def test_printed_table():
 
 
 def test_long_tables_are_truncated_keeping_failures():
-    @sl.custom_jvp
-    def square(x):
-        return x**2
-
-    @square.defjvp
-    def _(primals, tangents):
-        (x,), (t,) = primals, tangents
-        wrong = snp.where(snp.arange(60) == 37, 3.0, 2.0)
-        return square(x), wrong * x * t
-
+    square = with_rule(lambda x: x**2, lambda x, t: snp.where(snp.arange(60) == 37, 3.0, 2.0) * x * t)
     x = np.linspace(0.5, 2.0, 60)
     report = sl.check_grad(lambda z: snp.sum(square(z)), x)
     assert not report.ok and report.worst.index == (37,)
@@ -390,8 +366,14 @@ def _mul(wrong_bwd=False, wrong_second=False):
     return mul
 
 
-def test_correct_custom_vjp_of_two_arguments_passes():
-    report = sl.check_rule(_mul(), np.array([1.0, 2.0, -0.5]), np.array([0.3, 0.2, 0.1]))
+MUL_ARGS = (np.array([1.0, 2.0, -0.5]), np.array([0.3, 0.2, 0.1]))
+
+
+@pytest.mark.parametrize(
+    "f, args", [(_mul(), MUL_ARGS), (snp.tanh, (0.3,))], ids=["custom_vjp_of_two_arguments", "scalar_argument"]
+)
+def test_correct_rule_passes(f, args):
+    report = sl.check_rule(f, *args)
     assert report.ok, str(report)
 
 
@@ -405,7 +387,7 @@ def test_wrong_jvp_is_caught_in_forward_mode():
 
 
 def test_wrong_bwd_is_caught_in_reverse_mode_naming_the_argument_and_entry():
-    report = sl.check_rule(_mul(wrong_bwd=True), np.array([1.0, 2.0, -0.5]), np.array([0.3, 0.2, 0.1]))
+    report = sl.check_rule(_mul(wrong_bwd=True), *MUL_ARGS)
     assert not report.ok
     checks = {c.name: c for c in report.checks}
     assert checks["forward mode"].ok  # forward mode runs the function's own code
@@ -415,33 +397,18 @@ def test_wrong_bwd_is_caught_in_reverse_mode_naming_the_argument_and_entry():
     assert "FAILED: reverse mode: d/dy[2]" in str(report)
 
 
-def test_rule_wrong_only_at_second_order_is_caught():
-    @sl.custom_jvp
-    def cube(x):
-        return x**3
-
-    @cube.defjvp
-    def _(primals, tangents):
-        (x,), (t,) = primals, tangents
-        return cube(x), 3 * sl.stop_gradient(x) ** 2 * t
-
-    report = sl.check_rule(cube, np.array([1.0, 2.0, -0.5]))
+@pytest.mark.parametrize(
+    "f, args, entry",
+    [(frozen_cube(), (np.array([1.0, 2.0, -0.5]),), "d/dx["), (_mul(wrong_second=True), MUL_ARGS, "d/d")],
+    ids=["custom_jvp", "custom_vjp"],
+)
+def test_rule_wrong_only_at_second_order_is_caught(f, args, entry):
+    report = sl.check_rule(f, *args)
     assert not report.ok
     assert [c.ok for c in report.checks] == [True, True, True, False]
-    assert report.failure.startswith("second order: (H v) d/dx[")
+    assert report.failure.startswith("second order: (H v) " + entry)
     # first order alone passes
-    assert sl.check_rule(cube, np.array([1.0, 2.0, -0.5]), order=1).ok
-
-
-def test_custom_vjp_wrong_only_at_second_order_is_caught():
-    report = sl.check_rule(_mul(wrong_second=True), np.array([1.0, 2.0, -0.5]), np.array([0.3, 0.2, 0.1]))
-    assert [c.ok for c in report.checks] == [True, True, True, False]
-    assert report.failure.startswith("second order: (H v) d/d")
-
-
-def test_check_rule_on_a_scalar_argument():
-    report = sl.check_rule(snp.tanh, 0.3)
-    assert report.ok, str(report)
+    assert sl.check_rule(f, *args, order=1).ok
 
 
 def test_check_rule_reports_a_rule_that_raises():
