@@ -158,6 +158,7 @@ WORKLOADS = [
     Workload("c1", "(c) hessian logreg n=1e3 d=10", lambda: logistic(1000, 10), "hessian"),
     Workload("c2", "(c) hessian logreg n=1e3 d=100", lambda: logistic(1000, 100), "hessian"),
     Workload("d", "(d) 5th deriv sin+cos at 0", sin_plus_cos, "derivative", 5),
+    Workload("d10", "(d) 10th deriv sin+cos at 0", sin_plus_cos, "derivative", 10),
 ]
 
 # (label, workload key, peer, op, threshold): "slopes time / peer time <op> threshold".
@@ -171,6 +172,9 @@ TARGETS = [
     ("(c) hessian d=10 <= 1/3 autograd", "c1", "autograd", "<=", 1 / 3),
     ("(c) hessian d=100 <= 1/3 autograd", "c2", "autograd", "<=", 1 / 3),
     ("(d) 5th derivative <= 1/4 autograd", "d", "autograd", "<=", 0.25),
+    # issue 4 (Taylor mode): the same workloads, stricter
+    ("(taylor) 5th derivative <= 1/10 autograd", "d", "autograd", "<=", 0.1),
+    ("(taylor) 10th derivative <= 1/50 autograd", "d10", "autograd", "<=", 0.02),
 ]
 
 
