@@ -6,6 +6,7 @@
 array([-1., -1.])
 """
 
+from . import calculus as calculus
 from . import numeric as numeric
 from . import numpy  # noqa: F401  (installs the ndarray API on traced values)
 from . import symbolic as symbolic
@@ -14,6 +15,7 @@ from .core.pytree import tree_map
 from .custom import custom_jvp, custom_vjp
 from .expr import Expression, ExpressionError, parse
 from .numpy import stop_gradient
+from .taylor import TaylorPolynomial, taylor
 from .transforms import (
     derivative,
     directional_derivative,
@@ -34,6 +36,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Expression",
     "ExpressionError",
+    "TaylorPolynomial",
+    "calculus",
     "check_grad",
     "check_rule",
     "custom_jvp",
@@ -51,6 +55,7 @@ __all__ = [
     "parse",
     "stop_gradient",
     "symbolic",
+    "taylor",
     "tree_map",
     "value_and_grad",
     "vjp",
