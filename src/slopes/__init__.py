@@ -9,6 +9,8 @@ array([-1., -1.])
 from . import calculus as calculus
 from . import numeric as numeric
 from . import numpy  # noqa: F401  (installs the ndarray API on traced values)
+from . import optim as optim
+from . import problems as problems
 from . import symbolic as symbolic
 from .check import check_grad, check_rule
 from .core.pytree import tree_map
@@ -52,7 +54,9 @@ __all__ = [
     "jacrev",
     "jvp",
     "numeric",
+    "optim",
     "parse",
+    "problems",
     "stop_gradient",
     "symbolic",
     "taylor",

@@ -1,0 +1,338 @@
+"""First-order optimizers as gradient transformations.
+
+Each function returns a :class:`~slopes.optim.GradientTransformation`; the update
+formulas (``g`` the gradient, ``t = 1, 2, ...`` the step, ``lr_t`` the schedule at
+step ``t - 1``) follow PyTorch's ``torch.optim`` defaults, and the tests check
+them step by step against plain-NumPy transcriptions of these formulas and, when
+it is installed, against PyTorch.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..core.pytree import tree_map
+from .base import GradientTransformation, global_norm
+from .schedules import as_schedule
+
+__all__ = [
+    "sgd",
+    "momentum",
+    "nesterov",
+    "adagrad",
+    "rmsprop",
+    "adam",
+    "adamw",
+    "sam",
+    "ScheduleState",
+    "MomentumState",
+    "AdagradState",
+    "RMSpropState",
+    "AdamState",
+    "SamState",
+]
+
+
+class ScheduleState(NamedTuple):
+    """``count`` updates taken; ``lr`` the learning rate of the next update."""
+
+    count: int
+    lr: float
+
+
+class MomentumState(NamedTuple):
+    """State of :func:`momentum` and :func:`nesterov`: ``velocity`` is ``v``."""
+
+    count: int
+    lr: float
+    velocity: Any
+
+
+class AdagradState(NamedTuple):
+    """State of :func:`adagrad`: ``sum_sq`` is the running sum of ``g^2``."""
+
+    count: int
+    lr: float
+    sum_sq: Any
+
+
+class RMSpropState(NamedTuple):
+    """State of :func:`rmsprop`: ``mean_sq`` is the moving average of ``g^2``."""
+
+    count: int
+    lr: float
+    mean_sq: Any
+
+
+class AdamState(NamedTuple):
+    """State of :func:`adam` and :func:`adamw`: first and second moments ``mu``, ``nu``."""
+
+    count: int
+    lr: float
+    mu: Any
+    nu: Any
+
+
+class SamState(NamedTuple):
+    """``inner`` the base optimizer's state; ``grad_norm`` that of the last first gradient."""
+
+    count: int
+    grad_norm: float
+    inner: Any
+
+
+def _zeros(params):
+    return tree_map(lambda p: np.zeros_like(np.asarray(p)), params)
+
+
+def _full(params, value):
+    return tree_map(lambda p: np.full_like(np.asarray(p), value), params)
+
+
+def sgd(learning_rate) -> GradientTransformation:
+    """Plain gradient descent: ``x <- x - lr_t g``.
+
+    Parameters
+    ----------
+    learning_rate : float or callable
+        A constant or a schedule ``t -> lr``.
+
+    Examples
+    --------
+    >>> from slopes.optim import sgd, apply_updates
+    >>> opt = sgd(0.1)
+    >>> x = np.array([1.0, -2.0]); s = opt.init(x)
+    >>> upd, s = opt.update(2 * x, s)
+    >>> apply_updates(x, upd)
+    array([ 0.8, -1.6])
+    """
+    sched = as_schedule(learning_rate)
+
+    def init(params):
+        return ScheduleState(0, float(sched(0)))
+
+    def update(grads, state, params=None, **extra):
+        lr = state.lr
+        return tree_map(lambda g: -lr * g, grads), ScheduleState(state.count + 1, float(sched(state.count + 1)))
+
+    return GradientTransformation(init, update)
+
+
+def momentum(learning_rate, beta: float = 0.9) -> GradientTransformation:
+    """Heavy-ball momentum: ``v <- beta v + g``, ``x <- x - lr_t v`` (``v_0 = 0``).
+
+    This is ``torch.optim.SGD(momentum=beta)`` (dampening 0, not Nesterov).
+
+    Examples
+    --------
+    >>> from slopes.optim import momentum
+    >>> opt = momentum(0.1, beta=0.5)
+    >>> s = opt.init(np.zeros(1))
+    >>> u1, s = opt.update(np.ones(1), s)
+    >>> u2, s = opt.update(np.ones(1), s)
+    >>> u1, u2
+    (array([-0.1]), array([-0.15]))
+    """
+    return _momentum(learning_rate, beta, nesterov=False)
+
+
+def nesterov(learning_rate, beta: float = 0.9) -> GradientTransformation:
+    """Nesterov momentum: ``v <- beta v + g``, ``x <- x - lr_t (g + beta v)``.
+
+    The reformulation used by ``torch.optim.SGD(momentum=beta, nesterov=True)``
+    (Sutskever et al. 2013), in which the gradient is taken at the current point.
+
+    Examples
+    --------
+    >>> from slopes.optim import nesterov
+    >>> opt = nesterov(0.1, beta=0.5)
+    >>> s = opt.init(np.zeros(1))
+    >>> u1, s = opt.update(np.ones(1), s)
+    >>> u1
+    array([-0.15])
+    """
+    return _momentum(learning_rate, beta, nesterov=True)
+
+
+def _momentum(learning_rate, beta, nesterov):
+    sched = as_schedule(learning_rate)
+
+    def init(params):
+        return MomentumState(0, float(sched(0)), _zeros(params))
+
+    def update(grads, state, params=None, **extra):
+        lr = state.lr
+        v = tree_map(lambda v, g: beta * v + g, state.velocity, grads)
+        if nesterov:
+            upd = tree_map(lambda g, v: -lr * (g + beta * v), grads, v)
+        else:
+            upd = tree_map(lambda v: -lr * v, v)
+        return upd, MomentumState(state.count + 1, float(sched(state.count + 1)), v)
+
+    return GradientTransformation(init, update)
+
+
+def adagrad(learning_rate, eps: float = 1e-10, initial_accumulator_value: float = 0.0) -> GradientTransformation:
+    """Adagrad: ``s <- s + g^2``, ``x <- x - lr_t g / (sqrt(s) + eps)``.
+
+    ``s_0 = initial_accumulator_value``; this is ``torch.optim.Adagrad`` (``lr_decay=0``).
+
+    Examples
+    --------
+    >>> from slopes.optim import adagrad
+    >>> opt = adagrad(0.5)
+    >>> upd, s = opt.update(np.array([3.0, -4.0]), opt.init(np.zeros(2)))
+    >>> upd
+    array([-0.5,  0.5])
+    """
+    sched = as_schedule(learning_rate)
+
+    def init(params):
+        return AdagradState(0, float(sched(0)), _full(params, initial_accumulator_value))
+
+    def update(grads, state, params=None, **extra):
+        lr = state.lr
+        s = tree_map(lambda s, g: s + g * g, state.sum_sq, grads)
+        upd = tree_map(lambda g, s: -lr * (g / (np.sqrt(s) + eps)), grads, s)
+        return upd, AdagradState(state.count + 1, float(sched(state.count + 1)), s)
+
+    return GradientTransformation(init, update)
+
+
+def rmsprop(learning_rate, decay: float = 0.99, eps: float = 1e-8) -> GradientTransformation:
+    """RMSprop: ``s <- decay s + (1 - decay) g^2``, ``x <- x - lr_t g / (sqrt(s) + eps)``.
+
+    ``s_0 = 0``; this is ``torch.optim.RMSprop(alpha=decay)`` (not centered, no momentum).
+
+    Examples
+    --------
+    >>> from slopes.optim import rmsprop
+    >>> opt = rmsprop(0.01, decay=0.75, eps=0.0)
+    >>> upd, s = opt.update(np.array([2.0]), opt.init(np.zeros(1)))
+    >>> upd
+    array([-0.02])
+    """
+    sched = as_schedule(learning_rate)
+
+    def init(params):
+        return RMSpropState(0, float(sched(0)), _zeros(params))
+
+    def update(grads, state, params=None, **extra):
+        lr = state.lr
+        s = tree_map(lambda s, g: decay * s + (1 - decay) * (g * g), state.mean_sq, grads)
+        upd = tree_map(lambda g, s: -lr * (g / (np.sqrt(s) + eps)), grads, s)
+        return upd, RMSpropState(state.count + 1, float(sched(state.count + 1)), s)
+
+    return GradientTransformation(init, update)
+
+
+def _adam(learning_rate, b1, b2, eps, weight_decay):
+    sched = as_schedule(learning_rate)
+
+    def init(params):
+        return AdamState(0, float(sched(0)), _zeros(params), _zeros(params))
+
+    def update(grads, state, params=None, **extra):
+        if weight_decay and params is None:
+            raise ValueError("adamw: update needs params (the weight decay is proportional to them)")
+        lr = state.lr
+        t = state.count + 1
+        mu = tree_map(lambda m, g: b1 * m + (1 - b1) * g, state.mu, grads)
+        nu = tree_map(lambda v, g: b2 * v + (1 - b2) * (g * g), state.nu, grads)
+        step_size = lr / (1 - b1**t)
+        bc2_sqrt = math.sqrt(1 - b2**t)
+
+        def step(m, v):
+            return -step_size * (m / (np.sqrt(v) / bc2_sqrt + eps))
+
+        upd = tree_map(step, mu, nu)
+        if weight_decay:
+            upd = tree_map(lambda u, p: u - (lr * weight_decay) * np.asarray(p), upd, params)
+        return upd, AdamState(t, float(sched(t)), mu, nu)
+
+    return GradientTransformation(init, update)
+
+
+def adam(learning_rate, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> GradientTransformation:
+    """Adam with bias correction.
+
+    ``m <- b1 m + (1 - b1) g``, ``v <- b2 v + (1 - b2) g^2``,
+    ``x <- x - lr_t mhat / (sqrt(vhat) + eps)`` with ``mhat = m / (1 - b1^t)``,
+    ``vhat = v / (1 - b2^t)``: ``torch.optim.Adam``.
+
+    Examples
+    --------
+    >>> from slopes.optim import adam
+    >>> opt = adam(0.1)
+    >>> upd, s = opt.update(np.array([5.0, -0.01]), opt.init(np.zeros(2)))
+    >>> np.round(upd, 6)  # the first step has size lr in every coordinate
+    array([-0.1,  0.1])
+    """
+    return _adam(learning_rate, b1, b2, eps, 0.0)
+
+
+def adamw(
+    learning_rate, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, weight_decay: float = 1e-2
+) -> GradientTransformation:
+    """AdamW, Adam with decoupled weight decay: ``x <- x - lr_t (adam_step + weight_decay x)``.
+
+    ``adam_step = mhat / (sqrt(vhat) + eps)`` as in :func:`adam`; ``update`` needs
+    ``params``. This is ``torch.optim.AdamW``.
+
+    Examples
+    --------
+    >>> from slopes.optim import adamw
+    >>> opt = adamw(0.1, weight_decay=0.5)
+    >>> x = np.array([2.0])
+    >>> upd, s = opt.update(np.zeros(1), opt.init(x), x)
+    >>> upd  # zero gradient: only the decay, -lr * wd * x
+    array([-0.1])
+    """
+    return _adam(learning_rate, b1, b2, eps, float(weight_decay))
+
+
+def sam(base: GradientTransformation, rho: float = 0.05, grad_fn=None, eps: float = 1e-12) -> GradientTransformation:
+    """Sharpness-aware minimization (Foret et al. 2021) around a base optimizer.
+
+    Given the gradient ``g`` at ``x``, SAM evaluates the gradient *once more*, at
+    the perturbed point ``x + e`` with ``e = rho g / (||g|| + eps)`` (``||.||`` the
+    global 2-norm over the pytree), and hands that second gradient to ``base``.
+    So every update costs two gradient evaluations: the one you pass in, and one
+    call ``grad_fn(params + e)`` made inside ``update``.
+
+    ``grad_fn`` (params -> grads pytree) is given here or, for a new mini-batch
+    each step, as ``update(grads, state, params, grad_fn=...)`` (which wins).
+    ``update`` needs ``params``. The state records the norm of ``g``.
+
+    Examples
+    --------
+    >>> from slopes.optim import sam, sgd, apply_updates
+    >>> grad_fn = lambda x: 2 * x  # f(x) = |x|^2
+    >>> opt = sam(sgd(0.1), rho=0.5, grad_fn=grad_fn)
+    >>> x = np.array([3.0, 4.0])
+    >>> upd, s = opt.update(grad_fn(x), opt.init(x), x)
+    >>> upd  # gradient at x + 0.5 * x / |x| = (3.3, 4.4)
+    array([-0.66, -0.88])
+    """
+    default_fn = grad_fn
+
+    def init(params):
+        return SamState(0, 0.0, base.init(params))
+
+    def update(grads, state, params=None, grad_fn=None, **extra):
+        fn = grad_fn if grad_fn is not None else default_fn
+        if fn is None:
+            raise ValueError("sam: needs a gradient function, sam(base, rho, grad_fn) or update(..., grad_fn=)")
+        if params is None:
+            raise ValueError("sam: update needs params (the gradient is re-evaluated near them)")
+        norm = global_norm(grads)
+        scale = rho / (norm + eps)
+        perturbed = tree_map(lambda p, g: np.asarray(p) + (scale * g).astype(np.asarray(p).dtype), params, grads)
+        g_sam = fn(perturbed)
+        upd, inner = base.update(g_sam, state.inner, params, **extra)
+        return upd, SamState(state.count + 1, norm, inner)
+
+    return GradientTransformation(init, update)
