@@ -12,6 +12,7 @@
 (3, 0.099778)
 """
 
+from . import projections, prox
 from .base import (
     ChainState,
     GradientTransformation,
@@ -23,6 +24,7 @@ from .base import (
 )
 from .clipping import ClipNormState, ClipValueState, clip_by_global_norm, clip_by_value
 from .linesearch import LineSearchResult, backtracking, strong_wolfe
+from .prox import fixed_point_residual
 from .schedules import (
     PlateauState,
     as_schedule,
@@ -54,6 +56,9 @@ from .transforms import (
 )
 
 __all__ = [
+    "projections",
+    "prox",
+    "fixed_point_residual",
     "LineSearchResult",
     "backtracking",
     "strong_wolfe",
