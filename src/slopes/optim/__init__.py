@@ -24,7 +24,9 @@ from .base import (
 )
 from .clipping import ClipNormState, ClipValueState, clip_by_global_norm, clip_by_value
 from .linesearch import LineSearchResult, backtracking, strong_wolfe
+from .newton import HessianModification, NewtonStepResult, newton_direction, newton_step
 from .prox import fixed_point_residual
+from .quasi_newton import BFGSUpdate, LBFGSMemory, bfgs_update, initial_gamma
 from .schedules import (
     PlateauState,
     as_schedule,
@@ -60,6 +62,14 @@ __all__ = [
     "prox",
     "fixed_point_residual",
     "LineSearchResult",
+    "HessianModification",
+    "NewtonStepResult",
+    "newton_direction",
+    "newton_step",
+    "BFGSUpdate",
+    "LBFGSMemory",
+    "bfgs_update",
+    "initial_gamma",
     "backtracking",
     "strong_wolfe",
     "AdagradState",

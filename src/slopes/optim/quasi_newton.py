@@ -1,0 +1,272 @@
+"""Quasi-Newton building blocks: the BFGS inverse-Hessian update and L-BFGS memory.
+
+Both work with pairs ``s_k = x_{k+1} - x_k`` and ``y_k = g_{k+1} - g_k`` and
+maintain an approximation ``H`` of the *inverse* Hessian, so that the search
+direction is ``d = -H g`` (Nocedal & Wright, *Numerical Optimization*, 2nd ed.,
+chapters 6 and 7).
+
+Curvature condition. The BFGS update keeps ``H`` positive definite exactly
+when ``y . s > 0``; a line search satisfying the (strong) Wolfe conditions
+guarantees it (N&W 6.7), but a backtracking search or rounding may not. A pair
+with ``y . s <= eps * |s| |y|`` (``eps = sqrt(machine eps)`` by default, a
+scale-free test) is **skipped**: ``H`` is left unchanged and the caller is told.
+Skipping (rather than Powell damping, which is designed for the direct Hessian
+approximation ``B`` in constrained methods) keeps every stored pair a true
+secant pair.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["BFGSUpdate", "LBFGSMemory", "bfgs_update", "initial_gamma"]
+
+_SQRT_EPS = math.sqrt(np.finfo(float).eps)
+
+
+class BFGSUpdate(NamedTuple):
+    """The outcome of :func:`bfgs_update`.
+
+    Attributes
+    ----------
+    Hinv : np.ndarray
+        The updated inverse-Hessian approximation (a new, exactly symmetric
+        array), or the input
+        (scaled to ``gamma I`` if ``initial_scaling`` was asked) when skipped.
+    skipped : bool
+        Whether the pair failed the curvature test and the update was skipped.
+    curvature : float
+        ``y . s``.
+    reason : str
+        ``""`` when updated; otherwise why the pair was skipped.
+    """
+
+    Hinv: np.ndarray
+    skipped: bool
+    curvature: float
+    reason: str
+
+
+def _pair(s, y, n=None):
+    s = np.asarray(s)
+    y = np.asarray(y)
+    for name, a in (("s", s), ("y", y)):
+        if a.ndim != 1:
+            raise ValueError(f"{name} must be a 1-D array (got shape {a.shape}); flatten it first")
+        if a.dtype == object or np.iscomplexobj(a) or not np.issubdtype(a.dtype, np.number):
+            raise ValueError(f"{name} must be a real float array (got dtype {a.dtype})")
+    if s.shape != y.shape:
+        raise ValueError(f"s and y must have the same shape (got s {s.shape}, y {y.shape})")
+    if n is not None and s.shape[0] != n:
+        raise ValueError(f"s and y must have length {n}, like the earlier pairs (got length {s.shape[0]})")
+    return s.astype(np.float64, copy=False), y.astype(np.float64, copy=False)
+
+
+def _curvature_ok(s, y, eps):
+    """(y.s, None) if the pair may be used, else (y.s, reason)."""
+    ys = float(s @ y)
+    if not (np.all(np.isfinite(s)) and np.all(np.isfinite(y)) and math.isfinite(ys)):
+        return ys, "s or y has non-finite entries"
+    bound = eps * float(np.linalg.norm(s)) * float(np.linalg.norm(y))
+    if not ys > bound:
+        return ys, f"curvature condition fails: y.s = {ys:.3g} <= eps |s| |y| = {bound:.3g}"
+    return ys, None
+
+
+def initial_gamma(s, y) -> float:
+    """The scaling ``gamma = s . y / y . y`` of the initial inverse Hessian ``H0 = gamma I``.
+
+    ``gamma`` is the inverse of a Rayleigh quotient of the (average) Hessian
+    along ``s``, so ``gamma I`` has the size of the true inverse Hessian
+    (N&W eq. 6.20 for BFGS, 7.20 for L-BFGS).
+
+    Examples
+    --------
+    >>> A = np.diag([2.0, 8.0])
+    >>> s = np.array([1.0, 0.0])
+    >>> initial_gamma(s, A @ s)
+    0.5
+    """
+    s, y = _pair(s, y)
+    yy = float(y @ y)
+    if not yy > 0:
+        raise ValueError("y must be nonzero to compute gamma = s.y / y.y")
+    return float(s @ y) / yy
+
+
+def bfgs_update(Hinv, s, y, *, initial_scaling: bool = False, eps: float = _SQRT_EPS) -> BFGSUpdate:
+    """BFGS update of an inverse-Hessian approximation (N&W eq. 6.17).
+
+    ``H+ = (I - rho s y^T) H (I - rho y s^T) + rho s s^T`` with
+    ``rho = 1 / (y . s)``. It satisfies the secant condition ``H+ y = s`` and
+    keeps ``H`` symmetric positive definite when ``y . s > 0``. A pair with
+    ``y . s <= eps |s| |y|`` is skipped (``H`` returned unchanged,
+    ``skipped=True``).
+
+    Parameters
+    ----------
+    Hinv : array_like, shape (n, n)
+        The current approximation (symmetric positive definite). Not modified.
+    s, y : array_like, shape (n,)
+        The step ``x_{k+1} - x_k`` and the gradient change ``g_{k+1} - g_k``.
+    initial_scaling : bool
+        Replace ``Hinv`` by ``gamma I`` with ``gamma = s.y / y.y`` before
+        updating (N&W 6.20). Use it for the first update, when ``Hinv`` is
+        the arbitrary starting guess ``I`` that produced the first step.
+    eps : float
+        Relative tolerance of the curvature test.
+
+    Returns
+    -------
+    BFGSUpdate
+        ``(Hinv, skipped, curvature, reason)``.
+
+    Raises
+    ------
+    ValueError
+        For shape mismatches or non-real arrays.
+
+    Examples
+    --------
+    >>> A = np.array([[2.0, 0.5], [0.5, 1.0]])
+    >>> s = np.array([1.0, 0.0]); y = A @ s
+    >>> r = bfgs_update(np.eye(2), s, y)
+    >>> r.skipped, bool(np.allclose(r.Hinv @ y, s))   # the secant condition
+    (False, True)
+    >>> bfgs_update(np.eye(2), s, -y).reason
+    'curvature condition fails: y.s = -2 <= eps |s| |y| = 3.06e-08'
+    """
+    Hinv = np.asarray(Hinv)
+    if Hinv.ndim != 2 or Hinv.shape[0] != Hinv.shape[1]:
+        raise ValueError(f"Hinv must be a square (n, n) matrix (got shape {Hinv.shape})")
+    s, y = _pair(s, y, Hinv.shape[0])
+    if Hinv.dtype == object or np.iscomplexobj(Hinv) or not np.issubdtype(Hinv.dtype, np.number):
+        raise ValueError(f"Hinv must be a real float array (got dtype {Hinv.dtype})")
+    Hinv = Hinv.astype(np.float64, copy=False)
+    ys, why = _curvature_ok(s, y, eps)
+    if why is not None:
+        return BFGSUpdate(Hinv, True, ys, why)
+    if initial_scaling:
+        Hinv = (ys / float(y @ y)) * np.eye(s.shape[0])
+    rho = 1.0 / ys
+    Hy = Hinv @ y
+    yHy = float(y @ Hy)
+    H_new = Hinv - rho * (np.outer(s, Hy) + np.outer(Hy, s)) + (rho * rho * yHy + rho) * np.outer(s, s)
+    H_new = 0.5 * (H_new + H_new.T)  # exactly symmetric, even if Hinv was only so to rounding
+    return BFGSUpdate(H_new, False, ys, "")
+
+
+class LBFGSMemory:
+    """The last ``m`` curvature pairs of L-BFGS, and the two-loop direction.
+
+    ``direction(g)`` returns ``-H g`` where ``H`` is the BFGS matrix obtained by
+    applying the stored pairs, oldest first, to ``H0 = gamma I`` with
+    ``gamma = s_k . y_k / y_k . y_k`` from the newest pair (N&W Algorithm 7.4
+    and eq. 7.20), in ``O(m n)`` work, never forming ``H``. With no pairs
+    stored, ``H = I`` and the direction is ``-g``.
+
+    Parameters
+    ----------
+    m : int
+        Number of pairs kept (3 to 20 is usual); the oldest is dropped first.
+    eps : float
+        Relative tolerance of the curvature test: :meth:`push` skips pairs with
+        ``y . s <= eps |s| |y|``.
+
+    Examples
+    --------
+    >>> A = np.diag([1.0, 4.0])
+    >>> mem = LBFGSMemory(m=5)
+    >>> mem.push(np.array([1.0, 0.0]), np.array([1.0, 0.0]))
+    True
+    >>> mem.push(np.array([0.0, 1.0]), np.array([0.0, 4.0]))
+    True
+    >>> mem.direction(np.array([1.0, 4.0]))      # two pairs in 2-D: exactly -A^{-1} g
+    array([-1., -1.])
+    >>> mem.push(np.array([1.0, 0.0]), np.array([-1.0, 0.0])), len(mem)   # y.s < 0: skipped
+    (False, 2)
+    """
+
+    def __init__(self, m: int = 10, *, eps: float = _SQRT_EPS):
+        if int(m) != m or m < 1:
+            raise ValueError(f"m must be a positive integer (got {m})")
+        if not (math.isfinite(eps) and eps >= 0):
+            raise ValueError(f"eps must be a finite non-negative number (got {eps})")
+        self.m = int(m)
+        self.eps = float(eps)
+        self._pairs: deque = deque(maxlen=self.m)  # (s, y, rho)
+        self._n: int | None = None
+        self.skipped = 0
+        """Number of pairs rejected by :meth:`push` so far."""
+
+    def __len__(self) -> int:
+        return len(self._pairs)
+
+    def __repr__(self) -> str:
+        return f"LBFGSMemory(m={self.m}, stored={len(self)}, skipped={self.skipped})"
+
+    @property
+    def pairs(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The stored ``(s, y)`` pairs, oldest first."""
+        return [(s, y) for s, y, _ in self._pairs]
+
+    @property
+    def gamma(self) -> float:
+        """``s.y / y.y`` of the newest pair (``1.0`` when empty): ``H0 = gamma I``."""
+        if not self._pairs:
+            return 1.0
+        s, y, rho = self._pairs[-1]
+        return 1.0 / (rho * float(y @ y))
+
+    def clear(self) -> None:
+        """Forget all pairs (e.g. to restart after a failed line search)."""
+        self._pairs.clear()
+        self._n = None
+
+    def push(self, s, y) -> bool:
+        """Store the pair ``(s, y)``; return ``False`` (and store nothing) if ``y.s`` is too small.
+
+        When ``m`` pairs are already stored the oldest is dropped.
+
+        Raises
+        ------
+        ValueError
+            If ``s`` and ``y`` differ in shape or in length from earlier pairs.
+        """
+        s, y = _pair(s, y, self._n)
+        ys, why = _curvature_ok(s, y, self.eps)
+        if why is not None:
+            self.skipped += 1
+            return False
+        self._n = s.shape[0]
+        self._pairs.append((s.copy(), y.copy(), 1.0 / ys))
+        return True
+
+    def direction(self, g) -> np.ndarray:
+        """The L-BFGS direction ``-H g`` by the two-loop recursion (N&W Algorithm 7.4).
+
+        Raises
+        ------
+        ValueError
+            If ``g`` is not 1-D or its length differs from the stored pairs'.
+        """
+        g = np.asarray(g)
+        if g.ndim != 1:
+            raise ValueError(f"g must be a 1-D array (got shape {g.shape}); flatten it first")
+        if self._n is not None and g.shape[0] != self._n:
+            raise ValueError(f"g must have length {self._n}, like the stored pairs (got length {g.shape[0]})")
+        q = np.array(g, dtype=np.float64)
+        alphas = []
+        for s, y, rho in reversed(self._pairs):
+            a = rho * float(s @ q)
+            q -= a * y
+            alphas.append(a)
+        r = self.gamma * q
+        for (s, y, rho), a in zip(self._pairs, reversed(alphas)):
+            b = rho * float(y @ r)
+            r += (a - b) * s
+        return -r
