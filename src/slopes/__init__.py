@@ -17,6 +17,7 @@ from .core.pytree import tree_map
 from .custom import custom_jvp, custom_vjp
 from .expr import Expression, ExpressionError, parse
 from .numpy import stop_gradient
+from .optim import minimize
 from .taylor import TaylorPolynomial, taylor
 from .transforms import (
     derivative,
@@ -53,6 +54,7 @@ __all__ = [
     "jacobian",
     "jacrev",
     "jvp",
+    "minimize",
     "numeric",
     "optim",
     "parse",

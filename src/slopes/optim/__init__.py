@@ -23,10 +23,12 @@ from .base import (
     step_count,
 )
 from .clipping import ClipNormState, ClipValueState, clip_by_global_norm, clip_by_value
+from .driver import minimize
 from .linesearch import LineSearchResult, backtracking, strong_wolfe
 from .newton import HessianModification, NewtonStepResult, newton_direction, newton_step
 from .prox import fixed_point_residual
 from .quasi_newton import BFGSUpdate, LBFGSMemory, bfgs_update, initial_gamma
+from .result import History, Result
 from .schedules import (
     PlateauState,
     as_schedule,
@@ -58,6 +60,9 @@ from .transforms import (
 )
 
 __all__ = [
+    "minimize",
+    "Result",
+    "History",
     "projections",
     "prox",
     "fixed_point_residual",

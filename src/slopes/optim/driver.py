@@ -1,0 +1,259 @@
+"""``minimize``: one driver for every optimization method.
+
+The driver builds a counted :class:`~slopes.optim.methods_base.Problem`, asks the
+method (a class in :data:`~slopes.optim.methods_base.METHODS`) for one step at a
+time, and owns everything shared: evaluation counts, history, tolerances,
+convergence, divergence detection, the best point seen, callbacks and
+interruption.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from .methods_base import METHODS, Problem, StepInfo
+from .result import History, Result
+
+__all__ = ["minimize", "default_gtol"]
+
+_DIVERGE_F = 1e6
+_DIVERGE_X = 1e12
+
+
+def default_gtol(dtype) -> float:
+    """Default gradient tolerance for ``dtype``: ``eps ** (1/3)``.
+
+    About ``6.1e-6`` for float64 and ``4.9e-3`` for float32.
+
+    >>> round(default_gtol(np.float64), 8), round(default_gtol(np.float32), 5)
+    (6.06e-06, 0.00492)
+    """
+    return float(np.finfo(dtype).eps) ** (1.0 / 3.0)
+
+
+def _ensure_methods():
+    from . import methods_smooth  # noqa: F401  (registers the smooth methods)
+
+    for mod in ("methods_constrained", "stochastic"):
+        try:
+            __import__(f"{__package__}.{mod}")
+        except ImportError:
+            pass
+
+
+def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None, L=None,
+             line_search=None, bounds=None, projection=None, prox=None, data=None, batch_size=None,
+             shuffle=True, seed=None, epochs=None, gtol=None, ftol=None, maxiter=None, f_star=None,
+             callback=None, record_x=False, **method_options) -> Result:
+    """Minimize ``fun`` from ``x0`` with the named method.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x) -> scalar`` (``fun(x, batch)`` when ``data`` is given), written with
+        ``slopes.numpy`` operations when gradients come from automatic differentiation.
+    x0 : array_like
+        Starting point (a vector; float32 is kept as float32, anything else becomes float64).
+    method : str
+        One of ``'gd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam', 'adamw',
+        'newton', 'bfgs', 'lbfgs'`` and the constrained / stochastic methods registered.
+    jac, hess : callable, optional
+        User gradient / Hessian; by default they come from AD (:func:`slopes.value_and_grad`,
+        :func:`slopes.hessian`).
+    learning_rate : float or schedule, optional
+        The step size of gd and the transformation methods.
+    L : float, optional
+        A Lipschitz constant of the gradient: gd then uses the step ``1/L``.
+    line_search : {'backtracking', 'strong_wolfe'}, optional
+        For gd (default: none if a learning_rate or L is given, else backtracking).
+    bounds, projection, prox :
+        For the constrained methods.
+    data, batch_size, shuffle, seed, epochs :
+        Stochastic use (gd with a learning_rate and the transformation methods):
+        ``fun(x, batch)`` is evaluated on one mini-batch per iteration for ``epochs``
+        passes (default 100) over ``data``; see :mod:`slopes.optim.stochastic`.
+    gtol : float, optional
+        Stop with success when the optimality measure (``max|grad|`` for unconstrained
+        methods) is ``<= gtol``. Default :func:`default_gtol` of the dtype.
+    ftol : float, optional
+        With ``f_star``: success for methods without an optimality measure when
+        ``fun_best - f_star <= ftol``. Default ``gtol * (1 + |f_star|)``.
+    maxiter : int, optional
+        Default depends on the method.
+    f_star : float, optional
+        The known optimal value (Polyak steps, subgradient success).
+    callback : callable, optional
+        ``callback(result)`` after each iteration, with a :class:`Result` for the
+        current state (``status`` -1, ``message`` 'running'); returning True stops the
+        run (status 3).
+    record_x : bool
+        Record the iterates in ``history.x``.
+    **method_options
+        Method-specific options (e.g. ``beta``, ``m``, ``modification``); an option
+        the method does not accept raises ValueError listing the ones it does.
+
+    Returns
+    -------
+    Result
+        ``success`` is True only when the measure is ``<= gtol`` at ``result.x``.
+        ``history`` has ``nit + 1`` rows (row 0 is the start). ``nfev`` counts every
+        call of ``fun``, including those AD makes to compute gradients and Hessians.
+
+    Examples
+    --------
+    >>> import slopes as sl
+    >>> import slopes.numpy as snp
+    >>> r = sl.minimize(lambda x: snp.sum((x - 1.0) ** 2), np.zeros(3), method="bfgs")
+    >>> r.success, np.allclose(r.x, 1.0), r.grad_norm <= 1e-5
+    (True, True, True)
+    >>> r = sl.minimize(lambda x: x[0] ** 2 + 10 * x[1] ** 2, np.array([1.0, 1.0]),
+    ...                 method="gd", learning_rate=0.5, maxiter=50)
+    >>> r.success, r.message.split(":")[0]
+    (False, 'diverged')
+    """
+    _ensure_methods()
+    if not isinstance(method, str) or method not in METHODS:
+        raise ValueError(
+            f"unknown method {method!r}; valid methods: {', '.join(repr(m) for m in sorted(METHODS))}"
+        )
+    cls = METHODS[method]
+
+    x0 = np.asarray(x0)
+    dtype = np.float32 if x0.dtype == np.float32 else np.float64
+    x = np.array(x0, dtype=dtype, copy=True)
+    if data is not None and not getattr(cls, "supports_data", False):
+        raise ValueError(f"method {method!r} does not support data= (mini-batches)")
+    gtol = default_gtol(dtype) if gtol is None else float(gtol)
+    if ftol is None:
+        ftol = gtol * (1.0 + abs(f_star if f_star is not None else 0.0))
+
+    needs = getattr(cls, "needs", frozenset({"grad"}))
+    if jac is not None and not callable(jac):
+        raise ValueError("jac must be a callable returning the gradient (or None for AD)")
+    if hess is not None and not callable(hess):
+        raise ValueError("hess must be a callable returning the Hessian (or None for AD)")
+    if bounds is not None and projection is None:
+        from .projections import box
+
+        lo, hi = bounds
+        projection = box(lo, hi)
+    problem = Problem(fun, jac, hess, None, dtype=dtype, projection=projection,
+                      prox=prox, L=L, f_star=f_star, learning_rate=learning_rate,
+                      line_search=line_search, data=data, batch_size=batch_size, shuffle=shuffle,
+                      seed=seed, epochs=epochs)
+    # AD derivatives are built on the counted fun, so nfev counts every call of fun
+    if jac is None:
+        from ..transforms import grad as _ad_grad
+        from ..transforms import value_and_grad as _ad_vg
+
+        problem._grad = _ad_grad(problem._fun)
+        problem._vg = _ad_vg(problem._fun)
+    if hess is None and "hess" in needs:
+        from ..transforms import hessian as _ad_hess
+
+        problem._hess = _ad_hess(problem._fun)
+    problem.gtol = gtol
+    if data is not None:
+        from .stochastic import BatchedProblem, MiniBatches, run_epochs
+
+        bproblem = BatchedProblem(problem, MiniBatches(data, batch_size, shuffle=shuffle, seed=seed))
+        meth = cls(bproblem, dict(method_options))
+        return run_epochs(meth, bproblem, x, 100 if epochs is None else int(epochs), gtol=gtol,
+                          callback=callback, record_x=record_x, method_name=method,
+                          maxiter=maxiter)
+    meth = cls(problem, dict(method_options))
+    if maxiter is None:
+        maxiter = getattr(meth, "default_maxiter", 1000)
+    maxiter = int(maxiter)
+    if maxiter < 0:
+        raise ValueError(f"maxiter must be >= 0 (got {maxiter})")
+
+    t0 = time.perf_counter()
+    hist = History(record_x=record_x)
+    args = () if data is None else (data,)
+    if "grad" in needs or getattr(meth, "measure", "grad") == "grad":
+        f, g = problem.value_and_grad(x, *args)
+    else:
+        f, g = problem.f(x, *args), None
+    f = meth.initial_f(x, f)
+    f0 = f
+    xscale = _DIVERGE_X * (1.0 + float(np.max(np.abs(x))) if x.size else 1.0)
+    measure = meth.optimality(x, f, g)
+    best = [x.copy(), f]
+    nit = 0
+    lr = float("nan")
+
+    def record(step_size):
+        hist.append(x=x, f=f, grad_norm=measure, step_size=step_size, lr=lr, nfev=problem.nfev,
+                    ngev=problem.ngev, nhev=problem.nhev)
+
+    def make(success, status, message):
+        return Result(x=x.copy(), fun=f, grad=None if g is None else np.array(g, copy=True),
+                      grad_norm=measure, nit=nit, nfev=problem.nfev, ngev=problem.ngev,
+                      nhev=problem.nhev, success=bool(success), status=status, message=message,
+                      elapsed=time.perf_counter() - t0, x_best=best[0].copy(), fun_best=best[1],
+                      history=hist, method=method)
+
+    def converged():
+        if measure <= gtol:
+            return True, f"converged: optimality measure {measure:.3g} <= gtol {gtol:.3g}"
+        if math.isnan(measure) and f_star is not None and best[1] - f_star <= ftol:
+            return True, f"converged: f_best - f_star = {best[1] - f_star:.3g} <= ftol {ftol:.3g}"
+        return False, ""
+
+    record(float("nan"))
+    if not math.isfinite(f):
+        return make(False, 2, f"diverged: f(x0) = {f}; the starting point must have a finite value")
+    ok, msg = converged()
+    if ok:
+        return make(True, 0, msg)
+    try:
+        state = meth.init(x, f, g)
+        for k in range(maxiter):
+            info: StepInfo = meth.step(state, k)
+            lr = float(info.lr) if info.lr is not None else float("nan")
+            failed = info.extra.get("failed")
+            if failed:
+                ok, msg = converged()
+                if ok:
+                    return make(True, 0, msg)
+                return make(False, 4, f"method failure at iteration {k + 1}: {failed}")
+            xn = np.asarray(info.x, dtype=dtype)
+            fn = float(info.f)
+            why = None
+            if not np.all(np.isfinite(xn)):
+                why = "x has non-finite entries"
+            elif not math.isfinite(fn):
+                why = f"f = {fn}"
+            elif fn > f0 + _DIVERGE_F * (1.0 + abs(f0)):
+                why = f"f grew from {f0:.3g} to {fn:.3g}"
+            elif float(np.max(np.abs(xn))) > xscale:
+                why = f"|x| grew to {float(np.max(np.abs(xn))):.3g}"
+            if why is not None:
+                hint = (f"try a smaller learning_rate (was {problem.learning_rate})"
+                        if problem.learning_rate is not None else "try a smaller learning_rate")
+                msg = (f"diverged: {why} at iteration {k + 1}; {hint}. The best point seen is "
+                       f"in x_best (f = {best[1]:.6g})")
+                return make(False, 2, msg)
+            x, f, g, state = xn, fn, info.g, info.state
+            nit = k + 1
+            m = info.extra.get("measure")
+            measure = float(m) if m is not None else meth.optimality(x, f, g)
+            if f < best[1]:
+                best[0], best[1] = x.copy(), f
+            record(float(info.step_size))
+            if callback is not None and callback(make(False, -1, "running")):
+                ok, msg = converged()
+                if ok:
+                    return make(True, 0, msg)
+                return make(False, 3, f"stopped by callback at iteration {nit}")
+            ok, msg = converged()
+            if ok:
+                return make(True, 0, msg)
+        return make(False, 1, f"maximum number of iterations ({maxiter}) reached; optimality "
+                              f"measure {measure:.3g} > gtol {gtol:.3g}")
+    except KeyboardInterrupt:
+        return make(False, 5, f"interrupted at iteration {nit}; the best point seen is in x_best")

@@ -1,0 +1,218 @@
+"""The method protocol shared by every :func:`slopes.minimize` method.
+
+A method is a small class registered in :data:`METHODS` by name::
+
+    class Method:
+        name: str
+        needs: frozenset                     # subset of {"grad", "hess"}
+        options: dict                        # accepted option -> default
+        default_maxiter: int
+        def __init__(self, problem, options): ...   # validate; unknown -> ValueError
+        def init(self, x, f, g) -> state
+        def step(self, state, k) -> StepInfo
+        def optimality(self, x, f, g) -> float     # default max|g|; nan = none
+
+Methods never count evaluations (the :class:`Problem` does) and never decide
+convergence (the driver does).
+
+>>> from slopes.optim.methods_base import METHODS, StepInfo
+>>> info = StepInfo(np.zeros(2), 0.0, np.zeros(2), 1.0, 0.1, None)
+>>> info.extra
+{}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["METHODS", "Method", "Problem", "StepInfo", "register_method", "check_options"]
+
+#: name -> Method class; filled by :func:`register_method`.
+METHODS: dict[str, type] = {}
+
+
+@dataclass
+class StepInfo:
+    """What one method iteration returns.
+
+    Attributes
+    ----------
+    x : ndarray
+        The new iterate.
+    f : float
+        ``f(x)`` at the new iterate.
+    g : ndarray or None
+        The gradient at the new iterate (None if the method does not compute it).
+    step_size : float
+        The step length taken (e.g. the line-search step, or |x_new - x|).
+    lr : float
+        The learning rate in effect (nan if the method has none).
+    state : Any
+        The method's state for the next iteration.
+    extra : dict
+        Method-specific information (e.g. ``{"measure": residual}`` to give the
+        driver a non-gradient optimality measure, ``{"failed": reason}`` to stop).
+    """
+
+    x: np.ndarray
+    f: float
+    g: np.ndarray | None
+    step_size: float
+    lr: float
+    state: Any
+    extra: dict = field(default_factory=dict)
+
+
+class Problem:
+    """The objective as the driver hands it to a method, with counted evaluations.
+
+    ``nfev`` counts every call of ``fun``, including the ones automatic
+    differentiation makes when the gradient / Hessian come from AD (build them
+    from :meth:`_fun`); ``ngev`` / ``nhev`` count gradient / Hessian evaluations.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x) -> float``.
+    grad, hess : callable
+        Gradient and Hessian functions (user-supplied or from AD).
+    value_and_grad : callable, optional
+        Returns ``(f, g)`` in one call (counts one f and one g evaluation).
+    dtype : numpy dtype
+    projection, prox, L, f_star, data, batch_size, shuffle, seed, epochs :
+        Passed through from :func:`slopes.minimize` (may be None).
+
+    Examples
+    --------
+    >>> p = Problem(lambda x: float(x @ x), lambda x: 2 * x, lambda x: 2 * np.eye(x.size))
+    >>> p.f(np.ones(2)), p.grad(np.ones(2)).tolist(), (p.nfev, p.ngev, p.nhev)
+    (2.0, [2.0, 2.0], (1, 1, 0))
+    """
+
+    def __init__(self, fun, grad=None, hess=None, value_and_grad=None, *, dtype=np.float64,
+                 projection=None, prox=None, L=None, f_star=None, learning_rate=None,
+                 line_search=None, data=None, batch_size=None, shuffle=True, seed=None,
+                 epochs=None):
+        self._user_fun = fun
+        self._grad = grad
+        self._hess = hess
+        self._vg = value_and_grad
+        self.dtype = np.dtype(dtype)
+        self.projection = projection
+        self.prox = prox
+        self.L = L
+        self.f_star = f_star
+        self.learning_rate = learning_rate
+        self.line_search = line_search
+        self.data = data
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.epochs = epochs
+        self.nfev = 0
+        self.ngev = 0
+        self.nhev = 0
+
+    def _fun(self, x, *args):
+        """The user's ``fun``, counted: every call (also from AD) adds one to ``nfev``."""
+        self.nfev += 1
+        return self._user_fun(x, *args)
+
+    def f(self, x, *args) -> float:
+        """Counted objective value."""
+        return float(np.asarray(self._fun(x, *args)).reshape(()))
+
+    def grad(self, x, *args) -> np.ndarray:
+        """Counted gradient."""
+        if self._grad is None:
+            raise ValueError("this problem has no gradient")
+        self.ngev += 1
+        return np.asarray(self._grad(x, *args), dtype=self.dtype).reshape(np.shape(x))
+
+    def value_and_grad(self, x, *args):
+        """Counted ``(f, g)``."""
+        if self._vg is not None:
+            self.ngev += 1
+            f, g = self._vg(x, *args)
+            return float(np.asarray(f).reshape(())), np.asarray(g, dtype=self.dtype).reshape(np.shape(x))
+        return self.f(x, *args), self.grad(x, *args)
+
+    def hess(self, x, *args) -> np.ndarray:
+        """Counted Hessian (n x n)."""
+        if self._hess is None:
+            raise ValueError("this problem has no Hessian")
+        self.nhev += 1
+        n = np.size(x)
+        return np.asarray(self._hess(x, *args), dtype=self.dtype).reshape(n, n)
+
+
+class Method:
+    """Base class for methods (see the module docstring for the protocol)."""
+
+    name: str = ""
+    needs: frozenset = frozenset({"grad"})
+    options: dict = {}
+    default_maxiter: int = 1000
+    #: whether the method handles ``data=`` (mini-batches) itself.
+    supports_data: bool = False
+
+    def __init__(self, problem: Problem, options: dict):
+        self.problem = problem
+        self.opts = check_options(self.name, options, self.options)
+
+    def optimality(self, x, f, g) -> float:
+        """The optimality measure the driver compares with gtol (default ``max|g|``).
+
+        Projected / proximal methods override it with the fixed-point residual;
+        a method without one (subgradient) returns nan. A step may also return
+        ``extra["measure"]``, which the driver then uses instead.
+        """
+        if g is None:
+            return float("nan")
+        return float(np.max(np.abs(g))) if np.size(g) else 0.0
+
+    def initial_f(self, x, f) -> float:
+        """The objective the method minimizes, at the start, from the smooth value ``f``.
+
+        ``f`` itself for most methods; composite methods (proximal gradient)
+        add their nonsmooth term, so history row 0 and the best point compare
+        like with like.
+        """
+        return f
+
+    def init(self, x, f, g):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def step(self, state, k) -> StepInfo:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+def check_options(name: str, given: dict, accepted: dict) -> dict:
+    """Merge ``given`` into the defaults ``accepted``; unknown keys raise ValueError.
+
+    >>> check_options("gd", {"a": 2}, {"a": 1, "b": 0})
+    {'a': 2, 'b': 0}
+    >>> check_options("gd", {"z": 2}, {"a": 1})
+    Traceback (most recent call last):
+    ...
+    ValueError: method 'gd' does not accept option(s) 'z'; it accepts: 'a'
+    """
+    unknown = sorted(set(given) - set(accepted))
+    if unknown:
+        acc = ", ".join(repr(k) for k in sorted(accepted)) or "(none)"
+        raise ValueError(
+            f"method {name!r} does not accept option(s) {', '.join(repr(k) for k in unknown)}; "
+            f"it accepts: {acc}"
+        )
+    out = dict(accepted)
+    out.update(given)
+    return out
+
+
+def register_method(cls):
+    """Class decorator: register ``cls`` in :data:`METHODS` under ``cls.name``."""
+    METHODS[cls.name] = cls
+    return cls

@@ -1,0 +1,283 @@
+"""Smooth unconstrained methods for :func:`slopes.minimize`.
+
+``gd`` (fixed step / schedule, ``1/L``, or a line search); ``momentum``,
+``nesterov``, ``adagrad``, ``rmsprop``, ``adam``, ``adamw`` (the gradient
+transformations of :mod:`slopes.optim` used deterministically); ``newton``
+(damped, with a Hessian modification); ``bfgs`` (dense inverse Hessian, strong
+Wolfe, initial scaling ``gamma I`` before the first update); ``lbfgs``
+(two-loop recursion with ``gamma`` scaling, strong Wolfe).
+
+>>> from slopes.optim.methods_base import METHODS
+>>> {"gd", "adam", "newton", "bfgs", "lbfgs"} <= set(METHODS)
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import transforms as _tr
+from .base import apply_updates
+from .base import learning_rate as _read_lr
+from .linesearch import backtracking, strong_wolfe
+from .methods_base import Method, StepInfo, register_method
+from .newton import newton_step
+from .quasi_newton import LBFGSMemory, bfgs_update
+from .schedules import as_schedule
+
+__all__ = ["GD", "TransformMethod", "Newton", "BFGS", "LBFGS"]
+
+_NAN = float("nan")
+
+
+def _line_search(problem, kind, x, d, f, g, step, c1, c2):
+    if kind == "backtracking":
+        ls = backtracking(problem.f, x, d, fx=f, gx=g, step=step, c1=c1)
+        if ls.success:
+            return ls, ls.x_new, ls.f_new, problem.grad(ls.x_new)
+        return ls, None, None, None
+    ls = strong_wolfe(problem.f, problem.grad, x, d, fx=f, gx=g, step=step, c1=c1, c2=c2)
+    if ls.success:
+        gn = ls.g_new if ls.g_new is not None else problem.grad(ls.x_new)
+        return ls, ls.x_new, ls.f_new, gn
+    return ls, None, None, None
+
+
+@register_method
+class GD(Method):
+    """Gradient descent ``x <- x - t g``.
+
+    The step ``t`` is ``learning_rate`` (a float or a schedule of the iteration),
+    else ``1/L`` when ``L`` is given, else found by a line search
+    (``line_search='backtracking'`` by default when no step is given, or
+    ``'strong_wolfe'``). With a line search the first trial step of each
+    iteration is twice the previous accepted step (1 at the start).
+
+    Options: ``c1`` (1e-4), ``c2`` (0.9), ``shrink`` (0.5).
+
+    Examples
+    --------
+    >>> import slopes as sl
+    >>> p = sl.problems.get("quadratic_2x2")
+    >>> r = sl.minimize(p.fun, p.x0, method="gd", L=20.1)
+    >>> r.success, np.allclose(r.x, p.x_min, atol=1e-5), bool(np.isclose(r.history.lr[-1], 1 / 20.1))
+    (True, True, True)
+    """
+
+    name = "gd"
+    needs = frozenset({"grad"})
+    options = {"c1": 1e-4, "c2": 0.9, "shrink": 0.5}
+    default_maxiter = 10000
+    supports_data = True
+
+    def __init__(self, problem, options):
+        super().__init__(problem, options)
+        p = problem
+        ls = p.line_search
+        if ls not in (None, "backtracking", "strong_wolfe"):
+            raise ValueError(f"line_search must be 'backtracking' or 'strong_wolfe' (got {ls!r})")
+        if p.learning_rate is not None:
+            self.mode, self.sched = ("fixed", as_schedule(p.learning_rate))
+        elif p.L is not None:
+            if not p.L > 0:
+                raise ValueError(f"L must be positive (got {p.L})")
+            self.mode, self.sched = ("fixed", as_schedule(1.0 / float(p.L)))
+        else:
+            self.mode, self.sched = ("search", None)
+        if ls is not None:
+            self.mode = "search"
+        self.ls_kind = ls or "backtracking"
+        if self.mode == "search" and p.data is not None:
+            raise ValueError("gd with data= (mini-batches) needs a learning_rate or L, not a line search")
+
+    def init(self, x, f, g):
+        return {"x": x, "f": f, "g": g, "t": 1.0}
+
+    def step(self, state, k):
+        p, x, f, g = self.problem, state["x"], state["f"], state["g"]
+        if self.mode == "fixed":
+            lr = float(self.sched(k))
+            xn = x - lr * g
+            fn, gn = p.value_and_grad(xn)
+            return StepInfo(xn, fn, gn, lr * float(np.linalg.norm(g)), lr,
+                            {"x": xn, "f": fn, "g": gn, "t": lr})
+        ls, xn, fn, gn = _line_search(p, self.ls_kind, x, -g, f, g, min(2.0 * state["t"], 1e10),
+                                      self.opts["c1"], self.opts["c2"])
+        if xn is None:
+            return StepInfo(x, f, g, 0.0, _NAN, state, {"failed": f"line search: {ls.reason}"})
+        t = float(ls.step)
+        return StepInfo(xn, fn, gn, t * float(np.linalg.norm(g)), t,
+                        {"x": xn, "f": fn, "g": gn, "t": t})
+
+
+class TransformMethod(Method):
+    """A gradient transformation of :mod:`slopes.optim` used as a deterministic method.
+
+    ``learning_rate`` (float or schedule) defaults to ``default_lr``; the other
+    options are the transformation's own (e.g. ``beta``, ``b1``, ``weight_decay``).
+    """
+
+    needs = frozenset({"grad"})
+    default_maxiter = 10000
+    default_lr = 0.01
+    factory = None
+    supports_data = True
+
+    def __init__(self, problem, options):
+        super().__init__(problem, options)
+        lr = problem.learning_rate if problem.learning_rate is not None else self.default_lr
+        self.tx = type(self).factory(lr, **self.opts)
+
+    def init(self, x, f, g):
+        return (x, g, self.tx.init(x))
+
+    def step(self, state, k):
+        x, g, s = state
+        lr = _read_lr(s)
+        upd, s = self.tx.update(g, s, x)
+        xn = apply_updates(x, upd)
+        fn, gn = self.problem.value_and_grad(xn)
+        return StepInfo(xn, fn, gn, float(np.linalg.norm(np.asarray(upd))), lr, (xn, gn, s))
+
+
+def _transform(name, fac, opts, lr):
+    cls = type(name, (TransformMethod,), {
+        "name": name, "options": opts, "default_lr": lr, "factory": staticmethod(fac),
+        "__doc__": f"``{name}``: :func:`slopes.optim.{name}` applied to the full gradient each "
+                   f"iteration. Options: {', '.join(sorted(opts)) or 'none'}; default learning_rate {lr}.",
+    })
+    return register_method(cls)
+
+
+Momentum = _transform("momentum", _tr.momentum, {"beta": 0.9}, 0.01)
+Nesterov = _transform("nesterov", _tr.nesterov, {"beta": 0.9}, 0.01)
+Adagrad = _transform("adagrad", _tr.adagrad, {"eps": 1e-10, "initial_accumulator_value": 0.0}, 0.1)
+RMSprop = _transform("rmsprop", _tr.rmsprop, {"decay": 0.99, "eps": 1e-8}, 0.01)
+Adam = _transform("adam", _tr.adam, {"b1": 0.9, "b2": 0.999, "eps": 1e-8}, 0.001)
+AdamW = _transform("adamw", _tr.adamw, {"b1": 0.9, "b2": 0.999, "eps": 1e-8, "weight_decay": 1e-2}, 0.001)
+
+
+@register_method
+class Newton(Method):
+    """Damped Newton: solve ``H d = -g`` and search along ``d`` from ``t = 1``.
+
+    When ``H`` is not positive definite it is modified (option ``modification``:
+    ``'eigenvalue'``, the default, flips/raises eigenvalues below ``min_curvature``
+    to make ``H`` positive definite; ``'cholesky'`` adds ``tau I`` until a Cholesky
+    factorization succeeds; see :func:`slopes.optim.newton_direction`).
+    Options: ``modification``, ``min_curvature``, ``c1``, ``c2``; ``line_search``
+    ('strong_wolfe' by default, or 'backtracking') is the driver argument.
+
+    Examples
+    --------
+    >>> import slopes as sl
+    >>> p = sl.problems.get("rosenbrock")
+    >>> r = sl.minimize(p.fun, p.x0, method="newton")
+    >>> r.success, np.allclose(r.x, [1.0, 1.0]), r.nhev == r.nit
+    (True, True, True)
+    """
+
+    name = "newton"
+    needs = frozenset({"grad", "hess"})
+    options = {"modification": "eigenvalue", "min_curvature": None, "c1": 1e-4, "c2": 0.9}
+    default_maxiter = 200
+
+    def init(self, x, f, g):
+        return (x, f, g)
+
+    def step(self, state, k):
+        p = self.problem
+        x, f, g = state
+        H = p.hess(x)
+        r = newton_step(p.f, x, grad_f=p.grad, hess_f=p.hess, fx=f, gx=g, Hx=H,
+                        line_search=p.line_search or "strong_wolfe", **self.opts)
+        if not r.success:
+            return StepInfo(x, f, g, 0.0, _NAN, state, {"failed": f"line search: {r.reason}"})
+        return StepInfo(r.x, r.f, r.g, float(r.step * np.linalg.norm(r.direction)), float(r.step),
+                        (r.x, r.f, r.g), {"modified": r.modification.modified})
+
+
+@register_method
+class BFGS(Method):
+    """BFGS with a dense inverse Hessian ``Hinv`` (``I`` at the start).
+
+    Before the first update ``Hinv`` is rescaled to ``(s.y / y.y) I`` (N&W 6.20).
+    Pairs with too little curvature are skipped. After a failed strong Wolfe
+    search ``Hinv`` is reset to ``I`` once; a second failure stops the run.
+    Options: ``c1`` (1e-4), ``c2`` (0.9).
+    """
+
+    name = "bfgs"
+    needs = frozenset({"grad"})
+    options = {"c1": 1e-4, "c2": 0.9}
+    default_maxiter = 1000
+
+    def init(self, x, f, g):
+        return {"x": x, "f": f, "g": g, "H": np.eye(x.size), "first": True}
+
+    def step(self, state, k):
+        p = self.problem
+        x, f, g, H = state["x"], state["f"], state["g"], state["H"]
+        first = state["first"]
+        for _attempt in range(2):
+            d = -(H @ g)
+            if not float(d @ g) < 0:
+                H, first = np.eye(x.size), True
+                d = -g
+            t0 = min(1.0, 1.0 / max(float(np.max(np.abs(g))), 1e-300)) if first else 1.0
+            ls, xn, fn, gn = _line_search(p, "strong_wolfe", x, d, f, g, t0,
+                                          self.opts["c1"], self.opts["c2"])
+            if xn is not None:
+                break
+            if first:  # already along -g from Hinv = I: nothing left to reset
+                return StepInfo(x, f, g, 0.0, _NAN, state, {"failed": f"line search: {ls.reason}"})
+            H, first = np.eye(x.size), True
+        else:
+            return StepInfo(x, f, g, 0.0, _NAN, state, {"failed": f"line search: {ls.reason}"})
+        s, y = xn - x, gn - g
+        up = bfgs_update(H, s, y, initial_scaling=first)
+        new = {"x": xn, "f": fn, "g": gn, "H": up.Hinv, "first": first and up.skipped}
+        return StepInfo(xn, fn, gn, float(np.linalg.norm(s)), float(ls.step), new,
+                        {"skipped": up.skipped})
+
+
+@register_method
+class LBFGS(Method):
+    """Limited-memory BFGS: two-loop recursion over the last ``m`` pairs with
+    ``H0 = gamma I``, ``gamma = s.y / y.y`` of the newest pair; strong Wolfe search.
+
+    The first step (empty memory) is ``-g`` scaled to ``max|step| <= 1``. After a
+    failed search the memory is cleared and the search retried once along ``-g``.
+    Options: ``m`` (10), ``c1`` (1e-4), ``c2`` (0.9).
+    """
+
+    name = "lbfgs"
+    needs = frozenset({"grad"})
+    options = {"m": 10, "c1": 1e-4, "c2": 0.9}
+    default_maxiter = 1000
+
+    def init(self, x, f, g):
+        return {"x": x, "f": f, "g": g, "mem": LBFGSMemory(self.opts["m"])}
+
+    def step(self, state, k):
+        p = self.problem
+        x, f, g, mem = state["x"], state["f"], state["g"], state["mem"]
+        for _attempt in range(2):
+            d = mem.direction(g.ravel()).reshape(x.shape) if len(mem) else -g
+            if not float(np.vdot(d, g)) < 0:
+                mem.clear()
+                d = -g
+            t0 = 1.0 if len(mem) else min(1.0, 1.0 / max(float(np.max(np.abs(g))), 1e-300))
+            ls, xn, fn, gn = _line_search(p, "strong_wolfe", x, d, f, g, t0,
+                                          self.opts["c1"], self.opts["c2"])
+            if xn is not None:
+                break
+            if not len(mem):
+                return StepInfo(x, f, g, 0.0, _NAN, state, {"failed": f"line search: {ls.reason}"})
+            mem.clear()
+        else:
+            return StepInfo(x, f, g, 0.0, _NAN, state, {"failed": f"line search: {ls.reason}"})
+        s, y = xn - x, gn - g
+        mem.push(s.ravel(), y.ravel())
+        return StepInfo(xn, fn, gn, float(np.linalg.norm(s)), float(ls.step),
+                        {"x": xn, "f": fn, "g": gn, "mem": mem})

@@ -1,0 +1,126 @@
+"""The :class:`Result` of :func:`slopes.minimize` and its per-iteration :class:`History`.
+
+>>> h = History(record_x=False)
+>>> h.append(f=1.0, grad_norm=2.0, step_size=np.nan, lr=0.1, nfev=1, ngev=1, nhev=0)
+>>> h.append(f=0.5, grad_norm=1.0, step_size=0.1, lr=0.1, nfev=2, ngev=2, nhev=0)
+>>> len(h), h.f.tolist()
+(2, [1.0, 0.5])
+>>> sorted(h.as_dict())
+['f', 'grad_norm', 'lr', 'nfev', 'ngev', 'nhev', 'step_size']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["History", "Result", "STATUS"]
+
+#: status codes of :class:`Result`.
+STATUS = {
+    -1: "running (the view passed to a callback)",
+    0: "converged",
+    1: "maximum number of iterations reached",
+    2: "diverged",
+    3: "stopped by callback",
+    4: "method failure (e.g. line search)",
+    5: "interrupted",
+}
+
+_FIELDS = ("f", "grad_norm", "step_size", "lr", "nfev", "ngev", "nhev")
+
+
+class History:
+    """Per-iteration record of a run.
+
+    Row 0 is the starting point (``step_size`` nan there); row ``k`` is after
+    iteration ``k``, so ``len(history) == result.nit + 1``. Each field reads as a
+    NumPy array: ``f``, ``grad_norm`` (the optimality measure), ``step_size``,
+    ``lr``, ``nfev``, ``ngev``, ``nhev`` (cumulative counts) and ``x`` (shape
+    ``(nit + 1, n)``, only when ``record_x=True``).
+    """
+
+    def __init__(self, record_x: bool = False):
+        self.record_x = bool(record_x)
+        self._rows: dict[str, list] = {k: [] for k in _FIELDS}
+        if self.record_x:
+            self._rows["x"] = []
+
+    def append(self, x=None, **values) -> None:
+        for k in _FIELDS:
+            self._rows[k].append(values[k])
+        if self.record_x:
+            self._rows["x"].append(np.array(x, copy=True))
+
+    def __len__(self) -> int:
+        return len(self._rows["f"])
+
+    def __getattr__(self, name):
+        rows = self.__dict__.get("_rows", {})
+        if name in rows:
+            dtype = np.int64 if name in ("nfev", "ngev", "nhev") else None
+            return np.asarray(rows[name], dtype=dtype if name != "x" else None)
+        raise AttributeError(f"History has no field {name!r}; fields: {', '.join(rows)}")
+
+    def as_dict(self) -> dict:
+        """All fields as a dict of NumPy arrays."""
+        return {k: getattr(self, k) for k in self._rows}
+
+    def __repr__(self) -> str:
+        return f"History(len={len(self)}, fields={list(self._rows)})"
+
+
+@dataclass
+class Result:
+    """Outcome of :func:`slopes.minimize`.
+
+    Attributes
+    ----------
+    x : ndarray
+        The final iterate.
+    fun : float
+        ``f(x)``.
+    grad : ndarray or None
+        The gradient at ``x`` (None for methods that do not use one).
+    grad_norm : float
+        The optimality measure at ``x``: ``max|grad|`` for unconstrained methods,
+        the fixed-point residual for projected / proximal ones, nan for subgradient.
+    nit, nfev, ngev, nhev : int
+        Iterations and counted function / gradient / Hessian evaluations.
+    success : bool
+        True only when the stopping criterion holds at ``x`` (``grad_norm <= gtol``).
+    status : int
+        See :data:`STATUS`.
+    message : str
+    elapsed : float
+        Wall time in seconds.
+    x_best, fun_best :
+        The point with the lowest ``f`` seen (kept on divergence or interruption).
+    history : History
+    method : str
+    """
+
+    x: np.ndarray
+    fun: float
+    grad: np.ndarray | None
+    grad_norm: float
+    nit: int
+    nfev: int
+    ngev: int
+    nhev: int
+    success: bool
+    status: int
+    message: str
+    elapsed: float
+    x_best: np.ndarray
+    fun_best: float
+    history: History = field(repr=False)
+    method: str = ""
+
+    def __repr__(self) -> str:
+        return (
+            f"Result(method={self.method!r}, success={self.success}, fun={self.fun:.6g}, "
+            f"grad_norm={self.grad_norm:.3g}, nit={self.nit}, nfev={self.nfev}, ngev={self.ngev}, "
+            f"nhev={self.nhev}, message={self.message!r})"
+        )
