@@ -71,30 +71,29 @@ class Num(Node):
         return (self.value,)
 
 
-class Const(Node):
+class _Named(Node):
+    """A leaf known by its name."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name, col=0):
+        self.name = name
+        self._init(col)
+
+    def _key(self):
+        return (self.name,)
+
+
+class Const(_Named):
     """``pi`` or ``e``."""
 
-    __slots__ = ("name",)
-
-    def __init__(self, name, col=0):
-        self.name = name
-        self._init(col)
-
-    def _key(self):
-        return (self.name,)
+    __slots__ = ()
 
 
-class Var(Node):
+class Var(_Named):
     """A variable (its name was validated before the node was made)."""
 
-    __slots__ = ("name",)
-
-    def __init__(self, name, col=0):
-        self.name = name
-        self._init(col)
-
-    def _key(self):
-        return (self.name,)
+    __slots__ = ()
 
 
 class Call(Node):

@@ -14,13 +14,11 @@ import time
 
 import numpy as np
 
-from .methods_base import METHODS, Problem, StepInfo
+from .methods_base import METHODS, DivergenceWatch, Problem, StepInfo
 from .result import History, Result
 
 __all__ = ["minimize", "default_gtol"]
 
-_DIVERGE_F = 1e6
-_DIVERGE_X = 1e12
 
 
 def default_gtol(dtype) -> float:
@@ -180,7 +178,7 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
         f, g = problem.f(x, *args), None
     f = meth.initial_f(x, f)
     f0 = f
-    xscale = _DIVERGE_X * (1.0 + float(np.max(np.abs(x))) if x.size else 1.0)
+    watch = DivergenceWatch(x, f0)
     measure = meth.optimality(x, f, g)
     best = [x.copy(), f]
     nit = 0
@@ -223,15 +221,7 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
                 return make(False, 4, f"method failure at iteration {k + 1}: {failed}")
             xn = np.asarray(info.x, dtype=dtype)
             fn = float(info.f)
-            why = None
-            if not np.all(np.isfinite(xn)):
-                why = "x has non-finite entries"
-            elif not math.isfinite(fn):
-                why = f"f = {fn}"
-            elif fn > f0 + _DIVERGE_F * (1.0 + abs(f0)):
-                why = f"f grew from {f0:.3g} to {fn:.3g}"
-            elif float(np.max(np.abs(xn))) > xscale:
-                why = f"|x| grew to {float(np.max(np.abs(xn))):.3g}"
+            why = watch.reason(xn, fn)
             if why is not None:
                 hint = (f"try a smaller learning_rate (was {problem.learning_rate})"
                         if problem.learning_rate is not None else "try a smaller learning_rate")

@@ -23,6 +23,7 @@ convergence (the driver does).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -216,3 +217,37 @@ def register_method(cls):
     """Class decorator: register ``cls`` in :data:`METHODS` under ``cls.name``."""
     METHODS[cls.name] = cls
     return cls
+
+
+class DivergenceWatch:
+    """The blow-up tests every run loop shares (the driver's and the mini-batch one).
+
+    A run has diverged when x or f stops being finite, when f climbs above
+    ``f0 + 1e6 (1 + |f0|)``, or when ``max|x|`` passes ``1e12 (1 + max|x0|)``.
+
+    Examples
+    --------
+    >>> from slopes.optim.methods_base import DivergenceWatch
+    >>> watch = DivergenceWatch(np.zeros(2), 1.0)
+    >>> watch.reason(np.ones(2), 0.5) is None, watch.reason(np.ones(2), 1e9)
+    (True, 'f grew from 1 to 1e+09')
+    """
+
+    F_GROWTH = 1e6
+    X_GROWTH = 1e12
+
+    def __init__(self, x0, f0):
+        self.f0 = float(f0)
+        self.xmax = self.X_GROWTH * (1.0 + (float(np.max(np.abs(x0))) if np.size(x0) else 0.0))
+
+    def reason(self, x, f, what="f"):
+        """Why the run diverged at ``(x, f)`` (``what`` names f in the message), or None."""
+        if not np.all(np.isfinite(x)):
+            return "x has non-finite entries"
+        if not math.isfinite(f):
+            return f"{what} = {f}"
+        if f > self.f0 + self.F_GROWTH * (1.0 + abs(self.f0)):
+            return f"{what} grew from {self.f0:.3g} to {f:.3g}"
+        if np.size(x) and float(np.max(np.abs(x))) > self.xmax:
+            return f"|x| grew to {float(np.max(np.abs(x))):.3g}"
+        return None

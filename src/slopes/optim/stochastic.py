@@ -40,8 +40,6 @@ import numpy as np
 
 __all__ = ["MiniBatches", "BatchedProblem", "run_epochs", "take"]
 
-_DIVERGE_F = 1e6  # the driver's blow-up thresholds: f > f0 + 1e6 (1 + |f0|), |x| > 1e12 (1 + |x0|)
-_DIVERGE_X = 1e12
 
 
 def _first_len(data) -> int:
@@ -270,6 +268,7 @@ def run_epochs(method, bproblem: BatchedProblem, x0, epochs: int, *, gtol: float
     >>> r.success, np.round(r.x, 6), r.nit
     (True, array([ 1., -2.]), 300)
     """
+    from .methods_base import DivergenceWatch
     from .result import History, Result
 
     t0 = time.perf_counter()
@@ -285,7 +284,7 @@ def run_epochs(method, bproblem: BatchedProblem, x0, epochs: int, *, gtol: float
 
     f_full, g_full = bproblem.full_value_and_grad(x)
     f0 = float(f_full)
-    xscale = _DIVERGE_X * (1.0 + (float(np.max(np.abs(x))) if np.size(x) else 0.0))
+    watch = DivergenceWatch(x, f0)
     best = [x.copy(), f_full]
     nit = 0
 
@@ -319,15 +318,7 @@ def run_epochs(method, bproblem: BatchedProblem, x0, epochs: int, *, gtol: float
                 break
             xn = np.asarray(info.x, dtype=bproblem.dtype)
             fn = float(info.f)
-            why = None
-            if not np.all(np.isfinite(xn)):
-                why = "x has non-finite entries"
-            elif not math.isfinite(fn):
-                why = f"batch f = {fn}"
-            elif fn > f0 + _DIVERGE_F * (1.0 + abs(f0)):
-                why = f"batch f grew from {f0:.3g} to {fn:.3g}"
-            elif np.size(xn) and float(np.max(np.abs(xn))) > xscale:
-                why = f"|x| grew to {float(np.max(np.abs(xn))):.3g}"
+            why = watch.reason(xn, fn, what="batch f")
             if why is not None:
                 status = 2
                 message = (f"diverged: {why} at iteration {k + 1} (epoch {bproblem.epoch + 1}); try a smaller "
