@@ -23,6 +23,7 @@ SMOOTH_QUAD = [
     ("adamw", {"learning_rate": 0.1, "weight_decay": 0.0}),
     ("newton", {}),
     ("bfgs", {}),
+    ("bfgs", {"initial_scaling": True}),
     ("lbfgs", {}),
 ]
 
@@ -294,3 +295,23 @@ def test_data_goes_through_mini_batches():
         sl.minimize(mse, np.zeros(3), method="bfgs", data=(X, y))
     with pytest.raises(ValueError, match="learning_rate"):
         sl.minimize(mse, np.zeros(3), method="gd", data=(X, y))
+
+
+def test_bfgs_first_trial_steps_follow_the_last_decrease(monkeypatch):
+    # first search from min(1, 1/max|g|), later ones from min(1, 2.02 (f_k - f_{k-1}) / g.d)
+    from slopes.optim import methods_smooth
+
+    seen = []
+    orig = methods_smooth._line_search
+
+    def spy(problem, kind, x, d, f, g, step, c1, c2):
+        seen.append((step, f, float(g @ d)))
+        return orig(problem, kind, x, d, f, g, step, c1, c2)
+
+    monkeypatch.setattr(methods_smooth, "_line_search", spy)
+    sl.minimize(ROSEN.fun, ROSEN.x0, method="bfgs", maxiter=5)
+    assert len(seen) == 5
+    g0 = sl.grad(ROSEN.fun)(ROSEN.x0)
+    assert seen[0][0] == min(1.0, 1.0 / np.max(np.abs(g0)))
+    for (_, f_prev, _), (step, f, gd) in zip(seen, seen[1:]):
+        assert step == pytest.approx(min(1.0, 2.02 * (f - f_prev) / gd), rel=1e-12)

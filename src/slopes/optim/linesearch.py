@@ -29,6 +29,12 @@ import numpy as np
 
 __all__ = ["LineSearchResult", "backtracking", "strong_wolfe"]
 
+# zoom safeguards: a trial keeps these fractions of the bracket from its ends, and
+# the bracket is bisected when two trials have not shrunk it below _STALL of its width
+_LO_MARGIN = 1e-3
+_HI_MARGIN = 0.1
+_STALL = 0.66
+
 
 class LineSearchResult(NamedTuple):
     """The outcome of a line search.
@@ -310,7 +316,7 @@ def strong_wolfe(
     c1: float = 1e-4,
     c2: float = 0.9,
     max_step: float = 1e10,
-    expand: float = 2.0,
+    expand: float = 5.0,
     max_trials: int = 50,
 ) -> LineSearchResult:
     """Line search for the strong Wolfe conditions (Nocedal & Wright 3.5/3.6).
@@ -320,13 +326,16 @@ def strong_wolfe(
     * ``f(x + t d) <= f(x) + c1 t (g . d)`` (sufficient decrease), and
     * ``|grad_f(x + t d) . d| <= c2 |g . d|`` (curvature).
 
-    The bracketing phase tries ``step`` and multiplies it by ``expand`` (capped
-    at ``max_step``) until a trial either satisfies both conditions or brackets
-    an acceptable step; the zoom phase then shrinks the bracket, each trial
-    chosen as the minimizer of a cubic model of ``phi(t) = f(x + t d)`` (from
-    the values and slopes at hand), kept at least 10% of the bracket away from
-    its ends, and falling back to bisection when the model has no minimizer
-    inside the bracket. A trial where ``f`` or the gradient is nan or inf is
+    The bracketing phase tries ``step`` and then longer steps (the minimizer of
+    the cubic through the last two trials, kept between 2 and ``expand`` times
+    the last step, capped at ``max_step``) until a trial either satisfies both
+    conditions or brackets an acceptable step; the zoom phase then shrinks the
+    bracket, each trial chosen as the minimizer of a cubic model of
+    ``phi(t) = f(x + t d)`` (from the values and slopes at hand), kept at least
+    10% of the bracket from its end that failed and 0.1% from the other (so a
+    step far too long is cut by orders of magnitude in one trial), and falling
+    back to bisection when the model has no minimizer inside the bracket or two
+    trials did not shrink the bracket to 2/3 of its width. A trial where ``f`` or the gradient is nan or inf is
     treated as "too far": the search backs off from it.
 
     Parameters
@@ -352,7 +361,7 @@ def strong_wolfe(
         Largest step tried; reaching it without success reports that ``f`` may
         be unbounded below along ``d``.
     expand : float
-        Factor (> 1) by which the step grows in the bracketing phase.
+        Largest factor (> 2) by which the step grows per bracketing trial.
     max_trials : int
         Maximum number of evaluations of ``f`` at trial steps.
 
@@ -399,8 +408,8 @@ def strong_wolfe(
     max_step = float(max_step)
     if not max_step >= step:
         raise ValueError(f"max_step must be at least step (got max_step = {max_step}, step = {step})")
-    if not (expand > 1.0 and math.isfinite(expand)):
-        raise ValueError(f"expand must be a finite number > 1, e.g. 2.0 (got {expand})")
+    if not (expand > 2.0 and math.isfinite(expand)):
+        raise ValueError(f"expand must be a finite number > 2, e.g. 5.0 (got {expand})")
     max_trials = int(max_trials)
     grad_f = grad_f if grad_f is not None else _autodiff_grad(f)
     fx, gx = _start(f, grad_f, x, fx, gx)
@@ -460,18 +469,22 @@ def strong_wolfe(
         # Invariants: lo satisfies Armijo with the lowest f of the bracket's ends,
         # g_lo = phi'(lo) is known and finite, and g_lo * (hi - lo) < 0.
         third = None  # a discarded point (t, f) for the three-point cubic
+        widths = [math.inf, math.inf]  # the bracket's width two and one trials ago
         while counts["f"] < max_trials:
-            a, b = min(lo, hi), max(lo, hi)
-            width = b - a
+            width = abs(hi - lo)
             t = _interpolate(lo, f_lo, g_lo, hi, f_hi, g_hi, third)
-            if t is None or not (a < t < b):
-                t = 0.5 * (lo + hi)
+            if t is None or not (min(lo, hi) < t < max(lo, hi)) or width > _STALL * widths[0]:
+                t = 0.5 * (lo + hi)  # no usable model, or the bracket stalled: bisect
             else:
-                t = min(max(t, a + 0.1 * width), b - 0.1 * width)
+                # stay clear of hi (where the model is least trusted), but let t come
+                # close to lo: a step far too long is then cut by orders of magnitude
+                u = (t - lo) / (hi - lo)
+                t = lo + min(max(u, _LO_MARGIN), 1.0 - _HI_MARGIN) * (hi - lo)
+            widths = [widths[1], width]
             x_t = x + t * d
             if np.array_equal(x_t, x + lo * d) or np.array_equal(x_t, x + hi * d):
                 return failed(
-                    f"the bracket [{_fmt(a)}, {_fmt(b)}] became too small to change x after "
+                    f"the bracket [{_fmt(min(lo, hi))}, {_fmt(max(lo, hi))}] became too small to change x after "
                     f"{counts['f']} trials without satisfying the curvature condition "
                     f"(f may be noisy or the gradient inaccurate)"
                 )
@@ -519,5 +532,9 @@ def strong_wolfe(
                 f"step reached max_step = {_fmt(max_step)} with f still decreasing "
                 f"(f = {_fmt(f_t)}): f may be unbounded below along d"
             )
+        # extrapolate: the minimizer of the cubic through the last two trials,
+        # kept within [2 t, expand t]
+        t_next = _interpolate(t_prev, f_prev, s_prev, t, f_t, s_t, None)
+        t_next = expand * t if t_next is None else min(max(t_next, 2.0 * t), expand * t)
         t_prev, f_prev, s_prev = t, f_t, s_t
-        t = min(t * expand, max_step)
+        t = min(t_next, max_step)

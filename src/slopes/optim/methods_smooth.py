@@ -4,7 +4,7 @@
 ``nesterov``, ``adagrad``, ``rmsprop``, ``adam``, ``adamw`` (the gradient
 transformations of :mod:`slopes.optim` used deterministically); ``newton``
 (damped, with a Hessian modification); ``bfgs`` (dense inverse Hessian, strong
-Wolfe, initial scaling ``gamma I`` before the first update); ``lbfgs``
+Wolfe); ``lbfgs``
 (two-loop recursion with ``gamma`` scaling, strong Wolfe).
 
 >>> from slopes.optim.methods_base import METHODS
@@ -201,42 +201,59 @@ class Newton(Method):
 class BFGS(Method):
     """BFGS with a dense inverse Hessian ``Hinv`` (``I`` at the start).
 
-    Before the first update ``Hinv`` is rescaled to ``(s.y / y.y) I`` (N&W 6.20).
-    Pairs with too little curvature are skipped. After a failed strong Wolfe
-    search ``Hinv`` is reset to ``I`` once; a second failure stops the run.
-    Options: ``c1`` (1e-4), ``c2`` (0.9).
+    The first trial step of each strong Wolfe search is ``min(1, 1/max|g|)`` at
+    the start and after a reset, then ``min(1, 2.02 (f_k - f_{k-1}) / (g . d))``
+    (N&W eq. 3.60: the step that would repeat the last decrease, never longer
+    than the quasi-Newton step 1). Pairs with too little curvature are skipped.
+    After a failed search ``Hinv`` is reset to ``I`` once; a second failure
+    stops the run. Options: ``c1`` (1e-4), ``c2`` (0.9), ``initial_scaling``
+    (False; True rescales ``Hinv`` to ``(s.y / y.y) I`` before the first update,
+    N&W 6.20 -- on the MGH set it cost more iterations than it saved, see
+    ``benchmarks/README.md``).
+
+    Examples
+    --------
+    >>> import slopes as sl
+    >>> p = sl.problems.get("rosenbrock")
+    >>> r = sl.minimize(p.fun, p.x0, method="bfgs")
+    >>> r.success, np.allclose(r.x, [1.0, 1.0], atol=1e-5)
+    (True, True)
     """
 
     name = "bfgs"
     needs = frozenset({"grad"})
-    options = {"c1": 1e-4, "c2": 0.9}
+    options = {"c1": 1e-4, "c2": 0.9, "initial_scaling": False}
     default_maxiter = 1000
 
     def init(self, x, f, g):
-        return {"x": x, "f": f, "g": g, "H": np.eye(x.size), "first": True}
+        return {"x": x, "f": f, "g": g, "H": np.eye(x.size), "first": True, "f_prev": None}
 
     def step(self, state, k):
         p = self.problem
         x, f, g, H = state["x"], state["f"], state["g"], state["H"]
-        first = state["first"]
+        first, f_prev = state["first"], state["f_prev"]
         for _attempt in range(2):
             d = -(H @ g)
             if not float(d @ g) < 0:
-                H, first = np.eye(x.size), True
+                H, first, f_prev = np.eye(x.size), True, None
                 d = -g
-            t0 = min(1.0, 1.0 / max(float(np.max(np.abs(g))), 1e-300)) if first else 1.0
+            if f_prev is None:
+                t0 = min(1.0, 1.0 / max(float(np.max(np.abs(g))), 1e-300))
+            else:
+                t0 = min(1.0, 2.02 * (f - f_prev) / float(g @ d))
+                t0 = t0 if t0 > 0 else 1.0
             ls, xn, fn, gn = _line_search(p, "strong_wolfe", x, d, f, g, t0,
                                           self.opts["c1"], self.opts["c2"])
             if xn is not None:
                 break
             if first:  # already along -g from Hinv = I: nothing left to reset
                 return StepInfo(x, f, g, 0.0, _NAN, state, {"failed": f"line search: {ls.reason}"})
-            H, first = np.eye(x.size), True
+            H, first, f_prev = np.eye(x.size), True, None
         else:
             return StepInfo(x, f, g, 0.0, _NAN, state, {"failed": f"line search: {ls.reason}"})
         s, y = xn - x, gn - g
-        up = bfgs_update(H, s, y, initial_scaling=first)
-        new = {"x": xn, "f": fn, "g": gn, "H": up.Hinv, "first": first and up.skipped}
+        up = bfgs_update(H, s, y, initial_scaling=first and bool(self.opts["initial_scaling"]))
+        new = {"x": xn, "f": fn, "g": gn, "H": up.Hinv, "first": first and up.skipped, "f_prev": f}
         return StepInfo(xn, fn, gn, float(np.linalg.norm(s)), float(ls.step), new,
                         {"skipped": up.skipped})
 
