@@ -28,6 +28,7 @@ from .transforms import (
     jacfwd,
     jacobian,
     jacrev,
+    jit,
     jvp,
     value_and_grad,
     vjp,
@@ -66,4 +67,5 @@ __all__ = [
     "value_and_grad",
     "vjp",
     "vmap",
+    "jit",
 ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["Primitive", "Trace", "Tracer", "bind", "new_level", "concrete", "shape_of"]
+__all__ = ["Primitive", "Trace", "Tracer", "bind", "new_level", "concrete", "shape_of", "staged"]
 
 # depth of the stack of transforms in progress (0: plain NumPy evaluation)
 _depth = [0]
@@ -134,6 +134,20 @@ def concrete(x):
     return x
 
 
+def staged(x):
+    """Whether ``x`` is (or wraps) a value being staged by ``slopes.jit``.
+
+    Rules that would choose a code path from a value (e.g. "mask only if some
+    entry is not finite") must take the path that is right for every value when
+    this is true: the choice is recorded once and replayed for other inputs.
+    """
+    while isinstance(x, Tracer):
+        if x._staged:
+            return True
+        x = x.primal
+    return False
+
+
 def shape_of(x):
     """The shape of an array, a Python scalar or a tracer (per example under ``vmap``)."""
     s = getattr(x, "shape", None)
@@ -151,6 +165,7 @@ class Tracer:
 
     __slots__ = ("_trace", "primal")
     __array_priority__ = 1000
+    _staged = False  # True for slopes.jit's staged values
 
     # -- array facts -------------------------------------------------------
     @property

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..core.ops import elementwise as ew
 from ..core.ops import shape as sh
-from ..core.trace import Tracer, concrete, shape_of
+from ..core.trace import Tracer, concrete, shape_of, staged
 from ._wrap import asarray_args
 
 __all__ = ["getitem", "at"]
@@ -14,6 +14,15 @@ __all__ = ["getitem", "at"]
 
 def _index_item(item):
     if isinstance(item, Tracer):
+        if staged(item):
+            from ..core.staging import TracingError, user_line
+
+            raise TracingError(
+                f"sl.jit: an index array computed from the jitted function's inputs, at "
+                f"{user_line()}; x[i] needs its indices when the function is traced. Use "
+                "snp.take or snp.take_along_axis (they accept traced indices), a one-hot "
+                "product, or pass the indices as a static argument."
+            )
         value = concrete(item)
         kind = np.result_type(value).kind
         if type(item).__name__ == "BatchTracer" or kind not in "iub":

@@ -1,4 +1,4 @@
-"""The derivative transforms: grad, jvp, vjp, Jacobians, Hessians, n-th derivatives, vmap.
+"""The derivative transforms: grad, jvp, vjp, Jacobians, Hessians, n-th derivatives, vmap, jit.
 
 Every transform takes a function written with :mod:`slopes.numpy` and returns a
 new function (or, for ``jvp``/``vjp``/``hvp``/``directional_derivative``, the
@@ -9,6 +9,7 @@ outputs are plain ``np.ndarray`` in the same structure. Transforms nest freely.
 from .batching import vmap
 from .forward import derivative, directional_derivative, jvp
 from .jacobians import hessian, hvp, jacfwd, jacobian, jacrev
+from .jit import jit
 from .reverse import grad, value_and_grad, vjp
 
 __all__ = [
@@ -24,4 +25,5 @@ __all__ = [
     "derivative",
     "directional_derivative",
     "vmap",
+    "jit",
 ]

@@ -43,6 +43,8 @@ def as_output(x, like=None):
     (constants, other inputs) entered its computation.
     """
     if isinstance(x, Tracer):
+        if like is not None and x.dtype != like.dtype:
+            x = x.astype(like.dtype)
         return x
     x = np.asarray(x)
     if like is not None and x.dtype != like.dtype:

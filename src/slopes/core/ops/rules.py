@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ..trace import Primitive, bind, concrete, shape_of
+from ..trace import Primitive, bind, shape_of
 
 __all__ = [
     "PerArg",
@@ -98,22 +98,30 @@ def make_nondiff(name, impl, batch=True):
     return p
 
 
-def mask_zero(g, r):
-    """Return ``r`` (a product with the cotangent ``g``) with 0 wherever ``g`` is 0.
-
-    A branch that ``where`` did not take receives a zero cotangent; its local
-    derivative may still be inf or NaN there (sqrt or log at a negative number,
-    a division by zero), and 0 * inf = NaN would leak into the gradient.
-    """
-    rv = concrete(r)
-    if type(rv) is float or type(rv) is np.float64:
-        if math.isfinite(rv):
+def _mask_zero_impl(g, r):
+    # the common case, checked at run time (also when replayed by slopes.jit)
+    if type(r) is float or type(r) is np.float64:
+        if math.isfinite(r):
             return r
-    elif np.isfinite(rv).all():
+    elif np.isfinite(r).all():
         return r
-    from .elementwise import equal, where
+    return np.where(np.equal(g, 0), 0.0, r)
 
-    return where(equal(g, 0), 0.0, r)
+
+# mask_zero(g, r): ``r`` (a product with the cotangent ``g``) with 0 wherever ``g`` is 0.
+# A branch that ``where`` did not take receives a zero cotangent; its local derivative
+# may still be inf or NaN there (sqrt or log at a negative number, a division by zero),
+# and 0 * inf = NaN would leak into the gradient. A finite ``r`` is returned as is. It is
+# a primitive, not a Python test, so that a backward pass staged by slopes.jit checks
+# again at every replay.
+mask_zero = Primitive("mask_zero", _mask_zero_impl)
+mask_zero.jvp = lambda primals, tangents, params: (
+    mask_zero(*primals),
+    None if tangents[1] is None else mask_zero(primals[0], tangents[1]),
+)
+# the mask is piecewise constant in g: no cotangent for g
+mask_zero.vjps = (lambda ct, ans, g, r: None, lambda ct, ans, g, r: mask_zero(g, ct))
+elementwise_batch(mask_zero)
 
 
 # imported last: shape.py builds its primitives with the helpers above

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops import elementwise as ew
-from ..trace import Tracer, bind, concrete, shape_of
+from ..trace import Tracer, bind, concrete, shape_of, staged
 from .series import (
     _add,
     _const,
@@ -241,7 +241,7 @@ _inverse_rule(ew.arccosh, lambda x, K: _over_sqrt(x, K, -1.0, 1.0))
 # -- binary functions ---------------------------------------------------------------------------------
 def _zero_where(mask, ser):
     """Zero coefficients where ``mask`` (a kink of the function) holds, if it ever does."""
-    if not np.any(concrete(mask)):
+    if not (staged(mask) or np.any(concrete(mask))):
         return ser
     return [None if c is None else ew.where(mask, 0.0, c) for c in ser]
 
@@ -255,7 +255,7 @@ def _hypot_rule(primals, series, params):
     ys = _series_or_const(y, series[1], K)
     w = [_add(a, b) for a, b in zip(_square_series(xs, K), _square_series(ys, K))]
     zero = ew.equal(out, 0.0)
-    r0 = ew.where(zero, 1.0, out) if np.any(concrete(zero)) else out
+    r0 = ew.where(zero, 1.0, out) if staged(zero) or np.any(concrete(zero)) else out
     ser = _sqrt_series(w, r0, K)[1:]
     return out, _fit_each(out, _zero_where(zero, ser))
 
@@ -276,7 +276,7 @@ def _arctan2_rule(primals, series, params):
         num = [_add(a, None if b is None else -b) for a, b in zip(num, neg)]
     den = [_add(a, b) for a, b in zip(_square_series(xs, K - 1), _square_series(ys, K - 1))]
     zero = ew.equal(den[0], 0.0)
-    if np.any(concrete(zero)):
+    if staged(zero) or np.any(concrete(zero)):
         den[0] = ew.where(zero, 1.0, den[0])
     ser = _integrate(_div_series(num, den, K - 1), K)
     return out, _fit_each(out, _zero_where(zero, ser))

@@ -1,0 +1,259 @@
+"""A staged program: a straight line of primitive calls, optimized and compiled.
+
+A :class:`Program` has inputs, :class:`Equation` s (one primitive call each,
+whose arguments are earlier variables or constants) and outputs. It is built
+by :func:`slopes.core.staging.trace_program`, then
+
+* :meth:`Program.optimize` removes work that cannot change the outputs:
+  identities (``x * 1``, ``x + 0``, a reshape or broadcast to the shape it
+  already has, a cast to the dtype it already has -- the zero and identity
+  cotangents a backward pass is full of), common subexpressions (the same
+  primitive on the same arguments with the same parameters), and dead code
+  (equations no output depends on, e.g. forward values the backward pass does
+  not need);
+* :meth:`Program.compile` writes it as the source of one Python function (one
+  line per call; ``+ - * /`` inlined as operators) and deletes each
+  intermediate after its last use, so memory is released as NumPy would.
+
+Constant folding is free: calls on constants never reach the program (they
+run while tracing).
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["Const", "Equation", "Program"]
+
+
+class Const:
+    """A constant argument or output of a program."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def key(self):
+        v = self.value
+        if type(v) in (int, float, bool, complex) or isinstance(v, np.generic):
+            return ("c", type(v), v)
+        return ("c", id(v))
+
+    def __repr__(self):
+        v = self.value
+        if getattr(v, "ndim", 0):
+            return f"const{tuple(v.shape)}"
+        return repr(v.item() if isinstance(v, np.generic) else v)
+
+
+class Equation(NamedTuple):
+    """``out = prim(*ins, **params)``; each of ``ins`` is a variable number or a :class:`Const`."""
+
+    prim: object
+    ins: tuple
+    params: dict
+    out: int
+
+
+def _freeze(v):
+    """A hashable stand-in for a parameter value (for common-subexpression keys)."""
+    if isinstance(v, (tuple, list)):
+        return (type(v).__name__,) + tuple(_freeze(e) for e in v)
+    if isinstance(v, slice):
+        return ("slice", _freeze(v.start), _freeze(v.stop), _freeze(v.step))
+    if isinstance(v, np.ndarray):
+        return ("nd", v.dtype.str, v.shape, v.tobytes()) if v.size <= 64 else ("id", id(v))
+    if isinstance(v, dict):
+        return ("dict",) + tuple((k, _freeze(v[k])) for k in sorted(v))
+    try:
+        hash(v)
+    except TypeError:
+        return ("id", id(v))
+    return (type(v).__name__, v)
+
+
+def _is_const(ref, value):
+    if not isinstance(ref, Const):
+        return False
+    v = ref.value
+    if type(v) in (int, float) or isinstance(v, np.generic):
+        return v == value
+    return isinstance(v, np.ndarray) and v.size <= 64 and bool(np.all(v == value))
+
+
+def _nonzero(v):
+    return (type(v) in (int, float) or isinstance(v, (np.generic, np.ndarray))) and bool(np.all(v != 0))
+
+
+# Equations that return one of their arguments unchanged when output and argument
+# have the same shape and dtype: {name: (argument index, test on the equation)}.
+_IDENTITY = {
+    "multiply": [(0, lambda e: _is_const(e.ins[1], 1)), (1, lambda e: _is_const(e.ins[0], 1))],
+    "divide": [(0, lambda e: _is_const(e.ins[1], 1))],
+    "add": [(0, lambda e: _is_const(e.ins[1], 0)), (1, lambda e: _is_const(e.ins[0], 0))],
+    "subtract": [(0, lambda e: _is_const(e.ins[1], 0))],
+    "reshape": [(0, lambda e: True)],
+    "broadcast_to": [(0, lambda e: True)],
+    "sum_to": [(0, lambda e: True)],
+    "astype": [(0, lambda e: True)],
+    # masking where a constant, nonzero cotangent is 0 masks nothing
+    "mask_zero": [(1, lambda e: isinstance(e.ins[0], Const) and _nonzero(e.ins[0].value))],
+}
+
+_OPERATORS = {operator.add: "+", operator.sub: "-", operator.mul: "*"}
+
+
+class Program:
+    """Inputs, equations and outputs of a staged function (see the module docstring)."""
+
+    def __init__(self):
+        self.inputs = []  # variable numbers
+        self.equations = []
+        self.outputs = []  # variable numbers or Const
+        self.avals = {}  # variable -> (shape, dtype) at trace time
+        self._next = 0
+
+    def _new_var(self, value):
+        var = self._next
+        self._next += 1
+        self.avals[var] = (getattr(value, "shape", ()), getattr(value, "dtype", type(value)))
+        return var
+
+    def new_input(self, value):
+        var = self._new_var(value)
+        self.inputs.append(var)
+        return var
+
+    @staticmethod
+    def constant(value):
+        return Const(value)
+
+    def add(self, eqn, value):
+        var = self._new_var(value)
+        self.equations.append(eqn._replace(out=var))
+        return var
+
+    def __len__(self):
+        return len(self.equations)
+
+    # -- optimization -------------------------------------------------------------------
+    def optimize(self):
+        """Remove identities, common subexpressions and dead code (in place); returns self."""
+        alias = {}  # var -> the var (or Const) it equals
+        seen = {}
+        kept = []
+
+        def resolve(r):
+            return alias.get(r, r) if type(r) is int else r
+
+        for e in self.equations:
+            e = e._replace(ins=tuple(resolve(r) for r in e.ins))
+            same = self._identity_of(e)
+            if same is not None:
+                alias[e.out] = same
+                continue
+            key = (e.prim, tuple(r if type(r) is int else r.key() for r in e.ins), _freeze(e.params))
+            if key in seen:
+                alias[e.out] = seen[key]
+                continue
+            seen[key] = e.out
+            kept.append(e)
+        self.outputs = [resolve(r) for r in self.outputs]
+        live = {r for r in self.outputs if type(r) is int}
+        needed = []
+        for e in reversed(kept):
+            if e.out in live:
+                needed.append(e)
+                live.update(r for r in e.ins if type(r) is int)
+        self.equations = needed[::-1]
+        return self
+
+    def _identity_of(self, e):
+        rules = _IDENTITY.get(e.prim.name)
+        if not rules:
+            return None
+        for i, test in rules:
+            arg = e.ins[i]
+            if type(arg) is int and self.avals[arg] == self.avals[e.out] and test(e):
+                return arg
+        return None
+
+    # -- compilation --------------------------------------------------------------------
+    def source(self):
+        """The Python source of the compiled function and its namespace."""
+        names = {v: f"a{k}" for k, v in enumerate(self.inputs)}
+        ns = {}
+        last_use = {}
+        for k, e in enumerate(self.equations):
+            for r in e.ins:
+                if type(r) is int:
+                    last_use[r] = k
+        keep = {r for r in self.outputs if type(r) is int} | set(self.inputs)
+
+        def ref(r):
+            if type(r) is int:
+                return names[r]
+            name = f"c{len(ns)}"
+            ns[name] = r.value
+            return name
+
+        lines = [f"def replay({', '.join(names[v] for v in self.inputs)}):"]
+        for k, e in enumerate(self.equations):
+            args = [ref(r) for r in e.ins]
+            names[e.out] = f"v{e.out}"
+            op = _OPERATORS.get(e.prim.impl) if not e.params else None
+            if op is not None and len(args) == 2:
+                expr = f"{args[0]} {op} {args[1]}"
+            else:
+                fn = e.prim.impl if not e.params else functools.partial(e.prim.impl, **e.params)
+                fname = f"f{len(ns)}_{_ident(e.prim.name)}"
+                ns[fname] = fn
+                expr = f"{fname}({', '.join(args)})"
+            lines.append(f"    {names[e.out]} = {expr}")
+            dead = sorted(r for r in set(e.ins) if type(r) is int and last_use.get(r) == k and r not in keep)
+            if dead:
+                lines.append(f"    del {', '.join(names[r] for r in dead)}")
+        outs = [ref(r) for r in self.outputs]
+        lines.append(f"    return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
+        return "\n".join(lines), ns
+
+    def compile(self):
+        """A Python function ``replay(*inputs) -> tuple of outputs`` running the program."""
+        src, ns = self.source()
+        code = compile(src, "<slopes.jit program>", "exec")
+        exec(code, ns)  # noqa: S102 - source generated from the traced program above
+        fn = ns["replay"]
+        fn.source = src
+        return fn
+
+    def __str__(self):
+        def show(r):
+            return f"%{r}" if type(r) is int else repr(r)
+
+        def param(v):
+            s = repr(v)
+            return s if len(s) <= 40 else s[:37] + "..."
+
+        head = f"program({', '.join(f'%{v}: {_aval(self.avals[v])}' for v in self.inputs)})"
+        body = []
+        for e in self.equations:
+            ps = "".join(f", {k}={param(v)}" for k, v in e.params.items())
+            body.append(f"  %{e.out}: {_aval(self.avals[e.out])} = {e.prim.name}"
+                        f"({', '.join(show(r) for r in e.ins)}{ps})")
+        body.append(f"  return {', '.join(show(r) for r in self.outputs)}")
+        return "\n".join([head] + body)
+
+
+def _aval(a):
+    shape, dtype = a
+    name = getattr(dtype, "name", getattr(dtype, "__name__", str(dtype)))
+    return f"{name}{list(shape)}"
+
+
+def _ident(name):
+    return "".join(c if c.isalnum() else "_" for c in name)[:30]

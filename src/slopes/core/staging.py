@@ -1,0 +1,156 @@
+"""Staging: run a function once on real values and record its primitive calls.
+
+:func:`trace_program` calls ``fn`` with each input replaced by a
+:class:`StageTracer`. A staged value is computed as usual (so every rule that
+looks at shapes, dtypes or values keeps working) and each primitive applied to
+one is appended to a :class:`~slopes.core.program.Program`. Calls that touch
+no staged value are ordinary NumPy: they are constants of the program, folded
+while tracing.
+
+A staged value is the same for every later call with the same signature only
+in its shape and dtype, so anything that would decide on its *value* in Python
+(``if x > 0``, ``float(x)``, ``np.asarray(x)``, an index array computed from
+it) raises :class:`TracingError`, naming the line of user code responsible.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+
+from .program import Equation, Program
+from .trace import Trace, Tracer, new_level
+
+__all__ = ["StageTrace", "StageTracer", "TracingError", "trace_program", "user_line"]
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class TracingError(TypeError):
+    """A function cannot be traced once and replayed (see :func:`slopes.jit`)."""
+
+
+def user_line():
+    """``file:line: code`` of the innermost calling frame outside slopes (and NumPy)."""
+    for frame in reversed(traceback.extract_stack()[:-1]):
+        name = os.path.abspath(frame.filename)
+        if name.startswith(_PACKAGE) or f"{os.sep}numpy{os.sep}" in name:
+            continue
+        return f"{frame.filename}:{frame.lineno}: {(frame.line or '').strip()}"
+    return "<unknown line>"
+
+
+def concretization_error(what):
+    return TracingError(
+        f"sl.jit: {what} of a traced value, at {user_line()}\n"
+        "Inside a jitted function values are not known while it is traced (the trace is "
+        "replayed for every input of the same shapes), so Python cannot branch on them or "
+        "turn them into floats or NumPy arrays. Use snp.where for a branch, pass a value "
+        "that decides the control flow as a static argument (sl.jit(f, static_argnums=...)), "
+        "or call the function without sl.jit."
+    )
+
+
+class StageTracer(Tracer):
+    """A value of a function being staged: its trace-time value and its program variable."""
+
+    __slots__ = ("var",)
+    _staged = True
+
+    def __init__(self, trace, value, var):
+        self._trace = trace
+        self.primal = value
+        self.var = var
+
+    def __bool__(self):
+        raise concretization_error("the truth value (an if, while, and/or or assert)")
+
+    def __float__(self):
+        raise concretization_error("float()")
+
+    def __int__(self):
+        raise concretization_error("int()")
+
+    def __complex__(self):
+        raise concretization_error("complex()")
+
+    def __index__(self):
+        raise concretization_error("use as an integer index")
+
+    def __array__(self, dtype=None, copy=None):
+        raise concretization_error("conversion to a NumPy array (np.asarray, or a NumPy function slopes cannot intercept)")
+
+    __hash__ = None
+
+
+class _EnclosingTracer(Exception):
+    """A value of an enclosing transform reached the staged function through a closure."""
+
+
+class StageTrace(Trace):
+    __slots__ = ("program",)
+
+    def __init__(self, level):
+        self.level = level
+        self.program = Program()
+
+    def new_input(self, value):
+        return StageTracer(self, value, self.program.new_input(value))
+
+    def process(self, prim, args, params):
+        vals = list(args)
+        refs = list(args)
+        for i, a in enumerate(args):
+            if type(a) is StageTracer and a._trace is self:
+                vals[i] = a.primal
+                refs[i] = a.var
+            elif isinstance(a, Tracer):
+                raise _EnclosingTracer()
+            else:
+                refs[i] = self.program.constant(a)
+        for v in params.values():
+            if isinstance(v, Tracer) or (type(v) is tuple and any(isinstance(e, Tracer) for e in v)):
+                raise TracingError(
+                    f"sl.jit: '{prim.name}' received a traced value as a parameter, at {user_line()}; "
+                    "pass it as a static argument (static_argnums=...)"
+                )
+        out = prim.impl(*vals, **params)
+        var = self.program.add(Equation(prim, tuple(refs), params, None), out)
+        return StageTracer(self, out, var)
+
+
+def trace_program(fn, inputs):
+    """Stage ``fn(*inputs)`` (flat lists in and out) into a :class:`Program`.
+
+    Returns ``(program, output_values)``; outputs that do not depend on the
+    inputs become constants of the program. Raises :class:`TracingError` for
+    value-dependent Python, and ``LookupError`` when a value of an enclosing
+    transform enters through a closure (the caller then runs ``fn`` unstaged).
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> prog, outs = trace_program(lambda x: [snp.sin(x) * 2.0], [np.array([0.5])])
+    >>> [e.prim.name for e in prog.equations]
+    ['sin', 'multiply']
+    >>> prog.compile()(np.array([0.0]))[0]
+    array([0.])
+    """
+    with new_level() as level:
+        trace = StageTrace(level)
+        ins = [trace.new_input(v) for v in inputs]
+        try:
+            outs = fn(*ins)
+        except _EnclosingTracer:
+            raise LookupError("a value of an enclosing transform is used through a closure") from None
+        values = []
+        for o in outs:
+            if type(o) is StageTracer and o._trace is trace:
+                trace.program.outputs.append(o.var)
+                values.append(o.primal)
+            elif isinstance(o, Tracer):
+                raise LookupError("an output belongs to an enclosing transform")
+            else:
+                trace.program.outputs.append(trace.program.constant(o))
+                values.append(o)
+    return trace.program, values

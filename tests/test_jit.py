@@ -1,0 +1,249 @@
+"""sl.jit: trace once, replay; correctness against the eager transforms, caching, errors."""
+
+import math
+
+import numpy as np
+import pytest
+
+import slopes as sl
+import slopes.numpy as snp
+from slopes.core.staging import TracingError
+
+RNG = np.random.default_rng(0)
+
+
+def f_course(x):
+    return x[0] ** 2 + 2 * x[1] ** 2 + snp.exp(-x[0] - x[1])
+
+
+def rosen(x):
+    return snp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def logistic(w, X, y, lam=1e-3):
+    z = X @ w
+    return snp.mean(snp.logaddexp(0.0, z) - y * z) + 0.5 * lam * snp.sum(w * w)
+
+
+def mlp(params, X, Y):
+    h = snp.maximum(X @ params["W1"] + params["b1"], 0.0)
+    z = h @ params["W2"] + params["b2"]
+    zmax = snp.max(z, axis=1, keepdims=True)
+    logp = z - zmax - snp.log(snp.sum(snp.exp(z - zmax), axis=1, keepdims=True))
+    return -snp.mean(snp.sum(Y * logp, axis=1))
+
+
+FUNCS = {
+    "course": (f_course, lambda: RNG.normal(size=2)),
+    "rosen": (rosen, lambda: RNG.normal(size=5)),
+    "norms": (lambda x: snp.linalg.norm(x) + snp.sum(snp.abs(x) ** 1.5), lambda: RNG.normal(size=4)),
+    "matrix": (lambda x: snp.linalg.det(snp.reshape(x, (3, 3)) + 3 * snp.eye(3)), lambda: RNG.normal(size=9)),
+    "where": (lambda x: snp.sum(snp.where(x > 0, snp.sqrt(snp.abs(x)), x ** 2)), lambda: RNG.normal(size=6)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FUNCS))
+@pytest.mark.parametrize("transform", ["value", "grad", "value_and_grad", "hessian", "jacfwd", "jacrev"])
+def test_jit_equals_eager_on_new_inputs(name, transform):
+    f, sample = FUNCS[name]
+    t = {"value": lambda g: g, "grad": sl.grad, "value_and_grad": sl.value_and_grad,
+         "hessian": sl.hessian, "jacfwd": sl.jacfwd, "jacrev": sl.jacrev}[transform]
+    eager, jitted = t(f), sl.jit(t(f))
+    for _ in range(3):  # the first call traces, the others replay on new values
+        x = sample()
+        want, got = eager(x), jitted(x)
+        for w, g in zip(np.atleast_1d(want) if transform != "value_and_grad" else want,
+                        np.atleast_1d(got) if transform != "value_and_grad" else got):
+            np.testing.assert_allclose(g, w, rtol=1e-13, atol=1e-13)
+    assert jitted.cache_info()["misses"] == 1 and jitted.cache_info()["hits"] == 2
+
+
+def test_jit_grad_matches_finite_differences_and_closed_form():
+    x = np.array([0.3, -0.7])
+    e = math.exp(-x[0] - x[1])
+    np.testing.assert_allclose(sl.jit(sl.grad(f_course))(x), [2 * x[0] - e, 4 * x[1] - e], rtol=1e-14)
+    X = RNG.normal(size=(50, 4))
+    y = (RNG.random(50) < 0.5).astype(float)
+    w = RNG.normal(size=4)
+    g = sl.jit(sl.grad(logistic))(w, X, y)
+    p = 1 / (1 + np.exp(-X @ w))
+    np.testing.assert_allclose(g, X.T @ (p - y) / 50 + 1e-3 * w, rtol=1e-12)
+    H = sl.jit(sl.hessian(logistic))(w, X, y)
+    np.testing.assert_allclose(H, X.T @ (X * (p * (1 - p))[:, None]) / 50 + 1e-3 * np.eye(4), rtol=1e-12)
+
+
+def test_jit_pytree_arguments_and_outputs():
+    sizes = [(6, 5), (5,), (5, 3), (3,)]
+    params = {k: RNG.normal(size=s) for k, s in zip(["W1", "b1", "W2", "b2"], sizes)}
+    X = RNG.normal(size=(8, 6))
+    Y = np.eye(3)[RNG.integers(0, 3, size=8)]
+    vg = sl.jit(sl.value_and_grad(mlp))
+    v1, g1 = vg(params, X, Y)
+    v0, g0 = sl.value_and_grad(mlp)(params, X, Y)
+    assert set(g1) == set(params) and float(v1) == pytest.approx(float(v0), rel=1e-14)
+    for k in params:
+        np.testing.assert_allclose(g1[k], g0[k], rtol=1e-12, atol=1e-14)
+    params2 = {k: v + 0.1 for k, v in params.items()}
+    np.testing.assert_allclose(vg(params2, X, Y)[1]["W1"], sl.grad(mlp)(params2, X, Y)["W1"], rtol=1e-12)
+    assert vg.cache_info()["misses"] == 1
+
+
+def test_fifth_derivative_by_taylor_mode_under_jit():
+    d5 = sl.jit(sl.derivative(lambda t: snp.sin(t) + snp.cos(t), order=5))
+    for t in (0.0, 0.4, -1.3):
+        assert float(d5(t)) == pytest.approx(math.cos(t) - math.sin(t), rel=1e-12, abs=1e-14)
+
+
+def test_composition_outside_jit_runs_the_function_unstaged():
+    jf = sl.jit(f_course)
+    x = np.array([0.2, 0.1])
+    np.testing.assert_allclose(sl.grad(jf)(x), sl.grad(f_course)(x), rtol=1e-14)
+    np.testing.assert_allclose(sl.hessian(jf)(x), sl.hessian(f_course)(x), rtol=1e-14)
+    xs = RNG.normal(size=(4, 2))
+    np.testing.assert_allclose(sl.vmap(jf)(xs), [f_course(r) for r in xs], rtol=1e-14)
+    np.testing.assert_allclose(sl.jit(sl.vmap(sl.grad(f_course)))(xs),
+                               [sl.grad(f_course)(r) for r in xs], rtol=1e-14)
+
+
+def test_closure_over_an_enclosing_tracer_is_not_frozen():
+    # d/dz of jit(x -> x z)(3) at z = 2 is 3: the closure value must stay traced
+    assert float(sl.grad(lambda z: sl.jit(lambda x: x * z)(3.0))(2.0)) == 3.0
+    # perturbation confusion through jit: d/dx [x * d/dy (x + y)] = 1
+    inner = lambda x: sl.grad(lambda y: sl.jit(lambda u, v: u + v)(x, y))(1.0)
+    assert float(sl.grad(lambda x: x * inner(x))(2.0)) == 1.0
+
+
+def test_no_nan_from_the_branch_not_taken_when_replayed():
+    # traced where every sqrt argument is positive (the mask is not needed then),
+    # replayed where the other branch is taken for negative entries
+    f = lambda x: snp.sum(snp.where(x > 0, snp.sqrt(x), 0.0))
+    g = sl.jit(sl.grad(f))
+    g(np.array([1.0, 4.0]))
+    with np.errstate(invalid="ignore"):  # sqrt(-1) is evaluated, as in eager NumPy
+        out = g(np.array([-1.0, 4.0]))
+    np.testing.assert_array_equal(out, [0.0, 0.25])
+    h = sl.jit(sl.hessian(f))
+    h(np.array([1.0, 4.0]))
+    with np.errstate(invalid="ignore"):
+        assert np.all(np.isfinite(h(np.array([-1.0, 4.0]))))
+
+
+def test_taylor_kinks_are_handled_at_replay():
+    # hypot's series needs a guard at (0, 0); traced away from it, replayed on it
+    d = sl.jit(sl.derivative(lambda t: snp.hypot(t, 0.0 * t), order=2))
+    assert float(d(1.0)) == 0.0
+    assert np.isfinite(float(d(0.0)))
+    assert float(d(0.0)) == float(sl.derivative(lambda t: snp.hypot(t, 0.0 * t), order=2)(0.0))
+
+
+def test_signature_cache_retraces_on_shape_dtype_and_static_values():
+    calls = []
+
+    def f(x, n):
+        calls.append(1)
+        return snp.sum(x ** n)
+
+    jf = sl.jit(f)
+    assert float(jf(np.ones(3), 2)) == 3.0
+    assert float(jf(2 * np.ones(3), 2)) == 12.0  # replay: f not called
+    assert len(calls) == 1
+    jf(np.ones(3), 3)  # a Python int is static: new value, new trace
+    jf(np.ones(4), 2)  # new shape
+    out32 = jf(np.ones(4, dtype=np.float32), 2)  # new dtype
+    assert len(calls) == 4 and out32.dtype == np.float32
+    info = jf.cache_info()
+    assert info["misses"] == 4 and info["hits"] == 1 and info["size"] == 4
+
+
+def test_static_argnums_and_cache_size():
+    jf = sl.jit(lambda x, mode: snp.sum(x) if mode == "sum" else snp.max(x), static_argnums=1, cache_size=2)
+    x = np.array([1.0, 5.0])
+    assert float(jf(x, "sum")) == 6.0 and float(jf(x, "max")) == 5.0
+    jf(np.ones(3), "sum")
+    assert jf.cache_info()["size"] == 2  # least recently used dropped
+    assert float(sl.jit(lambda x, ks: x[0] * len(ks))(x, [1, 2])) == 2.0  # a list of ints: static leaves
+    with pytest.raises(TypeError, match="neither an array"):
+        sl.jit(lambda x, s: x)(x, {1, 2})
+    with pytest.raises(ValueError, match="cache_size"):
+        sl.jit(lambda x: x, cache_size=0)
+    with pytest.raises(TypeError, match="needs a function"):
+        sl.jit(3)
+
+
+def test_float32_gradient_stays_float32():
+    x = np.array([0.5, 1.5], dtype=np.float32)
+    g = sl.jit(sl.grad(lambda x: snp.sum(x * 0.1) + snp.sum(snp.sin(x))))(x)
+    assert g.dtype == np.float32
+    np.testing.assert_allclose(g, 0.1 + np.cos(x), rtol=1e-6)
+
+
+def test_value_dependent_control_flow_names_the_line():
+    def f(x):
+        if snp.sum(x) > 0:  # the offending line
+            return snp.sum(x)
+        return -snp.sum(x)
+
+    with pytest.raises(TracingError, match=r"truth value.*test_jit.py:\d+: if snp.sum\(x\) > 0"):
+        sl.jit(f)(np.ones(2))
+    with pytest.raises(TracingError, match="float()"):
+        sl.jit(lambda x: float(x[0]) * x)(np.ones(2))
+    with pytest.raises(TracingError, match="NumPy array"):
+        sl.jit(lambda x: np.asarray(x) * 2)(np.ones(2))
+    with pytest.raises(TracingError, match="take_along_axis"):
+        sl.jit(lambda x, i: snp.sum(x[i]))(np.ones(3), np.array([0, 2]))
+    # the same under a transform inside jit
+    with pytest.raises(TracingError, match="truth value"):
+        sl.jit(sl.grad(f))(np.ones(2))
+    # eager calls are unaffected
+    assert float(f(np.ones(2))) == 2.0
+
+
+def test_traced_integer_indices_work_through_take_along_axis():
+    def nll(z, y):
+        logp = z - snp.log(snp.sum(snp.exp(z), axis=1, keepdims=True))
+        return -snp.mean(snp.take_along_axis(logp, y[:, None], axis=1))
+
+    z = RNG.normal(size=(5, 3))
+    y = np.array([0, 2, 1, 1, 0])
+    g = sl.jit(sl.grad(nll))
+    np.testing.assert_allclose(g(z, y), sl.grad(nll)(z, y), rtol=1e-14)
+    y2 = np.array([2, 2, 0, 1, 1])
+    np.testing.assert_allclose(g(z, y2), sl.grad(nll)(z, y2), rtol=1e-14)
+
+
+def test_program_optimizations():
+    x = np.linspace(0.1, 1.0, 4)
+    # identity multiply dropped; common subexpression merged; unused work removed
+    prog = sl.jit(lambda x: [snp.sin(x) * 1.0 + snp.sin(x), snp.exp(x) * 0.0 + 2.0 * x][1]).trace(x)
+    names = [e.prim.name for e in prog.equations]
+    assert "sin" not in names and names.count("exp") == 1
+    prog = sl.jit(lambda x: snp.sin(x) * 1.0 + snp.sin(x)).trace(x)
+    assert [e.prim.name for e in prog.equations] == ["sin", "add"]
+    # constants are folded while tracing: nothing of C's computation is in the program
+    C = np.arange(4.0)
+    prog = sl.jit(lambda x: x * snp.exp(snp.sin(C))).trace(x)
+    assert [e.prim.name for e in prog.equations] == ["multiply"]
+    # the gradient of the course function: the backward pass carries no mask_zero (its
+    # cotangents are nonzero constants) and no multiplication by 1
+    prog = sl.jit(sl.grad(f_course)).trace(np.ones(2))
+    names = [e.prim.name for e in prog.equations]
+    assert "mask_zero" not in names
+    assert not any(e.prim.name == "multiply" and any(getattr(r, "value", None) == 1.0 for r in e.ins)
+                   for e in prog.equations)
+    assert "program(%0: float64[2])" in str(prog)
+
+
+def test_globals_are_frozen_until_the_cache_is_cleared():
+    box = {"scale": 2.0}
+    jf = sl.jit(lambda x: x * box["scale"])
+    assert float(jf(np.array(1.0))) == 2.0
+    box["scale"] = 3.0
+    assert float(jf(np.array(1.0))) == 2.0  # documented: read when traced
+    jf.clear_cache()
+    assert float(jf(np.array(1.0))) == 3.0
+
+
+def test_memory_is_released_after_last_use():
+    src = sl.jit(sl.grad(rosen)).trace(np.ones(5))
+    text = src.compile().source
+    assert "del " in text
