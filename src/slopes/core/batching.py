@@ -57,11 +57,12 @@ def loop_rule(prim, vals, batched, params):
     return stack(*outs, axis=0)
 
 
-def vmap_call(fn, args, in_batched, size):
+def vmap_call(fn, args, in_batched, size, out_batched=None):
     """Run ``fn`` on flat ``args``; those with ``in_batched`` carry batch axis 0.
 
     Returns flat outputs, each with the batch axis in front (unbatched outputs
-    are broadcast along it).
+    are broadcast along it). If ``out_batched`` is a list, it receives one flag
+    per output: whether that output depended on a batched input.
     """
     from .ops.shape import broadcast_to
 
@@ -71,7 +72,10 @@ def vmap_call(fn, args, in_batched, size):
         outs = fn(*ins)
         res = []
         for o in outs:
-            if type(o) is BatchTracer and o._trace is trace:
+            mapped = type(o) is BatchTracer and o._trace is trace
+            if out_batched is not None:
+                out_batched.append(mapped)
+            if mapped:
                 res.append(o.primal)
             else:
                 s = getattr(o, "shape", ())

@@ -84,7 +84,7 @@ def _diagonal_mask(subs, shape):
 def _einsum_batch(vals, batched, subscripts):
     ins, out = _split(subscripts)
     free = [c for c in string.ascii_letters if c not in subscripts]
-    if not free:  # every label is taken: fall back to a loop
+    if not free:  # all 52 labels NumPy knows are taken, none left for the batch: loop (only case)
         from ..batching import loop_rule
 
         return loop_rule(einsum, vals, batched, {"subscripts": subscripts})

@@ -94,8 +94,10 @@ def _arg_batch(prim):
     def rule(vals, batched, axis, keepdims):
         v = vals[0]
         if axis is None:  # flat index of each example
-            v = reshape(v, (v.shape[0], -1))
-            axis = 0
+            flat = reshape(v, (v.shape[0], -1))
+            out = bind(prim, [flat], {"axis": 1, "keepdims": keepdims})
+            # keepdims keeps every per-example axis, as NumPy does for axis=None
+            return reshape(out, (v.shape[0],) + (1,) * (len(v.shape) - 1)) if keepdims else out
         return bind(prim, [v], {"axis": axis + 1, "keepdims": keepdims})
 
     return rule

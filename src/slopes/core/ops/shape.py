@@ -166,16 +166,33 @@ def _has_advanced(index):
     return False
 
 
-def _batchable(index):
-    """Whether ``(slice(None),) + index`` indexes each example as ``index`` would.
+def _advanced_ndim(index):
+    """Axes that the advanced part of ``index`` (integer/boolean arrays, and ints among them) yields."""
+    if not _has_advanced(index):
+        return 0
+    shapes = []
+    for i in index:
+        if isinstance(i, (int, np.integer)):
+            shapes.append(())
+        elif _is_advanced(i):
+            a = np.asarray(i)
+            # a boolean mask stands for its nonzero() positions: one axis of their count
+            shapes.append((int(np.count_nonzero(a)),) if a.dtype == bool else a.shape)
+    return len(np.broadcast_shapes(*shapes))
 
-    NumPy moves the axes of separated advanced indices (arrays, or ints mixed
-    with arrays) to the front, which would put them before the batch axis.
+
+def _separated(index):
+    """Whether NumPy moves the advanced-index axes of ``index`` to the front.
+
+    It does when the advanced indices (arrays, or ints mixed with arrays) are
+    separated by a slice, ``None`` or ``...``. Then ``(slice(None),) + index``
+    puts those axes *before* the batch axis, so the batch rules below move the
+    batch axis to where it belongs (``getitem``) or from there (the updates).
     """
     if not _has_advanced(index):
-        return True
+        return False
     pos = [k for k, i in enumerate(index) if _is_advanced(i) or isinstance(i, (int, np.integer))]
-    return pos == list(range(pos[0], pos[0] + len(pos)))
+    return pos != list(range(pos[0], pos[0] + len(pos)))
 
 
 def _scatter_add_impl(g, index, shape):
@@ -249,35 +266,47 @@ index_update.vjps = (
 )
 
 
-def _getitem_batch(vals, batched, index):
-    if not _batchable(index):
-        from ..batching import loop_rule
+def _batch_position(index):
+    """Where the batch axis lands in ``x[(slice(None),) + index]`` for a batched ``x``."""
+    return _advanced_ndim(index) if _separated(index) else 0
 
-        return loop_rule(getitem, vals, batched, {"index": index})
-    return getitem(vals[0], index=(slice(None),) + index)
+
+def _getitem_batch(vals, batched, index):
+    out = getitem(vals[0], index=(slice(None),) + index)
+    k = _batch_position(index)
+    if k:
+        nd = len(out.shape)
+        out = transpose(out, (k,) + tuple(i for i in range(nd) if i != k))
+    return out
+
+
+def _to_selection_layout(v, batched, sel, k):
+    """Values for ``x[(slice(None),) + index]``: (B or 1, *sel) with the batch axis moved to ``k``."""
+    if not batched:
+        v = reshape(v, (1,) + tuple(shape_of(v)))
+    (v,) = align([v], [True], len(sel))
+    if k:
+        nd = len(v.shape)
+        v = transpose(v, tuple(range(1, k + 1)) + (0,) + tuple(range(k + 1, nd)))
+    return v
 
 
 def _scatter_batch(vals, batched, index, shape):
-    if not _batchable(index):
-        from ..batching import loop_rule
-
-        return loop_rule(scatter_add, vals, batched, {"index": index, "shape": shape})
     g = vals[0]
-    return scatter_add(g, index=(slice(None),) + index, shape=(g.shape[0],) + tuple(shape))
+    k = _batch_position(index)
+    if k:
+        g = _to_selection_layout(g, True, tuple(g.shape[1:]), k)
+    return scatter_add(g, index=(slice(None),) + index, shape=(vals[0].shape[0],) + tuple(shape))
 
 
 def _index_update_batch(vals, batched, index):
     x, v = vals
-    if not _batchable(index):
-        from ..batching import loop_rule
-
-        return loop_rule(index_update, vals, batched, {"index": index})
     size = (x if batched[0] else v).shape[0]
     if not batched[0]:
         x = broadcast_to(x, (size,) + tuple(np.shape(x)))
-    if batched[1]:
-        sel = _selection_shape(shape_of(x)[1:], index)
-        (v,) = align([v], [True], len(sel))
+    k = _batch_position(index)
+    if batched[1] or k:
+        v = _to_selection_layout(v, batched[1], _selection_shape(shape_of(x)[1:], index), k)
     return index_update(x, v, index=(slice(None),) + index)
 
 
