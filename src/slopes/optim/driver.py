@@ -45,7 +45,7 @@ def _ensure_methods():
 def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None, L=None,
              line_search=None, bounds=None, projection=None, prox=None, data=None, batch_size=None,
              shuffle=True, seed=None, epochs=None, gtol=None, ftol=None, maxiter=None, f_star=None,
-             callback=None, record_x=False, **method_options) -> Result:
+             callback=None, record_x=False, jit=True, **method_options) -> Result:
     """Minimize ``fun`` from ``x0`` with the named method.
 
     Parameters
@@ -89,6 +89,12 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
         run (status 3).
     record_x : bool
         Record the iterates in ``history.x``.
+    jit : bool
+        When the derivatives come from AD (no ``jac=``), trace ``fun`` and its
+        derivatives once with :func:`slopes.jit` and replay them (much faster per
+        call). A ``fun`` that cannot be traced (Python ``if`` on values, plain
+        NumPy) runs eagerly as before; ``jit=False`` never traces. What ``fun``
+        reads from globals is frozen when traced (see :func:`slopes.jit`).
     **method_options
         Method-specific options (e.g. ``beta``, ``m``, ``modification``); an option
         the method does not accept raises ValueError listing the ones it does.
@@ -153,6 +159,8 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
         from ..transforms import hessian as _ad_hess
 
         problem._hess = _ad_hess(problem._fun)
+    if jac is None and jit:
+        problem.stage()
     problem.gtol = gtol
     if data is not None:
         from .stochastic import BatchedProblem, MiniBatches, run_epochs

@@ -116,6 +116,7 @@ class Problem:
         self.nfev = 0
         self.ngev = 0
         self.nhev = 0
+        self._f = None  # the staged objective, after stage()
 
     def _fun(self, x, *args):
         """The user's ``fun``, counted: every call (also from AD) adds one to ``nfev``."""
@@ -124,7 +125,21 @@ class Problem:
 
     def f(self, x, *args) -> float:
         """Counted objective value."""
-        return float(np.asarray(self._fun(x, *args)).reshape(()))
+        fun = self._fun if self._f is None else self._f
+        return float(np.asarray(fun(x, *args)).reshape(()))
+
+    def stage(self):
+        """Replay ``fun`` and its AD derivatives with :func:`slopes.jit`.
+
+        Each one is traced on its first call and replayed after that; ``nfev``
+        still grows by the calls of ``fun`` one evaluation stands for. One that
+        cannot be traced (Python control flow on values, plain NumPy code) keeps
+        running eagerly.
+        """
+        self._f = _Staged(self._fun, self)
+        for name in ("_grad", "_vg", "_hess"):
+            if getattr(self, name) is not None:
+                setattr(self, name, _Staged(getattr(self, name), self))
 
     def grad(self, x, *args) -> np.ndarray:
         """Counted gradient."""
@@ -148,6 +163,37 @@ class Problem:
         self.nhev += 1
         n = np.size(x)
         return np.asarray(self._hess(x, *args), dtype=self.dtype).reshape(n, n)
+
+
+class _Staged:
+    """``slopes.jit`` of a function of a :class:`Problem`, counting the ``fun`` calls it replays."""
+
+    def __init__(self, fn, problem):
+        from ..transforms.jit import jit
+
+        self.eager = fn
+        self.jitted = jit(fn)
+        self.problem = problem
+        self.calls_of_fun = 0  # how many times one evaluation called fun when traced
+
+    def __call__(self, *args):
+        from ..core.staging import TracingError
+
+        if self.jitted is None:
+            return self.eager(*args)
+        p = self.problem
+        before = p.nfev
+        try:
+            out = self.jitted(*args)
+        except TracingError:
+            p.nfev = before
+            self.jitted = None  # not traceable: evaluate eagerly from now on
+            return self.eager(*args)
+        if p.nfev != before:  # traced now (or ran unstaged): fun was really called
+            self.calls_of_fun = p.nfev - before
+        else:
+            p.nfev += self.calls_of_fun
+        return out
 
 
 class Method:
