@@ -77,7 +77,7 @@ def test_indexing_and_updates(index):
     check_vmap(lambda a: snp.at(a)[index].add(1.0), x)
 
 
-def test_separated_advanced_indices_fall_back_to_a_loop():
+def test_separated_advanced_indices():
     x = rng.standard_normal((3, 2, 3))
     idx = (np.array([0, 2]), slice(None), np.array([1, 1]))
     check_vmap(lambda a: a[idx], x)
