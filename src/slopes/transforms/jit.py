@@ -125,21 +125,19 @@ class Jitted:
         self.static_argnums = static_argnums
         self.cache_size = cache_size
         self._cache = OrderedDict()
-        self._fast = {}  # all-ndarray positional calls: (shape, dtype) per argument -> entry
+        self._fast = {}  # calls with positional arrays / floats only: _fast_key -> entry
         self._hits = 0
         self._misses = 0
 
     def __call__(self, *args, **kwargs):
         if not kwargs and not self.static_argnums:
-            key = []
-            for a in args:
-                if type(a) is not np.ndarray:
-                    break
-                key.append((a.shape, a.dtype))
-            else:
-                entry = self._fast.get(tuple(key))
+            key = _fast_key(args)
+            if key is not None:
+                entry = self._fast.get(key)
                 if entry is not None:
                     self._hits += 1
+                    if _SCALAR in key:
+                        args = [np.asarray(a) if type(a) is float else a for a in args]
                     return entry(args)
         return self._call(args, kwargs)
 
@@ -201,8 +199,9 @@ class Jitted:
         program.optimize()
         entry = _Entry(program.compile(), out_box[0], program)
         self._cache[key] = entry
-        if not kwargs and not statics and len(dyn) == len(args) and all(type(a) is np.ndarray for a in args):
-            self._fast[tuple((a.shape, a.dtype) for a in args)] = entry
+        fast = None if kwargs or statics else _fast_key(args)
+        if fast is not None:
+            self._fast[fast] = entry
         while len(self._cache) > self.cache_size:
             _, old = self._cache.popitem(last=False)
             self._fast = {k: e for k, e in self._fast.items() if e is not old}
@@ -238,6 +237,23 @@ class Jitted:
 
     def __repr__(self):
         return f"<jitted {getattr(self.fun, '__name__', 'function')}: {len(self._cache)} program(s)>"
+
+
+_SCALAR = ((), np.dtype(np.float64))  # a Python float is traced as a 0-d float64 array
+
+
+def _fast_key(args):
+    """The signature of a call whose arguments are all arrays or Python floats, else None."""
+    key = []
+    for a in args:
+        t = type(a)
+        if t is np.ndarray:
+            key.append((a.shape, a.dtype))
+        elif t is float:
+            key.append(_SCALAR)
+        else:
+            return None
+    return tuple(key)
 
 
 def _hashable(x, what):
