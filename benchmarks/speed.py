@@ -1,0 +1,851 @@
+"""Speed: trace once, replay fast. ``sl.jit`` side by side with hand-written NumPy and peers.
+
+Usage::
+
+    python benchmarks/speed.py            # full run (median of 7 repeats, each >= 0.2 s)
+    python benchmarks/speed.py --quick    # smoke run (median of 3 repeats, each >= 0.05 s)
+    python benchmarks/speed.py --only a1,mlp,mem
+
+Rows (keys for ``--only``):
+
+- a1, a2   gradient of x1^2 + 2 x2^2 + exp(-x1-x2) and of 2-D Rosenbrock: ``sl.jit(sl.grad(f))``
+           vs ``jax.jit(jax.grad(f))`` (NumPy array in, ``np.asarray`` out) and hand-written NumPy
+- b1, b2   logistic-loss gradient, (n, d) = (1000, 10) and (100000, 100), vs the closed form
+- c        logistic-loss Hessian, n = 10000, d = 100, vs the closed form
+- mlp      one epoch of a 64-128-10 ReLU MLP with Adam on a 1797 x 64 digits-like set, vs
+           hand-written NumPy backprop + Adam and vs PyTorch (CPU, float64)
+- lbfgs    ``sl.minimize(method="lbfgs")`` on the chained 100-D Rosenbrock vs scipy's L-BFGS-B
+           with a hand-written gradient
+- d5       5th derivative of sin + cos at 0 vs the closed form cos(x) - sin(x)
+- mem      tracemalloc peaks of the (100000, 100) logistic gradient, eager and jitted, vs the
+           forward pass alone
+
+Every answer is checked against its reference (``np.allclose``) before anything is timed.
+Timing is timeit-style: after warm-up calls, the loop count N grows 1, 2, 5, 10, ... until a
+repeat lasts the minimum time; then the contenders of a row are timed interleaved (the order
+alternates between repeats) and the median repeat is divided by N. The report ends with the
+targets, each PASS, MISS or n/a (a peer that is not installed); the exit status is 1 when a
+target misses or an answer disagrees.
+
+While slopes has no ``sl.jit`` the script times the eager transforms in its place and says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.metadata
+import inspect
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import slopes as sl
+import slopes.numpy as snp
+
+SEED = 0
+LAM = 1e-3
+RTOL = 1e-7
+GTOL = 1e-5
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "XLA_FLAGS")
+ALL_KEYS = ("a1", "a2", "b1", "b2", "c", "mlp", "lbfgs", "d5", "mem")
+
+JIT = getattr(sl, "jit", None)
+JIT_NOTE = "sl.jit not available: eager timings"
+NO_JIT = False  # set by --no-jit
+SLOPES = "slopes-jit" if JIT is not None else "slopes (eager, no sl.jit)"
+
+
+def sjit(fun: Callable) -> Callable:
+    """``sl.jit(fun)`` when slopes has it, else ``fun`` itself (eager fallback)."""
+    return fun if JIT is None else JIT(fun)
+
+
+# ----------------------------------------------------------------------------- peers
+
+
+def load_jax():
+    """(jax, jax.numpy) with float64 enabled, or (None, reason)."""
+    try:
+        import jax
+    except ImportError:
+        return None, "skipped (jax not installed)"
+    except Exception as e:  # a broken install should not stop the run
+        return None, f"skipped (jax import failed: {type(e).__name__})"
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    return (jax, jnp), None
+
+
+def load_torch():
+    """The torch module, or (None, reason)."""
+    try:
+        import torch
+    except ImportError:
+        return None, "skipped (torch not installed)"
+    except Exception as e:
+        return None, f"skipped (torch import failed: {type(e).__name__})"
+    return torch, None
+
+
+def load_scipy():
+    try:
+        from scipy.optimize import minimize
+    except ImportError:
+        return None, "skipped (scipy not installed)"
+    return minimize, None
+
+
+def version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "-C", os.path.dirname(os.path.abspath(sl.__file__)), "describe", "--always", "--dirty"],
+            capture_output=True, text=True, timeout=10,
+        )
+        return out.stdout.strip() or "?"
+    except Exception:
+        return "?"
+
+
+# ----------------------------------------------------------------------------- timing
+
+
+def _run(fn: Callable, loops: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(loops):
+        fn()
+    return time.perf_counter() - t0
+
+
+def autorange(fn: Callable, min_time: float) -> int:
+    """Smallest loop count in 1, 2, 5, 10, 20, ... whose run lasts >= min_time."""
+    base = 1
+    while True:
+        for k in (1, 2, 5):
+            if _run(fn, base * k) >= min_time:
+                return base * k
+        base *= 10
+
+
+def time_interleaved(fns: dict[str, Callable], repeats: int, min_time: float) -> dict[str, tuple]:
+    """{name: (median seconds per call, loops)}; contenders alternate within each repeat."""
+    for fn in fns.values():  # warm-up (caches, jit compilation, BLAS threads)
+        fn()
+    loops = {k: autorange(f, min_time) for k, f in fns.items()}
+    samples: dict[str, list] = {k: [] for k in fns}
+    order = list(fns)
+    for r in range(repeats):
+        for k in order if r % 2 == 0 else order[::-1]:
+            samples[k].append(_run(fns[k], loops[k]) / loops[k])
+    return {k: (statistics.median(v), loops[k]) for k, v in samples.items()}
+
+
+def fmt_time(s: float | None) -> str:
+    if s is None:
+        return "-"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6), ("ns", 1e-9)):
+        if s >= scale:
+            return f"{s / scale:.3g} {unit}"
+    return f"{s / 1e-9:.3g} ns"
+
+
+# ----------------------------------------------------------------------------- checking
+
+
+def _leaves(t):
+    if isinstance(t, dict):
+        return [v for k in sorted(t) for v in _leaves(t[k])]
+    if isinstance(t, list | tuple):
+        return [v for x in t for v in _leaves(x)]
+    return [np.asarray(t, dtype=np.float64)]
+
+
+def agree(got, want, rtol=RTOL, atol=None) -> tuple[bool, str]:
+    """np.allclose leaf by leaf; atol defaults to 1e-10 times the reference's magnitude."""
+    g, w = _leaves(got), _leaves(want)
+    if len(g) != len(w):
+        return False, f"structure differs ({len(g)} vs {len(w)} leaves)"
+    worst = 0.0
+    for a, b in zip(g, w):
+        if a.shape != b.shape:
+            return False, f"shape {a.shape} vs {b.shape}"
+        tol = 1e-10 * max(1.0, float(np.max(np.abs(b)))) if atol is None else atol
+        if not np.allclose(a, b, rtol=rtol, atol=tol):
+            return False, f"max abs err {float(np.max(np.abs(a - b))):.2e}"
+        if a.size:
+            worst = max(worst, float(np.max(np.abs(a - b))))
+    return True, f"ok (max abs err {worst:.1e})"
+
+
+# ----------------------------------------------------------------------------- rows
+
+
+@dataclass
+class Contender:
+    name: str
+    fn: Callable | None = None  # the timed call (no arguments)
+    skip: str | None = None  # reason it was not run
+    check: str = ""  # "ok ..." / "FAIL ..." / "error ..." / "reference"
+    ok: bool = True
+    seconds: float | None = None
+    loops: int = 0
+    info: bool = False  # informational: no target depends on it
+
+
+@dataclass
+class Row:
+    key: str
+    title: str
+    ref: str  # name of the reference contender
+    contenders: list[Contender] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)  # lines printed under the table
+
+    def get(self, name) -> Contender | None:
+        return next((c for c in self.contenders if c.name == name), None)
+
+
+def add(row: Row, name: str, build: Callable, reference=None, info=False, **agree_kw):
+    """Build a contender: ``build()`` returns (answer, timed_fn); check the answer."""
+    c = Contender(name, info=info)
+    row.contenders.append(c)
+    try:
+        answer, c.fn = build()
+    except Exception as e:
+        c.ok, c.check, c.fn = False, f"error: {type(e).__name__}: {str(e).splitlines()[0][:120]}", None
+        return None
+    if reference is None:
+        c.check = "reference"
+    else:
+        c.ok, c.check = agree(answer, reference, **agree_kw)
+        if not c.ok:
+            c.check = "FAIL " + c.check
+    return answer
+
+
+def skipped(row: Row, name: str, reason: str, info=False):
+    row.contenders.append(Contender(name, skip=reason, check=reason, info=info))
+
+
+def peer(row, name, lib, build, reference, info=False, **kw):
+    mod, reason = lib
+    if mod is None:
+        skipped(row, name, reason, info)
+    else:
+        add(row, name, lambda: build(mod), reference, info, **kw)
+
+
+# -- (1) small gradients ------------------------------------------------------------------
+
+
+def quad_exp(xp):
+    return lambda x: x[0] ** 2 + 2 * x[1] ** 2 + xp.exp(-x[0] - x[1])
+
+
+def quad_exp_grad(x):
+    e = np.exp(-x[0] - x[1])
+    return np.array([2.0 * x[0] - e, 4.0 * x[1] - e])
+
+
+def rosen2(xp):
+    return lambda x: (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
+
+
+def rosen2_grad(x):
+    r = x[1] - x[0] ** 2
+    return np.array([-2.0 * (1.0 - x[0]) - 400.0 * x[0] * r, 200.0 * r])
+
+
+def row_small_grad(key, title, make, grad, x, jaxlib):
+    row = Row(key, title, "numpy")
+    ref = grad(x)
+    add(row, "numpy", lambda: (ref, lambda: grad(x)))
+
+    def slopes_build(transform):
+        g = transform(sl.grad(make(snp)))
+        return g(x), lambda: g(x)
+
+    add(row, SLOPES, lambda: slopes_build(sjit), ref)
+    if JIT is not None:
+        add(row, "slopes (eager)", lambda: slopes_build(lambda f: f), ref, info=True)
+
+    def jax_build(mods):
+        jax, jnp = mods
+        g = jax.jit(jax.grad(make(jnp)))
+        return np.asarray(g(x)), lambda: np.asarray(g(x))
+
+    peer(row, "jax-jit", jaxlib, jax_build, ref)
+    return row
+
+
+# -- (2, 3, 7) logistic loss -----------------------------------------------------------------
+
+
+def logistic_data(n, d, seed=SEED):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    y = (X @ rng.standard_normal(d) + 0.5 * rng.standard_normal(n) > 0).astype(np.float64)
+    w = 0.1 * rng.standard_normal(d)
+    return X, y, w
+
+
+def logistic_loss(xp, X, y):
+    """L(w) = mean(softplus(z) - y z) + LAM/2 |w|^2, z = X w, y in {0, 1}; softplus = logaddexp(0, .)."""
+
+    def loss(w):
+        z = X @ w
+        return xp.mean(xp.logaddexp(0.0, z) - y * z) + LAM / 2 * xp.sum(w * w)
+
+    return loss
+
+
+def sigmoid(t):
+    return 0.5 * (1.0 + np.tanh(0.5 * t))
+
+
+def logistic_grad(X, y):
+    n = X.shape[0]
+    return lambda w: X.T @ (sigmoid(X @ w) - y) / n + LAM * w
+
+
+def logistic_hess(X, y):
+    n, d = X.shape
+    eye = np.eye(d)
+
+    def hess(w):
+        p = sigmoid(X @ w)
+        return X.T @ (X * (p * (1.0 - p))[:, None]) / n + LAM * eye
+
+    return hess
+
+
+def row_logistic(key, title, n, d, kind):
+    X, y, w = logistic_data(n, d)
+    row = Row(key, title, "numpy")
+    ref_fn = logistic_grad(X, y) if kind == "grad" else logistic_hess(X, y)
+    ref = ref_fn(w)
+    add(row, "numpy", lambda: (ref, lambda: ref_fn(w)))
+    transform = sl.grad if kind == "grad" else sl.hessian
+
+    def slopes_build(wrap):
+        g = wrap(transform(logistic_loss(snp, X, y)))
+        return g(w), lambda: g(w)
+
+    add(row, SLOPES, lambda: slopes_build(sjit), ref)
+    if JIT is not None:
+        add(row, "slopes (eager)", lambda: slopes_build(lambda f: f), ref, info=True)
+    return row
+
+
+# -- (4) MLP epoch -------------------------------------------------------------------------
+
+
+def digits_data():
+    """(X float64 (1797, 64) in [0, 1], integer labels); scikit-learn's digits when installed."""
+    try:
+        from sklearn.datasets import load_digits
+
+        dg = load_digits()
+        return dg.data.astype(np.float64) / 16.0, dg.target.astype(np.int64), "sklearn digits"
+    except ImportError:
+        rng = np.random.default_rng(SEED)
+        centers = rng.uniform(0.0, 16.0, (10, 64))
+        labels = rng.integers(0, 10, 1797)
+        X = np.clip(np.round(centers[labels] + 3.0 * rng.standard_normal((1797, 64))), 0, 16) / 16.0
+        return X, labels.astype(np.int64), "synthetic digits-like (seeded numpy; sklearn not installed)"
+
+
+def mlp_init(seed=SEED):
+    """torch.nn.Linear's default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+    rng = np.random.default_rng(seed + 1)
+    b1, b2 = 1 / np.sqrt(64), 1 / np.sqrt(128)
+    return {
+        "W1": rng.uniform(-b1, b1, (64, 128)), "b1": rng.uniform(-b1, b1, 128),
+        "W2": rng.uniform(-b2, b2, (128, 10)), "b2": rng.uniform(-b2, b2, 10),
+    }
+
+
+def mlp_loss(p, xb, yb):
+    """Softmax cross-entropy of a 64-128-10 ReLU MLP; yb one-hot."""
+    h = snp.maximum(xb @ p["W1"] + p["b1"], 0.0)
+    z = h @ p["W2"] + p["b2"]
+    zmax = snp.max(z, axis=1, keepdims=True)
+    log_softmax = z - zmax - snp.log(snp.sum(snp.exp(z - zmax), axis=1, keepdims=True))
+    return -snp.sum(yb * log_softmax) / xb.shape[0]
+
+
+def batches(X, labels, bs=64):
+    onehot = np.eye(10)[labels]
+    return [(X[i:i + bs], onehot[i:i + bs], labels[i:i + bs]) for i in range(0, len(X), bs)]
+
+
+class SlopesMLP:
+    def __init__(self, params, data, wrap):
+        self.params = {k: v.copy() for k, v in params.items()}
+        self.data = data
+        self.vg = wrap(sl.value_and_grad(mlp_loss))
+        self.opt = sl.optim.adam(1e-3)
+        self.state = self.opt.init(self.params)
+
+    def epoch(self):
+        params, state, opt, vg = self.params, self.state, self.opt, self.vg
+        for xb, yb, _ in self.data:
+            _, g = vg(params, xb, yb)
+            upd, state = opt.update(g, state, params)
+            params = sl.optim.apply_updates(params, upd)
+        self.params, self.state = params, state
+
+
+class NumpyMLP:
+    """Hand-written backprop and Adam (in place)."""
+
+    def __init__(self, params, data, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+        self.params = {k: v.copy() for k, v in params.items()}
+        self.data = data
+        self.m = {k: np.zeros_like(v) for k, v in params.items()}
+        self.v = {k: np.zeros_like(v) for k, v in params.items()}
+        self.t = 0
+        self.lr, self.b1, self.b2, self.eps = lr, b1, b2, eps
+
+    def grads(self, xb, yb):
+        p = self.params
+        a = xb @ p["W1"] + p["b1"]
+        h = np.maximum(a, 0.0)
+        z = h @ p["W2"] + p["b2"]
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        dz = (e / e.sum(axis=1, keepdims=True) - yb) / xb.shape[0]
+        dh = (dz @ p["W2"].T) * (a > 0)
+        return {"W1": xb.T @ dh, "b1": dh.sum(0), "W2": h.T @ dz, "b2": dz.sum(0)}
+
+    def epoch(self):
+        lr, b1, b2, eps = self.lr, self.b1, self.b2, self.eps
+        for xb, yb, _ in self.data:
+            g = self.grads(xb, yb)
+            self.t += 1
+            c1, c2 = 1 - b1 ** self.t, 1 - b2 ** self.t
+            for k, p in self.params.items():
+                m, v, gk = self.m[k], self.v[k], g[k]
+                m *= b1
+                m += (1 - b1) * gk
+                v *= b2
+                v += (1 - b2) * gk * gk
+                p -= lr * (m / c1) / (np.sqrt(v / c2) + eps)
+
+
+class TorchMLP:
+    def __init__(self, torch, params, data):
+        self.torch = torch
+        nn = torch.nn
+        self.model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10)).double()
+        with torch.no_grad():
+            self.model[0].weight.copy_(torch.from_numpy(params["W1"].T.copy()))
+            self.model[0].bias.copy_(torch.from_numpy(params["b1"]))
+            self.model[2].weight.copy_(torch.from_numpy(params["W2"].T.copy()))
+            self.model[2].bias.copy_(torch.from_numpy(params["b2"]))
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=1e-3)
+        self.data = [(torch.from_numpy(xb), torch.from_numpy(lb)) for xb, _, lb in data]
+        self.ce = nn.functional.cross_entropy
+
+    def epoch(self):
+        model, opt, ce = self.model, self.opt, self.ce
+        for xb, lb in self.data:
+            opt.zero_grad(set_to_none=True)
+            ce(model(xb), lb).backward()
+            opt.step()
+
+    @property
+    def params(self):
+        m = self.model
+        return {
+            "W1": m[0].weight.detach().numpy().T, "b1": m[0].bias.detach().numpy(),
+            "W2": m[2].weight.detach().numpy().T, "b2": m[2].bias.detach().numpy(),
+        }
+
+
+def row_mlp(torchlib):
+    X, labels, source = digits_data()
+    data = batches(X, labels)
+    p0 = mlp_init()
+    row = Row("mlp", "(4) MLP 64-128-10 epoch, Adam, batch 64", "numpy")
+    row.extra.append(f"data: {source}, {X.shape[0]} x {X.shape[1]}, 10 classes, {len(data)} batches "
+                     "per epoch (fixed order), float64; answers = parameters after one epoch from the "
+                     "same initial parameters")
+    # gradient check at the initial parameters, then the epoch itself
+    ref_g = NumpyMLP(p0, data).grads(data[0][0], data[0][1])
+    ok, msg = agree(sl.grad(mlp_loss)(p0, data[0][0], data[0][1]), ref_g)
+    row.extra.append(f"first-batch gradient, eager sl.grad vs hand-written backprop: {msg}")
+
+    def trainer_build(make):
+        t = make()
+        t.epoch()
+        return {k: np.array(v) for k, v in t.params.items()}, t.epoch
+
+    ref = add(row, "numpy", lambda: trainer_build(lambda: NumpyMLP(p0, data)))
+    kw = dict(rtol=1e-6, atol=1e-9)
+    add(row, SLOPES, lambda: trainer_build(lambda: SlopesMLP(p0, data, sjit)), ref, **kw)
+    if JIT is not None:
+        add(row, "slopes (eager)", lambda: trainer_build(lambda: SlopesMLP(p0, data, lambda f: f)), ref,
+            info=True, **kw)
+    peer(row, "torch", torchlib, lambda torch: trainer_build(lambda: TorchMLP(torch, p0, data)), ref, **kw)
+    if not ok:
+        row.get(SLOPES).ok = False
+        row.get(SLOPES).check = "FAIL gradient " + msg
+    return row
+
+
+# -- (5) L-BFGS on the chained Rosenbrock ---------------------------------------------------
+
+
+def chained_rosen(x):
+    return snp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def chained_rosen_np(x):
+    return float(np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2))
+
+
+def chained_rosen_grad(x):
+    r = x[1:] - x[:-1] ** 2
+    g = np.zeros_like(x)
+    g[:-1] = -400.0 * x[:-1] * r - 2.0 * (1.0 - x[:-1])
+    g[1:] += 200.0 * r
+    return g
+
+
+def minimize_has_jit():
+    try:
+        prm = inspect.signature(sl.minimize).parameters.get("jit")
+    except (TypeError, ValueError):
+        return None
+    return None if prm is None else prm.default
+
+
+def row_lbfgs(scipylib, n=100):
+    x0 = np.tile([-1.2, 1.0], n // 2)
+    row = Row("lbfgs", f"(5) L-BFGS chained Rosenbrock n={n}", "scipy L-BFGS-B")
+    stats = {}
+
+    def scipy_build(minimize):
+        def solve():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return minimize(chained_rosen_np, x0, jac=chained_rosen_grad, method="L-BFGS-B",
+                                options={"gtol": GTOL})
+
+        r = solve()
+        stats["scipy L-BFGS-B"] = (int(r.nit), int(r.nfev), int(r.njev), float(r.fun), r.x, bool(r.success))
+        return r.x, solve
+
+    def slopes_build(**kw):
+        def solve():
+            return sl.minimize(chained_rosen, x0, method="lbfgs", gtol=GTOL, **kw)
+
+        r = solve()
+        name = "slopes lbfgs" + (f" ({', '.join(f'{k}={v}' for k, v in kw.items())})" if kw else "")
+        stats[name] = (r.nit, r.nfev, r.ngev, float(r.fun), r.x, bool(r.success))
+        return r.x, solve
+
+    ref = None
+    if scipylib[0] is not None:
+        ref = add(row, "scipy L-BFGS-B", lambda: scipy_build(scipylib[0]))
+    else:
+        skipped(row, "scipy L-BFGS-B", scipylib[1])
+    if ref is None:  # no scipy (or it failed): check against the known minimizer instead
+        ref = np.ones(n)
+    kw = dict(rtol=0.0, atol=1e-4)
+    jit_default = minimize_has_jit()
+    if jit_default is not None and NO_JIT:  # --no-jit: eager everywhere
+        add(row, "slopes lbfgs", lambda: slopes_build(jit=False), ref, **kw)
+    else:
+        add(row, "slopes lbfgs", slopes_build, ref, **kw)
+    if jit_default is not None and not NO_JIT:
+        add(row, "slopes lbfgs (jit=False)", lambda: slopes_build(jit=False), ref, info=True, **kw)
+    row.extra.append("sl.minimize jit= option: " + ("absent" if jit_default is None
+                                                   else f"present (default {jit_default!r})"))
+    for name, (nit, nfev, ngev, f, x, ok) in stats.items():
+        gmax = float(np.max(np.abs(chained_rosen_grad(np.asarray(x, dtype=np.float64)))))
+        row.extra.append(f"{name}: nit {nit}, nfev {nfev}, ngev {ngev}, final f {f:.3e}, "
+                         f"max|grad| {gmax:.2e}, success {ok}, max|x - 1| {float(np.max(np.abs(x - 1))):.1e}")
+    return row
+
+
+# -- (6) 5th derivative ----------------------------------------------------------------------
+
+
+def row_d5():
+    row = Row("d5", "(6) 5th derivative sin+cos at 0", "numpy")
+    x = 0.0
+    add(row, "numpy", lambda: (np.cos(x) - np.sin(x), lambda: np.cos(x) - np.sin(x)))
+
+    def slopes_build(wrap):
+        g = wrap(sl.derivative(lambda t: snp.sin(t) + snp.cos(t), order=5))
+        return g(x), lambda: g(x)
+
+    add(row, SLOPES, lambda: slopes_build(sjit), 1.0, rtol=1e-12, atol=1e-12)
+    if JIT is not None:
+        add(row, "slopes (eager)", lambda: slopes_build(lambda f: f), 1.0, info=True, rtol=1e-12, atol=1e-12)
+    return row
+
+
+# -- (7) memory ------------------------------------------------------------------------------
+
+
+def peak_bytes(fn: Callable) -> int:
+    """Peak traced allocation during one call, above what was allocated before it."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        out = fn()
+        peak = tracemalloc.get_traced_memory()[1] - base
+        del out
+    finally:
+        tracemalloc.stop()
+    return peak
+
+
+def memory(n=100_000, d=100):
+    """Rows (label, peak MB, ratio to forward or None, check, target?) for the large logistic loss."""
+    X, y, w = logistic_data(n, d)
+    fwd = logistic_loss(np, X, y)
+    loss = logistic_loss(snp, X, y)
+    ref = logistic_grad(X, y)(w)
+    out = []
+    fwd(w)
+    base = peak_bytes(lambda: fwd(w))
+    out.append(("forward loss(w), plain NumPy (baseline)", base, None, "-", False))
+    out.append(("forward loss(w), snp on NumPy input", peak_bytes(lambda: loss(w)), None, "-", False))
+    out.append(("hand-written gradient", peak_bytes(lambda: logistic_grad(X, y)(w)), None, "-", False))
+
+    def measured(label, fn, target):
+        try:
+            holder = {}
+            pk = peak_bytes(lambda: holder.setdefault("g", fn()))
+            ok, msg = agree(holder["g"], ref)
+            out.append((label, pk, pk / base, msg if ok else "FAIL " + msg, target))
+        except Exception as e:
+            out.append((label, None, None, f"error: {type(e).__name__}: {str(e)[:80]}", target))
+
+    g_eager = sl.grad(loss)
+    g_eager(w)
+    measured("eager sl.grad(loss)(w)", lambda: g_eager(w), True)
+    if JIT is None:
+        out.append(("jitted: " + ("skipped (--no-jit)" if NO_JIT else "sl.jit not available"), None, None, "n/a", True))
+    else:
+        gj = JIT(sl.grad(loss))
+        measured("sl.jit(sl.grad(loss))(w), first call (traces)", lambda: gj(w), False)
+        measured("sl.jit(sl.grad(loss))(w), replay", lambda: gj(w), True)
+    return out
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def print_table(header, rows):
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    for r in [header, ["-" * w for w in widths]] + rows:
+        print("  ".join(str(v).ljust(w) if i in (0, 1, len(r) - 1) else str(v).rjust(w)
+                        for i, (v, w) in enumerate(zip(r, widths))).rstrip())
+
+
+def machine(repeats, min_time, jaxlib, torchlib):
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        blas = f" (blas {blas.get('name')} {blas.get('version', '')})"
+    except Exception:
+        blas = ""
+    torch_v = version("torch")
+    if torchlib[0] is not None:
+        torch_v += f" (torch threads {torchlib[0].get_num_threads()}, the default)"
+    elif version("torch") != "not installed":
+        torch_v += f" ({torchlib[1]})"
+    jax_v = version("jax")
+    if jaxlib[0] is None and jaxlib[1] != "not needed" and jax_v != "not installed":
+        jax_v += f" ({jaxlib[1]})"
+    print("== machine")
+    print(f"date        {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(f"platform    {platform.platform()}")
+    print(f"cpus        {os.cpu_count()} (usable {usable})")
+    if load:
+        print(f"load avg    {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (1/5/15 min)")
+        if load[0] > 0.5 * usable:
+            print("WARNING     the machine is busy: timings are distorted (BLAS-bound rows the most)")
+    print("threads env " + ", ".join(f"{v}={os.environ.get(v, '(unset)')}" for v in THREAD_VARS))
+    print(f"python      {sys.version.split()[0]}")
+    print(f"numpy       {np.__version__}{blas}")
+    print(f"scipy       {version('scipy')}")
+    print(f"jax         {jax_v}")
+    print(f"torch       {torch_v}")
+    print(f"slopes      {version('slopes')} (git {git_commit()})")
+    if JIT is None:
+        print(f"{JIT_NOTE} (the 'slopes' rows time sl.grad etc. without jit)")
+    else:
+        print("sl.jit      available")
+    print(f"timing      median of {repeats} repeats of N calls, each repeat >= {min_time} s, contenders "
+          f"interleaved; float64; answers checked with np.allclose (rtol {RTOL} unless noted)")
+
+
+# (label, row key, numerator, denominator, threshold): time(num) / time(den) <= threshold;
+# "slopes" stands for the slopes-jit contender (or its eager fallback)
+TARGETS = [
+    ("(1) quad-exp grad <= jax.jit", "a1", "slopes", "jax-jit", 1.0),
+    ("(1) quad-exp grad <= 6x numpy", "a1", "slopes", "numpy", 6.0),
+    ("(1) rosenbrock grad <= jax.jit", "a2", "slopes", "jax-jit", 1.0),
+    ("(1) rosenbrock grad <= 6x numpy", "a2", "slopes", "numpy", 6.0),
+    ("(2) logistic grad (1e3, 10) <= 2x numpy", "b1", "slopes", "numpy", 2.0),
+    ("(2) logistic grad (1e5, 100) <= 1.1x numpy", "b2", "slopes", "numpy", 1.1),
+    ("(3) logistic hessian d=100 <= 1.5x numpy", "c", "slopes", "numpy", 1.5),
+    ("(4) MLP epoch <= 1.0x numpy", "mlp", "slopes", "numpy", 1.0),
+    ("(4) MLP epoch <= torch", "mlp", "slopes", "torch", 1.0),
+    ("(5) L-BFGS solve <= scipy L-BFGS-B", "lbfgs", "slopes lbfgs", "scipy L-BFGS-B", 1.0),
+    ("(6) 5th derivative <= 20x numpy", "d5", "slopes", "numpy", 20.0),
+]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="3 repeats of >= 0.05 s (default 7 of >= 0.2 s)")
+    ap.add_argument("--only", help="comma-separated row keys: " + ",".join(ALL_KEYS))
+    ap.add_argument("--no-jit", action="store_true",
+                    help="time the eager transforms in place of sl.jit (the fallback used when slopes has no jit)")
+    args = ap.parse_args(argv)
+    global JIT, JIT_NOTE, SLOPES, NO_JIT
+    if args.no_jit:
+        JIT, JIT_NOTE, NO_JIT = None, "sl.jit not used (--no-jit): eager timings", True
+        SLOPES = "slopes (eager, --no-jit)"
+    min_time, repeats = (0.05, 3) if args.quick else (0.2, 7)
+    keys = ALL_KEYS if not args.only else tuple(k.strip() for k in args.only.split(","))
+    unknown = set(keys) - set(ALL_KEYS)
+    if unknown:
+        ap.error(f"unknown row keys: {sorted(unknown)}")
+    t_start = time.perf_counter()
+
+    jaxlib = load_jax() if {"a1", "a2"} & set(keys) else (None, "not needed")
+    torchlib = load_torch()
+    scipylib = load_scipy()
+    machine(repeats, min_time, jaxlib, torchlib)
+
+    builders = {
+        "a1": lambda: row_small_grad("a1", "(1) grad x1^2+2x2^2+exp(-x1-x2)", quad_exp, quad_exp_grad,
+                                     np.array([1.0, 2.0]), jaxlib),
+        "a2": lambda: row_small_grad("a2", "(1) grad rosenbrock 2-D", rosen2, rosen2_grad,
+                                     np.array([-1.2, 1.0]), jaxlib),
+        "b1": lambda: row_logistic("b1", "(2) logistic grad n=1e3 d=10", 1000, 10, "grad"),
+        "b2": lambda: row_logistic("b2", "(2) logistic grad n=1e5 d=100", 100_000, 100, "grad"),
+        "c": lambda: row_logistic("c", "(3) logistic hessian n=1e4 d=100", 10_000, 100, "hessian"),
+        "mlp": lambda: row_mlp(torchlib),
+        "lbfgs": lambda: row_lbfgs(scipylib),
+        "d5": row_d5,
+    }
+    rows: list[Row] = []
+    for key in keys:
+        if key == "mem":
+            continue
+        print(f"[{time.perf_counter() - t_start:5.1f}s] {key}", file=sys.stderr, flush=True)
+        row = builders[key]()
+        live = {c.name: c.fn for c in row.contenders if c.fn is not None}
+        for name, (sec, loops) in time_interleaved(live, repeats, min_time).items():
+            c = row.get(name)
+            c.seconds, c.loops = sec, loops
+        rows.append(row)
+
+    failures = []
+    print("\n== time per call (ratio = contender / reference of the row)")
+    table = []
+    for row in rows:
+        ref = row.get(row.ref)
+        for i, c in enumerate(row.contenders):
+            r = (c.seconds / ref.seconds) if c.seconds and ref and ref.seconds else None
+            name = c.name + (" (info)" if c.info else "")
+            table.append([row.title if i == 0 else "", name,
+                          fmt_time(c.seconds) if c.skip is None else "-",
+                          "-" if r is None else f"{r:.3g}",
+                          f"{c.loops}x{repeats}" if c.loops else "-",
+                          c.check])
+            if not c.ok:
+                failures.append(f"{row.title} / {c.name}: {c.check}")
+    print_table(["workload", "contender", "per call", "ratio", "N x rep", "check"], table)
+    for row in rows:
+        for line in row.extra:
+            print(f"  {row.key}: {line}")
+
+    mem = None
+    if "mem" in keys:
+        print(f"[{time.perf_counter() - t_start:5.1f}s] mem", file=sys.stderr, flush=True)
+        mem = memory()
+        print("\n== (7) memory: tracemalloc peak during one call, logistic loss n=1e5 d=100 "
+              "(X, y, w allocated before tracing)")
+        print_table(["measurement", "peak", "/ forward", "check"],
+                    [[lab, "-" if pk is None else f"{pk / 1e6:.2f} MB",
+                      "-" if r is None else f"{r:.2f}", chk] for lab, pk, r, chk, _ in mem])
+        for lab, _, _, chk, _ in mem:
+            if chk.startswith(("FAIL", "error")):
+                failures.append(f"memory / {lab}: {chk}")
+
+    print("\n== targets" + ("" if JIT is not None else f" ({JIT_NOTE})"))
+    verdicts = []
+    by_key = {r.key: r for r in rows}
+    for label, key, num, den, thr in TARGETS:
+        if key not in by_key:
+            continue
+        num = SLOPES if num == "slopes" else num
+        a, b = by_key[key].get(num), by_key[key].get(den)
+        if b is None or b.skip:
+            verdicts.append([label, "-", f"<= {thr:g}", "n/a (" + (b.skip if b else "no reference") + ")"])
+        elif a is None or a.seconds is None or b.seconds is None:
+            verdicts.append([label, "-", f"<= {thr:g}", "MISS (not measured)"])
+        else:
+            r = a.seconds / b.seconds
+            v = "PASS" if r <= thr and a.ok else ("MISS" if a.ok else "MISS (answer disagrees)")
+            verdicts.append([label, f"{r:.4g}", f"<= {thr:g}", v])
+    if mem is not None:
+        for lab, _, r, chk, target in mem:
+            if target:
+                short = "eager" if lab.startswith("eager") else "jitted"
+                label = f"(7) memory {short} grad <= 2x forward"
+                if r is None:
+                    verdicts.append([label, "-", "<= 2", "MISS (" + chk + ")" if chk != "n/a" else "MISS (no sl.jit)"])
+                else:
+                    verdicts.append([label, f"{r:.2f}", "<= 2",
+                                     "PASS" if r <= 2 and chk.startswith("ok") else "MISS"])
+    print_table(["target", "measured", "goal", "verdict"], verdicts)
+    misses = sum(v[3].startswith("MISS") for v in verdicts)
+    passes = sum(v[3] == "PASS" for v in verdicts)
+    print(f"\n{passes} PASS, {misses} MISS, {len(verdicts) - passes - misses} n/a")
+    if failures:
+        print("\nanswers that disagree or raised:")
+        for f in failures:
+            print("  " + f)
+    else:
+        print("all answers agree")
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    print(f"total {time.perf_counter() - t_start:.0f} s; load average at end "
+          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if load[0] > 0.5 * usable:
+        print("WARNING: the machine got busy during the run; BLAS-bound rows (b2, c, lbfgs) are distorted. "
+              "Re-run on an idle machine or compare with OPENBLAS_NUM_THREADS=1.")
+    return 1 if misses or failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
