@@ -29,6 +29,9 @@ from typing import Any
 
 import numpy as np
 
+from ..core.staging import TracingError
+from ..transforms.jit import jit
+
 __all__ = ["METHODS", "Method", "Problem", "StepInfo", "register_method", "check_options"]
 
 #: name -> Method class; filled by :func:`register_method`.
@@ -169,16 +172,12 @@ class _Staged:
     """``slopes.jit`` of a function of a :class:`Problem`, counting the ``fun`` calls it replays."""
 
     def __init__(self, fn, problem):
-        from ..transforms.jit import jit
-
         self.eager = fn
         self.jitted = jit(fn)
         self.problem = problem
         self.calls_of_fun = 0  # how many times one evaluation called fun when traced
 
     def __call__(self, *args):
-        from ..core.staging import TracingError
-
         if self.jitted is None:
             return self.eager(*args)
         p = self.problem
