@@ -83,14 +83,16 @@ def _as_vector(v, name: str) -> np.ndarray:
         raise ValueError(
             f"{name} must be a 1-D array (got shape {a.shape}); flatten it first, e.g. {name}.ravel()"
         )
-    if not np.issubdtype(a.dtype, np.floating):
-        if a.dtype == object or not np.issubdtype(a.dtype, np.number) or np.iscomplexobj(a):
+    if a.dtype.kind != "f":
+        if a.dtype.kind not in "iu":
             raise ValueError(f"{name} must be a real float array (got dtype {a.dtype})")
         a = a.astype(np.float64)
     return a
 
 
 def _scalar(value, what: str) -> float:
+    if type(value) is float:  # the common case, without the array round trip
+        return value
     a = np.asarray(value)
     if a.size != 1:
         raise ValueError(f"{what} must return a scalar (got an array of shape {a.shape})")
@@ -146,11 +148,13 @@ def _precheck(x, d, fx, gx):
     """A failure reason if the search cannot start, else None; also the slope g.d."""
     if not math.isfinite(fx):
         return f"f is {fx} at x: the search needs a finite starting value", math.nan
-    if not np.all(np.isfinite(gx)):
-        return "the gradient at x has non-finite entries: the search needs a finite gradient", math.nan
-    if not np.all(np.isfinite(d)):
-        return "d has non-finite entries", math.nan
     slope = float(np.dot(gx, d))
+    if not math.isfinite(slope):  # a dot product is finite when both vectors are (short of overflow)
+        if not np.all(np.isfinite(gx)):
+            return "the gradient at x has non-finite entries: the search needs a finite gradient", math.nan
+        if not np.all(np.isfinite(d)):
+            return "d has non-finite entries", math.nan
+        return f"g.d = {slope} overflows", math.nan
     if not slope < 0:
         return f"not a descent direction: g.d = {_fmt(slope)} >= 0", slope
     return None, slope
@@ -318,6 +322,7 @@ def strong_wolfe(
     max_step: float = 1e10,
     expand: float = 5.0,
     max_trials: int = 50,
+    value_and_grad: Callable[[np.ndarray], tuple[float, np.ndarray]] | None = None,
 ) -> LineSearchResult:
     """Line search for the strong Wolfe conditions (Nocedal & Wright 3.5/3.6).
 
@@ -364,6 +369,12 @@ def strong_wolfe(
         Largest factor (> 2) by which the step grows per bracketing trial.
     max_trials : int
         Maximum number of evaluations of ``f`` at trial steps.
+    value_and_grad : callable, optional
+        ``value_and_grad(x) -> (f(x), grad_f(x))`` in one call. When given, every
+        trial evaluates both at once (as reverse-mode AD does for little more
+        than the cost of ``f``), so ``grad_evals == trials``; ``f`` and
+        ``grad_f`` are then used only for the start point when ``fx`` / ``gx``
+        are omitted.
 
     Returns
     -------
@@ -426,10 +437,17 @@ def strong_wolfe(
     def armijo(t, f_t):
         return f_t <= fx + c1 * t * slope0
 
+    joint = {}  # t -> gradient computed along with f by value_and_grad
+
     def phi(t):
         counts["f"] += 1
         x_t = x + t * d
-        f_t = _scalar(f(x_t), "f")
+        if value_and_grad is None:
+            f_t = _scalar(f(x_t), "f")
+        else:
+            counts["g"] += 1
+            f_t, joint[t] = value_and_grad(x_t)
+            f_t = _scalar(f_t, "f")
         if not math.isfinite(f_t):
             bad.append((t, f"f is {f_t}"))
         elif armijo(t, f_t) and f_t < best[1]:
@@ -437,8 +455,11 @@ def strong_wolfe(
         return x_t, f_t
 
     def dphi(t, x_t, f_t):
-        counts["g"] += 1
-        g_t = np.asarray(grad_f(x_t))
+        if t in joint:
+            g_t = np.asarray(joint[t])
+        else:
+            counts["g"] += 1
+            g_t = np.asarray(grad_f(x_t))
         if g_t.shape != x.shape:
             raise ValueError(f"grad_f must return an array of the shape of x {x.shape} (got {g_t.shape})")
         s = float(np.dot(g_t, d))

@@ -159,6 +159,12 @@ class Problem:
             return float(np.asarray(f).reshape(())), np.asarray(g, dtype=self.dtype).reshape(np.shape(x))
         return self.f(x, *args), self.grad(x, *args)
 
+    @property
+    def joint(self) -> bool:
+        """Whether value and gradient come from one call (AD): then a trial step costs
+        little more with its gradient than without, and line searches take both."""
+        return self._vg is not None
+
     def hess(self, x, *args) -> np.ndarray:
         """Counted Hessian (n x n)."""
         if self._hess is None:

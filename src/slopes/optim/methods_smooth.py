@@ -36,7 +36,8 @@ def _line_search(problem, kind, x, d, f, g, step, c1, c2):
         if ls.success:
             return ls, ls.x_new, ls.f_new, problem.grad(ls.x_new)
         return ls, None, None, None
-    ls = strong_wolfe(problem.f, problem.grad, x, d, fx=f, gx=g, step=step, c1=c1, c2=c2)
+    ls = strong_wolfe(problem.f, problem.grad, x, d, fx=f, gx=g, step=step, c1=c1, c2=c2,
+                      value_and_grad=problem.value_and_grad if problem.joint else None)
     if ls.success:
         gn = ls.g_new if ls.g_new is not None else problem.grad(ls.x_new)
         return ls, ls.x_new, ls.f_new, gn

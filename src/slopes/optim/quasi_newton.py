@@ -18,7 +18,6 @@ secant pair.
 from __future__ import annotations
 
 import math
-from collections import deque
 from typing import NamedTuple
 
 import numpy as np
@@ -57,7 +56,7 @@ def _pair(s, y, n=None):
     for name, a in (("s", s), ("y", y)):
         if a.ndim != 1:
             raise ValueError(f"{name} must be a 1-D array (got shape {a.shape}); flatten it first")
-        if a.dtype == object or np.iscomplexobj(a) or not np.issubdtype(a.dtype, np.number):
+        if a.dtype.kind not in "fiu":
             raise ValueError(f"{name} must be a real float array (got dtype {a.dtype})")
     if s.shape != y.shape:
         raise ValueError(f"s and y must have the same shape (got s {s.shape}, y {y.shape})")
@@ -68,10 +67,11 @@ def _pair(s, y, n=None):
 
 def _curvature_ok(s, y, eps):
     """(y.s, None) if the pair may be used, else (y.s, reason)."""
-    ys = float(s @ y)
-    if not (np.all(np.isfinite(s)) and np.all(np.isfinite(y)) and math.isfinite(ys)):
+    ys, ss, yy = float(s @ y), float(s @ s), float(y @ y)
+    # |s|^2 and |y|^2 are finite exactly when every entry is (short of overflow)
+    if not (math.isfinite(ss) and math.isfinite(yy) and math.isfinite(ys)):
         return ys, "s or y has non-finite entries"
-    bound = eps * float(np.linalg.norm(s)) * float(np.linalg.norm(y))
+    bound = eps * math.sqrt(ss) * math.sqrt(yy)
     if not ys > bound:
         return ys, f"curvature condition fails: y.s = {ys:.3g} <= eps |s| |y| = {bound:.3g}"
     return ys, None
@@ -161,13 +161,16 @@ def bfgs_update(Hinv, s, y, *, initial_scaling: bool = False, eps: float = _SQRT
 
 
 class LBFGSMemory:
-    """The last ``m`` curvature pairs of L-BFGS, and the two-loop direction.
+    """The last ``m`` curvature pairs of L-BFGS, and the direction they give.
 
     ``direction(g)`` returns ``-H g`` where ``H`` is the BFGS matrix obtained by
     applying the stored pairs, oldest first, to ``H0 = gamma I`` with
-    ``gamma = s_k . y_k / y_k . y_k`` from the newest pair (N&W Algorithm 7.4
-    and eq. 7.20), in ``O(m n)`` work, never forming ``H``. With no pairs
-    stored, ``H = I`` and the direction is ``-g``.
+    ``gamma = s_k . y_k / y_k . y_k`` from the newest pair (N&W eq. 7.20). It
+    is the matrix of the two-loop recursion (N&W Algorithm 7.4), applied here in
+    its compact form (Byrd, Nocedal & Schnabel 1994; N&W eq. 7.24): a handful of
+    matrix products of size ``m x n`` instead of ``4 m`` separate vector
+    operations, in ``O(m n)`` work, never forming ``H``. With no pairs stored,
+    ``H = I`` and the direction is ``-g``.
 
     Parameters
     ----------
@@ -198,13 +201,12 @@ class LBFGSMemory:
             raise ValueError(f"eps must be a finite non-negative number (got {eps})")
         self.m = int(m)
         self.eps = float(eps)
-        self._pairs: deque = deque(maxlen=self.m)  # (s, y, rho)
-        self._n: int | None = None
         self.skipped = 0
         """Number of pairs rejected by :meth:`push` so far."""
+        self.clear()
 
     def __len__(self) -> int:
-        return len(self._pairs)
+        return self._S.shape[0]
 
     def __repr__(self) -> str:
         return f"LBFGSMemory(m={self.m}, stored={len(self)}, skipped={self.skipped})"
@@ -212,20 +214,20 @@ class LBFGSMemory:
     @property
     def pairs(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """The stored ``(s, y)`` pairs, oldest first."""
-        return [(s, y) for s, y, _ in self._pairs]
+        return [(s.copy(), y.copy()) for s, y in zip(self._S, self._Y)]
 
     @property
     def gamma(self) -> float:
         """``s.y / y.y`` of the newest pair (``1.0`` when empty): ``H0 = gamma I``."""
-        if not self._pairs:
+        if not len(self):
             return 1.0
-        s, y, rho = self._pairs[-1]
-        return 1.0 / (rho * float(y @ y))
+        return float(self._StY[-1, -1] / self._YtY[-1, -1])
 
     def clear(self) -> None:
         """Forget all pairs (e.g. to restart after a failed line search)."""
-        self._pairs.clear()
-        self._n = None
+        self._n: int | None = None
+        self._S = self._Y = np.zeros((0, 0))  # rows are the pairs, oldest first
+        self._StY = self._YtY = self._Rinv = np.zeros((0, 0))
 
     def push(self, s, y) -> bool:
         """Store the pair ``(s, y)``; return ``False`` (and store nothing) if ``y.s`` is too small.
@@ -242,12 +244,25 @@ class LBFGSMemory:
         if why is not None:
             self.skipped += 1
             return False
-        self._n = s.shape[0]
-        self._pairs.append((s.copy(), y.copy(), 1.0 / ys))
+        self._n = n = s.shape[0]
+        if len(self) == self.m:  # drop the oldest pair; the trailing block of the
+            # inverse of a triangular matrix is the inverse of its trailing block
+            self._S, self._Y, self._Rinv = self._S[1:], self._Y[1:], self._Rinv[1:, 1:]
+        self._S = np.concatenate((self._S.reshape(-1, n), s[None]))
+        self._Y = np.concatenate((self._Y.reshape(-1, n), y[None]))
+        self._StY = self._S @ self._Y.T  # (s_i . y_j): m x m, cheap next to the m x n products
+        self._YtY = self._Y @ self._Y.T
+        # R = upper triangle of S Y^T; its inverse grows by one column per pair
+        k = len(self)
+        Rinv = np.zeros((k, k))
+        Rinv[:-1, :-1] = self._Rinv
+        Rinv[:-1, -1] = (self._Rinv @ self._StY[:-1, -1]) / -ys
+        Rinv[-1, -1] = 1.0 / ys
+        self._Rinv = Rinv
         return True
 
     def direction(self, g) -> np.ndarray:
-        """The L-BFGS direction ``-H g`` by the two-loop recursion (N&W Algorithm 7.4).
+        """The L-BFGS direction ``-H g`` (N&W Algorithm 7.4, in compact form).
 
         Raises
         ------
@@ -259,14 +274,13 @@ class LBFGSMemory:
             raise ValueError(f"g must be a 1-D array (got shape {g.shape}); flatten it first")
         if self._n is not None and g.shape[0] != self._n:
             raise ValueError(f"g must have length {self._n}, like the stored pairs (got length {g.shape[0]})")
-        q = np.array(g, dtype=np.float64)
-        alphas = []
-        for s, y, rho in reversed(self._pairs):
-            a = rho * float(s @ q)
-            q -= a * y
-            alphas.append(a)
-        r = self.gamma * q
-        for (s, y, rho), a in zip(self._pairs, reversed(alphas)):
-            b = rho * float(y @ r)
-            r += (a - b) * s
-        return -r
+        g = g.astype(np.float64, copy=False)
+        if not len(self):
+            return -g
+        # H g = gamma g + S^T u - gamma Y^T v, with v = R^-1 S g and
+        # u = R^-T ((D + gamma Y Y^T) v - gamma Y g)   (N&W eq. 7.24 multiplied out)
+        gamma = self.gamma
+        v = self._Rinv @ (self._S @ g)
+        w = np.diagonal(self._StY) * v + gamma * (self._YtY @ v - self._Y @ g)
+        u = self._Rinv.T @ w
+        return -(gamma * g + u @ self._S - gamma * (v @ self._Y))
