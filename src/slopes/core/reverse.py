@@ -8,9 +8,40 @@ values are tracers of an outer transform the gradient is differentiable again.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .trace import Trace, Tracer, bind, new_level
 
 __all__ = ["ReverseTrace", "ReverseTracer", "vjp_call"]
+
+# Arrays at least this large (elements) that a rule does not read are released from
+# the tape; smaller ones are not worth the bookkeeping.
+RELEASE_MIN_SIZE = 4096
+
+
+class Released:
+    """Stands in on the tape for an array whose values no reverse rule reads: its shape
+    and dtype stay, its memory goes. Reading its values is a bug in a ``keeps``."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, a):
+        self.shape = a.shape
+        self.dtype = a.dtype
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape))
+
+    def __array__(self, *args, **kwargs):
+        raise RuntimeError(
+            "a reverse rule read the values of an array its primitive's `keeps` released; "
+            "add it to that primitive's keeps"
+        )
 
 
 class ReverseTracer(Tracer):
@@ -58,7 +89,16 @@ class ReverseTrace(Trace):
                     f"'{prim.name}' is not differentiable with respect to its argument {i}"
                 )
         tape = self.tape
-        tape.append((prim, vals, params, out, parents))
+        keeps = prim.keeps
+        stored = out
+        if keeps is not None and not nested:  # release what the rules will not read
+            least = RELEASE_MIN_SIZE
+            for i, v in enumerate(vals):
+                if type(v) is np.ndarray and i not in keeps and v.size >= least:
+                    vals[i] = Released(v)
+            if type(out) is np.ndarray and "ans" not in keeps and out.size >= least:
+                stored = Released(out)
+        tape.append((prim, vals, params, stored, parents))
         return ReverseTracer(self, out, len(tape) - 1)
 
     def backward(self, seeds, inputs):

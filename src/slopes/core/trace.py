@@ -15,10 +15,23 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["Primitive", "Trace", "Tracer", "bind", "new_level", "concrete", "shape_of", "staged"]
+__all__ = ["ALL_ARGS", "Primitive", "Trace", "Tracer", "bind", "new_level", "concrete", "shape_of", "staged"]
 
 # depth of the stack of transforms in progress (0: plain NumPy evaluation)
 _depth = [0]
+
+
+class _AllArgs:
+    """``keeps`` of a primitive whose rules read every argument (however many) but not its output."""
+
+    def __contains__(self, key):
+        return key != "ans"
+
+    def __repr__(self):
+        return "ALL_ARGS"
+
+
+ALL_ARGS = _AllArgs()
 
 
 class Primitive:
@@ -50,9 +63,15 @@ class Primitive:
     differentiable : bool
         False for operations whose outputs carry no derivative (comparisons,
         ``floor``, ``argmax``): every transform treats their result as constant.
+    keeps : container or None
+        The values the reverse rules read, beyond shapes and dtypes: argument
+        indices and ``"ans"`` for the output (``ALL_ARGS`` for every argument).
+        ``None`` (the default) keeps everything. Reverse mode releases the
+        other large arrays right after the forward call, so the tape holds only
+        what the backward pass needs.
     """
 
-    __slots__ = ("name", "impl", "jvp", "vjps", "batch", "differentiable", "params", "accumulate")
+    __slots__ = ("name", "impl", "jvp", "vjps", "batch", "differentiable", "params", "accumulate", "keeps")
 
     def __init__(self, name, impl, differentiable=True, params=()):
         self.name = name
@@ -64,6 +83,7 @@ class Primitive:
         # names of trailing parameters that may also be passed positionally
         self.params = params
         self.accumulate = None
+        self.keeps = None
 
     def __call__(self, *args, **params):
         if self.params and len(args) > 1:

@@ -10,7 +10,7 @@ import string
 
 import numpy as np
 
-from ..trace import Primitive, bind, shape_of
+from ..trace import ALL_ARGS, Primitive, bind, shape_of
 from .elementwise import add, unbroadcast, where
 from .rules import PerArg
 from .shape import broadcast_to, reshape
@@ -95,4 +95,5 @@ def _einsum_batch(vals, batched, subscripts):
 
 einsum.jvp = _einsum_jvp
 einsum.vjps = PerArg(_einsum_vjp)
+einsum.keeps = ALL_ARGS
 einsum.batch = _einsum_batch

@@ -88,6 +88,10 @@ sub.vjps = (
     lambda g, ans, x, y: unbroadcast(g, shape_of(x)),
     lambda g, ans, x, y: unbroadcast(neg(g), shape_of(y)),
 )
+# what each reverse rule reads beyond shapes (see Primitive.keeps)
+add.keeps = sub.keeps = neg.keeps = ()
+mul.keeps = (0, 1)
+div.keeps = (1, "ans")
 
 defjvp(mul, lambda t, ans, x, y: mul(t, y), lambda t, ans, x, y: mul(x, t))
 mul.vjps = (
@@ -175,6 +179,7 @@ astype.jvp = lambda primals, tangents, params: (
     None if tangents[0] is None else astype(tangents[0], **params),
 )
 astype.vjps = (lambda g, ans, x, dtype: astype(g, dtype=x.dtype),)
+astype.keeps = ()
 
 
 # -- where and clip -----------------------------------------------------------------
@@ -190,6 +195,7 @@ where.vjps = (
     lambda g, ans, c, x, y: unbroadcast(where(c, g, 0.0), shape_of(x)),
     lambda g, ans, c, x, y: unbroadcast(where(c, 0.0, g), shape_of(y)),
 )
+where.keeps = (0,)
 
 clip = _elementwise("clip", np.clip)
 
@@ -212,38 +218,40 @@ clip.vjps = (
 
 
 # -- unary functions, from a table of derivatives -------------------------------------
-def _unary(name, impl, deriv):
-    """Define ``name`` with derivative ``deriv(x, ans)`` (an expression in primitives)."""
+def _unary(name, impl, deriv, reads):
+    """Define ``name`` with derivative ``deriv(x, ans)`` (an expression in primitives)
+    that reads ``x`` (``reads=0``) or ``ans`` (``reads="ans"``)."""
     p = _elementwise(name, impl)
     defjvp(p, lambda t, ans, x: mul(t, deriv(x, ans)))
     p.vjps = (lambda g, ans, x: mask_zero(g, mul(g, deriv(x, ans))),)
+    p.keeps = (reads,)
     return p
 
 
-exp = _unary("exp", np.exp, lambda x, ans: ans)
-exp2 = _unary("exp2", np.exp2, lambda x, ans: mul(ans, LN2))
-expm1 = _unary("expm1", np.expm1, lambda x, ans: add(ans, 1.0))
-log = _unary("log", np.log, lambda x, ans: div(1.0, x))
-log2 = _unary("log2", np.log2, lambda x, ans: div(1.0 / LN2, x))
-log10 = _unary("log10", np.log10, lambda x, ans: div(1.0 / LN10, x))
-log1p = _unary("log1p", np.log1p, lambda x, ans: div(1.0, add(x, 1.0)))
-sqrt = _unary("sqrt", np.sqrt, lambda x, ans: div(0.5, ans))
-cbrt = _unary("cbrt", np.cbrt, lambda x, ans: div(1.0 / 3.0, mul(ans, ans)))
-square = _unary("square", np.square, lambda x, ans: mul(2.0, x))
-reciprocal = _unary("reciprocal", np.reciprocal, lambda x, ans: neg(mul(ans, ans)))
-sin = _unary("sin", np.sin, lambda x, ans: cos(x))
-cos = _unary("cos", np.cos, lambda x, ans: neg(sin(x)))
-tan = _unary("tan", np.tan, lambda x, ans: add(1.0, mul(ans, ans)))
-arcsin = _unary("arcsin", np.arcsin, lambda x, ans: div(1.0, sqrt(sub(1.0, mul(x, x)))))
-arccos = _unary("arccos", np.arccos, lambda x, ans: div(-1.0, sqrt(sub(1.0, mul(x, x)))))
-arctan = _unary("arctan", np.arctan, lambda x, ans: div(1.0, add(1.0, mul(x, x))))
-sinh = _unary("sinh", np.sinh, lambda x, ans: cosh(x))
-cosh = _unary("cosh", np.cosh, lambda x, ans: sinh(x))
-tanh = _unary("tanh", np.tanh, lambda x, ans: sub(1.0, mul(ans, ans)))
-arcsinh = _unary("arcsinh", np.arcsinh, lambda x, ans: div(1.0, sqrt(add(mul(x, x), 1.0))))
-arccosh = _unary("arccosh", np.arccosh, lambda x, ans: div(1.0, sqrt(sub(mul(x, x), 1.0))))
-arctanh = _unary("arctanh", np.arctanh, lambda x, ans: div(1.0, sub(1.0, mul(x, x))))
-absolute = _unary("absolute", np.abs, lambda x, ans: sign(x))
+exp = _unary("exp", np.exp, lambda x, ans: ans, "ans")
+exp2 = _unary("exp2", np.exp2, lambda x, ans: mul(ans, LN2), "ans")
+expm1 = _unary("expm1", np.expm1, lambda x, ans: add(ans, 1.0), "ans")
+log = _unary("log", np.log, lambda x, ans: div(1.0, x), 0)
+log2 = _unary("log2", np.log2, lambda x, ans: div(1.0 / LN2, x), 0)
+log10 = _unary("log10", np.log10, lambda x, ans: div(1.0 / LN10, x), 0)
+log1p = _unary("log1p", np.log1p, lambda x, ans: div(1.0, add(x, 1.0)), 0)
+sqrt = _unary("sqrt", np.sqrt, lambda x, ans: div(0.5, ans), "ans")
+cbrt = _unary("cbrt", np.cbrt, lambda x, ans: div(1.0 / 3.0, mul(ans, ans)), "ans")
+square = _unary("square", np.square, lambda x, ans: mul(2.0, x), 0)
+reciprocal = _unary("reciprocal", np.reciprocal, lambda x, ans: neg(mul(ans, ans)), "ans")
+sin = _unary("sin", np.sin, lambda x, ans: cos(x), 0)
+cos = _unary("cos", np.cos, lambda x, ans: neg(sin(x)), 0)
+tan = _unary("tan", np.tan, lambda x, ans: add(1.0, mul(ans, ans)), "ans")
+arcsin = _unary("arcsin", np.arcsin, lambda x, ans: div(1.0, sqrt(sub(1.0, mul(x, x)))), 0)
+arccos = _unary("arccos", np.arccos, lambda x, ans: div(-1.0, sqrt(sub(1.0, mul(x, x)))), 0)
+arctan = _unary("arctan", np.arctan, lambda x, ans: div(1.0, add(1.0, mul(x, x))), 0)
+sinh = _unary("sinh", np.sinh, lambda x, ans: cosh(x), 0)
+cosh = _unary("cosh", np.cosh, lambda x, ans: sinh(x), 0)
+tanh = _unary("tanh", np.tanh, lambda x, ans: sub(1.0, mul(ans, ans)), "ans")
+arcsinh = _unary("arcsinh", np.arcsinh, lambda x, ans: div(1.0, sqrt(add(mul(x, x), 1.0))), 0)
+arccosh = _unary("arccosh", np.arccosh, lambda x, ans: div(1.0, sqrt(sub(mul(x, x), 1.0))), 0)
+arctanh = _unary("arctanh", np.arctanh, lambda x, ans: div(1.0, sub(1.0, mul(x, x))), 0)
+absolute = _unary("absolute", np.abs, lambda x, ans: sign(x), 0)
 
 
 # -- binary functions, from a table of partial derivatives ----------------------------
@@ -255,6 +263,7 @@ def _binary(name, impl, dx, dy):
         lambda g, ans, x, y: unbroadcast(mask_zero(g, mul(g, dx(x, y, ans))), shape_of(x)),
         lambda g, ans, x, y: unbroadcast(mask_zero(g, mul(g, dy(x, y, ans))), shape_of(y)),
     )
+    p.keeps = (0, 1, "ans")
     return p
 
 
@@ -281,6 +290,7 @@ arctan2 = _binary(
     lambda y, x, a: _safe_div(x, add(mul(x, x), mul(y, y))),
     lambda y, x, a: _safe_div(neg(y), add(mul(x, x), mul(y, y))),
 )
+maximum.keeps = minimum.keeps = arctan2.keeps = (0, 1)  # the output is not read
 hypot = _binary("hypot", np.hypot, lambda x, y, a: _safe_div(x, a), lambda x, y, a: _safe_div(y, a))
 def _logaddexp(x, y):
     """NumPy's logaddexp, computed with vectorised exp/log1p for large arrays (about 2x faster)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..trace import Primitive, shape_of
+from ..trace import ALL_ARGS, Primitive, shape_of
 from .elementwise import mul, unbroadcast
 from .rules import defjvp
 from .shape import reshape, transpose
@@ -59,6 +59,7 @@ def _vjp_b(g, ans, a, b):
 
 
 matmul.vjps = (_vjp_a, _vjp_b)
+matmul.keeps = ALL_ARGS
 
 
 def _matmul_batch(vals, batched):

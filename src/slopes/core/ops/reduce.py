@@ -55,6 +55,7 @@ reduce_sum.vjps = (
     lambda g, ans, x, axis, keepdims: broadcast_to(_expand(g, x, axis, keepdims), shape_of(x)),
 )
 reduce_sum.batch = _reduce_batch(reduce_sum)
+reduce_sum.keeps = ()
 
 
 def _extremum(name, impl):
@@ -83,6 +84,7 @@ def _extremum(name, impl):
     p.jvp = jvp
     p.vjps = (vjp,)
     p.batch = _reduce_batch(p)
+    p.keeps = (0, "ans")
     return p
 
 
@@ -121,4 +123,5 @@ def _flip(x, axis):
 cumsum = Primitive("cumsum", lambda x, axis: np.cumsum(x, axis=axis))
 deflinear(cumsum)
 cumsum.vjps = (lambda g, ans, x, axis: _flip(cumsum(_flip(g, axis), axis=axis), axis),)
+cumsum.keeps = ()
 cumsum.batch = lambda vals, batched, axis: cumsum(vals[0], axis=axis + 1)

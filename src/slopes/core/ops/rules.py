@@ -121,6 +121,7 @@ mask_zero.jvp = lambda primals, tangents, params: (
 )
 # the mask is piecewise constant in g: no cotangent for g
 mask_zero.vjps = (lambda ct, ans, g, r: None, lambda ct, ans, g, r: mask_zero(g, ct))
+mask_zero.keeps = (0,)
 elementwise_batch(mask_zero)
 
 

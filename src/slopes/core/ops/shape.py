@@ -37,6 +37,7 @@ def zeros_like_value(x):
 def _linear(name, impl, params=()):
     p = Primitive(name, impl, params=params)
     deflinear(p)
+    p.keeps = ()  # linear: the reverse rule needs only shapes
     return p
 
 
@@ -147,6 +148,7 @@ def _concat_vjp(i, g, ans, *xs, axis):
 
 
 concatenate.vjps = PerArg(_concat_vjp)
+stack.keeps = concatenate.keeps = ()
 concatenate.batch = lambda vals, batched, axis: concatenate(
     *_all_batched(vals, batched), axis=axis + 1
 )
