@@ -108,6 +108,54 @@ _IDENTITY = {
 _OPERATORS = {operator.add: "+", operator.sub: "-", operator.mul: "*"}
 
 
+# -- code specialized to the traced shapes ----------------------------------------------
+# {name: rule(e, in_avals, out_aval) -> a format string over the arguments ("{0} @ {1}"),
+# a callable taking the arguments positionally, or None for the generic call}. Shapes
+# and dtypes are fixed per trace, so work the generic implementation redoes on every
+# call (axes to sum over, Python wrappers, keyword parsing) is done once here.
+def _floating(aval):
+    return getattr(aval[1], "kind", None) == "f"
+
+
+def _spec_sum_to(e, ins, out):
+    (xs, _), shape = ins[0], tuple(e.params["shape"])
+    if not _floating(ins[0]):
+        return None
+    lead = len(xs) - len(shape)
+    inner = tuple(lead + i for i, n in enumerate(shape) if n == 1 and xs[lead + i] != 1)
+    if not inner:  # only leading axes: summing them leaves exactly `shape`
+        return functools.partial(np.add.reduce, axis=tuple(range(lead)))
+    axes = tuple(range(lead)) + inner
+    return lambda x: np.add.reduce(x, axis=axes, keepdims=True).reshape(shape)
+
+
+def _spec_sum(e, ins, out):
+    if not _floating(ins[0]):
+        return None
+    return functools.partial(np.add.reduce, axis=e.params["axis"], keepdims=e.params["keepdims"])
+
+
+def _spec_matmul(e, ins, out):
+    return "{0} @ {1}" if all(len(a[0]) >= 1 and _floating(a) for a in ins) else None
+
+
+def _spec_transpose(e, ins, out):
+    return "{0}.T" if len(ins[0][0]) == 2 and tuple(e.params["axes"]) == (1, 0) else None
+
+
+def _spec_reshape(e, ins, out):
+    return f"{{0}}.reshape({tuple(out[0])!r})" if len(ins[0][0]) >= 1 else None
+
+
+_SPECIALIZE = {
+    "sum_to": _spec_sum_to,
+    "sum": _spec_sum,
+    "matmul": _spec_matmul,
+    "transpose": _spec_transpose,
+    "reshape": _spec_reshape,
+}
+
+
 class Program:
     """Inputs, equations and outputs of a staged function (see the module docstring)."""
 
@@ -184,6 +232,12 @@ class Program:
         return None
 
     # -- compilation --------------------------------------------------------------------
+    def _aval_of(self, r):
+        if type(r) is int:
+            return self.avals[r]
+        v = r.value
+        return (getattr(v, "shape", ()), getattr(v, "dtype", type(v)))
+
     def source(self):
         """The Python source of the compiled function and its namespace."""
         names = {v: f"a{k}" for k, v in enumerate(self.inputs)}
@@ -207,10 +261,15 @@ class Program:
             args = [ref(r) for r in e.ins]
             names[e.out] = f"v{e.out}"
             op = _OPERATORS.get(e.prim.impl) if not e.params else None
+            spec = _SPECIALIZE.get(e.prim.name)
+            if spec is not None:
+                spec = spec(e, [self._aval_of(r) for r in e.ins], self.avals[e.out])
             if op is not None and len(args) == 2:
                 expr = f"{args[0]} {op} {args[1]}"
+            elif isinstance(spec, str):
+                expr = spec.format(*args)
             else:
-                fn = e.prim.impl if not e.params else functools.partial(e.prim.impl, **e.params)
+                fn = spec or (e.prim.impl if not e.params else functools.partial(e.prim.impl, **e.params))
                 fname = f"f{len(ns)}_{_ident(e.prim.name)}"
                 ns[fname] = fn
                 expr = f"{fname}({', '.join(args)})"

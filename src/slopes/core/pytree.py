@@ -15,22 +15,24 @@ __all__ = ["TreeDef", "flatten", "unflatten", "tree_map", "leaves", "paths"]
 class TreeDef:
     """The shape of a pytree without its leaves (hashable, comparable)."""
 
-    __slots__ = ("kind", "meta", "children", "num_leaves")
+    __slots__ = ("kind", "meta", "children", "num_leaves", "_key", "_hash")
 
     def __init__(self, kind, meta, children):
         self.kind = kind  # "leaf", "none", "tuple", "list", "dict", "namedtuple"
         self.meta = meta  # dict keys or namedtuple class
         self.children = children
         self.num_leaves = 1 if kind == "leaf" else sum(c.num_leaves for c in children)
-
-    def _key(self):
-        return (self.kind, self.meta, tuple(c._key() for c in self.children))
+        # computed once: a TreeDef is a cache key on every call of a jitted function
+        self._key = (kind, meta, tuple(c._key for c in children))
+        self._hash = hash(self._key)
 
     def __eq__(self, other):
-        return isinstance(other, TreeDef) and self._key() == other._key()
+        return self is other or (
+            isinstance(other, TreeDef) and self._hash == other._hash and self._key == other._key
+        )
 
     def __hash__(self):
-        return hash(self._key())
+        return self._hash
 
     def __repr__(self):
         if self.kind == "leaf":

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..core.pytree import tree_map
+from ..core.pytree import flatten, leaves, tree_map, unflatten
 from .base import GradientTransformation, global_norm
 from .schedules import as_schedule
 
@@ -240,18 +240,34 @@ def _adam(learning_rate, b1, b2, eps, weight_decay):
             raise ValueError("adamw: update needs params (the weight decay is proportional to them)")
         lr = state.lr
         t = state.count + 1
-        mu = tree_map(lambda m, g: b1 * m + (1 - b1) * g, state.mu, grads)
-        nu = tree_map(lambda v, g: b2 * v + (1 - b2) * (g * g), state.nu, grads)
         step_size = lr / (1 - b1**t)
-        bc2_sqrt = math.sqrt(1 - b2**t)
-
-        def step(m, v):
-            return -step_size * (m / (np.sqrt(v) / bc2_sqrt + eps))
-
-        upd = tree_map(step, mu, nu)
+        inv_bc2_sqrt = 1.0 / math.sqrt(1 - b2**t)
+        g_leaves, treedef = flatten(grads)
+        mus, nus, upds = [], [], []
+        # Each leaf in three fresh arrays, worked on in place: the state's arrays are
+        # never modified (the caller may keep them), and no other temporaries are made.
+        for m0, v0, g in zip(leaves(state.mu), leaves(state.nu), g_leaves):
+            g = np.asarray(g)
+            m = np.asarray(g - m0)  # asarray: a 0-d result would be an unwritable scalar
+            # m0 + (1 - b1)(g - m0) = b1 m0 + (1 - b1) g
+            m *= 1 - b1
+            m += m0
+            v = np.asarray(g * g)
+            v -= v0
+            v *= 1 - b2
+            v += v0
+            u = np.asarray(np.sqrt(v))
+            u *= inv_bc2_sqrt
+            u += eps
+            np.divide(m, u, out=u)
+            u *= -step_size
+            mus.append(m)
+            nus.append(v)
+            upds.append(u)
+        upd = unflatten(treedef, upds)
         if weight_decay:
             upd = tree_map(lambda u, p: u - (lr * weight_decay) * np.asarray(p), upd, params)
-        return upd, AdamState(t, float(sched(t)), mu, nu)
+        return upd, AdamState(t, float(sched(t)), unflatten(treedef, mus), unflatten(treedef, nus))
 
     return GradientTransformation(init, update)
 
