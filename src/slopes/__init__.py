@@ -7,6 +7,7 @@ array([-1., -1.])
 """
 
 from . import calculus as calculus
+from . import ml as ml
 from . import numeric as numeric
 from . import numpy  # noqa: F401  (installs the ndarray API on traced values)
 from . import optim as optim
@@ -56,6 +57,7 @@ __all__ = [
     "jacrev",
     "jvp",
     "minimize",
+    "ml",
     "numeric",
     "optim",
     "parse",

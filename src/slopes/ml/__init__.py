@@ -1,0 +1,60 @@
+"""Machine learning on slopes: activations, losses, initializers, models, training, data.
+
+Every derivative here comes from the engine: a model is a plain function of a params
+pytree, so ``sl.grad``, ``sl.hessian``, ``sl.jit`` and ``sl.vmap`` apply to it unchanged.
+"""
+
+# Each block below is owned by one module family; keep additions inside its block.
+
+# --- building blocks: activations, losses, penalties, initializers ---
+from . import activations as activations
+from . import initializers as initializers
+from . import losses as losses
+from .activations import elu as elu
+from .activations import gelu as gelu
+from .activations import leaky_relu as leaky_relu
+from .activations import log_sigmoid as log_sigmoid
+from .activations import log_softmax as log_softmax
+from .activations import logsumexp as logsumexp
+from .activations import relu as relu
+from .activations import sigmoid as sigmoid
+from .activations import softmax as softmax
+from .activations import softplus as softplus
+from .activations import tanh as tanh
+from .losses import binary_cross_entropy as binary_cross_entropy
+from .losses import binary_cross_entropy_with_logits as binary_cross_entropy_with_logits
+from .losses import cross_entropy as cross_entropy
+from .losses import elastic_net_penalty as elastic_net_penalty
+from .losses import hinge as hinge
+from .losses import huber as huber
+from .losses import l1_penalty as l1_penalty
+from .losses import l2_penalty as l2_penalty
+from .losses import mae as mae
+from .losses import mse as mse
+from .losses import nll as nll
+
+# isort: split
+
+# --- datasets, splitting, standardization ---
+from . import datasets as datasets
+from .datasets import Dataset as Dataset
+from .datasets import Standardizer as Standardizer
+from .datasets import train_test_split as train_test_split
+
+# isort: split
+
+# --- training: fit, History, callbacks, checkpoints, LR range test, mixed precision ---
+from .callbacks import EarlyStopping as EarlyStopping
+from .callbacks import TrainHistory as TrainHistory
+from .callbacks import TrainInfo as TrainInfo
+from .lr_finder import LRFindResult as LRFindResult
+from .lr_finder import lr_find as lr_find
+from .mixed_precision import DynamicLossScale as DynamicLossScale
+from .mixed_precision import Underflow as Underflow
+from .mixed_precision import underflow_fraction as underflow_fraction
+from .training import TrainResult as TrainResult
+from .training import fit as fit
+
+# isort: split
+
+# --- models: layers, MLP, estimators, gradient health ---

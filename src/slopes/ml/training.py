@@ -1,0 +1,456 @@
+"""``fit``: the training loop -- mini-batches, history, early stopping, callbacks, checkpoints.
+
+:func:`fit` runs any :mod:`slopes.optim` transformation over the mini-batches of a data
+set for some epochs and returns a :class:`TrainResult`. The gradient is
+``sl.jit(sl.value_and_grad(loss))``: traced once per batch shape, then replayed.
+
+Examples
+--------
+>>> import slopes.numpy as snp, slopes.optim as so
+>>> X = np.linspace(-1, 1, 20)[:, None]; y = 3 * X[:, 0] - 1
+>>> loss = lambda p, b: snp.mean((b[0] @ p["w"] + p["b"] - b[1]) ** 2)
+>>> res = fit(loss, {"w": np.zeros(1), "b": 0.0}, (X, y), optimizer=so.sgd(0.3), epochs=200)
+>>> np.round(res.params["w"], 4), round(float(res.params["b"]), 4)
+(array([3.]), -1.0)
+>>> res.history.step["loss"].shape, res.history.epoch.fields
+((200,), ('epoch', 'loss', 'time'))
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..core.pytree import leaves, tree_map
+from ..core.staging import TracingError
+from ..optim import adam, apply_updates, chain, clip_by_global_norm, global_norm, learning_rate
+from ..optim.stochastic import MiniBatches
+from ..transforms import jit as sl_jit
+from ..transforms import value_and_grad
+from .callbacks import (
+    EarlyStopping,
+    TrainHistory,
+    TrainInfo,
+    as_early_stopping,
+    check_callbacks,
+    run_callbacks,
+)
+from .checkpoint import load_checkpoint, save_checkpoint
+from .mixed_precision import as_loss_scale, to_dtype
+
+__all__ = ["fit", "TrainResult"]
+
+
+@dataclass
+class TrainResult:
+    """Outcome of :func:`fit`.
+
+    Attributes
+    ----------
+    params : pytree
+        The parameters after the last step taken (never a diverged step's).
+    best_params : pytree
+        The parameters at the end of the epoch with the best monitored value
+        (``val_loss`` with validation data, else ``loss``, or early stopping's
+        ``monitor``); the initial parameters if no epoch ended with a finite value.
+    best_epoch : int
+        That epoch (-1: the initial parameters).
+    history : TrainHistory
+    state : optimizer state after the last step.
+    step : int
+        Steps taken in total (including before a resume).
+    stopped_early, interrupted, diverged : bool
+        Early stopping fired; a KeyboardInterrupt ended the run; a non-finite loss or
+        gradient ended it.
+    message : str
+    elapsed : float
+        Wall time of this call, in seconds.
+    loss_scale : DynamicLossScale or None
+        The loss scaler of a mixed-precision run.
+    """
+
+    params: object
+    best_params: object
+    best_epoch: int
+    history: TrainHistory = field(repr=False)
+    state: object = field(repr=False)
+    step: int
+    stopped_early: bool
+    interrupted: bool
+    diverged: bool
+    message: str
+    elapsed: float
+    loss_scale: object = field(default=None, repr=False)
+
+
+class _Staged:
+    """``sl.jit(fn)``, falling back to ``fn`` itself (with one warning per run) if it cannot be traced."""
+
+    def __init__(self, fn, use_jit: bool, shared: dict):
+        self.eager = fn
+        self.fn = sl_jit(fn) if use_jit else fn
+        self.shared = shared
+
+    def __call__(self, *args):
+        if self.shared.get("eager"):
+            self.fn = self.eager
+        try:
+            return self.fn(*args)
+        except TracingError as e:
+            if self.fn is self.eager:
+                raise
+            self.shared["eager"], self.fn = True, self.eager
+            first = str(e).splitlines()[0]
+            warnings.warn(
+                f"fit(): sl.jit cannot trace the loss ({first}); running it eagerly. "
+                "Pass jit=False to skip the attempt.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return self.fn(*args)
+
+
+def _check_params(params):
+    ls = leaves(params)
+    if not ls:
+        raise ValueError("fit(): params has no arrays to train")
+    for x in ls:
+        if not np.issubdtype(np.asarray(x).dtype, np.floating):
+            raise TypeError(
+                f"fit(): every parameter must be a floating-point array, got dtype {np.asarray(x).dtype}; "
+                "initialize with floats (e.g. np.zeros(n) or 0.0, not 0)"
+            )
+    return tree_map(lambda x: np.array(x, copy=True), params)  # arrays, and never the caller's buffers
+
+
+def _positive_int(name, v, allow_none=False):
+    if v is None and allow_none:
+        return
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+        raise ValueError(f"fit(): {name} must be a positive integer, got {v!r}")
+
+
+def _all_finite(tree) -> bool:
+    return all(bool(np.all(np.isfinite(x))) for x in leaves(tree))
+
+
+def _lr(state) -> float:
+    try:
+        return learning_rate(state)
+    except ValueError:
+        return math.nan
+
+
+def fit(
+    loss,
+    params,
+    data,
+    *,
+    optimizer=None,
+    epochs=1,
+    batch_size=None,
+    shuffle=True,
+    seed=0,
+    clip_norm=None,
+    val_data=None,
+    metrics=None,
+    early_stopping=None,
+    callbacks=(),
+    checkpoint_dir=None,
+    checkpoint_every=None,
+    resume=False,
+    progress=None,
+    jit=True,
+    mixed_precision=False,
+) -> TrainResult:
+    """Train ``params`` to minimize ``loss`` over mini-batches of ``data``.
+
+    Parameters
+    ----------
+    loss : callable
+        ``loss(params, batch) -> scalar``; ``batch`` has the structure of ``data``.
+    params : pytree of float arrays
+        The starting parameters (not modified).
+    data : array or tuple / list / dict of arrays
+        Samples along the first axis, all arrays the same length.
+    optimizer : GradientTransformation, optional
+        Any :mod:`slopes.optim` transformation (default ``adam(1e-3)``); schedules in it
+        follow the step count in its state.
+    epochs : int
+        Passes over the data.
+    batch_size : int or None
+        None: full batch; 1: one sample per step; k: mini-batches of k (the last of an
+        epoch holds the remainder).
+    shuffle, seed :
+        Reshuffle the samples each epoch, from ``np.random.default_rng(seed)``.
+    clip_norm : float, optional
+        Clip the gradient's global norm to this first (``clip_by_global_norm``).
+    val_data : like ``data``, optional
+        Evaluated at each epoch end: ``val_loss`` and the ``val_`` metrics.
+    metrics : dict, optional
+        ``name -> fn(params, data) -> float``, evaluated each epoch on the train data
+        (field ``name``) and on ``val_data`` (field ``val_name``).
+    early_stopping : int or EarlyStopping, optional
+        Patience in epochs (monitoring ``val_loss`` with ``val_data``, else ``loss``) or
+        an :class:`~slopes.ml.callbacks.EarlyStopping`.
+    callbacks : callable or sequence
+        Called after each step and each epoch with a
+        :class:`~slopes.ml.callbacks.TrainInfo`; **returning True stops the run**.
+    checkpoint_dir : path, optional
+        Where checkpoints go (see :mod:`slopes.ml.checkpoint`); with it, a checkpoint is
+        also written when the run ends normally.
+    checkpoint_every : int, optional
+        Write a checkpoint every this many steps.
+    resume : bool
+        Continue from the checkpoint in ``checkpoint_dir`` (start afresh if there is none).
+        A resumed run ends with exactly the parameters an uninterrupted one would have.
+    progress : bool or None
+        A tqdm bar over the steps; None: only when stderr is a terminal.
+    jit : bool
+        Replay the gradient with ``sl.jit`` (falls back to eager, with a warning, when the
+        loss cannot be traced).
+    mixed_precision : bool or DynamicLossScale
+        Compute the loss and gradient in float16 with dynamic loss scaling, keeping
+        float32 master parameters (see :mod:`slopes.ml.mixed_precision`).
+
+    Returns
+    -------
+    TrainResult
+
+    Notes
+    -----
+    A non-finite loss or gradient ends the run (``diverged=True``) without applying that
+    step; a KeyboardInterrupt (Ctrl-C) ends it cleanly with ``interrupted=True``. In
+    both cases the result holds the history so far and finite best parameters.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp, slopes.optim as so
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(64, 3)); y = X @ np.array([1.0, -2.0, 0.5])
+    >>> loss = lambda w, b: snp.mean((b[0] @ w - b[1]) ** 2)
+    >>> res = fit(loss, np.zeros(3), (X, y), optimizer=so.adam(0.05), epochs=30, batch_size=16)
+    >>> np.round(res.params, 2), len(res.history.step), res.message
+    (array([ 1. , -2. ,  0.5]), 120, 'completed 30 epochs')
+    """
+    t_start = time.perf_counter()
+    if not callable(loss):
+        raise TypeError(f"fit(): loss must be a function loss(params, batch), got {type(loss).__name__}")
+    _positive_int("epochs", epochs)
+    _positive_int("checkpoint_every", checkpoint_every, allow_none=True)
+    if (checkpoint_every is not None or resume) and checkpoint_dir is None:
+        raise ValueError("fit(): checkpoint_every and resume need a checkpoint_dir")
+    params = _check_params(params)
+    scaler = as_loss_scale(mixed_precision)
+    if scaler is not None:
+        params = to_dtype(params, np.float32)  # the float32 master weights
+    batches = MiniBatches(to_dtype(data, np.float16) if scaler else data, batch_size, shuffle, seed)
+    if val_data is not None:
+        MiniBatches(val_data)  # validates its arrays
+    metrics = dict(metrics or {})
+    for name, fn in metrics.items():
+        if not callable(fn):
+            raise TypeError(f"fit(): metric {name!r} must be a function fn(params, data) -> float")
+    callbacks = check_callbacks(callbacks)
+    if clip_norm is not None and not (isinstance(clip_norm, (int, float)) and clip_norm > 0):
+        raise ValueError(f"fit(): clip_norm must be a positive number, got {clip_norm!r}")
+
+    opt = adam(1e-3) if optimizer is None else optimizer
+    if not (hasattr(opt, "init") and hasattr(opt, "update")):
+        raise TypeError("fit(): optimizer must be a slopes.optim GradientTransformation (e.g. so.adam(1e-3))")
+    if clip_norm is not None:
+        opt = chain(clip_by_global_norm(float(clip_norm)), opt)
+
+    es = as_early_stopping(early_stopping, val_data is not None)
+    tracker = es or EarlyStopping(
+        patience=sys.maxsize, monitor="val_loss" if val_data is not None else "loss"
+    )
+    known = {"loss"} | set(metrics)
+    if val_data is not None:
+        known |= {"val_loss"} | {f"val_{m}" for m in metrics}
+    if tracker.monitor not in known:
+        raise ValueError(f"fit(): cannot monitor {tracker.monitor!r}; available: {sorted(known)}")
+
+    state = opt.init(params)
+    history = TrainHistory()
+    best_params, best_epoch = params, -1
+    step, epoch0, pos0, rng_state = 0, 0, 0, None
+    if resume and (ck := load_checkpoint(checkpoint_dir, params_like=params, state_like=state)) is not None:
+        params, state, best_params = ck["params"], ck["state"], ck["best_params"]
+        history = TrainHistory.from_dict(ck["history"])
+        meta = ck["meta"]
+        step, epoch0, pos0, rng_state = meta["step"], meta["epoch"], meta["pos"], meta["rng"]
+        best_epoch, tracker.best, tracker.wait = (
+            meta["best_epoch"],
+            meta["tracker_best"],
+            meta["tracker_wait"],
+        )
+        if scaler is not None and meta.get("loss_scale"):
+            scaler.load_state_dict(meta["loss_scale"])
+
+    shared: dict = {}
+    if scaler is None:
+        vg = _Staged(value_and_grad(loss), jit, shared)
+    else:
+        vg = _Staged(value_and_grad(scaler.scaled(loss)), jit, shared)
+    eval_loss = _Staged(loss, jit, shared)
+    nb = batches.batches_per_epoch
+    show = sys.stderr.isatty() if progress is None else bool(progress)
+    bar = tqdm(
+        total=epochs * nb,
+        initial=min(step, epochs * nb),
+        disable=not show,
+        unit="step",
+        dynamic_ncols=True,
+        leave=True,
+    )
+
+    def checkpoint(epoch, pos, epoch_start_rng):
+        # a finished epoch is saved as the start of the next one (its permutation not yet drawn)
+        if pos == nb:
+            epoch, pos, rng = epoch + 1, 0, batches.rng.bit_generator.state
+        else:
+            rng = epoch_start_rng
+        meta = {
+            "step": step,
+            "epoch": epoch,
+            "pos": pos,
+            "rng": rng,
+            "best_epoch": best_epoch,
+            "tracker_best": tracker.best,
+            "tracker_wait": tracker.wait,
+            "loss_scale": scaler.state_dict() if scaler else None,
+        }
+        save_checkpoint(
+            checkpoint_dir,
+            params=params,
+            state=state,
+            best_params=best_params,
+            history=history.as_dict(),
+            meta=meta,
+        )
+
+    stopped_early = interrupted = diverged = False
+    message = f"completed {epochs} epochs"
+    stop = False
+    try:
+        for epoch in range(epoch0, epochs):
+            t_epoch = time.perf_counter()
+            if epoch == epoch0 and rng_state is not None:
+                batches.rng.bit_generator.state = rng_state
+            epoch_start_rng = batches.rng.bit_generator.state
+            epoch_batches = batches.epoch()
+            for pos in range(pos0 if epoch == epoch0 else 0, nb):
+                batch = epoch_batches[pos]
+                lr = _lr(state)
+                value, grads, gnorm, skipped, why = _gradient(vg, scaler, params, batch)
+                if why is not None:
+                    diverged, stop = True, True
+                    message = (
+                        f"diverged at step {step + 1} (epoch {epoch}): {why}; params are the last finite ones"
+                    )
+                    break
+                if not skipped:
+                    updates, new_state = opt.update(grads, state, params)
+                    params, state = apply_updates(params, updates), new_state
+                step += 1
+                row = {
+                    "loss": value if not skipped else math.nan,
+                    "lr": lr,
+                    "grad_norm": gnorm,
+                    "epoch": epoch,
+                }
+                if scaler is not None:
+                    row.update(loss_scale=scaler.scale, skipped=skipped)
+                history.step.append(**row)
+                if show:
+                    bar.update(1)
+                    bar.set_postfix(epoch=epoch, loss=f"{value:.4g}", refresh=False)
+                who = run_callbacks(
+                    callbacks, TrainInfo("step", step, epoch, value, params, state, history, {})
+                )
+                if who is not None:
+                    message, stop = f"stopped by callback {who} at step {step}", True
+                if pos == nb - 1 and not stop:
+                    logs = _evaluate(eval_loss, params, data, val_data, metrics, history, epoch, t_epoch)
+                    improved, es_stop = tracker.update(logs[tracker.monitor])
+                    if improved and _all_finite(params):
+                        best_params, best_epoch = params, epoch
+                    history.epoch.append(**logs)
+                    if es is not None and es_stop:
+                        stopped_early, stop = True, True
+                        message = (
+                            f"early stopping at epoch {epoch}: {es.monitor} did not improve for "
+                            f"{es.patience} epochs (best {tracker.best:.6g} at epoch {best_epoch})"
+                        )
+                    info = TrainInfo("epoch", step, epoch, logs["loss"], params, state, history, logs)
+                    who = run_callbacks(callbacks, info)
+                    if who is not None:
+                        message, stop = f"stopped by callback {who} at epoch {epoch}", True
+                if checkpoint_every is not None and step % checkpoint_every == 0:
+                    checkpoint(epoch, pos + 1, epoch_start_rng)
+                if stop:
+                    break
+            if stop:
+                break
+        else:
+            if checkpoint_dir is not None:
+                checkpoint(epochs - 1, nb, None)
+    except KeyboardInterrupt:
+        interrupted = True
+        message = f"interrupted (KeyboardInterrupt) after step {step}"
+    finally:
+        bar.close()
+    return TrainResult(
+        params=params,
+        best_params=best_params,
+        best_epoch=best_epoch,
+        history=history,
+        state=state,
+        step=step,
+        stopped_early=stopped_early,
+        interrupted=interrupted,
+        diverged=diverged,
+        message=message,
+        elapsed=time.perf_counter() - t_start,
+        loss_scale=scaler,
+    )
+
+
+def _gradient(vg, scaler, params, batch):
+    """``(loss, grads, grad_norm, skipped, why_diverged)`` of one step, plain or mixed precision."""
+    if scaler is None:
+        value, grads = vg(params, batch)
+        value, gnorm = float(value), global_norm(grads)
+        if not math.isfinite(value):
+            return value, grads, gnorm, False, "non-finite loss"
+        if not math.isfinite(gnorm):
+            return value, grads, gnorm, False, "non-finite gradient"
+        return value, grads, gnorm, False, None
+    was_exhausted = scaler.exhausted
+    value, grads, finite = scaler.step(vg, params, batch)
+    if not finite and was_exhausted:
+        why = f"non-finite float16 loss or gradient even at the minimum loss scale {scaler.min_scale:g}"
+        return value, grads, math.nan, True, why
+    return value, grads, (global_norm(grads) if finite else math.nan), not finite, None
+
+
+def _evaluate(eval_loss, params, data, val_data, metrics, history, epoch, t_epoch) -> dict:
+    """The epoch row: mean batch loss of the epoch, validation loss, metrics, time."""
+    losses = history.step["loss"][history.step["epoch"] == epoch]
+    losses = losses[np.isfinite(losses)]
+    logs = {"epoch": epoch, "loss": float(np.mean(losses)) if losses.size else math.nan}
+    if val_data is not None:
+        logs["val_loss"] = float(eval_loss(params, val_data))
+    for name, fn in metrics.items():
+        logs[name] = float(fn(params, data))
+        if val_data is not None:
+            logs[f"val_{name}"] = float(fn(params, val_data))
+    logs["time"] = time.perf_counter() - t_epoch
+    return logs

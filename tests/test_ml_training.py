@@ -1,0 +1,325 @@
+"""slopes.ml.fit: iterates against hand-written NumPy GD, lstsq, early stopping, checkpoints, interrupts."""
+
+import math
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+import slopes as sl
+import slopes.numpy as snp
+import slopes.optim as so
+from slopes.ml import EarlyStopping, fit
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(40, 3))
+W_TRUE = np.array([1.0, -2.0, 0.5])
+Y = X @ W_TRUE + 0.1 * RNG.normal(size=40)
+
+
+def lsq(w, b):
+    return 0.5 * snp.mean((b[0] @ w - b[1]) ** 2)
+
+
+def lsq_np(w, Xb, yb):  # the same loss and its gradient, by hand
+    r = Xb @ w - yb
+    return 0.5 * np.mean(r**2), Xb.T @ r / len(yb)
+
+
+def record_params(store):
+    def cb(info):
+        if info.event == "step":
+            store.append(np.array(info.params, copy=True))
+
+    return cb
+
+
+def test_full_batch_gd_matches_hand_iterates():
+    lr, steps = 0.1, 15
+    seen = []
+    res = fit(lsq, np.zeros(3), (X, Y), optimizer=so.sgd(lr), epochs=steps, callbacks=[record_params(seen)])
+    w, ref, losses, norms = np.zeros(3), [], [], []
+    for _ in range(steps):
+        f, g = lsq_np(w, X, Y)
+        losses.append(f)
+        norms.append(np.linalg.norm(g))
+        w = w - lr * g
+        ref.append(w)
+    np.testing.assert_allclose(np.array(seen), np.array(ref), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(res.params, ref[-1], rtol=1e-12)
+    np.testing.assert_allclose(res.history.step["loss"], losses, rtol=1e-12)
+    np.testing.assert_allclose(res.history.step["grad_norm"], norms, rtol=1e-12)
+    np.testing.assert_array_equal(res.history.step["lr"], np.full(steps, lr))
+    assert res.message == f"completed {steps} epochs" and not (res.stopped_early or res.diverged)
+
+
+def test_minibatch_regression_converges_to_lstsq():
+    ref = np.linalg.lstsq(X, Y, rcond=None)[0]
+    opt = so.adam(so.cosine_decay(0.05, 400))
+    res = fit(lsq, np.zeros(3), (X, Y), optimizer=opt, epochs=80, batch_size=8, seed=1)
+    np.testing.assert_allclose(res.params, ref, atol=2e-3)
+
+
+def test_history_shapes_and_first_step_values():
+    n, bs, epochs, seed = 40, 16, 3, 7
+    sched = so.exponential_decay(0.1, 0.9)
+    res = fit(
+        lsq,
+        np.zeros(3),
+        (X, Y),
+        optimizer=so.momentum(sched),
+        epochs=epochs,
+        batch_size=bs,
+        seed=seed,
+        val_data=(X[:10], Y[:10]),
+        metrics={"mae": lambda w, d: np.mean(np.abs(d[0] @ w - d[1]))},
+    )
+    steps = epochs * math.ceil(n / bs)
+    h = res.history
+    assert len(h.step) == steps and h.step["loss"].shape == (steps,)
+    assert set(h.step.fields) == {"loss", "lr", "grad_norm", "epoch"}
+    assert set(h.epoch.fields) == {"epoch", "loss", "val_loss", "mae", "val_mae", "time"}
+    assert h.epoch["val_loss"].shape == (epochs,)
+    np.testing.assert_array_equal(h.step["epoch"], np.repeat(np.arange(epochs), 3))
+    # lr of step k is the schedule at k: 0.1 * 0.9**k (the formula, by hand)
+    np.testing.assert_allclose(h.step["lr"], 0.1 * 0.9 ** np.arange(steps), rtol=1e-12)
+    # the first batch is the first bs samples of default_rng(seed).permutation(n)
+    idx = np.random.default_rng(seed).permutation(n)[:bs]
+    f0, g0 = lsq_np(np.zeros(3), X[idx], Y[idx])
+    assert h.step["loss"][0] == pytest.approx(f0, rel=1e-12)
+    assert h.step["grad_norm"][0] == pytest.approx(np.linalg.norm(g0), rel=1e-12)
+    # epoch loss = mean of that epoch's batch losses; metrics = the metric at the end params
+    np.testing.assert_allclose(h.epoch["loss"], h.step["loss"].reshape(epochs, 3).mean(axis=1), rtol=1e-12)
+    w = res.params
+    assert h.epoch["val_loss"][-1] == pytest.approx(lsq_np(w, X[:10], Y[:10])[0], rel=1e-12)
+    assert h.epoch["mae"][-1] == pytest.approx(np.mean(np.abs(X @ w - Y)), rel=1e-12)
+    assert h.epoch["val_mae"][-1] == pytest.approx(np.mean(np.abs(X[:10] @ w - Y[:10])), rel=1e-12)
+    assert np.all(h.epoch["time"] >= 0)
+
+
+def test_determinism_with_seed():
+    kw = dict(optimizer=so.adam(0.01), epochs=3, batch_size=7)
+    a = fit(lsq, np.zeros(3), (X, Y), seed=5, **kw)
+    b = fit(lsq, np.zeros(3), (X, Y), seed=5, **kw)
+    c = fit(lsq, np.zeros(3), (X, Y), seed=6, **kw)
+    assert np.array_equal(a.params, b.params)
+    assert np.array_equal(a.history.step["loss"], b.history.step["loss"])
+    assert not np.array_equal(a.params, c.params)
+
+
+def test_early_stopping_restores_best_params():
+    # GD on mean (w - 2)^2 from w = 0: w_k = 2 (1 - (1 - 2 lr)^k); validation target 1
+    lr = 0.1
+    loss = lambda w, y: snp.mean((w[0] - y) ** 2)
+    seen = []
+    res = fit(
+        loss,
+        np.zeros(1),
+        np.full(4, 2.0),
+        optimizer=so.sgd(lr),
+        epochs=50,
+        val_data=np.ones(3),
+        early_stopping=EarlyStopping(patience=2),
+        callbacks=[record_params(seen)],
+    )
+    k = np.arange(1, len(seen) + 1)
+    w_hand = 2 * (1 - (1 - 2 * lr) ** k)
+    val_hand = (w_hand - 1) ** 2
+    np.testing.assert_allclose(np.array(seen)[:, 0], w_hand, rtol=1e-12)
+    np.testing.assert_allclose(res.history.epoch["val_loss"], val_hand, rtol=1e-9)
+    best = int(np.argmin(val_hand))
+    assert best == 2 and res.best_epoch == best
+    assert res.stopped_early and len(seen) == best + 1 + 2
+    np.testing.assert_array_equal(res.best_params, seen[best])
+    np.testing.assert_array_equal(res.params, seen[-1])
+    assert "early stopping" in res.message
+
+
+def test_early_stopping_int_patience_monitors_train_loss_without_val():
+    loss = lambda w, y: snp.mean((w[0] - y) ** 2)
+    res = fit(loss, np.zeros(1), np.full(4, 2.0), optimizer=so.sgd(1.0), epochs=10, early_stopping=1)
+    # lr 1 on (w-2)^2 oscillates 0 -> 4 -> 0: the loss never improves after epoch 0
+    assert res.stopped_early and res.best_epoch == 0 and len(res.history.epoch) == 2
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the blow-up being detected
+def test_divergence_stops_and_keeps_finite_best():
+    loss = lambda w, y: snp.mean((w[0] - y) ** 2)
+    res = fit(loss, np.zeros(1), np.full(4, 2.0), optimizer=so.sgd(1e3), epochs=500)
+    assert res.diverged and "diverged" in res.message
+    assert np.all(np.isfinite(res.params)) and np.all(np.isfinite(res.best_params))
+    assert res.best_epoch == 0 and res.step < 500
+
+
+def test_keyboard_interrupt_ends_cleanly():
+    def ctrl_c(info):
+        if info.event == "step" and info.step == 7:
+            raise KeyboardInterrupt
+
+    res = fit(lsq, np.zeros(3), (X, Y), optimizer=so.sgd(0.1), epochs=5, batch_size=10, callbacks=[ctrl_c])
+    assert res.interrupted and res.step == 7 and len(res.history.step) == 7
+    assert len(res.history.epoch) == 1 and res.best_epoch == 0
+    assert "interrupted" in res.message
+
+
+def test_keyboard_interrupt_inside_loss():
+    calls = []
+
+    def loss(w, b):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return lsq(w, b)
+
+    res = fit(loss, np.zeros(3), (X, Y), optimizer=so.sgd(0.1), epochs=5, jit=False)
+    assert res.interrupted and res.step == 2
+
+
+def test_callback_stop_and_hooks():
+    class Counter:
+        def __init__(self):
+            self.epochs = 0
+
+        def on_epoch_end(self, info):
+            assert info.event == "epoch" and "loss" in info.logs
+            self.epochs += 1
+
+    c = Counter()
+    res = fit(
+        lsq,
+        np.zeros(3),
+        (X, Y),
+        optimizer=so.sgd(0.1),
+        epochs=10,
+        batch_size=20,
+        callbacks=[c, lambda info: info.event == "step" and info.step == 9],
+    )
+    assert res.step == 9 and c.epochs == 4 and "callback" in res.message
+
+
+def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
+    rng = np.random.default_rng(1)
+    Xs = rng.normal(size=(50, 3))
+    ys = np.tanh(Xs @ W_TRUE)
+
+    def loss(p, b):
+        return snp.mean((snp.tanh(b[0] @ p["W"] + p["b"]) @ p["v"] - b[1]) ** 2)
+
+    p0 = {"W": 0.5 * rng.normal(size=(3, 4)), "b": np.zeros(4), "v": 0.5 * rng.normal(size=4)}
+    kw = dict(epochs=6, batch_size=8, seed=3, val_data=(Xs[:10], ys[:10]))
+    ref = fit(loss, p0, (Xs, ys), optimizer=so.adam(so.warmup_cosine(0.05, 5, 42)), **kw)
+
+    class Killed(Exception):
+        pass
+
+    def kill(info):
+        if info.event == "step" and info.step == 23:
+            raise Killed
+
+    ck = dict(checkpoint_dir=tmp_path, checkpoint_every=5)
+    with pytest.raises(Killed):
+        fit(
+            loss, p0, (Xs, ys), optimizer=so.adam(so.warmup_cosine(0.05, 5, 42)), callbacks=[kill], **ck, **kw
+        )
+    assert os.listdir(tmp_path) == ["checkpoint.npz"]  # no temporary files left behind
+    res = fit(loss, p0, (Xs, ys), optimizer=so.adam(so.warmup_cosine(0.05, 5, 42)), resume=True, **ck, **kw)
+    for k in p0:
+        assert np.array_equal(res.params[k], ref.params[k])
+        assert np.array_equal(res.best_params[k], ref.best_params[k])
+    assert res.step == ref.step == 42 and res.best_epoch == ref.best_epoch
+    for f in ("loss", "lr", "grad_norm"):
+        assert np.array_equal(res.history.step[f], ref.history.step[f])
+    assert np.array_equal(res.history.epoch["val_loss"], ref.history.epoch["val_loss"])
+    assert so.step_count(res.state) == 42
+
+
+def test_resume_without_checkpoint_starts_fresh_and_continues(tmp_path):
+    a = fit(lsq, np.zeros(3), (X, Y), optimizer=so.sgd(0.1), epochs=2, checkpoint_dir=tmp_path, resume=True)
+    b = fit(lsq, np.zeros(3), (X, Y), optimizer=so.sgd(0.1), epochs=4, checkpoint_dir=tmp_path, resume=True)
+    c = fit(lsq, np.zeros(3), (X, Y), optimizer=so.sgd(0.1), epochs=4)
+    assert a.step == 2 and b.step == 4
+    assert np.array_equal(b.params, c.params)
+
+
+def test_clip_norm_bounds_each_step():
+    seen = []
+    lr, c = 0.1, 0.01
+    fit(
+        lsq, np.zeros(3), (X, Y), optimizer=so.sgd(lr), epochs=3, clip_norm=c, callbacks=[record_params(seen)]
+    )
+    steps = np.diff(np.vstack([np.zeros(3), seen]), axis=0)
+    g0 = lsq_np(np.zeros(3), X, Y)[1]
+    np.testing.assert_allclose(steps[0], -lr * c * g0 / np.linalg.norm(g0), rtol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(steps, axis=1), lr * c, rtol=1e-12)
+
+
+def test_untraceable_loss_falls_back_with_one_warning():
+    def loss(w, b):
+        m = lsq(w, b)
+        return m if m > 0 else 0.0 * m  # a Python branch on a traced value
+
+    with pytest.warns(RuntimeWarning, match="eagerly") as rec:
+        res = fit(loss, np.zeros(3), (X, Y), optimizer=so.sgd(0.1), epochs=3, val_data=(X, Y))
+    assert len([r for r in rec if "eagerly" in str(r.message)]) == 1
+    ref = fit(lsq, np.zeros(3), (X, Y), optimizer=so.sgd(0.1), epochs=3, jit=False)
+    np.testing.assert_allclose(res.params, ref.params, rtol=1e-12)
+
+
+def test_pytree_params_and_dict_data_and_default_optimizer():
+    data = {"x": X, "y": Y}
+    loss = lambda p, b: 0.5 * snp.mean((b["x"] @ p["w"] + p["c"] - b["y"]) ** 2)
+    res = fit(loss, {"w": np.zeros(3), "c": np.zeros(())}, data, epochs=2, batch_size=20, jit=True)
+    f0 = lsq_np(np.zeros(3), X, Y)[0]
+    assert res.history.step["lr"][0] == 1e-3  # adam(1e-3) by default
+    assert res.history.epoch["loss"][-1] < f0
+
+
+def test_progress_bar_writes_to_stderr(capsys):
+    fit(lsq, np.zeros(3), (X, Y), optimizer=so.sgd(0.1), epochs=2, progress=True)
+    assert "step" in capsys.readouterr().err
+    fit(lsq, np.zeros(3), (X, Y), optimizer=so.sgd(0.1), epochs=2)  # not a terminal: quiet
+    assert capsys.readouterr().err == ""
+
+
+def test_no_warnings_on_a_normal_run():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit(lsq, np.zeros(3), (X, Y), optimizer=so.adam(0.1), epochs=2, batch_size=16)
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (dict(batch_size=0), ValueError, "batch_size"),
+        (dict(epochs=0), ValueError, "epochs"),
+        (dict(data=(X, Y[:-1])), ValueError, "different numbers of samples"),
+        (dict(params=np.zeros(3, dtype=int)), TypeError, "floating-point"),
+        (dict(loss=lambda w, b: b[0] @ w), TypeError, "scalar"),
+        (dict(checkpoint_every=3), ValueError, "checkpoint_dir"),
+        (dict(early_stopping=EarlyStopping(monitor="acc")), ValueError, "cannot monitor"),
+        (dict(early_stopping=True), TypeError, "patience"),
+        (dict(metrics={"m": 3}), TypeError, "metric"),
+        (dict(callbacks=[3]), TypeError, "callback"),
+        (dict(optimizer="adam"), TypeError, "GradientTransformation"),
+        (dict(clip_norm=-1.0), ValueError, "clip_norm"),
+    ],
+)
+def test_bad_input(kwargs, exc, match):
+    args = dict(loss=lsq, params=np.zeros(3), data=(X, Y))
+    for k in ("loss", "params", "data"):
+        if k in kwargs:
+            args[k] = kwargs.pop(k)
+    with pytest.raises(exc, match=match):
+        fit(args["loss"], args["params"], args["data"], **kwargs)
+
+
+def test_early_stopping_object_validates():
+    with pytest.raises(ValueError, match="patience"):
+        EarlyStopping(patience=0)
+    with pytest.raises(ValueError, match="mode"):
+        EarlyStopping(mode="up")
+
+
+def test_fit_is_exported():
+    assert sl.ml.fit is fit
