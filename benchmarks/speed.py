@@ -207,6 +207,7 @@ class Contender:
     seconds: float | None = None
     loops: int = 0
     info: bool = False  # informational: no target depends on it
+    per: int = 1  # the timed call does this many units of work (time is reported per unit)
 
 
 @dataclass
@@ -221,9 +222,11 @@ class Row:
         return next((c for c in self.contenders if c.name == name), None)
 
 
-def add(row: Row, name: str, build: Callable, reference=None, info=False, **agree_kw):
-    """Build a contender: ``build()`` returns (answer, timed_fn); check the answer."""
-    c = Contender(name, info=info)
+def add(row: Row, name: str, build: Callable, reference=None, info=False, per=1, **agree_kw):
+    """Build a contender: ``build()`` returns (answer, timed_fn); check the answer.
+
+    ``timed_fn`` may do ``per`` units of the row's work (e.g. epochs); its time is divided by ``per``."""
+    c = Contender(name, info=info, per=per)
     row.contenders.append(c)
     try:
         answer, c.fn = build()
@@ -357,18 +360,9 @@ def row_logistic(key, title, n, d, kind):
 
 
 def digits_data():
-    """(X float64 (1797, 64) in [0, 1], integer labels); scikit-learn's digits when installed."""
-    try:
-        from sklearn.datasets import load_digits
-
-        dg = load_digits()
-        return dg.data.astype(np.float64) / 16.0, dg.target.astype(np.int64), "sklearn digits"
-    except ImportError:
-        rng = np.random.default_rng(SEED)
-        centers = rng.uniform(0.0, 16.0, (10, 64))
-        labels = rng.integers(0, 10, 1797)
-        X = np.clip(np.round(centers[labels] + 3.0 * rng.standard_normal((1797, 64))), 0, 16) / 16.0
-        return X, labels.astype(np.int64), "synthetic digits-like (seeded numpy; sklearn not installed)"
+    """(X float64 (1797, 64) in [0, 1], integer labels): the digits set bundled with slopes."""
+    d = sl.ml.datasets.load("digits")
+    return d.X / 16.0, d.y, "digits (bundled with slopes)"
 
 
 def mlp_init(seed=SEED):
@@ -382,12 +376,9 @@ def mlp_init(seed=SEED):
 
 
 def mlp_loss(p, xb, yb):
-    """Softmax cross-entropy of a 64-128-10 ReLU MLP; yb one-hot."""
-    h = snp.maximum(xb @ p["W1"] + p["b1"], 0.0)
-    z = h @ p["W2"] + p["b2"]
-    zmax = snp.max(z, axis=1, keepdims=True)
-    log_softmax = z - zmax - snp.log(snp.sum(snp.exp(z - zmax), axis=1, keepdims=True))
-    return -snp.sum(yb * log_softmax) / xb.shape[0]
+    """Softmax cross-entropy of a 64-128-10 ReLU MLP; yb one-hot (written as a user would, with sl.ml)."""
+    h = sl.ml.relu(xb @ p["W1"] + p["b1"])
+    return sl.ml.cross_entropy(h @ p["W2"] + p["b2"], yb)
 
 
 def batches(X, labels, bs=64):
@@ -410,6 +401,22 @@ class SlopesMLP:
             upd, state = opt.update(g, state, params)
             params = sl.optim.apply_updates(params, upd)
         self.params, self.state = params, state
+
+
+class FitMLP:
+    """Epochs through ``sl.ml.fit`` (batches in the fixed order: shuffle=False), Adam as in the others."""
+
+    def __init__(self, params, data):
+        self.params = {k: v.copy() for k, v in params.items()}
+        self.X = np.concatenate([xb for xb, _, _ in data])
+        self.Y = np.concatenate([yb for _, yb, _ in data])
+        self.bs = len(data[0][0])
+
+    def run(self, epochs):
+        r = sl.ml.fit(lambda p, b: mlp_loss(p, *b), self.params, (self.X, self.Y),
+                      optimizer=sl.optim.adam(1e-3), epochs=epochs, batch_size=self.bs, shuffle=False,
+                      progress=False)
+        return r.params
 
 
 class NumpyMLP:
@@ -499,6 +506,14 @@ def row_mlp(torchlib):
     ref = add(row, "numpy", lambda: trainer_build(lambda: NumpyMLP(p0, data)))
     kw = dict(rtol=1e-6, atol=1e-9)
     add(row, SLOPES, lambda: trainer_build(lambda: SlopesMLP(p0, data, sjit)), ref, **kw)
+    if hasattr(sl, "ml"):
+        fit_epochs = 5  # one fit call of 5 epochs (tracing and per-epoch evaluation included), per epoch
+
+        def fit_build():
+            t = FitMLP(p0, data)
+            return t.run(1), lambda: t.run(fit_epochs)
+
+        add(row, "slopes sl.ml.fit", fit_build, ref, per=fit_epochs, **kw)
     if JIT is not None:
         add(row, "slopes (eager)", lambda: trainer_build(lambda: SlopesMLP(p0, data, lambda f: f)), ref,
             info=True, **kw)
@@ -765,7 +780,7 @@ def main(argv=None) -> int:
         live = {c.name: c.fn for c in row.contenders if c.fn is not None}
         for name, (sec, loops) in time_interleaved(live, repeats, min_time).items():
             c = row.get(name)
-            c.seconds, c.loops = sec, loops
+            c.seconds, c.loops = sec / c.per, loops
         rows.append(row)
 
     failures = []

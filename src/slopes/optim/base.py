@@ -170,5 +170,8 @@ def global_norm(tree) -> float:
     >>> global_norm({"a": np.array([3.0]), "b": [np.array([4.0])]})
     5.0
     """
-    leaves, _ = flatten(tree)
-    return math.sqrt(sum(float(np.sum(np.square(np.asarray(x, dtype=np.float64)))) for x in leaves))
+    total = 0.0
+    for x in flatten(tree)[0]:
+        x = np.asarray(x, dtype=np.float64)  # float16 / float32 squares would lose range and digits
+        total += float(np.vdot(x, x))
+    return math.sqrt(total)

@@ -240,8 +240,11 @@ def _adam(learning_rate, b1, b2, eps, weight_decay):
             raise ValueError("adamw: update needs params (the weight decay is proportional to them)")
         lr = state.lr
         t = state.count + 1
-        step_size = lr / (1 - b1**t)
-        inv_bc2_sqrt = 1.0 / math.sqrt(1 - b2**t)
+        # lr_t mhat / (sqrt(vhat) + eps) = (lr_t sqrt(c2) / c1) m / (sqrt(v) + eps sqrt(c2)),
+        # with c1 = 1 - b1^t and c2 = 1 - b2^t: one operation fewer per leaf
+        root_c2 = math.sqrt(1 - b2**t)
+        step_size = lr * root_c2 / (1 - b1**t)
+        eps_t = eps * root_c2
         g_leaves, treedef = flatten(grads)
         mus, nus, upds = [], [], []
         # Each leaf in three fresh arrays, worked on in place: the state's arrays are
@@ -257,8 +260,7 @@ def _adam(learning_rate, b1, b2, eps, weight_decay):
             v *= 1 - b2
             v += v0
             u = np.asarray(np.sqrt(v))
-            u *= inv_bc2_sqrt
-            u += eps
+            u += eps_t
             np.divide(m, u, out=u)
             u *= -step_size
             mus.append(m)

@@ -125,20 +125,19 @@ class Jitted:
         self.static_argnums = static_argnums
         self.cache_size = cache_size
         self._cache = OrderedDict()
-        self._fast = {}  # calls with positional arrays / floats only: _fast_key -> entry
+        self._fast = {}  # calls with positional arrays / floats / pytrees of arrays: _fast_key -> entry
         self._hits = 0
         self._misses = 0
 
     def __call__(self, *args, **kwargs):
         if not kwargs and not self.static_argnums:
-            key = _fast_key(args)
+            dyn = []
+            key = _fast_key(args, dyn)
             if key is not None:
                 entry = self._fast.get(key)
                 if entry is not None:
                     self._hits += 1
-                    if _SCALAR in key:
-                        args = [np.asarray(a) if type(a) is float else a for a in args]
-                    return entry(args)
+                    return entry(dyn)
         return self._call(args, kwargs)
 
     # -- the general path ---------------------------------------------------------------
@@ -199,7 +198,7 @@ class Jitted:
         program.optimize()
         entry = _Entry(program.compile(), out_box[0], program)
         self._cache[key] = entry
-        fast = None if kwargs or statics else _fast_key(args)
+        fast = None if kwargs or statics else _fast_key(args, [])
         if fast is not None:
             self._fast[fast] = entry
         while len(self._cache) > self.cache_size:
@@ -242,18 +241,57 @@ class Jitted:
 _SCALAR = ((), np.dtype(np.float64))  # a Python float is traced as a 0-d float64 array
 
 
-def _fast_key(args):
-    """The signature of a call whose arguments are all arrays or Python floats, else None."""
+def _fast_key(args, leaves):
+    """The signature of a call whose arguments are arrays, Python floats, or dicts (string
+    keys), lists and tuples of arrays, else None; appends the leaves (floats as 0-d arrays)
+    to ``leaves`` in :func:`pytree.flatten`'s order. One pass, for the calls a training
+    loop or an optimizer makes thousands of times."""
     key = []
     for a in args:
         t = type(a)
-        if t is np.ndarray:
-            key.append((a.shape, a.dtype))
-        elif t is float:
+        if t is float:
+            leaves.append(np.asarray(a))
             key.append(_SCALAR)
-        else:
+            continue
+        k = _tree_key(a, leaves)
+        if k is None:
             return None
+        key.append(k)
     return tuple(key)
+
+
+def _tree_key(x, leaves):
+    t = type(x)
+    if t is np.ndarray:
+        leaves.append(x)
+        return (x.shape, x.dtype)
+    if t is dict:
+        try:
+            names = sorted(x)  # pytree.flatten's order
+        except TypeError:
+            return None
+        parts = [names]
+        for n in names:
+            if type(n) is not str:
+                return None
+            k = _tree_key(x[n], leaves)
+            if k is None:
+                return None
+            parts.append(k)
+        return ("d", *map(_tuple_or_key, parts))
+    if t is list or t is tuple:
+        parts = []
+        for v in x:
+            k = _tree_key(v, leaves)
+            if k is None:
+                return None
+            parts.append(k)
+        return ("l" if t is list else "t", *parts)
+    return None
+
+
+def _tuple_or_key(p):
+    return tuple(p) if type(p) is list else p
 
 
 def _hashable(x, what):
