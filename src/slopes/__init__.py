@@ -6,12 +6,14 @@
 array([-1., -1.])
 """
 
+from . import analysis as analysis
 from . import calculus as calculus
 from . import ml as ml
 from . import numeric as numeric
 from . import numpy  # noqa: F401  (installs the ndarray API on traced values)
 from . import optim as optim
 from . import problems as problems
+from . import sampling as sampling
 from . import symbolic as symbolic
 from .check import check_grad, check_rule
 from .core.pytree import tree_map
@@ -42,6 +44,7 @@ __all__ = [
     "Expression",
     "ExpressionError",
     "TaylorPolynomial",
+    "analysis",
     "calculus",
     "check_grad",
     "check_rule",
@@ -62,6 +65,7 @@ __all__ = [
     "optim",
     "parse",
     "problems",
+    "sampling",
     "stop_gradient",
     "symbolic",
     "taylor",
