@@ -71,10 +71,10 @@ class Dataset(NamedTuple):
 
 def _open_text(path) -> io.TextIOBase:
     """Open a bundled or installed data file (a Traversable or Path) as text, gunzipping ``.gz``."""
-    raw = path.open("rb")
+    data = path.read_bytes()  # read whole: nothing is left open (the files are small)
     if path.name.endswith(".gz"):
-        raw = gzip.open(raw, "rb")
-    return io.TextIOWrapper(raw, encoding="ascii")
+        data = gzip.decompress(data)
+    return io.StringIO(data.decode("ascii"))
 
 
 def _bundled(filename: str):

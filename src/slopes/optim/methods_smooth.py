@@ -191,7 +191,8 @@ class Newton(Method):
         x, f, g = state
         H = p.hess(x)
         r = newton_step(p.f, x, grad_f=p.grad, hess_f=p.hess, fx=f, gx=g, Hx=H,
-                        line_search=p.line_search or "strong_wolfe", **self.opts)
+                        line_search=p.line_search or "strong_wolfe",
+                        value_and_grad=p.value_and_grad if p.joint else None, **self.opts)
         if not r.success:
             return StepInfo(x, f, g, 0.0, _NAN, state, {"failed": f"line search: {r.reason}"})
         return StepInfo(r.x, r.f, r.g, float(r.step * np.linalg.norm(r.direction)), float(r.step),

@@ -295,6 +295,7 @@ def newton_step(
     c1: float = 1e-4,
     c2: float = 0.9,
     max_trials: int = 50,
+    value_and_grad: Callable[[np.ndarray], tuple[float, np.ndarray]] | None = None,
 ) -> NewtonStepResult:
     """One damped Newton iteration: modified Newton direction, then a line search from ``t = 1``.
 
@@ -316,8 +317,8 @@ def newton_step(
         the new point is then evaluated once more).
     modification, min_curvature
         Passed to :func:`newton_direction`.
-    c1, c2, max_trials
-        Passed to the line search.
+    c1, c2, max_trials, value_and_grad
+        Passed to the line search (``value_and_grad`` to the strong Wolfe one).
 
     Returns
     -------
@@ -356,7 +357,8 @@ def newton_step(
         Hx, nhev = np.asarray(hess_f(x)), 1
     d, info = newton_direction(gx, Hx, modification=modification, min_curvature=min_curvature)
     if line_search == "strong_wolfe":
-        r = strong_wolfe(f, grad_f, x, d, fx=fx, gx=gx, c1=c1, c2=c2, max_trials=max_trials)
+        r = strong_wolfe(f, grad_f, x, d, fx=fx, gx=gx, c1=c1, c2=c2, max_trials=max_trials,
+                         value_and_grad=value_and_grad)
     else:
         r = backtracking(f, x, d, fx=fx, gx=gx, c1=c1, max_trials=max_trials)
     nfev += r.trials
