@@ -58,3 +58,30 @@ from .training import fit as fit
 # isort: split
 
 # --- models: layers, MLP, estimators, gradient health ---
+from . import estimator as estimator
+from .estimator import BaseEstimator as BaseEstimator
+from .estimator import ClassifierMixin as ClassifierMixin
+from .estimator import ConvergenceWarning as ConvergenceWarning
+from .estimator import NotFittedError as NotFittedError
+from .estimator import RegressorMixin as RegressorMixin
+from .linear import LinearRegression as LinearRegression
+from .logistic import LogisticRegression as LogisticRegression
+from .logistic import SoftmaxRegression as SoftmaxRegression
+
+# isort: split
+
+from . import layers as layers
+from .health import DepthStudy as DepthStudy
+from .health import activation_variances as activation_variances
+from .health import dead_relu_fraction as dead_relu_fraction
+from .health import depth_study as depth_study
+from .health import layer_grad_norms as layer_grad_norms
+from .layers import MLP as MLP
+from .layers import dense as dense
+from .layers import dense_init as dense_init
+from .layers import layer_norm as layer_norm
+from .layers import layer_norm_init as layer_norm_init
+from .layers import residual_block as residual_block
+from .layers import residual_block_init as residual_block_init
+from .mlp import MLPClassifier as MLPClassifier
+from .mlp import MLPRegressor as MLPRegressor

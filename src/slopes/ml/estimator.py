@@ -1,0 +1,573 @@
+"""The scikit-learn estimator convention for slopes models: parameters, scores, input checks.
+
+An estimator stores every ``__init__`` argument unchanged as an attribute of the same name
+and validates nothing there; ``fit(X, y)`` validates, learns attributes ending in ``_`` and
+returns ``self``. That contract is what lets :meth:`BaseEstimator.get_params`,
+:meth:`BaseEstimator.set_params` and ``sklearn.base.clone`` work without per-class code.
+
+The helpers (:func:`check_X`, :func:`check_X_y`, :func:`check_is_fitted`,
+:func:`encode_labels`, :func:`check_number`, :func:`check_choice`) are shared by every
+estimator, so bad input gets one kind of message everywhere: what is wrong and how to fix it.
+
+Examples
+--------
+>>> import numpy as np
+>>> from slopes.ml.estimator import BaseEstimator, RegressorMixin, check_X_y, check_X
+>>> class MeanRegressor(RegressorMixin, BaseEstimator):
+...     def __init__(self, shift=0.0):
+...         self.shift = shift
+...     def fit(self, X, y):
+...         X, y = check_X_y(X, y, y_numeric=True)
+...         self.n_features_in_ = X.shape[1]
+...         self.mean_ = y.mean() + self.shift
+...         return self
+...     def predict(self, X):
+...         X = self._check_predict_X(X)
+...         return np.full(X.shape[0], self.mean_)
+>>> est = MeanRegressor(shift=1.0)
+>>> est
+MeanRegressor(shift=1.0)
+>>> est.get_params()
+{'shift': 1.0}
+>>> est.fit([[0.0], [1.0]], [1.0, 3.0]).predict([[5.0]])
+array([3.])
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "BaseEstimator",
+    "ClassifierMixin",
+    "RegressorMixin",
+    "NotFittedError",
+    "ConvergenceWarning",
+    "check_X",
+    "check_X_y",
+    "check_is_fitted",
+    "encode_labels",
+    "check_number",
+    "check_choice",
+]
+
+
+class NotFittedError(ValueError, AttributeError):
+    """Raised when ``predict`` (or similar) is called before ``fit``.
+
+    A subclass of both ValueError and AttributeError, as scikit-learn's, so code that
+    catches either keeps working.
+
+    Examples
+    --------
+    >>> from slopes.ml.estimator import NotFittedError
+    >>> issubclass(NotFittedError, ValueError) and issubclass(NotFittedError, AttributeError)
+    True
+    """
+
+
+class ConvergenceWarning(UserWarning):
+    """Warned when an iterative ``fit`` stops before its tolerance is met (the model is still usable).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from slopes.ml.estimator import ConvergenceWarning
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warnings.warn("raise max_iter", ConvergenceWarning)
+    >>> caught[0].category.__name__
+    'ConvergenceWarning'
+    """
+
+
+# ---------------------------------------------------------------- parameters
+
+
+def _is_default(value: Any, default: Any) -> bool:
+    if value is default:
+        return True
+    if type(value) is not type(default):  # 1 vs 1.0 vs True: shown, as they differ in intent
+        return False
+    try:
+        return bool(value == default)
+    except (ValueError, TypeError):  # arrays and other objects without a scalar ==
+        return False
+
+
+class BaseEstimator:
+    """Base class giving ``get_params``, ``set_params`` and a ``repr`` from ``__init__``'s signature.
+
+    Subclasses must list every parameter explicitly in ``__init__`` (no ``*args``/``**kwargs``)
+    and store each unchanged under its own name; validation belongs in ``fit``.
+
+    Examples
+    --------
+    >>> from slopes.ml.estimator import BaseEstimator
+    >>> class Model(BaseEstimator):
+    ...     def __init__(self, alpha=1.0, solver="lbfgs"):
+    ...         self.alpha = alpha
+    ...         self.solver = solver
+    >>> m = Model(alpha=0.1)
+    >>> m
+    Model(alpha=0.1)
+    >>> m.set_params(solver="newton").get_params()
+    {'alpha': 0.1, 'solver': 'newton'}
+    """
+
+    @classmethod
+    def _param_defaults(cls) -> dict[str, Any]:
+        """``{name: default}`` for the parameters of ``cls.__init__``, in signature order."""
+        init = cls.__init__
+        if init is object.__init__:
+            return {}
+        out = {}
+        for p in inspect.signature(init).parameters.values():
+            if p.name == "self":
+                continue
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                raise TypeError(
+                    f"{cls.__name__}.__init__ takes *{p.name}; estimators must name every parameter "
+                    "explicitly so get_params/set_params/clone can find them"
+                )
+            out[p.name] = p.default
+        return out
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor parameters as a dict.
+
+        Parameters
+        ----------
+        deep : bool, default True
+            Also list the parameters of parameters that are estimators, as ``name__sub``.
+
+        Returns
+        -------
+        dict of str to object
+
+        Examples
+        --------
+        >>> from slopes.ml.estimator import BaseEstimator
+        >>> class M(BaseEstimator):
+        ...     def __init__(self, C=1.0):
+        ...         self.C = C
+        >>> M(C=3.0).get_params()
+        {'C': 3.0}
+        """
+        out = {}
+        for name in self._param_defaults():
+            try:
+                value = getattr(self, name)
+            except AttributeError:
+                raise AttributeError(
+                    f"{type(self).__name__} has no attribute {name!r}: its __init__ must store every "
+                    f"argument unchanged (self.{name} = {name})"
+                ) from None
+            if deep and hasattr(value, "get_params") and not isinstance(value, type):
+                out.update((f"{name}__{k}", v) for k, v in value.get_params(deep=True).items())
+            out[name] = value
+        return out
+
+    def set_params(self, **params: Any) -> BaseEstimator:
+        """Set constructor parameters (``name`` or nested ``name__sub``); returns ``self``.
+
+        Nothing is validated here (``fit`` validates), except that each name must exist.
+
+        Examples
+        --------
+        >>> from slopes.ml.estimator import BaseEstimator
+        >>> class M(BaseEstimator):
+        ...     def __init__(self, C=1.0):
+        ...         self.C = C
+        >>> M().set_params(C=0.5).C
+        0.5
+        """
+        valid = self._param_defaults()
+        nested: dict[str, dict[str, Any]] = {}
+        for key, value in params.items():
+            name, _, sub = key.partition("__")
+            if name not in valid:
+                raise ValueError(
+                    f"invalid parameter {name!r} for {type(self).__name__}; valid parameters are "
+                    f"{sorted(valid)}"
+                )
+            if sub:
+                nested.setdefault(name, {})[sub] = value
+            else:
+                setattr(self, name, value)
+        for name, sub_params in nested.items():
+            inner = getattr(self, name)
+            if not hasattr(inner, "set_params"):
+                raise ValueError(f"parameter {name!r} of {type(self).__name__} is not an estimator")
+            inner.set_params(**sub_params)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = self._param_defaults()
+        shown = [
+            f"{name}={getattr(self, name, None)!r}"
+            for name, default in defaults.items()
+            if not _is_default(getattr(self, name, None), default)
+        ]
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+    # shared by every predict-like method of subclasses
+    def _check_predict_X(self, X) -> np.ndarray:
+        """``X`` checked for prediction: fitted estimator, 2-D finite floats, right feature count."""
+        check_is_fitted(self, "n_features_in_")
+        X = check_X(X)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} was fitted with "
+                f"{self.n_features_in_}; pass rows with the same columns as in fit"
+            )
+        return X
+
+
+class ClassifierMixin:
+    """``score(X, y)`` = accuracy of ``predict(X)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from slopes.ml.estimator import BaseEstimator, ClassifierMixin
+    >>> class Always(ClassifierMixin, BaseEstimator):
+    ...     def predict(self, X):
+    ...         return np.array(["a"] * len(X))
+    >>> Always().score(np.zeros((4, 1)), ["a", "a", "b", "a"])
+    0.75
+    """
+
+    _estimator_type = "classifier"
+
+    def score(self, X, y) -> float:
+        """Fraction of rows whose predicted label equals ``y``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from slopes.ml.estimator import BaseEstimator, ClassifierMixin
+        >>> class Zero(ClassifierMixin, BaseEstimator):
+        ...     def predict(self, X):
+        ...         return np.zeros(len(X), int)
+        >>> Zero().score(np.zeros((2, 1)), [0, 1])
+        0.5
+        """
+        y = _check_y(y)
+        pred = self.predict(X)
+        if pred.shape != y.shape:
+            raise ValueError(f"y has {y.shape[0]} labels but X has {pred.shape[0]} rows")
+        return float(np.mean(pred == y))
+
+
+class RegressorMixin:
+    """``score(X, y)`` = coefficient of determination R^2 of ``predict(X)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from slopes.ml.estimator import BaseEstimator, RegressorMixin
+    >>> class Identity(RegressorMixin, BaseEstimator):
+    ...     def predict(self, X):
+    ...         return np.asarray(X, float)[:, 0]
+    >>> Identity().score([[1.0], [2.0], [3.0]], [1.0, 2.0, 4.0])
+    0.7857142857142857
+    """
+
+    _estimator_type = "regressor"
+
+    def score(self, X, y) -> float:
+        """``1 - sum (y - pred)^2 / sum (y - mean y)^2``.
+
+        For a constant ``y`` (zero denominator) the score is 1.0 for a perfect fit and 0.0
+        otherwise, as scikit-learn's ``r2_score``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from slopes.ml.estimator import BaseEstimator, RegressorMixin
+        >>> class Zero(RegressorMixin, BaseEstimator):
+        ...     def predict(self, X):
+        ...         return np.zeros(len(X))
+        >>> Zero().score([[0.0], [0.0]], [1.0, -1.0])
+        0.0
+        """
+        y = _check_y(y, numeric=True).astype(np.float64)
+        pred = np.asarray(self.predict(X), dtype=np.float64)
+        if pred.shape != y.shape:
+            raise ValueError(f"y has {y.shape[0]} targets but X has {pred.shape[0]} rows")
+        ss_res = float(np.sum((y - pred) ** 2))
+        ss_tot = float(np.sum((y - y.mean()) ** 2))
+        if ss_tot == 0.0:
+            return 1.0 if ss_res == 0.0 else 0.0
+        return 1.0 - ss_res / ss_tot
+
+
+# ---------------------------------------------------------------- input checks
+
+
+def _float_dtype(a: np.ndarray, name: str) -> np.dtype:
+    """float32/float64 kept; bool/int become float64, float16 becomes float32; others refused."""
+    kind = a.dtype.kind
+    if kind == "f":
+        return np.dtype(np.float32) if a.dtype.itemsize <= 4 else np.dtype(np.float64)
+    if kind in "biu":
+        return np.dtype(np.float64)
+    if kind == "c":
+        raise TypeError(f"{name} is complex; pass its real part (np.real({name})) or split real/imag columns")
+    raise TypeError(
+        f"{name} must hold numbers, got dtype {a.dtype}; encode text/categorical columns as numbers "
+        f"first (e.g. one-hot), then pass a float array"
+    )
+
+
+def _require_finite(a: np.ndarray, name: str) -> None:
+    bad = ~np.isfinite(a)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"{name} contains NaN or inf ({int(bad.sum())} entries, first at index {where}); "
+            f"remove or impute those entries first"
+        )
+
+
+def check_X(X, name: str = "X") -> np.ndarray:
+    """``X`` as a 2-D finite float array (samples x features), or a clear error.
+
+    float32 and float64 are kept (float32 in, float32 out); integers and booleans become
+    float64, float16 becomes float32.
+
+    Parameters
+    ----------
+    X : array_like of shape (n_samples, n_features)
+    name : str, default "X"
+        Used in error messages.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_features)
+
+    Raises
+    ------
+    ValueError
+        Not 2-D, no rows or no columns, NaN or inf.
+    TypeError
+        Non-numeric or complex dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from slopes.ml.estimator import check_X
+    >>> check_X([[1, 2], [3, 4]]).dtype
+    dtype('float64')
+    >>> check_X(np.arange(5.0))
+    Traceback (most recent call last):
+    ...
+    ValueError: X must be 2-D (got shape (5,)); reshape with X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample
+    """
+    if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):  # pandas without importing it
+        X = X.to_numpy()
+    a = np.asarray(X)
+    dtype = _float_dtype(a, name)
+    if a.ndim != 2:
+        if a.ndim == 1:
+            hint = (
+                f"reshape with {name}.reshape(-1, 1) for one feature or {name}.reshape(1, -1) for one sample"
+            )
+        elif a.ndim == 0:
+            hint = "wrap a single value as [[value]]"
+        else:
+            hint = f"flatten each sample, e.g. {name}.reshape(len({name}), -1)"
+        raise ValueError(f"{name} must be 2-D (got shape {a.shape}); {hint}")
+    if a.shape[0] == 0:
+        raise ValueError(f"{name} has 0 rows (shape {a.shape}); at least one sample is needed")
+    if a.shape[1] == 0:
+        raise ValueError(f"{name} has 0 features (shape {a.shape}); at least one column is needed")
+    a = a.astype(dtype, copy=False)
+    _require_finite(a, name)
+    return a
+
+
+def _check_y(y, numeric: bool = False, name: str = "y") -> np.ndarray:
+    if hasattr(y, "to_numpy") and not isinstance(y, np.ndarray):
+        y = y.to_numpy()
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        raise ValueError(f"{name} must be 1-D (got shape {y.shape}); pass {name}.ravel()")
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be 1-D with one entry per sample (got shape {y.shape})")
+    if numeric:
+        y = y.astype(_float_dtype(y, name), copy=False)
+    if y.dtype.kind == "f":
+        _require_finite(y, name)
+    return y
+
+
+def check_X_y(X, y, y_numeric: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Check ``X`` with :func:`check_X` and ``y`` as a 1-D array of the same length.
+
+    Parameters
+    ----------
+    X : array_like of shape (n_samples, n_features)
+    y : array_like of shape (n_samples,)
+        Labels of any type (classification) or numbers (regression, ``y_numeric=True``).
+    y_numeric : bool, default False
+        Convert ``y`` to floats in ``X``'s dtype and require it finite.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features), float
+    y : ndarray of shape (n_samples,)
+
+    Examples
+    --------
+    >>> from slopes.ml.estimator import check_X_y
+    >>> X, y = check_X_y([[0.0], [1.0]], [3, 4], y_numeric=True)
+    >>> y
+    array([3., 4.])
+    >>> check_X_y([[0.0], [1.0]], [1, 2, 3])
+    Traceback (most recent call last):
+    ...
+    ValueError: X has 2 rows but y has 3 entries; they must describe the same samples
+    """
+    X = check_X(X)
+    y = _check_y(y, numeric=y_numeric)
+    if y_numeric:
+        y = y.astype(X.dtype, copy=False)
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"X has {X.shape[0]} rows but y has {y.shape[0]} entries; they must describe the same samples"
+        )
+    return X, y
+
+
+def check_is_fitted(estimator, attributes: str | tuple[str, ...] = "n_features_in_") -> None:
+    """Raise :class:`NotFittedError` unless ``estimator`` has every one of ``attributes``.
+
+    Examples
+    --------
+    >>> from slopes.ml.estimator import BaseEstimator, check_is_fitted
+    >>> check_is_fitted(BaseEstimator())
+    Traceback (most recent call last):
+    ...
+    slopes.ml.estimator.NotFittedError: This BaseEstimator instance is not fitted yet; call fit(X, y) before using it.
+    """
+    names = (attributes,) if isinstance(attributes, str) else tuple(attributes)
+    if not all(hasattr(estimator, a) for a in names):
+        raise NotFittedError(
+            f"This {type(estimator).__name__} instance is not fitted yet; call fit(X, y) before using it."
+        )
+
+
+def encode_labels(y, min_classes: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Classes and integer codes of any labels: ``classes = np.unique(y)``, ``classes[codes] == y``.
+
+    Parameters
+    ----------
+    y : array_like of shape (n_samples,)
+        Labels of any sortable type (ints, strings, bools, floats).
+    min_classes : int, default 2
+        Fewer distinct labels is an error (a classifier cannot learn from one class).
+
+    Returns
+    -------
+    classes : ndarray of shape (n_classes,), sorted
+    codes : ndarray of shape (n_samples,), int64 in ``0..n_classes-1``
+
+    Examples
+    --------
+    >>> from slopes.ml.estimator import encode_labels
+    >>> classes, codes = encode_labels(["cat", "dog", "cat"])
+    >>> classes.tolist(), codes.tolist()
+    (['cat', 'dog'], [0, 1, 0])
+    """
+    y = _check_y(y)
+    try:
+        classes, codes = np.unique(y, return_inverse=True)
+    except TypeError:
+        raise TypeError(
+            "y holds labels that cannot be sorted against each other (mixed types?); "
+            "use labels of one type, e.g. y.astype(str)"
+        ) from None
+    if classes.shape[0] < min_classes:
+        raise ValueError(
+            f"y has {classes.shape[0]} distinct label(s) {classes.tolist()}; a classifier needs at least "
+            f"{min_classes} classes in the training data"
+        )
+    return classes, codes.reshape(-1).astype(np.int64)
+
+
+# ---------------------------------------------------------------- parameter checks (used in fit)
+
+
+def check_number(
+    value: Any,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    integer: bool = False,
+    allow_none: bool = False,
+):
+    """Validate a numeric hyperparameter; returns it (``int`` or ``float``), or a clear error.
+
+    Parameters
+    ----------
+    value : object
+    name : str
+        The parameter's name, for the message.
+    low, high : float, optional
+        Bounds (inclusive; ``low_open=True`` excludes ``low``).
+    integer : bool, default False
+        Require an integer (bools are refused either way).
+    allow_none : bool, default False
+        Accept ``None`` (returned unchanged).
+
+    Examples
+    --------
+    >>> from slopes.ml.estimator import check_number
+    >>> check_number(0.5, "C", low=0, low_open=True)
+    0.5
+    >>> check_number(0, "C", low=0, low_open=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: C must be > 0, got 0
+    """
+    if value is None and allow_none:
+        return None
+    kind = numbers.Integral if integer else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, kind):
+        what = "an integer" if integer else "a number"
+        raise TypeError(f"{name} must be {what}, got {value!r} ({type(value).__name__})")
+    if not integer and not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if low is not None and (value <= low if low_open else value < low):
+        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be <= {high}, got {value!r}")
+    return int(value) if integer else float(value)
+
+
+def check_choice(value: Any, name: str, options) -> Any:
+    """Require ``value`` to be one of ``options``; returns it, or a ValueError listing them.
+
+    Examples
+    --------
+    >>> from slopes.ml.estimator import check_choice
+    >>> check_choice("adam", "solver", ("gd", "newton"))
+    Traceback (most recent call last):
+    ...
+    ValueError: solver must be one of ('gd', 'newton'), got 'adam'
+    """
+    try:
+        ok = value in options
+    except (TypeError, ValueError):  # e.g. an array compared with strings
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} must be one of {tuple(options)}, got {value!r}")
+    return value

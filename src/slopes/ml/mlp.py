@@ -1,0 +1,435 @@
+"""MLPClassifier and MLPRegressor: scikit-learn's multilayer-perceptron estimators on slopes.
+
+The parameters keep scikit-learn's names and meanings where they exist
+(``hidden_layer_sizes``, ``activation``, ``solver``, ``alpha``, ``batch_size``,
+``learning_rate_init``, ``max_iter``, ``tol``, ``n_iter_no_change``, ``early_stopping``,
+``validation_fraction``, ``momentum``, ``random_state``, ``verbose``) and so do the fitted
+attributes (``coefs_``, ``intercepts_``, ``loss_curve_``, ``n_iter_``, ``classes_``,
+``best_loss_``, ``validation_scores_``). Training is :func:`slopes.ml.fit` (jitted gradient)
+on an :class:`~slopes.ml.layers.MLP`, so any :mod:`slopes.optim` transformation,
+schedule, gradient clipping and mixed precision are available too.
+
+Differences from scikit-learn: ``random_state=None`` means seed 0 (every run is
+reproducible); a two-class classifier has two softmax outputs (scikit-learn uses one
+logistic unit, so its last ``coefs_`` has one column); the default init is He normal for
+the ReLU family and Xavier uniform otherwise.
+
+Examples
+--------
+>>> import slopes.ml as ml
+>>> d = ml.datasets.load("iris")
+>>> clf = ml.MLPClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01, max_iter=100, tol=None)
+>>> clf.fit(d.X, d.y).score(d.X, d.y) > 0.95
+True
+>>> [W.shape for W in clf.coefs_], clf.n_iter_
+([(4, 16), (16, 3)], 100)
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+import slopes.numpy as snp
+
+from .. import optim as so
+from .activations import softmax
+from .callbacks import EarlyStopping
+from .datasets import train_test_split
+from .estimator import (
+    BaseEstimator,
+    ClassifierMixin,
+    ConvergenceWarning,
+    RegressorMixin,
+    check_choice,
+    check_number,
+    check_X,
+    check_X_y,
+    encode_labels,
+)
+from .layers import _ACTIVATIONS, MLP
+from .losses import cross_entropy
+from .training import fit
+
+__all__ = ["MLPClassifier", "MLPRegressor"]
+
+_SOLVERS = ("adam", "adamw", "sgd")
+_SCHEDULES = (None, "constant", "cosine", "warmup_cosine")
+
+
+def _hidden_sizes(h) -> tuple[int, ...]:
+    if isinstance(h, numbers.Integral) and not isinstance(h, bool):
+        h = (h,)
+    try:
+        h = tuple(h)
+    except TypeError:
+        raise TypeError(f"hidden_layer_sizes must be an int or a tuple of ints, got {h!r}") from None
+    if not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in h):
+        raise ValueError(f"hidden_layer_sizes must hold positive integers, got {h!r}")
+    return tuple(int(s) for s in h)
+
+
+class _BaseMLP(BaseEstimator):
+    """Shared hyperparameters, validation and training of the two estimators."""
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        solver="adam",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        schedule=None,
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        momentum=0.9,
+        clip_norm=None,
+        mixed_precision=False,
+        random_state=None,
+        verbose=False,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.schedule = schedule
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.momentum = momentum
+        self.clip_norm = clip_norm
+        self.mixed_precision = mixed_precision
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------ configuration
+
+    def _seed(self) -> int:
+        if self.random_state is None:
+            return 0
+        return check_number(self.random_state, "random_state", low=0, integer=True)
+
+    def _batch_size(self, n: int) -> int:
+        if self.batch_size == "auto":
+            return min(200, n)
+        bs = check_number(self.batch_size, "batch_size", low=1, integer=True)
+        return min(bs, n)
+
+    def _learning_rate(self, total_steps: int):
+        lr = check_number(self.learning_rate_init, "learning_rate_init", low=0, low_open=True)
+        s = self.schedule
+        if callable(s):
+            return s
+        check_choice(s, "schedule", _SCHEDULES)
+        if s == "cosine":
+            return so.cosine_decay(lr, total_steps)
+        if s == "warmup_cosine":
+            warmup = min(max(1, total_steps // 20), total_steps - 1)  # 5% linear warmup
+            return so.warmup_cosine(lr, warmup, total_steps) if total_steps > 1 else lr
+        return lr
+
+    def _optimizer(self, total_steps: int):
+        solver = self.solver
+        if hasattr(solver, "init") and hasattr(solver, "update"):
+            if self.schedule is not None:
+                raise ValueError(
+                    "schedule applies to the named solvers only; put the schedule inside your optimizer, "
+                    "e.g. so.adam(so.cosine_decay(1e-3, steps))"
+                )
+            return solver
+        if not isinstance(solver, str) or solver not in _SOLVERS:
+            raise ValueError(
+                f"solver must be one of {_SOLVERS} or a slopes.optim GradientTransformation, got {solver!r}"
+            )
+        lr = self._learning_rate(total_steps)
+        if solver == "adam":
+            return so.adam(lr)
+        if solver == "adamw":
+            return so.adamw(lr)
+        beta = check_number(self.momentum, "momentum", low=0, high=1)
+        if beta == 0:
+            return so.sgd(lr)
+        if beta >= 1:
+            raise ValueError(f"momentum must be < 1, got {beta!r}")
+        return so.nesterov(lr, beta=beta)  # scikit-learn's default nesterovs_momentum=True
+
+    def _stopping(self):
+        """fit()'s early_stopping: validation score when early_stopping, else the training loss."""
+        patience = check_number(self.n_iter_no_change, "n_iter_no_change", low=1, integer=True)
+        tol = check_number(self.tol, "tol", low=0, allow_none=True)
+        if self.early_stopping:
+            return EarlyStopping(patience, min_delta=tol or 0.0, monitor="val_score", mode="max")
+        if tol is None:
+            return None
+        return EarlyStopping(patience, min_delta=tol, monitor="loss", mode="min")
+
+    def _check_common(self):
+        if isinstance(self.activation, str):
+            check_choice(self.activation, "activation", tuple(_ACTIVATIONS))
+        elif not callable(self.activation):
+            raise TypeError(f"activation must be a name or a function, got {self.activation!r}")
+        check_number(self.alpha, "alpha", low=0)
+        check_number(self.max_iter, "max_iter", low=1, integer=True)
+        check_number(self.clip_norm, "clip_norm", low=0, low_open=True, allow_none=True)
+        if not isinstance(self.early_stopping, bool | np.bool_):
+            raise TypeError(f"early_stopping must be True or False, got {self.early_stopping!r}")
+
+    # ------------------------------------------------------------ training
+
+    def _fit(self, X, targets, n_outputs, data_loss, score, stratify):
+        """Train on ``(X, targets)``; sets the fitted attributes. ``score(outputs, targets)`` -> float."""
+        self._check_common()
+        hidden = _hidden_sizes(self.hidden_layer_sizes)
+        seed = self._seed()
+        es = self._stopping()
+        dtype = np.float32 if self.mixed_precision else X.dtype
+        X = X.astype(dtype, copy=False)
+        if targets.dtype.kind == "f":
+            targets = targets.astype(dtype, copy=False)
+
+        val_data, metrics = None, None
+        if self.early_stopping:
+            frac = check_number(self.validation_fraction, "validation_fraction", low=0, high=1, low_open=True)
+            if frac >= 1:
+                raise ValueError(f"validation_fraction must be < 1, got {frac!r}")
+            X, Xv, targets, tv = train_test_split(
+                X, targets, test_size=frac, seed=seed, stratify=True if stratify else None
+            )
+            val_data = (Xv, tv)
+
+        model = MLP((X.shape[1], *hidden, n_outputs), activation=self.activation, seed=seed)
+        alpha = float(self.alpha)
+
+        def loss(params, batch):
+            xb, tb = batch
+            value = data_loss(model(params, xb), tb)
+            if alpha == 0.0:
+                return value
+            # scikit-learn's L2 term: alpha / (2 n_batch) * sum of squared weights (biases excluded)
+            sq = sum(snp.sum(layer["W"] * layer["W"]) for layer in params)
+            return value + (0.5 * alpha / xb.shape[0]) * sq
+
+        if self.early_stopping:
+            metrics = {"score": lambda p, data: score(model(p, data[0]), data[1])}
+
+        bs = self._batch_size(X.shape[0])
+        total_steps = check_number(self.max_iter, "max_iter", low=1, integer=True) * math.ceil(
+            X.shape[0] / bs
+        )
+        res = fit(
+            loss,
+            model.init(dtype=dtype),
+            (X, targets),
+            optimizer=self._optimizer(total_steps),
+            epochs=int(self.max_iter),
+            batch_size=bs,
+            seed=seed,
+            clip_norm=self.clip_norm,
+            val_data=val_data,
+            metrics=metrics,
+            early_stopping=es,
+            progress=bool(self.verbose),
+            mixed_precision=self.mixed_precision,
+        )
+        if res.diverged:
+            warnings.warn(
+                f"{type(self).__name__}: training {res.message}; lower learning_rate_init or set clip_norm",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        elif not res.stopped_early and es is not None:
+            warnings.warn(
+                f"{type(self).__name__}: max_iter={self.max_iter} epochs reached and the optimization "
+                "has not converged yet; raise max_iter or tol",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        # early stopping on validation keeps the best epoch (as scikit-learn); otherwise the last one
+        params = res.best_params if (self.early_stopping or res.diverged) else res.params
+        epochs = res.history.epoch
+        self.model_ = model
+        self.params_ = params
+        self.train_result_ = res
+        self.history_ = res.history
+        self.loss_curve_ = [float(v) for v in epochs["loss"]] if len(epochs) else []
+        self.best_loss_ = None if self.early_stopping else float(np.nanmin(epochs["loss"]))
+        self.validation_scores_ = [float(v) for v in epochs["val_score"]] if self.early_stopping else None
+        self.best_validation_score_ = max(self.validation_scores_) if self.early_stopping else None
+        self.n_iter_ = len(epochs)
+        self.t_ = res.step
+        self.coefs_ = [np.asarray(layer["W"]) for layer in params]
+        self.intercepts_ = [np.asarray(layer["b"]) for layer in params]
+        self.n_layers_ = len(hidden) + 2
+        self.n_outputs_ = n_outputs
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def _outputs(self, X) -> np.ndarray:
+        X = self._check_predict_X(X)
+        return np.asarray(self.model_(self.params_, X.astype(self.coefs_[0].dtype, copy=False)))
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    """Multilayer-perceptron classifier trained on the softmax cross-entropy.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default (100,)
+    activation : str or callable, default "relu"
+        ``"relu"``, ``"tanh"``, ``"logistic"`` (= ``"sigmoid"``), ``"identity"``, ``"gelu"``,
+        ``"elu"``, ``"leaky_relu"``, ``"softplus"`` or a function.
+    solver : {"adam", "adamw", "sgd"} or GradientTransformation, default "adam"
+        ``"sgd"`` is Nesterov momentum (``momentum``) as scikit-learn's default; ``"adamw"``
+        is :func:`slopes.optim.adamw` (decoupled weight decay 0.01, on top of ``alpha``). A
+        GradientTransformation is used as given (``learning_rate_init`` and ``schedule``
+        then do not apply).
+    alpha : float >= 0, default 1e-4
+        L2 penalty as in scikit-learn: ``alpha / (2 n_batch) * sum ||W||^2`` added to the
+        mean batch loss (biases are not penalized).
+    batch_size : int or "auto", default "auto"
+        ``"auto"`` is ``min(200, n_samples)``.
+    learning_rate_init : float > 0, default 1e-3
+    schedule : None, "constant", "cosine", "warmup_cosine" or callable, default None
+        Learning-rate schedule over all ``max_iter * batches_per_epoch`` steps, starting at
+        ``learning_rate_init`` (``"warmup_cosine"``: 5% linear warmup); a callable
+        ``t -> lr`` replaces ``learning_rate_init``.
+    max_iter : int, default 200
+        Maximum number of epochs.
+    tol : float or None, default 1e-4
+        Training stops when the epoch loss (or, with ``early_stopping``, the validation
+        accuracy) has not improved by more than ``tol`` for ``n_iter_no_change`` epochs.
+        None: always run ``max_iter`` epochs (without early stopping).
+    n_iter_no_change : int, default 10
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the training data (stratified), monitor its
+        accuracy, and keep the parameters of the best epoch.
+    validation_fraction : float in (0, 1), default 0.1
+    momentum : float in [0, 1), default 0.9
+        For ``solver="sgd"`` (0: plain SGD).
+    clip_norm : float, optional
+        Clip each gradient's global norm to this.
+    mixed_precision : bool, default False
+        float16 forward/backward passes with dynamic loss scaling, float32 parameters.
+    random_state : int or None, default None
+        Seed of the initialization, shuffling and validation split (None: 0).
+    verbose : bool, default False
+        Show a progress bar.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+    coefs_, intercepts_ : list of ndarray
+        Weights ``(fan_in, fan_out)`` and biases of each layer.
+    loss_curve_ : list of float
+        Mean training loss (with the penalty) of each epoch.
+    best_loss_ : float or None
+    validation_scores_, best_validation_score_ : list of float, float, or None
+        With ``early_stopping``.
+    n_iter_ : int
+        Epochs run.
+    t_ : int
+        Optimizer steps taken.
+    history_ : TrainHistory
+        The full per-step and per-epoch record of :func:`slopes.ml.fit`.
+    train_result_ : TrainResult
+    model_ : MLP
+    params_ : list of dict
+        The parameters as used by ``model_``.
+    n_features_in_, n_layers_, n_outputs_ : int
+
+    Examples
+    --------
+    >>> import slopes.ml as ml
+    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]] * 10)
+    >>> y = np.array(["even", "odd", "odd", "even"] * 10)          # XOR
+    >>> clf = ml.MLPClassifier((16,), learning_rate_init=0.05, max_iter=200, random_state=0)
+    >>> clf.fit(X, y).predict([[0.0, 1.0], [1.0, 1.0]]).tolist()
+    ['odd', 'even']
+    >>> clf.predict_proba(X[:2]).sum(axis=1).round(12).tolist()
+    [1.0, 1.0]
+    """
+
+    def fit(self, X, y):
+        """Train on ``X`` (n_samples, n_features) and labels ``y`` (n_samples,); returns ``self``."""
+        X, y = check_X_y(X, y)
+        classes, codes = encode_labels(y)
+        self.classes_ = classes
+
+        def accuracy(logits, codes):
+            return float(np.mean(np.argmax(np.asarray(logits), axis=1) == codes))
+
+        return self._fit(X, codes, len(classes), cross_entropy, accuracy, stratify=True)
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
+        return np.asarray(softmax(self._outputs(X)))
+
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`, computed stably from the logits."""
+        logits = self._outputs(X)
+        return logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+
+    def predict(self, X):
+        """The most probable class of each row."""
+        logits = self._outputs(X)  # checks fitted first
+        return self.classes_[np.argmax(logits, axis=1)]
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    """Multilayer-perceptron regressor trained on half the mean squared error.
+
+    The loss is ``mean((y - pred)^2) / 2`` per batch (mean over rows and targets), as in scikit-learn, plus the ``alpha``
+    penalty; the output layer is linear. ``y`` may be 1-D (one target) or 2-D
+    (several); :meth:`predict` returns the same shape. All parameters and attributes are
+    those of :class:`MLPClassifier` (without ``classes_``); ``early_stopping`` monitors
+    the validation R^2.
+
+    Examples
+    --------
+    >>> import slopes.ml as ml
+    >>> X = np.linspace(-1, 1, 100)[:, None]
+    >>> reg = ml.MLPRegressor((32,), learning_rate_init=0.03, max_iter=300, tol=None)
+    >>> reg.fit(X, X[:, 0] ** 2).score(X, X[:, 0] ** 2) > 0.99
+    True
+    """
+
+    def fit(self, X, y):
+        """Train on ``X`` (n_samples, n_features) and targets ``y`` (n_samples,) or (n_samples, k)."""
+        y_arr = np.asarray(y)
+        if y_arr.ndim == 2:
+            X = check_X(X)
+            Y = check_X(y_arr, name="y").astype(X.dtype, copy=False)
+            if Y.shape[0] != X.shape[0]:
+                raise ValueError(f"X has {X.shape[0]} rows but y has {Y.shape[0]}; they must match")
+        else:
+            X, y1 = check_X_y(X, y, y_numeric=True)
+            Y = y1[:, None]
+        self._y_1d = y_arr.ndim != 2
+
+        def half_mse(pred, target):
+            r = pred - target
+            return 0.5 * snp.mean(r * r)
+
+        def r2(pred, target):
+            pred, target = np.asarray(pred, np.float64), np.asarray(target, np.float64)
+            ss_tot = np.sum((target - target.mean(axis=0)) ** 2, axis=0)
+            ss_res = np.sum((target - pred) ** 2, axis=0)
+            return float(np.mean(1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0)))
+
+        return self._fit(X, Y, Y.shape[1], half_mse, r2, stratify=False)
+
+    def predict(self, X):
+        """Predictions, shape (n_samples,) if fitted on a 1-D ``y``, else (n_samples, k)."""
+        out = self._outputs(X)
+        return out[:, 0] if self._y_1d else out
