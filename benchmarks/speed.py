@@ -731,6 +731,8 @@ TARGETS = [
     ("(3) logistic hessian d=100 <= 1.5x numpy", "c", "slopes", "numpy", 1.5),
     ("(4) MLP epoch <= 1.0x numpy", "mlp", "slopes", "numpy", 1.0),
     ("(4) MLP epoch <= torch", "mlp", "slopes", "torch", 1.0),
+    ("(4') sl.ml.fit epoch <= 1.5x numpy (ML issue)", "mlp", "slopes sl.ml.fit", "numpy", 1.5),
+    ("(4') sl.ml.fit epoch <= torch (ML issue)", "mlp", "slopes sl.ml.fit", "torch", 1.0),
     ("(5) L-BFGS solve <= scipy L-BFGS-B", "lbfgs", "slopes lbfgs", "scipy L-BFGS-B", 1.0),
     ("(6) 5th derivative <= 20x numpy", "d5", "slopes", "numpy", 20.0),
 ]

@@ -147,7 +147,26 @@ def _spec_reshape(e, ins, out):
     return f"{{0}}.reshape({tuple(out[0])!r})" if len(ins[0][0]) >= 1 else None
 
 
+def _basic_index(index):
+    return type(index) is tuple and all(
+        type(i) is int or (type(i) is slice and all(v is None or type(v) is int for v in (i.start, i.stop, i.step)))
+        for i in index
+    )
+
+
+def _spec_getitem(e, ins, out):
+    index = e.params["index"]
+    # ints and slices print as Python that rebuilds them: index inline, no call
+    return f"{{0}}[{index!r}]" if _basic_index(index) and len(ins[0][0]) >= 1 else None
+
+
+def _spec_negative(e, ins, out):
+    return "-{0}" if _floating(ins[0]) else None
+
+
 _SPECIALIZE = {
+    "getitem": _spec_getitem,
+    "negative": _spec_negative,
     "sum_to": _spec_sum_to,
     "sum": _spec_sum,
     "matmul": _spec_matmul,

@@ -249,6 +249,10 @@ def _fast_key(args, leaves):
     key = []
     for a in args:
         t = type(a)
+        if t is np.ndarray:  # the common case, inline
+            leaves.append(a)
+            key.append((a.shape, a.dtype))
+            continue
         if t is float:
             leaves.append(np.asarray(a))
             key.append(_SCALAR)
