@@ -507,7 +507,9 @@ def row_mlp(torchlib):
     kw = dict(rtol=1e-6, atol=1e-9)
     add(row, SLOPES, lambda: trainer_build(lambda: SlopesMLP(p0, data, sjit)), ref, **kw)
     if hasattr(sl, "ml"):
-        fit_epochs = 5  # one fit call of 5 epochs (tracing and per-epoch evaluation included), per epoch
+        # one fit call of 20 epochs, per epoch: the epoch as a training run pays for it, with the
+        # one-time tracing (one program per batch shape, about 3 ms each) spread over the run
+        fit_epochs = 20
 
         def fit_build():
             t = FitMLP(p0, data)

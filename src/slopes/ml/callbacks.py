@@ -44,7 +44,7 @@ class Table:
     def append(self, **values) -> None:
         if not self._rows and values:
             self._rows = {k: [] for k in values}
-        if set(values) != set(self._rows):
+        if values.keys() != self._rows.keys():
             raise ValueError(f"Table.append: fields {sorted(values)} differ from {sorted(self._rows)}")
         for k, v in values.items():
             self._rows[k].append(v)

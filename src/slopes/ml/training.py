@@ -372,11 +372,12 @@ def fit(
                 if show:
                     bar.update(1)
                     bar.set_postfix(epoch=epoch, loss=f"{value:.4g}", refresh=False)
-                who = run_callbacks(
-                    callbacks, TrainInfo("step", step, epoch, value, params, state, history, {})
-                )
-                if who is not None:
-                    message, stop = f"stopped by callback {who} at step {step}", True
+                if callbacks:
+                    who = run_callbacks(
+                        callbacks, TrainInfo("step", step, epoch, value, params, state, history, {})
+                    )
+                    if who is not None:
+                        message, stop = f"stopped by callback {who} at step {step}", True
                 if pos == nb - 1 and not stop:
                     logs = _evaluate(eval_loss, params, data, val_data, metrics, history, epoch, t_epoch)
                     improved, es_stop = tracker.update(logs[tracker.monitor])
