@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import qmc
 
 
 def box_samples(lo: np.ndarray, hi: np.ndarray, n: int, seed) -> np.ndarray:
     """``n`` scrambled-Halton points in the box ``[lo, hi]``, shape ``(n, d)``."""
+    from scipy.stats import qmc  # here: scipy.stats costs most of `import slopes` otherwise
+
     return qmc.scale(qmc.Halton(d=lo.size, scramble=True, seed=seed).random(n), lo, hi)
 
 

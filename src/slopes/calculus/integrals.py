@@ -28,8 +28,6 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from scipy import integrate as _integrate
-from scipy import stats as _stats
 
 __all__ = [
     "integrate",
@@ -45,6 +43,13 @@ __all__ = [
 
 # ---------------------------------------------------------------- helpers
 
+
+
+def _scipy_integrate():
+    """scipy.integrate, imported on first use (it would add ~0.4 s to `import slopes`)."""
+    from scipy import integrate
+
+    return integrate
 
 def _as_rng(seed) -> np.random.Generator:
     """``seed`` (None, an int, a SeedSequence or a Generator) as a :class:`numpy.random.Generator`."""
@@ -135,10 +140,10 @@ def _density(dist, bounds, name):
 def _quad_split(f, lo, hi, split, **quad_opts):
     """Quadrature of ``f`` over (lo, hi), split at ``split`` when the range is infinite."""
     if split is not None and (math.isinf(lo) or math.isinf(hi)) and lo < split < hi:
-        v1, e1 = _integrate.quad(f, lo, split, **quad_opts)
-        v2, e2 = _integrate.quad(f, split, hi, **quad_opts)
+        v1, e1 = _scipy_integrate().quad(f, lo, split, **quad_opts)
+        v2, e2 = _scipy_integrate().quad(f, split, hi, **quad_opts)
         return v1 + v2, e1 + e2
-    v, e = _integrate.quad(f, lo, hi, **quad_opts)
+    v, e = _scipy_integrate().quad(f, lo, hi, **quad_opts)
     return v, e
 
 
@@ -174,7 +179,7 @@ def integrate(f, a, b, **quad_opts):
     """
     _check_callable(f, "integrate")
     a, b = _bound(a, "integrate", "lower"), _bound(b, "integrate", "upper")
-    value, err = _integrate.quad(_scalar(f, "integrate"), a, b, **quad_opts)
+    value, err = _scipy_integrate().quad(_scalar(f, "integrate"), a, b, **quad_opts)
     return float(value), float(err)
 
 
@@ -227,7 +232,7 @@ def integrate_nd(f, bounds, **nquad_opts):
             ) from None
         ranges[i] = (_bound(lo, "integrate_nd", f"lower[{i}]"), _bound(hi, "integrate_nd", f"upper[{i}]"))
     g = _scalar(f, "integrate_nd")
-    out = _integrate.nquad(lambda *x: g(np.array(x)), ranges, **nquad_opts)
+    out = _scipy_integrate().nquad(lambda *x: g(np.array(x)), ranges, **nquad_opts)
     return float(out[0]), float(out[1])
 
 
@@ -272,7 +277,9 @@ class MonteCarloEstimate:
         """
         if not 0.0 < float(level) < 1.0:
             raise ValueError(f"ci(): level must be in (0, 1), e.g. 0.95, got {level!r}")
-        z = float(_stats.norm.ppf(0.5 + 0.5 * float(level)))
+        from scipy.stats import norm  # here: scipy.stats is slow to import
+
+        z = float(norm.ppf(0.5 + 0.5 * float(level)))
         return self.value - z * self.stderr, self.value + z * self.stderr
 
 
@@ -473,7 +480,7 @@ def cdf_from_pdf(pdf, x, lower: float = -math.inf, **quad_opts):
         xi = flat[i]
         if xi <= lower:
             continue
-        total += _integrate.quad(p, prev, xi, **quad_opts)[0]
+        total += _scipy_integrate().quad(p, prev, xi, **quad_opts)[0]
         prev = xi
         out[i] = total
     out = out.reshape(xs.shape)
