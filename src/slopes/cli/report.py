@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import click
 
@@ -37,8 +38,8 @@ def report(out_dir, quick, as_json):
         raise click.ClickException(
             "the lab report is not available in this installation (no slopes.report.build)"
         )
-    page = build(out_dir, quick=quick)
+    page = Path(build(out_dir, quick=quick)).resolve()  # absolute: where to point the browser
     if as_json:
         echo_json({"page": str(page), "out": str(out_dir), "quick": quick})
         return
-    click.echo(f"report written to {page}")
+    click.echo(f"report written to {page}\nopen it in a browser: {page.as_uri()}")
