@@ -9,6 +9,8 @@ subtree, as in the other autodiff libraries.
 
 from __future__ import annotations
 
+import numpy as np
+
 __all__ = ["TreeDef", "flatten", "unflatten", "tree_map", "leaves", "paths"]
 
 
@@ -22,16 +24,25 @@ class TreeDef:
         self.meta = meta  # dict keys or namedtuple class
         self.children = children
         self.num_leaves = 1 if kind == "leaf" else sum(c.num_leaves for c in children)
-        # computed once: a TreeDef is a cache key on every call of a jitted function
-        self._key = (kind, meta, tuple(c._key for c in children))
-        self._hash = hash(self._key)
+        self._hash = None  # the key and hash are made on first use (most TreeDefs never need them)
+
+    def key(self):
+        """A tuple equal for equal structures (computed once)."""
+        if self._hash is None:
+            self._key = (self.kind, self.meta, tuple(c.key() for c in self.children))
+            self._hash = hash(self._key)
+        return self._key
 
     def __eq__(self, other):
-        return self is other or (
-            isinstance(other, TreeDef) and self._hash == other._hash and self._key == other._key
-        )
+        if self is other:
+            return True
+        if not isinstance(other, TreeDef) or self.num_leaves != other.num_leaves:
+            return False
+        return self.key() == other.key()
 
     def __hash__(self):
+        if self._hash is None:
+            self.key()
         return self._hash
 
     def __repr__(self):
@@ -62,6 +73,15 @@ def _dict_keys(d):
 
 
 def _flatten(tree, out):
+    t = type(tree)
+    if t is dict:  # the common containers first, by exact type
+        keys = _dict_keys(tree)
+        return TreeDef("dict", keys, tuple([_flatten(tree[k], out) for k in keys]))
+    if t is list:
+        return TreeDef("list", None, tuple([_flatten(v, out) for v in tree]))
+    if t is np.ndarray or t is float:
+        out.append(tree)
+        return _LEAF
     if isinstance(tree, (list, tuple)):
         kids = tuple(_flatten(t, out) for t in tree)
         if isinstance(tree, list):
@@ -135,7 +155,25 @@ def leaves(tree):
     >>> leaves((1, {"w": 2}))
     [1, 2]
     """
-    return flatten(tree)[0]
+    out = []
+    _collect(tree, out)
+    return out
+
+
+def _collect(tree, out):
+    """``flatten``'s leaves, without building the structure."""
+    t = type(tree)
+    if t is dict:
+        for k in _dict_keys(tree):
+            _collect(tree[k], out)
+    elif t is list or t is tuple or (isinstance(tree, (list, tuple))):
+        for v in tree:
+            _collect(v, out)
+    elif isinstance(tree, dict):
+        for k in _dict_keys(tree):
+            _collect(tree[k], out)
+    elif tree is not None:
+        out.append(tree)
 
 
 def tree_map(fn, tree, *rest):

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..core.pytree import flatten, tree_map
+from ..core.pytree import flatten, leaves, unflatten
 
 __all__ = [
     "GradientTransformation",
@@ -67,11 +67,19 @@ def apply_updates(params, updates):
     array([1.5, 0.5], dtype=float32)
     """
 
-    def add(p, u):
+    ps, tdef = flatten(params)
+    us = leaves(updates)
+    if len(us) != len(ps):
+        raise ValueError(
+            f"apply_updates: updates have {len(us)} arrays for {len(ps)} parameters; pass the updates "
+            "the optimizer returned for these params"
+        )
+    out = []
+    for p, u in zip(ps, us):  # one pass (this runs once per training step)
         p = np.asarray(p)
-        return np.asarray(p + u).astype(p.dtype, copy=False)
-
-    return tree_map(add, params, updates)
+        r = np.asarray(p + u)
+        out.append(r if r.dtype == p.dtype else r.astype(p.dtype))
+    return unflatten(tdef, out)
 
 
 def chain(*transforms: GradientTransformation) -> GradientTransformation:

@@ -128,8 +128,11 @@ class MiniBatches:
         self.epochs_done += 1
         if self.full_batch:
             return [self.data]
-        order = self.rng.permutation(self.n) if self.shuffle else np.arange(self.n)
-        return [take(self.data, order[i:i + self.batch_size]) for i in range(0, self.n, self.batch_size)]
+        bs = self.batch_size
+        if not self.shuffle:  # consecutive rows: views, no copies
+            return [take(self.data, slice(i, i + bs)) for i in range(0, self.n, bs)]
+        order = self.rng.permutation(self.n)
+        return [take(self.data, order[i:i + bs]) for i in range(0, self.n, bs)]
 
     def __iter__(self):
         """Endless ``(epoch, index_in_epoch, batch)`` triples."""
