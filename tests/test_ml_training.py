@@ -323,3 +323,17 @@ def test_early_stopping_object_validates():
 
 def test_fit_is_exported():
     assert sl.ml.fit is fit
+
+
+def test_callers_params_untouched_and_best_params_a_snapshot():
+    w0 = np.zeros(3)
+    # validation target far from the train optimum: val loss is best early, then rises
+    val = (X, Y + 5.0)
+    res = fit(lsq, w0, (X, Y), optimizer=so.sgd(0.1), epochs=30, val_data=val)
+    np.testing.assert_array_equal(w0, np.zeros(3))  # fit trains its own copies
+    assert res.best_epoch < 29
+    # the best params are the epoch's parameters, not the live ones that kept training
+    assert not np.shares_memory(res.best_params, res.params)
+    best_val = float(lsq(res.best_params, val))
+    assert best_val == pytest.approx(res.history.epoch["val_loss"][res.best_epoch], rel=1e-12)
+    assert best_val < float(lsq(res.params, val))

@@ -139,7 +139,8 @@ class TrainInfo:
     loss : float
         The batch loss of the last step (``"step"``), or the epoch's mean train loss.
     params : pytree
-        The current parameters (do not modify them in place).
+        The current parameters: fit's own arrays, updated in place at every step
+        (copy them, ``sl.tree_map(np.copy, info.params)``, to keep a snapshot).
     state : optimizer state
     history : TrainHistory
         The history so far.

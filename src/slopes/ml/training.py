@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from ..core.pytree import leaves, tree_map
 from ..core.staging import TracingError
-from ..optim import adam, apply_updates, chain, clip_by_global_norm, global_norm, learning_rate
+from ..optim import adam, chain, clip_by_global_norm, global_norm, learning_rate
 from ..optim.stochastic import MiniBatches
 from ..transforms import jit as sl_jit
 from ..transforms import value_and_grad
@@ -134,6 +134,19 @@ def _positive_int(name, v, allow_none=False):
         return
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
         raise ValueError(f"fit(): {name} must be a positive integer, got {v!r}")
+
+
+def _copy(tree):
+    return tree_map(np.copy, tree)
+
+
+def _add_in_place(params, updates) -> None:
+    """``params += updates`` leaf by leaf; ``params`` are fit's own arrays (copied at the start)."""
+    ps, us = leaves(params), leaves(updates)
+    if len(ps) != len(us):
+        raise ValueError(f"fit(): the optimizer returned {len(us)} updates for {len(ps)} parameters")
+    for p, u in zip(ps, us):
+        p += u
 
 
 def _all_finite(tree) -> bool:
@@ -279,7 +292,7 @@ def fit(
 
     state = opt.init(params)
     history = TrainHistory()
-    best_params, best_epoch = params, -1
+    best_params, best_epoch = _copy(params), -1
     step, epoch0, pos0, rng_state = 0, 0, 0, None
     if resume and (ck := load_checkpoint(checkpoint_dir, params_like=params, state_like=state)) is not None:
         params, state, best_params = ck["params"], ck["state"], ck["best_params"]
@@ -358,7 +371,8 @@ def fit(
                     break
                 if not skipped:
                     updates, new_state = opt.update(grads, state, params)
-                    params, state = apply_updates(params, updates), new_state
+                    _add_in_place(params, updates)  # fit's own copies: no new arrays per step
+                    state = new_state
                 step += 1
                 row = {
                     "loss": value if not skipped else math.nan,
@@ -382,7 +396,7 @@ def fit(
                     logs = _evaluate(eval_loss, params, data, val_data, metrics, history, epoch, t_epoch)
                     improved, es_stop = tracker.update(logs[tracker.monitor])
                     if improved and _all_finite(params):
-                        best_params, best_epoch = params, epoch
+                        best_params, best_epoch = _copy(params), epoch
                     history.epoch.append(**logs)
                     if es is not None and es_stop:
                         stopped_early, stop = True, True
