@@ -329,3 +329,20 @@ def test_bfgs_first_trial_steps_follow_the_last_decrease(monkeypatch):
     assert seen[0][0] == min(1.0, 1.0 / np.max(np.abs(g0)))
     for (_, f_prev, _), (step, f, gd) in zip(seen, seen[1:]):
         assert step == pytest.approx(min(1.0, 2.02 * (f - f_prev) / gd), rel=1e-12)
+
+
+def test_jac_true_means_fun_returns_value_and_gradient():
+    A = np.array([[3.0, 1.0], [1.0, 2.0]])
+    b = np.array([1.0, -1.0])
+    calls = []
+
+    def fg(x):
+        calls.append(1)
+        return 0.5 * x @ A @ x - b @ x, A @ x - b
+
+    r = sl.minimize(fg, np.zeros(2), method="lbfgs", jac=True, gtol=1e-10)
+    np.testing.assert_allclose(r.x, np.linalg.solve(A, b), atol=1e-9)
+    # one call per evaluation of both: the counts are the calls made
+    assert r.nfev == r.ngev == len(calls)
+    with pytest.raises(ValueError, match="jac must be"):
+        sl.minimize(fg, np.zeros(2), jac="yes")

@@ -195,13 +195,15 @@ def test_fisher_softmax_equals_ad_hessian():
 
 
 @pytest.mark.parametrize("k, fit_intercept", [(1, True), (1, False), (3, True), (3, False)])
-def test_closed_form_gradient_equals_ad_gradient(k, fit_intercept):
+def test_closed_form_value_and_gradient_equal_ad(k, fit_intercept):
     d = datasets.load("iris")
     X = Standardizer().fit_transform(d.X)
     y = (d.y == 2).astype(float) if k == 1 else d.y
     prob = _Problem(X, y, k, fit_intercept, 0.1, 0.0)
     theta = np.random.default_rng(2).normal(size=prob.size)
-    np.testing.assert_allclose(prob.gradient(theta), sl.grad(prob.full)(theta), rtol=1e-12, atol=1e-14)
+    f, g = prob.value_and_gradient(theta)
+    assert f == pytest.approx(float(prob.full(theta)), rel=1e-13)
+    np.testing.assert_allclose(g, sl.grad(prob.full)(theta), rtol=1e-12, atol=1e-14)
 
 
 def test_natural_gradient_step_one_is_newton_step(cancer):

@@ -60,7 +60,8 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
         'newton', 'bfgs', 'lbfgs'`` and the constrained / stochastic methods registered.
     jac, hess : callable, optional
         User gradient / Hessian; by default they come from AD (:func:`slopes.value_and_grad`,
-        :func:`slopes.hessian`).
+        :func:`slopes.hessian`). ``jac=True`` (as in scipy) means ``fun`` returns
+        ``(value, gradient)`` in one call.
     learning_rate : float or schedule, optional
         The step size of gd and the transformation methods.
     L : float, optional
@@ -135,8 +136,12 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
         ftol = gtol * (1.0 + abs(f_star if f_star is not None else 0.0))
 
     needs = getattr(cls, "needs", frozenset({"grad"}))
-    if jac is not None and not callable(jac):
-        raise ValueError("jac must be a callable returning the gradient (or None for AD)")
+    if jac is not None and jac is not True and not callable(jac):
+        raise ValueError("jac must be a callable returning the gradient, True (fun returns (f, grad)) or None for AD")
+    joint = None
+    if jac is True:  # fun returns (f, g): one call serves both, as AD's value_and_grad does
+        joint, jac = fun, (lambda x, *a: joint(x, *a)[1])
+        fun = lambda x, *a: joint(x, *a)[0]  # noqa: E731
     if hess is not None and not callable(hess):
         raise ValueError("hess must be a callable returning the Hessian (or None for AD)")
     if bounds is not None and projection is None:
@@ -148,6 +153,13 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
                       prox=prox, L=L, f_star=f_star, learning_rate=learning_rate,
                       line_search=line_search, data=data, batch_size=batch_size, shuffle=shuffle,
                       seed=seed, epochs=epochs)
+    if joint is not None:
+
+        def counted_joint(x, *a):
+            problem.nfev += 1
+            return joint(x, *a)
+
+        problem._vg = counted_joint
     # AD derivatives are built on the counted fun, so nfev counts every call of fun
     if jac is None:
         from ..transforms import grad as _ad_grad
