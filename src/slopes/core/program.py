@@ -101,11 +101,15 @@ _IDENTITY = {
     "broadcast_to": [(0, lambda e: True)],
     "sum_to": [(0, lambda e: True)],
     "astype": [(0, lambda e: True)],
+    "stop_gradient": [(0, lambda e: True)],  # only transforms tell it from its argument
     # masking where a constant, nonzero cotangent is 0 masks nothing
     "mask_zero": [(1, lambda e: isinstance(e.ins[0], Const) and _nonzero(e.ins[0].value))],
 }
 
 _OPERATORS = {operator.add: "+", operator.sub: "-", operator.mul: "*"}
+
+# binary elementwise primitives that broadcast their operands like NumPy
+_BROADCASTING = {"add", "subtract", "multiply", "divide", "mask_zero"}
 
 
 # -- code specialized to the traced shapes ----------------------------------------------
@@ -160,6 +164,11 @@ def _spec_getitem(e, ins, out):
     return f"{{0}}[{index!r}]" if _basic_index(index) and len(ins[0][0]) >= 1 else None
 
 
+def _spec_divide(e, ins, out):
+    # `/` unless both are Python numbers (1.0 / 0.0 raises where NumPy gives inf)
+    return "{0} / {1}" if any(_floating(a) for a in ins) else None
+
+
 def _spec_negative(e, ins, out):
     return "-{0}" if _floating(ins[0]) else None
 
@@ -167,6 +176,7 @@ def _spec_negative(e, ins, out):
 _SPECIALIZE = {
     "getitem": _spec_getitem,
     "negative": _spec_negative,
+    "divide": _spec_divide,
     "sum_to": _spec_sum_to,
     "sum": _spec_sum,
     "matmul": _spec_matmul,
@@ -231,6 +241,7 @@ class Program:
             seen[key] = e.out
             kept.append(e)
         self.outputs = [resolve(r) for r in self.outputs]
+        kept = self._skip_broadcasts(kept)
         live = {r for r in self.outputs if type(r) is int}
         needed = []
         for e in reversed(kept):
@@ -239,6 +250,29 @@ class Program:
                 live.update(r for r in e.ins if type(r) is int)
         self.equations = needed[::-1]
         return self
+
+    def _skip_broadcasts(self, eqns):
+        """Feed ``broadcast_to``'s input straight to consumers that broadcast it themselves.
+
+        An elementwise operation whose other operand already has the broadcast shape gives
+        the same result from the smaller input; the broadcast is then dead code (unless an
+        output or another consumer needs it).
+        """
+        made = {e.out: e for e in eqns if e.prim.name == "broadcast_to"}
+        if not made:
+            return eqns
+        out = []
+        for e in eqns:
+            if e.prim.name in _BROADCASTING and len(e.ins) == 2:
+                ins = list(e.ins)
+                for i, r in enumerate(ins):
+                    other = ins[1 - i]
+                    if (type(r) is int and r in made and type(other) is int
+                            and self.avals[other] == self.avals[r] == self.avals[e.out]):
+                        ins[i] = made[r].ins[0]
+                e = e._replace(ins=tuple(ins))
+            out.append(e)
+        return out
 
     def _identity_of(self, e):
         rules = _IDENTITY.get(e.prim.name)
