@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -12,19 +11,9 @@ from matplotlib.patches import Rectangle
 from ..optim.linesearch import strong_wolfe
 from ..optim.result import Result
 from ..transforms import grad
-from .landscape import _levels, _values
+from .landscape import _check_lim, _levels, _values
 
 __all__ = ["trajectories", "line_search_iterates"]
-
-
-def _check_lim(lim, name):
-    try:
-        lo, hi = (float(v) for v in lim)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a pair (low, high) of numbers, got {lim!r}") from None
-    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-        raise ValueError(f"{name} must be finite with low < high, got {lim!r}")
-    return lo, hi
 
 
 def _scalar(value, where):
@@ -90,7 +79,7 @@ def trajectories(f, runs, xlim, ylim, *, bounds=None, levels=30, n=150, figsize=
         )
     if not isinstance(runs, Mapping) or not runs:
         raise TypeError("trajectories(): runs must be a non-empty dict label -> Result or (n, 2) array")
-    xlim, ylim = _check_lim(xlim, "xlim"), _check_lim(ylim, "ylim")
+    xlim, ylim = _check_lim(xlim, "xlim", "trajectories()"), _check_lim(ylim, "ylim", "trajectories()")
     paths = {str(label): _path(run, label) for label, run in runs.items()}
 
     X, Y, Z = _values(f, xlim, ylim, n)  # the same grid evaluation and levels as every contour figure
