@@ -71,6 +71,30 @@ def ref_rmsprop(lr, rho, eps):
     return np.array(xs)
 
 
+def ref_rmsprop_full(lr, rho, eps, mom, centered):
+    """Tieleman & Hinton's RMSprop with Graves' centering and a momentum buffer, by hand."""
+    x, s, m, v, xs = X0.copy(), np.zeros(2), np.zeros(2), np.zeros(2), [X0.copy()]
+    for _ in range(STEPS):
+        g = grad_q(x)
+        s = rho * s + (1 - rho) * g**2
+        m = rho * m + (1 - rho) * g
+        denom = np.sqrt(s - m**2 if centered else s) + eps
+        v = mom * v + g / denom
+        x = x - lr * v
+        xs.append(x)
+    return np.array(xs)
+
+
+def ref_adagrad_decay(lr, eps, decay):
+    x, s, xs = X0.copy(), np.zeros(2), [X0.copy()]
+    for k in range(STEPS):
+        g = grad_q(x)
+        s = s + g**2
+        x = x - lr / (1 + k * decay) * g / (np.sqrt(s) + eps)
+        xs.append(x)
+    return np.array(xs)
+
+
 def ref_adam(lr, b1, b2, eps, wd=0.0, lr_fn=None):
     x, m, v, xs = X0.copy(), np.zeros(2), np.zeros(2), [X0.copy()]
     for t in range(1, STEPS + 1):
@@ -100,6 +124,17 @@ HAND = [
     ("nesterov", lambda: so.nesterov(0.05, beta=0.8), lambda: ref_momentum(0.05, 0.8, nesterov=True)),
     ("adagrad", lambda: so.adagrad(0.3, eps=1e-10), lambda: ref_adagrad(0.3, 1e-10)),
     ("rmsprop", lambda: so.rmsprop(0.02, decay=0.9, eps=1e-8), lambda: ref_rmsprop(0.02, 0.9, 1e-8)),
+    (
+        "rmsprop-centered-momentum",
+        lambda: so.rmsprop(0.02, decay=0.9, eps=1e-8, momentum=0.7, centered=True),
+        lambda: ref_rmsprop_full(0.02, 0.9, 1e-8, 0.7, True),
+    ),
+    (
+        "rmsprop-momentum",
+        lambda: so.rmsprop(0.02, decay=0.9, eps=1e-8, momentum=0.7),
+        lambda: ref_rmsprop_full(0.02, 0.9, 1e-8, 0.7, False),
+    ),
+    ("adagrad-lr-decay", lambda: so.adagrad(0.3, lr_decay=0.1), lambda: ref_adagrad_decay(0.3, 1e-10, 0.1)),
     ("adam", lambda: so.adam(0.1, b1=0.8, b2=0.95, eps=1e-8), lambda: ref_adam(0.1, 0.8, 0.95, 1e-8)),
     (
         "adamw",
@@ -350,6 +385,16 @@ TORCH_CASES = [
     ),
     ("adagrad", lambda: so.adagrad(0.1), lambda T, ps: T.optim.Adagrad(ps, lr=0.1)),
     ("rmsprop", lambda: so.rmsprop(0.01, decay=0.95), lambda T, ps: T.optim.RMSprop(ps, lr=0.01, alpha=0.95)),
+    (
+        "rmsprop-momentum-centered",
+        lambda: so.rmsprop(0.01, decay=0.95, momentum=0.8, centered=True),
+        lambda T, ps: T.optim.RMSprop(ps, lr=0.01, alpha=0.95, momentum=0.8, centered=True),
+    ),
+    (
+        "adagrad-lr-decay",
+        lambda: so.adagrad(0.1, lr_decay=0.05),
+        lambda T, ps: T.optim.Adagrad(ps, lr=0.1, lr_decay=0.05),
+    ),
     ("adam", lambda: so.adam(0.01, 0.85, 0.99), lambda T, ps: T.optim.Adam(ps, lr=0.01, betas=(0.85, 0.99))),
     (
         "adamw",

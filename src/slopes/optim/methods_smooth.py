@@ -152,8 +152,10 @@ def _transform(name, fac, opts, lr):
 
 Momentum = _transform("momentum", _tr.momentum, {"beta": 0.9}, 0.01)
 Nesterov = _transform("nesterov", _tr.nesterov, {"beta": 0.9}, 0.01)
-Adagrad = _transform("adagrad", _tr.adagrad, {"eps": 1e-10, "initial_accumulator_value": 0.0}, 0.1)
-RMSprop = _transform("rmsprop", _tr.rmsprop, {"decay": 0.99, "eps": 1e-8}, 0.01)
+Adagrad = _transform("adagrad", _tr.adagrad, {"eps": 1e-10, "initial_accumulator_value": 0.0, "lr_decay": 0.0},
+                     0.1)
+RMSprop = _transform("rmsprop", _tr.rmsprop, {"decay": 0.99, "eps": 1e-8, "momentum": 0.0, "centered": False},
+                     0.01)
 Adam = _transform("adam", _tr.adam, {"b1": 0.9, "b2": 0.999, "eps": 1e-8}, 0.001)
 AdamW = _transform("adamw", _tr.adamw, {"b1": 0.9, "b2": 0.999, "eps": 1e-8, "weight_decay": 1e-2}, 0.001)
 

@@ -60,11 +60,15 @@ class AdagradState(NamedTuple):
 
 
 class RMSpropState(NamedTuple):
-    """State of :func:`rmsprop`: ``mean_sq`` is the moving average of ``g^2``."""
+    """State of :func:`rmsprop`: ``mean_sq`` is the moving average of ``g^2``; ``mean_grad``
+    that of ``g`` (``centered=True``) and ``velocity`` the momentum buffer (``momentum > 0``),
+    else None."""
 
     count: int
     lr: float
     mean_sq: Any
+    mean_grad: Any = None
+    velocity: Any = None
 
 
 class AdamState(NamedTuple):
@@ -175,10 +179,13 @@ def _momentum(learning_rate, beta, nesterov):
     return GradientTransformation(init, update)
 
 
-def adagrad(learning_rate, eps: float = 1e-10, initial_accumulator_value: float = 0.0) -> GradientTransformation:
+def adagrad(
+    learning_rate, eps: float = 1e-10, initial_accumulator_value: float = 0.0, lr_decay: float = 0.0
+) -> GradientTransformation:
     """Adagrad: ``s <- s + g^2``, ``x <- x - lr_t g / (sqrt(s) + eps)``.
 
-    ``s_0 = initial_accumulator_value``; this is ``torch.optim.Adagrad`` (``lr_decay=0``).
+    ``s_0 = initial_accumulator_value``; with ``lr_decay`` the step of update ``k`` (from 0)
+    is divided by ``1 + k lr_decay``. This is ``torch.optim.Adagrad``.
 
     Examples
     --------
@@ -193,8 +200,11 @@ def adagrad(learning_rate, eps: float = 1e-10, initial_accumulator_value: float 
     def init(params):
         return AdagradState(0, float(sched(0)), _full(params, initial_accumulator_value))
 
+    if not lr_decay >= 0:
+        raise ValueError(f"adagrad: lr_decay must be >= 0, got {lr_decay!r}")
+
     def update(grads, state, params=None, **extra):
-        lr = state.lr
+        lr = state.lr / (1.0 + state.count * lr_decay)
         s = tree_map(lambda s, g: s + g * g, state.sum_sq, grads)
         upd = tree_map(lambda g, s: -lr * (g / (np.sqrt(s) + eps)), grads, s)
         return upd, AdagradState(state.count + 1, float(sched(state.count + 1)), s)
@@ -202,10 +212,15 @@ def adagrad(learning_rate, eps: float = 1e-10, initial_accumulator_value: float 
     return GradientTransformation(init, update)
 
 
-def rmsprop(learning_rate, decay: float = 0.99, eps: float = 1e-8) -> GradientTransformation:
+def rmsprop(
+    learning_rate, decay: float = 0.99, eps: float = 1e-8, momentum: float = 0.0, centered: bool = False
+) -> GradientTransformation:
     """RMSprop: ``s <- decay s + (1 - decay) g^2``, ``x <- x - lr_t g / (sqrt(s) + eps)``.
 
-    ``s_0 = 0``; this is ``torch.optim.RMSprop(alpha=decay)`` (not centered, no momentum).
+    ``s_0 = 0``. ``centered=True`` also averages ``g`` (``m <- decay m + (1 - decay) g``)
+    and divides by ``sqrt(s - m^2) + eps``, an estimate of the gradient's standard
+    deviation. ``momentum > 0`` accumulates ``v <- momentum v + g / (sqrt(.) + eps)`` and
+    steps ``-lr_t v``. This is ``torch.optim.RMSprop(alpha=decay, momentum=, centered=)``.
 
     Examples
     --------
@@ -214,17 +229,38 @@ def rmsprop(learning_rate, decay: float = 0.99, eps: float = 1e-8) -> GradientTr
     >>> upd, s = opt.update(np.array([2.0]), opt.init(np.zeros(1)))
     >>> upd
     array([-0.02])
+    >>> opt = rmsprop(0.01, decay=0.75, eps=0.0, centered=True)   # s = 1, m = 0.5: 0.01 * 2 / sqrt(0.75)
+    >>> round(float(opt.update(np.array([2.0]), opt.init(np.zeros(1)))[0][0]), 6)
+    -0.023094
     """
+    if not 0.0 <= momentum < 1.0:
+        raise ValueError(f"rmsprop: momentum must be in [0, 1), got {momentum!r}")
     sched = as_schedule(learning_rate)
 
     def init(params):
-        return RMSpropState(0, float(sched(0)), _zeros(params))
+        return RMSpropState(
+            0,
+            float(sched(0)),
+            _zeros(params),
+            _zeros(params) if centered else None,
+            _zeros(params) if momentum else None,
+        )
 
     def update(grads, state, params=None, **extra):
         lr = state.lr
         s = tree_map(lambda s, g: decay * s + (1 - decay) * (g * g), state.mean_sq, grads)
-        upd = tree_map(lambda g, s: -lr * (g / (np.sqrt(s) + eps)), grads, s)
-        return upd, RMSpropState(state.count + 1, float(sched(state.count + 1)), s)
+        m = None
+        if centered:
+            m = tree_map(lambda m, g: decay * m + (1 - decay) * g, state.mean_grad, grads)
+            scaled = tree_map(lambda g, s, m: g / (np.sqrt(s - m * m) + eps), grads, s, m)
+        else:
+            scaled = tree_map(lambda g, s: g / (np.sqrt(s) + eps), grads, s)
+        v = None
+        if momentum:
+            v = tree_map(lambda v, d: momentum * v + d, state.velocity, scaled)
+            scaled = v
+        upd = tree_map(lambda d: -lr * d, scaled)
+        return upd, RMSpropState(state.count + 1, float(sched(state.count + 1)), s, m, v)
 
     return GradientTransformation(init, update)
 
