@@ -364,6 +364,28 @@ def test_subgradient_diminishing_best_iterate_and_no_false_success():
     assert not r2.success and r2.fun_best - f_star > 1e-9
 
 
+def test_projected_subgradient_stays_feasible_and_reaches_the_constrained_minimum():
+    # l1 regression with the weights in a box that cuts off the unconstrained solution;
+    # the constrained optimum is an LP too (scipy's linprog with bounds)
+    A, b, _, x_free = _l1_regression()
+    lo, hi = -0.5, 0.5
+    assert np.any(np.abs(x_free) > hi)  # the box is active
+    m, n = A.shape
+    cost = np.concatenate([np.zeros(n), np.ones(m)])
+    A_ub = np.block([[A, -np.eye(m)], [-A, -np.eye(m)]])
+    lp = scipy_optimize.linprog(cost, A_ub=A_ub, b_ub=np.concatenate([b, -b]),
+                                bounds=[(lo, hi)] * n + [(0, None)] * m, method="highs")
+    f_star = float(lp.fun)
+    f = lambda x: snp.sum(snp.abs(snp.dot(A, x) - b))  # noqa: E731
+    r = minimize(f, np.full(n, 3.0), method="subgradient", step="polyak", f_star=f_star, bounds=(lo, hi),
+                 ftol=1e-6 * (1 + f_star), maxiter=20000, record_x=True)
+    assert r.success, r.message
+    xs = r.history.x[1:]  # row 0 is x0 as given; the method starts from P(x0)
+    assert np.all((xs >= lo) & (xs <= hi))  # every iterate feasible
+    assert r.fun_best - f_star <= 1e-6 * (1 + f_star)
+    assert float(np.sum(np.abs(A @ r.x_best - b))) == pytest.approx(r.fun_best, rel=1e-12)
+
+
 def test_subgradient_errors():
     f = lambda x: snp.sum(snp.abs(x))  # noqa: E731
     with pytest.raises(ValueError, match="f_star"):

@@ -419,6 +419,10 @@ class Subgradient(Method):
         Base step of the diminishing rule (a schedule ``k -> lr`` is used as is, without
         the ``1/sqrt(k+1)`` factor).
 
+    With ``bounds=`` or ``projection=`` it is the *projected* subgradient method:
+    ``x <- P(x - t_k g)`` from ``P(x0)``, every iterate feasible (the same step rules and
+    guarantees hold for a convex ``f`` on a closed convex set).
+
     ``StepInfo.x`` is the new iterate; ``extra["x_best"]`` and ``extra["f_best"]`` hold the
     best point so far. No stationarity measure exists for nonsmooth ``f``
     (``extra["measure"]`` is nan); the driver declares success only when ``f_star`` is
@@ -458,6 +462,10 @@ class Subgradient(Method):
         if not callable(lr):
             _positive("learning_rate", lr)
         self.lr = lr
+        P = getattr(problem, "projection", None)
+        if P is not None and not callable(P):
+            raise TypeError(f"projection must be a callable Projection, got {type(P).__name__}")
+        self.P = P
 
     def optimality(self, x, f, g) -> float:
         """None for a nonsmooth ``f``: nan (success is decided from ``f_star``)."""
@@ -465,6 +473,11 @@ class Subgradient(Method):
 
     def init(self, x, f, g):
         x = np.asarray(x)
+        if self.P is not None:  # start feasible (one extra evaluation when x0 is not)
+            px = self.P(x)
+            if not np.array_equal(px, x):
+                x = px
+                f, g = self.problem.value_and_grad(x)
         return SubgradientState(x, float(f), np.asarray(g), x, float(f))
 
     def step(self, state, k):
@@ -480,6 +493,8 @@ class Subgradient(Method):
             lr = float(self.lr)
             t = lr / math.sqrt(k + 1.0)
         x_new = s.x - t * s.g
+        if self.P is not None:
+            x_new = self.P(x_new)
         f_new, g_new = self.problem.value_and_grad(x_new)
         if f_new < s.f_best:
             x_best, f_best = x_new, float(f_new)
