@@ -392,3 +392,22 @@ def test_subgradient_errors():
         minimize(f, np.ones(2), method="subgradient", step="polyak")
     with pytest.raises(ValueError, match="diminishing"):
         minimize(f, np.ones(2), method="subgradient", step="armijo")
+
+
+def test_projected_sgd_on_mini_batches_reaches_the_box_constrained_least_squares():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(200, 3))
+    y = X @ np.array([2.0, -1.0, 0.3]) + 0.01 * rng.normal(size=200)
+    lo, hi = -0.5, 0.5
+    # the box-constrained least-squares solution, by scipy
+    ref = scipy_optimize.lsq_linear(X, y, bounds=(lo, hi)).x
+    loss = lambda w, b: snp.mean((b[0] @ w - b[1]) ** 2)  # noqa: E731
+    sched = sl.optim.exponential_decay(0.05, 0.995)  # decaying steps: SGD noise is large at a constrained optimum
+    r = minimize(loss, np.zeros(3), method="projected_gradient", data=(X, y), batch_size=20, epochs=80,
+                 learning_rate=sched, bounds=(lo, hi), seed=0, record_x=True, gtol=1e-3)
+    assert np.all((r.history.x >= lo) & (r.history.x <= hi))
+    np.testing.assert_allclose(r.x, ref, atol=2e-3)
+    assert r.success, r.message  # full-data fixed-point residual, not max|grad| (nonzero at the box)
+    assert np.max(np.abs(r.grad)) > 0.1
+    with pytest.raises(ValueError, match="learning_rate or L"):
+        minimize(loss, np.zeros(3), method="projected_gradient", data=(X, y), batch_size=20, bounds=(lo, hi))

@@ -159,6 +159,7 @@ class ProjectedGradient(Method):
     options = {"learning_rate": None, "line_search": None, "t0": 1.0, "sigma": 1e-4, "shrink": 0.5,
                "max_trials": 60}
     default_maxiter = 10000
+    supports_data = True  # projected SGD: a fixed step on each mini-batch's gradient
 
     def __init__(self, problem, options):
         super().__init__(problem, options)
@@ -175,6 +176,11 @@ class ProjectedGradient(Method):
             raise TypeError(f"projection must be a callable Projection, got {type(P).__name__}")
         self.P = P
         self.fixed = _resolve_step(problem, self.opts)
+        if self.fixed is None and getattr(problem, "data", None) is not None:
+            raise ValueError(
+                "projected_gradient with data= (mini-batches) needs a learning_rate or L: a line search "
+                "on one batch's values does not decrease the full objective"
+            )
         self.t0 = _positive("t0", self.opts["t0"])
         self.sigma = _positive("sigma", self.opts["sigma"])
         self.shrink = float(self.opts["shrink"])
