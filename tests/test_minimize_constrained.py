@@ -411,3 +411,24 @@ def test_projected_sgd_on_mini_batches_reaches_the_box_constrained_least_squares
     assert np.max(np.abs(r.grad)) > 0.1
     with pytest.raises(ValueError, match="learning_rate or L"):
         minimize(loss, np.zeros(3), method="projected_gradient", data=(X, y), batch_size=20, bounds=(lo, hi))
+
+
+def test_stochastic_proximal_gradient_solves_the_lasso():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(300, 5))
+    y = X @ np.array([1.5, 0.0, -0.8, 0.0, 0.05]) + 0.05 * rng.normal(size=300)
+    alpha = 0.1
+    loss = lambda w, b: 0.5 * snp.mean((b[0] @ w - b[1]) ** 2)  # noqa: E731
+    r = minimize(loss, np.zeros(5), method="proximal_gradient", prox=sl.optim.prox.l1(alpha), data=(X, y),
+                 batch_size=30, epochs=100, learning_rate=sl.optim.exponential_decay(0.1, 0.997), seed=0,
+                 gtol=1e-3)
+    w = r.x
+    # the lasso's optimality conditions, by hand: grad_j = -alpha sign(w_j) where w_j != 0, |grad_j| <= alpha else
+    g = X.T @ (X @ w - y) / len(y)
+    on = np.abs(w) > 1e-8
+    np.testing.assert_allclose(g[on], -alpha * np.sign(w[on]), atol=5e-3)
+    assert np.all(np.abs(g[~on]) <= alpha + 5e-3)
+    assert on.tolist() == [True, False, True, False, False]  # the small true weight is shrunk to 0
+    with pytest.raises(ValueError, match="accelerate=False"):
+        minimize(loss, np.zeros(5), method="proximal_gradient", prox=sl.optim.prox.l1(alpha), data=(X, y),
+                 batch_size=30, learning_rate=0.1, accelerate=True)

@@ -305,6 +305,7 @@ class ProximalGradient(Method):
     options = {"accelerate": False, "restart": True, "learning_rate": None, "line_search": None, "t0": 1.0,
                "shrink": 0.5, "max_trials": 60}
     default_maxiter = 10000
+    supports_data = True  # stochastic proximal gradient: a fixed step on each mini-batch's gradient
 
     def __init__(self, problem, options):
         super().__init__(problem, options)
@@ -323,6 +324,11 @@ class ProximalGradient(Method):
             raise ValueError(f"shrink must be in (0, 1), got {self.shrink!r}")
         self.accelerate = bool(self.opts["accelerate"])
         self.restart = bool(self.opts["restart"])
+        if getattr(problem, "data", None) is not None and (self.fixed is None or self.accelerate):
+            raise ValueError(
+                "proximal_gradient with data= (mini-batches) needs a learning_rate or L and "
+                "accelerate=False: line searches and FISTA's momentum restarts compare one batch's values"
+            )
 
     def initial_f(self, x, f) -> float:
         """The composite value ``f(x0) + h(x0)`` from the smooth value ``f`` (the driver's row 0).
