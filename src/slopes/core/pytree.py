@@ -162,16 +162,12 @@ def leaves(tree):
 
 def _collect(tree, out):
     """``flatten``'s leaves, without building the structure."""
-    t = type(tree)
-    if t is dict:
+    if isinstance(tree, dict):
         for k in _dict_keys(tree):
             _collect(tree[k], out)
-    elif t is list or t is tuple or (isinstance(tree, (list, tuple))):
+    elif isinstance(tree, (list, tuple)):
         for v in tree:
             _collect(v, out)
-    elif isinstance(tree, dict):
-        for k in _dict_keys(tree):
-            _collect(tree[k], out)
     elif tree is not None:
         out.append(tree)
 

@@ -271,7 +271,7 @@ def run_epochs(method, bproblem: BatchedProblem, x0, epochs: int, *, gtol: float
     >>> r.success, np.round(r.x, 6), r.nit
     (True, array([ 1., -2.]), 300)
     """
-    from .methods_base import DivergenceWatch
+    from .methods_base import DivergenceWatch, Method
     from .result import History, Result
 
     t0 = time.perf_counter()
@@ -341,7 +341,7 @@ def run_epochs(method, bproblem: BatchedProblem, x0, epochs: int, *, gtol: float
     fun, grad = bproblem.full_value_and_grad(x)
     # the method's own measure: max|grad|, or the projected-gradient residual on a constraint set
     gn = float(method.optimality(x, fun, grad))
-    what = "max|grad|" if type(method).optimality is _base_optimality() else "optimality measure"
+    what = "max|grad|" if type(method).optimality is Method.optimality else "optimality measure"
     if np.isfinite(fun) and fun < best[1]:
         best[0], best[1] = x.copy(), fun
     if status is not None:
@@ -352,8 +352,3 @@ def run_epochs(method, bproblem: BatchedProblem, x0, epochs: int, *, gtol: float
     return make(False, 1, f"{nit} iteration(s) done ({epochs} epoch(s) asked); full-data {what} {gn:.3g} > "
                           f"gtol {gtol:.3g}", fun, grad)
 
-
-def _base_optimality():
-    from .methods_base import Method
-
-    return Method.optimality

@@ -274,7 +274,7 @@ def _tree_key(x, leaves):
             names = sorted(x)  # pytree.flatten's order
         except TypeError:
             return None
-        parts = [names]
+        parts = [tuple(names)]
         for n in names:
             if type(n) is not str:
                 return None
@@ -282,7 +282,7 @@ def _tree_key(x, leaves):
             if k is None:
                 return None
             parts.append(k)
-        return ("d", *map(_tuple_or_key, parts))
+        return ("d", *parts)
     if t is list or t is tuple:
         parts = []
         for v in x:
@@ -292,10 +292,6 @@ def _tree_key(x, leaves):
             parts.append(k)
         return ("l" if t is list else "t", *parts)
     return None
-
-
-def _tuple_or_key(p):
-    return tuple(p) if type(p) is list else p
 
 
 def _hashable(x, what):
