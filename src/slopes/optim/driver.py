@@ -35,7 +35,7 @@ def default_gtol(dtype) -> float:
 def _ensure_methods():
     from . import methods_smooth  # noqa: F401  (registers the smooth methods)
 
-    for mod in ("methods_constrained", "stochastic"):
+    for mod in ("methods_constrained", "stochastic", "methods_sam"):
         try:
             __import__(f"{__package__}.{mod}")
         except ImportError:
