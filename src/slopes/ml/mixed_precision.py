@@ -1,4 +1,4 @@
-"""Mixed precision: float16 forward and backward, float32 master weights, dynamic loss scaling.
+"""Mixed precision: float16 or bfloat16 forward and backward, float32 master weights, loss scaling.
 
 float16 has about 3 significant digits and represents nothing below ``6e-8`` (its
 smallest subnormal): small gradient entries of a float16 backward pass round to zero.
@@ -10,9 +10,16 @@ has a non-finite entry is skipped and the scale halved; after ``growth_interval`
 clean steps in a row the scale doubles. The parameters the optimizer updates (the
 "master weights") stay float32 throughout, so small updates are not lost either.
 
-Use it through :func:`slopes.ml.fit` with ``mixed_precision=True`` (default scaler)
-or ``mixed_precision=DynamicLossScale(...)``. :func:`underflow_fraction` measures how
-much of a float16 gradient is lost to underflow at a given scale.
+bfloat16 (``dtype="bfloat16"``, with the optional extra ``slopes[bf16]``, which adds
+``ml_dtypes``) keeps float32's exponent range with 8 significant bits instead of
+float16's 11: overflow is rare, and tiny gradients survive down to ``1e-38``, but
+each value carries only 2 to 3 digits. The same scaler runs it, its scale capped at
+``2**127`` instead of ``2**15``.
+
+Use it through :func:`slopes.ml.fit` with ``mixed_precision=True`` (default float16
+scaler), ``mixed_precision="bfloat16"`` or ``mixed_precision=DynamicLossScale(...)``.
+:func:`underflow_fraction` measures how much of a low-precision gradient is lost to
+underflow at a given scale.
 
 Examples
 --------
@@ -27,18 +34,61 @@ Examples
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
 
+from ..core.dtypes import bfloat16, is_floating
 from ..core.pytree import leaves, tree_map
 from ..transforms import grad, value_and_grad
 
-__all__ = ["DynamicLossScale", "Underflow", "underflow_fraction", "as_loss_scale", "to_dtype"]
+__all__ = [
+    "DynamicLossScale",
+    "Underflow",
+    "underflow_fraction",
+    "as_loss_scale",
+    "to_dtype",
+    "compute_dtype",
+    "max_loss_scale",
+]
 
-# the largest power of two below float16's max (65504): the backward pass starts from
-# d(scale * loss)/d(loss) = scale in float16, so a larger scale is inf from the outset.
-_F16_MAX_SCALE = 2.0**15
+COMPUTE_DTYPES = ("float16", "bfloat16")
+
+
+def compute_dtype(dtype) -> np.dtype:
+    """The low-precision dtype of a mixed-precision run: float16 or bfloat16 (needs ml_dtypes).
+
+    Examples
+    --------
+    >>> compute_dtype("float16"), compute_dtype(np.float16)
+    (dtype('float16'), dtype('float16'))
+    """
+    try:
+        name = dtype if isinstance(dtype, str) else np.dtype(dtype).name
+    except TypeError:
+        name = None
+    if name == "float16":
+        return np.dtype(np.float16)
+    if name == "bfloat16":
+        return bfloat16("mixed precision")
+    raise ValueError(f"mixed precision computes in one of {COMPUTE_DTYPES}, got {dtype!r}")
+
+
+def max_loss_scale(dtype) -> float:
+    """The largest power of two below the dtype's largest value (``2**15`` for float16).
+
+    The backward pass starts from ``d(scale * loss)/d(loss) = scale`` in ``dtype``, so a
+    larger scale is inf from the outset.
+
+    Examples
+    --------
+    >>> max_loss_scale(np.float16) == 2.0**15
+    True
+    """
+    finfo = np.finfo(compute_dtype(dtype))
+    return 2.0 ** math.floor(math.log2(float(finfo.max)))
+
 
 
 def to_dtype(tree, dtype):
@@ -52,7 +102,7 @@ def to_dtype(tree, dtype):
 
     def cast(x):
         x = np.asarray(x)
-        return x.astype(dtype) if np.issubdtype(x.dtype, np.floating) else x
+        return x.astype(dtype) if is_floating(x.dtype) else x
 
     return tree_map(cast, tree)
 
@@ -74,8 +124,11 @@ class DynamicLossScale:
         Multipliers on growth (2) and on overflow (0.5).
     min_scale : float
         A step that overflows at this scale is a real divergence, not a scale problem.
-    max_scale : float
-        Upper bound of the scale; at most ``2**15`` (see the module docstring).
+    max_scale : float, optional
+        Upper bound of the scale; at most (and by default) :func:`max_loss_scale` of
+        ``dtype``: ``2**15`` for float16, ``2**127`` for bfloat16.
+    dtype : "float16" or "bfloat16"
+        The dtype of the forward and backward pass (default float16).
 
     Attributes
     ----------
@@ -100,8 +153,12 @@ class DynamicLossScale:
         growth_factor: float = 2.0,
         backoff_factor: float = 0.5,
         min_scale: float = 1.0,
-        max_scale: float = _F16_MAX_SCALE,
+        max_scale: float | None = None,
+        dtype="float16",
     ):
+        self.dtype = compute_dtype(dtype)
+        cap = max_loss_scale(self.dtype)
+        max_scale = cap if max_scale is None else max_scale
         if isinstance(growth_interval, bool) or not isinstance(growth_interval, int) or growth_interval < 1:
             raise ValueError(
                 f"DynamicLossScale: growth_interval must be a positive integer, got {growth_interval!r}"
@@ -111,11 +168,11 @@ class DynamicLossScale:
                 "DynamicLossScale: need growth_factor > 1 and 0 < backoff_factor < 1, got "
                 f"{growth_factor!r} and {backoff_factor!r}"
             )
-        if not 0.0 < min_scale <= init_scale <= max_scale <= _F16_MAX_SCALE:
+        if not 0.0 < min_scale <= init_scale <= max_scale <= cap:
             raise ValueError(
-                "DynamicLossScale: need 0 < min_scale <= init_scale <= max_scale <= 2**15 (a larger scale "
-                f"overflows float16 by itself); got min_scale={min_scale!r}, init_scale={init_scale!r}, "
-                f"max_scale={max_scale!r}"
+                f"DynamicLossScale: need 0 < min_scale <= init_scale <= max_scale <= 2**{int(math.log2(cap))} "
+                f"(a larger scale overflows {self.dtype.name} by itself); got min_scale={min_scale!r}, "
+                f"init_scale={init_scale!r}, max_scale={max_scale!r}"
             )
         self.init_scale = float(init_scale)
         self.growth_interval = growth_interval
@@ -145,30 +202,31 @@ class DynamicLossScale:
             self.good_steps = 0
 
     def scaled(self, loss):
-        """``(params, batch, scale) -> loss(params, batch) * scale``: differentiate this in float16."""
+        """``(params, batch, scale) -> loss(params, batch) * scale``: differentiate this in ``dtype``."""
 
         def scaled_loss(params, batch, scale):
             return loss(params, batch) * scale
 
         return scaled_loss
 
-    def step(self, value_and_grad, params, batch):
+    def step(self, value_and_grad, params, batch, update=True):
         """One mixed-precision gradient: ``(loss, float32 grads, finite)``; updates the scale.
 
         ``value_and_grad`` is ``sl.value_and_grad(self.scaled(loss))`` (jitted or not);
-        ``params`` are the float32 master weights, ``batch`` the (float16) inputs. When
+        ``params`` are the float32 master weights, ``batch`` the (``dtype``) inputs. When
         ``finite`` is False the caller must skip the update; the scale has been reduced.
+        ``update=False`` leaves the scale and counters alone (a second gradient of the
+        same step, as ``sam`` takes).
         """
-        scale = self.scale
+        scale, low = self.scale, self.dtype
         # overflow to inf / nan is the expected signal here, detected just below
         with np.errstate(over="ignore", invalid="ignore"):
-            value, g16 = value_and_grad(
-                to_dtype(params, np.float16), to_dtype(batch, np.float16), np.float16(scale)
-            )
+            value, g16 = value_and_grad(to_dtype(params, low), to_dtype(batch, low), low.type(scale))
             grads = tree_map(lambda g: np.asarray(g, np.float32) / np.float32(scale), g16)
             loss = float(value) / scale
         finite = bool(np.isfinite(loss)) and _all_finite(grads)
-        self.update(finite)
+        if update:
+            self.update(finite)
         return loss, grads, finite
 
     def state_dict(self) -> dict:
@@ -180,14 +238,17 @@ class DynamicLossScale:
         self.scale, self.good_steps, self.skipped = float(d["scale"]), int(d["good_steps"]), int(d["skipped"])
 
     def __repr__(self) -> str:
+        dtype = "" if self.dtype == np.float16 else f", dtype={self.dtype.name!r}"
         return (
             f"DynamicLossScale(scale={self.scale:g}, good_steps={self.good_steps}, "
-            f"growth_interval={self.growth_interval}, skipped={self.skipped})"
+            f"growth_interval={self.growth_interval}, skipped={self.skipped}{dtype})"
         )
 
 
 def as_loss_scale(mixed_precision) -> DynamicLossScale | None:
     """``fit``'s ``mixed_precision`` argument: False/None -> None, True -> a default scaler.
+
+    ``"float16"`` is True's scaler; ``"bfloat16"`` a default scaler computing in bfloat16.
 
     Examples
     --------
@@ -198,28 +259,31 @@ def as_loss_scale(mixed_precision) -> DynamicLossScale | None:
         return None
     if mixed_precision is True:
         return DynamicLossScale()
+    if isinstance(mixed_precision, str) and mixed_precision in COMPUTE_DTYPES:
+        return DynamicLossScale(dtype=mixed_precision)
     if isinstance(mixed_precision, DynamicLossScale):
         return mixed_precision
     raise TypeError(
-        f"mixed_precision must be False, True or a DynamicLossScale, got {type(mixed_precision).__name__}"
+        f"mixed_precision must be False, True, 'float16', 'bfloat16' or a DynamicLossScale, got "
+        f"{mixed_precision!r}"
     )
 
 
 class Underflow(NamedTuple):
-    """Gradient entries that are nonzero in float32 but exactly zero in float16."""
+    """Gradient entries that are nonzero in float32 but exactly zero in float16 (or bfloat16)."""
 
     count: int
     total: int
     fraction: float
 
 
-def underflow_fraction(loss, params, batch, *, scale: float = 1.0) -> Underflow:
+def underflow_fraction(loss, params, batch, *, scale: float = 1.0, dtype="float16") -> Underflow:
     """How many gradient entries underflow to zero in a float16 backward pass at ``scale``.
 
     The float32 gradient of ``loss(params, batch)`` is the reference; an entry counts
     when it is nonzero there but the float16 gradient of ``scale * loss`` (cast to
     float32 and divided by ``scale``) is exactly zero. ``scale=1`` (the default) is
-    training without loss scaling.
+    training without loss scaling. ``dtype="bfloat16"`` measures a bfloat16 pass instead.
 
     Parameters
     ----------
@@ -228,7 +292,8 @@ def underflow_fraction(loss, params, batch, *, scale: float = 1.0) -> Underflow:
     params : pytree of float arrays
     batch : array or pytree of arrays
     scale : float
-        The loss scale to test (at most ``2**15``).
+        The loss scale to test (at most :func:`max_loss_scale` of ``dtype``).
+    dtype : "float16" or "bfloat16"
 
     Returns
     -------
@@ -245,10 +310,11 @@ def underflow_fraction(loss, params, batch, *, scale: float = 1.0) -> Underflow:
     >>> underflow_fraction(loss, np.zeros(3), x, scale=2.0**12).count
     0
     """
-    if not 0.0 < scale <= _F16_MAX_SCALE:
-        raise ValueError(f"underflow_fraction: scale must be in (0, 2**15], got {scale!r}")
+    cap = max_loss_scale(dtype)
+    if not 0.0 < scale <= cap:
+        raise ValueError(f"underflow_fraction: scale must be in (0, 2**{int(math.log2(cap))}], got {scale!r}")
     g32 = grad(loss)(to_dtype(params, np.float32), to_dtype(batch, np.float32))
-    ls = DynamicLossScale(init_scale=float(scale), min_scale=min(1.0, float(scale)))
+    ls = DynamicLossScale(init_scale=float(scale), min_scale=min(1.0, float(scale)), dtype=dtype)
     _, g16, _ = ls.step(value_and_grad(ls.scaled(loss)), params, batch)
     count = total = 0
     for a, b in zip(leaves(g32), leaves(g16)):

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..core.dtypes import is_floating
 from ..core.pytree import leaves, tree_map
 from ..core.staging import TracingError
 from ..optim import adam, chain, clip_by_global_norm, global_norm, learning_rate
@@ -121,7 +122,7 @@ def _check_params(params):
     if not ls:
         raise ValueError("fit(): params has no arrays to train")
     for x in ls:
-        if not np.issubdtype(np.asarray(x).dtype, np.floating):
+        if not is_floating(np.asarray(x).dtype):
             raise TypeError(
                 f"fit(): every parameter must be a floating-point array, got dtype {np.asarray(x).dtype}; "
                 "initialize with floats (e.g. np.zeros(n) or 0.0, not 0)"
@@ -194,7 +195,8 @@ def fit(
         Samples along the first axis, all arrays the same length.
     optimizer : GradientTransformation, optional
         Any :mod:`slopes.optim` transformation (default ``adam(1e-3)``); schedules in it
-        follow the step count in its state.
+        follow the step count in its state. Its ``update`` gets ``grad_fn=``, the gradient
+        on the current mini-batch, which :func:`slopes.optim.sam` calls once more per step.
     epochs : int
         Passes over the data.
     batch_size : int or None
@@ -228,9 +230,10 @@ def fit(
     jit : bool
         Replay the gradient with ``sl.jit`` (falls back to eager, with a warning, when the
         loss cannot be traced).
-    mixed_precision : bool or DynamicLossScale
-        Compute the loss and gradient in float16 with dynamic loss scaling, keeping
-        float32 master parameters (see :mod:`slopes.ml.mixed_precision`).
+    mixed_precision : bool, "float16", "bfloat16" or DynamicLossScale
+        Compute the loss and gradient in float16 (True) or bfloat16 (needs the ``bf16``
+        extra) with dynamic loss scaling, keeping float32 master parameters (see
+        :mod:`slopes.ml.mixed_precision`).
 
     Returns
     -------
@@ -263,7 +266,7 @@ def fit(
     scaler = as_loss_scale(mixed_precision)
     if scaler is not None:
         params = to_dtype(params, np.float32)  # the float32 master weights
-    batches = MiniBatches(to_dtype(data, np.float16) if scaler else data, batch_size, shuffle, seed)
+    batches = MiniBatches(to_dtype(data, scaler.dtype) if scaler else data, batch_size, shuffle, seed)
     if val_data is not None:
         MiniBatches(val_data)  # validates its arrays
     metrics = dict(metrics or {})
@@ -370,9 +373,19 @@ def fit(
                     )
                     break
                 if not skipped:
-                    updates, new_state = opt.update(grads, state, params)
-                    _add_in_place(params, updates)  # fit's own copies: no new arrays per step
-                    state = new_state
+                    regrad = _BatchGrad(vg, scaler, batch)  # for optimizers that re-evaluate (sam)
+                    updates, new_state = opt.update(grads, state, params, grad_fn=regrad)
+                    skipped = not regrad.finite
+                    if regrad.finite:
+                        _add_in_place(params, updates)  # fit's own copies: no new arrays per step
+                        state = new_state
+                    elif scaler is None:
+                        diverged, stop = True, True
+                        message = (
+                            f"diverged at step {step + 1} (epoch {epoch}): non-finite gradient where the "
+                            "optimizer re-evaluated it; params are the last finite ones"
+                        )
+                        break
                 step += 1
                 row = {
                     "loss": value if not skipped else math.nan,
@@ -451,9 +464,32 @@ def _gradient(vg, scaler, params, batch):
     was_exhausted = scaler.exhausted
     value, grads, finite = scaler.step(vg, params, batch)
     if not finite and was_exhausted:
-        why = f"non-finite float16 loss or gradient even at the minimum loss scale {scaler.min_scale:g}"
+        why = f"non-finite {scaler.dtype.name} loss or gradient even at the minimum loss scale {scaler.min_scale:g}"
         return value, grads, math.nan, True, why
     return value, grads, (global_norm(grads) if finite else math.nan), not finite, None
+
+
+class _BatchGrad:
+    """``grad_fn`` for one batch: the gradient at other params, as optimizers like ``sam`` ask.
+
+    ``finite`` turns False when an evaluation is not finite; in mixed precision that
+    also backs off the loss scale (the step is then skipped, like a first-gradient overflow).
+    """
+
+    def __init__(self, vg, scaler, batch):
+        self.vg, self.scaler, self.batch = vg, scaler, batch
+        self.finite = True
+
+    def __call__(self, params):
+        if self.scaler is None:
+            grads = self.vg(params, self.batch)[1]
+            finite = _all_finite(grads)
+        else:
+            _, grads, finite = self.scaler.step(self.vg, params, self.batch, update=False)
+            if not finite:
+                self.scaler.update(False)
+        self.finite = self.finite and finite
+        return grads
 
 
 def _evaluate(eval_loss, params, data, val_data, metrics, history, epoch, t_epoch) -> dict:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.dtypes import is_floating
+
 __all__ = ["NonFiniteError", "as_point", "call", "check_finite", "fun_name", "METHODS"]
 
 METHODS = ("central", "forward", "backward", "complex")
@@ -20,7 +22,7 @@ def fun_name(f):
 def as_point(x, name):
     """``x`` as a float64 array (and its original dtype), or a TypeError for non-float input."""
     a = np.asarray(x)
-    if a.dtype.kind != "f":
+    if not is_floating(a.dtype):
         raise TypeError(
             f"numeric.{name}() differentiates with respect to floating-point inputs, but the point has "
             f"dtype {a.dtype}. Pass floats, e.g. 1.0 instead of 1, or np.asarray(x, dtype=float)."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import pytree
+from ..core.dtypes import bfloat16, is_bfloat16
 from ..core.trace import Tracer, _depth, shape_of
 
 __all__ = ["check_callable", "fun_name", "as_input", "as_output", "zeros_like", "normalize_argnums", "Flat"]
@@ -28,6 +29,9 @@ def as_input(x, name, what):
         x = x if isinstance(x, Tracer) else np.asarray(x)
     dtype = x.dtype
     if dtype.kind != "f":
+        if is_bfloat16(dtype):
+            bfloat16(f"{name}()")  # names the optional extra when ml_dtypes is missing
+            return x
         what = what() if callable(what) else what
         raise TypeError(
             f"{name}() differentiates with respect to floating-point inputs, but {what} has "

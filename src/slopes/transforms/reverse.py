@@ -7,6 +7,7 @@ import functools
 import numpy as np
 
 from ..core import pytree
+from ..core.dtypes import is_floating
 from ..core.reverse import vjp_call
 from ..core.trace import Tracer, shape_of
 from ._common import Flat, as_output, check_callable, fun_name, normalize_argnums, zeros_like
@@ -61,7 +62,7 @@ def value_and_grad(fun, argnums=0, has_aux=False):
                 f"or use sl.jacobian / sl.jacrev for the derivative of a vector output."
             )
         dtype = out.dtype if hasattr(out, "dtype") else np.result_type(out)
-        if dtype.kind != "f":
+        if not is_floating(dtype):
             raise TypeError(f"grad(): the output of {fun_name(fun)} has dtype {dtype}, not a float")
         cts = pullback([dtype.type(1)])  # a NumPy scalar: fast arithmetic
         grads = [

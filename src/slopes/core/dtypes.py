@@ -1,0 +1,66 @@
+"""Which dtypes count as floating point: NumPy's own, and bfloat16 from ``ml_dtypes``.
+
+bfloat16 (8 exponent bits like float32, 8 significant bits) is not a NumPy dtype:
+the ``ml_dtypes`` package adds it, with NumPy kind ``"V"`` rather than ``"f"``, so
+``np.issubdtype(bfloat16, np.floating)`` is False. :func:`is_floating` accepts it;
+:func:`bfloat16` returns the dtype, or says how to install the optional extra.
+
+Examples
+--------
+>>> from slopes.core.dtypes import is_floating
+>>> is_floating(np.float32), is_floating(np.int64)
+(True, False)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["BF16_INSTALL", "bfloat16", "is_bfloat16", "is_floating"]
+
+BF16_INSTALL = "pip install 'slopes[bf16]' (it adds the ml_dtypes package)"
+
+
+def is_bfloat16(dtype) -> bool:
+    """Whether ``dtype`` is bfloat16 (by name: ``ml_dtypes`` defines the type).
+
+    Examples
+    --------
+    >>> from slopes.core.dtypes import is_bfloat16
+    >>> is_bfloat16(np.float16)
+    False
+    """
+    return np.dtype(dtype).name == "bfloat16"
+
+
+def is_floating(dtype) -> bool:
+    """Whether ``dtype`` is a floating-point type the engine differentiates (bfloat16 included).
+
+    Examples
+    --------
+    >>> from slopes.core.dtypes import is_floating
+    >>> is_floating(np.float16), is_floating(np.complex128), is_floating(bool)
+    (True, False, False)
+    """
+    dtype = np.dtype(dtype)
+    return dtype.kind == "f" or is_bfloat16(dtype)
+
+
+def bfloat16(where: str = ""):
+    """The bfloat16 dtype of ``ml_dtypes``; ImportError naming the extra when it is missing.
+
+    ``where`` (e.g. ``"grad()"``) starts the error message.
+
+    Examples
+    --------
+    >>> from slopes.core.dtypes import bfloat16
+    >>> bf16 = bfloat16()                     # with the bf16 extra installed
+    >>> bf16.name, bf16.itemsize, np.array([1/3], bf16).astype(float)
+    ('bfloat16', 2, array([0.33398438]))
+    """
+    try:
+        import ml_dtypes
+    except ImportError:
+        prefix = f"{where}: " if where else ""
+        raise ImportError(f"{prefix}bfloat16 needs the ml_dtypes package: {BF16_INSTALL}") from None
+    return np.dtype(ml_dtypes.bfloat16)
