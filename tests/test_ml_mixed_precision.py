@@ -1,5 +1,6 @@
 """Mixed precision: float16 engine path, dynamic loss scaling (skip/halve, growth), accuracy, underflow."""
 
+import sys
 import warnings
 
 import numpy as np
@@ -149,3 +150,70 @@ def test_bad_scaler(kwargs, match):
 def test_bad_mixed_precision_argument():
     with pytest.raises(TypeError, match="mixed_precision"):
         fit(lambda w, b: snp.sum(w * b[0]), np.ones(1), np.ones(2), mixed_precision="fp16")
+
+
+# ---------------------------------------------------------------- bfloat16 (optional extra: ml_dtypes)
+
+
+def test_engine_bfloat16_path():
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    bf16 = ml_dtypes.bfloat16
+    f = lambda w, x: snp.sum(snp.tanh(x @ w) ** 2) + snp.sum(w * w)
+    w = np.array([0.5, -0.25], bf16)
+    x = np.array([[1.0, 2.0], [-1.0, 0.5]], bf16)
+    value, g = sl.value_and_grad(f)(w, x)
+    assert g.dtype == bf16
+    assert sl.jit(sl.grad(f))(w, x).dtype == bf16
+    # float64 central differences on the same (bfloat16-representable) inputs; bfloat16 keeps 8 bits
+    w64, x64 = w.astype(float), x.astype(float)
+    f64 = lambda v: np.sum(np.tanh(x64 @ v) ** 2) + np.sum(v * v)
+    fd = np.array([(f64(w64 + h) - f64(w64 - h)) / 2e-6 for h in 1e-6 * np.eye(2)])
+    np.testing.assert_allclose(g.astype(float), fd, rtol=2e-2, atol=1e-2)
+    np.testing.assert_allclose(float(value), f64(w64), rtol=2e-2)
+    np.testing.assert_allclose(sl.numeric.grad(lambda v: f(v, x64), w), fd, rtol=2e-2)
+
+
+def test_bfloat16_without_ml_dtypes_names_the_extra(monkeypatch):
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    w = np.ones(2, ml_dtypes.bfloat16)  # a bfloat16 array from elsewhere, then ml_dtypes is gone
+    monkeypatch.setitem(sys.modules, "ml_dtypes", None)
+    with pytest.raises(ImportError, match=r"grad\(\): bfloat16 needs the ml_dtypes package: pip install 'slopes\[bf16\]'"):
+        sl.grad(lambda v: snp.sum(v * v))(w)
+
+
+def test_bfloat16_mixed_precision_asks_for_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ml_dtypes", None)  # as if not installed
+    with pytest.raises(ImportError, match=r"slopes\[bf16\]"):
+        fit(lambda w, b: snp.sum(w * b), np.ones(1), np.ones(2), mixed_precision="bfloat16")
+    with pytest.raises(ImportError, match=r"slopes\[bf16\]"):
+        DynamicLossScale(dtype="bfloat16")
+
+
+def test_bfloat16_scaler_range_and_underflow():
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    # bfloat16 has float32's exponent range: the scale may reach 2**127, and 1e-30 is not lost
+    with pytest.raises(ValueError, match="2\\*\\*15"):
+        DynamicLossScale(init_scale=2.0**20)
+    assert DynamicLossScale(init_scale=2.0**20, dtype="bfloat16").max_scale == 2.0**127
+    rng = np.random.default_rng(0)
+    x = 10.0 ** rng.uniform(-42, 0, size=200)
+    loss = lambda w, x: snp.sum(w * x)  # gradient x, from 1e-42 to 1 (float32 keeps all of it)
+    expected = int(np.sum(x.astype(ml_dtypes.bfloat16) == 0))  # what bfloat16 rounds to 0 (below ~5e-41)
+    u = underflow_fraction(loss, np.zeros(200), x, dtype="bfloat16")
+    f16 = underflow_fraction(loss, np.zeros(200), x)
+    assert 0 < expected and abs(u.count - expected) <= 1
+    assert f16.count > 140 > 20 > u.count  # float16 loses everything below 6e-8: measured 151 vs 9
+
+
+def test_logistic_regression_bfloat16_matches_float32_accuracy():
+    pytest.importorskip("ml_dtypes")
+    X, y = _logistic_data(600, 0)
+    Xt, yt = _logistic_data(600, 1)
+    p0 = {"w": np.zeros(5, np.float32), "b": np.zeros((), np.float32)}
+    kw = dict(optimizer=so.adam(so.cosine_decay(0.1, 285)), epochs=15, batch_size=32, seed=0)
+    full = fit(logistic, p0, (X.astype(np.float32), y.astype(np.float32)), **kw)
+    mixed = fit(logistic, p0, (X, y), mixed_precision="bfloat16", **kw)
+    acc = lambda p: np.mean(((Xt @ p["w"] + p["b"]) > 0) == (yt > 0.5))
+    assert mixed.params["w"].dtype == np.float32 and mixed.loss_scale.dtype.name == "bfloat16"
+    assert not mixed.history.step["skipped"].any()
+    assert abs(acc(mixed.params) - acc(full.params)) <= 0.01

@@ -139,3 +139,26 @@ def test_fit_with_sam_reaches_a_flatter_minimum():
     flattest = 4 * np.mean(x**2)
     assert sharpness(plain) > 2 * flattest  # measured 7.38 vs the flattest 3.19
     assert sharpness(flat) < 1.1 * flattest  # measured 3.26
+
+
+def test_fit_with_sam_stops_on_a_non_finite_second_gradient():
+    # -sqrt(1 - w) at w = 0.5 has a finite gradient; the SAM point 0.5 + 0.6 lies outside the domain
+    loss = lambda w, b: -snp.sum(snp.sqrt(1.0 - w)) + 0.0 * snp.sum(b)
+    with np.errstate(invalid="ignore"):
+        res = ml.fit(loss, np.array([0.5]), np.zeros(1), optimizer=so.sam(so.sgd(0.1), rho=0.6), epochs=3)
+    assert res.diverged and res.step == 0 and "re-evaluated" in res.message
+    np.testing.assert_array_equal(res.params, [0.5])
+
+
+def test_fit_with_sam_in_mixed_precision_skips_an_overflowing_second_gradient():
+    # loss 2|w|^2 at w = (1, 1) is 4; at the SAM point w + (1, 1)/sqrt(2) it is 11.66. At scale 2**13
+    # 4 * 8192 fits float16 (max 65504) but 11.66 * 8192 does not: skip and halve; at 2**12 both fit.
+    loss = lambda w, b: 2.0 * snp.sum(w**2) + 0.0 * snp.sum(b)
+    scaler = ml.DynamicLossScale(init_scale=2.0**13)
+    res = ml.fit(loss, np.ones(2), np.zeros(1), optimizer=so.sam(so.sgd(0.01), rho=1.0), epochs=2,
+                 mixed_precision=scaler)
+    np.testing.assert_array_equal(res.history.step["skipped"], [True, False])
+    np.testing.assert_array_equal(res.history.step["loss_scale"], [2.0**12, 2.0**12])
+    assert scaler.skipped == 1 and scaler.good_steps == 1  # the second gradient does not count as a step
+    ref = hand_sam(lambda w: 4 * w, np.ones(2), 0.01, 1.0, 1)[-1]
+    np.testing.assert_allclose(res.params, ref, rtol=2e-3)  # float16 gradients
