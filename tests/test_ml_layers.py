@@ -269,3 +269,117 @@ def test_forward_raises_no_warnings_for_large_inputs():
         with np.errstate(all="raise"):
             g = sl.grad(lambda p: ml.cross_entropy(model(p, x), np.array([0, 1])))(model.init())
     assert all(np.isfinite(v).all() for v in flatten(g)[0])
+
+
+# ---------------------------------------------------------------- batch norm
+
+
+def np_batch_norm_backward(dy, x, gain, eps):
+    """The closed-form batch-norm backward (Ioffe & Szegedy 2015), statistics over all but the last axis."""
+    axes = tuple(range(x.ndim - 1))
+    n = np.prod(x.shape[:-1])
+    sigma = np.sqrt(x.var(axis=axes) + eps)
+    xhat = (x - x.mean(axis=axes)) / sigma
+    dxhat = dy * gain
+    dx = (n * dxhat - dxhat.sum(axis=axes) - xhat * (dxhat * xhat).sum(axis=axes)) / (n * sigma)
+    return dx, (dy * xhat).sum(axis=axes), dy.sum(axis=axes)
+
+
+@pytest.mark.parametrize("shape", [(8, 3), (4, 5, 3)])
+def test_batch_norm_training_matches_closed_form(shape):
+    x = RNG.normal(size=shape) * 3 + 1
+    p = randomize(ml.batch_norm_init(3))
+    s = randomize(ml.batch_norm_state(3), seed=2)
+    s["var"] = np.abs(s["var"])
+    axes = tuple(range(len(shape) - 1))
+    n = np.prod(shape[:-1])
+    y, new = ml.batch_norm(p, s, x, momentum=0.2, eps=1e-3)
+    ref = (x - x.mean(axis=axes)) / np.sqrt(x.var(axis=axes) + 1e-3) * p["gain"] + p["bias"]
+    np.testing.assert_allclose(y, ref, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(new["mean"], 0.8 * s["mean"] + 0.2 * x.mean(axis=axes), rtol=1e-13)
+    np.testing.assert_allclose(new["var"], 0.8 * s["var"] + 0.2 * x.var(axis=axes) * n / (n - 1), rtol=1e-13)
+    # gradient of a weighted sum with respect to x, gain and bias: the textbook backward pass
+    w = RNG.normal(size=shape)
+    loss = lambda p, x: (ml.batch_norm(p, s, x, momentum=0.2, eps=1e-3)[0] * w).sum()
+    gp, gx = sl.grad(loss, argnums=(0, 1))(p, x)
+    dx, dgain, dbias = np_batch_norm_backward(w, x, p["gain"], 1e-3)
+    np.testing.assert_allclose(gx, dx, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(gp["gain"], dgain, rtol=1e-12)
+    np.testing.assert_allclose(gp["bias"], dbias, rtol=1e-12)
+
+
+def test_batch_norm_matches_torch_over_several_steps():
+    torch = pytest.importorskip("torch")
+    p = randomize(ml.batch_norm_init(4))
+    bn = torch.nn.BatchNorm1d(4, eps=1e-5, momentum=0.1, dtype=torch.float64)
+    with torch.no_grad():
+        bn.weight.copy_(torch.tensor(p["gain"]))
+        bn.bias.copy_(torch.tensor(p["bias"]))
+    state = ml.batch_norm_state(4)
+    for step in range(3):
+        x = RNG.normal(size=(6, 4)) * (step + 1) - step
+        w = RNG.normal(size=(6, 4))
+        xt = torch.tensor(x, requires_grad=True)
+        bn.zero_grad()
+        yt = bn.train()(xt)
+        (yt * torch.tensor(w)).sum().backward()
+
+        def loss(p, s, x):
+            y, s = ml.batch_norm(p, s, x)
+            return (y * w).sum(), (y, s)
+
+        (gp, gx), (y, state) = sl.grad(loss, argnums=(0, 2), has_aux=True)(p, state, x)
+        np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(gx, xt.grad.numpy(), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(gp["gain"], bn.weight.grad.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(gp["bias"], bn.bias.grad.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(state["mean"], bn.running_mean.numpy(), rtol=1e-13)
+        np.testing.assert_allclose(state["var"], bn.running_var.numpy(), rtol=1e-13)
+    x = RNG.normal(size=(5, 4))
+    y_eval, same = ml.batch_norm(p, state, x, training=False)
+    np.testing.assert_allclose(y_eval, bn.eval()(torch.tensor(x)).detach().numpy(), rtol=1e-12, atol=1e-12)
+    assert same is state
+
+
+def test_batch_norm_eval_mode_and_jit():
+    p = randomize(ml.batch_norm_init(3))
+    s = {"mean": np.array([0.5, -1.0, 2.0]), "var": np.array([4.0, 0.25, 1.0])}
+    x = RNG.normal(size=(5, 3))
+    y, same = ml.batch_norm(p, s, x, training=False, eps=0.0)
+    np.testing.assert_allclose(y, (x - s["mean"]) / np.sqrt(s["var"]) * p["gain"] + p["bias"], rtol=1e-13)
+    assert same is s
+    # evaluation mode is affine in x: gradient gain / sqrt(var) per feature
+    g = sl.grad(lambda x: ml.batch_norm(p, s, x, training=False, eps=0.0)[0].sum())(x)
+    np.testing.assert_allclose(g, np.broadcast_to(p["gain"] / np.sqrt(s["var"]), x.shape), rtol=1e-13)
+    # jit: the forward pass and a training step replay with the eager values, statistics as plain arrays
+    jitted = sl.jit(lambda p, s, x: ml.batch_norm(p, s, x))
+    for _ in range(2):
+        (yj, sj), (ye, se) = jitted(p, s, x), ml.batch_norm(p, s, x)
+        np.testing.assert_allclose(yj, ye, rtol=1e-13)
+        assert_trees_close(sj, se, rtol=1e-13)
+
+    def loss(p, s, x):
+        y, s = ml.batch_norm(p, s, x)
+        return (y**3).mean(), s
+
+    gj, sj = sl.jit(sl.grad(loss, has_aux=True))(p, s, x)
+    ge, se = sl.grad(loss, has_aux=True)(p, s, x)
+    assert_trees_close(gj, ge, rtol=1e-12)
+    assert_trees_close(sj, se, rtol=1e-13)
+    assert all(type(v) is np.ndarray for v in list(sj.values()) + list(se.values()))
+
+
+def test_batch_norm_dtype_and_errors():
+    x32 = RNG.normal(size=(4, 2)).astype(np.float32)
+    y, s = ml.batch_norm(ml.batch_norm_init(2, np.float32), ml.batch_norm_state(2, np.float32), x32)
+    assert y.dtype == np.float32 and s["mean"].dtype == np.float32 and s["var"].dtype == np.float32
+    p, s = ml.batch_norm_init(2), ml.batch_norm_state(2)
+    with pytest.raises(ValueError, match="at least 2 samples per feature.*training=False"):
+        ml.batch_norm(p, s, np.ones((1, 2)))
+    assert ml.batch_norm(p, s, np.ones((1, 2)), training=False)[0].shape == (1, 2)
+    with pytest.raises(ValueError, match="momentum must be a number in \\[0, 1\\]"):
+        ml.batch_norm(p, s, np.ones((3, 2)), momentum=0.99 + 1)
+    with pytest.raises(ValueError, match="last axis must have 2"):
+        ml.batch_norm(p, s, np.ones((3, 4)))
+    with pytest.raises(ValueError, match="positive integer"):
+        ml.batch_norm_state(0)

@@ -77,6 +77,9 @@ from .health import dead_relu_fraction as dead_relu_fraction
 from .health import depth_study as depth_study
 from .health import layer_grad_norms as layer_grad_norms
 from .layers import MLP as MLP
+from .layers import batch_norm as batch_norm
+from .layers import batch_norm_init as batch_norm_init
+from .layers import batch_norm_state as batch_norm_state
 from .layers import dense as dense
 from .layers import dense_init as dense_init
 from .layers import layer_norm as layer_norm

@@ -35,6 +35,9 @@ from . import initializers as _init
 
 __all__ = [
     "MLP",
+    "batch_norm",
+    "batch_norm_init",
+    "batch_norm_state",
     "dense",
     "default_init",
     "dense_init",
@@ -205,7 +208,23 @@ def layer_norm_init(d, dtype=np.float64):
     >>> layer_norm_init(2)
     {'gain': array([1., 1.]), 'bias': array([0., 0.])}
     """
-    d = _positive_int(d, "d", "layer_norm_init()")
+    return _affine_init(d, dtype, "layer_norm_init()")
+
+
+def _normalization_input(params, x, eps, where):
+    """``x`` as an array whose last axis matches ``params["gain"]``, after checking ``eps``."""
+    if not (isinstance(eps, numbers.Real) and eps >= 0):
+        raise ValueError(f"{where}: eps must be a non-negative number, got {eps!r}")
+    x = snp.asarray(x)
+    d = params["gain"].shape[0]
+    if x.ndim < 1 or x.shape[-1] != d:
+        raise ValueError(f"{where}: the input has shape {tuple(x.shape)}; its last axis must have {d}")
+    return x
+
+
+def _affine_init(d, dtype, where):
+    """The per-feature ``gain = 1``, ``bias = 0`` that follow a normalization."""
+    d = _positive_int(d, "d", where)
     return {"gain": np.ones(d, dtype=dtype), "bias": np.zeros(d, dtype=dtype)}
 
 
@@ -232,15 +251,113 @@ def layer_norm(params, x, eps=1e-5):
     >>> layer_norm(layer_norm_init(3), np.array([[1.0, 2.0, 3.0]]), eps=0.0).round(4)
     array([[-1.2247,  0.    ,  1.2247]])
     """
-    if not (isinstance(eps, numbers.Real) and eps >= 0):
-        raise ValueError(f"layer_norm(): eps must be a non-negative number, got {eps!r}")
-    x = snp.asarray(x)
-    d = params["gain"].shape[0]
-    if x.ndim < 1 or x.shape[-1] != d:
-        raise ValueError(f"layer_norm(): the input has shape {tuple(x.shape)}; its last axis must have {d}")
+    x = _normalization_input(params, x, eps, "layer_norm()")
     centred = x - snp.mean(x, axis=-1, keepdims=True)
     var = snp.mean(centred * centred, axis=-1, keepdims=True)
     return centred / snp.sqrt(var + eps) * params["gain"] + params["bias"]
+
+
+def batch_norm_init(d, dtype=np.float64):
+    """Batch-norm parameters for ``d`` features: ``gain = 1``, ``bias = 0`` (trained).
+
+    Examples
+    --------
+    >>> from slopes.ml.layers import batch_norm_init
+    >>> batch_norm_init(2)
+    {'gain': array([1., 1.]), 'bias': array([0., 0.])}
+    """
+    return _affine_init(d, dtype, "batch_norm_init()")
+
+
+def batch_norm_state(d, dtype=np.float64):
+    """Running statistics of a batch norm for ``d`` features: ``mean = 0``, ``var = 1``.
+
+    They are not trained: :func:`batch_norm` in training mode returns updated ones,
+    which the training loop threads to the next call (and keeps for evaluation).
+
+    Examples
+    --------
+    >>> from slopes.ml.layers import batch_norm_state
+    >>> batch_norm_state(2)
+    {'mean': array([0., 0.]), 'var': array([1., 1.])}
+    """
+    d = _positive_int(d, "d", "batch_norm_state()")
+    return {"mean": np.zeros(d, dtype=dtype), "var": np.ones(d, dtype=dtype)}
+
+
+def batch_norm(params, state, x, *, training=True, momentum=0.1, eps=1e-5):
+    """Normalize each feature over the batch, then ``* gain + bias``; returns ``(y, new_state)``.
+
+    Features are the last axis; statistics run over all the others (for ``(n, d)``
+    input, the ``n`` samples). In training mode ``y = (x - mean) / sqrt(var + eps)``
+    with the batch's mean and biased variance (two passes), the gradient flows
+    through both, and the running statistics move towards the batch's:
+    ``running <- (1 - momentum) running + momentum batch_stat``, the variance
+    entering unbiased (``n / (n - 1)`` times). In evaluation mode
+    (``training=False``) the running statistics normalize instead and come back
+    unchanged. This is ``torch.nn.BatchNorm1d`` (its ``momentum=0.1`` convention,
+    not Keras's ``momentum=0.99``, which weighs the old value).
+
+    Parameters
+    ----------
+    params : dict with ``"gain"`` and ``"bias"`` of shape (d,), from :func:`batch_norm_init`
+    state : dict with ``"mean"`` and ``"var"`` of shape (d,), from :func:`batch_norm_state`
+    x : array_like or traced array of shape (..., d)
+    training : bool, default True
+    momentum : float in [0, 1], default 0.1
+    eps : float >= 0, default 1e-5
+
+    Returns
+    -------
+    y : array of the shape of ``x``
+    new_state : dict of plain arrays (never differentiated; inside ``sl.grad`` return it
+        as an auxiliary output, ``has_aux=True``)
+
+    Examples
+    --------
+    >>> from slopes.ml.layers import batch_norm, batch_norm_init, batch_norm_state
+    >>> x = np.array([[1.0], [3.0]])
+    >>> y, stats = batch_norm(batch_norm_init(1), batch_norm_state(1), x, eps=0.0)
+    >>> y.ravel(), stats        # running: 0.9 * (0, 1) + 0.1 * (mean 2, unbiased var 2)
+    (array([-1.,  1.]), {'mean': array([0.2]), 'var': array([1.1])})
+    >>> batch_norm(batch_norm_init(1), stats, x, training=False, eps=0.0)[0].ravel().round(4)
+    array([0.7628, 2.6698])
+
+    A training step threads the statistics through ``has_aux``:
+
+    >>> import slopes as sl
+    >>> def loss(p, s, x):
+    ...     y, s = batch_norm(p, s, x)
+    ...     return snp.sum(y ** 3), s
+    >>> g, stats = sl.grad(loss, has_aux=True)(batch_norm_init(1), stats, x)
+    >>> g["bias"], stats["mean"]
+    (array([6.]), array([0.38]))
+    """
+    if not (isinstance(momentum, numbers.Real) and 0 <= momentum <= 1):
+        raise ValueError(
+            f"batch_norm(): momentum must be a number in [0, 1] (torch's convention), got {momentum!r}"
+        )
+    x = _normalization_input(params, x, eps, "batch_norm()")
+    if not training:
+        return (x - state["mean"]) / snp.sqrt(state["var"] + eps) * params["gain"] + params["bias"], state
+    axes = tuple(range(x.ndim - 1))
+    n = math.prod(x.shape[:-1])
+    if n < 2:
+        raise ValueError(
+            f"batch_norm(): training mode needs at least 2 samples per feature, got input shape "
+            f"{tuple(x.shape)}; use training=False (running statistics) for a single sample"
+        )
+    mean = snp.mean(x, axis=axes)
+    centred = x - mean
+    var = snp.mean(centred * centred, axis=axes)
+    y = centred / snp.sqrt(var + eps) * params["gain"] + params["bias"]
+    # the running statistics are bookkeeping, not part of the function being differentiated
+    batch_mean, batch_var = snp.stop_gradient(mean), snp.stop_gradient(var) * (n / (n - 1))
+    new_state = {
+        "mean": (1 - momentum) * state["mean"] + momentum * batch_mean,
+        "var": (1 - momentum) * state["var"] + momentum * batch_var,
+    }
+    return y, new_state
 
 
 def residual_block_init(d, *, seed, hidden=None, init="he_normal", scale=1.0, dtype=np.float64):
