@@ -162,3 +162,19 @@ def test_fit_with_sam_in_mixed_precision_skips_an_overflowing_second_gradient():
     assert scaler.skipped == 1 and scaler.good_steps == 1  # the second gradient does not count as a step
     ref = hand_sam(lambda w: 4 * w, np.ones(2), 0.01, 1.0, 1)[-1]
     np.testing.assert_allclose(res.params, ref, rtol=2e-3)  # float16 gradients
+
+
+def test_lr_find_runs_sam_with_two_gradients_per_step():
+    x = np.random.default_rng(3).normal(size=16)
+    calls = []
+
+    def counted(w, b):
+        calls.append(1)
+        return product_loss(w, b)
+
+    res = ml.lr_find(counted, np.array([2.0, 0.25]), (x, x), optimizer_fn=lambda lr: so.sam(so.sgd(lr), rho=0.05),
+                     min_lr=1e-4, max_lr=1e-2, num_steps=5, jit=False)
+    assert len(res.losses) == 5 and len(calls) == 2 * 5
+    # the first two losses: at w0, then after one SAM step of lr 1e-4 (hand-written)
+    w1 = hand_sam(lambda w: product_grad(w, x), np.array([2.0, 0.25]), 1e-4, 0.05, 1)[-1]
+    np.testing.assert_allclose(res.losses[1], product_loss(w1, (x, x)), rtol=1e-12)

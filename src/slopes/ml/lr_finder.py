@@ -153,7 +153,8 @@ def lr_find(
         if s > diverge_factor * best:
             stopped = k < num_steps - 1
             break
-        updates, state = opt.update(grads, state, params)
+        # grad_fn: the gradient on this batch, for optimizers that re-evaluate it (sam)
+        updates, state = opt.update(grads, state, params, grad_fn=lambda p, b=batch: vg(p, b)[1])
         params = apply_updates(params, updates)
 
     lrs = lr_at[: len(losses)]

@@ -360,6 +360,8 @@ def sam(base: GradientTransformation, rho: float = 0.05, grad_fn=None, eps: floa
     ``grad_fn`` (params -> grads pytree) is given here or, for a new mini-batch
     each step, as ``update(grads, state, params, grad_fn=...)`` (which wins).
     ``update`` needs ``params``. The state records the norm of ``g``.
+    :func:`slopes.ml.fit` and :func:`slopes.ml.lr_find` pass the current mini-batch's
+    ``grad_fn`` themselves; ``sl.minimize(f, x0, method="sam")`` wraps this too.
 
     Examples
     --------
