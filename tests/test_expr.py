@@ -233,6 +233,23 @@ def test_errors_say_where_and_why(text, column, fragment):
     assert fragment in str(info.value)
 
 
+@pytest.mark.parametrize(
+    "text, column, quoted",
+    [
+        ("x^^2", 3, "found '^'"),  # '^' and '**' are one operator; the message keeps the user's
+        ("x**^2", 4, "found '^'"),
+        ("x^**2", 3, "found '**'"),
+        ("x 1e3", 3, "unexpected number 1e3"),
+        ("exp(x 2.50)", 7, "found number 2.50"),
+    ],
+)
+def test_errors_quote_the_token_as_the_user_wrote_it(text, column, quoted):
+    with pytest.raises(ExpressionError) as info:
+        sl.parse(text)
+    assert info.value.column == column and quoted in str(info.value)
+    assert text[column - 1 :].startswith(quoted.split()[-1].strip("'"))
+
+
 def test_length_and_depth_limits():
     sl.parse("(" * 100 + "x" + ")" * 100)
     sl.parse(" + ".join(f"x{i}" for i in range(300)))  # 2,000 characters at most
