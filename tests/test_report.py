@@ -360,3 +360,14 @@ def test_bad_input_raises(tmp_path):
         build(afile)
     with pytest.raises(TypeError, match="quick must be True or False"):
         build(tmp_path, quick="yes")
+
+
+def test_an_unwritable_out_dir_fails_before_any_section_is_computed(tmp_path, monkeypatch):
+    import sys
+
+    sections_run = []
+    monkeypatch.setattr(sys.modules["slopes.report.build"], "SECTIONS", [sections_run.append])
+    (tmp_path / "file.txt").write_text("x")
+    with pytest.raises(ValueError, match="cannot write the report to .*file.txt/lab.*choose a folder"):
+        build(tmp_path / "file.txt" / "lab", quick=True)
+    assert sections_run == []
