@@ -306,6 +306,8 @@ def lr_find(
     One optimizer step per mini-batch with the learning rate growing geometrically from
     --min-lr to --max-lr; the suggestion is the learning rate at the minimum of the
     smoothed loss divided by 10 (sl.ml.lr_find). --plot draws loss against learning rate.
+    The rule needs the loss to blow up within the sweep: if it never does, a warning on
+    stderr says the suggestion is only a guess (raise --max-lr or --steps).
     """
     if not min_lr < max_lr:
         raise click.BadParameter(
@@ -342,13 +344,19 @@ def lr_find(
         out["plot"] = save_figure(viz.lr_range_test(res), plot)
     if as_json:
         echo_json(out)
-        return
-    click.echo(
-        f"lr range test of {model} on {dataset} with {optimizer}: {len(res.lrs)} steps from "
-        f"{fmt(min_lr, 3)} to {fmt(res.lrs[-1] if len(res.lrs) else max_lr, 3)}"
-        + (" (stopped: the loss blew up)" if res.stopped_early else "")
-    )
-    click.echo(f"lowest smoothed loss at lr = {fmt(res.lr_min, 4)}")
-    click.echo(f"suggested learning rate: {fmt(res.suggestion, 4)}")
-    if plot is not None:
-        click.echo(f"figure written to {out['plot']}")
+    else:
+        click.echo(
+            f"lr range test of {model} on {dataset} with {optimizer}: {len(res.lrs)} steps from "
+            f"{fmt(min_lr, 3)} to {fmt(res.lrs[-1] if len(res.lrs) else max_lr, 3)}"
+            + (" (stopped: the loss blew up)" if res.stopped_early else "")
+        )
+        click.echo(f"lowest smoothed loss at lr = {fmt(res.lr_min, 4)}")
+        click.echo(f"suggested learning rate: {fmt(res.suggestion, 4)}")
+        if plot is not None:
+            click.echo(f"figure written to {out['plot']}")
+    if not res.stopped_early:  # the min/10 rule assumes the sweep reached the blow-up
+        click.echo(
+            f"warning: the loss never blew up between {fmt(min_lr, 3)} and {fmt(max_lr, 3)}, so the "
+            "suggestion is only a guess (the best rate may lie beyond); raise --max-lr or --steps",
+            err=True,
+        )
