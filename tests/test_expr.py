@@ -224,6 +224,12 @@ def test_at_least_thirty_hostile_inputs():
         ("x ** 10**100", 3, "exponent too large"),
         ("x + 2y", 6, "write * for multiplication"),
         ("x +", 4, "end of the expression"),
+        # a token is quoted as the user wrote it ('^' and '**' are one operator to the parser)
+        ("x^^2", 3, "found '^'"),
+        ("x**^2", 4, "found '^'"),
+        ("x^**2", 3, "found '**'"),
+        ("x 1e3", 3, "unexpected number 1e3"),
+        ("exp(x 2.50)", 7, "found number 2.50"),
     ],
 )
 def test_errors_say_where_and_why(text, column, fragment):
@@ -231,23 +237,6 @@ def test_errors_say_where_and_why(text, column, fragment):
         sl.parse(text)
     assert info.value.column == column
     assert fragment in str(info.value)
-
-
-@pytest.mark.parametrize(
-    "text, column, quoted",
-    [
-        ("x^^2", 3, "found '^'"),  # '^' and '**' are one operator; the message keeps the user's
-        ("x**^2", 4, "found '^'"),
-        ("x^**2", 3, "found '**'"),
-        ("x 1e3", 3, "unexpected number 1e3"),
-        ("exp(x 2.50)", 7, "found number 2.50"),
-    ],
-)
-def test_errors_quote_the_token_as_the_user_wrote_it(text, column, quoted):
-    with pytest.raises(ExpressionError) as info:
-        sl.parse(text)
-    assert info.value.column == column and quoted in str(info.value)
-    assert text[column - 1 :].startswith(quoted.split()[-1].strip("'"))
 
 
 def test_length_and_depth_limits():

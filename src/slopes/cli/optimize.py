@@ -141,7 +141,8 @@ Examples:
   slopes minimize "(1-x)^2 + 100*(y-x^2)^2" --x0 -1.2,1 --method lbfgs
   slopes minimize "x^2 + 10*y^2" --x0 -3,-1 --method gd --lr 0.05 --plot gd.png
   slopes minimize "x^2 + 10*y^2" --x0 3,2 --method adam --lr 0.3 --schedule cosine --maxiter 300
-  slopes minimize "(x-2)^2 + (y+2)^2" --x0 0,0 --bounds -1,1 --json""",
+  slopes minimize "(x-2)^2 + (y+2)^2" --x0 0,0 --bounds -1,1 --json
+  slopes minimize "abs(x) + abs(y)" --x0 1,2 --method subgradient --f-star 0""",
 )
 @click.argument("expr")
 @click.option("--x0", "x0", type=POINT, required=True, help="Starting point, one number per variable.")
