@@ -548,6 +548,10 @@ def test_lr_find_warns_when_the_sweep_never_diverged():
     out = json.loads(res.stdout)
     assert res.exit_code == 0 and out["stopped_early"] and res.stderr == ""
     assert len(out["lrs"]) < 30
+    res = run("lr-find softmax --dataset iris --max-lr 500 --steps 12 --json")  # blows up at the last step
+    out = json.loads(res.stdout)
+    smoothed = np.array(out["smoothed"])
+    assert len(smoothed) == 12 and smoothed[-1] > 4 * smoothed.min() and res.stderr == ""
 
 
 def test_report_to_an_unwritable_place_fails_before_any_work(monkeypatch, tmp_path):

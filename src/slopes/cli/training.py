@@ -20,6 +20,8 @@ _MODELS = ("logistic", "softmax", "mlp")
 _OPTIMIZERS = {"adam": optim.adam, "adamw": optim.adamw, "sgd": optim.sgd}
 #: default peak learning rates (documented in --help).
 DEFAULT_LR = {"adam": 0.01, "adamw": 0.01, "sgd": 0.1}
+#: lr-find's blow-up test: the smoothed loss above this many times its lowest value.
+DIVERGE_FACTOR = 4.0
 
 
 @dataclass
@@ -325,6 +327,11 @@ def lr_find(
         num_steps=steps,
         batch_size=min(batch_size, prob.train[0].shape[0]),
         seed=seed,
+        diverge_factor=DIVERGE_FACTOR,
+    )
+    # stopped_early is False when the blow-up comes at the very last step: test that step too
+    blew_up = res.stopped_early or (
+        len(res.smoothed) > 0 and res.smoothed[-1] > DIVERGE_FACTOR * res.smoothed.min()
     )
     out = {
         "model": model,
@@ -354,7 +361,7 @@ def lr_find(
         click.echo(f"suggested learning rate: {fmt(res.suggestion, 4)}")
         if plot is not None:
             click.echo(f"figure written to {out['plot']}")
-    if not res.stopped_early:  # the min/10 rule assumes the sweep reached the blow-up
+    if not blew_up:  # the min/10 rule assumes the sweep reached the blow-up
         click.echo(
             f"warning: the loss never blew up between {fmt(min_lr, 3)} and {fmt(max_lr, 3)}, so the "
             "suggestion is only a guess (the best rate may lie beyond); raise --max-lr or --steps",
