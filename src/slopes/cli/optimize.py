@@ -167,7 +167,8 @@ Examples:
     "f_star",
     type=float,
     metavar="FLOAT",
-    help="The optimal value, if known (subgradient only): success when f_best - f_star <= gtol*(1 + |f_star|).",
+    help="The optimal value, if known (subgradient only): "
+    "success when f_best - f_star <= gtol*(1 + |f_star|).",
 )
 @plot_option
 @json_option
@@ -198,7 +199,9 @@ def minimize(expr, x0, method, lr, schedule, bounds_text, maxiter, gtol, f_star,
             f"{method} takes no step size (it has its own step rule); drop --lr", param_hint="--lr"
         )
     if f_star is not None and not np.isfinite(f_star):
-        raise click.BadParameter(f"the optimal value must be a finite number, got {f_star}", param_hint="--f-star")
+        raise click.BadParameter(
+            f"the optimal value must be a finite number, got {f_star}", param_hint="--f-star"
+        )
     if f_star is not None and method != _NONSMOOTH:
         raise click.BadParameter(
             f"only --method {_NONSMOOTH} uses the optimal value; {method} judges success by its "
