@@ -5,6 +5,7 @@ import math
 import shlex
 import sys
 import types
+import warnings
 
 import numpy as np
 import pytest
@@ -442,3 +443,137 @@ def test_report_failures_are_one_line(monkeypatch):
     monkeypatch.setitem(sys.modules, "slopes.report", types.SimpleNamespace())
     assert_one_line_error(run("report"), code=1, contains=("not available",))
     assert_one_line_error(run("report", "--quick=yes"), code=2)
+
+
+# ----------------------------------------------------------------------------- a newcomer's first mistakes
+
+
+def run_quietly(*args):
+    """``run(*args)`` and the RuntimeWarnings it raised (none may reach the user)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = run(*args)
+    return res, [w for w in caught if issubclass(w.category, RuntimeWarning)]
+
+
+def sympy_at(text, point, wrt=(), symbols="x"):
+    """The exact value of EXPR's derivative along ``wrt`` (f itself for ()) at ``point``, by sympy."""
+    names = sp.symbols(symbols, seq=True)
+    e = sp.sympify(text.replace("^", "**"), locals=dict(zip(symbols.split(), names)))
+    d = sp.diff(e, *[names[i] for i in wrt]) if wrt else e
+    return d.subs(dict(zip(names, point)))
+
+
+NOT_FINITE = [
+    # command line, the message's words, sympy's view: (expression, point, derivative, symbols)
+    ("grad log(x) --at -1", ["log(x) is not finite at x=-1 (f = nan)", "its domain"], ("log(x)", [-1], ())),
+    ("grad 1/x --at 0", ["1/x is not finite at x=0 (f = inf)"], ("1/x", [0], ())),
+    (
+        "grad sqrt(x) --at 0",
+        ["sqrt(x) has no finite gradient at x=0", "differentiable"],
+        ("sqrt(x)", [0], (0,)),
+    ),
+    ("grad x^1.5 --at 0", ["no finite Hessian at x=0"], ("x^(3/2)", [0], (0, 0))),
+    ("grad log(x*y) --at 1,0", ["not finite at x=1, y=0 (f = -inf)"], ("log(x*y)", [1, 0], (), "x y")),
+    ("diff log(x) --at -1", ["log(x) is not finite at x=-1"], ("log(x)", [-1], ())),
+    ("diff sqrt(x) --at 0", ["no finite d/dx f at x=0"], ("sqrt(x)", [0], (0,))),
+    ("taylor sqrt(x) --at 0 --order 2", ["no finite derivatives up to order 2"], ("sqrt(x)", [0], (0,))),
+    ("taylor sqrt(x) --at 1 --order 2 --eval -1", ["x=-1", "an --eval point"], ("sqrt(x)", [-1], ())),
+    ("minimize log(x) --x0 -1", ["not finite at x=-1", "--x0"], ("log(x)", [-1], ())),
+    (
+        "race sqrt(x)+y^2 --x0 0,1",
+        ["no finite gradient at x=0, y=1", "--x0"],
+        ("sqrt(x)+y^2", [0, 1], (0,), "x y"),
+    ),
+]
+
+
+@pytest.mark.parametrize("line, words, exact", NOT_FINITE, ids=[c[0] for c in NOT_FINITE])
+def test_a_point_where_f_or_a_derivative_is_not_finite_is_one_clear_line(line, words, exact):
+    value = sympy_at(*exact)
+    assert not (value.is_real and value.is_finite)  # sympy agrees: outside the domain or a singularity
+    res, runtime_warnings = run_quietly(line)
+    assert_one_line_error(res, code=1, contains=words)
+    assert runtime_warnings == [] and "Warning" not in res.output
+    assert "degenerate" not in res.output and "kind" not in res.output
+
+
+def test_a_finite_point_next_to_the_singularity_still_works():
+    res, runtime_warnings = run_quietly("grad sqrt(x) --at 1e-6 --json")
+    assert res.exit_code == 0 and runtime_warnings == []
+    assert json.loads(res.stdout)["gradient"] == pytest.approx([0.5 / math.sqrt(1e-6)], rel=1e-12)
+
+
+def test_an_expression_error_quotes_the_users_own_symbols():
+    res = run("grad", "x^^2", "--at", "1")
+    assert_one_line_error(res, code=1, contains=["found '^' at column 3"])
+    assert "**" not in res.stderr
+
+
+def test_an_unknown_option_of_report_names_reports_options_not_expressions():
+    res = run("report", "-o", "x")
+    assert_one_line_error(res, code=2, contains=["No such option '-o'", "report takes --out, --quick"])
+    assert "expression" not in res.stderr
+    assert_one_line_error(run("grad", "-x^2", "--at", "1"), code=2, contains=["expression starting with '-'"])
+
+
+def test_subgradient_documents_its_step_rule_and_succeeds_with_f_star():
+    help_text = " ".join(run("minimize", "--help").output.split())
+    assert "t_k = lr/sqrt(k + 1)" in help_text and "--f-star" in help_text
+    # two steps of the documented rule on |x| + |y| from (1, 2): g = sign(x) (0 at 0), t_k = 1/sqrt(k+1)
+    two = ok_json("minimize abs(x)+abs(y) --x0 1,2 --method subgradient --maxiter 2")
+    np.testing.assert_allclose(two["history"]["x"], [[1, 2], [0, 1], [0, 1 - 1 / math.sqrt(2)]], atol=1e-15)
+    out = ok_json("minimize abs(x)+abs(y) --x0 1,2 --method subgradient --f-star 0")
+    ftol = np.finfo(np.float64).eps ** (1 / 3)  # the default gtol, times 1 + |f_star|
+    assert out["success"] and 0 <= out["fun_best"] <= ftol and "f_star" in out["message"]
+    assert np.abs(out["x_best"]).sum() == pytest.approx(out["fun_best"], abs=1e-15)  # the minimum is 0 at 0
+    without = run("minimize", "abs(x)+abs(y)", "--x0", "1,2", "--method", "subgradient", "--maxiter", "50")
+    assert without.exit_code == 0 and "give --f-star" in without.output and "x_best" in without.output
+    assert_one_line_error(
+        run("minimize", "x^2", "--x0", "1", "--f-star", "0"), code=2, contains=["only --method subgradient"]
+    )
+    assert_one_line_error(
+        run("minimize", "abs(x)", "--x0", "1", "--method", "subgradient", "--f-star", "nan"), code=2
+    )
+
+
+def test_lr_find_warns_when_the_sweep_never_diverged():
+    res = run("lr-find softmax --dataset iris --max-lr 0.01 --steps 10 --json")
+    assert res.exit_code == 0
+    out = json.loads(res.stdout)
+    smoothed = np.array(out["smoothed"])
+    assert not out["stopped_early"] and smoothed.max() < 4 * smoothed.min()  # never the 4x blow-up
+    assert "never blew up" in res.stderr and "only a guess" in res.stderr
+    res = run("lr-find softmax --dataset iris --max-lr 1e4 --steps 30 --json")
+    out = json.loads(res.stdout)
+    assert res.exit_code == 0 and out["stopped_early"] and res.stderr == ""
+    assert len(out["lrs"]) < 30
+    res = run("lr-find softmax --dataset iris --max-lr 500 --steps 12 --json")  # blows up at the last step
+    out = json.loads(res.stdout)
+    smoothed = np.array(out["smoothed"])
+    assert len(smoothed) == 12 and smoothed[-1] > 4 * smoothed.min() and res.stderr == ""
+
+
+def test_report_to_an_unwritable_place_fails_before_any_work(monkeypatch, tmp_path):
+    import slopes.report
+
+    report_build = sys.modules["slopes.report.build"]  # the module (its name is also the function's)
+    sections_run = []
+    monkeypatch.setattr(report_build, "SECTIONS", [lambda quick: sections_run.append(quick)])
+    (tmp_path / "a_file").write_text("")
+    res = run("report", "--out", tmp_path / "a_file" / "lab", "--quick")
+    assert_one_line_error(res, code=1, contains=["cannot write the report to", "choose a folder"])
+    assert sections_run == []
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_example_in_the_help_parses(command):
+    examples = [
+        line.strip().split("  (")[0]  # drop a trailing '(comment)'
+        for line in run(command, "--help").output.splitlines()
+        if line.strip().startswith(f"slopes {command} ")
+    ]
+    assert examples
+    for line in examples:
+        args = shlex.split(line)[2:]
+        cli.commands[command].make_context(f"slopes {command}", args)

@@ -7,7 +7,6 @@ The numbers are checked against closed forms, hand-written derivatives, and scik
 import base64
 import io
 import math
-import time
 from html.parser import HTMLParser
 
 import numpy as np
@@ -105,14 +104,12 @@ class PageParser(HTMLParser):
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    t0 = time.perf_counter()
     path = build(out, quick=True)
-    seconds = time.perf_counter() - t0
     text = path.read_text(encoding="utf-8")
     parser = PageParser()
     parser.feed(text)
     parser.close()
-    return path, text, parser, seconds
+    return path, text, parser, out
 
 
 def rows_of(parser, table_id):
@@ -131,10 +128,9 @@ def close(a, b, atol=1e-12):
 # ----------------------------------------------------------------------------- structure
 
 
-def test_quick_report_is_fast_and_written(report, tmp_path):
-    path, _, _, seconds = report
-    assert path.name == "report.html" and path.parent.is_dir()
-    assert seconds < 30, f"quick report took {seconds:.1f} s"
+def test_quick_report_is_written(report, tmp_path):
+    path, _, _, out = report
+    assert path.name == "report.html" and path.parent == out
 
 
 def test_valid_html_with_head_title_body(report):
@@ -364,3 +360,14 @@ def test_bad_input_raises(tmp_path):
         build(afile)
     with pytest.raises(TypeError, match="quick must be True or False"):
         build(tmp_path, quick="yes")
+
+
+def test_an_unwritable_out_dir_fails_before_any_section_is_computed(tmp_path, monkeypatch):
+    import sys
+
+    sections_run = []
+    monkeypatch.setattr(sys.modules["slopes.report.build"], "SECTIONS", [sections_run.append])
+    (tmp_path / "file.txt").write_text("x")
+    with pytest.raises(ValueError, match="cannot write the report to .*file.txt/lab.*choose a folder"):
+        build(tmp_path / "file.txt" / "lab", quick=True)
+    assert sections_run == []

@@ -40,6 +40,23 @@ from .transforms import (
 
 __version__ = "0.1.0"
 
+# Modules that pull in heavy dependencies (matplotlib) load on first use: ``sl.viz`` works
+# after ``import slopes as sl`` without making every import pay for matplotlib.
+_LAZY_MODULES = ("report", "viz")
+
+
+def __getattr__(name):
+    if name in _LAZY_MODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")  # also binds it as an attribute
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_MODULES))
+
+
 __all__ = [
     "Expression",
     "ExpressionError",
@@ -65,6 +82,7 @@ __all__ = [
     "optim",
     "parse",
     "problems",
+    "report",
     "sampling",
     "stop_gradient",
     "symbolic",
@@ -72,6 +90,7 @@ __all__ = [
     "tree_map",
     "value_and_grad",
     "vjp",
+    "viz",
     "vmap",
     "jit",
 ]

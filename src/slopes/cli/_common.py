@@ -21,6 +21,8 @@ __all__ = [
     "parse_assignments",
     "parse_numbers",
     "POINT",
+    "point_text",
+    "require_finite",
 ]
 
 _DEBUG_KEY = "slopes.debug"
@@ -62,11 +64,17 @@ def debug_option(f):
 
 
 class SlopesCommand(click.Command):
-    """A command whose errors become one ``click.ClickException`` line (the traceback only with ``--debug``)."""
+    """A command whose errors become one ``click.ClickException`` line (the traceback only with ``--debug``).
+
+    NumPy's floating-point warnings are silenced while it runs: each command checks the
+    values it prints (:func:`require_finite`, an optimizer's divergence test) and says in
+    one line what is not finite, instead of warnings that point into slopes' own files.
+    """
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            with np.errstate(all="ignore"):
+                return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as e:  # any library error: the user sees its message, not a traceback
@@ -107,10 +115,16 @@ class SlopesGroup(click.Group):
 
 def _usage_message(e: click.UsageError) -> str:
     msg = one_line(e.format_message()).rstrip(".")
-    path = e.ctx.command_path if e.ctx is not None else "slopes"
-    if msg.startswith("No such option") and "'--" not in msg:
-        # a short "option" such as -x is most often an expression that starts with a minus sign
-        msg += f"; an expression starting with '-' goes after '--', e.g. {path} [OPTIONS] -- '-x^2'"
+    ctx = e.ctx
+    path = ctx.command_path if ctx is not None else "slopes"
+    if msg.startswith("No such option") and "'--" not in msg and ctx is not None:
+        params = ctx.command.get_params(ctx)
+        if any(isinstance(p, click.Argument) and p.name == "expr" for p in params):
+            # a short "option" such as -x is most often an expression that starts with a minus sign
+            msg += f"; an expression starting with '-' goes after '--', e.g. {path} [OPTIONS] -- '-x^2'"
+        else:  # a command without an expression: say which options it has
+            names = [o for p in params if isinstance(p, click.Option) for o in p.opts if o.startswith("--")]
+            msg += f"; {path} takes {', '.join(names)}"
     return f"{msg} (see '{path} --help')"
 
 
@@ -215,6 +229,60 @@ def check_point(point: np.ndarray, variables, option: str) -> np.ndarray:
             f"e.g. {option} {example}"
         )
     return point
+
+
+def point_text(variables, point) -> str:
+    """A point in the user's variables, e.g. ``x=-1, y=0.5``.
+
+    Examples
+    --------
+    >>> point_text(("x", "y"), np.array([-1.0, 0.5]))
+    'x=-1, y=0.5'
+    """
+    return ", ".join(f"{v}={fmt(p)}" for v, p in zip(variables, np.ravel(point)))
+
+
+def _shown(value: np.ndarray) -> str:
+    if value.ndim == 0:
+        return fmt(value)
+    if value.size <= 6:
+        return fmt_vec(value)
+    return f"{np.count_nonzero(~np.isfinite(value))} of {value.size} entries not finite"
+
+
+def require_finite(expr_text: str, variables, point, values: dict, where: str = "a point") -> None:
+    """Refuse, in one line, a point where ``f`` or a derivative of it is not finite.
+
+    ``values`` maps labels to the numbers computed at ``point`` in order (``"f"`` for the
+    value itself, then e.g. ``"gradient"``, ``"Hessian"``); the first one holding nan or
+    inf raises a ``click.ClickException`` (exit code 1) that names it, the point and what
+    to do. ``where`` names the point in that advice (e.g. ``"an --eval point"``).
+
+    Examples
+    --------
+    >>> require_finite("x^2", ("x",), np.array([1.0]), {"f": 1.0, "gradient": np.array([2.0])})
+    >>> require_finite("log(x)", ("x",), np.array([-1.0]), {"f": np.nan})
+    Traceback (most recent call last):
+    ...
+    click.exceptions.ClickException: log(x) is not finite at x=-1 (f = nan): choose a point in its domain
+    >>> require_finite("sqrt(x)", ("x",), np.array([0.0]), {"f": 0.0, "gradient": np.array([np.inf])})
+    Traceback (most recent call last):
+    ...
+    click.exceptions.ClickException: sqrt(x) has no finite gradient at x=0 (gradient = [inf]): ...
+    """
+    at = point_text(variables, point)
+    for label, value in values.items():
+        value = np.asarray(value, dtype=np.float64)
+        if np.all(np.isfinite(value)):
+            continue
+        if label == "f":
+            raise click.ClickException(
+                f"{expr_text} is not finite at {at} (f = {_shown(value)}): choose {where} in its domain"
+            )
+        raise click.ClickException(
+            f"{expr_text} has no finite {label} at {at} ({label} = {_shown(value)}): "
+            f"choose {where} where it is differentiable"
+        )
 
 
 def as_vector_function(expr):

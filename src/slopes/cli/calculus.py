@@ -22,6 +22,7 @@ from ._common import (
     fmt_vec,
     json_option,
     plot_option,
+    require_finite,
     save_figure,
 )
 
@@ -33,7 +34,7 @@ def _sympy_value(sym, variables, point) -> float:
     subs = {v: float(p) for v, p in zip(variables, point)}
     try:
         value = complex(sym.evalf(subs={s: subs[s.name] for s in sym.free_symbols}, n=17))
-    except (TypeError, ValueError, KeyError):
+    except (TypeError, ValueError, KeyError, ZeroDivisionError):  # complex, zoo, a pole in mpmath
         return math.nan
     return value.real if value.imag == 0 else math.nan
 
@@ -72,7 +73,8 @@ def diff(expr, wrt, order, at, as_json):
     EXPR is a formula such as "x^2*y + exp(-x)" (see slopes.parse for the grammar).
     Without --wrt every partial derivative is shown. With --at, the derivative is
     evaluated twice: by slopes' automatic differentiation and by sympy from the
-    exact formula; the two columns should agree to rounding.
+    exact formula; the two columns should agree to rounding. A point where f or the
+    derivative is not finite (outside the domain, a pole) is refused with one line (exit 1).
     """
     e = parse(expr)
     variables = e.variables
@@ -99,6 +101,8 @@ def diff(expr, wrt, order, at, as_json):
         out["point"] = point
         out["value"] = float(e(*point))
         out["ad"] = {v: _partial(e, variables.index(v), point, order) for v in wrt_vars}
+        labels = {f"{_operator(v, order, len(variables))} f": out["ad"][v] for v in wrt_vars}
+        require_finite(expr, variables, point, {"f": out["value"], **labels})
         out["symbolic"] = {v: _sympy_value(exact[v], variables, point) for v in wrt_vars}
     if as_json:
         echo_json(out)
@@ -147,12 +151,15 @@ def grad_command(expr, at, show_hessian, as_json):
     (all Hessian eigenvalues > 0), 'maximum' (all < 0), 'saddle' (both signs),
     'degenerate' (inconclusive: a zero eigenvalue) or 'not critical' (gradient not 0).
     --json always holds all of them: point, value, gradient, hessian, eigenvalues, kind.
+    A point where f, its gradient or its Hessian is not finite (outside the domain, a
+    pole, a cusp such as sqrt(x) at 0) is refused with one line (exit 1).
     """
     e = parse(expr)
     point = check_point(at, e.variables, "--at")
     f = as_vector_function(e)
     g = np.asarray(grad(f)(point), dtype=np.float64)
     c = analysis.classify(f, point)
+    require_finite(expr, e.variables, point, {"f": c.value, "gradient": g, "Hessian": c.hessian})
     out = {
         "expression": str(e),
         "variables": list(e.variables),
@@ -209,7 +216,9 @@ def taylor(expr, at, order, eval_at, plot, as_json):
 
     The error is f(x) - p(x); 'next term' is the first neglected term of the series,
     an estimate of that error for x close to the center. --plot draws the polynomials
-    of several orders against f (one variable only).
+    of several orders against f (one variable only). A center where f or a derivative
+    up to the order is not finite, or an --eval point outside f's domain, is refused
+    with one line (exit 1).
     """
     e = parse(expr)
     variables = e.variables
@@ -222,8 +231,13 @@ def taylor(expr, at, order, eval_at, plot, as_json):
         )
     univariate = len(variables) == 1
     p = taylor_polynomial(e, float(center[0]) if univariate else center, order)
+    derivatives = np.concatenate([np.ravel(d) for d in p.derivatives])
+    require_finite(
+        expr, variables, center, {"f": e(*center), f"derivatives up to order {order}": derivatives}
+    )
     xv = float(x[0]) if univariate else x
     fx, px = float(e(*x)), float(p(xv))
+    require_finite(expr, variables, x, {"f": fx}, where="an --eval point")
     out = {
         "expression": str(e),
         "variables": list(variables),

@@ -9,7 +9,7 @@ from .. import optim
 from ..expr import parse
 from ..optim.driver import _ensure_methods
 from ..optim.methods_base import METHODS
-from ..transforms import hessian
+from ..transforms import hessian, value_and_grad
 from ._common import (
     POINT,
     SlopesCommand,
@@ -23,6 +23,7 @@ from ._common import (
     parse_assignments,
     parse_numbers,
     plot_option,
+    require_finite,
     save_figure,
     table,
 )
@@ -35,6 +36,8 @@ _METHODS = tuple(sorted(METHODS))
 _NO_LR = frozenset({"newton", "bfgs", "lbfgs"})
 #: the method that uses --bounds (a box projection).
 _BOXED = "projected_gradient"
+#: the method without an optimality measure: only --f-star lets it report success.
+_NONSMOOTH = "subgradient"
 #: the documented default step size of the adaptive methods (a step of about lr per coordinate).
 ADAPTIVE_LR = 0.1
 _SCHEDULES = ("constant", "cosine", "warmup_cosine")
@@ -71,6 +74,15 @@ def _bounds(text):
     return float(b[0]), float(b[1])
 
 
+def _check_start(expr_text: str, variables, f, x0: np.ndarray, bounds=None) -> None:
+    """Refuse a start where f or its gradient is not finite: no method can take a step from it."""
+    start = x0 if bounds is None else np.clip(x0, *bounds)  # where a boxed run really starts
+    value, g = value_and_grad(f)(start)
+    require_finite(
+        expr_text, variables, start, {"f": value, "gradient": g}, where="a starting point (--x0)"
+    )
+
+
 def _window(paths, bounds=None):
     """(xlim, ylim) around all 2-D paths (and the box), with a margin."""
     pts = np.vstack([np.asarray(p, dtype=float) for p in paths])
@@ -101,6 +113,8 @@ def _result_dict(r) -> dict:
         "x": r.x,
         "fun": float(r.fun),
         "grad_norm": float(r.grad_norm),
+        "x_best": r.x_best,
+        "fun_best": float(r.fun_best),
         "nit": int(r.nit),
         "nfev": int(r.nfev),
         "ngev": int(r.ngev),
@@ -127,7 +141,8 @@ Examples:
   slopes minimize "(1-x)^2 + 100*(y-x^2)^2" --x0 -1.2,1 --method lbfgs
   slopes minimize "x^2 + 10*y^2" --x0 -3,-1 --method gd --lr 0.05 --plot gd.png
   slopes minimize "x^2 + 10*y^2" --x0 3,2 --method adam --lr 0.3 --schedule cosine --maxiter 300
-  slopes minimize "(x-2)^2 + (y+2)^2" --x0 0,0 --bounds -1,1 --json""",
+  slopes minimize "(x-2)^2 + (y+2)^2" --x0 0,0 --bounds -1,1 --json
+  slopes minimize "abs(x) + abs(y)" --x0 1,2 --method subgradient --f-star 0""",
 )
 @click.argument("expr")
 @click.option("--x0", "x0", type=POINT, required=True, help="Starting point, one number per variable.")
@@ -147,15 +162,29 @@ Examples:
 @click.option("--bounds", "bounds_text", metavar="LO,HI", help="Box LO <= x_i <= HI for every coordinate.")
 @click.option("--maxiter", type=click.IntRange(min=1), help="Iteration limit (default: the method's).")
 @click.option("--gtol", type=click.FloatRange(min=0), help="Gradient tolerance (default: eps^(1/3)).")
+@click.option(
+    "--f-star",
+    "f_star",
+    type=float,
+    metavar="FLOAT",
+    help="The optimal value, if known (subgradient only): "
+    "success when f_best - f_star <= gtol*(1 + |f_star|).",
+)
 @plot_option
 @json_option
 @debug_option
-def minimize(expr, x0, method, lr, schedule, bounds_text, maxiter, gtol, plot, as_json):
+def minimize(expr, x0, method, lr, schedule, bounds_text, maxiter, gtol, f_star, plot, as_json):
     """Minimize EXPR from --x0 with one method: the result and the history of the run.
 
     --plot draws the path over the contours for two variables, else the loss curve.
     --json prints x, fun, nit, nfev, success, message and the history as lists
     (one entry per iteration, row 0 is the start; null stands for nan).
+
+    subgradient (for a nonsmooth f such as abs(x) + abs(y)) steps x - t_k g_k along any
+    subgradient g_k with t_k = lr/sqrt(k + 1) (lr defaults to 1; a --schedule gives t_k
+    itself) and keeps the best point, as f may go up. A nonsmooth f has no gradient test,
+    so it reports success only with --f-star, the optimal value, once the best f is
+    within gtol*(1 + |f_star|) of it.
     """
     e = parse(expr)
     x0 = check_point(x0, e.variables, "--x0")
@@ -169,6 +198,16 @@ def minimize(expr, x0, method, lr, schedule, bounds_text, maxiter, gtol, plot, a
         raise click.BadParameter(
             f"{method} takes no step size (it has its own step rule); drop --lr", param_hint="--lr"
         )
+    if f_star is not None and not np.isfinite(f_star):
+        raise click.BadParameter(
+            f"the optimal value must be a finite number, got {f_star}", param_hint="--f-star"
+        )
+    if f_star is not None and method != _NONSMOOTH:
+        raise click.BadParameter(
+            f"only --method {_NONSMOOTH} uses the optimal value; {method} judges success by its "
+            "gradient (--gtol)",
+            param_hint="--f-star",
+        )
     if schedule != "constant" and lr is None:
         raise click.BadParameter(
             f"a {schedule} schedule needs a peak step size: add --lr", param_hint="--schedule"
@@ -176,6 +215,7 @@ def minimize(expr, x0, method, lr, schedule, bounds_text, maxiter, gtol, plot, a
     steps = maxiter or METHODS[method].default_maxiter
     learning_rate = None if lr is None else _schedule(schedule, lr, steps)
     f = as_vector_function(e)
+    _check_start(expr, e.variables, f, x0, bounds)
     r = optim.minimize(
         f,
         x0,
@@ -184,6 +224,7 @@ def minimize(expr, x0, method, lr, schedule, bounds_text, maxiter, gtol, plot, a
         bounds=bounds,
         maxiter=maxiter,
         gtol=gtol,
+        f_star=f_star,
         record_x=True,
     )
     out = _result_dict(r)
@@ -205,7 +246,11 @@ def minimize(expr, x0, method, lr, schedule, bounds_text, maxiter, gtol, plot, a
         ["message", r.message],
         ["time", f"{r.elapsed:.3g} s"],
     ]
+    if method == _NONSMOOTH:  # not a descent method: the last iterate is not the best one
+        rows[2:2] = [["x_best", fmt_vec(r.x_best, 12)], ["fun_best", fmt(r.fun_best, 15)]]
     click.echo(table(rows, ["result", ""]))
+    if method == _NONSMOOTH and f_star is None:
+        click.echo("(subgradient has no optimality test: give --f-star, the optimal value, to judge success)")
     click.echo("")
     click.echo(table(_history_rows(r), ["iter", "f", "grad_norm", "|step|"]))
     if plot is not None:
@@ -317,6 +362,7 @@ def race(expr, x0, methods_text, lr_text, maxiter, plot, as_json):
     x0 = check_point(x0, e.variables, "--x0")
     methods = _race_methods(methods_text)
     f = as_vector_function(e)
+    _check_start(expr, e.variables, f, x0)
     lrs, L = default_learning_rates(f, x0, methods)
     chosen = {m: "default" for m in methods}
     if lr_text is not None:

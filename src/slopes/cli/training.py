@@ -20,6 +20,8 @@ _MODELS = ("logistic", "softmax", "mlp")
 _OPTIMIZERS = {"adam": optim.adam, "adamw": optim.adamw, "sgd": optim.sgd}
 #: default peak learning rates (documented in --help).
 DEFAULT_LR = {"adam": 0.01, "adamw": 0.01, "sgd": 0.1}
+#: lr-find's blow-up test: the smoothed loss above this many times its lowest value.
+DIVERGE_FACTOR = 4.0
 
 
 @dataclass
@@ -306,6 +308,8 @@ def lr_find(
     One optimizer step per mini-batch with the learning rate growing geometrically from
     --min-lr to --max-lr; the suggestion is the learning rate at the minimum of the
     smoothed loss divided by 10 (sl.ml.lr_find). --plot draws loss against learning rate.
+    The rule needs the loss to blow up within the sweep: if it never does, a warning on
+    stderr says the suggestion is only a guess (raise --max-lr or --steps).
     """
     if not min_lr < max_lr:
         raise click.BadParameter(
@@ -323,6 +327,11 @@ def lr_find(
         num_steps=steps,
         batch_size=min(batch_size, prob.train[0].shape[0]),
         seed=seed,
+        diverge_factor=DIVERGE_FACTOR,
+    )
+    # stopped_early is False when the blow-up comes at the very last step: test that step too
+    blew_up = res.stopped_early or (
+        len(res.smoothed) > 0 and res.smoothed[-1] > DIVERGE_FACTOR * res.smoothed.min()
     )
     out = {
         "model": model,
@@ -342,13 +351,19 @@ def lr_find(
         out["plot"] = save_figure(viz.lr_range_test(res), plot)
     if as_json:
         echo_json(out)
-        return
-    click.echo(
-        f"lr range test of {model} on {dataset} with {optimizer}: {len(res.lrs)} steps from "
-        f"{fmt(min_lr, 3)} to {fmt(res.lrs[-1] if len(res.lrs) else max_lr, 3)}"
-        + (" (stopped: the loss blew up)" if res.stopped_early else "")
-    )
-    click.echo(f"lowest smoothed loss at lr = {fmt(res.lr_min, 4)}")
-    click.echo(f"suggested learning rate: {fmt(res.suggestion, 4)}")
-    if plot is not None:
-        click.echo(f"figure written to {out['plot']}")
+    else:
+        click.echo(
+            f"lr range test of {model} on {dataset} with {optimizer}: {len(res.lrs)} steps from "
+            f"{fmt(min_lr, 3)} to {fmt(res.lrs[-1] if len(res.lrs) else max_lr, 3)}"
+            + (" (stopped: the loss blew up)" if res.stopped_early else "")
+        )
+        click.echo(f"lowest smoothed loss at lr = {fmt(res.lr_min, 4)}")
+        click.echo(f"suggested learning rate: {fmt(res.suggestion, 4)}")
+        if plot is not None:
+            click.echo(f"figure written to {out['plot']}")
+    if not blew_up:  # the min/10 rule assumes the sweep reached the blow-up
+        click.echo(
+            f"warning: the loss never blew up between {fmt(min_lr, 3)} and {fmt(max_lr, 3)}, so the "
+            "suggestion is only a guess (the best rate may lie beyond); raise --max-lr or --steps",
+            err=True,
+        )

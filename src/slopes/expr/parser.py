@@ -26,7 +26,7 @@ from fractions import Fraction
 
 from .errors import ExpressionError
 from .functions import CONSTANTS, FUNCTIONS, allowed_functions
-from .nodes import Call, Const, Neg, Num, Pow, Product, Sum, Var, _num_text, const_value, pow_magnitude
+from .nodes import Call, Const, Neg, Num, Pow, Product, Sum, Var, const_value, pow_magnitude
 
 __all__ = [
     "MAX_DEPTH",
@@ -122,8 +122,12 @@ def _prescan(text) -> None:
         raise ExpressionError("empty expression")
 
 
-def _tokenize(text: str) -> list[tuple[str, object, int]]:
-    """Tokens ``(kind, value, column)``; kinds: num, name, op, end."""
+def _tokenize(text: str) -> list[tuple[str, object, int, str]]:
+    """Tokens ``(kind, value, column, spelling)``; kinds: num, name, op, end.
+
+    ``spelling`` is the token as the user wrote it (``^`` and ``**`` are both the power
+    operator ``**``), so that messages quote the user's own text.
+    """
     tokens = []
     i, n = 0, len(text)
     while i < n:
@@ -134,7 +138,7 @@ def _tokenize(text: str) -> list[tuple[str, object, int]]:
         col = i + 1
         if ch.isdigit() or (ch == "." and i + 1 < n and text[i + 1].isdigit()):
             m = _NUMBER.match(text, i)
-            tokens.append(("num", _number(m.group(), col), col))
+            tokens.append(("num", _number(m.group(), col), col, m.group()))
             i = m.end()
             if i < n and (text[i].isalnum() or text[i] in "_."):
                 raise ExpressionError(
@@ -144,20 +148,20 @@ def _tokenize(text: str) -> list[tuple[str, object, int]]:
                 )
         elif ch.isalpha() or ch == "_":
             m = _NAME.match(text, i)
-            tokens.append(("name", m.group(), col))
+            tokens.append(("name", m.group(), col, m.group()))
             i = m.end()
         elif text.startswith("**", i):
-            tokens.append(("op", "**", col))
+            tokens.append(("op", "**", col, "**"))
             i += 2
         elif ch == "^":
-            tokens.append(("op", "**", col))
+            tokens.append(("op", "**", col, "^"))
             i += 1
         elif ch in "+-*/(),":
-            tokens.append(("op", ch, col))
+            tokens.append(("op", ch, col, ch))
             i += 1
         else:  # '.' not starting a number
             raise ExpressionError(f"unexpected {_describe(ch)} (attribute access is not allowed)", col)
-    tokens.append(("end", None, n + 1))
+    tokens.append(("end", None, n + 1, ""))
     return tokens
 
 
@@ -195,20 +199,21 @@ class _Parser:
         return tok
 
     def at(self, *ops):
-        kind, value, _ = self.tokens[self.pos]
+        kind, value, _, _ = self.tokens[self.pos]
         return kind == "op" and value in ops
 
     def expect(self, op, what):
-        kind, value, col = self.take()
+        token = self.take()
+        kind, value, col, _ = token
         if kind != "op" or value != op:
-            raise ExpressionError(f"expected {op!r} {what}, found {_token_text(kind, value)}", col)
+            raise ExpressionError(f"expected {op!r} {what}, found {_token_text(token)}", col)
 
     # grammar
     def parse(self):
         node = self.expr()
-        kind, value, col = self.peek()
-        if kind != "end":
-            raise ExpressionError(f"unexpected {_token_text(kind, value)}", col)
+        token = self.peek()
+        if token[0] != "end":
+            raise ExpressionError(f"unexpected {_token_text(token)}", token[2])
         return node
 
     def expr(self):
@@ -261,7 +266,8 @@ class _Parser:
         return node
 
     def atom(self):
-        kind, value, col = self.take()
+        token = self.take()
+        kind, value, col, _ = token
         if kind == "num":
             return Num(value, col)
         if kind == "name":
@@ -276,7 +282,7 @@ class _Parser:
             node = self.expr()
             self.expect(")", "to close the '(' at column " + str(col))
             return node
-        raise ExpressionError(f"expected a number, a name or '(', found {_token_text(kind, value)}", col)
+        raise ExpressionError(f"expected a number, a name or '(', found {_token_text(token)}", col)
 
     def call(self, name, col):
         if name in CONSTANTS:
@@ -296,14 +302,16 @@ class _Parser:
         return checked(Call(name, args, col))
 
 
-def _token_text(kind, value):
+def _token_text(token) -> str:
+    """A token for a message, spelled as the user wrote it."""
+    kind, _, _, spelling = token
     if kind == "end":
         return "end of the expression"
     if kind == "num":
-        return f"number {_num_text(value)}"
+        return f"number {spelling}"
     if kind == "name":
-        return f"name {value!r}"
-    return repr(value)
+        return f"name {spelling!r}"
+    return repr(spelling)
 
 
 def checked(node):

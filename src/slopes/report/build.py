@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import tempfile
 import time
 from pathlib import Path
 
@@ -48,7 +49,8 @@ def build(out_dir, *, quick=False) -> Path:
     Raises
     ------
     ValueError
-        If ``out_dir`` exists and is not a directory.
+        If ``out_dir`` exists and is not a directory, or no file can be written in it
+        (checked before any section is computed).
 
     Examples
     --------
@@ -69,6 +71,7 @@ def build(out_dir, *, quick=False) -> Path:
         )
     if not isinstance(quick, bool):
         raise TypeError(f"build(): quick must be True or False, got {quick!r}")
+    _prepare_out_dir(out)
     sections = []
     for make in SECTIONS:
         t0 = time.perf_counter()
@@ -88,7 +91,19 @@ def build(out_dir, *, quick=False) -> Path:
         f"slopes {__version__}, NumPy {np.__version__}, matplotlib {matplotlib.__version__}, "
         f"Python {platform.python_version()}; built {time.strftime('%Y-%m-%d %H:%M:%S')} in {mode} mode.",
     ]
-    out.mkdir(parents=True, exist_ok=True)
     path = out / FILENAME
     path.write_text(render_page(TITLE, sections, intro=intro, footer_lines=footer), encoding="utf-8")
     return path
+
+
+def _prepare_out_dir(out: Path) -> None:
+    """Create ``out`` and write a scratch file in it: an unwritable place fails before the work."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as e:
+        raise ValueError(
+            f"build(): cannot write the report to {str(out)!r} ({e.strerror or e}); "
+            "choose a folder you can write to"
+        ) from None
