@@ -42,6 +42,28 @@ def _ensure_methods():
             pass
 
 
+def _constraint_projection(cls, method, bounds, projection, prox, shape):
+    """The projection that ``bounds=`` or ``projection=`` describe; refuses what ``cls`` ignores."""
+    if bounds is not None and projection is not None:
+        raise ValueError("give bounds= or projection=, not both (a box is projections.box(lower, upper))")
+    uses = getattr(cls, "constraints", frozenset())
+    for kind, given, arg in (("projection", bounds, "bounds"), ("projection", projection, "projection"),
+                             ("prox", prox, "prox")):
+        if given is not None and kind not in uses:
+            takers = sorted(m for m, c in METHODS.items() if kind in getattr(c, "constraints", ()))
+            raise ValueError(
+                f"method {method!r} does not use {arg}= and would ignore it; the methods that use it "
+                f"are {', '.join(map(repr, takers))}"
+                + (" (scipy.optimize.minimize(method='L-BFGS-B') also takes bounds)" if arg == "bounds" else "")
+            )
+    if bounds is None:
+        return projection
+    from .bounds import read_bounds
+    from .projections import box
+
+    return box(*read_bounds(bounds, shape))
+
+
 def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None, L=None,
              line_search=None, bounds=None, projection=None, prox=None, data=None, batch_size=None,
              shuffle=True, seed=None, epochs=None, gtol=None, ftol=None, maxiter=None, f_star=None,
@@ -68,8 +90,17 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
         A Lipschitz constant of the gradient: gd then uses the step ``1/L``.
     line_search : {'backtracking', 'strong_wolfe'}, optional
         For gd (default: none if a learning_rate or L is given, else backtracking).
-    bounds, projection, prox :
-        For the constrained methods.
+    bounds : optional
+        A box for the methods that take one (``projected_gradient``, ``subgradient``), with
+        scipy's meanings: a list of ``(min, max)`` pairs, one per coordinate (``None`` for no
+        bound), or ``scipy.optimize.Bounds(lower, upper)``; ``(lo, hi)`` with two numbers is one
+        box ``lo <= x[i] <= hi`` for every coordinate, and ``(lower, upper)`` with arrays is
+        read so where it cannot be pairs. A tuple of two pairs for a 2-D problem reads both
+        ways and is refused; see :func:`slopes.optim.read_bounds`.
+    projection, prox :
+        A :mod:`~slopes.optim.projections` set (instead of ``bounds``) for the same methods; a
+        :mod:`~slopes.optim.prox` operator for ``proximal_gradient``. A method that would
+        ignore ``bounds``, ``projection`` or ``prox`` refuses them.
     data, batch_size, shuffle, seed, epochs :
         Stochastic use (gd with a learning_rate and the transformation methods):
         ``fun(x, batch)`` is evaluated on one mini-batch per iteration for ``epochs``
@@ -144,11 +175,7 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
         fun = lambda x, *a: joint(x, *a)[0]  # noqa: E731
     if hess is not None and not callable(hess):
         raise ValueError("hess must be a callable returning the Hessian (or None for AD)")
-    if bounds is not None and projection is None:
-        from .projections import box
-
-        lo, hi = bounds
-        projection = box(lo, hi)
+    projection = _constraint_projection(cls, method, bounds, projection, prox, x.shape)
     problem = Problem(fun, jac, hess, None, dtype=dtype, projection=projection,
                       prox=prox, L=L, f_star=f_star, learning_rate=learning_rate,
                       line_search=line_search, data=data, batch_size=batch_size, shuffle=shuffle,

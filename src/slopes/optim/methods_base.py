@@ -7,6 +7,7 @@ A method is a small class registered in :data:`METHODS` by name::
         needs: frozenset                     # subset of {"grad", "hess"}
         options: dict                        # accepted option -> default
         default_maxiter: int
+        constraints: frozenset               # of {"projection", "prox"} the method uses
         def __init__(self, problem, options): ...   # validate; unknown -> ValueError
         def init(self, x, f, g) -> state
         def step(self, state, k) -> StepInfo
@@ -210,6 +211,9 @@ class Method:
     default_maxiter: int = 1000
     #: whether the method handles ``data=`` (mini-batches) itself.
     supports_data: bool = False
+    #: which of ``projection`` (also ``bounds=``) and ``prox`` the method uses; minimize
+    #: refuses the others instead of ignoring them.
+    constraints: frozenset = frozenset()
 
     def __init__(self, problem: Problem, options: dict):
         self.problem = problem
