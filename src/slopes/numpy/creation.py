@@ -114,7 +114,7 @@ def ones_like(a, dtype=None):
     return np.ones(_shape(a), dtype=_dtype(a, dtype))
 
 
-def traced_cast(value, dtype, name):
+def _traced_cast(value, dtype, name):
     """``value`` (traced) as ``dtype``; refuses a dtype that would drop its derivative."""
     if dtype is None:
         return value
@@ -144,7 +144,7 @@ def full(shape, fill_value, dtype=None, order="C"):
     if not _has_tracer(fill_value):
         return np.full(shape, fill_value, dtype=dtype, order=order)
     shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(n) for n in shape)
-    return broadcast_to(traced_cast(asarray(fill_value), dtype, "full"), shape)
+    return broadcast_to(_traced_cast(asarray(fill_value), dtype, "full"), shape)
 
 
 def full_like(a, fill_value, dtype=None):

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..core.ops import elementwise as ew
 from ..core.trace import Tracer, concrete, shape_of
-from .creation import _has_tracer, asarray, traced_cast
+from .creation import _has_tracer, asarray, _traced_cast
 from .shapes import broadcast_arrays, moveaxis, ravel, reshape
 
 __all__ = ["arange", "linspace", "meshgrid"]
@@ -57,7 +57,7 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     points = ew.add(ew.mul(start, 1.0 - t), ew.mul(stop, t))
     if axis != 0:
         points = moveaxis(points, 0, axis)
-    points = traced_cast(points, dtype, "linspace")
+    points = _traced_cast(points, dtype, "linspace")
     if not retstep:
         return points
     step = ew.div(ew.sub(stop, start), float(div)) if div > 0 else np.nan

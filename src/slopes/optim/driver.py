@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from .methods_base import METHODS, DivergenceWatch, Problem, StepInfo
+from .methods_base import METHODS, DivergenceWatch, Problem, StepInfo, constraint_projection
 from .result import History, Result
 
 __all__ = ["minimize", "default_gtol"]
@@ -40,28 +40,6 @@ def _ensure_methods():
             __import__(f"{__package__}.{mod}")
         except ImportError:
             pass
-
-
-def _constraint_projection(cls, method, bounds, projection, prox, shape):
-    """The projection that ``bounds=`` or ``projection=`` describe; refuses what ``cls`` ignores."""
-    if bounds is not None and projection is not None:
-        raise ValueError("give bounds= or projection=, not both (a box is projections.box(lower, upper))")
-    uses = getattr(cls, "constraints", frozenset())
-    for kind, given, arg in (("projection", bounds, "bounds"), ("projection", projection, "projection"),
-                             ("prox", prox, "prox")):
-        if given is not None and kind not in uses:
-            takers = sorted(m for m, c in METHODS.items() if kind in getattr(c, "constraints", ()))
-            raise ValueError(
-                f"method {method!r} does not use {arg}= and would ignore it; the methods that use it "
-                f"are {', '.join(map(repr, takers))}"
-                + (" (scipy.optimize.minimize(method='L-BFGS-B') also takes bounds)" if arg == "bounds" else "")
-            )
-    if bounds is None:
-        return projection
-    from .bounds import read_bounds
-    from .projections import box
-
-    return box(*read_bounds(bounds, shape))
 
 
 def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None, L=None,
@@ -175,7 +153,7 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
         fun = lambda x, *a: joint(x, *a)[0]  # noqa: E731
     if hess is not None and not callable(hess):
         raise ValueError("hess must be a callable returning the Hessian (or None for AD)")
-    projection = _constraint_projection(cls, method, bounds, projection, prox, x.shape)
+    projection = constraint_projection(cls, method, bounds, projection, prox, x.shape)
     problem = Problem(fun, jac, hess, None, dtype=dtype, projection=projection,
                       prox=prox, L=L, f_star=f_star, learning_rate=learning_rate,
                       line_search=line_search, data=data, batch_size=batch_size, shuffle=shuffle,
