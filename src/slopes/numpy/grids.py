@@ -8,7 +8,7 @@ import numpy as np
 
 from ..core.ops import elementwise as ew
 from ..core.trace import Tracer, concrete, shape_of
-from .creation import _has_tracer, asarray, _traced_cast
+from .creation import _has_tracer, _traced_cast, asarray
 from .shapes import broadcast_arrays, moveaxis, ravel, reshape
 
 __all__ = ["arange", "linspace", "meshgrid"]
