@@ -142,6 +142,7 @@ def test_readings_that_agree_are_not_ambiguous():
     ([(0, 1)] * 3, ["3 entries", "2 coordinates", "list of (min, max) pairs"]),
     ("0,1", ["cannot be read", "scipy.optimize.Bounds"]),
     (5.0, ["cannot be read"]),
+    (np.array(5.0), ["cannot be read"]),
     ([(0, 1), (2,)], ["not (min, max) pairs"]),
     ([np.zeros(2), np.ones(2), np.ones(2)], ["3 entries"]),
     ([(1, 0), (0, 1)], ["lower bound 1 of x[0] is above its upper bound 0"]),

@@ -82,7 +82,11 @@ def read_bounds(bounds, shape) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _one_reading(bounds, shape, n):
-    if isinstance(bounds, (str, bytes, dict)) or not hasattr(bounds, "__len__"):
+    try:
+        sized = not isinstance(bounds, (str, bytes, dict)) and len(bounds) >= 0
+    except TypeError:  # a number, a 0-d array, a generator
+        sized = False
+    if not sized:
         raise ValueError(f"bounds={bounds!r} cannot be read for {n} coordinates; give {_SPELLINGS}")
     pairs = _pairs(bounds, shape, n)
     lower_upper = _lower_upper(bounds, shape)
