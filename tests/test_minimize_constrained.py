@@ -33,7 +33,7 @@ def test_box_quadratic_course_step_one_over_L():
     p = sl.problems.get("box_quadratic")
     L = sl.problems.course.BOX_QUADRATIC_L
     assert L == pytest.approx(L_Q)
-    r = minimize(p.fun, p.x0, method="projected_gradient", bounds=p.bounds, L=L, gtol=1e-10)
+    r = minimize(p.fun, p.x0, method="projected_gradient", bounds=scipy_optimize.Bounds(*p.bounds), L=L, gtol=1e-10)
     assert r.success and r.status == 0
     np.testing.assert_allclose(r.x, [1.0, -1.0], atol=1e-9)
     assert r.fun == pytest.approx(-1.5, abs=1e-12)
@@ -50,8 +50,8 @@ def test_box_quadratic_course_step_one_over_L():
 def test_box_quadratic_minimizer_on_boundary_kkt_and_scipy():
     c = np.array([-8.0, 1.0])  # unconstrained minimizer -Q^{-1} c = (3, -2) is outside [-2, 2]^2
     lo, hi = -2.0 * np.ones(2), 2.0 * np.ones(2)
-    r = minimize(quad(c), np.array([-1.0, 1.5]), method="projected_gradient", bounds=(lo, hi), L=L_Q,
-                 gtol=1e-10)
+    r = minimize(quad(c), np.array([-1.0, 1.5]), method="projected_gradient",
+                 bounds=scipy_optimize.Bounds(lo, hi), L=L_Q, gtol=1e-10)
     assert r.success
     ref = scipy_optimize.minimize(lambda x: 0.5 * x @ Q @ x + c @ x, np.zeros(2), jac=lambda x: Q @ x + c,
                                   method="L-BFGS-B", bounds=[(-2, 2)] * 2, options={"gtol": 1e-12})
@@ -76,7 +76,7 @@ def test_infeasible_start_is_projected_and_backtracking_without_step():
 
 def test_learning_rate_fixed_step():
     p = sl.problems.get("box_quadratic")
-    r = minimize(p.fun, p.x0, method="projected_gradient", bounds=p.bounds, learning_rate=0.2,
+    r = minimize(p.fun, p.x0, method="projected_gradient", bounds=scipy_optimize.Bounds(*p.bounds), learning_rate=0.2,
                  gtol=1e-10)
     assert r.success
     np.testing.assert_allclose(r.x, [1.0, -1.0], atol=1e-9)
@@ -86,7 +86,7 @@ def test_learning_rate_fixed_step():
 def test_a_vanishing_step_does_not_fake_convergence():
     # steps 0.2 * 0.5^k stall the iterates far from (1, -1); the residual uses the fixed eta = 0.2
     p = sl.problems.get("box_quadratic")
-    r = minimize(p.fun, p.x0, method="projected_gradient", bounds=p.bounds,
+    r = minimize(p.fun, p.x0, method="projected_gradient", bounds=scipy_optimize.Bounds(*p.bounds),
                  learning_rate=lambda k: 0.2 * 0.5**k, maxiter=200)
     assert not r.success and r.status == 1
     assert np.max(np.abs(r.x - [1.0, -1.0])) > 0.1

@@ -77,8 +77,7 @@ def test_reduction_values_and_derivatives(name, axis, keepdims):
     if np.all(np.isfinite(expected)):
         np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-14)
         assert np.shape(out) == np.shape(expected)
-        if name.startswith("std") and axis == ():
-            return  # std over no axes is |x - x| = 0: sqrt at 0 has no derivative
+        # std over no axes is |x - x| = 0 (derivative 0 by convention; finite differences agree)
         check_derivatives(lambda v: fn(v, axis=axis, keepdims=keepdims), x)
 
 
@@ -91,8 +90,7 @@ def test_reductions_of_0d_and_1d(name):
     x1 = np.array([0.3, -1.2, 2.5, 0.9])
     np.testing.assert_allclose(fn(x1), ref(x1), rtol=1e-14)
     check_derivatives(fn, x1)
-    if name not in ("var", "std"):
-        check_derivatives(fn, x0)
+    check_derivatives(fn, x0)  # var and std of one number are 0 everywhere: derivative 0
 
 
 @FAST
@@ -153,6 +151,101 @@ def test_var_std_closed_forms():
     # Hessian of the population variance: 2/n (I - 11^T/n)
     H = sl.hessian(snp.var)(x)
     np.testing.assert_allclose(H, 2 / n * (np.eye(n) - np.ones((n, n)) / n), rtol=1e-14, atol=1e-16)
+
+
+# -- std and var where the samples are equal: derivative 0, as for norm at 0 ---------------
+def _no_warnings(fn, *args):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning (0/0, sqrt'(0)) fails the test
+        return fn(*args)
+
+
+def test_std_of_a_scalar_has_derivative_zero():
+    # std(x) = 0 for every number x: the exact derivative is 0
+    for order in (1, 2, 3):
+        d = _no_warnings(sl.derivative(snp.std, order=order), 3.5)
+        assert float(d) == 0.0
+    assert float(_no_warnings(sl.grad(snp.std), 3.5)) == 0.0
+    assert float(_no_warnings(sl.grad(snp.var), 3.5)) == 0.0
+
+
+@pytest.mark.parametrize("fn", [snp.std, snp.var], ids=["std", "var"])
+def test_std_var_along_an_axis_of_length_one_have_jvp_zero(fn):
+    # each column of a (1, 3) array is one sample: its spread is 0 whatever the values
+    x, v = np.array([[0.3, -1.2, 2.5]]), np.array([[1.0, 2.0, -3.0]])
+    out, tangent = _no_warnings(sl.jvp, lambda a: fn(a, axis=0), (x,), (v,))
+    np.testing.assert_array_equal(out, np.zeros(3))
+    np.testing.assert_array_equal(tangent, np.zeros(3))
+    np.testing.assert_array_equal(_no_warnings(sl.jacobian(lambda a: fn(a, axis=0)), x), np.zeros((3, 1, 3)))
+
+
+@pytest.mark.parametrize("value", [0.1, 2.0, -7.3, 1e8 + 0.1])
+def test_std_var_of_a_constant_vector_are_exactly_zero_with_derivative_zero(value):
+    # values whose mean is inexact in floating point too (3 * 0.1 / 3 != 0.1): no rounding noise
+    x = np.full(3, value)
+    assert float(snp.std(x)) == 0.0 and float(snp.var(x)) == 0.0
+    np.testing.assert_array_equal(_no_warnings(sl.grad(snp.std), x), np.zeros(3))
+    np.testing.assert_array_equal(_no_warnings(sl.grad(snp.var), x), np.zeros(3))
+    # var is smooth: its Hessian is the closed form 2/n (I - 11^T/n) at every point
+    H = _no_warnings(sl.hessian(snp.var), x)
+    np.testing.assert_allclose(H, 2 / 3 * (np.eye(3) - np.ones((3, 3)) / 3), rtol=1e-14, atol=1e-16)
+    assert np.isfinite(_no_warnings(sl.hessian(snp.std), x)).all()
+    # a row of equal values beside a row of distinct ones: each row keeps its own derivative
+    X = np.stack([x, np.array([1.0, 2.0, 4.0])])
+    g = _no_warnings(sl.grad(lambda a: snp.sum(snp.std(a, axis=1))), X)
+    r = X[1] - X[1].mean()
+    np.testing.assert_allclose(g, [np.zeros(3), r / (3 * np.std(X[1]))], rtol=1e-14)
+
+
+def test_std_higher_derivatives_match_sympy_and_replay_under_jit():
+    sp = pytest.importorskip("sympy")
+    t = sp.symbols("t")
+    v = [t, t**2, sp.sin(t)]
+    m = sum(v) / 3
+    exact = sp.sqrt(sum((e - m) ** 2 for e in v) / 3)
+    g = lambda s: snp.std(snp.stack([s, s**2, snp.sin(s)]))  # noqa: E731
+    for k in (1, 2, 3):
+        assert float(sl.derivative(g, order=k)(0.7)) == pytest.approx(float(sp.diff(exact, t, k).subs(t, 0.7)), rel=1e-12)
+    # the zero-spread rule is a where, not a Python branch: a traced-once gradient serves both cases
+    dstd = sl.jit(sl.grad(snp.std))
+    np.testing.assert_array_equal(dstd(np.full(3, 2.0)), np.zeros(3))
+    x = np.array([1.0, 2.0, 4.0])
+    np.testing.assert_allclose(dstd(x), (x - x.mean()) / (3 * np.std(x)), rtol=1e-14)
+
+
+def test_var_keeps_the_digits_of_a_large_common_offset():
+    # the samples 1, 2, 3 shifted by 1e9: var is exactly 2/3 (shift invariance)
+    x = 1e9 + np.array([1.0, 2.0, 3.0])
+    assert float(snp.var(x)) == pytest.approx(2 / 3, rel=1e-15)
+    np.testing.assert_allclose(sl.grad(snp.var)(x), 2 * np.array([-1.0, 0.0, 1.0]) / 3, rtol=1e-15)
+
+
+def test_std_derivative_at_zero_spread_matches_torch():
+    torch = pytest.importorskip("torch")
+    cases = [(np.array(3.5), None), (np.ones((1, 3)), 0), (np.full(4, 2.0), None), (np.array([1.0, 2.0, 4.0]), None)]
+    for x, axis in cases:
+        t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+        torch.std(t, dim=axis, correction=0).sum().backward()
+        ours = sl.grad(lambda a: snp.sum(snp.std(a, axis=axis)))(x)
+        np.testing.assert_allclose(ours, t.grad.numpy(), rtol=1e-14, atol=0)
+
+
+def test_std_derivative_at_zero_spread_matches_autograd():
+    autograd = pytest.importorskip("autograd")
+    anp = pytest.importorskip("autograd.numpy")
+    # (autograd answers NaN for a constant vector of length > 1; the closed-form test covers it)
+    cases = [(np.array(3.5), None), (np.ones((1, 3)), 0), (np.array([1.0, 2.0, 4.0]), None)]
+    for x, axis in cases:
+        ref = autograd.grad(lambda a: anp.sum(anp.std(a, axis=axis)))(x)
+        ours = sl.grad(lambda a: snp.sum(snp.std(a, axis=axis)))(x)
+        np.testing.assert_allclose(ours, ref, rtol=1e-14, atol=0)
+
+
+def test_norm_and_std_share_the_zero_convention_and_keep_nan():
+    # std(x) = ||x - mean(x)|| / sqrt(n): the same rule at 0, and a NaN input stays NaN
+    x = np.full(4, 1.5)
+    np.testing.assert_array_equal(sl.grad(lambda a: snp.linalg.norm(a - snp.mean(a)))(x), np.zeros(4))
+    assert np.isnan(snp.std(np.array([1.0, np.nan]))) and np.isnan(snp.linalg.norm(np.array([np.nan, 0.0])))
 
 
 def test_cumsum_axes_and_gradient():

@@ -76,7 +76,7 @@ def test_projected_run_draws_the_constraint_box():
     q = lambda x: (x[0] - 2) ** 2 + 3 * (x[1] + 1) ** 2  # noqa: E731  (minimum outside the box)
     lo, hi = np.array([-0.5, -0.4]), np.array([0.8, 0.9])
     res = sl.minimize(
-        q, [0.0, 0.5], method="projected_gradient", bounds=(lo, hi), learning_rate=0.1, record_x=True
+        q, [0.0, 0.5], method="projected_gradient", bounds=list(zip(lo, hi)), learning_rate=0.1, record_x=True
     )
     fig = viz.trajectories(q, {"projected gd, lr=0.1": res}, (-1.5, 3.0), (-2.0, 1.5), bounds=(lo, hi), n=40)
     (box,) = [p for p in fig.axes[0].patches if isinstance(p, Rectangle)]

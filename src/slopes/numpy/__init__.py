@@ -19,6 +19,8 @@ import numpy as _np
 from . import linalg  # noqa: F401  (snp.linalg)
 from .creation import *  # noqa: F403
 from .creation import __all__ as _creation
+from .grids import *  # noqa: F403
+from .grids import __all__ as _grids
 from .indexing import *  # noqa: F403
 from .indexing import __all__ as _indexing
 from .manipulation import *  # noqa: F403
@@ -42,7 +44,7 @@ int32, int64, bool_ = _np.int32, _np.int64, _np.bool_
 ndarray = _np.ndarray
 
 __all__ = sorted(
-    set(_creation + _indexing + _manipulation + _products + _reductions + _shapes + _ufuncs)
+    set(_creation + _grids + _indexing + _manipulation + _products + _reductions + _shapes + _ufuncs)
 )
 
 import sys as _sys  # noqa: E402

@@ -1,11 +1,14 @@
-"""Array creation. Constants pass straight to NumPy; ``array``/``asarray`` stack traced entries."""
+"""Array creation. Constants pass straight to NumPy; ``array``/``asarray`` stack traced entries,
+``full``/``full_like`` broadcast a traced fill value."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..core.ops import elementwise as ew
 from ..core.ops.shape import stack
 from ..core.trace import Tracer, shape_of
+from .shapes import broadcast_to
 
 __all__ = [
     "array",
@@ -16,9 +19,6 @@ __all__ = [
     "empty",
     "eye",
     "identity",
-    "arange",
-    "linspace",
-    "meshgrid",
     "zeros_like",
     "ones_like",
     "full_like",
@@ -114,25 +114,56 @@ def ones_like(a, dtype=None):
     return np.ones(_shape(a), dtype=_dtype(a, dtype))
 
 
-def full_like(a, fill_value, dtype=None):
-    """``numpy.full_like`` for arrays and traced values (a constant, no derivative).
+def _traced_cast(value, dtype, name):
+    """``value`` (traced) as ``dtype``; refuses a dtype that would drop its derivative."""
+    if dtype is None:
+        return value
+    dtype = np.dtype(dtype)
+    if not np.issubdtype(dtype, np.inexact):
+        raise TypeError(
+            f"{name}(): dtype {dtype} cannot carry a derivative of the traced value; use a "
+            "float dtype, or sl.stop_gradient(value) for an integer constant"
+        )
+    return ew.astype(value, dtype=dtype)
+
+
+def full(shape, fill_value, dtype=None, order="C"):
+    """``numpy.full``, differentiable in ``fill_value``.
+
+    ``fill_value`` (a scalar or an array broadcasting to ``shape``) may be traced: each
+    entry of the result then has the derivative of the fill value it copies.
 
     Examples
     --------
-    >>> import slopes.numpy as snp
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> snp.full((2,), 7.0)
+    array([7., 7.])
+    >>> sl.grad(lambda a: snp.sum(snp.full((2, 3), a)))(1.5)    # six copies of a
+    array(6.)
+    """
+    if not _has_tracer(fill_value):
+        return np.full(shape, fill_value, dtype=dtype, order=order)
+    shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(n) for n in shape)
+    return broadcast_to(_traced_cast(asarray(fill_value), dtype, "full"), shape)
+
+
+def full_like(a, fill_value, dtype=None):
+    """``numpy.full_like`` for arrays and traced values, differentiable in ``fill_value``.
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
     >>> snp.full_like(np.zeros(2), 7.0)
     array([7., 7.])
+    >>> sl.grad(lambda a: snp.sum(snp.full_like(np.zeros(3), a)))(2.0)
+    array(3.)
     """
-    return np.full(_shape(a), fill_value, dtype=_dtype(a, dtype))
+    return full(_shape(a), fill_value, dtype=_dtype(a, dtype))
 
 
 empty_like = zeros_like
 zeros = np.zeros
 ones = np.ones
-full = np.full
 empty = np.zeros
 eye = np.eye
 identity = np.identity
-arange = np.arange
-linspace = np.linspace
-meshgrid = np.meshgrid

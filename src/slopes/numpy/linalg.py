@@ -30,6 +30,7 @@ from ..core.ops.shape import reshape as _reshape
 from ..core.ops.shape import transpose as _transpose
 from ..core.trace import shape_of
 from ._axes import normalize_axis
+from ._safe import root_or_zero
 from ._wrap import asarray_args
 
 __all__ = [
@@ -298,8 +299,7 @@ def eigvalsh(a, UPLO=None):
 # -- norms ------------------------------------------------------------------------------
 def _safe_sqrt(s):
     """``sqrt(s)`` with derivative 0 (not infinity) where ``s == 0``."""
-    pos = ew.greater(s, 0.0)
-    return ew.where(pos, ew.sqrt(ew.where(pos, s, 1.0)), 0.0)
+    return root_or_zero(ew.sqrt, s)
 
 
 def _sum(x, axes):
@@ -329,8 +329,7 @@ def _vector_norm(x, ord, axes):
     s = _sum(ew.power(a, p), axes)
     if p < 1:  # NumPy's formula; not a norm, and its derivative is infinite at zeros
         return ew.power(s, 1.0 / p)
-    pos = ew.greater(s, 0.0)
-    return ew.where(pos, ew.power(ew.where(pos, s, 1.0), 1.0 / p), 0.0)
+    return root_or_zero(lambda v: ew.power(v, 1.0 / p), s)
 
 
 def _singular_values(x, axes):

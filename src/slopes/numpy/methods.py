@@ -29,7 +29,7 @@ def install(snp):
     by_func = {}
     for name in snp.__all__:
         np_obj = getattr(np, name, None)
-        if callable(np_obj):
+        if callable(np_obj) and getattr(snp, name) is not np_obj:  # NumPy's own would call itself
             by_func[np_obj] = getattr(snp, name)
     for name in linalg.__all__:
         np_obj = getattr(np.linalg, name, None)
@@ -73,6 +73,8 @@ def install(snp):
         return fn(*inputs)
 
     def __array_function__(self, func, types, args, kwargs):
+        if not _holds_tracer(args) and not _holds_tracer(tuple(kwargs.values())):
+            return func(*args, **kwargs)  # only like= was traced: a new constant, a plain array
         fn = by_func.get(func)
         if fn is None:
             mod = getattr(func, "__module__", "numpy") or "numpy"
@@ -127,6 +129,12 @@ def install(snp):
         if m is not None:
             setattr(Tracer, name, m)
     Tracer.real = property(lambda x: x)
+
+
+def _holds_tracer(items):
+    return any(
+        isinstance(a, Tracer) or (isinstance(a, (list, tuple)) and _holds_tracer(a)) for a in items
+    )
 
 
 def _fast_getitem(general):

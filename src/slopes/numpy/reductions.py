@@ -6,9 +6,10 @@ import math
 
 from ..core.ops import elementwise as ew
 from ..core.ops import reduce as rd
-from ..core.ops.shape import broadcast_to, reshape
+from ..core.ops.shape import broadcast_to, getitem, reshape
 from ..core.trace import shape_of
 from ._axes import normalize_axes
+from ._safe import root_or_zero
 from ._wrap import asarray_args
 
 __all__ = [
@@ -111,8 +112,24 @@ amax = max
 amin = min
 
 
+def _centered(x, axes):
+    """``x - mean(x)`` over ``axes``, computed after shifting by one sample along them.
+
+    Any constant shift leaves the deviations, and so every derivative, unchanged; this one
+    makes equal samples centre to exact zeros (not rounding noise) and keeps the digits a
+    large common offset would cancel.
+    """
+    s = shape_of(x)
+    if math.prod(s):
+        first = tuple(slice(0, 1) if axes is None or i in axes else slice(None) for i in range(len(s)))
+        x = ew.sub(x, ew.stop_gradient(getitem(x, index=first)))
+    return ew.sub(x, mean(x, axis=axes, keepdims=True))
+
+
 def var(x, axis=None, ddof=0, keepdims=False):
     """Differentiable ``numpy.var``: mean squared deviation, divided by ``N - ddof``.
+
+    The derivative at a constant input is exactly 0.
 
     Examples
     --------
@@ -124,7 +141,7 @@ def var(x, axis=None, ddof=0, keepdims=False):
     """
     x, axis = _prep(x, axis)
     n = _count(x, axis)
-    centered = ew.sub(x, mean(x, axis=axis, keepdims=True))
+    centered = _centered(x, axis)
     ss = rd.reduce_sum(ew.mul(centered, centered), axis=axis, keepdims=keepdims)
     return ew.div(ss, float(n - ddof))
 
@@ -132,13 +149,18 @@ def var(x, axis=None, ddof=0, keepdims=False):
 def std(x, axis=None, ddof=0, keepdims=False):
     """Differentiable ``numpy.std`` (the square root of :func:`var`).
 
+    Where the samples are all equal (``std == 0``) the derivative is 0, not NaN: a valid
+    subgradient, as for ``norm`` at 0, and PyTorch's and autograd's answer.
+
     Examples
     --------
-    >>> import slopes.numpy as snp
+    >>> import slopes as sl, slopes.numpy as snp
     >>> float(snp.std(np.array([1.0, 3.0])))
     1.0
+    >>> sl.grad(snp.std)(np.array([2.0, 2.0]))
+    array([0., 0.])
     """
-    return ew.sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims))
+    return root_or_zero(ew.sqrt, var(x, axis=axis, ddof=ddof, keepdims=keepdims))
 
 
 def cumsum(x, axis=None):

@@ -185,7 +185,11 @@ def broadcast_to(x, shape):
     """
     x = _one(x)
     shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    np.broadcast_shapes(shape_of(x), shape)  # NumPy's own error when incompatible
+    if np.broadcast_shapes(shape_of(x), shape) != shape:  # NumPy's own error when incompatible
+        raise ValueError(
+            f"cannot broadcast an array of shape {shape_of(x)} to shape {shape}: broadcasting only "
+            "adds leading axes and stretches axes of length 1"
+        )
     if shape_of(x) == shape:
         return x
     return sh.broadcast_to(x, shape=shape)

@@ -22,6 +22,7 @@ from .base import (
     learning_rate,
     step_count,
 )
+from .bounds import read_bounds
 from .clipping import ClipNormState, ClipValueState, clip_by_global_norm, clip_by_value
 from .driver import minimize
 from .linesearch import LineSearchResult, backtracking, strong_wolfe
@@ -61,6 +62,7 @@ from .transforms import (
 
 __all__ = [
     "minimize",
+    "read_bounds",
     "Result",
     "History",
     "projections",

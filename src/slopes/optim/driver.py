@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from .methods_base import METHODS, DivergenceWatch, Problem, StepInfo
+from .methods_base import METHODS, DivergenceWatch, Problem, StepInfo, constraint_projection
 from .result import History, Result
 
 __all__ = ["minimize", "default_gtol"]
@@ -68,8 +68,17 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
         A Lipschitz constant of the gradient: gd then uses the step ``1/L``.
     line_search : {'backtracking', 'strong_wolfe'}, optional
         For gd (default: none if a learning_rate or L is given, else backtracking).
-    bounds, projection, prox :
-        For the constrained methods.
+    bounds : optional
+        A box for the methods that take one (``projected_gradient``, ``subgradient``), with
+        scipy's meanings: a list of ``(min, max)`` pairs, one per coordinate (``None`` for no
+        bound), or ``scipy.optimize.Bounds(lower, upper)``; ``(lo, hi)`` with two numbers is one
+        box ``lo <= x[i] <= hi`` for every coordinate, and ``(lower, upper)`` with arrays is
+        read so where it cannot be pairs. A tuple of two pairs for a 2-D problem reads both
+        ways and is refused; see :func:`slopes.optim.read_bounds`.
+    projection, prox :
+        A :mod:`~slopes.optim.projections` set (instead of ``bounds``) for the same methods; a
+        :mod:`~slopes.optim.prox` operator for ``proximal_gradient``. A method that would
+        ignore ``bounds``, ``projection`` or ``prox`` refuses them.
     data, batch_size, shuffle, seed, epochs :
         Stochastic use (gd with a learning_rate and the transformation methods):
         ``fun(x, batch)`` is evaluated on one mini-batch per iteration for ``epochs``
@@ -144,11 +153,7 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
         fun = lambda x, *a: joint(x, *a)[0]  # noqa: E731
     if hess is not None and not callable(hess):
         raise ValueError("hess must be a callable returning the Hessian (or None for AD)")
-    if bounds is not None and projection is None:
-        from .projections import box
-
-        lo, hi = bounds
-        projection = box(lo, hi)
+    projection = constraint_projection(cls, method, bounds, projection, prox, x.shape)
     problem = Problem(fun, jac, hess, None, dtype=dtype, projection=projection,
                       prox=prox, L=L, f_star=f_star, learning_rate=learning_rate,
                       line_search=line_search, data=data, batch_size=batch_size, shuffle=shuffle,

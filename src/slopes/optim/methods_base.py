@@ -7,6 +7,7 @@ A method is a small class registered in :data:`METHODS` by name::
         needs: frozenset                     # subset of {"grad", "hess"}
         options: dict                        # accepted option -> default
         default_maxiter: int
+        constraints: frozenset               # of {"projection", "prox"} the method uses
         def __init__(self, problem, options): ...   # validate; unknown -> ValueError
         def init(self, x, f, g) -> state
         def step(self, state, k) -> StepInfo
@@ -32,7 +33,8 @@ import numpy as np
 from ..core.staging import TracingError
 from ..transforms.jit import jit
 
-__all__ = ["METHODS", "Method", "Problem", "StepInfo", "register_method", "check_options"]
+__all__ = ["METHODS", "Method", "Problem", "StepInfo", "register_method", "check_options",
+           "constraint_projection"]
 
 #: name -> Method class; filled by :func:`register_method`.
 METHODS: dict[str, type] = {}
@@ -201,6 +203,35 @@ class _Staged:
         return out
 
 
+def constraint_projection(cls, method, bounds, projection, prox, shape):
+    """The projection ``bounds=`` or ``projection=`` give method ``cls``, refusing what it ignores.
+
+    ``bounds`` (any spelling :func:`~slopes.optim.bounds.read_bounds` reads, for points of
+    ``shape``) becomes a :func:`~slopes.optim.projections.box`. A constraint the method does
+    not list in ``cls.constraints`` raises ValueError naming the methods that use it.
+
+    Examples
+    --------
+    >>> from slopes.optim.methods_constrained import ProjectedGradient
+    >>> constraint_projection(ProjectedGradient, "projected_gradient", [(0, 1), (2, 3)], None, None, (2,))
+    Projection(box(lower=[0., 2.], upper=[1., 3.]))
+    """
+    if bounds is not None and projection is not None:
+        raise ValueError("give bounds= or projection=, not both (a box is projections.box(lower, upper))")
+    for kind, arg, given in (("projection", "bounds", bounds), ("projection", "projection", projection),
+                             ("prox", "prox", prox)):
+        if given is not None and kind not in getattr(cls, "constraints", ()):
+            takers = ", ".join(repr(m) for m, c in sorted(METHODS.items()) if kind in getattr(c, "constraints", ()))
+            raise ValueError(f"method {method!r} does not use {arg}= and would ignore it; the methods "
+                             f"that use it are {takers}")
+    if bounds is None:
+        return projection
+    from .bounds import read_bounds
+    from .projections import box
+
+    return box(*read_bounds(bounds, shape))
+
+
 class Method:
     """Base class for methods (see the module docstring for the protocol)."""
 
@@ -210,6 +241,9 @@ class Method:
     default_maxiter: int = 1000
     #: whether the method handles ``data=`` (mini-batches) itself.
     supports_data: bool = False
+    #: which of ``projection`` (also ``bounds=``) and ``prox`` the method uses; minimize
+    #: refuses the others instead of ignoring them.
+    constraints: frozenset = frozenset()
 
     def __init__(self, problem: Problem, options: dict):
         self.problem = problem

@@ -53,7 +53,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .methods_base import Method, StepInfo, register_method
-from .projections import box
 from .prox import fixed_point_residual
 from .schedules import as_schedule
 
@@ -156,6 +155,7 @@ class ProjectedGradient(Method):
 
     name = "projected_gradient"
     needs = frozenset({"grad"})
+    constraints = frozenset({"projection"})  # bounds= arrives as a box projection
     options = {"learning_rate": None, "line_search": None, "t0": 1.0, "sigma": 1e-4, "shrink": 0.5,
                "max_trials": 60}
     default_maxiter = 10000
@@ -164,12 +164,10 @@ class ProjectedGradient(Method):
     def __init__(self, problem, options):
         super().__init__(problem, options)
         P = getattr(problem, "projection", None)
-        bounds = getattr(problem, "bounds", None)
-        if P is None and bounds is not None:
-            P = box(*bounds)
         if P is None:
             raise ValueError(
-                "projected_gradient needs a constraint: pass bounds=(lower, upper) or projection= "
+                "projected_gradient needs a constraint: pass bounds= (a list of (min, max) pairs, "
+                "scipy.optimize.Bounds(lower, upper), or (lo, hi) for one box) or projection= "
                 "(slopes.optim.projections.box, l2_ball, simplex, halfspace, nonnegative)"
             )
         if not callable(P):
@@ -301,6 +299,7 @@ class ProximalGradient(Method):
     """
 
     name = "proximal_gradient"
+    constraints = frozenset({"prox"})
     needs = frozenset({"grad"})
     options = {"accelerate": False, "restart": True, "learning_rate": None, "line_search": None, "t0": 1.0,
                "shrink": 0.5, "max_trials": 60}
@@ -454,6 +453,7 @@ class Subgradient(Method):
 
     name = "subgradient"
     needs = frozenset({"grad"})
+    constraints = frozenset({"projection"})  # bounds= arrives as a box projection
     options = {"step": "diminishing", "learning_rate": None}
     default_maxiter = 10000
 

@@ -10,6 +10,7 @@ Each section function takes ``quick`` (smaller problems) and returns a
 from __future__ import annotations
 
 import numpy as np
+from scipy.optimize import Bounds
 
 import slopes.numpy as snp
 
@@ -265,7 +266,7 @@ def _projected(quick: bool = False) -> Section:
     rows, runs = [], {}
     for name, (lo, hi) in [("[-2, 2]^2 (inactive)", bq.bounds), ("[-2, 2] x [-0.5, 2] (active)", TIGHT_BOX)]:
         r = minimize(
-            bq.fun, x0, method="projected_gradient", bounds=(lo, hi), L=L, maxiter=500, record_x=True
+            bq.fun, x0, method="projected_gradient", bounds=Bounds(lo, hi), L=L, maxiter=500, record_x=True
         )
         rows.append(
             (name, r.nit, float(r.x[0]), float(r.x[1]), r.fun, box_optimality(g, r.x, lo, hi), r.success)
