@@ -123,12 +123,15 @@ def test_two_pairs_for_two_coordinates_are_refused_showing_both_readings(bounds)
     np.testing.assert_array_equal(np.stack(read_bounds(as_box, (2,))), [[0, 1], [2, 3]])
 
 
-def test_the_course_box_spelled_lower_upper_is_refused_for_two_coordinates():
+def test_the_course_box_goes_to_minimize_as_it_is_and_its_arrays_as_a_tuple_are_refused():
     p = sl.problems.get("box_quadratic")
-    with pytest.raises(ValueError, match=r"scipy\.optimize\.Bounds\(\[-2, -2\], \[2, 2\]\)"):
-        sl.minimize(p.fun, p.x0, method="projected_gradient", bounds=p.bounds)
-    r = sl.minimize(p.fun, p.x0, method="projected_gradient", bounds=scipy_optimize.Bounds(*p.bounds))
+    lo, hi = p.bounds  # a Box unpacks as (lower, upper) ...
+    r = sl.minimize(p.fun, p.x0, method="projected_gradient", bounds=p.bounds)  # ... and reads as Bounds
+    ref = scipy_optimize.minimize(p.fun, p.x0, method="L-BFGS-B", bounds=list(zip(lo, hi)))
     np.testing.assert_allclose(r.x, p.x_min, atol=1e-5)
+    np.testing.assert_allclose(r.x, ref.x, atol=1e-5)
+    with pytest.raises(ValueError, match=r"scipy\.optimize\.Bounds\(\[-2, -2\], \[2, 2\]\)"):
+        sl.minimize(p.fun, p.x0, method="projected_gradient", bounds=(lo, hi))
 
 
 def test_readings_that_agree_are_not_ambiguous():

@@ -17,12 +17,13 @@ standard start ``x0``, the known minimum ``f_min`` and (where unique) minimizer 
 from __future__ import annotations
 
 from . import course, mgh
-from .base import Problem, StochasticProblem
+from .base import Box, Problem, StochasticProblem
 from .course import COURSE_NAMES
 from .mgh import MGH_NAMES
 
 __all__ = [
     "COURSE",
+    "Box",
     "MGH",
     "Problem",
     "StochasticProblem",

@@ -4,10 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Problem", "StochasticProblem"]
+__all__ = ["Box", "Problem", "StochasticProblem"]
+
+
+class Box(NamedTuple):
+    """A problem's box ``lb <= x <= ub``: unpacks as ``(lower, upper)`` and, having ``.lb`` and
+    ``.ub`` as ``scipy.optimize.Bounds`` does, goes to ``minimize(bounds=...)`` with one reading.
+
+    Examples
+    --------
+    >>> import numpy as np, slopes as sl
+    >>> b = Box(np.zeros(2), np.ones(2))
+    >>> lo, hi = b
+    >>> r = sl.minimize(lambda x: ((x - 2.0) ** 2).sum(), np.zeros(2), method="projected_gradient", bounds=b)
+    >>> np.round(r.x, 6)
+    array([1., 1.])
+    """
+
+    lb: np.ndarray
+    ub: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -37,8 +56,10 @@ class Problem:
     other_minima : tuple of (float, array or None)
         Further known local minima ``(value, approximate point or None)`` that a local
         method may reach from ``x0``.
-    bounds : tuple of two arrays or None
-        ``(lower, upper)`` for a box-constrained problem; ``None`` when unconstrained.
+    bounds : Box or None
+        ``Box(lower, upper)`` for a box-constrained problem (unpacks as ``lo, hi``, and
+        ``minimize(bounds=p.bounds)`` reads it as ``scipy.optimize.Bounds``); ``None`` when
+        unconstrained.
     notes : str
         Anything a user should know (non-unique minimizers, typos in the source, ...).
 
@@ -61,7 +82,7 @@ class Problem:
     residuals: Callable | None = None
     f_x0: float | None = None
     other_minima: tuple = ()
-    bounds: tuple | None = None
+    bounds: Box | None = None
     notes: str = ""
 
     def __post_init__(self):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import numpy as snp
-from .base import Problem, StochasticProblem
+from .base import Box, Problem, StochasticProblem
 
 __all__ = [
     "COURSE_NAMES",
@@ -78,7 +78,7 @@ def elongated_bowl() -> Problem:
 def box_quadratic() -> Problem:
     """``f(x) = 1/2 x^T Q x + c^T x``, ``Q = [[3, 1], [1, 2]]``, ``c = (-2, 1)`` on the box [-2, 2]^2.
 
-    ``bounds = (lower, upper)``; the start (1.8, -1.5) and the step ``1/L`` with
+    ``bounds = Box(lower, upper)``; the start (1.8, -1.5) and the step ``1/L`` with
     ``L = lambda_max(Q) = (5 + sqrt 5)/2`` (the Lipschitz constant of the gradient, in
     ``notes`` and ``Problem.notes``) are the source's. The unconstrained minimizer
     ``-Q^{-1} c = (1, -1)`` lies inside the box, so it is also the constrained one,
@@ -92,6 +92,9 @@ def box_quadratic() -> Problem:
     >>> x = p.x_min
     >>> bool(np.allclose(np.clip(x - p.grad(x) / sl.problems.course.BOX_QUADRATIC_L, lo, hi), x))
     True
+    >>> r = sl.minimize(p.fun, p.x0, method="projected_gradient", bounds=p.bounds)
+    >>> r.success, np.round(r.x, 6)
+    (True, array([ 1., -1.]))
     """
     Q = np.array([[3.0, 1.0], [1.0, 2.0]])
     c = np.array([-2.0, 1.0])
@@ -101,7 +104,7 @@ def box_quadratic() -> Problem:
         x0=[1.8, -1.5],
         f_min=-1.5,
         x_min=[1.0, -1.0],
-        bounds=(np.array([-2.0, -2.0]), np.array([2.0, 2.0])),
+        bounds=Box(np.array([-2.0, -2.0]), np.array([2.0, 2.0])),
         f_x0=0.5 * (3 * 1.8**2 + 2 * 1.8 * -1.5 + 2 * 1.5**2) + (-3.6 - 1.5),
         source="seed 000 (projected gradient on a convex quadratic with box constraints)",
         notes=f"Box-constrained on [-2, 2]^2; L = lambda_max(Q) = {BOX_QUADRATIC_L!r}; step 1/L.",
