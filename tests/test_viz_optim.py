@@ -78,12 +78,15 @@ def test_projected_run_draws_the_constraint_box():
     res = sl.minimize(
         q, [0.0, 0.5], method="projected_gradient", bounds=list(zip(lo, hi)), learning_rate=0.1, record_x=True
     )
-    fig = viz.trajectories(q, {"projected gd, lr=0.1": res}, (-1.5, 3.0), (-2.0, 1.5), bounds=(lo, hi), n=40)
+    fig = viz.trajectories(q, {"projected gd, lr=0.1": res}, (-1.5, 3.0), (-2.0, 1.5), bounds=list(zip(lo, hi)), n=40)
     (box,) = [p for p in fig.axes[0].patches if isinstance(p, Rectangle)]
     np.testing.assert_allclose(box.get_xy(), lo)
     np.testing.assert_allclose([box.get_width(), box.get_height()], hi - lo)
     np.testing.assert_array_equal(np.column_stack(labelled_lines(fig.axes[0])[0].get_data()), res.history.x)
     assert_rendered_image(fig)
+    # the figure reads bounds= as minimize does: (lower, upper) arrays for 2 coordinates read two ways
+    with pytest.raises(ValueError, match="ambiguous"):
+        viz.trajectories(q, {"run": res}, (-1.5, 3.0), (-2.0, 1.5), bounds=(lo, hi), n=10)
 
 
 def test_trajectories_errors():

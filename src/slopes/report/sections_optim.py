@@ -10,7 +10,6 @@ Each section function takes ``quick`` (smaller problems) and returns a
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import Bounds
 
 import slopes.numpy as snp
 
@@ -33,7 +32,7 @@ STEP_MAXITER = 100
 SCHEDULE_STEPS = 1000
 SCHEDULE_PROBES = (0, 50, 100, 250, 500, 999)
 #: The box of the projected-gradient section where the bound x2 >= -0.5 is active (the course's box is [-2, 2]^2).
-TIGHT_BOX = (np.array([-2.0, -0.5]), np.array([2.0, 2.0]))
+TIGHT_BOX = problems.Box(np.array([-2.0, -0.5]), np.array([2.0, 2.0]))
 
 
 def _label(frac):
@@ -264,12 +263,12 @@ def _projected(quick: bool = False) -> Section:
     g = grad(bq.fun)
     x0 = np.array([1.5, 1.5])
     rows, runs = [], {}
-    for name, (lo, hi) in [("[-2, 2]^2 (inactive)", bq.bounds), ("[-2, 2] x [-0.5, 2] (active)", TIGHT_BOX)]:
+    for name, box in [("[-2, 2]^2 (inactive)", bq.bounds), ("[-2, 2] x [-0.5, 2] (active)", TIGHT_BOX)]:
         r = minimize(
-            bq.fun, x0, method="projected_gradient", bounds=Bounds(lo, hi), L=L, maxiter=500, record_x=True
+            bq.fun, x0, method="projected_gradient", bounds=box, L=L, maxiter=500, record_x=True
         )
         rows.append(
-            (name, r.nit, float(r.x[0]), float(r.x[1]), r.fun, box_optimality(g, r.x, lo, hi), r.success)
+            (name, r.nit, float(r.x[0]), float(r.x[1]), r.fun, box_optimality(g, r.x, *box), r.success)
         )
         if name.endswith("(active)"):
             runs["projected gradient, lr=1/L"] = r

@@ -8,6 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from ..optim.bounds import read_bounds
 from ..optim.linesearch import strong_wolfe
 from ..optim.result import Result
 from ..transforms import grad
@@ -51,8 +52,10 @@ def trajectories(f, runs, xlim, ylim, *, bounds=None, levels=30, n=150, figsize=
         of iterates. Put the step size in the label (``"gd, lr=0.1"``) to show it in the legend.
     xlim, ylim : (float, float)
         The plotted window.
-    bounds : (lo, hi), optional
-        Box constraints of a projected method, scalars or length-2 arrays: the box is drawn.
+    bounds : optional
+        Box constraints of a projected method, spelled as for :func:`slopes.minimize`
+        (a list of ``(min, max)`` pairs, ``scipy.optimize.Bounds``, or ``(lo, hi)`` numbers
+        for one box on both coordinates): the box is drawn.
     levels : int or sequence of float
         Number of contour levels (placed at quantiles of ``f`` on the grid) or the levels.
     n : int
@@ -89,14 +92,7 @@ def trajectories(f, runs, xlim, ylim, *, bounds=None, levels=30, n=150, figsize=
     fig.colorbar(cs, ax=ax, label="f(x)")
 
     if bounds is not None:
-        try:
-            lo, hi = (np.broadcast_to(np.asarray(b, dtype=float), (2,)) for b in bounds)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"bounds must be a pair (lo, hi) of scalars or length-2 arrays, got {bounds!r}"
-            ) from None
-        if np.any(lo > hi):
-            raise ValueError(f"bounds need lo <= hi in each coordinate, got lo={lo}, hi={hi}")
+        lo, hi = read_bounds(bounds, (2,))  # minimize's reader: the same spellings, the same meanings
         # an infinite side is drawn at the window's edge (far enough to lie outside it)
         span = max(xlim[1] - xlim[0], ylim[1] - ylim[0])
         lo_d = np.maximum(lo, [xlim[0] - span, ylim[0] - span])
