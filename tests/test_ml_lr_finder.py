@@ -76,3 +76,17 @@ def test_minibatch_adam_sweep_runs_to_max_without_divergence_when_range_is_small
 def test_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         lr_find(lsq, np.zeros(3), (X, Y), **kwargs)
+
+
+@pytest.mark.parametrize("max_lr, num_steps", [(3.0, 20), (4.0, 20), (6.0, 20)])
+def test_diverged_says_whether_the_sweep_reached_the_blow_up(max_lr, num_steps):
+    # GD on |w|^2 / 2 from w = 1: the loss before step k is prod_{j<k} (1 - lr_j)^2 (closed form)
+    loss = lambda w, b: 0.5 * snp.sum(w**2) + 0 * snp.sum(b)  # noqa: E731
+    res = lr_find(loss, np.ones(2), np.zeros(1), min_lr=1e-2, max_lr=max_lr, num_steps=num_steps,
+                  smoothing=0.0)
+    lrs = 1e-2 * (max_lr / 1e-2) ** (np.arange(num_steps) / (num_steps - 1))
+    exact = np.concatenate([[1.0], np.cumprod((1 - lrs[:-1]) ** 2)])
+    blow = np.flatnonzero(exact > 4.0 * np.minimum.accumulate(exact))  # the default diverge_factor
+    assert res.diverged == bool(blow.size)
+    assert res.stopped_early == bool(blow.size and blow[0] < num_steps - 1)
+    np.testing.assert_allclose(res.losses, exact[: len(res.losses)], rtol=1e-12)

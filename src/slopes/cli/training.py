@@ -329,10 +329,6 @@ def lr_find(
         seed=seed,
         diverge_factor=DIVERGE_FACTOR,
     )
-    # stopped_early is False when the blow-up comes at the very last step: test that step too
-    blew_up = res.stopped_early or (
-        len(res.smoothed) > 0 and res.smoothed[-1] > DIVERGE_FACTOR * res.smoothed.min()
-    )
     out = {
         "model": model,
         "dataset": dataset,
@@ -340,6 +336,7 @@ def lr_find(
         "suggestion": res.suggestion,
         "lr_min": res.lr_min,
         "stopped_early": res.stopped_early,
+        "diverged": res.diverged,
         "lrs": res.lrs,
         "losses": res.losses,
         "smoothed": res.smoothed,
@@ -361,7 +358,7 @@ def lr_find(
         click.echo(f"suggested learning rate: {fmt(res.suggestion, 4)}")
         if plot is not None:
             click.echo(f"figure written to {out['plot']}")
-    if not blew_up:  # the min/10 rule assumes the sweep reached the blow-up
+    if not res.diverged:  # the min/10 rule assumes the sweep reached the blow-up
         click.echo(
             f"warning: the loss never blew up between {fmt(min_lr, 3)} and {fmt(max_lr, 3)}, so the "
             "suggestion is only a guess (the best rate may lie beyond); raise --max-lr or --steps",

@@ -57,6 +57,10 @@ class LRFindResult:
         The learning rate where ``smoothed`` is lowest.
     stopped_early : bool
         The sweep stopped at divergence before ``max_lr``.
+    diverged : bool
+        The loss blew up somewhere in the sweep (before ``max_lr`` or at its last step).
+        When False, the sweep never reached the blow-up that the ``lr_min / 10`` rule
+        assumes, and ``suggestion`` is only a guess: sweep to a larger ``max_lr``.
     """
 
     lrs: np.ndarray
@@ -65,6 +69,7 @@ class LRFindResult:
     suggestion: float
     lr_min: float
     stopped_early: bool
+    diverged: bool
 
 
 def lr_find(
@@ -116,8 +121,8 @@ def lr_find(
     >>> import slopes.numpy as snp
     >>> res = lr_find(lambda w, b: 0.5 * snp.sum(w**2) + 0 * snp.sum(b), np.ones(2), np.zeros(1),
     ...               min_lr=1e-3, max_lr=100.0, num_steps=60, smoothing=0.0)
-    >>> bool(res.lrs[-1] > 2.0), res.suggestion < 2.0     # GD on w^2/2 diverges for lr > 2
-    (True, True)
+    >>> bool(res.lrs[-1] > 2.0), res.suggestion < 2.0, res.diverged   # GD on w^2/2 diverges for lr > 2
+    (True, True, True)
     """
     if not callable(loss):
         raise TypeError(f"lr_find(): loss must be a function loss(params, batch), got {type(loss).__name__}")
@@ -137,13 +142,13 @@ def lr_find(
     batches = iter(MiniBatches(data, batch_size, shuffle=True, seed=seed))
 
     losses, smoothed = [], []
-    avg, best, stopped = 0.0, math.inf, False
+    avg, best, diverged = 0.0, math.inf, False
     for k in range(num_steps):
         _, _, batch = next(batches)
         value, grads = vg(params, batch)
         value = float(value)
         if not math.isfinite(value):
-            stopped = True
+            diverged = True
             break
         avg = smoothing * avg + (1.0 - smoothing) * value
         s = avg / (1.0 - smoothing ** (k + 1))  # bias correction: the average starts at 0
@@ -151,7 +156,7 @@ def lr_find(
         smoothed.append(s)
         best = min(best, s)
         if s > diverge_factor * best:
-            stopped = k < num_steps - 1
+            diverged = True
             break
         # grad_fn: the gradient on this batch, for optimizers that re-evaluate it (sam)
         updates, state = opt.update(grads, state, params, grad_fn=lambda p, b=batch: vg(p, b)[1])
@@ -166,5 +171,6 @@ def lr_find(
         smoothed=smoothed,
         suggestion=lr_min / 10.0,
         lr_min=lr_min,
-        stopped_early=stopped,
+        stopped_early=diverged and len(losses) < num_steps,
+        diverged=diverged,
     )
