@@ -38,14 +38,25 @@ def _arg_names(f, n):
     return params[:n] if len(params) >= n else [f"args[{i}]" for i in range(n)]
 
 
-def _first_failure(name, labels, ad, ref, err, rtol, atol, what="AD"):
+def _first_failure(name, labels, ad, ref, err, kink, rtol, atol, what="AD"):
     """Compare flat arrays; return a RuleCheck naming the worst failing label.
 
-    ``atol`` is ``(given atol or None, default atol)``.
+    ``atol`` is ``(given atol or None, default atol)``. Entries where the
+    numeric reference met a kink (``kink``) give no verdict: when nothing else
+    fails, the check is inconclusive, naming them.
     """
     abs_err, rel_err, tol, ok = compare(ad, ref, err, rtol, scaled_atol(*atol, ad))
     max_abs = float(np.max(abs_err)) if abs_err.size else 0.0
     max_rel = float(np.max(rel_err)) if rel_err.size else 0.0
+    undecided = np.flatnonzero(kink)
+    ok = ok | kink
+    if np.all(ok) and undecided.size:
+        names = ", ".join(labels[k] for k in undecided[:4]) + (", ..." if undecided.size > 4 else "")
+        msg = (
+            f"inconclusive: {names} at a non-differentiable point (a kink within the smallest "
+            f"finite-difference step), where finite differences cannot decide"
+        )
+        return RuleCheck(name, False, max_abs, max_rel, msg, inconclusive=True)
     if np.all(ok):
         return RuleCheck(name, True, max_abs, max_rel, "")
     bad = np.flatnonzero(~ok)
@@ -159,7 +170,7 @@ def _check_rule(f, args, order, directions, seed, rtol, atol, numeric_options):
 
         est = numeric.jacobian(g, t0, full_output=True, **opts)
         value, error = estimate(est, g(t0), 1, eps)
-        return np.ravel(value), np.ravel(error)
+        return np.ravel(value), np.ravel(error), np.ravel(est.kink)
 
     def concat(parts):
         return np.concatenate([_flat(p) for p in parts]) if parts else np.zeros(0)
@@ -199,7 +210,7 @@ def _check_rule(f, args, order, directions, seed, rtol, atol, numeric_options):
         fd = attempt(name, "finite differences", lambda: along(f, vs)) if jv is not None else None
         if fd is not None:
             labels = [s + sfx for s in _entry_labels("(J v)", out.shape)]
-            results[name].append(_first_failure(name, labels, jv, fd[0], fd[1], rt, at))
+            results[name].append(_first_failure(name, labels, jv, fd[0], fd[1], fd[2], rt, at))
 
         # reverse mode: J^T w by vjp vs the numeric gradient of <w, f>
         name = "reverse mode"
@@ -209,7 +220,7 @@ def _check_rule(f, args, order, directions, seed, rtol, atol, numeric_options):
             return [np.zeros(a.shape) if c is None else np.asarray(c, dtype=np.float64) for a, c in zip(args, pull(w))]
 
         def numeric_pullback():
-            refs, errs = [], []
+            refs, errs, kinks = [], [], []
             for i in range(n):
 
                 def part(z, i=i):
@@ -221,13 +232,14 @@ def _check_rule(f, args, order, directions, seed, rtol, atol, numeric_options):
                 value, error = estimate(est, np.sum(np.abs(w * out)), 1, eps)
                 refs.append(np.ravel(value))
                 errs.append(np.ravel(error))
-            return concat(refs), concat(errs)
+                kinks.append(np.ravel(est.kink))
+            return concat(refs), concat(errs), np.concatenate(kinks)
 
         cts = attempt(name, "vjp", pullback)
         fd = attempt(name, "finite differences", numeric_pullback) if cts is not None else None
         if fd is not None:
             labels = [s + sfx for s in arg_labels]
-            results[name].append(_first_failure(name, labels, concat(cts), fd[0], fd[1], rt, at))
+            results[name].append(_first_failure(name, labels, concat(cts), fd[0], fd[1], fd[2], rt, at))
 
         # the transpose identity: <w, J v> (jvp) = <J^T w, v> (vjp)
         if jv is not None and cts is not None:
@@ -258,7 +270,7 @@ def _check_rule(f, args, order, directions, seed, rtol, atol, numeric_options):
             )
             if fd is not None:
                 labels = [f"(H v) {s}{sfx}" for s in arg_labels]
-                results[name].append(_first_failure(name, labels, hv, fd[0], fd[1], rt, at))
+                results[name].append(_first_failure(name, labels, hv, fd[0], fd[1], fd[2], rt, at))
 
     for name, rs in results.items():
         prefix = "reverse mode" if name == identity else name
@@ -267,9 +279,10 @@ def _check_rule(f, args, order, directions, seed, rtol, atol, numeric_options):
             continue
         if not rs:
             continue
-        bad = next((r for r in rs if not r.ok), None)
+        failing = [r for r in rs if not r.ok]
+        bad = next((r for r in failing if not r.inconclusive), failing[0] if failing else None)
         max_abs = max(r.max_abs_error for r in rs)
         max_rel = max(r.max_rel_error for r in rs)
         text = "" if bad is None else f"{prefix}: {bad.message}"
-        checks.append(RuleCheck(name, bad is None, max_abs, max_rel, text))
+        checks.append(RuleCheck(name, bad is None, max_abs, max_rel, text, bad is not None and bad.inconclusive))
     return report

@@ -100,7 +100,7 @@ def _row(e, with_symbolic):
     r = [label(e.index), _num(e.ad), _num(e.numeric), "" if e.numeric_error is None else f"{e.numeric_error:.1e}"]
     if with_symbolic:
         r.append(_num(e.symbolic))
-    r += [f"{e.abs_error:.2e}", f"{e.rel_error:.2e}", "ok" if e.ok else "FAIL"]
+    r += [f"{e.abs_error:.2e}", f"{e.rel_error:.2e}", "ok" if e.ok else "kink?" if e.inconclusive else "FAIL"]
     return r
 
 

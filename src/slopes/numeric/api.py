@@ -18,8 +18,8 @@ __all__ = ["Estimate", "derivative", "grad", "jacobian", "hessian"]
 
 N_STEPS = 8  # automatic steps: h0 ~ max(|x|, 1) / 8 halved 7 times, then Richardson
 MIN_VALID = 6  # trusted steps each entry needs (else more, smaller steps on its coordinate)
-MIN_EXTENSION = 4  # steps added per round at least
-MAX_EXTENSIONS = 5  # rounds of smaller steps near a domain edge or a kink: down to about h0 / 2**31
+MIN_EXTENSION = 4  # steps added in the first round at least, doubling each round (4, 8, 16)
+MAX_EXTENSIONS = 3  # rounds of smaller steps near a domain edge or a kink: down to h0 / 2**35
 COMPLEX_STEP = 1e-20
 
 
@@ -110,7 +110,7 @@ def _automatic(f, x, build, p, q, full_output, name, dtype):
         need = short > 0
         if not need.any() or rounds == MAX_EXTENSIONS:
             break
-        k = max(int(short.max()), MIN_EXTENSION)
+        k = max(int(short.max()), MIN_EXTENSION << rounds)  # a kink far below the steps needs many more
         coords = need.reshape(-1, x.size).any(axis=0).reshape(x.shape)
         hs = last_steps / 2.0 ** np.arange(1, k + 1).reshape((k,) + (1,) * x.ndim)
         last_steps = hs[-1]
@@ -175,9 +175,9 @@ def _last_nonfinite(D, depth):
 def _kink_error(D, C, H, value, start, depth):
     """An honest error for quotients that never settled: their spread and the one-sided asymmetry.
 
-    Near a kink the central quotient averages the two one-sided slopes; their
+    Near a kink the central quotient mixes the two one-sided slopes; their
     difference is ``h * C = (f(x+h) - 2 f(x) + f(x-h)) / h`` at the smallest
-    step, so half of it bounds how far the average can be from either side.
+    step, which bounds how far the mixture can be from either side.
     """
     n = D.shape[0]
     rows = np.arange(n).reshape((n,) + (1,) * (D.ndim - 1))
@@ -187,7 +187,7 @@ def _kink_error(D, C, H, value, start, depth):
         return spread
     last = (depth - 1)[None]
     asymmetry = np.abs(np.take_along_axis(C, last, 0)[0] * np.take_along_axis(H, last, 0)[0])
-    return np.maximum(spread, asymmetry / 2)
+    return np.maximum(spread, asymmetry)
 
 
 def _cast(value, error, step, kink, full_output, dtype):

@@ -87,18 +87,19 @@ def coordinate_builder(f, x, fx, offsets, weights, name, curvature=None):
 
     def build(hs, active=None):
         n = hs.shape[0]
-        hf = hs.reshape(n, d)
+        hf = hs.reshape(n, d).tolist()
         on = _is_active(active, d)
         m = max(1, int(np.prod(out_shape)))
-        D, N, C, CN = (np.full((n, d, m), np.nan) for _ in range(4))
-        bad = {}
+        skipped = (math.nan,) * 4 if out_shape == () else tuple(np.full(out_shape, np.nan) for _ in range(4))
+        rows, bad = [], {}
         for j in range(n):
             for i in range(d):
                 if not on[i]:
+                    rows.append(skipped)
                     continue
-                h = float(hf[j, i])
+                h = hf[j][i]
                 acc = mag = cacc = cmag = 0.0
-                for s, w, c in terms:
+                for s, w, c in terms:  # Python floats for a scalar f: the gradient's hot path
                     if s == 0:
                         fs = f0
                     else:
@@ -108,13 +109,13 @@ def coordinate_builder(f, x, fx, offsets, weights, name, curvature=None):
                             fs = _scalar_at(f, xp, shape, name, bad, j)
                         else:
                             fs = _eval(f, xp, shape, out_shape, name, bad, j)
-                    a = np.abs(fs)
-                    acc = acc + w * fs
-                    mag = mag + abs(w) * a
-                    cacc = cacc + c * fs
-                    cmag = cmag + abs(c) * a
-                D[j, i], N[j, i] = np.ravel(acc) / h, EPS * np.ravel(mag) / h
-                C[j, i], CN[j, i] = np.ravel(cacc) / h**2, EPS * np.ravel(cmag) / h**2
+                    a = abs(fs)
+                    acc, mag = acc + w * fs, mag + abs(w) * a
+                    cacc, cmag = cacc + c * fs, cmag + abs(c) * a
+                rows.append((acc / h, EPS * mag / h, cacc / h**2, EPS * cmag / h**2))
+        A = np.moveaxis(np.array(rows, dtype=float).reshape((n, d, 4, m)), 2, 0)
+        D, N, C, CN = A
+        hf = np.asarray(hf)
         H = np.broadcast_to(hf[:, :, None], (n, d, m))
         D, N, C, CN, H = (_last(A, out_shape, shape) for A in (D, N, C, CN, H))
         if curvature is None:
