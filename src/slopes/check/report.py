@@ -83,6 +83,9 @@ class GradCheckReport:
     problems : list of str
         What prevented a comparison (NaN/inf, evaluation errors); empty when
         all went well. ``message`` joins them.
+    names : list of str or None
+        The names of ``x``'s entries (pytree paths, or an Expression's
+        variables); ``None``: entries are named by index.
     """
 
     kind: str
@@ -103,6 +106,7 @@ class GradCheckReport:
     entry_inconclusive: np.ndarray | None = None
     problems: list = field(default_factory=list)
     max_rows: int | None = 20
+    names: list | None = None
 
     # -- verdict and summaries
 
@@ -142,6 +146,18 @@ class GradCheckReport:
         if self.problems or self.entry_ok is None or self.failures:
             return "failed"
         return "inconclusive"
+
+    def name(self, index) -> str:
+        """The entry at ``index`` in words: ``[2, 0]``, or with names ``[1]['W'][0, 1]``, ``x1, x2`` (Hessian),
+        ``d f[2] / d x1`` (Jacobian)."""
+        if self.names is None or not index:
+            return label(index)
+        if self.kind == "hessian":
+            return f"{self.names[index[0]]}, {self.names[index[1]]}"
+        if self.kind == "jacobian":
+            out = f"d f{label(index[:-1])} / d " if len(index) > 1 else ""
+            return out + self.names[index[-1]]
+        return self.names[index[0]]
 
     def _where(self, mask) -> list:
         return [self.entry(tuple(int(j) for j in i)) for i in np.argwhere(mask)]
@@ -212,7 +228,8 @@ class GradCheckReport:
 
     def _header(self):
         what = WHAT[self.kind]
-        head = f"check_grad: {what} of {self.f_name} at x = {fmt_point(self.x)} ({self.dtype.name})"
+        point = f"a pytree of {self.x.size} entries" if self.names and self.names[0].startswith("[") else fmt_point(self.x)
+        head = f"check_grad: {what} of {self.f_name} at x = {point} ({self.dtype.name})"
         if self.kind == "jacobian" and self.ad is not None and self.ad.ndim > self.x.ndim:
             head += "\n  entry [i, j] = d f[i] / d x[j]"
         if self.kind == "hessian" and self.x.ndim:
@@ -233,7 +250,7 @@ class GradCheckReport:
         n_kink = len(self.inconclusive)
         kinks = ""
         if n_kink:
-            names = ", ".join(label(e.index) for e in self.inconclusive[:8]) + (", ..." if n_kink > 8 else "")
+            names = ", ".join(self.name(e.index) for e in self.inconclusive[:8]) + (", ..." if n_kink > 8 else "")
             kinks = (
                 f"{n_kink} of {n} entries ({names}) lie at a non-differentiable point (a kink within the "
                 f"smallest finite-difference step), where finite differences cannot decide"
@@ -247,7 +264,7 @@ class GradCheckReport:
         )
         nbad = len(self.failures)
         return (
-            f"FAILED: {nbad} of {n} entries disagree; worst {label(w.index)}: AD {w.ad:.10g} vs {refs} "
+            f"FAILED: {nbad} of {n} entries disagree; worst {self.name(w.index)}: AD {w.ad:.10g} vs {refs} "
             f"(abs err {w.abs_error:.2e} > tolerance {w.tolerance:.2e}, rel err {w.rel_error:.2e})"
             + (f"; and {kinks}" if kinks else "")
         )
@@ -261,7 +278,7 @@ class GradCheckReport:
         lines = [self._header()]
         rows = self.entries()
         if rows:
-            lines += entry_table(rows, self.symbolic is not None, max_rows)
+            lines += entry_table(rows, self.symbolic is not None, max_rows, self.name)
         lines.append(self.summary())
         return "\n".join(lines)
 

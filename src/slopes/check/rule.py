@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 
@@ -11,6 +12,7 @@ from .. import numeric
 from ..transforms import grad as _ad_grad
 from ..transforms import jvp as _ad_jvp
 from ..transforms import vjp as _ad_vjp
+from .flat import flat_point, is_tree
 from .point import as_point, evaluate
 from .report import RuleCheck, RuleCheckReport
 from .table import error_text, label, name_of
@@ -68,6 +70,16 @@ def _first_failure(name, labels, ad, ref, err, kink, rtol, atol, what="AD"):
     return RuleCheck(name, False, max_abs, max_rel, msg)
 
 
+def _on_flat_args(f, unravels):
+    """``f`` as a function of flat vectors in place of its pytree arguments."""
+
+    @functools.wraps(f)
+    def on_flat(*xs):
+        return f(*[x if un is None else un(x) for x, un in zip(xs, unravels)])
+
+    return on_flat
+
+
 def _entry_labels(prefix, shape):
     if not shape:
         return [prefix]
@@ -96,8 +108,10 @@ def check_rule(f, *args, order=2, directions=2, seed=0, rtol=None, atol=None, nu
     ----------
     f : callable
         A function of one or more arrays returning one array.
-    *args : array_like
-        The point.
+    *args : array_like or pytree
+        The point; a pytree argument (as :func:`slopes.grad` accepts) is
+        checked on its flat vector, its entries named by path
+        (``d/dparams[1]['W'][2, 0]``).
     order : {1, 2}
         Highest order to check.
     directions : int
@@ -142,9 +156,25 @@ def check_rule(f, *args, order=2, directions=2, seed=0, rtol=None, atol=None, nu
 
 
 def _check_rule(f, args, order, directions, seed, rtol, atol, numeric_options):
-    args = [as_point(a) for a in args]
+    f_name, names = name_of(f), _arg_names(f, len(args))
+    arg_labels = []
+    flats, unravels = [], []
+    for name, a in zip(names, args):
+        if is_tree(a):  # checked on its flat vector, entries named by path
+            fa, flat, paths = flat_point(lambda t: t, a)
+            flats.append(flat)
+            unravels.append(fa)
+            arg_labels += [f"d/d{name}{p}" for p in paths]
+        else:
+            flats.append(as_point(a))
+            unravels.append(None)
+            arg_labels += _entry_labels(f"d/d{name}", flats[-1].shape)
+    if any(unravels):
+        f = _on_flat_args(f, unravels)
+    args = flats
     n = len(args)
-    report = RuleCheckReport(f_name=name_of(f), shapes=[a.shape for a in args], atol_scaled=atol is None)
+    shown = [f"a pytree of {a.size} entries" if un else a.shape for a, un in zip(args, unravels)]
+    report = RuleCheckReport(f_name=f_name, shapes=shown, atol_scaled=atol is None)
     checks = report.checks
 
     shapes = ", ".join(str(a.shape) for a in args)
@@ -155,7 +185,6 @@ def _check_rule(f, args, order, directions, seed, rtol, atol, numeric_options):
         return report
 
     opts = numeric_options or {}
-    names = _arg_names(f, n)
     rng = np.random.default_rng(seed)
     dt = report.dtype
     t0 = np.zeros(1, dtype=dt)
@@ -174,10 +203,6 @@ def _check_rule(f, args, order, directions, seed, rtol, atol, numeric_options):
 
     def concat(parts):
         return np.concatenate([_flat(p) for p in parts]) if parts else np.zeros(0)
-
-    arg_labels = []
-    for name, a in zip(names, args):
-        arg_labels += _entry_labels(f"d/d{name}", a.shape)
 
     identity = "reverse mode (<w, J v> identity)"
     order_names = ["forward mode", "reverse mode", identity] + (["second order"] if order >= 2 else [])

@@ -11,6 +11,7 @@ from ._common import METHODS, NonFiniteError, as_point, call, check_finite, fun_
 from .quotients import stencil
 from .richardson import EPS, NOISE, extrapolate
 from .smoothness import trusted_from
+from .trees import on_trees
 from .steps import Table, base_steps, complex_builder, coordinate_builder, elementwise_builder, hessian_builder
 from .weights import fd_weights
 
@@ -383,7 +384,7 @@ def grad(f, x=None, *, method="central", step=None, full_output=False):
     (array([1., 1., 1.]), True)
     """
     _check_method("grad", method, True)
-    return _maybe_curried(_grad, f, x, dict(method=method, step=step, full_output=full_output))
+    return _maybe_curried(on_trees(_grad, "grad"), f, x, dict(method=method, step=step, full_output=full_output))
 
 
 def _grad(f, x, method, step, full_output):
@@ -407,7 +408,7 @@ def jacobian(f, x=None, *, method="central", step=None, full_output=False):
            [0., 1.]])
     """
     _check_method("jacobian", method, True)
-    return _maybe_curried(_jacobian, f, x, dict(method=method, step=step, full_output=full_output))
+    return _maybe_curried(on_trees(_jacobian, "jacobian"), f, x, dict(method=method, step=step, full_output=full_output))
 
 
 def _jacobian(f, x, method, step, full_output):
@@ -448,7 +449,7 @@ def hessian(f, x=None, *, method="central", step=None, full_output=False):
            [2., 1.]])
     """
     _check_method("hessian", method, False)
-    return _maybe_curried(_hessian, f, x, dict(method=method, step=step, full_output=full_output))
+    return _maybe_curried(on_trees(_hessian, "hessian"), f, x, dict(method=method, step=step, full_output=full_output))
 
 
 def _hessian(f, x, method, step, full_output):
