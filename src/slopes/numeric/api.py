@@ -355,15 +355,20 @@ def grad(f, x=None, *, method="central", step=None, full_output=False):
 
     Central differences along each coordinate at eight halving steps, then
     Richardson extrapolation (``step=None``), or one quotient per coordinate
-    at an explicit ``step``. ``method="complex"`` uses the complex step
+    at an explicit ``step``. Automatic steps are trusted only where the
+    quotients follow the smooth error model (:mod:`slopes.numeric.smoothness`):
+    a kink inside the stencil (ReLU, abs, max) makes that coordinate take
+    smaller steps, and ``Estimate.kink`` flags the entries it could not resolve. ``method="complex"`` uses the complex step
     (``f`` must accept complex input).
 
     Parameters
     ----------
     f : callable
         Scalar function of an array, written with NumPy or slopes.numpy.
-    x : array of float, optional
+    x : array of float or pytree, optional
         The point. Without it, a function of the point is returned (like ``sl.grad(f)``).
+        A pytree (nested dicts, lists, tuples of float arrays) gives results in its
+        structure (:mod:`slopes.numeric.trees`).
     method : {"central", "forward", "backward", "complex"}
     step : float or array of float, optional
         Explicit step (per coordinate if an array of ``x``'s shape).
