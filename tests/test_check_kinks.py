@@ -221,3 +221,17 @@ def test_check_rule_near_kinks_catches_a_wrong_rule_and_never_cries_wolf():
         z[0] = 1e-7 * rng.choice([-1.0, 1.0])  # a point next to the kink
         report = sl.check_rule(bad_relu, z, order=1)
         assert report.verdict == "failed", str(report)
+
+
+def test_hessians_and_jacobians_near_kinks_do_not_cry_wolf():
+    c = np.array([0.3, -0.2])
+    f = lambda x: snp.sum(relu(x - c) ** 2) + x[0] * x[1]  # noqa: E731  (f' has kinks at c)
+    x = c + np.array([1e-7, -3e-6])
+    hess = sl.check_grad(f, x, kind="hessian")
+    assert hess.ok, str(hess)
+    np.testing.assert_allclose(hess.ad, [[2.0, 1.0], [1.0, 0.0]])  # the closed form
+    A = np.array([[1.0, -2.0], [0.5, 1.5], [-1.0, 0.3]])
+    b = -A @ np.array([0.4, 0.1]) + np.array([2e-6, -1.0, 4e-8])  # two outputs next to their kinks
+    jac = sl.check_grad(lambda x: leaky_relu(A @ x + b, 0.1), np.array([0.4, 0.1]), kind="jacobian")
+    assert jac.ok, str(jac)
+    np.testing.assert_allclose(jac.ad, A * np.array([[1.0], [0.1], [1.0]]))

@@ -65,8 +65,11 @@ def _steps(x, step, name):
     return h[None]
 
 
-def _solve(f, x, build, p, q, step, full_output, name, dtype, complex_=False):
-    """Run ``build`` on automatic (step=None) or explicit steps; extrapolate; check finiteness."""
+def _solve(f, x, build, p, q, step, full_output, name, dtype, complex_=False, order=1):
+    """Run ``build`` on automatic (step=None) or explicit steps; extrapolate; check finiteness.
+
+    ``order`` is the derivative order (the power of the step the quotients divide by).
+    """
     if step is None:
         if complex_:
             hs = COMPLEX_STEP * np.maximum(np.abs(x), 1.0)[None]
@@ -74,7 +77,7 @@ def _solve(f, x, build, p, q, step, full_output, name, dtype, complex_=False):
             _raise_bad(f, t.bad, name, 0)
             return _cast(t.D[0], t.N[0], t.H[0], None, full_output, dtype)
         with np.errstate(all="ignore"):  # out-of-domain neighbours and kinks are handled by _automatic
-            return _automatic(f, x, build, p, q, full_output, name, dtype)
+            return _automatic(f, x, build, p, q, full_output, name, dtype, order)
     hs = _steps(x, step, name)
     if full_output:  # a second quotient at half the step estimates the first one's truncation error
         hs = np.concatenate([hs, hs / 2])
@@ -88,7 +91,7 @@ def _solve(f, x, build, p, q, step, full_output, name, dtype, complex_=False):
     return _cast(t.D[0], error, t.H[0], None, True, dtype)
 
 
-def _automatic(f, x, build, p, q, full_output, name, dtype):
+def _automatic(f, x, build, p, q, full_output, name, dtype, order):
     """Quotients at halving steps, extended per coordinate until each entry has enough trusted rows.
 
     A row is trusted when it lies after the entry's last non-finite quotient (a
@@ -106,7 +109,7 @@ def _automatic(f, x, build, p, q, full_output, name, dtype):
     depth = np.full(t.D.shape[1:], N_STEPS)
     for rounds in range(MAX_EXTENSIONS + 1):
         D, N, H, C, CN = _stack(tables)
-        first = trusted_from(_sequences(D, N, C, CN, p), 2.0, depth)
+        first = trusted_from(_sequences(D, N, H, C, CN, p, order), 2.0, depth)
         short = MIN_VALID - (depth - first)
         need = short > 0
         if not need.any() or rounds == MAX_EXTENSIONS:
@@ -149,9 +152,15 @@ def _stack(tables):
     return D, N, H, np.concatenate([t.C for t in tables]), np.concatenate([t.CN for t in tables])
 
 
-def _sequences(D, N, C, CN, p):
-    """The sequences the smoothness test watches: the quotients and, when built, the curvature."""
-    return [(D, N, p)] if C is None else [(D, N, p), (C, CN, 2)]
+def _sequences(D, N, H, C, CN, p, order):
+    """The sequences the smoothness test watches: the quotients and, when built, the curvature.
+
+    Their noise is at least that of function values of unit size: a value near
+    0 by cancellation (``A @ x + b`` next to a kink) is as rounded as its
+    terms, which the values themselves do not show.
+    """
+    quotients = (D, N + EPS / H**order, p)
+    return [quotients] if C is None else [quotients, (C, CN + 4 * EPS / H**2, 2)]
 
 
 def _merged_bad(tables):
@@ -319,7 +328,7 @@ def _derivative(f, x, order, method, step, full_output):
     s, w, p = _stencil_weights(order, method)
     curvature = tuple(fd_weights(s, 2).tolist()) if (order, method) == (1, "central") else None
     build = elementwise_builder(f, x, fx, s, w, order, name, curvature)
-    return _solve(f, x, build, p, p, step, full_output, name, dtype)
+    return _solve(f, x, build, p, p, step, full_output, name, dtype, order=order)
 
 
 @functools.lru_cache(maxsize=32)
@@ -468,4 +477,4 @@ def _hessian(f, x, method, step, full_output):
     sign = {"central": 0, "forward": 1, "backward": -1}[method]
     p = 2 if sign == 0 else 1
     build = hessian_builder(f, x, fx, sign, name)
-    return _solve(f, x, build, p, p, step, full_output, name, dtype)
+    return _solve(f, x, build, p, p, step, full_output, name, dtype, order=2)
