@@ -54,7 +54,9 @@ class GradCheckReport:
     ok : bool
         Every entry of the AD derivative agrees with every available reference
         within the tolerance, and nothing was NaN, inf or failed to evaluate.
-        ``bool(report)`` is ``report.ok``.
+        ``bool(report)`` is ``report.ok``. :attr:`verdict` tells a failure
+        from an inconclusive check (entries at a kink finite differences
+        cannot resolve).
     kind : str
         ``"grad"``, ``"jacobian"`` or ``"hessian"``.
     f_name : str

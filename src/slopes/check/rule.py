@@ -128,6 +128,8 @@ def check_rule(f, *args, order=2, directions=2, seed=0, rtol=None, atol=None, nu
     RuleCheckReport
         ``.ok``, ``.checks`` and ``.failure``, which names the first failing
         check and entry, e.g. ``"reverse mode: d/dx[2] off by 6 ..."``.
+        ``.verdict`` is ``"inconclusive"`` when nothing fails but some entry
+        sits at a kink finite differences cannot resolve.
 
     Examples
     --------
