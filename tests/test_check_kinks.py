@@ -100,7 +100,7 @@ def test_no_false_failures_on_200_networks_near_kinks():
         verdicts[report.verdict] += 1
         assert report.verdict != "failed", f"seed {seed}: {report.summary()}"
     # such kinks are resolved by smaller steps: a verdict, not a shrug
-    assert verdicts["ok"] >= 0.95 * N_NETWORKS, verdicts
+    assert verdicts["ok"] >= 0.99 * N_NETWORKS, verdicts
 
 
 def test_one_wrong_gradient_entry_is_caught_on_every_network():
