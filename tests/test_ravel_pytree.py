@@ -198,3 +198,10 @@ def test_check_rule_on_pytree_arguments_names_entries_by_path():
     reverse = next(c for c in report.checks if c.name == "reverse mode")
     assert reverse.message.startswith("reverse mode: d/dparams['W'][2, 0] along direction 0 off by")
     assert "a pytree of 10 entries" in str(report).splitlines()[0]
+
+
+def test_numeric_derivative_on_a_pytree_points_to_grad():
+    for point in ({"a": 1.0}, [np.ones(2), np.ones(3)]):
+        with pytest.raises(TypeError, match=r"takes one array as the point, got a (dict|list) of arrays \(a pytree\); numeric\.grad"):
+            sl.numeric.derivative(np.sin, point)
+    np.testing.assert_allclose(sl.numeric.derivative(np.sin, [[0.0, 1.0]]), np.cos([[0.0, 1.0]]), rtol=1e-12)
