@@ -378,3 +378,43 @@ def test_dtype_and_public_face():
     np.testing.assert_allclose(g, np.exp(x32.astype(float)), rtol=1e-6)
     assert "numeric" in sl.__all__ and sl.numeric is nm
     assert nm.grad(_quad_exp).__name__ == "_quad_exp"
+
+
+# ----------------------------------------------------------------------------- kinks
+
+
+def _counted(f):
+    calls = [0]
+
+    def g(x):
+        calls[0] += 1
+        return f(x)
+
+    return g, calls
+
+
+def test_smaller_steps_only_on_the_coordinate_with_a_kink_and_a_bounded_budget():
+    from slopes.numeric.api import MAX_EXTENSIONS, MIN_EXTENSION, MIN_VALID, N_STEPS
+
+    smooth, calls = _counted(lambda x: float(np.sum(np.sin(x))))
+    nm.grad(smooth, np.array([0.3, -1.0, 2.0]))
+    assert calls[0] == 1 + 2 * 3 * N_STEPS  # f(x), then two neighbours per coordinate and step
+    kinked, calls = _counted(lambda x: float(np.sum(np.sin(x)) + abs(x[1])))
+    est = nm.grad(kinked, np.array([0.3, 0.0, 2.0]), full_output=True)  # a kink exactly at x[1]
+    # each round adds at least MIN_EXTENSION * 2**round steps (MIN_VALID - 1 when more are short), on x[1] alone
+    budget = 2 * sum(max(MIN_VALID - 1, MIN_EXTENSION << r) for r in range(MAX_EXTENSIONS))
+    assert 1 + 2 * 3 * N_STEPS + 2 * MIN_EXTENSION < calls[0] <= 1 + 2 * 3 * N_STEPS + budget
+    assert est.kink.tolist() == [False, True, False]
+    np.testing.assert_allclose(est.value[[0, 2]], np.cos([0.3, 2.0]), rtol=1e-12)
+    # the one-sided slopes there are cos(0) - 1 and cos(0) + 1: the error covers both
+    assert abs(est.value[1] - 0.0) <= est.error[1] and abs(est.value[1] - 2.0) <= est.error[1]
+
+
+def test_trusted_rows_start_after_a_kink_between_the_steps():
+    h = 2.0 ** -np.arange(3, 11)
+    kink = 3e-3  # between the 6th and 7th steps: rows 0..5 straddle it
+    f = lambda t: np.abs(t - kink) + np.exp(t)  # noqa: E731
+    Q = ((f(h) - f(-h)) / (2 * h))[:, None]
+    first = nm.smoothness.trusted_from([(Q, 1e-16 / h[:, None], 2)], 2.0, np.array([8]))
+    assert first[0] >= 6  # no row whose stencil contains the kink is trusted
+    assert abs(nm.derivative(f, 0.0) - (1.0 - 1.0)) < 1e-9  # exp'(0) - 1, from the trusted side

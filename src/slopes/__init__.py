@@ -17,6 +17,7 @@ from . import sampling as sampling
 from . import symbolic as symbolic
 from .check import check_grad, check_rule
 from .core.pytree import tree_map
+from .core.ravel import ravel_pytree
 from .custom import custom_jvp, custom_vjp
 from .expr import Expression, ExpressionError, parse
 from .numpy import stop_gradient
@@ -82,6 +83,7 @@ __all__ = [
     "optim",
     "parse",
     "problems",
+    "ravel_pytree",
     "report",
     "sampling",
     "stop_gradient",

@@ -16,6 +16,16 @@ Both return a report instead of raising: ``report.ok`` is the verdict and
 ``print(report)`` explains it. A function that is NaN or inf at the point, or
 that cannot be evaluated there, is reported as such, not as a mismatch.
 
+Kinks
+-----
+Near a ReLU, abs or max kink the finite differences take smaller steps on the
+affected coordinates until the kink is outside their stencil (see
+:mod:`slopes.numeric`). An entry whose kink lies closer than even the
+smallest step (about ``2**-38 max(|x|, 1)``) cannot be decided by finite
+differences: it is reported as inconclusive (``report.verdict ==
+"inconclusive"``, the entries named in ``report.inconclusive``, ``"kink?"`` in
+the table), never as a failure; ``report.ok`` is then False.
+
 The tolerance
 -------------
 An entry ``i`` of the AD derivative agrees with a reference value (numeric or

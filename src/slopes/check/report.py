@@ -29,6 +29,8 @@ class Entry(NamedTuple):
     ``numeric``, ``numeric_error`` and ``symbolic`` are ``None`` when that
     method was not available. ``abs_error``/``rel_error`` are the largest
     over the references (numeric, symbolic) the AD value was compared with.
+    ``inconclusive``: the entry lies at a non-differentiable point, where
+    finite differences cannot decide (``ok`` is then False too).
     """
 
     index: tuple
@@ -40,6 +42,7 @@ class Entry(NamedTuple):
     rel_error: float
     tolerance: float
     ok: bool
+    inconclusive: bool = False
 
 
 @dataclass(repr=False)
@@ -51,7 +54,9 @@ class GradCheckReport:
     ok : bool
         Every entry of the AD derivative agrees with every available reference
         within the tolerance, and nothing was NaN, inf or failed to evaluate.
-        ``bool(report)`` is ``report.ok``.
+        ``bool(report)`` is ``report.ok``. :attr:`verdict` tells a failure
+        from an inconclusive check (entries at a kink finite differences
+        cannot resolve).
     kind : str
         ``"grad"``, ``"jacobian"`` or ``"hessian"``.
     f_name : str
@@ -69,13 +74,20 @@ class GradCheckReport:
         Per entry: ``|AD - reference|`` (largest over the references),
         that divided by ``max(|AD|, |reference|)``, and the allowed error.
     entry_ok : ndarray of bool or None
-        The verdict per entry.
+        The verdict per entry (False for inconclusive entries too).
+    numeric_kink, entry_inconclusive : ndarray of bool or None
+        Where finite differences found a non-differentiable point within
+        their smallest step (:attr:`slopes.numeric.Estimate.kink`), and so
+        the entries on which no verdict is possible.
     rtol, atol : float
         The tolerance parameters used (``atol`` as applied: the default
         already multiplied by ``max(1, max |AD|)``).
     problems : list of str
         What prevented a comparison (NaN/inf, evaluation errors); empty when
         all went well. ``message`` joins them.
+    names : list of str or None
+        The names of ``x``'s entries (pytree paths, or an Expression's
+        variables); ``None``: entries are named by index.
     """
 
     kind: str
@@ -92,8 +104,11 @@ class GradCheckReport:
     rel_error: np.ndarray | None = None
     tolerance: np.ndarray | None = None
     entry_ok: np.ndarray | None = None
+    numeric_kink: np.ndarray | None = None
+    entry_inconclusive: np.ndarray | None = None
     problems: list = field(default_factory=list)
     max_rows: int | None = 20
+    names: list | None = None
 
     # -- verdict and summaries
 
@@ -121,12 +136,51 @@ class GradCheckReport:
         return _largest(self.rel_error)
 
     @property
+    def verdict(self) -> str:
+        """``"ok"``, ``"failed"`` (a problem or a disagreeing entry) or ``"inconclusive"``.
+
+        Inconclusive: every entry agrees except some that lie at (or within
+        the smallest finite-difference step of) a non-differentiable point,
+        where finite differences cannot decide; :attr:`inconclusive` names them.
+        """
+        if self.ok:
+            return "ok"
+        if self.problems or self.entry_ok is None or self.failures:
+            return "failed"
+        return "inconclusive"
+
+    def name(self, index) -> str:
+        """The entry at ``index`` in words: ``[2, 0]``, or with names ``[1]['W'][0, 1]``, ``x1, x2`` (Hessian),
+        ``d f[2] / d x1`` (Jacobian)."""
+        if self.names is None or not index:
+            return label(index)
+        if self.kind == "hessian":
+            return f"{self.names[index[0]]}, {self.names[index[1]]}"
+        if self.kind == "jacobian":
+            out = f"d f{label(index[:-1])} / d " if len(index) > 1 else ""
+            return out + self.names[index[-1]]
+        return self.names[index[0]]
+
+    def _where(self, mask) -> list:
+        return [self.entry(tuple(int(j) for j in i)) for i in np.argwhere(mask)]
+
+    @property
     def failures(self) -> list:
-        """The entries that disagree, largest relative error first."""
+        """The entries that disagree, largest relative error first (inconclusive entries are not failures)."""
         if self.entry_ok is None:
             return []
-        bad = [self.entry(tuple(int(j) for j in i)) for i in np.argwhere(~self.entry_ok)]
+        bad = self._where(~self.entry_ok & ~self._inconclusive_mask())
         return sorted(bad, key=lambda e: -e.rel_error)
+
+    @property
+    def inconclusive(self) -> list:
+        """The entries at a non-differentiable point, where finite differences cannot decide."""
+        return [] if self.entry_ok is None else self._where(self._inconclusive_mask())
+
+    def _inconclusive_mask(self):
+        if self.entry_inconclusive is None:
+            return np.zeros(self.entry_ok.shape, dtype=bool)
+        return self.entry_inconclusive
 
     @property
     def worst(self) -> Entry | None:
@@ -162,6 +216,7 @@ class GradCheckReport:
             at(self.rel_error),
             at(self.tolerance),
             None if self.entry_ok is None else bool(self.entry_ok[index]),
+            self.entry_inconclusive is not None and bool(self.entry_inconclusive[index]),
         )
 
     def entries(self) -> list:
@@ -175,7 +230,8 @@ class GradCheckReport:
 
     def _header(self):
         what = WHAT[self.kind]
-        head = f"check_grad: {what} of {self.f_name} at x = {fmt_point(self.x)} ({self.dtype.name})"
+        point = f"a pytree of {self.x.size} entries" if self.names and self.names[0].startswith("[") else fmt_point(self.x)
+        head = f"check_grad: {what} of {self.f_name} at x = {point} ({self.dtype.name})"
         if self.kind == "jacobian" and self.ad is not None and self.ad.ndim > self.x.ndim:
             head += "\n  entry [i, j] = d f[i] / d x[j]"
         if self.kind == "hessian" and self.x.ndim:
@@ -193,14 +249,26 @@ class GradCheckReport:
         if self.ok:
             which = f"all {n} entries" if n > 1 else "the only entry"
             return f"OK: {which} of AD agree{'s' if n == 1 else ''} with {methods} ({errs}; tolerance {tol})"
+        n_kink = len(self.inconclusive)
+        kinks = ""
+        if n_kink:
+            names = ", ".join(self.name(e.index) for e in self.inconclusive[:8]) + (", ..." if n_kink > 8 else "")
+            kinks = (
+                f"{n_kink} of {n} entries ({names}) lie at a non-differentiable point (a kink within the "
+                f"smallest finite-difference step), where finite differences cannot decide"
+            )
+        if not self.failures:
+            rest = n - n_kink
+            return f"INCONCLUSIVE: {kinks}; the other {rest} agree{'s' if rest == 1 else ''} with {methods} ({errs})"
         w = self.worst
         refs = ", ".join(
             f"{m} {v:.10g}" for m, v in (("numeric", w.numeric), ("symbolic", w.symbolic)) if v is not None
         )
-        nbad = int(np.sum(~self.entry_ok))
+        nbad = len(self.failures)
         return (
-            f"FAILED: {nbad} of {n} entries disagree; worst {label(w.index)}: AD {w.ad:.10g} vs {refs} "
+            f"FAILED: {nbad} of {n} entries disagree; worst {self.name(w.index)}: AD {w.ad:.10g} vs {refs} "
             f"(abs err {w.abs_error:.2e} > tolerance {w.tolerance:.2e}, rel err {w.rel_error:.2e})"
+            + (f"; and {kinks}" if kinks else "")
         )
 
     def table(self, max_rows=None) -> str:
@@ -212,7 +280,7 @@ class GradCheckReport:
         lines = [self._header()]
         rows = self.entries()
         if rows:
-            lines += entry_table(rows, self.symbolic is not None, max_rows)
+            lines += entry_table(rows, self.symbolic is not None, max_rows, self.name)
         lines.append(self.summary())
         return "\n".join(lines)
 
@@ -236,6 +304,7 @@ class RuleCheck(NamedTuple):
     max_abs_error: float
     max_rel_error: float
     message: str
+    inconclusive: bool = False
 
 
 @dataclass(repr=False)
@@ -276,9 +345,21 @@ class RuleCheckReport:
         return self.ok
 
     @property
+    def verdict(self) -> str:
+        """``"ok"``, ``"failed"``, or ``"inconclusive"`` (no check fails, but some met a kink where
+        finite differences cannot decide)."""
+        if self.ok:
+            return "ok"
+        if not self.checks or any(not c.ok and not c.inconclusive for c in self.checks):
+            return "failed"
+        return "inconclusive"
+
+    @property
     def failure(self) -> str | None:
-        """The message of the first failing check (``None`` when all pass)."""
-        return next((c.message for c in self.checks if not c.ok), None)
+        """The message of the first failing check, else of the first inconclusive one (``None`` when all pass)."""
+        failing = [c for c in self.checks if not c.ok]
+        first = next((c for c in failing if not c.inconclusive), failing[0] if failing else None)
+        return None if first is None else first.message
 
     @property
     def message(self) -> str:
@@ -290,13 +371,13 @@ class RuleCheckReport:
         lines = [f"check_rule: {self.f_name} at arguments of shapes {args} ({self.dtype.name})"]
         width = max([len(c.name) for c in self.checks] + [5])
         for c in self.checks:
-            verdict = "ok  " if c.ok else "FAIL"
+            verdict = ("ok" if c.ok else "kink?" if c.inconclusive else "FAIL").ljust(5)
             errs = "" if math.isnan(c.max_abs_error) else f"max abs err {c.max_abs_error:.2e}, rel {c.max_rel_error:.2e}"
             lines.append(f"  {c.name.ljust(width)}  {verdict}  {errs}".rstrip())
         if self.ok:
             lines.append(f"OK: {len(self.checks)} checks passed (rtol {self.rtol:.1e}, atol {self.atol:.1e}{self._scaled})")
         else:
-            lines.append("FAILED: " + (self.failure or "no checks were run"))
+            lines.append(f"{self.verdict.upper()}: " + (self.failure or "no checks were run"))
         return "\n".join(lines)
 
     def __repr__(self):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 
@@ -11,6 +12,7 @@ from .. import numeric
 from ..transforms import grad as _ad_grad
 from ..transforms import jvp as _ad_jvp
 from ..transforms import vjp as _ad_vjp
+from .flat import flat_point, is_tree
 from .point import as_point, evaluate
 from .report import RuleCheck, RuleCheckReport
 from .table import error_text, label, name_of
@@ -38,14 +40,25 @@ def _arg_names(f, n):
     return params[:n] if len(params) >= n else [f"args[{i}]" for i in range(n)]
 
 
-def _first_failure(name, labels, ad, ref, err, rtol, atol, what="AD"):
+def _first_failure(name, labels, ad, ref, err, kink, rtol, atol, what="AD"):
     """Compare flat arrays; return a RuleCheck naming the worst failing label.
 
-    ``atol`` is ``(given atol or None, default atol)``.
+    ``atol`` is ``(given atol or None, default atol)``. Entries where the
+    numeric reference met a kink (``kink``) give no verdict: when nothing else
+    fails, the check is inconclusive, naming them.
     """
     abs_err, rel_err, tol, ok = compare(ad, ref, err, rtol, scaled_atol(*atol, ad))
     max_abs = float(np.max(abs_err)) if abs_err.size else 0.0
     max_rel = float(np.max(rel_err)) if rel_err.size else 0.0
+    undecided = np.flatnonzero(kink)
+    ok = ok | kink
+    if np.all(ok) and undecided.size:
+        names = ", ".join(labels[k] for k in undecided[:4]) + (", ..." if undecided.size > 4 else "")
+        msg = (
+            f"inconclusive: {names} at a non-differentiable point (a kink within the smallest "
+            f"finite-difference step), where finite differences cannot decide"
+        )
+        return RuleCheck(name, False, max_abs, max_rel, msg, inconclusive=True)
     if np.all(ok):
         return RuleCheck(name, True, max_abs, max_rel, "")
     bad = np.flatnonzero(~ok)
@@ -55,6 +68,16 @@ def _first_failure(name, labels, ad, ref, err, rtol, atol, what="AD"):
         f"tolerance {tol[k]:.2g})"
     )
     return RuleCheck(name, False, max_abs, max_rel, msg)
+
+
+def _on_flat_args(f, unravels):
+    """``f`` as a function of flat vectors in place of its pytree arguments."""
+
+    @functools.wraps(f)
+    def on_flat(*xs):
+        return f(*[x if un is None else un(x) for x, un in zip(xs, unravels)])
+
+    return on_flat
 
 
 def _entry_labels(prefix, shape):
@@ -85,8 +108,10 @@ def check_rule(f, *args, order=2, directions=2, seed=0, rtol=None, atol=None, nu
     ----------
     f : callable
         A function of one or more arrays returning one array.
-    *args : array_like
-        The point.
+    *args : array_like or pytree
+        The point; a pytree argument (as :func:`slopes.grad` accepts) is
+        checked on its flat vector, its entries named by path
+        (``d/dparams[1]['W'][2, 0]``).
     order : {1, 2}
         Highest order to check.
     directions : int
@@ -103,6 +128,8 @@ def check_rule(f, *args, order=2, directions=2, seed=0, rtol=None, atol=None, nu
     RuleCheckReport
         ``.ok``, ``.checks`` and ``.failure``, which names the first failing
         check and entry, e.g. ``"reverse mode: d/dx[2] off by 6 ..."``.
+        ``.verdict`` is ``"inconclusive"`` when nothing fails but some entry
+        sits at a kink finite differences cannot resolve.
 
     Examples
     --------
@@ -131,9 +158,25 @@ def check_rule(f, *args, order=2, directions=2, seed=0, rtol=None, atol=None, nu
 
 
 def _check_rule(f, args, order, directions, seed, rtol, atol, numeric_options):
-    args = [as_point(a) for a in args]
+    f_name, names = name_of(f), _arg_names(f, len(args))
+    arg_labels = []
+    flats, unravels = [], []
+    for name, a in zip(names, args):
+        if is_tree(a):  # checked on its flat vector, entries named by path
+            fa, flat, paths = flat_point(lambda t: t, a)
+            flats.append(flat)
+            unravels.append(fa)
+            arg_labels += [f"d/d{name}{p}" for p in paths]
+        else:
+            flats.append(as_point(a))
+            unravels.append(None)
+            arg_labels += _entry_labels(f"d/d{name}", flats[-1].shape)
+    if any(unravels):
+        f = _on_flat_args(f, unravels)
+    args = flats
     n = len(args)
-    report = RuleCheckReport(f_name=name_of(f), shapes=[a.shape for a in args], atol_scaled=atol is None)
+    shown = [f"a pytree of {a.size} entries" if un else a.shape for a, un in zip(args, unravels)]
+    report = RuleCheckReport(f_name=f_name, shapes=shown, atol_scaled=atol is None)
     checks = report.checks
 
     shapes = ", ".join(str(a.shape) for a in args)
@@ -144,7 +187,6 @@ def _check_rule(f, args, order, directions, seed, rtol, atol, numeric_options):
         return report
 
     opts = numeric_options or {}
-    names = _arg_names(f, n)
     rng = np.random.default_rng(seed)
     dt = report.dtype
     t0 = np.zeros(1, dtype=dt)
@@ -159,14 +201,10 @@ def _check_rule(f, args, order, directions, seed, rtol, atol, numeric_options):
 
         est = numeric.jacobian(g, t0, full_output=True, **opts)
         value, error = estimate(est, g(t0), 1, eps)
-        return np.ravel(value), np.ravel(error)
+        return np.ravel(value), np.ravel(error), np.ravel(est.kink)
 
     def concat(parts):
         return np.concatenate([_flat(p) for p in parts]) if parts else np.zeros(0)
-
-    arg_labels = []
-    for name, a in zip(names, args):
-        arg_labels += _entry_labels(f"d/d{name}", a.shape)
 
     identity = "reverse mode (<w, J v> identity)"
     order_names = ["forward mode", "reverse mode", identity] + (["second order"] if order >= 2 else [])
@@ -199,7 +237,7 @@ def _check_rule(f, args, order, directions, seed, rtol, atol, numeric_options):
         fd = attempt(name, "finite differences", lambda: along(f, vs)) if jv is not None else None
         if fd is not None:
             labels = [s + sfx for s in _entry_labels("(J v)", out.shape)]
-            results[name].append(_first_failure(name, labels, jv, fd[0], fd[1], rt, at))
+            results[name].append(_first_failure(name, labels, jv, fd[0], fd[1], fd[2], rt, at))
 
         # reverse mode: J^T w by vjp vs the numeric gradient of <w, f>
         name = "reverse mode"
@@ -209,7 +247,7 @@ def _check_rule(f, args, order, directions, seed, rtol, atol, numeric_options):
             return [np.zeros(a.shape) if c is None else np.asarray(c, dtype=np.float64) for a, c in zip(args, pull(w))]
 
         def numeric_pullback():
-            refs, errs = [], []
+            refs, errs, kinks = [], [], []
             for i in range(n):
 
                 def part(z, i=i):
@@ -221,13 +259,14 @@ def _check_rule(f, args, order, directions, seed, rtol, atol, numeric_options):
                 value, error = estimate(est, np.sum(np.abs(w * out)), 1, eps)
                 refs.append(np.ravel(value))
                 errs.append(np.ravel(error))
-            return concat(refs), concat(errs)
+                kinks.append(np.ravel(est.kink))
+            return concat(refs), concat(errs), np.concatenate(kinks)
 
         cts = attempt(name, "vjp", pullback)
         fd = attempt(name, "finite differences", numeric_pullback) if cts is not None else None
         if fd is not None:
             labels = [s + sfx for s in arg_labels]
-            results[name].append(_first_failure(name, labels, concat(cts), fd[0], fd[1], rt, at))
+            results[name].append(_first_failure(name, labels, concat(cts), fd[0], fd[1], fd[2], rt, at))
 
         # the transpose identity: <w, J v> (jvp) = <J^T w, v> (vjp)
         if jv is not None and cts is not None:
@@ -258,7 +297,7 @@ def _check_rule(f, args, order, directions, seed, rtol, atol, numeric_options):
             )
             if fd is not None:
                 labels = [f"(H v) {s}{sfx}" for s in arg_labels]
-                results[name].append(_first_failure(name, labels, hv, fd[0], fd[1], rt, at))
+                results[name].append(_first_failure(name, labels, hv, fd[0], fd[1], fd[2], rt, at))
 
     for name, rs in results.items():
         prefix = "reverse mode" if name == identity else name
@@ -267,9 +306,10 @@ def _check_rule(f, args, order, directions, seed, rtol, atol, numeric_options):
             continue
         if not rs:
             continue
-        bad = next((r for r in rs if not r.ok), None)
+        failing = [r for r in rs if not r.ok]
+        bad = next((r for r in failing if not r.inconclusive), failing[0] if failing else None)
         max_abs = max(r.max_abs_error for r in rs)
         max_rel = max(r.max_rel_error for r in rs)
         text = "" if bad is None else f"{prefix}: {bad.message}"
-        checks.append(RuleCheck(name, bad is None, max_abs, max_rel, text))
+        checks.append(RuleCheck(name, bad is None, max_abs, max_rel, text, bad is not None and bad.inconclusive))
     return report

@@ -60,7 +60,7 @@ def nonfinite_derivative(method, what, a, x):
 # ----------------------------------------------------------------------------- the table of entries
 
 
-def entry_table(rows, with_symbolic, max_rows):
+def entry_table(rows, with_symbolic, max_rows, name=label):
     """The lines of the table of :class:`~slopes.check.Entry` rows: column names, at most ``max_rows`` rows.
 
     Long tables keep the failing entries (worst first) and the first entries,
@@ -75,7 +75,7 @@ def entry_table(rows, with_symbolic, max_rows):
     for i in show:
         if prev is not None and i != prev + 1:
             body.append(None)
-        body.append(_row(rows[i], with_symbolic))
+        body.append(_row(rows[i], with_symbolic, name))
         prev = i
     if show and show[-1] != len(rows) - 1:
         body.append(None)
@@ -96,11 +96,11 @@ def _num(v):
     return "" if v is None else f"{v:.10g}"
 
 
-def _row(e, with_symbolic):
-    r = [label(e.index), _num(e.ad), _num(e.numeric), "" if e.numeric_error is None else f"{e.numeric_error:.1e}"]
+def _row(e, with_symbolic, name):
+    r = [name(e.index), _num(e.ad), _num(e.numeric), "" if e.numeric_error is None else f"{e.numeric_error:.1e}"]
     if with_symbolic:
         r.append(_num(e.symbolic))
-    r += [f"{e.abs_error:.2e}", f"{e.rel_error:.2e}", "ok" if e.ok else "FAIL"]
+    r += [f"{e.abs_error:.2e}", f"{e.rel_error:.2e}", "ok" if e.ok else "kink?" if e.inconclusive else "FAIL"]
     return r
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["TreeDef", "flatten", "unflatten", "tree_map", "leaves", "paths"]
+__all__ = ["TreeDef", "flatten", "unflatten", "tree_map", "leaves", "paths", "key_paths"]
 
 
 class TreeDef:
@@ -190,6 +190,30 @@ def tree_map(fn, tree, *rest):
     return unflatten(tdef, [fn(*xs) for xs in zip(flat, *others)])
 
 
+def key_paths(tree):
+    """Pairs ``(keys, leaf)`` in flatten order, ``keys`` the tuple of dict keys and indices leading to the leaf.
+
+    Examples
+    --------
+    >>> key_paths({"layer": [{"w": 1}], "b": 2})
+    [(('b',), 2), (('layer', 0, 'w'), 1)]
+    """
+    out = []
+
+    def walk(t, keys):
+        if isinstance(t, dict):
+            for k in _dict_keys(t):
+                walk(t[k], keys + (k,))
+        elif isinstance(t, (list, tuple)):
+            for i, v in enumerate(t):
+                walk(v, keys + (i,))
+        elif t is not None:
+            out.append((keys, t))
+
+    walk(tree, ())
+    return out
+
+
 def paths(tree):
     """Pairs ``(path, leaf)``, the path a '/'-joined string of keys and indices.
 
@@ -198,17 +222,4 @@ def paths(tree):
     >>> paths({"layer": [{"w": 1}]})
     [('layer/0/w', 1)]
     """
-    out = []
-
-    def walk(t, prefix):
-        if isinstance(t, dict):
-            for k in _dict_keys(t):
-                walk(t[k], f"{prefix}/{k}" if prefix else str(k))
-        elif isinstance(t, (list, tuple)):
-            for i, v in enumerate(t):
-                walk(v, f"{prefix}/{i}" if prefix else str(i))
-        elif t is not None:
-            out.append((prefix, t))
-
-    walk(tree, "")
-    return out
+    return [("/".join(map(str, keys)), leaf) for keys, leaf in key_paths(tree)]

@@ -3,7 +3,10 @@
 The third road to a derivative, next to exact AD (:func:`slopes.grad`) and
 symbolic differentiation: only function values are needed, so it checks the
 other two. Every estimate can come with an error estimate
-(``full_output=True``).
+(``full_output=True``). Automatic steps notice a kink (ReLU, abs, max) inside
+their stencil and take smaller steps there; a kink closer than the smallest
+step is flagged (``Estimate.kink``) with a widened error. Points may be
+pytrees, as for :func:`slopes.grad`.
 
 >>> import numpy as np, slopes as sl
 >>> sl.numeric.fd_weights([-2, -1, 0, 1, 2], 1) * 12

@@ -21,7 +21,15 @@ def fun_name(f):
 
 def as_point(x, name):
     """``x`` as a float64 array (and its original dtype), or a TypeError for non-float input."""
-    a = np.asarray(x)
+    try:
+        a = np.asarray(x)
+    except ValueError:  # ragged nesting
+        a = np.empty((), dtype=object)
+    if a.dtype == object and isinstance(x, (list, tuple, dict)):
+        raise TypeError(
+            f"numeric.{name}() takes one array as the point, got a {type(x).__name__} of arrays (a pytree); "
+            f"numeric.grad, jacobian and hessian take pytrees, or pass np.asarray(x)."
+        )
     if not is_floating(a.dtype):
         raise TypeError(
             f"numeric.{name}() differentiates with respect to floating-point inputs, but the point has "

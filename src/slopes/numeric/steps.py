@@ -1,23 +1,39 @@
 """Quotient tables: every function evaluation a numeric derivative needs, step by step.
 
 A *builder* takes steps ``hs`` of shape ``(n, *x.shape)`` (row j: one step per
-coordinate) and returns the quotients ``D`` and their rounding noise ``N``,
-both ``(n, *entry_shape)``, the step ``H`` belonging to each entry, and the
-first non-finite evaluation seen in each row (``{row: (point, value)}``).
+coordinate) and, optionally, ``active`` (a boolean per coordinate: the others
+are not evaluated and get NaN). It returns a :class:`Table`: the quotients
+``D`` and their rounding noise ``N``, both ``(n, *entry_shape)``, the step
+``H`` belonging to each entry, the first non-finite evaluation seen in each
+row (``{row: (point, value)}``) and, for central first derivatives, the
+curvature quotient ``C = (f(x+h) - 2 f(x) + f(x-h)) / h**2`` on the same
+evaluations with its noise ``CN`` (the smoothness test watches it).
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
 from ._common import fun_name
 from .complex_step import complex_eval
 
-__all__ = ["base_steps", "coordinate_builder", "complex_builder", "elementwise_builder", "hessian_builder"]
+__all__ = ["Table", "base_steps", "coordinate_builder", "complex_builder", "elementwise_builder", "hessian_builder"]
 
 EPS = np.finfo(np.float64).eps
+
+
+class Table(NamedTuple):
+    """The quotients of one batch of steps (see the module docstring)."""
+
+    D: np.ndarray
+    N: np.ndarray
+    H: np.ndarray
+    bad: dict
+    C: np.ndarray | None = None
+    CN: np.ndarray | None = None
 
 
 def base_steps(x, n, ratio=2.0, first=2.0**-3):
@@ -42,71 +58,69 @@ def _eval(f, xp, shape, out_shape, name, bad, j):
     return fs
 
 
-def coordinate_builder(f, x, fx, offsets, weights, name):
-    """First-derivative quotients along each coordinate: entries ``fx.shape + x.shape``."""
+def _scalar_at(f, xp, shape, name, bad, j):
+    """``f(xp)`` as a Python float (the hot path), the first non-finite value recorded in ``bad``."""
+    out = f(xp.reshape(shape))
+    try:
+        v = float(out)
+    except TypeError:  # not a scalar: let _eval explain
+        v = float(_eval(f, xp, shape, (), name, bad, j))
+    if not math.isfinite(v) and j not in bad:
+        bad[j] = (xp.reshape(shape).copy(), np.asarray(v))
+    return v
+
+
+def _is_active(active, d):
+    return [True] * d if active is None else np.asarray(active, dtype=bool).reshape(-1).tolist()
+
+
+def coordinate_builder(f, x, fx, offsets, weights, name, curvature=None):
+    """First-derivative quotients along each coordinate: entries ``fx.shape + x.shape``.
+
+    ``curvature``: weights on the same ``offsets`` of a second-derivative quotient, returned as ``C``.
+    """
     d, shape, out_shape = x.size, x.shape, fx.shape
     xf = x.reshape(-1)
-    terms = [(s, w) for s, w in zip(offsets, weights) if w != 0.0]
+    curv = curvature or (0.0,) * len(offsets)
+    terms = [(s, w, c) for s, w, c in zip(offsets, weights, curv) if w != 0.0 or c != 0.0]
+    f0 = float(fx) if out_shape == () else fx
 
-    def build(hs):
-        if out_shape == ():
-            return build_scalar(hs)
-        n = hs.shape[0]
-        hf = hs.reshape(n, d)
-        D = np.empty((n, d) + out_shape)
-        N = np.empty((n, d) + out_shape)
-        bad = {}
-        for j in range(n):
-            for i in range(d):
-                h = hf[j, i]
-                acc = 0.0
-                mag = 0.0
-                for s, w in terms:
-                    if s == 0:
-                        fs = fx
-                    else:
-                        xp = xf.copy()
-                        xp[i] += s * h
-                        fs = _eval(f, xp, shape, out_shape, name, bad, j)
-                    acc = acc + w * fs
-                    mag = mag + abs(w) * np.abs(fs)
-                D[j, i] = acc / h
-                N[j, i] = EPS * mag / h
-        H = np.broadcast_to(hf[:, :, None], (n, d, max(1, int(np.prod(out_shape)))))
-        return _last(D, out_shape, shape), _last(N, out_shape, shape), _last(H, out_shape, shape), bad
-
-    f0 = float(fx) if out_shape == () else None
-
-    def build_scalar(hs):
-        """The gradient's hot path: Python floats, one copy of x per evaluation."""
+    def build(hs, active=None):
         n = hs.shape[0]
         hf = hs.reshape(n, d).tolist()
-        D = [[0.0] * d for _ in range(n)]
-        N = [[0.0] * d for _ in range(n)]
-        bad = {}
+        on = _is_active(active, d)
+        m = max(1, int(np.prod(out_shape)))
+        skipped = (math.nan,) * 4 if out_shape == () else tuple(np.full(out_shape, np.nan) for _ in range(4))
+        rows, bad = [], {}
         for j in range(n):
-            Dj, Nj, hj = D[j], N[j], hf[j]
             for i in range(d):
-                h = hj[i]
-                acc = mag = 0.0
-                for s, w in terms:
+                if not on[i]:
+                    rows.append(skipped)
+                    continue
+                h = hf[j][i]
+                acc = mag = cacc = cmag = 0.0
+                for s, w, c in terms:  # Python floats for a scalar f: the gradient's hot path
                     if s == 0:
-                        v = f0
+                        fs = f0
                     else:
                         xp = xf.copy()
                         xp[i] += s * h
-                        out = f(xp.reshape(shape))
-                        try:
-                            v = float(out)
-                        except TypeError:  # not a scalar: let _eval explain
-                            v = float(_eval(f, xp, shape, out_shape, name, bad, j))
-                        if not math.isfinite(v) and j not in bad:
-                            bad[j] = (xp.reshape(shape).copy(), np.asarray(v))
-                    acc += w * v
-                    mag += abs(w * v)
-                Dj[i] = acc / h
-                Nj[i] = EPS * mag / h
-        return np.array(D).reshape(hs.shape), np.array(N).reshape(hs.shape), hs, bad
+                        if out_shape == ():
+                            fs = _scalar_at(f, xp, shape, name, bad, j)
+                        else:
+                            fs = _eval(f, xp, shape, out_shape, name, bad, j)
+                    a = abs(fs)
+                    acc, mag = acc + w * fs, mag + abs(w) * a
+                    cacc, cmag = cacc + c * fs, cmag + abs(c) * a
+                rows.append((acc / h, EPS * mag / h, cacc / h**2, EPS * cmag / h**2))
+        A = np.moveaxis(np.array(rows, dtype=float).reshape((n, d, 4, m)), 2, 0)
+        D, N, C, CN = A
+        hf = np.asarray(hf)
+        H = np.broadcast_to(hf[:, :, None], (n, d, m))
+        D, N, C, CN, H = (_last(A, out_shape, shape) for A in (D, N, C, CN, H))
+        if curvature is None:
+            return Table(D, N, H, bad)
+        return Table(D, N, H, bad, C, CN)
 
     return build
 
@@ -123,7 +137,7 @@ def complex_builder(f, x, fx, name):
     d, shape, out_shape = x.size, x.shape, fx.shape
     xf = x.reshape(-1).astype(complex)
 
-    def build(hs):
+    def build(hs, active=None):
         n = hs.shape[0]
         hf = hs.reshape(n, d)
         D = np.empty((n, d) + out_shape)
@@ -142,57 +156,37 @@ def complex_builder(f, x, fx, name):
                 D[j, i] = fs.imag / hf[j, i]
         H = np.broadcast_to(hf[:, :, None], (n, d, max(1, int(np.prod(out_shape)))))
         D = _last(D, out_shape, shape)
-        return D, 8 * EPS * np.abs(D), _last(H, out_shape, shape), bad
+        return Table(D, 8 * EPS * np.abs(D), _last(H, out_shape, shape), bad)
 
     return build
 
 
-def elementwise_builder(f, x, fx, offsets, weights, order, name):
-    """Quotients of a scalar (elementwise) function, all entries perturbed at once."""
-    terms = [(s, w) for s, w in zip(offsets, weights) if w != 0.0]
+def elementwise_builder(f, x, fx, offsets, weights, order, name, curvature=None):
+    """Quotients of a scalar (elementwise) function, all entries perturbed at once.
 
-    def build(hs):
-        if x.ndim == 0:
-            return build_scalar(hs)
+    ``active`` is ignored: one evaluation serves every entry anyway.
+    """
+    curv = curvature or (0.0,) * len(offsets)
+    terms = [(s, w, c) for s, w, c in zip(offsets, weights, curv) if w != 0.0 or c != 0.0]
+    x0 = x[()] if x.ndim == 0 else x  # a NumPy scalar, as x + s * h would give
+
+    def build(hs, active=None):
         n = hs.shape[0]
-        D = np.empty(hs.shape)
-        N = np.empty(hs.shape)
+        D, N, C, CN = (np.empty(hs.shape) for _ in range(4))
         bad = {}
         for j in range(n):
-            h = hs[j]
-            acc = 0.0
-            mag = 0.0
-            for s, w in terms:
-                fs = fx if s == 0 else _eval(f, x + s * h, x.shape, x.shape, name, bad, j)
-                acc = acc + w * fs
-                mag = mag + abs(w) * np.abs(fs)
-            D[j] = acc / h**order
-            N[j] = EPS * mag / h**order
-        return D, N, hs, bad
-
-    x0 = x[()] if x.ndim == 0 else None  # a NumPy scalar, as x + s * h would give
-    f0 = float(fx) if x.ndim == 0 else None
-
-    def build_scalar(hs):
-        D, N, bad = [], [], {}
-        for j, h in enumerate(hs.tolist()):
-            acc = mag = 0.0
-            for s, w in terms:
-                if s == 0:
-                    v = f0
-                else:
-                    out = f(x0 + s * h)
-                    try:
-                        v = float(out)
-                    except TypeError:  # not a scalar: let _eval explain
-                        v = float(_eval(f, x0 + s * h, (), (), name, bad, j))
-                    if not math.isfinite(v) and j not in bad:
-                        bad[j] = (x0 + s * h, np.asarray(v))
-                acc += w * v
-                mag += abs(w * v)
-            D.append(acc / h**order)
-            N.append(EPS * mag / h**order)
-        return np.array(D), np.array(N), hs, bad
+            h = hs[j] if x.ndim else hs[j][()]
+            acc = mag = cacc = cmag = 0.0
+            for s, w, c in terms:
+                fs = fx if s == 0 else _eval(f, x0 + s * h, x.shape, x.shape, name, bad, j)
+                a = np.abs(fs)
+                acc, mag = acc + w * fs, mag + abs(w) * a
+                cacc, cmag = cacc + c * fs, cmag + abs(c) * a
+            D[j], N[j] = acc / h**order, EPS * mag / h**order
+            C[j], CN[j] = cacc / h**2, EPS * cmag / h**2
+        if curvature is None:
+            return Table(D, N, hs, bad)
+        return Table(D, N, hs, bad, C, CN)
 
     return build
 
@@ -202,6 +196,7 @@ def hessian_builder(f, x, fx, sign, name):
 
     ``sign=0``: central, ``(f(++) - f(+-) - f(-+) + f(--)) / (4 h_i h_k)`` (error in even powers);
     ``sign=+1/-1``: forward/backward, ``(f(x + h_i + h_k) - f(x + h_i) - f(x + h_k) + f(x)) / (h_i h_k)``.
+    A pair is evaluated when both its coordinates are active.
     """
     d, shape = x.size, x.shape
     xf = x.reshape(-1)
@@ -211,28 +206,22 @@ def hessian_builder(f, x, fx, sign, name):
         xp = xf.copy()
         for i, dx in moves:
             xp[i] += dx
-        out = f(xp.reshape(shape))
-        try:
-            v = float(out)
-        except TypeError:  # not a scalar: let _eval explain
-            v = float(_eval(f, xp, shape, (), name, bad, j))
-        if not math.isfinite(v) and j not in bad:
-            bad[j] = (xp.reshape(shape).copy(), np.asarray(v))
-        return v
+        return _scalar_at(f, xp, shape, name, bad, j)
 
-    def build(hs):
+    def build(hs, active=None):
         n = hs.shape[0]
         hf = hs.reshape(n, d)
-        D = np.empty((n, d, d))
-        N = np.empty((n, d, d))
-        H = np.empty((n, d, d))
+        on = _is_active(active, d)
+        D, N, H = (np.full((n, d, d), np.nan) for _ in range(3))
         bad = {}
         for j in range(n):
             h = hf[j].tolist()
             if sign:
-                g = [at(j, bad, (i, sign * h[i])) for i in range(d)]
+                g = [at(j, bad, (i, sign * h[i])) if on[i] else math.nan for i in range(d)]
             for i in range(d):
                 for k in range(i, d):
+                    if not (on[i] and on[k]):
+                        continue
                     if sign == 0:
                         if i == k:
                             vals = (at(j, bad, (i, 2 * h[i])), -2 * f0, at(j, bad, (i, -2 * h[i])))
@@ -254,6 +243,6 @@ def hessian_builder(f, x, fx, sign, name):
                     N[j, i, k] = N[j, k, i] = EPS * sum(abs(v) for v in vals) / denom
                     H[j, i, k] = H[j, k, i] = math.sqrt(h[i] * h[k])
         s2 = shape + shape
-        return D.reshape((n,) + s2), N.reshape((n,) + s2), H.reshape((n,) + s2), bad
+        return Table(D.reshape((n,) + s2), N.reshape((n,) + s2), H.reshape((n,) + s2), bad)
 
     return build
