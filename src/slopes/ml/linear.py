@@ -83,7 +83,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
     coef_ : ndarray of shape (n_features,)
     intercept_ : float
     n_iter_ : int
-        Iterations of the iterative solver (0 for ``"lstsq"``).
+        Iterations of the iterative solver (1 for ``"lstsq"``: one direct solve).
     history_ : slopes.optim.History or None
         Per-iteration ``f`` (scaled objective) and ``grad_norm`` of the iterative solver.
     n_features_in_ : int
@@ -142,7 +142,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             x_mean, y_mean = np.zeros(d), 0.0
             Xc, yc = X, y
 
-        self.n_iter_, self.history_ = 0, None
+        self.n_iter_, self.history_ = 1, None
         if solver == "lstsq":
             if alpha > 0:  # [X; sqrt(a) I] w = [y; 0]: least squares of it = (X^T X + a I)^-1 X^T y
                 A = np.vstack([Xc, np.sqrt(alpha) * np.eye(d)])

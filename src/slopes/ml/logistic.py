@@ -336,8 +336,17 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = d
         return self
 
+    def _logits(self, X) -> np.ndarray:
+        """The model's logits: (n,) for the sigmoid model, (n, K) for the softmax model."""
+        X = self._check_predict_X(X)
+        Z = X @ self.coef_.T.astype(X.dtype) + self.intercept_.astype(X.dtype)
+        return Z[:, 0] if self.coef_.shape[0] == 1 else Z
+
     def decision_function(self, X) -> np.ndarray:
         """Logits: shape (n,) for two classes (positive favours ``classes_[1]``), else (n, K).
+
+        With two classes the softmax model's score is the difference of its two logits,
+        the log-odds of ``classes_[1]`` (scikit-learn's convention for any binary classifier).
 
         Examples
         --------
@@ -346,9 +355,8 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         >>> clf.decision_function([[0.5]]).round(12)
         array([0.])
         """
-        X = self._check_predict_X(X)
-        Z = X @ self.coef_.T.astype(X.dtype) + self.intercept_.astype(X.dtype)
-        return Z[:, 0] if self.coef_.shape[0] == 1 else Z
+        Z = self._logits(X)
+        return Z[:, 1] - Z[:, 0] if Z.ndim == 2 and Z.shape[1] == 2 else Z
 
     def predict_log_proba(self, X) -> np.ndarray:
         """Log class probabilities, shape (n, K), computed stably from the logits.
@@ -361,7 +369,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         >>> bool(np.all(np.isfinite(clf.predict_log_proba([[-1e3], [1e3]]))))
         True
         """
-        z = self.decision_function(X)
+        z = self._logits(X)
         if z.ndim == 1:
             return np.stack([log_expit(-z), log_expit(z)], axis=1)
         return log_softmax(z, axis=1)
@@ -376,7 +384,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         >>> clf.predict_proba([[0.5]]).round(6)
         array([[0.5, 0.5]])
         """
-        z = self.decision_function(X)
+        z = self._logits(X)
         if z.ndim == 1:
             return np.stack([expit(-z), expit(z)], axis=1)
         return softmax(z, axis=1)
@@ -390,7 +398,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         >>> LogisticRegression().fit([[0.0], [1.0]], ["a", "b"]).predict([[-5.0], [5.0]]).tolist()
         ['a', 'b']
         """
-        z = self.decision_function(X)
+        z = self._logits(X)
         return self.classes_[(z > 0).astype(np.int64) if z.ndim == 1 else np.argmax(z, axis=1)]
 
 

@@ -404,6 +404,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     True
     """
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True  # y may be 2-D: one output unit per column
+        return tags
+
     def fit(self, X, y):
         """Train on ``X`` (n_samples, n_features) and targets ``y`` (n_samples,) or (n_samples, k)."""
         y_arr = np.asarray(y)
