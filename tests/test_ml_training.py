@@ -89,8 +89,9 @@ def test_history_shapes_and_first_step_values():
     f0, g0 = lsq_np(np.zeros(3), X[idx], Y[idx])
     assert h.step["loss"][0] == pytest.approx(f0, rel=1e-12)
     assert h.step["grad_norm"][0] == pytest.approx(np.linalg.norm(g0), rel=1e-12)
-    # epoch loss = mean of that epoch's batch losses; metrics = the metric at the end params
-    np.testing.assert_allclose(h.epoch["loss"], h.step["loss"].reshape(epochs, 3).mean(axis=1), rtol=1e-12)
+    # epoch loss = the mean per sample: batch losses weighted by rows (16, 16, 8); metrics at the end params
+    per_sample = h.step["loss"].reshape(epochs, 3) @ np.array([16, 16, 8]) / 40
+    np.testing.assert_allclose(h.epoch["loss"], per_sample, rtol=1e-12)
     w = res.params
     assert h.epoch["val_loss"][-1] == pytest.approx(lsq_np(w, X[:10], Y[:10])[0], rel=1e-12)
     assert h.epoch["mae"][-1] == pytest.approx(np.mean(np.abs(X @ w - Y)), rel=1e-12)

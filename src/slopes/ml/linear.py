@@ -39,6 +39,7 @@ import numpy as np
 import slopes.numpy as snp
 
 from ..optim.driver import minimize
+from . import sklearn_bridge
 from .estimator import (
     BaseEstimator,
     ConvergenceWarning,
@@ -176,7 +177,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             warnings.warn(
                 f"LinearRegression(solver={solver!r}) stopped before max|grad| <= tol={tol:g}: "
                 f"{res.message}. Raise max_iter, standardize the features, or use solver='lstsq'",
-                ConvergenceWarning,
+                sklearn_bridge.bridged(ConvergenceWarning, "ConvergenceWarning"),
                 stacklevel=3,
             )
         self.n_iter_, self.history_ = int(res.nit), res.history

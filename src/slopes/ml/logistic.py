@@ -66,6 +66,7 @@ from ..optim.driver import minimize
 from ..optim.prox import Prox, soft_threshold
 from ..optim.result import History
 from ..transforms import jit, value_and_grad
+from . import sklearn_bridge
 from .estimator import (
     BaseEstimator,
     ClassifierMixin,
@@ -323,7 +324,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             warnings.warn(
                 f"{type(self).__name__}(solver={solver!r}) stopped before max|grad| <= tol={tol:g}: "
                 f"{message}. Raise max_iter, standardize the features, or try solver='newton'/'lbfgs'",
-                ConvergenceWarning,
+                sklearn_bridge.bridged(ConvergenceWarning, "ConvergenceWarning"),
                 stacklevel=2,
             )
         theta = theta.astype(X.dtype)

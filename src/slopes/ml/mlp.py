@@ -39,6 +39,7 @@ from .. import optim as so
 from .activations import softmax
 from .callbacks import EarlyStopping
 from .datasets import train_test_split
+from . import sklearn_bridge
 from .estimator import (
     BaseEstimator,
     ClassifierMixin,
@@ -169,10 +170,10 @@ class _BaseMLP(BaseEstimator):
         patience = check_number(self.n_iter_no_change, "n_iter_no_change", low=1, integer=True)
         tol = check_number(self.tol, "tol", low=0, allow_none=True)
         if self.early_stopping:
-            return EarlyStopping(patience, min_delta=tol or 0.0, monitor="val_score", mode="max")
+            return EarlyStopping(patience, tol or 0.0, monitor="val_score", mode="max", rule="sklearn")
         if tol is None:
             return None
-        return EarlyStopping(patience, min_delta=tol, monitor="loss", mode="min")
+        return EarlyStopping(patience, min_delta=tol, monitor="loss", mode="min", rule="sklearn")
 
     def _check_common(self):
         if isinstance(self.activation, str):
@@ -252,7 +253,7 @@ class _BaseMLP(BaseEstimator):
             warnings.warn(
                 f"{type(self).__name__}: max_iter={self.max_iter} epochs reached and the optimization "
                 "has not converged yet; raise max_iter or tol",
-                ConvergenceWarning,
+                sklearn_bridge.bridged(ConvergenceWarning, "ConvergenceWarning"),
                 stacklevel=3,
             )
         # early stopping on validation keeps the best epoch (as scikit-learn); otherwise the last one
@@ -307,8 +308,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     max_iter : int, default 200
         Maximum number of epochs.
     tol : float or None, default 1e-4
-        Training stops when the epoch loss (or, with ``early_stopping``, the validation
-        accuracy) has not improved by more than ``tol`` for ``n_iter_no_change`` epochs.
+        scikit-learn's stopping rule: an epoch whose loss (the mean over its samples, as
+        ``loss_curve_``; with ``early_stopping``, the validation accuracy) does not beat the
+        best so far by more than ``tol`` counts, and training stops when more than
+        ``n_iter_no_change`` epochs in a row counted (``EarlyStopping(rule="sklearn")``).
         None: always run ``max_iter`` epochs (without early stopping).
     n_iter_no_change : int, default 10
     early_stopping : bool, default False
@@ -332,7 +335,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     coefs_, intercepts_ : list of ndarray
         Weights ``(fan_in, fan_out)`` and biases of each layer.
     loss_curve_ : list of float
-        Mean training loss (with the penalty) of each epoch.
+        Mean training loss per sample (with the penalty) of each epoch: the batch losses
+        weighted by batch size, as scikit-learn's.
     best_loss_ : float or None
     validation_scores_, best_validation_score_ : list of float, float, or None
         With ``early_stopping``.
