@@ -204,3 +204,14 @@ def test_mlp_classifier_accuracy_matches_sklearn(loader):
         ours.append(ml.MLPClassifier(**params).fit(Xtr, ytr).score(Xte, yte))
         ref.append(SkMLPClassifier(**params).fit(Xtr, ytr).score(Xte, yte))
     assert abs(np.mean(ours) - np.mean(ref)) <= 0.01
+
+
+def test_stopping_epoch_count_equals_sklearn_mlp():
+    X, y = load_digits(return_X_y=True)
+    X = X[:300] / 16.0
+    # tol above any improvement: only the stopping rule decides the epoch count
+    for patience in (1, 3):
+        params = {"tol": 100.0, "n_iter_no_change": patience, "max_iter": 50}
+        ours = ml.MLPClassifier((8,), **params).fit(X, y[:300])
+        ref = SkMLPClassifier((8,), **params).fit(X, y[:300])
+        assert ours.n_iter_ == ref.n_iter_ == patience + 2

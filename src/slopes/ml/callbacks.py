@@ -267,14 +267,19 @@ class EarlyStopping:
         self.best = math.inf if mode == "min" else -math.inf
         self.wait = 0
 
-    def _beats(self, value: float, margin: float) -> bool:
+    def _beats(self, value: float, margin: float, ties: bool = False) -> bool:
         if not math.isfinite(value):  # nan never improves
             return False
-        return value < self.best - margin if self.mode == "min" else value > self.best + margin
+        gain = self.best - value if self.mode == "min" else value - self.best
+        return gain >= margin if ties else gain > margin
 
     def improves(self, value: float) -> bool:
-        """Whether ``value`` beats the best by more than ``min_delta`` (nan never does)."""
-        return self._beats(value, self.min_delta)
+        """Whether ``value`` improves on the best by ``min_delta`` (nan never does).
+
+        ``"keras"``: by more than ``min_delta``; ``"sklearn"``: by at least ``min_delta``
+        (so with ``min_delta=0`` an equal value is not counted against the run).
+        """
+        return self._beats(value, self.min_delta, ties=self.rule == "sklearn")
 
     def update(self, value: float) -> tuple[bool, bool]:
         """Record an epoch's value: ``(new best, should_stop)``."""
