@@ -36,8 +36,9 @@ SMALL_MLP = {"hidden_layer_sizes": (16,), "learning_rate_init": 0.02, "max_iter"
         ml.LinearRegression(),
         ml.LinearRegression(solver="lbfgs", alpha=1.0),
         ml.LogisticRegression(),
-        ml.LogisticRegression(solver="lbfgs", max_iter=500, tol=1e-6),
+        ml.LogisticRegression(solver="sgd"),  # with partial_fit
         ml.SoftmaxRegression(),
+        ml.SoftmaxRegression(solver="adam", learning_rate=0.05, max_iter=200),  # with partial_fit
         ml.MLPClassifier(**SMALL_MLP),
         ml.MLPRegressor(**SMALL_MLP),
         ml.Standardizer(),
@@ -155,6 +156,28 @@ def test_partial_fit_streaming_matches_sklearn_partial_fit():
             ref.partial_fit(Xtr[idx], ytr[idx], classes=np.arange(10))
     assert ours.n_iter_ == 20
     assert ours.score(Xte, yte) >= ref.score(Xte, yte) - 0.03
+
+
+def test_logistic_partial_fit_is_adam_carried_across_calls():
+    # two full-chunk calls = two Adam steps on the scaled objective, by hand (closed-form gradient)
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X[:100])
+    y = y[:100]
+    lr, C, n = 0.05, 2.0, 100
+    clf = ml.LogisticRegression(solver="adam", learning_rate=lr, C=C)
+    clf.partial_fit(X, y, classes=[0, 1]).partial_fit(X, y)
+    A = np.hstack([X, np.ones((n, 1))])
+    theta, m, v = np.zeros(31), np.zeros(31), np.zeros(31)
+    for t in (1, 2):
+        p = 1.0 / (1.0 + np.exp(-A @ theta))
+        g = A.T @ (p - y) / n
+        g[:30] += theta[:30] / (C * n)  # the L2 term w^2 / 2 scaled by 1 / (C n); no intercept
+        m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g * g
+        theta = theta - lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+    np.testing.assert_allclose(clf.coef_[0], theta[:30], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(clf.intercept_, theta[30:], rtol=1e-9, atol=1e-12)
+    assert clf.n_iter_ == 2
+    assert not hasattr(ml.LogisticRegression(), "partial_fit")  # newton has no epochs to continue
 
 
 def test_partial_fit_errors_name_the_fix():

@@ -701,6 +701,101 @@ def encode_labels(y, min_classes: int = 2) -> tuple[np.ndarray, np.ndarray]:
     return classes, codes.reshape(-1).astype(np.int64)
 
 
+# ---------------------------------------------------------------- incremental fitting (partial_fit)
+
+
+class available_if:
+    """Decorator: the method exists only when ``check(self)`` is true (else AttributeError).
+
+    So ``hasattr(est, "partial_fit")`` tells whether the configured solver can learn
+    incrementally, which is how scikit-learn's tools decide to call it.
+
+    Examples
+    --------
+    >>> from slopes.ml.estimator import available_if
+    >>> class Model:
+    ...     def __init__(self, solver):
+    ...         self.solver = solver
+    ...     @available_if(lambda self: self.solver == "sgd")
+    ...     def partial_fit(self):
+    ...         return "one epoch"
+    >>> Model("sgd").partial_fit(), hasattr(Model("newton"), "partial_fit")
+    ('one epoch', False)
+    """
+
+    def __init__(self, check):
+        self.check = check
+
+    def __call__(self, method):
+        self.method = method
+        self.__doc__ = method.__doc__
+        return self
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self.method
+        if not self.check(obj):
+            raise AttributeError(
+                f"{type(obj).__name__}.{self.name} is not available with these parameters "
+                f"({type(obj).__name__}(solver={getattr(obj, 'solver', None)!r}))"
+            )
+        return self.method.__get__(obj, owner)
+
+
+def incremental_codes(estimator, y, classes) -> np.ndarray:
+    """Integer codes of ``y`` in a ``partial_fit``: ``classes`` is required on the first call.
+
+    Sets ``estimator.classes_`` on the first call; later calls may omit ``classes`` or must
+    repeat it, and every label of ``y`` must be one of them.
+
+    Examples
+    --------
+    >>> from slopes.ml.estimator import BaseEstimator, incremental_codes
+    >>> est = BaseEstimator()
+    >>> incremental_codes(est, ["b", "a"], classes=["a", "b", "c"]).tolist(), est.classes_.tolist()
+    ([1, 0], ['a', 'b', 'c'])
+    """
+    first = not hasattr(estimator, "classes_")
+    if first and classes is None:
+        raise ValueError(
+            "classes must be passed on the first call to partial_fit: every label the "
+            "model will see, e.g. partial_fit(X, y, classes=np.unique(y_all))"
+        )
+    if classes is not None:
+        classes, _ = encode_labels(classes)
+        if not first and not np.array_equal(classes, estimator.classes_):
+            raise ValueError(
+                f"classes={classes.tolist()} differs from the first call's {estimator.classes_.tolist()}; "
+                "the model's outputs are fixed by the first call (call fit to start afresh)"
+            )
+        estimator.classes_ = classes
+    y = _check_y(y)
+    unknown = ~np.isin(y, estimator.classes_)
+    if unknown.any():
+        raise ValueError(
+            f"y has labels {np.unique(y[unknown]).tolist()} that are not in classes "
+            f"{estimator.classes_.tolist()}; pass every label in classes on the first call"
+        )
+    return np.searchsorted(estimator.classes_, y).astype(np.int64)
+
+
+def resumed(optimizer, state):
+    """``optimizer`` whose ``init`` returns ``state``: :func:`slopes.ml.fit` continues where a run stopped.
+
+    Examples
+    --------
+    >>> import slopes.optim as so
+    >>> opt = so.sgd(0.1)
+    >>> state = opt.init(np.zeros(2))
+    >>> resumed(opt, state).init(None) is state
+    True
+    """
+    return type(optimizer)(lambda params: state, optimizer.update)
+
+
 # ---------------------------------------------------------------- parameter checks (used in fit)
 
 

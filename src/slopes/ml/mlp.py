@@ -50,6 +50,8 @@ from .estimator import (
     check_X,
     check_X_y,
     encode_labels,
+    incremental_codes,
+    resumed,
 )
 from .layers import _ACTIVATIONS, MLP
 from .losses import cross_entropy
@@ -76,11 +78,6 @@ def _r2(pred, target) -> float:
     ss_tot = np.sum((target - target.mean(axis=0)) ** 2, axis=0)
     ss_res = np.sum((target - pred) ** 2, axis=0)
     return float(np.mean(1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0)))
-
-
-def _resumed(optimizer, state):
-    """``optimizer`` whose ``init`` returns ``state``: fit() continues a run where it stopped."""
-    return so.GradientTransformation(lambda params: state, optimizer.update)
 
 
 def _hidden_sizes(h) -> tuple[int, ...]:
@@ -259,7 +256,7 @@ class _BaseMLP(BaseEstimator):
         if self.clip_norm is not None:  # chained here, so that partial_fit resumes the whole state
             optimizer = so.chain(so.clip_by_global_norm(float(self.clip_norm)), optimizer)
         if warm:  # rebuilt, not stored: an optimizer's closures cannot be pickled, its state can
-            optimizer = _resumed(optimizer, self._optimizer_state_)
+            optimizer = resumed(optimizer, self._optimizer_state_)
         alpha = float(self.alpha)
 
         def loss(params, batch):
@@ -440,27 +437,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         (3, 3, [0, 1])
         """
         X, y = check_X_y(X, y)
-        first = not hasattr(self, "classes_")
-        if first and classes is None:
-            raise ValueError(
-                "classes must be passed on the first call to partial_fit: every label the "
-                "model will see, e.g. partial_fit(X, y, classes=np.unique(y_all))"
-            )
-        if classes is not None:
-            classes, _ = encode_labels(classes)
-            if not first and not np.array_equal(classes, self.classes_):
-                raise ValueError(
-                    f"classes={classes.tolist()} differs from the first call's {self.classes_.tolist()}; "
-                    "the output layer is fixed by the first call (call fit to start afresh)"
-                )
-            self.classes_ = classes
-        unknown = ~np.isin(y, self.classes_)
-        if unknown.any():
-            raise ValueError(
-                f"y has labels {np.unique(y[unknown]).tolist()} that are not in classes "
-                f"{self.classes_.tolist()}; pass every label in classes on the first call"
-            )
-        codes = np.searchsorted(self.classes_, y)
+        codes = incremental_codes(self, y, classes)
         return self._fit(X, codes, len(self.classes_), cross_entropy, _accuracy, stratify=True, incremental=True)
 
     def predict_proba(self, X):
