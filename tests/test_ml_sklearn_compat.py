@@ -4,6 +4,7 @@ Every test here needs scikit-learn (part of the ``dev`` extra) and skips cleanly
 ``import slopes`` itself must not need it, which a subprocess with scikit-learn hidden checks.
 """
 
+import re
 import subprocess
 import sys
 import warnings
@@ -238,3 +239,44 @@ def test_stopping_epoch_count_equals_sklearn_mlp():
         ours = ml.MLPClassifier((8,), **params).fit(X, y[:300])
         ref = SkMLPClassifier((8,), **params).fit(X, y[:300])
         assert ours.n_iter_ == ref.n_iter_ == patience + 2
+
+
+# --- feature names (scikit-learn's contract; pandas may be absent, so a stand-in frame) -------
+
+
+class Frame:
+    """What an estimator reads of a DataFrame: ``columns`` and ``to_numpy()``."""
+
+    def __init__(self, values, columns):
+        self.values, self.columns = np.asarray(values, dtype=float), list(columns)
+
+    def to_numpy(self):
+        return self.values
+
+
+def test_feature_names_are_remembered_and_checked():
+    X = np.arange(12.0).reshape(4, 3) ** 2
+    y = np.array([0, 1, 0, 1])
+    names = ["age", "bmi", "bp"]
+    std = ml.Standardizer().fit(Frame(X, names))
+    assert std.feature_names_in_.tolist() == names == std.get_feature_names_out().tolist()
+    clf = ml.LogisticRegression(solver="sgd").partial_fit(Frame(X, names), y, classes=[0, 1])
+    # the texts scikit-learn's check_dataframe_column_names_consistency matches
+    head = "The feature names should match those that were passed during fit.\n"
+    cases = [
+        (names[::-1], "Feature names must be in the same order as they were in fit.\n"),
+        (["x", "y", "z"], "Feature names unseen at fit time:\n- x\n- y\n- z\n"),
+        (["age", "bmi", "zz"], "Feature names unseen at fit time:\n- zz\nFeature names seen at fit time, yet now missing:\n- bp\n"),
+    ]
+    for columns, detail in cases:
+        for call in (std.transform, clf.predict, lambda Xb: clf.partial_fit(Xb, y)):
+            with pytest.raises(ValueError, match=re.escape(head + detail)):
+                call(Frame(X, columns))
+    with pytest.warns(UserWarning, match="X does not have valid feature names, but Standardizer was fitted"):
+        std.transform(X)
+    plain = ml.MLPRegressor((2,), max_iter=2, tol=None).fit(X, y.astype(float))
+    with pytest.warns(UserWarning, match="X has feature names, but MLPRegressor was fitted without"):
+        plain.predict(Frame(X, names))
+    assert not hasattr(std.fit(X), "feature_names_in_")  # refit without names forgets them
+    with pytest.raises(TypeError, match="all input features have string names.*astype\\(str\\)"):
+        ml.LinearRegression().fit(Frame(X, ["a", 1, "c"]), y)

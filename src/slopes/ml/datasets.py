@@ -474,6 +474,7 @@ class Standardizer(TransformerMixin, BaseEstimator):
         >>> Standardizer().fit([[0.0], [2.0], [4.0]]).scale_
         array([1.63299316])
         """
+        self._track_feature_names(X, reset=True)
         X = check_X(X, allow_nd=True)
         X64 = X.astype(np.float64)
         mean = X64.mean(axis=0)
@@ -508,6 +509,7 @@ class Standardizer(TransformerMixin, BaseEstimator):
         array([[2.]])
         """
         Z = self._checked(X, "X")
+        self._track_feature_names(X, reset=False)
         return self._wrap_output((Z - self.mean_.astype(Z.dtype)) / self.scale_.astype(Z.dtype), X)
 
     def inverse_transform(self, Z) -> np.ndarray:

@@ -57,6 +57,7 @@ __all__ = [
     "check_X_y",
     "check_is_fitted",
     "encode_labels",
+    "feature_names",
     "check_number",
     "check_choice",
 ]
@@ -252,10 +253,36 @@ class BaseEstimator:
         """
         return sklearn_bridge.base_tags()
 
+    def _track_feature_names(self, X, reset: bool) -> None:
+        """Remember ``X``'s column names (``reset``: in fit) or check them against fit's.
+
+        scikit-learn's contract: ``feature_names_in_`` exists only when fit saw string
+        column names; later calls with other names, or another order, are an error, and a
+        switch between named and unnamed input is warned about.
+        """
+        names = feature_names(X)
+        if reset:
+            if names is None:
+                self.__dict__.pop("feature_names_in_", None)
+            else:
+                self.feature_names_in_ = names
+            return
+        fitted = getattr(self, "feature_names_in_", None)
+        cls = type(self).__name__
+        if fitted is None and names is not None:
+            warnings.warn(f"X has feature names, but {cls} was fitted without feature names", UserWarning, 3)
+        elif fitted is not None and names is None:
+            warnings.warn(
+                f"X does not have valid feature names, but {cls} was fitted with feature names", UserWarning, 3
+            )
+        elif fitted is not None and not np.array_equal(fitted, names):
+            raise ValueError(_names_mismatch(fitted, names))
+
     # shared by every predict-like method of subclasses
     def _check_predict_X(self, X) -> np.ndarray:
-        """``X`` checked for prediction: fitted estimator, 2-D finite floats, right feature count."""
+        """``X`` checked for prediction: fitted estimator, 2-D finite floats, right feature count and names."""
         check_is_fitted(self, "n_features_in_")
+        self._track_feature_names(X, reset=False)
         X = check_X(X)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(
@@ -419,9 +446,16 @@ class TransformerMixin:
         ['a', 'b']
         """
         check_is_fitted(self, "n_features_in_")
+        fitted = getattr(self, "feature_names_in_", None)
         if input_features is None:
+            if fitted is not None:
+                return fitted.copy()
             return np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
         names = np.asarray(input_features, dtype=object)
+        if fitted is not None and not np.array_equal(names, fitted):
+            raise ValueError(
+                f"input_features is not equal to feature_names_in_ {fitted.tolist()}; pass those names or None"
+            )
         if names.shape != (self.n_features_in_,):
             raise ValueError(
                 f"input_features has {names.size} names but {type(self).__name__} was fitted with "
@@ -460,6 +494,55 @@ def _check_weights(sample_weight, n: int) -> np.ndarray | None:
     if not np.all(np.isfinite(w)) or np.any(w < 0) or not w.sum() > 0:
         raise ValueError("sample_weight must be finite and >= 0 with a positive sum")
     return w
+
+
+# ---------------------------------------------------------------- feature names
+
+
+def feature_names(X) -> np.ndarray | None:
+    """The column names of a DataFrame ``X`` when they are all strings, else None (as scikit-learn).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from slopes.ml.estimator import feature_names
+    >>> class Frame:  # anything with .columns, e.g. a pandas DataFrame
+    ...     columns = ["age", "bmi"]
+    >>> feature_names(Frame()).tolist(), feature_names(np.zeros((2, 2)))
+    (['age', 'bmi'], None)
+    """
+    columns = getattr(X, "columns", None)
+    if columns is None or isinstance(X, np.ndarray):
+        return None
+    names = np.asarray(list(columns), dtype=object)
+    strings = [isinstance(c, str) for c in names]
+    if strings and all(strings):
+        return names
+    if any(strings):
+        raise TypeError(
+            "Feature names are only supported if all input features have string names; X has "
+            "both string and non-string column names: convert them all, X.columns = X.columns.astype(str)"
+        )
+    return None
+
+
+def _names_mismatch(fitted: np.ndarray, given: np.ndarray) -> str:
+    """scikit-learn's message for columns that differ from fit's (its tools match on its text)."""
+
+    def listed(names):
+        shown = [f"- {name}\n" for name in names[:5]]
+        return "".join(shown) + ("- ...\n" if len(names) > 5 else "")
+
+    unseen = sorted(set(given) - set(fitted))
+    missing = sorted(set(fitted) - set(given))
+    message = "The feature names should match those that were passed during fit.\n"
+    if unseen:
+        message += "Feature names unseen at fit time:\n" + listed(unseen)
+    if missing:
+        message += "Feature names seen at fit time, yet now missing:\n" + listed(missing)
+    if not (unseen or missing):
+        message += "Feature names must be in the same order as they were in fit.\n"
+    return message + "Select and order X's columns as in fit."
 
 
 # ---------------------------------------------------------------- input checks

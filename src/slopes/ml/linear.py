@@ -132,6 +132,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         max_iter = check_number(self.max_iter, "max_iter", low=1, integer=True)
         tol = check_number(self.tol, "tol", low=0.0, low_open=True)
         lr = check_number(self.learning_rate, "learning_rate", low=0.0, low_open=True, allow_none=True)
+        self._track_feature_names(X, reset=True)
         X_in, y = check_X_y(X, y, y_numeric=True)
         # solved in float64 for any input (tol=1e-8 is below float32 rounding); coef_ in X's dtype
         X, y = X_in.astype(np.float64, copy=False), y.astype(np.float64, copy=False)

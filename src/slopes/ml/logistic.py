@@ -285,6 +285,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         (['no', 'yes'], (1, 1), (1,))
         """
         solver, C, l1_share, l2_share = self._validated()
+        self._track_feature_names(X, reset=True)
         X, y = check_X_y(X, y)
         classes, codes = encode_labels(y)
         problem = self._problem(X, codes, len(classes), C, l1_share, l2_share)
@@ -358,8 +359,9 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         (20, [0, 1])
         """
         solver, C, l1_share, l2_share = self._validated()
-        X, y = check_X_y(X, y)
         fitted = hasattr(self, "coef_")
+        self._track_feature_names(X, reset=not fitted)
+        X, y = check_X_y(X, y)
         if fitted and X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "

@@ -412,6 +412,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def fit(self, X, y):
         """Train on ``X`` (n_samples, n_features) and labels ``y`` (n_samples,); returns ``self``."""
+        self._track_feature_names(X, reset=True)
         X, y = check_X_y(X, y)
         classes, codes = encode_labels(y)
         self.classes_ = classes
@@ -436,6 +437,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         >>> clf.n_iter_, len(clf.loss_curve_), clf.classes_.tolist()
         (3, 3, [0, 1])
         """
+        self._track_feature_names(X, reset=not hasattr(self, "n_features_in_"))
         X, y = check_X_y(X, y)
         codes = incremental_codes(self, y, classes)
         return self._fit(X, codes, len(self.classes_), cross_entropy, _accuracy, stratify=True, incremental=True)
@@ -480,6 +482,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def fit(self, X, y):
         """Train on ``X`` (n_samples, n_features) and targets ``y`` (n_samples,) or (n_samples, k)."""
+        self._track_feature_names(X, reset=True)
         X, Y = self._targets(X, y)
         return self._fit(X, Y, Y.shape[1], _half_mse, _r2, stratify=False)
 
@@ -500,6 +503,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         >>> reg.n_iter_, reg.predict(X[:3]).shape
         (2, (3,))
         """
+        self._track_feature_names(X, reset=not hasattr(self, "n_features_in_"))
         X, Y = self._targets(X, y)
         return self._fit(X, Y, Y.shape[1], _half_mse, _r2, stratify=False, incremental=True)
 
