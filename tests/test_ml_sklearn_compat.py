@@ -32,19 +32,26 @@ import slopes.ml as ml  # noqa: E402
 SMALL_MLP = {"hidden_layer_sizes": (16,), "learning_rate_init": 0.02, "max_iter": 50}
 
 
-@parametrize_with_checks(
-    [
-        ml.LinearRegression(),
-        ml.LinearRegression(solver="lbfgs", alpha=1.0),
-        ml.LogisticRegression(),
-        ml.LogisticRegression(solver="sgd"),  # with partial_fit
-        ml.SoftmaxRegression(),
-        ml.SoftmaxRegression(solver="adam", learning_rate=0.05, max_iter=200),  # with partial_fit
-        ml.MLPClassifier(**SMALL_MLP),
-        ml.MLPRegressor(**SMALL_MLP),
-        ml.Standardizer(),
-    ]
-)
+with warnings.catch_warnings():
+    # slopes' BaseEstimator is its own by design (scikit-learn stays optional); say so once, here
+    warnings.filterwarnings("ignore", "Estimator .* does not inherit from `sklearn.base.BaseEstimator`")
+    SKLEARN_CHECKS = parametrize_with_checks(
+        [
+            ml.LinearRegression(),
+            ml.LinearRegression(solver="lbfgs", alpha=1.0),
+            ml.LogisticRegression(),
+            ml.LogisticRegression(solver="sgd"),  # with partial_fit
+            ml.SoftmaxRegression(),
+            ml.SoftmaxRegression(solver="adam", learning_rate=0.05, max_iter=200),  # with partial_fit
+            ml.MLPClassifier(**SMALL_MLP),
+            ml.MLPRegressor(**SMALL_MLP),
+            ml.Standardizer(),
+        ]
+    )
+
+
+@SKLEARN_CHECKS
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # max_iter kept small
 def test_passes_sklearn_check_estimator(estimator, check):
     check(estimator)
 
@@ -77,7 +84,10 @@ def test_issue_grid_search_and_cross_val_score_equal_sklearn_logistic_regression
     np.testing.assert_allclose(ours.cv_results_["mean_test_score"], ref.cv_results_["mean_test_score"])
     assert ours.best_params_ == ref.best_params_
     # the issue's own calls: no AttributeError, no nan scores
-    GridSearchCV(ml.LogisticRegression(), {"C": [0.1, 1]}).fit(X[:, :5], y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkConvergenceWarning)  # raw, unstandardized features
+        search = GridSearchCV(ml.LogisticRegression(), {"C": [0.1, 1]}).fit(X[:, :5], y)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
     scores = cross_val_score(make_pipeline(StandardScaler(), ml.LogisticRegression()), X, y)
     ref_scores = cross_val_score(make_pipeline(StandardScaler(), SkLogisticRegression()), X, y)
     np.testing.assert_allclose(scores, ref_scores)
