@@ -284,12 +284,16 @@ class BaseEstimator:
         check_is_fitted(self, "n_features_in_")
         self._track_feature_names(X, reset=False)
         X = check_X(X)
+        self._check_n_features(X)
+        return X
+
+    def _check_n_features(self, X: np.ndarray) -> None:
+        """``X`` (checked) has the columns of fit, or scikit-learn's message says how many are expected."""
         if X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
                 f"{self.n_features_in_} features as input; pass rows with the same columns as in fit"
             )
-        return X
 
 
 class ClassifierMixin:

@@ -362,11 +362,8 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         fitted = hasattr(self, "coef_")
         self._track_feature_names(X, reset=not fitted)
         X, y = check_X_y(X, y)
-        if fitted and X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
-                f"{self.n_features_in_} features as input; pass rows with the same columns as before"
-            )
+        if fitted:
+            self._check_n_features(X)
         codes = incremental_codes(self, y, classes)
         problem = self._problem(X, codes, len(self.classes_), C, l1_share, l2_share)
         fresh = not hasattr(self, "_optimizer_state")  # the first call, or the first after fit

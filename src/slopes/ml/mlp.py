@@ -36,10 +36,10 @@ import numpy as np
 import slopes.numpy as snp
 
 from .. import optim as so
+from . import sklearn_bridge
 from .activations import softmax
 from .callbacks import EarlyStopping
 from .datasets import train_test_split
-from . import sklearn_bridge
 from .estimator import (
     BaseEstimator,
     ClassifierMixin,
@@ -217,11 +217,8 @@ class _BaseMLP(BaseEstimator):
         hidden = _hidden_sizes(self.hidden_layer_sizes)
         seed = self._seed()
         warm = incremental and hasattr(self, "params_")
-        if warm and X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
-                f"{self.n_features_in_} features as input; pass rows with the same columns as before"
-            )
+        if warm:
+            self._check_n_features(X)
         if warm and n_outputs != self.n_outputs_:
             raise ValueError(
                 f"y has {n_outputs} outputs but {type(self).__name__} was fitted with {self.n_outputs_}; "
