@@ -115,6 +115,9 @@ def test_set_output_default_in_a_pipeline_and_global_config():
     np.testing.assert_allclose(out, StandardScaler().fit_transform(X), atol=1e-12)
     with sklearn.config_context(transform_output="default"):
         assert type(ml.Standardizer().fit_transform(X)) is np.ndarray
+    # clone (as GridSearchCV does) keeps the choice, as for scikit-learn's own transformers
+    twin = clone(ml.Standardizer().set_output(transform="pandas"))
+    assert twin._sklearn_output_config == {"transform": "pandas"}
     names = ml.Standardizer().fit(X).get_feature_names_out()
     assert names.tolist() == [f"x{i}" for i in range(X.shape[1])]
     with pytest.raises(ValueError, match="transform must be one of"):

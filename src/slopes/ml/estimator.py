@@ -437,7 +437,8 @@ class TransformerMixin:
         (2, 1)
         """
         if transform is not None:
-            self._output_container = check_choice(transform, "transform", _CONTAINERS)
+            # the attribute scikit-learn's clone() copies, so GridSearchCV's clones keep the choice
+            self._sklearn_output_config = {"transform": check_choice(transform, "transform", _CONTAINERS)}
         return self
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
@@ -469,7 +470,8 @@ class TransformerMixin:
 
     def _wrap_output(self, out: np.ndarray, X) -> Any:
         """``out`` in the container chosen by :meth:`set_output` (rows indexed as ``X``'s)."""
-        container = getattr(self, "_output_container", None) or sklearn_bridge.global_transform_output()
+        chosen = getattr(self, "_sklearn_output_config", {}).get("transform")
+        container = chosen or sklearn_bridge.global_transform_output()
         if container == "default":
             return out
         try:
