@@ -9,6 +9,11 @@ attributes (``coefs_``, ``intercepts_``, ``loss_curve_``, ``n_iter_``, ``classes
 on an :class:`~slopes.ml.layers.MLP`, so any :mod:`slopes.optim` transformation,
 schedule, gradient clipping and mixed precision are available too.
 
+Training follows scikit-learn's: the per-epoch loss (``loss_curve_``) is the mean over the
+epoch's samples, training stops by its ``tol`` / ``n_iter_no_change`` rule, and
+``partial_fit`` runs one epoch per call, continuing the optimizer's state. Both estimators
+pass scikit-learn's ``check_estimator``.
+
 Differences from scikit-learn: ``random_state=None`` means seed 0 (every run is
 reproducible); a two-class classifier has two softmax outputs (scikit-learn uses one
 logistic unit, so its last ``coefs_`` has one column); the default init is He normal for
