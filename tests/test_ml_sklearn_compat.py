@@ -4,6 +4,7 @@ Every test here needs scikit-learn (part of the ``dev`` extra) and skips cleanly
 ``import slopes`` itself must not need it, which a subprocess with scikit-learn hidden checks.
 """
 
+import pickle
 import re
 import subprocess
 import sys
@@ -101,8 +102,10 @@ def test_roles_clone_and_sklearn_exception_classes():
     assert twin is not est and twin.get_params() == est.get_params()
     with pytest.raises(SkNotFittedError, match="not fitted yet"):  # scikit-learn catches its own class
         ml.LogisticRegression().predict([[0.0]])
-    with pytest.raises(ml.NotFittedError):  # and slopes' still works
+    with pytest.raises(ml.NotFittedError) as caught:  # and slopes' still works
         ml.LogisticRegression().predict([[0.0]])
+    back = pickle.loads(pickle.dumps(caught.value))  # as a joblib worker sends it
+    assert type(back) is ml.NotFittedError and back.args == caught.value.args
     with pytest.warns(SkConvergenceWarning):
         ml.LogisticRegression(solver="gd", max_iter=2).fit([[0.0], [1.0], [2.0]], [0, 1, 1])
 

@@ -54,8 +54,13 @@ def bridged(ours: type, name: str) -> type:
 
 @functools.cache
 def _combined(ours: type, theirs: type) -> type:
-    # one class per pair (cached), named and documented as slopes' own
-    return type(ours.__name__, (ours, theirs), {"__module__": ours.__module__, "__doc__": ours.__doc__})
+    # one class per pair (cached), named and documented as slopes' own; it pickles as slopes'
+    # class (a joblib worker's error reaches the parent), which the module can name
+    return type(
+        ours.__name__,
+        (ours, theirs),
+        {"__module__": ours.__module__, "__doc__": ours.__doc__, "__reduce__": lambda e: (ours, e.args)},
+    )
 
 
 def base_tags():
