@@ -47,6 +47,12 @@ with warnings.catch_warnings():
             ml.MLPClassifier(**SMALL_MLP),
             ml.MLPRegressor(**SMALL_MLP),
             ml.Standardizer(),
+            # configurations with their own paths: a flat objective on one sample, the softmax
+            # Hessian's flat directions, a validation split of too few rows, float32 weights
+            ml.LinearRegression(solver="gd"),
+            ml.SoftmaxRegression(solver="newton"),
+            ml.MLPRegressor(early_stopping=True, n_iter_no_change=20, **{**SMALL_MLP, "max_iter": 200}),
+            ml.MLPRegressor(mixed_precision=True, **SMALL_MLP),
         ]
     )
 

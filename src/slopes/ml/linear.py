@@ -170,7 +170,9 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         options = {}
         if solver == "gd":
             if lr is None:  # 1/L, L the top eigenvalue of the Hessian (X^T X + alpha I) / n
-                options["L"] = (np.linalg.norm(Xc, 2) ** 2 + alpha) / n
+                L = (np.linalg.norm(Xc, 2) ** 2 + alpha) / n
+                # L = 0: every row equal after centring, a flat objective; w = 0 is a minimizer
+                options["L"] = L if L > 0 else 1.0
             else:
                 options["learning_rate"] = lr
         res = minimize(objective, np.zeros(d), method=solver, gtol=tol, maxiter=max_iter, **options)

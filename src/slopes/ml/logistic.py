@@ -182,6 +182,26 @@ class _Problem:
         F[np.arange(self.m), np.arange(self.m)] += self.l2
         return F
 
+    def newton_hessian(self, theta):
+        """:meth:`fisher`, made invertible along the softmax model's flat directions.
+
+        Softmax does not change when every class's logit moves by the same amount, so
+        shifting all intercepts alike (and, without an L2 penalty, all classes' weights of
+        one feature alike) leaves the objective flat: its Hessian is singular there, and
+        so is the Newton system. Adding ``s u u^T`` for each such unit direction ``u``
+        changes nothing else, because the gradient has no component along them: the step
+        is the minimum-norm Newton step.
+        """
+        H = self.fisher(theta)
+        if self.k == 1:
+            return H
+        rows = ([] if self.l2 else list(range(self.d))) + ([self.d] if self.fit_intercept else [])
+        s = float(np.max(np.diag(H)))  # the Hessian's own scale keeps the system well conditioned
+        for j in rows:  # row j of [[W], [b]] holds its K classes at j K .. j K + K - 1
+            block = slice(j * self.k, (j + 1) * self.k)
+            H[block, block] += s / self.k  # s u u^T with u = (1, ..., 1) / sqrt(K)
+        return H
+
     def prox(self):
         """Soft thresholding of the weights only (the intercept is not penalized)."""
         lam, m = self.l1, self.m
@@ -317,7 +337,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
                                seed=self.random_state, **opts)  # fmt: skip
             elif solver == "newton":  # IRLS: the exact gradient and Hessian (= Fisher) in closed form
                 # the Hessian is positive (semi)definite: a Cholesky factorization, not an eigensolve
-                res = minimize(problem.value_and_gradient, theta0, jac=True, hess=problem.fisher,
+                res = minimize(problem.value_and_gradient, theta0, jac=True, hess=problem.newton_hessian,
                                modification="cholesky", **opts)
             else:
                 res = minimize(problem.full, theta0, **opts)

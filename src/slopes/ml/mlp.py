@@ -241,9 +241,15 @@ class _BaseMLP(BaseEstimator):
             frac = check_number(self.validation_fraction, "validation_fraction", low=0, high=1, low_open=True)
             if frac >= 1:
                 raise ValueError(f"validation_fraction must be < 1, got {frac!r}")
-            X, Xv, targets, tv = train_test_split(
-                X, targets, test_size=frac, seed=seed, stratify=True if stratify else None
-            )
+            try:
+                X, Xv, targets, tv = train_test_split(
+                    X, targets, test_size=frac, seed=seed, stratify=True if stratify else None
+                )
+            except ValueError as e:
+                raise ValueError(
+                    f"early_stopping=True holds out validation_fraction={frac:g} of the training data "
+                    f"(n_samples={X.shape[0]}), which fails: {e}. Pass more samples or early_stopping=False"
+                ) from None
             val_data = (Xv, tv)
 
         if warm:
@@ -312,7 +318,8 @@ class _BaseMLP(BaseEstimator):
         self.train_result_ = res
         self.history_ = res.history
         self.loss_curve_ = (self.loss_curve_ if warm else []) + losses
-        self.best_loss_ = None if early_stopping else float(np.nanmin(self.loss_curve_))
+        finite = [v for v in self.loss_curve_ if math.isfinite(v)]  # mixed precision skips steps: nan epochs
+        self.best_loss_ = None if early_stopping else (min(finite) if finite else math.nan)
         self.validation_scores_ = [float(v) for v in epochs["val_score"]] if early_stopping else None
         self.best_validation_score_ = max(self.validation_scores_) if early_stopping else None
         self.n_iter_ = done + len(epochs)
@@ -325,8 +332,10 @@ class _BaseMLP(BaseEstimator):
         return self
 
     def _outputs(self, X) -> np.ndarray:
+        """The network's outputs for ``X``, in ``X``'s float dtype (float32 weights of mixed precision too)."""
         X = self._check_predict_X(X)
-        return np.asarray(self.model_(self.params_, X.astype(self.coefs_[0].dtype, copy=False)))
+        out = np.asarray(self.model_(self.params_, X.astype(self.coefs_[0].dtype, copy=False)))
+        return out.astype(X.dtype, copy=False)
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
