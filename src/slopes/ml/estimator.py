@@ -270,10 +270,18 @@ class BaseEstimator:
         fitted = getattr(self, "feature_names_in_", None)
         cls = type(self).__name__
         if fitted is None and names is not None:
-            warnings.warn(f"X has feature names, but {cls} was fitted without feature names", UserWarning, 3)
+            warnings.warn(
+                f"X has feature names, but {cls} was fitted without feature names; its columns are "
+                f"taken in order (fit on a DataFrame to have them checked)",
+                UserWarning,
+                3,
+            )
         elif fitted is not None and names is None:
             warnings.warn(
-                f"X does not have valid feature names, but {cls} was fitted with feature names", UserWarning, 3
+                f"X does not have valid feature names, but {cls} was fitted with feature names; its "
+                f"columns are taken in the order {fitted.tolist()} (pass a DataFrame to have them checked)",
+                UserWarning,
+                3,
             )
         elif fitted is not None and not np.array_equal(fitted, names):
             raise ValueError(_names_mismatch(fitted, names))
