@@ -279,7 +279,7 @@ class BaseEstimator:
         elif fitted is not None and names is None:
             warnings.warn(
                 f"X does not have valid feature names, but {cls} was fitted with feature names; its "
-                f"columns are taken in the order {fitted.tolist()} (pass a DataFrame to have them checked)",
+                f"columns are taken in fit's order (pass a DataFrame to have them checked)",
                 UserWarning,
                 3,
             )
