@@ -11,6 +11,7 @@ from slopes.ml.estimator import (
     RegressorMixin,
     check_choice,
     check_number,
+    DataConversionWarning,
     check_X,
     check_X_y,
     encode_labels,
@@ -93,7 +94,7 @@ def test_predict_before_fit_is_not_fitted_error(cls):
 
 def test_feature_count_checked_at_predict():
     est = LinearRegression().fit(np.eye(3), [1.0, 2.0, 3.0])
-    with pytest.raises(ValueError, match="X has 2 features, but LinearRegression was fitted with 3"):
+    with pytest.raises(ValueError, match="X has 2 features, but LinearRegression is expecting 3 features"):
         est.predict(np.zeros((1, 2)))
 
 
@@ -108,10 +109,13 @@ def test_check_X_errors_name_problem_and_fix():
         check_X(np.zeros((0, 3)))
     with pytest.raises(ValueError, match=r"NaN or inf \(1 entries, first at index \(1, 0\)\)"):
         check_X([[1.0, 2.0], [np.nan, 3.0]])
-    with pytest.raises(TypeError, match="must hold numbers.*one-hot"):
+    with pytest.raises(TypeError, match="must be numeric.*one-hot"):
         check_X([["a", "b"]])
-    with pytest.raises(TypeError, match="complex"):
+    with pytest.raises(ValueError, match="Complex data not supported.*np.real"):
         check_X(np.ones((2, 2), complex))
+    with pytest.raises(TypeError, match=r"argument must be a string or a number.*encode categories"):
+        check_X(np.array([[1.0, {"a": 1}]], dtype=object))
+    assert check_X(np.array([[1.0, 2]], dtype=object)).dtype == np.float64  # numbers stored as objects
 
 
 def test_check_X_dtypes():
@@ -126,20 +130,26 @@ def test_check_X_y():
     assert y.dtype == np.float32
     with pytest.raises(ValueError, match="X has 2 rows but y has 3 entries"):
         check_X_y(np.ones((2, 1)), [1, 2, 3])
-    with pytest.raises(ValueError, match=r"y\.ravel\(\)"):
-        check_X_y(np.ones((2, 1)), np.ones((2, 1)))
+    with pytest.warns(DataConversionWarning, match=r"column-vector y.*1-D y"):
+        _, y = check_X_y(np.ones((2, 1)), np.ones((2, 1)))
+    assert y.shape == (2,)
+    with pytest.raises(ValueError, match=r"requires y to be passed.*fit\(X, y\)"):
+        check_X_y(np.ones((2, 1)), None)
     with pytest.raises(ValueError, match="y contains NaN"):
         check_X_y(np.ones((2, 1)), [1.0, np.nan], y_numeric=True)
 
 
 def test_encode_labels_any_type():
-    for y in (["b", "a", "b", "c"], [True, False, True, False], [2.5, -1.0, 2.5, 7.0], [10, 3, 10, 3]):
+    for y in (["b", "a", "b", "c"], [True, False, True, False], [2.0, -1.0, 2.0, 7.0], [10, 3, 10, 3]):
         classes, codes = encode_labels(y)
         assert classes.tolist() == sorted(set(y))  # reference: Python's own sort
         assert classes[codes].tolist() == list(y)
         assert codes.dtype == np.int64
     with pytest.raises(ValueError, match="at least 2 classes"):
         encode_labels([1, 1, 1])
+    # non-integer floats are a regression target, as scikit-learn's type_of_target says
+    with pytest.raises(ValueError, match="Unknown label type: continuous.*use a regressor"):
+        encode_labels([2.5, -1.0, 2.5, 7.0])
 
 
 def test_classifier_score_is_accuracy_and_fit_with_string_labels():

@@ -371,3 +371,19 @@ def test_softmax_natural_gradient_and_newton_small():
     assert ng.n_iter_ <= 15 and newton.n_iter_ <= 15
     np.testing.assert_allclose(ng.coef_, lb.coef_, atol=1e-6)
     np.testing.assert_allclose(newton.coef_, lb.coef_, atol=1e-6)
+
+
+@pytest.mark.parametrize("penalty", ["l2", None])
+def test_softmax_newton_two_classes_flat_directions(penalty):
+    # softmax is unchanged by shifting every class's logit alike: the Hessian is singular along
+    # that direction (it used to stop Newton with LinAlgError); the fit must match scikit-learn's
+    lm = pytest.importorskip("sklearn.linear_model")
+    X = 3 * np.random.default_rng(0).uniform(size=(20, 5))
+    y = (X[:, 0] > 1.5).astype(int) + 1
+    X[:4, 1] += 3 * (y[:4] == 1)  # not separable, so the unpenalized optimum exists
+    clf = SoftmaxRegression(solver="newton", penalty=penalty, tol=1e-10).fit(X, y)
+    # two-class softmax is the logistic model in w = w_2 - w_1; its L2 term on both rows is
+    # |w|^2 / 4 at the optimum (w_1 = -w_2), scikit-learn's |w|^2 / 2 with C doubled
+    ref = lm.LogisticRegression(C=2.0 if penalty else np.inf, tol=1e-12, max_iter=10_000).fit(X, y)
+    np.testing.assert_allclose(clf.predict_proba(X), ref.predict_proba(X), atol=1e-6)
+    assert clf.n_iter_ <= 30

@@ -6,6 +6,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import slopes as sl
 import slopes.numpy as snp
@@ -89,8 +91,9 @@ def test_history_shapes_and_first_step_values():
     f0, g0 = lsq_np(np.zeros(3), X[idx], Y[idx])
     assert h.step["loss"][0] == pytest.approx(f0, rel=1e-12)
     assert h.step["grad_norm"][0] == pytest.approx(np.linalg.norm(g0), rel=1e-12)
-    # epoch loss = mean of that epoch's batch losses; metrics = the metric at the end params
-    np.testing.assert_allclose(h.epoch["loss"], h.step["loss"].reshape(epochs, 3).mean(axis=1), rtol=1e-12)
+    # epoch loss = the mean per sample: batch losses weighted by rows (16, 16, 8); metrics at the end params
+    per_sample = h.step["loss"].reshape(epochs, 3) @ np.array([16, 16, 8]) / 40
+    np.testing.assert_allclose(h.epoch["loss"], per_sample, rtol=1e-12)
     w = res.params
     assert h.epoch["val_loss"][-1] == pytest.approx(lsq_np(w, X[:10], Y[:10])[0], rel=1e-12)
     assert h.epoch["mae"][-1] == pytest.approx(np.mean(np.abs(X @ w - Y)), rel=1e-12)
@@ -141,6 +144,33 @@ def test_early_stopping_int_patience_monitors_train_loss_without_val():
     res = fit(loss, np.zeros(1), np.full(4, 2.0), optimizer=so.sgd(1.0), epochs=10, early_stopping=1)
     # lr 1 on (w-2)^2 oscillates 0 -> 4 -> 0: the loss never improves after epoch 0
     assert res.stopped_early and res.best_epoch == 0 and len(res.history.epoch) == 2
+
+
+def test_growing_finite_loss_is_divergence_as_in_minimize():
+    # sgd at lr 1.2 on least squares: the loss grows x~20 per epoch but stays finite for
+    # dozens of epochs (it reached 1e84 in 50); minimize's blow-up rule must end the run
+    rng = np.random.default_rng(0)
+    Xg = rng.normal(size=(64, 3))
+    yg = Xg @ np.array([1.0, -2.0, 0.5])
+    loss = lambda w, b: snp.mean((b[0] @ w - b[1]) ** 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow RuntimeWarning leaks
+        res = fit(loss, np.zeros(3), (Xg, yg), optimizer=so.sgd(1.2), epochs=50, batch_size=16)
+        ref = sl.minimize(lambda w: loss(w, (Xg, yg)), np.zeros(3), method="gd", learning_rate=1.2, maxiter=200)
+    assert not ref.success and "diverged" in ref.message  # the peer verdict on the same step size
+    assert res.diverged and "loss grew from" in res.message and res.step < 50 * 4
+    # best_params: those at the end of the epoch with the lowest epoch loss, far from the blow-up
+    assert res.best_epoch == int(np.argmin(res.history.epoch["loss"]))
+    full = lambda w: float(np.mean((Xg @ w - yg) ** 2))  # the loss on all rows, by hand
+    assert np.all(np.isfinite(res.best_params)) and full(res.best_params) < 1e-3 * full(res.params)
+
+
+def test_overflow_is_reported_not_warned():
+    loss = lambda w, y: snp.mean((w[0] * y) ** 2) * 1e150  # 1e150 at w = 1, then w = 1 - 8e150
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the square overflows to inf: reported, not warned
+        res = fit(loss, np.ones(1), np.full(4, 2.0), optimizer=so.sgd(1.0), epochs=3)
+    assert res.diverged and "non-finite loss" in res.message and res.step == 1
 
 
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the blow-up being detected
@@ -319,6 +349,35 @@ def test_early_stopping_object_validates():
         EarlyStopping(patience=0)
     with pytest.raises(ValueError, match="mode"):
         EarlyStopping(mode="up")
+    with pytest.raises(ValueError, match="rule must be 'keras' or 'sklearn'"):
+        EarlyStopping(rule="torch")
+
+
+def sklearn_mlp_stop_epoch(losses, tol, n_iter_no_change):
+    """scikit-learn's MLP _update_no_improvement_count, transcribed: the epoch count it runs."""
+    best, count = math.inf, 0
+    for epoch, loss in enumerate(losses):
+        count = count + 1 if loss > best - tol else 0
+        best = min(best, loss)
+        if count > n_iter_no_change:
+            return epoch + 1
+    return len(losses)
+
+
+@given(
+    st.lists(st.floats(0.0, 10.0), min_size=1, max_size=40),
+    st.sampled_from([0.0, 1e-4, 0.1, 1.0]),
+    st.integers(1, 5),
+)
+def test_sklearn_rule_stops_where_sklearn_mlp_stops(losses, tol, patience):
+    es = EarlyStopping(patience, min_delta=tol, rule="sklearn")
+    ran = len(losses)
+    for epoch, loss in enumerate(losses):
+        if es.update(loss)[1]:
+            ran = epoch + 1
+            break
+    assert ran == sklearn_mlp_stop_epoch(losses, tol, patience)
+    assert es.best == min(losses[:ran])  # the best is the best seen, improved by tol or not
 
 
 def test_fit_is_exported():

@@ -62,8 +62,10 @@ from . import estimator as estimator
 from .estimator import BaseEstimator as BaseEstimator
 from .estimator import ClassifierMixin as ClassifierMixin
 from .estimator import ConvergenceWarning as ConvergenceWarning
+from .estimator import DataConversionWarning as DataConversionWarning
 from .estimator import NotFittedError as NotFittedError
 from .estimator import RegressorMixin as RegressorMixin
+from .estimator import TransformerMixin as TransformerMixin
 from .linear import LinearRegression as LinearRegression
 from .logistic import LogisticRegression as LogisticRegression
 from .logistic import SoftmaxRegression as SoftmaxRegression

@@ -91,7 +91,8 @@ class TrainHistory:
     ``slopes.optim.learning_rate`` of the state before it; nan if the optimizer has none),
     ``grad_norm`` (global 2-norm of the raw gradient, before clipping), ``epoch``; with
     mixed precision also ``loss_scale`` and ``skipped``. ``epoch`` fields: ``epoch``,
-    ``loss`` (the mean of the epoch's batch losses), ``val_loss`` (with ``val_data``),
+    ``loss`` (the mean loss per sample over the epoch: its batch losses weighted by batch
+    size, as scikit-learn's ``loss_curve_``), ``val_loss`` (with ``val_data``),
     each metric ``name`` on the train data and ``val_name`` on the validation data, and
     ``time`` (seconds).
 
@@ -208,7 +209,7 @@ class EarlyStopping:
     Parameters
     ----------
     patience : int
-        Epochs without improvement tolerated; the run stops at the ``patience``-th.
+        Epochs without improvement tolerated (see ``rule`` for when the run stops).
     min_delta : float
         An improvement must beat the best value by more than this.
     monitor : str or None
@@ -216,6 +217,14 @@ class EarlyStopping:
         ``"val_" + name``). None: ``"val_loss"`` when ``val_data`` is given, else ``"loss"``.
     mode : {"min", "max"}
         Whether lower (losses) or higher (accuracies) is better.
+    rule : {"keras", "sklearn"}
+        ``"keras"``: the best value moves only on an improvement by more than ``min_delta``,
+        and the run stops at the ``patience``-th epoch without one. ``"sklearn"`` (the
+        stopping of scikit-learn's MLP with ``tol = min_delta`` and ``n_iter_no_change =
+        patience``): the best value is the best seen, an epoch that does not beat it by more
+        than ``min_delta`` counts, and the run stops when more than ``patience`` epochs in
+        a row counted. So a slow steady decrease (each step below ``min_delta``) stops the
+        ``"sklearn"`` rule but not the ``"keras"`` one.
 
     The best parameters (those at the best monitored epoch) are always returned as
     ``TrainResult.best_params``; ``TrainResult.params`` holds the last ones.
@@ -227,10 +236,18 @@ class EarlyStopping:
     ((True, False), (False, True))
     >>> es.best, es.wait
     (0.8, 1)
+    >>> slow = EarlyStopping(patience=1, min_delta=0.1, rule="sklearn")
+    >>> [slow.update(v) for v in [1.0, 0.95, 0.9]]   # best seen moves, but by less than 0.1
+    [(True, False), (True, False), (True, True)]
     """
 
     def __init__(
-        self, patience: int = 5, min_delta: float = 0.0, monitor: str | None = None, mode: str = "min"
+        self,
+        patience: int = 5,
+        min_delta: float = 0.0,
+        monitor: str | None = None,
+        mode: str = "min",
+        rule: str = "keras",
     ):
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
             raise ValueError(f"EarlyStopping: patience must be a positive integer, got {patience!r}")
@@ -240,34 +257,45 @@ class EarlyStopping:
             raise ValueError(f"EarlyStopping: mode must be 'min' or 'max', got {mode!r}")
         if monitor is not None and not isinstance(monitor, str):
             raise TypeError(f"EarlyStopping: monitor must be a field name (str) or None, got {monitor!r}")
+        if rule not in ("keras", "sklearn"):
+            raise ValueError(f"EarlyStopping: rule must be 'keras' or 'sklearn', got {rule!r}")
         self.patience = patience
         self.min_delta = float(min_delta)
         self.monitor = monitor
         self.mode = mode
+        self.rule = rule
         self.best = math.inf if mode == "min" else -math.inf
         self.wait = 0
 
-    def improves(self, value: float) -> bool:
-        """Whether ``value`` beats the best by more than ``min_delta`` (nan never does)."""
-        if not math.isfinite(value):
+    def _beats(self, value: float, margin: float, ties: bool = False) -> bool:
+        if not math.isfinite(value):  # nan never improves
             return False
-        if self.mode == "min":
-            return value < self.best - self.min_delta
-        return value > self.best + self.min_delta
+        gain = self.best - value if self.mode == "min" else value - self.best
+        return gain >= margin if ties else gain > margin
+
+    def improves(self, value: float) -> bool:
+        """Whether ``value`` improves on the best by ``min_delta`` (nan never does).
+
+        ``"keras"``: by more than ``min_delta``; ``"sklearn"``: by at least ``min_delta``
+        (so with ``min_delta=0`` an equal value is not counted against the run).
+        """
+        return self._beats(value, self.min_delta, ties=self.rule == "sklearn")
 
     def update(self, value: float) -> tuple[bool, bool]:
-        """Record an epoch's value: ``(improved, should_stop)``."""
+        """Record an epoch's value: ``(new best, should_stop)``."""
         value = float(value)
-        if self.improves(value):
-            self.best, self.wait = value, 0
-            return True, False
-        self.wait += 1
-        return False, self.wait >= self.patience
+        significant = self.improves(value)
+        best = significant if self.rule == "keras" else self._beats(value, 0.0)
+        if best:
+            self.best = value
+        self.wait = 0 if significant else self.wait + 1
+        limit = self.patience if self.rule == "keras" else self.patience + 1
+        return best, self.wait >= limit
 
     def __repr__(self) -> str:
         return (
             f"EarlyStopping(patience={self.patience}, min_delta={self.min_delta}, "
-            f"monitor={self.monitor!r}, mode={self.mode!r})"
+            f"monitor={self.monitor!r}, mode={self.mode!r}, rule={self.rule!r})"
         )
 
 
@@ -280,7 +308,7 @@ def as_early_stopping(early_stopping, has_val: bool) -> EarlyStopping | None:
     Examples
     --------
     >>> as_early_stopping(3, has_val=True)
-    EarlyStopping(patience=3, min_delta=0.0, monitor='val_loss', mode='min')
+    EarlyStopping(patience=3, min_delta=0.0, monitor='val_loss', mode='min', rule='keras')
     """
     if early_stopping is None:
         return None
@@ -298,4 +326,5 @@ def as_early_stopping(early_stopping, has_val: bool) -> EarlyStopping | None:
         early_stopping.min_delta,
         early_stopping.monitor or default,
         early_stopping.mode,
+        early_stopping.rule,
     )

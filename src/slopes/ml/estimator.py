@@ -35,22 +35,29 @@ array([3.])
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import numbers
+import warnings
 from typing import Any
 
 import numpy as np
+
+from . import sklearn_bridge
 
 __all__ = [
     "BaseEstimator",
     "ClassifierMixin",
     "RegressorMixin",
+    "TransformerMixin",
     "NotFittedError",
     "ConvergenceWarning",
+    "DataConversionWarning",
     "check_X",
     "check_X_y",
     "check_is_fitted",
     "encode_labels",
+    "feature_names",
     "check_number",
     "check_choice",
 ]
@@ -67,6 +74,21 @@ class NotFittedError(ValueError, AttributeError):
     >>> from slopes.ml.estimator import NotFittedError
     >>> issubclass(NotFittedError, ValueError) and issubclass(NotFittedError, AttributeError)
     True
+    """
+
+
+class DataConversionWarning(UserWarning):
+    """Warned when input is accepted in another shape or type than expected (e.g. ``y`` of shape (n, 1)).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from slopes.ml.estimator import DataConversionWarning, check_X_y
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     X, y = check_X_y([[0.0], [1.0]], [[0], [1]])
+    >>> y.shape, caught[0].category.__name__
+    ((2,), 'DataConversionWarning')
     """
 
 
@@ -215,17 +237,71 @@ class BaseEstimator:
         ]
         return f"{type(self).__name__}({', '.join(shown)})"
 
+    def __sklearn_tags__(self):
+        """scikit-learn's description of this estimator (``sklearn.utils.Tags``).
+
+        Only scikit-learn calls this, so scikit-learn is imported here and nowhere else:
+        slopes runs without it. The mixins below add the classifier, regressor or
+        transformer parts, as scikit-learn's own mixins do.
+
+        Examples
+        --------
+        >>> from slopes.ml import LinearRegression
+        >>> tags = LinearRegression().__sklearn_tags__()
+        >>> tags.estimator_type, tags.target_tags.required
+        ('regressor', True)
+        """
+        return sklearn_bridge.base_tags()
+
+    def _track_feature_names(self, X, reset: bool) -> None:
+        """Remember ``X``'s column names (``reset``: in fit) or check them against fit's.
+
+        scikit-learn's contract: ``feature_names_in_`` exists only when fit saw string
+        column names; later calls with other names, or another order, are an error, and a
+        switch between named and unnamed input is warned about.
+        """
+        names = feature_names(X)
+        if reset:
+            if names is None:
+                self.__dict__.pop("feature_names_in_", None)
+            else:
+                self.feature_names_in_ = names
+            return
+        fitted = getattr(self, "feature_names_in_", None)
+        cls = type(self).__name__
+        if fitted is None and names is not None:
+            warnings.warn(
+                f"X has feature names, but {cls} was fitted without feature names; its columns are "
+                f"taken in order (fit on a DataFrame to have them checked)",
+                UserWarning,
+                3,
+            )
+        elif fitted is not None and names is None:
+            warnings.warn(
+                f"X does not have valid feature names, but {cls} was fitted with feature names; its "
+                f"columns are taken in fit's order (pass a DataFrame to have them checked)",
+                UserWarning,
+                3,
+            )
+        elif fitted is not None and not np.array_equal(fitted, names):
+            raise ValueError(_names_mismatch(fitted, names))
+
     # shared by every predict-like method of subclasses
     def _check_predict_X(self, X) -> np.ndarray:
-        """``X`` checked for prediction: fitted estimator, 2-D finite floats, right feature count."""
+        """``X`` checked for prediction: fitted estimator, 2-D finite floats, right feature count and names."""
         check_is_fitted(self, "n_features_in_")
+        self._track_feature_names(X, reset=False)
         X = check_X(X)
+        self._check_n_features(X)
+        return X
+
+    def _check_n_features(self, X: np.ndarray) -> None:
+        """``X`` (checked) has the columns of fit, or scikit-learn's message says how many are expected."""
         if X.shape[1] != self.n_features_in_:
             raise ValueError(
-                f"X has {X.shape[1]} features, but {type(self).__name__} was fitted with "
-                f"{self.n_features_in_}; pass rows with the same columns as in fit"
+                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input; pass rows with the same columns as in fit"
             )
-        return X
 
 
 class ClassifierMixin:
@@ -244,8 +320,11 @@ class ClassifierMixin:
 
     _estimator_type = "classifier"
 
-    def score(self, X, y) -> float:
-        """Fraction of rows whose predicted label equals ``y``.
+    def __sklearn_tags__(self):
+        return sklearn_bridge.with_role(super().__sklearn_tags__(), "classifier")
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """Fraction of rows whose predicted label equals ``y`` (weighted by ``sample_weight``).
 
         Examples
         --------
@@ -256,12 +335,14 @@ class ClassifierMixin:
         ...         return np.zeros(len(X), int)
         >>> Zero().score(np.zeros((2, 1)), [0, 1])
         0.5
+        >>> Zero().score(np.zeros((2, 1)), [0, 1], sample_weight=[3.0, 1.0])
+        0.75
         """
         y = _check_y(y)
         pred = self.predict(X)
         if pred.shape != y.shape:
             raise ValueError(f"y has {y.shape[0]} labels but X has {pred.shape[0]} rows")
-        return float(np.mean(pred == y))
+        return float(np.average(pred == y, weights=_check_weights(sample_weight, y.shape[0])))
 
 
 class RegressorMixin:
@@ -280,10 +361,13 @@ class RegressorMixin:
 
     _estimator_type = "regressor"
 
-    def score(self, X, y) -> float:
-        """``1 - sum (y - pred)^2 / sum (y - mean y)^2``.
+    def __sklearn_tags__(self):
+        return sklearn_bridge.with_role(super().__sklearn_tags__(), "regressor")
 
-        For a constant ``y`` (zero denominator) the score is 1.0 for a perfect fit and 0.0
+    def score(self, X, y, sample_weight=None) -> float:
+        """``1 - sum w (y - pred)^2 / sum w (y - mean_w y)^2``, averaged over the columns of a 2-D ``y``.
+
+        A constant ``y`` column (zero denominator) scores 1.0 for a perfect fit and 0.0
         otherwise, as scikit-learn's ``r2_score``.
 
         Examples
@@ -296,15 +380,183 @@ class RegressorMixin:
         >>> Zero().score([[0.0], [0.0]], [1.0, -1.0])
         0.0
         """
-        y = _check_y(y, numeric=True).astype(np.float64)
+        y = np.asarray(y)
+        y = (check_X(y, name="y") if y.ndim == 2 else _check_y(y, numeric=True)).astype(np.float64)
         pred = np.asarray(self.predict(X), dtype=np.float64)
         if pred.shape != y.shape:
-            raise ValueError(f"y has {y.shape[0]} targets but X has {pred.shape[0]} rows")
-        ss_res = float(np.sum((y - pred) ** 2))
-        ss_tot = float(np.sum((y - y.mean()) ** 2))
-        if ss_tot == 0.0:
-            return 1.0 if ss_res == 0.0 else 0.0
-        return 1.0 - ss_res / ss_tot
+            raise ValueError(f"y has shape {y.shape} but the predictions for X have shape {pred.shape}")
+        w = _check_weights(sample_weight, y.shape[0])
+        w = np.ones(y.shape[0]) if w is None else w
+        Y, P = y.reshape(len(y), -1), pred.reshape(len(y), -1)
+        ss_res = w @ (Y - P) ** 2
+        ss_tot = w @ (Y - np.average(Y, axis=0, weights=w)) ** 2
+        flat = ss_tot == 0.0
+        per_column = np.where(flat, (ss_res == 0.0).astype(float), 1.0 - ss_res / np.where(flat, 1.0, ss_tot))
+        return float(np.mean(per_column))
+
+
+class TransformerMixin:
+    """``fit_transform``, ``set_output`` and ``get_feature_names_out`` for a feature-wise transformer.
+
+    ``set_output(transform="pandas")`` (or scikit-learn's ``set_config(transform_output=
+    "pandas")``) makes ``transform`` return a pandas DataFrame; pandas is imported only then.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from slopes.ml.estimator import BaseEstimator, TransformerMixin
+    >>> class Double(TransformerMixin, BaseEstimator):
+    ...     def fit(self, X, y=None):
+    ...         self.n_features_in_ = np.shape(X)[1]
+    ...         return self
+    ...     def transform(self, X):
+    ...         return self._wrap_output(2 * self._check_predict_X(X), X)
+    >>> Double().fit_transform([[1.0, 2.0]])
+    array([[2., 4.]])
+    >>> Double().fit([[1.0, 2.0]]).get_feature_names_out().tolist()
+    ['x0', 'x1']
+    """
+
+    def __sklearn_tags__(self):
+        return sklearn_bridge.transformer_tags(super().__sklearn_tags__())
+
+    def fit_transform(self, X, y=None):
+        """``fit(X, y)`` then ``transform(X)``.
+
+        Examples
+        --------
+        >>> from slopes.ml import Standardizer
+        >>> Standardizer().fit_transform([[0.0], [2.0]])
+        array([[-1.],
+               [ 1.]])
+        """
+        return self.fit(X, y).transform(X)
+
+    def set_output(self, *, transform=None):
+        """Choose what ``transform`` returns: ``"default"`` (NumPy), ``"pandas"`` or ``"polars"``.
+
+        ``None`` leaves the choice unchanged (scikit-learn's global ``transform_output``
+        applies until one is set). Returns ``self``.
+
+        Examples
+        --------
+        >>> from slopes.ml import Standardizer
+        >>> Standardizer().set_output(transform="default").fit_transform([[0.0], [2.0]]).shape
+        (2, 1)
+        """
+        if transform is not None:
+            # the attribute scikit-learn's clone() copies, so GridSearchCV's clones keep the choice
+            self._sklearn_output_config = {"transform": check_choice(transform, "transform", _CONTAINERS)}
+        return self
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """Output column names: the input's (``x0, x1, ...`` unless given), one per feature.
+
+        Examples
+        --------
+        >>> from slopes.ml import Standardizer
+        >>> Standardizer().fit([[0.0, 1.0]]).get_feature_names_out(["a", "b"]).tolist()
+        ['a', 'b']
+        """
+        check_is_fitted(self, "n_features_in_")
+        fitted = getattr(self, "feature_names_in_", None)
+        if input_features is None:
+            if fitted is not None:
+                return fitted.copy()
+            return np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
+        names = np.asarray(input_features, dtype=object)
+        if fitted is not None and not np.array_equal(names, fitted):
+            raise ValueError(
+                f"input_features is not equal to feature_names_in_ {fitted.tolist()}; pass those names or None"
+            )
+        if names.shape != (self.n_features_in_,):
+            raise ValueError(
+                f"input_features has {names.size} names but {type(self).__name__} was fitted with "
+                f"{self.n_features_in_} features; pass one name per column"
+            )
+        return names
+
+    def _wrap_output(self, out: np.ndarray, X) -> Any:
+        """``out`` in the container chosen by :meth:`set_output` (rows indexed as ``X``'s)."""
+        chosen = getattr(self, "_sklearn_output_config", {}).get("transform")
+        container = chosen or sklearn_bridge.global_transform_output()
+        if container == "default":
+            return out
+        try:
+            module = importlib.import_module(container)
+        except ImportError:
+            raise ImportError(
+                f"set_output(transform={container!r}) needs {container}, which is not installed; "
+                f"install it or use set_output(transform='default')"
+            ) from None
+        columns = list(self.get_feature_names_out())
+        if container == "pandas":
+            return module.DataFrame(out, columns=columns, index=getattr(X, "index", None), copy=False)
+        return module.DataFrame(out, schema=columns, orient="row")
+
+
+_CONTAINERS = ("default", "pandas", "polars")
+
+
+def _check_weights(sample_weight, n: int) -> np.ndarray | None:
+    """``sample_weight`` as n finite non-negative floats with a positive sum (None stays None)."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.shape != (n,):
+        raise ValueError(f"sample_weight has shape {w.shape}; pass one weight per sample, shape ({n},)")
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or not w.sum() > 0:
+        raise ValueError("sample_weight must be finite and >= 0 with a positive sum")
+    return w
+
+
+# ---------------------------------------------------------------- feature names
+
+
+def feature_names(X) -> np.ndarray | None:
+    """The column names of a DataFrame ``X`` when they are all strings, else None (as scikit-learn).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from slopes.ml.estimator import feature_names
+    >>> class Frame:  # anything with .columns, e.g. a pandas DataFrame
+    ...     columns = ["age", "bmi"]
+    >>> feature_names(Frame()).tolist(), feature_names(np.zeros((2, 2)))
+    (['age', 'bmi'], None)
+    """
+    columns = getattr(X, "columns", None)
+    if columns is None or isinstance(X, np.ndarray):
+        return None
+    names = np.asarray(list(columns), dtype=object)
+    strings = [isinstance(c, str) for c in names]
+    if strings and all(strings):
+        return names
+    if any(strings):
+        raise TypeError(
+            "Feature names are only supported if all input features have string names; X has "
+            "both string and non-string column names: convert them all, X.columns = X.columns.astype(str)"
+        )
+    return None
+
+
+def _names_mismatch(fitted: np.ndarray, given: np.ndarray) -> str:
+    """scikit-learn's message for columns that differ from fit's (its tools match on its text)."""
+
+    def listed(names):
+        shown = [f"- {name}\n" for name in names[:5]]
+        return "".join(shown) + ("- ...\n" if len(names) > 5 else "")
+
+    unseen = sorted(set(given) - set(fitted))
+    missing = sorted(set(fitted) - set(given))
+    message = "The feature names should match those that were passed during fit.\n"
+    if unseen:
+        message += "Feature names unseen at fit time:\n" + listed(unseen)
+    if missing:
+        message += "Feature names seen at fit time, yet now missing:\n" + listed(missing)
+    if not (unseen or missing):
+        message += "Feature names must be in the same order as they were in fit.\n"
+    return message + "Select and order X's columns as in fit."
 
 
 # ---------------------------------------------------------------- input checks
@@ -317,12 +569,36 @@ def _float_dtype(a: np.ndarray, name: str) -> np.dtype:
         return np.dtype(np.float32) if a.dtype.itemsize <= 4 else np.dtype(np.float64)
     if kind in "biu":
         return np.dtype(np.float64)
-    if kind == "c":
-        raise TypeError(f"{name} is complex; pass its real part (np.real({name})) or split real/imag columns")
+    if kind == "c":  # scikit-learn's tools look for "Complex data not supported"
+        raise ValueError(
+            f"Complex data not supported: {name} is complex; pass its real part (np.real({name})) "
+            f"or split real/imag columns"
+        )
     raise TypeError(
-        f"{name} must hold numbers, got dtype {a.dtype}; encode text/categorical columns as numbers "
+        f"{name} must be numeric, got dtype {a.dtype}; encode text/categorical columns as numbers "
         f"first (e.g. one-hot), then pass a float array"
     )
+
+
+def _as_array(X, name: str) -> np.ndarray:
+    """Anything array-like as an ndarray: DataFrames, lists, object arrays of numbers; sparse refused."""
+    if hasattr(X, "tocsr") or hasattr(X, "toarray"):  # scipy.sparse, without importing it
+        raise TypeError(
+            f"{name} is a sparse matrix, and sparse input is not supported; pass {name}.toarray() "
+            f"(dense) if it fits in memory"
+        )
+    if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):  # pandas without importing it
+        X = X.to_numpy()
+    a = np.asarray(X)
+    if a.dtype.kind == "O":  # e.g. DataFrame.to_numpy() of mixed columns: numbers stored as objects
+        try:
+            a = a.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"argument must be a string or a number convertible to float: {name} (dtype object) holds "
+                f"other values; encode categories as numbers first"
+            ) from None
+    return a
 
 
 def _require_finite(a: np.ndarray, name: str) -> None:
@@ -335,17 +611,21 @@ def _require_finite(a: np.ndarray, name: str) -> None:
         )
 
 
-def check_X(X, name: str = "X") -> np.ndarray:
+def check_X(X, name: str = "X", allow_nd: bool = False) -> np.ndarray:
     """``X`` as a 2-D finite float array (samples x features), or a clear error.
 
     float32 and float64 are kept (float32 in, float32 out); integers and booleans become
-    float64, float16 becomes float32.
+    float64, float16 becomes float32. The messages contain the phrases scikit-learn's own
+    validation uses ("Reshape your data", "0 sample(s)", "0 feature(s)", "sparse", "Complex
+    data not supported"), so scikit-learn's tools recognise them.
 
     Parameters
     ----------
     X : array_like of shape (n_samples, n_features)
     name : str, default "X"
         Used in error messages.
+    allow_nd : bool, default False
+        Also accept rows that are arrays (``X`` of shape ``(n_samples, ...)``, 2 or more axes).
 
     Returns
     -------
@@ -354,9 +634,9 @@ def check_X(X, name: str = "X") -> np.ndarray:
     Raises
     ------
     ValueError
-        Not 2-D, no rows or no columns, NaN or inf.
+        Not 2-D, no rows or no columns, NaN or inf, complex.
     TypeError
-        Non-numeric or complex dtype.
+        Non-numeric dtype or sparse matrix.
 
     Examples
     --------
@@ -367,37 +647,49 @@ def check_X(X, name: str = "X") -> np.ndarray:
     >>> check_X(np.arange(5.0))
     Traceback (most recent call last):
     ...
-    ValueError: X must be 2-D (got shape (5,)); reshape with X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample
+    ValueError: X must be 2-D (got shape (5,)). Reshape your data with X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample
     """
-    if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):  # pandas without importing it
-        X = X.to_numpy()
-    a = np.asarray(X)
+    a = _as_array(X, name)
     dtype = _float_dtype(a, name)
-    if a.ndim != 2:
+    if a.ndim != 2 and not (allow_nd and a.ndim > 2):
         if a.ndim == 1:
-            hint = (
-                f"reshape with {name}.reshape(-1, 1) for one feature or {name}.reshape(1, -1) for one sample"
-            )
+            hint = f"{name}.reshape(-1, 1) for one feature or {name}.reshape(1, -1) for one sample"
         elif a.ndim == 0:
-            hint = "wrap a single value as [[value]]"
+            hint = f"[[{name}]] for a single value"
         else:
-            hint = f"flatten each sample, e.g. {name}.reshape(len({name}), -1)"
-        raise ValueError(f"{name} must be 2-D (got shape {a.shape}); {hint}")
+            hint = f"{name}.reshape(len({name}), -1) to flatten each sample"
+        raise ValueError(f"{name} must be 2-D (got shape {a.shape}). Reshape your data with {hint}")
     if a.shape[0] == 0:
-        raise ValueError(f"{name} has 0 rows (shape {a.shape}); at least one sample is needed")
+        raise ValueError(
+            f"{name} has 0 rows: found 0 sample(s) (shape={a.shape}) while a minimum of 1 is required; "
+            f"pass at least one sample"
+        )
     if a.shape[1] == 0:
-        raise ValueError(f"{name} has 0 features (shape {a.shape}); at least one column is needed")
+        raise ValueError(
+            f"{name} has no columns: found 0 feature(s) (shape={a.shape}) while a minimum of 1 is required; "
+            f"pass at least one feature"
+        )
     a = a.astype(dtype, copy=False)
     _require_finite(a, name)
     return a
 
 
 def _check_y(y, numeric: bool = False, name: str = "y") -> np.ndarray:
+    if y is None:
+        raise ValueError(
+            f"this estimator requires y to be passed, but the target y is None; call fit(X, {name})"
+        )
     if hasattr(y, "to_numpy") and not isinstance(y, np.ndarray):
         y = y.to_numpy()
-    y = np.asarray(y)
+    y = _as_array(y, name) if numeric else np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
-        raise ValueError(f"{name} must be 1-D (got shape {y.shape}); pass {name}.ravel()")
+        warnings.warn(
+            f"A column-vector {name} was passed when a 1d array was expected (shape {y.shape}); it is "
+            f"used as {name}.ravel(). Pass a 1-D {name} to silence this warning",
+            sklearn_bridge.bridged(DataConversionWarning, "DataConversionWarning"),
+            stacklevel=4,
+        )
+        y = y.ravel()
     if y.ndim != 1:
         raise ValueError(f"{name} must be 1-D with one entry per sample (got shape {y.shape})")
     if numeric:
@@ -458,7 +750,7 @@ def check_is_fitted(estimator, attributes: str | tuple[str, ...] = "n_features_i
     """
     names = (attributes,) if isinstance(attributes, str) else tuple(attributes)
     if not all(hasattr(estimator, a) for a in names):
-        raise NotFittedError(
+        raise sklearn_bridge.bridged(NotFittedError, "NotFittedError")(
             f"This {type(estimator).__name__} instance is not fitted yet; call fit(X, y) before using it."
         )
 
@@ -486,6 +778,11 @@ def encode_labels(y, min_classes: int = 2) -> tuple[np.ndarray, np.ndarray]:
     (['cat', 'dog'], [0, 1, 0])
     """
     y = _check_y(y)
+    if y.dtype.kind == "f" and np.any(y != np.round(y)):  # scikit-learn's wording for this case
+        raise ValueError(
+            "Unknown label type: continuous. y holds non-integer numbers, which a classifier cannot "
+            "take as classes; use a regressor for a numeric target, or bin it into classes"
+        )
     try:
         classes, codes = np.unique(y, return_inverse=True)
     except TypeError:
@@ -495,10 +792,105 @@ def encode_labels(y, min_classes: int = 2) -> tuple[np.ndarray, np.ndarray]:
         ) from None
     if classes.shape[0] < min_classes:
         raise ValueError(
-            f"y has {classes.shape[0]} distinct label(s) {classes.tolist()}; a classifier needs at least "
+            f"y has {classes.shape[0]} class(es) {classes.tolist()}; a classifier needs at least "
             f"{min_classes} classes in the training data"
         )
     return classes, codes.reshape(-1).astype(np.int64)
+
+
+# ---------------------------------------------------------------- incremental fitting (partial_fit)
+
+
+class available_if:
+    """Decorator: the method exists only when ``check(self)`` is true (else AttributeError).
+
+    So ``hasattr(est, "partial_fit")`` tells whether the configured solver can learn
+    incrementally, which is how scikit-learn's tools decide to call it.
+
+    Examples
+    --------
+    >>> from slopes.ml.estimator import available_if
+    >>> class Model:
+    ...     def __init__(self, solver):
+    ...         self.solver = solver
+    ...     @available_if(lambda self: self.solver == "sgd")
+    ...     def partial_fit(self):
+    ...         return "one epoch"
+    >>> Model("sgd").partial_fit(), hasattr(Model("newton"), "partial_fit")
+    ('one epoch', False)
+    """
+
+    def __init__(self, check):
+        self.check = check
+
+    def __call__(self, method):
+        self.method = method
+        self.__doc__ = method.__doc__
+        return self
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self.method
+        if not self.check(obj):
+            raise AttributeError(
+                f"{type(obj).__name__}.{self.name} is not available with these parameters "
+                f"({type(obj).__name__}(solver={getattr(obj, 'solver', None)!r}))"
+            )
+        return self.method.__get__(obj, owner)
+
+
+def incremental_codes(estimator, y, classes) -> np.ndarray:
+    """Integer codes of ``y`` in a ``partial_fit``: ``classes`` is required on the first call.
+
+    Sets ``estimator.classes_`` on the first call; later calls may omit ``classes`` or must
+    repeat it, and every label of ``y`` must be one of them.
+
+    Examples
+    --------
+    >>> from slopes.ml.estimator import BaseEstimator, incremental_codes
+    >>> est = BaseEstimator()
+    >>> incremental_codes(est, ["b", "a"], classes=["a", "b", "c"]).tolist(), est.classes_.tolist()
+    ([1, 0], ['a', 'b', 'c'])
+    """
+    first = not hasattr(estimator, "classes_")
+    if first and classes is None:
+        raise ValueError(
+            "classes must be passed on the first call to partial_fit: every label the "
+            "model will see, e.g. partial_fit(X, y, classes=np.unique(y_all))"
+        )
+    if classes is not None:
+        classes, _ = encode_labels(classes)
+        if not first and not np.array_equal(classes, estimator.classes_):
+            raise ValueError(
+                f"classes={classes.tolist()} differs from the first call's {estimator.classes_.tolist()}; "
+                "the model's outputs are fixed by the first call (call fit to start afresh)"
+            )
+        estimator.classes_ = classes
+    y = _check_y(y)
+    unknown = ~np.isin(y, estimator.classes_)
+    if unknown.any():
+        raise ValueError(
+            f"y has labels {np.unique(y[unknown]).tolist()} that are not in classes "
+            f"{estimator.classes_.tolist()}; pass every label in classes on the first call"
+        )
+    return np.searchsorted(estimator.classes_, y).astype(np.int64)
+
+
+def resumed(optimizer, state):
+    """``optimizer`` whose ``init`` returns ``state``: :func:`slopes.ml.fit` continues where a run stopped.
+
+    Examples
+    --------
+    >>> import slopes.optim as so
+    >>> opt = so.sgd(0.1)
+    >>> state = opt.init(np.zeros(2))
+    >>> resumed(opt, state).init(None) is state
+    True
+    """
+    return type(optimizer)(lambda params: state, optimizer.update)
 
 
 # ---------------------------------------------------------------- parameter checks (used in fit)

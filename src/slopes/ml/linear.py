@@ -39,6 +39,7 @@ import numpy as np
 import slopes.numpy as snp
 
 from ..optim.driver import minimize
+from . import sklearn_bridge
 from .estimator import (
     BaseEstimator,
     ConvergenceWarning,
@@ -83,7 +84,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
     coef_ : ndarray of shape (n_features,)
     intercept_ : float
     n_iter_ : int
-        Iterations of the iterative solver (0 for ``"lstsq"``).
+        Iterations of the iterative solver (1 for ``"lstsq"``: one direct solve).
     history_ : slopes.optim.History or None
         Per-iteration ``f`` (scaled objective) and ``grad_norm`` of the iterative solver.
     n_features_in_ : int
@@ -131,6 +132,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         max_iter = check_number(self.max_iter, "max_iter", low=1, integer=True)
         tol = check_number(self.tol, "tol", low=0.0, low_open=True)
         lr = check_number(self.learning_rate, "learning_rate", low=0.0, low_open=True, allow_none=True)
+        self._track_feature_names(X, reset=True)
         X_in, y = check_X_y(X, y, y_numeric=True)
         # solved in float64 for any input (tol=1e-8 is below float32 rounding); coef_ in X's dtype
         X, y = X_in.astype(np.float64, copy=False), y.astype(np.float64, copy=False)
@@ -142,7 +144,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             x_mean, y_mean = np.zeros(d), 0.0
             Xc, yc = X, y
 
-        self.n_iter_, self.history_ = 0, None
+        self.n_iter_, self.history_ = 1, None
         if solver == "lstsq":
             if alpha > 0:  # [X; sqrt(a) I] w = [y; 0]: least squares of it = (X^T X + a I)^-1 X^T y
                 A = np.vstack([Xc, np.sqrt(alpha) * np.eye(d)])
@@ -168,7 +170,9 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         options = {}
         if solver == "gd":
             if lr is None:  # 1/L, L the top eigenvalue of the Hessian (X^T X + alpha I) / n
-                options["L"] = (np.linalg.norm(Xc, 2) ** 2 + alpha) / n
+                L = (np.linalg.norm(Xc, 2) ** 2 + alpha) / n
+                # L = 0: every row equal after centring, a flat objective; w = 0 is a minimizer
+                options["L"] = L if L > 0 else 1.0
             else:
                 options["learning_rate"] = lr
         res = minimize(objective, np.zeros(d), method=solver, gtol=tol, maxiter=max_iter, **options)
@@ -176,7 +180,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             warnings.warn(
                 f"LinearRegression(solver={solver!r}) stopped before max|grad| <= tol={tol:g}: "
                 f"{res.message}. Raise max_iter, standardize the features, or use solver='lstsq'",
-                ConvergenceWarning,
+                sklearn_bridge.bridged(ConvergenceWarning, "ConvergenceWarning"),
                 stacklevel=3,
             )
         self.n_iter_, self.history_ = int(res.nit), res.history

@@ -39,6 +39,9 @@ Solvers (``solver=``):
     Mini-batch gradient descent (``batch_size``, default 32, reshuffled every epoch with
     ``random_state``) for ``max_iter`` epochs, step ``learning_rate`` (default ``1 / L``).
     ``"adam"`` with a ``batch_size`` runs on mini-batches the same way.
+``partial_fit``
+    With ``"sgd"`` or ``"adam"``: one epoch per call on the chunk given, continuing the
+    coefficients and the optimizer's state (the other solvers have no ``partial_fit``).
 ``"proximal"``
     FISTA (accelerated proximal gradient, with restart) with soft thresholding of ``w``:
     the solver for ``"l1"`` and ``"elasticnet"``, which are not differentiable at 0.
@@ -62,10 +65,12 @@ from scipy.special import expit, log_expit, log_softmax, softmax
 
 import slopes.numpy as snp
 
+from .. import optim as so
 from ..optim.driver import minimize
 from ..optim.prox import Prox, soft_threshold
 from ..optim.result import History
 from ..transforms import jit, value_and_grad
+from . import sklearn_bridge
 from .estimator import (
     BaseEstimator,
     ClassifierMixin,
@@ -73,9 +78,13 @@ from .estimator import (
     check_choice,
     check_number,
     check_X_y,
+    available_if,
     encode_labels,
+    incremental_codes,
+    resumed,
 )
 from .losses import binary_cross_entropy_with_logits, cross_entropy
+from .training import fit
 
 __all__ = ["LogisticRegression", "SoftmaxRegression"]
 
@@ -172,6 +181,26 @@ class _Problem:
             F = (F4.reshape(q * k, q * k) - G.T @ G) / self.n
         F[np.arange(self.m), np.arange(self.m)] += self.l2
         return F
+
+    def newton_hessian(self, theta):
+        """:meth:`fisher`, made invertible along the softmax model's flat directions.
+
+        Softmax does not change when every class's logit moves by the same amount, so
+        shifting all intercepts alike (and, without an L2 penalty, all classes' weights of
+        one feature alike) leaves the objective flat: its Hessian is singular there, and
+        so is the Newton system. Adding ``s u u^T`` for each such unit direction ``u``
+        changes nothing else, because the gradient has no component along them: the step
+        is the minimum-norm Newton step.
+        """
+        H = self.fisher(theta)
+        if self.k == 1:
+            return H
+        rows = ([] if self.l2 else list(range(self.d))) + ([self.d] if self.fit_intercept else [])
+        s = float(np.max(np.diag(H)))  # the Hessian's own scale keeps the system well conditioned
+        for j in rows:  # row j of [[W], [b]] holds its K classes at j K .. j K + K - 1
+            block = slice(j * self.k, (j + 1) * self.k)
+            H[block, block] += s / self.k  # s u u^T with u = (1, ..., 1) / sqrt(K)
+        return H
 
     def prox(self):
         """Soft thresholding of the weights only (the intercept is not penalized)."""
@@ -276,17 +305,11 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         (['no', 'yes'], (1, 1), (1,))
         """
         solver, C, l1_share, l2_share = self._validated()
+        self._track_feature_names(X, reset=True)
         X, y = check_X_y(X, y)
         classes, codes = encode_labels(y)
-        n, d = X.shape
-        k = 1 if (len(classes) == 2 and not self._always_softmax) else len(classes)
-        t = codes.astype(X.dtype) if k == 1 else codes
-        scale = 1.0 / (C * n)
-        # fit in float64 whatever the input (a float32 gradient cannot reach tol=1e-8); the
-        # attributes and predictions come back in X's dtype
-        X64 = X.astype(np.float64, copy=False)
-        t = t.astype(np.float64) if k == 1 else t
-        problem = _Problem(X64, t, k, bool(self.fit_intercept), l2_share * scale, l1_share * scale)
+        problem = self._problem(X, codes, len(classes), C, l1_share, l2_share)
+        X64, t = problem.X, problem.t
         tol = self.tol
         theta0 = np.zeros(problem.size)
 
@@ -314,7 +337,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
                                seed=self.random_state, **opts)  # fmt: skip
             elif solver == "newton":  # IRLS: the exact gradient and Hessian (= Fisher) in closed form
                 # the Hessian is positive (semi)definite: a Cholesky factorization, not an eigensolve
-                res = minimize(problem.value_and_gradient, theta0, jac=True, hess=problem.fisher,
+                res = minimize(problem.value_and_gradient, theta0, jac=True, hess=problem.newton_hessian,
                                modification="cholesky", **opts)
             else:
                 res = minimize(problem.full, theta0, **opts)
@@ -323,21 +346,107 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             warnings.warn(
                 f"{type(self).__name__}(solver={solver!r}) stopped before max|grad| <= tol={tol:g}: "
                 f"{message}. Raise max_iter, standardize the features, or try solver='newton'/'lbfgs'",
-                ConvergenceWarning,
+                sklearn_bridge.bridged(ConvergenceWarning, "ConvergenceWarning"),
                 stacklevel=2,
             )
-        theta = theta.astype(X.dtype)
-        W = theta[: problem.m].reshape(d, k)
         self.classes_ = classes
-        self.coef_ = np.ascontiguousarray(W.T)
-        self.intercept_ = theta[problem.m :].copy() if self.fit_intercept else np.zeros(k, X.dtype)
+        self._store(theta, problem, X.dtype)
+        self.__dict__.pop("_optimizer_state", None)  # a later partial_fit starts a fresh optimizer
         self.n_iter_ = int(nit)
         self.history_ = hist
-        self.n_features_in_ = d
         return self
+
+    @available_if(lambda self: self.solver in _BATCHED)
+    def partial_fit(self, X, y, classes=None):
+        """One epoch of the mini-batch solver (``"sgd"`` or ``"adam"``) on ``(X, y)``, continuing.
+
+        Each call starts from the current coefficients and optimizer state (Adam's moments
+        and step count carry over), for data that comes in chunks. The first call needs
+        every label, ``classes``. Each chunk's objective is the module's scaled objective of
+        that chunk (the penalty divided by ``C`` times the chunk's rows); the step size is
+        fixed by the first call (``learning_rate``, else ``1 / L`` of the first chunk for
+        ``"sgd"`` and 0.01 for ``"adam"``). Available for ``solver="sgd"`` and ``"adam"``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from slopes.ml import LogisticRegression
+        >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]]); y = np.array([0, 0, 1, 1])
+        >>> clf = LogisticRegression(solver="sgd", batch_size=2, random_state=0)
+        >>> for _ in range(20):
+        ...     clf = clf.partial_fit(X, y, classes=[0, 1])
+        >>> clf.n_iter_, clf.predict([[-3.0], [3.0]]).tolist()
+        (20, [0, 1])
+        """
+        solver, C, l1_share, l2_share = self._validated()
+        fitted = hasattr(self, "coef_")
+        self._track_feature_names(X, reset=not fitted)
+        X, y = check_X_y(X, y)
+        if fitted:
+            self._check_n_features(X)
+        codes = incremental_codes(self, y, classes)
+        problem = self._problem(X, codes, len(self.classes_), C, l1_share, l2_share)
+        fresh = not hasattr(self, "_optimizer_state")  # the first call, or the first after fit
+        if fresh:
+            default = 1.0 / problem.lipschitz() if solver == "sgd" else 0.01
+            self._step_size = default if self.learning_rate is None else float(self.learning_rate)
+        opt = (so.sgd if solver == "sgd" else so.adam)(self._step_size)
+        if not fresh:
+            opt = resumed(opt, self._optimizer_state)
+        theta, calls = (self._theta(), self.n_iter_) if fitted else (np.zeros(problem.size), 0)
+        batch = self.batch_size or (32 if solver == "sgd" else X.shape[0])
+        seed = 0 if self.random_state is None else self.random_state
+        res = fit(problem.batched, theta, (problem.X, problem.t), optimizer=opt, epochs=1,
+                  batch_size=min(batch, X.shape[0]), seed=[seed, calls], progress=False)  # fmt: skip
+        if res.diverged:
+            warnings.warn(
+                f"{type(self).__name__}.partial_fit: {res.message}; lower learning_rate",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        self._optimizer_state = res.state
+        self._store(res.best_params if res.diverged else res.params, problem, X.dtype)
+        self.n_iter_ = calls + 1
+        self.history_ = res.history
+        return self
+
+    def _problem(self, X, codes, n_classes, C, l1_share, l2_share) -> _Problem:
+        """The scaled objective on ``X``, in float64 whatever ``X``'s dtype.
+
+        A float32 gradient cannot reach ``tol=1e-8``; the attributes and predictions come
+        back in ``X``'s dtype.
+        """
+        n = X.shape[0]
+        k = 1 if (n_classes == 2 and not self._always_softmax) else n_classes
+        t = codes.astype(np.float64) if k == 1 else codes
+        scale = 1.0 / (C * n)
+        X64 = X.astype(np.float64, copy=False)
+        return _Problem(X64, t, k, bool(self.fit_intercept), l2_share * scale, l1_share * scale)
+
+    def _store(self, theta, problem, dtype) -> None:
+        """Set ``coef_``, ``intercept_`` and ``n_features_in_`` from ``theta = [[W], [b]].ravel()``."""
+        theta = np.asarray(theta).astype(dtype)
+        k = problem.k
+        self.coef_ = np.ascontiguousarray(theta[: problem.m].reshape(problem.d, k).T)
+        self.intercept_ = theta[problem.m :].copy() if self.fit_intercept else np.zeros(k, dtype)
+        self.n_features_in_ = problem.d
+
+    def _theta(self) -> np.ndarray:
+        """``coef_`` and ``intercept_`` back as the float64 parameter vector of :class:`_Problem`."""
+        W = self.coef_.T.astype(np.float64).ravel()
+        return np.concatenate([W, self.intercept_.astype(np.float64)]) if self.fit_intercept else W
+
+    def _logits(self, X) -> np.ndarray:
+        """The model's logits: (n,) for the sigmoid model, (n, K) for the softmax model."""
+        X = self._check_predict_X(X)
+        Z = X @ self.coef_.T.astype(X.dtype) + self.intercept_.astype(X.dtype)
+        return Z[:, 0] if self.coef_.shape[0] == 1 else Z
 
     def decision_function(self, X) -> np.ndarray:
         """Logits: shape (n,) for two classes (positive favours ``classes_[1]``), else (n, K).
+
+        With two classes the softmax model's score is the difference of its two logits,
+        the log-odds of ``classes_[1]`` (scikit-learn's convention for any binary classifier).
 
         Examples
         --------
@@ -346,9 +455,8 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         >>> clf.decision_function([[0.5]]).round(12)
         array([0.])
         """
-        X = self._check_predict_X(X)
-        Z = X @ self.coef_.T.astype(X.dtype) + self.intercept_.astype(X.dtype)
-        return Z[:, 0] if self.coef_.shape[0] == 1 else Z
+        Z = self._logits(X)
+        return Z[:, 1] - Z[:, 0] if Z.ndim == 2 and Z.shape[1] == 2 else Z
 
     def predict_log_proba(self, X) -> np.ndarray:
         """Log class probabilities, shape (n, K), computed stably from the logits.
@@ -361,7 +469,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         >>> bool(np.all(np.isfinite(clf.predict_log_proba([[-1e3], [1e3]]))))
         True
         """
-        z = self.decision_function(X)
+        z = self._logits(X)
         if z.ndim == 1:
             return np.stack([log_expit(-z), log_expit(z)], axis=1)
         return log_softmax(z, axis=1)
@@ -376,7 +484,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         >>> clf.predict_proba([[0.5]]).round(6)
         array([[0.5, 0.5]])
         """
-        z = self.decision_function(X)
+        z = self._logits(X)
         if z.ndim == 1:
             return np.stack([expit(-z), expit(z)], axis=1)
         return softmax(z, axis=1)
@@ -390,7 +498,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         >>> LogisticRegression().fit([[0.0], [1.0]], ["a", "b"]).predict([[-5.0], [5.0]]).tolist()
         ['a', 'b']
         """
-        z = self.decision_function(X)
+        z = self._logits(X)
         return self.classes_[(z > 0).astype(np.int64) if z.ndim == 1 else np.argmax(z, axis=1)]
 
 
@@ -432,7 +540,8 @@ class LogisticRegression(_LinearClassifier):
     coef_ : ndarray of shape (1, d) for two classes, else (K, d)
     intercept_ : ndarray of shape (1,) or (K,)
     n_iter_ : int
-        Iterations taken (mini-batch steps for ``"sgd"``).
+        Iterations taken (mini-batch steps for ``"sgd"``); after ``partial_fit``, the
+        epochs run by it (one per call).
     history_ : slopes.optim.History
         Per-iteration ``f`` (scaled objective) and ``grad_norm`` (``max|grad|``), row 0 the
         start: plot ``history_.grad_norm`` of two solvers to compare them.

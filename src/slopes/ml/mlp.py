@@ -9,6 +9,11 @@ attributes (``coefs_``, ``intercepts_``, ``loss_curve_``, ``n_iter_``, ``classes
 on an :class:`~slopes.ml.layers.MLP`, so any :mod:`slopes.optim` transformation,
 schedule, gradient clipping and mixed precision are available too.
 
+Training follows scikit-learn's: the per-epoch loss (``loss_curve_``) is the mean over the
+epoch's samples, training stops by its ``tol`` / ``n_iter_no_change`` rule, and
+``partial_fit`` runs one epoch per call, continuing the optimizer's state. Both estimators
+pass scikit-learn's ``check_estimator``.
+
 Differences from scikit-learn: ``random_state=None`` means seed 0 (every run is
 reproducible); a two-class classifier has two softmax outputs (scikit-learn uses one
 logistic unit, so its last ``coefs_`` has one column); the default init is He normal for
@@ -36,6 +41,7 @@ import numpy as np
 import slopes.numpy as snp
 
 from .. import optim as so
+from . import sklearn_bridge
 from .activations import softmax
 from .callbacks import EarlyStopping
 from .datasets import train_test_split
@@ -49,6 +55,8 @@ from .estimator import (
     check_X,
     check_X_y,
     encode_labels,
+    incremental_codes,
+    resumed,
 )
 from .layers import _ACTIVATIONS, MLP
 from .losses import cross_entropy
@@ -58,6 +66,23 @@ __all__ = ["MLPClassifier", "MLPRegressor"]
 
 _SOLVERS = ("adam", "adamw", "sgd")
 _SCHEDULES = (None, "constant", "cosine", "warmup_cosine")
+
+
+def _accuracy(logits, codes) -> float:
+    return float(np.mean(np.argmax(np.asarray(logits), axis=1) == codes))
+
+
+def _half_mse(pred, target):
+    r = pred - target
+    return 0.5 * snp.mean(r * r)
+
+
+def _r2(pred, target) -> float:
+    """Mean over outputs of R^2 (a constant target column counts its R^2 as 1 - ss_res)."""
+    pred, target = np.asarray(pred, np.float64), np.asarray(target, np.float64)
+    ss_tot = np.sum((target - target.mean(axis=0)) ** 2, axis=0)
+    ss_res = np.sum((target - pred) ** 2, axis=0)
+    return float(np.mean(1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0)))
 
 
 def _hidden_sizes(h) -> tuple[int, ...]:
@@ -169,10 +194,10 @@ class _BaseMLP(BaseEstimator):
         patience = check_number(self.n_iter_no_change, "n_iter_no_change", low=1, integer=True)
         tol = check_number(self.tol, "tol", low=0, allow_none=True)
         if self.early_stopping:
-            return EarlyStopping(patience, min_delta=tol or 0.0, monitor="val_score", mode="max")
+            return EarlyStopping(patience, tol or 0.0, monitor="val_score", mode="max", rule="sklearn")
         if tol is None:
             return None
-        return EarlyStopping(patience, min_delta=tol, monitor="loss", mode="min")
+        return EarlyStopping(patience, min_delta=tol, monitor="loss", mode="min", rule="sklearn")
 
     def _check_common(self):
         if isinstance(self.activation, str):
@@ -187,28 +212,59 @@ class _BaseMLP(BaseEstimator):
 
     # ------------------------------------------------------------ training
 
-    def _fit(self, X, targets, n_outputs, data_loss, score, stratify):
-        """Train on ``(X, targets)``; sets the fitted attributes. ``score(outputs, targets)`` -> float."""
+    def _fit(self, X, targets, n_outputs, data_loss, score, stratify, incremental=False):
+        """Train on ``(X, targets)``; sets the fitted attributes. ``score(outputs, targets)`` -> float.
+
+        ``incremental``: one epoch, continuing from the fitted parameters and optimizer state
+        if there are any (``partial_fit``), without early stopping.
+        """
         self._check_common()
         hidden = _hidden_sizes(self.hidden_layer_sizes)
         seed = self._seed()
-        es = self._stopping()
-        dtype = np.float32 if self.mixed_precision else X.dtype
+        warm = incremental and hasattr(self, "params_")
+        if warm:
+            self._check_n_features(X)
+        if warm and n_outputs != self.n_outputs_:
+            raise ValueError(
+                f"y has {n_outputs} outputs but {type(self).__name__} was fitted with {self.n_outputs_}; "
+                "partial_fit continues the same model (call fit to start afresh)"
+            )
+        es = None if incremental else self._stopping()
+        early_stopping = self.early_stopping and not incremental
+        dtype = self.coefs_[0].dtype if warm else (np.float32 if self.mixed_precision else X.dtype)
         X = X.astype(dtype, copy=False)
         if targets.dtype.kind == "f":
             targets = targets.astype(dtype, copy=False)
 
         val_data, metrics = None, None
-        if self.early_stopping:
+        if early_stopping:
             frac = check_number(self.validation_fraction, "validation_fraction", low=0, high=1, low_open=True)
             if frac >= 1:
                 raise ValueError(f"validation_fraction must be < 1, got {frac!r}")
-            X, Xv, targets, tv = train_test_split(
-                X, targets, test_size=frac, seed=seed, stratify=True if stratify else None
-            )
+            try:
+                X, Xv, targets, tv = train_test_split(
+                    X, targets, test_size=frac, seed=seed, stratify=True if stratify else None
+                )
+            except ValueError as e:
+                raise ValueError(
+                    f"early_stopping=True holds out validation_fraction={frac:g} of the training data "
+                    f"(n_samples={X.shape[0]}), which fails: {e}. Pass more samples or early_stopping=False"
+                ) from None
             val_data = (Xv, tv)
 
-        model = MLP((X.shape[1], *hidden, n_outputs), activation=self.activation, seed=seed)
+        if warm:
+            model, params0 = self.model_, self.params_
+            steps = self._schedule_steps
+        else:
+            model = MLP((X.shape[1], *hidden, n_outputs), activation=self.activation, seed=seed)
+            params0 = model.init(dtype=dtype)
+            max_iter = check_number(self.max_iter, "max_iter", low=1, integer=True)
+            steps = max_iter * math.ceil(X.shape[0] / self._batch_size(X.shape[0]))  # the schedules' horizon
+        optimizer = self._optimizer(steps)
+        if self.clip_norm is not None:  # chained here, so that partial_fit resumes the whole state
+            optimizer = so.chain(so.clip_by_global_norm(float(self.clip_norm)), optimizer)
+        if warm:  # rebuilt, not stored: an optimizer's closures cannot be pickled, its state can
+            optimizer = resumed(optimizer, self._optimizer_state_)
         alpha = float(self.alpha)
 
         def loss(params, batch):
@@ -220,22 +276,18 @@ class _BaseMLP(BaseEstimator):
             sq = sum(snp.sum(layer["W"] * layer["W"]) for layer in params)
             return value + (0.5 * alpha / xb.shape[0]) * sq
 
-        if self.early_stopping:
+        if early_stopping:
             metrics = {"score": lambda p, data: score(model(p, data[0]), data[1])}
 
-        bs = self._batch_size(X.shape[0])
-        total_steps = check_number(self.max_iter, "max_iter", low=1, integer=True) * math.ceil(
-            X.shape[0] / bs
-        )
+        done = self.n_iter_ if warm else 0
         res = fit(
             loss,
-            model.init(dtype=dtype),
+            params0,
             (X, targets),
-            optimizer=self._optimizer(total_steps),
-            epochs=int(self.max_iter),
-            batch_size=bs,
-            seed=seed,
-            clip_norm=self.clip_norm,
+            optimizer=optimizer,
+            epochs=1 if incremental else int(self.max_iter),
+            batch_size=self._batch_size(X.shape[0]),
+            seed=[seed, done] if done else seed,  # a new shuffle for every partial_fit epoch
             val_data=val_data,
             metrics=metrics,
             early_stopping=es,
@@ -252,32 +304,38 @@ class _BaseMLP(BaseEstimator):
             warnings.warn(
                 f"{type(self).__name__}: max_iter={self.max_iter} epochs reached and the optimization "
                 "has not converged yet; raise max_iter or tol",
-                ConvergenceWarning,
+                sklearn_bridge.bridged(ConvergenceWarning, "ConvergenceWarning"),
                 stacklevel=3,
             )
         # early stopping on validation keeps the best epoch (as scikit-learn); otherwise the last one
-        params = res.best_params if (self.early_stopping or res.diverged) else res.params
+        params = res.best_params if (early_stopping or res.diverged) else res.params
         epochs = res.history.epoch
+        losses = [float(v) for v in epochs["loss"]] if len(epochs) else []
         self.model_ = model
         self.params_ = params
+        self._schedule_steps = steps
+        self._optimizer_state_ = res.state
         self.train_result_ = res
         self.history_ = res.history
-        self.loss_curve_ = [float(v) for v in epochs["loss"]] if len(epochs) else []
-        self.best_loss_ = None if self.early_stopping else float(np.nanmin(epochs["loss"]))
-        self.validation_scores_ = [float(v) for v in epochs["val_score"]] if self.early_stopping else None
-        self.best_validation_score_ = max(self.validation_scores_) if self.early_stopping else None
-        self.n_iter_ = len(epochs)
-        self.t_ = res.step
+        self.loss_curve_ = (self.loss_curve_ if warm else []) + losses
+        finite = [v for v in self.loss_curve_ if math.isfinite(v)]  # mixed precision skips steps: nan epochs
+        self.best_loss_ = None if early_stopping else (min(finite) if finite else math.nan)
+        self.validation_scores_ = [float(v) for v in epochs["val_score"]] if early_stopping else None
+        self.best_validation_score_ = max(self.validation_scores_) if early_stopping else None
+        self.n_iter_ = done + len(epochs)
+        self.t_ = (self.t_ if warm else 0) + res.step
         self.coefs_ = [np.asarray(layer["W"]) for layer in params]
         self.intercepts_ = [np.asarray(layer["b"]) for layer in params]
-        self.n_layers_ = len(hidden) + 2
+        self.n_layers_ = len(params) + 1
         self.n_outputs_ = n_outputs
         self.n_features_in_ = X.shape[1]
         return self
 
     def _outputs(self, X) -> np.ndarray:
+        """The network's outputs for ``X``, in ``X``'s float dtype (float32 weights of mixed precision too)."""
         X = self._check_predict_X(X)
-        return np.asarray(self.model_(self.params_, X.astype(self.coefs_[0].dtype, copy=False)))
+        out = np.asarray(self.model_(self.params_, X.astype(self.coefs_[0].dtype, copy=False)))
+        return out.astype(X.dtype, copy=False)
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
@@ -307,8 +365,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     max_iter : int, default 200
         Maximum number of epochs.
     tol : float or None, default 1e-4
-        Training stops when the epoch loss (or, with ``early_stopping``, the validation
-        accuracy) has not improved by more than ``tol`` for ``n_iter_no_change`` epochs.
+        scikit-learn's stopping rule: an epoch whose loss (the mean over its samples, as
+        ``loss_curve_``; with ``early_stopping``, the validation accuracy) does not beat the
+        best so far by more than ``tol`` counts, and training stops when more than
+        ``n_iter_no_change`` epochs in a row counted (``EarlyStopping(rule="sklearn")``).
         None: always run ``max_iter`` epochs (without early stopping).
     n_iter_no_change : int, default 10
     early_stopping : bool, default False
@@ -332,7 +392,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     coefs_, intercepts_ : list of ndarray
         Weights ``(fan_in, fan_out)`` and biases of each layer.
     loss_curve_ : list of float
-        Mean training loss (with the penalty) of each epoch.
+        Mean training loss per sample (with the penalty) of each epoch: the batch losses
+        weighted by batch size, as scikit-learn's.
     best_loss_ : float or None
     validation_scores_, best_validation_score_ : list of float, float, or None
         With ``early_stopping``.
@@ -362,14 +423,35 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def fit(self, X, y):
         """Train on ``X`` (n_samples, n_features) and labels ``y`` (n_samples,); returns ``self``."""
+        self._track_feature_names(X, reset=True)
         X, y = check_X_y(X, y)
         classes, codes = encode_labels(y)
         self.classes_ = classes
+        return self._fit(X, codes, len(classes), cross_entropy, _accuracy, stratify=True)
 
-        def accuracy(logits, codes):
-            return float(np.mean(np.argmax(np.asarray(logits), axis=1) == codes))
+    def partial_fit(self, X, y, classes=None):
+        """One epoch on ``(X, y)``, continuing from the current parameters and optimizer state.
 
-        return self._fit(X, codes, len(classes), cross_entropy, accuracy, stratify=True)
+        For data that comes in chunks (or streams): the first call needs every label that
+        will ever appear, ``classes``, since the output layer has one unit per class; later
+        calls may omit it. Early stopping does not apply; ``n_iter_`` counts the calls and
+        ``loss_curve_`` grows by one entry per call.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import slopes.ml as ml
+        >>> X = np.array([[0.0], [1.0], [2.0], [3.0]]); y = np.array([0, 0, 1, 1])
+        >>> clf = ml.MLPClassifier((4,), learning_rate_init=0.1)
+        >>> for _ in range(3):
+        ...     clf = clf.partial_fit(X, y, classes=[0, 1])
+        >>> clf.n_iter_, len(clf.loss_curve_), clf.classes_.tolist()
+        (3, 3, [0, 1])
+        """
+        self._track_feature_names(X, reset=not hasattr(self, "n_features_in_"))
+        X, y = check_X_y(X, y)
+        codes = incremental_codes(self, y, classes)
+        return self._fit(X, codes, len(self.classes_), cross_entropy, _accuracy, stratify=True, incremental=True)
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
@@ -404,8 +486,40 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     True
     """
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True  # y may be 2-D: one output unit per column
+        return tags
+
     def fit(self, X, y):
         """Train on ``X`` (n_samples, n_features) and targets ``y`` (n_samples,) or (n_samples, k)."""
+        self._track_feature_names(X, reset=True)
+        X, Y = self._targets(X, y)
+        return self._fit(X, Y, Y.shape[1], _half_mse, _r2, stratify=False)
+
+    def partial_fit(self, X, y):
+        """One epoch on ``(X, y)``, continuing from the current parameters and optimizer state.
+
+        For data that comes in chunks: each call is one more epoch (``n_iter_`` counts
+        them, ``loss_curve_`` grows by one); early stopping does not apply.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import slopes.ml as ml
+        >>> X = np.linspace(-1, 1, 20)[:, None]
+        >>> reg = ml.MLPRegressor((8,), learning_rate_init=0.05)
+        >>> for _ in range(2):
+        ...     reg = reg.partial_fit(X, 2 * X[:, 0])
+        >>> reg.n_iter_, reg.predict(X[:3]).shape
+        (2, (3,))
+        """
+        self._track_feature_names(X, reset=not hasattr(self, "n_features_in_"))
+        X, Y = self._targets(X, y)
+        return self._fit(X, Y, Y.shape[1], _half_mse, _r2, stratify=False, incremental=True)
+
+    def _targets(self, X, y) -> tuple[np.ndarray, np.ndarray]:
+        """``X`` checked and ``y`` as a 2-D float array (one column per output); remembers y's shape."""
         y_arr = np.asarray(y)
         if y_arr.ndim == 2:
             X = check_X(X)
@@ -416,18 +530,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             X, y1 = check_X_y(X, y, y_numeric=True)
             Y = y1[:, None]
         self._y_1d = y_arr.ndim != 2
-
-        def half_mse(pred, target):
-            r = pred - target
-            return 0.5 * snp.mean(r * r)
-
-        def r2(pred, target):
-            pred, target = np.asarray(pred, np.float64), np.asarray(target, np.float64)
-            ss_tot = np.sum((target - target.mean(axis=0)) ** 2, axis=0)
-            ss_res = np.sum((target - pred) ** 2, axis=0)
-            return float(np.mean(1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0)))
-
-        return self._fit(X, Y, Y.shape[1], half_mse, r2, stratify=False)
+        return X, Y
 
     def predict(self, X):
         """Predictions, shape (n_samples,) if fitted on a 1-D ``y``, else (n_samples, k)."""

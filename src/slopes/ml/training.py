@@ -31,6 +31,7 @@ from ..core.dtypes import is_floating
 from ..core.pytree import leaves, tree_map
 from ..core.staging import TracingError
 from ..optim import adam, chain, clip_by_global_norm, global_norm, learning_rate
+from ..optim.methods_base import DivergenceWatch
 from ..optim.stochastic import MiniBatches
 from ..transforms import jit as sl_jit
 from ..transforms import value_and_grad
@@ -241,9 +242,12 @@ def fit(
 
     Notes
     -----
-    A non-finite loss or gradient ends the run (``diverged=True``) without applying that
-    step; a KeyboardInterrupt (Ctrl-C) ends it cleanly with ``interrupted=True``. In
-    both cases the result holds the history so far and finite best parameters.
+    A diverging run ends (``diverged=True``) without applying the step that showed it: a
+    non-finite loss or gradient, or a blow-up by the test :func:`slopes.minimize` applies
+    (the batch loss above ``f0 + 1e6 (1 + |f0|)``, ``f0`` the first step's, or a parameter
+    beyond ``1e12 (1 + max|initial parameter|)``). A KeyboardInterrupt (Ctrl-C) ends it
+    cleanly with ``interrupted=True``. In both cases the result holds the history so far
+    and finite best parameters.
 
     Examples
     --------
@@ -317,6 +321,7 @@ def fit(
         vg = _Staged(value_and_grad(scaler.scaled(loss)), jit, shared)
     eval_loss = _Staged(loss, jit, shared)
     nb = batches.batches_per_epoch
+    sizes = np.minimum(batches.batch_size, batches.n - batches.batch_size * np.arange(nb))  # rows per batch
     show = sys.stderr.isatty() if progress is None else bool(progress)
     bar = tqdm(
         total=epochs * nb,
@@ -353,6 +358,7 @@ def fit(
         )
 
     stopped_early = interrupted = diverged = False
+    watch = None  # blow-up test of slopes.minimize, from the first step's loss and params
     message = f"completed {epochs} epochs"
     stop = False
     try:
@@ -366,6 +372,9 @@ def fit(
                 batch = epoch_batches[pos]
                 lr = _lr(state)
                 value, grads, gnorm, skipped, why = _gradient(vg, scaler, params, batch)
+                if why is None and not skipped:
+                    watch = watch or DivergenceWatch(_extent(params), value)
+                    why = watch.reason(_extent(params), value, what="loss")
                 if why is not None:
                     diverged, stop = True, True
                     message = (
@@ -406,7 +415,7 @@ def fit(
                     if who is not None:
                         message, stop = f"stopped by callback {who} at step {step}", True
                 if pos == nb - 1 and not stop:
-                    logs = _evaluate(eval_loss, params, data, val_data, metrics, history, epoch, t_epoch)
+                    logs = _evaluate(eval_loss, params, data, val_data, metrics, history, epoch, t_epoch, sizes)
                     improved, es_stop = tracker.update(logs[tracker.monitor])
                     if improved and _all_finite(params):
                         best_params, best_epoch = _copy(params), epoch
@@ -451,8 +460,34 @@ def fit(
     )
 
 
+def _extent(params) -> np.ndarray:
+    """``max|leaf|`` of each parameter array: what DivergenceWatch needs of ``x``, without a copy."""
+    return np.array([np.max(np.abs(x), initial=0.0) for x in leaves(params)])
+
+
+def _epoch_loss(history, epoch: int, sizes: np.ndarray) -> float:
+    """The epoch's batch losses averaged with their batch sizes as weights: the mean loss per sample.
+
+    An unweighted mean would count the rows of a short last batch more than the others.
+    Steps skipped by mixed precision (nan) are left out.
+    """
+    losses = history.step["loss"][history.step["epoch"] == epoch]
+    weights = sizes if sizes.shape == losses.shape else np.ones(losses.shape)
+    kept = np.isfinite(losses)
+    return float(np.average(losses[kept], weights=weights[kept])) if kept.any() else math.nan
+
+
 def _gradient(vg, scaler, params, batch):
-    """``(loss, grads, grad_norm, skipped, why_diverged)`` of one step, plain or mixed precision."""
+    """``(loss, grads, grad_norm, skipped, why_diverged)`` of one step, plain or mixed precision.
+
+    Overflow to inf is reported as divergence (``why_diverged``), so NumPy's warning about it
+    is silenced here.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _raw_gradient(vg, scaler, params, batch)
+
+
+def _raw_gradient(vg, scaler, params, batch):
     if scaler is None:
         value, grads = vg(params, batch)
         value, gnorm = float(value), global_norm(grads)
@@ -492,11 +527,9 @@ class _BatchGrad:
         return grads
 
 
-def _evaluate(eval_loss, params, data, val_data, metrics, history, epoch, t_epoch) -> dict:
-    """The epoch row: mean batch loss of the epoch, validation loss, metrics, time."""
-    losses = history.step["loss"][history.step["epoch"] == epoch]
-    losses = losses[np.isfinite(losses)]
-    logs = {"epoch": epoch, "loss": float(np.mean(losses)) if losses.size else math.nan}
+def _evaluate(eval_loss, params, data, val_data, metrics, history, epoch, t_epoch, sizes) -> dict:
+    """The epoch row: mean loss over the epoch's samples, validation loss, metrics, time."""
+    logs = {"epoch": epoch, "loss": _epoch_loss(history, epoch, sizes)}
     if val_data is not None:
         logs["val_loss"] = float(eval_loss(params, val_data))
     for name, fn in metrics.items():
