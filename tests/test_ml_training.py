@@ -396,3 +396,19 @@ def test_callers_params_untouched_and_best_params_a_snapshot():
     best_val = float(lsq(res.best_params, val))
     assert best_val == pytest.approx(res.history.epoch["val_loss"][res.best_epoch], rel=1e-12)
     assert best_val < float(lsq(res.params, val))
+
+
+def test_fit_and_minimize_give_reduce_on_plateau_the_loss():
+    # a loss that stops improving after the first steps: the plateau rule must see it and cut the lr
+    x = np.zeros(1)
+    loss = lambda w, b: snp.sum(snp.abs(w - 1.0)) + 0 * snp.sum(b)  # noqa: E731  (|w - 1|, kinked at 1)
+    opt = so.chain(so.sgd(0.3), so.reduce_on_plateau(factor=0.5, patience=2))
+    r = sl.ml.fit(loss, x, np.zeros((4, 1)), optimizer=opt, epochs=30, batch_size=None, progress=False)
+    # by hand: sgd(0.3) from 0 oscillates 0 -> 0.3 -> 0.6 -> 0.9 -> 1.2 -> 0.9 ...; every halving after
+    # 3 non-improving losses shrinks the step, so w ends within the last step size of 1
+    lrs = r.history.step["lr"]
+    assert lrs[0] == pytest.approx(0.3) and lrs[-1] < 0.3 * 0.5**3
+    assert abs(float(r.params[0]) - 1.0) < 0.3 * 0.5**3
+    base = so.chain(so.sgd(0.3), so.reduce_on_plateau(factor=0.5, patience=2))
+    m = sl.minimize(lambda w: snp.sum(snp.abs(w - 1.0)), x, method="sam", rho=0.0, base=base, maxiter=40)
+    assert abs(float(m.x[0]) - 1.0) < 0.3 * 0.5**3

@@ -159,7 +159,7 @@ def lr_find(
             diverged = True
             break
         # grad_fn: the gradient on this batch, for optimizers that re-evaluate it (sam)
-        updates, state = opt.update(grads, state, params, grad_fn=lambda p, b=batch: vg(p, b)[1])
+        updates, state = opt.update(grads, state, params, grad_fn=lambda p, b=batch: vg(p, b)[1], loss=value)
         params = apply_updates(params, updates)
 
     lrs = lr_at[: len(losses)]

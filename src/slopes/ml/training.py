@@ -197,7 +197,8 @@ def fit(
     optimizer : GradientTransformation, optional
         Any :mod:`slopes.optim` transformation (default ``adam(1e-3)``); schedules in it
         follow the step count in its state. Its ``update`` gets ``grad_fn=``, the gradient
-        on the current mini-batch, which :func:`slopes.optim.sam` calls once more per step.
+        on the current mini-batch, which :func:`slopes.optim.sam` calls once more per step,
+        and ``loss=``, the batch loss, which :func:`slopes.optim.reduce_on_plateau` reads.
     epochs : int
         Passes over the data.
     batch_size : int or None
@@ -383,7 +384,7 @@ def fit(
                     break
                 if not skipped:
                     regrad = _BatchGrad(vg, scaler, batch)  # for optimizers that re-evaluate (sam)
-                    updates, new_state = opt.update(grads, state, params, grad_fn=regrad)
+                    updates, new_state = opt.update(grads, state, params, grad_fn=regrad, loss=value)
                     skipped = not regrad.finite
                     if regrad.finite:
                         _add_in_place(params, updates)  # fit's own copies: no new arrays per step

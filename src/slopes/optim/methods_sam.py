@@ -89,9 +89,9 @@ class SAM(TransformMethod):
             return super().step(state, k)
         # on mini-batches both gradients of a step come from this iteration's batch, so the first
         # is taken here (not carried over from the last batch) and f, g describe x on this batch
-        x, _, s = state
+        x, _, _, s = state
         lr = read_lr(s)
         f, g = self.problem.value_and_grad(x)
-        upd, s = self.tx.update(g, s, x)
+        upd, s = self.tx.update(g, s, x, loss=f)
         xn = apply_updates(x, upd)
-        return StepInfo(xn, f, g, float(np.linalg.norm(np.asarray(upd))), lr, (xn, None, s))
+        return StepInfo(xn, f, g, float(np.linalg.norm(np.asarray(upd))), lr, (xn, None, None, s))

@@ -130,15 +130,15 @@ class TransformMethod(Method):
         self.tx = type(self).factory(lr, **self.opts)
 
     def init(self, x, f, g):
-        return (x, g, self.tx.init(x))
+        return (x, f, g, self.tx.init(x))
 
     def step(self, state, k):
-        x, g, s = state
+        x, f, g, s = state
         lr = _read_lr(s)
-        upd, s = self.tx.update(g, s, x)
+        upd, s = self.tx.update(g, s, x, loss=f)  # loss=: for transformations that read it (reduce_on_plateau)
         xn = apply_updates(x, upd)
         fn, gn = self.problem.value_and_grad(xn)
-        return StepInfo(xn, fn, gn, float(np.linalg.norm(np.asarray(upd))), lr, (xn, gn, s))
+        return StepInfo(xn, fn, gn, float(np.linalg.norm(np.asarray(upd))), lr, (xn, fn, gn, s))
 
 
 def _transform(name, fac, opts, lr):
