@@ -136,9 +136,11 @@ def test_set_output_default_in_a_pipeline_and_global_config():
 def test_set_output_pandas():
     pd = pytest.importorskip("pandas")
     X = pd.DataFrame(load_diabetes().data[:5, :2], columns=["age", "sex"], index=list("abcde"))
-    out = ml.Standardizer().set_output(transform="pandas").fit(X.to_numpy()).transform(X)
+    out = ml.Standardizer().set_output(transform="pandas").fit(X).transform(X)
+    ref = StandardScaler().set_output(transform="pandas").fit(X).transform(X)
     assert isinstance(out, pd.DataFrame) and list(out.index) == list("abcde")
-    np.testing.assert_allclose(out.to_numpy(), StandardScaler().fit_transform(X.to_numpy()))
+    assert list(out.columns) == list(ref.columns) == ["age", "sex"]
+    np.testing.assert_allclose(out.to_numpy(), ref.to_numpy())
 
 
 def test_set_output_pandas_missing_names_the_fix(monkeypatch):
