@@ -93,6 +93,9 @@ def read_npz(source) -> dict[str, np.ndarray]:
     except _PARSE_ERRORS as e:
         raise DamagedFileError(f"not a complete zip archive ({e})") from None
     with archive:
+        if min((info.header_offset for info in archive.infolist()), default=0) != 0:
+            # zipfile found the directory of an archive stored inside this one: the outer one's is gone
+            raise DamagedFileError("not a complete zip archive (its directory is missing: truncated?)")
         out = {}
         for info in archive.infolist():
             key = info.filename[: -len(".npy")] if info.filename.endswith(".npy") else info.filename
