@@ -3,9 +3,11 @@
 Every resumed run is compared, bit for bit, with an uninterrupted run of the same settings.
 """
 
+import collections
 import json
 import os
 import signal
+import traceback
 import tracemalloc
 import warnings
 
@@ -187,3 +189,100 @@ def test_resuming_with_fewer_epochs_leaves_the_checkpoint_consistent(tmp_path):
     done = train(checkpoint_dir=tmp_path, epochs=2, resume=True)  # nothing left to do
     assert done.step == 4 * NB
     assert_same_run(train(checkpoint_dir=tmp_path, epochs=6, resume=True), train(epochs=6))
+
+
+# ---- SIGKILL at 20 moments: inside a step, and at every stage of writing a checkpoint ----
+
+KILL_EPOCHS = 8  # 40 steps: more than 20 kills can use up
+
+
+def run_until_event(checkpoint_dir, kill_at: tuple[str, int], report: int) -> None:
+    """A resumed run (forked child) that SIGKILLs itself at the ``n``-th event of a kind.
+
+    Events: a step done (its number is reported first), and, while a checkpoint is
+    written, each array NumPy writes into the archive, each fsync and each rename
+    (named by its target).
+    """
+    seen = collections.Counter()
+
+    def event(kind):
+        seen[kind] += 1
+        if (kind, seen[kind]) == kill_at:
+            os.write(report, f"killed:{kind}\n".encode())
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def hooked(kind, fn):
+        def call(*args, **kwargs):
+            event(kind(*args) if callable(kind) else kind)
+            return fn(*args, **kwargs)
+
+        return call
+
+    os.fsync = hooked("fsync", os.fsync)
+    os.replace = hooked(lambda src, dst: "rename->" + os.path.basename(dst), os.replace)
+    np.lib.format.write_array = hooked("array", np.lib.format.write_array)
+
+    def progress(info):
+        if info.event == "step":
+            os.write(report, f"{info.step}\n".encode())
+            event("step")
+
+    train(epochs=KILL_EPOCHS, checkpoint_dir=checkpoint_dir, checkpoint_every=1, resume=True, callbacks=[progress])
+
+
+def killed_child(checkpoint_dir, kill_at: tuple[str, int]):
+    """Fork, run the child until its SIGKILL; returns (steps it reported, where it was killed)."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child never returns into pytest
+        try:
+            os.close(read)
+            run_until_event(checkpoint_dir, kill_at, write)
+            os.write(write, b"finished\n")
+        except BaseException:
+            os.write(write, ("error:" + traceback.format_exc()).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as f:
+        lines = f.read().splitlines()
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, lines
+    return [int(x) for x in lines[:-1]], lines[-1].removeprefix("killed:")
+
+
+@pytest.mark.skipif(not (hasattr(os, "fork") and hasattr(signal, "SIGKILL")), reason="needs POSIX fork and SIGKILL")
+def test_sigkill_at_20_moments_every_resume_works_and_loses_at_most_one_interval(tmp_path):
+    ref_params = [P0]
+
+    def record(info):
+        if info.event == "step":
+            ref_params.append({k: v.copy() for k, v in info.params.items()})
+
+    ref = train(epochs=KILL_EPOCHS, callbacks=[record])
+    # (kind, how many of that kind per step in this run): each kind 4 times, at a seeded occurrence
+    kinds = [("step", 1), ("array", 23), ("fsync", 2), ("rename->checkpoint.prev.npz", 1), ("rename->checkpoint.npz", 1)]
+    rng = np.random.default_rng(15)
+    saved = half_written = from_previous = 0
+    for kind, per_step in kinds * 4:
+        occurrence = int(rng.integers(1, 2 * per_step + 1))  # within the first two steps of the child
+        reported, killed_in = killed_child(tmp_path, kill_at=(kind, occurrence))
+        assert killed_in == kind
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no damaged checkpoint, ever
+            ck = load_checkpoint(
+                tmp_path, params_like=P0, state_like=so.adam(0.1).init(P0), batches_per_epoch=NB
+            )
+        step = ck["meta"]["step"]
+        assert saved <= step and max(reported, default=saved) - step <= 1  # checkpoint_every=1
+        for k in P0:
+            assert np.array_equal(ck["params"][k], ref_params[step][k])
+        temporaries = [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]
+        assert len(temporaries) <= 1  # the next run removes it
+        half_written += bool(temporaries)
+        from_previous += ck["path"] == previous_checkpoint_path(tmp_path)  # killed between the two renames
+        saved = step
+    assert half_written >= 4 and from_previous >= 4
+    res = train(epochs=KILL_EPOCHS, checkpoint_dir=tmp_path, checkpoint_every=1, resume=True)
+    assert_same_run(res, ref)
+    assert sorted(os.listdir(tmp_path)) == ["checkpoint.npz", "checkpoint.prev.npz"]
