@@ -97,7 +97,8 @@ DAMAGE = {
 def test_damaged_latest_checkpoint_resumes_from_the_previous_one(tmp_path, kind):
     interrupted_run(tmp_path, checkpoint_every=1)
     DAMAGE[kind](checkpoint_path(tmp_path))
-    pattern = r"checkpoint .*checkpoint\.npz is damaged \(.+\); resuming from the previous checkpoint .*prev\.npz"
+    pattern = r"checkpoint .*checkpoint\.npz is damaged \(.+\); "
+    pattern += r"resuming from the previous checkpoint .*prev\.npz"
     with pytest.warns(RuntimeWarning, match=pattern + r", which is intact \(step 11\)"):
         res = train(checkpoint_dir=tmp_path, checkpoint_every=1, resume=True)
     assert_same_run(res, train())
@@ -152,8 +153,10 @@ def forge_meta(path, **fields):
         (dict(rng={"bit_generator": "PCG64", "state": "x"}), "'rng' is not a valid PCG64 state"),
         (dict(history_fields=[]), "history fields"),
     ],
-    ids=["negative-step", "float-step", "pos-out-of-range", "inconsistent-step", "best-epoch", "tracker", "rng",
-         "manifest"],
+    ids=[
+        "negative-step", "float-step", "pos-out-of-range", "inconsistent-step",
+        "best-epoch", "tracker", "rng", "manifest",
+    ],
 )
 def test_metadata_out_of_range_is_damage(tmp_path, fields, why):
     interrupted_run(tmp_path, checkpoint_every=1)
@@ -227,7 +230,8 @@ def run_until_event(checkpoint_dir, kill_at: tuple[str, int], report: int) -> No
             os.write(report, f"{info.step}\n".encode())
             event("step")
 
-    train(epochs=KILL_EPOCHS, checkpoint_dir=checkpoint_dir, checkpoint_every=1, resume=True, callbacks=[progress])
+    kw = dict(checkpoint_dir=checkpoint_dir, checkpoint_every=1, resume=True, callbacks=[progress])
+    train(epochs=KILL_EPOCHS, **kw)
 
 
 def killed_child(checkpoint_dir, kill_at: tuple[str, int]):
@@ -251,7 +255,10 @@ def killed_child(checkpoint_dir, kill_at: tuple[str, int]):
     return [int(x) for x in lines[:-1]], lines[-1].removeprefix("killed:")
 
 
-@pytest.mark.skipif(not (hasattr(os, "fork") and hasattr(signal, "SIGKILL")), reason="needs POSIX fork and SIGKILL")
+POSIX = hasattr(os, "fork") and hasattr(signal, "SIGKILL")
+
+
+@pytest.mark.skipif(not POSIX, reason="needs POSIX fork and SIGKILL")
 def test_sigkill_at_20_moments_every_resume_works_and_loses_at_most_one_interval(tmp_path):
     ref_params = [P0]
 
@@ -261,7 +268,8 @@ def test_sigkill_at_20_moments_every_resume_works_and_loses_at_most_one_interval
 
     ref = train(epochs=KILL_EPOCHS, callbacks=[record])
     # (kind, how many of that kind per step in this run): each kind 4 times, at a seeded occurrence
-    kinds = [("step", 1), ("array", 23), ("fsync", 2), ("rename->checkpoint.prev.npz", 1), ("rename->checkpoint.npz", 1)]
+    kinds = [("step", 1), ("array", 23), ("fsync", 2)]
+    kinds += [("rename->checkpoint.prev.npz", 1), ("rename->checkpoint.npz", 1)]
     rng = np.random.default_rng(15)
     saved = half_written = from_previous = 0
     for kind, per_step in kinds * 4:

@@ -32,7 +32,8 @@ def test_atomic_write_fsyncs_the_file_before_renaming_it_then_the_directory(tmp_
     monkeypatch.setattr(os, "replace", replace)
     with atomic_write(target) as f:
         f.write(b"new")
-    expected = [("fsync", "file"), ("replace", "state.bin")] + ([("fsync", "dir")] if os.name == "posix" else [])
+    expected = [("fsync", "file"), ("replace", "state.bin")]
+    expected += [("fsync", "dir")] if os.name == "posix" else []
     assert calls == expected
     assert target.read_bytes() == b"new" and os.listdir(tmp_path) == ["state.bin"]
 
@@ -118,3 +119,9 @@ def test_read_npz_refuses_object_arrays(tmp_path):
             np.lib.format.write_array(f, np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(DamagedFileError, match="pickle"):
         read_npz(buf)
+
+
+def test_atomic_write_into_a_missing_folder_names_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"there is no folder .*nowhere \(create it first\)"):
+        with atomic_write(tmp_path / "nowhere" / "s.npz") as f:
+            f.write(b"x")

@@ -115,6 +115,8 @@ def atomic_write(path, *, previous=None):
     """
     path = os.path.abspath(os.fspath(path))
     folder, name = os.path.split(path)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"cannot write {path}: there is no folder {folder} (create it first)")
     remove_stale_temporaries(path)
     fd, tmp = _create_temporary(folder, name)
     try:

@@ -100,7 +100,9 @@ def prepare_checkpoint_dir(checkpoint_dir) -> list[str]:
     return remove_stale_temporaries(checkpoint_path(checkpoint_dir))
 
 
-def run_fingerprint(data, params, *, batch_size: int, shuffle: bool, seed, precision: str | None = None) -> dict:
+def run_fingerprint(
+    data, params, *, batch_size: int, shuffle: bool, seed, precision: str | None = None
+) -> dict:
     """What a checkpoint must share with the run that resumes it, JSON-ready.
 
     ``data``: a hash of every array's dtype, shape and bytes; ``batch_size``, ``shuffle``,
@@ -120,7 +122,7 @@ def run_fingerprint(data, params, *, batch_size: int, shuffle: bool, seed, preci
     for x in leaves(data):
         a = np.ascontiguousarray(x)
         digest.update(f"{a.dtype.str}{a.shape};".encode())
-        digest.update(a.reshape(-1).view(np.uint8))
+        digest.update(repr(a.tolist()).encode() if a.dtype.hasobject else a.reshape(-1).view(np.uint8))
     model = [[path, list(np.shape(v)), np.asarray(v).dtype.name] for path, v in state_paths(params)]
     return {
         "data": digest.hexdigest(),
@@ -291,13 +293,12 @@ def _check_fingerprint(path, stored, expected: dict) -> None:
             f"resume: checkpoint {path} does not record which data, batch size and model it was "
             "written for; start over with another checkpoint_dir (or delete the file)"
         )
-    differs = []
-    for key in expected:
-        if stored.get(key) != expected[key]:
-            if key in ("data", "model"):
-                differs.append(f"other {key}" if key == "data" else "another model (parameter shapes or dtypes)")
-            else:
-                differs.append(f"{key} {stored.get(key)!r} there, {expected[key]!r} here")
+    named = {"data": "other data", "model": "another model (parameter shapes or dtypes)"}
+    differs = [
+        named.get(key) or f"{key} {stored.get(key)!r} there, {value!r} here"
+        for key, value in expected.items()
+        if stored.get(key) != value
+    ]
     if differs:
         raise ValueError(
             f"resume: checkpoint {path} was written for another run ({'; '.join(differs)}); resume with "
@@ -305,7 +306,7 @@ def _check_fingerprint(path, stored, expected: dict) -> None:
         )
 
 
-def _non_negative_int(meta: dict, key: str, low: int = 0) -> int:
+def _int_at_least(meta: dict, key: str, low: int = 0) -> int:
     v = meta.get(key)
     if type(v) is not int or v < low:
         raise DamagedFileError(f"meta {key!r} must be an integer >= {low}, got {v!r}")
@@ -316,7 +317,8 @@ def _check_history(meta, history: dict) -> None:
     if not isinstance(meta, dict):
         raise DamagedFileError(f"meta must be a JSON object, got {type(meta).__name__}")
     if meta.get("history_fields") != sorted(history):
-        raise DamagedFileError(f"history fields {sorted(history)} differ from those recorded {meta.get('history_fields')}")
+        recorded = meta.get("history_fields")
+        raise DamagedFileError(f"history fields {sorted(history)} differ from those recorded {recorded}")
     for name, column in history.items():
         if column.ndim != 1 or column.dtype.kind not in "biuf":
             raise DamagedFileError(f"history {name!r} is a {column.dtype} array of shape {column.shape}")
@@ -324,12 +326,13 @@ def _check_history(meta, history: dict) -> None:
 
 def _check_position(meta: dict, history: dict, batches_per_epoch: int) -> None:
     """Types and ranges of fit's own fields, and how they must agree."""
-    step, epoch, pos = (_non_negative_int(meta, k) for k in ("step", "epoch", "pos"))
-    wait = _non_negative_int(meta, "tracker_wait")
-    best_epoch = _non_negative_int(meta, "best_epoch", low=-1)
+    step, epoch, pos = (_int_at_least(meta, k) for k in ("step", "epoch", "pos"))
+    wait = _int_at_least(meta, "tracker_wait")
+    best_epoch = _int_at_least(meta, "best_epoch", low=-1)
     if pos >= batches_per_epoch or step != epoch * batches_per_epoch + pos:
         raise DamagedFileError(
-            f"meta step {step}, epoch {epoch}, position {pos} disagree with {batches_per_epoch} batches per epoch"
+            f"meta step {step}, epoch {epoch}, position {pos} disagree with "
+            f"{batches_per_epoch} batches per epoch"
         )
     if best_epoch > epoch or wait > epoch:
         raise DamagedFileError(f"meta best_epoch {best_epoch} / tracker_wait {wait} beyond epoch {epoch}")
@@ -342,13 +345,14 @@ def _check_position(meta: dict, history: dict, batches_per_epoch: int) -> None:
         ok = isinstance(scale, dict) and isinstance(scale.get("scale"), (int, float)) and scale["scale"] > 0
         if not ok or not math.isfinite(scale["scale"]):
             raise DamagedFileError(f"meta 'loss_scale' must hold a positive finite scale, got {scale!r}")
-        _non_negative_int(scale, "good_steps")
-        _non_negative_int(scale, "skipped")
+        _int_at_least(scale, "good_steps")
+        _int_at_least(scale, "skipped")
     steps = {len(v) for k, v in history.items() if k.startswith("step/")}
     epochs = {len(v) for k, v in history.items() if k.startswith("epoch/")}
     if steps - {step} or len(epochs) > 1 or max(epochs, default=0) > epoch + 1:
         raise DamagedFileError(
-            f"history has {sorted(steps)} step rows and {sorted(epochs)} epoch rows at step {step}, epoch {epoch}"
+            f"history has {sorted(steps)} step rows and {sorted(epochs)} epoch rows "
+            f"at step {step}, epoch {epoch}"
         )
 
 

@@ -310,7 +310,8 @@ def fit(
         prepare_checkpoint_dir(checkpoint_dir)
         precision = scaler.dtype.name if scaler is not None else None
         fingerprint = run_fingerprint(
-            data, params, batch_size=batches.batch_size, shuffle=batches.shuffle, seed=seed, precision=precision
+            data, params, batch_size=batches.batch_size, shuffle=batches.shuffle, seed=seed,
+            precision=precision,
         )
     if resume and (
         ck := load_checkpoint(
@@ -453,7 +454,8 @@ def fit(
                     who = run_callbacks(callbacks, info)
                     if who is not None:
                         message, stop = f"stopped by callback {who} at epoch {epoch}", True
-                due = step % checkpoint_every == 0 if checkpoint_every else pos == nb - 1  # default: each epoch
+                # by default, at the end of each epoch
+                due = step % checkpoint_every == 0 if checkpoint_every else pos == nb - 1
                 if checkpoint_dir is not None and due:
                     checkpoint(epoch, pos + 1, epoch_start_rng)
                 if stop:
