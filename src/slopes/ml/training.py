@@ -43,7 +43,7 @@ from .callbacks import (
     check_callbacks,
     run_callbacks,
 )
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, prepare_checkpoint_dir, run_fingerprint, save_checkpoint
 from .mixed_precision import as_loss_scale, to_dtype
 
 __all__ = ["fit", "TrainResult"]
@@ -220,13 +220,16 @@ def fit(
         Called after each step and each epoch with a
         :class:`~slopes.ml.callbacks.TrainInfo`; **returning True stops the run**.
     checkpoint_dir : path, optional
-        Where checkpoints go (see :mod:`slopes.ml.checkpoint`); with it, a checkpoint is
-        also written when the run ends normally.
+        Where checkpoints go (see :mod:`slopes.ml.checkpoint`): one at the end of every
+        epoch unless ``checkpoint_every`` says otherwise, and one when the run ends
+        normally. Temporary files a killed run left there are removed.
     checkpoint_every : int, optional
-        Write a checkpoint every this many steps.
+        Write a checkpoint every this many steps instead (default: every epoch).
     resume : bool
         Continue from the checkpoint in ``checkpoint_dir`` (start afresh if there is none).
-        A resumed run ends with exactly the parameters an uninterrupted one would have.
+        A resumed run ends with exactly the parameters an uninterrupted one would have. A
+        checkpoint written for other data, batch size, shuffling, seed or model is refused;
+        a damaged one is replaced by the previous one, with a warning.
     progress : bool or None
         A tqdm bar over the steps; None: only when stderr is a terminal.
     jit : bool
@@ -302,7 +305,23 @@ def fit(
     history = TrainHistory()
     best_params, best_epoch = _copy(params), -1
     step, epoch0, pos0, rng_state = 0, 0, 0, None
-    if resume and (ck := load_checkpoint(checkpoint_dir, params_like=params, state_like=state)) is not None:
+    fingerprint = None
+    if checkpoint_dir is not None:
+        prepare_checkpoint_dir(checkpoint_dir)
+        precision = scaler.dtype.name if scaler is not None else None
+        fingerprint = run_fingerprint(
+            data, params, batch_size=batches.batch_size, shuffle=batches.shuffle, seed=seed,
+            precision=precision,
+        )
+    if resume and (
+        ck := load_checkpoint(
+            checkpoint_dir,
+            params_like=params,
+            state_like=state,
+            fingerprint=fingerprint,
+            batches_per_epoch=batches.batches_per_epoch,
+        )
+    ) is not None:
         params, state, best_params = ck["params"], ck["state"], ck["best_params"]
         history = TrainHistory.from_dict(ck["history"])
         meta = ck["meta"]
@@ -314,6 +333,7 @@ def fit(
         )
         if scaler is not None and meta.get("loss_scale"):
             scaler.load_state_dict(meta["loss_scale"])
+    saved_step = step  # the step of the newest checkpoint on disk (none yet: 0)
 
     shared: dict = {}
     if scaler is None:
@@ -334,6 +354,7 @@ def fit(
     )
 
     def checkpoint(epoch, pos, epoch_start_rng):
+        nonlocal saved_step
         # a finished epoch is saved as the start of the next one (its permutation not yet drawn)
         if pos == nb:
             epoch, pos, rng = epoch + 1, 0, batches.rng.bit_generator.state
@@ -356,7 +377,9 @@ def fit(
             best_params=best_params,
             history=history.as_dict(),
             meta=meta,
+            fingerprint=fingerprint,
         )
+        saved_step = step
 
     stopped_early = interrupted = diverged = False
     watch = None  # blow-up test of slopes.minimize, from the first step's loss and params
@@ -431,14 +454,16 @@ def fit(
                     who = run_callbacks(callbacks, info)
                     if who is not None:
                         message, stop = f"stopped by callback {who} at epoch {epoch}", True
-                if checkpoint_every is not None and step % checkpoint_every == 0:
+                # by default, at the end of each epoch
+                due = step % checkpoint_every == 0 if checkpoint_every else pos == nb - 1
+                if checkpoint_dir is not None and due:
                     checkpoint(epoch, pos + 1, epoch_start_rng)
                 if stop:
                     break
             if stop:
                 break
         else:
-            if checkpoint_dir is not None:
+            if checkpoint_dir is not None and saved_step != step:
                 checkpoint(epochs - 1, nb, None)
     except KeyboardInterrupt:
         interrupted = True
