@@ -244,9 +244,10 @@ def fit(
     Notes
     -----
     A diverging run ends (``diverged=True``) without applying the step that showed it: a
-    non-finite loss or gradient, or a blow-up by the test :func:`slopes.minimize` applies
+    non-finite loss, gradient or update (every update is checked before it is applied,
+    the last one too), or a blow-up by the test :func:`slopes.minimize` applies
     (the batch loss above ``f0 + 1e6 (1 + |f0|)``, ``f0`` the first step's, or a parameter
-    beyond ``1e12 (1 + max|initial parameter|)``). A KeyboardInterrupt (Ctrl-C) ends it
+    beyond ``1e12 (1 + max|initial parameter|)``, before or after the update). A KeyboardInterrupt (Ctrl-C) ends it
     cleanly with ``interrupted=True``. In both cases the result holds the history so far
     and finite best parameters.
 
@@ -384,9 +385,18 @@ def fit(
                     break
                 if not skipped:
                     regrad = _BatchGrad(vg, scaler, batch)  # for optimizers that re-evaluate (sam)
-                    updates, new_state = opt.update(grads, state, params, grad_fn=regrad, loss=value)
+                    with np.errstate(over="ignore", invalid="ignore"):  # a non-finite update is reported below
+                        updates, new_state = opt.update(grads, state, params, grad_fn=regrad, loss=value)
                     skipped = not regrad.finite
                     if regrad.finite:
+                        why = _update_problem(params, updates, watch, lr)
+                        if why is not None:
+                            diverged, stop = True, True
+                            message = (
+                                f"diverged at step {step + 1} (epoch {epoch}): {why}; params are the last "
+                                "finite ones"
+                            )
+                            break
                         _add_in_place(params, updates)  # fit's own copies: no new arrays per step
                         state = new_state
                     elif scaler is None:
@@ -464,6 +474,26 @@ def fit(
 def _extent(params) -> np.ndarray:
     """``max|leaf|`` of each parameter array: what DivergenceWatch needs of ``x``, without a copy."""
     return np.array([np.max(np.abs(x), initial=0.0) for x in leaves(params)])
+
+
+def _update_problem(params, updates, watch, lr) -> str | None:
+    """Why adding ``updates`` to ``params`` would end the run (non-finite, or past the blow-up bound), or None.
+
+    ``max|p + u| <= max|p| + max|u|`` leaf by leaf settles almost every step without forming
+    ``p + u``; only a step near the bound computes it.
+    """
+    u = _extent(updates)
+    if not np.all(np.isfinite(u)):
+        return f"non-finite update (learning rate {lr:.3g}; check the optimizer's hyperparameters)"
+    if np.all(_extent(params) + u <= watch.xmax):
+        return None
+    with np.errstate(over="ignore"):
+        new = np.array([np.max(np.abs(p + v), initial=0.0) for p, v in zip(leaves(params), leaves(updates))])
+    if not np.all(np.isfinite(new)):
+        return "the update overflows the parameters"
+    if np.any(new > watch.xmax):
+        return f"the update would take a parameter to {float(np.max(new)):.3g}"
+    return None
 
 
 def _epoch_loss(history, epoch: int, sizes: np.ndarray) -> float:
