@@ -85,12 +85,6 @@ def _r2(pred, target) -> float:
     return float(np.mean(1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0)))
 
 
-def _column(table, name: str) -> list[float]:
-    """Field ``name`` of a history table as floats; [] when no row was written (a run that
-    diverged in its first epoch has none, and an empty table has no fields to read)."""
-    return [float(v) for v in table[name]] if len(table) else []
-
-
 def _hidden_sizes(h) -> tuple[int, ...]:
     if isinstance(h, numbers.Integral) and not isinstance(h, bool):
         h = (h,)
@@ -316,7 +310,7 @@ class _BaseMLP(BaseEstimator):
         # early stopping on validation keeps the best epoch (as scikit-learn); otherwise the last one
         params = res.best_params if (early_stopping or res.diverged) else res.params
         epochs = res.history.epoch
-        losses = _column(epochs, "loss")
+        losses = [float(v) for v in epochs["loss"]]  # [] when the run diverged in its first epoch
         self.model_ = model
         self.params_ = params
         self._schedule_steps = steps
@@ -326,7 +320,7 @@ class _BaseMLP(BaseEstimator):
         self.loss_curve_ = (self.loss_curve_ if warm else []) + losses
         finite = [v for v in self.loss_curve_ if math.isfinite(v)]  # mixed precision skips steps: nan epochs
         self.best_loss_ = None if early_stopping else (min(finite) if finite else math.nan)
-        self.validation_scores_ = _column(epochs, "val_score") if early_stopping else None
+        self.validation_scores_ = [float(v) for v in epochs["val_score"]] if early_stopping else None
         if early_stopping:  # nan when the run diverged before its first epoch ended
             self.best_validation_score_ = max(self.validation_scores_, default=math.nan)
         else:

@@ -300,7 +300,7 @@ def fit(
         raise ValueError(f"fit(): cannot monitor {tracker.monitor!r}; available: {sorted(known)}")
 
     state = opt.init(params)
-    history = TrainHistory()
+    history = _new_history(scaler, val_data, metrics)
     best_params, best_epoch = _copy(params), -1
     step, epoch0, pos0, rng_state = 0, 0, 0, None
     if resume and (ck := load_checkpoint(checkpoint_dir, params_like=params, state_like=state)) is not None:
@@ -474,6 +474,16 @@ def fit(
 def _extent(params) -> np.ndarray:
     """``max|leaf|`` of each parameter array: what DivergenceWatch needs of ``x``, without a copy."""
     return np.array([np.max(np.abs(x), initial=0.0) for x in leaves(params)])
+
+
+def _new_history(scaler, val_data, metrics) -> TrainHistory:
+    """The run's history with every field declared: a run that ends in its first epoch still has
+    (empty) ``loss`` and ``val_loss`` columns to read."""
+    step = ("loss", "lr", "grad_norm", "epoch") + (("loss_scale", "skipped") if scaler is not None else ())
+    epoch = ["epoch", "loss"] + (["val_loss"] if val_data is not None else [])
+    for name in metrics:
+        epoch += [name] + ([f"val_{name}"] if val_data is not None else [])
+    return TrainHistory(step, epoch + ["time"])
 
 
 def _update_problem(params, updates, watch, lr) -> str | None:
