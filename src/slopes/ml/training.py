@@ -375,8 +375,9 @@ def fit(
                 lr = _lr(state)
                 value, grads, gnorm, skipped, why = _gradient(vg, scaler, params, batch)
                 if why is None and not skipped:
-                    watch = watch or DivergenceWatch(_extent(params), value)
-                    why = watch.reason(_extent(params), value, what="loss")
+                    extent = _extent(params)
+                    watch = watch or DivergenceWatch(extent, value)
+                    why = watch.reason(extent, value, what="loss")
                 if why is not None:
                     diverged, stop = True, True
                     message = (
@@ -389,7 +390,7 @@ def fit(
                         updates, new_state = opt.update(grads, state, params, grad_fn=regrad, loss=value)
                     skipped = not regrad.finite
                     if regrad.finite:
-                        why = _update_problem(params, updates, watch, lr)
+                        why = _update_problem(params, extent, updates, watch, lr)
                         if why is not None:
                             diverged, stop = True, True
                             message = (
@@ -472,8 +473,14 @@ def fit(
 
 
 def _extent(params) -> np.ndarray:
-    """``max|leaf|`` of each parameter array: what DivergenceWatch needs of ``x``, without a copy."""
-    return np.array([np.max(np.abs(x), initial=0.0) for x in leaves(params)])
+    """``max|leaf|`` of each parameter array: what DivergenceWatch needs of ``x``, without a copy.
+
+    NaN when a leaf holds one. The ufunc's own reduce: this runs twice per training step.
+    """
+    return np.array([_MAX(np.abs(x), axis=None, initial=0.0) for x in leaves(params)])
+
+
+_MAX = np.maximum.reduce
 
 
 def _new_history(scaler, val_data, metrics) -> TrainHistory:
@@ -486,16 +493,16 @@ def _new_history(scaler, val_data, metrics) -> TrainHistory:
     return TrainHistory(step, epoch + ["time"])
 
 
-def _update_problem(params, updates, watch, lr) -> str | None:
+def _update_problem(params, extent, updates, watch, lr) -> str | None:
     """Why adding ``updates`` to ``params`` would end the run (non-finite, or past the blow-up bound), or None.
 
-    ``max|p + u| <= max|p| + max|u|`` leaf by leaf settles almost every step without forming
-    ``p + u``; only a step near the bound computes it.
+    ``extent`` is :func:`_extent` of ``params``. ``max|p + u| <= max|p| + max|u|`` leaf by leaf
+    settles almost every step without forming ``p + u``; only a step near the bound computes it.
     """
     u = _extent(updates)
     if not np.all(np.isfinite(u)):
         return f"non-finite update (learning rate {lr:.3g}; check the optimizer's hyperparameters)"
-    if np.all(_extent(params) + u <= watch.xmax):
+    if np.all(extent + u <= watch.xmax):
         return None
     with np.errstate(over="ignore"):
         new = np.array([np.max(np.abs(p + v), initial=0.0) for p, v in zip(leaves(params), leaves(updates))])

@@ -6,6 +6,7 @@ its name, instead of as a NaN or a "diverged" message many steps later.
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -85,6 +86,8 @@ def check_learning_rate(value, name: str = "learning_rate", step=None, positive:
     ...
     ValueError: learning_rate: the schedule gave -1.0 at step 1; a learning rate must be a finite number >= 0
     """
+    if step is not None and type(value) is float and (value > 0 if positive else value >= 0) and value != math.inf:
+        return value  # the common case, once per optimizer step: a valid Python float
     bound = "> 0" if positive else ">= 0"
     if step is None:
         if isinstance(value, np.ndarray) and value.ndim > 0:
