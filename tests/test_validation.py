@@ -271,3 +271,19 @@ def test_mlp_on_huge_features_reports_divergence_not_an_internal_error(cls):
         model.fit(X, y)
     assert model.validation_scores_ == [] and math.isnan(model.best_validation_score_)
     assert all(np.all(np.isfinite(w)) for w in model.coefs_)  # the initial (best) parameters
+
+
+def test_mixed_precision_refuses_data_beyond_the_compute_dtype_before_training():
+    # 1e5 > 65504, float16's largest value: every step would see inf (before: a run of skipped steps)
+    X = np.array([[1e5], [1.0], [2.0], [3.0]])
+    loss = lambda w, b: snp.mean((b[0] @ w - b[1]) ** 2)  # noqa: E731
+    with pytest.raises(ValueError, match=r"values up to 1e\+05, beyond float16's range \(6.55e\+04\)"):
+        sl.ml.fit(loss, np.zeros(1), (X, np.ones(4)), epochs=1, mixed_precision=True)
+    res = sl.ml.fit(loss, np.zeros(1), (X / 1e2, np.ones(4)), epochs=1, mixed_precision=True, progress=False)
+    assert not res.diverged  # in range: it trains
+
+
+def test_mlp_mixed_precision_on_huge_features_is_a_clear_error():
+    X = np.random.default_rng(0).normal(size=(20, 3)) * 1e200
+    with pytest.raises(ValueError, match="mixed precision computes in"):
+        sl.ml.MLPRegressor(max_iter=2, mixed_precision=True).fit(X, np.ones(20))

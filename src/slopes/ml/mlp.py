@@ -232,9 +232,10 @@ class _BaseMLP(BaseEstimator):
         es = None if incremental else self._stopping()
         early_stopping = self.early_stopping and not incremental
         dtype = self.coefs_[0].dtype if warm else (np.float32 if self.mixed_precision else X.dtype)
-        X = X.astype(dtype, copy=False)
-        if targets.dtype.kind == "f":
-            targets = targets.astype(dtype, copy=False)
+        if not self.mixed_precision:  # with it, fit casts the data to its compute dtype, checking the range
+            X = X.astype(dtype, copy=False)
+            if targets.dtype.kind == "f":
+                targets = targets.astype(dtype, copy=False)
 
         val_data, metrics = None, None
         if early_stopping:

@@ -272,7 +272,7 @@ def fit(
     scaler = as_loss_scale(mixed_precision)
     if scaler is not None:
         params = to_dtype(params, np.float32)  # the float32 master weights
-    batches = MiniBatches(to_dtype(data, scaler.dtype) if scaler else data, batch_size, shuffle, seed)
+    batches = MiniBatches(_compute_data(data, scaler.dtype) if scaler else data, batch_size, shuffle, seed)
     if val_data is not None:
         MiniBatches(val_data)  # validates its arrays
     metrics = dict(metrics or {})
@@ -481,6 +481,26 @@ def _extent(params) -> np.ndarray:
 
 
 _MAX = np.maximum.reduce
+
+
+def _compute_data(data, dtype):
+    """``data``'s float arrays in mixed precision's compute ``dtype``, refusing values it cannot hold.
+
+    A finite value beyond the dtype's range would be inf in every step: the loss scale cannot
+    help with that, so it is an error here rather than a run of skipped steps.
+    """
+    limit = float(np.finfo(dtype).max)
+    for x in leaves(data):
+        x = np.asarray(x)
+        if is_floating(x.dtype) and x.size:
+            big = float(np.max(np.abs(x), where=np.isfinite(x), initial=0.0))
+            if big > limit:
+                raise ValueError(
+                    f"fit(): data holds values up to {big:.3g}, beyond {np.dtype(dtype).name}'s range "
+                    f"({limit:.3g}) that mixed precision computes in; scale the inputs (e.g. "
+                    "slopes.ml.Standardizer) or train without mixed_precision"
+                )
+    return to_dtype(data, dtype)
 
 
 def _new_history(scaler, val_data, metrics) -> TrainHistory:
