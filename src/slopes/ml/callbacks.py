@@ -96,7 +96,8 @@ class TrainHistory:
     ``loss`` (the mean loss per sample over the epoch: its batch losses weighted by batch
     size, as scikit-learn's ``loss_curve_``), ``val_loss`` (with ``val_data``),
     each metric ``name`` on the train data and ``val_name`` on the validation data, and
-    ``time`` (seconds).
+    ``time`` (seconds). :func:`fit` declares them all up front (``step_fields``,
+    ``epoch_fields``), so a run that stops inside its first epoch reads as empty columns.
 
     Examples
     --------
