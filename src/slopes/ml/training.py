@@ -520,10 +520,10 @@ def _update_problem(params, extent, updates, watch, lr) -> str | None:
     settles almost every step without forming ``p + u``; only a step near the bound computes it.
     """
     u = _extent(updates)
+    if float(_MAX(extent + u)) <= watch.xmax:  # the common case in one comparison (NaN fails it)
+        return None
     if not np.all(np.isfinite(u)):
         return f"non-finite update (learning rate {lr:.3g}; check the optimizer's hyperparameters)"
-    if np.all(extent + u <= watch.xmax):
-        return None
     with np.errstate(over="ignore"):
         new = np.array([np.max(np.abs(p + v), initial=0.0) for p, v in zip(leaves(params), leaves(updates))])
     if not np.all(np.isfinite(new)):
