@@ -105,6 +105,26 @@ def test_classify_tolerance_is_relative_to_the_hessian_scale():
     assert classify(himmelblau, p, gtol=1e-3).kind == "minimum"
 
 
+@pytest.mark.parametrize(
+    "f, expr",
+    [
+        (lambda x: 1 / x[0], 1 / X),  # a pole
+        (lambda x: sl.numpy.sqrt(x[0]), sp.sqrt(X)),  # branch points
+        (lambda x: sl.numpy.log(x[0]), sp.log(X)),
+        (lambda x: sl.numpy.cbrt(x[0]) + x[1] ** 2, sp.cbrt(X) + Y**2),  # a cusp
+        (lambda x: x[0] ** 1.5 + x[1] ** 2, X ** sp.Rational(3, 2) + Y**2),  # C^1, not C^2
+    ],
+)
+def test_classify_calls_non_finite_derivatives_not_differentiable(f, expr):
+    # sympy: at 0 the first or second derivative of each is infinite (zoo / oo) or undefined
+    syms = sorted(expr.free_symbols, key=str)
+    derivs = [sp.diff(expr, s) for s in syms] + [sp.diff(expr, s, 2) for s in syms]
+    assert any(not sp.limit(d, X, 0, "+").subs(Y, 0).is_finite for d in derivs)
+    c = classify(f, np.zeros(len(syms)))
+    assert c.kind == "not differentiable"  # was 'degenerate': an inf gradient passed an inf tolerance
+    assert np.all(np.isnan(c.eigenvalues)) and np.isnan(c.tol) and np.isnan(c.gtol)
+
+
 def test_classify_float32_in_float32_out():
     c = classify(lambda x: x[0] ** 2 - 3 * x[1] ** 2, np.zeros(2, dtype=np.float32))
     assert c.eigenvalues.dtype == np.float32 and c.hessian.dtype == np.float32

@@ -537,6 +537,41 @@ def test_subgradient_documents_its_step_rule_and_succeeds_with_f_star():
     )
 
 
+BAD_NUMBERS = [
+    # click's FloatRange lets nan and inf through its bounds: every numeric option refuses them at parse time
+    ("minimize x^2 --x0 1 --method gd --lr nan", "'--lr'", "'nan' is not a finite number; give a number > 0"),
+    ("minimize x^2 --x0 1 --method gd --lr inf", "'--lr'", "'inf' is not a finite number"),
+    ("minimize x^2 --x0 1 --method gd --lr -0.1", "'--lr'", "x>0"),
+    ("minimize x^2 --x0 1 --gtol nan", "'--gtol'", "'nan' is not a finite number; give a number >= 0"),
+    ("minimize x^2 --x0 1 --gtol inf", "'--gtol'", "'inf' is not a finite number"),
+    ("minimize x^2 --x0 1 --gtol -1", "'--gtol'", "x>=0"),
+    ("minimize abs(x) --x0 1 --method subgradient --f-star inf", "'--f-star'", "'inf' is not a finite number"),
+    ("race x^2 --x0 1 --methods gd --lr inf", "--lr", "the step size of gd must be a finite number > 0"),
+    ("race x^2 --x0 1 --methods gd --lr nan", "--lr", "the step size of gd must be a finite number > 0"),
+    ("race x^2 --x0 1 --methods gd,adam --lr adam=inf", "--lr", "is not NAME=NUMBER"),
+    ("train softmax --dataset iris --lr nan", "'--lr'", "'nan' is not a finite number"),
+    ("train softmax --dataset iris --lr inf", "'--lr'", "'inf' is not a finite number"),
+    ("train softmax --dataset iris --test-size nan", "'--test-size'", "give a number > 0 and < 1"),
+    ("lr-find softmax --dataset iris --max-lr inf", "'--max-lr'", "'inf' is not a finite number"),
+    ("lr-find softmax --dataset iris --min-lr nan", "'--min-lr'", "'nan' is not a finite number"),
+]
+
+
+@pytest.mark.parametrize("line, option, words", BAD_NUMBERS, ids=[c[0] for c in BAD_NUMBERS])
+def test_non_finite_or_negative_numeric_options_are_refused_at_parse_time(line, option, words):
+    res, runtime_warnings = run_quietly(line)
+    assert_one_line_error(res, code=2, contains=[option, words])
+    assert runtime_warnings == []
+
+
+def test_train_diverging_in_its_first_epoch_reports_it_in_one_run():
+    # it ended in "KeyError: no field 'loss'": the run's epoch table was empty and had no fields
+    res, runtime_warnings = run_quietly("train mlp --dataset iris --optimizer sgd --lr 1e6 --epochs 2 --json")
+    assert res.exit_code == 0 and runtime_warnings == []
+    out = json.loads(res.stdout)
+    assert out["diverged"] and out["message"].startswith("diverged at step") and out["final_loss"] is None
+
+
 def test_lr_find_warns_when_the_sweep_never_diverged():
     res = run("lr-find softmax --dataset iris --max-lr 0.01 --steps 10 --json")
     assert res.exit_code == 0

@@ -20,7 +20,7 @@ from ._sampling import box_samples
 
 __all__ = ["CriticalPoint", "classify", "critical_points"]
 
-KINDS = ("minimum", "maximum", "saddle", "degenerate", "not critical")
+KINDS = ("minimum", "maximum", "saddle", "degenerate", "not critical", "not differentiable")
 
 
 class CriticalPoint(NamedTuple):
@@ -29,7 +29,8 @@ class CriticalPoint(NamedTuple):
     Attributes
     ----------
     kind : str
-        ``'minimum'``, ``'maximum'``, ``'saddle'``, ``'degenerate'`` or ``'not critical'``.
+        ``'minimum'``, ``'maximum'``, ``'saddle'``, ``'degenerate'``, ``'not critical'`` or
+        ``'not differentiable'``.
     x : ndarray
         The point.
     value : float
@@ -37,7 +38,7 @@ class CriticalPoint(NamedTuple):
     grad_norm : float
         ``||grad f(x)||_2``.
     eigenvalues : ndarray
-        Eigenvalues of the Hessian, ascending.
+        Eigenvalues of the Hessian, ascending (NaN when the Hessian is not finite).
     hessian : ndarray
         The Hessian at ``x``.
     tol : float
@@ -67,9 +68,16 @@ def _kind(eig: np.ndarray, tol: float) -> str:
 
 
 def _classify(d: Derivatives, x: np.ndarray, tol, gtol) -> CriticalPoint:
-    g = d.grad(x)
-    H = d.hess(x)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # a pole gives inf: reported below
+        g = d.grad(x)
+        H = d.hess(x)
+        value = d.value(x)
     H = 0.5 * (H + H.T)  # AD Hessians are symmetric up to rounding
+    if not (np.all(np.isfinite(g)) and np.all(np.isfinite(H))):
+        # a pole, a branch point, a cusp: an infinite gradient would pass a tolerance scaled by
+        # an infinite eigenvalue, so the test is not run at all
+        nan = np.full(x.size, np.nan, dtype=x.dtype)
+        return CriticalPoint("not differentiable", x, value, float(np.linalg.norm(g)), nan, H, np.nan, np.nan)
     eig = np.linalg.eigvalsh(H)
     eps = np.finfo(x.dtype).eps
     scale = max(1.0, float(np.max(np.abs(eig))))
@@ -77,7 +85,7 @@ def _classify(d: Derivatives, x: np.ndarray, tol, gtol) -> CriticalPoint:
     gtol_abs = np.sqrt(eps) * scale if gtol is None else float(gtol)
     gn = float(np.linalg.norm(g))
     kind = "not critical" if not gn <= gtol_abs else _kind(eig, tol_abs)
-    return CriticalPoint(kind, x, d.value(x), gn, eig.astype(x.dtype), H, tol_abs, gtol_abs)
+    return CriticalPoint(kind, x, value, gn, eig.astype(x.dtype), H, tol_abs, gtol_abs)
 
 
 def _check_tols(tol, gtol):
@@ -110,8 +118,11 @@ def classify(f, x, *, tol=None, gtol=None) -> CriticalPoint:
     CriticalPoint
         ``kind`` is ``'minimum'`` (all eigenvalues > tol), ``'maximum'`` (all < -tol),
         ``'saddle'`` (some of each sign: the Hessian is indefinite), ``'degenerate'``
-        (the test is inconclusive: zero eigenvalues and no two of opposite sign) or
-        ``'not critical'`` (gradient above ``gtol``; the eigenvalues are still given).
+        (the test is inconclusive: zero eigenvalues and no two of opposite sign),
+        ``'not critical'`` (gradient above ``gtol``; the eigenvalues are still given) or
+        ``'not differentiable'`` (the gradient or the Hessian is not finite at ``x``: a pole
+        such as ``1/x`` at 0, a branch point such as ``sqrt`` or ``log`` at 0, a cusp; the
+        second-derivative test does not apply, so the eigenvalues and tolerances are NaN).
 
     Examples
     --------
@@ -121,6 +132,8 @@ def classify(f, x, *, tol=None, gtol=None) -> CriticalPoint:
     ('saddle', array([-6.,  2.]))
     >>> sl.analysis.classify(lambda x: x[0] ** 2 * x[1] ** 2, np.zeros(2)).kind
     'degenerate'
+    >>> sl.analysis.classify(lambda x: 1 / x[0], np.zeros(1)).kind
+    'not differentiable'
     """
     _check_tols(tol, gtol)
     return _classify(Derivatives(f), as_point(x), tol, gtol)

@@ -16,6 +16,7 @@ __all__ = [
     "check_point",
     "echo_json",
     "fmt",
+    "FiniteFloat",
     "fmt_vec",
     "json_ready",
     "parse_assignments",
@@ -173,6 +174,33 @@ class _PointType(click.ParamType):
 
 
 POINT = _PointType()
+
+
+class FiniteFloat(click.FloatRange):
+    """click type: a finite number in a range (``click.FloatRange`` lets ``nan`` and ``inf`` through).
+
+    Examples
+    --------
+    >>> import click
+    >>> FiniteFloat(min=0, min_open=True).convert("0.5", None, None)
+    0.5
+    >>> FiniteFloat(min=0, min_open=True).convert("nan", None, None)
+    Traceback (most recent call last):
+    ...
+    click.exceptions.BadParameter: 'nan' is not a finite number; give a number > 0
+    """
+
+    name = "float"
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            bounds = [f"{op} {bound:g}" for op, bound in (
+                (">" if self.min_open else ">=", self.min), ("<" if self.max_open else "<=", self.max)
+            ) if bound is not None]
+            self.fail(f"{value!r} is not a finite number; give a number {' and '.join(bounds) or 'such as 1.5'}",
+                      param, ctx)
+        return number
 
 
 def parse_assignments(text: str, what: str = "--lr") -> dict[str, float]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import click
 import numpy as np
 
@@ -12,6 +14,7 @@ from ..optim.methods_base import METHODS
 from ..transforms import hessian, value_and_grad
 from ._common import (
     POINT,
+    FiniteFloat,
     SlopesCommand,
     as_vector_function,
     check_point,
@@ -151,7 +154,7 @@ Examples:
     type=click.Choice(_METHODS),
     help="The optimizer (default lbfgs; projected_gradient with --bounds).",
 )
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Step size (methods that take one).")
+@click.option("--lr", type=FiniteFloat(min=0, min_open=True), help="Step size (methods that take one).")
 @click.option(
     "--schedule",
     type=click.Choice(_SCHEDULES),
@@ -161,11 +164,11 @@ Examples:
 )
 @click.option("--bounds", "bounds_text", metavar="LO,HI", help="Box LO <= x_i <= HI for every coordinate.")
 @click.option("--maxiter", type=click.IntRange(min=1), help="Iteration limit (default: the method's).")
-@click.option("--gtol", type=click.FloatRange(min=0), help="Gradient tolerance (default: eps^(1/3)).")
+@click.option("--gtol", type=FiniteFloat(min=0), help="Gradient tolerance (default: eps^(1/3)).")
 @click.option(
     "--f-star",
     "f_star",
-    type=float,
+    type=FiniteFloat(),
     metavar="FLOAT",
     help="The optimal value, if known (subgradient only): "
     "success when f_best - f_star <= gtol*(1 + |f_star|).",
@@ -197,10 +200,6 @@ def minimize(expr, x0, method, lr, schedule, bounds_text, maxiter, gtol, f_star,
     if lr is not None and method in _NO_LR:
         raise click.BadParameter(
             f"{method} takes no step size (it has its own step rule); drop --lr", param_hint="--lr"
-        )
-    if f_star is not None and not np.isfinite(f_star):
-        raise click.BadParameter(
-            f"the optimal value must be a finite number, got {f_star}", param_hint="--f-star"
         )
     if f_star is not None and method != _NONSMOOTH:
         raise click.BadParameter(
@@ -379,8 +378,10 @@ def race(expr, x0, methods_text, lr_text, maxiter, plot, as_json):
                 raise click.BadParameter(
                     f"{m} takes no step size (it has its own step rule)", param_hint="--lr"
                 )
-            if not v > 0:
-                raise click.BadParameter(f"the step size of {m} must be > 0, got {v}", param_hint="--lr")
+            if not (v > 0 and math.isfinite(v)):
+                raise click.BadParameter(
+                    f"the step size of {m} must be a finite number > 0, got {v}", param_hint="--lr"
+                )
             lrs[m], chosen[m] = v, "given"
     runs = {
         m: optim.minimize(f, x0, method=m, learning_rate=lrs[m], maxiter=maxiter, record_x=True)

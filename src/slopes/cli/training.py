@@ -12,7 +12,17 @@ import click
 import numpy as np
 
 from .. import ml, optim
-from ._common import SlopesCommand, debug_option, echo_json, fmt, json_option, plot_option, save_figure, table
+from ._common import (
+    FiniteFloat,
+    SlopesCommand,
+    debug_option,
+    echo_json,
+    fmt,
+    json_option,
+    plot_option,
+    save_figure,
+    table,
+)
 
 __all__ = ["Problem", "lr_find", "make_problem", "train"]
 
@@ -150,7 +160,7 @@ _common_model_options = [
     ),
     click.option(
         "--test-size",
-        type=click.FloatRange(0, 1, min_open=True, max_open=True),
+        type=FiniteFloat(0, 1, min_open=True, max_open=True),
         default=0.25,
         show_default=True,
     ),
@@ -188,7 +198,7 @@ classification or regression). Features are standardized with the training split
 )
 @click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option(
-    "--lr", type=click.FloatRange(min=0, min_open=True), help="Peak learning rate (default: see below)."
+    "--lr", type=FiniteFloat(min=0, min_open=True), help="Peak learning rate (default: see below)."
 )
 @click.option("--save", "save_dir", metavar="DIR", help="Write loss.png, params.npz and metrics.json to DIR.")
 @json_option
@@ -292,8 +302,8 @@ Examples:
 )
 @_model_options
 @click.option("--optimizer", type=click.Choice(tuple(_OPTIMIZERS)), default="sgd", show_default=True)
-@click.option("--min-lr", type=click.FloatRange(min=0, min_open=True), default=1e-6, show_default=True)
-@click.option("--max-lr", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True)
+@click.option("--min-lr", type=FiniteFloat(min=0, min_open=True), default=1e-6, show_default=True)
+@click.option("--max-lr", type=FiniteFloat(min=0, min_open=True), default=10.0, show_default=True)
 @click.option(
     "--steps", type=click.IntRange(min=2), default=100, show_default=True, help="Steps of the sweep."
 )

@@ -36,10 +36,12 @@ class Table:
     >>> t.append(loss=1.0, lr=0.1); t.append(loss=0.5, lr=0.1)
     >>> len(t), t.loss.tolist(), t["lr"].tolist(), t.fields
     (2, [1.0, 0.5], [0.1, 0.1], ('loss', 'lr'))
+    >>> Table(fields=("loss",))["loss"]  # declared fields read as empty columns before any row
+    array([], dtype=float64)
     """
 
-    def __init__(self):
-        self._rows: dict[str, list] = {}
+    def __init__(self, fields=()):
+        self._rows: dict[str, list] = {k: [] for k in fields}
 
     def append(self, **values) -> None:
         if not self._rows and values:
@@ -94,7 +96,8 @@ class TrainHistory:
     ``loss`` (the mean loss per sample over the epoch: its batch losses weighted by batch
     size, as scikit-learn's ``loss_curve_``), ``val_loss`` (with ``val_data``),
     each metric ``name`` on the train data and ``val_name`` on the validation data, and
-    ``time`` (seconds).
+    ``time`` (seconds). :func:`fit` declares them all up front (``step_fields``,
+    ``epoch_fields``), so a run that stops inside its first epoch reads as empty columns.
 
     Examples
     --------
@@ -104,9 +107,9 @@ class TrainHistory:
     (array([2.]), 0)
     """
 
-    def __init__(self):
-        self.step = Table()
-        self.epoch = Table()
+    def __init__(self, step_fields=(), epoch_fields=()):
+        self.step = Table(step_fields)
+        self.epoch = Table(epoch_fields)
 
     def as_dict(self) -> dict:
         """``{"step/loss": array, ..., "epoch/val_loss": array, ...}``."""

@@ -37,12 +37,12 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import numbers
 import warnings
 from typing import Any
 
 import numpy as np
 
+from ..optim._validate import check_number  # noqa: F401  (shared with the optimizers; used by the estimators)
 from . import sklearn_bridge
 
 __all__ = [
@@ -894,55 +894,6 @@ def resumed(optimizer, state):
 
 
 # ---------------------------------------------------------------- parameter checks (used in fit)
-
-
-def check_number(
-    value: Any,
-    name: str,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    low_open: bool = False,
-    integer: bool = False,
-    allow_none: bool = False,
-):
-    """Validate a numeric hyperparameter; returns it (``int`` or ``float``), or a clear error.
-
-    Parameters
-    ----------
-    value : object
-    name : str
-        The parameter's name, for the message.
-    low, high : float, optional
-        Bounds (inclusive; ``low_open=True`` excludes ``low``).
-    integer : bool, default False
-        Require an integer (bools are refused either way).
-    allow_none : bool, default False
-        Accept ``None`` (returned unchanged).
-
-    Examples
-    --------
-    >>> from slopes.ml.estimator import check_number
-    >>> check_number(0.5, "C", low=0, low_open=True)
-    0.5
-    >>> check_number(0, "C", low=0, low_open=True)
-    Traceback (most recent call last):
-    ...
-    ValueError: C must be > 0, got 0
-    """
-    if value is None and allow_none:
-        return None
-    kind = numbers.Integral if integer else numbers.Real
-    if isinstance(value, bool) or not isinstance(value, kind):
-        what = "an integer" if integer else "a number"
-        raise TypeError(f"{name} must be {what}, got {value!r} ({type(value).__name__})")
-    if not integer and not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if low is not None and (value <= low if low_open else value < low):
-        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")
-    if high is not None and value > high:
-        raise ValueError(f"{name} must be <= {high}, got {value!r}")
-    return int(value) if integer else float(value)
 
 
 def check_choice(value: Any, name: str, options) -> Any:

@@ -232,9 +232,10 @@ class _BaseMLP(BaseEstimator):
         es = None if incremental else self._stopping()
         early_stopping = self.early_stopping and not incremental
         dtype = self.coefs_[0].dtype if warm else (np.float32 if self.mixed_precision else X.dtype)
-        X = X.astype(dtype, copy=False)
-        if targets.dtype.kind == "f":
-            targets = targets.astype(dtype, copy=False)
+        if not self.mixed_precision:  # with it, fit casts the data to its compute dtype, checking the range
+            X = X.astype(dtype, copy=False)
+            if targets.dtype.kind == "f":
+                targets = targets.astype(dtype, copy=False)
 
         val_data, metrics = None, None
         if early_stopping:
@@ -310,7 +311,7 @@ class _BaseMLP(BaseEstimator):
         # early stopping on validation keeps the best epoch (as scikit-learn); otherwise the last one
         params = res.best_params if (early_stopping or res.diverged) else res.params
         epochs = res.history.epoch
-        losses = [float(v) for v in epochs["loss"]] if len(epochs) else []
+        losses = [float(v) for v in epochs["loss"]]  # [] when the run diverged in its first epoch
         self.model_ = model
         self.params_ = params
         self._schedule_steps = steps
@@ -321,7 +322,10 @@ class _BaseMLP(BaseEstimator):
         finite = [v for v in self.loss_curve_ if math.isfinite(v)]  # mixed precision skips steps: nan epochs
         self.best_loss_ = None if early_stopping else (min(finite) if finite else math.nan)
         self.validation_scores_ = [float(v) for v in epochs["val_score"]] if early_stopping else None
-        self.best_validation_score_ = max(self.validation_scores_) if early_stopping else None
+        if early_stopping:  # nan when the run diverged before its first epoch ended
+            self.best_validation_score_ = max(self.validation_scores_, default=math.nan)
+        else:
+            self.best_validation_score_ = None
         self.n_iter_ = done + len(epochs)
         self.t_ = (self.t_ if warm else 0) + res.step
         self.coefs_ = [np.asarray(layer["W"]) for layer in params]

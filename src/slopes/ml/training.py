@@ -247,9 +247,10 @@ def fit(
     Notes
     -----
     A diverging run ends (``diverged=True``) without applying the step that showed it: a
-    non-finite loss or gradient, or a blow-up by the test :func:`slopes.minimize` applies
+    non-finite loss, gradient or update (every update is checked before it is applied,
+    the last one too), or a blow-up by the test :func:`slopes.minimize` applies
     (the batch loss above ``f0 + 1e6 (1 + |f0|)``, ``f0`` the first step's, or a parameter
-    beyond ``1e12 (1 + max|initial parameter|)``). A KeyboardInterrupt (Ctrl-C) ends it
+    beyond ``1e12 (1 + max|initial parameter|)``, before or after the update). A KeyboardInterrupt (Ctrl-C) ends it
     cleanly with ``interrupted=True``. In both cases the result holds the history so far
     and finite best parameters.
 
@@ -274,7 +275,7 @@ def fit(
     scaler = as_loss_scale(mixed_precision)
     if scaler is not None:
         params = to_dtype(params, np.float32)  # the float32 master weights
-    batches = MiniBatches(to_dtype(data, scaler.dtype) if scaler else data, batch_size, shuffle, seed)
+    batches = MiniBatches(_compute_data(data, scaler.dtype) if scaler else data, batch_size, shuffle, seed)
     if val_data is not None:
         MiniBatches(val_data)  # validates its arrays
     metrics = dict(metrics or {})
@@ -302,7 +303,7 @@ def fit(
         raise ValueError(f"fit(): cannot monitor {tracker.monitor!r}; available: {sorted(known)}")
 
     state = opt.init(params)
-    history = TrainHistory()
+    history = _new_history(scaler, val_data, metrics)
     best_params, best_epoch = _copy(params), -1
     step, epoch0, pos0, rng_state = 0, 0, 0, None
     fingerprint = None
@@ -397,8 +398,9 @@ def fit(
                 lr = _lr(state)
                 value, grads, gnorm, skipped, why = _gradient(vg, scaler, params, batch)
                 if why is None and not skipped:
-                    watch = watch or DivergenceWatch(_extent(params), value)
-                    why = watch.reason(_extent(params), value, what="loss")
+                    extent = _extent(params)
+                    watch = watch or DivergenceWatch(extent, value)
+                    why = watch.reason(extent, value, what="loss")
                 if why is not None:
                     diverged, stop = True, True
                     message = (
@@ -407,9 +409,18 @@ def fit(
                     break
                 if not skipped:
                     regrad = _BatchGrad(vg, scaler, batch)  # for optimizers that re-evaluate (sam)
-                    updates, new_state = opt.update(grads, state, params, grad_fn=regrad, loss=value)
+                    with np.errstate(over="ignore", invalid="ignore"):  # a non-finite update is reported below
+                        updates, new_state = opt.update(grads, state, params, grad_fn=regrad, loss=value)
                     skipped = not regrad.finite
                     if regrad.finite:
+                        why = _update_problem(params, extent, updates, watch, lr)
+                        if why is not None:
+                            diverged, stop = True, True
+                            message = (
+                                f"diverged at step {step + 1} (epoch {epoch}): {why}; params are the last "
+                                "finite ones"
+                            )
+                            break
                         _add_in_place(params, updates)  # fit's own copies: no new arrays per step
                         state = new_state
                     elif scaler is None:
@@ -487,8 +498,64 @@ def fit(
 
 
 def _extent(params) -> np.ndarray:
-    """``max|leaf|`` of each parameter array: what DivergenceWatch needs of ``x``, without a copy."""
-    return np.array([np.max(np.abs(x), initial=0.0) for x in leaves(params)])
+    """``max|leaf|`` of each parameter array: what DivergenceWatch needs of ``x``, without a copy.
+
+    NaN when a leaf holds one. The ufunc's own reduce: this runs twice per training step.
+    """
+    return np.array([_MAX(np.abs(x), axis=None, initial=0.0) for x in leaves(params)])
+
+
+_MAX = np.maximum.reduce
+
+
+def _compute_data(data, dtype):
+    """``data``'s float arrays in mixed precision's compute ``dtype``, refusing values it cannot hold.
+
+    A finite value beyond the dtype's range would be inf in every step: the loss scale cannot
+    help with that, so it is an error here rather than a run of skipped steps.
+    """
+    limit = float(np.finfo(dtype).max)
+    for x in leaves(data):
+        x = np.asarray(x)
+        if is_floating(x.dtype) and x.size:
+            big = float(np.max(np.abs(x), where=np.isfinite(x), initial=0.0))
+            if big > limit:
+                raise ValueError(
+                    f"fit(): data holds values up to {big:.3g}, beyond {np.dtype(dtype).name}'s range "
+                    f"({limit:.3g}) that mixed precision computes in; scale the inputs (e.g. "
+                    "slopes.ml.Standardizer) or train without mixed_precision"
+                )
+    return to_dtype(data, dtype)
+
+
+def _new_history(scaler, val_data, metrics) -> TrainHistory:
+    """The run's history with every field declared: a run that ends in its first epoch still has
+    (empty) ``loss`` and ``val_loss`` columns to read."""
+    step = ("loss", "lr", "grad_norm", "epoch") + (("loss_scale", "skipped") if scaler is not None else ())
+    epoch = ["epoch", "loss"] + (["val_loss"] if val_data is not None else [])
+    for name in metrics:
+        epoch += [name] + ([f"val_{name}"] if val_data is not None else [])
+    return TrainHistory(step, epoch + ["time"])
+
+
+def _update_problem(params, extent, updates, watch, lr) -> str | None:
+    """Why adding ``updates`` to ``params`` would end the run (non-finite, or past the blow-up bound), or None.
+
+    ``extent`` is :func:`_extent` of ``params``. ``max|p + u| <= max|p| + max|u|`` leaf by leaf
+    settles almost every step without forming ``p + u``; only a step near the bound computes it.
+    """
+    u = _extent(updates)
+    if float(_MAX(extent + u)) <= watch.xmax:  # the common case in one comparison (NaN fails it)
+        return None
+    if not np.all(np.isfinite(u)):
+        return f"non-finite update (learning rate {lr:.3g}; check the optimizer's hyperparameters)"
+    with np.errstate(over="ignore"):
+        new = np.array([np.max(np.abs(p + v), initial=0.0) for p, v in zip(leaves(params), leaves(updates))])
+    if not np.all(np.isfinite(new)):
+        return "the update overflows the parameters"
+    if np.any(new > watch.xmax):
+        return f"the update would take a parameter to {float(np.max(new)):.3g}"
+    return None
 
 
 def _epoch_loss(history, epoch: int, sizes: np.ndarray) -> float:

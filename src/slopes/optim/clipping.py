@@ -7,6 +7,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core.pytree import tree_map
+from ._validate import check_number
 from .base import GradientTransformation, global_norm
 
 __all__ = ["clip_by_global_norm", "clip_by_value", "ClipNormState", "ClipValueState"]
@@ -40,6 +41,8 @@ def clip_by_global_norm(max_norm: float, eps: float = 0.0) -> GradientTransforma
     >>> g, s.norm
     ({'a': array([0.6]), 'b': array([0.8])}, 5.0)
     """
+    max_norm = check_number(max_norm, "clip_by_global_norm: max_norm", low=0, low_open=True)
+    eps = check_number(eps, "clip_by_global_norm: eps", low=0)
 
     def init(params):
         return ClipNormState(0, 0.0)
@@ -64,8 +67,12 @@ def clip_by_value(min_value: float, max_value: float) -> GradientTransformation:
     >>> clip.update(np.array([-3.0, 0.5, 2.0]), clip.init(None))[0]
     array([-1. ,  0.5,  1. ])
     """
+    # an infinite bound is allowed: it clips on one side only
+    for name, v in (("min_value", min_value), ("max_value", max_value)):
+        if np.isnan(v):
+            raise ValueError(f"clip_by_value: {name} must be a number, got nan")
     if min_value > max_value:
-        raise ValueError("clip_by_value: min_value > max_value")
+        raise ValueError(f"clip_by_value: min_value {min_value!r} > max_value {max_value!r}")
 
     def init(params):
         return ClipValueState(0)

@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from ._validate import check_learning_rate, check_number
 from .methods_base import METHODS, DivergenceWatch, Problem, StepInfo, constraint_projection
 from .result import History, Result
 
@@ -109,6 +110,12 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
         Method-specific options (e.g. ``beta``, ``m``, ``modification``); an option
         the method does not accept raises ValueError listing the ones it does.
 
+    Every argument is checked before the first evaluation: ``learning_rate`` a finite
+    number ``> 0`` (a zero step never moves) or a schedule (its values, checked at each
+    use, finite and ``>= 0``), ``gtol`` / ``ftol`` finite and ``>= 0``, ``maxiter`` /
+    ``epochs`` positive integers, ``L`` finite and ``> 0``, ``f_star`` finite; ``fun`` must
+    return one real number (checked at ``x0``). A bad one raises an error naming it.
+
     Returns
     -------
     Result
@@ -134,15 +141,24 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
             f"unknown method {method!r}; valid methods: {', '.join(repr(m) for m in sorted(METHODS))}"
         )
     cls = METHODS[method]
+    if not callable(fun):
+        raise TypeError(f"fun must be a function fun(x) -> float, got {type(fun).__name__}")
+    if learning_rate is not None and not callable(learning_rate):
+        learning_rate = check_learning_rate(learning_rate, "learning_rate", positive=True)
+    L = check_number(L, "L", low=0, low_open=True, allow_none=True)
+    f_star = check_number(f_star, "f_star", allow_none=True)
+    maxiter = check_number(maxiter, "maxiter", low=1, integer=True, allow_none=True)
+    epochs = check_number(epochs, "epochs", low=1, integer=True, allow_none=True)
 
     x0 = np.asarray(x0)
     dtype = np.float32 if x0.dtype == np.float32 else np.float64
     x = np.array(x0, dtype=dtype, copy=True)
     if data is not None and not getattr(cls, "supports_data", False):
         raise ValueError(f"method {method!r} does not support data= (mini-batches)")
-    gtol = default_gtol(dtype) if gtol is None else float(gtol)
+    gtol = default_gtol(dtype) if gtol is None else check_number(gtol, "gtol", low=0)
     if ftol is None:
         ftol = gtol * (1.0 + abs(f_star if f_star is not None else 0.0))
+    ftol = check_number(ftol, "ftol", low=0)
 
     needs = getattr(cls, "needs", frozenset({"grad"}))
     if jac is not None and jac is not True and not callable(jac):
@@ -190,9 +206,6 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
     meth = cls(problem, dict(method_options))
     if maxiter is None:
         maxiter = getattr(meth, "default_maxiter", 1000)
-    maxiter = int(maxiter)
-    if maxiter < 0:
-        raise ValueError(f"maxiter must be >= 0 (got {maxiter})")
 
     t0 = time.perf_counter()
     hist = History(record_x=record_x)

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..core.staging import TracingError
+from ..core.trace import Tracer, shape_of
 from ..transforms.jit import jit
 
 __all__ = ["METHODS", "Method", "Problem", "StepInfo", "register_method", "check_options",
@@ -122,16 +123,25 @@ class Problem:
         self.ngev = 0
         self.nhev = 0
         self._f = None  # the staged objective, after stage()
+        self._output_checked = False
 
     def _fun(self, x, *args):
         """The user's ``fun``, counted: every call (also from AD) adds one to ``nfev``."""
         self.nfev += 1
-        return self._user_fun(x, *args)
+        out = self._user_fun(x, *args)
+        if not self._output_checked:  # the first call: a wrong output fails here, naming fun
+            if isinstance(out, Tracer):
+                if shape_of(out) != ():
+                    raise TypeError(scalar_output_message(out))
+            else:
+                scalar_value(out)
+            self._output_checked = True
+        return out
 
     def f(self, x, *args) -> float:
         """Counted objective value."""
         fun = self._fun if self._f is None else self._f
-        return float(np.asarray(fun(x, *args)).reshape(()))
+        return scalar_value(fun(x, *args))
 
     def stage(self):
         """Replay ``fun`` and its AD derivatives with :func:`slopes.jit`.
@@ -158,7 +168,7 @@ class Problem:
         if self._vg is not None:
             self.ngev += 1
             f, g = self._vg(x, *args)
-            return float(np.asarray(f).reshape(())), np.asarray(g, dtype=self.dtype).reshape(np.shape(x))
+            return scalar_value(f), np.asarray(g, dtype=self.dtype).reshape(np.shape(x))
         return self.f(x, *args), self.grad(x, *args)
 
     @property
@@ -174,6 +184,34 @@ class Problem:
         self.nhev += 1
         n = np.size(x)
         return np.asarray(self._hess(x, *args), dtype=self.dtype).reshape(n, n)
+
+
+def scalar_output_message(out) -> str:
+    """Why ``out``, returned by the objective, is not one real number."""
+    shape = shape_of(out)
+    if isinstance(out, (str, bytes)) or (not isinstance(out, Tracer) and np.asarray(out).dtype.kind not in "biuf"):
+        return (f"fun must return a real number; it returned {type(out).__name__} {str(out)[:40]!r}. "
+                "Return the objective's value, e.g. snp.sum(x ** 2)")
+    return (f"fun must return a scalar; it returned an array of shape {tuple(shape)}. Reduce it to one "
+            "number (e.g. snp.sum or snp.mean of it)")
+
+
+def scalar_value(out) -> float:
+    """The objective's output ``out`` as a float, or a TypeError saying what is wrong with it.
+
+    >>> scalar_value(np.array([2.5])), scalar_value(3)
+    (2.5, 3.0)
+    >>> scalar_value("2.5")
+    Traceback (most recent call last):
+    ...
+    TypeError: fun must return a real number; it returned str '2.5'. Return the objective's value, e.g. snp.sum(x ** 2)
+    """
+    if isinstance(out, (str, bytes)):
+        raise TypeError(scalar_output_message(out))
+    arr = np.asarray(out)
+    if arr.size != 1 or arr.dtype.kind not in "biuf":
+        raise TypeError(scalar_output_message(out))
+    return float(arr.reshape(()))
 
 
 class _Staged:

@@ -54,6 +54,7 @@ import numpy as np
 
 from .methods_base import Method, StepInfo, register_method
 from .prox import fixed_point_residual
+from ._validate import check_learning_rate, check_number
 from .schedules import as_schedule
 
 __all__ = ["ProjectedGradient", "ProximalGradient", "Subgradient"]
@@ -81,26 +82,14 @@ def _resolve_step(problem, opts):
         ls = getattr(problem, "line_search", None)
     if ls not in (None, False, "backtracking", "armijo"):
         raise ValueError(f"line_search must be None or 'backtracking' for this method, got {ls!r}")
-    if L is not None:
-        L = float(L)
-        if not (L > 0 and np.isfinite(L)):
-            raise ValueError(f"L must be a finite number > 0, got {L!r}")
+    L = check_number(L, "L", low=0, low_open=True, allow_none=True)
     if ls in ("backtracking", "armijo"):
         return None
     if L is not None:
         return 1.0 / L
     if lr is not None:
-        if not callable(lr) and not (float(lr) > 0 and np.isfinite(float(lr))):
-            raise ValueError(f"learning_rate must be a finite number > 0 or a schedule, got {lr!r}")
-        return lr
+        return lr if callable(lr) else check_learning_rate(lr, "learning_rate", positive=True)
     return None
-
-
-def _positive(name, v):
-    v = float(v)
-    if not (v > 0 and np.isfinite(v)):
-        raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
-    return v
 
 
 # ----------------------------------------------------------------------------- projected gradient
@@ -179,8 +168,8 @@ class ProjectedGradient(Method):
                 "projected_gradient with data= (mini-batches) needs a learning_rate or L: a line search "
                 "on one batch's values does not decrease the full objective"
             )
-        self.t0 = _positive("t0", self.opts["t0"])
-        self.sigma = _positive("sigma", self.opts["sigma"])
+        self.t0 = check_number(self.opts["t0"], "t0", low=0, low_open=True)
+        self.sigma = check_number(self.opts["sigma"], "sigma", low=0, low_open=True)
         self.shrink = float(self.opts["shrink"])
         if not 0 < self.shrink < 1:
             raise ValueError(f"shrink must be in (0, 1), got {self.shrink!r}")
@@ -317,7 +306,7 @@ class ProximalGradient(Method):
             raise TypeError(f"prox must be a slopes.optim.prox.Prox (callable with .value), got {type(h).__name__}")
         self.h = h
         self.fixed = _resolve_step(problem, self.opts)
-        self.t0 = _positive("t0", self.opts["t0"])
+        self.t0 = check_number(self.opts["t0"], "t0", low=0, low_open=True)
         self.shrink = float(self.opts["shrink"])
         if not 0 < self.shrink < 1:
             raise ValueError(f"shrink must be in (0, 1), got {self.shrink!r}")
@@ -472,7 +461,7 @@ class Subgradient(Method):
         if lr is None:
             lr = 1.0
         if not callable(lr):
-            _positive("learning_rate", lr)
+            check_learning_rate(lr, "learning_rate", positive=True)
         self.lr = lr
         P = getattr(problem, "projection", None)
         if P is not None and not callable(P):

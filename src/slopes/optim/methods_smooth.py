@@ -79,9 +79,7 @@ class GD(Method):
             raise ValueError(f"line_search must be 'backtracking' or 'strong_wolfe' (got {ls!r})")
         if p.learning_rate is not None:
             self.mode, self.sched = ("fixed", as_schedule(p.learning_rate))
-        elif p.L is not None:
-            if not p.L > 0:
-                raise ValueError(f"L must be positive (got {p.L})")
+        elif p.L is not None:  # checked finite and > 0 by minimize
             self.mode, self.sched = ("fixed", as_schedule(1.0 / float(p.L)))
         else:
             self.mode, self.sched = ("search", None)

@@ -5,6 +5,11 @@ A schedule is any callable ``t -> float``; every ``learning_rate=`` argument in
 from 0) uses ``schedule(t)``. The schedules here also accept an array of steps and
 then return an array, which is handy for plotting.
 
+Their parameters are checked when the schedule is made (as PyTorch's schedulers
+do): values and rates must be finite, step counts positive integers. A schedule of
+your own cannot be checked ahead for every step, so the value it returns is checked
+at each use: NaN, an infinity or a negative learning rate is an error naming the step.
+
 :func:`reduce_on_plateau` is different: it depends on the observed loss, so it is a
 gradient transformation whose ``update`` takes ``loss=``; chain it after an optimizer.
 """
@@ -18,6 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core.pytree import tree_map
+from ._validate import check_learning_rate, check_number
 from .base import GradientTransformation
 
 __all__ = [
@@ -39,18 +45,31 @@ def _out(x):
     return float(x) if x.ndim == 0 else x
 
 
-def as_schedule(learning_rate) -> Callable:
-    """Turn a float or a callable into a schedule ``t -> float``.
+def as_schedule(learning_rate, name: str = "learning_rate") -> Callable:
+    """Turn a float or a callable into a schedule ``t -> float`` whose values are checked.
+
+    A number must be finite and ``>= 0`` (``torch.optim`` also refuses a negative
+    one; 0 is allowed, as there, e.g. for a frozen phase). A callable is wrapped so
+    that each value it returns is checked the same way, with the step in the message.
+    ``name`` names the argument in the messages.
 
     Examples
     --------
     >>> from slopes.optim import as_schedule
     >>> as_schedule(0.1)(7), as_schedule(lambda t: 1.0 / (t + 1))(3)
     (0.1, 0.25)
+    >>> as_schedule(lambda t: 0.1 - 0.05 * t)(3)
+    Traceback (most recent call last):
+    ...
+    ValueError: learning_rate: the schedule gave -0.05000000000000002 at step 3; a learning rate must be a finite number >= 0
     """
     if callable(learning_rate):
-        return learning_rate
-    value = float(learning_rate)
+
+        def checked(t):
+            return check_learning_rate(learning_rate(t), name, step=t)
+
+        return checked
+    value = check_learning_rate(learning_rate, name)
     return lambda t: value
 
 
@@ -63,7 +82,7 @@ def constant(value: float) -> Callable:
     >>> constant(0.3)(100)
     0.3
     """
-    value = float(value)
+    value = check_learning_rate(value, "constant: value")
 
     def schedule(t):
         return _out(np.full(np.shape(t), value))
@@ -85,6 +104,7 @@ def piecewise_constant(boundaries, values) -> Callable:
     """
     boundaries = np.asarray(boundaries)
     values = np.asarray(values, dtype=np.float64)
+    check_learning_rate(values, "piecewise_constant: values", step=np.arange(values.size))
     if len(values) != len(boundaries) + 1:
         raise ValueError(
             f"piecewise_constant: need len(values) == len(boundaries) + 1, got {len(values)} and {len(boundaries)}"
@@ -108,6 +128,9 @@ def step_decay(init_value: float, step_size: int, gamma: float = 0.1) -> Callabl
     >>> s(9), s(10), s(20)
     (1.0, 0.5, 0.25)
     """
+    init_value = check_learning_rate(init_value, "step_decay: init_value")
+    step_size = check_number(step_size, "step_decay: step_size", low=1, integer=True)
+    gamma = check_number(gamma, "step_decay: gamma", low=0, low_open=True)
 
     def schedule(t):
         return _out(init_value * gamma ** (np.asarray(t) // step_size))
@@ -127,6 +150,9 @@ def exponential_decay(
     >>> s(0), s(1), s(2)
     (1.0, 0.7071067811865476, 0.5)
     """
+    init_value = check_learning_rate(init_value, "exponential_decay: init_value")
+    decay_rate = check_number(decay_rate, "exponential_decay: decay_rate", low=0, low_open=True)
+    transition_steps = check_number(transition_steps, "exponential_decay: transition_steps", low=1, integer=True)
 
     def schedule(t):
         p = np.asarray(t, dtype=np.float64) / transition_steps
@@ -150,8 +176,9 @@ def cosine_decay(init_value: float, decay_steps: int, alpha: float = 0.0) -> Cal
     >>> s(0), s(5), s(10), s(50)
     (1.0, 0.55, 0.1, 0.1)
     """
-    if decay_steps <= 0:
-        raise ValueError("cosine_decay: decay_steps must be positive")
+    init_value = check_learning_rate(init_value, "cosine_decay: init_value")
+    decay_steps = check_number(decay_steps, "cosine_decay: decay_steps", low=1, integer=True)
+    alpha = check_number(alpha, "cosine_decay: alpha", low=0)
     final = alpha * init_value
 
     def schedule(t):
@@ -181,8 +208,15 @@ def warmup_cosine(
     >>> s(0), s(2), s(4), s(9), s(14), s(100)
     (0.0, 0.5, 1.0, 0.55, 0.1, 0.1)
     """
-    if not 0 <= warmup_steps < total_steps:
-        raise ValueError("warmup_cosine: need 0 <= warmup_steps < total_steps")
+    peak_value = check_learning_rate(peak_value, "warmup_cosine: peak_value")
+    init_value = check_learning_rate(init_value, "warmup_cosine: init_value")
+    warmup_steps = check_number(warmup_steps, "warmup_cosine: warmup_steps", low=0, integer=True)
+    total_steps = check_number(total_steps, "warmup_cosine: total_steps", low=1, integer=True)
+    if not warmup_steps < total_steps:
+        raise ValueError(
+            f"warmup_cosine: need warmup_steps < total_steps (the cosine phase needs a step), got "
+            f"{warmup_steps} and {total_steps}"
+        )
     decay = cosine_decay(peak_value, total_steps - warmup_steps, alpha=final_fraction)
 
     def schedule(t):
@@ -207,16 +241,25 @@ def one_cycle(
     ``pct_start * total_steps - 1``, then falls to
     ``max_value / div_factor / final_div_factor`` at step ``total_steps - 1``,
     each phase by a half cosine (``anneal="cos"``) or a line (``anneal="linear"``).
+    After step ``total_steps - 1`` it stays at that final value, as :func:`cosine_decay`
+    does (PyTorch's ``OneCycleLR`` raises there instead; a run longer than planned
+    should not climb back to the peak). When the rise phase ends at or before step 0
+    (``pct_start * total_steps <= 1``) the schedule starts at the peak.
 
     Examples
     --------
     >>> from slopes.optim import one_cycle
     >>> s = one_cycle(1.0, total_steps=11, pct_start=0.1, div_factor=10, final_div_factor=10)
-    >>> s(0), s(0.1), s(10)
-    (0.1, 1.0, 0.01)
+    >>> s(0), s(0.1), s(10), s(50)
+    (0.1, 1.0, 0.01, 0.01)
     """
     if anneal not in ("cos", "linear"):
-        raise ValueError("one_cycle: anneal must be 'cos' or 'linear'")
+        raise ValueError(f"one_cycle: anneal must be 'cos' or 'linear', got {anneal!r}")
+    max_value = check_learning_rate(max_value, "one_cycle: max_value")
+    total_steps = check_number(total_steps, "one_cycle: total_steps", low=1, integer=True)
+    pct_start = check_number(pct_start, "one_cycle: pct_start", low=0, high=1, high_open=True)
+    div_factor = check_number(div_factor, "one_cycle: div_factor", low=0, low_open=True)
+    final_div_factor = check_number(final_div_factor, "one_cycle: final_div_factor", low=0, low_open=True)
     initial = max_value / div_factor
     final = initial / final_div_factor
     mid = float(pct_start * total_steps) - 1
@@ -229,8 +272,10 @@ def one_cycle(
 
     def schedule(t):
         t = np.asarray(t, dtype=np.float64)
-        up = ann(initial, max_value, t / mid)
-        down = ann(max_value, final, (t - mid) / (end - mid))
+        # both phases' fractions stay in [0, 1]: no division by a zero-length phase, no NaN
+        # from the branch not taken, and a constant tail after the last step
+        up = ann(initial, max_value, np.clip(t / mid, 0.0, 1.0) if mid > 0 else 1.0)
+        down = ann(max_value, final, np.clip((t - mid) / (end - mid), 0.0, 1.0))
         return _out(np.where(t <= mid, up, down))
 
     return schedule
@@ -276,7 +321,13 @@ def reduce_on_plateau(
     (0.5, array([-0.5]))
     """
     if threshold_mode not in ("rel", "abs"):
-        raise ValueError("reduce_on_plateau: threshold_mode must be 'rel' or 'abs'")
+        raise ValueError(f"reduce_on_plateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+    # PyTorch's ReduceLROnPlateau also refuses factor >= 1 (it would never reduce)
+    factor = check_number(factor, "reduce_on_plateau: factor", low=0, high=1, low_open=True, high_open=True)
+    patience = check_number(patience, "reduce_on_plateau: patience", low=0, integer=True)
+    threshold = check_number(threshold, "reduce_on_plateau: threshold", low=0)
+    cooldown = check_number(cooldown, "reduce_on_plateau: cooldown", low=0, integer=True)
+    min_scale = check_number(min_scale, "reduce_on_plateau: min_scale", low=0)
 
     def init(params):
         return PlateauState(0, 1.0, math.inf, 0, 0)

@@ -5,6 +5,12 @@ formulas (``g`` the gradient, ``t = 1, 2, ...`` the step, ``lr_t`` the schedule 
 step ``t - 1``) follow PyTorch's ``torch.optim`` defaults, and the tests check
 them step by step against plain-NumPy transcriptions of these formulas and, when
 it is installed, against PyTorch.
+
+Hyperparameters are checked when the transformation is made, as ``torch.optim``
+checks them: a learning rate must be finite and ``>= 0`` (a schedule's values are
+checked at each step, see :func:`~slopes.optim.as_schedule`), decay rates ``beta``,
+``b1``, ``b2`` and ``decay`` in ``[0, 1)``, ``eps`` and ``weight_decay`` finite and
+``>= 0``. A bad value raises ValueError naming the optimizer and the argument.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..core.pytree import flatten, leaves, tree_map, unflatten
+from ._validate import check_number
 from .base import GradientTransformation, global_norm
 from .schedules import as_schedule
 
@@ -88,6 +95,15 @@ class SamState(NamedTuple):
     inner: Any
 
 
+def _rate(name, arg, value):
+    """A decay rate in ``[0, 1)``, as ``torch.optim`` requires of its betas."""
+    return check_number(value, f"{name}: {arg}", low=0, high=1, high_open=True)
+
+
+def _nonnegative(name, arg, value):
+    return check_number(value, f"{name}: {arg}", low=0)
+
+
 def _zeros(params):
     return tree_map(lambda p: np.zeros_like(np.asarray(p)), params)
 
@@ -113,7 +129,7 @@ def sgd(learning_rate) -> GradientTransformation:
     >>> apply_updates(x, upd)
     array([ 0.8, -1.6])
     """
-    sched = as_schedule(learning_rate)
+    sched = as_schedule(learning_rate, "sgd: learning_rate")
 
     def init(params):
         return ScheduleState(0, float(sched(0)))
@@ -162,7 +178,9 @@ def nesterov(learning_rate, beta: float = 0.9) -> GradientTransformation:
 
 
 def _momentum(learning_rate, beta, nesterov):
-    sched = as_schedule(learning_rate)
+    name = "nesterov" if nesterov else "momentum"
+    sched = as_schedule(learning_rate, f"{name}: learning_rate")
+    beta = _rate(name, "beta", beta)
 
     def init(params):
         return MomentumState(0, float(sched(0)), _zeros(params))
@@ -195,13 +213,13 @@ def adagrad(
     >>> upd
     array([-0.5,  0.5])
     """
-    sched = as_schedule(learning_rate)
+    sched = as_schedule(learning_rate, "adagrad: learning_rate")
+    eps = _nonnegative("adagrad", "eps", eps)
+    initial_accumulator_value = _nonnegative("adagrad", "initial_accumulator_value", initial_accumulator_value)
+    lr_decay = _nonnegative("adagrad", "lr_decay", lr_decay)
 
     def init(params):
         return AdagradState(0, float(sched(0)), _full(params, initial_accumulator_value))
-
-    if not lr_decay >= 0:
-        raise ValueError(f"adagrad: lr_decay must be >= 0, got {lr_decay!r}")
 
     def update(grads, state, params=None, **extra):
         lr = state.lr / (1.0 + state.count * lr_decay)
@@ -233,9 +251,10 @@ def rmsprop(
     >>> round(float(opt.update(np.array([2.0]), opt.init(np.zeros(1)))[0][0]), 6)
     -0.023094
     """
-    if not 0.0 <= momentum < 1.0:
-        raise ValueError(f"rmsprop: momentum must be in [0, 1), got {momentum!r}")
-    sched = as_schedule(learning_rate)
+    momentum = _rate("rmsprop", "momentum", momentum)
+    decay = _rate("rmsprop", "decay", decay)
+    eps = _nonnegative("rmsprop", "eps", eps)
+    sched = as_schedule(learning_rate, "rmsprop: learning_rate")
 
     def init(params):
         return RMSpropState(
@@ -266,7 +285,10 @@ def rmsprop(
 
 
 def _adam(learning_rate, b1, b2, eps, weight_decay):
-    sched = as_schedule(learning_rate)
+    name = "adamw" if weight_decay else "adam"
+    sched = as_schedule(learning_rate, f"{name}: learning_rate")
+    b1, b2 = _rate(name, "b1", b1), _rate(name, "b2", b2)
+    eps = _nonnegative(name, "eps", eps)
 
     def init(params):
         return AdamState(0, float(sched(0)), _zeros(params), _zeros(params))
@@ -345,7 +367,7 @@ def adamw(
     >>> upd  # zero gradient: only the decay, -lr * wd * x
     array([-0.1])
     """
-    return _adam(learning_rate, b1, b2, eps, float(weight_decay))
+    return _adam(learning_rate, b1, b2, eps, _nonnegative("adamw", "weight_decay", weight_decay))
 
 
 def sam(base: GradientTransformation, rho: float = 0.05, grad_fn=None, eps: float = 1e-12) -> GradientTransformation:
@@ -374,6 +396,8 @@ def sam(base: GradientTransformation, rho: float = 0.05, grad_fn=None, eps: floa
     array([-0.66, -0.88])
     """
     default_fn = grad_fn
+    rho = _nonnegative("sam", "rho", rho)
+    eps = _nonnegative("sam", "eps", eps)
 
     def init(params):
         return SamState(0, 0.0, base.init(params))
