@@ -45,8 +45,8 @@ def jit(fun, static_argnums=(), *, cache_size=64):
         ``int``, ``bool``, ``str`` and ``None`` leaves are always static;
         NumPy arrays and scalars and Python floats are traced.
     cache_size : int
-        How many programs (signatures) to keep; the least recently used is
-        dropped beyond it.
+        How many programs (signatures) to keep, 64 by default; the least
+        recently used is dropped beyond it.
 
     Returns
     -------
@@ -71,6 +71,12 @@ def jit(fun, static_argnums=(), *, cache_size=64):
     a global is not seen until :meth:`Jitted.clear_cache` (or a new
     signature). Side effects of ``fun`` (printing, appending to a list,
     counting calls) happen only while tracing.
+
+    A jitted function may be called from many threads at once: replays take
+    no lock, results are those of a single thread, and each call gets arrays
+    of its own (writing to one changes no other result). The cache holds at
+    most ``cache_size`` programs, so memory stays bounded however many
+    shapes pass through.
 
     Examples
     --------
