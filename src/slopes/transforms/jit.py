@@ -150,8 +150,9 @@ class Jitted:
         self._programs = {}  # signature -> _Entry
         self._fast = {}  # calls with positional arrays / floats / pytrees of arrays: _fast_key -> entry
         self._lock = threading.Lock()  # held to add or drop programs and to count misses
-        # One tick per call and per cache_info(): next() on a count is atomic, so the fast path
-        # records recency (entry.used) and, by difference, the hit count without a lock.
+        # One tick per call and per cache_info(): next() on a count is one C call, atomic under the
+        # GIL, so the fast path records recency (entry.used) and, by difference, the hit count
+        # without a lock.
         self._clock = itertools.count()
         self._misses = 0
         self._info_reads = 0
