@@ -92,6 +92,8 @@ def test_eager_transforms_in_8_threads_equal_single_threaded_results():
         "jacrev of grad": lambda f: sl.jacrev(sl.grad(f))(x),
         "hvp": lambda f: sl.hvp(f, x, v),
         "derivative(order=3)": lambda f: sl.derivative(lambda t: f(x * t), order=3)(0.7),
+        "vmap of grad": lambda f: sl.vmap(sl.grad(f))(np.stack([x, -x, 2 * x])),
+        "taylor coefficients": lambda f: sl.taylor(lambda t: f(x * t), 0.3, order=4).coefficients,
         "nested": lambda f: nested_derivative(0.25),
     }
     jobs = [(name, i) for name in kinds for i in range(len(fs))]
