@@ -100,13 +100,14 @@ def test_eager_transforms_in_8_threads_equal_single_threaded_results():
     want = [kinds[name](fs[i]) for name, i in jobs]
 
     def work(k):
-        # every thread runs every job, each starting at a different one
-        return [kinds[jobs[(j + k) % len(jobs)][0]](fs[jobs[(j + k) % len(jobs)][1]]) for j in range(len(jobs))]
+        # every thread runs every job, each thread starting at a different one
+        order = [(k + j) % len(jobs) for j in range(len(jobs))]
+        return {n: kinds[jobs[n][0]](fs[jobs[n][1]]) for n in order}
 
-    for k, got in enumerate(in_threads(work)):
-        for j, g in enumerate(got):
-            name, i = jobs[(j + k) % len(jobs)]
-            np.testing.assert_array_equal(g, want[(j + k) % len(jobs)], err_msg=f"{name} of f{i}")
+    for got in in_threads(work):
+        for n, g in got.items():
+            name, i = jobs[n]
+            np.testing.assert_array_equal(g, want[n], err_msg=f"{name} of f{i}")
     # the references themselves, against closed forms
     np.testing.assert_allclose(want[0], 2 * x * np.sin(0.5 * x) + 0.5 * x ** 2 * np.cos(0.5 * x)
                                - 0.5 * np.exp(-0.5 * x), rtol=1e-13)
