@@ -247,3 +247,17 @@ def test_memory_is_released_after_last_use():
     src = sl.jit(sl.grad(rosen)).trace(np.ones(5))
     text = src.compile().source
     assert "del " in text
+
+
+def test_writing_to_a_result_changes_neither_later_calls_nor_the_input():
+    # a gradient that is a constant of the program, and an output that is the input itself
+    # after x * 1.0 is optimized away: the caller owns what it gets (g *= lr is common)
+    x = np.ones(3)
+    for jf, want in ((sl.jit(sl.grad(lambda x: snp.sum(2.0 * x))), 2.0 * x),
+                     (sl.jit(sl.hessian(lambda x: snp.sum(x ** 2))), 2.0 * np.eye(3)),
+                     (sl.jit(lambda x: x * 1.0), x.copy())):
+        for _ in range(3):  # the traced call, then replays
+            out = jf(x)
+            np.testing.assert_array_equal(out, want)
+            out += 100.0
+        np.testing.assert_array_equal(x, np.ones(3))

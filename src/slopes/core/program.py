@@ -330,9 +330,17 @@ class Program:
             dead = sorted(r for r in set(e.ins) if type(r) is int and last_use.get(r) == k and r not in keep)
             if dead:
                 lines.append(f"    del {', '.join(names[r] for r in dead)}")
-        outs = [ref(r) for r in self.outputs]
+        outs = [ref(r) + (".copy()" if self._shared(r) else "") for r in self.outputs]
         lines.append(f"    return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
         return "\n".join(lines), ns
+
+    def _shared(self, r):
+        """Whether output ``r`` would hand the caller an array that outlives the call: a
+        constant of the program or an input. Callers write to their results (``g *= lr``),
+        which must change neither later replays nor other threads' results."""
+        if type(r) is int:
+            return r in self.inputs
+        return isinstance(r.value, np.ndarray)
 
     def compile(self):
         """A Python function ``replay(*inputs) -> tuple of outputs`` running the program."""

@@ -18,6 +18,8 @@ from __future__ import annotations
 import os
 import traceback
 
+import numpy as np
+
 from .program import Equation, Program
 from .trace import Trace, Tracer, new_level
 
@@ -150,7 +152,7 @@ def trace_program(fn, inputs):
                 values.append(o.primal)
             elif isinstance(o, Tracer):
                 raise LookupError("an output belongs to an enclosing transform")
-            else:
-                trace.program.outputs.append(trace.program.constant(o))
+            else:  # the program keeps its own copy: the caller may write to the one it gets
+                trace.program.outputs.append(trace.program.constant(o.copy() if isinstance(o, np.ndarray) else o))
                 values.append(o)
     return trace.program, values

@@ -9,16 +9,42 @@ Transforms nest. Every active trace has a level (its depth in the stack of
 transforms in progress); a primitive is processed by the highest-level trace
 among its arguments, and values of lower levels are constants to it. This is
 what keeps nested derivatives from mixing their perturbations.
+
+Levels belong to a thread: each thread counts its own transforms in progress,
+so transforms running at the same time in different threads never share or
+shift each other's levels.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 
-__all__ = ["ALL_ARGS", "Primitive", "Trace", "Tracer", "bind", "new_level", "concrete", "shape_of", "staged"]
+__all__ = [
+    "ALL_ARGS", "Primitive", "Trace", "Tracer", "bind", "new_level", "current_level", "concrete", "shape_of",
+    "staged",
+]
 
-# depth of the stack of transforms in progress (0: plain NumPy evaluation)
-_depth = [0]
+
+class _Levels:
+    """One thread's stack of transforms in progress: its depth (0: plain NumPy)."""
+
+    __slots__ = ("depth", "thread")
+
+    def __init__(self):
+        self.depth = 0
+        self.thread = threading.get_ident()
+
+
+class _PerThread(threading.local):
+    def __init__(self):  # runs once in each thread that uses it
+        self.levels = _Levels()
+
+
+_per_thread = _PerThread()
+# the threads with a transform in progress: while there is none, no tracer exists anywhere and
+# a primitive skips dispatch after one lock-free test (set.add and set.discard are atomic)
+_tracing = set()
 
 
 class _AllArgs:
@@ -90,7 +116,7 @@ class Primitive:
             n = len(args) - len(self.params)
             params.update(zip(self.params, args[n:]))
             args = args[:n]
-        if not _depth[0]:  # no transform in progress: no tracers can be here
+        if not _tracing:  # no transform in progress: no tracers can be here
             return self.impl(*args, **params)
         return bind(self, args, params)
 
@@ -123,13 +149,33 @@ class new_level:
     __slots__ = ("level",)
 
     def __enter__(self):
-        _depth[0] += 1
-        self.level = _depth[0]
+        levels = _per_thread.levels
+        levels.depth += 1
+        if levels.depth == 1:
+            _tracing.add(levels.thread)
+        self.level = levels.depth
         return self.level
 
     def __exit__(self, *exc):
-        _depth[0] -= 1
+        levels = _per_thread.levels
+        levels.depth -= 1
+        if not levels.depth:
+            _tracing.discard(levels.thread)
         return False
+
+
+def current_level():
+    """The level of this thread's innermost transform in progress (0 when there is none).
+
+    Examples
+    --------
+    >>> current_level()
+    0
+    >>> with new_level() as level:
+    ...     current_level() == level
+    True
+    """
+    return _per_thread.levels.depth
 
 
 def bind(prim, args, params):

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..core import pytree
 from ..core.dtypes import bfloat16, is_bfloat16
-from ..core.trace import Tracer, _depth, shape_of
+from ..core.trace import Tracer, current_level, shape_of
 
 __all__ = ["check_callable", "fun_name", "as_input", "as_output", "zeros_like", "normalize_argnums", "Flat"]
 
@@ -126,12 +126,8 @@ class Flat:
         """Aux outputs with this transform's tracers replaced by their values."""
 
         def lower(x):
-            while isinstance(x, Tracer) and x._trace.level > _current_level():
+            while isinstance(x, Tracer) and x._trace.level > current_level():
                 x = x.primal
             return as_output(x) if not isinstance(x, (str, bytes)) else x
 
         return pytree.tree_map(lower, self.aux) if self.aux is not None else None
-
-
-def _current_level():
-    return _depth[0]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections import OrderedDict
+import itertools
+import threading
 
 import numpy as np
 
@@ -44,8 +45,8 @@ def jit(fun, static_argnums=(), *, cache_size=64):
         ``int``, ``bool``, ``str`` and ``None`` leaves are always static;
         NumPy arrays and scalars and Python floats are traced.
     cache_size : int
-        How many programs (signatures) to keep; the least recently used is
-        dropped beyond it.
+        How many programs (signatures) to keep, 64 by default; the least
+        recently used is dropped beyond it.
 
     Returns
     -------
@@ -70,6 +71,12 @@ def jit(fun, static_argnums=(), *, cache_size=64):
     a global is not seen until :meth:`Jitted.clear_cache` (or a new
     signature). Side effects of ``fun`` (printing, appending to a list,
     counting calls) happen only while tracing.
+
+    A jitted function may be called from many threads at once: replays take
+    no lock, results are those of a single thread, and each call gets arrays
+    of its own (writing to one changes no other result). The cache holds at
+    most ``cache_size`` programs, so memory stays bounded however many
+    shapes pass through.
 
     Examples
     --------
@@ -103,31 +110,52 @@ def jit(fun, static_argnums=(), *, cache_size=64):
 
 
 class _Entry:
-    __slots__ = ("replay", "out_tree", "program", "single")
+    """One traced program: its compiled replay, where its outputs go, and when it was last used."""
 
-    def __init__(self, replay, out_tree, program):
+    __slots__ = ("replay", "out_tree", "program", "single", "signature", "fast_key", "used")
+
+    def __init__(self, replay, out_tree, program, signature, fast_key, used):
         self.replay = replay
         self.out_tree = out_tree
         self.program = program
         self.single = out_tree.kind == "leaf"
+        self.signature = signature
+        self.fast_key = fast_key
+        self.used = used  # tick of the latest call it served: the cache drops the lowest
 
     def __call__(self, dyn):
-        outs = self.replay(*dyn)
-        return outs[0] if self.single else pytree.unflatten(self.out_tree, outs)
+        return self.outputs(self.replay(*dyn))
+
+    def outputs(self, flat):
+        return flat[0] if self.single else pytree.unflatten(self.out_tree, flat)
 
 
 class Jitted:
-    """A function compiled by :func:`jit` (see there)."""
+    """A function compiled by :func:`jit` (see there).
+
+    Safe to call from many threads at once: lookups read the cache without a
+    lock (one dict lookup is atomic), and only adding or dropping a program
+    takes one, so a replay never waits. Two threads that miss on the same new
+    signature together may both trace it; one program is kept.
+    """
 
     def __init__(self, fun, static_argnums, cache_size):
         functools.update_wrapper(self, fun)
         self.fun = fun
         self.static_argnums = static_argnums
         self.cache_size = cache_size
-        self._cache = OrderedDict()
+        self._start()
+
+    def _start(self):
+        self._programs = {}  # signature -> _Entry
         self._fast = {}  # calls with positional arrays / floats / pytrees of arrays: _fast_key -> entry
-        self._hits = 0
+        self._lock = threading.Lock()  # held to add or drop programs and to count misses
+        # One tick per call and per cache_info(): next() on a count is one C call, atomic under the
+        # GIL, so the fast path records recency (entry.used) and, by difference, the hit count
+        # without a lock.
+        self._clock = itertools.count()
         self._misses = 0
+        self._info_reads = 0
 
     def __call__(self, *args, **kwargs):
         if not kwargs and not self.static_argnums:
@@ -136,9 +164,13 @@ class Jitted:
             if key is not None:
                 entry = self._fast.get(key)
                 if entry is not None:
-                    self._hits += 1
+                    entry.used = next(self._clock)
                     return entry(dyn)
-        return self._call(args, kwargs)
+        found = self._program(args, kwargs)
+        if found is None:  # under an outer transform: run unstaged
+            return self.fun(*args, **kwargs)
+        entry, outs = found
+        return entry.outputs(outs)
 
     # -- the general path ---------------------------------------------------------------
     def _split(self, args, kwargs):
@@ -163,21 +195,23 @@ class Jitted:
         st = tuple((i, _hashable(v, f"static argument {i}")) for i, v in sorted(statics.items()))
         return (tree, tuple(sig), st)
 
-    def _call(self, args, kwargs):
+    def _program(self, args, kwargs):
+        """``(entry, flat outputs)`` for this call, tracing on a miss; None under an outer transform."""
         statics, leaves, tree = self._split(args, kwargs)
         if any(isinstance(x, Tracer) for x in leaves) or any(
             isinstance(x, Tracer) for x in pytree.leaves(list(statics.values()))
         ):
-            return self.fun(*args, **kwargs)  # under an outer transform: run unstaged
+            return None
         key = self._signature(statics, leaves, tree)
         dyn_pos = [k for k, s in enumerate(key[1]) if s[0] != "static"]
         dyn = [leaves[k] for k in dyn_pos]
-        entry = self._cache.get(key)
+        entry = self._programs.get(key)
         if entry is not None:
-            self._hits += 1
-            self._cache.move_to_end(key)
-            return entry(dyn)
-        self._misses += 1
+            entry.used = next(self._clock)
+            return entry, entry.replay(*dyn)
+        with self._lock:
+            self._misses += 1
+            tick = next(self._clock)
         out_box = []
 
         def flat_fun(*xs):
@@ -194,17 +228,26 @@ class Jitted:
         try:
             program, values = trace_program(flat_fun, dyn)
         except LookupError:  # a closure holds a value of an enclosing transform
-            return self.fun(*args, **kwargs)
+            return None
         program.optimize()
-        entry = _Entry(program.compile(), out_box[0], program)
-        self._cache[key] = entry
         fast = None if kwargs or statics else _fast_key(args, [])
-        if fast is not None:
-            self._fast[fast] = entry
-        while len(self._cache) > self.cache_size:
-            _, old = self._cache.popitem(last=False)
-            self._fast = {k: e for k, e in self._fast.items() if e is not old}
-        return values[0] if entry.single else pytree.unflatten(entry.out_tree, values)
+        entry = _Entry(program.compile(), out_box[0], program, key, fast, tick)
+        self._keep(entry)
+        return entry, values
+
+    def _keep(self, entry):
+        """Add a new program, dropping the least recently used beyond ``cache_size``."""
+        with self._lock:
+            if entry.signature in self._programs:  # another thread traced it meanwhile
+                return
+            while len(self._programs) >= self.cache_size:
+                old = min(self._programs.values(), key=_recency)
+                del self._programs[old.signature]
+                if self._fast.get(old.fast_key) is old:
+                    del self._fast[old.fast_key]
+            self._programs[entry.signature] = entry
+            if entry.fast_key is not None:
+                self._fast[entry.fast_key] = entry
 
     # -- inspection -----------------------------------------------------------------------
     def trace(self, *args, **kwargs):
@@ -220,22 +263,54 @@ class Jitted:
           %4: float64[] = sum(%3, axis=None, keepdims=False)
           return %4
         """
-        self(*args, **kwargs)
-        statics, leaves, tree = self._split(args, kwargs)
-        return self._cache[self._signature(statics, leaves, tree)].program
+        found = self._program(args, kwargs)
+        if found is None:
+            raise TypeError(
+                "Jitted.trace(): these arguments hold values of an enclosing transform, which "
+                "run unstaged; call .trace() with plain arrays"
+            )
+        return found[0].program
 
     def cache_info(self):
-        """``{"hits", "misses", "size", "maxsize"}`` of the program cache."""
-        return {"hits": self._hits, "misses": self._misses, "size": len(self._cache),
-                "maxsize": self.cache_size}
+        """``{"hits", "misses", "size", "maxsize"}`` of the program cache.
+
+        Examples
+        --------
+        >>> import slopes as sl, slopes.numpy as snp
+        >>> f = sl.jit(lambda x: snp.sum(x ** 2))
+        >>> _ = f(np.ones(2)), f(np.zeros(2)), f(np.ones(3))
+        >>> f.cache_info()
+        {'hits': 1, 'misses': 2, 'size': 2, 'maxsize': 64}
+        """
+        with self._lock:
+            calls = next(self._clock) - self._info_reads  # ticks drawn by calls so far
+            self._info_reads += 1
+            return {"hits": calls - self._misses, "misses": self._misses, "size": len(self._programs),
+                    "maxsize": self.cache_size}
 
     def clear_cache(self):
         """Forget every traced program (e.g. after changing a global ``fun`` reads)."""
-        self._cache.clear()
-        self._fast.clear()
+        with self._lock:
+            self._programs = {}
+            self._fast = {}
+
+    # -- pickling: the function and settings travel, programs are traced again where they land --
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        for name in ("_programs", "_fast", "_lock", "_clock", "_misses", "_info_reads"):
+            del state[name]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._start()
 
     def __repr__(self):
-        return f"<jitted {getattr(self.fun, '__name__', 'function')}: {len(self._cache)} program(s)>"
+        return f"<jitted {getattr(self.fun, '__name__', 'function')}: {len(self._programs)} program(s)>"
+
+
+def _recency(entry):
+    return entry.used
 
 
 _SCALAR = ((), np.dtype(np.float64))  # a Python float is traced as a 0-d float64 array
