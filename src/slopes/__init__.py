@@ -41,9 +41,9 @@ from .transforms import (
 
 __version__ = "0.1.0"
 
-# Modules that pull in heavy dependencies (matplotlib) load on first use: ``sl.viz`` works
-# after ``import slopes as sl`` without making every import pay for matplotlib.
-_LAZY_MODULES = ("report", "viz")
+# Modules that pull in heavy dependencies (matplotlib, scipy's submodules) load on first use:
+# ``sl.viz`` works after ``import slopes as sl`` without making every import pay for matplotlib.
+_LAZY_MODULES = ("report", "scipy", "viz")
 
 
 def __getattr__(name):
@@ -85,6 +85,7 @@ __all__ = [
     "problems",
     "ravel_pytree",
     "report",
+    "scipy",
     "sampling",
     "stop_gradient",
     "symbolic",
