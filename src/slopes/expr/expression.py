@@ -121,6 +121,10 @@ class Expression:
     def to_sympy(self):
         """The expression as a sympy expression (variables become real sympy Symbols).
 
+        Refused with :class:`~slopes.BudgetError` when sympy's tree would be deeper
+        than ``max_symbolic_depth`` or hold an exact number of more than ``max_digits``
+        digits (see :func:`slopes.budget`); both are predicted before conversion.
+
         Examples
         --------
         >>> import slopes as sl
@@ -205,7 +209,8 @@ def parse(text: str, variables=None) -> Expression:
         and the functions exp, log, log1p, sqrt, sin, cos, tan, arcsin, arccos,
         arctan, sinh, cosh, tanh, abs, sign, heaviside, sigmoid, relu,
         softplus, min and max (the last two of two arguments). At most 2,000
-        characters and 100 nested parentheses; constant exponents at most 1e4.
+        characters and 100 nested parentheses; constant exponents at most 1e4
+        (the defaults of :func:`slopes.budget`, which can raise them).
     variables : sequence of str or str, optional
         Calling order of the variables; must list every variable used (may
         list more). Default: the variables found, in natural order

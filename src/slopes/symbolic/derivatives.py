@@ -1,4 +1,9 @@
-"""Exact derivatives with sympy: diff, gradient, jacobian, hessian (sympy imported on first use)."""
+"""Exact derivatives with sympy: diff, gradient, jacobian, hessian (sympy imported on first use).
+
+Each call is one block of counted symbolic work (:func:`slopes.budget`): past
+``max_symbolic_steps`` it stops with :class:`~slopes.BudgetError`; simplifying
+a result stops at ``max_simplify_steps`` and keeps the result as computed.
+"""
 
 from __future__ import annotations
 
@@ -121,7 +126,9 @@ def diff(expr, var=None, n=1, *, simplify=True):
     n : int
         Order of the derivative (>= 0).
     simplify : bool
-        Return ``sympy.simplify`` of the result (default).
+        Return ``sympy.simplify`` of the result (default), within the budget's
+        ``max_simplify_steps``; a result that needs more is returned as computed
+        (still exact).
 
     Returns
     -------
@@ -161,6 +168,7 @@ def gradient(expr, variables=None, *, simplify=True):
         Order of differentiation; default the expression's variables
         (natural order).
     simplify : bool
+        As in :func:`diff`.
 
     Examples
     --------
@@ -185,6 +193,7 @@ def jacobian(exprs, variables=None, *, simplify=True):
     variables : sequence of str or sympy.Symbol, optional
         Columns; default all variables of all expressions, in natural order.
     simplify : bool
+        As in :func:`diff`.
 
     Examples
     --------
@@ -222,6 +231,7 @@ def hessian(expr, variables=None, *, simplify=True):
     expr : Expression, str or sympy expression
     variables : sequence of str or sympy.Symbol, optional
     simplify : bool
+        As in :func:`diff`.
 
     Examples
     --------
