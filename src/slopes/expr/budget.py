@@ -19,6 +19,8 @@ The setting is per thread (and per asyncio task): it is a context variable.
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import sys
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -185,8 +187,17 @@ class _Work:
     def __init__(self, limit: int):
         self.limit = int(limit)
         self.steps = 0
-        self.stopped = False
         self.note = ""
+
+
+# An exception raised where a generator is closed or an object finalized is printed and
+# dropped, not propagated; and the context managers' own frames must let the unwinding run.
+_NOT_STOPPABLE = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+_OWN_FILES = frozenset({contextlib.__file__, __file__})
+
+
+def _can_stop(code) -> bool:
+    return not code.co_flags & _NOT_STOPPABLE and code.co_name != "__del__" and code.co_filename not in _OWN_FILES
 
 
 @contextmanager
@@ -230,17 +241,15 @@ def symbolic_work(what: str, limit: str = "max_symbolic_steps", ask_for_less: st
 
     def count(frame, event, arg):
         work.steps += 1
-        if work.steps > work.limit and not work.stopped:
-            # Raised once: it unsets the tracer (CPython does so on any error in one), and the
-            # blocks it unwinds restore theirs, which must then let the unwinding run.
-            work.stopped = True
-            raise _OverBudget(work)
+        if work.steps > work.limit and _can_stop(frame.f_code):
+            raise _OverBudget(work)  # CPython unsets the tracer; the blocks unwound restore theirs
         return previous(frame, event, arg) if previous is not None else None
 
     sys.settrace(count)
     try:
         yield work
     except _OverBudget as stop:
+        sys.settrace(previous)  # before any more Python runs here: it is past the limit
         if stop.owner is not work:
             raise
         note = f" ({work.note})" if work.note else ""
@@ -248,6 +257,7 @@ def symbolic_work(what: str, limit: str = "max_symbolic_steps", ask_for_less: st
             f"{what} took more than {work.limit:,} steps of symbolic work ({limit}){note}", limit, ask_for_less
         ) from None
     except RecursionError:
+        sys.settrace(previous)
         raise BudgetError(
             f"{what} went deeper than Python's recursion limit", "max_symbolic_depth",
             "write a less deeply nested formula",
