@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import analysis, symbolic
 from ..expr import parse
+from ..expr.budget import symbolic_work
 from ..taylor import check_taylor_work
 from ..taylor import taylor as taylor_polynomial
 from ..transforms import derivative, grad
@@ -34,7 +35,8 @@ def _sympy_value(sym, variables, point) -> float:
     """A sympy expression evaluated at the point by sympy itself (nan when not a real number)."""
     subs = {v: float(p) for v, p in zip(variables, point)}
     try:
-        value = complex(sym.evalf(subs={s: subs[s.name] for s in sym.free_symbols}, n=17))
+        with symbolic_work("evaluating the exact derivative", ask_for_less="ask for a lower order"):
+            value = complex(sym.evalf(subs={s: subs[s.name] for s in sym.free_symbols}, n=17))
     except (TypeError, ValueError, KeyError, ZeroDivisionError):  # complex, zoo, a pole in mpmath
         return math.nan
     return value.real if value.imag == 0 else math.nan
