@@ -295,3 +295,12 @@ def test_cli_refusals_are_one_line_and_exit_1(args, words):
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and words in lines[0] and "Traceback" not in result.output
+
+
+def test_cli_evaluation_of_the_exact_derivative_is_budgeted_not_turned_into_nan():
+    from slopes.cli.calculus import _sympy_value
+
+    d = sp.exp(sp.sin(x) * sp.cos(x)).diff(x, 3)
+    assert _sympy_value(d, ["x"], [0.5]) == pytest.approx(float(d.subs(x, 0.5).evalf(20)), rel=1e-15)
+    with sl.budget(max_symbolic_steps=10), pytest.raises(sl.BudgetError, match="evaluating the exact derivative"):
+        _sympy_value(d, ["x"], [0.5])

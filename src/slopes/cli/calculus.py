@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import analysis, symbolic
 from ..expr import parse
-from ..expr.budget import symbolic_work
+from ..expr.budget import BudgetError, symbolic_work
 from ..taylor import check_taylor_work
 from ..taylor import taylor as taylor_polynomial
 from ..transforms import derivative, grad
@@ -37,6 +37,8 @@ def _sympy_value(sym, variables, point) -> float:
     try:
         with symbolic_work("evaluating the exact derivative", ask_for_less="ask for a lower order"):
             value = complex(sym.evalf(subs={s: subs[s.name] for s in sym.free_symbols}, n=17))
+    except BudgetError:  # a ValueError too, but not "no real value": say it
+        raise
     except (TypeError, ValueError, KeyError, ZeroDivisionError):  # complex, zoo, a pole in mpmath
         return math.nan
     return value.real if value.imag == 0 else math.nan
