@@ -62,9 +62,6 @@ class Budget:
         Nested forward-mode terms of a multivariate Taylor tensor, ``(2 D)**k``
         for order ``k`` in ``D`` variables (4**10 = 1,048,576: order 10 in 2
         variables, 6 in 5; about a second or two).
-    max_series_order : int
-        Order of a Taylor-mode series (2,000: ``O(order**2)`` work per
-        operation, about a second).
 
     Examples
     --------
@@ -82,7 +79,6 @@ class Budget:
     max_symbolic_steps: int = 6_000_000
     max_simplify_steps: int = 500_000
     max_taylor_work: int = 4**10
-    max_series_order: int = 2000
 
 
 _CURRENT: ContextVar[Budget] = ContextVar("slopes_budget", default=Budget())
@@ -159,11 +155,11 @@ class BudgetError(ExpressionError):
     Examples
     --------
     >>> from slopes.expr.budget import BudgetError
-    >>> err = BudgetError("order 3000 (at most 2000)", "max_series_order", "ask for a lower order")
+    >>> err = BudgetError("1,200 digits (at most 1,000)", "max_digits", "ask for a lower order")
     >>> print(err)
-    order 3000 (at most 2000); ask for a lower order, or raise the limit: with sl.budget(max_series_order=...)
+    1,200 digits (at most 1,000); ask for a lower order, or raise the limit: with sl.budget(max_digits=...)
     >>> err.limit
-    'max_series_order'
+    'max_digits'
     """
 
     def __init__(self, reason: str, limit: str, ask_for_less: str, column: int | None = None):
