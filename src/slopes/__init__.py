@@ -19,7 +19,7 @@ from .check import check_grad, check_rule
 from .core.pytree import tree_map
 from .core.ravel import ravel_pytree
 from .custom import custom_jvp, custom_vjp
-from .expr import Expression, ExpressionError, parse
+from .expr import BudgetError, Expression, ExpressionError, budget, parse
 from .numpy import stop_gradient
 from .optim import minimize
 from .taylor import TaylorPolynomial, taylor
@@ -59,10 +59,12 @@ def __dir__():
 
 
 __all__ = [
+    "BudgetError",
     "Expression",
     "ExpressionError",
     "TaylorPolynomial",
     "analysis",
+    "budget",
     "calculus",
     "check_grad",
     "check_rule",

@@ -36,13 +36,15 @@ from fractions import Fraction
 import numpy as np
 
 from .core.taylor import taylor_call
+from .expr.budget import BudgetError, current_budget
 from .core.trace import Tracer, shape_of
 from .transforms import jacfwd
 from .transforms._common import check_callable, fun_name
 
-__all__ = ["TaylorPolynomial", "taylor"]
+__all__ = ["TaylorPolynomial", "check_taylor_work", "taylor"]
 
 _FACTORIALS = [math.factorial(k) for k in range(21)]
+_MAX_FLOAT_FACTORIAL = 170  # 170! ~ 7.3e306 is the largest factorial below float64's 1.8e308
 
 
 def taylor(f, x0, order, variables=None):
@@ -59,8 +61,11 @@ def taylor(f, x0, order, variables=None):
         The center of the expansion.
     order : int
         The degree ``n >= 0`` of the polynomial. Univariate orders are cheap
-        (one Taylor-mode pass, ``O(n**2)``); a multivariate order-``k`` tensor
-        costs about ``(2 D)**k`` evaluations of ``f`` (see the module notes).
+        (one Taylor-mode pass, ``O(n**2)``), up to 169 (``k!`` of the next
+        order must be a float64); a multivariate order-``k`` tensor costs about
+        ``(2 D)**k`` evaluations of ``f`` (see the module notes), refused before
+        any work past the budget's ``max_taylor_work`` (``4**10`` by default:
+        order 10 in 2 variables, 7 in 3, 6 in 5; see :func:`slopes.budget`).
     variables : sequence of str or str, optional
         Names of the variables in ``str()``. Default: the Expression's
         ``.variables`` if ``f`` is one, else ``x`` for one variable, ``x, y, z``
@@ -108,10 +113,18 @@ def taylor(f, x0, order, variables=None):
         if len(names) == (1 if c.ndim == 0 else c.shape[0]):
             variables = names
     if c.ndim == 0:
+        if order + 1 > _MAX_FLOAT_FACTORIAL:
+            raise ValueError(
+                f"taylor(): order {order} is too high for one variable: the derivatives "
+                f"f^(k)(x0) = k! * (k-th coefficient) are float64 numbers, and k! overflows float64 "
+                f"beyond k = {_MAX_FLOAT_FACTORIAL} (the remainder estimate needs order + 1); use "
+                f"order <= {_MAX_FLOAT_FACTORIAL - 1}, or sl.derivative for one derivative of any order"
+            )
         derivs, nxt = _univariate(f, c, order)
         return TaylorPolynomial(float(c), derivs, variables=variables, next_derivative=nxt)
+    check_taylor_work(c.shape[0], order)
     derivs = [_tensor(f, c, k) for k in range(order + 1)]
-    return TaylorPolynomial(c, derivs, variables=variables, next_derivative=lambda: _tensor(f, c, order + 1))
+    return TaylorPolynomial(c, derivs, variables=variables, next_derivative=lambda: _tensor(f, c, order + 1, remainder=True))
 
 
 def _scalar_output(f, out, shape_in):
@@ -134,11 +147,45 @@ def _univariate(f, c, order):
 
 
 def _factorial(k):
-    return float(_FACTORIALS[k]) if k < len(_FACTORIALS) else float(math.factorial(k))
+    if k < len(_FACTORIALS):
+        return float(_FACTORIALS[k])
+    return float(math.factorial(k)) if k <= _MAX_FLOAT_FACTORIAL else math.inf
 
 
-def _tensor(f, c, k):
+def check_taylor_work(D, k, remainder=False):
+    """Refuse, before any work, an order-``k`` tensor in ``D`` variables past ``max_taylor_work``.
+
+    The tensor has ``D**k`` entries, each carried through ``k`` nested forward-mode
+    perturbations (``2**k`` terms): ``(2 D)**k`` in all. ``remainder=True`` says the
+    tensor is the one a remainder estimate needs (order ``n + 1`` of a polynomial of
+    order ``n``), so the advice is about ``n``.
+
+    Examples
+    --------
+    >>> from slopes.taylor import check_taylor_work
+    >>> check_taylor_work(2, 10)
+    >>> check_taylor_work(2, 11, remainder=True)
+    Traceback (most recent call last):
+    ...
+    slopes.expr.budget.BudgetError: the remainder estimate (the derivative tensor of order 11) in 2 variables needs ...
+    """
+    limit = current_budget().max_taylor_work
+    work = (2 * D) ** k
+    if work > limit:
+        ok = int(math.log(limit) / math.log(2 * D) + 1e-9) - remainder
+        what = "the remainder estimate (the derivative tensor" if remainder else "a Taylor polynomial"
+        raise BudgetError(
+            f"{what} of order {k}{')' if remainder else ''} in {D} variables needs (2*{D})**{k} = {work:,} nested forward-mode "
+            f"terms ({D}**{k} = {D**k:,} tensor entries), at most {limit:,} (max_taylor_work)",
+            "max_taylor_work",
+            f"use order <= {ok}, or expand along one direction u: sl.taylor(lambda t: f(x0 + t*u), 0.0, order) "
+            "(one variable: any order up to 169, in O(order**2))",
+        )
+
+
+def _tensor(f, c, k, remainder=False):
     """``D^k f(c)``: ``k`` nested forward-mode Jacobians; shape ``(D,) * k`` (a float for ``k = 0``)."""
+    check_taylor_work(c.shape[0], k, remainder)
     g = f
     for _ in range(k):
         g = jacfwd(g)

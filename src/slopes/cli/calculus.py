@@ -9,6 +9,8 @@ import numpy as np
 
 from .. import analysis, symbolic
 from ..expr import parse
+from ..expr.budget import BudgetError, symbolic_work
+from ..taylor import check_taylor_work
 from ..taylor import taylor as taylor_polynomial
 from ..transforms import derivative, grad
 from ._common import (
@@ -33,7 +35,10 @@ def _sympy_value(sym, variables, point) -> float:
     """A sympy expression evaluated at the point by sympy itself (nan when not a real number)."""
     subs = {v: float(p) for v, p in zip(variables, point)}
     try:
-        value = complex(sym.evalf(subs={s: subs[s.name] for s in sym.free_symbols}, n=17))
+        with symbolic_work("evaluating the exact derivative", ask_for_less="ask for a lower order"):
+            value = complex(sym.evalf(subs={s: subs[s.name] for s in sym.free_symbols}, n=17))
+    except BudgetError:  # a ValueError too, but not "no real value": say it
+        raise
     except (TypeError, ValueError, KeyError, ZeroDivisionError):  # complex, zoo, a pole in mpmath
         return math.nan
     return value.real if value.imag == 0 else math.nan
@@ -74,7 +79,10 @@ def diff(expr, wrt, order, at, as_json):
     Without --wrt every partial derivative is shown. With --at, the derivative is
     evaluated twice: by slopes' automatic differentiation and by sympy from the
     exact formula; the two columns should agree to rounding. A point where f or the
-    derivative is not finite (outside the domain, a pole) is refused with one line (exit 1).
+    derivative is not finite (outside the domain, a pole) is refused with one line (exit 1),
+    and so is symbolic work past the limits of sl.budget (a formula nested too deeply
+    for sympy, an exact number of more than 1,000 digits, about 5 s of sympy work), with
+    the limit named.
     """
     e = parse(expr)
     variables = e.variables
@@ -218,7 +226,9 @@ def taylor(expr, at, order, eval_at, plot, as_json):
     an estimate of that error for x close to the center. --plot draws the polynomials
     of several orders against f (one variable only). A center where f or a derivative
     up to the order is not finite, or an --eval point outside f's domain, is refused
-    with one line (exit 1).
+    with one line (exit 1). In several variables the order-k derivative tensor costs
+    (2D)^k nested forward-mode terms, at most 4^10 (sl.budget): order 9 in 2 variables,
+    6 in 3 (the error estimate needs order + 1); larger orders are refused in one line.
     """
     e = parse(expr)
     variables = e.variables
@@ -230,6 +240,8 @@ def taylor(expr, at, order, eval_at, plot, as_json):
             param_hint="--plot",
         )
     univariate = len(variables) == 1
+    if not univariate:  # the error estimate needs order + 1: refuse before any work
+        check_taylor_work(len(variables), order + 1, remainder=True)
     p = taylor_polynomial(e, float(center[0]) if univariate else center, order)
     derivatives = np.concatenate([np.ravel(d) for d in p.derivatives])
     require_finite(

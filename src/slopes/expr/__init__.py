@@ -6,8 +6,19 @@
 5.0
 """
 
+from .budget import Budget, BudgetError, budget, current_budget
 from .errors import ExpressionError
 from .expression import Expression, parse
 from .functions import CONSTANTS, FUNCTIONS
 
-__all__ = ["CONSTANTS", "FUNCTIONS", "Expression", "ExpressionError", "parse"]
+__all__ = [
+    "CONSTANTS",
+    "FUNCTIONS",
+    "Budget",
+    "BudgetError",
+    "Expression",
+    "ExpressionError",
+    "budget",
+    "current_budget",
+    "parse",
+]

@@ -15,6 +15,8 @@ class ExpressionError(ValueError):
     column : int or None
         1-based column in the expression text where the problem starts, or
         ``None`` when it has no single place (e.g. a sympy expression).
+    hint : str, optional
+        What to do about it; the message reads ``reason at column N; hint``.
 
     Examples
     --------
@@ -26,13 +28,11 @@ class ExpressionError(ValueError):
     5 unknown function 'foo'
     """
 
-    def __init__(self, reason: str, column: int | None = None):
-        self.reason = reason
+    def __init__(self, reason: str, column: int | None = None, hint: str | None = None):
+        # The column goes after the reason and before the hint, which are kept apart (never
+        # found by searching the text: a quoted ';' of the user's belongs to the reason).
         self.column = column
-        super().__init__(reason if column is None else _with_column(reason, column))
-
-
-def _with_column(reason: str, column: int) -> str:
-    # "unknown function 'foo'; allowed: ..." -> "unknown function 'foo' at column 5; allowed: ..."
-    head, sep, tail = reason.partition(";")
-    return f"{head} at column {column}{sep}{tail}"
+        self.hint = hint
+        self.reason = reason if hint is None else f"{reason}; {hint}"
+        where = "" if column is None else f" at column {column}"
+        super().__init__(f"{reason}{where}" + ("" if hint is None else f"; {hint}"))

@@ -6,9 +6,11 @@ import re
 
 import numpy as np
 
+from .budget import symbolic_work
 from .errors import ExpressionError
 from .nodes import compile_node, to_sympy, to_text, variables_of
 from .parser import check_name, parse_tree
+from .sympy_size import check_exact_numbers, check_for_sympy
 
 __all__ = ["Expression", "natural_key", "parse"]
 
@@ -119,6 +121,10 @@ class Expression:
     def to_sympy(self):
         """The expression as a sympy expression (variables become real sympy Symbols).
 
+        Refused with :class:`~slopes.BudgetError` when sympy's tree would be deeper
+        than ``max_symbolic_depth`` or hold an exact number of more than ``max_digits``
+        digits (see :func:`slopes.budget`); both are predicted before conversion.
+
         Examples
         --------
         >>> import slopes as sl
@@ -128,8 +134,12 @@ class Expression:
         if self._sympy is None:
             import sympy as sp
 
+            check_for_sympy(self._tree)
             symbols = {v: sp.Symbol(v, real=True) for v in self._variables}
-            self._sympy = to_sympy(self._tree, symbols)
+            with symbolic_work(f"converting {_short(self)} to sympy", ask_for_less="write a smaller formula"):
+                e = to_sympy(self._tree, symbols)
+                check_exact_numbers(e, f"{_short(self)} in sympy")
+            self._sympy = e
         return self._sympy
 
     def latex(self) -> str:
@@ -143,7 +153,9 @@ class Expression:
         """
         import sympy as sp
 
-        return sp.latex(self.to_sympy())
+        e = self.to_sympy()
+        with symbolic_work(f"printing {_short(self)} as LaTeX", ask_for_less="write a smaller formula"):
+            return sp.latex(e)
 
     def __str__(self) -> str:
         return to_text(self._tree)
@@ -161,6 +173,11 @@ class Expression:
 
     def __hash__(self):
         return hash((self._tree, self._variables))
+
+
+def _short(e: Expression) -> str:
+    text = str(e)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _split(x, n):
@@ -192,7 +209,8 @@ def parse(text: str, variables=None) -> Expression:
         and the functions exp, log, log1p, sqrt, sin, cos, tan, arcsin, arccos,
         arctan, sinh, cosh, tanh, abs, sign, heaviside, sigmoid, relu,
         softplus, min and max (the last two of two arguments). At most 2,000
-        characters and 100 nested parentheses; constant exponents at most 1e4.
+        characters and 100 nested parentheses; constant exponents at most 1e4
+        (the defaults of :func:`slopes.budget`, which can raise them).
     variables : sequence of str or str, optional
         Calling order of the variables; must list every variable used (may
         list more). Default: the variables found, in natural order

@@ -24,9 +24,10 @@ import math
 import re
 from fractions import Fraction
 
+from .budget import Budget, BudgetError, current_budget
 from .errors import ExpressionError
 from .functions import CONSTANTS, FUNCTIONS, allowed_functions
-from .nodes import Call, Const, Neg, Num, Pow, Product, Sum, Var, const_value, pow_magnitude
+from .nodes import Call, Const, Neg, Num, Pow, Product, Sum, Var, const_value, pow_magnitude, to_text
 
 __all__ = [
     "MAX_DEPTH",
@@ -39,10 +40,11 @@ __all__ = [
     "parse_tree",
 ]
 
-MAX_LENGTH = 2000  #: characters
-MAX_PARENS = 100  #: nesting depth of parentheses
-MAX_DEPTH = 200  #: depth of the expression tree
-MAX_EXPONENT = 1e4  #: largest |constant exponent|
+# The default limits (the ones in force are read from :func:`~slopes.expr.budget.current_budget`).
+MAX_LENGTH = Budget.max_length  #: characters
+MAX_PARENS = Budget.max_parens  #: nesting depth of parentheses
+MAX_DEPTH = Budget.max_depth  #: depth of the expression tree
+MAX_EXPONENT = Budget.max_exponent  #: largest |constant exponent|
 MAX_MAGNITUDE = 308  #: largest |log10| of a constant power
 
 _ALLOWED_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_ \t+-*/^().,")
@@ -77,7 +79,7 @@ def check_name(name, column: int | None = None) -> str:
             column,
         )
     if name in FUNCTIONS:
-        raise ExpressionError(f"'{name}' is a function; call it as {name}(...)", column)
+        raise ExpressionError(f"'{name}' is a function", column, hint=f"call it as {name}(...)")
     if name in CONSTANTS:
         raise ExpressionError(f"'{name}' is a constant, not a variable", column)
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
@@ -97,21 +99,28 @@ def _prescan(text) -> None:
     """Checks done on the raw text, before any parsing."""
     if not isinstance(text, str):
         raise ExpressionError(f"an expression must be a str, not {type(text).__name__}")
-    if len(text) > MAX_LENGTH:
-        raise ExpressionError(f"expression too long ({len(text)} characters; at most {MAX_LENGTH})")
+    limits = current_budget()
+    if len(text) > limits.max_length:
+        raise BudgetError(
+            f"expression too long ({len(text)} characters, at most {limits.max_length})",
+            "max_length", "write a shorter formula",
+        )
     opened: list[int] = []  # columns of the '(' not yet closed
     for i, ch in enumerate(text):
         if ch not in _ALLOWED_CHARS:
             hint = (
-                "; only ASCII letters and digits, spaces, + - * / ^ ( ) , and . are allowed"
+                "only ASCII letters and digits, spaces, + - * / ^ ( ) , and . are allowed"
                 if ch.isascii()
-                else "; expressions must be ASCII (look-alike letters from other alphabets are refused)"
+                else "expressions must be ASCII (look-alike letters from other alphabets are refused)"
             )
-            raise ExpressionError(f"character {_describe(ch)} is not allowed{hint}", i + 1)
+            raise ExpressionError(f"character {_describe(ch)} is not allowed", i + 1, hint=hint)
         if ch == "(":
             opened.append(i + 1)
-            if len(opened) > MAX_PARENS:
-                raise ExpressionError(f"parentheses nested too deeply (at most {MAX_PARENS})", i + 1)
+            if len(opened) > limits.max_parens:
+                raise BudgetError(
+                    f"parentheses nested too deeply (at most {limits.max_parens})",
+                    "max_parens", "nest less", i + 1,
+                )
         elif ch == ")":
             if not opened:
                 raise ExpressionError("unmatched ')'", i + 1)
@@ -256,8 +265,9 @@ class _Parser:
                 negate ^= self.take()[1] == "-"
             chain.append(self.atom())
             signs.append(negate)
-            if len(chain) > MAX_DEPTH:
-                raise ExpressionError(f"chain of powers too long (at most {MAX_DEPTH})", cols[-1])
+            limit = current_budget().max_depth
+            if len(chain) > limit:
+                raise BudgetError(f"chain of powers too long (at most {limit})", "max_depth", "write a shorter chain", cols[-1])
         node = checked(Neg(chain[-1], chain[-1].col)) if signs[-1] else chain[-1]
         for i in range(len(chain) - 2, -1, -1):
             node = checked_pow(chain[i], node, cols[i])
@@ -288,7 +298,7 @@ class _Parser:
         if name in CONSTANTS:
             raise ExpressionError(f"'{name}' is a constant, not a function", col)
         if name not in FUNCTIONS:
-            raise ExpressionError(f"unknown function '{name}'; allowed: {allowed_functions()}", col)
+            raise ExpressionError(f"unknown function '{name}'", col, hint=f"allowed: {allowed_functions()}")
         self.take()  # '('
         args = [self.expr()]
         while self.at(","):
@@ -299,7 +309,13 @@ class _Parser:
         if len(args) != arity:
             plural = "argument" if arity == 1 else "arguments"
             raise ExpressionError(f"{name}() takes {arity} {plural}, got {len(args)}", col)
-        return checked(Call(name, args, col))
+        node = checked(Call(name, args, col))
+        value = const_value(node)
+        if value is not None and math.isinf(value) and all(math.isfinite(const_value(a)) for a in args):
+            shown = to_text(node)
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            raise ExpressionError(f"constant {shown} is infinite or out of range (magnitude above 1e308)", col)
+        return node
 
 
 def _token_text(token) -> str:
@@ -324,8 +340,9 @@ def checked(node):
     >>> checked(Var("x")).depth
     1
     """
-    if node.depth > MAX_DEPTH:
-        raise ExpressionError(f"expression nested too deeply (tree depth at most {MAX_DEPTH})", node.col)
+    limit = current_budget().max_depth
+    if node.depth > limit:
+        raise BudgetError(f"expression nested too deeply (tree depth at most {limit})", "max_depth", "nest less", node.col)
     return node
 
 
@@ -341,13 +358,16 @@ def checked_pow(base, exponent, col):
     >>> checked_pow(Num(10), Num(10**100), 3)
     Traceback (most recent call last):
     ...
-    slopes.expr.errors.ExpressionError: constant exponent too large (|exponent| at most 10000) at column 3
+    slopes.expr.budget.BudgetError: constant exponent too large (|exponent| at most 10000) at column 3; ...
     """
     e = const_value(exponent)
     if e is not None and math.isnan(e):
         raise ExpressionError("constant exponent is not a real number (it evaluates to nan)", col)
-    if e is not None and not (abs(e) <= MAX_EXPONENT):
-        raise ExpressionError(f"constant exponent too large (|exponent| at most {MAX_EXPONENT:g})", col)
+    limit = current_budget().max_exponent
+    if e is not None and not (abs(e) <= limit):
+        raise BudgetError(
+            f"constant exponent too large (|exponent| at most {limit:g})", "max_exponent", "use a smaller power", col
+        )
     b = const_value(base)
     if b is not None and e is not None and abs(pow_magnitude(b, e)) > MAX_MAGNITUDE:
         raise ExpressionError("constant power out of range (its magnitude would exceed 1e308)", col)

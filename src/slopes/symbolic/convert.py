@@ -9,7 +9,8 @@ from ..expr.errors import ExpressionError
 from ..expr.expression import Expression, natural_key
 from ..expr.functions import FUNCTIONS, allowed_functions
 from ..expr.nodes import Call, Const, Neg, Num, Product, Sum, Var
-from ..expr.parser import MAX_DEPTH, check_name, checked, checked_pow
+from ..expr.budget import BudgetError, current_budget, symbolic_work
+from ..expr.parser import check_name, checked, checked_pow
 
 __all__ = ["FunctionArray", "to_function"]
 
@@ -87,7 +88,7 @@ def to_function(sympy_expr, variables=None):
     if isinstance(sympy_expr, sp.MatrixBase):
         entries = list(sympy_expr)
         names: set[str] = set()
-        trees = [_from_sympy(e, 0) for e in entries]
+        trees = _trees(entries)
         for e in entries:
             names |= {check_name(s.name) for s in e.free_symbols}
         order = variables if variables is not None else sorted(names, key=natural_key)
@@ -97,7 +98,13 @@ def to_function(sympy_expr, variables=None):
         return FunctionArray(exprs, shape, exprs[0].variables if exprs else ())
     if not isinstance(sympy_expr, sp.Basic):
         raise TypeError(f"to_function takes a sympy expression or Matrix, not {type(sympy_expr).__name__}")
-    return Expression._from_tree(_from_sympy(sympy_expr, 0), variables)
+    return Expression._from_tree(_trees([sympy_expr])[0], variables)
+
+
+def _trees(entries):
+    """The slopes trees of sympy expressions, converted within the symbolic work budget."""
+    with symbolic_work("converting the sympy expression", ask_for_less="convert a smaller expression"):
+        return [_from_sympy(e, 0) for e in entries]
 
 
 def _refuse(e, why=None):
@@ -123,8 +130,9 @@ def _sympy_function_table():
 
 def _from_sympy(e, depth):
     sp = _sp()
-    if depth > MAX_DEPTH:
-        raise ExpressionError(f"sympy expression nested too deeply (depth at most {MAX_DEPTH})")
+    limit = current_budget().max_depth
+    if depth > limit:
+        raise BudgetError(f"sympy expression nested too deeply (depth at most {limit})", "max_depth", "nest less")
     go = lambda x: _from_sympy(x, depth + 1)
     if isinstance(e, (sp.Dummy, sp.Wild)):
         _refuse(e, f"dummy symbol {e} is not supported")

@@ -1,12 +1,19 @@
-"""Exact derivatives with sympy: diff, gradient, jacobian, hessian (sympy imported on first use)."""
+"""Exact derivatives with sympy: diff, gradient, jacobian, hessian (sympy imported on first use).
+
+Each call is one block of counted symbolic work (:func:`slopes.budget`): past
+``max_symbolic_steps`` it stops with :class:`~slopes.BudgetError`; simplifying
+a result stops at ``max_simplify_steps`` and keeps the result as computed.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..expr.budget import BudgetError, symbolic_work
 from ..expr.errors import ExpressionError
 from ..expr.expression import Expression, natural_key, parse
 from ..expr.parser import check_name
+from ..expr.sympy_size import check_exact_numbers
 
 __all__ = ["diff", "gradient", "hessian", "jacobian"]
 
@@ -67,7 +74,42 @@ def _variables(e, known, variables):
 
 
 def _simplify(e, simplify):
-    return _sp().simplify(e) if simplify else e
+    """``sympy.simplify(e)`` within ``max_simplify_steps``; past them, ``e`` as it is (still exact)."""
+    if not simplify:
+        return e
+    try:
+        with symbolic_work("simplifying", "max_simplify_steps"):
+            return _sp().simplify(e)
+    except BudgetError:  # only this block's own limits: the caller's still stop everything
+        return e
+
+
+def _label(expr) -> str:
+    """The expression for a message (short; a sympy object is not printed, which may be costly)."""
+    if isinstance(expr, (str, Expression)):
+        text = str(expr)
+        return text if len(text) <= 40 else text[:37] + "..."
+    return "the expression"
+
+
+def _work(expr, what):
+    return symbolic_work(
+        f"{what} {_label(expr)}",
+        ask_for_less="ask for a lower order or fewer variables, or use automatic differentiation "
+        "(sl.derivative, sl.grad, sl.hessian) for values at points",
+    )
+
+
+def _derivative(e, s, n=1, work=None):
+    """``d^n e / ds^n`` one order at a time, each checked for the size of its exact numbers."""
+    for k in range(1, n + 1):
+        if work is not None and n > 1:
+            work.note = f"it reached order {k} of {n}"
+        e = e.diff(s)
+        check_exact_numbers(e, f"derivative {k}")
+        if e == 0:
+            break
+    return e
 
 
 # ----------------------------------------------------------------------------- derivatives
@@ -84,7 +126,9 @@ def diff(expr, var=None, n=1, *, simplify=True):
     n : int
         Order of the derivative (>= 0).
     simplify : bool
-        Return ``sympy.simplify`` of the result (default).
+        Return ``sympy.simplify`` of the result (default), within the budget's
+        ``max_simplify_steps``; a result that needs more is returned as computed
+        (still exact).
 
     Returns
     -------
@@ -110,7 +154,8 @@ def diff(expr, var=None, n=1, *, simplify=True):
             )
         var = names[0]
     (s,) = _symbols(e, [var])
-    return _simplify(_sp().diff(e, s, int(n)), simplify)
+    with _work(expr, f"differentiating {int(n)} time(s)") as work:
+        return _simplify(_derivative(e, s, int(n), work), simplify)
 
 
 def gradient(expr, variables=None, *, simplify=True):
@@ -123,6 +168,7 @@ def gradient(expr, variables=None, *, simplify=True):
         Order of differentiation; default the expression's variables
         (natural order).
     simplify : bool
+        As in :func:`diff`.
 
     Examples
     --------
@@ -134,7 +180,8 @@ def gradient(expr, variables=None, *, simplify=True):
     """
     e, known = _as_sympy(expr)
     syms = _variables(e, known, variables)
-    return _sp().Matrix([_simplify(e.diff(s), simplify) for s in syms])
+    with _work(expr, "the gradient of"):
+        return _sp().Matrix([_simplify(_derivative(e, s), simplify) for s in syms])
 
 
 def jacobian(exprs, variables=None, *, simplify=True):
@@ -146,6 +193,7 @@ def jacobian(exprs, variables=None, *, simplify=True):
     variables : sequence of str or sympy.Symbol, optional
         Columns; default all variables of all expressions, in natural order.
     simplify : bool
+        As in :func:`diff`.
 
     Examples
     --------
@@ -168,9 +216,10 @@ def jacobian(exprs, variables=None, *, simplify=True):
                 names.setdefault(getattr(s, "name", s), s)
         variables = [names[k] for k in sorted(names, key=natural_key)]
     rows = []
-    for e, _ in pairs:
-        syms = _symbols(e, variables)
-        rows.append([_simplify(e.diff(s), simplify) for s in syms])
+    with _work("the expressions", "the Jacobian of"):
+        for e, _ in pairs:
+            syms = _symbols(e, variables)
+            rows.append([_simplify(_derivative(e, s), simplify) for s in syms])
     return sp.Matrix(rows) if rows else sp.zeros(0, len(variables))
 
 
@@ -182,6 +231,7 @@ def hessian(expr, variables=None, *, simplify=True):
     expr : Expression, str or sympy expression
     variables : sequence of str or sympy.Symbol, optional
     simplify : bool
+        As in :func:`diff`.
 
     Examples
     --------
@@ -195,8 +245,9 @@ def hessian(expr, variables=None, *, simplify=True):
     syms = _variables(e, known, variables)
     n = len(syms)
     H = _sp().zeros(n, n)
-    for i in range(n):
-        di = e.diff(syms[i])
-        for j in range(i, n):
-            H[i, j] = H[j, i] = _simplify(di.diff(syms[j]), simplify)
+    with _work(expr, "the Hessian of"):
+        for i in range(n):
+            di = _derivative(e, syms[i])
+            for j in range(i, n):
+                H[i, j] = H[j, i] = _simplify(_derivative(di, syms[j]), simplify)
     return H
