@@ -282,3 +282,24 @@ def test_cond_of_singular_matrix_is_like_numpy():
     with pytest.raises(np.linalg.LinAlgError):  # as NumPy's (the SVD of inf entries)
         snp.linalg.cond(a, "nuc")
     assert snp.linalg.cond(a, 1) == np.inf and snp.linalg.cond(np.zeros((2, 2))) == np.linalg.cond(np.zeros((2, 2)))
+
+
+def test_hermitian_path_gives_numpys_values_and_exact_derivatives():
+    rng = np.random.default_rng(14)
+    m = rng.standard_normal((3, 3))
+    a, e = m + m.T, rng.standard_normal((3, 3))
+    e = e + e.T  # stay symmetric, where hermitian=True describes the input
+    for f in (
+        lambda xp, x: (lambda u, s, vh: xp.concatenate([((u * s**3) @ vh).ravel(), (u * u).ravel()]))(
+            *xp.linalg.svd(x, hermitian=True)
+        ),
+        lambda xp, x: xp.linalg.pinv(x, hermitian=True),
+        lambda xp, x: xp.linalg.svd(x, compute_uv=False, hermitian=True),
+    ):
+        np.testing.assert_allclose(f(snp, a), f(np, a), **EXACT)
+        _, tangent = sl.jvp(lambda x: f(snp, x), (a,), (e,))
+        np.testing.assert_allclose(tangent, central_difference(lambda x: f(np, x), [a], [e]), rtol=1e-6, atol=1e-8)
+    u, s, vh = snp.linalg.svd(a, hermitian=True)
+    ru, rs, rvh = np.linalg.svd(a, hermitian=True)
+    for ours, ref in ((u, ru), (s, rs), (vh, rvh)):
+        np.testing.assert_allclose(ours, ref, **EXACT)

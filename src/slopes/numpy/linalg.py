@@ -11,6 +11,10 @@ the derivative formulas). Conventions:
 - Eigenvector derivatives need distinct eigenvalues; where two are equal the
   coupling term is taken as 0 (no NaN), which keeps derivatives of functions of
   the eigenvalues exact.
+- Singular vectors (``svd``) follow the same rule for equal singular values,
+  and a zero singular value contributes 0 where ``1 / s`` appears; ``pinv`` and
+  ``lstsq`` are differentiable where the rank is constant; ``matrix_rank`` has no
+  derivative (see :mod:`slopes.core.ops.svd` and :mod:`slopes.core.ops.qr`).
 - ``norm`` has gradient 0 at 0 (a valid subgradient) and never produces NaN.
 """
 
