@@ -1,4 +1,5 @@
-"""``snp.linalg.svd``, ``svdvals``, ``pinv``, ``cond``, ``matrix_rank`` and the SVD-based norms.
+"""``snp.linalg.svd``, ``svdvals``, ``pinv``, ``cond``, ``matrix_rank`` and the norms
+(the SVD-based matrix norms, ``vector_norm``, ``matrix_norm``).
 
 Every case runs every property of ``linalg_props`` (values equal to NumPy's; first
 and second derivatives, forward and reverse, against finite differences;
@@ -77,6 +78,11 @@ CASES = {
     "norm_2_stack": api("norm", (2, 4, 3), ord=2, axis=(-2, -1)),
     "norm_neg2_stack": api("norm", (2, 3, 4), ord=-2, axis=(1, 2)),
     "norm_nuc_stack": api("norm", (3, 2, 4), ord="nuc", axis=(2, 0)),
+    "vector_norm_axes": api("vector_norm", (2, 3, 4), axis=(0, 2)),
+    "vector_norm_all_ord3": api("vector_norm", (3, 4), ord=3),
+    "vector_norm_inf_keepdims": api("vector_norm", (2, 3), axis=1, ord=np.inf, keepdims=True),
+    "matrix_norm_nuc": api("matrix_norm", (2, 3, 4), ord="nuc"),
+    "matrix_norm_inf_keepdims": api("matrix_norm", (2, 3, 3), ord=np.inf, keepdims=True),
 }
 
 
@@ -145,6 +151,23 @@ def test_small_singular_values_are_accurate():
     g = sl.grad(lambda m: snp.linalg.norm(m, -2))(a)
     u, _, vh = np.linalg.svd(a, full_matrices=False)
     np.testing.assert_allclose(g, np.outer(u[:, -1], vh[-1]), rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda xp, x: xp.linalg.norm(x, ord=1),
+        lambda xp, x: xp.linalg.norm(x, ord=np.inf, axis=0),
+        lambda xp, x: xp.linalg.vector_norm(x, ord=np.inf),
+        lambda xp, x: xp.linalg.vector_norm(x, ord=0, axis=1),
+        lambda xp, x: xp.linalg.matrix_norm(x, ord=1),
+    ],
+)
+def test_norms_of_integer_arrays_are_floats_like_numpy(f):
+    x = np.array([[1, -2, 0], [3, 4, -5]])
+    ours, ref = f(snp, x), f(np, x)
+    assert np.asarray(ours).dtype == np.asarray(ref).dtype == np.float64
+    np.testing.assert_array_equal(ours, ref)
 
 
 # -- degenerate singular values: the documented convention and its boundary --------------------------
@@ -266,6 +289,7 @@ def test_gradients_agree_with_jax():
         (lambda: snp.linalg.svd(np.ones(3)), r"svd\(\) needs a matrix.*\(3,\)"),
         (lambda: snp.linalg.pinv(np.ones(3)), r"pinv\(\) needs a matrix"),
         (lambda: snp.linalg.cond(np.ones((2, 3)), p=1), r"square.*\(2, 3\)"),
+        (lambda: snp.linalg.matrix_norm(np.ones(3)), r"matrix_norm\(\) needs a matrix"),
     ],
 )
 def test_bad_shapes_are_refused(call, match):
@@ -279,6 +303,8 @@ def test_bad_shapes_are_refused(call, match):
         (lambda: snp.linalg.pinv(np.eye(2), rcond=0.1, rtol=0.1), "not both"),
         (lambda: snp.linalg.pinv(np.eye(2), rcond=[0.1, 0.2]), "one number"),
         (lambda: snp.linalg.matrix_rank(np.eye(2), tol=[1.0]), "one number"),
+        (lambda: snp.linalg.vector_norm(np.eye(2), ord="fro"), "use matrix_norm"),
+        (lambda: snp.linalg.vector_norm(np.eye(2), axis=(1, -1)), "repeated axis"),
     ],
 )
 def test_bad_thresholds_are_refused(call, match):

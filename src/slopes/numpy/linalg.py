@@ -57,6 +57,8 @@ __all__ = [
     "qr",
     "lstsq",
     "norm",
+    "vector_norm",
+    "matrix_norm",
     "matrix_power",
     "multi_dot",
 ]
@@ -731,7 +733,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
     >>> float(snp.linalg.norm(np.array([[1.0, -2.0], [3.0, 4.0]]), ord=1))
     6.0
     """
-    (x,) = asarray_args((x,))
+    x = _inexact(x)
     s = tuple(shape_of(x))
     axes, kind = _norm_axes(ord, axis, s)
     if kind == "flat":
@@ -740,9 +742,69 @@ def norm(x, ord=None, axis=None, keepdims=False):
         out = _vector_norm(x, ord, axes)
     else:
         out = _matrix_norm(x, ord, axes)
-    shape = _kept_shape(s, axes) if keepdims else tuple(n for i, n in enumerate(s) if i not in axes)
-    out = out if shape_of(out) == shape else _reshape(out, shape)
-    return out[()] if isinstance(out, np.ndarray) and not shape else out  # a NumPy scalar
+    return _drop_reduced(out, s, axes, keepdims)
+
+
+def _inexact(x):
+    """``x`` as an array; integers and booleans become float64, as in NumPy's norms."""
+    (x,) = asarray_args((x,))
+    if isinstance(x, Tracer) or np.issubdtype(np.asarray(x).dtype, np.inexact):
+        return x
+    return np.asarray(x, dtype=np.float64)
+
+
+def _drop_reduced(out, shape, axes, keepdims):
+    """A norm computed with the reduced ``axes`` kept, shaped as ``keepdims`` asks."""
+    target = _kept_shape(shape, axes) if keepdims else tuple(n for i, n in enumerate(shape) if i not in axes)
+    out = out if shape_of(out) == target else _reshape(out, target)
+    return out[()] if isinstance(out, np.ndarray) and not target else out  # a NumPy scalar
+
+
+def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
+    """Differentiable ``numpy.linalg.vector_norm``: a vector norm over any axes.
+
+    ``axis=None`` takes the norm of all entries (also of a matrix, unlike
+    :func:`norm` with an ``ord``); a tuple of axes takes it over those axes
+    together. ``ord`` is any vector order of :func:`norm` (2, 1, ``inf``,
+    ``-inf``, 0, or a number ``p``), with the same conventions at 0.
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> x = np.array([[3.0, 0.0], [0.0, -4.0]])
+    >>> float(snp.linalg.vector_norm(x)), float(snp.linalg.vector_norm(x, ord=1))
+    (5.0, 7.0)
+    >>> sl.grad(lambda x: snp.linalg.vector_norm(x, ord=np.inf))(x)
+    array([[ 0.,  0.],
+           [ 0., -1.]])
+    """
+    x = _inexact(x)
+    s = tuple(shape_of(x))
+    if axis is None:
+        axes = tuple(range(len(s)))
+    else:
+        axes = tuple(normalize_axis(a, len(s)) for a in (axis if isinstance(axis, (tuple, list)) else (axis,)))
+        if len(set(axes)) != len(axes):
+            raise ValueError(f"vector_norm(): repeated axis in {axis!r}")
+    if isinstance(ord, str):
+        raise ValueError(f"vector_norm(): invalid ord {ord!r}; use matrix_norm for 'fro' and 'nuc'")
+    return _drop_reduced(_vector_norm(x, 2 if ord is None else ord, axes), s, axes, keepdims)
+
+
+def matrix_norm(x, /, *, keepdims=False, ord="fro"):
+    """Differentiable ``numpy.linalg.matrix_norm``: a matrix norm of each matrix in a stack.
+
+    The same as ``norm(x, ord, axis=(-2, -1), keepdims=keepdims)``: ``ord`` is
+    ``'fro'``, ``'nuc'``, 1, -1, 2, -2, ``inf`` or ``-inf``.
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> snp.linalg.matrix_norm(np.stack([np.eye(2), 2 * np.eye(2)]), ord="nuc")
+    array([2., 4.])
+    """
+    x = _matrix(x, "matrix_norm")
+    return norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
 
 
 # -- powers and chains of products ---------------------------------------------------------
