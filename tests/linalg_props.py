@@ -17,7 +17,7 @@ parametrizes over cases and properties at once:
 from __future__ import annotations
 
 import numpy as np
-from checks import check_derivatives
+from checks import central_difference, check_derivatives
 
 import slopes as sl
 import slopes.numpy as snp
@@ -89,6 +89,15 @@ def jit(fn, ref, make_args):
         np.testing.assert_allclose(staged(*args), fn(*args), rtol=1e-12, atol=1e-12)
         for s, e in zip(staged_grad(*args), grad(*args)):
             np.testing.assert_allclose(s, e, rtol=1e-10, atol=1e-12)
+
+
+def assert_tangent_matches(f, x, direction, rtol=1e-6, atol=1e-8, eps=1e-6):
+    """``f(xp, x)`` written once: slopes' ``jvp`` along ``direction`` equals NumPy's central
+    difference. Returns the tangent."""
+    _, tangent = sl.jvp(lambda y: f(snp, y), (x,), (direction,))
+    fd = central_difference(lambda y: f(np, y), [x], [direction], eps)
+    np.testing.assert_allclose(tangent, fd, rtol=rtol, atol=atol)
+    return tangent
 
 
 PROPERTIES = {p.__name__: p for p in (values, derivatives, jacobians, vmap, taylor, jit)}

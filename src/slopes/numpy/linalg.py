@@ -403,13 +403,13 @@ def svdvals(x):
     return sv.svdvals(_matrix(x, "svdvals"))
 
 
-def _cutoff_ratio(shape, dtype, rcond, rtol, name):
-    """NumPy's relative threshold for small singular values, as one float."""
+def _cutoff_ratio(rcond, rtol, default, name):
+    """The relative threshold for small singular values, as one float (``default`` if unset)."""
     if rcond is not None and rtol is not None:
         raise ValueError(f"{name}(): give rcond or rtol, not both")
     ratio = rcond if rcond is not None else rtol
     if ratio is None:
-        return max(shape[-2:]) * float(np.finfo(dtype).eps)
+        return default
     if np.ndim(ratio):
         raise ValueError(f"{name}(): the threshold must be one number for all matrices, got {ratio!r}")
     return float(ratio)
@@ -428,7 +428,8 @@ def pinv(a, rcond=None, hermitian=False, *, rtol=None):
     ----------
     a : array_like, shape (..., m, n)
     rcond, rtol : float, optional
-        The relative cutoff (one number; NumPy also takes one per matrix).
+        The relative cutoff (one number; NumPy also takes one per matrix, and
+        reads an explicit ``rtol=None`` as ``max(m, n) * eps``, here the same as unset).
     hermitian : bool
 
     Returns
@@ -445,7 +446,7 @@ def pinv(a, rcond=None, hermitian=False, *, rtol=None):
            [ 0.  ]])
     """
     a = _matrix(a, "pinv")
-    ratio = 1e-15 if rcond is None and rtol is None else _cutoff_ratio(shape_of(a), a.dtype, rcond, rtol, "pinv")
+    ratio = _cutoff_ratio(rcond, rtol, 1e-15, "pinv")  # NumPy's default
     return sv.pinv(a, rcond=ratio, hermitian=bool(hermitian))
 
 
@@ -546,7 +547,9 @@ def qr(a, mode="reduced"):
         raise ValueError(f"qr(): mode must be 'reduced', 'complete', 'r' or 'raw', got {mode!r}")
     if mode == "raw":
         if _traced(a):
-            raise ValueError("qr(): mode='raw' (Householder reflectors) has no derivative; use mode='reduced'")
+            raise ValueError(
+                "qr(): mode='raw' (Householder reflectors) has no derivative; use mode='reduced'"
+            )
         return np.linalg.qr(a, mode="raw")
     m, n = shape_of(a)[-2:]
     if m >= n:
@@ -594,7 +597,8 @@ def lstsq(a, b, rcond=None):
         raise LinAlgError(
             f"lstsq() needs a of shape (m, n) and b of shape (m,) or (m, k); got a {sa} and b {sb}"
         )
-    ratio = _cutoff_ratio(sa, np.result_type(a.dtype, b.dtype, np.float64), rcond, None, "lstsq")
+    # NumPy's default; it solves in double precision whatever the input
+    ratio = _cutoff_ratio(rcond, None, max(sa) * float(np.finfo(np.float64).eps), "lstsq")
     x = _matmul(sv.pinv(a, rcond=ratio), b)
     rank = sv.matrix_rank(a, rtol=ratio)
     if np.all(np.asarray(concrete(rank)) == sa[1]) and sa[0] > sa[1]:
@@ -783,7 +787,8 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     if axis is None:
         axes = tuple(range(len(s)))
     else:
-        axes = tuple(normalize_axis(a, len(s)) for a in (axis if isinstance(axis, (tuple, list)) else (axis,)))
+        given = axis if isinstance(axis, (tuple, list)) else (axis,)
+        axes = tuple(normalize_axis(a, len(s)) for a in given)
         if len(set(axes)) != len(axes):
             raise ValueError(f"vector_norm(): repeated axis in {axis!r}")
     if isinstance(ord, str):

@@ -29,6 +29,7 @@ from .decompositions import _stack_batch, solve
 from .elementwise import add, mul, neg, sub
 from .linalg import matmul, swap_last
 from .shape import concatenate, getitem
+from .svd import pad_rows
 
 __all__ = ["qr", "unpack_qr"]
 
@@ -85,8 +86,7 @@ def _qr_jvp(primals, tangents, params):
     last = len(shape_of(dq)) - 1
     if q2 is not None:
         dq = concatenate(dq, neg(matmul(q1, matmul(swap_last(b), q2))), axis=last)
-        dr = concatenate(swap_last(dr), np.zeros(tuple(shape_of(dr))[:-2] + (n, m - n), dtype=dr.dtype), axis=last)
-        return packed, concatenate(dq, dr, axis=last - 1)
+        return packed, concatenate(dq, swap_last(pad_rows(dr, m)), axis=last - 1)  # R has m - n zero rows
     return packed, concatenate(dq, swap_last(dr), axis=last - 1)
 
 

@@ -81,7 +81,7 @@ def unpack_svd(packed, m, full_matrices=False):
     return swap_last(ut), s, vt
 
 
-def _pad_rows(x, p):
+def pad_rows(x, p):
     """``x`` with zero rows appended on axis -2 up to ``p`` rows."""
     s = tuple(shape_of(x))
     if s[-2] == p:
@@ -92,7 +92,7 @@ def _pad_rows(x, p):
 def _pack(u, s, vt, p):
     """The packed layout of :data:`svd` from its three parts."""
     col = reshape(s, tuple(shape_of(s)) + (1,))
-    parts = [_pad_rows(swap_last(u), p), _pad_rows(col, p), _pad_rows(vt, p)]
+    parts = [pad_rows(swap_last(u), p), pad_rows(col, p), pad_rows(vt, p)]
     return concatenate(*parts, axis=len(shape_of(vt)) - 1)
 
 
@@ -139,9 +139,9 @@ def _split_cols(x, k):
     return first, (None if c == k else getitem(x, index=(Ellipsis, slice(k, None))))
 
 
-def _diag(s):
-    n = shape_of(s)[-1]
-    return mul(_cols(s), np.eye(n, dtype=s.dtype))
+def _weighted_outer(u1, w, v1):
+    """``U1 diag(w) V1^T``: what a cotangent ``w`` of the singular values gives ``A``."""
+    return matmul(mul(u1, _cols(w)), swap_last(v1))
 
 
 def _parts(packed, m, full_matrices):
@@ -154,34 +154,50 @@ def _parts(packed, m, full_matrices):
 
 
 # -- svd -------------------------------------------------------------------------------------
+def _vectors_tangent(x1, x2, tx, p, s, f, inv_s):
+    """The tangent of one side's singular vectors, ``[dX1, dX2]``.
+
+    For ``U``: ``x1 = U1``, ``tx = dA V1``, ``p = P``; for ``V``: ``x1 = V1``,
+    ``tx = dA^T U1``, ``p = P^T`` (the formulas are the same with the roles swapped):
+    ``dX1 = X1 (F o (p S + S p^T)) + (tx - X1 p) S^-1`` and ``dX2 = -X1 S^-1 tx^T X2``.
+    """
+    rotation = mul(f, add(mul(p, _cols(s)), mul(_rows(s), swap_last(p))))
+    dx = add(matmul(x1, rotation), mul(sub(tx, matmul(x1, p)), _cols(inv_s)))
+    if x2 is None:
+        return dx
+    dx2 = neg(matmul(x1, mul(_rows(inv_s), matmul(swap_last(tx), x2))))
+    return concatenate(dx, dx2, axis=len(shape_of(dx)) - 1)
+
+
 def _svd_jvp(primals, tangents, params):
     (a,), (t,) = primals, tangents
-    full = params.get("full_matrices", False)
     packed = svd(a, **params)
     if t is None:
         return packed, None
-    m = shape_of(a)[-2]
-    u1, u2, s, v1, v2 = _parts(packed, m, full)
+    u1, u2, s, v1, v2 = _parts(packed, shape_of(a)[-2], params.get("full_matrices", False))
     tv = matmul(t, v1)  # dA V1
-    tu = matmul(swap_last(t), u1)  # dA^T U1
     p = matmul(swap_last(u1), tv)  # P = U1^T dA V1
-    pt = swap_last(p)
     f = _coupling(s, max(shape_of(a)[-2:]))
     inv_s = _safe_reciprocal(s)
     ds = reduce_sum(mul(u1, tv), axis=(len(shape_of(tv)) - 2,), keepdims=False)  # diag(P)
-    du = add(
-        matmul(u1, mul(f, add(mul(p, _cols(s)), mul(_rows(s), pt)))),
-        mul(sub(tv, matmul(u1, p)), _cols(inv_s)),
-    )
-    dv = add(
-        matmul(v1, mul(f, add(mul(_rows(s), p), mul(pt, _cols(s))))),
-        mul(sub(tu, matmul(v1, pt)), _cols(inv_s)),
-    )
-    if u2 is not None:  # dU2 = -U1 S^-1 (dA V1)^T U2
-        du = concatenate(du, neg(matmul(u1, mul(_rows(inv_s), matmul(swap_last(tv), u2)))), axis=len(shape_of(du)) - 1)
-    if v2 is not None:  # dV2 = -V1 S^-1 (dA^T U1)^T V2
-        dv = concatenate(dv, neg(matmul(v1, mul(_rows(inv_s), matmul(swap_last(tu), v2)))), axis=len(shape_of(dv)) - 1)
+    du = _vectors_tangent(u1, u2, tv, p, s, f, inv_s)
+    dv = _vectors_tangent(v1, v2, matmul(swap_last(t), u1), swap_last(p), s, f, inv_s)
     return packed, _pack(du, ds, swap_last(dv), shape_of(packed)[-2])
+
+
+def _vectors_cotangent(x1, x2, gx1, gx2, y1, s, f, inv_s):
+    """What the cotangents ``gX1, gX2`` of one side's vectors give ``A`` (the transpose of
+    :func:`_vectors_tangent`), ``W Y1^T`` with ``J = X1^T gX1`` and
+    ``W = X1 (F o (J - J^T)) S + (gX1 - X1 J) S^-1 - X2 gX2^T X1 S^-1``; for ``V`` the
+    result is transposed."""
+    j = matmul(swap_last(x1), gx1)
+    w = add(
+        matmul(x1, mul(mul(f, sub(j, swap_last(j))), _cols(s))),
+        mul(sub(gx1, matmul(x1, j)), _cols(inv_s)),
+    )
+    if x2 is not None:
+        w = sub(w, mul(matmul(x2, matmul(swap_last(gx2), x1)), _cols(inv_s)))
+    return matmul(w, swap_last(y1))
 
 
 def _svd_vjp(g, packed, a, full_matrices=False, hermitian=False):
@@ -190,20 +206,10 @@ def _svd_vjp(g, packed, a, full_matrices=False, hermitian=False):
     gu1, gu2, gs, gv1, gv2 = _parts(g, m, full_matrices)
     f = _coupling(s, max(shape_of(a)[-2:]))
     inv_s = _safe_reciprocal(s)
-    j = matmul(swap_last(u1), gu1)  # U1^T gU1
-    kk = matmul(swap_last(v1), gv1)  # V1^T gV1
-    core = add(
-        _diag(gs),
-        add(mul(mul(f, sub(j, swap_last(j))), _cols(s)), mul(_rows(s), mul(f, sub(kk, swap_last(kk))))),
-    )
-    # columns of the result's right factor: core V1^T + S^-1 (gV1 - V1 K)^T, and the U-side term
-    right = add(matmul(core, swap_last(v1)), mul(_rows(inv_s), swap_last(sub(gv1, matmul(v1, kk)))))
-    ga = add(matmul(u1, right), matmul(mul(sub(gu1, matmul(u1, j)), _cols(inv_s)), swap_last(v1)))
-    if u2 is not None:  # -U2 gU2^T U1 S^-1 V1^T
-        ga = sub(ga, matmul(matmul(u2, matmul(swap_last(gu2), u1)), mul(_rows(inv_s), swap_last(v1))))
-    if v2 is not None:  # -U1 S^-1 V1^T gV2 V2^T
-        ga = sub(ga, matmul(mul(u1, _cols(inv_s)), matmul(matmul(swap_last(v1), gv2), swap_last(v2))))
-    return ga
+    values = _weighted_outer(u1, gs, v1)
+    left = _vectors_cotangent(u1, u2, gu1, gu2, v1, s, f, inv_s)
+    right = _vectors_cotangent(v1, v2, gv1, gv2, u1, s, f, inv_s)
+    return add(values, add(left, swap_last(right)))
 
 
 svd.jvp = _svd_jvp
@@ -213,7 +219,11 @@ _stack_batch(svd)
 
 
 # -- singular values only ------------------------------------------------------------------------
-svdvals = Primitive("svdvals", lambda a, hermitian=False: np.linalg.svd(a, compute_uv=False, hermitian=hermitian))
+def _svdvals_impl(a, hermitian=False):
+    return np.linalg.svd(a, compute_uv=False, hermitian=hermitian)
+
+
+svdvals = Primitive("svdvals", _svdvals_impl)
 
 
 def _svdvals_jvp(primals, tangents, params):
@@ -226,7 +236,7 @@ def _svdvals_jvp(primals, tangents, params):
 
 def _svdvals_vjp(g, s, a, hermitian=False):
     u1, _, _, v1, _ = _parts(svd(a), shape_of(a)[-2], False)
-    return matmul(mul(u1, _cols(g)), swap_last(v1))  # U1 diag(g) V1^T
+    return _weighted_outer(u1, g, v1)
 
 
 svdvals.jvp = _svdvals_jvp
