@@ -61,9 +61,21 @@ def _split(q, r, n):
     return q1, q2, getitem(r, index=(Ellipsis, slice(0, n), slice(None)))
 
 
+def _solve_r(r, x):
+    """``R^-1 x``, or an error that says why the derivative of a QR needs ``R`` invertible."""
+    try:
+        return solve(r, x)
+    except np.linalg.LinAlgError:
+        raise np.linalg.LinAlgError(
+            "qr(): the derivative needs the first min(m, n) columns of the matrix linearly "
+            "independent (R has a zero on its diagonal); the factors exist, but they do not "
+            "depend differentiably on the matrix there"
+        ) from None
+
+
 def _right_solve(x, r):
     """``x R^-1``, as ``(R^-T x^T)^T``."""
-    return swap_last(solve(swap_last(r), swap_last(x)))
+    return swap_last(_solve_r(swap_last(r), swap_last(x)))
 
 
 def _lower(n, dtype, k):
@@ -100,7 +112,7 @@ def _qr_vjp(g, packed, a, complete=False):
     gb = add(gq1, matmul(q1, add(up, swap_last(strict))))
     if q2 is not None:
         gb = sub(gb, matmul(q2, matmul(swap_last(gq2), q1)))
-    return swap_last(solve(r, swap_last(gb)))  # gB R^-T
+    return swap_last(_solve_r(r, swap_last(gb)))  # gB R^-T
 
 
 qr.jvp = _qr_jvp
