@@ -573,7 +573,9 @@ def lstsq(a, b, rcond=None):
     ``a`` has full column rank and ``m > n`` (else an empty array), the rank
     (an integer, no derivative) and the singular values. Singular values below
     ``rcond * max(s)`` count as zero (default ``max(m, n) * eps``). ``x`` is
-    differentiable in ``a`` and ``b`` wherever the rank does not change.
+    differentiable in ``a`` and ``b`` wherever the rank does not change. Under
+    ``sl.jit`` the presence of ``residuals`` (it depends on the rank) is fixed
+    by the first call's input.
 
     Parameters
     ----------
