@@ -11,6 +11,10 @@ the derivative formulas). Conventions:
 - Eigenvector derivatives need distinct eigenvalues; where two are equal the
   coupling term is taken as 0 (no NaN), which keeps derivatives of functions of
   the eigenvalues exact.
+- Singular vectors (``svd``) follow the same rule for equal singular values,
+  and a zero singular value contributes 0 where ``1 / s`` appears; ``pinv`` and
+  ``lstsq`` are differentiable where the rank is constant; ``matrix_rank`` has no
+  derivative (see :mod:`slopes.core.ops.svd` and :mod:`slopes.core.ops.qr`).
 - ``norm`` has gradient 0 at 0 (a valid subgradient) and never produces NaN.
 """
 
@@ -22,13 +26,16 @@ import numpy as np
 
 from ..core.ops import decompositions as dec
 from ..core.ops import elementwise as ew
+from ..core.ops import qr as qrd
 from ..core.ops import reduce as rd
+from ..core.ops import svd as sv
 from ..core.ops.linalg import matmul as _matmul
 from ..core.ops.linalg import swap_last as _swap_last
+from ..core.ops.shape import concatenate as _concatenate
 from ..core.ops.shape import getitem as _getitem
 from ..core.ops.shape import reshape as _reshape
 from ..core.ops.shape import transpose as _transpose
-from ..core.trace import shape_of
+from ..core.trace import Tracer, concrete, shape_of
 from ._axes import normalize_axis
 from ._safe import root_or_zero
 from ._wrap import asarray_args
@@ -42,7 +49,16 @@ __all__ = [
     "cholesky",
     "eigh",
     "eigvalsh",
+    "svd",
+    "svdvals",
+    "pinv",
+    "matrix_rank",
+    "cond",
+    "qr",
+    "lstsq",
     "norm",
+    "vector_norm",
+    "matrix_norm",
     "matrix_power",
     "multi_dot",
 ]
@@ -51,6 +67,8 @@ LinAlgError = np.linalg.LinAlgError
 
 SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
 EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
+QRResult = namedtuple("QRResult", ["Q", "R"])
 
 
 def _square(a, name):
@@ -296,6 +314,304 @@ def eigvalsh(a, UPLO=None):
     return eigh(a, UPLO)[0]
 
 
+# -- singular values, pseudo-inverse, rank, condition number, QR, least squares ---------------
+def _matrix(a, name):
+    """``a`` as an array (or traced value) of shape ``(..., m, n)``, or a clear error."""
+    (a,) = asarray_args((a,))
+    s = shape_of(a)
+    if len(s) < 2:
+        raise LinAlgError(
+            f"{name}() needs a matrix or a stack of them, shape (..., m, n); got an array of shape {tuple(s)}"
+        )
+    return a
+
+
+def _traced(*xs):
+    return any(isinstance(x, Tracer) for x in xs)
+
+
+def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
+    """Differentiable ``numpy.linalg.svd``: ``a = U @ diag(S) @ Vh``, singular values descending.
+
+    Returns NumPy's values: ``(U, S, Vh)`` as a named tuple, or only ``S`` with
+    ``compute_uv=False``; ``full_matrices`` chooses square ``U`` and ``Vh``
+    (NumPy's default) or the reduced ``(m, k)`` and ``(k, n)`` factors,
+    ``k = min(m, n)``. ``hermitian=True`` uses NumPy's path for symmetric
+    input; the derivatives are those of the general SVD.
+
+    Conventions (see :mod:`slopes.core.ops.svd` for the formulas):
+
+    - The singular values are differentiable wherever they are simple and, for
+      sums of them, everywhere (the gradient of ``S[i]`` is ``u_i v_i^T``).
+    - Singular vectors need distinct singular values. Where two are equal the
+      coupling term is taken as 0 instead of an infinity (JAX and autograd give
+      inf or NaN there), so functions of the singular values and projectors onto
+      the joint subspace keep exact derivatives; an individual vector of a
+      repeated singular value has none (it is not unique).
+    - A zero singular value contributes 0 where ``1 / s`` would appear.
+    - With ``full_matrices=True`` and a non-square ``a``, the extra columns of
+      ``U`` (or rows of ``Vh``) are a basis of a complement, unique only up to
+      a rotation; their derivative is the one that does not rotate them among
+      themselves, so ``U2 @ U2.T`` has its exact derivative. (JAX and
+      autograd do not differentiate ``full_matrices=True`` at all.)
+    - Singular vectors are determined up to sign: compare sign-invariant
+      quantities (``U * Vh.T``, ``U @ U.T``) with finite differences.
+
+    Parameters
+    ----------
+    a : array_like, shape (..., m, n)
+    full_matrices : bool
+    compute_uv : bool
+    hermitian : bool
+
+    Returns
+    -------
+    U : array, shape (..., m, m) or (..., m, k)
+    S : array, shape (..., k)
+    Vh : array, shape (..., n, n) or (..., k, n)
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> A = np.array([[3.0, 0.0], [0.0, -2.0]])
+    >>> snp.linalg.svd(A, compute_uv=False)
+    array([3., 2.])
+    >>> sl.grad(lambda A: snp.sum(snp.linalg.svd(A).S))(A)  # the nuclear norm's: U @ Vh
+    array([[ 1.,  0.],
+           [ 0., -1.]])
+    """
+    a = _matrix(a, "svd")
+    if not compute_uv:
+        return sv.svdvals(a, hermitian=bool(hermitian))
+    full = bool(full_matrices)
+    packed = sv.svd(a, full_matrices=full, hermitian=bool(hermitian))
+    return SVDResult(*sv.unpack_svd(packed, shape_of(a)[-2], full))
+
+
+def svdvals(x):
+    """Differentiable ``numpy.linalg.svdvals``: the singular values, descending.
+
+    The same as ``svd(x, compute_uv=False)``; the gradient of ``S[i]`` is
+    ``u_i v_i^T`` (for a simple singular value).
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> snp.linalg.svdvals(np.array([[0.0, 2.0], [1.0, 0.0]]))
+    array([2., 1.])
+    """
+    return sv.svdvals(_matrix(x, "svdvals"))
+
+
+def _cutoff_ratio(rcond, rtol, default, name):
+    """The relative threshold for small singular values, as one float (``default`` if unset)."""
+    if rcond is not None and rtol is not None:
+        raise ValueError(f"{name}(): give rcond or rtol, not both")
+    ratio = rcond if rcond is not None else rtol
+    if ratio is None:
+        return default
+    if np.ndim(ratio):
+        raise ValueError(f"{name}(): the threshold must be one number for all matrices, got {ratio!r}")
+    return float(ratio)
+
+
+def pinv(a, rcond=None, hermitian=False, *, rtol=None):
+    """Differentiable ``numpy.linalg.pinv``: the Moore-Penrose pseudo-inverse.
+
+    Singular values below ``rcond * max(S)`` count as zero; without
+    ``rcond`` or ``rtol`` NumPy's default ``1e-15`` is used. The derivative is
+    Golub and Pereyra's ``dX = -X dA X + X X^T dA^T (I - A X) + (I - X A) dA^T X^T X``,
+    exact wherever the rank does not change (as in JAX); where it does, the
+    pseudo-inverse is discontinuous and has no derivative.
+
+    Parameters
+    ----------
+    a : array_like, shape (..., m, n)
+    rcond, rtol : float, optional
+        The relative cutoff (one number; NumPy also takes one per matrix, and
+        reads an explicit ``rtol=None`` as ``max(m, n) * eps``, here the same as unset).
+    hermitian : bool
+
+    Returns
+    -------
+    array, shape (..., n, m)
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> snp.linalg.pinv(np.array([[2.0], [0.0]]))
+    array([[0.5, 0. ]])
+    >>> sl.grad(lambda a: snp.linalg.pinv(a)[0, 0])(np.array([[2.0], [0.0]]))
+    array([[-0.25],
+           [ 0.  ]])
+    """
+    a = _matrix(a, "pinv")
+    ratio = _cutoff_ratio(rcond, rtol, 1e-15, "pinv")  # NumPy's default
+    return sv.pinv(a, rcond=ratio, hermitian=bool(hermitian))
+
+
+def matrix_rank(A, tol=None, hermitian=False, *, rtol=None):
+    """``numpy.linalg.matrix_rank``: the number of singular values above a threshold.
+
+    An integer, so it has no derivative: inside a transform it is computed on
+    the values and is a constant (``vmap`` gives one rank per matrix).
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> int(snp.linalg.matrix_rank(np.array([[1.0, 2.0], [2.0, 4.0]])))
+    1
+    """
+    (A,) = asarray_args((A,))
+    if len(shape_of(A)) < 2:  # NumPy's rule for vectors and scalars: 1 unless all zero
+        return int(not np.all(np.asarray(concrete(A)) == 0))
+    for name, value in (("tol", tol), ("rtol", rtol)):
+        if value is not None and np.ndim(value):
+            raise ValueError(f"matrix_rank(): {name} must be one number for all matrices, got {value!r}")
+    out = sv.matrix_rank(A, tol=tol, hermitian=bool(hermitian), rtol=rtol)
+    return out[()] if isinstance(out, np.ndarray) else out
+
+
+def cond(x, p=None):
+    """Differentiable ``numpy.linalg.cond``: the condition number of a matrix.
+
+    ``p`` None, 2 or -2 use the singular values (``S[0] / S[-1]``, or its
+    inverse for -2; any shape, derivative where these two are simple and
+    non-zero); ``'fro'``, ``'nuc'``, 1, -1, ``inf`` and ``-inf`` use
+    ``norm(x, p) * norm(inv(x), p)`` and need square matrices. A singular
+    matrix has condition number ``inf``, like NumPy (outside a transform;
+    inside one it has no derivative and raises ``LinAlgError``).
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> A = np.array([[4.0, 0.0], [0.0, 2.0]])
+    >>> float(snp.linalg.cond(A)), float(snp.linalg.cond(A, 1))
+    (2.0, 2.0)
+    >>> sl.grad(snp.linalg.cond)(A)  # d(s1/s2) = ds1/s2 - s1 ds2/s2**2
+    array([[ 0.5,  0. ],
+           [ 0. , -1. ]])
+    """
+    x = _matrix(x, "cond")
+    if p in (None, 2, -2):
+        s = sv.svdvals(x)
+        hi, lo = _getitem(s, index=(Ellipsis, 0)), _getitem(s, index=(Ellipsis, -1))
+        with np.errstate(divide="ignore", invalid="ignore"):  # NumPy's inf for singular matrices
+            ratio = ew.div(lo, hi) if p == -2 else ew.div(hi, lo)
+        return ew.where(ew.equal(hi, 0.0), np.inf, ratio)  # the zero matrix: inf, not 0 / 0
+    x = _square(x, "cond")
+    try:
+        inverse = dec.inv(x)
+    except LinAlgError:
+        if _traced(x):
+            raise
+        return np.linalg.cond(x, p)
+    return ew.mul(norm(x, p, axis=(-2, -1)), norm(inverse, p, axis=(-2, -1)))
+
+
+def qr(a, mode="reduced"):
+    """Differentiable ``numpy.linalg.qr``: ``a = Q @ R``, ``Q`` orthonormal, ``R`` upper triangular.
+
+    ``mode``: ``'reduced'`` (``Q`` is ``(m, k)``, ``R`` is ``(k, n)``,
+    ``k = min(m, n)``), ``'complete'`` (``Q`` square), ``'r'`` (``R`` only),
+    or ``'raw'`` (NumPy's Householder form; values only, no derivative).
+    Derivatives need the first ``k`` columns of ``a`` linearly independent.
+    With ``'complete'`` and ``m > n``, the extra columns of ``Q`` are a basis
+    unique only up to a rotation; their derivative is the one that does not
+    rotate them among themselves (see :mod:`slopes.core.ops.qr`). A wide
+    matrix is factored as the QR of its first ``m`` columns and ``Q^T`` times
+    the rest, which is what NumPy computes.
+
+    Parameters
+    ----------
+    a : array_like, shape (..., m, n)
+    mode : {'reduced', 'complete', 'r', 'raw'}
+
+    Returns
+    -------
+    Q, R : a named tuple of arrays (``R`` alone for ``mode='r'``)
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> A = np.array([[3.0, 1.0], [4.0, 2.0]])
+    >>> snp.linalg.qr(A).R.round(6)
+    array([[-5. , -2.2],
+           [ 0. ,  0.4]])
+    >>> sl.grad(lambda A: snp.linalg.qr(A).R[0, 0])(A)  # R[0, 0] = -|first column|
+    array([[-0.6,  0. ],
+           [-0.8,  0. ]])
+    """
+    a = _matrix(a, "qr")
+    if mode not in ("reduced", "complete", "r", "raw"):
+        raise ValueError(f"qr(): mode must be 'reduced', 'complete', 'r' or 'raw', got {mode!r}")
+    if mode == "raw":
+        if _traced(a):
+            raise ValueError(
+                "qr(): mode='raw' (Householder reflectors) has no derivative; use mode='reduced'"
+            )
+        return np.linalg.qr(a, mode="raw")
+    m, n = shape_of(a)[-2:]
+    if m >= n:
+        q, r = qrd.unpack_qr(qrd.qr(a, complete=mode == "complete"), m)
+    else:  # A = Q [R1, Q^T A2] with Q R1 the QR of the first m columns
+        first = _getitem(a, index=(Ellipsis, slice(0, m)))
+        rest = _getitem(a, index=(Ellipsis, slice(m, None)))
+        q, r1 = qrd.unpack_qr(qrd.qr(first), m)
+        r = _concatenate(r1, _matmul(_swap_last(q), rest), axis=len(shape_of(a)) - 1)
+    return r if mode == "r" else QRResult(q, r)
+
+
+LstsqResult = namedtuple("LstsqResult", ["x", "residuals", "rank", "s"])
+
+
+def lstsq(a, b, rcond=None):
+    """Differentiable ``numpy.linalg.lstsq``: the least-squares solution of ``a @ x = b``.
+
+    Returns ``(x, residuals, rank, s)`` like NumPy: ``x`` of least norm
+    (``pinv(a, rcond) @ b``), the squared residual norm of each column when
+    ``a`` has full column rank and ``m > n`` (else an empty array), the rank
+    (an integer, no derivative) and the singular values. Singular values below
+    ``rcond * max(s)`` count as zero (default ``max(m, n) * eps``). ``x`` is
+    differentiable in ``a`` and ``b`` wherever the rank does not change. Under
+    ``sl.jit`` the presence of ``residuals`` (it depends on the rank) is fixed
+    by the first call's input.
+
+    Parameters
+    ----------
+    a : array_like, shape (m, n)
+    b : array_like, shape (m,) or (m, k)
+    rcond : float, optional
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> a = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 2.0]])
+    >>> b = np.array([1.0, 2.0, 2.0])
+    >>> snp.linalg.lstsq(a, b).x.round(6)
+    array([1.166667, 0.5     ])
+    >>> sl.grad(lambda b: snp.linalg.lstsq(a, b).x[1])(b).round(6)
+    array([-0.5,  0. ,  0.5])
+    """
+    a, b = asarray_args((a, b))
+    sa, sb = tuple(shape_of(a)), tuple(shape_of(b))
+    if len(sa) != 2 or len(sb) not in (1, 2) or sb[0] != sa[0]:
+        raise LinAlgError(
+            f"lstsq() needs a of shape (m, n) and b of shape (m,) or (m, k); got a {sa} and b {sb}"
+        )
+    # NumPy's default; it solves in double precision whatever the input
+    ratio = _cutoff_ratio(rcond, None, max(sa) * float(np.finfo(np.float64).eps), "lstsq")
+    x = _matmul(sv.pinv(a, rcond=ratio), b)
+    rank = sv.matrix_rank(a, rtol=ratio)
+    if np.all(np.asarray(concrete(rank)) == sa[1]) and sa[0] > sa[1]:
+        r = ew.sub(b, _matmul(a, x))
+        residuals = _reshape(rd.reduce_sum(ew.mul(r, r), axis=(0,), keepdims=False), sb[1:] or (1,))
+    else:
+        residuals = np.zeros(0)
+    rank = rank[()] if isinstance(rank, np.ndarray) else rank
+    return LstsqResult(x, residuals, rank, sv.svdvals(a))
+
+
 # -- norms ------------------------------------------------------------------------------
 def _safe_sqrt(s):
     """``sqrt(s)`` with derivative 0 (not infinity) where ``s == 0``."""
@@ -333,15 +649,11 @@ def _vector_norm(x, ord, axes):
 
 
 def _singular_values(x, axes):
-    """Singular values over ``axes`` (ascending, last axis), from the smaller Gram matrix."""
+    """Singular values over ``axes`` (descending, on the last axis)."""
     nd = len(shape_of(x))
-    r, c = axes
     rest = tuple(i for i in range(nd) if i not in axes)
-    order = rest + (r, c)
-    m = x if order == tuple(range(nd)) else _transpose(x, order)
-    mt = _swap_last(m)
-    gram = _matmul(mt, m) if shape_of(x)[c] <= shape_of(x)[r] else _matmul(m, mt)
-    return _safe_sqrt(ew.maximum(eigvalsh(gram), 0.0))
+    order = rest + tuple(axes)
+    return sv.svdvals(x if order == tuple(range(nd)) else _transpose(x, order))
 
 
 def _matrix_norm(x, ord, axes):
@@ -355,11 +667,11 @@ def _matrix_norm(x, ord, axes):
         pick = rd.reduce_max if ord > 0 else rd.reduce_min
         return pick(_sum(ew.absolute(x), across), axis=along, keepdims=True)
     if ord in (2, -2, "nuc"):
-        sv = _singular_values(x, axes)
+        values = _singular_values(x, axes)
         if ord == "nuc":
-            out = rd.reduce_sum(sv, axis=(len(shape_of(sv)) - 1,), keepdims=False)
+            out = rd.reduce_sum(values, axis=(len(shape_of(values)) - 1,), keepdims=False)
         else:
-            out = _getitem(sv, index=(Ellipsis, -1 if ord == 2 else 0))
+            out = _getitem(values, index=(Ellipsis, 0 if ord == 2 else -1))
         return _reshape(out, _kept_shape(shape_of(x), axes))
     raise ValueError(f"norm(): invalid ord {ord!r} for a matrix norm")
 
@@ -394,9 +706,9 @@ def norm(x, ord=None, axis=None, keepdims=False):
     (Euclidean), 1, ``inf``, ``-inf``, 0 (the count of non-zeros) and any
     other number ``p`` (``sum(|x|**p)**(1/p)``). Matrix norms (2-D input, or a
     pair ``axis``): ``'fro'``/None, 1, -1, ``inf``, ``-inf``, and 2, -2,
-    ``'nuc'`` (from the eigenvalues of the Gram matrix ``x^T x``: accurate for
-    well-conditioned matrices, and differentiable where the singular value
-    used is simple and non-zero). Without ``ord`` and ``axis``, any input is
+    ``'nuc'`` (from the singular values, :func:`svd`: the 2-norms are
+    differentiable where the singular value used is simple, the nuclear norm
+    wherever no singular value is 0). Without ``ord`` and ``axis``, any input is
     flattened (the Euclidean norm of all entries).
 
     At ``x = 0`` the gradient of the Euclidean norm is 0 (a valid
@@ -427,7 +739,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
     >>> float(snp.linalg.norm(np.array([[1.0, -2.0], [3.0, 4.0]]), ord=1))
     6.0
     """
-    (x,) = asarray_args((x,))
+    x = _inexact(x)
     s = tuple(shape_of(x))
     axes, kind = _norm_axes(ord, axis, s)
     if kind == "flat":
@@ -436,9 +748,70 @@ def norm(x, ord=None, axis=None, keepdims=False):
         out = _vector_norm(x, ord, axes)
     else:
         out = _matrix_norm(x, ord, axes)
-    shape = _kept_shape(s, axes) if keepdims else tuple(n for i, n in enumerate(s) if i not in axes)
-    out = out if shape_of(out) == shape else _reshape(out, shape)
-    return out[()] if isinstance(out, np.ndarray) and not shape else out  # a NumPy scalar
+    return _drop_reduced(out, s, axes, keepdims)
+
+
+def _inexact(x):
+    """``x`` as an array; integers and booleans become float64, as in NumPy's norms."""
+    (x,) = asarray_args((x,))
+    if isinstance(x, Tracer) or np.issubdtype(np.asarray(x).dtype, np.inexact):
+        return x
+    return np.asarray(x, dtype=np.float64)
+
+
+def _drop_reduced(out, shape, axes, keepdims):
+    """A norm computed with the reduced ``axes`` kept, shaped as ``keepdims`` asks."""
+    target = _kept_shape(shape, axes) if keepdims else tuple(n for i, n in enumerate(shape) if i not in axes)
+    out = out if shape_of(out) == target else _reshape(out, target)
+    return out[()] if isinstance(out, np.ndarray) and not target else out  # a NumPy scalar
+
+
+def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
+    """Differentiable ``numpy.linalg.vector_norm``: a vector norm over any axes.
+
+    ``axis=None`` takes the norm of all entries (also of a matrix, unlike
+    :func:`norm` with an ``ord``); a tuple of axes takes it over those axes
+    together. ``ord`` is any vector order of :func:`norm` (2, 1, ``inf``,
+    ``-inf``, 0, or a number ``p``), with the same conventions at 0.
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> x = np.array([[3.0, 0.0], [0.0, -4.0]])
+    >>> float(snp.linalg.vector_norm(x)), float(snp.linalg.vector_norm(x, ord=1))
+    (5.0, 7.0)
+    >>> sl.grad(lambda x: snp.linalg.vector_norm(x, ord=np.inf))(x)
+    array([[ 0.,  0.],
+           [ 0., -1.]])
+    """
+    x = _inexact(x)
+    s = tuple(shape_of(x))
+    if axis is None:
+        axes = tuple(range(len(s)))
+    else:
+        given = axis if isinstance(axis, (tuple, list)) else (axis,)
+        axes = tuple(normalize_axis(a, len(s)) for a in given)
+        if len(set(axes)) != len(axes):
+            raise ValueError(f"vector_norm(): repeated axis in {axis!r}")
+    if isinstance(ord, str):
+        raise ValueError(f"vector_norm(): invalid ord {ord!r}; use matrix_norm for 'fro' and 'nuc'")
+    return _drop_reduced(_vector_norm(x, 2 if ord is None else ord, axes), s, axes, keepdims)
+
+
+def matrix_norm(x, /, *, keepdims=False, ord="fro"):
+    """Differentiable ``numpy.linalg.matrix_norm``: a matrix norm of each matrix in a stack.
+
+    The same as ``norm(x, ord, axis=(-2, -1), keepdims=keepdims)``: ``ord`` is
+    ``'fro'``, ``'nuc'``, 1, -1, 2, -2, ``inf`` or ``-inf``.
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> snp.linalg.matrix_norm(np.stack([np.eye(2), 2 * np.eye(2)]), ord="nuc")
+    array([2., 4.])
+    """
+    x = _matrix(x, "matrix_norm")
+    return norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
 
 
 # -- powers and chains of products ---------------------------------------------------------
