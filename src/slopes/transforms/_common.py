@@ -21,21 +21,21 @@ def fun_name(fun):
 
 
 def as_input(x, name, what):
-    """A float array (or an outer transform's traced value) from one input leaf.
+    """A float or complex array (or an outer transform's traced value) from one input leaf.
 
     ``what`` names the input in errors: a string, or a callable making one.
     """
     if type(x) is not np.ndarray:
         x = x if isinstance(x, Tracer) else np.asarray(x)
     dtype = x.dtype
-    if dtype.kind != "f":
+    if dtype.kind != "f" and dtype.kind != "c":
         if is_bfloat16(dtype):
             bfloat16(f"{name}()")  # names the optional extra when ml_dtypes is missing
             return x
         what = what() if callable(what) else what
         raise TypeError(
-            f"{name}() differentiates with respect to floating-point inputs, but {what} has "
-            f"dtype {dtype}. Pass floats, e.g. 1.0 instead of 1, or np.asarray(x, dtype=float)."
+            f"{name}() differentiates with respect to floating-point (or complex) inputs, but {what} "
+            f"has dtype {dtype}. Pass floats, e.g. 1.0 instead of 1, or np.asarray(x, dtype=float)."
         )
     return x
 
@@ -44,14 +44,14 @@ def as_output(x, like=None):
     """A plain array out of a transform; with ``like``, in that input's dtype.
 
     A float32 input gets a float32 derivative even where float64 values
-    (constants, other inputs) entered its computation.
+    (constants, other inputs) entered its computation; a real input gets the
+    real part of a complex cotangent (the transpose of promoting it to complex).
     """
-    if isinstance(x, Tracer):
-        if like is not None and x.dtype != like.dtype:
-            x = x.astype(like.dtype)
-        return x
-    x = np.asarray(x)
+    if not isinstance(x, Tracer):
+        x = np.asarray(x)
     if like is not None and x.dtype != like.dtype:
+        if x.dtype.kind == "c" and like.dtype.kind != "c":
+            x = np.real(x) if not isinstance(x, Tracer) else x.real
         x = x.astype(like.dtype)
     return x
 
