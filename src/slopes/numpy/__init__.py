@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as _np
 
-from . import linalg  # noqa: F401  (snp.linalg)
+from . import fft, linalg  # noqa: F401  (snp.fft, snp.linalg)
 from .complex_parts import *  # noqa: F403
 from .complex_parts import __all__ as _complex_parts
 from .creation import *  # noqa: F403
