@@ -32,6 +32,7 @@ from ..core.trace import shape_of
 from ._axes import normalize_axis
 from ._safe import root_or_zero
 from ._wrap import asarray_args
+from .linalg_eig import eig, eigvals  # noqa: F401
 
 __all__ = [
     "LinAlgError",
@@ -42,6 +43,8 @@ __all__ = [
     "cholesky",
     "eigh",
     "eigvalsh",
+    "eig",
+    "eigvals",
     "norm",
     "matrix_power",
     "multi_dot",
