@@ -181,3 +181,51 @@ def test_vmap_jit_and_taylor_through_complex_parts():
     # plus -sin(t): derivatives -1, 0, 1, 0
     for order, expected in zip(range(1, 5), [1.0, 2.0, 1.0, 0.0]):
         np.testing.assert_allclose(sl.derivative(g, order=order)(0.0), expected, atol=1e-12)
+
+
+def _hermitian(m, a):
+    return a @ m.conj(m.swapaxes(a, -1, -2)) + 0.5 * m.eye(a.shape[-1])
+
+
+# complex matrices through linear algebra: name -> (function of a module m and a matrix, NumPy value)
+LINALG = {
+    "inv": lambda m, a: m.linalg.inv(a),
+    "solve": lambda m, a: m.linalg.solve(a, m.arange(3.0) + 1j),
+    "det": lambda m, a: m.linalg.det(a),
+    "slogdet": lambda m, a: m.linalg.slogdet(a)[1],
+    "vdot": lambda m, a: m.vdot(a, a * a),
+    "einsum_trace": lambda m, a: m.einsum("ij,jk->ik", a, a) + m.trace(a),
+    "cholesky": lambda m, a: m.linalg.cholesky(_hermitian(m, a)),
+    "eigvalsh": lambda m, a: m.linalg.eigvalsh(_hermitian(m, a)),
+    "eigh_vectors": lambda m, a: m.abs(m.linalg.eigh(_hermitian(m, a))[1]) ** 2,
+}
+
+
+def _complex_matrix(seed):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3)) + 2.0 * np.eye(3)
+
+
+@pytest.mark.parametrize("name", sorted(LINALG))
+def test_complex_linear_algebra_values_and_derivatives(name):
+    f = LINALG[name]
+    a = _complex_matrix(5)
+    value = f(snp, a)
+    if name == "eigh_vectors":  # eigenvectors are defined up to a phase: compare |V|
+        np.testing.assert_allclose(value, f(np, a), rtol=1e-10)
+    else:
+        np.testing.assert_allclose(value, f(np, a), rtol=1e-10, atol=1e-12)
+    check_derivatives(realified(lambda z: f(snp, z)), a.real, a.imag, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(LINALG))
+def test_complex_linear_algebra_gradients_match_jax(name):
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    f = LINALG[name]
+    a = _complex_matrix(6)
+    ours = sl.grad(lambda z: snp.sum(snp.abs(f(snp, z)) ** 2))(a)
+    theirs = np.asarray(jax.grad(lambda z: jnp.sum(jnp.abs(f(jnp, z)) ** 2))(jnp.asarray(a)))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-8, atol=1e-10)

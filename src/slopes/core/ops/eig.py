@@ -22,15 +22,17 @@ from __future__ import annotations
 import numpy as np
 
 from ..trace import Primitive, shape_of
-from .decompositions import _inverse_gaps, _pack, _stack_batch, solve, unpack_eigh
+from .decompositions import _EIGVALS, _EIGVECS, _inverse_gaps, _pack, _stack_batch, solve
 from .elementwise import add, conj, mul, real, sub
 from .linalg import matmul, swap_last
 from .reduce import reduce_sum
-from .shape import reshape
+from .shape import getitem, reshape
 
 __all__ = ["eig", "unpack_eig"]
 
-unpack_eig = unpack_eigh  # the same packing
+def unpack_eig(packed):
+    """Split the output of :data:`eig`, ``(..., n + 1, n)``, into ``(w, V)``, both complex."""
+    return getitem(packed, index=_EIGVALS), getitem(packed, index=_EIGVECS)
 
 
 def _eig_impl(a):
