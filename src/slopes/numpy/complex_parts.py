@@ -23,8 +23,8 @@ def real(x):
     >>> import slopes as sl, slopes.numpy as snp
     >>> float(snp.real(3.0 + 4.0j))
     3.0
-    >>> complex(sl.grad(lambda z: snp.real(z * z))(1.0 + 2.0j))   # conj(d/dz z**2) = 2 conj(z)
-    (2-4j)
+    >>> complex(sl.grad(lambda z: snp.real(z * z))(1.0 + 2.0j))   # f = x**2 - y**2: 2x + 2iy
+    (2+4j)
     """
     return ew.real(*asarray_args((x,)))
 
@@ -70,7 +70,7 @@ def angle(z, deg=False):
     >>> float(snp.angle(1.0j))
     1.5707963267948966
     >>> complex(sl.grad(snp.angle)(1.0j))    # d angle = (x dy - y dx) / |z|**2
-    (-1-0j)
+    (-1+0j)
     """
     (z,) = asarray_args((z,))
     a = ew.arctan2(ew.imag(z), ew.real(z))
