@@ -229,3 +229,22 @@ def test_complex_linear_algebra_gradients_match_jax(name):
     ours = sl.grad(lambda z: snp.sum(snp.abs(f(snp, z)) ** 2))(a)
     theirs = np.asarray(jax.grad(lambda z: jnp.sum(jnp.abs(f(jnp, z)) ** 2))(jnp.asarray(a)))
     np.testing.assert_allclose(ours, theirs, rtol=1e-8, atol=1e-10)
+
+
+def test_jacobians_of_complex_inputs_need_holomorphic_as_in_jax():
+    z = np.array([1.0 + 1.0j, 2.0 - 1.0j])
+    square = lambda z: z**2  # noqa: E731
+    for jac in (sl.jacfwd, sl.jacrev, sl.jacobian):
+        np.testing.assert_allclose(jac(square, holomorphic=True)(z), np.diag(2 * z))
+        with pytest.raises(TypeError, match="holomorphic=True"):
+            jac(square)(z)
+    # second complex derivative of sum(z**3): diag(6 z)
+    np.testing.assert_allclose(sl.hessian(lambda z: snp.sum(z**3), holomorphic=True)(z), np.diag(6 * z))
+    with pytest.raises(TypeError, match="holomorphic=True"):
+        sl.hessian(lambda z: snp.sum(snp.abs(z) ** 2))(z)
+    # a real input with complex outputs: forward mode is well defined, reverse mode asks
+    x = np.array([0.3, -0.4])
+    expected = np.diag(1j * np.exp(1j * x))
+    np.testing.assert_allclose(sl.jacfwd(lambda x: snp.exp(1j * x))(x), expected)
+    with pytest.raises(TypeError, match="returns complex values"):
+        sl.jacrev(lambda x: snp.exp(1j * x))(x)

@@ -8,7 +8,7 @@ from ..core import pytree
 from ..core.dtypes import bfloat16, is_bfloat16
 from ..core.trace import Tracer, current_level, shape_of
 
-__all__ = ["check_callable", "fun_name", "as_input", "as_output", "zeros_like", "normalize_argnums", "Flat"]
+__all__ = ["check_complex_inputs", "check_callable", "fun_name", "as_input", "as_output", "zeros_like", "normalize_argnums", "Flat"]
 
 
 def check_callable(fun, name):
@@ -79,12 +79,35 @@ def normalize_argnums(argnums, nargs, name):
 _CONTAINERS = (list, tuple, dict)
 
 
+# Jacobians of complex values are complex matrices only for holomorphic functions (as in JAX)
+_JACOBIANS = ("jacfwd", "jacrev", "jacobian")
+_REVERSE_JACOBIANS = ("jacrev", "jacobian")
+
+
+def check_complex_inputs(leaves, name, holomorphic):
+    """A Jacobian of complex inputs needs ``holomorphic=True``; that in turn needs complex inputs."""
+    for x in leaves:
+        is_complex = x.dtype.kind == "c"
+        if holomorphic and not is_complex:
+            raise TypeError(
+                f"{name}(holomorphic=True) needs complex inputs, got dtype {x.dtype}. "
+                "Pass e.g. np.asarray(x, dtype=complex)."
+            )
+        if is_complex and not holomorphic and name in _JACOBIANS:
+            raise TypeError(
+                f"{name}() of complex inputs: pass holomorphic=True for a holomorphic function "
+                "(the result is then f'(z)); for a real-valued function use sl.grad, else use "
+                "sl.jvp/sl.vjp or split the inputs into real and imaginary parts."
+            )
+
+
 class Flat:
     """A function of flat float leaves standing in for ``fun(*args)`` at ``argnums``."""
 
-    def __init__(self, fun, args, kwargs, argnums, name, has_aux=False):
+    def __init__(self, fun, args, kwargs, argnums, name, has_aux=False, holomorphic=False):
         self.fun, self.args, self.kwargs = fun, args, kwargs
         self.argnums, self.name, self.has_aux = argnums, name, has_aux
+        self.holomorphic = holomorphic
         leaves = [args[i] for i in argnums]
         if any(isinstance(x, _CONTAINERS) or x is None for x in leaves):
             leaves, self.in_tree = pytree.flatten(leaves)
@@ -93,6 +116,10 @@ class Flat:
         for k, x in enumerate(leaves):
             if type(x) is not np.ndarray or x.dtype.kind != "f":  # else already fine
                 leaves[k] = as_input(x, name, lambda k=k: f"argument {self._where(k)}")
+                if leaves[k].dtype.kind == "c":
+                    check_complex_inputs(leaves[k : k + 1], name, holomorphic)
+        if holomorphic:
+            check_complex_inputs(leaves, name, holomorphic)
         self.leaves = leaves
         self.out_tree = None
         self.aux = None
@@ -116,6 +143,14 @@ class Flat:
                 )
             out, self.aux = out
         outs, self.out_tree = pytree.flatten(out)
+        if self.name in _REVERSE_JACOBIANS and not self.holomorphic:
+            for o in outs:
+                if getattr(o, "dtype", None) is not None and o.dtype.kind == "c":
+                    raise TypeError(
+                        f"{self.name}(): {fun_name(self.fun)} returns complex values; pass "
+                        "holomorphic=True for a holomorphic function, use sl.jacfwd for real "
+                        "inputs, or sl.vjp directly."
+                    )
         return outs
 
     def in_structure(self, leaves, single):

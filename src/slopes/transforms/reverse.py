@@ -48,7 +48,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
     @functools.wraps(fun)
     def wrapped(*args, **kwargs):
         nums, single = normalize_argnums(argnums, len(args), "grad")
-        flat = Flat(fun, args, kwargs, nums, "grad", has_aux)
+        flat = Flat(fun, args, kwargs, nums, "grad", has_aux, holomorphic)
         outs, pullback = vjp_call(flat, flat.leaves)
         if flat.out_tree.num_leaves != 1 or flat.out_tree.kind != "leaf":
             raise TypeError(
@@ -65,7 +65,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
             )
         dtype = out.dtype if hasattr(out, "dtype") else np.result_type(out)
         if holomorphic:
-            _check_holomorphic(fun, flat.leaves, dtype)
+            _check_holomorphic(fun, dtype)
         elif not is_floating(dtype):
             hint = (
                 " For a holomorphic function pass holomorphic=True; otherwise differentiate a "
@@ -85,13 +85,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
     return wrapped
 
 
-def _check_holomorphic(fun, leaves, dtype):
-    for x in leaves:
-        if not is_complex(x.dtype):
-            raise TypeError(
-                f"grad(holomorphic=True) needs complex inputs, got dtype {x.dtype}. "
-                "Pass e.g. np.asarray(x, dtype=complex)."
-            )
+def _check_holomorphic(fun, dtype):
     if not is_complex(dtype):
         raise TypeError(
             f"grad(holomorphic=True): the output of {fun_name(fun)} has dtype {dtype}, not a "
