@@ -248,3 +248,17 @@ def test_jacobians_of_complex_inputs_need_holomorphic_as_in_jax():
     np.testing.assert_allclose(sl.jacfwd(lambda x: snp.exp(1j * x))(x), expected)
     with pytest.raises(TypeError, match="returns complex values"):
         sl.jacrev(lambda x: snp.exp(1j * x))(x)
+
+
+@pytest.mark.parametrize("name", ["var", "std"])
+def test_variance_of_complex_samples_is_real_as_in_numpy(name):
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    z = cpoint(np.random.default_rng(8), (3, 4))
+    ours, theirs = getattr(snp, name), getattr(np, name)
+    np.testing.assert_allclose(ours(z, axis=1, ddof=1), theirs(z, axis=1, ddof=1), rtol=1e-12)
+    g = sl.grad(lambda z: snp.sum(ours(z, axis=0)))(z)
+    np.testing.assert_allclose(g, jax.grad(lambda z: jnp.sum(getattr(jnp, name)(z, axis=0)))(z), rtol=1e-10)
+    check_derivatives(realified(lambda z: ours(z, axis=0)), z.real, z.imag, rtol=1e-5, atol=1e-6)
