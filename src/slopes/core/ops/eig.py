@@ -49,9 +49,13 @@ def _column_sums(x):
     return reduce_sum(x, axis=(len(shape_of(x)) - 2,), keepdims=True)
 
 
+def _eye_like(x):
+    """The identity matrix of ``x``'s last axis, in its real precision (no upcast of complex64)."""
+    return np.eye(shape_of(x)[-1], dtype=np.real(np.zeros((), x.dtype)).dtype)
+
+
 def _diagonal(p):
-    n = shape_of(p)[-1]
-    return reduce_sum(mul(p, np.eye(n)), axis=(len(shape_of(p)) - 1,), keepdims=False)
+    return reduce_sum(mul(p, _eye_like(p)), axis=(len(shape_of(p)) - 1,), keepdims=False)
 
 
 def _eig_jvp(primals, tangents, params):
@@ -71,7 +75,7 @@ def _eig_vjp(g, packed, a):
     gw, gv = unpack_eig(g)
     n = shape_of(w)[-1]
     gv = sub(gv, mul(conj(v), real(_column_sums(mul(v, gv)))))
-    diag_gw = mul(reshape(gw, tuple(shape_of(gw))[:-1] + (1, n)), np.eye(n))
+    diag_gw = mul(reshape(gw, tuple(shape_of(gw))[:-1] + (1, n)), _eye_like(gw))
     q = add(diag_gw, mul(_inverse_gaps(w), matmul(swap_last(v), gv)))
     return solve(swap_last(v), matmul(q, swap_last(v)))
 

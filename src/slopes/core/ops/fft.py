@@ -91,7 +91,8 @@ def _irfftn_impl(x, axes, norm, n):
 def _irfftn_vjp(g, ans, x, axes, norm, n):
     spectrum = fftn(g, axes=axes, norm=norm, inverse=True)
     half = resize(spectrum, sizes=(n // 2 + 1,), axes=(axes[-1],))
-    return mul(half, half_spectrum_weights(n, axes[-1]))
+    weights = half_spectrum_weights(n, axes[-1]).astype(np.real(np.zeros((), half.dtype)).dtype)
+    return mul(half, weights)  # in the cotangent's precision (complex64 stays complex64)
 
 
 irfftn = _linear("irfftn", _irfftn_impl)
