@@ -4,12 +4,18 @@ Only calls that touch a watched value are recorded, and each argument gets its
 cotangent only if it is watched, so constants (data matrices, labels) cost no
 backward work. The backward sweep itself binds primitives, so when the stored
 values are tracers of an outer transform the gradient is differentiable again.
+
+Complex values: a real value that entered a complex computation (``1j * x``)
+receives the real part of its complex cotangent, the transpose of promoting it
+to complex. The sweep checks this once per entry whose cotangent is complex, so
+real-only computations pay one dtype test per entry.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .dtypes import complex_valued
 from .trace import Trace, Tracer, bind, new_level
 
 __all__ = ["ReverseTrace", "ReverseTracer", "vjp_call"]
@@ -120,6 +126,7 @@ class ReverseTrace(Trace):
             prim, vals, params, out, parents = node
             vjps = prim.vjps
             accumulate = prim.accumulate
+            complex_g = complex_valued(g)
             for argnum, j in parents:
                 if accumulate is not None:
                     acc = accumulate(cts[j], j in owned, g, out, *vals, **params)
@@ -129,6 +136,8 @@ class ReverseTrace(Trace):
                         continue
                 c = vjps[argnum](g, out, *vals, **params)
                 if c is not None:
+                    if complex_g and not complex_valued(vals[argnum]) and complex_valued(c):
+                        c = real(c)
                     prev = cts[j]
                     cts[j] = c if prev is None else add(prev, c)
         return [cts[i] for i in inputs]
@@ -165,4 +174,4 @@ def vjp_call(fn, primals):
     return values, pullback
 
 
-from .ops.elementwise import add  # noqa: E402  (ops import this module's siblings)
+from .ops.elementwise import add, real  # noqa: E402  (ops import this module's siblings)

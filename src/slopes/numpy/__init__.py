@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import numpy as _np
 
-from . import linalg  # noqa: F401  (snp.linalg)
+from . import fft, linalg  # noqa: F401  (snp.fft, snp.linalg)
+from .complex_parts import *  # noqa: F403
+from .complex_parts import __all__ as _complex_parts
 from .creation import *  # noqa: F403
 from .creation import __all__ as _creation
 from .grids import *  # noqa: F403
@@ -44,7 +46,7 @@ int32, int64, bool_ = _np.int32, _np.int64, _np.bool_
 ndarray = _np.ndarray
 
 __all__ = sorted(
-    set(_creation + _grids + _indexing + _manipulation + _products + _reductions + _shapes + _ufuncs)
+    set(_complex_parts + _creation + _grids + _indexing + _manipulation + _products + _reductions + _shapes + _ufuncs)
 )
 
 import sys as _sys  # noqa: E402

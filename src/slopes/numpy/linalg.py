@@ -39,6 +39,7 @@ from ..core.trace import Tracer, concrete, shape_of
 from ._axes import normalize_axis
 from ._safe import root_or_zero
 from ._wrap import asarray_args
+from .linalg_eig import eig, eigvals  # noqa: F401
 
 __all__ = [
     "LinAlgError",
@@ -56,6 +57,8 @@ __all__ = [
     "cond",
     "qr",
     "lstsq",
+    "eig",
+    "eigvals",
     "norm",
     "vector_norm",
     "matrix_norm",

@@ -120,7 +120,8 @@ def install(snp):
         "transpose": lambda x, *axes: snp.transpose(x, None if not axes else (axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else axes)),
         "astype": lambda x, dtype, **_: ew.astype(x, dtype=np.dtype(dtype)),
         "copy": lambda x: x,
-        "conj": lambda x: x,
+        "conj": lambda x: ew.conj(x),
+        "conjugate": lambda x: ew.conj(x),
         "item": _item_refused,
         "tolist": _item_refused,
         "fill": _fill_refused,
@@ -128,7 +129,8 @@ def install(snp):
     for name, m in methods.items():
         if m is not None:
             setattr(Tracer, name, m)
-    Tracer.real = property(lambda x: x)
+    Tracer.real = property(lambda x: ew.real(x))
+    Tracer.imag = property(lambda x: ew.imag(x))
 
 
 def _holds_tracer(items):

@@ -16,6 +16,7 @@ from collections import Counter
 
 import numpy as np
 
+from ..core.dtypes import complex_valued
 from ..core.ops import elementwise as ew
 from ..core.ops import reduce as rd
 from ..core.ops import shape as sh
@@ -171,15 +172,21 @@ def _check_lengths(name, n, m, a, b):
 
 
 def vdot(a, b):
-    """Differentiable ``numpy.vdot``: the dot product of the flattened arrays (real).
+    """Differentiable ``numpy.vdot``: the dot product of the flattened arrays.
+
+    As in NumPy, a complex ``a`` is conjugated first: ``vdot(z, z) = sum |z|**2``.
 
     Examples
     --------
     >>> import slopes.numpy as snp
     >>> float(snp.vdot(np.array([[1.0, 2.0], [3.0, 4.0]]), np.ones((2, 2))))
     10.0
+    >>> complex(snp.vdot(np.array([1.0 + 1.0j]), np.array([1.0 + 1.0j])))
+    (2+0j)
     """
     a, b = asarray_args((a, b))
+    if complex_valued(a):
+        a = ew.conj(a)
     _check_lengths("vdot", _size(a), _size(b), a, b)
     return _vector_dot(_reshape(a, (_size(a),)), _reshape(b, (_size(b),)))
 

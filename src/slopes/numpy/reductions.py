@@ -9,6 +9,7 @@ from ..core.ops import reduce as rd
 from ..core.ops.shape import broadcast_to, getitem, reshape
 from ..core.trace import shape_of
 from ._axes import normalize_axes
+from .complex_parts import squared_magnitude
 from ._safe import root_or_zero
 from ._wrap import asarray_args
 
@@ -142,7 +143,7 @@ def var(x, axis=None, ddof=0, keepdims=False):
     x, axis = _prep(x, axis)
     n = _count(x, axis)
     centered = _centered(x, axis)
-    ss = rd.reduce_sum(ew.mul(centered, centered), axis=axis, keepdims=keepdims)
+    ss = rd.reduce_sum(squared_magnitude(centered), axis=axis, keepdims=keepdims)
     return ew.div(ss, float(n - ddof))
 
 

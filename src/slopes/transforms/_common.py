@@ -8,7 +8,7 @@ from ..core import pytree
 from ..core.dtypes import bfloat16, is_bfloat16
 from ..core.trace import Tracer, current_level, shape_of
 
-__all__ = ["check_callable", "fun_name", "as_input", "as_output", "zeros_like", "normalize_argnums", "Flat"]
+__all__ = ["check_complex_inputs", "check_callable", "fun_name", "as_input", "as_output", "zeros_like", "normalize_argnums", "Flat"]
 
 
 def check_callable(fun, name):
@@ -21,21 +21,21 @@ def fun_name(fun):
 
 
 def as_input(x, name, what):
-    """A float array (or an outer transform's traced value) from one input leaf.
+    """A float or complex array (or an outer transform's traced value) from one input leaf.
 
     ``what`` names the input in errors: a string, or a callable making one.
     """
     if type(x) is not np.ndarray:
         x = x if isinstance(x, Tracer) else np.asarray(x)
     dtype = x.dtype
-    if dtype.kind != "f":
+    if dtype.kind != "f" and dtype.kind != "c":
         if is_bfloat16(dtype):
             bfloat16(f"{name}()")  # names the optional extra when ml_dtypes is missing
             return x
         what = what() if callable(what) else what
         raise TypeError(
-            f"{name}() differentiates with respect to floating-point inputs, but {what} has "
-            f"dtype {dtype}. Pass floats, e.g. 1.0 instead of 1, or np.asarray(x, dtype=float)."
+            f"{name}() differentiates with respect to floating-point (or complex) inputs, but {what} "
+            f"has dtype {dtype}. Pass floats, e.g. 1.0 instead of 1, or np.asarray(x, dtype=float)."
         )
     return x
 
@@ -44,14 +44,14 @@ def as_output(x, like=None):
     """A plain array out of a transform; with ``like``, in that input's dtype.
 
     A float32 input gets a float32 derivative even where float64 values
-    (constants, other inputs) entered its computation.
+    (constants, other inputs) entered its computation; a real input gets the
+    real part of a complex cotangent (the transpose of promoting it to complex).
     """
-    if isinstance(x, Tracer):
-        if like is not None and x.dtype != like.dtype:
-            x = x.astype(like.dtype)
-        return x
-    x = np.asarray(x)
+    if not isinstance(x, Tracer):
+        x = np.asarray(x)
     if like is not None and x.dtype != like.dtype:
+        if x.dtype.kind == "c" and like.dtype.kind != "c":
+            x = np.real(x) if not isinstance(x, Tracer) else x.real
         x = x.astype(like.dtype)
     return x
 
@@ -79,12 +79,35 @@ def normalize_argnums(argnums, nargs, name):
 _CONTAINERS = (list, tuple, dict)
 
 
+# Jacobians of complex values are complex matrices only for holomorphic functions (as in JAX)
+_JACOBIANS = ("jacfwd", "jacrev", "jacobian")
+_REVERSE_JACOBIANS = ("jacrev", "jacobian")
+
+
+def check_complex_inputs(leaves, name, holomorphic):
+    """A Jacobian of complex inputs needs ``holomorphic=True``; that in turn needs complex inputs."""
+    for x in leaves:
+        is_complex = x.dtype.kind == "c"
+        if holomorphic and not is_complex:
+            raise TypeError(
+                f"{name}(holomorphic=True) needs complex inputs, got dtype {x.dtype}. "
+                "Pass e.g. np.asarray(x, dtype=complex)."
+            )
+        if is_complex and not holomorphic and name in _JACOBIANS:
+            raise TypeError(
+                f"{name}() of complex inputs: pass holomorphic=True for a holomorphic function "
+                "(the result is then f'(z)); for a real-valued function use sl.grad, else use "
+                "sl.jvp/sl.vjp or split the inputs into real and imaginary parts."
+            )
+
+
 class Flat:
     """A function of flat float leaves standing in for ``fun(*args)`` at ``argnums``."""
 
-    def __init__(self, fun, args, kwargs, argnums, name, has_aux=False):
+    def __init__(self, fun, args, kwargs, argnums, name, has_aux=False, holomorphic=False):
         self.fun, self.args, self.kwargs = fun, args, kwargs
         self.argnums, self.name, self.has_aux = argnums, name, has_aux
+        self.holomorphic = holomorphic
         leaves = [args[i] for i in argnums]
         if any(isinstance(x, _CONTAINERS) or x is None for x in leaves):
             leaves, self.in_tree = pytree.flatten(leaves)
@@ -93,6 +116,10 @@ class Flat:
         for k, x in enumerate(leaves):
             if type(x) is not np.ndarray or x.dtype.kind != "f":  # else already fine
                 leaves[k] = as_input(x, name, lambda k=k: f"argument {self._where(k)}")
+                if leaves[k].dtype.kind == "c":
+                    check_complex_inputs(leaves[k : k + 1], name, holomorphic)
+        if holomorphic:
+            check_complex_inputs(leaves, name, holomorphic)
         self.leaves = leaves
         self.out_tree = None
         self.aux = None
@@ -116,6 +143,14 @@ class Flat:
                 )
             out, self.aux = out
         outs, self.out_tree = pytree.flatten(out)
+        if self.name in _REVERSE_JACOBIANS and not self.holomorphic:
+            for o in outs:
+                if getattr(o, "dtype", None) is not None and o.dtype.kind == "c":
+                    raise TypeError(
+                        f"{self.name}(): {fun_name(self.fun)} returns complex values; pass "
+                        "holomorphic=True for a holomorphic function, use sl.jacfwd for real "
+                        "inputs, or sl.vjp directly."
+                    )
         return outs
 
     def in_structure(self, leaves, single):

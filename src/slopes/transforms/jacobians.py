@@ -118,13 +118,13 @@ def _jacrev_flat(flat, traced=None):
 
 
 def _jacobian_transform(name, method):
-    def make(fun, argnums=0, has_aux=False):
+    def make(fun, argnums=0, has_aux=False, holomorphic=False):
         check_callable(fun, name)
 
         @functools.wraps(fun)
         def wrapped(*args, **kwargs):
             nums, single = normalize_argnums(argnums, len(args), name)
-            flat = Flat(fun, args, kwargs, nums, name, has_aux)
+            flat = Flat(fun, args, kwargs, nums, name, has_aux, holomorphic)
             _, blocks = method(flat)
             jac = _assemble(
                 [[as_output(b) for b in row] for row in blocks],
@@ -142,12 +142,14 @@ _jacfwd = _jacobian_transform("jacfwd", _jacfwd_flat)
 _jacrev = _jacobian_transform("jacrev", _jacrev_flat)
 
 
-def jacfwd(fun, argnums=0, has_aux=False):
+def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
     """Jacobian by forward mode: one batched pass pushing every input direction.
 
     The result has shape ``output.shape + input.shape`` (for pytrees: the
     output structure, each leaf holding the input structure). Efficient when
-    there are fewer inputs than outputs.
+    there are fewer inputs than outputs. Complex inputs need
+    ``holomorphic=True`` (then the Jacobian is ``f'(z)``), as in JAX; so do
+    complex outputs in :func:`jacrev`, :func:`jacobian` and :func:`hessian`.
 
     Examples
     --------
@@ -158,10 +160,10 @@ def jacfwd(fun, argnums=0, has_aux=False):
            [0., 3., 2.],
            [1., 1., 1.]])
     """
-    return _jacfwd(fun, argnums, has_aux)
+    return _jacfwd(fun, argnums, has_aux, holomorphic)
 
 
-def jacrev(fun, argnums=0, has_aux=False):
+def jacrev(fun, argnums=0, has_aux=False, holomorphic=False):
     """Jacobian by reverse mode: one forward pass, then all output rows pulled back at once.
 
     Same result layout as :func:`jacfwd`; efficient when there are fewer
@@ -174,10 +176,10 @@ def jacrev(fun, argnums=0, has_aux=False):
     array([[2., 0.],
            [0., 4.]])
     """
-    return _jacrev(fun, argnums, has_aux)
+    return _jacrev(fun, argnums, has_aux, holomorphic)
 
 
-def jacobian(fun, argnums=0, has_aux=False):
+def jacobian(fun, argnums=0, has_aux=False, holomorphic=False):
     """Jacobian, choosing the mode from the shapes: reverse when outputs <= inputs.
 
     Each call first runs ``fun`` in reverse mode; when it turns out to have
@@ -192,7 +194,7 @@ def jacobian(fun, argnums=0, has_aux=False):
     array([[1., 2.],
            [3., 4.]])
     """
-    return _jacobian_transform("jacobian", _jacobian_flat)(fun, argnums, has_aux)
+    return _jacobian_transform("jacobian", _jacobian_flat)(fun, argnums, has_aux, holomorphic)
 
 
 def _jacobian_flat(flat):
@@ -202,7 +204,7 @@ def _jacobian_flat(flat):
     return _jacrev_flat(flat, traced) if n_out <= n_in else _jacfwd_flat(flat)
 
 
-def hessian(fun, argnums=0):
+def hessian(fun, argnums=0, holomorphic=False):
     """Hessian: forward mode over reverse mode, ``jacfwd(jacrev(fun))``.
 
     For a scalar function the result has shape ``input.shape + input.shape``
@@ -219,7 +221,7 @@ def hessian(fun, argnums=0):
            [0., 0., 6.]])
     """
     check_callable(fun, "hessian")
-    return jacfwd(jacrev(fun, argnums), argnums)
+    return jacfwd(jacrev(fun, argnums, holomorphic=holomorphic), argnums, holomorphic=holomorphic)
 
 
 def hvp(fun, x, v):

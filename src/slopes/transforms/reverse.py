@@ -7,7 +7,7 @@ import functools
 import numpy as np
 
 from ..core import pytree
-from ..core.dtypes import is_floating
+from ..core.dtypes import is_complex, is_floating
 from ..core.reverse import vjp_call
 from ..core.trace import Tracer, shape_of
 from ._common import Flat, as_output, check_callable, fun_name, normalize_argnums, zeros_like
@@ -15,7 +15,7 @@ from ._common import Flat, as_output, check_callable, fun_name, normalize_argnum
 __all__ = ["grad", "value_and_grad", "vjp"]
 
 
-def value_and_grad(fun, argnums=0, has_aux=False):
+def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
     """Make a function returning ``(fun(*args), gradient)`` in one pass.
 
     Parameters
@@ -28,6 +28,8 @@ def value_and_grad(fun, argnums=0, has_aux=False):
     has_aux : bool
         ``fun`` returns ``(value, aux)``; then the result is
         ``((value, aux), gradient)`` and ``aux`` is passed through undifferentiated.
+    holomorphic : bool
+        ``fun`` is complex-valued and holomorphic in complex inputs; see :func:`grad`.
 
     Returns
     -------
@@ -46,7 +48,7 @@ def value_and_grad(fun, argnums=0, has_aux=False):
     @functools.wraps(fun)
     def wrapped(*args, **kwargs):
         nums, single = normalize_argnums(argnums, len(args), "grad")
-        flat = Flat(fun, args, kwargs, nums, "grad", has_aux)
+        flat = Flat(fun, args, kwargs, nums, "grad", has_aux, holomorphic)
         outs, pullback = vjp_call(flat, flat.leaves)
         if flat.out_tree.num_leaves != 1 or flat.out_tree.kind != "leaf":
             raise TypeError(
@@ -62,8 +64,14 @@ def value_and_grad(fun, argnums=0, has_aux=False):
                 f"or use sl.jacobian / sl.jacrev for the derivative of a vector output."
             )
         dtype = out.dtype if hasattr(out, "dtype") else np.result_type(out)
-        if not is_floating(dtype):
-            raise TypeError(f"grad(): the output of {fun_name(fun)} has dtype {dtype}, not a float")
+        if holomorphic:
+            _check_holomorphic(fun, dtype)
+        elif not is_floating(dtype):
+            hint = (
+                " For a holomorphic function pass holomorphic=True; otherwise differentiate a "
+                "real part of it (snp.real, snp.abs)." if is_complex(dtype) else ""
+            )
+            raise TypeError(f"grad(): the output of {fun_name(fun)} has dtype {dtype}, not a float.{hint}")
         cts = pullback([dtype.type(1)])  # a NumPy scalar: fast arithmetic
         grads = [
             zeros_like(x) if c is None else as_output(c, x) for x, c in zip(flat.leaves, cts)
@@ -77,7 +85,15 @@ def value_and_grad(fun, argnums=0, has_aux=False):
     return wrapped
 
 
-def grad(fun, argnums=0, has_aux=False):
+def _check_holomorphic(fun, dtype):
+    if not is_complex(dtype):
+        raise TypeError(
+            f"grad(holomorphic=True): the output of {fun_name(fun)} has dtype {dtype}, not a "
+            "complex one. Drop holomorphic=True for a real-valued function."
+        )
+
+
+def grad(fun, argnums=0, has_aux=False, holomorphic=False):
     """Make a function returning the gradient of a scalar-valued ``fun``.
 
     Parameters
@@ -88,6 +104,9 @@ def grad(fun, argnums=0, has_aux=False):
         The positional argument(s) to differentiate with respect to.
     has_aux : bool
         ``fun`` returns ``(value, aux)``; the result is then ``(gradient, aux)``.
+    holomorphic : bool
+        ``fun`` is complex-valued and holomorphic in its (complex) inputs: the
+        result is the complex derivative ``f'(z)``.
 
     Returns
     -------
@@ -95,15 +114,28 @@ def grad(fun, argnums=0, has_aux=False):
         Returns arrays of the same shape (and pytree structure) as the
         arguments named by ``argnums``.
 
+    Notes
+    -----
+    Complex inputs follow JAX's convention (and autograd's, which agrees): for
+    a real-valued ``f`` of ``z = x + iy`` the gradient is
+    ``conj(df/dx + i df/dy) = df/dx - i df/dy``, so ``grad(lambda z: abs(z)**2)(z)``
+    is ``2 * conj(z)``. Step along its conjugate to ascend:
+    ``z + eta * conj(grad(f)(z))``. A complex-valued ``f`` needs ``holomorphic=True``
+    (then the result is ``f'(z)``) or a real part taken first.
+
     Examples
     --------
     >>> import slopes as sl, slopes.numpy as snp
     >>> f = lambda x: x[0] ** 2 + 2 * x[1] ** 2 + snp.exp(-x[0] - x[1])
     >>> sl.grad(f)(np.array([1.0, 2.0])).round(6)
     array([1.950213, 7.950213])
+    >>> complex(sl.grad(lambda z: snp.abs(z) ** 2)(1.0 + 2.0j))
+    (2-4j)
+    >>> complex(sl.grad(lambda z: z ** 3, holomorphic=True)(1.0 + 1.0j))
+    6j
     """
     check_callable(fun, "grad")
-    vg = value_and_grad(fun, argnums, has_aux)
+    vg = value_and_grad(fun, argnums, has_aux, holomorphic)
 
     @functools.wraps(fun)
     def wrapped(*args, **kwargs):

@@ -22,6 +22,10 @@ Derivatives used (``A`` invertible, ``X`` the result, ``dA`` a tangent):
 decomposition of ``(A + A^T) / 2``, which is ``A`` itself for a symmetric
 matrix (NumPy reads one triangle instead). Values and derivatives then belong
 to one well-defined function of all entries, and gradients come out symmetric.
+Complex matrices are read as Hermitian, ``(A + A^H) / 2``, and every ``^T`` of
+``V`` or ``L`` above becomes ``^H``; reverse rules transpose complex values as
+JAX does (no conjugation of the cotangent), and ``log|det|``'s tangent is the
+real part of ``tr(A^-1 dA)``.
 
 A primitive has one output array (a tracer, a tape entry and a batch rule each
 carry one value), so ``eigh`` returns the eigenvalues and the eigenvectors
@@ -44,8 +48,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..dtypes import complex_valued
 from ..trace import Primitive, bind, shape_of
-from .elementwise import add, div, equal, mul, neg, sub, unbroadcast, where
+from .elementwise import add, conj, div, equal, mul, neg, real, sub, unbroadcast, where
 from .linalg import matmul, swap_last
 from .reduce import reduce_sum
 from .rules import defjvp, make_nondiff
@@ -65,14 +70,24 @@ __all__ = [
 
 
 # -- helpers, all made of primitives ----------------------------------------------------
+def adjoint(x):
+    """``x^T`` over the last two axes, conjugated when ``x`` is complex (``x^H``)."""
+    return swap_last(conj(x) if complex_valued(x) else x)
+
+
+def _real_part(x):
+    return real(x) if complex_valued(x) else x
+
+
 def symmetrize(x):
-    """``(x + x^T) / 2`` over the last two axes."""
-    return mul(add(x, swap_last(x)), 0.5)
+    """``(x + x^H) / 2`` over the last two axes (``(x + x^T) / 2`` for real ``x``)."""
+    return mul(add(x, adjoint(x)), 0.5)
 
 
 def _sym_np(a):
     a = np.asarray(a)
-    return 0.5 * (a + np.swapaxes(a, -1, -2))
+    at = np.swapaxes(a, -1, -2)
+    return 0.5 * (a + (at.conj() if a.dtype.kind == "c" else at))
 
 
 def _last_two(x):
@@ -131,7 +146,7 @@ det.vjps = (lambda g, d, a: mul(_as_matrix_scalar(mul(g, d)), swap_last(inv(a)))
 _stack_batch(det)
 
 logabsdet = Primitive("logabsdet", lambda a: np.linalg.slogdet(a)[1])
-defjvp(logabsdet, lambda t, ld, a: _trace_of_product(inv(a), t))
+defjvp(logabsdet, lambda t, ld, a: _real_part(_trace_of_product(inv(a), t)))
 logabsdet.vjps = (lambda g, ld, a: mul(_as_matrix_scalar(g), swap_last(inv(a))),)
 _stack_batch(logabsdet)
 
@@ -226,16 +241,16 @@ def _cholesky_jvp(primals, tangents, params):
     L = cholesky(a)
     if t is None:
         return L, None
-    # S = L^-1 T L^-T for the symmetric T: solve(L, (L^-1 T)^T) since T^T = T.
-    S = solve(L, swap_last(solve(L, symmetrize(t))))
+    # S = L^-1 T L^-H for the Hermitian T: solve(L, (L^-1 T)^H) since T^H = T.
+    S = solve(L, adjoint(solve(L, symmetrize(t))))
     return L, matmul(L, _phi(S))
 
 
 def _cholesky_vjp(g, L, a):
-    # <g, L Phi(S)> = <Phi(L^T g), S>  and  <P, L^-1 T L^-T> = <L^-T P L^-1, T>
+    # <g, L Phi(S)> = <Phi(L^T g), S>  and  <P, L^-1 T L^-H> = <L^-T P conj(L)^-1, T>
     Lt = swap_last(L)
     y = solve(Lt, _phi(matmul(Lt, g)))  # L^-T P
-    return symmetrize(swap_last(solve(Lt, swap_last(y))))  # y L^-1 = (L^-T y^T)^T
+    return symmetrize(swap_last(solve(adjoint(L), swap_last(y))))  # y conj(L)^-1
 
 
 cholesky.jvp = _cholesky_jvp
@@ -256,8 +271,8 @@ _EIGVECS = (Ellipsis, slice(1, None), slice(None))
 
 
 def unpack_eigh(packed):
-    """Split the output of :data:`eigh`, ``(..., n + 1, n)``, into ``(w, V)``."""
-    return getitem(packed, index=_EIGVALS), getitem(packed, index=_EIGVECS)
+    """Split the output of :data:`eigh`, ``(..., n + 1, n)``, into ``(w, V)`` (``w`` real)."""
+    return _real_part(getitem(packed, index=_EIGVALS)), getitem(packed, index=_EIGVECS)
 
 
 def _pack(w, v):
@@ -286,8 +301,9 @@ def _eigh_jvp(primals, tangents, params):
         return packed, None
     w, v = unpack_eigh(packed)
     tv = matmul(symmetrize(t), v)
-    p = matmul(swap_last(v), tv)
-    dw = reduce_sum(mul(v, tv), axis=(len(shape_of(v)) - 2,), keepdims=False)  # diag(V^T T V)
+    vh = conj(v) if complex_valued(v) else v
+    p = matmul(swap_last(vh), tv)
+    dw = _real_part(reduce_sum(mul(vh, tv), axis=(len(shape_of(v)) - 2,), keepdims=False))  # diag(V^H T V)
     dv = matmul(v, mul(_inverse_gaps(w), p))
     return packed, _pack(dw, dv)
 
@@ -296,9 +312,10 @@ def _eigh_vjp(g, packed, a):
     w, v = unpack_eigh(packed)
     gw, gv = unpack_eigh(g)
     n = shape_of(w)[-1]
-    diag_gw = mul(reshape(gw, tuple(shape_of(gw))[:-1] + (1, n)), np.eye(n, dtype=w.dtype))
+    diag_gw = mul(reshape(gw, tuple(shape_of(gw))[:-1] + (1, n)), np.eye(n, dtype=gw.dtype))
     m = add(diag_gw, mul(_inverse_gaps(w), matmul(swap_last(v), gv)))
-    return symmetrize(matmul(v, matmul(m, swap_last(v))))
+    vh = conj(v) if complex_valued(v) else v
+    return symmetrize(matmul(vh, matmul(m, swap_last(v))))
 
 
 eigh.jvp = _eigh_jvp

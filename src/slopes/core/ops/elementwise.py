@@ -5,6 +5,12 @@ back to each argument's shape (``unbroadcast``). Conventions at singular points:
 ``abs`` and ``sign`` have derivative 0 at 0; ``maximum``/``minimum`` split the
 derivative equally between tied arguments; ``clip`` passes the derivative
 where ``lo <= x <= hi`` (bounds included); ``hypot`` at (0, 0) has gradient 0.
+
+Complex values follow JAX's convention: a reverse rule is the plain transpose of
+the forward rule (no conjugation), so the rules of holomorphic functions are the
+same as for reals; only ``real``, ``imag``, ``conj`` and ``abs`` of complex
+values, which are not holomorphic, need their own. ``abs`` at 0 has derivative 0
+for complex values too.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import operator
 
 import numpy as np
 
+from ..dtypes import complex_valued
 from ..trace import Primitive, Tracer, bind, shape_of
 from .rules import defjvp, elementwise_batch, make_nondiff, mask_zero
 from .shape import broadcast_to, sum_to
@@ -251,7 +258,42 @@ tanh = _unary("tanh", np.tanh, lambda x, ans: sub(1.0, mul(ans, ans)), "ans")
 arcsinh = _unary("arcsinh", np.arcsinh, lambda x, ans: div(1.0, sqrt(add(mul(x, x), 1.0))), 0)
 arccosh = _unary("arccosh", np.arccosh, lambda x, ans: div(1.0, sqrt(sub(mul(x, x), 1.0))), 0)
 arctanh = _unary("arctanh", np.arctanh, lambda x, ans: div(1.0, sub(1.0, mul(x, x))), 0)
-absolute = _unary("absolute", np.abs, lambda x, ans: sign(x), 0)
+# -- complex parts: linear over the reals, transposed as in JAX ----------------------------
+real = _elementwise("real", np.real)
+imag = _elementwise("imag", np.imag)
+conj = _elementwise("conjugate", np.conjugate)
+for _p in (real, imag, conj):
+    _p.jvp = lambda primals, tangents, params, _p=_p: (
+        _p(primals[0]),
+        None if tangents[0] is None else _p(tangents[0]),
+    )
+    _p.keeps = ()
+# <Re x, g> = Re(x g) and g Im(x) = Re(x (-i g)) for real g; for real x, imag(x) = 0
+real.vjps = (lambda g, ans, x: g,)
+imag.vjps = (lambda g, ans, x: mul(g, -1j) if complex_valued(x) else None,)
+conj.vjps = (lambda g, ans, x: conj(g),)
+
+
+def _abs_slope(x):
+    """``d|x| = Re(s dx)``: ``s = sign(x)`` for reals, ``conj(x) / |x|`` for complex (0 at 0)."""
+    if not complex_valued(x):
+        return sign(x)
+    return conj(_safe_div(x, absolute(x)))
+
+
+def _abs_jvp(primals, tangents, params):
+    (x,), (t,) = primals, tangents
+    ans = absolute(x)
+    if t is None:
+        return ans, None
+    dt = mul(t, _abs_slope(x))
+    return ans, real(dt) if complex_valued(dt) else dt
+
+
+absolute = _elementwise("absolute", np.abs)
+absolute.jvp = _abs_jvp
+absolute.vjps = (lambda g, ans, x: mask_zero(g, mul(g, _abs_slope(x))),)
+absolute.keeps = (0,)
 
 
 # -- binary functions, from a table of partial derivatives ----------------------------

@@ -44,7 +44,8 @@ from .series import (
     _square_series,
     _tan_series,
 )
-from .trace import TAYLOR_RULES, deftaylor
+from ..dtypes import complex_valued
+from .trace import TAYLOR_RULES, _fallback, deftaylor
 
 
 # -- registration helpers --------------------------------------------------------------------
@@ -324,6 +325,8 @@ _extremum_rule(ew.minimum, lambda x, y: _first_wins(y, x))
 @deftaylor(ew.absolute)
 def _abs_rule(primals, series, params):
     x = primals[0]
+    if complex_valued(x):  # |z| is not sign(z) z: integrate its forward rule instead
+        return _fallback(ew.absolute, primals, series, params)
     sg = ew.sign(x)
     return ew.absolute(x), [None if c is None else sg * c for c in series[0]]
 
