@@ -248,3 +248,19 @@ def test_variance_of_complex_samples_is_real_as_in_numpy(name):
     make = lambda m: lambda z: m.sum(getattr(m, name)(z, axis=0))  # noqa: E731
     np.testing.assert_allclose(sl.grad(make(snp))(z), autograd_grad(make, z), rtol=1e-10)
     check_derivatives(realified(lambda z: ours(z, axis=0)), z.real, z.imag, rtol=1e-5, atol=1e-6)
+
+
+def test_norms_of_complex_arrays_are_numpys_and_svd_derivatives_of_complex_matrices_are_refused():
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=4) + 1j * rng.normal(size=4)
+    A = rng.normal(size=(3, 3)) + 1j * rng.normal(size=(3, 3))
+    for o in (None, 1, 2, np.inf, -np.inf, 3, 0):
+        np.testing.assert_allclose(snp.linalg.norm(z, ord=o), np.linalg.norm(z, ord=o), rtol=1e-13)
+    for o in (None, "fro", 1, -1, np.inf, 2, -2, "nuc"):
+        np.testing.assert_allclose(snp.linalg.norm(A, ord=o), np.linalg.norm(A, ord=o), rtol=1e-13)
+    # the Euclidean norm's gradient in JAX's convention df/dx - i df/dy: (x - i y) / |z| = conj(z) / |z|
+    np.testing.assert_allclose(sl.grad(snp.linalg.norm)(z), np.conj(z) / np.linalg.norm(z), rtol=1e-13)
+    for f in (lambda A: snp.linalg.norm(A, "nuc"), lambda A: snp.sum(snp.linalg.svd(A, compute_uv=False)),
+              lambda A: snp.real(snp.sum(snp.linalg.pinv(A))), lambda A: snp.real(snp.sum(snp.linalg.qr(A)[1]))):
+        with pytest.raises(TypeError, match="complex matrix"):
+            sl.grad(f)(A)

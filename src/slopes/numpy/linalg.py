@@ -36,7 +36,9 @@ from ..core.ops.shape import getitem as _getitem
 from ..core.ops.shape import reshape as _reshape
 from ..core.ops.shape import transpose as _transpose
 from ..core.trace import Tracer, concrete, shape_of
+from ..core.dtypes import complex_valued
 from ._axes import normalize_axis
+from .complex_parts import squared_magnitude
 from ._safe import root_or_zero
 from ._wrap import asarray_args
 from .linalg_eig import eig, eigvals  # noqa: F401
@@ -333,6 +335,17 @@ def _traced(*xs):
     return any(isinstance(x, Tracer) for x in xs)
 
 
+def _real_derivatives_only(name, *xs):
+    """The SVD and QR rules are written for real matrices: refuse to differentiate complex ones
+    (their values are NumPy's; only derivatives would follow the wrong convention)."""
+    if _traced(*xs) and any(complex_valued(x) for x in xs):
+        raise TypeError(
+            f"{name}(): derivatives through the SVD/QR of a complex matrix are not supported yet; "
+            "differentiate with respect to real and imaginary parts stacked as a real matrix "
+            "[[A.real, -A.imag], [A.imag, A.real]] (its singular values are those of A, twice)"
+        )
+
+
 def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     """Differentiable ``numpy.linalg.svd``: ``a = U @ diag(S) @ Vh``, singular values descending.
 
@@ -384,6 +397,7 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
            [ 0., -1.]])
     """
     a = _matrix(a, "svd")
+    _real_derivatives_only("svd", a)
     if not compute_uv:
         return sv.svdvals(a, hermitian=bool(hermitian))
     full = bool(full_matrices)
@@ -403,7 +417,9 @@ def svdvals(x):
     >>> snp.linalg.svdvals(np.array([[0.0, 2.0], [1.0, 0.0]]))
     array([2., 1.])
     """
-    return sv.svdvals(_matrix(x, "svdvals"))
+    x = _matrix(x, "svdvals")
+    _real_derivatives_only("svdvals", x)
+    return sv.svdvals(x)
 
 
 def _cutoff_ratio(rcond, rtol, default, name):
@@ -449,6 +465,7 @@ def pinv(a, rcond=None, hermitian=False, *, rtol=None):
            [ 0.  ]])
     """
     a = _matrix(a, "pinv")
+    _real_derivatives_only("pinv", a)
     ratio = _cutoff_ratio(rcond, rtol, 1e-15, "pinv")  # NumPy's default
     return sv.pinv(a, rcond=ratio, hermitian=bool(hermitian))
 
@@ -496,6 +513,7 @@ def cond(x, p=None):
            [ 0. , -1. ]])
     """
     x = _matrix(x, "cond")
+    _real_derivatives_only("cond", x)
     if p in (None, 2, -2):
         s = sv.svdvals(x)
         hi, lo = _getitem(s, index=(Ellipsis, 0)), _getitem(s, index=(Ellipsis, -1))
@@ -546,6 +564,7 @@ def qr(a, mode="reduced"):
            [-0.8,  0. ]])
     """
     a = _matrix(a, "qr")
+    _real_derivatives_only("qr", a)
     if mode not in ("reduced", "complete", "r", "raw"):
         raise ValueError(f"qr(): mode must be 'reduced', 'complete', 'r' or 'raw', got {mode!r}")
     if mode == "raw":
@@ -597,6 +616,7 @@ def lstsq(a, b, rcond=None):
     array([-0.5,  0. ,  0.5])
     """
     a, b = asarray_args((a, b))
+    _real_derivatives_only("lstsq", a, b)
     sa, sb = tuple(shape_of(a)), tuple(shape_of(b))
     if len(sa) != 2 or len(sb) not in (1, 2) or sb[0] != sa[0]:
         raise LinAlgError(
@@ -626,7 +646,7 @@ def _sum(x, axes):
 
 
 def _euclidean(x, axes):
-    return _safe_sqrt(_sum(ew.mul(x, x), axes))
+    return _safe_sqrt(_sum(squared_magnitude(x), axes))  # |x|^2: real also for complex x
 
 
 def _vector_norm(x, ord, axes):
@@ -653,6 +673,7 @@ def _vector_norm(x, ord, axes):
 
 def _singular_values(x, axes):
     """Singular values over ``axes`` (descending, on the last axis)."""
+    _real_derivatives_only("norm", x)
     nd = len(shape_of(x))
     rest = tuple(i for i in range(nd) if i not in axes)
     order = rest + tuple(axes)
