@@ -3,7 +3,7 @@
 Every case is checked for values equal to SciPy's, first and second derivatives
 (forward and reverse) against central finite differences, ``jacfwd == jacrev``,
 ``vmap`` equal to a loop, ``jit`` equal to the plain call, and Taylor mode
-(the exact fallback on forward rules) equal to nested ``jvp``.
+(the exact fallback on forward rules) equal to nested ``jvp`` (``case_checks.py``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,13 @@ import math
 import numpy as np
 import pytest
 import scipy.linalg
+from case_checks import (
+    arguments,
+    assert_jacobians_and_jit,
+    assert_taylor_equals_nested_jvp,
+    assert_values,
+    assert_vmap_equals_loop,
+)
 from checks import check_derivatives
 
 import slopes as sl
@@ -98,53 +105,29 @@ CASES = {
 }
 
 
-def make(name, seed=0):
-    fn, ref, gen = CASES[name]
-    return fn, ref, gen(np.random.default_rng(seed))
-
-
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_values_equal_scipy(name):
-    fn, ref, args = make(name)
-    np.testing.assert_allclose(fn(*args), ref(*args), rtol=1e-12, atol=1e-12)
+    assert_values(CASES[name])
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_derivatives_against_finite_differences(name):
-    fn, _, args = make(name)
-    check_derivatives(fn, *args, order=2, rtol=1e-5, atol=1e-6)
+    check_derivatives(CASES[name][0], *arguments(CASES[name]), order=2, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_jacfwd_equals_jacrev_and_jit_equals_call(name):
-    fn, _, args = make(name)
-    argnums = tuple(range(len(args)))
-    for f, r in zip(sl.jacfwd(fn, argnums=argnums)(*args), sl.jacrev(fn, argnums=argnums)(*args)):
-        np.testing.assert_allclose(f, r, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(sl.jit(fn)(*args), fn(*args), rtol=1e-13, atol=1e-14)
+    assert_jacobians_and_jit(CASES[name])
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_vmap_equals_loop(name):
-    fn = CASES[name][0]
-    per_example = [make(name, seed)[2] for seed in range(3)]
-    stacked = tuple(np.stack(parts) for parts in zip(*per_example))
-    expected = np.stack([np.asarray(fn(*args)) for args in per_example])
-    np.testing.assert_allclose(sl.vmap(fn)(*stacked), expected, rtol=1e-10, atol=1e-12)
+    assert_vmap_equals_loop(CASES[name])
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_taylor_mode_equals_nested_jvp(name):
-    fn, _, args = make(name)
-    rng = np.random.default_rng(1)
-    vs = [rng.standard_normal(np.shape(a)) for a in args]
-    K = 2
-    (_,), (ser,) = taylor_call(lambda *xs: [fn(*xs)], list(args), [[v, None] for v in vs], K)
-    first = lambda *xs: sl.jvp(fn, xs, tuple(vs))[1]  # noqa: E731
-    second = sl.jvp(first, tuple(args), tuple(vs))[1]
-    np.testing.assert_allclose(ser[0], first(*args), rtol=1e-10, atol=1e-12)
-    second_coefficient = 0.0 if ser[1] is None else ser[1]  # None: identically zero (linear fn)
-    np.testing.assert_allclose(second_coefficient * math.factorial(2), second, rtol=1e-9, atol=1e-11)
+    assert_taylor_equals_nested_jvp(CASES[name])
 
 
 # -- closed forms ---------------------------------------------------------------------------
