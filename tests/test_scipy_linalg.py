@@ -42,6 +42,16 @@ def small(rng, n, lead=()):
     return rng.standard_normal(tuple(lead) + (n, n)) / n
 
 
+def near_identity(rng, n, lead=()):
+    """Non-symmetric matrices with eigenvalues near 1 (real logarithm and square root)."""
+    return np.eye(n) + small(rng, n, lead) / 2
+
+
+def pivoting(rng, n, lead=()):
+    """Well-conditioned matrices whose LU needs row interchanges (the same ones nearby)."""
+    return general(rng, n, lead)[..., np.roll(np.arange(n), 1), :]
+
+
 def sym_scipy(f):
     """SciPy's function of the symmetric part (slopes' convention for Cholesky)."""
     return lambda a, *rest: f(0.5 * (a + np.swapaxes(a, -1, -2)), *rest)
@@ -96,6 +106,35 @@ CASES = {
         lambda a, b: sla.cho_solve(sla.cho_factor(a, lower=True), b),
         sym_scipy(lambda a, b: scipy.linalg.cho_solve(scipy.linalg.cho_factor(a, lower=True), b)),
         lambda r: (spd(r, 4), r.standard_normal((4, 2))),
+    ),
+    "logm": (sla.logm, scipy.linalg.logm, lambda r: (near_identity(r, 3),)),
+    "logm_stack": (sla.logm, scipy.linalg.logm, lambda r: (spd(r, 2, (2,)),)),
+    "sqrtm": (sla.sqrtm, scipy.linalg.sqrtm, lambda r: (near_identity(r, 3),)),
+    "sqrtm_spd_stack": (sla.sqrtm, scipy.linalg.sqrtm, lambda r: (spd(r, 2, (2,)),)),
+    "solve_sylvester": (
+        sla.solve_sylvester,
+        scipy.linalg.solve_sylvester,
+        lambda r: (general(r, 3), general(r, 2), r.standard_normal((3, 2))),
+    ),
+    "lu_factor": (
+        lambda a: sla.lu_factor(a)[0],
+        lambda a: scipy.linalg.lu_factor(a)[0],
+        lambda r: (pivoting(r, 4),),
+    ),
+    "lu_factor_stack": (
+        lambda a: sla.lu_factor(a)[0],
+        lambda a: scipy.linalg.lu_factor(a)[0],
+        lambda r: (pivoting(r, 3, (2,)),),
+    ),
+    "lu_solve": (
+        lambda a, b: sla.lu_solve(sla.lu_factor(a), b),
+        lambda a, b: scipy.linalg.lu_solve(scipy.linalg.lu_factor(a), b),
+        lambda r: (pivoting(r, 3), r.standard_normal(3)),
+    ),
+    "lu_solve_trans_matrix": (
+        lambda a, b: sla.lu_solve(sla.lu_factor(a), b, trans=1),
+        lambda a, b: scipy.linalg.lu_solve(scipy.linalg.lu_factor(a), b, trans=1),
+        lambda r: (pivoting(r, 3), r.standard_normal((3, 2))),
     ),
     "block_diag": (
         sla.block_diag,
@@ -167,6 +206,34 @@ def test_triangle_not_read_gets_zero_gradient():
     assert np.all(np.triu(g_unit) == 0.0)
 
 
+def test_pivots_equal_scipy_and_lu_reconstructs():
+    a = pivoting(np.random.default_rng(8), 4)
+    lu, piv = sla.lu_factor(a)
+    np.testing.assert_array_equal(piv, scipy.linalg.lu_factor(a)[1])
+    p, lower, upper = scipy.linalg.lu(a)
+    np.testing.assert_allclose(np.tril(lu, -1) + np.eye(4), lower, rtol=1e-12)
+    np.testing.assert_allclose(np.triu(lu), upper, rtol=1e-12)
+
+
+def test_inverse_functions_round_trip_with_derivatives():
+    """expm(logm(A)) = A and sqrtm(A) @ sqrtm(A) = A: their Jacobians are the identity."""
+    a = near_identity(np.random.default_rng(9), 3)
+    identity = np.eye(9).reshape(3, 3, 3, 3)
+    for f in (lambda m: sla.expm(sla.logm(m)), lambda m: sla.sqrtm(m) @ sla.sqrtm(m)):
+        np.testing.assert_allclose(f(a), a, rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(sl.jacrev(f)(a), identity, atol=1e-10)
+        np.testing.assert_allclose(sl.jacfwd(f)(a), identity, atol=1e-10)
+
+
+def test_sylvester_derivative_solves_the_differentiated_equation():
+    """A dX + dX B = dQ - dA X - X dB, checked on the jvp."""
+    rng = np.random.default_rng(10)
+    a, b, q = general(rng, 3), general(rng, 2), rng.standard_normal((3, 2))
+    da, db, dq = rng.standard_normal((3, 3)), rng.standard_normal((2, 2)), rng.standard_normal((3, 2))
+    x, dx = sl.jvp(sla.solve_sylvester, (a, b, q), (da, db, dq))
+    np.testing.assert_allclose(a @ dx + dx @ b, dq - da @ x - x @ db, rtol=1e-10, atol=1e-12)
+
+
 def test_cho_solve_gradient_equals_inverse_formula():
     """For symmetric A: d (u^T A^-1 b) / dA = -sym(A^-1 u x^T), x = A^-1 b."""
     rng = np.random.default_rng(6)
@@ -193,6 +260,8 @@ def test_conventions_match_jax():
         (lambda x, xp: xp.solve_triangular(x, b, lower=True, unit_diagonal=True)[2], a, False),
         (lambda x, xp: xp.solve_triangular(x, b, trans=1)[1], a, False),
         (lambda x, xp: xp.expm(x)[0, 2], m, False),
+        (lambda x, xp: (xp.lu_factor(x)[0] ** 2).sum(), pivoting(rng, 3), False),
+        (lambda x, xp: xp.lu_solve(xp.lu_factor(x), b, trans=1)[0], pivoting(rng, 3), False),
     ]
     for f, x, symmetric in checks:
         ours = sl.grad(lambda x: f(x, sla))(x)
@@ -214,6 +283,11 @@ def test_conventions_match_jax():
         (lambda: sla.cho_solve(np.eye(2), np.ones(2)), TypeError, r"pair \(c, lower\)"),
         (lambda: sla.cho_factor(-np.eye(2)), np.linalg.LinAlgError, "not positive definite"),
         (lambda: sla.block_diag(np.ones((2, 2, 2))), ValueError, "at most 2 dimensions"),
+        (lambda: sla.sqrtm(np.diag([-1.0, 4.0])), np.linalg.LinAlgError, "negative real axis"),
+        (lambda: sla.logm(np.diag([-1.0, 4.0])), np.linalg.LinAlgError, "negative real axis"),
+        (lambda: sla.solve_sylvester(np.eye(2), np.eye(3), np.ones((3, 2))), ValueError, r"q of shape \(\.\.\., 2, 3\)"),
+        (lambda: sla.solve_sylvester(np.eye(2), -np.eye(2), np.ones((2, 2))), np.linalg.LinAlgError, "common eigenvalue|share"),
+        (lambda: sla.lu_solve(np.eye(2), np.ones(2)), TypeError, r"pair \(lu, piv\)"),
     ],
 )
 def test_bad_input_gets_clear_error(call, error, match):

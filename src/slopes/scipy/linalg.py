@@ -21,7 +21,7 @@ import numpy as np
 from ..core.ops import scipy_linalg as ops
 from ..core.ops.elementwise import add
 from ..core.ops.linalg import swap_last
-from ..core.trace import shape_of
+from ..core.trace import Tracer, shape_of
 from ..numpy import linalg as _nla
 from ..numpy.linalg import LinAlgError
 from ..numpy.shapes import concatenate, reshape
@@ -36,6 +36,11 @@ __all__ = [
     "cho_factor",
     "cho_solve",
     "block_diag",
+    "logm",
+    "sqrtm",
+    "solve_sylvester",
+    "lu_factor",
+    "lu_solve",
 ]
 
 
@@ -101,8 +106,172 @@ def expm_frechet(A, E, method=None, compute_expm=True, check_finite=True):
         raise ValueError(
             f"expm_frechet(): A and E need the same shape; got {tuple(shape_of(A))} and {tuple(shape_of(E))}"
         )
-    frechet = ops.frechet(A, E)
+    frechet = ops.frechet(ops.expm, A, E)
     return (ops.expm(A), frechet) if compute_expm else frechet
+
+
+def logm(A, disp=True):
+    """Differentiable ``scipy.linalg.logm``: the principal matrix logarithm (of each matrix in a stack).
+
+    For real matrices with no eigenvalue on the closed negative real axis (the
+    logarithm is then real); others raise ``LinAlgError``. Derivatives of
+    every order come from the block identity, as for :func:`expm`. ``disp`` is
+    accepted for SciPy's signature.
+
+    Parameters
+    ----------
+    A : array_like, shape (..., n, n)
+
+    Returns
+    -------
+    ndarray, shape (..., n, n)
+
+    Examples
+    --------
+    >>> import slopes as sl
+    >>> from slopes.scipy.linalg import logm
+    >>> logm(np.diag([1.0, np.e]))
+    array([[0., 0.],
+           [0., 1.]])
+    >>> sl.grad(lambda A: logm(A)[1, 1])(np.diag([1.0, 2.0]))  # d log(a) = 1 / a
+    array([[0. , 0. ],
+           [0. , 0.5]])
+    """
+    return ops.logm(_square(A, "logm"))
+
+
+def sqrtm(A, disp=True, blocksize=64):
+    """Differentiable ``scipy.linalg.sqrtm``: the principal square root ``X``, ``X @ X = A``.
+
+    For real matrices with no eigenvalue on the closed negative real axis (the
+    root is then real); others raise ``LinAlgError``. The derivative solves
+    ``X dX + dX X = dA`` (through the block identity, as for :func:`expm`).
+    ``disp`` and ``blocksize`` are accepted for SciPy's signature.
+
+    Parameters
+    ----------
+    A : array_like, shape (..., n, n)
+
+    Returns
+    -------
+    ndarray, shape (..., n, n)
+
+    Examples
+    --------
+    >>> import slopes as sl
+    >>> from slopes.scipy.linalg import sqrtm
+    >>> sqrtm(np.array([[4.0, 0.0], [0.0, 9.0]]))
+    array([[2., 0.],
+           [0., 3.]])
+    >>> float(sl.grad(lambda a: sqrtm(a * np.eye(2))[0, 0])(4.0))  # 1 / (2 sqrt(a))
+    0.25
+    """
+    return ops.sqrtm(_square(A, "sqrtm"))
+
+
+def solve_sylvester(a, b, q):
+    """Differentiable ``scipy.linalg.solve_sylvester``: ``X`` with ``a X + X b = q``.
+
+    Differentiable in all three; the derivatives solve Sylvester equations
+    too. Needs ``a`` and ``-b`` without a common eigenvalue.
+
+    Parameters
+    ----------
+    a : array_like, shape (..., m, m)
+    b : array_like, shape (..., n, n)
+    q : array_like, shape (..., m, n)
+
+    Returns
+    -------
+    ndarray, shape (..., m, n)
+
+    Examples
+    --------
+    >>> from slopes.scipy.linalg import solve_sylvester
+    >>> solve_sylvester(np.eye(2), 2.0 * np.eye(2), np.ones((2, 2)))  # 3 X = Q
+    array([[0.33333333, 0.33333333],
+           [0.33333333, 0.33333333]])
+    """
+    a, b, q = _square(a, "solve_sylvester"), _square(b, "solve_sylvester"), floating(q)
+    m, n, sq = shape_of(a)[-1], shape_of(b)[-1], tuple(shape_of(q))
+    if len(sq) < 2 or sq[-2:] != (m, n):
+        raise ValueError(f"solve_sylvester(): a ({m}, {m}) and b ({n}, {n}) need q of shape (..., {m}, {n}); got {sq}")
+    return ops.solve_sylvester(a, b, q)
+
+
+def lu_factor(a, overwrite_a=False, check_finite=True):
+    """Differentiable ``scipy.linalg.lu_factor``: ``(lu, piv)`` with ``a = P L U``, for :func:`lu_solve`.
+
+    ``lu`` holds ``U`` and the strictly lower part of ``L`` (unit diagonal),
+    and is differentiable; ``piv`` holds LAPACK's row interchanges (integers,
+    as SciPy's, outside transforms) and carries no derivative. The derivative
+    needs ``a`` invertible.
+
+    Parameters
+    ----------
+    a : array_like, shape (..., n, n)
+
+    Returns
+    -------
+    lu : ndarray, shape (..., n, n)
+    piv : ndarray, shape (..., n)
+
+    Examples
+    --------
+    >>> from slopes.scipy.linalg import lu_factor
+    >>> lu, piv = lu_factor(np.array([[1.0, 2.0], [4.0, 4.0]]))
+    >>> lu
+    array([[4.  , 4.  ],
+           [0.25, 1.  ]])
+    >>> piv
+    array([1, 1], dtype=int32)
+    """
+    a = _square(a, "lu_factor")
+    factors, piv = ops.split_lu(ops.lu(a))
+    return factors, piv if isinstance(piv, Tracer) else piv.astype(np.int32)
+
+
+def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
+    """Differentiable ``scipy.linalg.lu_solve``: ``x`` with ``a x = b`` (or ``a^T x = b``) from :func:`lu_factor`.
+
+    Differentiable in ``lu`` and ``b``.
+
+    Parameters
+    ----------
+    lu_and_piv : tuple (lu, piv)
+        The output of :func:`lu_factor`.
+    b : array_like, shape (n,) or (..., n, k)
+    trans : {0, 1, 2}
+        Solve ``a x = b`` (0) or ``a^T x = b`` (1; 2 for real ``a``).
+
+    Returns
+    -------
+    ndarray, the shape of ``b`` (broadcast)
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> from slopes.scipy.linalg import lu_factor, lu_solve
+    >>> A = np.array([[1.0, 2.0], [4.0, 4.0]])
+    >>> lu_solve(lu_factor(A), np.array([3.0, 8.0]))
+    array([1., 1.])
+    >>> sl.grad(lambda b: snp.sum(lu_solve(lu_factor(A), b)))(np.array([3.0, 8.0]))  # A^-T 1
+    array([1.  , 0.25])
+    """
+    if not (isinstance(lu_and_piv, (tuple, list)) and len(lu_and_piv) == 2):
+        raise TypeError("lu_solve(): pass the pair (lu, piv) returned by lu_factor")
+    if trans not in _TRANS:
+        raise ValueError(f"lu_solve(): trans must be 0, 1 or 2; got {trans!r}")
+    factors, piv = lu_and_piv
+    factors = _square(factors, "lu_solve")
+    b, restore = _rhs(factors, b, "lu_solve")
+    L, U = ops.lu_triangles(factors)
+    if not _TRANS[trans]:  # x = U^-1 L^-1 P^T b
+        y = ops.solve_triangular(L, ops.permute_rows(b, piv), lower=True)
+        return restore(ops.solve_triangular(U, y, lower=False))
+    # a^T = U^T L^T P^T: x = P L^-T U^-T b
+    y = ops.solve_triangular(swap_last(U), b, lower=True)
+    return restore(ops.permute_rows(ops.solve_triangular(swap_last(L), y, lower=False), piv, inverse=True))
 
 
 def _rhs(a, b, name):
