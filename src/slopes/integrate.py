@@ -9,16 +9,15 @@ solved for, not traced through the solver's steps:
   backwards from the last time to the first, ``a`` jumping by the cotangent
   of each output row on the way; ``a(t_0)`` is the gradient of ``y0`` and
   ``g(t_0)`` that of the parameters ``args``;
-- forward mode (``jvp``, ``jacfwd``) by forward sensitivities:
+- forward mode (``jvp``, ``jacfwd``, Taylor mode) by forward sensitivities:
   ``s' = df/dy s + df/dp dp`` beside ``y``.
 
-Both need only first derivatives of ``func``, taken by slopes (so ``func``
-is written with :mod:`slopes.numpy`) and compiled once per call with
-``slopes.jit``. The times ``t`` are differentiable too: ``dy(t_i)/dt_i =
-f(y(t_i), t_i)`` for ``i > 0``, and moving ``t_0`` moves the start.
-
-Derivatives of order two and more (the solvers' own steps are not traced)
-are refused with a clear error.
+The derivatives of ``func`` these systems need are taken by slopes (so
+``func`` is written with :mod:`slopes.numpy`), and each system is solved by
+``odeint`` itself, so its solution is differentiable again: Hessians and
+higher derivatives work the same way (as in ``jax.experimental.ode``). The
+times ``t`` are differentiable too: ``dy(t_i)/dt_i = f(y(t_i), t_i)`` for
+``i > 0``, and moving ``t_0`` moves the start.
 """
 
 from __future__ import annotations
@@ -29,22 +28,26 @@ import warnings
 import numpy as np
 import scipy.integrate
 
-from .core.ops.shape import getitem
 from .core.trace import Primitive, Tracer, concrete, shape_of
-from .numpy import concatenate, ravel, reshape
+from .core.staging import TracingError
+from .numpy import concatenate, ravel, reshape, stack
+from .numpy import sum as snp_sum
 from .transforms import jit, jvp, vjp
 
 __all__ = ["odeint"]
 
 
-# -- the dynamics on flat vectors, with its compiled derivatives -------------------------------------
+# -- the dynamics on flat vectors ------------------------------------------------------------------------
 class _Dynamics:
-    """``func(y, t, *args)`` as ``f(y, t, p)`` on a flat state ``y`` and flat parameters ``p``."""
+    """``func(y, t, *args)`` as ``f(y, t, p)`` on a flat state ``y`` and flat parameters ``p``.
 
-    def __init__(self, func, y_shape, arg_shapes, tfirst):
+    The solver evaluates it through ``slopes.jit`` (traced once, replayed at
+    NumPy's cost), or plainly if ``func`` cannot be traced.
+    """
+
+    def __init__(self, func, y_shape, arg_shapes, tfirst=False):
         self.func, self.y_shape, self.arg_shapes, self.tfirst = func, y_shape, arg_shapes, tfirst
-        self.adjoint = jit(self._adjoint)
-        self.tangent = jit(self._tangent)
+        self.staged = jit(self.f)
 
     def unravel(self, p):
         args, start = [], 0
@@ -61,17 +64,33 @@ class _Dynamics:
         return ravel(out)
 
     def numpy_rhs(self, y, t, p):
+        if self.staged is not None:
+            try:
+                return np.asarray(self.staged(y, t, p), dtype=float)
+            except TracingError:  # Python decisions on values in func: run it plainly
+                self.staged = None
         return np.asarray(self.f(y, t, p), dtype=float)
 
-    def _adjoint(self, y, t, p, a):
-        """``(f, a^T df/dy, a^T df/dp)`` at ``(y, t, p)``."""
-        out, back = vjp(lambda y, p: self.f(y, t, p), y, p)
-        ay, ap = back(a)
-        return out, ay, ap
 
-    def _tangent(self, y, t, p, dy, dp):
-        """``df/dy dy + df/dp dp`` at ``(y, t, p)``."""
-        return jvp(lambda y, p: self.f(y, t, p), (y, p), (dy, dp))[1]
+def _tangent_system(dynamics, n, m):
+    """``[y, s]' = [f, df/dy s + df/dp dp]`` with parameters ``[p, dp]``: forward sensitivities."""
+
+    def system(z, tau, q):
+        f, df = jvp(lambda y, p: dynamics.f(y, tau, p), (z[:n], q[:m]), (z[n:], q[m:]))
+        return concatenate([f, df])
+
+    return _Dynamics(system, (2 * n,), [(2 * m,)])
+
+
+def _adjoint_system(dynamics, n, m):
+    """``[y, a, g]' = [f, -a^T df/dy, -a^T df/dp]`` with parameters ``p``: the adjoint method."""
+
+    def system(s, tau, p):
+        f, back = vjp(lambda y, p: dynamics.f(y, tau, p), s[:n], p)
+        ay, ap = back(s[n : 2 * n])
+        return concatenate([f, -ay, -ap])
+
+    return _Dynamics(system, (2 * n + m,), [(m,)])
 
 
 # -- the solver ------------------------------------------------------------------------------------
@@ -94,94 +113,66 @@ def _impl(y0, t, p, dynamics, options):
     return _solve(dynamics.numpy_rhs, y0, t, options, args=(p,))
 
 
-def _tangent_impl(y0, t, p, dy0, dt, dp, dynamics, options):
-    """Forward sensitivities: the tangent of the solution along ``(dy0, dt, dp)``."""
-    ys = _impl(y0, t, p, dynamics, options)
-    if len(t) < 2:
-        return np.array(dy0, dtype=float)[None, :] if len(t) else np.zeros_like(ys)
-    n = y0.size
-
-    def rhs(s, tau):
-        y, dy = s[:n], s[n:]
-        return np.concatenate([dynamics.numpy_rhs(y, tau, p), dynamics.tangent(y, tau, p, dy, dp)])
-
-    f0 = dynamics.numpy_rhs(y0, t[0], p)
-    start = np.concatenate([y0, dy0 - f0 * dt[0]])  # moving t_0 moves the start along f
-    sens = _solve(rhs, start, t, options)[:, n:]
-    rates = np.stack([dynamics.numpy_rhs(ys[i], t[i], p) for i in range(len(t))])
-    return sens + rates * dt[:, None]
+# odeint_p(y0, t, p): the solution at the times t, shape (len(t), n), of the flat dynamics. Its
+# rules solve ODEs with odeint_p itself, so they are differentiable in turn (any order), and under
+# vmap it loops over the batch: one solve per example (per direction in jacfwd/jacrev).
+odeint_p = Primitive("odeint", _impl)
 
 
-class _Backward(threading.local):
-    """The reverse rules of y0, t and args share one backward solve: the last one, kept per thread."""
+def _rates(dynamics, ys, t, p):
+    """``f(y(t_i), t_i)`` for every output time, shape (len(t), n)."""
+    return stack([dynamics.f(ys[i], t[i], p) for i in range(shape_of(t)[0])])
+
+
+def _jvp(primals, tangents, params):
+    (y0, t, p), dynamics, options = primals, params["dynamics"], params["options"]
+    ys = odeint_p(y0, t, p, **params)
+    if all(d is None for d in tangents):
+        return ys, None
+    dy0, dt, dp = (np.zeros(shape_of(x)) if d is None else d for x, d in zip(primals, tangents))
+    n, m, count = shape_of(y0)[0], shape_of(p)[0], shape_of(t)[0]
+    if count < 2:
+        return ys, reshape(dy0, (count, n)) if count else np.zeros((0, n))
+    start = concatenate([y0, dy0 - dynamics.f(y0, t[0], p) * dt[0]])  # moving t_0 moves the start
+    zs = odeint_p(start, t, concatenate([p, dp]), dynamics=_tangent_system(dynamics, n, m), options=options)
+    return ys, zs[:, n:] + _rates(dynamics, ys, t, p) * reshape(dt, (count, 1))
+
+
+def _cotangents(g, ys, y0, t, p, dynamics, options):
+    """The adjoint method: the cotangents of ``y0``, ``t`` and ``p`` from that of the solution."""
+    n, m, count = shape_of(y0)[0], shape_of(p)[0], shape_of(t)[0]
+    if not count:
+        return np.zeros(n), np.zeros(0), np.zeros(m)
+    system = _adjoint_system(dynamics, n, m)
+    a, gp, gt = g[-1], np.zeros(m), [None] * count
+    for i in range(count - 1, 0, -1):
+        gt[i] = snp_sum(g[i] * dynamics.f(ys[i], t[i], p))
+        end = odeint_p(
+            concatenate([ys[i], a, gp]), stack([t[i], t[i - 1]]), p, dynamics=system, options=options
+        )[-1]
+        a, gp = end[n : 2 * n], end[2 * n :]
+        if i > 1:
+            a = a + g[i - 1]
+    gt[0] = 0.0 if count == 1 else -snp_sum(a * dynamics.f(y0, t[0], p))  # a: before adding g_0
+    return a + g[0], stack(gt), gp
+
+
+class _LastBackward(threading.local):
+    """The reverse rules of y0, t and p share one backward solve: the last one, kept per thread."""
 
     inputs = ()
     result = None
 
 
-_backward = _Backward()
-
-
-def _cotangent_impl(g, ys, y0, t, p, dynamics, options):
-    """The adjoint method: the cotangents of ``y0``, ``t`` and ``p``, concatenated."""
-    inputs = (g, ys, y0, t, p)
-    if len(_backward.inputs) != 5 or any(a is not b for a, b in zip(_backward.inputs, inputs)):
-        _backward.inputs, _backward.result = inputs, np.concatenate(_run_adjoint(*inputs, dynamics, options))
-    return _backward.result
-
-
-def _run_adjoint(g, ys, y0, t, p, dynamics, options):
-    n, m = y0.size, p.size
-    if not len(t):
-        return np.zeros(n), np.zeros(0), np.zeros(m)
-    a, gp, gt = g[-1].copy(), np.zeros(m), np.zeros(len(t))
-
-    def rhs(s, tau):
-        f, ay, ap = dynamics.adjoint(s[:n], tau, p, s[n : 2 * n])
-        return np.concatenate([f, -ay, -ap])
-
-    for i in range(len(t) - 1, 0, -1):
-        gt[i] = g[i] @ dynamics.numpy_rhs(ys[i], t[i], p)
-        if t[i] != t[i - 1]:
-            end = _solve(rhs, np.concatenate([ys[i], a, gp]), [t[i], t[i - 1]], options)[-1]
-            a, gp = end[n : 2 * n], end[2 * n :]
-        if i > 1:
-            a = a + g[i - 1]
-    if len(t) > 1:
-        gt[0] = -(a @ dynamics.numpy_rhs(y0, t[0], p))  # a: the adjoint before adding g_0
-        a = a + g[0]
-    return a, gt, gp
-
-
-def _no_higher_order(*args, **params):
-    raise NotImplementedError(
-        "odeint: derivatives of order two and more are not available (its derivative rules run "
-        "SciPy's solver); take first derivatives only, or finite differences of them"
-    )
-
-
-odeint_p = Primitive("odeint", _impl)
-odeint_tangent = Primitive("odeint_tangent", _tangent_impl)
-odeint_cotangent = Primitive("odeint_cotangent", _cotangent_impl)
-for _rule_of_rule in (odeint_tangent, odeint_cotangent):
-    _rule_of_rule.jvp = _no_higher_order
-    _rule_of_rule.vjps = (_no_higher_order,) * 6
-# under vmap (jacfwd, jacrev) these loop over the batch: one derivative solve per direction
-
-
-def _jvp(primals, tangents, params):
-    ys = odeint_p(*primals, **params)
-    if all(d is None for d in tangents):
-        return ys, None
-    full = [np.zeros(shape_of(x)) if d is None else d for x, d in zip(primals, tangents)]
-    return ys, odeint_tangent(*primals, *full, **params)
+_last = _LastBackward()
 
 
 def _vjp_rule(which):
     def rule(g, ys, y0, t, p, dynamics, options):
-        sizes = np.cumsum([0, shape_of(y0)[0], shape_of(t)[0], shape_of(p)[0]])
-        packed = odeint_cotangent(g, ys, y0, t, p, dynamics=dynamics, options=options)
-        return getitem(packed, index=(slice(sizes[which], sizes[which + 1]),))
+        inputs = (g, ys, y0, t, p)
+        if len(_last.inputs) != 5 or any(x is not y for x, y in zip(_last.inputs, inputs)):
+            _last.inputs, _last.result = inputs, _cotangents(*inputs, dynamics, options)
+        return _last.result[which]
 
     return rule
 
@@ -198,8 +189,8 @@ def odeint(func, y0, t, args=(), rtol=None, atol=None, tcrit=None, h0=0.0, hmax=
            mxstep=0, mxhnil=0, mxordn=12, mxords=5, tfirst=False, **unsupported):
     """Differentiable ``scipy.integrate.odeint``: solve ``dy/dt = func(y, t, *args)`` at the times ``t``.
 
-    Same signature and values as SciPy's (LSODA). Differentiable, by every
-    first-order transform, in ``y0``, ``t`` and ``args``: reverse mode by the
+    Same signature and values as SciPy's (LSODA). Differentiable to any order,
+    by every transform, in ``y0``, ``t`` and ``args``: reverse mode by the
     adjoint method, forward mode by forward sensitivities (see the module).
 
     Parameters
