@@ -117,6 +117,19 @@ def test_state_of_any_shape_tfirst_vmap_and_jit():
     np.testing.assert_allclose(sl.vmap(sl.grad(loss))(ws), [sl.grad(loss)(w) for w in ws], rtol=1e-12)
 
 
+def test_func_with_python_decisions_on_time_still_differentiates():
+    """A func slopes.jit cannot stage (an `if` on t) runs unstaged: same values and gradients."""
+
+    def switched(y, t, k):
+        if t > 1.0:
+            return -2.0 * k * y
+        return -k * y
+
+    g = lambda k: odeint(switched, np.array([1.0]), np.array([0.0, 2.0]), args=(k,), **TIGHT)[1, 0]  # noqa: E731
+    np.testing.assert_allclose(g(0.5), np.exp(-1.5), rtol=1e-9)  # exp(-k) exp(-2k)
+    np.testing.assert_allclose(sl.grad(g)(0.5), -3.0 * np.exp(-1.5), rtol=1e-8)
+
+
 def test_ode_fit_example_recovers_the_parameters():
     import runpy
     from pathlib import Path

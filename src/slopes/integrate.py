@@ -28,8 +28,8 @@ import warnings
 import numpy as np
 import scipy.integrate
 
-from .core.trace import Primitive, Tracer, concrete, shape_of
 from .core.staging import TracingError
+from .core.trace import Primitive, Tracer, concrete, shape_of
 from .numpy import concatenate, ravel, reshape, stack
 from .numpy import sum as snp_sum
 from .transforms import jit, jvp, vjp
