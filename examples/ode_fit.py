@@ -55,5 +55,6 @@ def fit():
 if __name__ == "__main__":
     result = fit()
     print(f"true   zeta, omega = {TRUE_PARAMS}")
-    print(f"fitted zeta, omega = {np.round(result.x, 4)}  ({result.nit} iterations, {result.nfev} evaluations)")
+    print(f"fitted zeta, omega = {np.round(result.x, 4)}")
+    print(f"{result.nit} iterations, {result.nfev} evaluations")
     print(f"loss {result.fun:.3e} (noise variance 4.0e-04), |grad| {np.linalg.norm(result.grad):.1e}")

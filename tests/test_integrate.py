@@ -95,7 +95,9 @@ def test_second_derivatives_forward_and_reverse_against_finite_differences():
 
 def test_higher_derivatives_and_taylor_mode_in_closed_form():
     """y = 2 exp(-k t) at t = 1.5: d^j/dk^j = (-1.5)^j y, by Hessians and Taylor-mode derivatives."""
-    f = lambda k: odeint(lambda y, t, k: -k * y, np.array([2.0]), np.array([0.0, 1.5]), args=(k,), **TIGHT)[1, 0]  # noqa: E731
+    def f(k):
+        return odeint(lambda y, t, k: -k * y, np.array([2.0]), np.array([0.0, 1.5]), args=(k,), **TIGHT)[1, 0]
+
     k = 0.7
     y = 2.0 * np.exp(-1.5 * k)
     np.testing.assert_allclose(sl.hessian(f)(k), 1.5**2 * y, rtol=1e-8)
@@ -125,7 +127,9 @@ def test_func_with_python_decisions_on_time_still_differentiates():
             return -2.0 * k * y
         return -k * y
 
-    g = lambda k: odeint(switched, np.array([1.0]), np.array([0.0, 2.0]), args=(k,), **TIGHT)[1, 0]  # noqa: E731
+    def g(k):
+        return odeint(switched, np.array([1.0]), np.array([0.0, 2.0]), args=(k,), **TIGHT)[1, 0]
+
     np.testing.assert_allclose(g(0.5), np.exp(-1.5), rtol=1e-9)  # exp(-k) exp(-2k)
     np.testing.assert_allclose(sl.grad(g)(0.5), -3.0 * np.exp(-1.5), rtol=1e-8)
 
@@ -149,7 +153,7 @@ def test_ode_fit_example_recovers_the_parameters():
     [
         (lambda: odeint(lambda y, t: -y, np.ones(2), np.array([0.0, 2.0, 1.0])), ValueError, "monotonic"),
         (lambda: odeint(lambda y, t: -y, np.ones(2), np.ones((2, 2))), ValueError, "t must be 1-D"),
-        (lambda: odeint(lambda y, t: -y, np.ones(2), [0.0, 1.0], Dfun=lambda y, t: -np.eye(2)), ValueError, "Dfun"),
+        (lambda: odeint(lambda y, t: -y, np.ones(2), [0.0, 1.0], Dfun=np.eye), ValueError, "Dfun"),
         (lambda: odeint(lambda y, t: -y, np.ones(2), [0.0, 1.0], bogus=1), TypeError, "bogus"),
         (lambda: odeint("f", np.ones(2), [0.0, 1.0]), TypeError, "callable"),
         (lambda: odeint(lambda y, t: -y, ["a"], [0.0, 1.0]), TypeError, "real numbers"),

@@ -60,7 +60,13 @@ def test_derivatives_against_finite_differences(name):
     check_derivatives(CASES[name][0], *arguments(CASES[name]), order=2)
 
 
-SHARED = ["convolve_1d_full", "correlate_2d_same", "convolve_2d_valid", "numpy_convolve_same", "correlate_1d_valid_long_kernel"]
+SHARED = [
+    "convolve_1d_full",
+    "correlate_2d_same",
+    "convolve_2d_valid",
+    "numpy_convolve_same",
+    "correlate_1d_valid_long_kernel",
+]
 
 
 @pytest.mark.parametrize("name", SHARED)
@@ -82,7 +88,8 @@ def test_vmap_with_one_operand_mapped_and_per_example_gradients():
     rng = np.random.default_rng(3)
     signals, kernel = rng.standard_normal((4, 7)), rng.standard_normal(3)
     batched = sl.vmap(lambda s: sig.convolve(s, kernel, "same"))(signals)
-    np.testing.assert_allclose(batched, [scipy.signal.convolve(s, kernel, "same") for s in signals], rtol=1e-12)
+    expected = [scipy.signal.convolve(s, kernel, "same") for s in signals]
+    np.testing.assert_allclose(batched, expected, rtol=1e-12)
     loss = lambda k, s: snp.sum(sig.correlate(s, k, "valid") ** 2)  # noqa: E731
     per_example = sl.vmap(sl.grad(loss), in_axes=(None, 0))(kernel, signals)
     expected = [sl.grad(loss)(kernel, s) for s in signals]

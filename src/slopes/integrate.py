@@ -231,7 +231,9 @@ def odeint(func, y0, t, args=(), rtol=None, atol=None, tcrit=None, h0=0.0, hmax=
         if name not in _UNSUPPORTED:
             raise TypeError(f"odeint() got an unexpected keyword argument {name!r}")
         if value is not _UNSUPPORTED[name] and value != _UNSUPPORTED[name]:
-            raise ValueError(f"odeint(): {name} is not supported by slopes.integrate.odeint; leave it at its default")
+            raise ValueError(
+                f"odeint(): {name} is not supported by slopes.integrate.odeint; leave it at its default"
+            )
     if not callable(func):
         raise TypeError(f"odeint(): func must be callable, func(y, t, *args); got {type(func).__name__}")
     if not isinstance(args, tuple):

@@ -82,7 +82,8 @@ def convolve(a, v, mode="full"):
     >>> import slopes as sl, slopes.numpy as snp
     >>> snp.convolve([1.0, 2.0, 3.0], [0.0, 1.0, 0.5])
     array([0. , 1. , 2.5, 4. , 1.5])
-    >>> sl.grad(lambda a: snp.sum(snp.convolve(a, np.array([1.0, -1.0]), "valid") ** 2))(np.array([0.0, 1.0, 3.0]))
+    >>> diff = lambda a: snp.convolve(a, np.array([1.0, -1.0]), "valid")  # a[i+1] - a[i]
+    >>> sl.grad(lambda a: snp.sum(diff(a) ** 2))(np.array([0.0, 1.0, 3.0]))
     array([-2., -2.,  4.])
     """
     a, v = _operand(a), _operand(v)

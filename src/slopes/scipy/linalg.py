@@ -195,7 +195,9 @@ def solve_sylvester(a, b, q):
     a, b, q = _square(a, "solve_sylvester"), _square(b, "solve_sylvester"), floating(q)
     m, n, sq = shape_of(a)[-1], shape_of(b)[-1], tuple(shape_of(q))
     if len(sq) < 2 or sq[-2:] != (m, n):
-        raise ValueError(f"solve_sylvester(): a ({m}, {m}) and b ({n}, {n}) need q of shape (..., {m}, {n}); got {sq}")
+        raise ValueError(
+            f"solve_sylvester(): a ({m}, {m}) and b ({n}, {n}) need q of shape (..., {m}, {n}); got {sq}"
+        )
     return ops.solve_sylvester(a, b, q)
 
 
@@ -232,7 +234,7 @@ def lu_factor(a, overwrite_a=False, check_finite=True):
 
 
 def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
-    """Differentiable ``scipy.linalg.lu_solve``: ``x`` with ``a x = b`` (or ``a^T x = b``) from :func:`lu_factor`.
+    """Differentiable ``scipy.linalg.lu_solve``: ``x`` with ``a x = b`` (or ``a^T x = b``), a from lu_factor.
 
     Differentiable in ``lu`` and ``b``.
 

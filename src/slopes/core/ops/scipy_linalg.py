@@ -113,7 +113,9 @@ def _sylvester_impl(a, b, q):
 solve_sylvester = Primitive(
     "solve_sylvester",
     _explained(
-        "solve_sylvester", "A and -B share an eigenvalue, so AX + XB = Q has no unique solution", _sylvester_impl
+        "solve_sylvester",
+        "A and -B share an eigenvalue, so AX + XB = Q has no unique solution",
+        _sylvester_impl,
     ),
 )
 
