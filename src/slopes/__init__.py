@@ -43,7 +43,7 @@ __version__ = "0.1.0"
 
 # Modules that pull in heavy dependencies (matplotlib, scipy's submodules) load on first use:
 # ``sl.viz`` works after ``import slopes as sl`` without making every import pay for matplotlib.
-_LAZY_MODULES = ("report", "scipy", "viz")
+_LAZY_MODULES = ("integrate", "report", "scipy", "viz")
 
 
 def __getattr__(name):
@@ -75,6 +75,7 @@ __all__ = [
     "grad",
     "hessian",
     "hvp",
+    "integrate",
     "jacfwd",
     "jacobian",
     "jacrev",

@@ -24,6 +24,7 @@ from ..core.ops.einsum import einsum as _einsum
 from ..core.ops.linalg import matmul as _matmul
 from ..core.trace import shape_of
 from ._axes import normalize_axis
+from .convolution import convolve
 from ._wrap import asarray_args
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "triu",
     "tril",
     "kron",
+    "convolve",
 ]
 
 

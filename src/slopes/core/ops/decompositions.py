@@ -108,9 +108,9 @@ def _trace_of_product(x, y):
 def _explained(name, problem, impl):
     """``impl`` with NumPy's terse ``LinAlgError`` replaced by one that says what is needed."""
 
-    def run(*args):
+    def run(*args, **params):
         try:
-            return impl(*args)
+            return impl(*args, **params)
         except np.linalg.LinAlgError as err:
             shapes = " and ".join(str(np.shape(a)) for a in args)
             msg = f"{name}() on shape {shapes}: {problem} (NumPy: {err})"
