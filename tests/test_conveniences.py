@@ -79,13 +79,18 @@ def test_checkpoint_derivatives_match_finite_differences_and_the_plain_function(
     for transform in (
         lambda fn: sl.grad(fn, argnums=(0, 1)),
         lambda fn: sl.hessian(fn, argnums=1),
-        lambda fn: sl.jit(sl.grad(fn, argnums=(0, 1))),
         lambda fn: sl.vmap(sl.grad(fn), in_axes=(0, None)),  # per-row gradients
         lambda fn: sl.grad(lambda x, W: snp.sum(sl.vmap(fn, in_axes=(0, None))(x, W)), argnums=1),
     ):
         got, want = transform(loss)(x, W), transform(loss_plain)(x, W)
         for a, b in zip(sl.tree_map(np.ravel, got), sl.tree_map(np.ravel, want)):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    # a jitted gradient replays the block on new values
+    jitted = sl.jit(sl.grad(loss, argnums=1))
+    for scale in (1.0, -0.5):
+        np.testing.assert_allclose(jitted(x, scale * W), sl.grad(loss_plain, argnums=1)(x, scale * W), rtol=1e-12)
+    assert jitted.cache_info()["hits"] == 1
+    assert "checkpoint(" in str(jitted.trace(x, W))  # staged as one step, recomputed in the backward part
     # Taylor mode: the 4th derivative along a line
     line = lambda fn: sl.derivative(lambda t: loss_plain(x * t, W) if fn is None else fn(x * t, W), order=4)  # noqa: E731
     np.testing.assert_allclose(line(loss)(0.7), line(None)(0.7), rtol=1e-10)
@@ -216,3 +221,11 @@ def test_make_ggnvp_equals_autograds():
     for g in ((None, None), (loss(snp), loss(anp))):
         want = ag.make_ggnvp(model(anp), *([g[1]] if g[1] else []))(x)(v)
         np.testing.assert_allclose(sl.make_ggnvp(model(snp), g[0])(x)(v), want, rtol=1e-12)
+
+
+def test_ggnvp_names_a_mismatched_vector_or_a_non_scalar_loss():
+    f = lambda x: 2.0 * x  # noqa: E731
+    with pytest.raises(ValueError, match=r"v must have x's structure and shapes.*\(3,\).*\(2,\)"):
+        sl.ggnvp(f, np.ones(3), np.ones(2))
+    with pytest.raises(TypeError, match=r"loss must return a scalar.*\(3,\)"):
+        sl.ggnvp(f, np.ones(3), np.ones(3), loss=lambda y: y**2)

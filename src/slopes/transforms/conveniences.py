@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
+
 from ..core import pytree
+from ..core.trace import shape_of
 from ._common import check_callable
 from .forward import jvp
 from .jacobians import hvp
@@ -110,12 +113,40 @@ def ggnvp(fun, x, v, loss=None):
     array([2., 2.])
     """
     check_callable(fun, "ggnvp")
-    loss = _half_squared_norm if loss is None else loss
-    check_callable(loss, "ggnvp")
+    _check_like(v, x)
+    if loss is None:
+        loss = _half_squared_norm
+    else:
+        check_callable(loss, "ggnvp")
+        loss = _scalar_valued(loss)
     y, jv = jvp(fun, (x,), (v,))
     _, pull = vjp(fun, x)
     (out,) = pull(hvp(loss, y, jv))
     return out
+
+
+def _check_like(v, x):
+    xs, x_tree = pytree.flatten(x)
+    vs, v_tree = pytree.flatten(v)
+    if v_tree != x_tree or any(shape_of(a) != np.shape(b) for a, b in zip(xs, vs)):
+        raise ValueError(
+            f"ggnvp(): v must have x's structure and shapes, {x_tree!r} with shapes "
+            f"{[shape_of(a) for a in xs]}; got {v_tree!r} with shapes {[np.shape(b) for b in vs]}"
+        )
+
+
+def _scalar_valued(loss):
+    @functools.wraps(loss)
+    def checked(y):
+        out = loss(y)
+        if shape_of(out) != ():
+            raise TypeError(
+                f"ggnvp(): loss must return a scalar (the loss of fun's output), but it returned "
+                f"shape {shape_of(out)}; reduce it, e.g. with snp.sum or snp.mean"
+            )
+        return out
+
+    return checked
 
 
 def make_ggnvp(f, g=None, f_argnum=0):
