@@ -7,7 +7,7 @@ outputs are plain ``np.ndarray`` in the same structure. Transforms nest freely.
 """
 
 from .batching import vmap
-from .checkpoint import checkpoint
+from .recompute import checkpoint
 from .conveniences import elementwise_grad, ggnvp, make_ggnvp
 from .forward import derivative, directional_derivative, jvp
 from .jacobians import hessian, hvp, jacfwd, jacobian, jacrev
