@@ -137,7 +137,7 @@ def test_checkpoint_pullback_serves_every_cotangent_and_keyword_arguments():
     np.testing.assert_allclose(sl.grad(lambda s: snp.sum(block(x, W, scale=s)))(2.0), np.sum(t1), rtol=1e-12)
 
 
-def test_checkpoint_refuses_a_traced_value_read_through_a_closure():
+def test_checkpoint_refuses_closures_over_traced_values_and_saving_policies():
     W = np.eye(2)
 
     def loss(W):
@@ -146,6 +146,8 @@ def test_checkpoint_refuses_a_traced_value_read_through_a_closure():
 
     with pytest.raises(TypeError, match="as an argument"):
         sl.grad(loss)(W)
+    with pytest.raises(ValueError, match="policy=None"):
+        sl.checkpoint(snp.sin, policy="dots_saveable")
 
 
 def test_checkpoint_gradient_equals_autograds():

@@ -157,7 +157,7 @@ def _taylor(primals, series, params):
     return out, ser
 
 
-def checkpoint(fun, *, static_argnums=()):
+def checkpoint(fun, *, prevent_cse=True, policy=None, static_argnums=()):
     """Make ``fun`` a block whose insides reverse mode recomputes instead of storing.
 
     The same values and derivatives as ``fun``; in a gradient, only the
@@ -173,6 +173,12 @@ def checkpoint(fun, *, static_argnums=()):
         Takes arrays or pytrees of arrays (and any other constants), returns
         an array or a pytree of arrays. Values being differentiated must reach
         it as arguments, not through a closure (that raises ``TypeError``).
+    prevent_cse : bool, optional
+        Accepted for JAX compatibility: ``sl.jit`` never merges a block with
+        its recomputation, so there is nothing to prevent.
+    policy : None
+        JAX's choice of intermediates to save instead of recomputing; only
+        ``None`` (recompute everything) is supported.
     static_argnums : tuple of int, optional
         Accepted for JAX compatibility: every argument that is not a traced
         array (a flag, a size, a data array) is already a constant here.
@@ -201,7 +207,12 @@ def checkpoint(fun, *, static_argnums=()):
     True
     """
     check_callable(fun, "checkpoint")
-    del static_argnums  # non-traced arguments are constants of the block in any case
+    if policy is not None:
+        raise ValueError(
+            f"checkpoint(): saving policies are not supported (got policy={policy!r}); "
+            "leave policy=None to recompute every intermediate of the block"
+        )
+    del prevent_cse, static_argnums  # see the docstring: nothing to do for either
 
     @functools.wraps(fun)
     def wrapped(*args, **kwargs):
