@@ -128,7 +128,8 @@ def differentiable_names(ag_mod, reference, attr_prefix):
             has_rule = fn in primitive_vjps
         except TypeError:  # unhashable
             continue
-        wrapper = not getattr(fn, "_is_autograd_primitive", False) and getattr(fn, "__module__", "").startswith("autograd")
+        primitive = getattr(fn, "_is_autograd_primitive", False)
+        wrapper = not primitive and getattr(fn, "__module__", "").startswith("autograd")
         # the mirrored module's own names only (not autograd's helpers and imports)
         if (has_rule or wrapper) and resolve(reference, attr_prefix + name) is not None:
             names.append(name)
@@ -158,7 +159,8 @@ def objective(np_, fn, args, argnum):
         full[argnum] = x
         out = fn(*full)
         total = 0.0
-        several = not hasattr(out, "shape") and hasattr(out, "__len__")  # a tuple, list or autograd's box of one
+        # a tuple, a list, or autograd's box of one
+        several = not hasattr(out, "shape") and hasattr(out, "__len__")
         for o in [out[i] for i in range(len(out))] if several else (out,):
             kind = np.dtype(o.dtype).kind if hasattr(o, "dtype") else "f"
             if kind == "c":
@@ -277,7 +279,8 @@ def main(argv=None):
 
 
 def report(rows, missing, unfit, bad):
-    print("== eager gradient per call, ~1000 float64 entries (ratio = autograd / slopes: > 1 means slopes is faster)")
+    print("== eager gradient per call, ~1000 float64 entries")
+    print("   (ratio = autograd / slopes: above 1 means slopes is faster)")
     header = ("name", "input", "slopes", "autograd", "ratio", "check")
     table = [header] + [
         (r, lab, fmt(a) if a else "-", fmt(b) if b else "-", f"{b / a:.3g}" if a else "-", chk)

@@ -201,10 +201,8 @@ def checkpoint(fun, *, prevent_cse=True, policy=None, static_argnums=()):
     >>> import numpy as np, slopes as sl, slopes.numpy as snp
     >>> layer = sl.checkpoint(lambda h, W: snp.tanh(W @ h))
     >>> W = np.array([[0.5, -0.2], [0.1, 0.3]])
-    >>> loss = lambda x: snp.sum(layer(layer(x, W), W) ** 2)
-    >>> g = sl.grad(loss)(np.array([1.0, 2.0]))
-    >>> bool(np.allclose(g, sl.grad(lambda x: snp.sum(snp.tanh(W @ snp.tanh(W @ x)) ** 2))(np.array([1.0, 2.0]))))
-    True
+    >>> sl.grad(lambda x: snp.sum(layer(layer(x, W), W) ** 2))(np.array([1.0, 2.0])).round(6)
+    array([-0.008158,  0.032951])
     """
     check_callable(fun, "checkpoint")
     if policy is not None:
