@@ -7,6 +7,8 @@ outputs are plain ``np.ndarray`` in the same structure. Transforms nest freely.
 """
 
 from .batching import vmap
+from .recompute import checkpoint
+from .conveniences import elementwise_grad, ggnvp, make_ggnvp
 from .forward import derivative, directional_derivative, jvp
 from .jacobians import hessian, hvp, jacfwd, jacobian, jacrev
 from .jit import jit
@@ -26,4 +28,8 @@ __all__ = [
     "directional_derivative",
     "vmap",
     "jit",
+    "checkpoint",
+    "elementwise_grad",
+    "ggnvp",
+    "make_ggnvp",
 ]
