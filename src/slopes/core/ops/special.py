@@ -70,7 +70,16 @@ def _quotient_or_zero(x, y):
 
 
 # -- gamma family ------------------------------------------------------------------------
-polygamma = _define("polygamma", sc.polygamma, (None, lambda ans, n, x: polygamma(add(n, 1), x)), (0, 1))
+def _polygamma(n, x):
+    out = sc.polygamma(n, x)
+    # SciPy promotes an integer order to float64; keep x's precision (float32 in, float32 out)
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None and dtype.kind == "f" and out.dtype != dtype:
+        out = out.astype(dtype)
+    return out
+
+
+polygamma = _define("polygamma", _polygamma, (None, lambda ans, n, x: polygamma(add(n, 1), x)), (0, 1))
 digamma = _define("digamma", sc.digamma, (lambda ans, x: polygamma(1, x),), (0,))
 gammaln = _define("gammaln", sc.gammaln, (lambda ans, x: digamma(x),), (0,))
 gamma = _define("gamma", sc.gamma, (lambda ans, x: mul(ans, digamma(x)),), (0, "ans"))
