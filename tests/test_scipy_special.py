@@ -228,6 +228,50 @@ def test_first_and_second_derivatives_match_jax(name, jax_special):
         assert float(g2(*args)) == pytest.approx(float(ref2), rel=1e-8, abs=1e-12)
 
 
+# autograd's autograd.scipy.special: the same names, its own derivative rules
+AUTOGRAD_NAMES = {
+    "gammaln": lambda ag: ag.gammaln,
+    "digamma": lambda ag: ag.digamma,
+    "polygamma": lambda ag: lambda x: ag.polygamma(2, x),
+    "gamma": lambda ag: ag.gamma,
+    "multigammaln": lambda ag: lambda a: ag.multigammaln(a, 3),
+    "beta": lambda ag: ag.beta,
+    "betaln": lambda ag: ag.betaln,
+    "gammainc": lambda ag: lambda x: ag.gammainc(2.5, x),
+    "gammaincc": lambda ag: lambda x: ag.gammaincc(0.7, x),
+    "erf": lambda ag: ag.erf,
+    "erfc": lambda ag: ag.erfc,
+    "erfinv": lambda ag: ag.erfinv,
+    "erfcinv": lambda ag: ag.erfcinv,
+    "expit": lambda ag: ag.expit,
+    "logit": lambda ag: ag.logit,
+    "i0": lambda ag: ag.i0,
+    "i1": lambda ag: ag.i1,
+    "iv": lambda ag: lambda z: ag.iv(1.5, z),
+    "ive": lambda ag: lambda z: ag.ive(2.0, z),
+    "j0": lambda ag: ag.j0,
+    "j1": lambda ag: ag.j1,
+    "y0": lambda ag: ag.y0,
+    "y1": lambda ag: ag.y1,
+    "logsumexp": lambda ag: ag.logsumexp,
+}
+
+
+@pytest.mark.parametrize("name", sorted(AUTOGRAD_NAMES))
+def test_first_and_second_derivatives_match_autograd(name):
+    autograd = pytest.importorskip("autograd")
+    import autograd.scipy.special as ag
+
+    ours, theirs = CASES[name][0], AUTOGRAD_NAMES[name](ag)
+    args = [float(a) for a in draw(name, 5, ())]
+    for i in range(len(args)):
+        d1 = autograd.grad(theirs, i)
+        g1 = sl.grad(ours, argnums=i)
+        assert float(g1(*args)) == pytest.approx(float(d1(*args)), rel=1e-9, abs=1e-12)
+        second = float(sl.grad(g1, argnums=i)(*args))
+        assert second == pytest.approx(float(autograd.grad(d1, i)(*args)), rel=1e-8, abs=1e-12)
+
+
 # -- conventions at singular points and in the tails ---------------------------------------------
 def test_xlogy_and_xlog1py_at_x_zero_are_zero_with_finite_derivatives():
     # the functions are identically 0 along x = 0, so the y-derivative there is exactly 0
