@@ -279,12 +279,24 @@ def test_xlogy_and_xlog1py_at_x_zero_are_zero_with_finite_derivatives():
         assert float(f(0.0, y0)) == 0.0
         assert float(sl.grad(f, argnums=1)(0.0, y0)) == 0.0
         assert float(sl.hessian(lambda y: f(0.0, y))(y0)) == 0.0
+    # at x = 0 the Hessian is the closed form [[0, 1/y], [1/y, -x/y**2]] = [[0, 1/y], [1/y, 0]]
+    for f, y0, shift in ((S.xlogy, 2.0, 0.0), (S.xlog1py, 2.0, 1.0)):
+        h = sl.hessian(lambda v: f(v[0], v[1]))(np.array([0.0, y0]))
+        np.testing.assert_allclose(h, [[0.0, 1 / (y0 + shift)], [1 / (y0 + shift), 0.0]], rtol=1e-15)
     # d/dx xlogy(x, y) = log y, also at x = 0
     assert float(sl.grad(S.xlogy)(0.0, 2.0)) == pytest.approx(math.log(2.0))
     # a where() around xlogy does not leak the y = 0 singularity of the branch not taken
     with np.errstate(divide="ignore", invalid="ignore"):  # xlogy(2, 0) is still evaluated
         g = sl.grad(lambda y: sl.numpy.sum(sl.numpy.where(y > 0, S.xlogy(2.0, y), 0.0)))(np.array([0.0, 1.0]))
     np.testing.assert_array_equal(g, [0.0, 2.0])
+
+
+def test_gammainc_derivative_at_zero_is_the_limit_of_the_density():
+    # d/dx P(a, x) = x**(a-1) e**-x / Gamma(a) at x = 0: 1 for a = 1, 0 for a > 1, +inf for a < 1
+    with np.errstate(divide="ignore"):
+        slopes_at_0 = [float(sl.grad(S.gammainc, argnums=1)(a, 0.0)) for a in (1.0, 2.0, 0.5)]
+    assert slopes_at_0 == [1.0, 0.0, math.inf]
+    assert float(sl.grad(S.gammaincc, argnums=1)(1.0, 0.0)) == -1.0
 
 
 def test_entr_at_zero():

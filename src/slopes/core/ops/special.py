@@ -25,6 +25,7 @@ from .elementwise import (
     exp,
     log,
     log1p,
+    logical_and,
     mul,
     neg,
     sign,
@@ -75,9 +76,10 @@ def _refusal(name, argument):
 
 
 def _quotient_or_zero(x, y):
-    """``x / y``, and exactly 0 where ``x == 0`` (also where ``y`` is 0 there)."""
-    zero = equal(x, 0)
-    return where(zero, 0.0, div(x, where(zero, 1.0, y)))
+    """``x / y``, and 0 at ``x = y = 0``; only that point is changed, so the derivative in
+    ``x`` at ``x = 0`` stays ``1 / y`` (a symmetric Hessian for ``xlogy`` there)."""
+    both_zero = logical_and(equal(x, 0), equal(y, 0))
+    return div(x, where(both_zero, 1.0, y))
 
 
 # -- gamma family ------------------------------------------------------------------------
