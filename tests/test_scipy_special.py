@@ -42,6 +42,8 @@ CASES = {
     "betaln": (S.betaln, sc.betaln, [uniform(0.5, 6), uniform(0.5, 6)]),
     "gammainc": (lambda x: S.gammainc(2.5, x), lambda x: sc.gammainc(2.5, x), [uniform(0.3, 6)]),
     "gammaincc": (lambda x: S.gammaincc(0.7, x), lambda x: sc.gammaincc(0.7, x), [uniform(0.3, 6)]),
+    "betainc": (lambda x: S.betainc(2.5, 1.5, x), lambda x: sc.betainc(2.5, 1.5, x), [uniform(0.05, 0.95)]),
+    "betaincc": (lambda x: S.betaincc(0.8, 3.0, x), lambda x: sc.betaincc(0.8, 3.0, x), [uniform(0.05, 0.95)]),
     "zeta": (lambda q: S.zeta(3.0, q), lambda q: sc.zeta(3.0, q), [uniform(0.5, 4)]),
     "erf": (S.erf, sc.erf, [uniform(-2.5, 2.5)]),
     "erfc": (S.erfc, sc.erfc, [uniform(-2.5, 2.5)]),
@@ -52,6 +54,7 @@ CASES = {
     "log_ndtr": (S.log_ndtr, sc.log_ndtr, [uniform(-12, 4)]),
     "expit": (S.expit, sc.expit, [uniform(-6, 6)]),
     "logit": (S.logit, sc.logit, [uniform(0.1, 0.9)]),
+    "log_expit": (S.log_expit, sc.log_expit, [uniform(-8, 8)]),
     "xlogy": (S.xlogy, sc.xlogy, [uniform(-2, 2), uniform(0.3, 4)]),
     "xlog1py": (S.xlog1py, sc.xlog1py, [uniform(-2, 2), uniform(-0.6, 4)]),
     "entr": (S.entr, sc.entr, [uniform(0.1, 3)]),
@@ -109,6 +112,8 @@ SYMPY = {
     "gammainc": (sy.lowergamma(sy.Rational(5, 2), x_) / sy.gamma(sy.Rational(5, 2)), 1.4),
     "gammaincc": (sy.uppergamma(sy.Rational(7, 10), x_) / sy.gamma(sy.Rational(7, 10)), 1.4),
     "zeta": (sy.zeta(3, x_), 1.6),
+    "betainc": (sy.betainc_regularized(sy.Rational(5, 2), sy.Rational(3, 2), 0, x_), 0.4),
+    "log_expit": (-sy.log(1 + sy.exp(-x_)), -1.2),
     "erf": (sy.erf(x_), 0.4),
     "erfc": (sy.erfc(x_), -0.6),
     "erfinv": (sy.erfinv(x_), 0.3),
@@ -192,6 +197,7 @@ JAX_NAMES = {
     "gammaln": lambda js: js.gammaln,
     "digamma": lambda js: js.digamma,
     "gammainc": lambda js: lambda x: js.gammainc(2.5, x),
+    "betainc": lambda js: lambda x: js.betainc(2.5, 1.5, x),
     "erfinv": lambda js: js.erfinv,
     "log_ndtr": lambda js: js.log_ndtr,
     "expit": lambda js: js.expit,
@@ -239,6 +245,7 @@ AUTOGRAD_NAMES = {
     "betaln": lambda ag: ag.betaln,
     "gammainc": lambda ag: lambda x: ag.gammainc(2.5, x),
     "gammaincc": lambda ag: lambda x: ag.gammaincc(0.7, x),
+    "betainc": lambda ag: lambda x: ag.betainc(2.5, 1.5, x),
     "erf": lambda ag: ag.erf,
     "erfc": lambda ag: ag.erfc,
     "erfinv": lambda ag: ag.erfinv,
@@ -364,13 +371,13 @@ def test_softmax_uses_scipys_default_axis():
 @pytest.mark.parametrize(
     "fn, args",
     [(S.polygamma, (1.0, 2.0)), (S.gammainc, (2.0, 1.0)), (S.gammaincc, (2.0, 1.0)), (S.zeta, (3.0, 1.0)),
-     (S.jv, (1.0, 2.0))],
+     (S.jv, (1.0, 2.0)), (S.betainc, (2.0, 1.0, 0.5)), (S.betaincc, (2.0, 1.0, 0.5))],
 )
 def test_constant_arguments_refuse_derivatives_by_name(fn, args):
     with pytest.raises(TypeError, match=r"not differentiable in the (order|shape|exponent) .*stop_gradient"):
         sl.grad(fn, argnums=0)(*args)
     with pytest.raises(TypeError, match=r"not differentiable in the (order|shape|exponent) .*stop_gradient"):
-        sl.jvp(lambda a: fn(a, args[1]), (args[0],), (1.0,))
+        sl.jvp(lambda a: fn(a, *args[1:]), (args[0],), (1.0,))
 
 
 def test_bad_input_gets_a_clear_error():

@@ -8,7 +8,7 @@ differentiable operations, so ``sl.grad``, ``sl.hessian``, ``sl.jvp``, Taylor mo
 
 Only some arguments have a closed-form derivative; the others are constants and
 differentiating in them raises an error naming the argument: the order ``n`` of
-:func:`polygamma`, the shape ``a`` of :func:`gammainc`/:func:`gammaincc`, the
+:func:`polygamma`, the shapes of :func:`gammainc`/:func:`gammaincc`/:func:`betainc`/:func:`betaincc`, the
 exponent ``x`` of :func:`zeta` (``q`` is differentiable), the order ``v`` of
 :func:`iv`/:func:`ive`/:func:`jv`/:func:`yv`, and ``d`` of :func:`multigammaln`.
 
@@ -33,9 +33,9 @@ from ..core.trace import concrete
 from ..numpy._wrap import asarray_args
 
 __all__ = [
-    "beta", "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfinv", "expit", "gamma",
+    "beta", "betainc", "betaincc", "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfinv", "expit", "gamma",
     "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "iv", "ive", "j0", "j1", "jv",
-    "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma",
+    "log_expit", "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma",
     "psi", "softmax", "xlog1py", "xlogy", "y0", "y1", "yv", "zeta",
 ]
 
@@ -201,6 +201,34 @@ def gammaincc(a, x):
     return sp.gammaincc(*_real("gammaincc", a, x))
 
 
+def betainc(a, b, x):
+    """The regularized incomplete beta function ``I_x(a, b)`` (the beta distribution's CDF).
+
+    Differentiable in ``x`` (``x**(a-1) (1-x)**(b-1) / beta(a, b)``, evaluated in logs);
+    the shapes ``a`` and ``b`` are constants (no closed-form derivative).
+
+    Examples
+    --------
+    >>> import slopes as sl
+    >>> from slopes.scipy import special
+    >>> float(special.betainc(2.0, 1.0, 0.5)), float(sl.grad(special.betainc, argnums=2)(2.0, 1.0, 0.5))
+    (0.25, 1.0)
+    """
+    return sp.betainc(*_real("betainc", a, b, x))
+
+
+def betaincc(a, b, x):
+    """``1 - betainc(a, b, x)``, accurate where it is tiny; differentiable in ``x``.
+
+    Examples
+    --------
+    >>> from slopes.scipy import special
+    >>> float(special.betaincc(2.0, 1.0, 0.5))
+    0.75
+    """
+    return sp.betaincc(*_real("betaincc", a, b, x))
+
+
 def zeta(x, q=None):
     """The Riemann (``q=None``) or Hurwitz zeta function ``sum_k (k + q)**-x``.
 
@@ -321,6 +349,19 @@ def expit(x):
     (0.5, 0.25)
     """
     return sp.expit(*_real("expit", x))
+
+
+def log_expit(x):
+    """``log(expit(x))``, exact where ``expit`` underflows; derivative ``expit(-x)``.
+
+    Examples
+    --------
+    >>> import slopes as sl
+    >>> from slopes.scipy import special
+    >>> float(special.log_expit(-1000.0)), float(sl.grad(special.log_expit)(-1000.0))
+    (-1000.0, 1.0)
+    """
+    return sp.log_expit(*_real("log_expit", x))
 
 
 def logit(p):

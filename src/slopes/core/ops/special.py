@@ -6,8 +6,8 @@ next function of the family: ``gammaln' = digamma``, ``digamma' = polygamma(1, .
 Taylor mode integrates the forward rule exactly.
 
 Arguments without a closed-form derivative are constants: the order ``n`` of
-``polygamma``, the order ``v`` of the Bessel functions, the shape ``a`` of
-``gammainc``/``gammaincc``, the exponent ``x`` of ``zeta``. Differentiating in one
+``polygamma``, the order ``v`` of the Bessel functions, the shapes ``a``, ``b`` of
+``gammainc``/``gammaincc``/``betainc``/``betaincc``, the exponent ``x`` of ``zeta``. Differentiating in one
 of them raises an error naming the argument and what to do.
 """
 
@@ -122,6 +122,21 @@ def _gamma_density(a, x):
 gammainc = _define("gammainc", sc.gammainc, ("the shape a", lambda ans, a, x: _gamma_density(a, x)), (0, 1))
 gammaincc = _define("gammaincc", sc.gammaincc, ("the shape a", lambda ans, a, x: neg(_gamma_density(a, x))), (0, 1))
 
+def _beta_density(a, b, x):
+    """``x**(a-1) (1-x)**(b-1) / B(a, b)``, the x-derivative of ``betainc(a, b, x)``, in logs."""
+    return exp(sub(add(xlogy(sub(a, 1.0), x), xlog1py(sub(b, 1.0), neg(x))), betaln(a, b)))
+
+
+betainc = _define(
+    "betainc", sc.betainc, ("the shape a", "the shape b", lambda ans, a, b, x: _beta_density(a, b, x)), (0, 1, 2)
+)
+betaincc = _define(
+    "betaincc",
+    sc.betaincc,
+    ("the shape a", "the shape b", lambda ans, a, b, x: neg(_beta_density(a, b, x))),
+    (0, 1, 2),
+)
+
 # Hurwitz zeta(x, q) = sum_k (k + q)**-x: d/dq = -x zeta(x + 1, q); no closed form in x
 zeta = _define("zeta", sc.zeta, ("the exponent x", lambda ans, x, q: neg(mul(x, zeta(add(x, 1.0), q)))), (0, 1))
 
@@ -151,6 +166,7 @@ log_ndtr = _define("log_ndtr", sc.log_ndtr, (lambda ans, x: exp(sub(_log_normal_
 # -- logistic ------------------------------------------------------------------------------
 # expit' = expit(x) expit(-x): no cancellation in either tail (1 - expit(x) would have one)
 expit = _define("expit", sc.expit, (lambda ans, x: mul(ans, expit(neg(x))),), (0, "ans"))
+log_expit = _define("log_expit", sc.log_expit, (lambda ans, x: expit(neg(x)),), (0,))
 logit = _define("logit", sc.logit, (lambda ans, x: div(1.0, mul(x, sub(1.0, x))),), (0,))
 
 
@@ -197,7 +213,7 @@ y0 = _define("y0", sc.y0, (lambda ans, x: neg(y1(x)),), (0,))
 y1 = _define("y1", sc.y1, (lambda ans, x: mul(0.5, sub(y0(x), yv(2.0, x))),), (0,))
 
 __all__ = [
-    "beta", "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfinv", "expit", "gamma",
+    "beta", "betainc", "betaincc", "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfinv", "expit", "gamma",
     "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "iv", "ive", "j0", "j1", "jv",
-    "log_ndtr", "logit", "ndtr", "ndtri", "polygamma", "xlog1py", "xlogy", "y0", "y1", "yv", "zeta",
+    "log_expit", "log_ndtr", "logit", "ndtr", "ndtri", "polygamma", "xlog1py", "xlogy", "y0", "y1", "yv", "zeta",
 ]
