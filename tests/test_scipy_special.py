@@ -58,6 +58,8 @@ CASES = {
     "xlogy": (S.xlogy, sc.xlogy, [uniform(-2, 2), uniform(0.3, 4)]),
     "xlog1py": (S.xlog1py, sc.xlog1py, [uniform(-2, 2), uniform(-0.6, 4)]),
     "entr": (S.entr, sc.entr, [uniform(0.1, 3)]),
+    "rel_entr": (S.rel_entr, sc.rel_entr, [uniform(0.1, 3), uniform(0.1, 3)]),
+    "kl_div": (S.kl_div, sc.kl_div, [uniform(0.1, 3), uniform(0.1, 3)]),
     "i0": (S.i0, sc.i0, [uniform(-3, 3)]),
     "i1": (S.i1, sc.i1, [uniform(-3, 3)]),
     "i0e": (S.i0e, sc.i0e, [uniform(0.2, 4)]),
@@ -155,6 +157,8 @@ SYMPY_LINE = {
     "beta": sy.gamma(a_) * sy.gamma(b_) / sy.gamma(a_ + b_),
     "xlogy": a_ * sy.log(b_),
     "xlog1py": a_ * sy.log(1 + b_),
+    "rel_entr": a_ * sy.log(a_ / b_),
+    "kl_div": a_ * sy.log(a_ / b_) - a_ + b_,
     "multigammaln": sy.log(sy.pi) * sy.Rational(3, 2) + sum(sy.loggamma(2 + a_ - sy.Rational(j, 2)) for j in range(3)),
 }
 
@@ -204,6 +208,8 @@ JAX_NAMES = {
     "xlogy": lambda js: js.xlogy,
     "xlog1py": lambda js: js.xlog1py,
     "entr": lambda js: js.entr,
+    "rel_entr": lambda js: js.rel_entr,
+    "kl_div": lambda js: js.kl_div,
     "i0e": lambda js: js.i0e,
     "i1e": lambda js: js.i1e,
 }
@@ -304,6 +310,26 @@ def test_gammainc_derivative_at_zero_is_the_limit_of_the_density():
         slopes_at_0 = [float(sl.grad(S.gammainc, argnums=1)(a, 0.0)) for a in (1.0, 2.0, 0.5)]
     assert slopes_at_0 == [1.0, 0.0, math.inf]
     assert float(sl.grad(S.gammaincc, argnums=1)(1.0, 0.0)) == -1.0
+
+
+def test_relative_entropy_at_p_zero_is_finite():
+    # p = 0 entries of a distribution: rel_entr is the constant 0 in p there, kl_div adds -p + q
+    p, q = np.array([0.0, 0.25, 0.75]), np.array([0.2, 0.3, 0.5])
+    g = sl.grad(lambda p: sl.numpy.sum(S.rel_entr(p, q)))(p)
+    np.testing.assert_allclose(g, [0.0, math.log(0.25 / 0.3) + 1, math.log(0.75 / 0.5) + 1], rtol=1e-14)
+    g = sl.grad(lambda q: sl.numpy.sum(S.kl_div(p, q)))(q)
+    np.testing.assert_allclose(g, [1.0, 1 - 0.25 / 0.3, 1 - 0.75 / 0.5], rtol=1e-14)
+
+
+def test_relative_entropy_off_the_open_domain_follows_jax(jax_special):
+    jax, js = jax_special
+    # the edge x = 0 <= y, and points where the value is inf (y = 0 < x, x < 0)
+    points = [(0.0, 0.5), (0.0, 0.0), (1.0, 0.0), (-1.0, 2.0)]
+    for ours, theirs in ((S.rel_entr, js.rel_entr), (S.kl_div, js.kl_div)):
+        for x, y in points:
+            assert float(ours(x, y)) == float(theirs(x, y)) == float(getattr(sc, ours.__name__)(x, y))
+            for i in (0, 1):
+                assert float(sl.grad(ours, argnums=i)(x, y)) == float(jax.grad(theirs, argnums=i)(x, y)), (x, y, i)
 
 
 def test_entr_at_zero():

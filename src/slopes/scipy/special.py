@@ -34,9 +34,9 @@ from ..numpy._wrap import asarray_args
 
 __all__ = [
     "beta", "betainc", "betaincc", "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfinv", "expit", "gamma",
-    "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "iv", "ive", "j0", "j1", "jv",
+    "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "iv", "ive", "j0", "j1", "jv", "kl_div",
     "log_expit", "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma",
-    "psi", "softmax", "xlog1py", "xlogy", "y0", "y1", "yv", "zeta",
+    "psi", "rel_entr", "softmax", "xlog1py", "xlogy", "y0", "y1", "yv", "zeta",
 ]
 
 
@@ -485,6 +485,38 @@ def entr(x):
     (0.0, -1.0)
     """
     return sp.entr(*_real("entr", x))
+
+
+def rel_entr(x, y):
+    """The relative entropy term ``x log(x / y)``: 0 at ``x = 0 <= y``, ``inf`` off the domain.
+
+    Inside ``x, y > 0`` the derivatives are ``log(x / y) + 1`` and ``-x / y``; where the
+    value is the constant 0 or ``inf`` they are 0 (JAX's convention).
+    ``sum(rel_entr(p, q))`` is the Kullback-Leibler divergence of distributions ``p``, ``q``.
+
+    Examples
+    --------
+    >>> import slopes as sl
+    >>> from slopes.scipy import special
+    >>> float(special.rel_entr(0.0, 0.5)), float(sl.grad(special.rel_entr)(1.0, 1.0))
+    (0.0, 1.0)
+    """
+    return sp.rel_entr(*_real("rel_entr", x, y))
+
+
+def kl_div(x, y):
+    """``x log(x / y) - x + y`` (``y`` at ``x = 0 <= y``, ``inf`` off the domain).
+
+    Derivatives ``log(x / y)`` and ``1 - x / y`` inside ``x, y > 0``; elsewhere those of
+    :func:`rel_entr` (0) plus those of ``-x + y``: ``-1`` and ``1`` (JAX's convention).
+
+    Examples
+    --------
+    >>> from slopes.scipy import special
+    >>> float(special.kl_div(1.0, 1.0)), float(special.kl_div(0.0, 2.0))
+    (0.0, 2.0)
+    """
+    return sp.kl_div(*_real("kl_div", x, y))
 
 
 # -- Bessel functions -----------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from .elementwise import (
     div,
     equal,
     exp,
+    greater,
     log,
     log1p,
     logical_and,
@@ -180,6 +181,25 @@ xlog1py = _define(
     (lambda ans, x, y: log1p(y), lambda ans, x, y: _quotient_or_zero(x, add(y, 1.0))),
     (0, 1),
 )
+def _relative_entropy_partials(linear):
+    """Partials of ``rel_entr`` (``linear=0``) and ``kl_div = rel_entr - p + q`` (``linear=1``).
+
+    Those of ``rel_entr`` are the closed forms inside ``p, q > 0`` and 0 where its value is
+    the constant 0 or ``inf``; ``kl_div`` adds ``-1`` and ``+1`` everywhere (JAX's conventions).
+    """
+
+    def parts(p, q):
+        both = logical_and(greater(p, 0), greater(q, 0))
+        sp, sq = where(both, p, 1.0), where(both, q, 1.0)  # no log(0) or 0/0 in the branch not taken
+        dp = sub(where(both, add(sub(log(sp), log(sq)), 1.0), 0.0), float(linear))
+        dq = add(where(both, neg(div(sp, sq)), 0.0), float(linear))
+        return dp, dq
+
+    return (lambda ans, p, q: parts(p, q)[0], lambda ans, p, q: parts(p, q)[1])
+
+
+rel_entr = _define("rel_entr", sc.rel_entr, _relative_entropy_partials(0), (0, 1))
+kl_div = _define("kl_div", sc.kl_div, _relative_entropy_partials(1), (0, 1))
 entr = _define("entr", sc.entr, (lambda ans, x: neg(add(log(x), 1.0)),), (0,))
 
 
@@ -213,7 +233,8 @@ y0 = _define("y0", sc.y0, (lambda ans, x: neg(y1(x)),), (0,))
 y1 = _define("y1", sc.y1, (lambda ans, x: mul(0.5, sub(y0(x), yv(2.0, x))),), (0,))
 
 __all__ = [
-    "beta", "betainc", "betaincc", "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfinv", "expit", "gamma",
-    "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "iv", "ive", "j0", "j1", "jv",
-    "log_expit", "log_ndtr", "logit", "ndtr", "ndtri", "polygamma", "xlog1py", "xlogy", "y0", "y1", "yv", "zeta",
+    "beta", "betainc", "betaincc", "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfinv",
+    "expit", "gamma", "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "iv", "ive", "j0",
+    "j1", "jv", "kl_div", "log_expit", "log_ndtr", "logit", "ndtr", "ndtri", "polygamma", "rel_entr",
+    "xlog1py", "xlogy", "y0", "y1", "yv", "zeta",
 ]
