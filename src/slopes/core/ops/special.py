@@ -93,7 +93,9 @@ def _polygamma(n, x):
     return out
 
 
-polygamma = _define("polygamma", _polygamma, ("the order n", lambda ans, n, x: polygamma(add(n, 1), x)), (0, 1))
+polygamma = _define(
+    "polygamma", _polygamma, ("the order n", lambda ans, n, x: polygamma(add(n, 1), x)), (0, 1)
+)
 digamma = _define("digamma", sc.digamma, (lambda ans, x: polygamma(1, x),), (0,))
 gammaln = _define("gammaln", sc.gammaln, (lambda ans, x: digamma(x),), (0,))
 gamma = _define("gamma", sc.gamma, (lambda ans, x: mul(ans, digamma(x)),), (0, "ans"))
@@ -110,7 +112,10 @@ betaln = _define("betaln", sc.betaln, (_beta_partial(True), _beta_partial(False)
 beta = _define(
     "beta",
     sc.beta,
-    (lambda ans, a, b: mul(ans, _beta_partial(True)(ans, a, b)), lambda ans, a, b: mul(ans, _beta_partial(False)(ans, a, b))),
+    (
+        lambda ans, a, b: mul(ans, _beta_partial(True)(ans, a, b)),
+        lambda ans, a, b: mul(ans, _beta_partial(False)(ans, a, b)),
+    ),
     (0, 1, "ans"),
 )
 
@@ -121,7 +126,9 @@ def _gamma_density(a, x):
 
 
 gammainc = _define("gammainc", sc.gammainc, ("the shape a", lambda ans, a, x: _gamma_density(a, x)), (0, 1))
-gammaincc = _define("gammaincc", sc.gammaincc, ("the shape a", lambda ans, a, x: neg(_gamma_density(a, x))), (0, 1))
+gammaincc = _define(
+    "gammaincc", sc.gammaincc, ("the shape a", lambda ans, a, x: neg(_gamma_density(a, x))), (0, 1)
+)
 
 def _beta_density(a, b, x):
     """``x**(a-1) (1-x)**(b-1) / B(a, b)``, the x-derivative of ``betainc(a, b, x)``, in logs."""
@@ -129,7 +136,10 @@ def _beta_density(a, b, x):
 
 
 betainc = _define(
-    "betainc", sc.betainc, ("the shape a", "the shape b", lambda ans, a, b, x: _beta_density(a, b, x)), (0, 1, 2)
+    "betainc",
+    sc.betainc,
+    ("the shape a", "the shape b", lambda ans, a, b, x: _beta_density(a, b, x)),
+    (0, 1, 2),
 )
 betaincc = _define(
     "betaincc",
@@ -139,7 +149,9 @@ betaincc = _define(
 )
 
 # Hurwitz zeta(x, q) = sum_k (k + q)**-x: d/dq = -x zeta(x + 1, q); no closed form in x
-zeta = _define("zeta", sc.zeta, ("the exponent x", lambda ans, x, q: neg(mul(x, zeta(add(x, 1.0), q)))), (0, 1))
+zeta = _define(
+    "zeta", sc.zeta, ("the exponent x", lambda ans, x, q: neg(mul(x, zeta(add(x, 1.0), q)))), (0, 1)
+)
 
 
 # -- error function and the normal distribution -----------------------------------------------
@@ -161,7 +173,9 @@ def _log_normal_density(x):
 ndtr = _define("ndtr", sc.ndtr, (lambda ans, x: exp(_log_normal_density(x)),), (0,))
 ndtri = _define("ndtri", sc.ndtri, (lambda ans, x: exp(neg(_log_normal_density(ans))),), ("ans",))
 # density / cdf as exp(log density - log cdf): finite far in the left tail, where both underflow
-log_ndtr = _define("log_ndtr", sc.log_ndtr, (lambda ans, x: exp(sub(_log_normal_density(x), ans)),), (0, "ans"))
+log_ndtr = _define(
+    "log_ndtr", sc.log_ndtr, (lambda ans, x: exp(sub(_log_normal_density(x), ans)),), (0, "ans")
+)
 
 
 # -- logistic ------------------------------------------------------------------------------
