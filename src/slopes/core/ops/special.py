@@ -7,8 +7,8 @@ Taylor mode integrates the forward rule exactly.
 
 Arguments without a closed-form derivative are constants: the order ``n`` of
 ``polygamma``, the order ``v`` of the Bessel functions, the shapes ``a``, ``b`` of
-``gammainc``/``gammaincc``/``betainc``/``betaincc``, the exponent ``x`` of ``zeta``. Differentiating in one
-of them raises an error naming the argument and what to do.
+``gammainc``/``gammaincc``/``betainc``/``betaincc``, the exponent ``x`` of ``zeta``.
+Differentiating in one of them raises an error naming the argument and what to do.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from .rules import defjvp, mask_zero
 from ..trace import shape_of
 
 SQRT_PI = math.sqrt(math.pi)
-SQRT_2PI = math.sqrt(2.0 * math.pi)
 LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
@@ -130,6 +129,7 @@ gammaincc = _define(
     "gammaincc", sc.gammaincc, ("the shape a", lambda ans, a, x: neg(_gamma_density(a, x))), (0, 1)
 )
 
+
 def _beta_density(a, b, x):
     """``x**(a-1) (1-x)**(b-1) / B(a, b)``, the x-derivative of ``betainc(a, b, x)``, in logs."""
     return exp(sub(add(xlogy(sub(a, 1.0), x), xlog1py(sub(b, 1.0), neg(x))), betaln(a, b)))
@@ -195,6 +195,8 @@ xlog1py = _define(
     (lambda ans, x, y: log1p(y), lambda ans, x, y: _quotient_or_zero(x, add(y, 1.0))),
     (0, 1),
 )
+
+
 def _relative_entropy_partials(linear):
     """Partials of ``rel_entr`` (``linear=0``) and ``kl_div = rel_entr - p + q`` (``linear=1``).
 
@@ -202,14 +204,19 @@ def _relative_entropy_partials(linear):
     the constant 0 or ``inf``; ``kl_div`` adds ``-1`` and ``+1`` everywhere (JAX's conventions).
     """
 
-    def parts(p, q):
+    def inside(p, q):
         both = logical_and(greater(p, 0), greater(q, 0))
-        sp, sq = where(both, p, 1.0), where(both, q, 1.0)  # no log(0) or 0/0 in the branch not taken
-        dp = sub(where(both, add(sub(log(sp), log(sq)), 1.0), 0.0), float(linear))
-        dq = add(where(both, neg(div(sp, sq)), 0.0), float(linear))
-        return dp, dq
+        return both, where(both, p, 1.0), where(both, q, 1.0)  # no log(0) or 0/0 where not taken
 
-    return (lambda ans, p, q: parts(p, q)[0], lambda ans, p, q: parts(p, q)[1])
+    def dp(ans, p, q):
+        both, sp, sq = inside(p, q)
+        return sub(where(both, add(sub(log(sp), log(sq)), 1.0), 0.0), float(linear))
+
+    def dq(ans, p, q):
+        both, sp, sq = inside(p, q)
+        return add(where(both, neg(div(sp, sq)), 0.0), float(linear))
+
+    return dp, dq
 
 
 rel_entr = _define("rel_entr", sc.rel_entr, _relative_entropy_partials(0), (0, 1))
