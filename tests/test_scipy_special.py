@@ -2,8 +2,9 @@
 
 References: central finite differences (``tests/checks.py``, plain NumPy) for first and
 second derivatives in forward and reverse mode; sympy's symbolic derivatives for Taylor
-mode up to order 4; mpmath at high precision for the tails; JAX's
-``jax.scipy.special`` (when installed) for first and second derivatives.
+mode up to order 4; mpmath at high precision for the tails; the peers' own rules
+(``autograd.scipy.special``, ``jax.scipy.special``, when installed) for first and second
+derivatives and for the conventions at singular points.
 """
 
 from __future__ import annotations
