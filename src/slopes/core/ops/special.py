@@ -1,0 +1,261 @@
+"""Special functions as primitives: SciPy's implementations, closed-form derivative rules.
+
+Each value is ``scipy.special``'s; each rule is written with primitives (often the
+next function of the family: ``gammaln' = digamma``, ``digamma' = polygamma(1, .)``,
+``polygamma(n, .)' = polygamma(n + 1, .)``), so derivatives of every order work and
+Taylor mode integrates the forward rule exactly.
+
+Arguments without a closed-form derivative are constants: the order ``n`` of
+``polygamma``, the order ``v`` of the Bessel functions, the shapes ``a``, ``b`` of
+``gammainc``/``gammaincc``/``betainc``/``betaincc``, the exponent ``x`` of ``zeta``.
+Differentiating in one of them raises an error naming the argument and what to do.
+"""
+
+from __future__ import annotations
+
+import math
+
+from scipy import special as sc
+
+from .elementwise import (
+    _elementwise,
+    add,
+    div,
+    equal,
+    exp,
+    greater,
+    log,
+    log1p,
+    logical_and,
+    mul,
+    neg,
+    sign,
+    sub,
+    unbroadcast,
+    where,
+)
+from .rules import defjvp, mask_zero
+from ..trace import shape_of
+
+SQRT_PI = math.sqrt(math.pi)
+LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+def _define(name, impl, partials, keeps):
+    """An elementwise primitive from one partial derivative per argument.
+
+    ``partials[i](ans, *args)`` is the derivative in argument ``i`` (an expression in
+    primitives), or a string naming an argument without one (``"the order n"``);
+    ``keeps`` lists what the expressions read (argument indices, ``"ans"``).
+    """
+    p = _elementwise(name, impl)
+
+    def tangent_rule(d):
+        return _refusal(name, d) if isinstance(d, str) else (lambda t, ans, *args: mul(t, d(ans, *args)))
+
+    def cotangent_rule(i, d):
+        if isinstance(d, str):
+            return _refusal(name, d)
+        return lambda g, ans, *args: unbroadcast(mask_zero(g, mul(g, d(ans, *args))), shape_of(args[i]))
+
+    defjvp(p, *[tangent_rule(d) for d in partials])
+    p.vjps = tuple(cotangent_rule(i, d) for i, d in enumerate(partials))
+    p.keeps = tuple(keeps)
+    return p
+
+
+def _refusal(name, argument):
+    def rule(*args, **params):
+        raise TypeError(
+            f"special.{name}() is not differentiable in {argument} (its derivative has no closed "
+            f"form); hold it constant: pass a plain number or array there, or wrap it in "
+            f"sl.stop_gradient"
+        )
+
+    return rule
+
+
+def _quotient_or_zero(x, y):
+    """``x / y``, and 0 at ``x = y = 0``; only that point is changed, so the derivative in
+    ``x`` at ``x = 0`` stays ``1 / y`` (a symmetric Hessian for ``xlogy`` there)."""
+    both_zero = logical_and(equal(x, 0), equal(y, 0))
+    return div(x, where(both_zero, 1.0, y))
+
+
+# -- gamma family ------------------------------------------------------------------------
+def _polygamma(n, x):
+    out = sc.polygamma(n, x)
+    # SciPy promotes an integer order to float64; keep x's precision (float32 in, float32 out)
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None and dtype.kind == "f" and out.dtype != dtype:
+        out = out.astype(dtype)
+    return out
+
+
+polygamma = _define(
+    "polygamma", _polygamma, ("the order n", lambda ans, n, x: polygamma(add(n, 1), x)), (0, 1)
+)
+digamma = _define("digamma", sc.digamma, (lambda ans, x: polygamma(1, x),), (0,))
+gammaln = _define("gammaln", sc.gammaln, (lambda ans, x: digamma(x),), (0,))
+gamma = _define("gamma", sc.gamma, (lambda ans, x: mul(ans, digamma(x)),), (0, "ans"))
+
+
+def _beta_partial(first):
+    def d(ans, a, b):
+        return sub(digamma(a if first else b), digamma(add(a, b)))
+
+    return d
+
+
+betaln = _define("betaln", sc.betaln, (_beta_partial(True), _beta_partial(False)), (0, 1))
+beta = _define(
+    "beta",
+    sc.beta,
+    (
+        lambda ans, a, b: mul(ans, _beta_partial(True)(ans, a, b)),
+        lambda ans, a, b: mul(ans, _beta_partial(False)(ans, a, b)),
+    ),
+    (0, 1, "ans"),
+)
+
+
+def _gamma_density(a, x):
+    """``x**(a-1) exp(-x) / Gamma(a)``, the x-derivative of ``gammainc(a, x)``, in logs."""
+    return exp(sub(sub(xlogy(sub(a, 1.0), x), x), gammaln(a)))
+
+
+gammainc = _define("gammainc", sc.gammainc, ("the shape a", lambda ans, a, x: _gamma_density(a, x)), (0, 1))
+gammaincc = _define(
+    "gammaincc", sc.gammaincc, ("the shape a", lambda ans, a, x: neg(_gamma_density(a, x))), (0, 1)
+)
+
+
+def _beta_density(a, b, x):
+    """``x**(a-1) (1-x)**(b-1) / B(a, b)``, the x-derivative of ``betainc(a, b, x)``, in logs."""
+    return exp(sub(add(xlogy(sub(a, 1.0), x), xlog1py(sub(b, 1.0), neg(x))), betaln(a, b)))
+
+
+betainc = _define(
+    "betainc",
+    sc.betainc,
+    ("the shape a", "the shape b", lambda ans, a, b, x: _beta_density(a, b, x)),
+    (0, 1, 2),
+)
+betaincc = _define(
+    "betaincc",
+    sc.betaincc,
+    ("the shape a", "the shape b", lambda ans, a, b, x: neg(_beta_density(a, b, x))),
+    (0, 1, 2),
+)
+
+# Hurwitz zeta(x, q) = sum_k (k + q)**-x: d/dq = -x zeta(x + 1, q); no closed form in x
+zeta = _define(
+    "zeta", sc.zeta, ("the exponent x", lambda ans, x, q: neg(mul(x, zeta(add(x, 1.0), q)))), (0, 1)
+)
+
+
+# -- error function and the normal distribution -----------------------------------------------
+def _gauss(x):
+    return exp(neg(mul(x, x)))
+
+
+erf = _define("erf", sc.erf, (lambda ans, x: mul(2.0 / SQRT_PI, _gauss(x)),), (0,))
+erfc = _define("erfc", sc.erfc, (lambda ans, x: mul(-2.0 / SQRT_PI, _gauss(x)),), (0,))
+# inverse functions: 1 / f'(f^-1(x)), read from the output
+erfinv = _define("erfinv", sc.erfinv, (lambda ans, x: mul(SQRT_PI / 2.0, exp(mul(ans, ans))),), ("ans",))
+erfcinv = _define("erfcinv", sc.erfcinv, (lambda ans, x: mul(-SQRT_PI / 2.0, exp(mul(ans, ans))),), ("ans",))
+
+
+def _log_normal_density(x):
+    return sub(mul(-0.5, mul(x, x)), LOG_SQRT_2PI)
+
+
+ndtr = _define("ndtr", sc.ndtr, (lambda ans, x: exp(_log_normal_density(x)),), (0,))
+ndtri = _define("ndtri", sc.ndtri, (lambda ans, x: exp(neg(_log_normal_density(ans))),), ("ans",))
+# density / cdf as exp(log density - log cdf): finite far in the left tail, where both underflow
+log_ndtr = _define(
+    "log_ndtr", sc.log_ndtr, (lambda ans, x: exp(sub(_log_normal_density(x), ans)),), (0, "ans")
+)
+
+
+# -- logistic ------------------------------------------------------------------------------
+# expit' = expit(x) expit(-x): no cancellation in either tail (1 - expit(x) would have one)
+expit = _define("expit", sc.expit, (lambda ans, x: mul(ans, expit(neg(x))),), (0, "ans"))
+log_expit = _define("log_expit", sc.log_expit, (lambda ans, x: expit(neg(x)),), (0,))
+logit = _define("logit", sc.logit, (lambda ans, x: div(1.0, mul(x, sub(1.0, x))),), (0,))
+
+
+# -- x log y and entropy ---------------------------------------------------------------------
+xlogy = _define(
+    "xlogy", sc.xlogy, (lambda ans, x, y: log(y), lambda ans, x, y: _quotient_or_zero(x, y)), (0, 1)
+)
+xlog1py = _define(
+    "xlog1py",
+    sc.xlog1py,
+    (lambda ans, x, y: log1p(y), lambda ans, x, y: _quotient_or_zero(x, add(y, 1.0))),
+    (0, 1),
+)
+
+
+def _relative_entropy_partials(linear):
+    """Partials of ``rel_entr`` (``linear=0``) and ``kl_div = rel_entr - p + q`` (``linear=1``).
+
+    Those of ``rel_entr`` are the closed forms inside ``p, q > 0`` and 0 where its value is
+    the constant 0 or ``inf``; ``kl_div`` adds ``-1`` and ``+1`` everywhere (JAX's conventions).
+    """
+
+    def inside(p, q):
+        both = logical_and(greater(p, 0), greater(q, 0))
+        return both, where(both, p, 1.0), where(both, q, 1.0)  # no log(0) or 0/0 where not taken
+
+    def dp(ans, p, q):
+        both, sp, sq = inside(p, q)
+        return sub(where(both, add(sub(log(sp), log(sq)), 1.0), 0.0), float(linear))
+
+    def dq(ans, p, q):
+        both, sp, sq = inside(p, q)
+        return add(where(both, neg(div(sp, sq)), 0.0), float(linear))
+
+    return dp, dq
+
+
+rel_entr = _define("rel_entr", sc.rel_entr, _relative_entropy_partials(0), (0, 1))
+kl_div = _define("kl_div", sc.kl_div, _relative_entropy_partials(1), (0, 1))
+entr = _define("entr", sc.entr, (lambda ans, x: neg(add(log(x), 1.0)),), (0,))
+
+
+# -- Bessel functions --------------------------------------------------------------------------
+# Order v, real x: the recurrences I_v' = (I_{v-1} + I_{v+1}) / 2 and
+# J_v' = (J_{v-1} - J_{v+1}) / 2 (Y_v alike) have no singular point, unlike I_1' = I_0 - I_1 / x.
+def _bessel(name, impl, step, scaled=False):
+    def d(ans, v, x):
+        out = mul(0.5, step(p(sub(v, 1.0), x), p(add(v, 1.0), x)))
+        # ive(v, x) = exp(-|x|) iv(v, x): the product rule adds -sign(x) ive(v, x)
+        return sub(out, mul(sign(x), ans)) if scaled else out
+
+    p = _define(name, impl, ("the order v", d), (0, 1, "ans") if scaled else (0, 1))
+    return p
+
+
+iv = _bessel("iv", sc.iv, add)
+ive = _bessel("ive", sc.ive, add, scaled=True)
+jv = _bessel("jv", sc.jv, sub)
+yv = _bessel("yv", sc.yv, sub)
+
+i0 = _define("i0", sc.i0, (lambda ans, x: i1(x),), (0,))
+i1 = _define("i1", sc.i1, (lambda ans, x: mul(0.5, add(i0(x), iv(2.0, x))),), (0,))
+i0e = _define("i0e", sc.i0e, (lambda ans, x: sub(i1e(x), mul(sign(x), ans)),), (0, "ans"))
+i1e = _define(
+    "i1e", sc.i1e, (lambda ans, x: sub(mul(0.5, add(i0e(x), ive(2.0, x))), mul(sign(x), ans)),), (0, "ans")
+)
+j0 = _define("j0", sc.j0, (lambda ans, x: neg(j1(x)),), (0,))
+j1 = _define("j1", sc.j1, (lambda ans, x: mul(0.5, sub(j0(x), jv(2.0, x))),), (0,))
+y0 = _define("y0", sc.y0, (lambda ans, x: neg(y1(x)),), (0,))
+y1 = _define("y1", sc.y1, (lambda ans, x: mul(0.5, sub(y0(x), yv(2.0, x))),), (0,))
+
+__all__ = [
+    "beta", "betainc", "betaincc", "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfinv",
+    "expit", "gamma", "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "iv", "ive", "j0",
+    "j1", "jv", "kl_div", "log_expit", "log_ndtr", "logit", "ndtr", "ndtri", "polygamma", "rel_entr",
+    "xlog1py", "xlogy", "y0", "y1", "yv", "zeta",
+]
