@@ -17,8 +17,14 @@ from __future__ import annotations
 import numpy as _np
 
 from . import linalg  # noqa: F401  (snp.linalg)
+from .assembly import *  # noqa: F403
+from .assembly import __all__ as _assembly
 from .creation import *  # noqa: F403
 from .creation import __all__ as _creation
+from .differences import *  # noqa: F403
+from .differences import __all__ as _differences
+from .elementwise_extra import *  # noqa: F403
+from .elementwise_extra import __all__ as _elementwise_extra
 from .grids import *  # noqa: F403
 from .grids import __all__ as _grids
 from .indexing import *  # noqa: F403
@@ -27,6 +33,8 @@ from .manipulation import *  # noqa: F403
 from .manipulation import __all__ as _manipulation
 from .products import *  # noqa: F403
 from .products import __all__ as _products
+from .queries import *  # noqa: F403
+from .queries import __all__ as _queries
 from .reductions import *  # noqa: F403
 from .reductions import __all__ as _reductions
 from .shapes import *  # noqa: F403
@@ -45,6 +53,7 @@ ndarray = _np.ndarray
 
 __all__ = sorted(
     set(_creation + _grids + _indexing + _manipulation + _products + _reductions + _shapes + _ufuncs)
+    | set(_assembly + _differences + _elementwise_extra + _queries)
 )
 
 import sys as _sys  # noqa: E402

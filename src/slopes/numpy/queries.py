@@ -1,0 +1,320 @@
+"""Non-differentiable helpers that accept traced values: ``allclose``, ``isclose``,
+``searchsorted``, ``argpartition``, ``unique``, ``bincount``, ``nonzero``...
+
+They answer from the value of their arguments, as autograd and JAX do: the answer
+carries no derivative (indices, counts, booleans), and inside ``grad`` or ``jvp``
+it is a plain NumPy result. ``bincount`` with traced ``weights`` is the exception
+that stays differentiable in the weights (a sum into bins).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.ops import elementwise as ew
+from ..core.ops import queries as q
+from ..core.ops.elementwise_extra import isclose as _isclose
+from ..core.trace import Tracer, concrete, shape_of
+from .creation import asarray, zeros
+from .indexing import at
+
+__all__ = [
+    "allclose",
+    "isclose",
+    "array_equal",
+    "array_equiv",
+    "searchsorted",
+    "argpartition",
+    "unique",
+    "bincount",
+    "count_nonzero",
+    "nonzero",
+    "flatnonzero",
+    "argwhere",
+    "isneginf",
+    "isposinf",
+    "isreal",
+    "iscomplex",
+    "iscomplexobj",
+    "isrealobj",
+    "isscalar",
+    "result_type",
+    "fix",
+]
+
+
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """``numpy.isclose`` on plain or traced values: ``|a - b| <= atol + rtol * |b|``, elementwise.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> snp.isclose(np.array([1.0, 1.1]), 1.0)
+    array([ True, False])
+    """
+    return _isclose(asarray(a), asarray(b), rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """``numpy.allclose`` on plain or traced values: whether every pair is close.
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> bool(snp.allclose([1.0, 2.0], [1.0, 2.0 + 1e-9]))
+    True
+    """
+    return q.allclose(asarray(a), asarray(b), rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+
+def array_equal(a1, a2, equal_nan=False):
+    """``numpy.array_equal`` on plain or traced values: same shape and same entries.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> bool(snp.array_equal([1.0, 2.0], [1.0, 2.0]))
+    True
+    """
+    return q.array_equal(asarray(a1), asarray(a2), equal_nan=equal_nan)
+
+
+def array_equiv(a1, a2):
+    """``numpy.array_equiv`` on plain or traced values: equal after broadcasting.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> bool(snp.array_equiv([1.0, 1.0], 1.0))
+    True
+    """
+    return q.array_equiv(asarray(a1), asarray(a2))
+
+
+def searchsorted(a, v, side="left", sorter=None):
+    """``numpy.searchsorted`` on plain or traced values: where ``v`` would go in sorted ``a``.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> snp.searchsorted(np.array([1.0, 2.0, 3.0]), np.array([0.5, 2.5]))
+    array([0, 2])
+    """
+    return q.searchsorted(asarray(a), asarray(v), side=side, sorter=sorter)
+
+
+def argpartition(a, kth, axis=-1, kind="introselect", order=None):
+    """``numpy.argpartition`` on plain or traced values: indices that partition ``a`` around ``kth``.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> int(snp.argpartition(np.array([3.0, 1.0, 2.0]), 0)[0])
+    1
+    """
+    return q.argpartition(asarray(a), kth=kth, axis=axis, kind=kind, order=order)
+
+
+def unique(ar, return_index=False, return_inverse=False, return_counts=False, axis=None, *, equal_nan=True):
+    """``numpy.unique`` on plain or traced values: the sorted distinct values (no derivative).
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> snp.unique(np.array([2.0, 1.0, 2.0]))
+    array([1., 2.])
+    """
+    return q.unique(
+        asarray(ar),
+        return_index=return_index,
+        return_inverse=return_inverse,
+        return_counts=return_counts,
+        axis=axis,
+        equal_nan=equal_nan,
+    )
+
+
+def bincount(x, weights=None, minlength=0):
+    """``numpy.bincount``: how often each non-negative integer occurs, or the sum of its weights.
+
+    The counts carry no derivative; with ``weights``, the result is differentiable
+    in the weights (each bin's derivative is 1 for the weights that fall in it).
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> snp.bincount(np.array([0, 2, 2]))
+    array([1, 0, 2])
+    >>> sl.grad(lambda w: snp.bincount(np.array([0, 2, 2]), w)[2])(np.ones(3))
+    array([0., 1., 1.])
+    """
+    x = asarray(x)
+    if not isinstance(weights, Tracer):
+        return q.bincount(x, weights=weights, minlength=minlength)
+    index = concrete(x)  # bin numbers carry no derivative
+    if isinstance(x, Tracer) and tuple(index.shape) != tuple(shape_of(x)):
+        raise TypeError("bincount(): under vmap give the bin numbers unbatched when the weights are traced")
+    n = max(int(index.max()) + 1 if index.size else 0, minlength)
+    return at(np.zeros(n, dtype=weights.dtype))[index].add(weights)
+
+
+def count_nonzero(a, axis=None, *, keepdims=False):
+    """``numpy.count_nonzero`` on plain or traced values.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> int(snp.count_nonzero(np.array([0.0, 1.0, 2.0])))
+    2
+    """
+    return q.count_nonzero(asarray(a), axis=axis, keepdims=keepdims)
+
+
+def nonzero(a):
+    """``numpy.nonzero`` on plain or traced values: the indices of the non-zero entries, per axis.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> snp.nonzero(np.array([0.0, 3.0, 0.0, 4.0]))
+    (array([1, 3]),)
+    """
+    return np.nonzero(concrete(asarray(a)))
+
+
+def flatnonzero(a):
+    """``numpy.flatnonzero`` on plain or traced values: the flat indices of the non-zero entries.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> snp.flatnonzero(np.array([[0.0, 3.0], [4.0, 0.0]]))
+    array([1, 2])
+    """
+    return q.flatnonzero(asarray(a))
+
+
+def argwhere(a):
+    """``numpy.argwhere`` on plain or traced values: the indices of the non-zero entries, one row each.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> snp.argwhere(np.array([0.0, 3.0]))
+    array([[1]])
+    """
+    return q.argwhere(asarray(a))
+
+
+def isneginf(x):
+    """``numpy.isneginf`` on plain or traced values.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> snp.isneginf(np.array([-np.inf, np.inf, 0.0]))
+    array([ True, False, False])
+    """
+    x = asarray(x)
+    return ew.logical_and(ew.isinf(x), ew.signbit(x))
+
+
+def isposinf(x):
+    """``numpy.isposinf`` on plain or traced values.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> snp.isposinf(np.array([-np.inf, np.inf, 0.0]))
+    array([False,  True, False])
+    """
+    x = asarray(x)
+    return ew.logical_and(ew.isinf(x), ew.logical_not(ew.signbit(x)))
+
+
+def isreal(x):
+    """``numpy.isreal`` on plain or traced values: entries with no imaginary part.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> snp.isreal(np.array([1.0, 2.0]))
+    array([ True,  True])
+    """
+    return q.isreal(asarray(x))
+
+
+def iscomplex(x):
+    """``numpy.iscomplex`` on plain or traced values: entries with a non-zero imaginary part.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> snp.iscomplex(np.array([1.0, 2.0]))
+    array([False, False])
+    """
+    return q.iscomplex(asarray(x))
+
+
+def _dtype(x):
+    return x.dtype if isinstance(x, Tracer) else np.asarray(x).dtype
+
+
+def iscomplexobj(x):
+    """``numpy.iscomplexobj`` on plain or traced values: whether the dtype is complex.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> snp.iscomplexobj(np.ones(2))
+    False
+    """
+    return np.issubdtype(_dtype(x), np.complexfloating)
+
+
+def isrealobj(x):
+    """``numpy.isrealobj`` on plain or traced values: whether the dtype is not complex.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> snp.isrealobj(np.ones(2))
+    True
+    """
+    return not iscomplexobj(x)
+
+
+def isscalar(element):
+    """``numpy.isscalar``: true for Python and NumPy scalars, false for arrays (traced ones too).
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> snp.isscalar(3.0), snp.isscalar(np.ones(2))
+    (True, False)
+    """
+    return False if isinstance(element, Tracer) else np.isscalar(element)
+
+
+def result_type(*arrays_and_dtypes):
+    """``numpy.result_type`` on plain or traced values: the dtype NumPy's promotion gives.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> snp.result_type(np.ones(2, np.float32), 1.0)
+    dtype('float32')
+    """
+    return np.result_type(*(a.dtype if isinstance(a, Tracer) else a for a in arrays_and_dtypes))
+
+
+def fix(x):
+    """``numpy.fix``: round toward zero (derivative 0 almost everywhere, as ``trunc``).
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> snp.fix(np.array([-2.5, 2.5]))
+    array([-2.,  2.])
+    """
+    return ew.trunc(asarray(x))
