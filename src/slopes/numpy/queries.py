@@ -13,7 +13,6 @@ import numpy as np
 
 from ..core.ops import elementwise as ew
 from ..core.ops import queries as q
-from ..core.ops.elementwise_extra import isclose as _isclose
 from ..core.trace import Tracer, concrete, shape_of
 from .creation import asarray, zeros
 from .indexing import at
@@ -52,7 +51,7 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     >>> snp.isclose(np.array([1.0, 1.1]), 1.0)
     array([ True, False])
     """
-    return _isclose(asarray(a), asarray(b), rtol=rtol, atol=atol, equal_nan=equal_nan)
+    return q.isclose(asarray(a), asarray(b), rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 
 def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):

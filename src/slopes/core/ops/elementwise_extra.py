@@ -1,4 +1,4 @@
-"""More elementwise primitives: ``sinc`` and its derivatives, ``isclose``.
+"""More elementwise primitives: ``sinc`` and its derivatives.
 
 ``sinc(x) = sin(pi x) / (pi x)`` is smooth, but the quotient is 0/0 at ``x = 0``
 and so would be every derivative written as one. One primitive, ``sinc_derivative``
@@ -15,10 +15,10 @@ import math
 import numpy as np
 
 from .elementwise import mask_zero, mul
-from .rules import defjvp, elementwise_batch, make_nondiff
+from .rules import defjvp, elementwise_batch
 from ..trace import Primitive
 
-__all__ = ["sinc_derivative", "isclose"]
+__all__ = ["sinc_derivative"]
 
 # below this |pi x| the Maclaurin series (terms shrink like u**2 / n**2) is summed instead
 # of the closed form, whose terms cancel there; 30 terms reach 1e-17 relative for |u| <= 1
@@ -65,8 +65,3 @@ sinc_derivative.vjps = (
     lambda g, ans, x, order=0: mask_zero(g, mul(g, sinc_derivative(x, order=order + 1))),
 )
 sinc_derivative.keeps = (0,)
-
-isclose = make_nondiff(
-    "isclose",
-    lambda a, b, rtol=1e-05, atol=1e-08, equal_nan=False: np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan),
-)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..trace import Tracer
 from .rules import make_nondiff
 
 __all__ = [
@@ -25,11 +26,21 @@ __all__ = [
     "argwhere",
     "isreal",
     "iscomplex",
+    "isclose",
 ]
 
 
 def _query(fn, elementwise=False):
-    return make_nondiff(fn.__name__, fn, batch=elementwise)
+    name = fn.__name__
+
+    def impl(*arrays, **options):
+        # options (rtol, side, kth...) steer the answer: a traced one would have NumPy call back here
+        for key, v in options.items():
+            if isinstance(v, Tracer):
+                raise TypeError(f"{name}(): {key} must be a plain value, not a traced one; use sl.stop_gradient({key})")
+        return fn(*arrays, **options)
+
+    return make_nondiff(name, impl, batch=elementwise)
 
 
 allclose = _query(np.allclose)
@@ -44,3 +55,4 @@ flatnonzero = _query(np.flatnonzero)
 argwhere = _query(np.argwhere)
 isreal = _query(np.isreal, elementwise=True)
 iscomplex = _query(np.iscomplex, elementwise=True)
+isclose = _query(np.isclose, elementwise=True)
