@@ -1,0 +1,287 @@
+"""The functions added to ``slopes.numpy`` to complete autograd's list, and the
+non-differentiable helpers on traced values.
+
+References, all independent of the code under test: NumPy's own functions for every
+value; central finite differences (``tests/checks.py``) for first and second
+derivatives in forward and reverse mode; finite differences of second order along a
+line for Taylor mode; sympy for ``sinc``'s derivatives; autograd and JAX (when
+installed) for the conventions at singular points.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+from checks import check_derivatives
+
+import slopes as sl
+import slopes.numpy as snp
+from slopes.core.trace import Tracer
+
+RNG = np.random.default_rng(16)
+
+
+def _flat(parts):
+    return snp.concatenate([snp.ravel(p) for p in parts])
+
+
+# name -> (slopes function, NumPy function, example arguments)
+CASES = {
+    "deg2rad": (snp.deg2rad, np.deg2rad, (RNG.normal(size=(2, 3)),)),
+    "rad2deg": (snp.rad2deg, np.rad2deg, (RNG.normal(size=3),)),
+    "logaddexp2": (snp.logaddexp2, np.logaddexp2, (RNG.normal(size=(2, 3)), RNG.normal(size=3))),
+    "sinc": (snp.sinc, np.sinc, (np.array([0.0, 0.05, -0.4, 0.9, 2.3, -3.1]),)),
+    "fmax": (snp.fmax, np.fmax, (RNG.normal(size=(2, 3)), RNG.normal(size=3))),
+    "fmin": (snp.fmin, np.fmin, (RNG.normal(size=4), RNG.normal(size=4))),
+    "nan_to_num": (snp.nan_to_num, np.nan_to_num, (RNG.normal(size=4),)),
+    "cross": (snp.cross, np.cross, (RNG.normal(size=(4, 3)), RNG.normal(size=3))),
+    "cross_2d": (snp.cross, lambda a, b: a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0], (RNG.normal(size=(3, 2)), RNG.normal(size=2))),
+    "gradient": (snp.gradient, np.gradient, (RNG.normal(size=6),)),
+    "gradient_2d_edge2": (
+        lambda f: _flat(snp.gradient(f, 0.5, 2.0, edge_order=2)),
+        lambda f: np.concatenate([g.ravel() for g in np.gradient(f, 0.5, 2.0, edge_order=2)]),
+        (RNG.normal(size=(4, 5)),),
+    ),
+    "gradient_coordinates": (
+        lambda f, x: snp.gradient(f, x, edge_order=2),
+        lambda f, x: np.gradient(f, x, edge_order=2),
+        (RNG.normal(size=5), np.cumsum(RNG.uniform(0.5, 1.5, size=5))),
+    ),
+    "gradient_coordinates_edge1": (
+        lambda f, x: snp.gradient(f, x),
+        lambda f, x: np.gradient(f, x),
+        (RNG.normal(size=5), np.cumsum(RNG.uniform(0.5, 1.5, size=5))),
+    ),
+    "partition": (lambda a: snp.partition(a, 2), lambda a: np.partition(a, 2), (RNG.normal(size=(3, 5)),)),
+    "append": (snp.append, np.append, (RNG.normal(size=(2, 2)), RNG.normal(size=3))),
+    "append_axis": (lambda a, b: snp.append(a, b, axis=0), lambda a, b: np.append(a, b, axis=0), (RNG.normal(size=(2, 3)), RNG.normal(size=(1, 3)))),
+    "column_stack": (lambda a, b: snp.column_stack([a, b]), lambda a, b: np.column_stack([a, b]), (RNG.normal(size=3), RNG.normal(size=(3, 2)))),
+    "row_stack": (lambda a, b: snp.row_stack([a, b]), lambda a, b: np.vstack([a, b]), (RNG.normal(size=3), RNG.normal(size=(2, 3)))),
+    "dstack": (lambda a, b: snp.dstack([a, b]), lambda a, b: np.dstack([a, b]), (RNG.normal(size=3), RNG.normal(size=(1, 3)))),
+    "atleast_3d": (snp.atleast_3d, np.atleast_3d, (RNG.normal(size=(2, 3)),)),
+    "hsplit": (lambda a: _flat(snp.hsplit(a, [1, 3])), lambda a: np.concatenate([p.ravel() for p in np.hsplit(a, [1, 3])]), (RNG.normal(size=(2, 4)),)),
+    "vsplit": (lambda a: _flat(snp.vsplit(a, 2)), lambda a: np.concatenate([p.ravel() for p in np.vsplit(a, 2)]), (RNG.normal(size=(4, 2)),)),
+    "dsplit": (lambda a: _flat(snp.dsplit(a, 2)), lambda a: np.concatenate([p.ravel() for p in np.dsplit(a, 2)]), (RNG.normal(size=(1, 2, 4)),)),
+    "rot90": (lambda a: snp.rot90(a, 3, (2, 0)), lambda a: np.rot90(a, 3, (2, 0)), (RNG.normal(size=(2, 3, 4)),)),
+    "rollaxis": (lambda a: snp.rollaxis(a, 2, 1), lambda a: np.rollaxis(a, 2, 1), (RNG.normal(size=(2, 3, 4)),)),
+    "permute_dims": (lambda a: snp.permute_dims(a, (1, 2, 0)), lambda a: np.permute_dims(a, (1, 2, 0)), (RNG.normal(size=(2, 3, 4)),)),
+    "select": (
+        lambda x: snp.select([x < -0.5, x < 0.5], [snp.sin(x), x**2], default=snp.exp(x)),
+        lambda x: np.select([x < -0.5, x < 0.5], [np.sin(x), x**2], default=np.exp(x)),
+        (np.array([-1.3, -0.2, 0.3, 0.9, 1.7]),),
+    ),
+    "r_": (lambda a, b: snp.r_[a, 2.0, b, 0:2], lambda a, b: np.r_[a, 2.0, b, 0:2], (RNG.normal(size=2), RNG.normal(size=3))),
+    "c_": (lambda a, b: snp.c_[a, b], lambda a, b: np.c_[a, b], (RNG.normal(size=3), RNG.normal(size=(3, 2)))),
+    "astype": (lambda a: snp.astype(a, np.float64), lambda a: np.astype(a, np.float64), (RNG.normal(size=3),)),
+    "einsum_sublist": (
+        lambda a, b: snp.einsum(a, [0, 1], b, [1, 2], [2, 0], optimize="greedy"),
+        lambda a, b: np.einsum(a, [0, 1], b, [1, 2], [2, 0], optimize="greedy"),
+        (RNG.normal(size=(2, 3)), RNG.normal(size=(3, 4))),
+    ),
+}
+NAMES = sorted(CASES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_value_equals_numpys(name):
+    fn, ref, args = CASES[name]
+    got, want = fn(*args), ref(*args)
+    assert np.shape(got) == np.shape(want)
+    np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_first_and_second_derivatives_forward_and_reverse(name):
+    fn, _, args = CASES[name]
+    check_derivatives(fn, *args)
+
+
+def _line(fn, args, seed=0):
+    """g(t) = <w, fn(args + t v)>: a scalar function of one variable through ``fn``."""
+    rng = np.random.default_rng(seed)
+    vs = [rng.normal(size=np.shape(a)) for a in args]
+    w = rng.normal(size=np.shape(fn(*args)))
+    return lambda t: snp.sum(w * fn(*[a + t * v for a, v in zip(args, vs)]))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_taylor_mode_against_finite_differences(name):
+    fn, _, args = CASES[name]
+    g = _line(fn, args)
+    h = 1e-3
+    g0, gp, gm = (float(g(t)) for t in (0.0, h, -h))
+    np.testing.assert_allclose(float(sl.derivative(g, order=2)(0.0)), (gp - 2 * g0 + gm) / h**2, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(float(sl.derivative(g, order=1)(0.0)), (gp - gm) / (2 * h), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_vmap_and_jit_through_it(name):
+    fn, ref, args = CASES[name]
+    batch = [np.stack([a + 0.01 * k for k in range(3)]) for a in args]
+    got = sl.vmap(fn)(*batch)
+    want = np.stack([ref(*[b[k] for b in batch]) for k in range(3)])
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-14)
+    jitted = sl.jit(fn)
+    for k in range(2):  # the second call replays the staged program on new values
+        xs = [b[k] for b in batch]
+        np.testing.assert_allclose(jitted(*xs), ref(*xs), rtol=1e-13, atol=1e-14)
+
+
+# -- sinc: derivatives of every order, exact at 0 -------------------------------------------------
+def test_sinc_derivatives_match_sympy_to_order_6():
+    x = sp.Symbol("x")
+    expr = sp.sin(sp.pi * x) / (sp.pi * x)
+    for x0 in (0.0, 1e-6, 0.2, 0.7, -2.4):
+        for n in range(7):
+            d = sp.diff(expr, x, n)
+            want = float(sp.limit(d, x, 0)) if x0 == 0 else float(d.evalf(30, subs={x: sp.Rational(x0)}))  # adaptive precision
+            got = float(sl.derivative(snp.sinc, order=n)(x0))
+            assert math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-9 * math.pi**n), (x0, n, got, want)
+
+
+def test_sinc_at_zero_agrees_with_jax():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    f, g = jax.numpy.sinc, snp.sinc
+    for _ in range(4):
+        f, g = jax.grad(f), sl.grad(g)
+        assert math.isclose(float(g(0.0)), float(f(0.0)), rel_tol=1e-12, abs_tol=1e-12)
+
+
+# -- conventions at singular points, against the peers ---------------------------------------------
+def test_fmax_fmin_ties_and_nan_follow_autograd():
+    anp = pytest.importorskip("autograd.numpy")
+    import autograd
+
+    x = np.array([1.0, 2.0, np.nan, 3.0, np.nan])
+    y = np.array([1.0, 0.5, 4.0, np.nan, np.nan])
+    for ours, theirs in ((snp.fmax, anp.fmax), (snp.fmin, anp.fmin)):
+        for arg in (0, 1):
+            got = sl.grad(lambda a, b: snp.sum(ours(a, b)), argnums=arg)(x, y)
+            want = autograd.grad(lambda a, b: anp.sum(theirs(a, b)), arg)(x, y)
+            np.testing.assert_array_equal(got[:4], want[:4])  # both NaN: autograd's own answer is NaN-driven
+        np.testing.assert_array_equal(ours(x, y), theirs(x, y))
+
+
+def test_nan_to_num_derivative_is_zero_where_replaced_as_autograd():
+    anp = pytest.importorskip("autograd.numpy")
+    import autograd
+
+    x = np.array([np.nan, 1.5, np.inf, -np.inf, -2.0])
+    w = np.arange(1.0, 6.0)
+    with np.errstate(all="ignore"):  # the forward sums overflow; the gradients do not
+        got = sl.grad(lambda a: snp.sum(w * snp.nan_to_num(a)))(x)
+        want = autograd.grad(lambda a: anp.sum(w * anp.nan_to_num(a)))(x)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(snp.nan_to_num(x, nan=-1.0, neginf=-7.0), np.nan_to_num(x, nan=-1.0, neginf=-7.0))
+
+
+def test_select_branch_not_taken_leaks_no_nan():
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g = sl.grad(lambda x: snp.sum(snp.select([x > 0], [snp.sqrt(x)], default=-x)))(np.array([-4.0, 4.0]))
+    np.testing.assert_array_equal(g, [-1.0, 0.25])
+
+
+def test_partition_gradient_matches_autograd():
+    anp = pytest.importorskip("autograd.numpy")
+    import autograd
+
+    x = RNG.normal(size=7)
+    w = RNG.normal(size=7)
+    got = sl.grad(lambda a: snp.sum(w * snp.partition(a, 3)))(x)
+    want = autograd.grad(lambda a: anp.sum(w * anp.partition(a, 3)))(x)
+    np.testing.assert_allclose(got, want, rtol=1e-14)
+
+
+def test_bincount_weights_differentiable_and_counts_plain():
+    idx = np.array([0, 3, 3, 1])
+    w = RNG.normal(size=4)
+    np.testing.assert_allclose(snp.bincount(idx, w, minlength=6), np.bincount(idx, w, minlength=6))
+    check_derivatives(lambda v: snp.bincount(idx, v, minlength=6), w)
+    counts = sl.grad(lambda v: snp.sum(v) * snp.bincount(idx)[3])(w)
+    np.testing.assert_allclose(counts, np.full(4, 2.0))
+
+
+# -- non-differentiable helpers through the primal ------------------------------------------------
+HELPERS = {
+    "allclose": (lambda x: snp.allclose(x, x + 1e-9), lambda x: np.allclose(x, x + 1e-9)),
+    "isclose": (lambda x: snp.isclose(x, 0.5, atol=0.3), lambda x: np.isclose(x, 0.5, atol=0.3)),
+    "array_equal": (lambda x: snp.array_equal(x, x), lambda x: np.array_equal(x, x)),
+    "array_equiv": (lambda x: snp.array_equiv(x, x[:1]), lambda x: np.array_equiv(x, x[:1])),
+    "searchsorted": (lambda x: snp.searchsorted(np.linspace(-1, 1, 5), x, side="right"), lambda x: np.searchsorted(np.linspace(-1, 1, 5), x, side="right")),
+    "argpartition": (lambda x: snp.argpartition(x, 2), lambda x: np.argpartition(x, 2)),
+    "unique": (lambda x: snp.unique(snp.round(x)), lambda x: np.unique(np.round(x))),
+    "count_nonzero": (lambda x: snp.count_nonzero(x > 0), lambda x: np.count_nonzero(x > 0)),
+    "flatnonzero": (lambda x: snp.flatnonzero(x > 0), lambda x: np.flatnonzero(x > 0)),
+    "argwhere": (lambda x: snp.argwhere(x > 0), lambda x: np.argwhere(x > 0)),
+    "nonzero": (lambda x: snp.nonzero(x > 0)[0], lambda x: np.nonzero(x > 0)[0]),
+    "isposinf": (lambda x: snp.isposinf(x / 0.0), lambda x: np.isposinf(x / 0.0)),
+    "isneginf": (lambda x: snp.isneginf(x / 0.0), lambda x: np.isneginf(x / 0.0)),
+    "isreal": (snp.isreal, np.isreal),
+    "iscomplex": (snp.iscomplex, np.iscomplex),
+    "iscomplexobj": (snp.iscomplexobj, np.iscomplexobj),
+    "isrealobj": (snp.isrealobj, np.isrealobj),
+    "result_type": (lambda x: snp.result_type(x, np.float32), lambda x: np.result_type(x, np.float32)),
+    "fix": (snp.fix, np.fix),
+    "int": (lambda x: int(x[0] * 10), lambda x: int(x[0] * 10)),
+    "np.int64": (lambda x: np.int64(x[1] * 10), lambda x: np.int64(x[1] * 10)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HELPERS))
+def test_helper_answers_from_the_value_inside_grad_and_jvp(name):
+    ours, ref = HELPERS[name]
+    x = np.array([-1.3, 0.4, 0.0, 2.6, 0.4])
+    seen = []
+
+    def f(v):
+        seen.append(ours(v))  # a plain answer inside the transform
+        return snp.sum(v**2)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.testing.assert_allclose(sl.grad(f)(x), 2 * x)
+        sl.jvp(f, (x,), (np.ones(5),))
+        want = ref(x)
+    for got in seen:
+        assert not isinstance(got, Tracer)
+        np.testing.assert_array_equal(got, want)
+
+
+def test_elementwise_helpers_under_vmap_and_jit():
+    xs = RNG.normal(size=(3, 4))
+    np.testing.assert_array_equal(sl.vmap(lambda v: snp.isclose(v, 0.0, atol=0.5))(xs), np.isclose(xs, 0.0, atol=0.5))
+    grid = np.linspace(-1, 1, 5)
+    np.testing.assert_array_equal(sl.vmap(lambda v: snp.searchsorted(grid, v))(xs), np.searchsorted(grid, xs))
+    jitted = sl.jit(lambda v: snp.where(snp.isclose(v, 0.0, atol=0.5), 0.0, v))
+    for row in xs:  # replayed on new values
+        np.testing.assert_array_equal(jitted(row), np.where(np.isclose(row, 0.0, atol=0.5), 0.0, row))
+
+
+def test_integer_conversion_refused_where_there_is_no_single_value():
+    with pytest.raises(TypeError, match="int"):
+        sl.vmap(lambda v: v * int(v))(np.ones(3))
+    with pytest.raises(Exception, match="int"):
+        sl.jit(lambda v: v * int(v))(np.ones(()))
+    with pytest.raises(TypeError, match="derivative"):
+        sl.grad(lambda v: float(v) * v)(1.0)  # float() would drop a derivative: still refused
+
+
+def test_traced_option_is_a_clear_error():
+    with pytest.raises(TypeError, match="rtol must be a plain value"):
+        sl.grad(lambda v: snp.sum(v) * snp.allclose(v, v, rtol=v[0]))(np.ones(2))
+
+
+def test_bad_input_messages():
+    with pytest.raises(ValueError, match="one choice per condition"):
+        snp.select([np.ones(2) > 0], [np.ones(2), np.ones(2)])
+    with pytest.raises(ValueError, match="edge_order=2 needs at least 3"):
+        snp.gradient(np.ones(2), edge_order=2)
+    with pytest.raises(ValueError, match="2 or 3 components"):
+        snp.cross(np.ones(4), np.ones(3))
+    with pytest.raises(ValueError, match="at least 2 dimension"):
+        snp.vsplit(np.ones(4), 2)
+    with pytest.raises(TypeError, match="list of axis labels"):
+        snp.einsum(np.ones(2), np.ones(2))
