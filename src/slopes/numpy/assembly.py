@@ -59,7 +59,7 @@ def append(arr, values, axis=None):
 
 
 def atleast_3d(x):
-    """Differentiable ``numpy.atleast_3d``: shape ``(n,)`` becomes ``(1, n, 1)``, ``(m, n)`` becomes ``(m, n, 1)``.
+    """Differentiable ``numpy.atleast_3d``: ``(n,)`` becomes ``(1, n, 1)``, ``(m, n)`` becomes ``(m, n, 1)``.
 
     Examples
     --------
@@ -116,7 +116,9 @@ def dstack(arrays):
 def _split_along(x, spec, axis, fn, least):
     x = asarray(x)
     if _ndim(x) < least:
-        raise ValueError(f"{fn}() needs an array of at least {least} dimension(s), got shape {tuple(shape_of(x))}")
+        raise ValueError(
+            f"{fn}() needs an array of at least {least} dimension(s), got shape {tuple(shape_of(x))}"
+        )
     return split(x, spec, axis=axis)
 
 
@@ -198,7 +200,9 @@ def rollaxis(a, axis, start=0):
     nd = _ndim(a)
     axis = normalize_axis(axis, nd)
     if not -nd <= start <= nd:
-        raise np.exceptions.AxisError(f"rollaxis(): start={start} is out of range for {nd} dimensions (-{nd} to {nd})")
+        raise np.exceptions.AxisError(
+            f"rollaxis(): start={start} is out of range for {nd} dimensions (-{nd} to {nd})"
+        )
     start = start + nd if start < 0 else start
     if axis < start:
         start -= 1  # the axis is taken out before it is put back
@@ -235,7 +239,8 @@ def select(condlist, choicelist, default=0):
     condlist, choicelist = list(condlist), list(choicelist)
     if len(condlist) != len(choicelist):
         raise ValueError(
-            f"select(): {len(condlist)} conditions and {len(choicelist)} choices; give one choice per condition"
+            f"select(): {len(condlist)} conditions and {len(choicelist)} choices; "
+            "give one choice per condition"
         )
     out = asarray(default)
     for cond, choice in reversed(list(zip(condlist, choicelist))):  # the first true condition wins

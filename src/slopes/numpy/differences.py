@@ -124,7 +124,8 @@ def gradient(f, *varargs, axis=None, edge_order=1):
         n = shape_of(f)[ax]
         if n < edge_order + 1:
             raise ValueError(
-                f"gradient(): axis {ax} has {n} sample(s); edge_order={edge_order} needs at least {edge_order + 1}"
+                f"gradient(): axis {ax} has {n} sample(s); "
+                f"edge_order={edge_order} needs at least {edge_order + 1}"
             )
         h = asarray(h)
         if len(shape_of(h)) == 0:
@@ -171,7 +172,7 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
 
 
 def partition(a, kth, axis=-1, kind="introselect", order=None):
-    """Differentiable ``numpy.partition``: the ``kth`` entry in its sorted place, smaller before, larger after.
+    """Differentiable ``numpy.partition``: the ``kth`` entry in its sorted place, the rest around it.
 
     The entries are gathered along NumPy's ``argpartition`` of the values, so the
     result equals NumPy's and the derivative follows each entry to its place.

@@ -281,7 +281,9 @@ def _sublist_subscripts(args):
             elif isinstance(s, (int, np.integer)) and 0 <= s < len(letters):
                 out.append(letters[s])
             else:
-                raise ValueError(f"einsum(): sublist labels are integers 0 to {len(letters) - 1} or ..., got {s!r}")
+                raise ValueError(
+                    f"einsum(): sublist labels are integers 0 to {len(letters) - 1} or ..., got {s!r}"
+                )
         return "".join(out)
 
     pairs, output = (args[:-1], args[-1]) if len(args) % 2 else (args, None)  # odd: output sublist last

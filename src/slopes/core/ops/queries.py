@@ -37,7 +37,9 @@ def _query(fn, elementwise=False):
         # options (rtol, side, kth...) steer the answer: a traced one would have NumPy call back here
         for key, v in options.items():
             if isinstance(v, Tracer):
-                raise TypeError(f"{name}(): {key} must be a plain value, not a traced one; use sl.stop_gradient({key})")
+                raise TypeError(
+                    f"{name}(): {key} must be a plain value, not a traced one; use sl.stop_gradient({key})"
+                )
         return fn(*arrays, **options)
 
     return make_nondiff(name, impl, batch=elementwise)
