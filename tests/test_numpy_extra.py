@@ -82,6 +82,47 @@ CASES = {
         (RNG.normal(size=(2, 3)), RNG.normal(size=(3, 4))),
     ),
 }
+
+WITH_NAN = RNG.normal(size=(3, 4))
+WITH_NAN[0, 1] = WITH_NAN[2, 3] = np.nan
+for _name in ("nansum", "nanmean", "nanmax", "nanmin", "nanprod", "nanvar", "nanstd"):
+    CASES[_name] = (
+        (lambda f: lambda a: f(a, axis=1))(getattr(snp, _name)),
+        (lambda f: lambda a: f(a, axis=1))(getattr(np, _name)),
+        (WITH_NAN,),
+    )
+CASES["nanvar_all"] = (lambda a: snp.nanvar(a, ddof=1), lambda a: np.nanvar(a, ddof=1), (WITH_NAN,))
+CASES["nancumsum"] = (lambda a: snp.nancumsum(a, axis=0), lambda a: np.nancumsum(a, axis=0), (WITH_NAN,))
+CASES["nancumprod"] = (snp.nancumprod, np.nancumprod, (WITH_NAN,))
+CASES.update(
+    {
+        "quantile": (
+            lambda a, q: snp.quantile(a, q, axis=(0, 2)),
+            lambda a, q: np.quantile(a, q, axis=(0, 2)),
+            (RNG.normal(size=(2, 3, 4)), np.array([0.13, 0.61, 0.9])),
+        ),
+        "quantile_keepdims": (
+            lambda a: snp.quantile(a, 0.3, axis=1, keepdims=True),
+            lambda a: np.quantile(a, 0.3, axis=1, keepdims=True),
+            (RNG.normal(size=(2, 5)),),
+        ),
+        "percentile_midpoint": (
+            lambda a: snp.percentile(a, [20.0, 55.0], method="midpoint"),
+            lambda a: np.percentile(a, [20.0, 55.0], method="midpoint"),
+            (RNG.normal(size=7),),
+        ),
+        "median_even": (lambda a: snp.median(a, axis=0), lambda a: np.median(a, axis=0), (RNG.normal(size=(4, 3)),)),
+        "median_odd": (snp.median, np.median, (RNG.normal(size=5),)),
+        "ptp": (lambda a: snp.ptp(a, axis=1), lambda a: np.ptp(a, axis=1), (RNG.normal(size=(3, 4)),)),
+        "cov": (snp.cov, np.cov, (RNG.normal(size=(3, 6)),)),
+        "cov_y_columns": (
+            lambda a, b: snp.cov(a, b, rowvar=False, bias=True),
+            lambda a, b: np.cov(a, b, rowvar=False, bias=True),
+            (RNG.normal(size=(6, 2)), RNG.normal(size=6)),
+        ),
+        "corrcoef": (snp.corrcoef, np.corrcoef, (RNG.normal(size=(3, 6)),)),
+    }
+)
 NAMES = sorted(CASES)
 
 
@@ -284,3 +325,22 @@ def test_bad_input_messages():
         snp.vsplit(np.ones(4), 2)
     with pytest.raises(TypeError, match="list of axis labels"):
         snp.einsum(np.ones(2), np.ones(2))
+
+
+def test_nan_reductions_of_an_all_nan_slice_are_nan_as_numpy():
+    x = np.array([[np.nan, np.nan], [1.0, np.nan]])
+    with np.errstate(invalid="ignore"), pytest.warns(RuntimeWarning):
+        for name in ("nanmax", "nanmin", "nanmean"):
+            np.testing.assert_array_equal(getattr(snp, name)(x, axis=1), getattr(np, name)(x, axis=1))
+    np.testing.assert_array_equal(sl.grad(lambda a: snp.nansum(snp.nanmax(a, axis=1)[1:]))(x), [[0, 0], [1, 0]])
+    with pytest.raises(ValueError, match="all-NaN"):
+        snp.nanargmax(x, axis=1)
+
+
+def test_quantile_derivative_in_q_and_bad_q():
+    a = np.array([4.0, 1.0, 3.0, 9.0])  # sorted: 1 3 4 9; q = 0.5 sits between 3 and 4
+    assert float(sl.grad(lambda q: snp.quantile(a, q))(0.5)) == pytest.approx((4.0 - 3.0) * 3)
+    with pytest.raises(ValueError, match=r"q must lie in \[0, 1\]"):
+        snp.quantile(a, 50.0)
+    with pytest.raises(ValueError, match="method must be one of"):
+        snp.quantile(a, 0.5, method="hazen")

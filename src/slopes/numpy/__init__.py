@@ -39,6 +39,8 @@ from .reductions import *  # noqa: F403
 from .reductions import __all__ as _reductions
 from .shapes import *  # noqa: F403
 from .shapes import __all__ as _shapes
+from .statistics import *  # noqa: F403
+from .statistics import __all__ as _statistics
 from .ufuncs import *  # noqa: F403
 from .ufuncs import __all__ as _ufuncs
 
@@ -53,7 +55,7 @@ ndarray = _np.ndarray
 
 __all__ = sorted(
     set(_creation + _grids + _indexing + _manipulation + _products + _reductions + _shapes + _ufuncs)
-    | set(_assembly + _differences + _elementwise_extra + _queries)
+    | set(_assembly + _differences + _elementwise_extra + _queries + _statistics)
 )
 
 import sys as _sys  # noqa: E402
