@@ -354,8 +354,8 @@ def corrcoef(x, y=None, rowvar=True):
     --------
     >>> import slopes.numpy as snp
     >>> snp.corrcoef(np.array([[0.0, 1.0, 2.0], [0.0, 2.0, 4.5]])).round(4)
-    array([[1.    , 0.9986],
-           [0.9986, 1.    ]])
+    array([[1.    , 0.9979],
+           [0.9979, 1.    ]])
     """
     c = cov(x, y, rowvar=rowvar)
     if len(shape_of(c)) == 0:
