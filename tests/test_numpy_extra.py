@@ -123,6 +123,65 @@ CASES.update(
         "corrcoef": (snp.corrcoef, np.corrcoef, (RNG.normal(size=(3, 6)),)),
     }
 )
+_XP = np.cumsum(RNG.uniform(0.5, 1.5, size=6))
+_CHOICE = np.array([[0, 2, 1], [1, 0, 2]])
+CASES.update(
+    {
+        "copysign": (snp.copysign, np.copysign, (RNG.normal(size=(2, 3)), RNG.normal(size=3))),
+        "fmod": (snp.fmod, np.fmod, (RNG.normal(size=4) * 5, RNG.uniform(0.7, 2.0, size=4) * RNG.choice([-1, 1], 4))),
+        "float_power": (snp.float_power, np.float_power, (RNG.uniform(0.5, 2, size=3), RNG.normal(size=3))),
+        "heaviside": (
+            lambda h: snp.heaviside(np.array([-1.0, 0.0, 2.0, 0.0]), h),
+            lambda h: np.heaviside(np.array([-1.0, 0.0, 2.0, 0.0]), h),
+            (RNG.normal(size=4),),
+        ),
+        "modf": (lambda x: _flat(snp.modf(x)), lambda x: np.concatenate(np.modf(x)), (RNG.normal(size=5) * 3,)),
+        "ldexp": (lambda x: snp.ldexp(x, np.array([0, 3, -2])), lambda x: np.ldexp(x, np.array([0, 3, -2])), (RNG.normal(size=3),)),
+        "frexp": (lambda x: snp.frexp(x)[0], lambda x: np.frexp(x)[0], (RNG.normal(size=4) * 9,)),
+        "interp": (
+            snp.interp,
+            np.interp,
+            (RNG.uniform(-1, 8, size=7), _XP, RNG.normal(size=6)),
+        ),
+        "polyval": (snp.polyval, np.polyval, (RNG.normal(size=4), RNG.normal(size=(2, 3)))),
+        "convolve": (snp.convolve, np.convolve, (RNG.normal(size=5), RNG.normal(size=3))),
+        "convolve_same": (lambda a, v: snp.convolve(a, v, "same"), lambda a, v: np.convolve(a, v, "same"), (RNG.normal(size=3), RNG.normal(size=6))),
+        "correlate": (snp.correlate, np.correlate, (RNG.normal(size=6), RNG.normal(size=3))),
+        "correlate_full_swapped": (
+            lambda a, v: snp.correlate(a, v, "full"),
+            lambda a, v: np.correlate(a, v, "full"),
+            (RNG.normal(size=3), RNG.normal(size=5)),
+        ),
+        "ediff1d": (lambda a: snp.ediff1d(a, to_end=[9.0]), lambda a: np.ediff1d(a, to_end=[9.0]), (RNG.normal(size=(2, 3)),)),
+        "trapezoid": (lambda y, x: snp.trapezoid(y, x, axis=0), lambda y, x: np.trapezoid(y, x, axis=0), (RNG.normal(size=(6, 2)), _XP)),
+        "concat": (lambda a, b: snp.concat([a, b], axis=1), lambda a, b: np.concat([a, b], axis=1), (RNG.normal(size=(2, 2)), RNG.normal(size=(2, 3)))),
+        "unstack": (lambda a: _flat(snp.unstack(a, axis=1)), lambda a: np.concatenate(np.unstack(a, axis=1)), (RNG.normal(size=(2, 3)),)),
+        "vecdot": (snp.vecdot, np.vecdot, (RNG.normal(size=(2, 3)), RNG.normal(size=3))),
+        "matvec": (snp.matvec, np.matvec, (RNG.normal(size=(2, 3, 4)), RNG.normal(size=4))),
+        "vecmat": (snp.vecmat, np.vecmat, (RNG.normal(size=3), RNG.normal(size=(2, 3, 4)))),
+        "matrix_transpose": (snp.matrix_transpose, np.matrix_transpose, (RNG.normal(size=(2, 3, 4)),)),
+        "cumulative_sum": (
+            lambda a: snp.cumulative_sum(a, axis=1, include_initial=True),
+            lambda a: np.cumulative_sum(a, axis=1, include_initial=True),
+            (RNG.normal(size=(2, 3)),),
+        ),
+        "cumulative_prod": (
+            lambda a: snp.cumulative_prod(a, include_initial=True),
+            lambda a: np.cumulative_prod(a, include_initial=True),
+            (RNG.normal(size=4),),
+        ),
+        "choose": (lambda a, b, c: snp.choose(_CHOICE, [a, b, c]), lambda a, b, c: np.choose(_CHOICE, [a, b, c]), tuple(RNG.normal(size=(3, 3)))),
+        "compress": (lambda a: snp.compress([True, False, True], a, axis=1), lambda a: np.compress([True, False, True], a, axis=1), (RNG.normal(size=(2, 3)),)),
+        "extract": (lambda a: snp.extract(_CHOICE > 0, a), lambda a: np.extract(_CHOICE > 0, a), (RNG.normal(size=(2, 3)),)),
+        "delete": (lambda a: snp.delete(a, [0, 2], axis=1), lambda a: np.delete(a, [0, 2], axis=1), (RNG.normal(size=(2, 4)),)),
+        "diagflat": (lambda a: snp.diagflat(a, -1), lambda a: np.diagflat(a, -1), (RNG.normal(size=(2, 2)),)),
+        "block": (
+            lambda a, b: snp.block([[a, b], [b, a]]),
+            lambda a, b: np.block([[a, b], [b, a]]),
+            (RNG.normal(size=(2, 2)), RNG.normal(size=(2, 2))),
+        ),
+    }
+)
 NAMES = sorted(CASES)
 
 
@@ -266,6 +325,17 @@ HELPERS = {
     "isrealobj": (snp.isrealobj, np.isrealobj),
     "result_type": (lambda x: snp.result_type(x, np.float32), lambda x: np.result_type(x, np.float32)),
     "fix": (snp.fix, np.fix),
+    "digitize": (lambda x: snp.digitize(x, np.array([-1.0, 0.0, 1.0])), lambda x: np.digitize(x, np.array([-1.0, 0.0, 1.0]))),
+    "isin": (lambda x: snp.isin(x, [0.4, 0.0]), lambda x: np.isin(x, [0.4, 0.0])),
+    "lexsort": (lambda x: snp.lexsort((x, -x)), lambda x: np.lexsort((x, -x))),
+    "union1d": (lambda x: snp.union1d(x, x[:2] + 1), lambda x: np.union1d(x, x[:2] + 1)),
+    "histogram": (lambda x: snp.histogram(x, bins=3)[0], lambda x: np.histogram(x, bins=3)[0]),
+    "unravel_index": (
+        lambda x: snp.unravel_index(snp.argsort(x), (5, 1))[0],
+        lambda x: np.unravel_index(np.argsort(x), (5, 1))[0],
+    ),
+    "bitwise_and": (lambda x: snp.bitwise_and(np.int64(x[3] * 10), 7), lambda x: np.bitwise_and(np.int64(x[3] * 10), 7)),
+    "tril_indices_from": (lambda x: snp.tril_indices_from(snp.outer(x, x))[1], lambda x: np.tril_indices_from(np.outer(x, x))[1]),
     "int": (lambda x: int(x[0] * 10), lambda x: int(x[0] * 10)),
     "np.int64": (lambda x: np.int64(x[1] * 10), lambda x: np.int64(x[1] * 10)),
 }

@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as _np
 
 from . import linalg  # noqa: F401  (snp.linalg)
+from .array_api import *  # noqa: F403
+from .array_api import __all__ as _array_api
 from .assembly import *  # noqa: F403
 from .assembly import __all__ as _assembly
 from .creation import *  # noqa: F403
@@ -27,6 +29,8 @@ from .elementwise_extra import *  # noqa: F403
 from .elementwise_extra import __all__ as _elementwise_extra
 from .grids import *  # noqa: F403
 from .grids import __all__ as _grids
+from .index_tools import *  # noqa: F403
+from .index_tools import __all__ as _index_tools
 from .indexing import *  # noqa: F403
 from .indexing import __all__ as _indexing
 from .manipulation import *  # noqa: F403
@@ -38,6 +42,10 @@ from .queries import __all__ as _queries
 from .reductions import *  # noqa: F403
 from .reductions import __all__ as _reductions
 from .shapes import *  # noqa: F403
+from .selection import *  # noqa: F403
+from .selection import __all__ as _selection
+from .sequences import *  # noqa: F403
+from .sequences import __all__ as _sequences
 from .shapes import __all__ as _shapes
 from .statistics import *  # noqa: F403
 from .statistics import __all__ as _statistics
@@ -55,7 +63,8 @@ ndarray = _np.ndarray
 
 __all__ = sorted(
     set(_creation + _grids + _indexing + _manipulation + _products + _reductions + _shapes + _ufuncs)
-    | set(_assembly + _differences + _elementwise_extra + _queries + _statistics)
+    | set(_array_api + _assembly + _differences + _elementwise_extra + _index_tools + _queries)
+    | set(_selection + _sequences + _statistics)
 )
 
 import sys as _sys  # noqa: E402

@@ -1,4 +1,4 @@
-"""Differences and cross products: ``gradient``, ``cross``, and ``partition``.
+"""Differences and cross products: ``gradient``, ``ediff1d``, ``trapezoid``, ``cross``, and ``partition``.
 
 ``gradient`` is NumPy's second-order finite-difference derivative of sampled values
 (central inside, one-sided at the edges), written with slices so that it is
@@ -16,9 +16,10 @@ from ..core.ops import reorder as ro
 from ..core.trace import shape_of
 from ._axes import normalize_axis
 from .creation import asarray
-from .shapes import broadcast_arrays, concatenate, moveaxis, reshape, stack
+from .reductions import sum as _sum
+from .shapes import broadcast_arrays, concatenate, moveaxis, ravel, reshape, stack
 
-__all__ = ["gradient", "cross", "partition"]
+__all__ = ["gradient", "ediff1d", "trapezoid", "cross", "partition"]
 
 
 def _slice(f, axis, start, stop):
@@ -191,3 +192,51 @@ def partition(a, kth, axis=-1, kind="introselect", order=None):
     axis = normalize_axis(axis, len(shape_of(a)))
     order_ = q.argpartition(a, kth=kth, axis=axis, kind=kind, order=order)
     return ro.gather(a, order_, axis=axis)
+
+
+def ediff1d(ary, to_end=None, to_begin=None):
+    """Differentiable ``numpy.ediff1d``: differences of the flattened array, with optional ends.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> snp.ediff1d(np.array([1.0, 4.0, 9.0]), to_begin=0.0)
+    array([0., 3., 5.])
+    """
+    flat = ravel(asarray(ary))
+    parts = [ew.sub(flat[1:], flat[:-1])]
+    if to_begin is not None:
+        parts.insert(0, ravel(asarray(to_begin)))
+    if to_end is not None:
+        parts.append(ravel(asarray(to_end)))
+    return concatenate(parts)
+
+
+def trapezoid(y, x=None, dx=1.0, axis=-1):
+    """Differentiable ``numpy.trapezoid``: the integral of samples ``y`` by the trapezoidal rule.
+
+    With sample points ``x`` (1-d along ``axis``, or ``y``'s shape) or a spacing
+    ``dx``; differentiable in ``y``, ``x`` and ``dx``.
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> float(snp.trapezoid(np.array([0.0, 1.0, 4.0]), x=np.array([0.0, 1.0, 2.0])))
+    3.0
+    >>> sl.grad(lambda y: snp.trapezoid(y, dx=0.5))(np.ones(3))
+    array([0.25, 0.5 , 0.25])
+    """
+    y = asarray(y)
+    nd = len(shape_of(y))
+    axis = normalize_axis(axis, nd)
+    n = shape_of(y)[axis]
+    if x is None:
+        d = asarray(dx)
+    else:
+        x = asarray(x)
+        if len(shape_of(x)) == 1:
+            d = _along(ew.sub(x[1:], x[:-1]), axis, nd)
+        else:
+            d = ew.sub(_slice(x, axis, 1, n), _slice(x, axis, 0, n - 1))
+    mids = ew.mul(ew.add(_slice(y, axis, 1, n), _slice(y, axis, 0, n - 1)), 0.5)
+    return _sum(ew.mul(d, mids), axis=axis)

@@ -1,6 +1,8 @@
-"""More elementwise functions: angle units, ``logaddexp2``, ``sinc``, ``fmax``/``fmin``, ``nan_to_num``.
+"""More elementwise functions: angle units, ``logaddexp2``, ``sinc``, ``fmax``/``fmin``,
+``nan_to_num``, ``copysign``, ``fmod``, ``float_power``, ``heaviside``, ``divmod``, ``modf``,
+``ldexp``, ``frexp``.
 
-All but ``sinc`` are exact compositions of existing primitives, so every
+All but ``sinc`` and ``fmod`` are exact compositions of existing primitives, so every
 derivative order, ``vmap``, ``jit`` and Taylor mode come with them.
 """
 
@@ -11,6 +13,8 @@ import math
 import numpy as np
 
 from ..core.ops import elementwise as ew
+from ..core.ops import elementwise_extra as ewx
+from ..core.ops import queries as q
 from ..core.ops.elementwise_extra import sinc_derivative
 from ._wrap import asarray_args
 
@@ -25,6 +29,14 @@ __all__ = [
     "fmin",
     "nan_to_num",
     "astype",
+    "copysign",
+    "fmod",
+    "float_power",
+    "heaviside",
+    "divmod",
+    "modf",
+    "ldexp",
+    "frexp",
 ]
 
 
@@ -180,3 +192,133 @@ def astype(x, dtype, /, *, copy=True):
     if not np.issubdtype(dtype, np.inexact):  # integer values: constant almost everywhere
         return ew.astype(ew.stop_gradient(x), dtype=dtype)
     return ew.astype(x, dtype=dtype)
+
+
+def copysign(x, y):
+    """Differentiable ``numpy.copysign``: the magnitude of ``x`` with the sign of ``y``.
+
+    The derivative in ``x`` is ``+-1`` (0 at ``x = 0``, as ``abs``); ``y`` only
+    chooses a sign, so its derivative is 0 (JAX's convention).
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> snp.copysign(np.array([1.0, -2.0]), -1.0)
+    array([-1., -2.])
+    >>> float(sl.grad(lambda x: snp.copysign(x, -1.0))(3.0))
+    -1.0
+    """
+    x, y = asarray_args((x, y))
+    magnitude = ew.absolute(x)
+    return ew.where(ew.signbit(y), ew.neg(magnitude), magnitude)
+
+
+def fmod(x, y):
+    """Differentiable ``numpy.fmod``: the remainder of ``x / y`` with the sign of ``x`` (C's fmod).
+
+    The value is NumPy's, exactly; the partial derivatives are 1 and
+    ``-trunc(x / y)`` (constant between the jumps).
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> float(snp.fmod(-7.0, 3.0))
+    -1.0
+    >>> float(sl.grad(snp.fmod, argnums=1)(7.0, 3.0))
+    -2.0
+    """
+    return ewx.fmod(*asarray_args((x, y)))
+
+
+def float_power(x, y):
+    """Differentiable ``numpy.float_power``: ``x ** y`` computed in float64.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> snp.float_power(np.float32(2.0), 3)
+    np.float64(8.0)
+    """
+    x, y = asarray_args((x, y))
+    f64 = np.dtype(np.float64)
+    return ew.power(ew.astype(x, dtype=f64), ew.astype(y, dtype=f64))
+
+
+def heaviside(x1, x2):
+    """Differentiable ``numpy.heaviside``: 0 for ``x1 < 0``, ``x2`` at 0, 1 for ``x1 > 0``.
+
+    The derivative in ``x1`` is 0 (the step's, almost everywhere); ``x2`` receives
+    the derivative where ``x1 == 0``.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> snp.heaviside(np.array([-1.0, 0.0, 2.0]), 0.5)
+    array([0. , 0.5, 1. ])
+    """
+    x1, x2 = asarray_args((x1, x2))
+    step = ew.where(ew.less(x1, 0), 0.0, ew.where(ew.greater(x1, 0), 1.0, x2))
+    return ew.where(ew.isnan(x1), np.nan, step)
+
+
+def divmod(x, y):  # noqa: A001 - NumPy's name
+    """``numpy.divmod``: ``(floor_divide(x, y), mod(x, y))``; the quotient carries no derivative.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> snp.divmod(np.array([7.0, -7.0]), 3.0)
+    (array([ 2., -3.]), array([1., 2.]))
+    """
+    from .ufuncs import mod
+
+    x, y = asarray_args((x, y))
+    return ew.floor_divide(x, y), mod(x, y)
+
+
+def modf(x):
+    """``numpy.modf``: the fractional and integral parts, with the sign of ``x``.
+
+    The fractional part has derivative 1, the integral part 0.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> snp.modf(np.array([2.5, -1.25]))
+    (array([ 0.5 , -0.25]), array([ 2., -1.]))
+    """
+    (x,) = asarray_args((x,))
+    whole = ew.trunc(x)
+    return ew.sub(x, whole), whole
+
+
+def ldexp(x1, x2):
+    """Differentiable ``numpy.ldexp``: ``x1 * 2**x2`` for integer ``x2`` (exact, a change of exponent).
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> float(snp.ldexp(3.0, 2))
+    12.0
+    >>> float(sl.grad(lambda x: snp.ldexp(x, 3))(1.0))
+    8.0
+    """
+    x1, x2 = asarray_args((x1, x2))
+    return ew.mul(x1, ew.exp2(ew.astype(x2, dtype=np.dtype(np.float64))))
+
+
+def frexp(x):
+    """``numpy.frexp``: mantissa and exponent, ``x = m * 2**e`` with ``0.5 <= |m| < 1``.
+
+    The mantissa is differentiable (``dm/dx = 2**-e``); the exponent, an integer, is not.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> snp.frexp(np.array([8.0, 0.75]))
+    (array([0.5 , 0.75]), array([4, 0], dtype=int32))
+    """
+    (x,) = asarray_args((x,))
+    exponent = q.frexp_exponent(x)
+    dtype = x.dtype if hasattr(x, "dtype") else np.dtype(np.float64)
+    return ew.mul(x, ew.exp2(ew.neg(ew.astype(exponent, dtype=dtype)))), exponent

@@ -14,7 +14,8 @@ import numpy as np
 from ..core.ops import elementwise as ew
 from ..core.ops import queries as q
 from ..core.trace import Tracer, concrete, shape_of
-from .creation import asarray, zeros
+from .creation import asarray
+from ._wrap import asarray_args
 from .indexing import at
 
 __all__ = [
@@ -317,3 +318,49 @@ def fix(x):
     array([-2.,  2.])
     """
     return ew.trunc(asarray(x))
+
+
+def _answer_from_value(name, prim, example):
+    """``numpy.<name>`` on plain or traced values, answered by NumPy's own function (no derivative)."""
+
+    def fn(*args, **options):
+        return prim(*asarray_args(args), **options)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__module__ = __name__  # doctest finds the example here
+    fn.__doc__ = (
+        f"``numpy.{name}`` on plain or traced values: NumPy's answer, with no derivative.\n\n"
+        f"Takes NumPy's arguments and keywords; inside ``grad`` or ``jvp`` the answer is a "
+        f"plain NumPy result.\n\n"
+        f"Examples\n--------\n>>> import slopes.numpy as snp\n{example}\n"
+    )
+    return fn
+
+
+_FROM_VALUE = {
+    "digitize": (q.digitize, ">>> snp.digitize(np.array([0.5, 1.5]), np.array([0.0, 1.0, 2.0]))\narray([1, 2])"),
+    "isin": (q.isin, ">>> snp.isin(np.array([1.0, 3.0]), [1.0, 2.0])\narray([ True, False])"),
+    "lexsort": (q.lexsort, ">>> snp.lexsort((np.array([2.0, 1.0]), np.array([0.0, 0.0])))\narray([1, 0])"),
+    "union1d": (q.union1d, ">>> snp.union1d(np.array([2.0, 1.0]), np.array([3.0]))\narray([1., 2., 3.])"),
+    "intersect1d": (q.intersect1d, ">>> snp.intersect1d(np.array([2.0, 1.0]), np.array([2.0]))\narray([2.])"),
+    "setdiff1d": (q.setdiff1d, ">>> snp.setdiff1d(np.array([2.0, 1.0]), np.array([2.0]))\narray([1.])"),
+    "setxor1d": (q.setxor1d, ">>> snp.setxor1d(np.array([2.0, 1.0]), np.array([2.0, 3.0]))\narray([1., 3.])"),
+    "histogram": (q.histogram, ">>> snp.histogram(np.array([0.1, 0.2, 0.9]), bins=2, range=(0, 1))[0]\narray([2, 1])"),
+    "histogram_bin_edges": (q.histogram_bin_edges, ">>> snp.histogram_bin_edges(np.array([0.0, 1.0]), bins=2)\narray([0. , 0.5, 1. ])"),
+    "unravel_index": (q.unravel_index, ">>> snp.unravel_index(np.array([5]), (2, 3))\n(array([1]), array([2]))"),
+    "ravel_multi_index": (q.ravel_multi_index, ">>> int(snp.ravel_multi_index((1, 2), (2, 3)))\n5"),
+    "bitwise_and": (q.bitwise_and, ">>> int(snp.bitwise_and(6, 3))\n2"),
+    "bitwise_or": (q.bitwise_or, ">>> int(snp.bitwise_or(6, 3))\n7"),
+    "bitwise_xor": (q.bitwise_xor, ">>> int(snp.bitwise_xor(6, 3))\n5"),
+    "bitwise_count": (q.bitwise_count, ">>> int(snp.bitwise_count(7))\n3"),
+    "invert": (q.invert, ">>> snp.invert(np.array([True, False]))\narray([False,  True])"),
+    "left_shift": (q.left_shift, ">>> int(snp.left_shift(1, 3))\n8"),
+    "right_shift": (q.right_shift, ">>> int(snp.right_shift(8, 3))\n1"),
+    "gcd": (q.gcd, ">>> int(snp.gcd(12, 18))\n6"),
+    "lcm": (q.lcm, ">>> int(snp.lcm(4, 6))\n12"),
+}
+for _name, (_prim, _example) in _FROM_VALUE.items():
+    globals()[_name] = _answer_from_value(_name, _prim, _example)
+bitwise_not = bitwise_invert = globals()["invert"]
+bitwise_left_shift, bitwise_right_shift = globals()["left_shift"], globals()["right_shift"]
+__all__ += list(_FROM_VALUE) + ["bitwise_not", "bitwise_invert", "bitwise_left_shift", "bitwise_right_shift"]

@@ -1,4 +1,4 @@
-"""More elementwise primitives: ``sinc`` and its derivatives.
+"""More elementwise primitives: ``sinc`` and its derivatives, ``fmod``.
 
 ``sinc(x) = sin(pi x) / (pi x)`` is smooth, but the quotient is 0/0 at ``x = 0``
 and so would be every derivative written as one. One primitive, ``sinc_derivative``
@@ -14,11 +14,11 @@ import math
 
 import numpy as np
 
-from .elementwise import mask_zero, mul
+from .elementwise import div, mask_zero, mul, neg, rint, sub, unbroadcast
 from .rules import defjvp, elementwise_batch
-from ..trace import Primitive
+from ..trace import Primitive, shape_of
 
-__all__ = ["sinc_derivative"]
+__all__ = ["sinc_derivative", "fmod"]
 
 # below this |pi x| the Maclaurin series (terms shrink like u**2 / n**2) is summed instead
 # of the closed form, whose terms cancel there; 30 terms reach 1e-17 relative for |u| <= 1
@@ -65,3 +65,21 @@ sinc_derivative.vjps = (
     lambda g, ans, x, order=0: mask_zero(g, mul(g, sinc_derivative(x, order=order + 1))),
 )
 sinc_derivative.keeps = (0,)
+
+
+# fmod(x, y) = x - q y with q = trunc(x / y) an integer, constant almost everywhere: the
+# partials are 1 and -q. q is read back from the exact result, (x - ans) / y, rounded.
+fmod = Primitive("fmod", np.fmod)
+elementwise_batch(fmod)
+
+
+def _fmod_quotient(x, y, ans):
+    return rint(div(sub(x, ans), y))
+
+
+defjvp(fmod, lambda t, ans, x, y: t, lambda t, ans, x, y: mul(t, neg(_fmod_quotient(x, y, ans))))
+fmod.vjps = (
+    lambda g, ans, x, y: unbroadcast(g, shape_of(x)),
+    lambda g, ans, x, y: unbroadcast(mask_zero(g, mul(g, neg(_fmod_quotient(x, y, ans)))), shape_of(y)),
+)
+fmod.keeps = (0, 1, "ans")

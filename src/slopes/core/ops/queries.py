@@ -27,6 +27,27 @@ __all__ = [
     "isreal",
     "iscomplex",
     "isclose",
+    "frexp_exponent",
+    "digitize",
+    "isin",
+    "lexsort",
+    "union1d",
+    "intersect1d",
+    "setdiff1d",
+    "setxor1d",
+    "histogram",
+    "histogram_bin_edges",
+    "unravel_index",
+    "ravel_multi_index",
+    "bitwise_and",
+    "bitwise_or",
+    "bitwise_xor",
+    "bitwise_count",
+    "invert",
+    "left_shift",
+    "right_shift",
+    "gcd",
+    "lcm",
 ]
 
 
@@ -58,3 +79,28 @@ argwhere = _query(np.argwhere)
 isreal = _query(np.isreal, elementwise=True)
 iscomplex = _query(np.iscomplex, elementwise=True)
 isclose = _query(np.isclose, elementwise=True)
+frexp_exponent = make_nondiff("frexp_exponent", lambda x: np.frexp(x)[1])
+
+# set operations, binning, sorting keys, index conversions: answers shaped by the values
+digitize = _query(np.digitize)
+isin = _query(np.isin)
+lexsort = _query(np.lexsort)
+union1d = _query(np.union1d)
+intersect1d = _query(np.intersect1d)
+setdiff1d = _query(np.setdiff1d)
+setxor1d = _query(np.setxor1d)
+histogram = _query(np.histogram)
+histogram_bin_edges = _query(np.histogram_bin_edges)
+unravel_index = _query(np.unravel_index)
+ravel_multi_index = _query(np.ravel_multi_index)
+
+# integer arithmetic: elementwise, no derivative
+bitwise_and = _query(np.bitwise_and, elementwise=True)
+bitwise_or = _query(np.bitwise_or, elementwise=True)
+bitwise_xor = _query(np.bitwise_xor, elementwise=True)
+bitwise_count = _query(np.bitwise_count, elementwise=True)
+invert = _query(np.invert, elementwise=True)
+left_shift = _query(np.left_shift, elementwise=True)
+right_shift = _query(np.right_shift, elementwise=True)
+gcd = _query(np.gcd, elementwise=True)
+lcm = _query(np.lcm, elementwise=True)
