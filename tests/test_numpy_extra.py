@@ -182,6 +182,31 @@ CASES.update(
         ),
     }
 )
+CASES.update(
+    {
+        "logspace": (
+            lambda a, b, base: snp.logspace(a, b, 4, base=base),
+            lambda a, b, base: np.logspace(a, b, 4, base=base),
+            (np.array(0.3), np.array([1.0, 2.0]), np.array(2.5)),
+        ),
+        "geomspace": (
+            lambda a, b: snp.geomspace(a, b, 5, axis=1),
+            lambda a, b: np.geomspace(a, b, 5, axis=1),
+            (np.array([0.5, 2.0]), np.array(30.0)),
+        ),
+        "nanquantile": (
+            lambda a, q: snp.nanquantile(a, q, axis=1),
+            lambda a, q: np.nanquantile(a, q, axis=1),
+            (WITH_NAN, np.array([0.2, 0.7])),
+        ),
+        "nanpercentile_nearest": (
+            lambda a: snp.nanpercentile(a, 35.0, axis=0, method="nearest"),
+            lambda a: np.nanpercentile(a, 35.0, axis=0, method="nearest"),
+            (WITH_NAN,),
+        ),
+        "nanmedian": (snp.nanmedian, np.nanmedian, (WITH_NAN,)),
+    }
+)
 NAMES = sorted(CASES)
 
 

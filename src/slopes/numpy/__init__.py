@@ -47,6 +47,8 @@ from .selection import __all__ as _selection
 from .sequences import *  # noqa: F403
 from .sequences import __all__ as _sequences
 from .shapes import __all__ as _shapes
+from .spaces import *  # noqa: F403
+from .spaces import __all__ as _spaces
 from .statistics import *  # noqa: F403
 from .statistics import __all__ as _statistics
 from .ufuncs import *  # noqa: F403
@@ -64,7 +66,7 @@ ndarray = _np.ndarray
 __all__ = sorted(
     set(_creation + _grids + _indexing + _manipulation + _products + _reductions + _shapes + _ufuncs)
     | set(_array_api + _assembly + _differences + _elementwise_extra + _index_tools + _queries)
-    | set(_selection + _sequences + _statistics)
+    | set(_selection + _sequences + _spaces + _statistics)
 )
 
 import sys as _sys  # noqa: E402

@@ -18,9 +18,9 @@ from ..core.trace import concrete, shape_of
 from ._axes import normalize_axes
 from ._safe import root_or_zero
 from .creation import asarray
-from .manipulation import cumprod, prod, sort, take
+from .manipulation import cumprod, prod, sort, take_along_axis
 from .reductions import argmax, argmin, cumsum, max, mean, min, sum
-from .shapes import atleast_2d, concatenate, moveaxis, reshape, squeeze, transpose
+from .shapes import atleast_2d, broadcast_to, concatenate, moveaxis, reshape, squeeze, transpose
 
 __all__ = [
     "nansum",
@@ -37,6 +37,9 @@ __all__ = [
     "quantile",
     "percentile",
     "median",
+    "nanquantile",
+    "nanpercentile",
+    "nanmedian",
     "ptp",
     "cov",
     "corrcoef",
@@ -158,7 +161,7 @@ def nanargmax(a, axis=None, keepdims=False):
     2
     """
     x, nan, clean = _without_nan(a, -np.inf)
-    if bool(np.all(concrete(nan), axis=axis).any()):
+    if np.any(concrete(min(nan, axis=axis))):  # a primitive: under vmap, per example
         raise ValueError("nanargmax(): an all-NaN slice has no maximum")
     return argmax(clean, axis=axis, keepdims=keepdims)
 
@@ -173,7 +176,7 @@ def nanargmin(a, axis=None, keepdims=False):
     2
     """
     x, nan, clean = _without_nan(a, np.inf)
-    if bool(np.all(concrete(nan), axis=axis).any()):
+    if np.any(concrete(min(nan, axis=axis))):  # a primitive: under vmap, per example
         raise ValueError("nanargmin(): an all-NaN slice has no minimum")
     return argmin(clean, axis=axis, keepdims=keepdims)
 
@@ -232,49 +235,107 @@ def quantile(a, q, axis=None, method="linear", keepdims=False):
     >>> sl.grad(lambda x: snp.quantile(x, 0.5))(np.array([8.0, 1.0, 4.0, 2.0]))
     array([0. , 0. , 0.5, 0.5])
     """
+    return _quantile(a, q, axis, method, keepdims, "quantile", skip_nan=False)
+
+
+def _quantile(a, q, axis, method, keepdims, fn, skip_nan):
     if method not in _METHODS:
-        raise ValueError(f"quantile(): method must be one of {_METHODS}, got {method!r}")
+        raise ValueError(f"{fn}(): method must be one of {_METHODS}, got {method!r}")
     x = asarray(a)
     nd = len(shape_of(x))
     axes = normalize_axes(axis, nd)
     axes = tuple(range(nd)) if axes is None else axes
     rest = [i for i in range(nd) if i not in axes]
+    rest_shape = tuple(shape_of(x)[i] for i in rest)
     # the reduced axes moved last and merged into one
-    merged = reshape(transpose(x, tuple(rest) + axes), tuple(shape_of(x)[i] for i in rest) + (-1,))
+    merged = reshape(transpose(x, tuple(rest) + axes), rest_shape + (-1,))
     n = shape_of(merged)[-1]
     if n == 0:
-        raise ValueError("quantile(): there are no entries to take a quantile of")
+        raise ValueError(f"{fn}(): there are no entries to take a quantile of")
     q = asarray(q)
     qv = concrete(q)
     if np.any((qv < 0) | (qv > 1)):
-        raise ValueError("quantile(): q must lie in [0, 1] (percentile takes 0 to 100)")
-    qdim = len(shape_of(q))
-    ordered = sort(merged, axis=-1)
-    pos = ew.mul(q, float(n - 1))
+        raise ValueError(f"{fn}(): q must lie in [0, 1] (percentiles take 0 to 100)")
+    qshape = tuple(shape_of(q))
+    ordered = sort(merged, axis=-1)  # NaN sorts last
+    # positions, one per slice and q: shape rest_shape + qshape
+    q_b = reshape(q, (1,) * len(rest) + qshape)
+    if skip_nan:
+        count = sum(ew.logical_not(ew.isnan(merged)), axis=-1)
+        last = reshape(ew.sub(count, 1), rest_shape + (1,) * len(qshape))
+    else:
+        last = float(n - 1)
+    pos = ew.mul(q_b, ew.maximum(last, 0))
     # integer positions carry no derivative; computed with primitives so they follow a batched q
     lo_f = ew.floor(pos)
-    lo = ew.astype(lo_f, dtype=np.dtype(np.intp))
-    hi = ew.minimum(ew.add(lo, 1), n - 1)
+
+    def pick(f):
+        index = ew.astype(ew.minimum(f, ew.maximum(last, 0)), dtype=np.dtype(np.intp))
+        flat = reshape(broadcast_to(index, rest_shape + qshape), rest_shape + (-1,))
+        return reshape(take_along_axis(ordered, flat, axis=-1), rest_shape + qshape)
+
     if method == "higher":
-        out = take(ordered, ew.astype(ew.ceil(pos), dtype=np.dtype(np.intp)), axis=-1)
+        out = pick(ew.ceil(pos))
     elif method == "nearest":  # NumPy rounds half to even, as rint
-        out = take(ordered, ew.astype(ew.rint(pos), dtype=np.dtype(np.intp)), axis=-1)
+        out = pick(ew.rint(pos))
     else:
-        below = take(ordered, lo, axis=-1)
+        below = pick(lo_f)
         if method == "lower":
             out = below
         else:
-            above = take(ordered, hi, axis=-1)
+            above = pick(ew.add(lo_f, 1.0))
             if method == "midpoint":
                 out = ew.where(ew.equal(lo_f, pos), below, ew.mul(0.5, ew.add(below, above)))
             else:
                 frac = ew.sub(pos, lo_f)  # a traced q's derivative flows through here
                 out = ew.add(below, ew.mul(frac, ew.sub(above, below)))
-    out = moveaxis(out, tuple(range(len(rest), len(rest) + qdim)), tuple(range(qdim)))
+    if skip_nan:  # an all-NaN slice has no quantile: NaN, as NumPy
+        out = ew.where(ew.less(last, 0), np.nan, out)
+    out = moveaxis(out, tuple(range(len(rest), len(rest) + len(qshape))), tuple(range(len(qshape))))
     if keepdims:
         shape = tuple(1 if i in axes else s for i, s in enumerate(shape_of(x)))
-        out = reshape(out, tuple(shape_of(q)) + shape)
+        out = reshape(out, qshape + shape)
     return out
+
+
+def nanquantile(a, q, axis=None, method="linear", keepdims=False):
+    """Differentiable ``numpy.nanquantile``: :func:`quantile` of the entries that are not NaN.
+
+    NaN entries get derivative 0; an all-NaN slice gives NaN, as in NumPy.
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> float(snp.nanquantile(np.array([1.0, np.nan, 3.0]), 0.5))
+    2.0
+    >>> sl.grad(lambda x: snp.nanquantile(x, 0.5))(np.array([1.0, np.nan, 3.0]))
+    array([0.5, 0. , 0.5])
+    """
+    return _quantile(a, q, axis, method, keepdims, "nanquantile", skip_nan=True)
+
+
+def nanpercentile(a, q, axis=None, method="linear", keepdims=False):
+    """Differentiable ``numpy.nanpercentile``: :func:`nanquantile` with ``q`` in percent.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> float(snp.nanpercentile(np.array([1.0, np.nan, 3.0]), 50))
+    2.0
+    """
+    return nanquantile(a, ew.div(asarray(q), 100.0), axis=axis, method=method, keepdims=keepdims)
+
+
+def nanmedian(a, axis=None, keepdims=False):
+    """Differentiable ``numpy.nanmedian``: the median of the entries that are not NaN.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> float(snp.nanmedian(np.array([4.0, np.nan, 1.0, 2.0])))
+    2.0
+    """
+    return nanquantile(a, 0.5, axis=axis, keepdims=keepdims)
 
 
 def percentile(a, q, axis=None, method="linear", keepdims=False):
