@@ -33,8 +33,12 @@ from .index_tools import *  # noqa: F403
 from .index_tools import __all__ as _index_tools
 from .indexing import *  # noqa: F403
 from .indexing import __all__ as _indexing
+from .layout import *  # noqa: F403
+from .layout import __all__ as _layout
 from .manipulation import *  # noqa: F403
 from .manipulation import __all__ as _manipulation
+from .polynomials import *  # noqa: F403
+from .polynomials import __all__ as _polynomials
 from .products import *  # noqa: F403
 from .products import __all__ as _products
 from .queries import *  # noqa: F403
@@ -66,7 +70,7 @@ ndarray = _np.ndarray
 __all__ = sorted(
     set(_creation + _grids + _indexing + _manipulation + _products + _reductions + _shapes + _ufuncs)
     | set(_array_api + _assembly + _differences + _elementwise_extra + _index_tools + _queries)
-    | set(_selection + _sequences + _spaces + _statistics)
+    | set(_layout + _polynomials + _selection + _sequences + _spaces + _statistics)
 )
 
 import sys as _sys  # noqa: E402
