@@ -24,6 +24,13 @@ from slopes.core.trace import Tracer
 RNG = np.random.default_rng(16)
 
 
+def _written(np_inplace, a, *rest):
+    """NumPy's in-place function applied to a copy: the reference for the functional versions."""
+    out = a.copy()
+    np_inplace(out, *rest)
+    return out
+
+
 def _flat(parts):
     return snp.concatenate([snp.ravel(p) for p in parts])
 
@@ -207,6 +214,60 @@ CASES.update(
         "nanmedian": (snp.nanmedian, np.nanmedian, (WITH_NAN,)),
     }
 )
+CASES.update(
+    {
+        "insert": (
+            lambda a, v: snp.insert(a, [0, 2, 2], v, axis=1),
+            lambda a, v: np.insert(a, [0, 2, 2], v, axis=1),
+            (RNG.normal(size=(2, 3)), RNG.normal(size=(2, 3))),
+        ),
+        "put_along_axis": (
+            lambda a, v: snp.put_along_axis(a, np.array([[2], [0]]), v, axis=1),
+            lambda a, v: _written(np.put_along_axis, a, np.array([[2], [0]]), v, 1),
+            (RNG.normal(size=(2, 3)), RNG.normal(size=(2, 1))),
+        ),
+        "put": (lambda a, v: snp.put(a, [3, 0], v), lambda a, v: _written(np.put, a, [3, 0], v), (RNG.normal(size=(2, 2)), RNG.normal(size=2))),
+        "place": (
+            lambda a, v: snp.place(a, _CHOICE > 0, v),
+            lambda a, v: _written(np.place, a, _CHOICE > 0, v),
+            (RNG.normal(size=(2, 3)), RNG.normal(size=3)),
+        ),
+        "fill_diagonal": (
+            lambda a, v: snp.fill_diagonal(a, v, wrap=True),
+            lambda a, v: _written(np.fill_diagonal, a, v, True),
+            (RNG.normal(size=(5, 2)), RNG.normal(size=())),
+        ),
+        "resize": (lambda a: snp.resize(a, (3, 3)), lambda a: np.resize(a, (3, 3)), (RNG.normal(size=(2, 2)),)),
+        "vander": (lambda x: snp.vander(x, 4), lambda x: np.vander(x, 4), (RNG.normal(size=3),)),
+        "polyadd": (snp.polyadd, np.polyadd, (RNG.normal(size=2), RNG.normal(size=4))),
+        "polysub": (snp.polysub, np.polysub, (RNG.normal(size=4), RNG.normal(size=2))),
+        "polymul": (snp.polymul, np.polymul, (RNG.normal(size=3), RNG.normal(size=2))),
+        "polyder": (lambda p: snp.polyder(p, 2), lambda p: np.polyder(p, 2), (RNG.normal(size=5),)),
+        "polyint": (lambda p, k: snp.polyint(p, 2, k), lambda p, k: np.polyint(p, 2, k), (RNG.normal(size=3), RNG.normal(size=2))),
+        "poly": (snp.poly, np.poly, (RNG.normal(size=3),)),
+        "apply_along_axis": (
+            lambda a: snp.apply_along_axis(lambda r: snp.outer(r, snp.sin(r)), 1, a),
+            lambda a: np.apply_along_axis(lambda r: np.outer(r, np.sin(r)), 1, a),
+            (RNG.normal(size=(2, 3, 2)),),
+        ),
+        "vectorize": (
+            lambda a, b: snp.vectorize(lambda u, v: snp.where(u > v, u * v, snp.exp(u)))(a, b),
+            lambda a, b: np.vectorize(lambda u, v: u * v if u > v else np.exp(u))(a, b),
+            (RNG.normal(size=(2, 1)), RNG.normal(size=3)),
+        ),
+        "piecewise": (
+            lambda x: snp.piecewise(x, [x < -0.5, x > 0.5], [snp.sin, lambda v: v**3, lambda v: 2 * v]),
+            lambda x: np.piecewise(x, [x < -0.5, x > 0.5], [np.sin, lambda v: v**3, lambda v: 2 * v]),
+            (np.array([-1.3, -0.2, 0.3, 0.9, 1.7]),),
+        ),
+        "unwrap": (lambda p: snp.unwrap(p, axis=0), lambda p: np.unwrap(p, axis=0), (RNG.normal(size=(5, 2)) * 3,)),
+        "trim_zeros": (
+            lambda f: snp.trim_zeros(f * np.array([0.0, 1, 0, 1, 0])),
+            lambda f: np.trim_zeros(f * np.array([0.0, 1, 0, 1, 0])),
+            (RNG.normal(size=5),),
+        ),
+    }
+)
 NAMES = sorted(CASES)
 
 
@@ -242,7 +303,20 @@ def test_taylor_mode_against_finite_differences(name):
     np.testing.assert_allclose(float(sl.derivative(g, order=1)(0.0)), (gp - gm) / (2 * h), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", NAMES)
+# whose result's shape depends on the input's values: neither vmap nor jit can give one program
+VALUE_SHAPED = {"trim_zeros"}
+
+
+@pytest.mark.parametrize("name", sorted(VALUE_SHAPED))
+def test_value_shaped_results_refuse_vmap_and_jit_clearly(name):
+    fn, _, args = CASES[name]
+    with pytest.raises(TypeError, match="vmap"):
+        sl.vmap(fn)(*[np.stack([a, a]) for a in args])
+    with pytest.raises(Exception, match="static argument"):
+        sl.jit(fn)(*args)
+
+
+@pytest.mark.parametrize("name", sorted(set(NAMES) - VALUE_SHAPED))
 def test_vmap_and_jit_through_it(name):
     fn, ref, args = CASES[name]
     batch = [np.stack([a + 0.01 * k for k in range(3)]) for a in args]
@@ -350,6 +424,8 @@ HELPERS = {
     "isrealobj": (snp.isrealobj, np.isrealobj),
     "result_type": (lambda x: snp.result_type(x, np.float32), lambda x: np.result_type(x, np.float32)),
     "fix": (snp.fix, np.fix),
+    "nextafter": (lambda x: snp.nextafter(x, 0.0), lambda x: np.nextafter(x, 0.0)),
+    "spacing": (snp.spacing, np.spacing),
     "digitize": (lambda x: snp.digitize(x, np.array([-1.0, 0.0, 1.0])), lambda x: np.digitize(x, np.array([-1.0, 0.0, 1.0]))),
     "isin": (lambda x: snp.isin(x, [0.4, 0.0]), lambda x: np.isin(x, [0.4, 0.0])),
     "lexsort": (lambda x: snp.lexsort((x, -x)), lambda x: np.lexsort((x, -x))),
@@ -439,3 +515,14 @@ def test_quantile_derivative_in_q_and_bad_q():
         snp.quantile(a, 50.0)
     with pytest.raises(ValueError, match="method must be one of"):
         snp.quantile(a, 0.5, method="hazen")
+
+
+def test_positions_read_from_traced_values_refuse_jit():
+    x = np.array([0, 2, 2])
+    with pytest.raises(Exception, match="static argument"):
+        sl.jit(lambda i, w: snp.bincount(i, w))(x, np.ones(3))
+    with pytest.raises(Exception, match="static argument"):
+        sl.jit(lambda v: snp.insert(v, snp.argsort(v)[:1], 0.0))(np.array([2.0, 1.0]))
+    # the positions as a static argument: replayed correctly
+    f = sl.jit(lambda i, w: snp.bincount(i, w), static_argnums=0)
+    np.testing.assert_allclose(f((0, 2, 2), np.ones(3)), [1.0, 0.0, 2.0])

@@ -27,6 +27,8 @@ from .differences import *  # noqa: F403
 from .differences import __all__ as _differences
 from .elementwise_extra import *  # noqa: F403
 from .elementwise_extra import __all__ as _elementwise_extra
+from .functional import *  # noqa: F403
+from .functional import __all__ as _functional
 from .grids import *  # noqa: F403
 from .grids import __all__ as _grids
 from .index_tools import *  # noqa: F403
@@ -66,11 +68,18 @@ newaxis = None
 float16, float32, float64 = _np.float16, _np.float32, _np.float64
 int32, int64, bool_ = _np.int32, _np.int64, _np.bool_
 ndarray = _np.ndarray
+# NumPy's other scalar types, dtype tools and index helpers, as they are (no derivative involved)
+for _name in (
+    "bool int8 int16 uint8 uint16 uint32 uint64 intp uint int_ double single half longdouble "
+    "complex64 complex128 dtype finfo iinfo number integer signedinteger unsignedinteger "
+    "inexact floating complexfloating generic s_ index_exp mgrid ogrid euler_gamma"
+).split():
+    globals()[_name] = getattr(_np, _name)
 
 __all__ = sorted(
     set(_creation + _grids + _indexing + _manipulation + _products + _reductions + _shapes + _ufuncs)
     | set(_array_api + _assembly + _differences + _elementwise_extra + _index_tools + _queries)
-    | set(_layout + _polynomials + _selection + _sequences + _spaces + _statistics)
+    | set(_functional + _layout + _polynomials + _selection + _sequences + _spaces + _statistics)
 )
 
 import sys as _sys  # noqa: E402

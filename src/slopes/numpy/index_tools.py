@@ -1,4 +1,4 @@
-"""Index arrays and dtype questions: constants that need no derivative.
+"""Index arrays, dtype questions and window functions: constants that need no derivative.
 
 Functions of shapes and dtypes only (``tri``, ``tril_indices``, ``indices``,
 ``broadcast_shapes``, ``promote_types``...) are NumPy's own. Those that read an
@@ -24,6 +24,11 @@ __all__ = [
     "issubdtype",
     "can_cast",
     "isdtype",
+    "bartlett",
+    "blackman",
+    "hamming",
+    "hanning",
+    "kaiser",
     "diag_indices_from",
     "tril_indices_from",
     "triu_indices_from",
@@ -41,6 +46,8 @@ promote_types = np.promote_types
 issubdtype = np.issubdtype
 can_cast = np.can_cast
 isdtype = np.isdtype
+# window functions: constants of a length (and kaiser's beta)
+bartlett, blackman, hamming, hanning, kaiser = np.bartlett, np.blackman, np.hamming, np.hanning, np.kaiser
 
 
 def _square(arr, fn):

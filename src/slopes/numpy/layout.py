@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.trace import Tracer, concrete, shape_of
+from ..core.trace import shape_of
+from ._static import known_value
 from .creation import asarray
 from .manipulation import take
 from .shapes import concatenate, ravel
@@ -41,8 +42,9 @@ def follow_layout(rearrange, *arrays):
     return take(pool, where_from)
 
 
-def _plain(v):
-    return concrete(v) if isinstance(v, Tracer) else v  # positions and masks carry no derivative
+def _plain(v, fn):
+    # positions and masks carry no derivative, and decide the layout: known before tracing
+    return v if isinstance(v, slice) else known_value(v, fn, "the positions or mask")
 
 
 def insert(arr, obj, values, axis=None):
@@ -58,7 +60,7 @@ def insert(arr, obj, values, axis=None):
     >>> sl.grad(lambda v: snp.insert(np.zeros(2), 1, v).sum())(np.ones(3))
     array([1., 1., 1.])
     """
-    obj = _plain(obj)
+    obj = _plain(obj, "insert")
     return follow_layout(lambda a, v: np.insert(a, obj, v, axis=axis), arr, values)
 
 
@@ -83,7 +85,7 @@ def put_along_axis(arr, indices, values, axis):
     array([[0., 5.],
            [5., 0.]])
     """
-    indices = _plain(indices)
+    indices = _plain(indices, "put_along_axis")
     return follow_layout(_written(lambda out, v: np.put_along_axis(out, indices, v, axis)), arr, values)
 
 
@@ -96,7 +98,7 @@ def put(a, ind, v, mode="raise"):
     >>> snp.put(np.zeros(3), [0, 2], [1.0, 2.0])
     array([1., 0., 2.])
     """
-    ind = _plain(ind)
+    ind = _plain(ind, "put")
     return follow_layout(_written(lambda out, vals: np.put(out, ind, vals, mode=mode)), a, v)
 
 
@@ -109,7 +111,7 @@ def place(arr, mask, vals):
     >>> snp.place(np.zeros(4), np.array([True, False, True, True]), [1.0, 2.0])
     array([1., 0., 2., 1.])
     """
-    mask = _plain(mask)
+    mask = _plain(mask, "place")
     return follow_layout(_written(lambda out, v: np.place(out, mask, v)), arr, vals)
 
 

@@ -13,8 +13,9 @@ import numpy as np
 
 from ..core.ops import elementwise as ew
 from ..core.ops import queries as q
-from ..core.trace import Tracer, concrete, shape_of
+from ..core.trace import Tracer
 from .creation import asarray
+from ._static import known_value
 from ._wrap import asarray_args
 from .indexing import at
 
@@ -151,9 +152,7 @@ def bincount(x, weights=None, minlength=0):
     x = asarray(x)
     if not isinstance(weights, Tracer):
         return q.bincount(x, weights=weights, minlength=minlength)
-    index = concrete(x)  # bin numbers carry no derivative
-    if isinstance(x, Tracer) and tuple(index.shape) != tuple(shape_of(x)):
-        raise TypeError("bincount(): under vmap give the bin numbers unbatched when the weights are traced")
+    index = known_value(x, "bincount", "the bin numbers (with traced weights)")
     n = max(int(index.max()) + 1 if index.size else 0, minlength)
     return at(np.zeros(n, dtype=weights.dtype))[index].add(weights)
 
@@ -179,7 +178,8 @@ def nonzero(a):
     >>> snp.nonzero(np.array([0.0, 3.0, 0.0, 4.0]))
     (array([1, 3]),)
     """
-    return np.nonzero(concrete(asarray(a)))
+    rows = q.argwhere(asarray(a))  # one row per non-zero entry; its columns are the axes
+    return tuple(rows[:, i] for i in range(rows.shape[1]))
 
 
 def flatnonzero(a):
@@ -358,6 +358,8 @@ _FROM_VALUE = {
     "right_shift": (q.right_shift, ">>> int(snp.right_shift(8, 3))\n1"),
     "gcd": (q.gcd, ">>> int(snp.gcd(12, 18))\n6"),
     "lcm": (q.lcm, ">>> int(snp.lcm(4, 6))\n12"),
+    "nextafter": (q.nextafter, ">>> bool(snp.nextafter(1.0, 2.0) > 1.0)\nTrue"),
+    "spacing": (q.spacing, ">>> bool(snp.spacing(1.0) == np.finfo(float).eps)\nTrue"),
 }
 for _name, (_prim, _example) in _FROM_VALUE.items():
     globals()[_name] = _answer_from_value(_name, _prim, _example)

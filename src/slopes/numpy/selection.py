@@ -12,12 +12,13 @@ import numpy as np
 from ..core.ops import elementwise as ew
 from ..core.trace import Tracer, concrete, shape_of
 from ._axes import normalize_axis
+from ._static import known_value
 from .creation import asarray
 from .manipulation import take
 from .products import diag
 from .shapes import broadcast_arrays, concatenate, ravel, reshape
 
-__all__ = ["choose", "compress", "extract", "delete", "diagflat", "block", "copy"]
+__all__ = ["choose", "compress", "extract", "delete", "trim_zeros", "diagflat", "block", "copy"]
 
 
 def choose(a, choices, mode="raise"):
@@ -53,9 +54,7 @@ def choose(a, choices, mode="raise"):
 
 
 def _positions(condition, fn):
-    if isinstance(condition, Tracer):
-        condition = concrete(condition)
-    cond = np.asarray(condition)
+    cond = known_value(condition, fn, "the condition")
     if cond.ndim != 1:
         raise ValueError(f"{fn}(): the condition must be 1-d, got shape {cond.shape}")
     return np.flatnonzero(cond)
@@ -103,10 +102,32 @@ def delete(arr, obj, axis=None):
         arr, axis = ravel(arr), 0
     axis = normalize_axis(axis, len(shape_of(arr)))
     n = shape_of(arr)[axis]
-    if isinstance(obj, Tracer):  # positions carry no derivative
-        obj = concrete(obj)
+    obj = obj if isinstance(obj, slice) else known_value(obj, "delete", "the positions")
     keep = np.delete(np.arange(n), obj)  # NumPy's meaning of obj: ints, slices, boolean masks
     return take(arr, keep, axis=axis)
+
+
+def trim_zeros(filt, trim="fb"):
+    """Differentiable ``numpy.trim_zeros``: leading (``"f"``) and trailing (``"b"``) zeros of a 1-d array cut off.
+
+    Where to cut is read from the values (no derivative); the entries kept carry theirs.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> snp.trim_zeros(np.array([0.0, 1.0, 0.0, 2.0, 0.0]))
+    array([1., 0., 2.])
+    """
+    filt = asarray(filt)
+    value = known_value(filt, "trim_zeros", "the values (where the zeros are)")
+    if value.ndim != 1:
+        raise ValueError(f"trim_zeros(): needs a 1-d array, got shape {value.shape}")
+    nonzero = np.flatnonzero(value)
+    if nonzero.size == 0:
+        return filt[:0]
+    start = nonzero[0] if "f" in trim.lower() else 0
+    stop = nonzero[-1] + 1 if "b" in trim.lower() else value.size
+    return filt[int(start) : int(stop)]
 
 
 def diagflat(v, k=0):

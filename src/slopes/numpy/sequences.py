@@ -1,4 +1,4 @@
-"""Functions of sequences of samples: ``interp``, ``polyval``, ``convolve``, ``correlate``.
+"""Functions of sequences of samples: ``interp``, ``polyval``, ``convolve``, ``correlate``, ``unwrap``.
 
 Written with gathers, products and sums, so they are differentiable in every
 floating argument (the sample points, the values, the coefficients, both signals).
@@ -15,7 +15,7 @@ from .creation import asarray
 from .manipulation import flip, pad, take
 from .products import matmul
 
-__all__ = ["interp", "polyval", "convolve", "correlate"]
+__all__ = ["interp", "polyval", "convolve", "correlate", "unwrap"]
 
 
 def interp(x, xp, fp, left=None, right=None, period=None):
@@ -136,3 +136,21 @@ def correlate(a, v, mode="valid"):
     if m > n:  # NumPy swaps the signals and reverses the result
         return flip(_trim(matmul(_windows(v, n), a), m, n, mode))
     return _trim(matmul(_windows(a, m), v), n, m, mode)
+
+
+def unwrap(p, discont=None, axis=-1, *, period=2 * np.pi):
+    """Differentiable ``numpy.unwrap``: jumps larger than ``discont`` undone by multiples of ``period``.
+
+    The added multiples are constant between jumps, so the derivative is 1 for
+    every entry (as JAX's).
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> snp.unwrap(np.array([0.0, 3.0, -3.0])).round(4)
+    array([0.    , 3.    , 3.2832])
+    >>> sl.grad(lambda p: snp.unwrap(p).sum())(np.array([0.0, 3.0, -3.0]))
+    array([1., 1., 1.])
+    """
+    p = asarray(p)
+    return ew.add(p, q.unwrap_correction(p, discont=discont, axis=axis, period=period))

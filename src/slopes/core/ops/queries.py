@@ -48,6 +48,9 @@ __all__ = [
     "right_shift",
     "gcd",
     "lcm",
+    "nextafter",
+    "spacing",
+    "unwrap_correction",
 ]
 
 
@@ -104,3 +107,8 @@ left_shift = _query(np.left_shift, elementwise=True)
 right_shift = _query(np.right_shift, elementwise=True)
 gcd = _query(np.gcd, elementwise=True)
 lcm = _query(np.lcm, elementwise=True)
+nextafter = _query(np.nextafter, elementwise=True)
+spacing = _query(np.spacing, elementwise=True)
+# what unwrap adds to its input: multiples of the period, constant between the jumps
+unwrap_correction = _query(lambda p, **options: np.unwrap(p, **options) - p)
+unwrap_correction.name = "unwrap_correction"
