@@ -47,6 +47,19 @@ COMPLEX_OWNED = {"angle", "conj", "conjugate", "imag", "real", "real_if_close"}
 # autograd's linalg and fft functions, owned by the linalg and fft work (not audited here).
 AUDITED = sorted(set(DIFFERENTIABLE + NON_DIFFERENTIABLE + COMPOSITE) - COMPLEX_OWNED)
 
+# jax.numpy names an ML user reaches for beyond autograd's list, offered too
+BEYOND_AUTOGRAD = """
+apply_along_axis average bincount block choose compress concat convolve copysign corrcoef
+correlate cov cumprod cumulative_prod cumulative_sum delete diagflat digitize divmod dstack
+ediff1d extract fill_diagonal float_power fmod frexp geomspace heaviside histogram insert
+interp isin ldexp logspace matrix_transpose matvec median modf nanargmax nanargmin nancumprod
+nancumsum nanmax nanmean nanmedian nanmin nanpercentile nanprod nanquantile nanstd nansum
+nanvar percentile piecewise place poly polyadd polyder polyint polymul polysub polyval ptp put
+put_along_axis quantile resize take take_along_axis trapezoid trim_zeros union1d unique
+unique_all unique_counts unique_inverse unique_values unravel_index unstack unwrap vander
+vecdot vecmat vectorize
+""".split()
+
 
 def _offered(name):
     try:
@@ -61,9 +74,19 @@ def test_autograd_name_is_offered(name):
     assert _offered(name), f"slopes.numpy lacks numpy.{name}, which autograd differentiates"
 
 
+@pytest.mark.parametrize("name", BEYOND_AUTOGRAD)
+def test_jax_numpy_name_is_offered(name):
+    assert _offered(name), f"slopes.numpy lacks numpy.{name}"
+
+
+def test_beyond_autograd_names_are_jax_numpys():
+    jnp = pytest.importorskip("jax.numpy")
+    assert [n for n in BEYOND_AUTOGRAD if not hasattr(jnp, n)] == []
+
+
 def test_every_offered_name_is_numpys():
     # the audited names are NumPy's own, with NumPy's spelling
-    assert [n for n in AUDITED if not hasattr(np, n)] == []
+    assert [n for n in AUDITED + BEYOND_AUTOGRAD if not hasattr(np, n)] == []
 
 
 def _numpy_names(module, functions):
