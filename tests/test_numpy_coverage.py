@@ -49,7 +49,7 @@ AUDITED = sorted(set(DIFFERENTIABLE + NON_DIFFERENTIABLE + COMPOSITE) - COMPLEX_
 
 # jax.numpy names an ML user reaches for beyond autograd's list, offered too
 BEYOND_AUTOGRAD = """
-apply_along_axis average bincount block choose compress concat convolve copysign corrcoef
+apply_along_axis apply_over_axes average bincount block choose compress concat convolve copysign corrcoef
 correlate cov cumprod cumulative_prod cumulative_sum delete diagflat digitize divmod dstack
 ediff1d extract fill_diagonal float_power fmod frexp geomspace heaviside histogram insert
 interp isin ldexp logspace matrix_transpose matvec median modf nanargmax nanargmin nancumprod
@@ -57,7 +57,7 @@ nancumsum nanmax nanmean nanmedian nanmin nanpercentile nanprod nanquantile nans
 nanvar percentile piecewise place poly polyadd polyder polyint polymul polysub polyval ptp put
 put_along_axis quantile resize take take_along_axis trapezoid trim_zeros union1d unique
 unique_all unique_counts unique_inverse unique_values unravel_index unstack unwrap vander
-vecdot vecmat vectorize
+vecdot vecmat vectorize fromfunction einsum_path histogram2d histogramdd packbits unpackbits
 """.split()
 
 

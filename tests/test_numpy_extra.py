@@ -260,6 +260,16 @@ CASES.update(
             lambda x: np.piecewise(x, [x < -0.5, x > 0.5], [np.sin, lambda v: v**3, lambda v: 2 * v]),
             (np.array([-1.3, -0.2, 0.3, 0.9, 1.7]),),
         ),
+        "apply_over_axes": (
+            lambda a: snp.apply_over_axes(snp.sum, a, [0, 2]),
+            lambda a: np.apply_over_axes(np.sum, a, [0, 2]),
+            (RNG.normal(size=(2, 3, 2)),),
+        ),
+        "fromfunction": (
+            lambda s: snp.fromfunction(lambda i, j: snp.sin(s * i) + j, (2, 3)),
+            lambda s: np.fromfunction(lambda i, j: np.sin(s * i) + j, (2, 3)),
+            (np.array(0.7),),
+        ),
         "unwrap": (lambda p: snp.unwrap(p, axis=0), lambda p: np.unwrap(p, axis=0), (RNG.normal(size=(5, 2)) * 3,)),
         "trim_zeros": (
             lambda f: snp.trim_zeros(f * np.array([0.0, 1, 0, 1, 0])),
@@ -425,6 +435,15 @@ HELPERS = {
     "result_type": (lambda x: snp.result_type(x, np.float32), lambda x: np.result_type(x, np.float32)),
     "fix": (snp.fix, np.fix),
     "nextafter": (lambda x: snp.nextafter(x, 0.0), lambda x: np.nextafter(x, 0.0)),
+    "histogram2d": (lambda x: snp.histogram2d(x, -x, bins=2)[0], lambda x: np.histogram2d(x, -x, bins=2)[0]),
+    "unpackbits": (
+        lambda x: snp.unpackbits(snp.packbits(x > 0)),
+        lambda x: np.unpackbits(np.packbits(x > 0)),
+    ),
+    "einsum_path": (
+        lambda x: str(snp.einsum_path("i,i,i->", x, x, x)[0]),
+        lambda x: str(np.einsum_path("i,i,i->", x, x, x)[0]),
+    ),
     "spacing": (snp.spacing, np.spacing),
     "digitize": (lambda x: snp.digitize(x, np.array([-1.0, 0.0, 1.0])), lambda x: np.digitize(x, np.array([-1.0, 0.0, 1.0]))),
     "isin": (lambda x: snp.isin(x, [0.4, 0.0]), lambda x: np.isin(x, [0.4, 0.0])),

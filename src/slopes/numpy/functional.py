@@ -1,4 +1,5 @@
-"""Functions that apply a function: ``apply_along_axis``, ``vectorize``, ``piecewise``.
+"""Functions that apply a function: ``apply_along_axis``, ``apply_over_axes``, ``vectorize``,
+``piecewise``, ``fromfunction``.
 
 ``apply_along_axis`` and ``vectorize`` map the function over the slices or entries
 with batching (as ``sl.vmap`` does), not a Python loop, so they run at NumPy speed
@@ -18,7 +19,7 @@ from ._axes import normalize_axis
 from .creation import asarray
 from .shapes import broadcast_arrays, moveaxis, reshape
 
-__all__ = ["apply_along_axis", "vectorize", "piecewise"]
+__all__ = ["apply_along_axis", "apply_over_axes", "vectorize", "piecewise", "fromfunction"]
 
 
 def apply_along_axis(func1d, axis, arr, *args, **kwargs):
@@ -135,3 +136,43 @@ def piecewise(x, condlist, funclist, *args, **kw):
     for c, f in zip(conds, funclist):
         out = ew.where(c, value(f), out)
     return out
+
+
+def apply_over_axes(func, a, axes):
+    """Differentiable ``numpy.apply_over_axes``: ``func(a, axis)`` over each axis in turn, keeping dimensions.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> snp.apply_over_axes(snp.sum, np.ones((2, 3)), [0, 1])
+    array([[6.]])
+    """
+    out = asarray(a)
+    nd = len(shape_of(out))
+    for axis in np.atleast_1d(axes):
+        axis = normalize_axis(int(axis), nd)
+        res = asarray(func(out, axis))
+        if len(shape_of(res)) == nd - 1:  # a reduction dropped the axis: put it back, as NumPy
+            res = reshape(res, tuple(shape_of(res))[:axis] + (1,) + tuple(shape_of(res))[axis:])
+        elif len(shape_of(res)) != nd:
+            raise ValueError("apply_over_axes(): func must keep or drop exactly the axis it is given")
+        out = res
+    return out
+
+
+def fromfunction(function, shape, *, dtype=float, **kwargs):
+    """``numpy.fromfunction``: ``function`` called once with the index grids of ``shape``.
+
+    The grids are constants; whatever ``function`` computes with traced values it
+    closes over stays differentiable.
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> snp.fromfunction(lambda i, j: i + 2 * j, (2, 2))
+    array([[0., 2.],
+           [1., 3.]])
+    >>> float(sl.grad(lambda s: snp.fromfunction(lambda i, j: s * i * j, (2, 3)).sum())(1.0))
+    3.0
+    """
+    return function(*np.indices(shape, dtype=dtype), **kwargs)

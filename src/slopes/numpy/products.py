@@ -33,6 +33,7 @@ __all__ = [
     "outer",
     "tensordot",
     "einsum",
+    "einsum_path",
     "trace",
     "diag",
     "diagonal",
@@ -327,6 +328,23 @@ def einsum(subscripts, *operands, optimize=False):
     operands = tuple(o if hasattr(o, "shape") else np.asarray(o) for o in operands)
     spec = _parse_einsum(subscripts, [tuple(shape_of(o)) for o in operands])
     return _einsum(*operands, subscripts=spec)
+
+
+def einsum_path(subscripts, *operands, optimize="greedy"):
+    """``numpy.einsum_path`` for plain or traced operands: NumPy's contraction order (it reads only shapes).
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> snp.einsum_path("ij,jk,kl->il", np.ones((2, 3)), np.ones((3, 4)), np.ones((4, 5)))[0]
+    ['einsum_path', (1, 2), (0, 1)]
+    """
+    if not isinstance(subscripts, str):
+        if not operands or not isinstance(operands[0], (list, tuple)):
+            raise TypeError("einsum_path(): give the subscripts as a string first, or NumPy's sublist form")
+        subscripts, operands = _sublist_subscripts((subscripts,) + operands)
+    stand_ins = [np.empty(shape_of(o)) for o in asarray_args(operands)]
+    return np.einsum_path(subscripts, *stand_ins, optimize=optimize)
 
 
 # -- diagonals and triangles ------------------------------------------------------------------

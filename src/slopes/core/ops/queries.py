@@ -37,6 +37,10 @@ __all__ = [
     "setxor1d",
     "histogram",
     "histogram_bin_edges",
+    "histogram2d",
+    "histogramdd",
+    "packbits",
+    "unpackbits",
     "unravel_index",
     "ravel_multi_index",
     "bitwise_and",
@@ -94,6 +98,10 @@ setdiff1d = _query(np.setdiff1d)
 setxor1d = _query(np.setxor1d)
 histogram = _query(np.histogram)
 histogram_bin_edges = _query(np.histogram_bin_edges)
+histogram2d = _query(np.histogram2d)
+histogramdd = _query(np.histogramdd)
+packbits = _query(np.packbits)
+unpackbits = _query(np.unpackbits)
 unravel_index = _query(np.unravel_index)
 ravel_multi_index = _query(np.ravel_multi_index)
 
