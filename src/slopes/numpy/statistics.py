@@ -9,8 +9,6 @@ a traced ``q`` through the interpolation weight.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..core.ops import elementwise as ew
