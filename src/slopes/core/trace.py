@@ -305,7 +305,11 @@ class Tracer:
         # int(x) of one traced number: its derivative is 0 almost everywhere, nothing is lost
         value = self._plain_value()
         if value is None or np.size(value) != 1:
-            self._scalar_error("int")
+            raise TypeError(
+                "int() needs one known number: under vmap a traced value holds one per example "
+                "(and under sl.jit it is not known while tracing). Keep it an array: "
+                "snp.floor(x), x.astype(int)."
+            )
         return int(value)
 
     def __complex__(self):
