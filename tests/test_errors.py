@@ -77,6 +77,8 @@ def test_concatenate_and_stack_shape_mismatch():
         ("histogram", lambda v: snp.sum(np.histogram(v)[0])),
         ("nonzero", lambda v: snp.sum(v[np.nonzero(v)])),
         ("interp", lambda v: snp.sum(np.interp(v, [0.0, 1.0], [0.0, 2.0]))),
+        ("i0", lambda v: snp.sum(np.i0(v))),
+        ("polyfit", lambda v: snp.sum(np.polyfit(v, v, 1))),
     ],
 )
 def test_unsupported_numpy_function_names_the_function(name, fn):
