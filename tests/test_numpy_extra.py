@@ -545,3 +545,10 @@ def test_positions_read_from_traced_values_refuse_jit():
     # the positions as a static argument: replayed correctly
     f = sl.jit(lambda i, w: snp.bincount(i, w), static_argnums=0)
     np.testing.assert_allclose(f((0, 2, 2), np.ones(3)), [1.0, 0.0, 2.0])
+
+
+def test_nonzero_and_one_argument_where_are_replayed_by_jit():
+    for fn in (lambda v: snp.nonzero(v > 0)[0], lambda v: snp.where(v > 0)[0]):
+        jitted = sl.jit(lambda v: fn(v) * 1.0 + 0.0 * snp.sum(v))
+        for x in (np.array([1.0, -1.0, 2.0]), np.array([-1.0, 3.0, -2.0])):  # the second call replays
+            np.testing.assert_array_equal(jitted(x), np.nonzero(x > 0)[0])
