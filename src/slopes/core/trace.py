@@ -20,6 +20,8 @@ from __future__ import annotations
 import math
 import threading
 
+import numpy as np
+
 __all__ = [
     "ALL_ARGS", "Primitive", "Trace", "Tracer", "bind", "new_level", "current_level", "concrete", "shape_of",
     "staged",
@@ -264,7 +266,22 @@ class Tracer:
         return f"{type(self).__name__}(shape={self.shape}, dtype={self.dtype})"
 
     # -- conversions that would lose the derivative --------------------------
+    def _plain_value(self):
+        """The value underneath, or None when a transform maps over it (vmap) or stages it (jit)."""
+        x = self
+        while isinstance(x, Tracer):
+            if x._staged or tuple(x.shape) != tuple(getattr(x.primal, "shape", ())):
+                return None
+            x = x.primal
+        return x
+
     def __array__(self, dtype=None, copy=None):
+        # np.int64(x), np.asarray(x, dtype=bool): an integer or boolean value has derivative 0
+        # almost everywhere, so converting to one loses nothing (as in autograd)
+        if dtype is not None and np.dtype(dtype).kind in "biu":
+            value = self._plain_value()
+            if value is not None:
+                return np.asarray(value, dtype=dtype)
         raise TypeError(
             "a traced value was converted to a plain NumPy array, which would drop its "
             "derivative. This happens with np.asarray(x), with writing a traced value "
@@ -285,13 +302,24 @@ class Tracer:
         self._scalar_error("float")
 
     def __int__(self):
-        self._scalar_error("int")
+        # int(x) of one traced number: its derivative is 0 almost everywhere, nothing is lost
+        value = self._plain_value()
+        if value is None or np.size(value) != 1:
+            raise TypeError(
+                "int() needs one known number: under vmap a traced value holds one per example "
+                "(and under sl.jit it is not known while tracing). Keep it an array: "
+                "snp.floor(x), x.astype(int)."
+            )
+        return int(value)
 
     def __complex__(self):
         self._scalar_error("complex")
 
     def __index__(self):
-        self._scalar_error("operator.index")
+        value = self._plain_value()
+        if value is None or np.ndim(value) != 0 or np.dtype(self.dtype).kind not in "biu":
+            self._scalar_error("operator.index")
+        return int(value)
 
     def __bool__(self):
         raise TypeError(

@@ -35,6 +35,7 @@ __all__ = [
     "outer",
     "tensordot",
     "einsum",
+    "einsum_path",
     "trace",
     "diag",
     "diagonal",
@@ -276,12 +277,39 @@ def _parse_einsum(subscripts, shapes):
     return ",".join(full) + "->" + out
 
 
-def einsum(subscripts, *operands):
+def _sublist_subscripts(args):
+    """NumPy's interleaved form ``einsum(a, [0, 1], b, [1, 2], [0, 2])`` as ``('ij,jk->ik', a, b)``."""
+    import string
+
+    letters = string.ascii_letters
+
+    def spell(sub):
+        out = []
+        for s in sub:
+            if s is Ellipsis:
+                out.append("...")
+            elif isinstance(s, (int, np.integer)) and 0 <= s < len(letters):
+                out.append(letters[s])
+            else:
+                raise ValueError(
+                    f"einsum(): sublist labels are integers 0 to {len(letters) - 1} or ..., got {s!r}"
+                )
+        return "".join(out)
+
+    pairs, output = (args[:-1], args[-1]) if len(args) % 2 else (args, None)  # odd: output sublist last
+    subs = ",".join(spell(s) for s in pairs[1::2])
+    return subs + ("" if output is None else "->" + spell(output)), list(pairs[0::2])
+
+
+def einsum(subscripts, *operands, optimize=False):
     """Differentiable ``numpy.einsum``: Einstein summation over labelled axes.
 
     Supports explicit (``'ij,jk->ik'``) and implicit (``'ij,jk'``) output,
     repeated labels (``'ii->i'`` takes a diagonal, ``'ii'`` the trace),
-    broadcasting with ``'...'``, and any number of operands.
+    broadcasting with ``'...'``, any number of operands, and NumPy's sublist
+    form ``einsum(a, [0, 1], b, [1, 2], [0, 2])``. ``optimize`` is accepted for
+    NumPy compatibility; it only chooses a contraction order in NumPy, and
+    slopes chooses its own, so the result is the same.
 
     Examples
     --------
@@ -292,18 +320,40 @@ def einsum(subscripts, *operands):
     >>> sl.grad(lambda A: snp.einsum("ij,ij->", A, A))(A)
     array([[2., 4.],
            [6., 8.]])
+    >>> snp.einsum(A, [0, 1], A, [1, 2], [0, 2], optimize=True)   # A @ A
+    array([[ 7., 10.],
+           [15., 22.]])
     """
     if not isinstance(subscripts, str):
-        raise TypeError(
-            "einsum(): give the subscripts as a string first, e.g. einsum('ij,jk->ik', a, b) "
-            "(the interleaved operand/sublist form is not supported)"
-        )
+        if not operands or not isinstance(operands[0], (list, tuple)):
+            raise TypeError(
+                "einsum(): give the subscripts as a string first, e.g. einsum('ij,jk->ik', a, b), "
+                "or operands each followed by its list of axis labels, einsum(a, [0, 1], b, [1, 2])"
+            )
+        subscripts, operands = _sublist_subscripts((subscripts,) + operands)
     if not operands:
         raise ValueError("einsum(): needs at least one operand")
     operands = asarray_args(operands)
     operands = tuple(o if hasattr(o, "shape") else np.asarray(o) for o in operands)
     spec = _parse_einsum(subscripts, [tuple(shape_of(o)) for o in operands])
     return _einsum(*operands, subscripts=spec)
+
+
+def einsum_path(subscripts, *operands, optimize="greedy"):
+    """``numpy.einsum_path`` for plain or traced operands: NumPy's contraction order (it reads only shapes).
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> snp.einsum_path("ij,jk,kl->il", np.ones((2, 3)), np.ones((3, 4)), np.ones((4, 5)))[0]
+    ['einsum_path', (1, 2), (0, 1)]
+    """
+    if not isinstance(subscripts, str):
+        if not operands or not isinstance(operands[0], (list, tuple)):
+            raise TypeError("einsum_path(): give the subscripts as a string first, or NumPy's sublist form")
+        subscripts, operands = _sublist_subscripts((subscripts,) + operands)
+    stand_ins = [np.empty(shape_of(o)) for o in asarray_args(operands)]
+    return np.einsum_path(subscripts, *stand_ins, optimize=optimize)
 
 
 # -- diagonals and triangles ------------------------------------------------------------------

@@ -155,7 +155,9 @@ def where(condition, x=None, y=None):
     0.0
     """
     if x is None and y is None:
-        return np.nonzero(_concrete_condition(condition))
+        from .queries import nonzero  # a primitive: sl.jit replays it on new values
+
+        return nonzero(condition)
     if x is None or y is None:
         raise TypeError("where() takes either 1 or 3 arguments: where(condition, x, y)")
     return ew.where(*asarray_args((condition, x, y)))
@@ -174,12 +176,6 @@ def stop_gradient(x):
     3.0
     """
     return ew.stop_gradient(*asarray_args((x,)))
-
-
-def _concrete_condition(c):
-    from ..core.trace import concrete
-
-    return concrete(c)
 
 
 def clip(x, a_min=None, a_max=None):
