@@ -1,0 +1,121 @@
+"""Discrete families on the integers: ``bernoulli``, ``geom``, ``poisson``, ``binom``, ``nbinom``.
+
+Each is written for integers ``k`` inside its support; :func:`._family.discrete` adds SciPy's
+signature, ``loc``, parameter checks, the support and the lattice (``logpmf = -inf`` off the
+integers, ``cdf(k) = cdf(floor(k))``). The functions are differentiable in the parameters;
+in ``k`` they are piecewise constant (derivative 0).
+"""
+
+from __future__ import annotations
+
+import math
+
+from ... import numpy as snp
+from ._family import Shape, discrete, doctests
+
+__all__ = ["bernoulli", "geom", "poisson", "binom", "nbinom"]
+
+
+def _special():
+    from .. import special  # loaded on first use: only some families need it
+
+    return special
+
+
+def _probability(name, closed_below=True):
+    low = snp.greater_equal if closed_below else snp.greater
+    return Shape(name, lambda v: snp.logical_and(low(v, 0), snp.less_equal(v, 1)), 0.5,
+                 "probability, in [0, 1]" if closed_below else "probability, in (0, 1]")
+
+
+def _xlog1py(k, p):
+    """``k * log1p(-p)``, taken as 0 where ``k == 0`` (also at ``p = 1``, where the log is -inf)."""
+    return _special().xlog1py(k, -p)
+
+
+bernoulli = discrete(
+    "bernoulli", __name__,
+    {
+        "logpmf": lambda k, p: snp.where(snp.equal(k, 1), snp.log(p), snp.log1p(-p)),
+        "cdf": lambda k, p: 1.0 - p,
+        "logcdf": lambda k, p: snp.log1p(-p),
+        "sf": lambda k, p: p,
+        "logsf": lambda k, p: snp.log(p),
+    },
+    shapes=(_probability("p"),), support=lambda p: (0.0, 1.0),
+    notes="The Bernoulli law: 1 with probability ``p``, else 0.", example="1, 0.3",
+)
+
+
+def _geom_logsf(k, p):
+    return k * snp.log1p(-p)  # k >= 1 here, so 0 * -inf cannot arise at p = 1
+
+
+geom = discrete(
+    "geom", __name__,
+    {
+        # (k - 1) log(1 - p), taken as 0 at k = 1 (where p = 1 would give 0 * -inf)
+        "logpmf": lambda k, p: snp.where(snp.equal(k, 1), 0.0, _geom_logsf(k - 1.0, p)) + snp.log(p),
+        "cdf": lambda k, p: -snp.expm1(_geom_logsf(k, p)),
+        "logsf": _geom_logsf,
+    },
+    shapes=(_probability("p", closed_below=False),), support=lambda p: (1.0, math.inf),
+    notes="The geometric law: the number of trials up to the first success, support ``k >= 1``.",
+    example="3, 0.3",
+)
+
+
+def _poisson_logpmf(k, mu):
+    sp = _special()
+    return sp.xlogy(k, mu) - mu - sp.gammaln(k + 1.0)
+
+
+poisson = discrete(
+    "poisson", __name__,
+    {
+        "logpmf": _poisson_logpmf,
+        "cdf": lambda k, mu: _special().gammaincc(k + 1.0, mu),
+        "sf": lambda k, mu: _special().gammainc(k + 1.0, mu),
+    },
+    shapes=(Shape("mu", lambda v: snp.greater_equal(v, 0), 1.0, "mean, >= 0"),),
+    support=lambda mu: (0.0, math.inf),
+    notes="The Poisson law with mean ``mu``.", example="3, 2.5",
+)
+
+
+def _binom_logpmf(k, n, p):
+    sp = _special()
+    return (sp.gammaln(n + 1.0) - sp.gammaln(k + 1.0) - sp.gammaln(n - k + 1.0)
+            + sp.xlogy(k, p) + _xlog1py(n - k, p))
+
+
+def _count(v):
+    return snp.logical_and(snp.greater_equal(v, 0), snp.equal(snp.floor(v), v))
+
+
+_BETAINC = "the regularized incomplete beta function (slopes.scipy.special.betainc)"
+
+binom = discrete(
+    "binom", __name__, {"logpmf": _binom_logpmf},
+    shapes=(Shape("n", _count, 1.0, "number of trials, an integer >= 0"), _probability("p")),
+    support=lambda n, p: (0.0, n), missing=_BETAINC,
+    notes="The binomial law: successes in ``n`` trials of probability ``p`` (differentiable in ``p``).",
+    example="3, 10, 0.4",
+)
+
+
+def _nbinom_logpmf(k, n, p):
+    sp = _special()
+    return sp.gammaln(n + k) - sp.gammaln(k + 1.0) - sp.gammaln(n) + n * snp.log(p) + _xlog1py(k, p)
+
+
+nbinom = discrete(
+    "nbinom", __name__, {"logpmf": _nbinom_logpmf},
+    shapes=(Shape("n", lambda v: snp.greater(v, 0), 1.0, "number of successes, > 0"),
+            _probability("p", closed_below=False)),
+    support=lambda n, p: (0.0, math.inf), missing=_BETAINC,
+    notes="The negative binomial law: failures before the ``n``-th success (``n`` may be real).",
+    example="3, 4.0, 0.4",
+)
+
+__test__ = doctests(bernoulli, geom, poisson, binom, nbinom)

@@ -1,0 +1,334 @@
+"""``slopes.scipy.stats``: values against scipy.stats, derivatives against finite differences,
+closed forms and JAX, and maximum-likelihood fits against scipy.stats' own ``fit``.
+
+Values are compared on random points, tails included; where SciPy itself rounds a tail away
+the reference is mpmath at 50 digits. Derivatives (first and second, forward and reverse)
+go through ``tests/checks.py`` (plain-NumPy central differences).
+"""
+
+from __future__ import annotations
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+import scipy.stats as ss
+from checks import check_derivatives
+
+import slopes as sl
+import slopes.numpy as snp
+from slopes.scipy import stats
+
+CONTINUOUS_KINDS = ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf")
+DISCRETE_KINDS = ("logpmf", "pmf", "cdf", "logcdf", "sf", "logsf")
+
+# name -> shape parameters (scalars), for the families built without special functions
+NO_SPECIAL = {"cauchy": (), "laplace": (), "logistic": (), "expon": (), "uniform": ()}
+
+
+def _points(rng, n=40):
+    """Random points around 0 and far into both tails."""
+    return np.concatenate([rng.normal(0, 2, n), rng.uniform(-60, 60, 8), [-1e3, -30.0, 0.3, 30.0, 1e3]])
+
+
+@pytest.mark.parametrize("name", sorted(NO_SPECIAL))
+@pytest.mark.parametrize("kind", CONTINUOUS_KINDS)
+def test_values_equal_scipy(name, kind):
+    rng = np.random.default_rng(len(name) + len(kind))
+    x, loc, scale = _points(rng), 0.7, 2.3
+    ours = getattr(getattr(stats, name), kind)(x, loc=loc, scale=scale)
+    ref = getattr(getattr(ss, name), kind)(x, loc=loc, scale=scale)
+    # SciPy's own logcdf/logsf are log(cdf)/log(sf) for these: where they lose digits in a
+    # tail (|log p| tiny) we are compared with mpmath below instead
+    keep = np.abs(ref) > 1e-9 if kind in ("logcdf", "logsf") else np.ones(x.shape, bool)
+    np.testing.assert_allclose(ours[keep], ref[keep], rtol=1e-12, atol=0)
+    np.testing.assert_array_equal(np.isinf(ours), np.isinf(ref))
+
+
+def test_norm_logpdf_equals_scipy():
+    x = _points(np.random.default_rng(0))
+    np.testing.assert_allclose(stats.norm.logpdf(x, -0.4, 1.9), ss.norm.logpdf(x, -0.4, 1.9), rtol=1e-14)
+    np.testing.assert_allclose(stats.norm.pdf(x, scale=0.5), ss.norm.pdf(x, scale=0.5), rtol=1e-13, atol=0)
+
+
+@pytest.mark.parametrize(
+    "name, kind, z, exact",
+    [
+        # P(Z <= -1e10) = arctan(1e-10) / pi; 1/2 + arctan(z) / pi keeps 5 digits of it
+        ("cauchy", "logcdf", -1e10, lambda z: mpmath.log(mpmath.atan(-1 / z) / mpmath.pi)),
+        ("cauchy", "logsf", -1e10, lambda z: mpmath.log1p(-mpmath.atan(-1 / z) / mpmath.pi)),
+        ("laplace", "logcdf", -800.0, lambda z: z - mpmath.log(2)),  # exp(-800) underflows
+        ("laplace", "logsf", -40.0, lambda z: mpmath.log1p(-mpmath.exp(z) / 2)),
+        ("logistic", "logcdf", 40.0, lambda z: -mpmath.log1p(mpmath.exp(-z))),
+        ("logistic", "logcdf", -800.0, lambda z: -mpmath.log1p(mpmath.exp(-z))),
+        ("expon", "logcdf", 40.0, lambda z: mpmath.log1p(-mpmath.exp(-z))),
+        ("expon", "logcdf", 1e-12, lambda z: mpmath.log(-mpmath.expm1(-z))),
+    ],
+)
+def test_tails_keep_their_digits(name, kind, z, exact):
+    mpmath.mp.dps = 50
+    ours = float(getattr(getattr(stats, name), kind)(z))
+    assert ours == pytest.approx(float(exact(mpmath.mpf(z))), rel=1e-13)
+
+
+@pytest.mark.parametrize("name", sorted(NO_SPECIAL))
+def test_invalid_scale_gives_nan_as_scipy_and_leaves_valid_entries_alone(name):
+    fam = getattr(stats, name)
+    scale = np.array([1.5, -1.0, 0.0, np.nan])
+    for kind in CONTINUOUS_KINDS:
+        np.testing.assert_array_equal(np.isnan(getattr(fam, kind)(0.4, scale=scale)),
+                                      np.isnan(getattr(getattr(ss, name), kind)(0.4, scale=scale)))
+    g = sl.grad(lambda s: snp.sum(snp.where(snp.isnan(fam.logpdf(0.4, scale=s)), 0.0, fam.logpdf(0.4, scale=s))))(scale)
+    assert np.isfinite(g[0]) and g[0] != 0 and np.all(g[1:3] == 0)
+
+
+@pytest.mark.parametrize("name, x", [("expon", -1.0), ("uniform", -0.5), ("uniform", 1.5)])
+def test_outside_the_support_no_nan_reaches_the_gradient(name, x):
+    fam = getattr(stats, name)
+    for kind in CONTINUOUS_KINDS:
+        ref = getattr(getattr(ss, name), kind)(x, 0.0, 1.0)
+        assert getattr(fam, kind)(x) == ref
+        g = sl.grad(lambda x, loc, scale, k=kind: getattr(fam, k)(x, loc, scale), argnums=(0, 1, 2))(x, 0.0, 1.0)
+        assert all(float(v) == 0.0 for v in g), (kind, g)
+
+
+@pytest.mark.parametrize("name", sorted(NO_SPECIAL))
+@pytest.mark.parametrize("kind", CONTINUOUS_KINDS)
+def test_derivatives_in_data_and_parameters(name, kind):
+    rng = np.random.default_rng(7)
+    fn = getattr(getattr(stats, name), kind)
+    # points inside the support of each family, away from kinks (laplace at loc)
+    x = 0.4 + 0.5 * rng.random(5) if name in ("expon", "uniform") else rng.normal(0, 2, 5) + 0.05
+    loc, scale = np.full(5, 0.1) + 0.01 * rng.random(5), np.full(5, 1.2) + 0.01 * rng.random(5)
+    check_derivatives(fn, x, loc, scale, rtol=1e-5, atol=1e-7)
+
+
+def test_norm_logpdf_derivatives_and_closed_form():
+    x, mu, s = np.array([0.3, -1.2, 2.5]), np.array([0.1, 0.2, -0.3]), np.array([0.8, 1.3, 2.0])
+    check_derivatives(stats.norm.logpdf, x, mu, s)
+    gx, gm, gs = sl.grad(lambda *a: snp.sum(stats.norm.logpdf(*a)), argnums=(0, 1, 2))(x, mu, s)
+    z = (x - mu) / s
+    np.testing.assert_allclose(gx, -z / s, rtol=1e-13)
+    np.testing.assert_allclose(gm, z / s, rtol=1e-13)
+    np.testing.assert_allclose(gs, (z * z - 1) / s, rtol=1e-13)
+
+
+@pytest.mark.parametrize("name", ["norm", "cauchy", "laplace", "logistic", "expon", "uniform"])
+def test_gradients_equal_jax(name):
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    import jax.scipy.stats as jst
+
+    x = np.array([0.35, 0.9, 1.4])  # inside every support, away from laplace's kink
+    kinds = ["logpdf", "pdf"] + (["cdf", "sf"] if name != "norm" else [])
+    for kind in kinds:
+        jfn = getattr(getattr(jst, name), kind, None)
+        if jfn is None:
+            continue
+
+        def ours(x, loc, scale, k=kind):
+            return snp.sum(getattr(getattr(stats, name), k)(x, loc, scale))
+
+        got = sl.grad(ours, argnums=(0, 1, 2))(x, 0.2, 1.3)
+        want = jax.grad(lambda x, l, s: jfn(x, l, s).sum(), argnums=(0, 1, 2))(x, 0.2, 1.3)
+        for a, b in zip(got, want):
+            np.testing.assert_allclose(a, np.asarray(b), rtol=1e-10, atol=1e-14, err_msg=kind)
+
+
+def test_laplace_gradient_at_its_center_is_the_zero_subgradient():
+    # logpdf = -|x - loc| - log 2 is concave with superdifferential [-1, 1] at its mode:
+    # 0 (slopes' abs'(0)) is in it and makes the mode stationary; JAX gives the -1 end
+    assert float(sl.grad(stats.laplace.logpdf)(0.5, 0.5)) == 0.0
+    assert float(sl.grad(stats.laplace.logpdf, argnums=1)(0.5, 0.5)) == 0.0
+    assert float(sl.grad(stats.laplace.logpdf)(0.5 + 1e-9, 0.5)) == -1.0
+    # the cdf keeps its true derivative, the density 1/2, on both sides of the center
+    assert float(sl.grad(stats.laplace.cdf)(0.0)) == 0.5
+
+
+def test_taylor_coefficients_through_a_log_density():
+    sympy = pytest.importorskip("sympy")
+    z = sympy.Symbol("z")
+    exact = {
+        "logistic": -z - 2 * sympy.log(1 + sympy.exp(-z)),
+        "cauchy": -sympy.log(sympy.pi) - sympy.log(1 + z**2),
+        "norm": -(z**2) / 2 - sympy.log(2 * sympy.pi) / 2,
+    }
+    for name, expr in exact.items():
+        fn = getattr(stats, name).logpdf
+        for order in (2, 3, 4):
+            want = float(sympy.diff(expr, z, order).subs(z, 0.7))
+            assert float(sl.derivative(fn, order=order)(0.7)) == pytest.approx(want, rel=1e-10, abs=1e-12)
+
+
+def test_vmap_and_jit_through_the_families():
+    rng = np.random.default_rng(3)
+    xs, scales = rng.normal(size=(6, 4)), 1.0 + rng.random(6)
+
+    def nll(x, s):
+        return -snp.sum(stats.logistic.logpdf(x, 0.1, s) + stats.cauchy.logcdf(x, scale=s))
+
+    g = sl.grad(nll, argnums=1)
+    loop = np.array([g(x, s) for x, s in zip(xs, scales)])
+    np.testing.assert_allclose(sl.vmap(g)(xs, scales), loop, rtol=1e-12)
+    jitted = sl.jit(g)
+    for x, s, want in zip(xs, scales, loop):
+        np.testing.assert_allclose(jitted(x, s), want, rtol=1e-12)
+
+
+def test_signature_errors_name_the_signature_and_unavailable_functions_say_why():
+    with pytest.raises(TypeError, match=r"t.logpdf\(x, df, loc=0.0, scale=1.0\)"):
+        stats.t.logpdf(0.5)
+    with pytest.raises(TypeError, match="norm.logpdf"):
+        stats.norm.logpdf(0.5, sigma=2.0)
+    with pytest.raises(NotImplementedError, match="betainc"):
+        stats.t.cdf(0.5, 3.0)
+    # positional loc and scale, as SciPy
+    assert float(stats.cauchy.logpdf(1.0, 0.5, 2.0)) == pytest.approx(ss.cauchy.logpdf(1.0, 0.5, 2.0), rel=1e-14)
+
+
+# -- discrete --------------------------------------------------------------------------------------
+K = np.array([-2.0, -0.5, 0.0, 0.5, 1.0, 1.7, 2.0, 3.0, 7.0, 40.0])
+
+
+@pytest.mark.parametrize("name, params", [("bernoulli", (0.3,)), ("bernoulli", (1.0,)), ("geom", (0.3,)),
+                                          ("geom", (1.0,)), ("geom", (1e-3,))])
+@pytest.mark.parametrize("kind", DISCRETE_KINDS)
+def test_discrete_values_equal_scipy(name, params, kind):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ours = getattr(getattr(stats, name), kind)(K, *params, loc=0.0)
+    ref = getattr(getattr(ss, name), kind)(K, *params)
+    if (name, kind) == ("geom", "logcdf"):  # SciPy's log(cdf) rounds the upper tail: mpmath instead
+        mpmath.mp.dps = 50
+        p = mpmath.mpf(params[0])
+        ref = [float(mpmath.log(1 - (1 - p) ** math.floor(k))) if k >= 1 else -np.inf for k in K]
+    np.testing.assert_allclose(ours, ref, rtol=1e-13, atol=1e-300)
+
+
+@pytest.mark.parametrize("name, bad", [("bernoulli", [1.5, -0.1, np.nan]), ("geom", [0.0, 1.5, np.nan])])
+def test_discrete_invalid_probability_gives_nan_as_scipy(name, bad):
+    for kind in DISCRETE_KINDS:
+        ours = getattr(getattr(stats, name), kind)(K, np.array(bad)[:, None])
+        # SciPy answers NaN inside the support (at its top it answers cdf = 1 even so): NaN throughout
+        assert np.all(np.isnan(ours))
+        assert np.all(np.isnan(getattr(getattr(ss, name), kind)(1.0 - (name == "bernoulli"), np.array(bad))))
+
+
+@pytest.mark.parametrize("name", ["bernoulli", "geom"])
+@pytest.mark.parametrize("kind", DISCRETE_KINDS)
+def test_discrete_derivatives_in_the_probability(name, kind):
+    if name == "geom":
+        k = np.array([1.0, 2.0, 3.0, 5.0, 9.0])
+    else:  # below the top of the support, where cdf and sf still depend on p
+        k = np.array([0.0, 1.0, 0.0, 1.0, 0.0]) if kind in ("logpmf", "pmf") else np.zeros(5)
+    p = np.array([0.2, 0.35, 0.5, 0.6, 0.8])
+    check_derivatives(lambda p: getattr(getattr(stats, name), kind)(k, p), p)
+
+
+def test_geom_score_equals_closed_form():
+    k, p = np.array([1.0, 2.0, 6.0]), 0.3
+    g = sl.grad(lambda p: snp.sum(stats.geom.logpmf(k, p)))(p)
+    assert float(g) == pytest.approx(np.sum(1 / p - (k - 1) / (1 - p)), rel=1e-13)
+
+
+# -- multivariate normal ---------------------------------------------------------------------------
+S = np.array([[2.0, 0.6, 0.1], [0.6, 1.5, -0.3], [0.1, -0.3, 0.9]])
+MU = np.array([0.2, -0.1, 0.4])
+
+
+@pytest.mark.parametrize("x_shape", [(3,), (5, 3), (2, 4, 3), (1, 3)])
+@pytest.mark.parametrize("cov", [S, np.diag(S), 1.7], ids=["full", "diagonal", "scalar"])
+def test_multivariate_normal_values_equal_scipy(x_shape, cov):
+    x = np.random.default_rng(1).normal(size=x_shape)
+    for kind in ("logpdf", "pdf"):
+        ours = getattr(stats.multivariate_normal, kind)(x, MU, cov)
+        ref = getattr(ss.multivariate_normal, kind)(x, MU, cov)
+        assert np.shape(ours) == np.shape(ref)
+        np.testing.assert_allclose(ours, ref, rtol=1e-12)
+
+
+def test_multivariate_normal_one_dimension_and_default_mean_read_as_scipy():
+    x = np.array([0.3, -1.0, 2.0])
+    np.testing.assert_allclose(stats.multivariate_normal.logpdf(x, cov=2.0),
+                               ss.multivariate_normal.logpdf(x, cov=2.0), rtol=1e-13)
+    np.testing.assert_allclose(stats.multivariate_normal.logpdf(x), ss.multivariate_normal.logpdf(x), rtol=1e-13)
+    np.testing.assert_allclose(stats.multivariate_normal.logpdf(x, mean=np.zeros(3)),
+                               ss.multivariate_normal.logpdf(x, mean=np.zeros(3)), rtol=1e-13)
+    np.testing.assert_allclose(stats.multivariate_normal.logpdf(x, 0.5, np.diag([2.0])),
+                               ss.multivariate_normal.logpdf(x, 0.5, np.diag([2.0])), rtol=1e-13)
+
+
+def test_multivariate_normal_gradients_equal_the_closed_form():
+    x = np.array([[0.5, -0.2, 1.0], [1.3, 0.4, -0.7]])
+    f = lambda x, m, c: snp.sum(stats.multivariate_normal.logpdf(x, m, c))
+    gx, gm, gc = sl.grad(f, argnums=(0, 1, 2))(x, MU, S)
+    P = np.linalg.inv(S)
+    r = x - MU
+    np.testing.assert_allclose(gx, -r @ P, rtol=1e-12)
+    np.testing.assert_allclose(gm, np.sum(r @ P, axis=0), rtol=1e-12)
+    want = sum(0.5 * (P @ np.outer(ri, ri) @ P - P) for ri in r)
+    np.testing.assert_allclose(gc, want, rtol=1e-11, atol=1e-13)
+
+
+@pytest.mark.parametrize("cov", [S, np.diag(S)], ids=["full", "diagonal"])
+def test_multivariate_normal_derivatives_in_x_mean_and_cov(cov):
+    x = np.random.default_rng(2).normal(size=(2, 3))
+    # a symmetric direction for the full covariance: the density reads cov as symmetric
+    sym = (lambda c: (c + c.T) / 2) if cov.ndim == 2 else (lambda c: c)
+    check_derivatives(lambda x, m, c: stats.multivariate_normal.logpdf(x, m, sym(c)), x, MU, cov)
+
+
+def test_multivariate_normal_gradients_equal_jax():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    from jax.scipy.stats import multivariate_normal as jmvn
+
+    x = np.array([[0.5, -0.2, 1.0], [1.3, 0.4, -0.7]])
+    got = sl.grad(lambda x, m: snp.sum(stats.multivariate_normal.logpdf(x, m, S)), argnums=(0, 1))(x, MU)
+    want = jax.grad(lambda x, m: jmvn.logpdf(x, m, S).sum(), argnums=(0, 1))(x, MU)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-11)
+
+
+def test_multivariate_normal_refuses_bad_covariances_with_the_fix():
+    with pytest.raises(ValueError, match="positive definite"):
+        stats.multivariate_normal.logpdf(np.zeros(2), cov=np.array([[1.0, 2.0], [2.0, 1.0]]))
+    with pytest.raises(ValueError, match="symmetric"):
+        stats.multivariate_normal.logpdf(np.zeros(2), cov=np.array([[1.0, 0.5], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match="variances"):
+        stats.multivariate_normal.logpdf(np.zeros(2), np.zeros(2), np.array([1.0, -1.0]))
+    with pytest.raises(ValueError, match="size of mean"):
+        stats.multivariate_normal.logpdf(np.zeros(2), cov=np.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match="dimension 3"):
+        stats.multivariate_normal.logpdf(np.zeros(3), MU, cov=np.eye(2))
+    with pytest.raises(ValueError, match="last axis of length 3"):
+        stats.multivariate_normal.logpdf(np.zeros((4, 2)), MU)
+    with pytest.raises(NotImplementedError, match="identity"):
+        stats.multivariate_normal.logpdf(np.zeros(3), MU, S, allow_singular=True)
+
+
+def test_multivariate_normal_under_vmap_and_jit():
+    xs = np.random.default_rng(4).normal(size=(5, 3))
+    g = sl.grad(lambda m, x: stats.multivariate_normal.logpdf(x, m, S))
+    loop = np.array([g(MU, x) for x in xs])
+    np.testing.assert_allclose(sl.vmap(g, in_axes=(None, 0))(MU, xs), loop, rtol=1e-12)
+    jitted = sl.jit(g)
+    for x, want in zip(xs, loop):
+        np.testing.assert_allclose(jitted(MU, x), want, rtol=1e-12)
+
+
+# -- maximum likelihood: the motivating case -------------------------------------------------------
+@pytest.mark.parametrize("name", ["cauchy", "logistic"])
+def test_maximum_likelihood_fit_recovers_scipy_fit(name):
+    data = getattr(ss, name).rvs(loc=1.5, scale=0.7, size=300, random_state=11)
+    fam = getattr(stats, name)
+
+    def nll(theta):  # log scale keeps the scale positive without bounds
+        return -snp.sum(fam.logpdf(data, theta[0], snp.exp(theta[1])))
+
+    res = sl.minimize(nll, np.array([np.median(data), 0.0]), method="lbfgs", gtol=1e-10)
+    loc, scale = getattr(ss, name).fit(data)
+    assert res.success
+    # the two optima agree to the precision of scipy's own (derivative-free) optimizer
+    np.testing.assert_allclose([res.x[0], math.exp(res.x[1])], [loc, scale], rtol=2e-4)
+    assert float(res.fun) <= -np.sum(getattr(ss, name).logpdf(data, loc, scale)) + 1e-9
