@@ -2,8 +2,9 @@
 
 Each is written for integers ``k`` inside its support; :func:`._family.discrete` adds SciPy's
 signature, ``loc``, parameter checks, the support and the lattice (``logpmf = -inf`` off the
-integers, ``cdf(k) = cdf(floor(k))``). The functions are differentiable in the parameters;
-in ``k`` they are piecewise constant (derivative 0).
+integers, ``cdf(k) = cdf(floor(k))``). All are differentiable in the parameters. In ``k``,
+``logpmf`` has the derivative of its analytic continuation (the Gamma-function form, as
+JAX's), and ``cdf``/``sf`` are step functions (derivative 0).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def _xlog1py(k, p):
 bernoulli = discrete(
     "bernoulli", __name__,
     {
-        "logpmf": lambda k, p: snp.where(snp.equal(k, 1), snp.log(p), snp.log1p(-p)),
+        "logpmf": lambda k, p: _special().xlogy(k, p) + _xlog1py(1.0 - k, p),
         "cdf": lambda k, p: 1.0 - p,
         "logcdf": lambda k, p: snp.log1p(-p),
         "sf": lambda k, p: p,
@@ -54,8 +55,7 @@ def _geom_logsf(k, p):
 geom = discrete(
     "geom", __name__,
     {
-        # (k - 1) log(1 - p), taken as 0 at k = 1 (where p = 1 would give 0 * -inf)
-        "logpmf": lambda k, p: snp.where(snp.equal(k, 1), 0.0, _geom_logsf(k - 1.0, p)) + snp.log(p),
+        "logpmf": lambda k, p: _xlog1py(k - 1.0, p) + snp.log(p),
         "cdf": lambda k, p: -snp.expm1(_geom_logsf(k, p)),
         "logsf": _geom_logsf,
     },
