@@ -239,41 +239,111 @@ def test_signature_errors_name_the_signature_and_unavailable_functions_say_why()
 
 
 # -- discrete --------------------------------------------------------------------------------------
-K = np.array([-2.0, -0.5, 0.0, 0.5, 1.0, 1.7, 2.0, 3.0, 7.0, 40.0])
+K = np.array([-2.0, -0.5, 0.0, 0.5, 1.0, 1.7, 2.0, 3.0, 7.0, 12.0, 40.0])
+PMF = ("logpmf", "pmf")
+
+# name -> (parameter sets to compare with SciPy, the functions offered, which parameters
+# are differentiable (their indices), a valid random draw of parameters for 5 points)
+DISCRETE = {
+    "bernoulli": ([(0.3,), (1.0,), (0.0,)], DISCRETE_KINDS, (0,), lambda r: (0.2 + 0.6 * r.random(5),)),
+    "geom": ([(0.3,), (1.0,), (1e-3,)], DISCRETE_KINDS, (0,), lambda r: (0.2 + 0.6 * r.random(5),)),
+    "poisson": ([(2.5,), (0.0,), (30.0,)], DISCRETE_KINDS, (0,), lambda r: (0.5 + 4 * r.random(5),)),
+    "binom": ([(10, 0.4), (12, 1.0), (3, 0.0)], PMF, (1,),
+              lambda r: (np.array([3.0, 5, 8, 12, 20]), 0.2 + 0.6 * r.random(5))),
+    "nbinom": ([(4.0, 0.4), (2.5, 1.0), (0.7, 0.05)], PMF, (0, 1),
+               lambda r: (0.5 + 4 * r.random(5), 0.2 + 0.6 * r.random(5))),
+}
+DISCRETE_CASES = [(n, p, k) for n, (ps, kinds, _, _) in DISCRETE.items() for p in ps for k in kinds]
 
 
-@pytest.mark.parametrize("name, params", [("bernoulli", (0.3,)), ("bernoulli", (1.0,)), ("geom", (0.3,)),
-                                          ("geom", (1.0,)), ("geom", (1e-3,))])
-@pytest.mark.parametrize("kind", DISCRETE_KINDS)
+@pytest.mark.parametrize("name, params, kind", DISCRETE_CASES)
 def test_discrete_values_equal_scipy(name, params, kind):
     with np.errstate(divide="ignore", invalid="ignore"):
         ours = getattr(getattr(stats, name), kind)(K, *params, loc=0.0)
-    ref = getattr(getattr(ss, name), kind)(K, *params)
-    if (name, kind) == ("geom", "logcdf"):  # SciPy's log(cdf) rounds the upper tail: mpmath instead
-        mpmath.mp.dps = 50
-        p = mpmath.mpf(params[0])
-        ref = [float(mpmath.log(1 - (1 - p) ** math.floor(k))) if k >= 1 else -np.inf for k in K]
-    np.testing.assert_allclose(ours, ref, rtol=1e-13, atol=1e-300)
+        ref = getattr(getattr(ss, name), kind)(K, *params)
+    if name in EXACT_PMF and kind in ("logcdf", "logsf"):  # SciPy's log(1 - tiny) rounds: mpmath
+        ref = [_exact_log_tail(name, params, k, upper=kind == "logsf") for k in K]
+    np.testing.assert_allclose(ours, ref, rtol=1e-11, atol=1e-300)
 
 
-@pytest.mark.parametrize("name, bad", [("bernoulli", [1.5, -0.1, np.nan]), ("geom", [0.0, 1.5, np.nan])])
-def test_discrete_invalid_probability_gives_nan_as_scipy(name, bad):
-    for kind in DISCRETE_KINDS:
-        ours = getattr(getattr(stats, name), kind)(K, np.array(bad)[:, None])
-        # SciPy answers NaN inside the support (at its top it answers cdf = 1 even so): NaN throughout
-        assert np.all(np.isnan(ours))
-        assert np.all(np.isnan(getattr(getattr(ss, name), kind)(1.0 - (name == "bernoulli"), np.array(bad))))
+EXACT_PMF = {
+    "geom": (1, lambda j, p: (1 - p) ** (j - 1) * p),
+    "poisson": (0, lambda j, mu: mpmath.exp(-mu) * mu**j / mpmath.factorial(j)),
+}
 
 
-@pytest.mark.parametrize("name", ["bernoulli", "geom"])
-@pytest.mark.parametrize("kind", DISCRETE_KINDS)
-def test_discrete_derivatives_in_the_probability(name, kind):
+def _exact_log_tail(name, params, k, upper):
+    """log P(K <= k) or log P(K > k), summed at 50 digits."""
+    mpmath.mp.dps = 50
+    first, pmf = EXACT_PMF[name]
+    params = [mpmath.mpf(v) for v in params]
+    cdf = mpmath.fsum(pmf(j, *params) for j in range(first, math.floor(k) + 1))
+    tail = 1 - cdf if upper else cdf
+    return -np.inf if tail == 0 else float(mpmath.log(tail))
+
+
+@pytest.mark.parametrize("name, bad", [("bernoulli", [(1.5,), (-0.1,), (np.nan,)]),
+                                       ("geom", [(0.0,), (1.5,), (np.nan,)]),
+                                       ("poisson", [(-1.0,), (np.nan,)]),
+                                       ("binom", [(-1, 0.5), (2.5, 0.5), (5, 1.5)]),
+                                       ("nbinom", [(0.0, 0.5), (2.0, 0.0), (2.0, 1.5)])])
+def test_discrete_invalid_parameters_give_nan_as_scipy(name, bad):
+    for params in bad:
+        for kind in DISCRETE[name][1]:
+            # SciPy answers NaN inside the support (at its top bernoulli's cdf says 1 even so):
+            # NaN throughout here
+            assert np.all(np.isnan(getattr(getattr(stats, name), kind)(K, *params)))
+            assert np.isnan(getattr(getattr(ss, name), kind)(0.0 + (name == "geom"), *params))
+
+
+@pytest.mark.parametrize("name, kind", [(n, k) for n, (_, kinds, _, _) in DISCRETE.items() for k in kinds])
+def test_discrete_derivatives_in_the_parameters(name, kind):
+    _, _, diff, draw = DISCRETE[name]
+    params = draw(np.random.default_rng(9))
     if name == "geom":
         k = np.array([1.0, 2.0, 3.0, 5.0, 9.0])
-    else:  # below the top of the support, where cdf and sf still depend on p
-        k = np.array([0.0, 1.0, 0.0, 1.0, 0.0]) if kind in ("logpmf", "pmf") else np.zeros(5)
-    p = np.array([0.2, 0.35, 0.5, 0.6, 0.8])
-    check_derivatives(lambda p: getattr(getattr(stats, name), kind)(k, p), p)
+    elif name == "bernoulli":  # below the top of the support, where cdf and sf depend on p
+        k = np.array([0.0, 1.0, 0.0, 1.0, 0.0]) if kind in PMF else np.zeros(5)
+    else:
+        k = np.array([0.0, 1.0, 3.0, 2.0, 7.0])
+    fn = getattr(getattr(stats, name), kind)
+
+    def f(*varied):
+        p = list(params)
+        for i, v in zip(diff, varied):
+            p[i] = v
+        return fn(k, *p)
+
+    check_derivatives(f, *[params[i] for i in diff])
+
+
+@pytest.mark.parametrize("name, params", [("bernoulli", (0.3,)), ("geom", (0.3,)), ("poisson", (2.5,)),
+                                          ("binom", (10.0, 0.4)), ("nbinom", (4.0, 0.4))])
+def test_discrete_gradients_equal_jax(name, params):
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    import jax.scipy.stats as jst
+
+    k = np.array([0.0, 1.0, 1.0, 0.0]) if name == "bernoulli" else np.array([1.0, 2.0, 3.0, 7.0])
+    argnums = tuple(range(1 + len(params)))  # k (the analytic continuation, as JAX) and every parameter
+    got = sl.grad(lambda *a: snp.sum(getattr(stats, name).logpmf(*a)), argnums=argnums)(k, *params)
+    want = jax.grad(lambda *a: getattr(jst, name).logpmf(*a).sum(), argnums=argnums)(k, *params)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-10, atol=1e-14)
+
+
+def test_discrete_cdf_is_a_step_function_of_k():
+    assert float(sl.grad(stats.poisson.cdf)(3.0, 2.5)) == 0.0
+    assert float(sl.grad(stats.geom.sf)(3.5, 0.3)) == 0.0
+
+
+def test_poisson_score_equals_closed_form():
+    k, mu = np.array([0.0, 2.0, 5.0]), 2.5
+    assert float(sl.grad(lambda m: snp.sum(stats.poisson.logpmf(k, m)))(mu)) == pytest.approx(
+        np.sum(k / mu - 1), rel=1e-13)
+    # P(K <= k) = Q(k + 1, mu): d/dmu = -pmf(k)
+    assert float(sl.grad(lambda m: stats.poisson.cdf(3.0, m))(mu)) == pytest.approx(-ss.poisson.pmf(3, mu),
+                                                                                     rel=1e-12)
 
 
 def test_geom_score_equals_closed_form():
@@ -357,17 +427,68 @@ def test_multivariate_normal_under_vmap_and_jit():
 
 
 # -- maximum likelihood: the motivating case -------------------------------------------------------
-@pytest.mark.parametrize("name", ["cauchy", "logistic"])
+# name -> (true parameters, what scipy's fit holds fixed, theta -> parameters, starting theta);
+# logs keep the positive parameters positive without bounds
+FITS = {
+    "gamma": ((2.5, 0.0, 1.7), {"floc": 0.0}, lambda th: (snp.exp(th[0]), 0.0, snp.exp(th[1])),
+              lambda d: np.zeros(2)),
+    "beta": ((2.0, 5.0, 0.0, 1.0), {"floc": 0.0, "fscale": 1.0},
+             lambda th: (snp.exp(th[0]), snp.exp(th[1]), 0.0, 1.0), lambda d: np.zeros(2)),
+    "t": ((4.0, 0.5, 1.3), {}, lambda th: (snp.exp(th[0]), th[1], snp.exp(th[2])),
+          lambda d: np.array([np.log(5.0), np.median(d), 0.0])),
+    "cauchy": ((1.5, 0.7), {}, lambda th: (th[0], snp.exp(th[1])), lambda d: np.array([np.median(d), 0.0])),
+    "logistic": ((1.5, 0.7), {}, lambda th: (th[0], snp.exp(th[1])), lambda d: np.array([np.median(d), 0.0])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FITS))
 def test_maximum_likelihood_fit_recovers_scipy_fit(name):
-    data = getattr(ss, name).rvs(loc=1.5, scale=0.7, size=300, random_state=11)
-    fam = getattr(stats, name)
+    truth, fixed, unpack, start = FITS[name]
+    fam, ref = getattr(stats, name), getattr(ss, name)
+    data = ref.rvs(*truth, size=400, random_state=5)
 
-    def nll(theta):  # log scale keeps the scale positive without bounds
-        return -snp.sum(fam.logpdf(data, theta[0], snp.exp(theta[1])))
+    def nll(theta):
+        return -snp.sum(fam.logpdf(data, *unpack(theta)))
 
-    res = sl.minimize(nll, np.array([np.median(data), 0.0]), method="lbfgs", gtol=1e-10)
-    loc, scale = getattr(ss, name).fit(data)
-    assert res.success
-    # the two optima agree to the precision of scipy's own (derivative-free) optimizer
-    np.testing.assert_allclose([res.x[0], math.exp(res.x[1])], [loc, scale], rtol=2e-4)
-    assert float(res.fun) <= -np.sum(getattr(ss, name).logpdf(data, loc, scale)) + 1e-9
+    res = sl.minimize(nll, start(data), method="lbfgs", gtol=1e-6)
+    assert res.success, res.message
+    ours = np.array([float(v) for v in unpack(res.x)])
+    theirs = np.array(ref.fit(data, **fixed))
+    # the same maximum, to the precision of SciPy's own optimizer
+    np.testing.assert_allclose(ours, theirs, rtol=2e-3, atol=1e-6)
+    assert float(res.fun) <= -np.sum(ref.logpdf(data, *theirs)) + 1e-7
+
+
+# -- Dirichlet -------------------------------------------------------------------------------------
+ALPHA = np.array([1.5, 2.0, 3.5])
+
+
+@pytest.mark.parametrize("points", ["one", "many", "implied last"])
+def test_dirichlet_values_equal_scipy(points):
+    x = np.random.default_rng(6).dirichlet(ALPHA, size=4).T  # components on axis 0, as SciPy
+    x = {"one": x[:, 0], "many": x, "implied last": x[:-1]}[points]
+    for kind in ("logpdf", "pdf"):
+        np.testing.assert_allclose(getattr(stats.dirichlet, kind)(x, ALPHA), getattr(ss.dirichlet, kind)(x, ALPHA),
+                                   rtol=1e-12)
+
+
+def test_dirichlet_gradients_equal_the_closed_form():
+    x = np.random.default_rng(6).dirichlet(ALPHA, size=4).T
+    gx, ga = sl.grad(lambda x, a: snp.sum(stats.dirichlet.logpdf(x, a)), argnums=(0, 1))(x, ALPHA)
+    np.testing.assert_allclose(gx, (ALPHA[:, None] - 1) / x, rtol=1e-12)
+    from scipy.special import digamma
+
+    want = x.shape[1] * (digamma(ALPHA.sum()) - digamma(ALPHA)) + np.log(x).sum(axis=1)
+    np.testing.assert_allclose(ga, want, rtol=1e-12)
+    check_derivatives(lambda a: stats.dirichlet.logpdf(x, a), ALPHA)
+
+
+def test_dirichlet_refuses_bad_input_with_the_fix():
+    with pytest.raises(ValueError, match="concentration"):
+        stats.dirichlet.logpdf([0.2, 0.8], [1.0, -1.0])
+    with pytest.raises(ValueError, match="simplex"):
+        stats.dirichlet.logpdf([0.2, 0.7, 0.3], ALPHA)
+    with pytest.raises(ValueError, match="first axis"):
+        stats.dirichlet.logpdf(np.full((4, 2), 0.25), ALPHA)
+    with pytest.raises(ValueError, match="vector of k >= 2"):
+        stats.dirichlet.logpdf([1.0], [2.0])
