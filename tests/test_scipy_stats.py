@@ -168,23 +168,42 @@ def test_norm_logpdf_gradient_equals_the_closed_form():
 JAX_CASES = [(n, k) for n in CONTINUOUS if n != "lognorm" for k in ("logpdf", "cdf") if (n, k) in CASES]
 
 
-@pytest.mark.parametrize("name, kind", JAX_CASES)
-def test_gradients_equal_jax(name, kind):
+def _jax_case(name, kind):
+    """The arguments of a comparison with JAX, and which of them to differentiate."""
+    shapes, _, support = CONTINUOUS[name]
+    x = 0.2 + 1.3 * _inside(np.random.default_rng(5), support, 3)
+    n = len(shapes)  # arguments: x, the shapes, loc, scale
+    argnums = (0, n + 1, n + 2) if (name, kind) in CONSTANT_SHAPE else tuple(range(n + 3))
+    return (x, *shapes, 0.2, 1.3), argnums
+
+
+def _gradients(grad, module, cases, total):
+    """Gradients of ``total(fn(*args))`` for each case, with ``grad`` (sl.grad or jax.grad)."""
+    out = {}
+    for (name, kind), (args, argnums) in cases.items():
+        fn = getattr(getattr(module, name), kind)
+        out[name, kind] = grad(lambda *a, fn=fn: total(fn(*a)), argnums=argnums)(*args)
+    return out
+
+
+def test_gradients_equal_jax():
     jax = pytest.importorskip("jax")
     jax.config.update("jax_enable_x64", True)
     import jax.scipy.stats as jst
 
-    jfn = getattr(getattr(jst, name), kind)
-    shapes, _, support = CONTINUOUS[name]
-    x = 0.2 + 1.3 * _inside(np.random.default_rng(5), support, 3)
-    argnums = tuple(range(3 + (0 if (name, kind) in CONSTANT_SHAPE else len(shapes))))
-    ours = lambda x, l, s, *p: snp.sum(getattr(getattr(stats, name), kind)(x, *(p or shapes), l, s))
-    theirs = lambda x, l, s, *p: jfn(x, *(p or shapes), l, s).sum()
-    args = (x, 0.2, 1.3) + (tuple(shapes) if len(argnums) > 3 else ())
-    got = sl.grad(ours, argnums=argnums)(*args)
-    want = jax.grad(theirs, argnums=argnums)(*args)
-    for a, b in zip(got, want):
-        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-9, atol=1e-14)
+    cases = {c: _jax_case(*c) for c in JAX_CASES}
+    k = np.array([1.0, 2.0, 3.0, 7.0])
+    # the discrete log-pmfs in k too (the analytic continuation, as JAX) and in every parameter
+    for name, params in [("bernoulli", (0.3,)), ("geom", (0.3,)), ("poisson", (2.5,)), ("binom", (10.0, 0.4)),
+                         ("nbinom", (4.0, 0.4))]:
+        kk = np.array([0.0, 1.0, 1.0, 0.0]) if name == "bernoulli" else k
+        cases[name, "logpmf"] = ((kk, *params), tuple(range(1 + len(params))))
+    ours = _gradients(sl.grad, stats, cases, snp.sum)
+    # one compiled program for all of JAX's gradients: compiling each alone costs seconds
+    theirs = jax.jit(lambda: _gradients(jax.grad, jst, cases, lambda v: v.sum()))()
+    for case, got in ours.items():
+        for a, b in zip(got, theirs[case]):
+            np.testing.assert_allclose(a, np.asarray(b), rtol=1e-9, atol=1e-14, err_msg=str(case))
 
 
 def test_laplace_gradient_at_its_center_is_the_zero_subgradient():
@@ -315,21 +334,6 @@ def test_discrete_derivatives_in_the_parameters(name, kind):
         return fn(k, *p)
 
     check_derivatives(f, *[params[i] for i in diff])
-
-
-@pytest.mark.parametrize("name, params", [("bernoulli", (0.3,)), ("geom", (0.3,)), ("poisson", (2.5,)),
-                                          ("binom", (10.0, 0.4)), ("nbinom", (4.0, 0.4))])
-def test_discrete_gradients_equal_jax(name, params):
-    jax = pytest.importorskip("jax")
-    jax.config.update("jax_enable_x64", True)
-    import jax.scipy.stats as jst
-
-    k = np.array([0.0, 1.0, 1.0, 0.0]) if name == "bernoulli" else np.array([1.0, 2.0, 3.0, 7.0])
-    argnums = tuple(range(1 + len(params)))  # k (the analytic continuation, as JAX) and every parameter
-    got = sl.grad(lambda *a: snp.sum(getattr(stats, name).logpmf(*a)), argnums=argnums)(k, *params)
-    want = jax.grad(lambda *a: getattr(jst, name).logpmf(*a).sum(), argnums=argnums)(k, *params)
-    for a, b in zip(got, want):
-        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-10, atol=1e-14)
 
 
 def test_discrete_cdf_is_a_step_function_of_k():
