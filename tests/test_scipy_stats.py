@@ -223,12 +223,17 @@ def test_taylor_coefficients_through_a_log_density():
         "logistic": -z - 2 * sympy.log(1 + sympy.exp(-z)),
         "cauchy": -sympy.log(sympy.pi) - sympy.log(1 + z**2),
         "norm": -(z**2) / 2 - sympy.log(2 * sympy.pi) / 2,
+        # through slopes.scipy.special (gammaln, xlogy, betaln): shape parameters fixed
+        "t": -sympy.Rational(11, 4) * sympy.log(1 + z**2 / sympy.Rational(9, 2)),
+        "gamma": sympy.Rational(3, 2) * sympy.log(z) - z,
+        "beta": sympy.log(z) + sympy.Rational(5, 2) * sympy.log(1 - z),
     }
+    shapes = {"t": (4.5,), "gamma": (2.5,), "beta": (2.0, 3.5)}
     for name, expr in exact.items():
-        fn = getattr(stats, name).logpdf
+        fn = lambda x, f=getattr(stats, name).logpdf, p=shapes.get(name, ()): f(x, *p)
         for order in (2, 3, 4):
             want = float(sympy.diff(expr, z, order).subs(z, 0.7))
-            assert float(sl.derivative(fn, order=order)(0.7)) == pytest.approx(want, rel=1e-10, abs=1e-12)
+            assert float(sl.derivative(fn, order=order)(0.7)) == pytest.approx(want, rel=1e-10, abs=1e-12), name
 
 
 def test_vmap_and_jit_through_the_families():
