@@ -356,15 +356,20 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
     """
     (a,) = _real("logsumexp", a)
     if b is None and not return_sign:
-        return snp.logsumexp(a, axis=axis, keepdims=keepdims)
+        with np.errstate(divide="ignore"):  # all -inf: -inf, silently as in SciPy
+            return snp.logsumexp(a, axis=axis, keepdims=keepdims)
     if b is None:
         b = 1.0
     (b,) = _real("logsumexp", b)
     shift = snp.max(snp.where(b != 0, a, -np.inf), axis=axis, keepdims=True)
     shift = snp.stop_gradient(snp.where(snp.isfinite(shift), shift, 0.0))
-    total = snp.sum(b * snp.exp(a - shift), axis=axis, keepdims=keepdims)
+    # where b == 0 the term is 0 whatever a is: cap a there so exp(a - shift) cannot overflow
+    # (the derivative in such a b is then exp(a - shift) / sum, exact where a <= shift)
+    exponent = snp.where(b != 0, a, snp.minimum(a, shift)) - shift
+    total = snp.sum(b * snp.exp(exponent), axis=axis, keepdims=keepdims)
     shift = snp.reshape(shift, snp.shape(total))
-    out = (snp.log(snp.abs(total)) if return_sign else snp.log(total)) + shift
+    with np.errstate(divide="ignore"):  # a zero sum: -inf, as above
+        out = (snp.log(snp.abs(total)) if return_sign else snp.log(total)) + shift
     sign = snp.sign(total)
     return (out, sign) if return_sign else out
 

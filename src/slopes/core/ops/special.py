@@ -5,10 +5,10 @@ next function of the family: ``gammaln' = digamma``, ``digamma' = polygamma(1, .
 ``polygamma(n, .)' = polygamma(n + 1, .)``), so derivatives of every order work and
 Taylor mode integrates the forward rule exactly.
 
-Arguments without a closed-form derivative are marked non-differentiable (a
-``None`` rule): the order ``n`` of ``polygamma`` and of the Bessel functions, the
-shape ``a`` of ``gammainc``/``gammaincc``, the exponent ``x`` of ``zeta``.
-Differentiating through one of them raises an error naming the argument.
+Arguments without a closed-form derivative are constants: the order ``n`` of
+``polygamma``, the order ``v`` of the Bessel functions, the shape ``a`` of
+``gammainc``/``gammaincc``, the exponent ``x`` of ``zeta``. Differentiating in one
+of them raises an error naming the argument and what to do.
 """
 
 from __future__ import annotations
@@ -44,23 +44,34 @@ def _define(name, impl, partials, keeps):
     """An elementwise primitive from one partial derivative per argument.
 
     ``partials[i](ans, *args)`` is the derivative in argument ``i`` (an expression in
-    primitives), or ``None`` where the argument is not differentiable; ``keeps``
-    lists what those expressions read (argument indices, ``"ans"``).
+    primitives), or a string naming an argument without one (``"the order n"``);
+    ``keeps`` lists what the expressions read (argument indices, ``"ans"``).
     """
     p = _elementwise(name, impl)
 
     def tangent_rule(d):
-        return None if d is None else (lambda t, ans, *args: mul(t, d(ans, *args)))
+        return _refusal(name, d) if isinstance(d, str) else (lambda t, ans, *args: mul(t, d(ans, *args)))
 
     def cotangent_rule(i, d):
-        if d is None:
-            return None
+        if isinstance(d, str):
+            return _refusal(name, d)
         return lambda g, ans, *args: unbroadcast(mask_zero(g, mul(g, d(ans, *args))), shape_of(args[i]))
 
     defjvp(p, *[tangent_rule(d) for d in partials])
     p.vjps = tuple(cotangent_rule(i, d) for i, d in enumerate(partials))
     p.keeps = tuple(keeps)
     return p
+
+
+def _refusal(name, argument):
+    def rule(*args, **params):
+        raise TypeError(
+            f"special.{name}() is not differentiable in {argument} (its derivative has no closed "
+            f"form); hold it constant: pass a plain number or array there, or wrap it in "
+            f"sl.stop_gradient"
+        )
+
+    return rule
 
 
 def _quotient_or_zero(x, y):
@@ -70,7 +81,16 @@ def _quotient_or_zero(x, y):
 
 
 # -- gamma family ------------------------------------------------------------------------
-polygamma = _define("polygamma", sc.polygamma, (None, lambda ans, n, x: polygamma(add(n, 1), x)), (0, 1))
+def _polygamma(n, x):
+    out = sc.polygamma(n, x)
+    # SciPy promotes an integer order to float64; keep x's precision (float32 in, float32 out)
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None and dtype.kind == "f" and out.dtype != dtype:
+        out = out.astype(dtype)
+    return out
+
+
+polygamma = _define("polygamma", _polygamma, ("the order n", lambda ans, n, x: polygamma(add(n, 1), x)), (0, 1))
 digamma = _define("digamma", sc.digamma, (lambda ans, x: polygamma(1, x),), (0,))
 gammaln = _define("gammaln", sc.gammaln, (lambda ans, x: digamma(x),), (0,))
 gamma = _define("gamma", sc.gamma, (lambda ans, x: mul(ans, digamma(x)),), (0, "ans"))
@@ -97,11 +117,11 @@ def _gamma_density(a, x):
     return exp(sub(sub(xlogy(sub(a, 1.0), x), x), gammaln(a)))
 
 
-gammainc = _define("gammainc", sc.gammainc, (None, lambda ans, a, x: _gamma_density(a, x)), (0, 1))
-gammaincc = _define("gammaincc", sc.gammaincc, (None, lambda ans, a, x: neg(_gamma_density(a, x))), (0, 1))
+gammainc = _define("gammainc", sc.gammainc, ("the shape a", lambda ans, a, x: _gamma_density(a, x)), (0, 1))
+gammaincc = _define("gammaincc", sc.gammaincc, ("the shape a", lambda ans, a, x: neg(_gamma_density(a, x))), (0, 1))
 
 # Hurwitz zeta(x, q) = sum_k (k + q)**-x: d/dq = -x zeta(x + 1, q); no closed form in x
-zeta = _define("zeta", sc.zeta, (None, lambda ans, x, q: neg(mul(x, zeta(add(x, 1.0), q)))), (0, 1))
+zeta = _define("zeta", sc.zeta, ("the exponent x", lambda ans, x, q: neg(mul(x, zeta(add(x, 1.0), q)))), (0, 1))
 
 
 # -- error function and the normal distribution -----------------------------------------------
@@ -154,7 +174,7 @@ def _bessel(name, impl, step, scaled=False):
         # ive(v, x) = exp(-|x|) iv(v, x): the product rule adds -sign(x) ive(v, x)
         return sub(out, mul(sign(x), ans)) if scaled else out
 
-    p = _define(name, impl, (None, d), (0, 1, "ans") if scaled else (0, 1))
+    p = _define(name, impl, ("the order v", d), (0, 1, "ans") if scaled else (0, 1))
     return p
 
 

@@ -1,0 +1,344 @@
+"""slopes.scipy.special: values equal SciPy's; derivatives against independent references.
+
+References: central finite differences (``tests/checks.py``, plain NumPy) for first and
+second derivatives in forward and reverse mode; sympy's symbolic derivatives for Taylor
+mode up to order 4; mpmath at high precision for the tails; JAX's
+``jax.scipy.special`` (when installed) for first and second derivatives.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import sympy as sy
+from checks import check_derivatives
+from hypothesis import Phase, given, settings
+from hypothesis import strategies as st
+from scipy import special as sc
+
+import slopes as sl
+from slopes.scipy import special as S
+
+FAST = settings(max_examples=3, deadline=None, phases=(Phase.explicit, Phase.reuse, Phase.generate))
+SHAPES = [(), (3,), (2, 3)]
+
+
+def uniform(lo, hi):
+    return lambda rng, shape: lo + (hi - lo) * rng.random(shape)
+
+
+# name -> (slopes function of its differentiable arguments, SciPy's, a sampler per argument);
+# a constant argument (polygamma's n, gammainc's a, zeta's x, a Bessel order) is fixed here
+CASES = {
+    "gammaln": (S.gammaln, sc.gammaln, [uniform(0.3, 6)]),
+    "digamma": (S.digamma, sc.digamma, [uniform(0.3, 6)]),
+    "psi": (S.psi, sc.psi, [uniform(0.3, 6)]),
+    "polygamma": (lambda x: S.polygamma(2, x), lambda x: sc.polygamma(2, x), [uniform(0.5, 5)]),
+    "gamma": (S.gamma, sc.gamma, [uniform(0.5, 4)]),
+    "multigammaln": (lambda a: S.multigammaln(a, 3), lambda a: sc.multigammaln(a, 3), [uniform(1.5, 5)]),
+    "beta": (S.beta, sc.beta, [uniform(0.5, 4), uniform(0.5, 4)]),
+    "betaln": (S.betaln, sc.betaln, [uniform(0.5, 6), uniform(0.5, 6)]),
+    "gammainc": (lambda x: S.gammainc(2.5, x), lambda x: sc.gammainc(2.5, x), [uniform(0.3, 6)]),
+    "gammaincc": (lambda x: S.gammaincc(0.7, x), lambda x: sc.gammaincc(0.7, x), [uniform(0.3, 6)]),
+    "zeta": (lambda q: S.zeta(3.0, q), lambda q: sc.zeta(3.0, q), [uniform(0.5, 4)]),
+    "erf": (S.erf, sc.erf, [uniform(-2.5, 2.5)]),
+    "erfc": (S.erfc, sc.erfc, [uniform(-2.5, 2.5)]),
+    "erfinv": (S.erfinv, sc.erfinv, [uniform(-0.9, 0.9)]),
+    "erfcinv": (S.erfcinv, sc.erfcinv, [uniform(0.1, 1.9)]),
+    "ndtr": (S.ndtr, sc.ndtr, [uniform(-3, 3)]),
+    "ndtri": (S.ndtri, sc.ndtri, [uniform(0.05, 0.95)]),
+    "log_ndtr": (S.log_ndtr, sc.log_ndtr, [uniform(-12, 4)]),
+    "expit": (S.expit, sc.expit, [uniform(-6, 6)]),
+    "logit": (S.logit, sc.logit, [uniform(0.1, 0.9)]),
+    "xlogy": (S.xlogy, sc.xlogy, [uniform(-2, 2), uniform(0.3, 4)]),
+    "xlog1py": (S.xlog1py, sc.xlog1py, [uniform(-2, 2), uniform(-0.6, 4)]),
+    "entr": (S.entr, sc.entr, [uniform(0.1, 3)]),
+    "i0": (S.i0, sc.i0, [uniform(-3, 3)]),
+    "i1": (S.i1, sc.i1, [uniform(-3, 3)]),
+    "i0e": (S.i0e, sc.i0e, [uniform(0.2, 4)]),
+    "i1e": (S.i1e, sc.i1e, [uniform(-4, -0.2)]),
+    "j0": (S.j0, sc.j0, [uniform(-4, 4)]),
+    "j1": (S.j1, sc.j1, [uniform(-4, 4)]),
+    "y0": (S.y0, sc.y0, [uniform(0.5, 4)]),
+    "y1": (S.y1, sc.y1, [uniform(0.5, 4)]),
+    "iv": (lambda z: S.iv(1.5, z), lambda z: sc.iv(1.5, z), [uniform(0.2, 3)]),
+    "ive": (lambda z: S.ive(2.0, z), lambda z: sc.ive(2.0, z), [uniform(-3, 3)]),
+    "jv": (lambda z: S.jv(2.5, z), lambda z: sc.jv(2.5, z), [uniform(0.2, 4)]),
+    "yv": (lambda z: S.yv(1.5, z), lambda z: sc.yv(1.5, z), [uniform(0.5, 4)]),
+    "logsumexp": (S.logsumexp, sc.logsumexp, [uniform(-3, 3)]),
+    "logsumexp_b": (
+        lambda a, b: S.logsumexp(a, b=b),
+        lambda a, b: sc.logsumexp(a, b=b),
+        [uniform(-3, 3), uniform(0.2, 2)],
+    ),
+    "softmax": (S.softmax, sc.softmax, [uniform(-3, 3)]),
+    "log_softmax": (S.log_softmax, sc.log_softmax, [uniform(-3, 3)]),
+}
+
+
+def draw(name, seed, shape):
+    rng = np.random.default_rng(seed)
+    return [sample(rng, shape) for sample in CASES[name][2]]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("shape", SHAPES)
+def test_values_equal_scipy(name, shape):
+    fn, ref, _ = CASES[name]
+    args = draw(name, 1, shape)
+    np.testing.assert_allclose(fn(*args), ref(*args), rtol=1e-13, atol=1e-300)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@FAST
+@given(seed=st.integers(0, 2**32 - 1), shape=st.sampled_from(SHAPES[1:]))
+def test_derivatives_against_finite_differences(name, seed, shape):
+    # forward and reverse, first and second order (fwd-over-rev, rev-over-rev)
+    check_derivatives(CASES[name][0], *draw(name, seed, shape), seed=seed, rtol=2e-5, atol=1e-7)
+
+
+# -- Taylor mode against sympy's symbolic derivatives, up to order 4 ---------------------------
+x_ = sy.Symbol("x")
+SYMPY = {
+    "gammaln": (sy.loggamma(x_), 2.3),
+    "digamma": (sy.polygamma(0, x_), 1.7),
+    "polygamma": (sy.polygamma(2, x_), 1.3),
+    "gamma": (sy.gamma(x_), 2.2),
+    "gammainc": (sy.lowergamma(sy.Rational(5, 2), x_) / sy.gamma(sy.Rational(5, 2)), 1.4),
+    "gammaincc": (sy.uppergamma(sy.Rational(7, 10), x_) / sy.gamma(sy.Rational(7, 10)), 1.4),
+    "zeta": (sy.zeta(3, x_), 1.6),
+    "erf": (sy.erf(x_), 0.4),
+    "erfc": (sy.erfc(x_), -0.6),
+    "erfinv": (sy.erfinv(x_), 0.3),
+    "erfcinv": (sy.erfinv(1 - x_), 0.7),  # sympy evaluates erfcinv itself as complex
+    "ndtr": ((1 + sy.erf(x_ / sy.sqrt(2))) / 2, -0.8),
+    "ndtri": (sy.sqrt(2) * sy.erfinv(2 * x_ - 1), 0.8),
+    "log_ndtr": (sy.log((1 + sy.erf(x_ / sy.sqrt(2))) / 2), -1.5),
+    "expit": (1 / (1 + sy.exp(-x_)), 0.9),
+    "logit": (sy.log(x_ / (1 - x_)), 0.3),
+    "entr": (-x_ * sy.log(x_), 0.7),
+    "i0": (sy.besseli(0, x_), 1.2),
+    "i1": (sy.besseli(1, x_), 0.0),  # at 0, where I_1' = I_0 - I_1/x is 0/0
+    "i0e": (sy.exp(-x_) * sy.besseli(0, x_), 1.1),
+    "i1e": (sy.exp(x_) * sy.besseli(1, x_), -0.9),
+    "j0": (sy.besselj(0, x_), 1.3),
+    "j1": (sy.besselj(1, x_), 0.0),
+    "y0": (sy.bessely(0, x_), 1.3),
+    "y1": (sy.bessely(1, x_), 2.1),
+    "iv": (sy.besseli(sy.Rational(3, 2), x_), 0.8),
+    "jv": (sy.besselj(sy.Rational(5, 2), x_), 1.9),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SYMPY))
+def test_taylor_mode_matches_sympy(name):
+    expr, x0 = SYMPY[name]
+    fn = CASES[name][0]
+    for order in (3, 4):
+        expected = float(sy.N(sy.diff(expr, x_, order).subs(x_, x0), 30))
+        got = float(sl.derivative(fn, order=order)(x0))
+        assert got == pytest.approx(expected, rel=1e-8, abs=1e-10), (name, order)
+
+
+# two-argument functions along the line (a, b) = (1.3 + t, 0.8 + 2t), and multigammaln
+t_ = sy.Symbol("t")
+a_, b_ = sy.Rational(13, 10) + t_, sy.Rational(4, 5) + 2 * t_
+SYMPY_LINE = {
+    "betaln": sy.loggamma(a_) + sy.loggamma(b_) - sy.loggamma(a_ + b_),
+    "beta": sy.gamma(a_) * sy.gamma(b_) / sy.gamma(a_ + b_),
+    "xlogy": a_ * sy.log(b_),
+    "xlog1py": a_ * sy.log(1 + b_),
+    "multigammaln": sy.log(sy.pi) * sy.Rational(3, 2) + sum(sy.loggamma(2 + a_ - sy.Rational(j, 2)) for j in range(3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SYMPY_LINE))
+def test_taylor_mode_along_a_line_matches_sympy(name):
+    fn = CASES[name][0]
+    if name == "multigammaln":
+        along = lambda t: fn(3.3 + t)  # noqa: E731  (a = 2 + a_)
+    else:
+        along = lambda t: fn(1.3 + t, 0.8 + 2 * t)  # noqa: E731
+    for order in (3, 4):
+        expected = float(sy.N(sy.diff(SYMPY_LINE[name], t_, order).subs(t_, 0), 30))
+        assert float(sl.derivative(along, order=order)(0.0)) == pytest.approx(expected, rel=1e-8), (name, order)
+
+
+# -- vmap and jit ------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_vmap_and_jit_of_gradients(name):
+    fn = CASES[name][0]
+    args = draw(name, 2, (3, 4))  # a batch of 3 examples of shape (4,)
+    argnums = tuple(range(len(args)))
+
+    def loss(*xs):
+        return sl.numpy.sum(fn(*xs) ** 2)
+
+    per_example = [sl.grad(loss, argnums=argnums)(*[a[k] for a in args]) for k in range(3)]
+    batched = sl.vmap(sl.grad(loss, argnums=argnums))(*args)
+    jitted = sl.jit(sl.grad(loss, argnums=argnums))
+    for i in argnums:
+        np.testing.assert_allclose(batched[i], np.stack([g[i] for g in per_example]), rtol=1e-12)
+        np.testing.assert_allclose(jitted(*[a[0] for a in args])[i], per_example[0][i], rtol=1e-12)
+    np.testing.assert_allclose(sl.jit(fn)(*args), CASES[name][1](*args), rtol=1e-13)
+
+
+# -- peers: JAX's jax.scipy.special ------------------------------------------------------------
+# the functions with a convention to compare (zeros, kinks, tails) and the most used ones;
+# each costs a JAX compilation, so the rest rely on finite differences and sympy above
+JAX_NAMES = {
+    "gammaln": lambda js: js.gammaln,
+    "digamma": lambda js: js.digamma,
+    "gammainc": lambda js: lambda x: js.gammainc(2.5, x),
+    "erfinv": lambda js: js.erfinv,
+    "log_ndtr": lambda js: js.log_ndtr,
+    "expit": lambda js: js.expit,
+    "xlogy": lambda js: js.xlogy,
+    "xlog1py": lambda js: js.xlog1py,
+    "entr": lambda js: js.entr,
+    "i0e": lambda js: js.i0e,
+    "i1e": lambda js: js.i1e,
+}
+
+
+@pytest.fixture(scope="module")
+def jax_special():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    import jax.scipy.special as js
+
+    return jax, js
+
+
+@pytest.mark.parametrize("name", sorted(JAX_NAMES))
+def test_first_and_second_derivatives_match_jax(name, jax_special):
+    jax, js = jax_special
+    ours = CASES[name][0]
+    theirs = JAX_NAMES[name](js)
+    args = [float(a) for a in draw(name, 3, ())]
+    for i in range(len(args)):
+        d1 = jax.grad(theirs, argnums=i)
+        d2 = jax.grad(d1, argnums=i)
+        ref1, ref2 = jax.jit(lambda *xs: (d1(*xs), d2(*xs)))(*args)  # one compilation
+        g1 = sl.grad(ours, argnums=i)
+        g2 = sl.grad(g1, argnums=i)
+        assert float(g1(*args)) == pytest.approx(float(ref1), rel=1e-9, abs=1e-12)
+        assert float(g2(*args)) == pytest.approx(float(ref2), rel=1e-8, abs=1e-12)
+
+
+# -- conventions at singular points and in the tails ---------------------------------------------
+def test_xlogy_and_xlog1py_at_x_zero_are_zero_with_finite_derivatives():
+    # the functions are identically 0 along x = 0, so the y-derivative there is exactly 0
+    for f, y0 in ((S.xlogy, 0.0), (S.xlog1py, -1.0)):
+        assert float(f(0.0, y0)) == 0.0
+        assert float(sl.grad(f, argnums=1)(0.0, y0)) == 0.0
+        assert float(sl.hessian(lambda y: f(0.0, y))(y0)) == 0.0
+    # d/dx xlogy(x, y) = log y, also at x = 0
+    assert float(sl.grad(S.xlogy)(0.0, 2.0)) == pytest.approx(math.log(2.0))
+    # a where() around xlogy does not leak the y = 0 singularity of the branch not taken
+    with np.errstate(divide="ignore", invalid="ignore"):  # xlogy(2, 0) is still evaluated
+        g = sl.grad(lambda y: sl.numpy.sum(sl.numpy.where(y > 0, S.xlogy(2.0, y), 0.0)))(np.array([0.0, 1.0]))
+    np.testing.assert_array_equal(g, [0.0, 2.0])
+
+
+def test_entr_at_zero():
+    assert float(S.entr(0.0)) == 0.0
+    with np.errstate(divide="ignore"):
+        assert float(sl.grad(S.entr)(0.0)) == math.inf  # the one-sided slope of -x log x at 0+
+
+
+def test_log_ndtr_derivatives_far_in_the_left_tail_match_mpmath():
+    mp = pytest.importorskip("mpmath")
+    mp.mp.dps = 50
+    for x in (-40.0, -200.0):
+        reference = mp.npdf(x) / mp.ncdf(x)  # (log ncdf)' at 50 digits
+        second = mp.diff(lambda t: mp.log(mp.ncdf(t)), x, 2)
+        assert float(sl.grad(S.log_ndtr)(x)) == pytest.approx(float(reference), rel=1e-12)
+        assert float(sl.derivative(S.log_ndtr, order=2)(x)) == pytest.approx(float(second), rel=1e-8)
+
+
+def test_expit_derivative_keeps_relative_accuracy_in_both_tails():
+    mp = pytest.importorskip("mpmath")
+    mp.mp.dps = 50
+    for x in (-700.0, 40.0, 700.0):
+        s = 1 / (1 + mp.exp(-x))
+        assert float(sl.grad(S.expit)(x)) == pytest.approx(float(s * (1 - s)), rel=1e-12)
+
+
+def test_bessel_first_derivatives_at_zero():
+    # I_1'(0) = J_1'(0) = 1/2 (the limit of I_0 - I_1/x); i0e's kink at 0 gets 0, as in JAX
+    for f in (S.i1, S.j1, S.i1e):
+        assert float(sl.grad(f)(0.0)) == 0.5
+    assert float(sl.grad(S.i0e)(0.0)) == 0.0
+
+
+@pytest.mark.parametrize(
+    "b, axis, keepdims",
+    [(None, None, False), (np.array([[1.0, -2.0, 0.5], [0.0, 1.0, 3.0]]), 1, False),
+     (np.array([2.0, 0.0, 1.0]), 0, True), (np.array([1.0, -1.0, 0.5]), None, False)],
+)
+def test_logsumexp_with_weights_and_sign_equals_scipy(b, axis, keepdims):
+    a = np.array([[0.5, 1.0, -2.0], [1000.0, 3.0, -1.0]])
+    out, sign = S.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=True)
+    ref_out, ref_sign = sc.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=True)
+    np.testing.assert_allclose(out, ref_out, rtol=1e-13)
+    np.testing.assert_array_equal(sign, ref_sign)
+
+
+def test_logsumexp_degenerate_cases_follow_scipy():
+    assert float(S.logsumexp(np.array([-np.inf, -np.inf]))) == -np.inf
+    assert float(S.logsumexp(np.array([1.0, 5.0]), b=np.array([1.0, 0.0]))) == pytest.approx(1.0)
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(S.logsumexp(np.array([1.0, 2.0]), b=np.array([1.0, -1.0])))
+    # the gradient in a zero weight is exp(a) / sum: finite, the cancelled term's share
+    g = sl.grad(lambda b: S.logsumexp(np.array([0.0, 0.0]), b=b))(np.array([1.0, 0.0]))
+    np.testing.assert_allclose(g, [1.0, 1.0])
+
+
+def test_softmax_uses_scipys_default_axis():
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_allclose(S.softmax(x), sc.softmax(x), rtol=1e-14)
+    assert float(np.sum(S.softmax(x))) == pytest.approx(1.0)
+    np.testing.assert_allclose(S.log_softmax(x, axis=-1), sc.log_softmax(x, axis=-1), rtol=1e-14)
+
+
+# -- arguments without a derivative, and bad input ------------------------------------------------
+@pytest.mark.parametrize(
+    "fn, args",
+    [(S.polygamma, (1.0, 2.0)), (S.gammainc, (2.0, 1.0)), (S.gammaincc, (2.0, 1.0)), (S.zeta, (3.0, 1.0)),
+     (S.jv, (1.0, 2.0))],
+)
+def test_constant_arguments_refuse_derivatives_by_name(fn, args):
+    with pytest.raises(TypeError, match=r"not differentiable in the (order|shape|exponent) .*stop_gradient"):
+        sl.grad(fn, argnums=0)(*args)
+    with pytest.raises(TypeError, match=r"not differentiable in the (order|shape|exponent) .*stop_gradient"):
+        sl.jvp(lambda a: fn(a, args[1]), (args[0],), (1.0,))
+
+
+def test_bad_input_gets_a_clear_error():
+    with pytest.raises(TypeError, match="real numbers.*dtype=float"):
+        S.gammaln(np.array(["a"]))
+    with pytest.raises(ValueError, match="non-negative integer"):
+        S.polygamma(1.5, 2.0)
+    with pytest.raises(ValueError, match="positive integer"):
+        S.multigammaln(3.0, 0)
+    with pytest.raises(ValueError, match=r"greater than \(d - 1\) / 2"):
+        S.multigammaln(0.5, 3)
+
+
+@pytest.mark.parametrize("name", ["gammaln", "digamma", "polygamma", "erfinv", "log_ndtr", "expit", "i1e", "j1"])
+def test_float32_in_float32_out_to_second_order(name):
+    fn = CASES[name][0]
+    x64 = draw(name, 4, (3,))[0]
+    x32 = x64.astype(np.float32)
+
+    def total(x):
+        return sl.numpy.sum(fn(x))
+
+    # float64 is checked against independent references above; float32 must follow it
+    for op in (fn, sl.grad(total), sl.hessian(total)):
+        got = op(x32)
+        assert got.dtype == np.float32, name
+        np.testing.assert_allclose(got, op(x64), rtol=2e-5, atol=1e-6)
