@@ -236,12 +236,26 @@ def test_taylor_coefficients_through_a_log_density():
             assert float(sl.derivative(fn, order=order)(0.7)) == pytest.approx(want, rel=1e-10, abs=1e-12), name
 
 
+@pytest.mark.parametrize("name, kind", [c for c in CASES if c[1] in ("logpdf", "logcdf", "sf")])
+def test_float32_data_keeps_float32(name, kind):
+    shapes, _, support = CONTINUOUS[name]
+    x = (0.1 + 1.2 * _inside(np.random.default_rng(8), support, 4)).astype(np.float32)
+    fn = lambda x: getattr(getattr(stats, name), kind)(x, *shapes, 0.1, 1.2)
+    value, grad = fn(x), sl.grad(lambda x: snp.sum(fn(x)))(x)
+    assert value.dtype == grad.dtype == np.float32
+    wide = x.astype(np.float64)
+    np.testing.assert_allclose(value, fn(wide), rtol=2e-5, atol=1e-6)
+    np.testing.assert_allclose(grad, sl.grad(lambda x: snp.sum(fn(x)))(wide), rtol=2e-5, atol=1e-6)
+
+
 def test_vmap_and_jit_through_the_families():
     rng = np.random.default_rng(3)
     xs, scales = rng.normal(size=(6, 4)), 1.0 + rng.random(6)
 
     def nll(x, s):
-        return -snp.sum(stats.logistic.logpdf(x, 0.1, s) + stats.cauchy.logcdf(x, scale=s))
+        return -snp.sum(stats.logistic.logpdf(x, 0.1, s) + stats.cauchy.logcdf(x, scale=s)
+                        + stats.gamma.logsf(snp.abs(x), 2.5, scale=s) + stats.poisson.logpmf(3.0, s)
+                        + stats.norm.logcdf(x, scale=s))
 
     g = sl.grad(nll, argnums=1)
     loop = np.array([g(x, s) for x, s in zip(xs, scales)])

@@ -20,6 +20,8 @@ from __future__ import annotations
 import inspect
 import math
 
+import numpy as np
+
 from ... import numpy as snp
 
 __all__ = ["Family", "Shape", "continuous", "discrete", "log_of_probability"]
@@ -101,6 +103,18 @@ def log_of_probability(p, q):
 
 def _arrays(args):
     return [snp.asarray(a) if isinstance(a, (list, tuple)) else a for a in args]
+
+
+def _precision(x, params):
+    """Python numbers among ``params`` at ``x``'s float precision, as NumPy's weak scalars.
+
+    A parameter ``1.0`` must not turn float32 data into float64 results once it has been
+    through ``where`` or a special function (both give float64 for a Python float).
+    """
+    dtype = np.result_type(getattr(x, "dtype", np.float64))
+    if not np.issubdtype(dtype, np.floating):
+        dtype = np.dtype(np.float64)
+    return [np.asarray(v, dtype) if isinstance(v, (int, float)) else v for v in params]
 
 
 def _checked(values, shapes):
@@ -252,6 +266,7 @@ def continuous(name, module, std, *, shapes=(), support=(-_INF, _INF), inside=0.
     lo, hi = support
 
     def standard(kind, x, params, loc, scale):
+        loc, scale, *params = _precision(x, (loc, scale, *params))
         (scale, *params), valid = _checked((scale, *params), (_SCALE, *shapes))
         z = (x - loc) / scale
         below = (snp.less_equal if open_below else snp.less)(z, lo) if lo > -_INF else None
@@ -265,20 +280,8 @@ def continuous(name, module, std, *, shapes=(), support=(-_INF, _INF), inside=0.
             value = value - snp.log(scale)
         return snp.where(valid, _fill(value, below, above, kind), _NAN)
 
-    functions = {}
-    sig = _signature(shapes, (("loc", 0.0), ("scale", 1.0)))
-    for kind in ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf"):
-        base = "logpdf" if kind == "pdf" else kind
-
-        def impl(x, *args, _kind=base, _exp=kind == "pdf"):
-            value = standard(_kind, x, args[:-2], args[-2], args[-1])
-            return snp.exp(value) if _exp else value
-
-        doc = _docstring(name, kind, shapes, _LOC_SCALE_DOCS, notes, example)
-        if base not in std:
-            impl, doc = _unavailable(name, kind, missing), _unavailable_doc(name, kind, missing, example)
-        functions[kind] = _bind(name, kind, sig, impl, module, doc)
-    return Family(name, notes, functions)
+    return _assemble(name, module, std, standard, "pdf", shapes, (("loc", 0.0), ("scale", 1.0)),
+                     _LOC_SCALE_DOCS, missing, notes, example)
 
 
 def discrete(name, module, std, *, shapes=(), support, missing="", notes="", example="1"):
@@ -304,6 +307,7 @@ def discrete(name, module, std, *, shapes=(), support, missing="", notes="", exa
     std = _complete(std, symmetric=False)
 
     def standard(kind, x, params, loc):
+        loc, *params = _precision(x, (loc, *params))
         params, valid = _checked(params, shapes)
         lo, hi = support(*params)
         k = x - loc
@@ -318,16 +322,23 @@ def discrete(name, module, std, *, shapes=(), support, missing="", notes="", exa
             value = std[kind](snp.where(snp.logical_or(below, above), lo, k), *params)
         return snp.where(valid, _fill(value, below, above, kind), _NAN)
 
-    functions = {}
-    sig = _signature(shapes, (("loc", 0.0),))
-    for kind in ("logpmf", "pmf", "cdf", "logcdf", "sf", "logsf"):
-        base = "logpmf" if kind == "pmf" else kind
+    return _assemble(name, module, std, standard, "pmf", shapes, (("loc", 0.0),), _LOC_DOCS, missing, notes,
+                     example)
 
-        def impl(x, *args, _kind=base, _exp=kind == "pmf"):
-            value = standard(_kind, x, args[:-1], args[-1])
+
+def _assemble(name, module, std, standard, density, shapes, tail, tail_docs, missing, notes, example):
+    """The Family: SciPy's six functions, each ``standard(kind, x, shape_params, *tail)`` behind
+    SciPy's signature (the density itself as ``exp`` of its log)."""
+    sig, n_tail, log_density = _signature(shapes, tail), len(tail), "log" + density
+    functions = {}
+    for kind in (log_density, density, "cdf", "logcdf", "sf", "logsf"):
+        base = log_density if kind == density else kind
+
+        def impl(x, *args, _kind=base, _exp=kind == density):
+            value = standard(_kind, x, args[:-n_tail], *args[-n_tail:])
             return snp.exp(value) if _exp else value
 
-        doc = _docstring(name, kind, shapes, _LOC_DOCS, notes, example)
+        doc = _docstring(name, kind, shapes, tail_docs, notes, example)
         if base not in std:
             impl, doc = _unavailable(name, kind, missing), _unavailable_doc(name, kind, missing, example)
         functions[kind] = _bind(name, kind, sig, impl, module, doc)
