@@ -515,3 +515,16 @@ def test_dirichlet_refuses_bad_input_with_the_fix():
         stats.dirichlet.logpdf(np.full((4, 2), 0.25), ALPHA)
     with pytest.raises(ValueError, match="vector of k >= 2"):
         stats.dirichlet.logpdf([1.0], [2.0])
+
+
+def test_multivariate_checks_read_each_example_under_vmap():
+    covs = np.stack([S, 2 * S, 0.5 * S])
+    x = np.array([0.3, -0.2, 0.1])
+    want = [ss.multivariate_normal.logpdf(x, MU, c) for c in covs]
+    np.testing.assert_allclose(sl.vmap(lambda c: stats.multivariate_normal.logpdf(x, MU, c))(covs), want,
+                               rtol=1e-12)
+    with pytest.raises(ValueError, match="positive definite"):
+        sl.vmap(lambda c: stats.multivariate_normal.logpdf(x, MU, c))(np.stack([S, -S]))
+    xs = np.random.default_rng(0).dirichlet(ALPHA, size=4)  # one point per row, mapped
+    np.testing.assert_allclose(sl.vmap(lambda p: stats.dirichlet.logpdf(p, ALPHA))(xs),
+                               [ss.dirichlet.logpdf(p, ALPHA) for p in xs], rtol=1e-12)

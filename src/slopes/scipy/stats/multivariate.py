@@ -27,9 +27,12 @@ def _special():
     return special
 
 
-def _value(v):
-    """The NumPy value of ``v`` for checking, or None while ``slopes.jit`` stages it."""
-    return None if staged(v) else np.asarray(concrete(v))
+def _examples(v):
+    """The values of ``v`` for checking, one per example along axis 0 (several under
+    ``vmap``, whose batch axes lead), or None while ``slopes.jit`` stages it."""
+    if staged(v):
+        return None
+    return np.asarray(concrete(v)).reshape((-1,) + tuple(shape_of(v)))
 
 
 def _as_array(v):
@@ -53,16 +56,16 @@ def _check_cov(cov, d):
             f"the diagonal (shape ({d},)) or the full matrix (shape ({d}, {d})); as SciPy, the "
             "dimension is the size of mean (without mean: that of a full cov, else 1)"
         )
-    c = _value(cov)
+    c = _examples(cov)
     if c is None:
         return
     if len(s) < 2 and not np.all(c > 0):
         raise ValueError("multivariate_normal: the variances in cov must be > 0 (got "
                          f"{np.min(c)!r}); a degenerate normal is not supported")
     if len(s) == 2:
-        if not np.allclose(c, c.T, rtol=1e-10, atol=0):
+        if not np.allclose(c, np.swapaxes(c, -1, -2), rtol=1e-10, atol=0):
             raise ValueError("multivariate_normal: cov must be symmetric; pass (C + C.T) / 2")
-        if np.linalg.eigvalsh(c)[0] <= 0:
+        if np.any(np.linalg.eigvalsh(c)[..., 0] <= 0):
             raise ValueError("multivariate_normal: cov must be positive definite (its smallest "
                              "eigenvalue is <= 0); add a small multiple of the identity")
 
@@ -172,9 +175,9 @@ def _simplex_points(x, alpha):
                          f"first axis, one per entry of alpha")
     if s[0] == k - 1:
         x = snp.concatenate([x, 1.0 - snp.sum(x, axis=0, keepdims=True)], axis=0)
-    v = _value(x)
+    v = _examples(x)
     if v is not None and (np.any(v < 0) or np.any(v > 1)
-                          or not np.allclose(np.sum(v, axis=0), 1.0, rtol=0, atol=1e-9)):
+                          or not np.allclose(np.sum(v, axis=1), 1.0, rtol=0, atol=1e-9)):
         raise ValueError("dirichlet: each point x must lie on the simplex (entries in [0, 1] "
                          "summing to 1 along the first axis)")
     return x
@@ -209,7 +212,7 @@ def _dirichlet_logpdf(x, alpha):
     if len(shape_of(alpha)) != 1 or shape_of(alpha)[0] < 2:
         raise ValueError(f"dirichlet: alpha must be a vector of k >= 2 concentrations, got shape "
                          f"{tuple(shape_of(alpha))}")
-    a = _value(alpha)
+    a = _examples(alpha)
     if a is not None and not np.all(a > 0):
         raise ValueError("dirichlet: every concentration in alpha must be > 0")
     x = _simplex_points(x, alpha)
