@@ -272,8 +272,14 @@ def test_signature_errors_name_the_signature_and_unavailable_functions_say_why()
         stats.norm.logpdf(0.5, sigma=2.0)
     with pytest.raises(NotImplementedError, match="betainc"):
         stats.t.cdf(0.5, 3.0)
-    # positional loc and scale, as SciPy
+    # positional loc and scale, and SciPy's keyword names
     assert float(stats.cauchy.logpdf(1.0, 0.5, 2.0)) == pytest.approx(ss.cauchy.logpdf(1.0, 0.5, 2.0), rel=1e-14)
+    for name, kwargs in [("gamma", {"x": 1.0, "a": 2.0, "scale": 2.0}), ("poisson", {"k": 3, "mu": 2.5}),
+                         ("binom", {"k": 3, "n": 10, "p": 0.4, "loc": 1}), ("t", {"x": 0.5, "df": 3.0, "loc": 1.0}),
+                         ("beta", {"x": 0.3, "a": 2.0, "b": 3.0}), ("nbinom", {"k": 3, "n": 2.5, "p": 0.4})]:
+        kind = "logpmf" if "k" in kwargs else "logpdf"
+        ours = getattr(getattr(stats, name), kind)(**kwargs)
+        assert float(ours) == pytest.approx(getattr(getattr(ss, name), kind)(**kwargs), rel=1e-13), name
 
 
 # -- discrete --------------------------------------------------------------------------------------

@@ -165,9 +165,9 @@ def _unavailable(name, kind, reason):
     return impl
 
 
-def _signature(shapes, tail):
+def _signature(point, shapes, tail):
     kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
-    params = [inspect.Parameter("x", kind)]
+    params = [inspect.Parameter(point, kind)]
     params += [inspect.Parameter(s.name, kind) for s in shapes]
     params += [inspect.Parameter(n, kind, default=d) for n, d in tail]
     return inspect.Signature(params)
@@ -195,15 +195,26 @@ def _bind(name, kind, sig, impl, module, doc):
     return fn
 
 
-def _docstring(name, kind, shapes, tail_docs, notes, example):
+_POINTS = {
+    "pdf": "x : array_like\n    The points (broadcast against the parameters).",
+    "pmf": "k : array_like\n    The points, integers where the mass is (broadcast against the parameters).",
+}
+_DIFFERENTIABLE = {
+    "pdf": "in the data and in every parameter",
+    "pmf": "in every parameter (in ``k``, ``logpmf`` has the derivative of its analytic continuation, "
+    "as JAX's; the cdf side is a step function)",
+}
+
+
+def _docstring(name, kind, density, shapes, tail_docs, notes, example, limits=""):
     params = "\n".join(f"{s.name} : array_like\n    {s.doc[0].upper()}{s.doc[1:]}." for s in shapes)
     call = f"stats.{name}.{kind}({example})"
     ref = f"scipy.stats.{name}.{kind}({example})"
     return (
         f"{_SUMMARY[kind]} of ``{name}``: differentiable ``scipy.stats.{name}.{kind}``.\n\n"
-        f"Differentiable to any order in the data and in every parameter. {notes}\n\n"
+        f"Differentiable to any order {_DIFFERENTIABLE[density]}{limits}. {notes}\n\n"
         "Parameters\n----------\n"
-        f"x : array_like\n    The points (broadcast against the parameters).\n"
+        f"{_POINTS[density]}\n"
         + (params + "\n" if params else "")
         + tail_docs
         + "\n\nReturns\n-------\nndarray, or a traced array inside a transform; NaN where a parameter\n"
@@ -230,7 +241,7 @@ _LOC_DOCS = "loc : array_like, optional\n    Shift of the support (default 0)."
 
 
 def continuous(name, module, std, *, shapes=(), support=(-_INF, _INF), inside=0.0, symmetric=False,
-               open_below=False, missing="", notes="", example="0.5"):
+               open_below=False, missing="", cdf_limits="", notes="", example="0.5"):
     """A continuous location-scale family from its standard-form functions.
 
     Parameters
@@ -250,6 +261,9 @@ def continuous(name, module, std, *, shapes=(), support=(-_INF, _INF), inside=0.
     missing : str
         What the functions ``std`` lacks would need (they raise NotImplementedError
         saying so).
+    cdf_limits : str
+        Where ``cdf``, ``logcdf``, ``sf`` and ``logsf`` are not differentiable, for their
+        docstrings (", except in ``a``").
 
     Returns
     -------
@@ -281,7 +295,7 @@ def continuous(name, module, std, *, shapes=(), support=(-_INF, _INF), inside=0.
         return snp.where(valid, _fill(value, below, above, kind), _NAN)
 
     return _assemble(name, module, std, standard, "pdf", shapes, (("loc", 0.0), ("scale", 1.0)),
-                     _LOC_SCALE_DOCS, missing, notes, example)
+                     _LOC_SCALE_DOCS, missing, notes, example, cdf_limits)
 
 
 def discrete(name, module, std, *, shapes=(), support, missing="", notes="", example="1"):
@@ -326,10 +340,12 @@ def discrete(name, module, std, *, shapes=(), support, missing="", notes="", exa
                      example)
 
 
-def _assemble(name, module, std, standard, density, shapes, tail, tail_docs, missing, notes, example):
+def _assemble(name, module, std, standard, density, shapes, tail, tail_docs, missing, notes, example,
+              cdf_limits=""):
     """The Family: SciPy's six functions, each ``standard(kind, x, shape_params, *tail)`` behind
     SciPy's signature (the density itself as ``exp`` of its log)."""
-    sig, n_tail, log_density = _signature(shapes, tail), len(tail), "log" + density
+    point = "x" if density == "pdf" else "k"  # SciPy's names
+    sig, n_tail, log_density = _signature(point, shapes, tail), len(tail), "log" + density
     functions = {}
     for kind in (log_density, density, "cdf", "logcdf", "sf", "logsf"):
         base = log_density if kind == density else kind
@@ -338,7 +354,8 @@ def _assemble(name, module, std, standard, density, shapes, tail, tail_docs, mis
             value = standard(_kind, x, args[:-n_tail], *args[-n_tail:])
             return snp.exp(value) if _exp else value
 
-        doc = _docstring(name, kind, shapes, tail_docs, notes, example)
+        limits = "" if base == log_density else cdf_limits
+        doc = _docstring(name, kind, density, shapes, tail_docs, notes, example, limits)
         if base not in std:
             impl, doc = _unavailable(name, kind, missing), _unavailable_doc(name, kind, missing, example)
         functions[kind] = _bind(name, kind, sig, impl, module, doc)

@@ -115,8 +115,12 @@ _GAMMA = {
     "sf": lambda z, a: _special().gammaincc(a, z),
 }
 
+# slopes.scipy.special.gammainc has no derivative in its shape
+_NOT_IN_SHAPE = ", except in the shape ``{}`` (``gammainc``'s ``a`` has no derivative in slopes.scipy.special)"
+
 gamma = continuous(
     "gamma", __name__, _GAMMA, shapes=(_positive("a", "shape, > 0"),), support=(0.0, math.inf), inside=1.0,
+    cdf_limits=_NOT_IN_SHAPE.format("a"),
     notes="The gamma law, support ``x >= loc``; at ``x = loc`` the density is "
     "infinite, 1/scale or 0 as ``a`` is below, at or above 1, as SciPy.",
     example="1.5, 2.0",
@@ -131,6 +135,7 @@ chi2 = continuous(
         "sf": lambda z, df: _GAMMA["sf"](0.5 * z, 0.5 * df),
     },
     shapes=(_positive("df", "degrees of freedom, > 0"),), support=(0.0, math.inf), inside=1.0,
+    cdf_limits=_NOT_IN_SHAPE.format("df"),
     notes="The chi-squared law, support ``x >= loc``.", example="1.5, 3.0",
 )
 
