@@ -42,6 +42,8 @@ CASES = {
     "betaln": (S.betaln, sc.betaln, [uniform(0.5, 6), uniform(0.5, 6)]),
     "gammainc": (lambda x: S.gammainc(2.5, x), lambda x: sc.gammainc(2.5, x), [uniform(0.3, 6)]),
     "gammaincc": (lambda x: S.gammaincc(0.7, x), lambda x: sc.gammaincc(0.7, x), [uniform(0.3, 6)]),
+    "betainc": (lambda x: S.betainc(2.5, 1.5, x), lambda x: sc.betainc(2.5, 1.5, x), [uniform(0.05, 0.95)]),
+    "betaincc": (lambda x: S.betaincc(0.8, 3.0, x), lambda x: sc.betaincc(0.8, 3.0, x), [uniform(0.05, 0.95)]),
     "zeta": (lambda q: S.zeta(3.0, q), lambda q: sc.zeta(3.0, q), [uniform(0.5, 4)]),
     "erf": (S.erf, sc.erf, [uniform(-2.5, 2.5)]),
     "erfc": (S.erfc, sc.erfc, [uniform(-2.5, 2.5)]),
@@ -52,9 +54,12 @@ CASES = {
     "log_ndtr": (S.log_ndtr, sc.log_ndtr, [uniform(-12, 4)]),
     "expit": (S.expit, sc.expit, [uniform(-6, 6)]),
     "logit": (S.logit, sc.logit, [uniform(0.1, 0.9)]),
+    "log_expit": (S.log_expit, sc.log_expit, [uniform(-8, 8)]),
     "xlogy": (S.xlogy, sc.xlogy, [uniform(-2, 2), uniform(0.3, 4)]),
     "xlog1py": (S.xlog1py, sc.xlog1py, [uniform(-2, 2), uniform(-0.6, 4)]),
     "entr": (S.entr, sc.entr, [uniform(0.1, 3)]),
+    "rel_entr": (S.rel_entr, sc.rel_entr, [uniform(0.1, 3), uniform(0.1, 3)]),
+    "kl_div": (S.kl_div, sc.kl_div, [uniform(0.1, 3), uniform(0.1, 3)]),
     "i0": (S.i0, sc.i0, [uniform(-3, 3)]),
     "i1": (S.i1, sc.i1, [uniform(-3, 3)]),
     "i0e": (S.i0e, sc.i0e, [uniform(0.2, 4)]),
@@ -109,6 +114,8 @@ SYMPY = {
     "gammainc": (sy.lowergamma(sy.Rational(5, 2), x_) / sy.gamma(sy.Rational(5, 2)), 1.4),
     "gammaincc": (sy.uppergamma(sy.Rational(7, 10), x_) / sy.gamma(sy.Rational(7, 10)), 1.4),
     "zeta": (sy.zeta(3, x_), 1.6),
+    "betainc": (sy.betainc_regularized(sy.Rational(5, 2), sy.Rational(3, 2), 0, x_), 0.4),
+    "log_expit": (-sy.log(1 + sy.exp(-x_)), -1.2),
     "erf": (sy.erf(x_), 0.4),
     "erfc": (sy.erfc(x_), -0.6),
     "erfinv": (sy.erfinv(x_), 0.3),
@@ -150,6 +157,8 @@ SYMPY_LINE = {
     "beta": sy.gamma(a_) * sy.gamma(b_) / sy.gamma(a_ + b_),
     "xlogy": a_ * sy.log(b_),
     "xlog1py": a_ * sy.log(1 + b_),
+    "rel_entr": a_ * sy.log(a_ / b_),
+    "kl_div": a_ * sy.log(a_ / b_) - a_ + b_,
     "multigammaln": sy.log(sy.pi) * sy.Rational(3, 2) + sum(sy.loggamma(2 + a_ - sy.Rational(j, 2)) for j in range(3)),
 }
 
@@ -185,22 +194,36 @@ def test_vmap_and_jit_of_gradients(name):
     np.testing.assert_allclose(sl.jit(fn)(*args), CASES[name][1](*args), rtol=1e-13)
 
 
-# -- peers: JAX's jax.scipy.special ------------------------------------------------------------
-# the functions with a convention to compare (zeros, kinks, tails) and the most used ones;
-# each costs a JAX compilation, so the rest rely on finite differences and sympy above
-JAX_NAMES = {
-    "gammaln": lambda js: js.gammaln,
-    "digamma": lambda js: js.digamma,
-    "gammainc": lambda js: lambda x: js.gammainc(2.5, x),
-    "erfinv": lambda js: js.erfinv,
-    "log_ndtr": lambda js: js.log_ndtr,
-    "expit": lambda js: js.expit,
-    "xlogy": lambda js: js.xlogy,
-    "xlog1py": lambda js: js.xlog1py,
-    "entr": lambda js: js.entr,
-    "i0e": lambda js: js.i0e,
-    "i1e": lambda js: js.i1e,
+# -- peers: jax.scipy.special and autograd.scipy.special, their own derivative rules ------------------
+# how a case calls the peer's function of the same name: (leading constants, trailing constants)
+PEER_ARGS = {
+    "polygamma": ((2,), ()),
+    "multigammaln": ((), (3,)),
+    "gammainc": ((2.5,), ()),
+    "gammaincc": ((0.7,), ()),
+    "betainc": ((2.5, 1.5), ()),
+    "iv": ((1.5,), ()),
+    "ive": ((2.0,), ()),
 }
+# JAX (each name costs a compilation): those autograd lacks; autograd: all the names it has
+JAX_NAMES = ["entr", "i0e", "i1e", "kl_div", "log_ndtr", "rel_entr", "xlog1py", "xlogy"]
+AUTOGRAD_NAMES = ["beta", "betainc", "betaln", "digamma", "erf", "erfc", "erfcinv", "erfinv", "expit",
+                  "gamma", "gammainc", "gammaincc", "gammaln", "i0", "i1", "iv", "ive", "j0", "j1",
+                  "logit", "logsumexp", "multigammaln", "polygamma", "y0", "y1"]
+
+
+def assert_derivatives_match_peer(name, module, peer_grad, compile=lambda f: f):
+    """First and second derivatives in each argument equal the peer's ``peer_grad(f, i)``."""
+    lead, trail = PEER_ARGS.get(name, ((), ()))
+    theirs = getattr(module, name)
+    args = [float(a) for a in draw(name, 3, ())]
+    for i in range(len(args)):
+        d1 = peer_grad(lambda *xs: theirs(*lead, *xs, *trail), i)
+        d2 = peer_grad(d1, i)
+        first, second = compile(lambda *xs: (d1(*xs), d2(*xs)))(*args)
+        g1 = sl.grad(CASES[name][0], argnums=i)
+        assert float(g1(*args)) == pytest.approx(float(first), rel=1e-9, abs=1e-12)
+        assert float(sl.grad(g1, argnums=i)(*args)) == pytest.approx(float(second), rel=1e-8, abs=1e-12)
 
 
 @pytest.fixture(scope="module")
@@ -212,20 +235,18 @@ def jax_special():
     return jax, js
 
 
-@pytest.mark.parametrize("name", sorted(JAX_NAMES))
+@pytest.mark.parametrize("name", JAX_NAMES)
 def test_first_and_second_derivatives_match_jax(name, jax_special):
     jax, js = jax_special
-    ours = CASES[name][0]
-    theirs = JAX_NAMES[name](js)
-    args = [float(a) for a in draw(name, 3, ())]
-    for i in range(len(args)):
-        d1 = jax.grad(theirs, argnums=i)
-        d2 = jax.grad(d1, argnums=i)
-        ref1, ref2 = jax.jit(lambda *xs: (d1(*xs), d2(*xs)))(*args)  # one compilation
-        g1 = sl.grad(ours, argnums=i)
-        g2 = sl.grad(g1, argnums=i)
-        assert float(g1(*args)) == pytest.approx(float(ref1), rel=1e-9, abs=1e-12)
-        assert float(g2(*args)) == pytest.approx(float(ref2), rel=1e-8, abs=1e-12)
+    assert_derivatives_match_peer(name, js, lambda f, i: jax.grad(f, argnums=i), compile=jax.jit)
+
+
+@pytest.mark.parametrize("name", AUTOGRAD_NAMES)
+def test_first_and_second_derivatives_match_autograd(name):
+    autograd = pytest.importorskip("autograd")
+    import autograd.scipy.special as ag
+
+    assert_derivatives_match_peer(name, ag, autograd.grad)
 
 
 # -- conventions at singular points and in the tails ---------------------------------------------
@@ -235,12 +256,44 @@ def test_xlogy_and_xlog1py_at_x_zero_are_zero_with_finite_derivatives():
         assert float(f(0.0, y0)) == 0.0
         assert float(sl.grad(f, argnums=1)(0.0, y0)) == 0.0
         assert float(sl.hessian(lambda y: f(0.0, y))(y0)) == 0.0
+    # at x = 0 the Hessian is the closed form [[0, 1/y], [1/y, -x/y**2]] = [[0, 1/y], [1/y, 0]]
+    for f, y0, shift in ((S.xlogy, 2.0, 0.0), (S.xlog1py, 2.0, 1.0)):
+        h = sl.hessian(lambda v: f(v[0], v[1]))(np.array([0.0, y0]))
+        np.testing.assert_allclose(h, [[0.0, 1 / (y0 + shift)], [1 / (y0 + shift), 0.0]], rtol=1e-15)
     # d/dx xlogy(x, y) = log y, also at x = 0
     assert float(sl.grad(S.xlogy)(0.0, 2.0)) == pytest.approx(math.log(2.0))
     # a where() around xlogy does not leak the y = 0 singularity of the branch not taken
     with np.errstate(divide="ignore", invalid="ignore"):  # xlogy(2, 0) is still evaluated
         g = sl.grad(lambda y: sl.numpy.sum(sl.numpy.where(y > 0, S.xlogy(2.0, y), 0.0)))(np.array([0.0, 1.0]))
     np.testing.assert_array_equal(g, [0.0, 2.0])
+
+
+def test_gammainc_derivative_at_zero_is_the_limit_of_the_density():
+    # d/dx P(a, x) = x**(a-1) e**-x / Gamma(a) at x = 0: 1 for a = 1, 0 for a > 1, +inf for a < 1
+    with np.errstate(divide="ignore"):
+        slopes_at_0 = [float(sl.grad(S.gammainc, argnums=1)(a, 0.0)) for a in (1.0, 2.0, 0.5)]
+    assert slopes_at_0 == [1.0, 0.0, math.inf]
+    assert float(sl.grad(S.gammaincc, argnums=1)(1.0, 0.0)) == -1.0
+
+
+def test_relative_entropy_at_p_zero_is_finite():
+    # p = 0 entries of a distribution: rel_entr is the constant 0 in p there, kl_div adds -p + q
+    p, q = np.array([0.0, 0.25, 0.75]), np.array([0.2, 0.3, 0.5])
+    g = sl.grad(lambda p: sl.numpy.sum(S.rel_entr(p, q)))(p)
+    np.testing.assert_allclose(g, [0.0, math.log(0.25 / 0.3) + 1, math.log(0.75 / 0.5) + 1], rtol=1e-14)
+    g = sl.grad(lambda q: sl.numpy.sum(S.kl_div(p, q)))(q)
+    np.testing.assert_allclose(g, [1.0, 1 - 0.25 / 0.3, 1 - 0.75 / 0.5], rtol=1e-14)
+
+
+def test_relative_entropy_off_the_open_domain_follows_jax(jax_special):
+    jax, js = jax_special
+    # the edge x = 0 <= y, and points where the value is inf (y = 0 < x, x < 0)
+    x, y = np.array([0.0, 0.0, 1.0, -1.0]), np.array([0.5, 0.0, 0.0, 2.0])
+    for ours, theirs in ((S.rel_entr, js.rel_entr), (S.kl_div, js.kl_div)):
+        np.testing.assert_array_equal(ours(x, y), getattr(sc, ours.__name__)(x, y))
+        grads = jax.jit(jax.vmap(jax.grad(theirs, argnums=(0, 1))))(x, y)  # one compilation
+        for i in (0, 1):
+            np.testing.assert_array_equal(sl.vmap(sl.grad(ours, argnums=i))(x, y), grads[i])
 
 
 def test_entr_at_zero():
@@ -308,13 +361,13 @@ def test_softmax_uses_scipys_default_axis():
 @pytest.mark.parametrize(
     "fn, args",
     [(S.polygamma, (1.0, 2.0)), (S.gammainc, (2.0, 1.0)), (S.gammaincc, (2.0, 1.0)), (S.zeta, (3.0, 1.0)),
-     (S.jv, (1.0, 2.0))],
+     (S.jv, (1.0, 2.0)), (S.betainc, (2.0, 1.0, 0.5)), (S.betaincc, (2.0, 1.0, 0.5))],
 )
 def test_constant_arguments_refuse_derivatives_by_name(fn, args):
     with pytest.raises(TypeError, match=r"not differentiable in the (order|shape|exponent) .*stop_gradient"):
         sl.grad(fn, argnums=0)(*args)
     with pytest.raises(TypeError, match=r"not differentiable in the (order|shape|exponent) .*stop_gradient"):
-        sl.jvp(lambda a: fn(a, args[1]), (args[0],), (1.0,))
+        sl.jvp(lambda a: fn(a, *args[1:]), (args[0],), (1.0,))
 
 
 def test_bad_input_gets_a_clear_error():

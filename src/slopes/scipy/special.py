@@ -8,7 +8,7 @@ differentiable operations, so ``sl.grad``, ``sl.hessian``, ``sl.jvp``, Taylor mo
 
 Only some arguments have a closed-form derivative; the others are constants and
 differentiating in them raises an error naming the argument: the order ``n`` of
-:func:`polygamma`, the shape ``a`` of :func:`gammainc`/:func:`gammaincc`, the
+:func:`polygamma`, the shapes of :func:`gammainc`/:func:`gammaincc`/:func:`betainc`/:func:`betaincc`, the
 exponent ``x`` of :func:`zeta` (``q`` is differentiable), the order ``v`` of
 :func:`iv`/:func:`ive`/:func:`jv`/:func:`yv`, and ``d`` of :func:`multigammaln`.
 
@@ -33,10 +33,10 @@ from ..core.trace import concrete
 from ..numpy._wrap import asarray_args
 
 __all__ = [
-    "beta", "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfinv", "expit", "gamma",
-    "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "iv", "ive", "j0", "j1", "jv",
-    "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma",
-    "psi", "softmax", "xlog1py", "xlogy", "y0", "y1", "yv", "zeta",
+    "beta", "betainc", "betaincc", "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfinv", "expit", "gamma",
+    "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "iv", "ive", "j0", "j1", "jv", "kl_div",
+    "log_expit", "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma",
+    "psi", "rel_entr", "softmax", "xlog1py", "xlogy", "y0", "y1", "yv", "zeta",
 ]
 
 
@@ -57,6 +57,14 @@ def _real(name, *args):
 # -- gamma family ----------------------------------------------------------------------------
 def gamma(x):
     """The gamma function; ``d/dx gamma(x) = gamma(x) digamma(x)``.
+
+    Parameters
+    ----------
+    x : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -91,6 +99,14 @@ def gammaln(x):
 def digamma(x):
     """The logarithmic derivative of gamma, ``psi(x)``; its derivative is ``polygamma(1, x)``.
 
+    Parameters
+    ----------
+    x : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
+
     Examples
     --------
     >>> import slopes as sl
@@ -109,6 +125,16 @@ def polygamma(n, x):
 
     Differentiable in ``x`` (the derivative is ``polygamma(n + 1, x)``); the
     integer order ``n`` is a constant.
+
+    Parameters
+    ----------
+    n : int or array_like of int
+        The order, a constant (not differentiable).
+    x : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -130,6 +156,16 @@ def multigammaln(a, d):
     ``log Gamma_d(a) = d(d-1)/4 log(pi) + sum_{j=0}^{d-1} gammaln(a - j/2)``;
     differentiable in ``a``. As in SciPy, every ``a`` must exceed ``(d - 1) / 2``.
 
+    Parameters
+    ----------
+    a : array_like or traced array
+    d : int
+        The dimension, a positive constant.
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
+
     Examples
     --------
     >>> from slopes.scipy import special
@@ -148,6 +184,15 @@ def multigammaln(a, d):
 def beta(a, b):
     """The beta function ``gamma(a) gamma(b) / gamma(a + b)``, differentiable in both.
 
+    Parameters
+    ----------
+    a : array_like or traced array
+    b : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
+
     Examples
     --------
     >>> from slopes.scipy import special
@@ -161,6 +206,15 @@ def betaln(a, b):
     """``log|beta(a, b)|``; ``d/da = digamma(a) - digamma(a + b)`` (and alike in ``b``).
 
     Accurate where the sum of three ``gammaln`` would cancel (large ``a`` and ``b``).
+
+    Parameters
+    ----------
+    a : array_like or traced array
+    b : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -179,6 +233,16 @@ def gammainc(a, x):
     Differentiable in ``x`` (``x**(a-1) exp(-x) / gamma(a)``, evaluated in logs); the
     shape ``a`` is a constant (its derivative has no closed form).
 
+    Parameters
+    ----------
+    a : array_like
+        The shape, a constant (not differentiable).
+    x : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
+
     Examples
     --------
     >>> import slopes as sl
@@ -192,6 +256,16 @@ def gammainc(a, x):
 def gammaincc(a, x):
     """``Q(a, x) = 1 - gammainc(a, x)``, accurate where ``Q`` is tiny; differentiable in ``x``.
 
+    Parameters
+    ----------
+    a : array_like
+        The shape, a constant (not differentiable).
+    x : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
+
     Examples
     --------
     >>> from slopes.scipy import special
@@ -201,11 +275,74 @@ def gammaincc(a, x):
     return sp.gammaincc(*_real("gammaincc", a, x))
 
 
+def betainc(a, b, x):
+    """The regularized incomplete beta function ``I_x(a, b)`` (the beta distribution's CDF).
+
+    Differentiable in ``x`` (``x**(a-1) (1-x)**(b-1) / beta(a, b)``, evaluated in logs);
+    the shapes ``a`` and ``b`` are constants (no closed-form derivative).
+
+    Parameters
+    ----------
+    a : array_like
+        Shape, a constant (not differentiable).
+    b : array_like
+        Shape, a constant (not differentiable).
+    x : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
+
+    Examples
+    --------
+    >>> import slopes as sl
+    >>> from slopes.scipy import special
+    >>> float(special.betainc(2.0, 1.0, 0.5)), float(sl.grad(special.betainc, argnums=2)(2.0, 1.0, 0.5))
+    (0.25, 1.0)
+    """
+    return sp.betainc(*_real("betainc", a, b, x))
+
+
+def betaincc(a, b, x):
+    """``1 - betainc(a, b, x)``, accurate where it is tiny; differentiable in ``x``.
+
+    Parameters
+    ----------
+    a : array_like
+        Shape, a constant (not differentiable).
+    b : array_like
+        Shape, a constant (not differentiable).
+    x : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
+
+    Examples
+    --------
+    >>> from slopes.scipy import special
+    >>> float(special.betaincc(2.0, 1.0, 0.5))
+    0.75
+    """
+    return sp.betaincc(*_real("betaincc", a, b, x))
+
+
 def zeta(x, q=None):
     """The Riemann (``q=None``) or Hurwitz zeta function ``sum_k (k + q)**-x``.
 
     Differentiable in ``q``: ``d/dq zeta(x, q) = -x zeta(x + 1, q)``; ``x`` is a
     constant (no closed form).
+
+    Parameters
+    ----------
+    x : array_like
+        The exponent, a constant (not differentiable).
+    q : array_like or traced array, optional
+        The shift; ``None`` (Riemann zeta) is ``q = 1``.
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -221,6 +358,14 @@ def zeta(x, q=None):
 def erf(x):
     """The error function; ``erf'(x) = 2/sqrt(pi) exp(-x**2)``.
 
+    Parameters
+    ----------
+    x : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
+
     Examples
     --------
     >>> import slopes as sl
@@ -234,6 +379,14 @@ def erf(x):
 def erfc(x):
     """``1 - erf(x)``, accurate where it is tiny (large ``x``).
 
+    Parameters
+    ----------
+    x : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
+
     Examples
     --------
     >>> from slopes.scipy import special
@@ -245,6 +398,14 @@ def erfc(x):
 
 def erfinv(y):
     """The inverse of :func:`erf` on ``(-1, 1)``; derivative ``sqrt(pi)/2 exp(erfinv(y)**2)``.
+
+    Parameters
+    ----------
+    y : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -259,6 +420,14 @@ def erfinv(y):
 def erfcinv(y):
     """The inverse of :func:`erfc` on ``(0, 2)``; derivative ``-sqrt(pi)/2 exp(erfcinv(y)**2)``.
 
+    Parameters
+    ----------
+    y : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
+
     Examples
     --------
     >>> from slopes.scipy import special
@@ -270,6 +439,14 @@ def erfcinv(y):
 
 def ndtr(x):
     """The standard normal CDF; its derivative is the normal density.
+
+    Parameters
+    ----------
+    x : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -283,6 +460,14 @@ def ndtr(x):
 
 def ndtri(y):
     """The standard normal quantile (inverse of :func:`ndtr`); derivative ``1 / density(ndtri(y))``.
+
+    Parameters
+    ----------
+    y : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -299,6 +484,14 @@ def log_ndtr(x):
     The derivative, density over CDF, is evaluated as ``exp(log density - log_ndtr)``,
     so it stays finite (about ``-x``) deep in the left tail where both underflow.
 
+    Parameters
+    ----------
+    x : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
+
     Examples
     --------
     >>> import slopes as sl
@@ -313,6 +506,14 @@ def log_ndtr(x):
 def expit(x):
     """The logistic sigmoid ``1 / (1 + exp(-x))``; derivative ``expit(x) expit(-x)`` (no cancellation).
 
+    Parameters
+    ----------
+    x : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
+
     Examples
     --------
     >>> import slopes as sl
@@ -323,8 +524,37 @@ def expit(x):
     return sp.expit(*_real("expit", x))
 
 
+def log_expit(x):
+    """``log(expit(x))``, exact where ``expit`` underflows; derivative ``expit(-x)``.
+
+    Parameters
+    ----------
+    x : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
+
+    Examples
+    --------
+    >>> import slopes as sl
+    >>> from slopes.scipy import special
+    >>> float(special.log_expit(-1000.0)), float(sl.grad(special.log_expit)(-1000.0))
+    (-1000.0, 1.0)
+    """
+    return sp.log_expit(*_real("log_expit", x))
+
+
 def logit(p):
     """``log(p / (1 - p))``, the inverse of :func:`expit`; derivative ``1 / (p (1 - p))``.
+
+    Parameters
+    ----------
+    p : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -343,6 +573,23 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
     constant, which leaves the value and every derivative exact. ``b`` (weights,
     possibly negative) is differentiable too. With ``return_sign=True``, returns
     ``(log|s|, sign(s))`` for the sum ``s``; otherwise a negative sum gives NaN, as in SciPy.
+
+    Parameters
+    ----------
+    a : array_like or traced array
+    axis : int or tuple of int, optional
+        Axes summed over (all by default).
+    b : array_like or traced array, optional
+        Weights of ``exp(a)``, broadcast against ``a``; may be negative.
+    keepdims : bool, default False
+    return_sign : bool, default False
+        Also return the sign of the sum.
+
+    Returns
+    -------
+    ndarray or tuple
+        The log of the sum (a traced array inside a transform); with ``return_sign``,
+        the pair ``(log|sum|, sign)`` (the sign carries no derivative).
 
     Examples
     --------
@@ -377,6 +624,16 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
 def log_softmax(x, axis=None):
     """``x - logsumexp(x, axis)``, with SciPy's default ``axis=None`` (all entries).
 
+    Parameters
+    ----------
+    x : array_like or traced array
+    axis : int or tuple of int, optional
+        Axes normalized over (all by default, as in SciPy).
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
+
     Examples
     --------
     >>> import numpy as np
@@ -390,6 +647,16 @@ def log_softmax(x, axis=None):
 
 def softmax(x, axis=None):
     """``exp(x) / sum(exp(x), axis)`` as ``exp(log_softmax(x, axis))``, with SciPy's default ``axis=None``.
+
+    Parameters
+    ----------
+    x : array_like or traced array
+    axis : int or tuple of int, optional
+        Axes that sum to one (all by default, as in SciPy).
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -409,6 +676,15 @@ def xlogy(x, y):
     Derivatives: ``log(y)`` in ``x``; ``x / y`` in ``y``, exactly 0 where ``x == 0``
     (the function is 0 along that line; JAX gives NaN at ``x = y = 0``).
 
+    Parameters
+    ----------
+    x : array_like or traced array
+    y : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
+
     Examples
     --------
     >>> import slopes as sl
@@ -421,6 +697,15 @@ def xlogy(x, y):
 
 def xlog1py(x, y):
     """``x * log1p(y)``, and 0 where ``x == 0``; ``d/dy = x / (1 + y)``, 0 where ``x == 0``.
+
+    Parameters
+    ----------
+    x : array_like or traced array
+    y : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -436,6 +721,14 @@ def entr(x):
 
     At 0 the derivative is ``+inf`` (the one-sided slope, as JAX gives).
 
+    Parameters
+    ----------
+    x : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
+
     Examples
     --------
     >>> import slopes as sl
@@ -446,9 +739,69 @@ def entr(x):
     return sp.entr(*_real("entr", x))
 
 
+def rel_entr(x, y):
+    """The relative entropy term ``x log(x / y)``: 0 at ``x = 0 <= y``, ``inf`` off the domain.
+
+    Inside ``x, y > 0`` the derivatives are ``log(x / y) + 1`` and ``-x / y``; where the
+    value is the constant 0 or ``inf`` they are 0 (JAX's convention).
+    ``sum(rel_entr(p, q))`` is the Kullback-Leibler divergence of distributions ``p``, ``q``.
+
+    Parameters
+    ----------
+    x : array_like or traced array
+    y : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
+
+    Examples
+    --------
+    >>> import slopes as sl
+    >>> from slopes.scipy import special
+    >>> float(special.rel_entr(0.0, 0.5)), float(sl.grad(special.rel_entr)(1.0, 1.0))
+    (0.0, 1.0)
+    """
+    return sp.rel_entr(*_real("rel_entr", x, y))
+
+
+def kl_div(x, y):
+    """``x log(x / y) - x + y`` (``y`` at ``x = 0 <= y``, ``inf`` off the domain).
+
+    Derivatives ``log(x / y)`` and ``1 - x / y`` inside ``x, y > 0``; elsewhere those of
+    :func:`rel_entr` (0) plus those of ``-x + y``: ``-1`` and ``1`` (JAX's convention).
+
+    Parameters
+    ----------
+    x : array_like or traced array
+    y : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
+
+    Examples
+    --------
+    >>> from slopes.scipy import special
+    >>> float(special.kl_div(1.0, 1.0)), float(special.kl_div(0.0, 2.0))
+    (0.0, 2.0)
+    """
+    return sp.kl_div(*_real("kl_div", x, y))
+
+
 # -- Bessel functions -----------------------------------------------------------------------------
 def iv(v, z):
     """The modified Bessel function ``I_v(z)``, differentiable in ``z``: ``(I_{v-1} + I_{v+1}) / 2``.
+
+    Parameters
+    ----------
+    v : array_like
+        The order, a constant (not differentiable).
+    z : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -462,6 +815,16 @@ def iv(v, z):
 def ive(v, z):
     """``exp(-|z|) I_v(z)``, without overflow; differentiable in ``z``.
 
+    Parameters
+    ----------
+    v : array_like
+        The order, a constant (not differentiable).
+    z : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
+
     Examples
     --------
     >>> from slopes.scipy import special
@@ -473,6 +836,16 @@ def ive(v, z):
 
 def jv(v, z):
     """The Bessel function of the first kind ``J_v(z)``; ``d/dz = (J_{v-1} - J_{v+1}) / 2``.
+
+    Parameters
+    ----------
+    v : array_like
+        The order, a constant (not differentiable).
+    z : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -486,6 +859,16 @@ def jv(v, z):
 def yv(v, z):
     """The Bessel function of the second kind ``Y_v(z)`` (``z > 0``); ``d/dz = (Y_{v-1} - Y_{v+1}) / 2``.
 
+    Parameters
+    ----------
+    v : array_like
+        The order, a constant (not differentiable).
+    z : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
+
     Examples
     --------
     >>> from slopes.scipy import special
@@ -497,6 +880,14 @@ def yv(v, z):
 
 def i0(x):
     """``I_0(x)``; its derivative is :func:`i1`.
+
+    Parameters
+    ----------
+    x : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -511,6 +902,14 @@ def i0(x):
 def i1(x):
     """``I_1(x)``; derivative ``(I_0 + I_2) / 2``, which is smooth at 0 (``1/2`` there).
 
+    Parameters
+    ----------
+    x : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
+
     Examples
     --------
     >>> import slopes as sl
@@ -524,6 +923,14 @@ def i1(x):
 def i0e(x):
     """``exp(-|x|) I_0(x)``; derivative ``i1e(x) - sign(x) i0e(x)`` (0 at the kink ``x = 0``, as in JAX).
 
+    Parameters
+    ----------
+    x : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
+
     Examples
     --------
     >>> from slopes.scipy import special
@@ -535,6 +942,14 @@ def i0e(x):
 
 def i1e(x):
     """``exp(-|x|) I_1(x)``; derivative ``(i0e + ive(2, .)) / 2 - sign(x) i1e(x)``.
+
+    Parameters
+    ----------
+    x : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -549,6 +964,14 @@ def i1e(x):
 def j0(x):
     """``J_0(x)``; its derivative is ``-j1(x)``.
 
+    Parameters
+    ----------
+    x : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
+
     Examples
     --------
     >>> from slopes.scipy import special
@@ -560,6 +983,14 @@ def j0(x):
 
 def j1(x):
     """``J_1(x)``; derivative ``(J_0 - J_2) / 2`` (``1/2`` at 0).
+
+    Parameters
+    ----------
+    x : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -574,6 +1005,14 @@ def j1(x):
 def y0(x):
     """``Y_0(x)`` for ``x > 0``; its derivative is ``-y1(x)``.
 
+    Parameters
+    ----------
+    x : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
+
     Examples
     --------
     >>> from slopes.scipy import special
@@ -585,6 +1024,14 @@ def y0(x):
 
 def y1(x):
     """``Y_1(x)`` for ``x > 0``; derivative ``(Y_0 - Y_2) / 2``.
+
+    Parameters
+    ----------
+    x : array_like or traced array
+
+    Returns
+    -------
+    ndarray, or a traced array inside a transform.
 
     Examples
     --------

@@ -6,8 +6,8 @@ next function of the family: ``gammaln' = digamma``, ``digamma' = polygamma(1, .
 Taylor mode integrates the forward rule exactly.
 
 Arguments without a closed-form derivative are constants: the order ``n`` of
-``polygamma``, the order ``v`` of the Bessel functions, the shape ``a`` of
-``gammainc``/``gammaincc``, the exponent ``x`` of ``zeta``. Differentiating in one
+``polygamma``, the order ``v`` of the Bessel functions, the shapes ``a``, ``b`` of
+``gammainc``/``gammaincc``/``betainc``/``betaincc``, the exponent ``x`` of ``zeta``. Differentiating in one
 of them raises an error naming the argument and what to do.
 """
 
@@ -23,8 +23,10 @@ from .elementwise import (
     div,
     equal,
     exp,
+    greater,
     log,
     log1p,
+    logical_and,
     mul,
     neg,
     sign,
@@ -75,9 +77,10 @@ def _refusal(name, argument):
 
 
 def _quotient_or_zero(x, y):
-    """``x / y``, and exactly 0 where ``x == 0`` (also where ``y`` is 0 there)."""
-    zero = equal(x, 0)
-    return where(zero, 0.0, div(x, where(zero, 1.0, y)))
+    """``x / y``, and 0 at ``x = y = 0``; only that point is changed, so the derivative in
+    ``x`` at ``x = 0`` stays ``1 / y`` (a symmetric Hessian for ``xlogy`` there)."""
+    both_zero = logical_and(equal(x, 0), equal(y, 0))
+    return div(x, where(both_zero, 1.0, y))
 
 
 # -- gamma family ------------------------------------------------------------------------
@@ -120,6 +123,21 @@ def _gamma_density(a, x):
 gammainc = _define("gammainc", sc.gammainc, ("the shape a", lambda ans, a, x: _gamma_density(a, x)), (0, 1))
 gammaincc = _define("gammaincc", sc.gammaincc, ("the shape a", lambda ans, a, x: neg(_gamma_density(a, x))), (0, 1))
 
+def _beta_density(a, b, x):
+    """``x**(a-1) (1-x)**(b-1) / B(a, b)``, the x-derivative of ``betainc(a, b, x)``, in logs."""
+    return exp(sub(add(xlogy(sub(a, 1.0), x), xlog1py(sub(b, 1.0), neg(x))), betaln(a, b)))
+
+
+betainc = _define(
+    "betainc", sc.betainc, ("the shape a", "the shape b", lambda ans, a, b, x: _beta_density(a, b, x)), (0, 1, 2)
+)
+betaincc = _define(
+    "betaincc",
+    sc.betaincc,
+    ("the shape a", "the shape b", lambda ans, a, b, x: neg(_beta_density(a, b, x))),
+    (0, 1, 2),
+)
+
 # Hurwitz zeta(x, q) = sum_k (k + q)**-x: d/dq = -x zeta(x + 1, q); no closed form in x
 zeta = _define("zeta", sc.zeta, ("the exponent x", lambda ans, x, q: neg(mul(x, zeta(add(x, 1.0), q)))), (0, 1))
 
@@ -149,6 +167,7 @@ log_ndtr = _define("log_ndtr", sc.log_ndtr, (lambda ans, x: exp(sub(_log_normal_
 # -- logistic ------------------------------------------------------------------------------
 # expit' = expit(x) expit(-x): no cancellation in either tail (1 - expit(x) would have one)
 expit = _define("expit", sc.expit, (lambda ans, x: mul(ans, expit(neg(x))),), (0, "ans"))
+log_expit = _define("log_expit", sc.log_expit, (lambda ans, x: expit(neg(x)),), (0,))
 logit = _define("logit", sc.logit, (lambda ans, x: div(1.0, mul(x, sub(1.0, x))),), (0,))
 
 
@@ -162,6 +181,25 @@ xlog1py = _define(
     (lambda ans, x, y: log1p(y), lambda ans, x, y: _quotient_or_zero(x, add(y, 1.0))),
     (0, 1),
 )
+def _relative_entropy_partials(linear):
+    """Partials of ``rel_entr`` (``linear=0``) and ``kl_div = rel_entr - p + q`` (``linear=1``).
+
+    Those of ``rel_entr`` are the closed forms inside ``p, q > 0`` and 0 where its value is
+    the constant 0 or ``inf``; ``kl_div`` adds ``-1`` and ``+1`` everywhere (JAX's conventions).
+    """
+
+    def parts(p, q):
+        both = logical_and(greater(p, 0), greater(q, 0))
+        sp, sq = where(both, p, 1.0), where(both, q, 1.0)  # no log(0) or 0/0 in the branch not taken
+        dp = sub(where(both, add(sub(log(sp), log(sq)), 1.0), 0.0), float(linear))
+        dq = add(where(both, neg(div(sp, sq)), 0.0), float(linear))
+        return dp, dq
+
+    return (lambda ans, p, q: parts(p, q)[0], lambda ans, p, q: parts(p, q)[1])
+
+
+rel_entr = _define("rel_entr", sc.rel_entr, _relative_entropy_partials(0), (0, 1))
+kl_div = _define("kl_div", sc.kl_div, _relative_entropy_partials(1), (0, 1))
 entr = _define("entr", sc.entr, (lambda ans, x: neg(add(log(x), 1.0)),), (0,))
 
 
@@ -195,7 +233,8 @@ y0 = _define("y0", sc.y0, (lambda ans, x: neg(y1(x)),), (0,))
 y1 = _define("y1", sc.y1, (lambda ans, x: mul(0.5, sub(y0(x), yv(2.0, x))),), (0,))
 
 __all__ = [
-    "beta", "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfinv", "expit", "gamma",
-    "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "iv", "ive", "j0", "j1", "jv",
-    "log_ndtr", "logit", "ndtr", "ndtri", "polygamma", "xlog1py", "xlogy", "y0", "y1", "yv", "zeta",
+    "beta", "betainc", "betaincc", "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfinv",
+    "expit", "gamma", "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "iv", "ive", "j0",
+    "j1", "jv", "kl_div", "log_expit", "log_ndtr", "logit", "ndtr", "ndtri", "polygamma", "rel_entr",
+    "xlog1py", "xlogy", "y0", "y1", "yv", "zeta",
 ]
