@@ -144,8 +144,7 @@ def _complete(std, symmetric, lattice=False):
             std["sf"] = lambda z, *p: std["cdf"](-z, *p)
         if "logsf" not in std and "logcdf" in std:
             std["logsf"] = lambda z, *p: std["logcdf"](-z, *p)
-    pairs = [(log, plain, other) for log, plain, other in (("logcdf", "cdf", "sf"), ("logsf", "sf", "cdf"))
-             if log in std or plain in std]  # a family may offer neither (see `_unavailable`)
+    pairs = (("logcdf", "cdf", "sf"), ("logsf", "sf", "cdf"))
     for log_name, name, _ in pairs:
         if name not in std:
             std[name] = lambda z, *p, _f=std[log_name]: snp.exp(_f(z, *p))
@@ -153,16 +152,6 @@ def _complete(std, symmetric, lattice=False):
         if log_name not in std:
             std[log_name] = lambda z, *p, _f=std[name], _g=std[other]: log_of_probability(_f(z, *p), _g(z, *p))
     return std
-
-
-def _unavailable(name, kind, reason):
-    def impl(*args):
-        raise NotImplementedError(
-            f"{name}.{kind} is not available yet: it needs {reason}. "
-            f"Use scipy.stats.{name}.{kind} for values, or {name}.logpdf for likelihoods."
-        )
-
-    return impl
 
 
 def _signature(point, shapes, tail):
@@ -224,15 +213,6 @@ def _docstring(name, kind, density, shapes, tail_docs, notes, example, limits=""
     )
 
 
-def _unavailable_doc(name, kind, reason, example):
-    return (
-        f"{_SUMMARY[kind]} of ``{name}``: not available yet (it needs {reason}).\n\n"
-        "Examples\n--------\n>>> from slopes.scipy import stats\n"
-        f">>> stats.{name}.{kind}({example})\nTraceback (most recent call last):\n    ...\n"
-        f"NotImplementedError: {name}.{kind} is not available yet...\n"
-    )
-
-
 _LOC_SCALE_DOCS = (
     "loc : array_like, optional\n    Location (default 0): the law of ``loc + scale * Z``.\n"
     "scale : array_like, optional\n    Scale, > 0 (default 1)."
@@ -241,7 +221,7 @@ _LOC_DOCS = "loc : array_like, optional\n    Shift of the support (default 0)."
 
 
 def continuous(name, module, std, *, shapes=(), support=(-_INF, _INF), inside=0.0, symmetric=False,
-               open_below=False, missing="", cdf_limits="", notes="", example="0.5"):
+               open_below=False, cdf_limits="", notes="", example="0.5"):
     """A continuous location-scale family from its standard-form functions.
 
     Parameters
@@ -258,9 +238,6 @@ def continuous(name, module, std, *, shapes=(), support=(-_INF, _INF), inside=0.
         outside it, as ``0`` is for ``lognorm``).
     inside : float
         A point of the support, the stand-in for points outside it.
-    missing : str
-        What the functions ``std`` lacks would need (they raise NotImplementedError
-        saying so).
     cdf_limits : str
         Where ``cdf``, ``logcdf``, ``sf`` and ``logsf`` are not differentiable, for their
         docstrings (", except in ``a``").
@@ -295,13 +272,14 @@ def continuous(name, module, std, *, shapes=(), support=(-_INF, _INF), inside=0.
         return snp.where(valid, _fill(value, below, above, kind), _NAN)
 
     return _assemble(name, module, std, standard, "pdf", shapes, (("loc", 0.0), ("scale", 1.0)),
-                     _LOC_SCALE_DOCS, missing, notes, example, cdf_limits)
+                     _LOC_SCALE_DOCS, notes, example, cdf_limits)
 
 
-def discrete(name, module, std, *, shapes=(), support, missing="", notes="", example="1"):
+def discrete(name, module, std, *, shapes=(), support, cdf_limits="", notes="", example="1"):
     """A discrete family on the integers from its standard-form functions.
 
-    ``std`` holds ``logpmf`` and the ``cdf``/``sf`` sides as for :func:`continuous`,
+    ``std`` holds ``logpmf`` and the ``cdf``/``sf`` sides as for :func:`continuous`
+    (``cdf_limits`` likewise),
     evaluated only at integers ``k`` inside the support; ``support(*params)`` gives its
     bounds ``(lo, hi)`` (``hi`` may be ``inf``). Off the integers ``logpmf = -inf``, and
     ``cdf(k) = cdf(floor(k))``, as SciPy.
@@ -336,12 +314,11 @@ def discrete(name, module, std, *, shapes=(), support, missing="", notes="", exa
             value = std[kind](snp.where(snp.logical_or(below, above), lo, k), *params)
         return snp.where(valid, _fill(value, below, above, kind), _NAN)
 
-    return _assemble(name, module, std, standard, "pmf", shapes, (("loc", 0.0),), _LOC_DOCS, missing, notes,
-                     example)
+    return _assemble(name, module, std, standard, "pmf", shapes, (("loc", 0.0),), _LOC_DOCS, notes, example,
+                     cdf_limits)
 
 
-def _assemble(name, module, std, standard, density, shapes, tail, tail_docs, missing, notes, example,
-              cdf_limits=""):
+def _assemble(name, module, std, standard, density, shapes, tail, tail_docs, notes, example, cdf_limits):
     """The Family: SciPy's six functions, each ``standard(kind, x, shape_params, *tail)`` behind
     SciPy's signature (the density itself as ``exp`` of its log)."""
     point = "x" if density == "pdf" else "k"  # SciPy's names
@@ -356,8 +333,6 @@ def _assemble(name, module, std, standard, density, shapes, tail, tail_docs, mis
 
         limits = "" if base == log_density else cdf_limits
         doc = _docstring(name, kind, density, shapes, tail_docs, notes, example, limits)
-        if base not in std:
-            impl, doc = _unavailable(name, kind, missing), _unavailable_doc(name, kind, missing, example)
         functions[kind] = _bind(name, kind, sig, impl, module, doc)
     return Family(name, notes, functions)
 

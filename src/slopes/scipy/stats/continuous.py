@@ -27,6 +27,10 @@ def _special():
     return special
 
 
+# the incomplete gamma and beta functions of slopes.scipy.special have no derivative in their shapes
+_NOT_IN_SHAPE = ", except in ``{}`` (a shape of ``{}``, constant in slopes.scipy.special)"
+
+
 def _positive(name, doc):
     return Shape(name, lambda v: snp.greater(v, 0), 1.0, doc)
 
@@ -56,9 +60,33 @@ def _t_logpdf(z, df):
             - half * snp.log1p(z * z / df))
 
 
+def _t_lower_tail(z, df):
+    """``P(T <= -|z|)`` with the incomplete beta function in the argument that keeps its digits."""
+    sp, z2 = _special(), z * z
+    near = snp.less(z2, df)  # there z^2 / (df + z^2) is accurate and df / (df + z^2) is not
+    return 0.5 * snp.where(near, sp.betaincc(0.5, 0.5 * df, z2 / (df + z2)), sp.betainc(0.5 * df, 0.5, df / (df + z2)))
+
+
+def _t_cdf_series(z, df):
+    """``cdf`` near 0: 1/2 + pdf(0) * (the integral of (1 + s^2/df)^-m, m = (df+1)/2, to z^7)."""
+    m, u = 0.5 * (df + 1.0), z * z / df
+    poly = 1.0 - u * m / 3.0 * (1.0 - u * 0.3 * (m + 1.0) * (1.0 - u * 5.0 / 21.0 * (m + 2.0)))
+    return 0.5 + snp.exp(_t_logpdf(0.0 * z, df)) * z * poly
+
+
+def _t_cdf(z, df):
+    # The incomplete beta function sees z only through z^2, whose square root makes its
+    # derivatives infinite at 0 (0 * inf = NaN there); close to 0 a series takes over
+    # (its first left-out term is below 1e-24 of the value).
+    small = snp.less(z * z, 1e-6 * df)
+    zs = snp.where(small, 1.0, z)
+    lower = _t_lower_tail(zs, df)
+    return snp.where(small, _t_cdf_series(z, df), snp.where(snp.less(z, 0), lower, 1.0 - lower))
+
+
 t = continuous(
-    "t", __name__, {"logpdf": _t_logpdf}, shapes=(_positive("df", "degrees of freedom, > 0"),),
-    symmetric=True, missing="the regularized incomplete beta function (slopes.scipy.special.betainc)",
+    "t", __name__, {"logpdf": _t_logpdf, "cdf": _t_cdf}, shapes=(_positive("df", "degrees of freedom, > 0"),),
+    symmetric=True, cdf_limits=_NOT_IN_SHAPE.format("df", "betainc"),
     notes="Student's t law.", example="0.5, 3.0",
 )
 
@@ -115,12 +143,10 @@ _GAMMA = {
     "sf": lambda z, a: _special().gammaincc(a, z),
 }
 
-# slopes.scipy.special.gammainc has no derivative in its shape
-_NOT_IN_SHAPE = ", except in the shape ``{}`` (``gammainc``'s ``a`` has no derivative in slopes.scipy.special)"
 
 gamma = continuous(
     "gamma", __name__, _GAMMA, shapes=(_positive("a", "shape, > 0"),), support=(0.0, math.inf), inside=1.0,
-    cdf_limits=_NOT_IN_SHAPE.format("a"),
+    cdf_limits=_NOT_IN_SHAPE.format("a", "gammainc"),
     notes="The gamma law, support ``x >= loc``; at ``x = loc`` the density is "
     "infinite, 1/scale or 0 as ``a`` is below, at or above 1, as SciPy.",
     example="1.5, 2.0",
@@ -135,7 +161,7 @@ chi2 = continuous(
         "sf": lambda z, df: _GAMMA["sf"](0.5 * z, 0.5 * df),
     },
     shapes=(_positive("df", "degrees of freedom, > 0"),), support=(0.0, math.inf), inside=1.0,
-    cdf_limits=_NOT_IN_SHAPE.format("df"),
+    cdf_limits=_NOT_IN_SHAPE.format("df", "gammainc"),
     notes="The chi-squared law, support ``x >= loc``.", example="1.5, 3.0",
 )
 
@@ -146,10 +172,14 @@ def _beta_logpdf(z, a, b):
 
 
 beta = continuous(
-    "beta", __name__, {"logpdf": _beta_logpdf},
+    "beta", __name__,
+    {
+        "logpdf": _beta_logpdf,
+        "cdf": lambda z, a, b: _special().betainc(a, b, z),
+        "sf": lambda z, a, b: _special().betaincc(a, b, z),
+    },
     shapes=(_positive("a", "first shape, > 0"), _positive("b", "second shape, > 0")),
-    support=(0.0, 1.0), inside=0.5,
-    missing="the regularized incomplete beta function (slopes.scipy.special.betainc)",
+    support=(0.0, 1.0), inside=0.5, cdf_limits=_NOT_IN_SHAPE.format("a and b", "betainc"),
     notes="The beta law, support ``loc <= x <= loc + scale``.", example="0.3, 2.0, 3.0",
 )
 

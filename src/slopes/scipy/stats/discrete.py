@@ -93,12 +93,19 @@ def _count(v):
     return snp.logical_and(snp.greater_equal(v, 0), snp.equal(snp.floor(v), v))
 
 
-_BETAINC = "the regularized incomplete beta function (slopes.scipy.special.betainc)"
+# the shapes of the incomplete beta function are constants in slopes.scipy.special
+_NOT_IN_N = ", except in ``n`` (a shape of ``betainc``, constant in slopes.scipy.special)"
 
 binom = discrete(
-    "binom", __name__, {"logpmf": _binom_logpmf},
+    "binom", __name__,
+    {
+        "logpmf": _binom_logpmf,
+        # P(K <= k) = I_{1-p}(n - k, k + 1), for 0 <= k < n
+        "cdf": lambda k, n, p: _special().betainc(n - k, k + 1.0, 1.0 - p),
+        "sf": lambda k, n, p: _special().betainc(k + 1.0, n - k, p),
+    },
     shapes=(Shape("n", _count, 1.0, "number of trials, an integer >= 0"), _probability("p")),
-    support=lambda n, p: (0.0, n), missing=_BETAINC,
+    support=lambda n, p: (0.0, n), cdf_limits=_NOT_IN_N,
     notes="The binomial law: successes in ``n`` trials of probability ``p`` (differentiable in ``p``).",
     example="3, 10, 0.4",
 )
@@ -110,10 +117,16 @@ def _nbinom_logpmf(k, n, p):
 
 
 nbinom = discrete(
-    "nbinom", __name__, {"logpmf": _nbinom_logpmf},
+    "nbinom", __name__,
+    {
+        "logpmf": _nbinom_logpmf,
+        # P(K <= k) = I_p(n, k + 1)
+        "cdf": lambda k, n, p: _special().betainc(n, k + 1.0, p),
+        "sf": lambda k, n, p: _special().betaincc(n, k + 1.0, p),
+    },
     shapes=(Shape("n", lambda v: snp.greater(v, 0), 1.0, "number of successes, > 0"),
             _probability("p", closed_below=False)),
-    support=lambda n, p: (0.0, math.inf), missing=_BETAINC,
+    support=lambda n, p: (0.0, math.inf), cdf_limits=_NOT_IN_N,
     notes="The negative binomial law: failures before the ``n``-th success (``n`` may be real).",
     example="3, 4.0, 0.4",
 )
