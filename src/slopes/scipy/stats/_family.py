@@ -136,7 +136,7 @@ def _fill(value, below, above, kind):
     return value
 
 
-def _complete(std, symmetric, lattice=False):
+def _complete(std, symmetric):
     """The family's standard-form functions, with the missing ones derived from the others."""
     std = dict(std)
     if symmetric:
