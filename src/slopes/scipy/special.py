@@ -22,6 +22,7 @@ Examples
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -33,9 +34,11 @@ from ..core.trace import concrete
 from ..numpy._wrap import asarray_args
 
 __all__ = [
-    "beta", "betainc", "betaincc", "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfinv", "expit", "gamma",
+    "beta", "betainc", "betaincc", "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfinv",
+    "expit", "gamma",
     "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "iv", "ive", "j0", "j1", "jv", "kl_div",
-    "log_expit", "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma",
+    "log_expit", "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri",
+    "polygamma",
     "psi", "rel_entr", "softmax", "xlog1py", "xlogy", "y0", "y1", "yv", "zeta",
 ]
 
@@ -58,14 +61,6 @@ def _real(name, *args):
 def gamma(x):
     """The gamma function; ``d/dx gamma(x) = gamma(x) digamma(x)``.
 
-    Parameters
-    ----------
-    x : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
-
     Examples
     --------
     >>> import slopes as sl
@@ -79,14 +74,6 @@ def gamma(x):
 def gammaln(x):
     """``log|gamma(x)|``, without overflow; its derivative is :func:`digamma`.
 
-    Parameters
-    ----------
-    x : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
-
     Examples
     --------
     >>> from slopes.scipy import special
@@ -98,14 +85,6 @@ def gammaln(x):
 
 def digamma(x):
     """The logarithmic derivative of gamma, ``psi(x)``; its derivative is ``polygamma(1, x)``.
-
-    Parameters
-    ----------
-    x : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -126,22 +105,14 @@ def polygamma(n, x):
     Differentiable in ``x`` (the derivative is ``polygamma(n + 1, x)``); the
     integer order ``n`` is a constant.
 
-    Parameters
-    ----------
-    n : int or array_like of int
-        The order, a constant (not differentiable).
-    x : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
-
     Examples
     --------
     >>> import slopes as sl
     >>> from slopes.scipy import special
-    >>> round(float(special.polygamma(1, 1.0)), 6), round(float(sl.grad(lambda x: special.polygamma(1, x))(1.0)), 6)
-    (1.644934, -2.404114)
+    >>> round(float(special.polygamma(1, 1.0)), 6)
+    1.644934
+    >>> round(float(sl.grad(lambda x: special.polygamma(1, x))(1.0)), 6)
+    -2.404114
     """
     n, x = _real("polygamma", n, x)
     n_value = np.asarray(concrete(n))
@@ -156,16 +127,6 @@ def multigammaln(a, d):
     ``log Gamma_d(a) = d(d-1)/4 log(pi) + sum_{j=0}^{d-1} gammaln(a - j/2)``;
     differentiable in ``a``. As in SciPy, every ``a`` must exceed ``(d - 1) / 2``.
 
-    Parameters
-    ----------
-    a : array_like or traced array
-    d : int
-        The dimension, a positive constant.
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
-
     Examples
     --------
     >>> from slopes.scipy import special
@@ -176,22 +137,15 @@ def multigammaln(a, d):
     if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
         raise ValueError(f"special.multigammaln(): d must be a positive integer, got {d!r}")
     if np.any(np.asarray(concrete(a)) <= 0.5 * (d - 1)):
-        raise ValueError(f"special.multigammaln(): every a must be greater than (d - 1) / 2 = {0.5 * (d - 1)}")
+        raise ValueError(
+            f"special.multigammaln(): every a must be greater than (d - 1) / 2 = {0.5 * (d - 1)}"
+        )
     terms = sp.gammaln(snp.subtract(snp.expand_dims(a, -1), 0.5 * np.arange(d)))
     return snp.sum(terms, axis=-1) + 0.25 * d * (d - 1) * math.log(math.pi)
 
 
 def beta(a, b):
     """The beta function ``gamma(a) gamma(b) / gamma(a + b)``, differentiable in both.
-
-    Parameters
-    ----------
-    a : array_like or traced array
-    b : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -206,15 +160,6 @@ def betaln(a, b):
     """``log|beta(a, b)|``; ``d/da = digamma(a) - digamma(a + b)`` (and alike in ``b``).
 
     Accurate where the sum of three ``gammaln`` would cancel (large ``a`` and ``b``).
-
-    Parameters
-    ----------
-    a : array_like or traced array
-    b : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -233,38 +178,20 @@ def gammainc(a, x):
     Differentiable in ``x`` (``x**(a-1) exp(-x) / gamma(a)``, evaluated in logs); the
     shape ``a`` is a constant (its derivative has no closed form).
 
-    Parameters
-    ----------
-    a : array_like
-        The shape, a constant (not differentiable).
-    x : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
-
     Examples
     --------
     >>> import slopes as sl
     >>> from slopes.scipy import special
-    >>> round(float(special.gammainc(1.0, 1.0)), 6), round(float(sl.grad(lambda x: special.gammainc(1.0, x))(1.0)), 6)
-    (0.632121, 0.367879)
+    >>> round(float(special.gammainc(1.0, 1.0)), 6)     # 1 - exp(-1)
+    0.632121
+    >>> round(float(sl.grad(lambda x: special.gammainc(1.0, x))(1.0)), 6)
+    0.367879
     """
     return sp.gammainc(*_real("gammainc", a, x))
 
 
 def gammaincc(a, x):
     """``Q(a, x) = 1 - gammainc(a, x)``, accurate where ``Q`` is tiny; differentiable in ``x``.
-
-    Parameters
-    ----------
-    a : array_like
-        The shape, a constant (not differentiable).
-    x : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -281,18 +208,6 @@ def betainc(a, b, x):
     Differentiable in ``x`` (``x**(a-1) (1-x)**(b-1) / beta(a, b)``, evaluated in logs);
     the shapes ``a`` and ``b`` are constants (no closed-form derivative).
 
-    Parameters
-    ----------
-    a : array_like
-        Shape, a constant (not differentiable).
-    b : array_like
-        Shape, a constant (not differentiable).
-    x : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
-
     Examples
     --------
     >>> import slopes as sl
@@ -305,18 +220,6 @@ def betainc(a, b, x):
 
 def betaincc(a, b, x):
     """``1 - betainc(a, b, x)``, accurate where it is tiny; differentiable in ``x``.
-
-    Parameters
-    ----------
-    a : array_like
-        Shape, a constant (not differentiable).
-    b : array_like
-        Shape, a constant (not differentiable).
-    x : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -333,17 +236,6 @@ def zeta(x, q=None):
     Differentiable in ``q``: ``d/dq zeta(x, q) = -x zeta(x + 1, q)``; ``x`` is a
     constant (no closed form).
 
-    Parameters
-    ----------
-    x : array_like
-        The exponent, a constant (not differentiable).
-    q : array_like or traced array, optional
-        The shift; ``None`` (Riemann zeta) is ``q = 1``.
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
-
     Examples
     --------
     >>> import slopes as sl
@@ -358,14 +250,6 @@ def zeta(x, q=None):
 def erf(x):
     """The error function; ``erf'(x) = 2/sqrt(pi) exp(-x**2)``.
 
-    Parameters
-    ----------
-    x : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
-
     Examples
     --------
     >>> import slopes as sl
@@ -379,14 +263,6 @@ def erf(x):
 def erfc(x):
     """``1 - erf(x)``, accurate where it is tiny (large ``x``).
 
-    Parameters
-    ----------
-    x : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
-
     Examples
     --------
     >>> from slopes.scipy import special
@@ -398,14 +274,6 @@ def erfc(x):
 
 def erfinv(y):
     """The inverse of :func:`erf` on ``(-1, 1)``; derivative ``sqrt(pi)/2 exp(erfinv(y)**2)``.
-
-    Parameters
-    ----------
-    y : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -420,14 +288,6 @@ def erfinv(y):
 def erfcinv(y):
     """The inverse of :func:`erfc` on ``(0, 2)``; derivative ``-sqrt(pi)/2 exp(erfcinv(y)**2)``.
 
-    Parameters
-    ----------
-    y : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
-
     Examples
     --------
     >>> from slopes.scipy import special
@@ -439,14 +299,6 @@ def erfcinv(y):
 
 def ndtr(x):
     """The standard normal CDF; its derivative is the normal density.
-
-    Parameters
-    ----------
-    x : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -460,14 +312,6 @@ def ndtr(x):
 
 def ndtri(y):
     """The standard normal quantile (inverse of :func:`ndtr`); derivative ``1 / density(ndtri(y))``.
-
-    Parameters
-    ----------
-    y : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -484,14 +328,6 @@ def log_ndtr(x):
     The derivative, density over CDF, is evaluated as ``exp(log density - log_ndtr)``,
     so it stays finite (about ``-x``) deep in the left tail where both underflow.
 
-    Parameters
-    ----------
-    x : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
-
     Examples
     --------
     >>> import slopes as sl
@@ -506,14 +342,6 @@ def log_ndtr(x):
 def expit(x):
     """The logistic sigmoid ``1 / (1 + exp(-x))``; derivative ``expit(x) expit(-x)`` (no cancellation).
 
-    Parameters
-    ----------
-    x : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
-
     Examples
     --------
     >>> import slopes as sl
@@ -527,14 +355,6 @@ def expit(x):
 def log_expit(x):
     """``log(expit(x))``, exact where ``expit`` underflows; derivative ``expit(-x)``.
 
-    Parameters
-    ----------
-    x : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
-
     Examples
     --------
     >>> import slopes as sl
@@ -547,14 +367,6 @@ def log_expit(x):
 
 def logit(p):
     """``log(p / (1 - p))``, the inverse of :func:`expit`; derivative ``1 / (p (1 - p))``.
-
-    Parameters
-    ----------
-    p : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -573,23 +385,6 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
     constant, which leaves the value and every derivative exact. ``b`` (weights,
     possibly negative) is differentiable too. With ``return_sign=True``, returns
     ``(log|s|, sign(s))`` for the sum ``s``; otherwise a negative sum gives NaN, as in SciPy.
-
-    Parameters
-    ----------
-    a : array_like or traced array
-    axis : int or tuple of int, optional
-        Axes summed over (all by default).
-    b : array_like or traced array, optional
-        Weights of ``exp(a)``, broadcast against ``a``; may be negative.
-    keepdims : bool, default False
-    return_sign : bool, default False
-        Also return the sign of the sum.
-
-    Returns
-    -------
-    ndarray or tuple
-        The log of the sum (a traced array inside a transform); with ``return_sign``,
-        the pair ``(log|sum|, sign)`` (the sign carries no derivative).
 
     Examples
     --------
@@ -624,16 +419,6 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
 def log_softmax(x, axis=None):
     """``x - logsumexp(x, axis)``, with SciPy's default ``axis=None`` (all entries).
 
-    Parameters
-    ----------
-    x : array_like or traced array
-    axis : int or tuple of int, optional
-        Axes normalized over (all by default, as in SciPy).
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
-
     Examples
     --------
     >>> import numpy as np
@@ -647,16 +432,6 @@ def log_softmax(x, axis=None):
 
 def softmax(x, axis=None):
     """``exp(x) / sum(exp(x), axis)`` as ``exp(log_softmax(x, axis))``, with SciPy's default ``axis=None``.
-
-    Parameters
-    ----------
-    x : array_like or traced array
-    axis : int or tuple of int, optional
-        Axes that sum to one (all by default, as in SciPy).
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -676,15 +451,6 @@ def xlogy(x, y):
     Derivatives: ``log(y)`` in ``x``; ``x / y`` in ``y``, exactly 0 where ``x == 0``
     (the function is 0 along that line; JAX gives NaN at ``x = y = 0``).
 
-    Parameters
-    ----------
-    x : array_like or traced array
-    y : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
-
     Examples
     --------
     >>> import slopes as sl
@@ -697,15 +463,6 @@ def xlogy(x, y):
 
 def xlog1py(x, y):
     """``x * log1p(y)``, and 0 where ``x == 0``; ``d/dy = x / (1 + y)``, 0 where ``x == 0``.
-
-    Parameters
-    ----------
-    x : array_like or traced array
-    y : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -720,14 +477,6 @@ def entr(x):
     """The entropy term ``-x log x`` (0 at 0, ``-inf`` below 0); derivative ``-(log x + 1)``.
 
     At 0 the derivative is ``+inf`` (the one-sided slope, as JAX gives).
-
-    Parameters
-    ----------
-    x : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -746,15 +495,6 @@ def rel_entr(x, y):
     value is the constant 0 or ``inf`` they are 0 (JAX's convention).
     ``sum(rel_entr(p, q))`` is the Kullback-Leibler divergence of distributions ``p``, ``q``.
 
-    Parameters
-    ----------
-    x : array_like or traced array
-    y : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
-
     Examples
     --------
     >>> import slopes as sl
@@ -771,15 +511,6 @@ def kl_div(x, y):
     Derivatives ``log(x / y)`` and ``1 - x / y`` inside ``x, y > 0``; elsewhere those of
     :func:`rel_entr` (0) plus those of ``-x + y``: ``-1`` and ``1`` (JAX's convention).
 
-    Parameters
-    ----------
-    x : array_like or traced array
-    y : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
-
     Examples
     --------
     >>> from slopes.scipy import special
@@ -793,16 +524,6 @@ def kl_div(x, y):
 def iv(v, z):
     """The modified Bessel function ``I_v(z)``, differentiable in ``z``: ``(I_{v-1} + I_{v+1}) / 2``.
 
-    Parameters
-    ----------
-    v : array_like
-        The order, a constant (not differentiable).
-    z : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
-
     Examples
     --------
     >>> from slopes.scipy import special
@@ -814,16 +535,6 @@ def iv(v, z):
 
 def ive(v, z):
     """``exp(-|z|) I_v(z)``, without overflow; differentiable in ``z``.
-
-    Parameters
-    ----------
-    v : array_like
-        The order, a constant (not differentiable).
-    z : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -837,16 +548,6 @@ def ive(v, z):
 def jv(v, z):
     """The Bessel function of the first kind ``J_v(z)``; ``d/dz = (J_{v-1} - J_{v+1}) / 2``.
 
-    Parameters
-    ----------
-    v : array_like
-        The order, a constant (not differentiable).
-    z : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
-
     Examples
     --------
     >>> from slopes.scipy import special
@@ -859,16 +560,6 @@ def jv(v, z):
 def yv(v, z):
     """The Bessel function of the second kind ``Y_v(z)`` (``z > 0``); ``d/dz = (Y_{v-1} - Y_{v+1}) / 2``.
 
-    Parameters
-    ----------
-    v : array_like
-        The order, a constant (not differentiable).
-    z : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
-
     Examples
     --------
     >>> from slopes.scipy import special
@@ -880,14 +571,6 @@ def yv(v, z):
 
 def i0(x):
     """``I_0(x)``; its derivative is :func:`i1`.
-
-    Parameters
-    ----------
-    x : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -902,14 +585,6 @@ def i0(x):
 def i1(x):
     """``I_1(x)``; derivative ``(I_0 + I_2) / 2``, which is smooth at 0 (``1/2`` there).
 
-    Parameters
-    ----------
-    x : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
-
     Examples
     --------
     >>> import slopes as sl
@@ -923,14 +598,6 @@ def i1(x):
 def i0e(x):
     """``exp(-|x|) I_0(x)``; derivative ``i1e(x) - sign(x) i0e(x)`` (0 at the kink ``x = 0``, as in JAX).
 
-    Parameters
-    ----------
-    x : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
-
     Examples
     --------
     >>> from slopes.scipy import special
@@ -942,14 +609,6 @@ def i0e(x):
 
 def i1e(x):
     """``exp(-|x|) I_1(x)``; derivative ``(i0e + ive(2, .)) / 2 - sign(x) i1e(x)``.
-
-    Parameters
-    ----------
-    x : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -964,14 +623,6 @@ def i1e(x):
 def j0(x):
     """``J_0(x)``; its derivative is ``-j1(x)``.
 
-    Parameters
-    ----------
-    x : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
-
     Examples
     --------
     >>> from slopes.scipy import special
@@ -983,14 +634,6 @@ def j0(x):
 
 def j1(x):
     """``J_1(x)``; derivative ``(J_0 - J_2) / 2`` (``1/2`` at 0).
-
-    Parameters
-    ----------
-    x : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
 
     Examples
     --------
@@ -1005,14 +648,6 @@ def j1(x):
 def y0(x):
     """``Y_0(x)`` for ``x > 0``; its derivative is ``-y1(x)``.
 
-    Parameters
-    ----------
-    x : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
-
     Examples
     --------
     >>> from slopes.scipy import special
@@ -1025,14 +660,6 @@ def y0(x):
 def y1(x):
     """``Y_1(x)`` for ``x > 0``; derivative ``(Y_0 - Y_2) / 2``.
 
-    Parameters
-    ----------
-    x : array_like or traced array
-
-    Returns
-    -------
-    ndarray, or a traced array inside a transform.
-
     Examples
     --------
     >>> from slopes.scipy import special
@@ -1040,3 +667,46 @@ def y1(x):
     -0.781213
     """
     return sp.y1(*_real("y1", x))
+
+
+# -- the Parameters and Returns sections, written once from each signature ------------------------
+_CONSTANT = "a constant (not differentiable)"
+_PARAMETERS = {
+    ("polygamma", "n"): f"int or array_like of int\n    The order, {_CONSTANT}.",
+    ("multigammaln", "d"): "int\n    The dimension, a positive constant.",
+    ("gammainc", "a"): f"array_like\n    The shape, {_CONSTANT}.",
+    ("gammaincc", "a"): f"array_like\n    The shape, {_CONSTANT}.",
+    ("zeta", "x"): f"array_like\n    The exponent, {_CONSTANT}.",
+    ("zeta", "q"): "array_like or traced array, optional\n"
+    "    The shift; ``None`` (Riemann zeta) is ``q = 1``.",
+    ("logsumexp", "axis"): "int or tuple of int, optional\n    Axes summed over (all by default).",
+    ("logsumexp", "b"): "array_like or traced array, optional\n    Weights of ``exp(a)``, broadcast "
+    "against ``a``; may be negative.",
+    ("logsumexp", "keepdims"): "bool, default False",
+    ("logsumexp", "return_sign"): "bool, default False\n    Also return the sign of the sum.",
+    ("softmax", "axis"): "int or tuple of int, optional\n    Axes that sum to one (all by default).",
+    ("log_softmax", "axis"): "int or tuple of int, optional\n    Axes normalized over (all by default).",
+}
+for _name in ("betainc", "betaincc"):
+    _PARAMETERS[(_name, "a")] = _PARAMETERS[(_name, "b")] = f"array_like\n    A shape, {_CONSTANT}."
+for _name in ("iv", "ive", "jv", "yv"):
+    _PARAMETERS[(_name, "v")] = f"array_like\n    The order, {_CONSTANT}."
+_RETURNS = {
+    "logsumexp": "ndarray or tuple\n    The log of the sum; with ``return_sign``, the pair\n"
+    "    ``(log|sum|, sign)`` (the sign carries no derivative).",
+}
+
+
+def _document(fn):
+    """Insert NumPy-style Parameters and Returns sections before the docstring's Examples."""
+    lines = ["Parameters", "----------"]
+    for arg in inspect.signature(fn).parameters:
+        lines.append(f"{arg} : " + _PARAMETERS.get((fn.__name__, arg), "array_like or traced array"))
+    returns = _RETURNS.get(fn.__name__, "ndarray\n    Or a traced array inside a transform.")
+    lines += ["", "Returns", "-------", *returns.split("\n"), "", ""]
+    block = "\n".join("    " + line if line else "" for line in "\n".join(lines).split("\n"))
+    fn.__doc__ = fn.__doc__.replace("    Examples\n", block + "    Examples\n", 1)
+
+
+for _name in set(__all__) - {"psi"}:  # psi is digamma
+    _document(globals()[_name])

@@ -7,8 +7,8 @@ Taylor mode integrates the forward rule exactly.
 
 Arguments without a closed-form derivative are constants: the order ``n`` of
 ``polygamma``, the order ``v`` of the Bessel functions, the shapes ``a``, ``b`` of
-``gammainc``/``gammaincc``/``betainc``/``betaincc``, the exponent ``x`` of ``zeta``. Differentiating in one
-of them raises an error naming the argument and what to do.
+``gammainc``/``gammaincc``/``betainc``/``betaincc``, the exponent ``x`` of ``zeta``.
+Differentiating in one of them raises an error naming the argument and what to do.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from .rules import defjvp, mask_zero
 from ..trace import shape_of
 
 SQRT_PI = math.sqrt(math.pi)
-SQRT_2PI = math.sqrt(2.0 * math.pi)
 LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
@@ -93,7 +92,9 @@ def _polygamma(n, x):
     return out
 
 
-polygamma = _define("polygamma", _polygamma, ("the order n", lambda ans, n, x: polygamma(add(n, 1), x)), (0, 1))
+polygamma = _define(
+    "polygamma", _polygamma, ("the order n", lambda ans, n, x: polygamma(add(n, 1), x)), (0, 1)
+)
 digamma = _define("digamma", sc.digamma, (lambda ans, x: polygamma(1, x),), (0,))
 gammaln = _define("gammaln", sc.gammaln, (lambda ans, x: digamma(x),), (0,))
 gamma = _define("gamma", sc.gamma, (lambda ans, x: mul(ans, digamma(x)),), (0, "ans"))
@@ -110,7 +111,10 @@ betaln = _define("betaln", sc.betaln, (_beta_partial(True), _beta_partial(False)
 beta = _define(
     "beta",
     sc.beta,
-    (lambda ans, a, b: mul(ans, _beta_partial(True)(ans, a, b)), lambda ans, a, b: mul(ans, _beta_partial(False)(ans, a, b))),
+    (
+        lambda ans, a, b: mul(ans, _beta_partial(True)(ans, a, b)),
+        lambda ans, a, b: mul(ans, _beta_partial(False)(ans, a, b)),
+    ),
     (0, 1, "ans"),
 )
 
@@ -121,7 +125,10 @@ def _gamma_density(a, x):
 
 
 gammainc = _define("gammainc", sc.gammainc, ("the shape a", lambda ans, a, x: _gamma_density(a, x)), (0, 1))
-gammaincc = _define("gammaincc", sc.gammaincc, ("the shape a", lambda ans, a, x: neg(_gamma_density(a, x))), (0, 1))
+gammaincc = _define(
+    "gammaincc", sc.gammaincc, ("the shape a", lambda ans, a, x: neg(_gamma_density(a, x))), (0, 1)
+)
+
 
 def _beta_density(a, b, x):
     """``x**(a-1) (1-x)**(b-1) / B(a, b)``, the x-derivative of ``betainc(a, b, x)``, in logs."""
@@ -129,7 +136,10 @@ def _beta_density(a, b, x):
 
 
 betainc = _define(
-    "betainc", sc.betainc, ("the shape a", "the shape b", lambda ans, a, b, x: _beta_density(a, b, x)), (0, 1, 2)
+    "betainc",
+    sc.betainc,
+    ("the shape a", "the shape b", lambda ans, a, b, x: _beta_density(a, b, x)),
+    (0, 1, 2),
 )
 betaincc = _define(
     "betaincc",
@@ -139,7 +149,9 @@ betaincc = _define(
 )
 
 # Hurwitz zeta(x, q) = sum_k (k + q)**-x: d/dq = -x zeta(x + 1, q); no closed form in x
-zeta = _define("zeta", sc.zeta, ("the exponent x", lambda ans, x, q: neg(mul(x, zeta(add(x, 1.0), q)))), (0, 1))
+zeta = _define(
+    "zeta", sc.zeta, ("the exponent x", lambda ans, x, q: neg(mul(x, zeta(add(x, 1.0), q)))), (0, 1)
+)
 
 
 # -- error function and the normal distribution -----------------------------------------------
@@ -161,7 +173,9 @@ def _log_normal_density(x):
 ndtr = _define("ndtr", sc.ndtr, (lambda ans, x: exp(_log_normal_density(x)),), (0,))
 ndtri = _define("ndtri", sc.ndtri, (lambda ans, x: exp(neg(_log_normal_density(ans))),), ("ans",))
 # density / cdf as exp(log density - log cdf): finite far in the left tail, where both underflow
-log_ndtr = _define("log_ndtr", sc.log_ndtr, (lambda ans, x: exp(sub(_log_normal_density(x), ans)),), (0, "ans"))
+log_ndtr = _define(
+    "log_ndtr", sc.log_ndtr, (lambda ans, x: exp(sub(_log_normal_density(x), ans)),), (0, "ans")
+)
 
 
 # -- logistic ------------------------------------------------------------------------------
@@ -181,6 +195,8 @@ xlog1py = _define(
     (lambda ans, x, y: log1p(y), lambda ans, x, y: _quotient_or_zero(x, add(y, 1.0))),
     (0, 1),
 )
+
+
 def _relative_entropy_partials(linear):
     """Partials of ``rel_entr`` (``linear=0``) and ``kl_div = rel_entr - p + q`` (``linear=1``).
 
@@ -188,14 +204,19 @@ def _relative_entropy_partials(linear):
     the constant 0 or ``inf``; ``kl_div`` adds ``-1`` and ``+1`` everywhere (JAX's conventions).
     """
 
-    def parts(p, q):
+    def inside(p, q):
         both = logical_and(greater(p, 0), greater(q, 0))
-        sp, sq = where(both, p, 1.0), where(both, q, 1.0)  # no log(0) or 0/0 in the branch not taken
-        dp = sub(where(both, add(sub(log(sp), log(sq)), 1.0), 0.0), float(linear))
-        dq = add(where(both, neg(div(sp, sq)), 0.0), float(linear))
-        return dp, dq
+        return both, where(both, p, 1.0), where(both, q, 1.0)  # no log(0) or 0/0 where not taken
 
-    return (lambda ans, p, q: parts(p, q)[0], lambda ans, p, q: parts(p, q)[1])
+    def dp(ans, p, q):
+        both, sp, sq = inside(p, q)
+        return sub(where(both, add(sub(log(sp), log(sq)), 1.0), 0.0), float(linear))
+
+    def dq(ans, p, q):
+        both, sp, sq = inside(p, q)
+        return add(where(both, neg(div(sp, sq)), 0.0), float(linear))
+
+    return dp, dq
 
 
 rel_entr = _define("rel_entr", sc.rel_entr, _relative_entropy_partials(0), (0, 1))
