@@ -18,7 +18,6 @@ need no rules of their own.
 from __future__ import annotations
 
 import numpy as np
-import scipy.signal
 
 from ..trace import ALL_ARGS, Primitive, shape_of
 from .elementwise import unbroadcast
@@ -29,6 +28,8 @@ __all__ = ["convolve_full", "flip_core"]
 
 
 def _convolve_full_impl(x, y, method="auto", lead=0):
+    import scipy.signal  # on first use: importing it costs ~0.7 s, which `import slopes` must not pay
+
     if not lead:
         return scipy.signal.convolve(x, y, mode="full", method=method)
     x, y = np.asarray(x), np.asarray(y)
