@@ -21,6 +21,8 @@ from .array_api import *  # noqa: F403
 from .array_api import __all__ as _array_api
 from .assembly import *  # noqa: F403
 from .assembly import __all__ as _assembly
+from .complex_order import *  # noqa: F403
+from .complex_order import __all__ as _complex_order
 from .complex_parts import *  # noqa: F403
 from .complex_parts import __all__ as _complex_parts
 from .creation import *  # noqa: F403
@@ -79,7 +81,7 @@ for _name in (
     globals()[_name] = getattr(_np, _name)
 
 __all__ = sorted(
-    set(_complex_parts + _creation + _grids + _indexing + _manipulation + _products + _reductions + _shapes + _ufuncs)
+    set(_complex_order + _complex_parts + _creation + _grids + _indexing + _manipulation + _products + _reductions + _shapes + _ufuncs)
     | set(_array_api + _assembly + _differences + _elementwise_extra + _index_tools + _queries)
     | set(_functional + _layout + _polynomials + _selection + _sequences + _spaces + _statistics)
 )

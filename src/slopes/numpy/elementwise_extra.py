@@ -1,6 +1,6 @@
 """More elementwise functions: angle units, ``logaddexp2``, ``sinc``, ``fmax``/``fmin``,
 ``nan_to_num``, ``copysign``, ``fmod``, ``float_power``, ``heaviside``, ``divmod``, ``modf``,
-``ldexp``, ``frexp``.
+``ldexp``, ``frexp``, ``i0``, ``real_if_close``.
 
 All but ``sinc`` and ``fmod`` are exact compositions of existing primitives, so every
 derivative order, ``vmap``, ``jit`` and Taylor mode come with them.
@@ -15,7 +15,10 @@ import numpy as np
 from ..core.ops import elementwise as ew
 from ..core.ops import elementwise_extra as ewx
 from ..core.ops import queries as q
+from ..core.ops import special as sp
 from ..core.ops.elementwise_extra import sinc_derivative
+from ._static import known_value
+from .complex_parts import real
 from ._wrap import asarray_args
 
 __all__ = [
@@ -37,7 +40,13 @@ __all__ = [
     "modf",
     "ldexp",
     "frexp",
+    "i0",
+    "real_if_close",
 ]
+
+
+def _dtype(x):
+    return x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
 
 
 def deg2rad(x):
@@ -162,7 +171,7 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     array([0., 1.])
     """
     (x,) = asarray_args((x,))
-    dtype = x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
+    dtype = _dtype(x)
     if not np.issubdtype(dtype, np.inexact):  # integers and booleans hold no NaN: NumPy returns them
         return x
     big = np.finfo(dtype).max
@@ -322,3 +331,48 @@ def frexp(x):
     exponent = q.frexp_exponent(x)
     dtype = x.dtype if hasattr(x, "dtype") else np.dtype(np.float64)
     return ew.mul(x, ew.exp2(ew.neg(ew.astype(exponent, dtype=dtype)))), exponent
+
+
+def i0(x):
+    """Differentiable ``numpy.i0``: the modified Bessel function of the first kind, order 0.
+
+    The same primitive as ``slopes.scipy.special.i0``; its derivative is ``I_1``
+    (0 at ``x = 0``), and every higher order follows.
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> float(snp.i0(0.0)), float(sl.grad(snp.i0)(0.0))
+    (1.0, 0.0)
+    """
+    (x,) = asarray_args((x,))
+    if np.issubdtype(_dtype(x), np.complexfloating):
+        raise TypeError("i0(): complex arguments are not supported (as numpy.i0); pass the real array")
+    return sp.i0(x)
+
+
+def real_if_close(a, tol=100):
+    """Differentiable ``numpy.real_if_close``: the real part when every imaginary part is negligible.
+
+    Negligible means below ``tol`` machine epsilons of ``a``'s dtype (``tol > 1``),
+    or below ``tol`` itself (``tol <= 1``), as NumPy. A real ``a`` comes back
+    unchanged. The derivative passes through to the real part (autograd's rule);
+    which result comes back is read from the values, so a complex ``a`` must be
+    known when traced by ``sl.jit``.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> snp.real_if_close(np.array([2.0 + 1e-15j, 1.0]))
+    array([2., 1.])
+    >>> snp.real_if_close(np.array([2.0 + 0.1j]))
+    array([2.+0.1j])
+    """
+    (a,) = asarray_args((a,))
+    dtype = _dtype(a)
+    if not np.issubdtype(dtype, np.complexfloating):
+        return a
+    if tol > 1:
+        tol = np.finfo(dtype).eps * tol
+    imag_part = np.imag(known_value(a, "real_if_close", "the imaginary parts (they decide the result's dtype)"))
+    return real(a) if np.all(np.abs(imag_part) < tol) else a

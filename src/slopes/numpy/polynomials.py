@@ -1,22 +1,29 @@
 """Polynomials as coefficient arrays, highest power first (NumPy's ``poly*`` convention):
-``vander``, ``polyadd``, ``polysub``, ``polymul``, ``polyder``, ``polyint``, ``poly``.
+``vander``, ``polyadd``, ``polysub``, ``polymul``, ``polyder``, ``polyint``, ``poly``,
+``polyfit``, ``roots``.
 
-Differentiable in the coefficients (and in ``vander``'s points, ``poly``'s roots).
-``polyval`` lives with the other functions of sequences; ``polyfit`` and ``roots``
-need least squares and eigenvalues (``slopes.numpy.linalg``).
+Differentiable in the coefficients (and in ``vander``'s points, ``poly``'s roots,
+``polyfit``'s data). ``polyval`` lives with the other functions of sequences;
+``polyfit`` and ``roots`` are least squares and eigenvalues (``slopes.numpy.linalg``).
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
 from ..core.ops import elementwise as ew
 from ..core.trace import shape_of
-from .creation import asarray
+from ._static import known_value
 from .convolution import convolve
-from .shapes import concatenate, stack
+from .creation import asarray
+from .linalg import lstsq
+from .linalg_eig import eigvals
+from .reductions import sum as _sum
+from .shapes import concatenate, reshape, stack
 
-__all__ = ["vander", "polyadd", "polysub", "polymul", "polyder", "polyint", "poly"]
+__all__ = ["vander", "polyadd", "polysub", "polymul", "polyder", "polyint", "poly", "polyfit", "roots"]
 
 
 def _coefficients(p, fn):
@@ -152,3 +159,93 @@ def poly(seq_of_zeros):
     for i in range(shape_of(roots)[0]):
         out = convolve(out, concatenate([np.ones(1), ew.neg(roots[i : i + 1])]))
     return out
+
+
+def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
+    """Differentiable ``numpy.polyfit``: least-squares polynomial coefficients, highest power first.
+
+    NumPy's algorithm: the Vandermonde matrix's columns scaled to unit norm, then
+    :func:`slopes.numpy.linalg.lstsq` with NumPy's default ``rcond``
+    (``len(x) * eps``). The coefficients are differentiable in ``x``, ``y`` and
+    the weights ``w`` wherever the rank does not change. ``full=True`` returns
+    ``(coefficients, residuals, rank, singular_values, rcond)`` as NumPy;
+    ``y`` of shape ``(M, K)`` fits ``K`` columns at once.
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> x = np.array([0.0, 1.0, 2.0, 3.0])
+    >>> snp.polyfit(x, 2 * x + 1, 1).round(12)
+    array([2., 1.])
+    >>> sl.grad(lambda y: snp.polyfit(x, y, 1)[0])(2 * x + 1).round(12)
+    array([-0.3, -0.1,  0.1,  0.3])
+    """
+    if cov:
+        raise NotImplementedError(
+            "polyfit(): cov=True is not offered; with full=True, the covariance is "
+            "inv(V.T @ V) * residuals / (len(x) - deg - 1) for V = snp.vander(x, deg + 1)"
+        )
+    order = int(deg) + 1
+    if order < 1:
+        raise ValueError(f"polyfit(): expected deg >= 0, got {deg}")
+    x, y = ew.add(asarray(x), 0.0), ew.add(asarray(y), 0.0)  # integers fitted as floats, as NumPy
+    sx, sy = shape_of(x), shape_of(y)
+    if len(sx) != 1 or sx[0] == 0:
+        raise TypeError(f"polyfit(): x must be a non-empty 1-d array, got shape {sx}")
+    if len(sy) not in (1, 2) or sy[0] != sx[0]:
+        raise TypeError(f"polyfit(): y must have shape ({sx[0]},) or ({sx[0]}, K) to match x, got {sy}")
+    rcond = sx[0] * float(np.finfo(x.dtype).eps) if rcond is None else rcond
+    lhs, rhs = vander(x, order), y
+    if w is not None:
+        w = asarray(w)
+        if shape_of(w) != sx:
+            raise TypeError(f"polyfit(): w must have the shape of x, {sx}, got {shape_of(w)}")
+        lhs = ew.mul(lhs, reshape(w, (-1, 1)))
+        rhs = ew.mul(rhs, reshape(w, (-1, 1)) if len(sy) == 2 else w)
+    # unit-norm columns: the Vandermonde matrix is badly scaled for large |x| or high degree
+    scale = ew.sqrt(_sum(ew.mul(lhs, lhs), axis=0))
+    c, residuals, rank, s = lstsq(ew.div(lhs, scale), rhs, rcond)
+    c = ew.div(c, reshape(scale, (-1, 1)) if len(sy) == 2 else scale)
+    if full:
+        return c, residuals, rank, s, rcond
+    if np.any(np.asarray(rank) != order):
+        warnings.warn("Polyfit may be poorly conditioned", np.exceptions.RankWarning, stacklevel=2)
+    return c
+
+
+def roots(p, *, strip_zeros=True):
+    """Differentiable ``numpy.roots``: the roots of the polynomial with coefficients ``p``.
+
+    The eigenvalues of the companion matrix, as NumPy, in the same order. The
+    result is always complex (JAX's convention: its dtype cannot depend on the
+    values). Leading zeros of ``p`` are dropped and trailing zeros give roots at 0,
+    as NumPy; where they are is read from the values, so ``sl.jit`` and ``vmap``
+    need ``strip_zeros=False`` (JAX's option: ``p[0]`` must then be non-zero).
+    A simple root ``r`` moves by ``-dp(r) / p'(r)``; at a multiple root the
+    derivative is infinite.
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> snp.roots(np.array([0.0, 1.0, -3.0, 2.0]))
+    array([2.+0.j, 1.+0.j])
+    >>> sl.grad(lambda p: snp.real(snp.roots(p)[0]))(np.array([1.0, -3.0, 2.0]))
+    array([-4., -2., -1.])
+    """
+    p = asarray(p)
+    if len(shape_of(p)) != 1:
+        raise ValueError(f"roots(): the coefficients must be a 1-d array, got shape {shape_of(p)}")
+    trailing = 0
+    if strip_zeros:
+        nonzero = np.flatnonzero(known_value(p, "roots", "the coefficients (where the leading and trailing zeros are)"))
+        if nonzero.size == 0:
+            return np.zeros(0, dtype=complex)
+        trailing = shape_of(p)[0] - int(nonzero[-1]) - 1
+        p = p[int(nonzero[0]) : int(nonzero[-1]) + 1]
+    n = shape_of(p)[0] - 1
+    if n < 1:
+        return np.zeros(trailing, dtype=complex)
+    # companion matrix: first row -p[1:] / p[0], ones below the diagonal
+    top = reshape(ew.div(ew.neg(p[1:]), p[0]), (1, n))
+    found = eigvals(concatenate([top, np.eye(n - 1, n)], axis=0))
+    return concatenate([found, np.zeros(trailing, dtype=complex)]) if trailing else found
