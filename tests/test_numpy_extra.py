@@ -278,6 +278,42 @@ CASES.update(
         ),
     }
 )
+# -- i0, real_if_close, sort_complex, polyfit, roots -----------------------------------------------
+def _parts(z):
+    """Real and imaginary parts side by side: a real function of a complex result."""
+    return snp.concatenate([snp.real(z), snp.imag(z)])
+
+
+def _np_parts(z):
+    return np.concatenate([np.real(z), np.imag(z)])
+
+
+_FIT_X = np.sort(RNG.uniform(-2, 3, size=7))
+# real roots 1.5 and -0.7, and the complex pair -0.2 +- 1.1j
+_P = np.polymul(np.poly([1.5, -0.7]), [1.0, 0.4, 1.25]) * 1.3
+CASES.update(
+    {
+        "i0": (snp.i0, np.i0, (RNG.normal(size=(2, 3)) * 2,)),
+        "real_if_close": (
+            lambda a: snp.real_if_close(a * (1 + 0j)),
+            lambda a: np.real_if_close(a * (1 + 0j)),
+            (RNG.normal(size=3),),
+        ),
+        "sort_complex": (
+            lambda re, im: _parts(snp.sort_complex(re + 1j * im)),
+            lambda re, im: _np_parts(np.sort_complex(re + 1j * im)),
+            (RNG.normal(size=(2, 4)), RNG.normal(size=(2, 4))),
+        ),
+        "sort_complex_real": (lambda a: _parts(snp.sort_complex(a)), lambda a: _np_parts(np.sort_complex(a)), (RNG.normal(size=5),)),
+        "polyfit": (lambda x, y: snp.polyfit(x, y, 2), lambda x, y: np.polyfit(x, y, 2), (_FIT_X, RNG.normal(size=7))),
+        "polyfit_weighted_columns": (
+            lambda x, y, w: snp.polyfit(x, y, 3, w=w),
+            lambda x, y, w: np.polyfit(x, y, 3, w=w),
+            (_FIT_X, RNG.normal(size=(7, 2)), RNG.uniform(0.5, 2.0, size=7)),
+        ),
+        "roots": (lambda p: _parts(snp.roots(p, strip_zeros=False)), lambda p: _np_parts(np.roots(p)), (_P,)),
+    }
+)
 NAMES = sorted(CASES)
 
 
@@ -313,8 +349,8 @@ def test_taylor_mode_against_finite_differences(name):
     np.testing.assert_allclose(float(sl.derivative(g, order=1)(0.0)), (gp - gm) / (2 * h), rtol=1e-5, atol=1e-6)
 
 
-# whose result's shape depends on the input's values: neither vmap nor jit can give one program
-VALUE_SHAPED = {"trim_zeros"}
+# whose result's shape (or dtype) depends on the input's values: neither vmap nor jit can give one program
+VALUE_SHAPED = {"trim_zeros", "real_if_close"}
 
 
 @pytest.mark.parametrize("name", sorted(VALUE_SHAPED))
@@ -552,3 +588,79 @@ def test_nonzero_and_one_argument_where_are_replayed_by_jit():
         jitted = sl.jit(lambda v: fn(v) * 1.0 + 0.0 * snp.sum(v))
         for x in (np.array([1.0, -1.0, 2.0]), np.array([-1.0, 3.0, -2.0])):  # the second call replays
             np.testing.assert_array_equal(jitted(x), np.nonzero(x > 0)[0])
+
+
+def test_roots_strip_zeros_as_numpy_and_move_as_the_closed_form():
+    p = np.array([0.0, 0.0, 2.0, -1.0, 3.0, 0.0, 0.0])
+    np.testing.assert_allclose(snp.roots(p), np.roots(p), rtol=1e-14, atol=1e-15)
+    assert snp.roots(np.zeros(3)).shape == np.roots(np.zeros(3)).shape == (0,)
+    # a simple root r of p moves by dr/dp_k = -r**(n-k) / p'(r) (implicit function theorem)
+    r = np.roots(_P)
+    k = int(np.argmin(np.abs(r - 1.5)))
+    want = -(1.5 ** np.arange(4, -1, -1)) / np.polyval(np.polyder(_P), 1.5)
+    np.testing.assert_allclose(sl.grad(lambda p: snp.real(snp.roots(p)[k]))(_P), want, rtol=1e-10)
+    with pytest.raises(Exception, match="static argument"):
+        sl.jit(snp.roots)(_P)
+    with pytest.raises(ValueError, match="1-d array"):
+        snp.roots(np.ones((2, 2)))
+
+
+def test_roots_gradient_matches_jax():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    w = np.array([0.3, -1.2, 0.7, 2.0])
+    got = sl.grad(lambda p: snp.sum(w * snp.real(snp.roots(p, strip_zeros=False)) + snp.imag(snp.roots(p, strip_zeros=False))))(_P)
+    jr = lambda p: jax.numpy.roots(p, strip_zeros=False)  # noqa: E731
+    want = jax.grad(lambda p: jax.numpy.sum(w * jax.numpy.real(jr(p)) + jax.numpy.imag(jr(p))))(_P)
+    np.testing.assert_allclose(got, np.asarray(want), rtol=1e-9)
+
+
+def test_real_if_close_values_dtype_and_gradient_as_numpy_and_autograd():
+    for z, tol in ((np.array([1.0 + 1e-14j, -2.0]), 100), (np.array([1.0 + 1e-3j]), 100), (np.array([1.0 + 1e-3j]), 0.01)):
+        got, want = snp.real_if_close(z, tol=tol), np.real_if_close(z, tol=tol)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    anp = pytest.importorskip("autograd.numpy")
+    import autograd
+
+    x, w = np.array([0.4, -1.3]), np.array([2.0, 5.0])
+    got = sl.grad(lambda a: snp.sum(w * snp.real_if_close(a + 0j)))(x)
+    want = autograd.grad(lambda a: anp.sum(w * anp.real_if_close(a + 0j)))(x)
+    np.testing.assert_allclose(got, want, rtol=1e-15)
+
+
+def test_sort_complex_breaks_ties_by_imaginary_part_and_gradient_follows():
+    re, im = np.array([1.0, 0.2, 1.0, 1.0]), np.array([0.5, 9.0, -3.0, 0.1])
+    z = re + 1j * im
+    np.testing.assert_array_equal(snp.sort_complex(z), np.sort_complex(z))
+    # the output's last entry is input 0 (1 + 0.5j): its derivative only
+    g = sl.grad(lambda a: snp.imag(snp.sort_complex(re + 1j * a)[-1]))(im)
+    np.testing.assert_array_equal(g, [1.0, 0.0, 0.0, 0.0])
+    for dtype in (np.float32, np.int8, np.uint16, np.int64, np.complex64, np.longdouble):
+        assert snp.sort_complex(np.array([3, 1], dtype=dtype)).dtype == np.sort_complex(np.array([3, 1], dtype=dtype)).dtype
+
+
+def test_i0_derivative_is_scipys_i1_and_complex_is_refused():
+    special = pytest.importorskip("scipy.special")
+    x = np.linspace(-3, 3, 7)
+    np.testing.assert_allclose(sl.vmap(sl.grad(snp.i0))(x), special.i1(x), rtol=1e-13, atol=1e-15)
+    with pytest.raises(TypeError, match="complex arguments"):
+        snp.i0(np.array([1j]))
+
+
+def test_polyfit_full_output_rank_warning_and_bad_input():
+    y = RNG.normal(size=7)
+    got, want = snp.polyfit(_FIT_X, y, 2, full=True), np.polyfit(_FIT_X, y, 2, full=True)
+    for g, v in zip(got, want):
+        np.testing.assert_allclose(g, v, rtol=1e-12)
+    for fit in (np.polyfit, snp.polyfit):  # fewer points than coefficients: rank 3 < 5
+        with pytest.warns(np.exceptions.RankWarning):
+            fit(np.array([0.0, 1.0, 2.0]), np.array([1.0, 2.0, 0.0]), 4)
+    with pytest.raises(TypeError, match=r"y must have shape \(3,\)"):
+        snp.polyfit(np.ones(3), np.ones(4), 1)
+    with pytest.raises(TypeError, match="non-empty 1-d array"):
+        snp.polyfit(np.ones((3, 1)), np.ones(3), 1)
+    with pytest.raises(ValueError, match="deg >= 0"):
+        snp.polyfit(np.ones(3), np.ones(3), -1)
+    with pytest.raises(NotImplementedError, match="cov=True"):
+        snp.polyfit(np.ones(3), np.ones(3), 1, cov=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.ops import elementwise as ew
 from .complex_parts import imag, real
-from .elementwise_extra import astype
-from .manipulation import argsort, take_along_axis
 from .creation import asarray
+from .manipulation import argsort, take_along_axis
 
 __all__ = ["sort_complex"]
 
@@ -15,8 +15,9 @@ __all__ = ["sort_complex"]
 def sort_complex(a):
     """Differentiable ``numpy.sort_complex``: sorted along the last axis by real, then imaginary part.
 
-    The result is complex (``complex64`` for ``float32`` and small integers,
-    ``complex128`` otherwise, as NumPy). As :func:`sort`, each output entry's
+    The result is complex, of NumPy's dtype: a complex input keeps its own,
+    8- and 16-bit integers give ``complex64``, ``longdouble`` gives ``clongdouble``,
+    and everything else ``complex128`` (``float32`` included). As :func:`sort`, each output entry's
     derivative is that of the input entry that landed there.
 
     Examples
@@ -29,4 +30,13 @@ def sort_complex(a):
     # two stable sorts, the secondary key first: the order of a lexicographic sort
     a = take_along_axis(a, argsort(imag(a), stable=True), axis=-1)
     a = take_along_axis(a, argsort(real(a), stable=True), axis=-1)
-    return astype(a, np.result_type(a.dtype, np.complex64))
+    if np.issubdtype(a.dtype, np.complexfloating):
+        return a
+    # a complex zero added rather than astype: this derivative keeps the real part of a complex cotangent
+    return ew.add(a, np.zeros((), dtype=_complex_result(a.dtype)))
+
+
+def _complex_result(dtype):
+    if dtype.char in "bhBH":
+        return np.dtype(np.complex64)
+    return np.dtype(np.clongdouble if dtype.char == "g" else np.complex128)

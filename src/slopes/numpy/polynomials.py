@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 
 from ..core.ops import elementwise as ew
-from ..core.trace import shape_of
+from ..core.trace import concrete, shape_of
 from ._static import known_value
 from .convolution import convolve
 from .creation import asarray
@@ -208,7 +208,7 @@ def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
     c = ew.div(c, reshape(scale, (-1, 1)) if len(sy) == 2 else scale)
     if full:
         return c, residuals, rank, s, rcond
-    if np.any(np.asarray(rank) != order):
+    if np.any(np.asarray(concrete(rank)) != order):  # per example under vmap
         warnings.warn("Polyfit may be poorly conditioned", np.exceptions.RankWarning, stacklevel=2)
     return c
 
