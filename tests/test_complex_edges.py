@@ -118,3 +118,138 @@ def test_jvp_real_tangent_for_complex_primal_is_the_real_direction():
     assert complex(t) == pytest.approx(np.cos(z))     # holomorphic: sin'(z) * 1
     _, t = sl.jvp(snp.sin, (z,), (1j,))
     assert complex(t) == pytest.approx(1j * np.cos(z))
+
+
+# -- every elementwise ufunc of slopes.numpy on complex input ---------------------------------
+def _elementwise_ufuncs():
+    """Names slopes.numpy shares with NumPy's elementwise ufuncs (gufuncs such as matmul excluded)."""
+    return sorted(
+        n
+        for n in dir(snp)
+        if isinstance(getattr(np, n, None), np.ufunc) and getattr(np, n).signature is None and getattr(np, n).nin <= 2
+    )
+
+
+# accepted by slopes.numpy but refused (or typed differently) by NumPy, in slopes/numpy/elementwise_extra.py
+_KNOWN_GAPS = {"deg2rad", "degrees", "rad2deg", "radians", "heaviside", "ldexp", "float_power"}
+A = np.array([1.0 + 2.0j, -0.6 + 0.3j, 0.7 - 1.1j, 1.3 + 0.4j])   # off every branch cut, no ties in
+B = np.array([0.4 - 1.0j, 0.8 + 0.6j, -1.2 + 0.5j, 1.1 + 0.9j])   # real part between A and B
+WEIGHTS = np.array([0.3 - 0.7j, 1.1 + 0.2j, -0.4 + 0.9j, 0.6 - 0.5j])
+
+
+def _arguments(name):
+    return (A,) if getattr(np, name).nin == 1 else (A, B)
+
+
+def _numpy_outcome(name, args):
+    with np.errstate(all="ignore"):
+        try:
+            return getattr(np, name)(*args), None
+        except TypeError as e:
+            return None, e
+
+
+@pytest.mark.filterwarnings("ignore::numpy.exceptions.ComplexWarning")  # the known gaps drop imaginary parts
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="not refused yet")) if n in _KNOWN_GAPS else n
+     for n in _elementwise_ufuncs()],
+)
+def test_elementwise_value_on_complex_input_is_numpys_or_both_refuse(name):
+    args = _arguments(name)
+    expected, refused = _numpy_outcome(name, args)
+    if refused is not None:
+        with pytest.raises(TypeError):
+            getattr(snp, name)(*args)
+        return
+    with np.errstate(all="ignore"):
+        got = getattr(snp, name)(*args)
+    for g, e in zip(*(([v] if not isinstance(v, tuple) else list(v)) for v in (got, expected))):
+        assert np.asarray(g).dtype == np.asarray(e).dtype
+        np.testing.assert_allclose(g, e, rtol=1e-14, atol=1e-15)
+
+
+def _differentiable_on_complex():
+    out = []
+    for name in _elementwise_ufuncs():
+        if name in _KNOWN_GAPS:
+            continue
+        value, refused = _numpy_outcome(name, _arguments(name))
+        if refused is None and not isinstance(value, tuple) and np.asarray(value).dtype.kind in "fc":
+            out += [(name, k) for k in range(len(_arguments(name)))]
+    return out
+
+
+@pytest.mark.parametrize("name, argnum", _differentiable_on_complex())
+def test_elementwise_grad_on_complex_input_matches_finite_differences_of_numpy(name, argnum):
+    """sl.grad of Re(sum(w * f(z))) against differences of NumPy's own f along x and y."""
+    args = list(_arguments(name))
+
+    def real_valued(module):
+        def f(z):
+            full = args[:argnum] + [z] + args[argnum + 1 :]
+            return module.sum(module.real(WEIGHTS * getattr(module, name)(*full)))
+
+        return f
+
+    ours = sl.grad(real_valued(snp))(args[argnum])
+    reference = sl.numeric.grad(real_valued(np), args[argnum])
+    np.testing.assert_allclose(ours, reference, rtol=1e-7, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum", "absolute", "sqrt", "log", "power", "arctanh", "reciprocal"])
+def test_elementwise_grad_on_complex_input_matches_jax(name):
+    def make(module):
+        return lambda z: module.sum(module.real(WEIGHTS * getattr(module, name)(*([z, B][: getattr(np, name).nin]))))
+
+    np.testing.assert_allclose(sl.grad(make(snp))(A), jax_grad(make, A), rtol=1e-10, atol=1e-12)
+
+
+def test_maximum_minimum_clip_order_complex_numbers_like_numpy():
+    # NumPy orders complex numbers lexicographically: real parts first, then imaginary parts
+    a, b = np.array([1.0 + 2.0j, 1.0 - 1.0j]), np.array([1.0 + 3.0j, 0.5 + 9.0j])
+    np.testing.assert_array_equal(snp.maximum(a, b), np.maximum(a, b))
+    np.testing.assert_array_equal(snp.minimum(a, b), np.minimum(a, b))
+    lo, hi = 0.5 + 0.0j, 1.2 + 0.5j
+    np.testing.assert_array_equal(snp.clip(A, lo, hi), np.clip(A, lo, hi))
+    # inside the bounds clip passes z through (derivative: the identity), outside the bound wins
+    f = lambda module: lambda z: module.sum(module.real(WEIGHTS * module.clip(z, lo, hi)))  # noqa: E731
+    np.testing.assert_allclose(sl.grad(f(snp))(A), sl.numeric.grad(f(np), A), rtol=1e-7, atol=1e-8)
+
+
+def test_complex_sign_derivative_forward_reverse_second_order():
+    from checks import check_derivatives
+    from test_complex import realified
+
+    check_derivatives(realified(snp.sign), A.real, A.imag, rtol=1e-5, atol=1e-6)
+
+
+def test_complex_sign_at_zero_is_zero_without_nan():
+    z = np.array([0.0 + 0.0j, 3.0 + 4.0j])
+    np.testing.assert_array_equal(snp.sign(z), np.sign(z))
+    g = sl.grad(lambda z: snp.sum(snp.real(snp.sign(z)) + snp.imag(snp.sign(z))))(z)
+    assert np.all(np.isfinite(g)) and g[0] == 0
+
+
+def test_complex_sign_under_vmap_and_jit():
+    f = lambda z: snp.real(snp.sign(z) * (1 - 2j))  # noqa: E731
+    np.testing.assert_allclose(sl.vmap(f)(A), np.real(np.sign(A) * (1 - 2j)), rtol=1e-15)
+    g = sl.jit(sl.grad(lambda z: snp.sum(f(z))))
+    np.testing.assert_allclose(g(A), sl.numeric.grad(lambda z: np.sum(np.real(np.sign(z) * (1 - 2j))), A), rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(g(B), sl.numeric.grad(lambda z: np.sum(np.real(np.sign(z) * (1 - 2j))), B), rtol=1e-7, atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "call, hint",
+    [
+        (lambda: snp.arctan2(1j, 1.0), "snp.angle"),
+        (lambda: snp.hypot(1.0, 2j), "snp.abs"),
+        (lambda: snp.floor([1.5 + 1j]), "snp.real"),
+        (lambda: snp.mod(1j, 2.0), "snp.real"),
+        (lambda: snp.fabs(1j), "snp.abs"),
+        (lambda: sl.grad(lambda z: snp.real(snp.logaddexp(z, 1.0)))(1j), "snp.log"),
+    ],
+)
+def test_real_only_functions_refuse_complex_input_naming_the_alternative(call, hint):
+    with pytest.raises(TypeError, match=f"real numbers only.*{hint}"):
+        call()
