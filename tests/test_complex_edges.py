@@ -253,3 +253,54 @@ def test_complex_sign_under_vmap_and_jit():
 def test_real_only_functions_refuse_complex_input_naming_the_alternative(call, hint):
     with pytest.raises(TypeError, match=f"real numbers only.*{hint}"):
         call()
+
+
+# -- singular values and pseudo-inverse of complex matrices ----------------------------------
+_RNG = np.random.default_rng(7)
+M = _RNG.standard_normal((4, 3)) + 1j * _RNG.standard_normal((4, 3))
+W_M = _RNG.standard_normal((3, 4)) + 1j * _RNG.standard_normal((3, 4))
+B_M = _RNG.standard_normal(4) + 1j * _RNG.standard_normal(4)
+SPECTRAL = {
+    "nuclear_norm": lambda s: lambda a: s.linalg.norm(a, "nuc"),
+    "spectral_norm": lambda s: lambda a: s.linalg.norm(a, 2),
+    "svdvals_cubed": lambda s: lambda a: s.sum(s.linalg.svd(a, compute_uv=False) ** 3),
+    "pinv": lambda s: lambda a: s.sum(s.real(W_M * s.linalg.pinv(a))),
+    "cond": lambda s: lambda a: s.linalg.cond(a),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPECTRAL))
+def test_spectral_functions_of_complex_matrices_match_jax_and_finite_differences(name):
+    make = SPECTRAL[name]
+    ours = sl.grad(make(snp))(M)
+    np.testing.assert_allclose(ours, sl.numeric.grad(make(np), M), rtol=1e-8, atol=1e-9)
+    np.testing.assert_allclose(ours, jax_grad(make, M), rtol=1e-10, atol=1e-12)
+
+
+def test_lstsq_of_complex_matrix_value_residuals_and_gradient():
+    res = snp.linalg.lstsq(M, B_M)
+    ref = np.linalg.lstsq(M, B_M)
+    np.testing.assert_allclose(res.x, ref[0], rtol=1e-12)
+    np.testing.assert_allclose(res.residuals, ref[1], rtol=1e-12)   # sum |r|**2, real
+    assert res.residuals.dtype == ref[1].dtype
+    make = lambda s: lambda a: s.sum(s.real(s.linalg.lstsq(a, B_M)[0] * (1 + 2j)))  # noqa: E731
+    np.testing.assert_allclose(sl.grad(make(snp))(M), sl.numeric.grad(make(np), M), rtol=1e-8, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["svdvals", "pinv"])
+def test_svdvals_and_pinv_complex_forward_reverse_second_order(name):
+    from checks import check_derivatives
+    from test_complex import realified
+
+    f = {"svdvals": lambda a: snp.linalg.svdvals(a).astype(complex), "pinv": snp.linalg.pinv}[name]
+    # second derivatives of singular values read the singular vectors' rules: real matrices only, for now
+    order = 1 if name == "svdvals" else 2
+    check_derivatives(realified(f), M.real, M.imag, order=order, rtol=1e-5, atol=1e-6)
+
+
+def test_singular_vectors_of_complex_matrices_refuse_derivatives_clearly():
+    with pytest.raises(TypeError, match="complex matrix"):
+        sl.grad(lambda a: snp.real(snp.sum(snp.linalg.svd(a)[0])))(M)
+    with pytest.raises(TypeError, match="second derivatives of its singular values"):
+        nuclear_grad = sl.grad(lambda a: snp.linalg.norm(a, "nuc"))
+        sl.grad(lambda a: snp.sum(snp.real(nuclear_grad(a) * W_M.T)))(M)

@@ -336,11 +336,13 @@ def _traced(*xs):
 
 
 def _real_derivatives_only(name, *xs):
-    """The SVD and QR rules are written for real matrices: refuse to differentiate complex ones
-    (their values are NumPy's; only derivatives would follow the wrong convention)."""
+    """The singular vectors' and QR's rules are written for real matrices: refuse to differentiate
+    complex ones (their values are NumPy's; only derivatives would follow the wrong convention).
+    Singular values and pinv (so cond, lstsq and the norms) have complex rules."""
     if _traced(*xs) and any(complex_valued(x) for x in xs):
         raise TypeError(
-            f"{name}(): derivatives through the SVD/QR of a complex matrix are not supported yet; "
+            f"{name}(): derivatives through the singular vectors or QR of a complex matrix are not "
+            "supported yet (singular values, pinv, lstsq, cond and norms are); "
             "differentiate with respect to real and imaginary parts stacked as a real matrix "
             "[[A.real, -A.imag], [A.imag, A.real]] (its singular values are those of A, twice)"
         )
@@ -397,9 +399,9 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
            [ 0., -1.]])
     """
     a = _matrix(a, "svd")
-    _real_derivatives_only("svd", a)
     if not compute_uv:
         return sv.svdvals(a, hermitian=bool(hermitian))
+    _real_derivatives_only("svd", a)
     full = bool(full_matrices)
     packed = sv.svd(a, full_matrices=full, hermitian=bool(hermitian))
     return SVDResult(*sv.unpack_svd(packed, shape_of(a)[-2], full))
@@ -418,7 +420,6 @@ def svdvals(x):
     array([2., 1.])
     """
     x = _matrix(x, "svdvals")
-    _real_derivatives_only("svdvals", x)
     return sv.svdvals(x)
 
 
@@ -465,7 +466,6 @@ def pinv(a, rcond=None, hermitian=False, *, rtol=None):
            [ 0.  ]])
     """
     a = _matrix(a, "pinv")
-    _real_derivatives_only("pinv", a)
     ratio = _cutoff_ratio(rcond, rtol, 1e-15, "pinv")  # NumPy's default
     return sv.pinv(a, rcond=ratio, hermitian=bool(hermitian))
 
@@ -513,7 +513,6 @@ def cond(x, p=None):
            [ 0. , -1. ]])
     """
     x = _matrix(x, "cond")
-    _real_derivatives_only("cond", x)
     if p in (None, 2, -2):
         s = sv.svdvals(x)
         hi, lo = _getitem(s, index=(Ellipsis, 0)), _getitem(s, index=(Ellipsis, -1))
@@ -616,7 +615,6 @@ def lstsq(a, b, rcond=None):
     array([-0.5,  0. ,  0.5])
     """
     a, b = asarray_args((a, b))
-    _real_derivatives_only("lstsq", a, b)
     sa, sb = tuple(shape_of(a)), tuple(shape_of(b))
     if len(sa) != 2 or len(sb) not in (1, 2) or sb[0] != sa[0]:
         raise LinAlgError(
@@ -628,7 +626,7 @@ def lstsq(a, b, rcond=None):
     rank = sv.matrix_rank(a, rtol=ratio)
     if np.all(np.asarray(concrete(rank)) == sa[1]) and sa[0] > sa[1]:
         r = ew.sub(b, _matmul(a, x))
-        residuals = _reshape(rd.reduce_sum(ew.mul(r, r), axis=(0,), keepdims=False), sb[1:] or (1,))
+        residuals = _reshape(rd.reduce_sum(squared_magnitude(r), axis=(0,), keepdims=False), sb[1:] or (1,))
     else:
         residuals = np.zeros(0)
     rank = rank[()] if isinstance(rank, np.ndarray) else rank
@@ -673,7 +671,6 @@ def _vector_norm(x, ord, axes):
 
 def _singular_values(x, axes):
     """Singular values over ``axes`` (descending, on the last axis)."""
-    _real_derivatives_only("norm", x)
     nd = len(shape_of(x))
     rest = tuple(i for i in range(nd) if i not in axes)
     order = rest + tuple(axes)

@@ -185,7 +185,10 @@ astype.jvp = lambda primals, tangents, params: (
     astype(primals[0], **params),
     None if tangents[0] is None else astype(tangents[0], **params),
 )
-astype.vjps = (lambda g, ans, x, dtype: astype(g, dtype=x.dtype),)
+# a real value cast to complex receives the real part of its cotangent (the transpose of the cast)
+astype.vjps = (
+    lambda g, ans, x, dtype: astype(real(g) if complex_valued(g) and not complex_valued(x) else g, dtype=x.dtype),
+)
 astype.keeps = ()
 
 

@@ -27,6 +27,14 @@ derivative that does not rotate it within itself (``U2^T dU2 = 0``), which is
 basis-independent quantity, such as the projector ``U2 U2^T``, then has its
 exact derivative.
 
+Complex matrices: ``svdvals`` and ``pinv`` (so ``cond``, ``lstsq`` and the
+nuclear and spectral norms) follow JAX's convention, the reverse rule being the
+plain transpose of the forward rule: ``ds_i = Re(u_i^H dA v_i)``, whose
+cotangent is ``conj(U1 diag(g) V1^H)``; ``pinv``'s forward rule takes conjugate
+transposes, and the terms in ``dA^H`` are conjugated in the reverse rule. The
+derivatives of complex singular vectors (defined only up to a phase each) are
+not implemented.
+
 A primitive has one output array, so ``svd`` packs its three results into one
 array of shape ``(..., p, m + 1 + n)``: row ``i`` holds column ``i`` of ``U``,
 singular value ``i`` and row ``i`` of ``V^T``, zero-padded where one of them has
@@ -38,9 +46,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..dtypes import complex_valued
 from ..trace import Primitive, shape_of
 from .decompositions import _stack_batch
-from .elementwise import absolute, add, div, equal, less_equal, mul, neg, sub, where
+from .elementwise import absolute, add, conj, div, equal, less_equal, mul, neg, real, sub, where
 from .linalg import matmul, swap_last
 from .reduce import reduce_sum
 from .shape import concatenate, getitem, reshape
@@ -139,6 +148,16 @@ def _split_cols(x, k):
     return first, (None if c == k else getitem(x, index=(Ellipsis, slice(k, None))))
 
 
+def _conj(x):
+    """``conj(x)`` for complex ``x``; real ``x`` itself (no extra operation)."""
+    return conj(x) if complex_valued(x) else x
+
+
+def _adjoint(x):
+    """The conjugate transpose of the last two axes (the transpose for real ``x``)."""
+    return _conj(swap_last(x))
+
+
 def _weighted_outer(u1, w, v1):
     """``U1 diag(w) V1^T``: what a cotangent ``w`` of the singular values gives ``A``."""
     return matmul(mul(u1, _cols(w)), swap_last(v1))
@@ -169,11 +188,23 @@ def _vectors_tangent(x1, x2, tx, p, s, f, inv_s):
     return concatenate(dx, dx2, axis=len(shape_of(dx)) - 1)
 
 
+def _real_vectors_only(a):
+    """The singular vectors' rules are real; a complex ``a`` (also met in a second derivative of
+    ``svdvals``, whose rules read the vectors) gets a clear refusal, not a wrong derivative."""
+    if complex_valued(a):
+        raise TypeError(
+            "derivatives of the singular vectors of a complex matrix are not supported yet (so neither "
+            "are second derivatives of its singular values); first derivatives of singular values, "
+            "pinv, lstsq, cond and norms are"
+        )
+
+
 def _svd_jvp(primals, tangents, params):
     (a,), (t,) = primals, tangents
     packed = svd(a, **params)
     if t is None:
         return packed, None
+    _real_vectors_only(a)
     u1, u2, s, v1, v2 = _parts(packed, shape_of(a)[-2], params.get("full_matrices", False))
     tv = matmul(t, v1)  # dA V1
     p = matmul(swap_last(u1), tv)  # P = U1^T dA V1
@@ -201,6 +232,7 @@ def _vectors_cotangent(x1, x2, gx1, gx2, y1, s, f, inv_s):
 
 
 def _svd_vjp(g, packed, a, full_matrices=False, hermitian=False):
+    _real_vectors_only(a)
     m = shape_of(a)[-2]
     u1, u2, s, v1, v2 = _parts(packed, m, full_matrices)
     gu1, gu2, gs, gv1, gv2 = _parts(g, m, full_matrices)
@@ -226,17 +258,24 @@ def _svdvals_impl(a, hermitian=False):
 svdvals = Primitive("svdvals", _svdvals_impl)
 
 
+def _singular_pairs(a):
+    """``s``, ``U1`` and ``V1`` with ``A = U1 diag(s) V1^H`` (``V1`` conjugated for complex ``a``)."""
+    u1, _, s, v1, _ = _parts(svd(a), shape_of(a)[-2], False)
+    return s, u1, _conj(v1)
+
+
 def _svdvals_jvp(primals, tangents, params):
     (a,), (t,) = primals, tangents
-    u1, _, s, v1, _ = _parts(svd(a), shape_of(a)[-2], False)
+    s, u1, v1 = _singular_pairs(a)
     if t is None:
         return s, None
-    return s, reduce_sum(mul(u1, matmul(t, v1)), axis=(len(shape_of(v1)) - 2,), keepdims=False)
+    ds = reduce_sum(mul(_conj(u1), matmul(t, v1)), axis=(len(shape_of(v1)) - 2,), keepdims=False)
+    return s, real(ds) if complex_valued(ds) else ds  # Re(u_i^H dA v_i)
 
 
 def _svdvals_vjp(g, s, a, hermitian=False):
-    u1, _, _, v1, _ = _parts(svd(a), shape_of(a)[-2], False)
-    return _weighted_outer(u1, g, v1)
+    _, u1, v1 = _singular_pairs(a)
+    return _conj(_weighted_outer(u1, g, _conj(v1)))  # conj(U1 diag(g) V1^H)
 
 
 svdvals.jvp = _svdvals_jvp
@@ -255,13 +294,13 @@ pinv = Primitive("pinv", _pinv_impl)
 
 def _pinv_jvp(primals, tangents, params):
     # Golub & Pereyra (1973), valid where the rank is locally constant:
-    # dX = -X dA X + X X^T dA^T (I - A X) + (I - X A) dA^T X^T X
+    # dX = -X dA X + X X^H dA^H (I - A X) + (I - X A) dA^H X^H X
     (a,), (t,) = primals, tangents
     x = pinv(a, **params)
     if t is None:
         return x, None
-    tt = swap_last(t)
-    xt = swap_last(x)
+    tt = _adjoint(t)
+    xt = _adjoint(x)
     r = sub(tt, matmul(matmul(tt, a), x))  # dA^T (I - A X)
     q = matmul(tt, matmul(xt, x))  # dA^T X^T X
     dx = add(
@@ -272,14 +311,15 @@ def _pinv_jvp(primals, tangents, params):
 
 
 def _pinv_vjp(g, x, a, **params):
-    # the transpose of the forward rule
+    # the plain transpose of the forward rule; its terms in dA^H come back conjugated
     gt = swap_last(g)
     xt = swap_last(x)
-    h = matmul(gt, matmul(x, xt))  # g^T X X^T
-    k = matmul(matmul(xt, x), gt)  # X^T X g^T
+    xh = _adjoint(x)
+    h = matmul(gt, matmul(x, xh))  # g^T X X^H
+    k = matmul(matmul(xh, x), gt)  # X^H X g^T
     return add(
         neg(matmul(xt, matmul(g, xt))),
-        add(sub(h, matmul(a, matmul(x, h))), sub(k, matmul(matmul(k, x), a))),
+        _conj(add(sub(h, matmul(a, matmul(x, h))), sub(k, matmul(matmul(k, x), a)))),
     )
 
 
