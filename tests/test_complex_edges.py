@@ -304,3 +304,57 @@ def test_singular_vectors_of_complex_matrices_refuse_derivatives_clearly():
     with pytest.raises(TypeError, match="second derivatives of its singular values"):
         nuclear_grad = sl.grad(lambda a: snp.linalg.norm(a, "nuc"))
         sl.grad(lambda a: snp.sum(snp.real(nuclear_grad(a) * W_M.T)))(M)
+
+
+# -- QR of complex matrices ------------------------------------------------------------------
+def _qr_weights(shape):
+    rng = np.random.default_rng(11)
+    k = min(shape)
+    wq = rng.standard_normal((shape[0], k)) + 1j * rng.standard_normal((shape[0], k))
+    wr = rng.standard_normal((k, shape[1])) + 1j * rng.standard_normal((k, shape[1]))
+    return wq, wr
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 3), (3, 5)])
+def test_qr_of_complex_matrix_value_and_gradient_match_numpy_jax_and_finite_differences(shape):
+    rng = np.random.default_rng(12)
+    a = rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+    for ours, ref in zip(snp.linalg.qr(a), np.linalg.qr(a)):   # the wide case's R2 is Q^H A2
+        np.testing.assert_allclose(ours, ref, rtol=1e-13, atol=1e-14)
+    wq, wr = _qr_weights(shape)
+
+    def make(s):
+        return lambda a: s.sum(s.real(wq * s.linalg.qr(a)[0])) + s.sum(s.imag(wr * s.linalg.qr(a)[1]))
+
+    ours = sl.grad(make(snp))(a)
+    np.testing.assert_allclose(ours, sl.numeric.grad(make(np), a), rtol=1e-8, atol=1e-9)
+    np.testing.assert_allclose(ours, jax_grad(make, a), rtol=1e-10, atol=1e-12)
+
+
+def test_qr_complex_residual_and_complete_basis_projector_match_finite_differences():
+    rng = np.random.default_rng(13)
+    a = rng.standard_normal((5, 3)) + 1j * rng.standard_normal((5, 3))
+    w = rng.standard_normal((5, 5))
+
+    def residual(s):   # |Q R - 1|**2 with Q R = A: df/dx - i df/dy of |A - 1|**2 is 2 conj(A - 1)
+        return lambda a: s.sum(s.abs(s.linalg.qr(a)[0] @ s.linalg.qr(a)[1] - 1.0) ** 2)
+
+    np.testing.assert_allclose(sl.grad(residual(snp))(a), 2 * np.conj(a - 1.0), rtol=1e-10)
+
+    def projector(s):   # Q2 Q2^H does not depend on the choice of the complement's basis
+        def f(a):
+            q2 = s.linalg.qr(a, mode="complete")[0][:, 3:]
+            return s.sum(s.real(w * (q2 @ s.conj(q2).T)))
+
+        return f
+
+    np.testing.assert_allclose(sl.grad(projector(snp))(a), sl.numeric.grad(projector(np), a), rtol=1e-8, atol=1e-9)
+
+
+def test_qr_complex_forward_reverse_second_order():
+    from checks import check_derivatives
+    from test_complex import realified
+
+    rng = np.random.default_rng(14)
+    a = rng.standard_normal((4, 3)) + 1j * rng.standard_normal((4, 3))
+    check_derivatives(realified(lambda z: snp.concatenate(snp.linalg.qr(z), axis=0)), a.real, a.imag, rtol=1e-5, atol=1e-6)

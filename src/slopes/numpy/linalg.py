@@ -563,7 +563,6 @@ def qr(a, mode="reduced"):
            [-0.8,  0. ]])
     """
     a = _matrix(a, "qr")
-    _real_derivatives_only("qr", a)
     if mode not in ("reduced", "complete", "r", "raw"):
         raise ValueError(f"qr(): mode must be 'reduced', 'complete', 'r' or 'raw', got {mode!r}")
     if mode == "raw":
@@ -575,11 +574,12 @@ def qr(a, mode="reduced"):
     m, n = shape_of(a)[-2:]
     if m >= n:
         q, r = qrd.unpack_qr(qrd.qr(a, complete=mode == "complete"), m)
-    else:  # A = Q [R1, Q^T A2] with Q R1 the QR of the first m columns
+    else:  # A = Q [R1, Q^H A2] with Q R1 the QR of the first m columns
         first = _getitem(a, index=(Ellipsis, slice(0, m)))
         rest = _getitem(a, index=(Ellipsis, slice(m, None)))
         q, r1 = qrd.unpack_qr(qrd.qr(first), m)
-        r = _concatenate(r1, _matmul(_swap_last(q), rest), axis=len(shape_of(a)) - 1)
+        q_adjoint = _swap_last(ew.conj(q) if complex_valued(q) else q)  # Q^H A2 (Q^T for real)
+        r = _concatenate(r1, _matmul(q_adjoint, rest), axis=len(shape_of(a)) - 1)
     return r if mode == "r" else QRResult(q, r)
 
 
