@@ -293,17 +293,63 @@ def test_svdvals_and_pinv_complex_forward_reverse_second_order(name):
     from test_complex import realified
 
     f = {"svdvals": lambda a: snp.linalg.svdvals(a).astype(complex), "pinv": snp.linalg.pinv}[name]
-    # second derivatives of singular values read the singular vectors' rules: real matrices only, for now
-    order = 1 if name == "svdvals" else 2
-    check_derivatives(realified(f), M.real, M.imag, order=order, rtol=1e-5, atol=1e-6)
+    check_derivatives(realified(f), M.real, M.imag, rtol=1e-5, atol=1e-6)
 
 
-def test_singular_vectors_of_complex_matrices_refuse_derivatives_clearly():
-    with pytest.raises(TypeError, match="complex matrix"):
-        sl.grad(lambda a: snp.real(snp.sum(snp.linalg.svd(a)[0])))(M)
-    with pytest.raises(TypeError, match="second derivatives of its singular values"):
-        nuclear_grad = sl.grad(lambda a: snp.linalg.norm(a, "nuc"))
-        sl.grad(lambda a: snp.sum(snp.real(nuclear_grad(a) * W_M.T)))(M)
+def _phase_free(full_matrices, shape):
+    """|U|**2 entries and the projector V V^H: independent of each singular pair's phase."""
+    rng = np.random.default_rng(8)
+    wu = rng.standard_normal((shape[0], shape[0] if full_matrices else min(shape)))
+    wv = rng.standard_normal((shape[1], shape[1])) + 1j * rng.standard_normal((shape[1], shape[1]))
+
+    def make(s):
+        def f(a):
+            u, _, vh = s.linalg.svd(a, full_matrices=full_matrices)
+            return s.sum(s.abs(u) ** 2 * wu) + s.sum(s.real(wv * (s.conj(vh).T @ vh)))
+
+        return f
+
+    return make
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 3), (3, 5)])
+@pytest.mark.parametrize("full_matrices", [False, True])
+def test_singular_vectors_of_complex_matrices_phase_free_functions_match_finite_differences(shape, full_matrices):
+    rng = np.random.default_rng(9)
+    a = rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+    make = _phase_free(full_matrices, shape)
+    np.testing.assert_allclose(sl.grad(make(snp))(a), sl.numeric.grad(make(np), a), rtol=1e-8, atol=1e-9)
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 5)])
+def test_singular_vectors_of_complex_matrices_take_jaxs_phase(shape):
+    # each pair (u_i, v_i) is fixed only up to a common phase; dU carries JAX's choice, i Im diag(P) / s
+    rng = np.random.default_rng(10)
+    a = rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+    k = min(shape)
+    wu = rng.standard_normal((shape[0], k)) + 1j * rng.standard_normal((shape[0], k))
+    wv = rng.standard_normal((k, shape[1])) + 1j * rng.standard_normal((k, shape[1]))
+
+    def make(s):
+        def f(a):
+            u, _, vh = s.linalg.svd(a, full_matrices=False)
+            return s.sum(s.real(wu * u)) + s.sum(s.imag(wv * vh))
+
+        return f
+
+    np.testing.assert_allclose(sl.grad(make(snp))(a), jax_grad(make, a), rtol=1e-10, atol=1e-12)
+
+
+def test_svd_complex_forward_reverse_second_order_on_a_phase_free_function():
+    from checks import check_derivatives
+    from test_complex import realified
+
+    def projectors(z):
+        u, s, vh = snp.linalg.svd(z, full_matrices=False)
+        parts = [u @ snp.conj(u).T, snp.conj(vh).T @ vh, s.astype(complex)]
+        return snp.concatenate([snp.ravel(p) for p in parts])
+
+    check_derivatives(realified(projectors), M.real, M.imag, rtol=1e-5, atol=1e-6)
 
 
 # -- QR of complex matrices ------------------------------------------------------------------
@@ -358,3 +404,9 @@ def test_qr_complex_forward_reverse_second_order():
     rng = np.random.default_rng(14)
     a = rng.standard_normal((4, 3)) + 1j * rng.standard_normal((4, 3))
     check_derivatives(realified(lambda z: snp.concatenate(snp.linalg.qr(z), axis=0)), a.real, a.imag, rtol=1e-5, atol=1e-6)
+
+
+def test_svd_of_complex_matrix_values_and_dtypes_are_numpys():
+    for ours, ref in zip(snp.linalg.svd(M), np.linalg.svd(M)):
+        assert ours.dtype == ref.dtype   # S is real (float64), U and Vh complex
+        np.testing.assert_allclose(ours, ref, rtol=1e-13, atol=1e-14)

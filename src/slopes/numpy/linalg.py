@@ -335,19 +335,6 @@ def _traced(*xs):
     return any(isinstance(x, Tracer) for x in xs)
 
 
-def _real_derivatives_only(name, *xs):
-    """The singular vectors' and QR's rules are written for real matrices: refuse to differentiate
-    complex ones (their values are NumPy's; only derivatives would follow the wrong convention).
-    Singular values and pinv (so cond, lstsq and the norms) have complex rules."""
-    if _traced(*xs) and any(complex_valued(x) for x in xs):
-        raise TypeError(
-            f"{name}(): derivatives through the singular vectors or QR of a complex matrix are not "
-            "supported yet (singular values, pinv, lstsq, cond and norms are); "
-            "differentiate with respect to real and imaginary parts stacked as a real matrix "
-            "[[A.real, -A.imag], [A.imag, A.real]] (its singular values are those of A, twice)"
-        )
-
-
 def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     """Differentiable ``numpy.linalg.svd``: ``a = U @ diag(S) @ Vh``, singular values descending.
 
@@ -401,7 +388,6 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     a = _matrix(a, "svd")
     if not compute_uv:
         return sv.svdvals(a, hermitian=bool(hermitian))
-    _real_derivatives_only("svd", a)
     full = bool(full_matrices)
     packed = sv.svd(a, full_matrices=full, hermitian=bool(hermitian))
     return SVDResult(*sv.unpack_svd(packed, shape_of(a)[-2], full))

@@ -32,10 +32,10 @@ import numpy as np
 from ..dtypes import complex_valued
 from ..trace import Primitive, shape_of
 from .decompositions import _stack_batch, solve
-from .elementwise import add, imag, mul, neg, sub
+from .elementwise import add, mul, neg, sub
 from .linalg import matmul, swap_last
 from .shape import concatenate, getitem
-from .svd import _adjoint, _conj, pad_rows
+from .svd import _adjoint, _conj, imaginary_diagonal, pad_rows
 
 __all__ = ["qr", "unpack_qr"]
 
@@ -88,11 +88,6 @@ def _lower(n, dtype, k):
     return np.tril(np.ones((n, n), dtype=dtype), k)
 
 
-def _imaginary_diagonal(x, n):
-    """``i Im diag(x)`` as a matrix: the part of ``Q1^H dQ1``'s diagonal a real ``diag(R)`` forces."""
-    return mul(mul(imag(x), np.eye(n)), 1j)
-
-
 def _qr_jvp(primals, tangents, params):
     (a,), (t,) = primals, tangents
     packed = qr(a, **params)
@@ -105,7 +100,7 @@ def _qr_jvp(primals, tangents, params):
     low = mul(x, _lower(n, np.float64, -1))
     y = add(sub(x, low), _adjoint(low))  # upper triangular
     if complex_valued(x):
-        y = sub(y, _imaginary_diagonal(x, n))
+        y = sub(y, imaginary_diagonal(x))
     dq = sub(b, matmul(q1, y))
     dr = matmul(y, r)
     last = len(shape_of(dq)) - 1
@@ -125,7 +120,7 @@ def _qr_vjp(g, packed, a, complete=False):
     strict = mul(mm, _lower(n, np.float64, -1).T)
     gx = add(up, _adjoint(strict))
     if complex_valued(gx):
-        gx = sub(gx, _imaginary_diagonal(mm, n))
+        gx = sub(gx, imaginary_diagonal(mm))
     gb = add(gq1, matmul(_conj(q1), gx))
     if q2 is not None:
         gb = sub(gb, _conj(matmul(q2, matmul(swap_last(gq2), q1))))

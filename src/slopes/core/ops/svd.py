@@ -32,8 +32,10 @@ nuclear and spectral norms) follow JAX's convention, the reverse rule being the
 plain transpose of the forward rule: ``ds_i = Re(u_i^H dA v_i)``, whose
 cotangent is ``conj(U1 diag(g) V1^H)``; ``pinv``'s forward rule takes conjugate
 transposes, and the terms in ``dA^H`` are conjugated in the reverse rule. The
-derivatives of complex singular vectors (defined only up to a phase each) are
-not implemented.
+singular vectors take conjugate transposes too; each pair ``(u_i, v_i)`` of a
+complex matrix is fixed only up to a common phase, and ``dU`` carries JAX's
+choice of it, ``U1 i Im diag(P) S^-1`` (``V1^H dV1`` has a zero diagonal), so
+phase-dependent quantities match JAX and phase-free ones are exact.
 
 A primitive has one output array, so ``svd`` packs its three results into one
 array of shape ``(..., p, m + 1 + n)``: row ``i`` holds column ``i`` of ``U``,
@@ -49,7 +51,7 @@ import numpy as np
 from ..dtypes import complex_valued
 from ..trace import Primitive, shape_of
 from .decompositions import _stack_batch
-from .elementwise import absolute, add, conj, div, equal, less_equal, mul, neg, real, sub, where
+from .elementwise import absolute, add, conj, div, equal, imag, less_equal, mul, neg, real, sub, where
 from .linalg import matmul, swap_last
 from .reduce import reduce_sum
 from .shape import concatenate, getitem, reshape
@@ -86,6 +88,7 @@ def unpack_svd(packed, m, full_matrices=False):
     k, cu, cv, _ = _layout(m, n, full_matrices)
     ut = getitem(packed, index=(Ellipsis, slice(0, cu), slice(0, m)))
     s = getitem(packed, index=(Ellipsis, slice(0, k), m))
+    s = real(s) if complex_valued(s) else s  # packed with complex vectors; singular values are real
     vt = getitem(packed, index=(Ellipsis, slice(0, cv), slice(m + 1, None)))
     return swap_last(ut), s, vt
 
@@ -168,35 +171,33 @@ def _parts(packed, m, full_matrices):
     u, s, vt = unpack_svd(packed, m, full_matrices)
     k = shape_of(s)[-1]
     u1, u2 = _split_cols(u, k)
-    v1, v2 = _split_cols(swap_last(vt), k)
+    v1, v2 = _split_cols(_adjoint(vt), k)  # V = Vt^H (of a cotangent: conj(gVt^T), its transpose)
     return u1, u2, s, v1, v2
 
 
+def imaginary_diagonal(x):
+    """``i Im diag(x)`` as a matrix (``x`` square): the phase part of a complex factor's derivative."""
+    return mul(mul(imag(x), np.eye(shape_of(x)[-1])), 1j)
+
+
 # -- svd -------------------------------------------------------------------------------------
-def _vectors_tangent(x1, x2, tx, p, s, f, inv_s):
+def _vectors_tangent(x1, x2, tx, p, s, f, inv_s, phase=False):
     """The tangent of one side's singular vectors, ``[dX1, dX2]``.
 
     For ``U``: ``x1 = U1``, ``tx = dA V1``, ``p = P``; for ``V``: ``x1 = V1``,
-    ``tx = dA^T U1``, ``p = P^T`` (the formulas are the same with the roles swapped):
-    ``dX1 = X1 (F o (p S + S p^T)) + (tx - X1 p) S^-1`` and ``dX2 = -X1 S^-1 tx^T X2``.
+    ``tx = dA^H U1``, ``p = P^H`` (the formulas are the same with the roles swapped):
+    ``dX1 = X1 (F o (p S + S p^H)) + (tx - X1 p) S^-1`` and ``dX2 = -X1 S^-1 tx^H X2``.
+    For complex matrices ``U`` (``phase=True``) also turns by ``i Im diag(P) S^-1``:
+    NumPy's factors fix each pair's common phase, and this is JAX's choice of it.
     """
-    rotation = mul(f, add(mul(p, _cols(s)), mul(_rows(s), swap_last(p))))
+    rotation = mul(f, add(mul(p, _cols(s)), mul(_rows(s), _adjoint(p))))
+    if phase and complex_valued(p):
+        rotation = add(rotation, mul(imaginary_diagonal(p), _cols(inv_s)))
     dx = add(matmul(x1, rotation), mul(sub(tx, matmul(x1, p)), _cols(inv_s)))
     if x2 is None:
         return dx
-    dx2 = neg(matmul(x1, mul(_rows(inv_s), matmul(swap_last(tx), x2))))
+    dx2 = neg(matmul(x1, mul(_rows(inv_s), matmul(_adjoint(tx), x2))))
     return concatenate(dx, dx2, axis=len(shape_of(dx)) - 1)
-
-
-def _real_vectors_only(a):
-    """The singular vectors' rules are real; a complex ``a`` (also met in a second derivative of
-    ``svdvals``, whose rules read the vectors) gets a clear refusal, not a wrong derivative."""
-    if complex_valued(a):
-        raise TypeError(
-            "derivatives of the singular vectors of a complex matrix are not supported yet (so neither "
-            "are second derivatives of its singular values); first derivatives of singular values, "
-            "pinv, lstsq, cond and norms are"
-        )
 
 
 def _svd_jvp(primals, tangents, params):
@@ -204,44 +205,47 @@ def _svd_jvp(primals, tangents, params):
     packed = svd(a, **params)
     if t is None:
         return packed, None
-    _real_vectors_only(a)
     u1, u2, s, v1, v2 = _parts(packed, shape_of(a)[-2], params.get("full_matrices", False))
     tv = matmul(t, v1)  # dA V1
-    p = matmul(swap_last(u1), tv)  # P = U1^T dA V1
+    p = matmul(_adjoint(u1), tv)  # P = U1^H dA V1
     f = _coupling(s, max(shape_of(a)[-2:]))
     inv_s = _safe_reciprocal(s)
-    ds = reduce_sum(mul(u1, tv), axis=(len(shape_of(tv)) - 2,), keepdims=False)  # diag(P)
-    du = _vectors_tangent(u1, u2, tv, p, s, f, inv_s)
-    dv = _vectors_tangent(v1, v2, matmul(swap_last(t), u1), swap_last(p), s, f, inv_s)
-    return packed, _pack(du, ds, swap_last(dv), shape_of(packed)[-2])
+    ds = reduce_sum(mul(_conj(u1), tv), axis=(len(shape_of(tv)) - 2,), keepdims=False)  # diag(P)
+    ds = real(ds) if complex_valued(ds) else ds
+    du = _vectors_tangent(u1, u2, tv, p, s, f, inv_s, phase=True)
+    dv = _vectors_tangent(v1, v2, matmul(_adjoint(t), u1), _adjoint(p), s, f, inv_s)
+    return packed, _pack(du, ds, _adjoint(dv), shape_of(packed)[-2])
 
 
-def _vectors_cotangent(x1, x2, gx1, gx2, y1, s, f, inv_s):
-    """What the cotangents ``gX1, gX2`` of one side's vectors give ``A`` (the transpose of
-    :func:`_vectors_tangent`), ``W Y1^T`` with ``J = X1^T gX1`` and
-    ``W = X1 (F o (J - J^T)) S + (gX1 - X1 J) S^-1 - X2 gX2^T X1 S^-1``; for ``V`` the
-    result is transposed."""
+def _vectors_cotangent(x1, x2, gx1, gx2, s, f, inv_s, phase=False):
+    """What the cotangents ``gX1, gX2`` of one side's vectors give ``A`` (the plain transpose of
+    :func:`_vectors_tangent`), as ``W`` with ``J = X1^T gX1`` and
+    ``W = conj(X1) (F o (J - J^H)) S + (gX1 - conj(X1) J) S^-1 - conj(X2 gX2^T X1) S^-1``
+    (plus ``conj(X1) i Im diag(J) S^-1`` with ``phase``): ``A`` gets ``W V1^T`` from ``U`` and
+    ``conj(U1 W^T)`` from ``V``."""
     j = matmul(swap_last(x1), gx1)
+    xc = _conj(x1)
     w = add(
-        matmul(x1, mul(mul(f, sub(j, swap_last(j))), _cols(s))),
-        mul(sub(gx1, matmul(x1, j)), _cols(inv_s)),
+        matmul(xc, mul(mul(f, sub(j, _adjoint(j))), _cols(s))),
+        mul(sub(gx1, matmul(xc, j)), _cols(inv_s)),
     )
+    if phase and complex_valued(j):
+        w = add(w, matmul(xc, mul(imaginary_diagonal(j), _cols(inv_s))))
     if x2 is not None:
-        w = sub(w, mul(matmul(x2, matmul(swap_last(gx2), x1)), _cols(inv_s)))
-    return matmul(w, swap_last(y1))
+        w = sub(w, mul(_conj(matmul(x2, matmul(swap_last(gx2), x1))), _cols(inv_s)))
+    return w
 
 
 def _svd_vjp(g, packed, a, full_matrices=False, hermitian=False):
-    _real_vectors_only(a)
     m = shape_of(a)[-2]
     u1, u2, s, v1, v2 = _parts(packed, m, full_matrices)
     gu1, gu2, gs, gv1, gv2 = _parts(g, m, full_matrices)
     f = _coupling(s, max(shape_of(a)[-2:]))
     inv_s = _safe_reciprocal(s)
-    values = _weighted_outer(u1, gs, v1)
-    left = _vectors_cotangent(u1, u2, gu1, gu2, v1, s, f, inv_s)
-    right = _vectors_cotangent(v1, v2, gv1, gv2, u1, s, f, inv_s)
-    return add(values, add(left, swap_last(right)))
+    values = _conj(_weighted_outer(u1, gs, _conj(v1)))  # conj(U1 diag(gs) V1^H)
+    left = matmul(_vectors_cotangent(u1, u2, gu1, gu2, s, f, inv_s, phase=True), swap_last(v1))
+    right = _adjoint(matmul(_vectors_cotangent(v1, v2, gv1, gv2, s, f, inv_s), swap_last(u1)))
+    return add(values, add(left, right))
 
 
 svd.jvp = _svd_jvp
@@ -261,7 +265,7 @@ svdvals = Primitive("svdvals", _svdvals_impl)
 def _singular_pairs(a):
     """``s``, ``U1`` and ``V1`` with ``A = U1 diag(s) V1^H`` (``V1`` conjugated for complex ``a``)."""
     u1, _, s, v1, _ = _parts(svd(a), shape_of(a)[-2], False)
-    return s, u1, _conj(v1)
+    return s, u1, v1
 
 
 def _svdvals_jvp(primals, tangents, params):
