@@ -410,3 +410,17 @@ def test_svd_of_complex_matrix_values_and_dtypes_are_numpys():
     for ours, ref in zip(snp.linalg.svd(M), np.linalg.svd(M)):
         assert ours.dtype == ref.dtype   # S is real (float64), U and Vh complex
         np.testing.assert_allclose(ours, ref, rtol=1e-13, atol=1e-14)
+
+
+def test_complex_svd_and_qr_gradients_under_vmap_and_jit():
+    rng = np.random.default_rng(15)
+    stack = rng.standard_normal((3, 4, 3)) + 1j * rng.standard_normal((3, 4, 3))
+
+    def loss(s):   # nuclear norm plus a phase-free function of Q
+        return lambda a: s.linalg.norm(a, "nuc") + s.sum(s.abs(s.linalg.qr(a)[0][:, 0]) ** 3)
+
+    expected = np.stack([sl.numeric.grad(loss(np), a) for a in stack])
+    np.testing.assert_allclose(sl.vmap(sl.grad(loss(snp)))(stack), expected, rtol=1e-8, atol=1e-9)
+    jitted = sl.jit(sl.grad(loss(snp)))
+    for a, e in zip(stack, expected):
+        np.testing.assert_allclose(jitted(a), e, rtol=1e-8, atol=1e-9)

@@ -29,7 +29,16 @@ def partials(g):
 
 
 def partial_estimate(est):
-    """A numeric Estimate at a complex point, laid out like :func:`partials`."""
+    """A numeric Estimate at a complex point, laid out like :func:`partials`.
+
+    Examples
+    --------
+    >>> import slopes as sl
+    >>> from slopes.check.complex_view import partial_estimate
+    >>> est = sl.numeric.grad(lambda z: np.real(z ** 2), 1.0 + 1.0j, full_output=True)
+    >>> partial_estimate(est).value.round(8)     # d/dx, d/dy of x**2 - y**2
+    array([ 2., -2.])
+    """
     twice = lambda a: np.repeat(np.ravel(a), 2)  # noqa: E731 - both partials share the entry's figures
     return type(est)(partials(est.value), twice(est.error), twice(est.step), twice(est.kink))
 

@@ -20,7 +20,15 @@ __all__ = ["on_complex"]
 
 
 def on_complex(impl, name):
-    """``impl(f, x, **options)`` extended to complex points ``x`` (real ones go straight through)."""
+    """``impl(f, x, **options)`` extended to complex points ``x`` (real ones go straight through).
+
+    Examples
+    --------
+    >>> import slopes as sl
+    >>> g = sl.numeric.grad(lambda z: np.abs(z) ** 2, 3.0 + 4.0j)   # 2x - 2iy = 2 conj(z)
+    >>> complex(np.round(g, 8))
+    (6-8j)
+    """
 
     def run(f, x, **options):
         if not complex_valued(np.asarray(x) if isinstance(x, (list, tuple)) else x):

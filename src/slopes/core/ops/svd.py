@@ -176,7 +176,16 @@ def _parts(packed, m, full_matrices):
 
 
 def imaginary_diagonal(x):
-    """``i Im diag(x)`` as a matrix (``x`` square): the phase part of a complex factor's derivative."""
+    """``i Im diag(x)`` as a matrix (``x`` square): the phase part of a complex factor's derivative.
+
+    Examples
+    --------
+    >>> from slopes.core.ops.svd import imaginary_diagonal
+    >>> d = imaginary_diagonal(np.array([[1 + 2j, 5j], [3.0, 4 - 1j]]))
+    >>> d.imag, bool(np.all(d.real == 0))
+    (array([[ 2.,  0.],
+           [ 0., -1.]]), True)
+    """
     return mul(mul(imag(x), np.eye(shape_of(x)[-1])), 1j)
 
 
