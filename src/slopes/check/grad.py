@@ -8,6 +8,7 @@ from .. import numeric
 from ..transforms import grad as _ad_grad
 from ..transforms import hessian as _ad_hessian
 from ..transforms import jacobian as _ad_jacobian
+from .complex_view import partial_estimate, partial_names, partials
 from .flat import flat_point, is_tree
 from .point import as_point, evaluate
 from .report import KINDS, WHAT, GradCheckReport
@@ -130,8 +131,14 @@ def _check_grad(f, x, kind, rtol, atol, numeric_options, symbolic, max_rows):
     x = as_point(x)
     if is_expression(f) and x.size == len(f.variables):
         names = [str(v) for v in f.variables]
+    complex_point = x.dtype.kind == "c"
+    if complex_point:  # compared as real partials (df/dx, df/dy), see check.complex_view
+        names = partial_names(names, x.shape)
     report = GradCheckReport(kind=kind, f_name=f_name, x=x, max_rows=max_rows, names=names)
     problems = report.problems
+    if complex_point and kind != "grad":
+        problems.append(f"kind={kind!r} is checked at real points only; at a complex point use kind='grad'")
+        return _finish(report, rtol, atol)
 
     # 1. f itself at x
     fx, report.dtype, problem = evaluate(f, [x], f"an array of shape {x.shape}", f"x = {fmt_point(x)}")
@@ -148,6 +155,8 @@ def _check_grad(f, x, kind, rtol, atol, numeric_options, symbolic, max_rows):
     ad_name, ad_transform = _AD[kind]
     try:
         report.ad = np.asarray(ad_transform(f)(x))
+        if complex_point:
+            report.ad = partials(report.ad)
     except Exception as e:  # noqa: BLE001
         problems.append(f"AD ({ad_name}) failed: {error_text(e)}")
     else:
@@ -158,6 +167,8 @@ def _check_grad(f, x, kind, rtol, atol, numeric_options, symbolic, max_rows):
     try:
         fn = {"grad": numeric.grad, "jacobian": numeric.jacobian, "hessian": numeric.hessian}[kind]
         est = fn(f, x, full_output=True, **(numeric_options or {}))
+        if complex_point:
+            est = partial_estimate(est)
         eps = float(np.finfo(report.dtype).eps)
         value, error = estimate(est, fx if kind == "jacobian" else abs(float(fx)), 2 if kind == "hessian" else 1, eps)
         if shape is not None and value.shape != shape:

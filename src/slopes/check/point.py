@@ -10,7 +10,7 @@ from .tolerance import working_dtype
 
 def as_point(x):
     x = np.asarray(x)
-    if not np.issubdtype(x.dtype, np.floating):
+    if not np.issubdtype(x.dtype, np.inexact):  # complex points stay complex
         x = x.astype(np.float64)
     return x
 

@@ -42,6 +42,8 @@ def resolve_tolerance(dtype, rtol, atol, ad=0.0):
 
 def float_dtype(dtype):
     dtype = np.dtype(dtype)
+    if dtype.kind == "c":  # complex64 has float32's precision
+        return np.finfo(dtype).dtype
     return dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
 
 

@@ -19,7 +19,16 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["BF16_INSTALL", "bfloat16", "is_bfloat16", "complex_valued", "is_complex", "is_floating", "is_inexact"]
+__all__ = [
+    "BF16_INSTALL",
+    "bfloat16",
+    "is_bfloat16",
+    "complex_valued",
+    "is_complex",
+    "is_floating",
+    "is_inexact",
+    "refuse_complex",
+]
 
 BF16_INSTALL = "pip install 'slopes[bf16]' (it adds the ml_dtypes package)"
 
@@ -74,6 +83,25 @@ def complex_valued(x) -> bool:
     """
     dtype = getattr(x, "dtype", None)
     return type(x) is complex if dtype is None else dtype.kind == "c"
+
+
+def refuse_complex(name: str, args, hint: str) -> None:
+    """TypeError when any of ``args`` is complex: ``name`` is defined for real numbers only.
+
+    For the functions NumPy itself refuses on complex input (``arctan2``,
+    ``floor``, ...); ``hint`` says what to use instead.
+
+    Examples
+    --------
+    >>> from slopes.core.dtypes import refuse_complex
+    >>> refuse_complex("hypot", (3.0, 4.0), "use abs")     # real: nothing to say
+    >>> refuse_complex("hypot", (3.0, 4j), "use abs")
+    Traceback (most recent call last):
+    ...
+    TypeError: hypot() is defined for real numbers only (NumPy refuses complex input too); use abs.
+    """
+    if any(complex_valued(a) for a in args):
+        raise TypeError(f"{name}() is defined for real numbers only (NumPy refuses complex input too); {hint}.")
 
 
 def is_inexact(dtype) -> bool:

@@ -7,8 +7,9 @@ values are tracers of an outer transform the gradient is differentiable again.
 
 Complex values: a real value that entered a complex computation (``1j * x``)
 receives the real part of its complex cotangent, the transpose of promoting it
-to complex. The sweep checks this once per entry whose cotangent is complex, so
-real-only computations pay one dtype test per entry.
+to complex. The sweep checks every cotangent it hands to a real value: a real
+cotangent can still yield a complex one (``real(w * abs(z))`` with complex ``w``
+hands ``g * w`` to the real ``abs(z)``).
 """
 
 from __future__ import annotations
@@ -126,7 +127,6 @@ class ReverseTrace(Trace):
             prim, vals, params, out, parents = node
             vjps = prim.vjps
             accumulate = prim.accumulate
-            complex_g = complex_valued(g)
             for argnum, j in parents:
                 if accumulate is not None:
                     acc = accumulate(cts[j], j in owned, g, out, *vals, **params)
@@ -136,7 +136,7 @@ class ReverseTrace(Trace):
                         continue
                 c = vjps[argnum](g, out, *vals, **params)
                 if c is not None:
-                    if complex_g and not complex_valued(vals[argnum]) and complex_valued(c):
+                    if complex_valued(c) and not complex_valued(vals[argnum]):
                         c = real(c)
                     prev = cts[j]
                     cts[j] = c if prev is None else add(prev, c)

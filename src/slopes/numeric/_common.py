@@ -30,6 +30,11 @@ def as_point(x, name):
             f"numeric.{name}() takes one array as the point, got a {type(x).__name__} of arrays (a pytree); "
             f"numeric.grad, jacobian and hessian take pytrees, or pass np.asarray(x)."
         )
+    if a.dtype.kind == "c":
+        raise TypeError(
+            f"numeric.{name}() differentiates with respect to real inputs, but the point is {a.dtype}; "
+            f"numeric.grad and numeric.jacobian take complex points (df/dx - i df/dy, as sl.grad)."
+        )
     if not is_floating(a.dtype):
         raise TypeError(
             f"numeric.{name}() differentiates with respect to floating-point inputs, but the point has "

@@ -11,6 +11,7 @@ from ._common import METHODS, NonFiniteError, as_point, call, check_finite, fun_
 from .quotients import stencil
 from .richardson import EPS, NOISE, extrapolate
 from .smoothness import trusted_from
+from .complex_points import on_complex
 from .trees import on_trees
 from .steps import Table, base_steps, complex_builder, coordinate_builder, elementwise_builder, hessian_builder
 from .weights import fd_weights
@@ -398,7 +399,7 @@ def grad(f, x=None, *, method="central", step=None, full_output=False):
     (array([1., 1., 1.]), True)
     """
     _check_method("grad", method, True)
-    return _maybe_curried(on_trees(_grad, "grad"), f, x, dict(method=method, step=step, full_output=full_output))
+    return _maybe_curried(on_trees(on_complex(_grad, "grad"), "grad"), f, x, dict(method=method, step=step, full_output=full_output))
 
 
 def _grad(f, x, method, step, full_output):
@@ -422,7 +423,7 @@ def jacobian(f, x=None, *, method="central", step=None, full_output=False):
            [0., 1.]])
     """
     _check_method("jacobian", method, True)
-    return _maybe_curried(on_trees(_jacobian, "jacobian"), f, x, dict(method=method, step=step, full_output=full_output))
+    return _maybe_curried(on_trees(on_complex(_jacobian, "jacobian"), "jacobian"), f, x, dict(method=method, step=step, full_output=full_output))
 
 
 def _jacobian(f, x, method, step, full_output):

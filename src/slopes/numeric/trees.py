@@ -48,11 +48,11 @@ def on_trees(impl, name):
 def _flat_point(tree, name):
     for keys, leaf in key_paths(tree):
         dtype = np.asarray(leaf).dtype
-        if dtype.kind != "f":
+        if dtype.kind not in "fc":
             where = "".join(f"[{k!r}]" for k in keys)
             raise TypeError(
                 f"numeric.{name}() differentiates with respect to floating-point inputs, but the leaf "
-                f"{where} of the point has dtype {dtype}. Pass floats there, e.g. 1.0 instead of 1, or "
+                f"{where} of the point has dtype {dtype}. Pass floats (or complex numbers) there, e.g. 1.0 instead of 1, or "
                 f"np.asarray(leaf, dtype=float)."
             )
     flat, unravel = ravel_pytree(tree)

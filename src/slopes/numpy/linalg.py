@@ -335,17 +335,6 @@ def _traced(*xs):
     return any(isinstance(x, Tracer) for x in xs)
 
 
-def _real_derivatives_only(name, *xs):
-    """The SVD and QR rules are written for real matrices: refuse to differentiate complex ones
-    (their values are NumPy's; only derivatives would follow the wrong convention)."""
-    if _traced(*xs) and any(complex_valued(x) for x in xs):
-        raise TypeError(
-            f"{name}(): derivatives through the SVD/QR of a complex matrix are not supported yet; "
-            "differentiate with respect to real and imaginary parts stacked as a real matrix "
-            "[[A.real, -A.imag], [A.imag, A.real]] (its singular values are those of A, twice)"
-        )
-
-
 def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     """Differentiable ``numpy.linalg.svd``: ``a = U @ diag(S) @ Vh``, singular values descending.
 
@@ -397,7 +386,6 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
            [ 0., -1.]])
     """
     a = _matrix(a, "svd")
-    _real_derivatives_only("svd", a)
     if not compute_uv:
         return sv.svdvals(a, hermitian=bool(hermitian))
     full = bool(full_matrices)
@@ -418,7 +406,6 @@ def svdvals(x):
     array([2., 1.])
     """
     x = _matrix(x, "svdvals")
-    _real_derivatives_only("svdvals", x)
     return sv.svdvals(x)
 
 
@@ -465,7 +452,6 @@ def pinv(a, rcond=None, hermitian=False, *, rtol=None):
            [ 0.  ]])
     """
     a = _matrix(a, "pinv")
-    _real_derivatives_only("pinv", a)
     ratio = _cutoff_ratio(rcond, rtol, 1e-15, "pinv")  # NumPy's default
     return sv.pinv(a, rcond=ratio, hermitian=bool(hermitian))
 
@@ -513,7 +499,6 @@ def cond(x, p=None):
            [ 0. , -1. ]])
     """
     x = _matrix(x, "cond")
-    _real_derivatives_only("cond", x)
     if p in (None, 2, -2):
         s = sv.svdvals(x)
         hi, lo = _getitem(s, index=(Ellipsis, 0)), _getitem(s, index=(Ellipsis, -1))
@@ -564,7 +549,6 @@ def qr(a, mode="reduced"):
            [-0.8,  0. ]])
     """
     a = _matrix(a, "qr")
-    _real_derivatives_only("qr", a)
     if mode not in ("reduced", "complete", "r", "raw"):
         raise ValueError(f"qr(): mode must be 'reduced', 'complete', 'r' or 'raw', got {mode!r}")
     if mode == "raw":
@@ -576,11 +560,12 @@ def qr(a, mode="reduced"):
     m, n = shape_of(a)[-2:]
     if m >= n:
         q, r = qrd.unpack_qr(qrd.qr(a, complete=mode == "complete"), m)
-    else:  # A = Q [R1, Q^T A2] with Q R1 the QR of the first m columns
+    else:  # A = Q [R1, Q^H A2] with Q R1 the QR of the first m columns
         first = _getitem(a, index=(Ellipsis, slice(0, m)))
         rest = _getitem(a, index=(Ellipsis, slice(m, None)))
         q, r1 = qrd.unpack_qr(qrd.qr(first), m)
-        r = _concatenate(r1, _matmul(_swap_last(q), rest), axis=len(shape_of(a)) - 1)
+        q_adjoint = _swap_last(ew.conj(q) if complex_valued(q) else q)  # Q^H A2 (Q^T for real)
+        r = _concatenate(r1, _matmul(q_adjoint, rest), axis=len(shape_of(a)) - 1)
     return r if mode == "r" else QRResult(q, r)
 
 
@@ -616,7 +601,6 @@ def lstsq(a, b, rcond=None):
     array([-0.5,  0. ,  0.5])
     """
     a, b = asarray_args((a, b))
-    _real_derivatives_only("lstsq", a, b)
     sa, sb = tuple(shape_of(a)), tuple(shape_of(b))
     if len(sa) != 2 or len(sb) not in (1, 2) or sb[0] != sa[0]:
         raise LinAlgError(
@@ -628,7 +612,7 @@ def lstsq(a, b, rcond=None):
     rank = sv.matrix_rank(a, rtol=ratio)
     if np.all(np.asarray(concrete(rank)) == sa[1]) and sa[0] > sa[1]:
         r = ew.sub(b, _matmul(a, x))
-        residuals = _reshape(rd.reduce_sum(ew.mul(r, r), axis=(0,), keepdims=False), sb[1:] or (1,))
+        residuals = _reshape(rd.reduce_sum(squared_magnitude(r), axis=(0,), keepdims=False), sb[1:] or (1,))
     else:
         residuals = np.zeros(0)
     rank = rank[()] if isinstance(rank, np.ndarray) else rank
@@ -673,7 +657,6 @@ def _vector_norm(x, ord, axes):
 
 def _singular_values(x, axes):
     """Singular values over ``axes`` (descending, on the last axis)."""
-    _real_derivatives_only("norm", x)
     nd = len(shape_of(x))
     rest = tuple(i for i in range(nd) if i not in axes)
     order = rest + tuple(axes)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import math as _m
 
 import numpy as np
 
+from ..core.dtypes import complex_valued, refuse_complex
 from ..core.ops import elementwise as ew
 from ._wrap import asarray_args, numpy_function
 
@@ -18,6 +20,7 @@ _TABLE = {
     "power": (ew.power, 2, ">>> float(snp.power(2.0, 3.0))\n8.0"),
     "negative": (ew.neg, 1, ">>> float(snp.negative(2.0))\n-2.0"),
     "absolute": (ew.absolute, 1, ">>> float(snp.absolute(-2.0))\n2.0"),
+    "fabs": (ew.absolute, 1, ">>> float(snp.fabs(-2.0))\n2.0"),
     "exp": (ew.exp, 1, ">>> float(snp.exp(0.0))\n1.0"),
     "exp2": (ew.exp2, 1, ">>> float(snp.exp2(3.0))\n8.0"),
     "expm1": (ew.expm1, 1, ">>> float(snp.expm1(0.0))\n0.0"),
@@ -46,7 +49,6 @@ _TABLE = {
     "logaddexp": (ew.logaddexp, 2, ">>> float(round(snp.logaddexp(0.0, 0.0), 6))\n0.693147"),
     "maximum": (ew.maximum, 2, ">>> float(snp.maximum(1.0, 2.0))\n2.0"),
     "minimum": (ew.minimum, 2, ">>> float(snp.minimum(1.0, 2.0))\n1.0"),
-    "sign": (ew.sign, 1, ">>> float(snp.sign(-3.0))\n-1.0"),
     "floor": (ew.floor, 1, ">>> float(snp.floor(1.5))\n1.0"),
     "ceil": (ew.ceil, 1, ">>> float(snp.ceil(1.5))\n2.0"),
     "rint": (ew.rint, 1, ">>> float(snp.rint(1.4))\n1.0"),
@@ -75,8 +77,35 @@ _NOTES = {
     "hypot": "At (0, 0) the gradient is taken to be 0 (a valid subgradient).",
 }
 
+# what to use instead, for the functions NumPy defines on real numbers only
+_PARTS = "apply it to snp.real(z) and snp.imag(z) separately"
+_REAL_ONLY = {
+    "arctan2": "the argument of z is snp.angle(z)",
+    "hypot": "the modulus of z is snp.abs(z)",
+    "logaddexp": "write snp.log(snp.exp(x) + snp.exp(y))",
+    "cbrt": "the principal cube root is z ** (1 / 3)",
+    "fabs": "the modulus of z is snp.abs(z)",
+    "signbit": "test snp.signbit(snp.real(z))",
+    "floor": _PARTS,
+    "ceil": _PARTS,
+    "trunc": _PARTS,
+    "floor_divide": _PARTS,
+}
+
+
+def _real_only(fn, hint):
+    @functools.wraps(fn)
+    def checked(*args):
+        args = asarray_args(args)
+        refuse_complex(fn.__name__, args, hint)
+        return fn(*args)
+
+    return checked
+
+
 for _name, (_prim, _n, _ex) in _TABLE.items():
-    globals()[_name] = numpy_function(_name, _prim, _n, _ex, _NOTES.get(_name, ""), __name__)
+    _fn = numpy_function(_name, _prim, _n, _ex, _NOTES.get(_name, ""), __name__)
+    globals()[_name] = _real_only(_fn, _REAL_ONLY[_name]) if _name in _REAL_ONLY else _fn
 
 # NumPy's other names for the same functions
 _ALIASES = {
@@ -90,7 +119,6 @@ _ALIASES = {
     "asinh": "arcsinh",
     "acosh": "arccosh",
     "atanh": "arctanh",
-    "fabs": "absolute",
 }
 for _alias, _target in _ALIASES.items():
     globals()[_alias] = globals()[_target]
@@ -133,10 +161,36 @@ def mod(x, y):
     1.0
     """
     x, y = asarray_args((x, y))
+    refuse_complex("mod", (x, y), _PARTS)
     return ew.sub(x, ew.mul(ew.floor_divide(x, y), y))
 
 
 remainder = mod
+
+
+def sign(x):
+    """Differentiable ``numpy.sign``: -1, 0 or 1 for reals; ``z / |z|`` for complex (0 at 0).
+
+    For real ``x`` the derivative is 0 (everywhere, as in JAX and autograd).
+    For complex ``z`` NumPy (>= 2) defines ``sign(z) = z / |z|``, a smooth map
+    away from 0, and its derivative is that of ``z / |z|`` (JAX gives 0 there);
+    at ``z = 0`` the value and the derivative are 0.
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> float(snp.sign(-3.0)), complex(snp.sign(3.0 + 4.0j))
+    (-1.0, (0.6+0.8j))
+    >>> complex(sl.grad(lambda z: snp.imag(snp.sign(z)))(2.0 + 0.0j))   # d/dy (y / |z|) = 1/2 at z = 2
+    -0.5j
+    """
+    (x,) = asarray_args((x,))
+    if not complex_valued(x):
+        return ew.sign(x)
+    zero = ew.equal(x, 0)
+    smooth = ew.where(zero, 0.0, ew.div(x, ew.where(zero, 1.0, ew.absolute(x))))
+    # NumPy's exact value, and the derivative of z / |z| (smooth - smooth is exactly 0 in value)
+    return ew.add(ew.sign(x), ew.sub(smooth, ew.stop_gradient(smooth)))
 
 
 def where(condition, x=None, y=None):
@@ -202,5 +256,5 @@ def clip(x, a_min=None, a_max=None):
 __all__ = sorted(
     list(_TABLE)
     + list(_ALIASES)
-    + ["positive", "round", "around", "mod", "remainder", "where", "clip", "stop_gradient"]
+    + ["sign", "positive", "round", "around", "mod", "remainder", "where", "clip", "stop_gradient"]
 )

@@ -7,6 +7,7 @@ import functools
 import numpy as np
 
 from ..core import pytree
+from ..core.dtypes import complex_valued
 from ..core.forward import jvp_call
 from ..core.taylor import taylor_call
 from ..core.trace import Tracer, shape_of
@@ -57,6 +58,13 @@ def jvp(fun, primals, tangents):
 
 
 def _tangent_like(t, p):
+    if complex_valued(t if isinstance(t, Tracer) else np.asarray(t)) and not complex_valued(p):
+        # casting would drop the imaginary part: a direction that does not exist for a real input
+        raise TypeError(
+            f"jvp(): a complex tangent for a real primal of dtype {p.dtype}: a real input only moves along "
+            f"the real line. Pass a real tangent (e.g. np.real(v)), or make the primal complex "
+            f"(x.astype(complex)) to differentiate along a complex direction."
+        )
     t = t if isinstance(t, Tracer) else np.asarray(t, dtype=p.dtype)
     if shape_of(t) != shape_of(p):
         raise ValueError(f"jvp(): tangent of shape {shape_of(t)} for a primal of shape {shape_of(p)}")

@@ -185,7 +185,10 @@ astype.jvp = lambda primals, tangents, params: (
     astype(primals[0], **params),
     None if tangents[0] is None else astype(tangents[0], **params),
 )
-astype.vjps = (lambda g, ans, x, dtype: astype(g, dtype=x.dtype),)
+# a real value cast to complex receives the real part of its cotangent (the transpose of the cast)
+astype.vjps = (
+    lambda g, ans, x, dtype: astype(real(g) if complex_valued(g) and not complex_valued(x) else g, dtype=x.dtype),
+)
 astype.keeps = ()
 
 
@@ -256,7 +259,9 @@ sinh = _unary("sinh", np.sinh, lambda x, ans: cosh(x), 0)
 cosh = _unary("cosh", np.cosh, lambda x, ans: sinh(x), 0)
 tanh = _unary("tanh", np.tanh, lambda x, ans: sub(1.0, mul(ans, ans)), "ans")
 arcsinh = _unary("arcsinh", np.arcsinh, lambda x, ans: div(1.0, sqrt(add(mul(x, x), 1.0))), 0)
-arccosh = _unary("arccosh", np.arccosh, lambda x, ans: div(1.0, sqrt(sub(mul(x, x), 1.0))), 0)
+# 1 / (sqrt(x - 1) sqrt(x + 1)), not 1 / sqrt(x**2 - 1): the same for real x >= 1, and the
+# derivative of NumPy's principal branch for complex x with Re x < 0 too (the other differs in sign)
+arccosh = _unary("arccosh", np.arccosh, lambda x, ans: div(1.0, mul(sqrt(sub(x, 1.0)), sqrt(add(x, 1.0)))), 0)
 arctanh = _unary("arctanh", np.arctanh, lambda x, ans: div(1.0, sub(1.0, mul(x, x))), 0)
 # -- complex parts: linear over the reals, transposed as in JAX ----------------------------
 real = _elementwise("real", np.real)

@@ -15,6 +15,11 @@ columns, ``R`` upper triangular ``n x n``): with ``B = dA R^-1`` and
   ``dQ2 = -Q1 B^T Q2``. Basis-independent quantities such as ``Q2 Q2^T`` get
   their exact derivatives (JAX does not differentiate this case).
 
+Complex matrices (JAX's convention): NumPy's ``R`` has a real diagonal, so
+``Q1^H dQ1`` is skew-Hermitian and ``diag(dR)`` real; the same formulas hold
+with conjugate transposes and ``Y = X - L + L^H - i Im diag(X)``. The reverse
+rule is the plain transpose of this real-linear map.
+
 The output packs ``Q`` (``m x c``) above ``R^T`` (``n x c``) into one array of
 shape ``(..., m + n, c)``, ``c = n`` (reduced) or ``m`` (complete);
 :func:`unpack_qr` splits it.
@@ -24,12 +29,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..dtypes import complex_valued
 from ..trace import Primitive, shape_of
 from .decompositions import _stack_batch, solve
 from .elementwise import add, mul, neg, sub
 from .linalg import matmul, swap_last
 from .shape import concatenate, getitem
-from .svd import pad_rows
+from .svd import _adjoint, _conj, imaginary_diagonal, pad_rows
 
 __all__ = ["qr", "unpack_qr"]
 
@@ -90,14 +96,16 @@ def _qr_jvp(primals, tangents, params):
     m, n = shape_of(a)[-2:]
     q1, q2, r = _split(*unpack_qr(packed, m), n)
     b = _right_solve(t, r)  # dA R^-1
-    x = matmul(swap_last(q1), b)
-    low = mul(x, _lower(n, x.dtype, -1))
-    y = add(sub(x, low), swap_last(low))  # upper triangular
+    x = matmul(_adjoint(q1), b)
+    low = mul(x, _lower(n, np.float64, -1))
+    y = add(sub(x, low), _adjoint(low))  # upper triangular
+    if complex_valued(x):
+        y = sub(y, imaginary_diagonal(x))
     dq = sub(b, matmul(q1, y))
     dr = matmul(y, r)
     last = len(shape_of(dq)) - 1
     if q2 is not None:
-        dq = concatenate(dq, neg(matmul(q1, matmul(swap_last(b), q2))), axis=last)
+        dq = concatenate(dq, neg(matmul(q1, matmul(_adjoint(b), q2))), axis=last)
         return packed, concatenate(dq, swap_last(pad_rows(dr, m)), axis=last - 1)  # R has m - n zero rows
     return packed, concatenate(dq, swap_last(dr), axis=last - 1)
 
@@ -106,12 +114,16 @@ def _qr_vjp(g, packed, a, complete=False):
     m, n = shape_of(a)[-2:]
     q1, q2, r = _split(*unpack_qr(packed, m), n)
     gq1, gq2, gr = _split(*unpack_qr(g, m), n)
+    # the plain transpose of the forward rule: gY, then gX, then gB = gQ1 + conj(Q1) gX (- the Q2 term)
     mm = sub(matmul(gr, swap_last(r)), matmul(swap_last(q1), gq1))
-    up = mul(mm, _lower(n, mm.dtype, 0).T)  # upper triangle with the diagonal
-    strict = mul(mm, _lower(n, mm.dtype, -1).T)
-    gb = add(gq1, matmul(q1, add(up, swap_last(strict))))
+    up = mul(mm, _lower(n, np.float64, 0).T)  # upper triangle with the diagonal
+    strict = mul(mm, _lower(n, np.float64, -1).T)
+    gx = add(up, _adjoint(strict))
+    if complex_valued(gx):
+        gx = sub(gx, imaginary_diagonal(mm))
+    gb = add(gq1, matmul(_conj(q1), gx))
     if q2 is not None:
-        gb = sub(gb, matmul(q2, matmul(swap_last(gq2), q1)))
+        gb = sub(gb, _conj(matmul(q2, matmul(swap_last(gq2), q1))))
     return swap_last(_solve_r(r, swap_last(gb)))  # gB R^-T
 
 

@@ -27,6 +27,16 @@ derivative that does not rotate it within itself (``U2^T dU2 = 0``), which is
 basis-independent quantity, such as the projector ``U2 U2^T``, then has its
 exact derivative.
 
+Complex matrices: ``svdvals`` and ``pinv`` (so ``cond``, ``lstsq`` and the
+nuclear and spectral norms) follow JAX's convention, the reverse rule being the
+plain transpose of the forward rule: ``ds_i = Re(u_i^H dA v_i)``, whose
+cotangent is ``conj(U1 diag(g) V1^H)``; ``pinv``'s forward rule takes conjugate
+transposes, and the terms in ``dA^H`` are conjugated in the reverse rule. The
+singular vectors take conjugate transposes too; each pair ``(u_i, v_i)`` of a
+complex matrix is fixed only up to a common phase, and ``dU`` carries JAX's
+choice of it, ``U1 i Im diag(P) S^-1`` (``V1^H dV1`` has a zero diagonal), so
+phase-dependent quantities match JAX and phase-free ones are exact.
+
 A primitive has one output array, so ``svd`` packs its three results into one
 array of shape ``(..., p, m + 1 + n)``: row ``i`` holds column ``i`` of ``U``,
 singular value ``i`` and row ``i`` of ``V^T``, zero-padded where one of them has
@@ -38,9 +48,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..dtypes import complex_valued
 from ..trace import Primitive, shape_of
 from .decompositions import _stack_batch
-from .elementwise import absolute, add, div, equal, less_equal, mul, neg, sub, where
+from .elementwise import absolute, add, conj, div, equal, imag, less_equal, mul, neg, real, sub, where
 from .linalg import matmul, swap_last
 from .reduce import reduce_sum
 from .shape import concatenate, getitem, reshape
@@ -77,6 +88,7 @@ def unpack_svd(packed, m, full_matrices=False):
     k, cu, cv, _ = _layout(m, n, full_matrices)
     ut = getitem(packed, index=(Ellipsis, slice(0, cu), slice(0, m)))
     s = getitem(packed, index=(Ellipsis, slice(0, k), m))
+    s = real(s) if complex_valued(s) else s  # packed with complex vectors; singular values are real
     vt = getitem(packed, index=(Ellipsis, slice(0, cv), slice(m + 1, None)))
     return swap_last(ut), s, vt
 
@@ -139,6 +151,16 @@ def _split_cols(x, k):
     return first, (None if c == k else getitem(x, index=(Ellipsis, slice(k, None))))
 
 
+def _conj(x):
+    """``conj(x)`` for complex ``x``; real ``x`` itself (no extra operation)."""
+    return conj(x) if complex_valued(x) else x
+
+
+def _adjoint(x):
+    """The conjugate transpose of the last two axes (the transpose for real ``x``)."""
+    return _conj(swap_last(x))
+
+
 def _weighted_outer(u1, w, v1):
     """``U1 diag(w) V1^T``: what a cotangent ``w`` of the singular values gives ``A``."""
     return matmul(mul(u1, _cols(w)), swap_last(v1))
@@ -149,23 +171,41 @@ def _parts(packed, m, full_matrices):
     u, s, vt = unpack_svd(packed, m, full_matrices)
     k = shape_of(s)[-1]
     u1, u2 = _split_cols(u, k)
-    v1, v2 = _split_cols(swap_last(vt), k)
+    v1, v2 = _split_cols(_adjoint(vt), k)  # V = Vt^H (of a cotangent: conj(gVt^T), its transpose)
     return u1, u2, s, v1, v2
 
 
+def imaginary_diagonal(x):
+    """``i Im diag(x)`` as a matrix (``x`` square): the phase part of a complex factor's derivative.
+
+    Examples
+    --------
+    >>> from slopes.core.ops.svd import imaginary_diagonal
+    >>> d = imaginary_diagonal(np.array([[1 + 2j, 5j], [3.0, 4 - 1j]]))
+    >>> d.imag, bool(np.all(d.real == 0))
+    (array([[ 2.,  0.],
+           [ 0., -1.]]), True)
+    """
+    return mul(mul(imag(x), np.eye(shape_of(x)[-1])), 1j)
+
+
 # -- svd -------------------------------------------------------------------------------------
-def _vectors_tangent(x1, x2, tx, p, s, f, inv_s):
+def _vectors_tangent(x1, x2, tx, p, s, f, inv_s, phase=False):
     """The tangent of one side's singular vectors, ``[dX1, dX2]``.
 
     For ``U``: ``x1 = U1``, ``tx = dA V1``, ``p = P``; for ``V``: ``x1 = V1``,
-    ``tx = dA^T U1``, ``p = P^T`` (the formulas are the same with the roles swapped):
-    ``dX1 = X1 (F o (p S + S p^T)) + (tx - X1 p) S^-1`` and ``dX2 = -X1 S^-1 tx^T X2``.
+    ``tx = dA^H U1``, ``p = P^H`` (the formulas are the same with the roles swapped):
+    ``dX1 = X1 (F o (p S + S p^H)) + (tx - X1 p) S^-1`` and ``dX2 = -X1 S^-1 tx^H X2``.
+    For complex matrices ``U`` (``phase=True``) also turns by ``i Im diag(P) S^-1``:
+    NumPy's factors fix each pair's common phase, and this is JAX's choice of it.
     """
-    rotation = mul(f, add(mul(p, _cols(s)), mul(_rows(s), swap_last(p))))
+    rotation = mul(f, add(mul(p, _cols(s)), mul(_rows(s), _adjoint(p))))
+    if phase and complex_valued(p):
+        rotation = add(rotation, mul(imaginary_diagonal(p), _cols(inv_s)))
     dx = add(matmul(x1, rotation), mul(sub(tx, matmul(x1, p)), _cols(inv_s)))
     if x2 is None:
         return dx
-    dx2 = neg(matmul(x1, mul(_rows(inv_s), matmul(swap_last(tx), x2))))
+    dx2 = neg(matmul(x1, mul(_rows(inv_s), matmul(_adjoint(tx), x2))))
     return concatenate(dx, dx2, axis=len(shape_of(dx)) - 1)
 
 
@@ -176,28 +216,33 @@ def _svd_jvp(primals, tangents, params):
         return packed, None
     u1, u2, s, v1, v2 = _parts(packed, shape_of(a)[-2], params.get("full_matrices", False))
     tv = matmul(t, v1)  # dA V1
-    p = matmul(swap_last(u1), tv)  # P = U1^T dA V1
+    p = matmul(_adjoint(u1), tv)  # P = U1^H dA V1
     f = _coupling(s, max(shape_of(a)[-2:]))
     inv_s = _safe_reciprocal(s)
-    ds = reduce_sum(mul(u1, tv), axis=(len(shape_of(tv)) - 2,), keepdims=False)  # diag(P)
-    du = _vectors_tangent(u1, u2, tv, p, s, f, inv_s)
-    dv = _vectors_tangent(v1, v2, matmul(swap_last(t), u1), swap_last(p), s, f, inv_s)
-    return packed, _pack(du, ds, swap_last(dv), shape_of(packed)[-2])
+    ds = reduce_sum(mul(_conj(u1), tv), axis=(len(shape_of(tv)) - 2,), keepdims=False)  # diag(P)
+    ds = real(ds) if complex_valued(ds) else ds
+    du = _vectors_tangent(u1, u2, tv, p, s, f, inv_s, phase=True)
+    dv = _vectors_tangent(v1, v2, matmul(_adjoint(t), u1), _adjoint(p), s, f, inv_s)
+    return packed, _pack(du, ds, _adjoint(dv), shape_of(packed)[-2])
 
 
-def _vectors_cotangent(x1, x2, gx1, gx2, y1, s, f, inv_s):
-    """What the cotangents ``gX1, gX2`` of one side's vectors give ``A`` (the transpose of
-    :func:`_vectors_tangent`), ``W Y1^T`` with ``J = X1^T gX1`` and
-    ``W = X1 (F o (J - J^T)) S + (gX1 - X1 J) S^-1 - X2 gX2^T X1 S^-1``; for ``V`` the
-    result is transposed."""
+def _vectors_cotangent(x1, x2, gx1, gx2, s, f, inv_s, phase=False):
+    """What the cotangents ``gX1, gX2`` of one side's vectors give ``A`` (the plain transpose of
+    :func:`_vectors_tangent`), as ``W`` with ``J = X1^T gX1`` and
+    ``W = conj(X1) (F o (J - J^H)) S + (gX1 - conj(X1) J) S^-1 - conj(X2 gX2^T X1) S^-1``
+    (plus ``conj(X1) i Im diag(J) S^-1`` with ``phase``): ``A`` gets ``W V1^T`` from ``U`` and
+    ``conj(U1 W^T)`` from ``V``."""
     j = matmul(swap_last(x1), gx1)
+    xc = _conj(x1)
     w = add(
-        matmul(x1, mul(mul(f, sub(j, swap_last(j))), _cols(s))),
-        mul(sub(gx1, matmul(x1, j)), _cols(inv_s)),
+        matmul(xc, mul(mul(f, sub(j, _adjoint(j))), _cols(s))),
+        mul(sub(gx1, matmul(xc, j)), _cols(inv_s)),
     )
+    if phase and complex_valued(j):
+        w = add(w, matmul(xc, mul(imaginary_diagonal(j), _cols(inv_s))))
     if x2 is not None:
-        w = sub(w, mul(matmul(x2, matmul(swap_last(gx2), x1)), _cols(inv_s)))
-    return matmul(w, swap_last(y1))
+        w = sub(w, mul(_conj(matmul(x2, matmul(swap_last(gx2), x1))), _cols(inv_s)))
+    return w
 
 
 def _svd_vjp(g, packed, a, full_matrices=False, hermitian=False):
@@ -206,10 +251,10 @@ def _svd_vjp(g, packed, a, full_matrices=False, hermitian=False):
     gu1, gu2, gs, gv1, gv2 = _parts(g, m, full_matrices)
     f = _coupling(s, max(shape_of(a)[-2:]))
     inv_s = _safe_reciprocal(s)
-    values = _weighted_outer(u1, gs, v1)
-    left = _vectors_cotangent(u1, u2, gu1, gu2, v1, s, f, inv_s)
-    right = _vectors_cotangent(v1, v2, gv1, gv2, u1, s, f, inv_s)
-    return add(values, add(left, swap_last(right)))
+    values = _conj(_weighted_outer(u1, gs, _conj(v1)))  # conj(U1 diag(gs) V1^H)
+    left = matmul(_vectors_cotangent(u1, u2, gu1, gu2, s, f, inv_s, phase=True), swap_last(v1))
+    right = _adjoint(matmul(_vectors_cotangent(v1, v2, gv1, gv2, s, f, inv_s), swap_last(u1)))
+    return add(values, add(left, right))
 
 
 svd.jvp = _svd_jvp
@@ -226,17 +271,24 @@ def _svdvals_impl(a, hermitian=False):
 svdvals = Primitive("svdvals", _svdvals_impl)
 
 
+def _singular_pairs(a):
+    """``s``, ``U1`` and ``V1`` with ``A = U1 diag(s) V1^H`` (``V1`` conjugated for complex ``a``)."""
+    u1, _, s, v1, _ = _parts(svd(a), shape_of(a)[-2], False)
+    return s, u1, v1
+
+
 def _svdvals_jvp(primals, tangents, params):
     (a,), (t,) = primals, tangents
-    u1, _, s, v1, _ = _parts(svd(a), shape_of(a)[-2], False)
+    s, u1, v1 = _singular_pairs(a)
     if t is None:
         return s, None
-    return s, reduce_sum(mul(u1, matmul(t, v1)), axis=(len(shape_of(v1)) - 2,), keepdims=False)
+    ds = reduce_sum(mul(_conj(u1), matmul(t, v1)), axis=(len(shape_of(v1)) - 2,), keepdims=False)
+    return s, real(ds) if complex_valued(ds) else ds  # Re(u_i^H dA v_i)
 
 
 def _svdvals_vjp(g, s, a, hermitian=False):
-    u1, _, _, v1, _ = _parts(svd(a), shape_of(a)[-2], False)
-    return _weighted_outer(u1, g, v1)
+    _, u1, v1 = _singular_pairs(a)
+    return _conj(_weighted_outer(u1, g, _conj(v1)))  # conj(U1 diag(g) V1^H)
 
 
 svdvals.jvp = _svdvals_jvp
@@ -255,13 +307,13 @@ pinv = Primitive("pinv", _pinv_impl)
 
 def _pinv_jvp(primals, tangents, params):
     # Golub & Pereyra (1973), valid where the rank is locally constant:
-    # dX = -X dA X + X X^T dA^T (I - A X) + (I - X A) dA^T X^T X
+    # dX = -X dA X + X X^H dA^H (I - A X) + (I - X A) dA^H X^H X
     (a,), (t,) = primals, tangents
     x = pinv(a, **params)
     if t is None:
         return x, None
-    tt = swap_last(t)
-    xt = swap_last(x)
+    tt = _adjoint(t)
+    xt = _adjoint(x)
     r = sub(tt, matmul(matmul(tt, a), x))  # dA^T (I - A X)
     q = matmul(tt, matmul(xt, x))  # dA^T X^T X
     dx = add(
@@ -272,14 +324,15 @@ def _pinv_jvp(primals, tangents, params):
 
 
 def _pinv_vjp(g, x, a, **params):
-    # the transpose of the forward rule
+    # the plain transpose of the forward rule; its terms in dA^H come back conjugated
     gt = swap_last(g)
     xt = swap_last(x)
-    h = matmul(gt, matmul(x, xt))  # g^T X X^T
-    k = matmul(matmul(xt, x), gt)  # X^T X g^T
+    xh = _adjoint(x)
+    h = matmul(gt, matmul(x, xh))  # g^T X X^H
+    k = matmul(matmul(xh, x), gt)  # X^H X g^T
     return add(
         neg(matmul(xt, matmul(g, xt))),
-        add(sub(h, matmul(a, matmul(x, h))), sub(k, matmul(matmul(k, x), a))),
+        _conj(add(sub(h, matmul(a, matmul(x, h))), sub(k, matmul(matmul(k, x), a)))),
     )
 
 
