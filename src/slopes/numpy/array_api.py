@@ -11,6 +11,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from ..core.dtypes import complex_valued
 from ..core.ops import elementwise as ew
 from ..core.ops import queries as q
 from ..core.trace import shape_of
@@ -63,16 +64,24 @@ def unstack(x, /, *, axis=0):
     return tuple(take(x, i, axis=axis) for i in range(shape_of(x)[axis]))
 
 
+def _conj(x):
+    return ew.conj(x) if complex_valued(x) else x
+
+
 def vecdot(x1, x2, /, *, axis=-1):
-    """Differentiable ``numpy.vecdot``: dot products of vectors along ``axis`` (real arrays), broadcasting.
+    """Differentiable ``numpy.vecdot``: dot products of vectors along ``axis``, broadcasting.
+
+    As in NumPy, a complex ``x1`` is conjugated: ``vecdot(z, z) = sum |z|**2``.
 
     Examples
     --------
     >>> import slopes.numpy as snp
     >>> snp.vecdot(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([1.0, 1.0]))
     array([3., 7.])
+    >>> snp.vecdot(np.array([1j, 2.0]), np.array([1j, 2.0]))
+    np.complex128(5+0j)
     """
-    return sum(ew.mul(asarray(x1), asarray(x2)), axis=axis)
+    return sum(ew.mul(_conj(asarray(x1)), asarray(x2)), axis=axis)
 
 
 def matvec(x1, x2, /):
@@ -96,7 +105,7 @@ def vecmat(x1, x2, /):
     >>> snp.vecmat(np.array([1.0, 3.0]), np.array([[1.0, 2.0], [0.0, 1.0]]))
     array([1., 5.])
     """
-    return einsum("...i,...ij->...j", asarray(x1), asarray(x2))
+    return einsum("...i,...ij->...j", _conj(asarray(x1)), asarray(x2))  # NumPy conjugates x1
 
 
 def matrix_transpose(x, /):

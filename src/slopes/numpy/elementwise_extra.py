@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from ..core.dtypes import complex_valued, refuse_complex
 from ..core.ops import elementwise as ew
 from ..core.ops import elementwise_extra as ewx
 from ..core.ops import queries as q
@@ -59,6 +60,7 @@ def deg2rad(x):
     3.141592653589793
     """
     (x,) = asarray_args((x,))
+    refuse_complex("deg2rad", (x,), "convert the real and imaginary parts (snp.real, snp.imag) separately")
     return ew.mul(x, math.pi / 180.0)
 
 
@@ -72,6 +74,7 @@ def rad2deg(x):
     180.0
     """
     (x,) = asarray_args((x,))
+    refuse_complex("rad2deg", (x,), "for the argument of a complex number use snp.angle(z, deg=True)")
     return ew.mul(x, 180.0 / math.pi)
 
 
@@ -249,8 +252,9 @@ def float_power(x, y):
     np.float64(8.0)
     """
     x, y = asarray_args((x, y))
-    f64 = np.dtype(np.float64)
-    return ew.power(ew.astype(x, dtype=f64), ew.astype(y, dtype=f64))
+    # NumPy computes in float64, or complex128 when an input is complex
+    wide = np.dtype(np.complex128 if complex_valued(x) or complex_valued(y) else np.float64)
+    return ew.power(ew.astype(x, dtype=wide), ew.astype(y, dtype=wide))
 
 
 def heaviside(x1, x2):
@@ -266,6 +270,7 @@ def heaviside(x1, x2):
     array([0. , 0.5, 1. ])
     """
     x1, x2 = asarray_args((x1, x2))
+    refuse_complex("heaviside", (x1, x2), "apply it to snp.real(z)")
     step = ew.where(ew.less(x1, 0), 0.0, ew.where(ew.greater(x1, 0), 1.0, x2))
     return ew.where(ew.isnan(x1), np.nan, step)
 
@@ -313,6 +318,7 @@ def ldexp(x1, x2):
     8.0
     """
     x1, x2 = asarray_args((x1, x2))
+    refuse_complex("ldexp", (x1, x2), "multiply by 2.0 ** x2 instead")
     return ew.mul(x1, ew.exp2(ew.astype(x2, dtype=np.dtype(np.float64))))
 
 
