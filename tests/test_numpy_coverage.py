@@ -92,7 +92,6 @@ BEYOND_JAX = {"special": {"erfcinv", "j0", "j1", "y0", "y1"}, "stats": {"lognorm
 # Not offered yet, each with what it would take. The audit checks they are still missing,
 # so this list (and the README's) cannot go stale.
 GAPS = {
-    "scipy.linalg.solve_banded": "a banded solve and its transpose-solve derivative",
     "scipy.stats.multivariate_normal.entropy": "0.5 * logdet(2 pi e cov)",
 }
 
