@@ -92,7 +92,6 @@ BEYOND_JAX = {"special": {"erfcinv", "j0", "j1", "y0", "y1"}, "stats": {"lognorm
 # Not offered yet, each with what it would take. The audit checks they are still missing,
 # so this list (and the README's) cannot go stale.
 GAPS = {
-    "scipy.stats.multivariate_normal.entropy": "0.5 * logdet(2 pi e cov)",
 }
 
 # jax.numpy names an ML user reaches for beyond autograd's list, offered too
