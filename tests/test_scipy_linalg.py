@@ -367,7 +367,11 @@ def test_conventions_match_jax():
         (lambda: sla.solve_banded((1, -1), np.ones((1, 3)), np.ones(3)), ValueError, "non-negative integers"),
         (lambda: sla.solve_banded(1, np.ones((1, 3)), np.ones(3)), ValueError, "non-negative integers"),
         (lambda: sla.solve_banded((0, 0), np.ones((1, 3)), np.ones(4)), ValueError, r"b of shape \(3,\)"),
-        (lambda: sla.solve_banded((1, 1), np.zeros((3, 3)), np.ones(3)), np.linalg.LinAlgError, "ab is singular"),
+        (
+            lambda: sla.solve_banded((1, 1), np.zeros((3, 3)), np.ones(3)),
+            np.linalg.LinAlgError,
+            "ab is singular",
+        ),
     ],
 )
 def test_bad_input_gets_clear_error(call, error, match):

@@ -36,7 +36,8 @@ from ..numpy._wrap import asarray_args
 __all__ = [
     "beta", "betainc", "betaincc", "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfinv",
     "expit", "gamma",
-    "gammainc", "gammasgn", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "iv", "ive", "j0", "j1", "jn", "jv", "kl_div",
+    "gammainc", "gammaincc", "gammaln", "gammasgn", "i0", "i0e", "i1", "i1e", "iv", "ive", "j0", "j1",
+    "jn", "jv", "kl_div",
     "log_expit", "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri",
     "polygamma",
     "psi", "rel_entr", "rgamma", "softmax", "xlog1py", "xlogy", "y0", "y1", "yn", "yv", "zeta",
@@ -625,7 +626,7 @@ def jn(n, x):
 
 
 def yn(n, x):
-    """The Bessel function of the second kind of integer order, ``Y_n(x)`` (``x > 0``): :func:`yv` at ``v = n``.
+    """The Bessel function of the second kind of integer order, ``Y_n(x)`` (``x > 0``): :func:`yv`, ``v = n``.
 
     Examples
     --------

@@ -280,5 +280,5 @@ __all__ = [
     "beta", "betainc", "betaincc", "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfinv",
     "expit", "gamma", "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "iv", "ive", "j0",
     "j1", "jv", "kl_div", "log_expit", "log_ndtr", "logit", "ndtr", "ndtri", "polygamma", "rel_entr",
-    "rgamma", "gammasgn", "xlog1py", "xlogy", "y0", "y1", "yv", "zeta",
+    "gammasgn", "rgamma", "xlog1py", "xlogy", "y0", "y1", "yv", "zeta",
 ]

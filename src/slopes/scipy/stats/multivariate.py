@@ -199,7 +199,8 @@ def _mvn_entropy(mean=None, cov=1, allow_singular=False):
     >>> import slopes as sl
     >>> from slopes.scipy import stats
     >>> S = np.array([[2.0, 0.5], [0.5, 1.0]])
-    >>> bool(np.isclose(stats.multivariate_normal.entropy(cov=S), scipy.stats.multivariate_normal.entropy(cov=S)))
+    >>> bool(np.isclose(stats.multivariate_normal.entropy(cov=S),
+    ...                 scipy.stats.multivariate_normal.entropy(cov=S)))
     True
     >>> sl.grad(lambda c: stats.multivariate_normal.entropy(cov=c))(np.diag([2.0, 4.0]))   # inv(cov) / 2
     array([[0.25 , 0.   ],
