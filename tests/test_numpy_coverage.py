@@ -92,12 +92,6 @@ BEYOND_JAX = {"special": {"erfcinv", "j0", "j1", "y0", "y1"}, "stats": {"lognorm
 # Not offered yet, each with what it would take. The audit checks they are still missing,
 # so this list (and the README's) cannot go stale.
 GAPS = {
-    "scipy.special.gammasgn": "the sign of gamma (derivative 0): a where over the poles",
-    "scipy.special.rgamma": "1 / gamma, entire: exp(-gammaln) with gammasgn's sign",
-    "scipy.special.jn": "jv at integer order (slopes has j0, j1 only)",
-    "scipy.special.yn": "yv at integer order (slopes has y0, y1 only)",
-    "scipy.linalg.solve_banded": "a banded solve and its transpose-solve derivative",
-    "scipy.stats.multivariate_normal.entropy": "0.5 * logdet(2 pi e cov)",
 }
 
 # jax.numpy names an ML user reaches for beyond autograd's list, offered too

@@ -52,6 +52,13 @@ def pivoting(rng, n, lead=()):
     return general(rng, n, lead)[..., np.roll(np.arange(n), 1), :]
 
 
+def band(rng, lower, upper, n):
+    """SciPy's banded storage of a diagonally dominant matrix, its unused corners filled with noise."""
+    ab = rng.uniform(-1.0, 1.0, size=(lower + upper + 1, n))
+    ab[upper] += lower + upper + 1.0
+    return ab
+
+
 def sym_scipy(f):
     """SciPy's function of the symmetric part (slopes' convention for Cholesky)."""
     return lambda a, *rest: f(0.5 * (a + np.swapaxes(a, -1, -2)), *rest)
@@ -136,6 +143,21 @@ CASES = {
         lambda a, b: scipy.linalg.lu_solve(scipy.linalg.lu_factor(a), b, trans=1),
         lambda r: (pivoting(r, 3), r.standard_normal((3, 2))),
     ),
+    "solve_banded_tridiagonal": (
+        lambda ab, b: sla.solve_banded((1, 1), ab, b),
+        lambda ab, b: scipy.linalg.solve_banded((1, 1), ab, b),
+        lambda r: (band(r, 1, 1, 4), r.standard_normal(4)),
+    ),
+    "solve_banded_matrix": (
+        lambda ab, b: sla.solve_banded((2, 1), ab, b),
+        lambda ab, b: scipy.linalg.solve_banded((2, 1), ab, b),
+        lambda r: (band(r, 2, 1, 5), r.standard_normal((5, 2))),
+    ),
+    "solve_banded_upper": (
+        lambda ab, b: sla.solve_banded((0, 2), ab, b),
+        lambda ab, b: scipy.linalg.solve_banded((0, 2), ab, b),
+        lambda r: (band(r, 0, 2, 4), r.standard_normal(4)),
+    ),
     "block_diag": (
         sla.block_diag,
         scipy.linalg.block_diag,
@@ -158,6 +180,7 @@ def test_derivatives_against_finite_differences(name):
 SHARED = [
     "expm_stack", "expm_frechet", "solve_triangular_trans_unit", "solve_triangular_stack", "cho_solve",
     "logm", "sqrtm_spd_stack", "solve_sylvester", "lu_factor", "lu_solve_trans_matrix", "block_diag",
+    "solve_banded_matrix",
 ]
 
 
@@ -252,6 +275,46 @@ def test_cho_solve_gradient_equals_inverse_formula():
 
 
 # -- conventions against JAX ---------------------------------------------------------------------
+def test_solve_banded_gradient_is_the_dense_solve_gradient_on_the_band():
+    # d/dA <w, A^-1 b> = -A^-T w x^T, read at A[i, j] = ab[u + i - j, j]; the corners of ab outside
+    # the matrix (ab[0, 0] and ab[2, -1] for (l, u) = (1, 1)) get 0
+    rng = np.random.default_rng(5)
+    ab, b, w = band(rng, 1, 1, 4), rng.standard_normal(4), rng.standard_normal(4)
+    dense = np.diag(ab[1]) + np.diag(ab[0, 1:], 1) + np.diag(ab[2, :-1], -1)
+    x = np.linalg.solve(dense, b)
+    grad_dense = -np.outer(np.linalg.solve(dense.T, w), x)
+    expected = np.zeros_like(ab)
+    expected[1] = np.diag(grad_dense)
+    expected[0, 1:] = np.diag(grad_dense, 1)
+    expected[2, :-1] = np.diag(grad_dense, -1)
+    got = sl.grad(lambda ab: snp.sum(w * sla.solve_banded((1, 1), ab, b)))(ab)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+    assert got[0, 0] == 0.0 and got[2, -1] == 0.0
+
+
+def test_solve_banded_derivatives_match_autograd():
+    autograd = pytest.importorskip("autograd")
+    import autograd.numpy as anp
+    import autograd.scipy.linalg as ag
+
+    rng = np.random.default_rng(6)
+    ab, b, w = band(rng, 2, 1, 5), rng.standard_normal(5), rng.standard_normal(5)
+    v = rng.standard_normal(ab.shape)
+    v[0, 0] = v[3, -2:] = 0.0  # autograd also differentiates the unused corners; move only the band
+
+    def theirs(ab):
+        return anp.sum(w * ag.solve_banded((2, 1), ab, b))
+
+    def ours(ab):
+        return snp.sum(w * sla.solve_banded((2, 1), ab, b))
+
+    mask = np.ones_like(ab)
+    mask[0, 0] = mask[3, -2:] = 0.0
+    np.testing.assert_allclose(sl.grad(ours)(ab), mask * autograd.grad(theirs)(ab), rtol=1e-10, atol=1e-13)
+    hv_theirs = autograd.grad(lambda a: anp.sum(autograd.grad(theirs)(a) * v))(ab)
+    np.testing.assert_allclose(sl.hvp(ours, ab, v), mask * hv_theirs, rtol=1e-9, atol=1e-12)
+
+
 def test_conventions_match_jax():
     jax = pytest.importorskip("jax")
     jax.config.update("jax_enable_x64", True)
@@ -300,6 +363,15 @@ def test_conventions_match_jax():
             "share an eigenvalue",
         ),
         (lambda: sla.lu_solve(np.eye(2), np.ones(2)), TypeError, r"pair \(lu, piv\)"),
+        (lambda: sla.solve_banded((1, 1), np.ones((2, 3)), np.ones(3)), ValueError, r"l \+ u \+ 1 = 3 rows"),
+        (lambda: sla.solve_banded((1, -1), np.ones((1, 3)), np.ones(3)), ValueError, "non-negative integers"),
+        (lambda: sla.solve_banded(1, np.ones((1, 3)), np.ones(3)), ValueError, "non-negative integers"),
+        (lambda: sla.solve_banded((0, 0), np.ones((1, 3)), np.ones(4)), ValueError, r"b of shape \(3,\)"),
+        (
+            lambda: sla.solve_banded((1, 1), np.zeros((3, 3)), np.ones(3)),
+            np.linalg.LinAlgError,
+            "ab is singular",
+        ),
     ],
 )
 def test_bad_input_gets_clear_error(call, error, match):

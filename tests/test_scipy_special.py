@@ -38,6 +38,9 @@ CASES = {
     "psi": (S.psi, sc.psi, [uniform(0.3, 6)]),
     "polygamma": (lambda x: S.polygamma(2, x), lambda x: sc.polygamma(2, x), [uniform(0.5, 5)]),
     "gamma": (S.gamma, sc.gamma, [uniform(0.5, 4)]),
+    # rgamma across the poles of gamma at 0, -1, -2, -3 (it is entire); gammasgn between them
+    "rgamma": (S.rgamma, sc.rgamma, [uniform(-3.8, 3)]),
+    "gammasgn": (S.gammasgn, sc.gammasgn, [uniform(-3.8, 3)]),
     "multigammaln": (lambda a: S.multigammaln(a, 3), lambda a: sc.multigammaln(a, 3), [uniform(1.5, 5)]),
     "beta": (S.beta, sc.beta, [uniform(0.5, 4), uniform(0.5, 4)]),
     "betaln": (S.betaln, sc.betaln, [uniform(0.5, 6), uniform(0.5, 6)]),
@@ -75,6 +78,8 @@ CASES = {
     "ive": (lambda z: S.ive(2.0, z), lambda z: sc.ive(2.0, z), [uniform(-3, 3)]),
     "jv": (lambda z: S.jv(2.5, z), lambda z: sc.jv(2.5, z), [uniform(0.2, 4)]),
     "yv": (lambda z: S.yv(1.5, z), lambda z: sc.yv(1.5, z), [uniform(0.5, 4)]),
+    "jn": (lambda z: S.jn(3, z), lambda z: sc.jn(3, z), [uniform(-4, 4)]),
+    "yn": (lambda z: S.yn(2, z), lambda z: sc.yn(2, z), [uniform(0.5, 4)]),
     "logsumexp": (S.logsumexp, sc.logsumexp, [uniform(-3, 3)]),
     "logsumexp_b": (
         lambda a, b: S.logsumexp(a, b=b),
@@ -114,6 +119,7 @@ SYMPY = {
     "digamma": (sy.polygamma(0, x_), 1.7),
     "polygamma": (sy.polygamma(2, x_), 1.3),
     "gamma": (sy.gamma(x_), 2.2),
+    "rgamma": (1 / sy.gamma(x_), -1.3),  # the reflection branch
     "gammainc": (sy.lowergamma(sy.Rational(5, 2), x_) / sy.gamma(sy.Rational(5, 2)), 1.4),
     "gammaincc": (sy.uppergamma(sy.Rational(7, 10), x_) / sy.gamma(sy.Rational(7, 10)), 1.4),
     "zeta": (sy.zeta(3, x_), 1.6),
@@ -139,6 +145,8 @@ SYMPY = {
     "y1": (sy.bessely(1, x_), 2.1),
     "iv": (sy.besseli(sy.Rational(3, 2), x_), 0.8),
     "jv": (sy.besselj(sy.Rational(5, 2), x_), 1.9),
+    "jn": (sy.besselj(3, x_), -1.1),
+    "yn": (sy.bessely(2, x_), 1.7),
 }
 
 
@@ -209,12 +217,15 @@ PEER_ARGS = {
     "betainc": ((2.5, 1.5), ()),
     "iv": ((1.5,), ()),
     "ive": ((2.0,), ()),
+    "jn": ((3,), ()),
+    "yn": ((2,), ()),
 }
 # JAX (each name costs a compilation): those autograd lacks; autograd: all the names it has
 JAX_NAMES = ["entr", "i0e", "i1e", "kl_div", "log_ndtr", "rel_entr", "xlog1py", "xlogy"]
 AUTOGRAD_NAMES = ["beta", "betainc", "betaln", "digamma", "erf", "erfc", "erfcinv", "erfinv", "expit",
-                  "gamma", "gammainc", "gammaincc", "gammaln", "i0", "i1", "iv", "ive", "j0", "j1",
-                  "logit", "logsumexp", "multigammaln", "polygamma", "y0", "y1"]
+                  "gamma", "gammainc", "gammaincc", "gammaln", "i0", "i1", "iv", "ive", "j0",
+                  "j1", "jn", "logit", "logsumexp", "multigammaln", "polygamma", "rgamma", "y0", "y1",
+                  "yn"]
 
 
 def assert_derivatives_match_peer(name, module, peer_grad, compile=lambda f: f):
@@ -325,6 +336,39 @@ def test_expit_derivative_keeps_relative_accuracy_in_both_tails():
         assert float(sl.grad(S.expit)(x)) == pytest.approx(float(s * (1 - s)), rel=1e-12)
 
 
+def test_rgamma_at_the_poles_of_gamma_is_zero_with_factorial_derivatives():
+    # near x = -n, gamma(x) ~ (-1)**n / (n! (x + n)): rgamma is 0 there with slope (-1)**n n!,
+    # where -digamma * rgamma would be inf * 0 (autograd's rule gives NaN)
+    n = np.arange(6)
+    x = -n.astype(float)
+    assert np.all(S.rgamma(x) == 0.0)
+    slope = sl.vmap(sl.grad(S.rgamma))(x)
+    np.testing.assert_allclose(slope, (-1.0) ** n * sc.factorial(n), rtol=1e-12)
+    # the second derivative there: 1/gamma(-n + e) = (-1)**n n! (e - psi(n + 1) e**2 + O(e**3))
+    # (the reflection formula expanded), psi(n + 1) = H_n - Euler's gamma
+    for k in (0, 2, 3):
+        expected = float(-2 * (-1) ** k * sy.factorial(k) * (sy.harmonic(k) - sy.EulerGamma))
+        assert float(sl.derivative(S.rgamma, order=2)(-float(k))) == pytest.approx(expected, rel=1e-10)
+
+
+def test_gammasgn_is_the_sign_of_gamma_with_zero_derivative():
+    x = np.array([-3.5, -2.5, -1.5, -0.5, 0.5, 7.0])
+    np.testing.assert_array_equal(S.gammasgn(x), np.sign(sc.gamma(x)))
+    np.testing.assert_array_equal(sl.vmap(sl.grad(S.gammasgn))(x), 0.0)
+    # gamma = gammasgn * exp(gammaln), derivatives included
+    def rebuilt(t):
+        return S.gammasgn(t) * sl.numpy.exp(S.gammaln(t))
+
+    np.testing.assert_allclose(sl.vmap(sl.grad(rebuilt))(x), sl.vmap(sl.grad(S.gamma))(x), rtol=1e-12)
+
+
+def test_integer_order_bessel_refuses_a_fractional_order():
+    for fn in (S.jn, S.yn):
+        with pytest.raises(ValueError, match=r"integer order n.*\(\) for a real order"):
+            fn(2.5, 1.0)
+    assert float(S.jn(2.0, 1.0)) == sc.jv(2, 1.0)  # a whole float is an integer order
+
+
 def test_bessel_first_derivatives_at_zero():
     # I_1'(0) = J_1'(0) = 1/2 (the limit of I_0 - I_1/x); i0e's kink at 0 gets 0, as in JAX
     for f in (S.i1, S.j1, S.i1e):
@@ -366,7 +410,7 @@ def test_softmax_uses_scipys_default_axis():
 @pytest.mark.parametrize(
     "fn, args",
     [(S.polygamma, (1.0, 2.0)), (S.gammainc, (2.0, 1.0)), (S.gammaincc, (2.0, 1.0)), (S.zeta, (3.0, 1.0)),
-     (S.jv, (1.0, 2.0)), (S.betainc, (2.0, 1.0, 0.5)), (S.betaincc, (2.0, 1.0, 0.5))],
+     (S.jv, (1.0, 2.0)), (S.jn, (1.0, 2.0)), (S.betainc, (2.0, 1.0, 0.5)), (S.betaincc, (2.0, 1.0, 0.5))],
 )
 def test_constant_arguments_refuse_derivatives_by_name(fn, args):
     with pytest.raises(TypeError, match=r"not differentiable in the (order|shape|exponent) .*stop_gradient"):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.ops import scipy_linalg as ops
-from ..core.ops.elementwise import add
+from ..core.ops.elementwise import add, where
 from ..core.ops.linalg import swap_last
 from ..core.trace import Tracer, shape_of
 from ..numpy import linalg as _nla
@@ -32,6 +32,7 @@ __all__ = [
     "expm",
     "expm_frechet",
     "solve_triangular",
+    "solve_banded",
     "cholesky",
     "cho_factor",
     "cho_solve",
@@ -428,6 +429,89 @@ def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
     ct = swap_last(c)
     y = ops.solve_triangular(c if lower else ct, b, lower=True)
     return restore(ops.solve_triangular(ct if lower else c, y, lower=False))
+
+
+def _band_to_dense(l_and_u, ab):
+    """The ``n x n`` matrix stored in SciPy's banded form, ``a[i, j] = ab[u + i - j, j]``.
+
+    A gather from ``ab`` (whose reverse rule scatters back into it), zero off the band; the
+    corners of ``ab`` that hold no entry of ``a`` are never read, so their gradient is 0.
+    """
+    lower, upper = l_and_u
+    n = shape_of(ab)[-1]
+    i, j = np.indices((n, n))
+    row = upper + i - j
+    in_band = (row >= 0) & (row <= lower + upper)
+    return where(in_band, ab[np.where(in_band, row, 0), j], 0.0)
+
+
+def _band_widths(l_and_u, ab):
+    """``(l, u)`` as non-negative ints matching ``ab``'s rows, or an error saying what differs."""
+    try:
+        lower, upper = (int(w) for w in l_and_u)
+        whole = all(w == int(w) for w in l_and_u)
+    except (TypeError, ValueError):
+        whole = False
+    if not whole or lower < 0 or upper < 0:
+        raise ValueError(
+            f"solve_banded(): (l, u) must be two non-negative integers (the numbers of sub- and "
+            f"super-diagonals); got {l_and_u!r}"
+        )
+    if len(shape_of(ab)) != 2 or shape_of(ab)[0] != lower + upper + 1:
+        raise ValueError(
+            f"solve_banded(): ab must have l + u + 1 = {lower + upper + 1} rows, one per diagonal "
+            f"(ab[u + i - j, j] = a[i, j]); got ab of shape {tuple(shape_of(ab))}"
+        )
+    return lower, upper
+
+
+def solve_banded(l_and_u, ab, b, overwrite_ab=False, overwrite_b=False, check_finite=True):
+    """Differentiable ``scipy.linalg.solve_banded``: ``x`` with ``a @ x = b``, ``a`` banded.
+
+    ``a`` is given in SciPy's banded storage: ``ab[u + i - j, j] = a[i, j]``, one row of
+    ``ab`` per diagonal (``u`` super-diagonals on top, then the main one, then ``l``
+    sub-diagonals). Differentiable in ``ab`` and ``b``; the unused corners of ``ab`` get a
+    zero gradient. The band is unpacked into the dense ``n x n`` matrix and solved by LU,
+    so the cost is that of a dense solve (``O(n^3)``), not of a banded one.
+
+    Parameters
+    ----------
+    l_and_u : (int, int)
+        The numbers of non-zero lower and upper diagonals.
+    ab : array_like, shape (l + u + 1, n)
+        The band of ``a``.
+    b : array_like, shape (n,) or (n, k)
+        The right-hand side.
+    overwrite_ab, overwrite_b, check_finite : bool
+        Accepted for compatibility and ignored: inputs are never modified.
+
+    Returns
+    -------
+    ndarray, the shape of ``b``, or a traced array inside a transform.
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> from slopes.scipy.linalg import solve_banded
+    >>> ab = np.array([[1.0, 2.0], [1.0, 0.0]])      # a = [[1, 0], [1, 2]]: diagonal, then one below
+    >>> solve_banded((1, 0), ab, np.array([1.0, 3.0]))
+    array([1., 1.])
+    >>> sl.grad(lambda b: snp.sum(solve_banded((1, 0), ab, b)))(np.array([1.0, 3.0]))  # a^-T 1
+    array([0.5, 0.5])
+    """
+    ab = floating(ab)
+    widths = _band_widths(l_and_u, ab)
+    b = floating(b)
+    n, sb = shape_of(ab)[-1], tuple(shape_of(b))
+    if len(sb) not in (1, 2) or sb[0] != n:
+        raise ValueError(
+            f"solve_banded(): ab of shape {tuple(shape_of(ab))} holds a {n} x {n} matrix, which needs "
+            f"b of shape ({n},) or ({n}, k); got b of shape {sb}"
+        )
+    try:
+        return _nla.solve(_band_to_dense(widths, ab), b)
+    except LinAlgError as err:
+        raise LinAlgError(f"solve_banded(): the matrix held in ab is singular; {err}") from err
 
 
 def block_diag(*arrs):

@@ -10,7 +10,7 @@ Only some arguments have a closed-form derivative; the others are constants and
 differentiating in them raises an error naming the argument: the order ``n`` of
 :func:`polygamma`, the shapes of :func:`gammainc`/:func:`gammaincc`/:func:`betainc`/:func:`betaincc`, the
 exponent ``x`` of :func:`zeta` (``q`` is differentiable), the order ``v`` of
-:func:`iv`/:func:`ive`/:func:`jv`/:func:`yv`, and ``d`` of :func:`multigammaln`.
+:func:`iv`/:func:`ive`/:func:`jv`/:func:`yv`/:func:`jn`/:func:`yn`, and ``d`` of :func:`multigammaln`.
 
 Examples
 --------
@@ -36,10 +36,11 @@ from ..numpy._wrap import asarray_args
 __all__ = [
     "beta", "betainc", "betaincc", "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfinv",
     "expit", "gamma",
-    "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "iv", "ive", "j0", "j1", "jv", "kl_div",
+    "gammainc", "gammaincc", "gammaln", "gammasgn", "i0", "i0e", "i1", "i1e", "iv", "ive", "j0", "j1",
+    "jn", "jv", "kl_div",
     "log_expit", "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri",
     "polygamma",
-    "psi", "rel_entr", "softmax", "xlog1py", "xlogy", "y0", "y1", "yv", "zeta",
+    "psi", "rel_entr", "rgamma", "softmax", "xlog1py", "xlogy", "y0", "y1", "yn", "yv", "zeta",
 ]
 
 
@@ -97,6 +98,37 @@ def digamma(x):
 
 
 psi = digamma
+
+
+def gammasgn(x):
+    """The sign of the gamma function: ``+1`` or ``-1`` (``nan`` at its poles ``0, -1, -2, ...``).
+
+    Piecewise constant, so its derivative is 0; ``gammasgn(x) * exp(gammaln(x))`` is ``gamma(x)``.
+
+    Examples
+    --------
+    >>> import slopes as sl
+    >>> from slopes.scipy import special
+    >>> float(special.gammasgn(-0.5)), float(special.gammasgn(-1.5)), float(sl.grad(special.gammasgn)(-0.5))
+    (-1.0, 1.0, 0.0)
+    """
+    return sp.gammasgn(*_real("gammasgn", x))
+
+
+def rgamma(x):
+    """The reciprocal gamma function ``1 / gamma(x)``, an entire function (0 at the poles of gamma).
+
+    Its derivative ``-digamma(x) / gamma(x)`` is evaluated through the reflection formula for
+    ``x < 1/2``, so it is finite everywhere: ``(-1)**n n!`` at ``x = -n``.
+
+    Examples
+    --------
+    >>> import slopes as sl
+    >>> from slopes.scipy import special
+    >>> float(special.rgamma(-2.0)), float(sl.grad(special.rgamma)(-2.0))   # 0 and 2!
+    (0.0, 2.0)
+    """
+    return sp.rgamma(*_real("rgamma", x))
 
 
 def polygamma(n, x):
@@ -569,6 +601,42 @@ def yv(v, z):
     return sp.yv(*_real("yv", v, z))
 
 
+def _integer_order(name, n):
+    """The order as an array, refusing what is not a whole number (SciPy would truncate it)."""
+    order = np.asarray(concrete(n))
+    if order.dtype.kind == "f" and not np.all(np.equal(np.mod(order, 1), 0)):
+        raise ValueError(
+            f"special.{name}() takes an integer order n, got {order!r}; round it, or use "
+            f"special.{name.replace('n', 'v', 1)}() for a real order"
+        )
+    return n
+
+
+def jn(n, x):
+    """The Bessel function of the first kind of integer order, ``J_n(x)``: :func:`jv` at ``v = n``.
+
+    Examples
+    --------
+    >>> import slopes as sl
+    >>> from slopes.scipy import special
+    >>> round(float(special.jn(2, 1.0)), 6), round(float(sl.grad(lambda x: special.jn(1, x))(0.0)), 6)
+    (0.114903, 0.5)
+    """
+    return jv(_integer_order("jn", n), x)
+
+
+def yn(n, x):
+    """The Bessel function of the second kind of integer order, ``Y_n(x)`` (``x > 0``): :func:`yv`, ``v = n``.
+
+    Examples
+    --------
+    >>> from slopes.scipy import special
+    >>> round(float(special.yn(2, 1.0)), 6)
+    -1.650683
+    """
+    return yv(_integer_order("yn", n), x)
+
+
 def i0(x):
     """``I_0(x)``; its derivative is :func:`i1`.
 
@@ -691,6 +759,8 @@ for _name in ("betainc", "betaincc"):
     _PARAMETERS[(_name, "a")] = _PARAMETERS[(_name, "b")] = f"array_like\n    A shape, {_CONSTANT}."
 for _name in ("iv", "ive", "jv", "yv"):
     _PARAMETERS[(_name, "v")] = f"array_like\n    The order, {_CONSTANT}."
+for _name in ("jn", "yn"):
+    _PARAMETERS[(_name, "n")] = f"int or array_like of int\n    The order, {_CONSTANT}."
 _RETURNS = {
     "logsumexp": "ndarray or tuple\n    The log of the sum; with ``return_sign``, the pair\n"
     "    ``(log|sum|, sign)`` (the sign carries no derivative).",

@@ -20,21 +20,24 @@ from scipy import special as sc
 from .elementwise import (
     _elementwise,
     add,
+    cos,
     div,
     equal,
     exp,
     greater,
+    less,
     log,
     log1p,
     logical_and,
     mul,
     neg,
     sign,
+    sin,
     sub,
     unbroadcast,
     where,
 )
-from .rules import defjvp, mask_zero
+from .rules import defjvp, make_nondiff, mask_zero
 from ..trace import shape_of
 
 SQRT_PI = math.sqrt(math.pi)
@@ -98,6 +101,26 @@ polygamma = _define(
 digamma = _define("digamma", sc.digamma, (lambda ans, x: polygamma(1, x),), (0,))
 gammaln = _define("gammaln", sc.gammaln, (lambda ans, x: digamma(x),), (0,))
 gamma = _define("gamma", sc.gamma, (lambda ans, x: mul(ans, digamma(x)),), (0, "ans"))
+gammasgn = make_nondiff("gammasgn", sc.gammasgn)
+
+
+def _rgamma_derivative(ans, x):
+    """``d/dx 1/gamma(x)``: ``-digamma(x) / gamma(x)`` for ``x >= 1/2``; below, the reflection
+    ``1/gamma(x) = sin(pi x) gamma(1 - x) / pi`` differentiated, which stays finite at the
+    poles of gamma (``(-1)**n n!`` at ``x = -n``) where ``digamma * rgamma`` is ``inf * 0``.
+    Each branch reads a harmless stand-in where it is not taken, so neither leaks NaN."""
+    left = less(x, 0.5)
+    xr = where(left, 1.0, x)
+    xl = where(left, x, 0.0)
+    right = neg(mul(digamma(xr), rgamma(xr)))
+    pix = mul(math.pi, xl)
+    reflected = mul(
+        gamma(sub(1.0, xl)), sub(cos(pix), mul(div(sin(pix), math.pi), digamma(sub(1.0, xl))))
+    )
+    return where(left, reflected, right)
+
+
+rgamma = _define("rgamma", sc.rgamma, (_rgamma_derivative,), (0,))
 
 
 def _beta_partial(first):
@@ -257,5 +280,5 @@ __all__ = [
     "beta", "betainc", "betaincc", "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfinv",
     "expit", "gamma", "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "iv", "ive", "j0",
     "j1", "jv", "kl_div", "log_expit", "log_ndtr", "logit", "ndtr", "ndtri", "polygamma", "rel_entr",
-    "xlog1py", "xlogy", "y0", "y1", "yv", "zeta",
+    "gammasgn", "rgamma", "xlog1py", "xlogy", "y0", "y1", "yv", "zeta",
 ]

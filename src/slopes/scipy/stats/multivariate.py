@@ -85,6 +85,29 @@ def _squeezed(v):
     return snp.squeeze(v) if any(n == 1 for n in shape_of(v)) else v
 
 
+def _parameters(mean, cov, allow_singular):
+    """``mean`` and ``cov`` as arrays, checked, with the dimension they give (as SciPy reads them)."""
+    if allow_singular:
+        raise NotImplementedError(
+            "multivariate_normal: allow_singular=True is not supported (a singular covariance "
+            "has no density to differentiate); add a small multiple of the identity to cov"
+        )
+    mean, cov = _as_array(mean), _as_array(cov)
+    d = _dimension(mean, cov)
+    _check_cov(cov, d)
+    return mean, cov, d
+
+
+def _factor(cov, d):
+    """``(factor, log det cov)``: the ``d`` variances of a scalar or diagonal ``cov`` (no
+    factorization needed), else the Cholesky factor of the full matrix."""
+    if len(shape_of(cov)) < 2:
+        variances = snp.broadcast_to(cov, (d,))
+        return variances, snp.sum(snp.log(variances))
+    chol = snp.linalg.cholesky(cov)
+    return chol, 2.0 * snp.sum(snp.log(snp.diagonal(chol)))
+
+
 def _mvn_logpdf(x, mean=None, cov=1, allow_singular=False):
     """Log density of the multivariate normal: differentiable ``scipy.stats.multivariate_normal.logpdf``.
 
@@ -120,26 +143,17 @@ def _mvn_logpdf(x, mean=None, cov=1, allow_singular=False):
     ...             scipy.stats.multivariate_normal.logpdf(x, [0.1, 0.2], S))
     True
     """
-    if allow_singular:
-        raise NotImplementedError(
-            "multivariate_normal: allow_singular=True is not supported (a singular covariance "
-            "has no density to differentiate); add a small multiple of the identity to cov"
-        )
-    x, mean, cov = _as_array(x), _as_array(mean), _as_array(cov)
-    d = _dimension(mean, cov)
-    _check_cov(cov, d)
-    x = _points(x, d)
+    mean, cov, d = _parameters(mean, cov, allow_singular)
+    x = _points(_as_array(x), d)
     r = x if mean is None else x - mean
-    if len(shape_of(cov)) < 2:  # scalar or diagonal: no factorization needed
-        variances = snp.broadcast_to(cov, (d,))
-        maha = snp.sum(r * r / variances, axis=-1)
-        logdet = snp.sum(snp.log(variances))
+    factor, logdet = _factor(cov, d)
+    if len(shape_of(cov)) < 2:
+        maha = snp.sum(r * r / factor, axis=-1)
     else:
-        chol = snp.linalg.cholesky(cov)
+        chol = factor
         flat = snp.reshape(r, (-1, d))
         white = snp.linalg.solve(chol, snp.transpose(flat))  # L^-1 r, one column per point
         maha = snp.reshape(snp.sum(white * white, axis=0), tuple(shape_of(r))[:-1])
-        logdet = 2.0 * snp.sum(snp.log(snp.diagonal(chol)))
     return _squeezed(-0.5 * (d * _LOG_2PI + logdet + maha))
 
 
@@ -159,10 +173,48 @@ def _mvn_pdf(x, mean=None, cov=1, allow_singular=False):
     return snp.exp(_mvn_logpdf(x, mean, cov, allow_singular))
 
 
+def _mvn_entropy(mean=None, cov=1, allow_singular=False):
+    """Differential entropy of the multivariate normal: ``scipy.stats.multivariate_normal.entropy``.
+
+    ``log det(2 pi e cov) / 2``, from the Cholesky factor (the diagonal for a scalar or
+    diagonal ``cov``). Independent of ``mean``, which only sets the dimension, as in SciPy.
+    Differentiable to any order in ``cov``; the gradient in a full ``cov`` is ``cov^-1 / 2``.
+
+    Parameters
+    ----------
+    mean : array_like, shape (d,), optional
+        Sets the dimension ``d`` (see :func:`logpdf <_mvn_logpdf>`).
+    cov : array_like, optional
+        A scalar, the diagonal (shape (d,)) or the full positive definite matrix. Default 1.
+    allow_singular : bool
+        Only False.
+
+    Returns
+    -------
+    float ndarray (0-d), or a traced array inside a transform.
+
+    Examples
+    --------
+    >>> import scipy.stats
+    >>> import slopes as sl
+    >>> from slopes.scipy import stats
+    >>> S = np.array([[2.0, 0.5], [0.5, 1.0]])
+    >>> bool(np.isclose(stats.multivariate_normal.entropy(cov=S),
+    ...                 scipy.stats.multivariate_normal.entropy(cov=S)))
+    True
+    >>> sl.grad(lambda c: stats.multivariate_normal.entropy(cov=c))(np.diag([2.0, 4.0]))   # inv(cov) / 2
+    array([[0.25 , 0.   ],
+           [0.   , 0.125]])
+    """
+    _, cov, d = _parameters(mean, cov, allow_singular)
+    _, logdet = _factor(cov, d)
+    return 0.5 * (d * (_LOG_2PI + 1.0) + logdet)
+
+
 multivariate_normal = Family(
     "multivariate_normal",
     "The multivariate normal law, differentiable in x, mean and cov.",
-    {"logpdf": _mvn_logpdf, "pdf": _mvn_pdf},
+    {"logpdf": _mvn_logpdf, "pdf": _mvn_pdf, "entropy": _mvn_entropy},
 )
 
 
