@@ -89,11 +89,6 @@ ISSUE_STATS = {
 # in the issue's lists but not in jax.scipy (0.10): scipy's names all the same
 BEYOND_JAX = {"special": {"erfcinv", "j0", "j1", "y0", "y1"}, "stats": {"lognorm"}}
 
-# Not offered yet, each with what it would take. The audit checks they are still missing,
-# so this list (and the README's) cannot go stale.
-GAPS = {
-}
-
 # jax.numpy names an ML user reaches for beyond autograd's list, offered too
 BEYOND_AUTOGRAD = """
 apply_along_axis apply_over_axes average bincount block choose compress concat convolve copysign corrcoef
@@ -132,7 +127,6 @@ SCIPY_AUDITED = sorted(
     | {f"stats.{d}.{n}" for lists in (AUTOGRAD_STATS, ISSUE_STATS) for d, names in lists.items() for n in names}
     | {f"special.{n}" for n in ISSUE_SPECIAL}
 )
-MISSING = {name.removeprefix("scipy.") for name in GAPS}
 
 
 @pytest.mark.parametrize("name", AUDITED)
@@ -146,16 +140,9 @@ def test_autograd_linalg_and_fft_name_is_offered(name):
     assert _offered(fn, getattr(snp, module)), f"slopes.numpy lacks numpy.{name}, which autograd differentiates"
 
 
-@pytest.mark.parametrize("name", sorted(set(SCIPY_AUDITED) - MISSING))
+@pytest.mark.parametrize("name", SCIPY_AUDITED)
 def test_scipy_name_is_offered(name):
     assert _slopes_scipy(name) is not None, f"slopes lacks scipy.{name}"
-
-
-@pytest.mark.parametrize("name", sorted(MISSING))
-def test_recorded_gap_is_still_a_gap(name):
-    # offered now? remove it from GAPS (and from the README's coverage passage)
-    assert name in SCIPY_AUDITED
-    assert _slopes_scipy(name) is None, f"scipy.{name} is offered now: remove it from GAPS and the README"
 
 
 def test_every_scipy_name_is_scipys():
