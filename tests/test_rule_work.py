@@ -1,0 +1,74 @@
+"""The work derivative rules do, counted (never timed): the causes of slow eager gradients.
+
+``benchmarks/vocabulary.py`` times each gradient against autograd's; where a row was slower,
+the cause was work a rule did not need. These tests count that work (entries a formula sees,
+calls of a costly primitive) and check the values against independent references (closed
+forms, SciPy, finite differences).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import special as sc
+
+import slopes as sl
+import slopes.numpy as snp
+import slopes.scipy.special  # noqa: F401  (sl.scipy.special)
+from slopes.core.ops import elementwise_extra, special
+
+
+def _counting(monkeypatch, owner, name, counts):
+    """Replace ``owner.name`` by a wrapper adding the size of its first argument to ``counts``."""
+    original = getattr(owner, name)
+
+    def wrapper(*args, **kwargs):
+        counts.append(np.size(args[0]))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, wrapper)
+
+
+def test_sinc_derivative_evaluates_each_entry_by_one_formula_only(monkeypatch):
+    # the series near 0 and the closed form elsewhere used to both run on every entry
+    seen = []
+    _counting(monkeypatch, elementwise_extra, "_sinc_series", seen)
+    _counting(monkeypatch, elementwise_extra, "_sinc_closed_form", seen)
+    x = np.linspace(-2.0, 2.0, 101)  # 0 included, and entries on both sides of |pi x| = 1
+    g = sl.grad(lambda x: snp.sum(snp.sinc(x)))(x)
+    assert sum(seen) == x.size
+    u = np.pi * x
+    with np.errstate(invalid="ignore", divide="ignore"):
+        want = np.where(x == 0, 0.0, (u * np.cos(u) - np.sin(u)) / (u * x))  # d/dx sin(pi x)/(pi x)
+    np.testing.assert_allclose(g, want, rtol=1e-12, atol=1e-14)
+
+
+def test_sinc_series_keeps_only_the_terms_float64_can_see():
+    # for |u| <= 1 a term is at most its coefficient: those below 1e-18 of the largest are dropped
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 40
+    u = np.array([1e-3, 0.3, -0.9, 1.0])
+    for k in range(8):
+        assert len(elementwise_extra._sinc_series_coefficients(k)) <= 12
+        want = [float(mpmath.diff(lambda t: mpmath.sin(t) / t, mpmath.mpf(v), k)) for v in u]
+        np.testing.assert_allclose(elementwise_extra._sinc_series(u, k), want, rtol=1e-14, atol=1e-300)
+
+
+def test_y1_gradient_calls_no_real_order_bessel(monkeypatch):
+    # Y_1' = Y_0 - Y_1 / x; the recurrence (Y_0 - Y_2) / 2 evaluated yv(2, x), 20x dearer
+    calls = []
+    _counting(monkeypatch, special.yv, "impl", calls)
+    x = np.linspace(0.3, 12.0, 50)
+    g = sl.grad(lambda x: snp.sum(sl.scipy.special.y1(x)))(x)
+    assert calls == []
+    np.testing.assert_allclose(g, 0.5 * (sc.y0(x) - sc.yn(2, x)), rtol=1e-12, atol=1e-14)
+
+
+def test_y1_second_derivative_matches_finite_differences():
+    x, h = np.array([0.5, 1.7, 6.0]), 1e-4
+    d2 = sl.elementwise_grad(sl.elementwise_grad(sl.scipy.special.y1))(x)
+    want = (sc.y1(x + h) - 2 * sc.y1(x) + sc.y1(x - h)) / h**2
+    np.testing.assert_allclose(d2, want, rtol=1e-6)
+    # and SciPy's derivative of Bessel functions
+    np.testing.assert_allclose(d2, sc.yvp(1, x, n=2), rtol=1e-10)
+
