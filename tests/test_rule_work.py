@@ -72,3 +72,31 @@ def test_y1_second_derivative_matches_finite_differences():
     # and SciPy's derivative of Bessel functions
     np.testing.assert_allclose(d2, sc.yvp(1, x, n=2), rtol=1e-10)
 
+
+
+def test_betaincc_sends_only_upper_halves_to_scipys_slower_complement(monkeypatch):
+    # where betainc <= 1/2 the complement 1 - betainc keeps every digit
+    rng = np.random.default_rng(3)
+    a, b, x = rng.uniform(0.2, 5.0, 400), rng.uniform(0.2, 5.0, 400), rng.uniform(0.0, 1.0, 400)
+    want = sc.betaincc(a, b, x)
+    seen = []
+    _counting(monkeypatch, sc, "betaincc", seen)
+    got = special.betaincc(a, b, x)
+    assert sum(seen) == np.count_nonzero(sc.betainc(a, b, x) > 0.5) < x.size
+    np.testing.assert_allclose(got, want, rtol=4e-15, atol=0)  # a few ulps: betainc's own error
+    assert np.isnan(special.betaincc(-1.0, 2.0, 0.5))  # invalid shapes stay NaN, as in SciPy
+
+
+def test_t_cdf_is_scipys_and_its_gradient_needs_no_incomplete_beta(monkeypatch):
+    from scipy import stats as ss
+
+    from slopes.scipy import stats
+
+    calls = []
+    for prim in (special.betainc, special.betaincc):
+        _counting(monkeypatch, prim, "impl", calls)
+    z, df = np.linspace(-30.0, 30.0, 121), 2.5
+    np.testing.assert_array_equal(stats.t.cdf(z, df), ss.t.cdf(z, df))
+    g = sl.grad(lambda z: snp.sum(stats.t.cdf(z, df)))(z)
+    np.testing.assert_allclose(g, ss.t.pdf(z, df), rtol=1e-13)
+    assert calls == []
