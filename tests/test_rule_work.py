@@ -18,12 +18,12 @@ import slopes.scipy.special  # noqa: F401  (sl.scipy.special)
 from slopes.core.ops import elementwise_extra, special
 
 
-def _counting(monkeypatch, owner, name, counts):
-    """Replace ``owner.name`` by a wrapper adding the size of its first argument to ``counts``."""
+def _counting(monkeypatch, owner, name, counts, measure=np.size):
+    """Replace ``owner.name`` by a wrapper adding ``measure`` of its first argument to ``counts``."""
     original = getattr(owner, name)
 
     def wrapper(*args, **kwargs):
-        counts.append(np.size(args[0]))
+        counts.append(measure(args[0]))
         return original(*args, **kwargs)
 
     monkeypatch.setattr(owner, name, wrapper)
@@ -100,3 +100,18 @@ def test_t_cdf_is_scipys_and_its_gradient_needs_no_incomplete_beta(monkeypatch):
     g = sl.grad(lambda z: snp.sum(stats.t.cdf(z, df)))(z)
     np.testing.assert_allclose(g, ss.t.pdf(z, df), rtol=1e-13)
     assert calls == []
+
+
+def test_prod_gradient_is_one_running_product_not_a_doubling_scan(monkeypatch):
+    # prod's cotangent reaches the recurrence one-hot: a running product replaces log2(n) passes
+    from slopes.core.ops import reorder
+
+    x = np.random.default_rng(4).uniform(0.9, 1.1, 1024)
+    x[5] = 0.0  # one zero: its entry gets the product of the others, the rest 0
+    want = [np.prod(np.delete(x, i)) for i in range(x.size)]  # the other factors' product
+    passes = []
+    _counting(monkeypatch, reorder.np, "concatenate", passes, measure=len)
+    g = sl.grad(snp.prod)(x)
+    assert len(passes) < np.log2(x.size)  # the doubling scan concatenates once per pass
+    np.testing.assert_allclose(g, want, rtol=1e-13, atol=0)
+    assert g[5] != 0 and np.count_nonzero(g) == 1
