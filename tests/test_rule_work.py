@@ -115,3 +115,23 @@ def test_prod_gradient_is_one_running_product_not_a_doubling_scan(monkeypatch):
     assert len(passes) < np.log2(x.size)  # the doubling scan concatenates once per pass
     np.testing.assert_allclose(g, want, rtol=1e-13, atol=0)
     assert g[5] != 0 and np.count_nonzero(g) == 1
+
+
+def test_solve_sylvester_reads_singularity_from_lapack_not_from_two_spectra(monkeypatch):
+    # LAPACK's trsyl flags (nearly) common eigenvalues of A and -B; eigvals of both cost more
+    import scipy.linalg
+
+    from slopes.scipy import linalg as sla
+
+    rng = np.random.default_rng(5)
+    a, b, q = rng.standard_normal((2, 6, 6)), rng.standard_normal((2, 4, 4)), rng.standard_normal((2, 6, 4))
+    want = [scipy.linalg.solve_sylvester(a[k], b[k], q[k]) for k in range(2)]
+    spectra = []
+    _counting(monkeypatch, np.linalg, "eigvals", spectra)
+    np.testing.assert_array_equal(sla.solve_sylvester(a[0], b[0], q[0]), want[0])
+    np.testing.assert_allclose(sla.solve_sylvester(a, b, q), want, rtol=1e-12)  # a stack
+    g = sl.grad(lambda q: snp.sum(sla.solve_sylvester(a[0], b[0], q) ** 2))(q[0])
+    np.testing.assert_allclose(g, 2 * scipy.linalg.solve_sylvester(a[0].T, b[0].T, want[0]), rtol=1e-10)
+    assert spectra == []
+    with pytest.raises(np.linalg.LinAlgError, match="share an eigenvalue"):
+        sla.solve_sylvester(np.diag([1.0, 2.0]), np.diag([-2.0, 5.0]), np.ones((2, 2)))
