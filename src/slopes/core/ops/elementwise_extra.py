@@ -10,6 +10,7 @@ order (forward, reverse, Taylor) are exact at 0.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -20,28 +21,43 @@ from ..trace import Primitive, shape_of
 
 __all__ = ["sinc_derivative", "fmod"]
 
-# below this |pi x| the Maclaurin series (terms shrink like u**2 / n**2) is summed instead
-# of the closed form, whose terms cancel there; 30 terms reach 1e-17 relative for |u| <= 1
+# below this |pi x| the Maclaurin series is summed instead of the closed form, whose terms
+# cancel there; for |u| <= 1 a term is at most its coefficient, so the series stops once
+# the coefficients fall below 1e-18 of the largest (the first 30 terms bound the search)
 _SERIES_BELOW = 1.0
 _SERIES_TERMS = 30
+_SERIES_CUTOFF = 1e-18
+
+
+@functools.cache
+def _sinc_series_coefficients(k):
+    """Coefficients of the k-th derivative of sin(u)/u as a polynomial in u**2 (times u if k is odd)."""
+    first = (k + 1) // 2
+    coefs = [(-1) ** n * math.perm(2 * n, k) / math.factorial(2 * n + 1)
+             for n in range(first, first + _SERIES_TERMS)]
+    largest = max(abs(c) for c in coefs)
+    return [c for c in coefs if abs(c) >= _SERIES_CUTOFF * largest]
 
 
 def _sinc_series(u, k):
-    """k-th derivative of sin(u)/u from its series sum_n (-1)^n u^(2n) / (2n+1)!."""
+    """k-th derivative of sin(u)/u from its series sum_n (-1)^n u^(2n) / (2n+1)!, by Horner in u**2."""
+    u2 = u * u
     total = np.zeros_like(u)
-    for n in range((k + 1) // 2, (k + 1) // 2 + _SERIES_TERMS):
-        p = 2 * n - k  # power of u left after k derivatives of u^(2n)
-        coef = (-1) ** n * math.perm(2 * n, k) / math.factorial(2 * n + 1)
-        total = total + coef * u**p
-    return total
+    for c in reversed(_sinc_series_coefficients(k)):
+        total *= u2
+        total += c
+    return total * u if k % 2 else total
 
 
 def _sinc_closed_form(u, k):
     """k-th derivative of sin(u) * u^-1 by Leibniz's rule."""
     total = np.zeros_like(u)
+    inverse = 1.0 / u
+    power = inverse  # u^-(j+1)
     for j in range(k + 1):
         dsin = np.sin(u + (k - j) * np.pi / 2)  # (k-j)-th derivative of sin
-        total = total + math.comb(k, j) * dsin * (-1) ** j * math.factorial(j) / u ** (j + 1)
+        total += float(math.comb(k, j) * (-1) ** j * math.factorial(j)) * dsin * power
+        power = power * inverse
     return total
 
 
@@ -52,9 +68,11 @@ def _sinc_derivative_impl(x, order=0):
     dtype = x.dtype if np.issubdtype(x.dtype, np.inexact) else np.float64
     u = np.pi * x.astype(dtype, copy=False)
     small = np.abs(u) < _SERIES_BELOW
-    safe = np.where(small, 1.0, u).astype(dtype, copy=False)  # the closed form never sees 0
+    out = np.empty_like(u)
+    # each formula only on its own entries: the closed form never sees 0, nor the series a large u
+    out[small] = _sinc_series(u[small], order)
     with np.errstate(over="ignore", invalid="ignore"):
-        out = np.where(small, _sinc_series(np.where(small, u, 0.0), order), _sinc_closed_form(safe, order))
+        out[~small] = _sinc_closed_form(u[~small], order)
     return (np.pi**order * out).astype(dtype, copy=False)
 
 

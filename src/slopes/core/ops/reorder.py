@@ -110,12 +110,17 @@ def _linrec_impl(a, b, axis, reverse):
     s = np.moveaxis(np.asarray(b, dtype=np.result_type(a, b)), axis, -1)
     if reverse:
         a, s = a[..., ::-1], s[..., ::-1]
-    s = s.copy()
     n, d = s.shape[-1], 1
-    while d < n:
-        s[..., d:] += a[..., d:] * s[..., :-d]
-        a = np.concatenate([a[..., :d], a[..., d:] * a[..., :-d]], axis=-1)
-        d *= 2
+    if n > 1 and not s[..., 1:].any():
+        # only a start value (prod's cotangent, one-hot at the end): a running product, one C pass
+        run = s[..., :1] * np.cumprod(a[..., 1:], axis=-1)
+        s = np.concatenate([s[..., :1], run.astype(s.dtype, copy=False)], axis=-1)
+    else:
+        s = s.copy()
+        while d < n:
+            s[..., d:] += a[..., d:] * s[..., :-d]
+            a = np.concatenate([a[..., :d], a[..., d:] * a[..., :-d]], axis=-1)
+            d *= 2
     return np.moveaxis(s[..., ::-1] if reverse else s, -1, axis)
 
 

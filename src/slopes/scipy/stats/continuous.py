@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 from ... import numpy as snp
+from ...core.ops.special import stdtr, t_log_density
 from ._family import Shape, continuous, doctests
 
 __all__ = ["norm", "t", "cauchy", "laplace", "logistic", "expon", "gamma", "chi2", "beta", "lognorm",
@@ -54,39 +55,17 @@ norm = continuous(
 
 
 def _t_logpdf(z, df):
-    sp = _special()
-    half = 0.5 * (df + 1.0)
-    return (sp.gammaln(half) - sp.gammaln(0.5 * df) - 0.5 * snp.log(df * math.pi)
-            - half * snp.log1p(z * z / df))
-
-
-def _t_lower_tail(z, df):
-    """``P(T <= -|z|)`` with the incomplete beta function in the argument that keeps its digits."""
-    sp, z2 = _special(), z * z
-    near = snp.less(z2, df)  # there z^2 / (df + z^2) is accurate and df / (df + z^2) is not
-    return 0.5 * snp.where(near, sp.betaincc(0.5, 0.5 * df, z2 / (df + z2)), sp.betainc(0.5 * df, 0.5, df / (df + z2)))
-
-
-def _t_cdf_series(z, df):
-    """``cdf`` near 0: 1/2 + pdf(0) * (the integral of (1 + s^2/df)^-m, m = (df+1)/2, to z^7)."""
-    m, u = 0.5 * (df + 1.0), z * z / df
-    poly = 1.0 - u * m / 3.0 * (1.0 - u * 0.3 * (m + 1.0) * (1.0 - u * 5.0 / 21.0 * (m + 2.0)))
-    return 0.5 + snp.exp(_t_logpdf(0.0 * z, df)) * z * poly
+    return t_log_density(df, z)
 
 
 def _t_cdf(z, df):
-    # The incomplete beta function sees z only through z^2, whose square root makes its
-    # derivatives infinite at 0 (0 * inf = NaN there); close to 0 a series takes over
-    # (its first left-out term is below 1e-24 of the value).
-    small = snp.less(z * z, 1e-6 * df)
-    zs = snp.where(small, 1.0, z)
-    lower = _t_lower_tail(zs, df)
-    return snp.where(small, _t_cdf_series(z, df), snp.where(snp.less(z, 0), lower, 1.0 - lower))
+    # SciPy's own t cdf, one primitive whose z-derivative is the density (smooth at 0 too)
+    return stdtr(df, z)
 
 
 t = continuous(
     "t", __name__, {"logpdf": _t_logpdf, "cdf": _t_cdf}, shapes=(_positive("df", "degrees of freedom, > 0"),),
-    symmetric=True, cdf_limits=_NOT_IN_SHAPE.format("df", "betainc"),
+    symmetric=True, cdf_limits=", except in ``df`` (constant, as in SciPy's ``stdtr``)",
     notes="Student's t law.", example="0.5, 3.0",
 )
 

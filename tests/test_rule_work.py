@@ -1,0 +1,137 @@
+"""The work derivative rules do, counted (never timed): the causes of slow eager gradients.
+
+``benchmarks/vocabulary.py`` times each gradient against autograd's; where a row was slower,
+the cause was work a rule did not need. These tests count that work (entries a formula sees,
+calls of a costly primitive) and check the values against independent references (closed
+forms, SciPy, finite differences).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import special as sc
+
+import slopes as sl
+import slopes.numpy as snp
+import slopes.scipy.special  # noqa: F401  (sl.scipy.special)
+from slopes.core.ops import elementwise_extra, special
+
+
+def _counting(monkeypatch, owner, name, counts, measure=np.size):
+    """Replace ``owner.name`` by a wrapper adding ``measure`` of its first argument to ``counts``."""
+    original = getattr(owner, name)
+
+    def wrapper(*args, **kwargs):
+        counts.append(measure(args[0]))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, wrapper)
+
+
+def test_sinc_derivative_evaluates_each_entry_by_one_formula_only(monkeypatch):
+    # the series near 0 and the closed form elsewhere used to both run on every entry
+    seen = []
+    _counting(monkeypatch, elementwise_extra, "_sinc_series", seen)
+    _counting(monkeypatch, elementwise_extra, "_sinc_closed_form", seen)
+    x = np.linspace(-2.0, 2.0, 101)  # 0 included, and entries on both sides of |pi x| = 1
+    g = sl.grad(lambda x: snp.sum(snp.sinc(x)))(x)
+    assert sum(seen) == x.size
+    u = np.pi * x
+    with np.errstate(invalid="ignore", divide="ignore"):
+        want = np.where(x == 0, 0.0, (u * np.cos(u) - np.sin(u)) / (u * x))  # d/dx sin(pi x)/(pi x)
+    np.testing.assert_allclose(g, want, rtol=1e-12, atol=1e-14)
+
+
+def test_sinc_series_keeps_only_the_terms_float64_can_see():
+    # for |u| <= 1 a term is at most its coefficient: those below 1e-18 of the largest are dropped
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 40
+    u = np.array([1e-3, 0.3, -0.9, 1.0])
+    for k in range(8):
+        assert len(elementwise_extra._sinc_series_coefficients(k)) <= 12
+        want = [float(mpmath.diff(lambda t: mpmath.sin(t) / t, mpmath.mpf(v), k)) for v in u]
+        np.testing.assert_allclose(elementwise_extra._sinc_series(u, k), want, rtol=1e-14, atol=1e-300)
+
+
+def test_y1_gradient_calls_no_real_order_bessel(monkeypatch):
+    # Y_1' = Y_0 - Y_1 / x; the recurrence (Y_0 - Y_2) / 2 evaluated yv(2, x), 20x dearer
+    calls = []
+    _counting(monkeypatch, special.yv, "impl", calls)
+    x = np.linspace(0.3, 12.0, 50)
+    g = sl.grad(lambda x: snp.sum(sl.scipy.special.y1(x)))(x)
+    assert calls == []
+    np.testing.assert_allclose(g, 0.5 * (sc.y0(x) - sc.yn(2, x)), rtol=1e-12, atol=1e-14)
+
+
+def test_y1_second_derivative_matches_finite_differences():
+    x, h = np.array([0.5, 1.7, 6.0]), 1e-4
+    d2 = sl.elementwise_grad(sl.elementwise_grad(sl.scipy.special.y1))(x)
+    want = (sc.y1(x + h) - 2 * sc.y1(x) + sc.y1(x - h)) / h**2
+    np.testing.assert_allclose(d2, want, rtol=1e-6)
+    # and SciPy's derivative of Bessel functions
+    np.testing.assert_allclose(d2, sc.yvp(1, x, n=2), rtol=1e-10)
+
+
+
+def test_betaincc_sends_only_upper_halves_to_scipys_slower_complement(monkeypatch):
+    # where betainc <= 1/2 the complement 1 - betainc keeps every digit
+    rng = np.random.default_rng(3)
+    a, b, x = rng.uniform(0.2, 5.0, 400), rng.uniform(0.2, 5.0, 400), rng.uniform(0.0, 1.0, 400)
+    want = sc.betaincc(a, b, x)
+    seen = []
+    _counting(monkeypatch, sc, "betaincc", seen)
+    got = special.betaincc(a, b, x)
+    assert sum(seen) == np.count_nonzero(sc.betainc(a, b, x) > 0.5) < x.size
+    np.testing.assert_allclose(got, want, rtol=4e-15, atol=0)  # a few ulps: betainc's own error
+    assert np.isnan(special.betaincc(-1.0, 2.0, 0.5))  # invalid shapes stay NaN, as in SciPy
+
+
+def test_t_cdf_is_scipys_and_its_gradient_needs_no_incomplete_beta(monkeypatch):
+    from scipy import stats as ss
+
+    from slopes.scipy import stats
+
+    calls = []
+    for prim in (special.betainc, special.betaincc):
+        _counting(monkeypatch, prim, "impl", calls)
+    z, df = np.linspace(-30.0, 30.0, 121), 2.5
+    np.testing.assert_array_equal(stats.t.cdf(z, df), ss.t.cdf(z, df))
+    g = sl.grad(lambda z: snp.sum(stats.t.cdf(z, df)))(z)
+    np.testing.assert_allclose(g, ss.t.pdf(z, df), rtol=1e-13)
+    assert calls == []
+
+
+def test_prod_gradient_is_one_running_product_not_a_doubling_scan(monkeypatch):
+    # prod's cotangent reaches the recurrence one-hot: a running product replaces log2(n) passes
+    from slopes.core.ops import reorder
+
+    x = np.random.default_rng(4).uniform(0.9, 1.1, 1024)
+    x[5] = 0.0  # one zero: its entry gets the product of the others, the rest 0
+    want = [np.prod(np.delete(x, i)) for i in range(x.size)]  # the other factors' product
+    passes = []
+    _counting(monkeypatch, reorder.np, "concatenate", passes, measure=len)
+    g = sl.grad(snp.prod)(x)
+    assert len(passes) < np.log2(x.size)  # the doubling scan concatenates once per pass
+    np.testing.assert_allclose(g, want, rtol=1e-13, atol=0)
+    assert g[5] != 0 and np.count_nonzero(g) == 1
+
+
+def test_solve_sylvester_reads_singularity_from_lapack_not_from_two_spectra(monkeypatch):
+    # LAPACK's trsyl flags (nearly) common eigenvalues of A and -B; eigvals of both cost more
+    import scipy.linalg
+
+    from slopes.scipy import linalg as sla
+
+    rng = np.random.default_rng(5)
+    a, b, q = rng.standard_normal((2, 6, 6)), rng.standard_normal((2, 4, 4)), rng.standard_normal((2, 6, 4))
+    want = [scipy.linalg.solve_sylvester(a[k], b[k], q[k]) for k in range(2)]
+    spectra = []
+    _counting(monkeypatch, np.linalg, "eigvals", spectra)
+    np.testing.assert_array_equal(sla.solve_sylvester(a[0], b[0], q[0]), want[0])
+    np.testing.assert_allclose(sla.solve_sylvester(a, b, q), want, rtol=1e-12)  # a stack
+    g = sl.grad(lambda q: snp.sum(sla.solve_sylvester(a[0], b[0], q) ** 2))(q[0])
+    np.testing.assert_allclose(g, 2 * scipy.linalg.solve_sylvester(a[0].T, b[0].T, want[0]), rtol=1e-10)
+    assert spectra == []
+    with pytest.raises(np.linalg.LinAlgError, match="share an eigenvalue"):
+        sla.solve_sylvester(np.diag([1.0, 2.0]), np.diag([-2.0, 5.0]), np.ones((2, 2)))
