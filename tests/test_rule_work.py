@@ -135,3 +135,31 @@ def test_solve_sylvester_reads_singularity_from_lapack_not_from_two_spectra(monk
     assert spectra == []
     with pytest.raises(np.linalg.LinAlgError, match="share an eigenvalue"):
         sla.solve_sylvester(np.diag([1.0, 2.0]), np.diag([-2.0, 5.0]), np.ones((2, 2)))
+
+
+def test_sqrtm_derivatives_solve_sylvester_equations_of_the_input_size(monkeypatch):
+    # dS solves S dS + dS S = dA; the Frechet block rule took sqrtm of a 2n x 2n matrix
+    from slopes.core.ops import scipy_linalg
+    import scipy.linalg
+
+    shapes = []
+    _counting(monkeypatch, scipy_linalg.sqrtm, "impl", shapes, measure=np.shape)
+    rng = np.random.default_rng(5)
+    m = rng.standard_normal((4, 4))
+    a = m @ m.T + 4 * np.eye(4)
+    w = rng.standard_normal((4, 4))
+    f = lambda a: snp.sum(w * sl.scipy.linalg.sqrtm(a) ** 3)  # noqa: E731
+    g = sl.grad(f)(a)
+    assert shapes and all(s == (4, 4) for s in shapes)
+    h = 1e-5
+    fd = np.zeros_like(a)
+    for i, j in np.ndindex(a.shape):
+        e = np.zeros_like(a)
+        e[i, j] = h
+        fd[i, j] = (np.sum(w * scipy.linalg.sqrtm(a + e) ** 3) - np.sum(w * scipy.linalg.sqrtm(a - e) ** 3)) / (2 * h)
+    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-8)
+    # second order along a direction: finite differences of the first derivative
+    d = rng.standard_normal((4, 4))
+    hv = sl.grad(lambda t: snp.sum(sl.grad(f)(a + t * d) * d))(0.0)
+    want = np.sum((sl.grad(f)(a + h * d) - sl.grad(f)(a - h * d)) * d) / (2 * h)
+    np.testing.assert_allclose(hv, want, rtol=1e-6)

@@ -4,13 +4,15 @@ Every primitive acts on a matrix ``(n, n)`` or a stack ``(..., n, n)``; its
 rules are written with slopes primitives only, so derivatives of any order
 work. Derivatives used (``dA`` a tangent, ``G`` an output cotangent):
 
-- ``expm``, ``logm``, ``sqrtm`` (primary matrix functions ``f``): the Frechet
+- ``expm``, ``logm`` (primary matrix functions ``f``): the Frechet
   derivative ``L_f(A, dA)``, read off the block-matrix identity
   ``f([[A, E], [0, A]]) = [[f(A), L_f(A, E)], [0, f(A)]]`` (Higham, *Functions
   of Matrices*, thm. 3.6). It is made of ``f`` itself, so every higher
   derivative follows from the same rule (on matrices twice as large per
   order). The reverse rule is ``L_f(A^T, G)``: ``<G, L_f(A, E)> =
   <L_f(A^T, G), E>``.
+- ``sqrtm``: ``S = sqrtm(A)`` gives ``S dS + dS S = dA``, one Sylvester solve
+  (below); the cotangent is ``Z`` with ``S^T Z + Z S^T = G``.
 - ``solve_sylvester(A, B, Q)``, ``X`` with ``AX + XB = Q``: ``dX`` solves the
   same equation with ``dQ - dA X - X dB``; the cotangent of ``Q`` is ``Z``
   with ``A^T Z + Z B^T = G``, that of ``A`` is ``-Z X^T`` and of ``B`` ``-X^T Z``.
@@ -95,7 +97,6 @@ def _primary(name, impl):
 
 expm = _primary("expm", scipy.linalg.expm)
 logm = _primary("logm", scipy.linalg.logm)
-sqrtm = _primary("sqrtm", scipy.linalg.sqrtm)
 
 
 # -- Sylvester equations ----------------------------------------------------------------------------
@@ -167,6 +168,23 @@ def _aligned_batch(prim):
 
 
 _aligned_batch(solve_sylvester)
+
+
+# -- sqrtm: its derivative solves a Sylvester equation of half the block size -------------------
+sqrtm = _primary("sqrtm", scipy.linalg.sqrtm)
+# S = sqrtm(A) gives S dS + dS S = dA; S's eigenvalues have positive real part, so the solution
+# is unique: one n x n Sylvester solve in place of sqrtm of a 2n x 2n block. Its adjoint solves
+# S^T Z + Z S^T = G. Both are made of primitives, so every order works.
+
+
+def _sqrtm_jvp(primals, tangents, params):
+    s = sqrtm(primals[0])
+    return s, None if tangents[0] is None else solve_sylvester(s, s, tangents[0])
+
+
+sqrtm.jvp = _sqrtm_jvp
+sqrtm.vjps = (lambda g, s, a: solve_sylvester(swap_last(s), swap_last(s), g),)
+sqrtm.keeps = ("ans",)
 
 
 # -- triangular solves ---------------------------------------------------------------------
