@@ -163,3 +163,26 @@ def test_sqrtm_derivatives_solve_sylvester_equations_of_the_input_size(monkeypat
     hv = sl.grad(lambda t: snp.sum(sl.grad(f)(a + t * d) * d))(0.0)
     want = np.sum((sl.grad(f)(a + h * d) - sl.grad(f)(a - h * d)) * d) / (2 * h)
     np.testing.assert_allclose(hv, want, rtol=1e-6)
+
+
+def test_multivariate_normal_checks_and_solves_through_its_cholesky_factor_only(monkeypatch):
+    # definiteness used to cost an eigvalsh per call and the Mahalanobis term a general solve
+    import scipy.linalg
+    import scipy.stats
+
+    from slopes.scipy import stats
+
+    calls = []
+    _counting(monkeypatch, np.linalg, "eigvalsh", calls)
+    _counting(monkeypatch, np.linalg, "solve", calls)
+    _counting(monkeypatch, scipy.linalg, "solve", calls)
+    rng = np.random.default_rng(7)
+    m = rng.standard_normal((4, 4))
+    cov, mean = m @ m.T + np.eye(4), rng.standard_normal(4)
+    x = rng.standard_normal((6, 4))
+    val = stats.multivariate_normal.logpdf(x, mean, cov)
+    g = sl.grad(lambda x: snp.sum(stats.multivariate_normal.logpdf(x, mean, cov)))(x)
+    assert calls == []
+    monkeypatch.undo()
+    np.testing.assert_allclose(val, scipy.stats.multivariate_normal.logpdf(x, mean, cov), rtol=1e-12)
+    np.testing.assert_allclose(g, -np.linalg.solve(cov, (x - mean).T).T, rtol=1e-10)  # -S^-1 (x - mu)

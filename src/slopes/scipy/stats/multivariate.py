@@ -8,6 +8,7 @@ function, not on its replays.
 
 from __future__ import annotations
 
+import importlib
 import math
 
 import numpy as np
@@ -21,10 +22,9 @@ __all__ = ["multivariate_normal", "dirichlet"]
 _LOG_2PI = math.log(2 * math.pi)
 
 
-def _special():
-    from .. import special  # loaded on first use
-
-    return special
+def _sibling(name):
+    """``slopes.scipy.<name>`` (``special``, ``linalg``), loaded on first use."""
+    return importlib.import_module(f"..{name}", __package__)
 
 
 def _examples(v):
@@ -62,12 +62,10 @@ def _check_cov(cov, d):
     if len(s) < 2 and not np.all(c > 0):
         raise ValueError("multivariate_normal: the variances in cov must be > 0 (got "
                          f"{np.min(c)!r}); a degenerate normal is not supported")
-    if len(s) == 2:
-        if not np.allclose(c, np.swapaxes(c, -1, -2), rtol=1e-10, atol=0):
-            raise ValueError("multivariate_normal: cov must be symmetric; pass (C + C.T) / 2")
-        if np.any(np.linalg.eigvalsh(c)[..., 0] <= 0):
-            raise ValueError("multivariate_normal: cov must be positive definite (its smallest "
-                             "eigenvalue is <= 0); add a small multiple of the identity")
+    # one comparison, as np.allclose(rtol=1e-10, atol=0) without its overhead; definiteness
+    # is read off the Cholesky factor the density needs anyway (see _factor)
+    if len(s) == 2 and not np.all(np.abs(c - np.swapaxes(c, -1, -2)) <= 1e-10 * np.abs(c)):
+        raise ValueError("multivariate_normal: cov must be symmetric; pass (C + C.T) / 2")
 
 
 def _points(x, d):
@@ -104,7 +102,11 @@ def _factor(cov, d):
     if len(shape_of(cov)) < 2:
         variances = snp.broadcast_to(cov, (d,))
         return variances, snp.sum(snp.log(variances))
-    chol = snp.linalg.cholesky(cov)
+    try:
+        chol = snp.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        raise ValueError("multivariate_normal: cov must be positive definite (its Cholesky "
+                         "factorization fails); add a small multiple of the identity") from None
     return chol, 2.0 * snp.sum(snp.log(snp.diagonal(chol)))
 
 
@@ -152,7 +154,7 @@ def _mvn_logpdf(x, mean=None, cov=1, allow_singular=False):
     else:
         chol = factor
         flat = snp.reshape(r, (-1, d))
-        white = snp.linalg.solve(chol, snp.transpose(flat))  # L^-1 r, one column per point
+        white = _sibling("linalg").solve_triangular(chol, snp.transpose(flat), lower=True)  # L^-1 r per column
         maha = snp.reshape(snp.sum(white * white, axis=0), tuple(shape_of(r))[:-1])
     return _squeezed(-0.5 * (d * _LOG_2PI + logdet + maha))
 
@@ -268,7 +270,7 @@ def _dirichlet_logpdf(x, alpha):
     if a is not None and not np.all(a > 0):
         raise ValueError("dirichlet: every concentration in alpha must be > 0")
     x = _simplex_points(x, alpha)
-    sp = _special()
+    sp = _sibling("special")
     a = snp.reshape(alpha, (-1,) + (1,) * (len(shape_of(x)) - 1))
     return (sp.gammaln(snp.sum(alpha)) - snp.sum(sp.gammaln(alpha))
             + snp.sum(sp.xlogy(a - 1.0, x), axis=0))
