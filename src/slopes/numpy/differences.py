@@ -2,8 +2,8 @@
 
 ``gradient`` is NumPy's second-order finite-difference derivative of sampled values
 (central inside, one-sided at the edges), written with slices so that it is
-differentiable in the values and in traced spacings. ``cross`` is written with the
-components, ``partition`` gathers along NumPy's own ``argpartition``.
+differentiable in the values and in traced spacings. ``cross`` is one primitive;
+``partition`` gathers along NumPy's own ``argpartition``.
 """
 
 from __future__ import annotations
@@ -11,13 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.ops import elementwise as ew
+from ..core.ops.cross import cross as cross_op
 from ..core.ops import queries as q
 from ..core.ops import reorder as ro
 from ..core.trace import shape_of
 from ._axes import normalize_axis
 from .creation import asarray
 from .reductions import sum as _sum
-from .shapes import broadcast_arrays, concatenate, moveaxis, ravel, reshape, stack
+from .shapes import concatenate, moveaxis, ravel, reshape
 
 __all__ = ["gradient", "ediff1d", "trapezoid", "cross", "partition"]
 
@@ -161,15 +162,8 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     na, nb = shape_of(a)[-1], shape_of(b)[-1]
     if na not in (2, 3) or nb not in (2, 3):
         raise ValueError(f"cross(): the vectors must have 2 or 3 components, got {na} and {nb}")
-    a0, a1, a2 = a[..., 0], a[..., 1], (a[..., 2] if na == 3 else 0.0)
-    b0, b1, b2 = b[..., 0], b[..., 1], (b[..., 2] if nb == 3 else 0.0)
-    z = ew.sub(ew.mul(a0, b1), ew.mul(a1, b0))
-    if na == 2 and nb == 2:  # NumPy returns the z-component alone
-        return z
-    x = ew.sub(ew.mul(a1, b2), ew.mul(a2, b1))
-    y = ew.sub(ew.mul(a2, b0), ew.mul(a0, b2))
-    c = stack(broadcast_arrays(x, y, z), axis=-1)
-    return moveaxis(c, -1, axisc)
+    c = cross_op(a, b)  # one primitive: its rules are cross products
+    return c if na == 2 and nb == 2 else moveaxis(c, -1, axisc)  # two 2-vectors: the z-part alone
 
 
 def partition(a, kth, axis=-1, kind="introselect", order=None):
