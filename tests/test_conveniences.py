@@ -1,9 +1,6 @@
 """checkpoint, elementwise_grad, ggnvp / make_ggnvp: values against closed forms, finite
 differences and peer libraries; checkpoint's memory saving measured with tracemalloc."""
 
-import gc
-import tracemalloc
-
 import numpy as np
 import pytest
 
@@ -11,18 +8,7 @@ import slopes as sl
 import slopes.core.reverse as reverse
 import slopes.numpy as snp
 from checks import check_derivatives
-
-
-def peak_bytes(fn):
-    gc.collect()
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        out = fn()
-        return tracemalloc.get_traced_memory()[1] - base, out
-    finally:
-        tracemalloc.stop()
+from memory import peak_bytes
 
 
 # -- checkpoint ---------------------------------------------------------------------------------
