@@ -1,4 +1,4 @@
-"""Short text for values: numbers to 6 significant digits, long arrays summarised.
+"""Short text for values: long numbers to 6 significant digits, long arrays summarised.
 
 A terminal ``repr`` should fit in a line or a few; an array of ten thousand samples
 should not scroll the screen. :func:`summarize` gives every value its short form and
@@ -28,7 +28,8 @@ def _number(v) -> str:
     if isinstance(v, (complex, np.complexfloating)):
         return f"{complex(v):.6g}"
     v = float(v)
-    return repr(v) if not math.isfinite(v) else f"{v:.6g}"
+    text = repr(v)  # as Python prints it when that is short (2.0, 0.1, 1e-08), else 6 digits
+    return text if len(text) <= 8 or not math.isfinite(v) else f"{v:.6g}"
 
 
 def _array(a: np.ndarray) -> str:
@@ -48,7 +49,8 @@ def _array(a: np.ndarray) -> str:
 def summarize(value, depth: int = 0) -> str:
     """A short one-line text for ``value``.
 
-    Numbers print with 6 significant digits; arrays of more than :data:`MAX_ITEMS`
+    Numbers print as Python prints them when that is short (``2.0``, ``1e-08``), else
+    with 6 significant digits; arrays of more than :data:`MAX_ITEMS`
     entries print their ends and shape (1-D) or shape and dtype; dicts, lists and
     tuples print at most :data:`MAX_ITEMS` items, two levels deep; other objects print
     their ``repr``, cut to 60 characters.
@@ -57,9 +59,9 @@ def summarize(value, depth: int = 0) -> str:
     --------
     >>> import numpy as np
     >>> summarize(np.arange(100.0))
-    'array([0, 1, 2, ..., 97, 98, 99], shape=(100,))'
+    'array([0.0, 1.0, 2.0, ..., 97.0, 98.0, 99.0], shape=(100,))'
     >>> summarize({"W": np.zeros((64, 32)), "b": np.zeros(2)})
-    "{'W': array(shape=(64, 32), dtype=float64), 'b': array([0, 0])}"
+    "{'W': array(shape=(64, 32), dtype=float64), 'b': array([0.0, 0.0])}"
     >>> summarize(1 / 3), summarize(float("nan"))
     ('0.333333', 'nan')
     """
@@ -105,7 +107,7 @@ def brief_repr(self) -> str:
     ...     best: float
     ...     __repr__ = brief_repr
     >>> Run(np.linspace(1, 0, 50), 0.0)
-    Run(losses=array([1, 0.979592, 0.959184, ..., 0.0408163, 0.0204082, 0], shape=(50,)), best=0)
+    Run(losses=array([1.0, 0.979592, 0.959184, ..., 0.0408163, 0.0204082, 0.0], shape=(50,)), best=0.0)
     """
     body = ", ".join(f"{name}={summarize(getattr(self, name))}" for name in _fields(self))
     return f"{type(self).__name__}({body})"

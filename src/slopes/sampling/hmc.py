@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._display import Card, brief_repr, card_html
 from ..transforms import value_and_grad
 from ._staging import Staged
 
@@ -191,6 +192,19 @@ class HMCResult(NamedTuple):
     step_size: float
     n_steps: int
     n_divergent: int
+
+    __repr__ = brief_repr
+
+    def _card(self) -> Card:
+        verdict, status = f"acceptance {self.acceptance_rate:.2f}", "good"
+        if self.n_divergent:
+            verdict, status = f"{self.n_divergent} divergent trajectories", "warn"
+        rows = [("samples", f"{len(self.samples)} of shape {self.samples.shape[1:]}"),
+                ("sample mean", np.mean(self.samples, axis=0)), ("effective sample size (min)", float(np.min(self.ess))),
+                ("step size, leapfrog steps", (self.step_size, self.n_steps))]
+        return Card(verdict, status, "hmc", rows, curves=[("log p of the samples", self.log_prob)])
+
+    _repr_html_ = card_html
 
 
 def hmc(
