@@ -135,6 +135,13 @@ def test_expression_latex_is_sympys():
     assert sp.latex(x1**2 + 2 * x2**2 + sp.exp(-x1 - x2)) in body
 
 
+def test_expression_past_the_symbolic_budget_falls_back_to_its_plain_repr():
+    e = sl.parse("exp(exp(exp(exp(x))))")
+    with sl.budget(max_symbolic_depth=3):
+        assert e._repr_latex_() is None  # Jupyter then shows text/plain
+    assert valid_latex(e._repr_latex_()).endswith("e^{e^{e^{e^{x}}}}")
+
+
 def test_taylor_polynomial_latex_has_the_center_the_terms_and_the_remainder():
     p = sl.taylor(lambda x: snp.sin(x) + snp.cos(x), 0.0, 5)
     body = valid_latex(p._repr_latex_())
