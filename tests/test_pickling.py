@@ -165,6 +165,8 @@ CASES = {
     "LinearRegression fitted": (lambda: fitted(sl.ml.LinearRegression), predict, True),
     "MLPClassifier fitted": (
         lambda: fitted(sl.ml.MLPClassifier, hidden_layer_sizes=(4,), max_iter=5, random_state=0), predict, True),
+    "MLP model": (lambda: sl.ml.MLP([3, 4, 2], activation="tanh", layer_norm=True, seed=1),
+                  lambda m: (m.init(), m(m.init(), DATA_X)), True),
     "Standardizer fitted": (lambda: sl.ml.Standardizer().fit(DATA_X), lambda s: s.transform(DATA_X), True),
 }
 

@@ -17,7 +17,6 @@ import math
 
 import numpy as np
 from scipy.special import ndtri
-from scipy.stats import rankdata
 
 __all__ = ["rhat", "ess", "autocorrelation_time"]
 
@@ -43,6 +42,8 @@ def _split(x: np.ndarray) -> np.ndarray:
 
 def _normal_scores(x: np.ndarray) -> np.ndarray:
     """Rank-normalise per coordinate over all chains and draws (average ranks for ties)."""
+    from scipy.stats import rankdata  # scipy.stats is slow to import: only when ranks are needed
+
     c, n, m = x.shape
     ranks = rankdata(x.reshape(c * n, m), axis=0)
     return ndtri((ranks - 0.375) / (c * n + 0.25)).reshape(c, n, m)
