@@ -84,6 +84,16 @@ def test_lambdas_reach_a_process_pool_by_value():
     assert np.allclose(np.array([run.x for run in r]), 3.0, atol=1e-6)
 
 
+def test_without_cloudpickle_a_lambda_for_a_process_pool_gets_a_clear_error(monkeypatch):
+    import slopes.executors
+
+    monkeypatch.setattr(slopes.executors, "_portable", lambda fn: fn)  # as if cloudpickle were absent
+    with fork_pool() as pool, pytest.raises(TypeError, match="define the function at module level"):
+        sl.optim.multistart(lambda x: snp.sum(x**2), STARTS, executor=pool)
+    with fork_pool() as pool:  # a module-level function needs nothing more
+        assert sl.optim.multistart(double_well, [[1.5], [-0.5]], executor=pool).best_index == 1
+
+
 def test_pytree_starts_come_back_as_pytrees():
     starts = [{"w": np.zeros(2), "b": 0.0}, {"w": np.ones(2), "b": 5.0}]
     r = sl.optim.multistart(tree_loss, starts, method="lbfgs")
