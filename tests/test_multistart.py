@@ -1,7 +1,6 @@
 """multistart: one minimize run per start, serially or on any executor, bit-identical either way."""
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -40,10 +39,6 @@ def assert_same_runs(a, b):
         assert np.array_equal(ra.x, rb.x) and np.array_equal(ra.history.f, rb.history.f)
 
 
-def fork_pool():
-    return ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork"))
-
-
 def test_best_is_the_global_minimum_of_a_double_well():
     crit = np.roots([4.0, 0.0, -4.0, 0.3]).real
     minima = crit[12 * crit**2 - 4 > 0]
@@ -59,12 +54,11 @@ def test_ties_go_to_the_earlier_start():
     assert r.best_index == 2
 
 
-def test_thread_and_process_pools_match_serial_bit_for_bit():
+def test_thread_and_process_pools_match_serial_bit_for_bit(process_pool):
     serial = stochastic(None)
     with ThreadPoolExecutor(3) as pool:
         assert_same_runs(serial, stochastic(pool))
-    with fork_pool() as pool:
-        assert_same_runs(serial, stochastic(pool))
+    assert_same_runs(serial, stochastic(process_pool))
 
 
 def test_each_run_gets_its_own_spawned_seed():
@@ -77,21 +71,20 @@ def test_each_run_gets_its_own_spawned_seed():
     assert not np.array_equal(stochastic(None, seed=1)[0].x, stochastic(None, seed=2)[0].x)
 
 
-def test_lambdas_reach_a_process_pool_by_value():
+def test_lambdas_reach_a_process_pool_by_value(process_pool):
     pytest.importorskip("cloudpickle")
-    with fork_pool() as pool:
-        r = sl.optim.multistart(lambda x: snp.sum((x - 3.0) ** 2), STARTS, executor=pool)
+    r = sl.optim.multistart(lambda x: snp.sum((x - 3.0) ** 2), STARTS, executor=process_pool)
     assert np.allclose(np.array([run.x for run in r]), 3.0, atol=1e-6)
 
 
-def test_without_cloudpickle_a_lambda_for_a_process_pool_gets_a_clear_error(monkeypatch):
+def test_without_cloudpickle_a_lambda_for_a_process_pool_gets_a_clear_error(monkeypatch, process_pool):
     import slopes.executors
 
     monkeypatch.setattr(slopes.executors, "_portable", lambda fn: fn)  # as if cloudpickle were absent
-    with fork_pool() as pool, pytest.raises(TypeError, match="define the function at module level"):
-        sl.optim.multistart(lambda x: snp.sum(x**2), STARTS, executor=pool)
-    with fork_pool() as pool:  # a module-level function needs nothing more
-        assert sl.optim.multistart(double_well, [[1.5], [-0.5]], executor=pool).best_index == 1
+    with pytest.raises(TypeError, match="define the function at module level"):
+        sl.optim.multistart(lambda x: snp.sum(x**2), STARTS, executor=process_pool)
+    # a module-level function needs nothing more
+    assert sl.optim.multistart(double_well, [[1.5], [-0.5]], executor=process_pool).best_index == 1
 
 
 def test_pytree_starts_come_back_as_pytrees():

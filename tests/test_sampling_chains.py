@@ -1,7 +1,6 @@
 """Several HMC chains over an executor, and the multi-chain diagnostics (split-R-hat, bulk ESS)."""
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -51,12 +50,11 @@ def test_each_chain_is_hmc_with_its_spawned_seed():
     assert not np.array_equal(r.samples[0], r.samples[1])
 
 
-def test_thread_and_process_pools_match_serial_bit_for_bit():
+def test_thread_and_process_pools_match_serial_bit_for_bit(process_pool):
     serial = chains(None)
     with ThreadPoolExecutor(2) as pool:
         threaded = chains(pool)
-    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
-        processes = chains(pool)
+    processes = chains(process_pool)
     for other in (threaded, processes):
         assert np.array_equal(serial.samples, other.samples)
         assert np.array_equal(serial.log_prob, other.log_prob)

@@ -1,8 +1,7 @@
 """sweep: one training run per config with spawned seeds, the same table on every executor."""
 
 import itertools
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -51,12 +50,11 @@ def test_best_by_key_and_by_function():
         s.best("acc")
 
 
-def test_thread_and_process_pools_match_serial_bit_for_bit():
+def test_thread_and_process_pools_match_serial_bit_for_bit(process_pool):
     serial = sl.ml.sweep(train, GRID, seed=9)
     with ThreadPoolExecutor(2) as pool:
         threaded = sl.ml.sweep(train, GRID, seed=9, executor=pool)
-    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
-        processes = sl.ml.sweep(train, GRID, seed=9, executor=pool)
+    processes = sl.ml.sweep(train, GRID, seed=9, executor=process_pool)
     for other in (threaded, processes):
         assert other.seeds == serial.seeds
         for a, b in zip(serial.results, other.results):
