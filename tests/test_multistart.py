@@ -69,6 +69,8 @@ def test_each_run_gets_its_own_spawned_seed():
     # same start, different seed: different mini-batch order, different iterates
     assert not np.array_equal(r[0].x, r[1].x)
     assert not np.array_equal(stochastic(None, seed=1)[0].x, stochastic(None, seed=2)[0].x)
+    root = np.random.SeedSequence(8)  # a SeedSequence as the root: the same runs every time
+    assert_same_runs(stochastic(None, seed=root), stochastic(None, seed=root))
 
 
 def test_lambdas_reach_a_process_pool_by_value(process_pool):
@@ -112,7 +114,9 @@ def test_a_dask_executor_matches_serial():
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                   dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
-        assert_same_runs(stochastic(None), stochastic(client.get_executor()))
+        serial = stochastic(None)
+        assert_same_runs(serial, stochastic(client.get_executor()))
+        assert_same_runs(serial, stochastic(client))  # the Client itself submits too
 
 
 @pytest.mark.parametrize(

@@ -58,6 +58,8 @@ def spawn_seeds(seed, n: int, who: str = "spawn_seeds()") -> list[np.random.Seed
     True
     """
     if isinstance(seed, np.random.SeedSequence):
+        # a copy: spawning from the caller's own object would advance it, and the next
+        # call with the same seed would give other children
         root = np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key)
     elif seed is None or isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
         if seed is not None and seed < 0:
