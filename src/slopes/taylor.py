@@ -127,7 +127,20 @@ def taylor(f, x0, order, variables=None):
         return TaylorPolynomial(float(c), derivs, variables=variables, next_derivative=nxt)
     check_taylor_work(c.shape[0], order)
     derivs = [_tensor(f, c, k) for k in range(order + 1)]
-    return TaylorPolynomial(c, derivs, variables=variables, next_derivative=lambda: _tensor(f, c, order + 1, remainder=True))
+    return TaylorPolynomial(c, derivs, variables=variables, next_derivative=_NextTensor(f, c, order + 1))
+
+
+class _NextTensor:
+    """The derivative tensor of order ``k`` at ``c``, computed when the remainder estimate asks.
+
+    An object, not a lambda, so a polynomial of a picklable ``f`` pickles with plain pickle.
+    """
+
+    def __init__(self, f, c, k):
+        self.f, self.c, self.k = f, c, k
+
+    def __call__(self):
+        return _tensor(self.f, self.c, self.k, remainder=True)
 
 
 def _scalar_output(f, out, shape_in):
