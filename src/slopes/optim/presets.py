@@ -125,17 +125,17 @@ def gradient_descent(L, mu=0.0) -> Preset:
     >>> p.learning_rate, p.beta, p.rate
     (0.05, None, 0.9)
     >>> p.rule
-    'step 1/L = 0.05; the error shrinks by 1 - mu/L = 1 - 1/kappa = 0.9 per iteration (kappa = 10)'
+    'gradient descent with step 1/L = 0.05: the error shrinks by 1 - mu/L = 1 - 1/kappa = 0.9 per iteration (kappa = 10)'
     """
     L, mu = _constants("gradient_descent", L, mu, strongly_convex=False)
     rate = 1.0 - mu / L
     if mu > 0:
         rule = (
-            f"step 1/L = {_g(1 / L)}; the error shrinks by 1 - mu/L = 1 - 1/kappa = {_g(rate)} per iteration "
-            f"(kappa = {_g(L / mu)})"
+            f"gradient descent with step 1/L = {_g(1 / L)}: the error shrinks by 1 - mu/L = 1 - 1/kappa = "
+            f"{_g(rate)} per iteration (kappa = {_g(L / mu)})"
         )
     else:
-        rule = f"step 1/L = {_g(1 / L)}; with mu = 0 no linear rate is promised, only f - f* = O(1/k)"
+        rule = f"gradient descent with step 1/L = {_g(1 / L)}: with mu = 0 no linear rate is promised, only f - f* = O(1/k)"
     return Preset("gd", L, mu, 1.0 / L, None, rate, rule)
 
 
