@@ -301,8 +301,12 @@ def observed_rate(path, x_star, *, floor=None) -> float:
     >>> round(observed_rate(path, [1.0, 2.0]), 12)
     0.5
     """
-    xs = getattr(getattr(path, "history", None), "x", path)
-    xs = np.asarray(xs, dtype=np.float64)
+    history = getattr(path, "history", None)
+    if history is not None:
+        if not history.record_x:
+            raise ValueError("observed_rate: the run has no iterates; call sl.minimize(..., record_x=True)")
+        path = history.x
+    xs = np.asarray(path, dtype=np.float64)
     x_star = np.asarray(x_star, dtype=np.float64)
     if xs.ndim != 2 or xs.shape[1:] != x_star.shape:
         raise ValueError(
