@@ -142,6 +142,15 @@ def test_projected_run_is_drawn_above_the_unconstrained_one():
     assert any(t.get_text() == "constraint box" for t in fig.legends[0].get_texts())
 
 
+def test_layers_order_shorter_paths_on_top_even_past_a_diverged_tail():
+    long = np.array([[-1.5, -1.5], [1.5, 1.5], [1.5, -1.5], [np.inf, np.nan]])  # length 3 sqrt 2 / 3 + 1
+    short = np.array([[0.0, 0.0], [0.5, 0.5]])
+    fig = viz.trajectories(lambda x: x[0] ** 2 + x[1] ** 2, {"short": short, "long": long}, (-2, 2), (-2, 2), n=20)
+    short_line, long_line = labelled_lines(fig.axes[0])
+    assert long_line.get_zorder() < short_line.get_zorder()
+    assert long_line.get_linewidth() > short_line.get_linewidth()
+
+
 def unit_lengths_in_pixels(ax):
     """How many pixels one data unit spans along x and along y, after drawing."""
     ax.figure.draw_without_rendering()  # lays it out: the aspect is applied at draw time
