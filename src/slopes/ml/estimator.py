@@ -44,6 +44,7 @@ import numpy as np
 
 from ..optim._validate import check_number  # noqa: F401  (shared with the optimizers; used by the estimators)
 from . import sklearn_bridge
+from .chunked import is_dask_array
 
 __all__ = [
     "BaseEstimator",
@@ -338,6 +339,10 @@ class ClassifierMixin:
         >>> Zero().score(np.zeros((2, 1)), [0, 1], sample_weight=[3.0, 1.0])
         0.75
         """
+        if is_dask_array(X) or is_dask_array(y):
+            from .lazy import dask_score  # dask is loaded already: a dask array came in
+
+            return dask_score(self, X, y, sample_weight)
         y = _check_y(y)
         pred = self.predict(X)
         if pred.shape != y.shape:
@@ -380,6 +385,10 @@ class RegressorMixin:
         >>> Zero().score([[0.0], [0.0]], [1.0, -1.0])
         0.0
         """
+        if is_dask_array(X) or is_dask_array(y):
+            from .lazy import dask_score  # dask is loaded already: a dask array came in
+
+            return dask_score(self, X, y, sample_weight)
         y = np.asarray(y)
         y = (check_X(y, name="y") if y.ndim == 2 else _check_y(y, numeric=True)).astype(np.float64)
         pred = np.asarray(self.predict(X), dtype=np.float64)
@@ -390,9 +399,23 @@ class RegressorMixin:
         Y, P = y.reshape(len(y), -1), pred.reshape(len(y), -1)
         ss_res = w @ (Y - P) ** 2
         ss_tot = w @ (Y - np.average(Y, axis=0, weights=w)) ** 2
-        flat = ss_tot == 0.0
-        per_column = np.where(flat, (ss_res == 0.0).astype(float), 1.0 - ss_res / np.where(flat, 1.0, ss_tot))
-        return float(np.mean(per_column))
+        return r2_from_sums(ss_res, ss_tot)
+
+
+def r2_from_sums(ss_res, ss_tot) -> float:
+    """``1 - ss_res / ss_tot`` averaged over columns; a constant column (``ss_tot = 0``) scores 1.0 for
+    a perfect fit, else 0.0, as scikit-learn's ``r2_score``.
+
+    Examples
+    --------
+    >>> from slopes.ml.estimator import r2_from_sums
+    >>> r2_from_sums(1.0, 4.0), r2_from_sums([0.0, 1.0], [0.0, 0.0])
+    (0.75, 0.5)
+    """
+    ss_res, ss_tot = np.asarray(ss_res, float), np.asarray(ss_tot, float)
+    flat = ss_tot == 0.0
+    per_column = np.where(flat, (ss_res == 0.0).astype(float), 1.0 - ss_res / np.where(flat, 1.0, ss_tot))
+    return float(np.mean(per_column))
 
 
 class TransformerMixin:
