@@ -270,7 +270,7 @@ def test_fit_and_estimators_with_a_distributed_client(data):
     counter = BlockCounter()
     Xd = da.from_array(X, chunks=((1500, 1500, 1000), 5)).map_blocks(counter, dtype=X.dtype)
     yd = da.from_array(y_reg, chunks=((1500, 1500, 1000),))
-    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None):
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0"):
         res = sl.ml.fit(_regression_loss, np.zeros(5), (Xd, yd), optimizer=so.adam(0.05), epochs=2, batch_size=400)
         assert res.step == 2 * (4 + 4 + 3) and assert_passes(counter, 3) == 2
         clf = LogisticRegression().fit(Xd, da.from_array(y_bin, chunks=1000))

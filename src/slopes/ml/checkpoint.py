@@ -43,7 +43,7 @@ import numpy as np
 from .._io import DamagedFileError, atomic_write, read_npz, remove_stale_temporaries
 from ..core.pytree import leaves
 from ..optim.state_io import load_state, save_state, state_paths
-from .chunked import is_dask_array
+from ..distributed import is_dask
 
 __all__ = [
     "save_checkpoint",
@@ -122,7 +122,7 @@ def run_fingerprint(
     """
     digest = hashlib.blake2b(digest_size=16)
     for x in leaves(data):
-        if is_dask_array(x):  # its name is dask's token of its graph: the data it computes, unread
+        if is_dask(x):  # its name is dask's token of its graph: the data it computes, unread
             digest.update(f"dask:{x.dtype.str}{x.shape}{x.chunks}:{x.name};".encode())
             continue
         a = np.ascontiguousarray(x)

@@ -1,19 +1,17 @@
 """Row-chunked data for the estimators: dask arrays in, one task per row chunk, never all of ``X``.
 
-A dask array is recognised without importing dask (a program that never made one has no
-``dask`` module loaded), so ``import slopes.ml`` stays free of it. :class:`RowChunks` pairs
-``X`` with arrays aligned to its row chunks (labels, targets) and evaluates a NumPy
-function on every chunk, one task each, with the results gathered or summed on the client
-in chunk order (so repeated fits are bit-identical whatever the scheduler).
+dask is imported only here, inside functions that receive a dask array, so ``import
+slopes.ml`` stays free of it. :class:`RowChunks` pairs ``X`` with arrays aligned to its row
+chunks (labels, targets) and evaluates a NumPy function on every chunk, one task each (by
+:mod:`slopes.distributed`'s runner), with the results gathered or summed on the client in
+chunk order (so repeated fits are bit-identical whatever the scheduler).
 :func:`map_rows` applies a row-wise NumPy function (a prediction) lazily.
 
 Examples
 --------
 >>> import numpy as np, dask.array as da
->>> from slopes.ml.chunked import RowChunks, is_dask_array
+>>> from slopes.ml.chunked import RowChunks
 >>> X = da.from_array(np.arange(12.0).reshape(6, 2), chunks=((4, 2), 2))
->>> is_dask_array(X), is_dask_array(np.ones(2))
-(True, False)
 >>> rows = RowChunks(X, da.ones(6, chunks=3))
 >>> rows.sizes, rows.sum(lambda X, y: X.T @ y).tolist()
 ((4, 2), [30.0, 36.0])
@@ -26,22 +24,9 @@ import sys
 import numpy as np
 
 from ..core.pytree import tree_map
+from ..distributed.runners import OnDask
 
-__all__ = ["is_dask_array", "check_row_chunked", "RowChunks", "map_rows"]
-
-
-def is_dask_array(x) -> bool:
-    """True for a dask array (or other dask collection), without importing dask.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from slopes.ml.chunked import is_dask_array
-    >>> is_dask_array(np.zeros(3)), is_dask_array([1.0])
-    (False, False)
-    """
-    dask = sys.modules.get("dask")  # nothing can be a dask collection before dask is imported
-    return dask is not None and dask.is_dask_collection(x)
+__all__ = ["check_row_chunked", "RowChunks", "map_rows"]
 
 
 def check_row_chunked(X, name: str = "X", ndim: int = 2):
@@ -83,14 +68,16 @@ def check_row_chunked(X, name: str = "X", ndim: int = 2):
     return X
 
 
-def _aligned(a):
-    """A chunk as a C-contiguous, aligned ndarray (arrays a worker receives may be neither,
-    and BLAS then runs several times slower)."""
-    return np.require(np.asarray(a), requirements=("C", "A"))
+class _ChunkFunction:
+    """A NumPy function ``fn(*args, *chunk_arrays)`` in the form of a chunk program of
+    :mod:`slopes.distributed`'s runners (sent to the workers once per fit, like theirs)."""
 
+    def __init__(self, fn):
+        self.fn = fn
+        self.token = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', repr(fn))}"
 
-def _apply(fn, args, *chunk):
-    return fn(*args, *(_aligned(a) for a in chunk))
+    def __call__(self, kind, args, extra, blocks):
+        return self.fn(*args, *blocks)
 
 
 class RowChunks:
@@ -131,18 +118,19 @@ class RowChunks:
                 raise ValueError(f"X has {self.n} rows but y has {a.shape[0]} entries; they must describe the same samples")
             aligned.append(a.rechunk({0: X.chunks[0], **{i: -1 for i in range(1, a.ndim)}}))
         self.others = aligned
+        self._runner = OnDask((self.X, *aligned))
+        self._programs = {}
 
     def map(self, fn, *args) -> list:
-        """``[fn(*args, X_c, *others_c) for each chunk c]``: one task per chunk, computed together.
+        """``[fn(*args, X_c, *others_c) for each chunk c]``: one task per chunk, in chunk order.
 
-        ``fn`` receives C-contiguous NumPy chunks; it and ``args`` should be small (a
-        module-level function and the parameters), since they travel with every task.
+        The tasks run as :class:`slopes.distributed.ChunkedObjective`'s do (on the current
+        ``distributed`` client if any, where persisted chunks live; else dask's local
+        scheduler), on C-contiguous, aligned NumPy chunks. ``fn`` travels once per fit;
+        ``args`` (the parameters) with every task, so they should be small.
         """
-        import dask
-
-        columns = [a.to_delayed().ravel() for a in (self.X, *self.others)]
-        apply = dask.delayed(_apply, pure=True)
-        return list(dask.compute(*(apply(fn, args, *chunk) for chunk in zip(*columns))))
+        program = self._programs.setdefault(fn, _ChunkFunction(fn))
+        return [result for result, _seconds in self._runner.run(program, "map", args, None)]
 
     def sum(self, fn, *args):
         """The sum over chunks of :meth:`map`'s results (pytrees of arrays), added in chunk order."""

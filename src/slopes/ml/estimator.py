@@ -44,7 +44,7 @@ import numpy as np
 
 from ..optim._validate import check_number  # noqa: F401  (shared with the optimizers; used by the estimators)
 from . import sklearn_bridge
-from .chunked import is_dask_array
+from ..distributed import is_dask
 
 __all__ = [
     "BaseEstimator",
@@ -339,7 +339,7 @@ class ClassifierMixin:
         >>> Zero().score(np.zeros((2, 1)), [0, 1], sample_weight=[3.0, 1.0])
         0.75
         """
-        if is_dask_array(X) or is_dask_array(y):
+        if is_dask(X) or is_dask(y):
             from .lazy import dask_score  # dask is loaded already: a dask array came in
 
             return dask_score(self, X, y, sample_weight)
@@ -385,7 +385,7 @@ class RegressorMixin:
         >>> Zero().score([[0.0], [0.0]], [1.0, -1.0])
         0.0
         """
-        if is_dask_array(X) or is_dask_array(y):
+        if is_dask(X) or is_dask(y):
             from .lazy import dask_score  # dask is loaded already: a dask array came in
 
             return dask_score(self, X, y, sample_weight)

@@ -24,7 +24,8 @@ import warnings
 import numpy as np
 
 from . import sklearn_bridge
-from .chunked import check_row_chunked, is_dask_array, map_rows
+from ..distributed import is_dask
+from .chunked import check_row_chunked, map_rows
 from .estimator import (
     DataConversionWarning,
     _check_weights,
@@ -41,7 +42,7 @@ def _as_dask(a, like=None):
     """``a`` as a dask array; a NumPy ``a`` takes the row chunks of ``like``."""
     import dask.array as da
 
-    if is_dask_array(a):
+    if is_dask(a):
         return da.asarray(a)
     a = np.asarray(a)
     return da.from_array(a, chunks=(like.chunks[0], *a.shape[1:]) if like is not None else -1)
@@ -144,7 +145,7 @@ def rowwise(method):
 
     @functools.wraps(method)
     def wrapper(self, X, *args, **kwargs):
-        if not is_dask_array(X):
+        if not is_dask(X):
             return method(self, X, *args, **kwargs)
         check_is_fitted(self, "n_features_in_")
         X = check_dask_X(X, self.n_features_in_)

@@ -40,7 +40,8 @@ import slopes.numpy as snp
 
 from ..optim.driver import minimize
 from . import sklearn_bridge
-from .chunked import RowChunks, is_dask_array
+from ..distributed import is_dask
+from .chunked import RowChunks
 from .estimator import (
     BaseEstimator,
     ConvergenceWarning,
@@ -136,7 +137,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         tol = check_number(self.tol, "tol", low=0.0, low_open=True)
         lr = check_number(self.learning_rate, "learning_rate", low=0.0, low_open=True, allow_none=True)
         self._track_feature_names(X, reset=True)
-        if is_dask_array(X) or is_dask_array(y):
+        if is_dask(X) or is_dask(y):
             X_in, y = check_dask_X_y(X, y, y_numeric=True)
             n, d = X_in.shape
             x_mean, y_mean, Xc, yc, rest = _reduced(RowChunks(X_in.astype(np.float64), y), self.fit_intercept)

@@ -82,7 +82,8 @@ from .estimator import (
     incremental_codes,
     resumed,
 )
-from .chunked import RowChunks, is_dask_array
+from ..distributed import is_dask
+from .chunked import RowChunks
 from .estimator import _require_finite
 from .lazy import check_dask_X_y, encode_dask_labels, rowwise
 from .losses import binary_cross_entropy_with_logits, cross_entropy
@@ -178,7 +179,7 @@ class _Problem:
         self.m = self.d * k  # number of penalized coordinates (the weights, first in theta)
         self.size = self.m + (k if fit_intercept else 0)
         self.l2, self.l1 = l2, l1  # penalty weights already divided by C n
-        self.rows = (_ChunkedRows if is_dask_array(X) else _InMemoryRows)(X, t, fit_intercept)
+        self.rows = (_ChunkedRows if is_dask(X) else _InMemoryRows)(X, t, fit_intercept)
 
     def logits(self, theta, X):
         if self.k == 1:  # sigmoid model: one logit per row
@@ -351,7 +352,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         """
         solver, C, l1_share, l2_share = self._validated()
         self._track_feature_names(X, reset=True)
-        chunked = is_dask_array(X) or is_dask_array(y)
+        chunked = is_dask(X) or is_dask(y)
         if chunked:  # X stays in its chunks: one task per chunk per evaluation
             if solver in _BATCHED and (solver == "sgd" or self.batch_size is not None):
                 raise ValueError(

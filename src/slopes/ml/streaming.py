@@ -32,7 +32,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ..core.pytree import flatten, leaves, unflatten
-from .chunked import check_row_chunked, is_dask_array
+from ..distributed import is_dask
+from .chunked import check_row_chunked
 
 __all__ = ["ChunkStream", "has_dask_leaf", "chunk_mean"]
 
@@ -47,7 +48,7 @@ def has_dask_leaf(data) -> bool:
     >>> has_dask_leaf((np.zeros(2), [np.ones(3)]))
     False
     """
-    return any(is_dask_array(x) for x in leaves(data))
+    return any(is_dask(x) for x in leaves(data))
 
 
 class ChunkStream:
@@ -88,12 +89,12 @@ class ChunkStream:
         import dask.array as da
 
         arrays, self.treedef = flatten(data)
-        first = next(a for a in arrays if is_dask_array(a))
+        first = next(a for a in arrays if is_dask(a))
         row_chunks = check_row_chunked(da.asarray(first), "data", ndim=da.asarray(first).ndim).chunks[0]
         self.n = int(first.shape[0])
         self.arrays = []
         for a in arrays:
-            a = da.asarray(a) if is_dask_array(a) else da.from_array(np.asarray(a), chunks=-1)
+            a = da.asarray(a) if is_dask(a) else da.from_array(np.asarray(a), chunks=-1)
             if a.ndim == 0 or a.shape[0] != self.n:
                 raise ValueError(
                     f"fit(): every array of data needs its samples along axis 0, {self.n} of them; got shape {a.shape}"
@@ -212,5 +213,5 @@ def chunk_mean(fn, params, data) -> float:
 
 
 def _sizes(data):
-    first = next(a for a in leaves(data) if is_dask_array(a))
+    first = next(a for a in leaves(data) if is_dask(a))
     return [int(c) for c in first.chunks[0]]
