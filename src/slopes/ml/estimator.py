@@ -697,6 +697,31 @@ def check_X(X, name: str = "X", allow_nd: bool = False) -> np.ndarray:
     return a
 
 
+def one_per_sample(y, name: str = "y", stacklevel: int = 2):
+    """``y`` (NumPy or dask) as 1-D: a column (n, 1) is taken as its one column, with a warning.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from slopes.ml.estimator import one_per_sample
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     one_per_sample(np.ones((2, 1))).shape
+    (2,)
+    """
+    if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn(
+            f"A column-vector {name} was passed when a 1d array was expected (shape {y.shape}); it is "
+            f"used as {name}.ravel(). Pass a 1-D {name} to silence this warning",
+            sklearn_bridge.bridged(DataConversionWarning, "DataConversionWarning"),
+            stacklevel=stacklevel,
+        )
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be 1-D with one entry per sample (got shape {y.shape})")
+    return y
+
+
 def _check_y(y, numeric: bool = False, name: str = "y") -> np.ndarray:
     if y is None:
         raise ValueError(
@@ -704,17 +729,7 @@ def _check_y(y, numeric: bool = False, name: str = "y") -> np.ndarray:
         )
     if hasattr(y, "to_numpy") and not isinstance(y, np.ndarray):
         y = y.to_numpy()
-    y = _as_array(y, name) if numeric else np.asarray(y)
-    if y.ndim == 2 and y.shape[1] == 1:
-        warnings.warn(
-            f"A column-vector {name} was passed when a 1d array was expected (shape {y.shape}); it is "
-            f"used as {name}.ravel(). Pass a 1-D {name} to silence this warning",
-            sklearn_bridge.bridged(DataConversionWarning, "DataConversionWarning"),
-            stacklevel=4,
-        )
-        y = y.ravel()
-    if y.ndim != 1:
-        raise ValueError(f"{name} must be 1-D with one entry per sample (got shape {y.shape})")
+    y = one_per_sample(_as_array(y, name) if numeric else np.asarray(y), name, stacklevel=5)
     if numeric:
         y = y.astype(_float_dtype(y, name), copy=False)
     if y.dtype.kind == "f":

@@ -19,21 +19,12 @@ Examples
 from __future__ import annotations
 
 import functools
-import warnings
 
 import numpy as np
 
-from . import sklearn_bridge
 from ..distributed import is_dask
 from .chunked import check_row_chunked, map_rows
-from .estimator import (
-    DataConversionWarning,
-    _check_weights,
-    _float_dtype,
-    check_is_fitted,
-    encode_labels,
-    r2_from_sums,
-)
+from .estimator import _check_weights, _float_dtype, check_is_fitted, encode_labels, one_per_sample, r2_from_sums
 
 __all__ = ["rowwise", "check_dask_X_y", "encode_dask_labels", "dask_score"]
 
@@ -86,17 +77,7 @@ def check_dask_X_y(X, y, y_numeric: bool = False):
     if y is None:
         raise ValueError("this estimator requires y to be passed, but the target y is None; call fit(X, y)")
     X = check_dask_X(X)
-    y = _as_dask(y, like=X)
-    if y.ndim == 2 and y.shape[1] == 1:
-        warnings.warn(
-            f"A column-vector y was passed when a 1d array was expected (shape {y.shape}); it is used as "
-            f"y.ravel(). Pass a 1-D y to silence this warning",
-            sklearn_bridge.bridged(DataConversionWarning, "DataConversionWarning"),
-            stacklevel=3,
-        )
-        y = y[:, 0]
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-D with one entry per sample (got shape {y.shape})")
+    y = one_per_sample(_as_dask(y, like=X), stacklevel=4)
     if y.shape[0] != X.shape[0]:
         raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]} entries; they must describe the same samples")
     if y_numeric:
