@@ -26,7 +26,7 @@ CHUNKS = (7000, 6000, 4500, 2500)  # uneven row chunks of 20,000 rows
 W_TRUE = np.array([1.0, -2.0, 0.5, 0.0, 1.5])
 
 
-_TALLIES: dict = {}  # BlockCounter's counts live here: a pickled counter (sent to a worker) counts in them too
+_TALLIES: dict = {}  # BlockCounter's counts: a pickled counter (sent to a worker) counts here too
 _TALLY_LOCK = threading.Lock()
 
 
@@ -146,7 +146,9 @@ def test_softmax_fit_on_dask_equals_in_memory(data, counted_X):
     np.testing.assert_allclose(lazy.intercept_, mem.intercept_, rtol=0, atol=1e-8)
 
 
-@pytest.mark.parametrize("params", [{}, {"alpha": 3.0}, {"fit_intercept": False}, {"alpha": 1.0, "solver": "lbfgs", "tol": 1e-10}])
+@pytest.mark.parametrize(
+    "params", [{}, {"alpha": 3.0}, {"fit_intercept": False}, {"alpha": 1.0, "solver": "lbfgs", "tol": 1e-10}]
+)
 def test_linear_regression_on_dask_one_pass_equals_closed_form(data, counted_X, params):
     X, y = data[0], data[3]
     Xd, counter, whole = counted_X
@@ -196,7 +198,8 @@ def test_score_on_dask_is_the_computed_scalar(data):
     Xd = da.from_array(X, chunks=(CHUNKS, 5))
     clf = SoftmaxRegression().fit(X, y_multi)
     score = clf.score(Xd, labels(y_multi))
-    assert type(score) is float and score == pytest.approx(metrics.accuracy_score(y_multi, clf.predict(X)), abs=1e-12)
+    assert type(score) is float
+    assert score == pytest.approx(metrics.accuracy_score(y_multi, clf.predict(X)), abs=1e-12)
     reg = LinearRegression().fit(X, y_reg)
     weights = np.linspace(0.5, 2.0, len(y_reg))
     r2 = reg.score(Xd, labels(y_reg), sample_weight=weights)
@@ -271,7 +274,8 @@ def test_fit_and_estimators_with_a_distributed_client(data):
     Xd = da.from_array(X, chunks=((1500, 1500, 1000), 5)).map_blocks(counter, dtype=X.dtype)
     yd = da.from_array(y_reg, chunks=((1500, 1500, 1000),))
     with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0"):
-        res = sl.ml.fit(_regression_loss, np.zeros(5), (Xd, yd), optimizer=so.adam(0.05), epochs=2, batch_size=400)
+        res = sl.ml.fit(_regression_loss, np.zeros(5), (Xd, yd), optimizer=so.adam(0.05), epochs=2,
+                        batch_size=400)  # fmt: skip
         assert res.step == 2 * (4 + 4 + 3) and assert_passes(counter, 3) == 2
         clf = LogisticRegression().fit(Xd, da.from_array(y_bin, chunks=1000))
     np.testing.assert_allclose(clf.coef_, LogisticRegression().fit(X, y_bin).coef_, rtol=0, atol=1e-8)

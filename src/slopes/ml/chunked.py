@@ -25,6 +25,7 @@ import numpy as np
 
 from ..core.pytree import tree_map
 from ..distributed.runners import OnDask
+from .estimator import check_same_rows
 
 __all__ = ["check_row_chunked", "RowChunks", "map_rows"]
 
@@ -45,12 +46,15 @@ def check_row_chunked(X, name: str = "X", ndim: int = 2):
     >>> check_row_chunked(da.ones((4, 4), chunks=2))
     Traceback (most recent call last):
     ...
-    ValueError: X is chunked along its columns too ((2, 2)); each task needs whole rows: pass X.rechunk({1: -1})
+    ValueError: X is chunked along its columns too ((2, 2)); each task needs whole rows: \
+pass X.rechunk({1: -1})
     """
     import dask.array as da
 
     if not isinstance(X, da.Array):
-        raise TypeError(f"{name} is a {type(X).__name__}; pass a dask array (e.g. df.to_dask_array(lengths=True))")
+        raise TypeError(
+            f"{name} is a {type(X).__name__}; pass a dask array (e.g. df.to_dask_array(lengths=True))"
+        )
     if X.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {X.shape}")
     if any(np.isnan(c) for axis in X.chunks for c in axis):
@@ -114,8 +118,7 @@ class RowChunks:
         aligned = []
         for a in others:
             a = da.asarray(a)
-            if a.shape[0] != self.n:
-                raise ValueError(f"X has {self.n} rows but y has {a.shape[0]} entries; they must describe the same samples")
+            check_same_rows(X, a)
             aligned.append(a.rechunk({0: X.chunks[0], **{i: -1 for i in range(1, a.ndim)}}))
         self.others = aligned
         self._runner = OnDask((self.X, *aligned))
@@ -160,4 +163,5 @@ def map_rows(fn, X):
     meta = np.empty((0, *probe.shape[1:]), probe.dtype)
     if probe.ndim == 1:
         return X.map_blocks(fn, drop_axis=1, dtype=probe.dtype, meta=meta)
-    return X.map_blocks(fn, chunks=(X.chunks[0], *((s,) for s in probe.shape[1:])), dtype=probe.dtype, meta=meta)
+    chunks = (X.chunks[0], *((s,) for s in probe.shape[1:]))
+    return X.map_blocks(fn, chunks=chunks, dtype=probe.dtype, meta=meta)

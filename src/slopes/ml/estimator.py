@@ -768,11 +768,25 @@ def check_X_y(X, y, y_numeric: bool = False) -> tuple[np.ndarray, np.ndarray]:
     y = _check_y(y, numeric=y_numeric)
     if y_numeric:
         y = y.astype(X.dtype, copy=False)
+    check_same_rows(X, y)
+    return X, y
+
+
+def check_same_rows(X, y) -> None:
+    """Raise unless ``X`` and ``y`` (NumPy or dask) have as many rows.
+
+    Examples
+    --------
+    >>> from slopes.ml.estimator import check_same_rows
+    >>> check_same_rows(np.ones((2, 1)), np.ones(3))
+    Traceback (most recent call last):
+    ...
+    ValueError: X has 2 rows but y has 3 entries; they must describe the same samples
+    """
     if y.shape[0] != X.shape[0]:
         raise ValueError(
             f"X has {X.shape[0]} rows but y has {y.shape[0]} entries; they must describe the same samples"
         )
-    return X, y
 
 
 def check_is_fitted(estimator, attributes: str | tuple[str, ...] = "n_features_in_") -> None:

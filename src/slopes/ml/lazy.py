@@ -24,7 +24,15 @@ import numpy as np
 
 from ..distributed import is_dask
 from .chunked import check_row_chunked, map_rows
-from .estimator import _check_weights, _float_dtype, check_is_fitted, encode_labels, one_per_sample, r2_from_sums
+from .estimator import (
+    _check_weights,
+    _float_dtype,
+    check_is_fitted,
+    check_same_rows,
+    encode_labels,
+    one_per_sample,
+    r2_from_sums,
+)
 
 __all__ = ["rowwise", "check_dask_X_y", "encode_dask_labels", "dask_score"]
 
@@ -78,8 +86,7 @@ def check_dask_X_y(X, y, y_numeric: bool = False):
         raise ValueError("this estimator requires y to be passed, but the target y is None; call fit(X, y)")
     X = check_dask_X(X)
     y = one_per_sample(_as_dask(y, like=X), stacklevel=4)
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]} entries; they must describe the same samples")
+    check_same_rows(X, y)
     if y_numeric:
         _float_dtype(y, "y")  # refuses text and complex targets
         y = y.astype(X.dtype)

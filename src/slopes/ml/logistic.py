@@ -356,9 +356,9 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         if chunked:  # X stays in its chunks: one task per chunk per evaluation
             if solver in _BATCHED and (solver == "sgd" or self.batch_size is not None):
                 raise ValueError(
-                    f"solver={solver!r} with mini-batches does not run on dask arrays in fit; use a full-batch "
-                    "solver ('newton', 'lbfgs', 'gd', 'proximal'), or dask_ml.wrappers.Incremental, which "
-                    "calls partial_fit on each chunk"
+                    f"solver={solver!r} with mini-batches does not run on dask arrays in fit; use a "
+                    "full-batch solver ('newton', 'lbfgs', 'gd', 'proximal'), or "
+                    "dask_ml.wrappers.Incremental, which calls partial_fit on each chunk"
                 )
             X, y = check_dask_X_y(X, y)
             classes, codes = encode_dask_labels(y)

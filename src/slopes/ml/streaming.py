@@ -97,7 +97,8 @@ class ChunkStream:
             a = da.asarray(a) if is_dask(a) else da.from_array(np.asarray(a), chunks=-1)
             if a.ndim == 0 or a.shape[0] != self.n:
                 raise ValueError(
-                    f"fit(): every array of data needs its samples along axis 0, {self.n} of them; got shape {a.shape}"
+                    f"fit(): every array of data needs its samples along axis 0, {self.n} of them; "
+                    f"got shape {a.shape}"
                 )
             self.arrays.append(a.rechunk({0: row_chunks, **{i: -1 for i in range(1, a.ndim)}}))
         if batch_size is None:
@@ -207,7 +208,8 @@ def chunk_mean(fn, params, data) -> float:
     stream = ChunkStream(data, batch_size=max(1, max(_sizes(data))), shuffle=False)
     try:
         epoch = stream.epoch()
-        return float(sum(size / stream.n * float(fn(params, batch)) for size, batch in zip(epoch.sizes, epoch)))
+        weighted = (size / stream.n * float(fn(params, batch)) for size, batch in zip(epoch.sizes, epoch))
+        return float(sum(weighted))
     finally:
         stream.close()
 

@@ -290,12 +290,13 @@ def fit(
     if streamed:  # one chunk in memory at a time (the next one on its way)
         if scaler is not None:
             raise ValueError(
-                "fit(): mixed_precision needs the data's range checked in full, which dask data are not; cast "
-                "the chunks lazily first (X.astype(np.float16)) and train without mixed_precision"
+                "fit(): mixed_precision needs the data's range checked in full, which dask data are not; "
+                "cast the chunks lazily first (X.astype(np.float16)) and train without mixed_precision"
             )
         batches = ChunkStream(data, batch_size, shuffle, seed)
     else:
-        batches = MiniBatches(_compute_data(data, scaler.dtype) if scaler else data, batch_size, shuffle, seed)
+        rows = _compute_data(data, scaler.dtype) if scaler else data
+        batches = MiniBatches(rows, batch_size, shuffle, seed)
     if val_data is not None and not has_dask_leaf(val_data):
         MiniBatches(val_data)  # validates its arrays
     metrics = dict(metrics or {})
