@@ -42,8 +42,8 @@ import numpy as np
 
 from .._io import DamagedFileError, atomic_write, read_npz, remove_stale_temporaries
 from ..core.pytree import leaves
-from ..optim.state_io import load_state, save_state, state_paths
 from ..distributed import is_dask
+from ..optim.state_io import load_state, save_state, state_paths
 
 __all__ = [
     "save_checkpoint",

@@ -19,8 +19,6 @@ Examples
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
 from ..core.pytree import tree_map

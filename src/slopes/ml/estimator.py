@@ -42,9 +42,9 @@ from typing import Any
 
 import numpy as np
 
+from ..distributed import is_dask
 from ..optim._validate import check_number  # noqa: F401  (shared with the optimizers; used by the estimators)
 from . import sklearn_bridge
-from ..distributed import is_dask
 
 __all__ = [
     "BaseEstimator",
@@ -56,6 +56,9 @@ __all__ = [
     "DataConversionWarning",
     "check_X",
     "check_X_y",
+    "check_same_rows",
+    "one_per_sample",
+    "r2_from_sums",
     "check_is_fitted",
     "encode_labels",
     "feature_names",

@@ -18,6 +18,10 @@ The intercept is profiled out exactly: the columns of ``X`` and ``y`` are centre
 is found on the centred data, and ``b = mean(y) - mean(X) . w``. That is the same
 minimizer, and a far better conditioned problem for the iterative solvers.
 
+On dask arrays one pass over the row chunks reduces the data to the ``R`` factor of the
+centred ``[X, y]`` (TSQR: a QR per chunk, then one of the stacked factors), which has the
+same normal equations; every solver then runs on that small factor, as in memory.
+
 Examples
 --------
 >>> import numpy as np
@@ -38,9 +42,9 @@ import numpy as np
 
 import slopes.numpy as snp
 
+from ..distributed import is_dask
 from ..optim.driver import minimize
 from . import sklearn_bridge
-from ..distributed import is_dask
 from .chunked import RowChunks
 from .estimator import (
     BaseEstimator,

@@ -46,6 +46,10 @@ Solvers (``solver=``):
     FISTA (accelerated proximal gradient, with restart) with soft thresholding of ``w``:
     the solver for ``"l1"`` and ``"elasticnet"``, which are not differentiable at 0.
 
+On dask arrays, ``fit`` runs the full-batch solvers on the same closed forms, each one a
+sum over rows evaluated one task per row chunk (``X`` is never gathered); the labels come
+from ``da.unique(y)``, and the predictions are lazy dask arrays (:mod:`slopes.ml.lazy`).
+
 Examples
 --------
 >>> import numpy as np
@@ -66,6 +70,7 @@ from scipy.special import expit, log_expit, log_softmax, softmax
 import slopes.numpy as snp
 
 from .. import optim as so
+from ..distributed import is_dask
 from ..optim.driver import minimize
 from ..optim.prox import Prox, soft_threshold
 from ..optim.result import History
@@ -80,11 +85,10 @@ from .estimator import (
     available_if,
     encode_labels,
     incremental_codes,
+    _require_finite,
     resumed,
 )
-from ..distributed import is_dask
 from .chunked import RowChunks
-from .estimator import _require_finite
 from .lazy import check_dask_X_y, encode_dask_labels, rowwise
 from .losses import binary_cross_entropy_with_logits, cross_entropy
 from .training import fit
@@ -153,7 +157,7 @@ class _ChunkedRows:
     """The rows of a fit on dask arrays: each sum is one task per row chunk, added in chunk order."""
 
     def __init__(self, X, t, fit_intercept):
-        self.chunks = RowChunks(X.astype(np.float64), t)
+        self.chunks = RowChunks(X, t)
         self.fit_intercept = fit_intercept
 
     def sum(self, fn, *args):
