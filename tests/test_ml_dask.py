@@ -174,6 +174,13 @@ def test_column_chunked_X_is_refused_with_the_fix(data):
         LogisticRegression().fit(Xd, data[1])
 
 
+def test_chunks_of_unknown_size_are_refused_with_the_fix(data):
+    Xd = da.from_array(data[0], chunks=(CHUNKS, 5))
+    kept = Xd[:, 0] > 0  # boolean selection: dask no longer knows the rows per chunk
+    with pytest.raises(ValueError, match=r"compute_chunk_sizes\(\)"):
+        LinearRegression().fit(Xd[kept], da.from_array(data[3], chunks=(CHUNKS,))[kept])
+
+
 def test_minibatch_solver_on_dask_names_the_alternatives(data):
     Xd = da.from_array(data[0], chunks=(CHUNKS, 5))
     with pytest.raises(ValueError, match="Incremental"):

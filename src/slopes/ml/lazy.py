@@ -163,10 +163,9 @@ def dask_score(estimator, X, y, sample_weight=None) -> float:
     import dask.array as da
 
     check_is_fitted(estimator, "n_features_in_")
-    X = check_dask_X(X, estimator.n_features_in_)
     regressor = getattr(estimator, "_estimator_type", None) == "regressor"
     X, y = check_dask_X_y(X, y, y_numeric=regressor)
-    pred = estimator.predict(X)
+    pred = estimator.predict(X)  # checks X's columns against fit's
     w = _check_weights(sample_weight, X.shape[0])
     w = da.ones(X.shape[0], chunks=X.chunks[0]) if w is None else _as_dask(w, like=X)
     if not regressor:

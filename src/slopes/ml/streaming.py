@@ -90,7 +90,7 @@ class ChunkStream:
 
         arrays, self.treedef = flatten(data)
         first = next(a for a in arrays if is_dask(a))
-        row_chunks = check_row_chunked(da.asarray(first), "data", ndim=da.asarray(first).ndim).chunks[0]
+        row_chunks = check_row_chunked(first, "data", ndim=getattr(first, "ndim", 0)).chunks[0]
         self.n = int(first.shape[0])
         self.arrays = []
         for a in arrays:
