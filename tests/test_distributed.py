@@ -91,6 +91,18 @@ def test_value_gradient_hessian_hvp_equal_the_in_memory_ones(request, client, wh
     assert all(t.wall >= 0 and t.compute >= 0 for t in f.pass_times)
 
 
+def test_without_a_client_dask_local_scheduler_runs_the_chunks(data, monkeypatch, no_compute_of_X):
+    def no_client():
+        raise ValueError("No clients found")
+
+    monkeypatch.setattr(distributed, "get_client", no_client)
+    f = ChunkedObjective(logistic, data)
+    assert f._runner.client() is None
+    value, grad = f.value_and_grad(W)
+    assert abs(value - in_memory(W)) <= 1e-12
+    np.testing.assert_allclose(grad, sl.grad(in_memory)(W), rtol=0, atol=1e-12)
+
+
 def test_sum_reduction_and_pytree_parameters(data):
     def loss(params, batch):
         X, y = batch
