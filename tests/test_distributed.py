@@ -91,6 +91,18 @@ def test_value_gradient_hessian_hvp_equal_the_in_memory_ones(request, client, wh
     assert all(t.wall >= 0 and t.compute >= 0 for t in f.pass_times)
 
 
+def test_without_a_client_dask_local_scheduler_runs_the_chunks(data, monkeypatch, no_compute_of_X):
+    def no_client():
+        raise ValueError("No clients found")
+
+    monkeypatch.setattr(distributed, "get_client", no_client)
+    f = ChunkedObjective(logistic, data)
+    assert f._runner.client() is None
+    value, grad = f.value_and_grad(W)
+    assert abs(value - in_memory(W)) <= 1e-12
+    np.testing.assert_allclose(grad, sl.grad(in_memory)(W), rtol=0, atol=1e-12)
+
+
 def test_sum_reduction_and_pytree_parameters(data):
     def loss(params, batch):
         X, y = batch
@@ -215,10 +227,17 @@ def test_numpy_chunks_equal_the_full_batch():
     ref = sl.minimize(in_memory, np.zeros(5), method="lbfgs", record_x=True)
     assert r.nit == ref.nit and r.passes == ref.nfev
     np.testing.assert_allclose(r.history.x, ref.history.x, rtol=0, atol=1e-10)
+    total = lambda w, batch: snp.sum((batch[0] @ w - batch[1]) ** 2)  # noqa: E731
+    r = sl.minimize(total, np.zeros(5), method="newton", data=(X_NP, Y_NP), chunk_size=7000, reduction="sum")
+    np.testing.assert_allclose(r.x, np.linalg.lstsq(X_NP, Y_NP, rcond=None)[0], rtol=0, atol=1e-10)
+    residual = X_NP @ r.x - Y_NP
+    assert r.fun == pytest.approx(residual @ residual, rel=1e-12)  # the sum over rows, not the mean
 
 
 def test_bad_data_is_refused_naming_the_fix(data):
     X, y = data
+    with pytest.raises(TypeError, match="ChunkedObjective"):
+        sl.jit(logistic)(W, (X, y))
     with pytest.raises(ValueError, match=r"X.rechunk\(\{1: -1\}\)"):
         ChunkedObjective(logistic, (X.rechunk({1: 2}), y))
     with pytest.raises(ValueError, match=r"y.rechunk\(X.chunks\[0\]\)"):
