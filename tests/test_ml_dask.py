@@ -140,11 +140,12 @@ def test_logistic_on_dask_matches_scikit_learn(data):
     np.testing.assert_allclose(ours.intercept_, ref.intercept_, rtol=0, atol=1e-6)
 
 
-def test_softmax_fit_on_dask_equals_in_memory(data, counted_X):
+@pytest.mark.parametrize("solver", ["lbfgs", "newton"])
+def test_softmax_fit_on_dask_equals_in_memory(data, counted_X, solver):
     X, y = data[0], data[2]
     Xd, counter, whole = counted_X
-    mem = SoftmaxRegression(tol=1e-9).fit(X, y)
-    lazy = SoftmaxRegression(tol=1e-9).fit(Xd, labels(y))
+    mem = SoftmaxRegression(solver=solver, tol=1e-9).fit(X, y)
+    lazy = SoftmaxRegression(solver=solver, tol=1e-9).fit(Xd, labels(y))
     assert whole == [] and assert_passes(counter) >= 1
     assert lazy.coef_.shape == (3, 5) and lazy.n_iter_ == mem.n_iter_
     np.testing.assert_allclose(lazy.coef_, mem.coef_, rtol=0, atol=1e-8)
