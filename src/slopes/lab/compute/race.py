@@ -1,0 +1,261 @@
+"""The Optimizer race page: several methods from one clicked start, their paths over the contours and
+their loss curves, with presets from theory (step 1/L, the optimal heavy-ball beta) and the predicted
+rate beside the observed one.
+
+Examples
+--------
+>>> page = race_page({"formula": "x^2 + 10*y^2", "x0": [-3.0, 1.0], "methods": ["gd", "newton"], "lr": 0.05})
+>>> page["numbers"]["nit"]["newton"], page["runs"]["gd"]["success"]
+(1, True)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ... import optim
+from ...optim import minimize
+from ...transforms import hessian
+from ..inputs import LabInputError, choice, formula, integer, number, point, window
+from ..limits import LIMITS, Deadline
+from .common import code_lines, contour_field, finite_list, require_defined, thin
+
+__all__ = ["METHODS", "race_page", "observed_rate", "theory_presets"]
+
+#: The methods of the race, in the order the page lists them.
+METHODS = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "newton", "lbfgs", "projected_gradient")
+_STEPPED = ("gd", "momentum", "nesterov", "projected_gradient")
+_ADAPTIVE = ("adagrad", "rmsprop", "adam")
+_WITH_BETA = ("momentum", "nesterov")
+SCHEDULES = ("constant", "cosine", "warmup_cosine")
+#: Points of a path or a loss curve sent to the page (the runs keep every iterate).
+MAX_DRAWN = 600
+
+
+def _schedule_code(name: str, lr: float, steps: int) -> str:
+    if name == "cosine":
+        return f"sl.optim.cosine_decay({lr!r}, {steps})"
+    if name == "warmup_cosine":
+        return f"sl.optim.warmup_cosine({lr!r}, {max(1, steps // 20)}, {steps})"
+    return repr(lr)
+
+
+def _schedule(name: str, lr: float, steps: int):
+    if name == "cosine":
+        return optim.cosine_decay(lr, steps)
+    if name == "warmup_cosine":
+        return optim.warmup_cosine(lr, max(1, steps // 20), steps)
+    return lr
+
+
+def theory_presets(L: float, mu: float) -> dict:
+    """Step sizes and betas from theory for the curvature range ``[mu, L]`` (``slopes.optim.presets``).
+
+    Returns
+    -------
+    dict
+        ``method -> {"learning_rate", "beta", "rate"}`` for gd, momentum (heavy ball) and nesterov;
+        ``rate`` is the predicted per-step contraction (None where theory gives none).
+
+    Examples
+    --------
+    >>> p = theory_presets(20.0, 2.0)
+    >>> round(p["gd"]["learning_rate"], 6), round(p["momentum"]["beta"], 6)
+    (0.090909, 0.268539)
+    """
+    from ...optim import presets
+
+    made = {
+        "gd": presets.gradient_descent(L, mu),
+        "momentum": presets.heavy_ball(L, mu),
+        "nesterov": presets.nesterov(L, mu),
+    }
+    out = {}
+    for name, rec in made.items():
+        rate = getattr(rec, "rate", None)
+        out[name] = {
+            "learning_rate": float(rec.learning_rate),
+            "beta": None if getattr(rec, "beta", None) is None else float(rec.beta),
+            "rate": None if rate is None else float(rate),
+        }
+    return out
+
+
+def observed_rate(path, x_star) -> float | None:
+    """The mean per-step contraction of ``|x_k - x*|`` until it is down to 1e-6 of its start.
+
+    Examples
+    --------
+    >>> observed_rate(np.array([[8.0], [4.0], [2.0], [1.0]]), np.zeros(1))
+    0.5
+    """
+    e = np.linalg.norm(np.asarray(path, dtype=np.float64) - x_star, axis=1)
+    if len(e) < 2 or not np.isfinite(e[0]) or e[0] == 0:
+        return None
+    k = np.flatnonzero(np.isfinite(e) & (e > 1e-6 * e[0]))
+    last = int(k[-1]) if len(k) else 0
+    last = min(last + 1, len(e) - 1)  # the first iterate below the floor still counts
+    if e[last] == 0 or not np.isfinite(e[last]):
+        return None
+    return float((e[last] / e[0]) ** (1.0 / last))
+
+
+def race_page(body: dict) -> dict:
+    """Race the chosen methods from ``x0`` on the formula; everything the race page draws.
+
+    Parameters
+    ----------
+    body : dict
+        ``formula`` (in x, y), ``x0``, ``methods``, ``lr`` (gd, momentum, nesterov, projected
+        gradient), ``adaptive_lr`` (adagrad, rmsprop, adam), ``beta``, ``schedule``, ``maxiter``,
+        ``box`` (``[[xlo, xhi], [ylo, yhi]]`` for projected gradient), ``preset`` (``"manual"`` or
+        ``"theory"``: gd, momentum and nesterov take the steps and betas of
+        :func:`theory_presets` for the Hessian's eigenvalues at ``x0``), ``xlim``, ``ylim``, ``n``.
+
+    Returns
+    -------
+    dict
+        ``runs`` (per method: the path and loss curve thinned to MAX_DRAWN points, iterations,
+        final f, success, message, the step size and beta used, the observed rate), ``numbers``
+        (iterations and final f per method), ``theory`` (L, mu and the presets), ``contours``
+        and ``code``.
+
+    Examples
+    --------
+    >>> race_page({"formula": "x^2", "x0": [1.0, 1.0], "methods": ["sgd"]})
+    Traceback (most recent call last):
+    ...
+    slopes.lab.inputs.LabInputError: methods: unknown sgd; choose from gd, momentum, nesterov, adagrad, rmsprop, adam, newton, lbfgs, projected_gradient
+    """
+    f = formula(body, ("x", "y"))
+    x0 = point(body, "x0", [-2.0, 2.0], size=2, bound=1e4)
+    methods = _methods(body)
+    lr = number(body, "lr", 0.05, lo=1e-6, hi=100.0)
+    adaptive_lr = number(body, "adaptive_lr", 0.1, lo=1e-6, hi=100.0)
+    beta = number(body, "beta", 0.9, lo=0.0, hi=0.999)
+    schedule = choice(body, "schedule", "constant", SCHEDULES)
+    maxiter = integer(body, "maxiter", 500, lo=1, hi=LIMITS.max_iterations)
+    if maxiter * len(methods) > LIMITS.max_race_iterations:
+        raise LabInputError(
+            f"{len(methods)} methods x {maxiter} iterations is over the lab's budget of "
+            f"{LIMITS.max_race_iterations} iterations per race; lower maxiter or race fewer methods"
+        )
+    preset = choice(body, "preset", "manual", ("manual", "theory"))
+    xlim = window(body, "xlim", [-3.0, 3.0])
+    ylim = window(body, "ylim", [-3.0, 3.0])
+    n = integer(body, "n", 81, lo=11, hi=LIMITS.max_grid)
+    box = _box(body) if "projected_gradient" in methods else None
+
+    require_defined(f, x0)
+    if box is not None:
+        require_defined(f, np.clip(x0, box[:, 0], box[:, 1]), "the start point projected onto the box")
+    theory = _theory(f, x0)
+    deadline = Deadline(LIMITS.seconds)
+    runs, lines = {}, []
+    for m in methods:
+        kw, kw_code = _options(m, lr, adaptive_lr, beta, schedule, maxiter, preset, theory, box)
+        r = minimize(f, x0, method=m, maxiter=maxiter, record_x=True, callback=deadline, **kw)
+        runs[m] = r
+        lines.append(f'    "{m}": sl.minimize(f, x0, method="{m}"{kw_code}, maxiter={maxiter}),')
+    best = min((r for r in runs.values() if np.isfinite(r.fun_best)), key=lambda r: r.fun_best, default=None)
+    x_star = None if best is None else best.x_best
+    out_runs = {m: _run_json(r, x_star, deadline) for m, r in runs.items()}
+    for m, r in out_runs.items():
+        kw, _ = _options(m, lr, adaptive_lr, beta, schedule, maxiter, preset, theory, box)
+        r["lr"] = kw.get("learning_rate") if not callable(kw.get("learning_rate")) else lr
+        r["beta"] = kw.get("beta")
+        r["predicted_rate"] = theory["presets"].get(m, {}).get("rate") if preset == "theory" else None
+    code = code_lines(
+        [
+            f'f = sl.parse("{f}", variables=("x", "y"))',
+            f"x0 = np.array([{x0[0]!r}, {x0[1]!r}])",
+            "runs = {",
+            *lines,
+            "}",
+            "nit = {m: r.nit for m, r in runs.items()}",
+            "fun = {m: r.fun for m, r in runs.items()}",
+            "success = {m: r.success for m, r in runs.items()}",
+            "for m, r in runs.items():",
+            "    print(m, r.nit, r.fun, r.message)",
+        ]
+    )
+    return {
+        "runs": out_runs,
+        "numbers": {
+            "nit": {m: int(r.nit) for m, r in runs.items()},
+            "fun": {m: float(r.fun) if np.isfinite(r.fun) else None for m, r in runs.items()},
+            "success": {m: bool(r.success) for m, r in runs.items()},
+        },
+        "theory": theory,
+        "box": None if box is None else finite_list(box),
+        "contours": contour_field(f, xlim, ylim, n),
+        "code": code,
+    }
+
+
+def _methods(body) -> list[str]:
+    raw = body.get("methods", ["gd", "momentum", "adam"])
+    if not isinstance(raw, list) or not raw or not all(isinstance(m, str) for m in raw):
+        raise LabInputError(f"methods must be a non-empty list of names from {', '.join(METHODS)}")
+    unknown = [m for m in raw if m not in METHODS]
+    if unknown:
+        raise LabInputError(f"methods: unknown {', '.join(unknown)}; choose from {', '.join(METHODS)}")
+    return list(dict.fromkeys(raw))
+
+
+def _box(body) -> np.ndarray:
+    raw = body.get("box", [[-1.0, 1.0], [-1.0, 1.0]])
+    if not isinstance(raw, list) or len(raw) != 2:
+        raise LabInputError(f"box must be [[xlo, xhi], [ylo, yhi]] for projected_gradient, got {raw!r}")
+    return np.array([window({"box": side}, "box", None) for side in raw])
+
+
+def _theory(f, x0) -> dict:
+    """L and mu from the Hessian's eigenvalues at x0 (exact for a quadratic), and the presets they give."""
+    with np.errstate(all="ignore"):
+        eig = np.linalg.eigvalsh(np.asarray(hessian(f)(x0), dtype=np.float64))
+    if not np.all(np.isfinite(eig)) or eig[-1] <= 0:
+        return {"L": None, "mu": None, "presets": {}, "note": "no positive curvature at x0: no theory preset"}
+    L, mu = float(eig[-1]), float(max(eig[0], 0.0))
+    try:
+        return {"L": L, "mu": mu, "presets": theory_presets(L, mu), "note": ""}
+    except ImportError:
+        return {"L": L, "mu": mu, "presets": {}, "note": "slopes.optim.presets is not available in this installation"}
+
+
+def _options(m, lr, adaptive_lr, beta, schedule, maxiter, preset, theory, box) -> tuple[dict, str]:
+    """The keyword arguments of method ``m`` and the same as code text."""
+    kw, code = {}, ""
+    if preset == "theory" and m in theory["presets"]:
+        p = theory["presets"][m]
+        lr, beta = p["learning_rate"], p["beta"] if p["beta"] is not None else beta
+    if m in _STEPPED or m in _ADAPTIVE:
+        step = adaptive_lr if m in _ADAPTIVE else lr
+        kw["learning_rate"] = _schedule(schedule, step, maxiter)
+        code += f", learning_rate={_schedule_code(schedule, step, maxiter)}"
+    if m in _WITH_BETA:
+        kw["beta"] = beta
+        code += f", beta={beta!r}"
+    if m == "projected_gradient":
+        kw["bounds"] = [tuple(side) for side in box.tolist()]
+        code += f", bounds={kw['bounds']!r}"
+    return kw, code
+
+
+def _run_json(r, x_star, deadline) -> dict:
+    h = r.history.as_dict()
+    steps = np.arange(len(h["f"]))
+    keep = thin(steps, MAX_DRAWN)
+    message = r.message
+    if r.status == 3 and deadline.passed():
+        message = f"stopped at the lab's time budget of {deadline.seconds:g} s after {r.nit} iterations"
+    return {
+        "path": finite_list(np.asarray(h["x"])[keep]),
+        "steps": keep.tolist(),
+        "f": finite_list(np.asarray(h["f"])[keep]),
+        "nit": int(r.nit),
+        "fun": float(r.fun) if np.isfinite(r.fun) else None,
+        "success": bool(r.success),
+        "message": message,
+        "observed_rate": None if x_star is None else observed_rate(h["x"], x_star),
+    }
