@@ -58,6 +58,10 @@ class Limits:
         A stopped training run that is not resumed within this time is ended.
     max_lr_steps : int
         Steps of a learning-rate range test.
+    watch_seconds : float
+        A training run is paced to last at least this long (its steps spread evenly), so that
+        its curves can be watched as they grow and it can be stopped midway; the waits also
+        leave the processor to other requests.
     """
 
     max_body: int = 20_000
@@ -75,6 +79,7 @@ class Limits:
     train_seconds: float = 120.0
     idle_seconds: float = 600.0
     max_lr_steps: int = 400
+    watch_seconds: float = 6.0
 
 
 #: The budgets in force.

@@ -17,7 +17,7 @@ from ...transforms import value_and_grad
 from ...viz.landscape import _levels, _values
 from ..inputs import LabInputError
 
-__all__ = ["code_lines", "contour_field", "finite_list", "require_defined", "thin"]
+__all__ = ["array_code", "code_lines", "contour_field", "finite_list", "require_defined", "thin"]
 
 
 def finite_list(values) -> list:
@@ -116,3 +116,14 @@ def code_lines(lines) -> str:
     print(sl.grad(f)(x0))
     """
     return "\n".join(["import numpy as np", "import slopes as sl", "", *lines]) + "\n"
+
+
+def array_code(values) -> str:
+    """A vector as code text that rebuilds it exactly.
+
+    Examples
+    --------
+    >>> array_code(np.array([1.0, -0.1]))
+    'np.array([1.0, -0.1])'
+    """
+    return "np.array([" + ", ".join(repr(float(v)) for v in np.ravel(values)) + "])"

@@ -19,7 +19,7 @@ from ...analysis import critical_points
 from ...transforms import directional_derivative, elementwise_grad, hessian
 from ..inputs import formula, integer, number, point, window
 from ..limits import LIMITS
-from .common import code_lines, contour_field, finite_list, require_defined
+from .common import array_code, code_lines, contour_field, finite_list, require_defined
 
 __all__ = ["landscape_page", "ARROWS"]
 
@@ -81,8 +81,8 @@ def landscape_page(body: dict) -> dict:
     code = code_lines(
         [
             f'f = sl.parse("{f}", variables=("x", "y"))',
-            f"point = np.array([{x[0]!r}, {x[1]!r}])",
-            f"u = np.array([np.cos({angle!r}), np.sin({angle!r})])",
+            f"point = {array_code(x)}",
+            f"u = np.array([np.cos({angle!r}), np.sin({angle!r})])  # the direction",
             "value = f(point)",
             "gradient = sl.grad(f)(point)",
             "hessian = sl.hessian(f)(point)",

@@ -18,7 +18,7 @@ from ...optim import minimize
 from ...transforms import hessian
 from ..inputs import LabInputError, choice, formula, integer, number, point, window
 from ..limits import LIMITS, Deadline
-from .common import code_lines, contour_field, finite_list, require_defined, thin
+from .common import array_code, code_lines, contour_field, finite_list, require_defined, thin
 
 __all__ = ["METHODS", "race_page", "observed_rate", "theory_presets"]
 
@@ -168,7 +168,7 @@ def race_page(body: dict) -> dict:
     code = code_lines(
         [
             f'f = sl.parse("{f}", variables=("x", "y"))',
-            f"x0 = np.array([{x0[0]!r}, {x0[1]!r}])",
+            f"x0 = {array_code(x0)}",
             "runs = {",
             *lines,
             "}",

@@ -19,7 +19,7 @@ from ...sampling import hmc, leapfrog
 from ...transforms import grad
 from ..inputs import LabInputError, formula, integer, number, point, window
 from ..limits import LIMITS
-from .common import code_lines, contour_field, finite_list, require_defined
+from .common import array_code, code_lines, contour_field, finite_list, require_defined
 
 __all__ = ["sampling_page", "TRAJECTORIES"]
 
@@ -82,7 +82,7 @@ def sampling_page(body: dict) -> dict:
     code = code_lines(
         [
             f'logp = sl.parse("{logp}", variables=("x", "y"))',
-            f"x0 = np.array([{x0[0]!r}, {x0[1]!r}])",
+            f"x0 = {array_code(x0)}",
             f"r = sl.sampling.hmc(logp, x0, n_samples={n_samples}, step_size={step_size!r}, n_steps={n_steps},",
             f"                    n_warmup={n_warmup}, adapt_step_size={adapt}, seed={seed})",
             "acceptance_rate, step_size, ess = r.acceptance_rate, r.step_size, r.ess",

@@ -2,8 +2,8 @@
 
 :class:`TrainingRun` runs :func:`slopes.ml.fit` in a thread and publishes its progress as
 events (a batch loss every few steps, loss and accuracy at every epoch end); the run can be
-stopped and resumed (its thread waits; nothing is written to disk) and ends by itself at its
-wall-time budget. :func:`lr_range_page` runs :func:`slopes.ml.lr_find` on the same setup.
+stopped and resumed (its thread waits; nothing is written to disk), is paced to last at least
+``LIMITS.watch_seconds`` and ends by itself at its wall-time budget. :func:`lr_range_page` runs :func:`slopes.ml.lr_find` on the same setup.
 
 Examples
 --------
@@ -134,10 +134,11 @@ class TrainingRun:
         self._changed = threading.Condition()
         self._running = threading.Event()
         self._running.set()
+        self._interrupt = threading.Event()
         self._cancelled = False
         self._thread = threading.Thread(target=self._work, name=f"slopes-lab-{self.id}", daemon=True)
         self._every = max(1, self.setup.steps // STEP_EVENTS)
-        self.compute_seconds = 0.0
+        self._pace = LIMITS.watch_seconds / self.setup.steps
         self.done = False
 
     # --- control -------------------------------------------------------------------------------
@@ -150,15 +151,18 @@ class TrainingRun:
     def pause(self) -> None:
         if not self.done and self._running.is_set():
             self._running.clear()
+            self._interrupt.set()
             self._publish({"event": "paused"})
 
     def resume(self) -> None:
         if not self.done and not self._running.is_set():
             self._publish({"event": "resumed"})
+            self._interrupt.clear()
             self._running.set()
 
     def cancel(self) -> None:
         self._cancelled = True
+        self._interrupt.set()
         self._running.set()
 
     @property
@@ -180,7 +184,6 @@ class TrainingRun:
 
     # --- the run -------------------------------------------------------------------------------
     def _on_event(self, info) -> bool:
-        self.compute_seconds += time.monotonic() - self._t
         if info.event == "step" and (info.step % self._every == 0 or info.step == 1):
             self._publish({"event": "step", "step": int(info.step), "loss": _num(info.loss)})
         elif info.event == "epoch":
@@ -193,25 +196,33 @@ class TrainingRun:
                     **{k: _num(logs.get(k)) for k in ("loss", "val_loss", "accuracy", "val_accuracy")},
                 }
             )
+        if info.event == "step":
+            ahead = info.step * self._pace - self._active()
+            if ahead > 0:
+                self._interrupt.wait(ahead)  # pacing; a stop request ends the wait early
         if not self._running.is_set():
-            idle_end = time.monotonic() + LIMITS.idle_seconds
+            paused_at = time.monotonic()
             while not self._running.wait(1.0):
-                if time.monotonic() > idle_end:
+                if time.monotonic() - paused_at > LIMITS.idle_seconds:
                     self._status = ("stopped", f"stopped for more than {LIMITS.idle_seconds:g} s: ended")
                     return True
-        self._t = time.monotonic()
+            self._paused_seconds += time.monotonic() - paused_at
         if self._cancelled:
             self._status = ("stopped", "stopped before the last epoch")
             return True
-        if self.compute_seconds > LIMITS.train_seconds:
+        if self._active() > LIMITS.train_seconds:
             self._status = ("budget", f"ended at the lab's budget of {LIMITS.train_seconds:g} s of training")
             return True
         return False
 
+    def _active(self) -> float:
+        """Seconds since the start, time spent stopped excluded."""
+        return time.monotonic() - self._t0 - self._paused_seconds
+
     def _work(self) -> None:
         s = self.setup
         self._status = ("finished", "")
-        self._t = time.monotonic()
+        self._t0, self._paused_seconds = time.monotonic(), 0.0
         try:
             res = fit(
                 s.loss,
