@@ -79,8 +79,8 @@ def serve(port: int = 0, *, open_browser: bool = True, echo=print) -> None:
     url = f"http://{HOST}:{sock.getsockname()[1]}/"
     server = _server(sock)
     echo(f"slopes lab running at {url} (Ctrl-C to stop)")
-    if open_browser:
-        threading.Timer(0.5, webbrowser.open, args=(url,)).start()
+    if open_browser:  # the socket already listens: the browser's request waits in its queue
+        webbrowser.open(url)
     try:
         server.run(sockets=[sock])
     finally:
