@@ -232,7 +232,9 @@ def test_theory_presets_follow_the_closed_forms(client):
     assert run["beta"] == hb["beta"] and run["success"]
     # tuned heavy ball beats tuned GD on the bowl, as its rate predicts
     assert run["nit"] < page["runs"]["gd"]["nit"]
-    assert run["observed_rate"] <= hb["rate"] + 0.05
+    assert math.isclose(hb["rate"], (math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1), rel_tol=1e-12)
+    assert abs(run["observed_rate"] - hb["rate"]) < 0.05
+    assert run["predicted_rate"] == hb["rate"]
 
 
 # ----------------------------------------------------------------------------- sampling

@@ -14,13 +14,12 @@ from __future__ import annotations
 import numpy as np
 
 from ... import optim
-from ...optim import minimize
-from ...transforms import hessian
+from ...optim import minimize, presets
 from ..inputs import LabInputError, choice, formula, integer, number, point, window
 from ..limits import LIMITS, Deadline
 from .common import array_code, code_lines, contour_field, finite_list, require_defined, thin
 
-__all__ = ["METHODS", "race_page", "observed_rate", "theory_presets"]
+__all__ = ["METHODS", "race_page"]
 
 #: The methods of the race, in the order the page lists them.
 METHODS = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "newton", "lbfgs", "projected_gradient")
@@ -48,58 +47,6 @@ def _schedule(name: str, lr: float, steps: int):
     return lr
 
 
-def theory_presets(L: float, mu: float) -> dict:
-    """Step sizes and betas from theory for the curvature range ``[mu, L]`` (``slopes.optim.presets``).
-
-    Returns
-    -------
-    dict
-        ``method -> {"learning_rate", "beta", "rate"}`` for gd, momentum (heavy ball) and nesterov;
-        ``rate`` is the predicted per-step contraction (None where theory gives none).
-
-    Examples
-    --------
-    >>> p = theory_presets(20.0, 2.0)
-    >>> round(p["gd"]["learning_rate"], 6), round(p["momentum"]["beta"], 6)
-    (0.090909, 0.268539)
-    """
-    from ...optim import presets
-
-    made = {
-        "gd": presets.gradient_descent(L, mu),
-        "momentum": presets.heavy_ball(L, mu),
-        "nesterov": presets.nesterov(L, mu),
-    }
-    out = {}
-    for name, rec in made.items():
-        rate = getattr(rec, "rate", None)
-        out[name] = {
-            "learning_rate": float(rec.learning_rate),
-            "beta": None if getattr(rec, "beta", None) is None else float(rec.beta),
-            "rate": None if rate is None else float(rate),
-        }
-    return out
-
-
-def observed_rate(path, x_star) -> float | None:
-    """The mean per-step contraction of ``|x_k - x*|`` until it is down to 1e-6 of its start.
-
-    Examples
-    --------
-    >>> observed_rate(np.array([[8.0], [4.0], [2.0], [1.0]]), np.zeros(1))
-    0.5
-    """
-    e = np.linalg.norm(np.asarray(path, dtype=np.float64) - x_star, axis=1)
-    if len(e) < 2 or not np.isfinite(e[0]) or e[0] == 0:
-        return None
-    k = np.flatnonzero(np.isfinite(e) & (e > 1e-6 * e[0]))
-    last = int(k[-1]) if len(k) else 0
-    last = min(last + 1, len(e) - 1)  # the first iterate below the floor still counts
-    if e[last] == 0 or not np.isfinite(e[last]):
-        return None
-    return float((e[last] / e[0]) ** (1.0 / last))
-
-
 def race_page(body: dict) -> dict:
     """Race the chosen methods from ``x0`` on the formula; everything the race page draws.
 
@@ -110,7 +57,7 @@ def race_page(body: dict) -> dict:
         gradient), ``adaptive_lr`` (adagrad, rmsprop, adam), ``beta``, ``schedule``, ``maxiter``,
         ``box`` (``[[xlo, xhi], [ylo, yhi]]`` for projected gradient), ``preset`` (``"manual"`` or
         ``"theory"``: gd, momentum and nesterov take the steps and betas of
-        :func:`theory_presets` for the Hessian's eigenvalues at ``x0``), ``xlim``, ``ylim``, ``n``.
+        :func:`slopes.optim.presets.for_problem` at ``x0``), ``xlim``, ``ylim``, ``n``.
 
     Returns
     -------
@@ -211,16 +158,25 @@ def _box(body) -> np.ndarray:
 
 
 def _theory(f, x0) -> dict:
-    """L and mu from the Hessian's eigenvalues at x0 (exact for a quadratic), and the presets they give."""
-    with np.errstate(all="ignore"):
-        eig = np.linalg.eigvalsh(np.asarray(hessian(f)(x0), dtype=np.float64))
-    if not np.all(np.isfinite(eig)) or eig[-1] <= 0:
-        return {"L": None, "mu": None, "presets": {}, "note": "no positive curvature at x0: no theory preset"}
-    L, mu = float(eig[-1]), float(max(eig[0], 0.0))
+    """L and mu from the Hessian at x0 (exact for a quadratic) and the presets of :mod:`slopes.optim.presets`."""
     try:
-        return {"L": L, "mu": mu, "presets": theory_presets(L, mu), "note": ""}
-    except ImportError:
-        return {"L": L, "mu": mu, "presets": {}, "note": "slopes.optim.presets is not available in this installation"}
+        with np.errstate(all="ignore"):
+            gd = presets.for_problem(f, x0, "gd")
+    except ValueError as e:  # no curvature at x0: the page says why
+        return {"L": None, "mu": None, "presets": {}, "note": f"no theory preset: {e}"}
+    tuned = {"gd": gd}
+    if gd.mu > 0:
+        tuned.update({m: presets.PRESETS[m](gd.L, gd.mu) for m in ("momentum", "nesterov")})
+    note = "" if gd.mu > 0 else "mu = 0 at the start: no condition number, so only gd's step 1/L has a preset"
+    return {
+        "L": gd.L,
+        "mu": gd.mu,
+        "presets": {
+            m: {"learning_rate": p.learning_rate, "beta": p.beta, "rate": p.rate, "rule": p.rule}
+            for m, p in tuned.items()
+        },
+        "note": note,
+    }
 
 
 def _options(m, lr, adaptive_lr, beta, schedule, maxiter, preset, theory, box) -> tuple[dict, str]:
@@ -242,6 +198,13 @@ def _options(m, lr, adaptive_lr, beta, schedule, maxiter, preset, theory, box) -
     return kw, code
 
 
+def _rate(path, x_star):
+    if x_star is None:
+        return None
+    rate = presets.observed_rate(path, x_star)
+    return rate if np.isfinite(rate) else None
+
+
 def _run_json(r, x_star, deadline) -> dict:
     h = r.history.as_dict()
     steps = np.arange(len(h["f"]))
@@ -257,5 +220,5 @@ def _run_json(r, x_star, deadline) -> dict:
         "fun": float(r.fun) if np.isfinite(r.fun) else None,
         "success": bool(r.success),
         "message": message,
-        "observed_rate": None if x_star is None else observed_rate(h["x"], x_star),
+        "observed_rate": _rate(h["x"], x_star),
     }

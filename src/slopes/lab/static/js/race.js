@@ -104,12 +104,10 @@ function show(body, page) {
   stamp(lossCanvas, { methods: names.join(",") });
 
   const th = page.theory;
-  const text = th.L === null
+  const rules = Object.values(th.presets).map((p) => p.rule);
+  document.getElementById("theory").textContent = th.L === null
     ? th.note
-    : `Hessian at the start: L = ${fmt(th.L, 4)}, mu = ${fmt(th.mu, 4)}` + (th.mu > 0 ? `, condition number kappa = L/mu = ${fmt(th.L / th.mu, 4)}` : "") +
-      (th.presets.momentum ? `. Theory: step 1/L = ${fmt(1 / th.L, 4)}; heavy ball lr = ${fmt(th.presets.momentum.learning_rate, 4)}, beta = ((sqrt(kappa) − 1)/(sqrt(kappa) + 1))^2 = ${fmt(th.presets.momentum.beta, 4)}` : "") +
-      (th.note ? ` (${th.note})` : "") + ".";
-  document.getElementById("theory").textContent = text;
+    : `Hessian at the start: L = ${fmt(th.L, 4)}, mu = ${fmt(th.mu, 4)}. Theory: ${rules.join("; ")}.` + (th.note ? ` ${th.note}.` : "");
   fillGrid("results", ["method", "lr", "beta", "iterations", "final f", "converged", "observed rate", "predicted rate", "message"],
     names.map((m) => {
       const r = page.runs[m];
