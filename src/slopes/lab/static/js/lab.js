@@ -142,6 +142,20 @@ function niceTicks(lo, hi, count = 6) {
   return ticks;
 }
 
+// Ticks of a log axis between 10^lo and 10^hi: [log10 value, label]; 2 and 5 between decades
+// when fewer than three decades show.
+function logTicks(lo, hi) {
+  const decades = niceTicks(Math.floor(lo), Math.ceil(hi)).filter((t) => Number.isInteger(t));
+  const ticks = [];
+  for (const e of decades) {
+    for (const k of decades.length < 4 ? [1, 2, 5] : [1]) {
+      const t = e + Math.log10(k);
+      if (t >= lo && t <= hi) ticks.push([t, k === 1 ? `1e${e}` : fmt(k * Math.pow(10, e), 2)]);
+    }
+  }
+  return ticks;
+}
+
 const RAMP = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
 export function ramp(t) {
   const x = Math.min(Math.max(t, 0), 1) * (RAMP.length - 1);
@@ -229,12 +243,9 @@ export class Plot {
     }
     c.textAlign = "right";
     c.textBaseline = "middle";
-    const yt = this.logY
-      ? niceTicks(Math.floor(this.ylim[0]), Math.ceil(this.ylim[1])).filter((t) => Number.isInteger(t) && t >= this.ylim[0] && t <= this.ylim[1])
-      : niceTicks(...this.ylim);
-    for (const t of yt) {
+    for (const [t, label] of this.logY ? logTicks(...this.ylim) : niceTicks(...this.ylim).map((t) => [t, fmt(t, 3)])) {
       const y = this.logY ? this.py(Math.pow(10, t)) : this.py(t);
-      c.fillText(this.logY ? `1e${t}` : fmt(t, 3), this.m.left - 5, y);
+      c.fillText(label, this.m.left - 5, y);
       c.beginPath(); c.moveTo(this.m.left - 3, y); c.lineTo(this.m.left, y); c.stroke();
     }
     c.textAlign = "center";

@@ -89,7 +89,7 @@ function show(body, page) {
     }
     p.marker(body.x0[0], body.x0[1], { color: "#000", r: 5, label: "start" });
     if (k < frames) requestAnimationFrame(() => paint(k + 1));
-    else stamp(canvas, { pathPoints: drawn, start: body.x0.join(","), methods: names.join(","), formula: body.formula });
+    else stamp(canvas, { pathPoints: drawn, start: body.x0.join(","), methods: names.join(","), formula: body.formula, preset: body.preset });
   };
   paint(1);
   legend("legend", names.map((m) => [page.runs[m].success ? m : `${m} (failed)`, colorOf(m), !page.runs[m].success]));
@@ -104,10 +104,17 @@ function show(body, page) {
   stamp(lossCanvas, { methods: names.join(",") });
 
   const th = page.theory;
-  const rules = Object.values(th.presets).map((p) => p.rule);
-  document.getElementById("theory").textContent = th.L === null
-    ? th.note
-    : `Hessian at the start: L = ${fmt(th.L, 4)}, mu = ${fmt(th.mu, 4)}. Theory: ${rules.join("; ")}.` + (th.note ? ` ${th.note}.` : "");
+  const theory = document.getElementById("theory");
+  theory.replaceChildren();
+  const head = document.createElement("p");
+  head.textContent = th.L === null ? th.note : `Hessian at the start: L = ${fmt(th.L, 4)}, mu = ${fmt(th.mu, 4)}. ${th.note}`;
+  const list = document.createElement("ul");
+  for (const p of Object.values(th.presets)) {
+    const li = document.createElement("li");
+    li.textContent = p.rule;
+    list.append(li);
+  }
+  theory.append(head, list);
   fillGrid("results", ["method", "lr", "beta", "iterations", "final f", "converged", "observed rate", "predicted rate", "message"],
     names.map((m) => {
       const r = page.runs[m];
@@ -125,7 +132,8 @@ canvas.addEventListener("mouseup", (event) => {
   const p = canvas.plot;
   const dragged = Math.hypot(p.px(up[0]) - p.px(down[0]), p.py(up[1]) - p.py(down[1])) > 8;
   if (dragged) {
-    box = [[Math.min(down[0], up[0]), Math.max(down[0], up[0])], [Math.min(down[1], up[1]), Math.max(down[1], up[1])]];
+    const r3 = (v) => Math.round(v * 1000) / 1000;
+    box = [[r3(Math.min(down[0], up[0])), r3(Math.max(down[0], up[0]))], [r3(Math.min(down[1], up[1])), r3(Math.max(down[1], up[1]))]];
     document.querySelector('#methods input[value="projected_gradient"]').checked = true;
   } else {
     x0 = up.map((v) => Math.round(v * 1000) / 1000);

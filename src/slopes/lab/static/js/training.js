@@ -96,7 +96,7 @@ function draw() {
   const ys = [steps.map((s) => s.loss), epochs.map((e) => e.loss), epochs.map((e) => e.val_loss)];
   const p = new Plot(lossCanvas, { xlim: [0, Math.max(run.total, 1)], ylim: extent(ys, { log: true }), logY: true, xlabel: "step", ylabel: "loss" });
   p.axes();
-  p.line(steps.map((s) => s.step), steps.map((s) => s.loss), { color: "#9fb3c8", width: 1 });
+  p.line(steps.map((s) => s.step), steps.map((s) => s.loss), { color: COLORS[8], width: 1 });
   p.line(epochs.map((e) => e.step), epochs.map((e) => e.loss), { color: COLORS[0], width: 2.5 });
   p.line(epochs.map((e) => e.step), epochs.map((e) => e.val_loss), { color: COLORS[1], width: 2.5, dash: [6, 3] });
   p.dots(epochs.map((e) => [e.step, e.loss]), { color: COLORS[0], r: 3 });
@@ -142,7 +142,7 @@ async function rangeTest() {
   const x = lrTest.lrs.map((v) => Math.log10(v));
   const p = new Plot(canvas, { xlim: [x[0], x[x.length - 1]], ylim: extent([lrTest.smoothed, lrTest.losses], { log: true }), logY: true, xlabel: "log10 learning rate", ylabel: "batch loss" });
   p.axes();
-  p.line(x, lrTest.losses, { color: "#9fb3c8", width: 1 });
+  p.line(x, lrTest.losses, { color: COLORS[8], width: 1 });
   p.line(x, lrTest.smoothed, { color: COLORS[0], width: 2.5 });
   const s = Math.log10(lrTest.numbers.suggestion);
   p.line([s, s], p.logY ? [Math.pow(10, p.ylim[0]), Math.pow(10, p.ylim[1])] : p.ylim, { color: COLORS[2], width: 2, dash: [5, 3] });
