@@ -7,7 +7,7 @@ stopped and resumed (its thread waits; nothing is written to disk), is paced to 
 
 Examples
 --------
->>> run = TrainingRun({"model": "softmax", "dataset": "iris", "epochs": 2, "batch_size": 32})
+>>> run = TrainingRun({"model": "softmax", "dataset": "iris", "epochs": 2, "batch_size": 32}, watch_seconds=0)
 >>> run.start(); run.join()
 >>> events = run.events_since(0)
 >>> events[-1]["event"], events[-1]["status"], sum(e["event"] == "epoch" for e in events)
@@ -118,6 +118,7 @@ class TrainingRun:
     "accuracy", "val_accuracy"}``, ``{"event": "paused"}``, ``{"event": "resumed"}`` and a last
     ``{"event": "end", "status", "message", "numbers", "code"}``. ``status`` is ``finished``,
     ``stopped`` (by :meth:`cancel`), ``diverged`` or ``budget`` (the wall-time budget ran out).
+    The steps are spread over at least ``watch_seconds`` (default ``LIMITS.watch_seconds``).
 
     Examples
     --------
@@ -127,7 +128,7 @@ class TrainingRun:
     slopes.lab.inputs.LabInputError: model must be one of softmax, mlp, got 'svm'
     """
 
-    def __init__(self, body: dict):
+    def __init__(self, body: dict, *, watch_seconds: float | None = None):
         self.setup = training_setup(body)
         self.id = f"run{next(_ids)}"
         self._events: list[dict] = []
@@ -138,7 +139,8 @@ class TrainingRun:
         self._cancelled = False
         self._thread = threading.Thread(target=self._work, name=f"slopes-lab-{self.id}", daemon=True)
         self._every = max(1, self.setup.steps // STEP_EVENTS)
-        self._pace = LIMITS.watch_seconds / self.setup.steps
+        watch = LIMITS.watch_seconds if watch_seconds is None else watch_seconds
+        self._pace = watch / self.setup.steps
         self.done = False
 
     # --- control -------------------------------------------------------------------------------
