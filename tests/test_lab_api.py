@@ -10,7 +10,6 @@ import math
 import re
 import subprocess
 import sys
-import types
 import warnings
 from dataclasses import replace
 from html.parser import HTMLParser
@@ -338,21 +337,6 @@ def test_lr_range_test_and_its_code(client):
 # ----------------------------------------------------------------------------- the app
 
 
-def test_worker_processes_compute_the_same_pages_and_refusals():
-    app = create_app(workers=1)
-    try:
-        with TestClient(app, base_url="http://127.0.0.1") as pooled:
-            body = {"formula": "x^2 + 10*y^2", "x0": [-3.0, 1.0], "methods": ["gd", "adam"], "lr": 0.04}
-            r = pooled.post("/api/race", json=body)
-            assert r.status_code == 200 and r.json()["numbers"] == race_module.race_page(body)["numbers"]
-            with_budget = pooled.post("/api/race", json={**body, "formula": "x" + "+x" * 200})
-            assert with_budget.status_code == 422 and "limit" in with_budget.json()["error"]
-            hostile = pooled.post("/api/landscape", json={"formula": "__import__('os')"})
-            assert hostile.status_code == 422 and hostile.json()["error"].startswith("formula:")
-    finally:
-        app.state.computers.close()
-
-
 def test_requests_that_are_not_small_json_objects(client):
     r = client.post("/api/derivative", content=b"x" * (LIMITS.max_body + 1), headers={"content-type": "application/json"})
     assert r.status_code == 413 and "limit" in r.json()["error"]
@@ -421,12 +405,10 @@ def test_slopes_lab_prints_the_url_and_opens_it(monkeypatch):
     opened, served = [], []
 
     class Server:
-        config = types.SimpleNamespace(app=create_app())
-
         def run(self, sockets):
             served.append(sockets[0].getsockname())
 
-    monkeypatch.setattr("slopes.lab.server._server", lambda sock, workers: Server())
+    monkeypatch.setattr("slopes.lab.server._server", lambda sock: Server())
     monkeypatch.setattr("webbrowser.open", opened.append)
     res = CliRunner().invoke(cli, ["lab"])
     assert res.exit_code == 0, res.output

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from importlib import resources
 
 from starlette.applications import Starlette
@@ -123,54 +121,11 @@ async def _guarded(work):
         return _error(f"{type(e).__name__}: {e}")
 
 
-def _compute(name: str, body: dict):
-    """Run page ``name`` on ``body`` in a worker process: ``("ok", page)`` or ``("refused", message)``.
-
-    A refusal travels back as its message (some slopes errors do not pickle).
-    """
-    try:
-        return "ok", PAGES[name](body)
-    except (LabInputError, ExpressionError) as e:
-        return "refused", str(e)
-    except (ValueError, TypeError, ArithmeticError) as e:
-        return "refused", f"{type(e).__name__}: {e}"
-
-
-class _Computers:
-    """Where page computations run: worker processes (``workers > 0``) or the server's threads.
-
-    Worker processes let requests use every core, and keep a long computation from holding
-    the interpreter lock that the event streams and training threads of the server need.
-    They come from a fork server that has imported slopes once, started at the first request.
-    """
-
-    def __init__(self, workers: int):
-        self.workers = workers
-        self.pool = None
-
-    async def run(self, name: str, body: dict):
-        if not self.workers:
-            return await run_in_threadpool(PAGES[name], body)
-        if self.pool is None:
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["slopes.lab.compute"])
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
-        kind, out = await asyncio.get_running_loop().run_in_executor(self.pool, _compute, name, body)
-        if kind == "refused":
-            raise LabInputError(out)
-        return out
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
-            self.pool = None
-
-
-def _page_endpoint(name: str, computers: _Computers):
+def _page_endpoint(compute):
     async def endpoint(request):
         async def work():
             body = await _read_body(request)
-            return JSONResponse(await computers.run(name, body))
+            return JSONResponse(await run_in_threadpool(compute, body))
 
         return await _guarded(work)
 
@@ -202,16 +157,13 @@ class _Trainings:
         return run
 
 
-def create_app(*, hosts=HOSTS, workers: int = 0) -> Starlette:
+def create_app(*, hosts=HOSTS) -> Starlette:
     """The lab as an ASGI app.
 
     Parameters
     ----------
     hosts : sequence of str
         Host names it answers to (others get 400, against DNS rebinding).
-    workers : int
-        Processes computing the pages (0: the server's own threads). ``app.state.computers.close()``
-        stops them.
 
     Returns
     -------
@@ -224,7 +176,6 @@ def create_app(*, hosts=HOSTS, workers: int = 0) -> Starlette:
     True
     """
     trainings = _Trainings()
-    computers = _Computers(workers)
 
     async def train_start(request):
         async def work():
@@ -255,18 +206,16 @@ def create_app(*, hosts=HOSTS, workers: int = 0) -> Starlette:
         return StreamingResponse(_event_stream(run, start), media_type="text/event-stream")
 
     routes = [
-        *(Route(f"/api/{name}", _page_endpoint(name, computers), methods=["POST"]) for name in PAGES),
+        *(Route(f"/api/{name}", _page_endpoint(fn), methods=["POST"]) for name, fn in PAGES.items()),
         Route("/api/train", train_start, methods=["POST"]),
         Route("/api/train/{run_id}/events", train_events, methods=["GET"]),
         Route("/api/train/{run_id}/{action:str}", train_control, methods=["POST"]),
         Mount("/", StaticFiles(directory=str(_STATIC), html=True), name="static"),
     ]
-    app = Starlette(
+    return Starlette(
         routes=routes,
         middleware=[Middleware(_SecurityHeaders), Middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))],
     )
-    app.state.computers = computers
-    return app
 
 
 async def _event_stream(run: TrainingRun, index: int):

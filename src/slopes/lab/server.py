@@ -12,13 +12,12 @@ True
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
 import webbrowser
 
-__all__ = ["HOST", "LabServer", "bind", "default_workers", "serve"]
+__all__ = ["HOST", "LabServer", "bind", "serve"]
 
 #: The lab listens on the loopback interface only.
 HOST = "127.0.0.1"
@@ -48,32 +47,16 @@ def bind(port: int = 0) -> socket.socket:
     return sock
 
 
-def default_workers() -> int:
-    """Worker processes of :func:`serve`: one per core, at most 4 (1 on a single core: the threads do).
-
-    Examples
-    --------
-    >>> 0 <= default_workers() <= 4
-    True
-    """
-    cores = os.cpu_count() or 1
-    return 0 if cores < 2 else min(cores, 4)
-
-
-def _server(sock: socket.socket, workers: int = 0):
+def _server(sock: socket.socket):
     import uvicorn
 
     from .app import create_app
 
-    config = uvicorn.Config(create_app(workers=workers), log_level="warning", access_log=False, lifespan="off")
+    config = uvicorn.Config(create_app(), log_level="warning", access_log=False, lifespan="off")
     return uvicorn.Server(config)
 
 
-def _close(server) -> None:
-    server.config.app.state.computers.close()  # the worker processes, if any
-
-
-def serve(port: int = 0, *, open_browser: bool = True, workers: int | None = None, echo=print) -> None:
+def serve(port: int = 0, *, open_browser: bool = True, echo=print) -> None:
     """Serve the lab on 127.0.0.1 until interrupted (Ctrl-C); print its URL and open it.
 
     Parameters
@@ -82,8 +65,6 @@ def serve(port: int = 0, *, open_browser: bool = True, workers: int | None = Non
         0 for a free port.
     open_browser : bool
         Open the URL with :mod:`webbrowser` once the server listens.
-    workers : int, optional
-        Processes computing the pages (default :func:`default_workers`; 0: the server's threads).
     echo : callable
         Where the URL line goes.
 
@@ -96,21 +77,20 @@ def serve(port: int = 0, *, open_browser: bool = True, workers: int | None = Non
     """
     sock = bind(port)
     url = f"http://{HOST}:{sock.getsockname()[1]}/"
-    server = _server(sock, default_workers() if workers is None else workers)
+    server = _server(sock)
     echo(f"slopes lab running at {url} (Ctrl-C to stop)")
     if open_browser:  # the socket already listens: the browser's request waits in its queue
         webbrowser.open(url)
     try:
         server.run(sockets=[sock])
     finally:
-        _close(server)
         sock.close()
 
 
 class LabServer:
     """The lab served by uvicorn in a background thread, for tests and notebooks.
 
-    ``workers`` processes compute the pages (0, the default: the server's threads). Use it as a context manager (the server stops at the end of the block) or call
+    Use it as a context manager (the server stops at the end of the block) or call
     :meth:`start` / :meth:`stop`. :attr:`url` is ``http://127.0.0.1:<port>/``.
 
     Examples
@@ -121,9 +101,8 @@ class LabServer:
     >>> server.stop()
     """
 
-    def __init__(self, port: int = 0, workers: int = 0):
+    def __init__(self, port: int = 0):
         self.port = port
-        self.workers = workers
         self.url = ""
         self._server = None
         self._thread = None
@@ -132,7 +111,7 @@ class LabServer:
     def start(self) -> LabServer:
         self._sock = bind(self.port)
         self.url = f"http://{HOST}:{self._sock.getsockname()[1]}/"
-        self._server = _server(self._sock, self.workers)
+        self._server = _server(self._sock)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._sock]}, name="slopes-lab-server", daemon=True
         )
@@ -151,8 +130,6 @@ class LabServer:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(10)
-        if self._server is not None:
-            _close(self._server)
         if self._sock is not None:
             self._sock.close()
 
