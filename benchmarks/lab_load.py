@@ -150,8 +150,11 @@ def main(argv=None):
         threads += [threading.Thread(target=trainer, args=(url, stop, tally)) for _ in range(args.trainers)]
         for t in threads:
             t.start()
-        for t in threads:
-            t.join()
+        memory = []
+        while any(t.is_alive() for t in threads):  # the server's memory every 10 s during the load
+            memory.append(rss_mb(proc.pid))
+            for t in threads:
+                t.join(10.0 / len(threads))
         time.sleep(2.0)
         after = rss_mb(proc.pid)
     finally:
@@ -167,7 +170,8 @@ def main(argv=None):
         print(f"race latency: median {1e3 * statistics.median(lat):.0f} ms, 95th percentile {1e3 * p95:.0f} ms, "
               f"max {1e3 * lat[-1]:.0f} ms (target: 95th percentile < 300 ms)")
     print(f"training runs finished: {tally.trainings}, events streamed: {tally.events}")
-    print(f"server memory (RSS): {before:.1f} MB before, {after:.1f} MB after ({after - before:+.1f} MB)")
+    print(f"server memory (RSS): {before:.1f} MB before, {after:.1f} MB after ({after - before:+.1f} MB); "
+          f"every 10 s during the load: {', '.join(f'{m:.0f}' for m in memory)} MB")
     for e in tally.errors[:10]:
         print("  error:", e)
     return 1 if tally.errors else 0

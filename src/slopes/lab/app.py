@@ -26,6 +26,7 @@ import asyncio
 import json
 from importlib import resources
 
+import anyio
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -39,7 +40,12 @@ from .compute import PAGES, TrainingRun
 from .inputs import LabInputError
 from .limits import LIMITS
 
-__all__ = ["CSP", "HOSTS", "create_app"]
+__all__ = ["COMPUTING_THREADS", "CSP", "HOSTS", "create_app"]
+
+#: Page computations running at once; the others wait their turn. Python runs one thread at a
+#: time, so more would only interleave them: each would finish later, none sooner, and each
+#: thread would hold memory of its own.
+COMPUTING_THREADS = 2
 
 #: The Content-Security-Policy of every response.
 CSP = (
@@ -121,11 +127,13 @@ async def _guarded(work):
         return _error(f"{type(e).__name__}: {e}")
 
 
-def _page_endpoint(compute):
+def _page_endpoint(compute, computing: list):
     async def endpoint(request):
         async def work():
             body = await _read_body(request)
-            return JSONResponse(await run_in_threadpool(compute, body))
+            if not computing:  # made in the event loop that serves the app
+                computing.append(anyio.CapacityLimiter(COMPUTING_THREADS))
+            return JSONResponse(await anyio.to_thread.run_sync(compute, body, limiter=computing[0]))
 
         return await _guarded(work)
 
@@ -176,6 +184,7 @@ def create_app(*, hosts=HOSTS) -> Starlette:
     True
     """
     trainings = _Trainings()
+    computing: list = []
 
     async def train_start(request):
         async def work():
@@ -206,7 +215,7 @@ def create_app(*, hosts=HOSTS) -> Starlette:
         return StreamingResponse(_event_stream(run, start), media_type="text/event-stream")
 
     routes = [
-        *(Route(f"/api/{name}", _page_endpoint(fn), methods=["POST"]) for name, fn in PAGES.items()),
+        *(Route(f"/api/{name}", _page_endpoint(fn, computing), methods=["POST"]) for name, fn in PAGES.items()),
         Route("/api/train", train_start, methods=["POST"]),
         Route("/api/train/{run_id}/events", train_events, methods=["GET"]),
         Route("/api/train/{run_id}/{action:str}", train_control, methods=["POST"]),
