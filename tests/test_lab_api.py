@@ -179,6 +179,20 @@ def test_race_gd_follows_the_closed_form_iterates(client):
     assert_close(page["numbers"], run_code(page["code"]))
 
 
+def test_race_with_a_cosine_schedule_follows_its_closed_form(client):
+    lr, T, x0 = 0.04, 200, [-3.0, 1.0]
+    page = ok(client, "/api/race", {"formula": "x^2 + 10*y^2", "x0": x0, "methods": ["gd"], "lr": lr, "schedule": "cosine", "maxiter": T})
+    gd = page["runs"]["gd"]
+    steps = np.arange(T + 1)
+    rates = lr / 2 * (1 + np.cos(np.pi * np.minimum(steps, T) / T))  # the cosine decay, by hand
+    x = np.cumprod(np.concatenate([[1.0], 1 - 2 * rates[:-1]])) * x0[0]
+    y = np.cumprod(np.concatenate([[1.0], 1 - 20 * rates[:-1]])) * x0[1]
+    k = np.asarray(gd["steps"])
+    np.testing.assert_allclose(gd["path"], np.stack([x[k], y[k]], axis=1), rtol=1e-9, atol=1e-300)
+    assert "sl.optim.cosine_decay(0.04, 200)" in page["code"]
+    assert_close(page["numbers"], run_code(page["code"]))
+
+
 def test_race_every_method_and_the_box(client):
     box = [[-2.0, 2.0], [0.5, 2.0]]
     page = ok(client, "/api/race", {"formula": "x^2 + 10*y^2", "x0": [-1.5, 1.5], "methods": list(race_module.METHODS), "box": box, "maxiter": 1000, "lr": 0.04})
@@ -280,7 +294,8 @@ def fast_training(monkeypatch):
 
 
 def test_training_streams_epochs_and_its_code_reproduces_them(client, fast_training):
-    body = {"dataset": "iris", "model": "softmax", "optimizer": "adam", "lr": 0.05, "epochs": 3, "batch_size": 32}
+    body = {"dataset": "iris", "model": "softmax", "optimizer": "adam", "lr": 0.05, "epochs": 3, "batch_size": 32,
+            "schedule": "warmup_cosine"}
     run = ok(client, "/api/train", body)
     got = events(client, run["id"])
     epochs = [e for e in got if e["event"] == "epoch"]

@@ -13,11 +13,15 @@ from __future__ import annotations
 import contourpy
 import numpy as np
 
+from ... import optim
 from ...transforms import value_and_grad
 from ...viz.landscape import _levels, _values
 from ..inputs import LabInputError
 
-__all__ = ["array_code", "code_lines", "contour_field", "finite_list", "require_defined", "thin"]
+__all__ = ["SCHEDULES", "array_code", "code_lines", "contour_field", "finite_list", "learning_rate", "require_defined", "thin"]
+
+#: The learning-rate schedules the pages offer.
+SCHEDULES = ("constant", "cosine", "warmup_cosine")
 
 
 def finite_list(values) -> list:
@@ -127,3 +131,24 @@ def array_code(values) -> str:
     'np.array([1.0, -0.1])'
     """
     return "np.array([" + ", ".join(repr(float(v)) for v in np.ravel(values)) + "])"
+
+
+def learning_rate(schedule: str, lr: float, steps: int):
+    """The learning rate of a page's schedule over ``steps`` steps, and the same as code text.
+
+    ``warmup_cosine`` warms up over the first 5% of the steps.
+
+    Examples
+    --------
+    >>> rate, code = learning_rate("cosine", 0.1, 100)
+    >>> float(rate(100)), code
+    (0.0, 'sl.optim.cosine_decay(0.1, 100)')
+    >>> learning_rate("constant", 0.1, 100)
+    (0.1, '0.1')
+    """
+    if schedule == "cosine":
+        return optim.cosine_decay(lr, steps), f"sl.optim.cosine_decay({lr!r}, {steps})"
+    if schedule == "warmup_cosine":
+        warmup = max(1, steps // 20)
+        return optim.warmup_cosine(lr, warmup, steps), f"sl.optim.warmup_cosine({lr!r}, {warmup}, {steps})"
+    return lr, repr(lr)

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import optim
 from ...optim import minimize, presets
 from ..inputs import LabInputError, choice, formula, integer, number, point, window
 from ..limits import LIMITS, Deadline
-from .common import array_code, code_lines, contour_field, finite_list, require_defined, thin
+from .common import SCHEDULES, array_code, code_lines, contour_field, finite_list, learning_rate, require_defined, thin
 
 __all__ = ["METHODS", "race_page"]
 
@@ -26,25 +25,8 @@ METHODS = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "newton",
 _STEPPED = ("gd", "momentum", "nesterov", "projected_gradient")
 _ADAPTIVE = ("adagrad", "rmsprop", "adam")
 _WITH_BETA = ("momentum", "nesterov")
-SCHEDULES = ("constant", "cosine", "warmup_cosine")
 #: Points of a path or a loss curve sent to the page (the runs keep every iterate).
 MAX_DRAWN = 600
-
-
-def _schedule_code(name: str, lr: float, steps: int) -> str:
-    if name == "cosine":
-        return f"sl.optim.cosine_decay({lr!r}, {steps})"
-    if name == "warmup_cosine":
-        return f"sl.optim.warmup_cosine({lr!r}, {max(1, steps // 20)}, {steps})"
-    return repr(lr)
-
-
-def _schedule(name: str, lr: float, steps: int):
-    if name == "cosine":
-        return optim.cosine_decay(lr, steps)
-    if name == "warmup_cosine":
-        return optim.warmup_cosine(lr, max(1, steps // 20), steps)
-    return lr
 
 
 def race_page(body: dict) -> dict:
@@ -187,8 +169,8 @@ def _options(m, lr, adaptive_lr, beta, schedule, maxiter, preset, theory, box) -
         lr, beta = p["learning_rate"], p["beta"] if p["beta"] is not None else beta
     if m in _STEPPED or m in _ADAPTIVE:
         step = adaptive_lr if m in _ADAPTIVE else lr
-        kw["learning_rate"] = _schedule(schedule, step, maxiter)
-        code += f", learning_rate={_schedule_code(schedule, step, maxiter)}"
+        kw["learning_rate"], step_code = learning_rate(schedule, step, maxiter)
+        code += f", learning_rate={step_code}"
     if m in _WITH_BETA:
         kw["beta"] = beta
         code += f", beta={beta!r}"

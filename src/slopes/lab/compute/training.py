@@ -27,14 +27,13 @@ from ...ml import MLP, cross_entropy, fit, lr_find
 from ...report.sections_ml import load_standardized
 from ..inputs import LabInputError, choice, integer, number
 from ..limits import LIMITS
-from .common import code_lines, finite_list
+from .common import SCHEDULES, code_lines, finite_list, learning_rate
 
 __all__ = ["DATASETS", "MODELS", "OPTIMIZERS", "TrainingRun", "lr_range_page", "training_setup"]
 
 DATASETS = ("digits", "iris", "wine", "breast_cancer")
 MODELS = ("softmax", "mlp")
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
-SCHEDULES = ("constant", "cosine", "warmup_cosine")
 #: Batch-loss events published per run (the step events are thinned to about this many).
 STEP_EVENTS = 300
 _ids = itertools.count(1)
@@ -65,22 +64,8 @@ class _Setup:
     def accuracy(self, params, data):
         return float(np.mean(np.argmax(self.model(params, data[0]), axis=1) == data[1]))
 
-    def learning_rate(self):
-        if self.schedule == "cosine":
-            return optim.cosine_decay(self.lr, self.steps)
-        if self.schedule == "warmup_cosine":
-            return optim.warmup_cosine(self.lr, max(1, self.steps // 20), self.steps)
-        return self.lr
-
-    def learning_rate_code(self) -> str:
-        if self.schedule == "cosine":
-            return f"sl.optim.cosine_decay({self.lr!r}, {self.steps})"
-        if self.schedule == "warmup_cosine":
-            return f"sl.optim.warmup_cosine({self.lr!r}, {max(1, self.steps // 20)}, {self.steps})"
-        return repr(self.lr)
-
     def optimizer(self):
-        return getattr(optim, self.optimizer_name)(self.learning_rate())
+        return getattr(optim, self.optimizer_name)(learning_rate(self.schedule, self.lr, self.steps)[0])
 
     def code(self, tail) -> str:
         return code_lines(
@@ -252,7 +237,7 @@ class TrainingRun:
         numbers["steps"] = int(res.step)
         code = s.code(
             [
-                f"optimizer = sl.optim.{s.optimizer_name}({s.learning_rate_code()})",
+                f"optimizer = sl.optim.{s.optimizer_name}({learning_rate(s.schedule, s.lr, s.steps)[1]})",
                 "res = sl.ml.fit(loss, model.init(), (X_train, y_train), optimizer=optimizer,",
                 f"                epochs={s.epochs}, batch_size={s.batch_size}, seed={s.seed},",
                 "                val_data=(X_test, y_test), metrics={'accuracy': accuracy}, progress=False)",
