@@ -124,6 +124,15 @@ def test_hostile_formulas_are_refused_without_evaluation(client, hostile, monkey
         assert message.startswith("formula:"), message
 
 
+def test_the_symbolic_road_has_a_budget_and_the_page_says_so(client, monkeypatch):
+    monkeypatch.setattr("slopes.lab.compute.derivative.SYMBOLIC_STEPS", 1000)
+    page = ok(client, "/api/derivative", {"formula": "exp(sin(x)*cos(x))^3 / (1 + x^2)", "x0": 0.3})
+    assert "symbolic_slope" not in page["numbers"] and page["symbolic"] == ""
+    assert page["notes"] and page["notes"][0].startswith("symbolic road not taken:") and "steps" in page["notes"][0]
+    assert "sl.symbolic" not in page["code"]
+    assert_close(page["numbers"], run_code(page["code"]))
+
+
 def test_a_long_formula_is_refused_before_parsing(client):
     refused(client, "/api/derivative", {"formula": "x+" * 400 + "x"}, 422, "over the lab's limit of 300")
 

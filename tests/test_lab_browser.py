@@ -168,6 +168,12 @@ def test_race_click_start_point_and_draw_a_box(page):
     assert "heavy ball" in page.text_content("#theory")
     assert "0.26987" in page.text_content("#results")  # heavy ball beta ((sqrt 10 - 1)/(sqrt 10 + 1))^2
     shot(page, "race")
+    # the export: a CSV of every iterate, made in the browser (the server writes no file)
+    with page.expect_download() as download:
+        page.click("#export-csv")
+    assert download.value.suggested_filename == "race.csv"
+    lines = Path(download.value.path()).read_text().splitlines()
+    assert lines[0] == "method,iteration,x,y,f" and len(lines) > 10
     assert page.problems == []
 
 

@@ -15,14 +15,17 @@ from __future__ import annotations
 import numpy as np
 
 from ... import numeric, symbolic
-from ...expr import ExpressionError
+from ...expr import ExpressionError, budget
 from ...taylor import taylor
 from ...transforms import derivative, elementwise_grad
 from ..inputs import LabInputError, formula, integer, number, window
 from ..limits import LIMITS
 from .common import code_lines, finite_list
 
-__all__ = ["derivative_page"]
+__all__ = ["SYMBOLIC_STEPS", "derivative_page"]
+
+#: sympy's budget for f' on this page (about a second; slopes' default allows about five).
+SYMBOLIC_STEPS = 1_000_000
 
 
 def derivative_page(body: dict) -> dict:
@@ -119,7 +122,8 @@ def derivative_page(body: dict) -> dict:
 def _symbolic(f, x0, numbers) -> tuple[str, str]:
     """f' by sympy and its value at x0 (into ``numbers``); a refused symbolic road gives a note."""
     try:
-        df = symbolic.diff(f)
+        with budget(max_symbolic_steps=SYMBOLIC_STEPS, max_simplify_steps=SYMBOLIC_STEPS // 10):
+            df = symbolic.diff(f)
         value = float(symbolic.to_function(df)(x0))
     except (ExpressionError, TypeError, ValueError) as e:
         return "", f"symbolic road not taken: {e}"
