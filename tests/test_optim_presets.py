@@ -111,6 +111,11 @@ def test_observed_rate_leaves_out_the_rounding_floor():
         (lambda: presets.for_problem(lambda x: x[0] ** 2, [1.0], "adam"), ValueError, "one of"),
         (lambda: presets.for_problem(lambda x: x[0] + x[1], [1.0, 1.0], "gd"), ValueError, "affine"),
         (lambda: presets.observed_rate(np.zeros((5, 3)), [0.0, 0.0]), ValueError, "shape"),
+        (
+            lambda: presets.observed_rate(sl.minimize(lambda x: x @ x, [1.0, 1.0], maxiter=3), [0.0, 0.0]),
+            ValueError,
+            "record_x=True",
+        ),
     ],
 )
 def test_bad_input_is_refused_with_the_fix(call, err, match):

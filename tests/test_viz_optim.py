@@ -5,7 +5,7 @@ import pytest
 from matplotlib.contour import ContourSet
 from matplotlib.patches import Rectangle
 from test_viz_io import assert_rendered_image
-from test_viz_style import outside_the_figure, styles_of, visible_share
+from test_viz_style import outside_the_figure, styles_of, visible_shares
 
 import slopes as sl
 import slopes.numpy as snp
@@ -120,8 +120,8 @@ def test_overlapping_paths_all_stay_visible():
     by_layer = sorted(lines, key=lambda line: line.get_zorder())
     for below, above in zip(by_layer, by_layer[1:]):
         assert above.get_linewidth() < below.get_linewidth() and above.get_alpha() < 1
-    for line in lines:  # rendered: most of each path's own pixels still show in the full figure
-        assert visible_share(fig, line, lines, ax) > 0.5, line.get_label()
+    shares = visible_shares(fig, lines)  # rendered: most of each path's own pixels still show
+    assert min(shares.values()) > 0.5, shares
 
 
 def test_projected_run_is_drawn_above_the_unconstrained_one():
@@ -137,15 +137,23 @@ def test_projected_run_is_drawn_above_the_unconstrained_one():
     (rect,) = [p for p in ax.patches if isinstance(p, Rectangle)]
     (cs,) = [c for c in ax.collections if isinstance(c, ContourSet)]
     assert cs.get_zorder() < rect.get_zorder() < free_line.get_zorder() < proj_line.get_zorder()
-    assert visible_share(fig, proj_line, [proj_line, free_line], ax) > 0.9
-    assert visible_share(fig, free_line, [proj_line, free_line], ax) > 0.5
+    shares = visible_shares(fig, [proj_line, free_line])
+    assert shares[proj_line.get_label()] > 0.9 and shares[free_line.get_label()] > 0.5, shares
     assert any(t.get_text() == "constraint box" for t in fig.legends[0].get_texts())
+
+
+def test_layers_order_shorter_paths_on_top_even_past_a_diverged_tail():
+    long = np.array([[-1.5, -1.5], [1.5, 1.5], [1.5, -1.5], [np.inf, np.nan]])  # length 3 sqrt 2 / 3 + 1
+    short = np.array([[0.0, 0.0], [0.5, 0.5]])
+    fig = viz.trajectories(lambda x: x[0] ** 2 + x[1] ** 2, {"short": short, "long": long}, (-2, 2), (-2, 2), n=20)
+    short_line, long_line = labelled_lines(fig.axes[0])
+    assert long_line.get_zorder() < short_line.get_zorder()
+    assert long_line.get_linewidth() > short_line.get_linewidth()
 
 
 def unit_lengths_in_pixels(ax):
     """How many pixels one data unit spans along x and along y, after drawing."""
-    render_fig = ax.figure
-    outside_the_figure(render_fig)  # draws it
+    ax.figure.draw_without_rendering()  # lays it out: the aspect is applied at draw time
     (x0, y0), (x1, y1) = ax.transData.transform([(0.0, 0.0), (1.0, 1.0)])
     return x1 - x0, y1 - y0
 

@@ -1,6 +1,6 @@
 """Figure checks read from the matplotlib objects: distinct styles per run, text inside the figure.
 
-The helpers here (``render``, ``outside_the_figure``, ``visible_share``) are imported by the
+The helpers here (``render``, ``outside_the_figure``, ``visible_shares``) are imported by the
 other figure tests.
 """
 
@@ -23,30 +23,32 @@ def render(fig):
 
 
 def outside_the_figure(fig, tol=0.5):
-    """Every axes (with its tick labels, axis labels, title, child colour bar) and legend sticking out of the figure."""
-    render(fig)
-    renderer = fig.canvas.get_renderer()
+    """Every axes (with its tick labels, axis labels, title, child colour bar) and legend sticking out of the figure.
+
+    The figure is laid out and its text measured without rasterizing anything.
+    """
+    fig.draw_without_rendering()
     fb = fig.bbox
     parts = [(f"axes {i} ({ax.get_title() or ax.get_ylabel()})", ax) for i, ax in enumerate(fig.axes)]
     parts += [(f"figure legend {i}", leg) for i, leg in enumerate(fig.legends)]
     bad = []
     for name, artist in parts:
-        b = artist.get_tightbbox(renderer)
+        b = artist.get_tightbbox()
         if b.x0 < fb.x0 - tol or b.y0 < fb.y0 - tol or b.x1 > fb.x1 + tol or b.y1 > fb.y1 + tol:
             bad.append((name, tuple(np.round(b.extents, 1)), tuple(fb.extents)))
     return bad
 
 
-def visible_share(fig, line, lines, ax, threshold=24):
-    """The share of ``line``'s own pixels that still show (change the image by > threshold) among ``lines``.
+def visible_shares(fig, lines, threshold=24):
+    """For each line, the share of its own pixels that still show (change the image by > threshold).
 
-    1.0: nothing covers it; 0.0: it is buried. The layout is frozen after a first draw, so
-    hiding a line changes nothing but that line's pixels.
+    1.0: nothing covers it; 0.0: it is buried under the other ``lines``. The layout is frozen
+    after a first draw, so hiding a line changes nothing but that line's pixels.
     """
     fig.set_dpi(60)  # enough pixels to see a line, few enough to render fast
     render(fig)
     fig.set_layout_engine("none")
-    b = ax.get_window_extent()
+    b = lines[0].axes.get_window_extent()
 
     def pixels():
         img = render(fig)
@@ -56,20 +58,19 @@ def visible_share(fig, line, lines, ax, threshold=24):
     def changed(a, c):
         return int(np.count_nonzero(np.any(np.abs(a - c) > threshold, axis=2)))
 
-    full = pixels()
-    line.set_visible(False)
-    without = pixels()
-    others = [m for m in lines if m is not line]
-    for m in others:
-        m.set_visible(False)
-    alone_without = pixels()
-    line.set_visible(True)
-    alone = pixels()
-    for m in others:
-        m.set_visible(True)
-    own = changed(alone, alone_without)
-    assert own > 0, f"{line.get_label()} draws nothing in the axes"
-    return changed(full, without) / own
+    def with_visible(shown):
+        for m in lines:
+            m.set_visible(m in shown)
+        return pixels()
+
+    full, bare = with_visible(lines), with_visible([])
+    shares = {}
+    for line in lines:
+        own = changed(with_visible([line]), bare)
+        assert own > 0, f"{line.get_label()} draws nothing in the axes"
+        shares[line.get_label()] = changed(full, with_visible([m for m in lines if m is not line])) / own
+    with_visible(lines)
+    return shares
 
 
 def styles_of(lines):

@@ -99,6 +99,23 @@ def _g(x: float) -> str:
     return f"{x:.4g}"
 
 
+def _accelerated(who, L, mu):
+    """Checked ``L, mu > 0`` and ``(sqrt k - 1)/(sqrt k + 1)``, written without forming ``kappa``."""
+    L, mu = _constants(who, L, mu, strongly_convex=True)
+    sL, smu = math.sqrt(L), math.sqrt(mu)
+    return L, mu, (sL - smu) / (sL + smu)
+
+
+def _tuned(method, name, constants, lr, beta, rate):
+    """The Preset of a momentum method from its ``(formula, value)`` pairs, the rule written from them."""
+    L, mu = constants
+    rule = (
+        f"{name} for kappa = L/mu = {_g(L / mu)}: learning rate {lr[0]} = {_g(lr[1])}, "
+        f"beta = {beta[0]} = {_g(beta[1])}; predicted rate {rate[0]} = {_g(rate[1])} per iteration"
+    )
+    return Preset(method, L, mu, lr[1], beta[1], rate[1], rule)
+
+
 def gradient_descent(L, mu=0.0) -> Preset:
     """Gradient descent with the step ``1/L``: contraction ``1 - mu/L`` per iteration.
 
@@ -159,16 +176,15 @@ def heavy_ball(L, mu) -> Preset:
     >>> round(p.learning_rate, 6), round(p.beta, 6), round(p.rate, 6)
     (0.033058, 0.669421, 0.818182)
     """
-    L, mu = _constants("heavy_ball", L, mu, strongly_convex=True)
-    sL, smu = math.sqrt(L), math.sqrt(mu)
-    rate = (sL - smu) / (sL + smu)  # (sqrt k - 1)/(sqrt k + 1) without forming kappa
-    lr = 4.0 / (sL + smu) ** 2
-    rule = (
-        f"heavy ball for kappa = L/mu = {_g(L / mu)}: learning rate 4/(sqrt L + sqrt mu)^2 = {_g(lr)}, "
-        f"beta = ((sqrt kappa - 1)/(sqrt kappa + 1))^2 = {_g(rate**2)}; "
-        f"predicted rate (sqrt kappa - 1)/(sqrt kappa + 1) = {_g(rate)} per iteration"
+    L, mu, root = _accelerated("heavy_ball", L, mu)
+    return _tuned(
+        "momentum",
+        "heavy ball",
+        (L, mu),
+        ("4/(sqrt L + sqrt mu)^2", 4.0 / (math.sqrt(L) + math.sqrt(mu)) ** 2),
+        ("((sqrt kappa - 1)/(sqrt kappa + 1))^2", root**2),
+        ("(sqrt kappa - 1)/(sqrt kappa + 1)", root),
     )
-    return Preset("momentum", L, mu, lr, rate**2, rate, rule)
 
 
 def nesterov(L, mu) -> Preset:
@@ -191,16 +207,15 @@ def nesterov(L, mu) -> Preset:
     >>> p.learning_rate, round(p.beta, 6), p.rate
     (0.01, 0.818182, 0.9)
     """
-    L, mu = _constants("nesterov", L, mu, strongly_convex=True)
-    sL, smu = math.sqrt(L), math.sqrt(mu)
-    beta = (sL - smu) / (sL + smu)
-    rate = 1.0 - smu / sL
-    rule = (
-        f"Nesterov for kappa = L/mu = {_g(L / mu)}: learning rate 1/L = {_g(1 / L)}, "
-        f"beta = (sqrt kappa - 1)/(sqrt kappa + 1) = {_g(beta)}; "
-        f"predicted rate 1 - 1/sqrt kappa = {_g(rate)} per iteration"
+    L, mu, root = _accelerated("nesterov", L, mu)
+    return _tuned(
+        "nesterov",
+        "Nesterov",
+        (L, mu),
+        ("1/L", 1.0 / L),
+        ("(sqrt kappa - 1)/(sqrt kappa + 1)", root),
+        ("1 - 1/sqrt kappa", 1.0 - math.sqrt(mu / L)),
     )
-    return Preset("nesterov", L, mu, 1.0 / L, beta, rate, rule)
 
 
 #: The presets by the :func:`slopes.minimize` method they tune.
@@ -286,8 +301,12 @@ def observed_rate(path, x_star, *, floor=None) -> float:
     >>> round(observed_rate(path, [1.0, 2.0]), 12)
     0.5
     """
-    xs = getattr(getattr(path, "history", None), "x", path)
-    xs = np.asarray(xs, dtype=np.float64)
+    history = getattr(path, "history", None)
+    if history is not None:
+        if not history.record_x:
+            raise ValueError("observed_rate: the run has no iterates; call sl.minimize(..., record_x=True)")
+        path = history.x
+    xs = np.asarray(path, dtype=np.float64)
     x_star = np.asarray(x_star, dtype=np.float64)
     if xs.ndim != 2 or xs.shape[1:] != x_star.shape:
         raise ValueError(

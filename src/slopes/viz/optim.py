@@ -45,7 +45,8 @@ def _path(run, label):
 def _visual_length(path, xlim, ylim):
     """Arc length of a path in units of the window's width and height (what the eye sees)."""
     steps = np.diff(path, axis=0) / [xlim[1] - xlim[0], ylim[1] - ylim[0]]
-    return float(np.sum(np.hypot(steps[:, 0], steps[:, 1]))) if len(path) > 1 else 0.0
+    lengths = np.hypot(steps[:, 0], steps[:, 1])
+    return float(np.sum(lengths[np.isfinite(lengths)]))  # a diverged tail (inf, nan) is not drawn
 
 
 def _drawing_order(paths, xlim, ylim, lo, hi):
