@@ -39,13 +39,13 @@ function draw(body, page) {
     const g = Math.hypot(gx, gy);
     if (g > 0) p.arrow(x, y, (len * gx) / g, (len * gy) / g, { color: "#7b8794", width: 1, head: 3.5 });
   }
-  p.contours(page.model, { width: 1.3, color: "#1f2933", dash: [4, 3], alpha: 0.9 });
+  p.contours(page.model, { width: 1, color: "#1f2933", dash: [3, 3], alpha: 0.7 });
   const n = page.numbers;
   const [x, y] = body.point;
   const g = n.gradient;
   const gn = Math.hypot(g[0], g[1]);
   const big = span / 6;
-  page.eigenvectors.forEach((v) => p.line([x - big * v[0], x + big * v[0]], [y - big * v[1], y + big * v[1]], { color: "#52606d", width: 1.5, dash: [8, 4] }));
+  page.eigenvectors.forEach((v) => p.line([x - big * v[0], x + big * v[0]], [y - big * v[1], y + big * v[1]], { color: "#52606d", width: 2.5 }));
   if (gn > 0) p.arrow(x, y, (big * g[0]) / gn, (big * g[1]) / gn, { color: "#000", width: 2.5, head: 8 });
   const u = page.direction;
   p.arrow(x, y, big * 0.8 * u[0], big * 0.8 * u[1], { color: COLORS[4], width: 2.5, head: 8 });
