@@ -252,7 +252,7 @@ def test_theory_presets_follow_the_closed_forms(client):
     assert math.isclose(hb["beta"], ((math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1)) ** 2, rel_tol=1e-12)
     assert math.isclose(hb["learning_rate"], 4 / (math.sqrt(L) + math.sqrt(mu)) ** 2, rel_tol=1e-12)
     run = page["runs"]["momentum"]
-    assert run["beta"] == hb["beta"] and run["success"]
+    assert run["beta"] == hb["beta"] and run["lr"] == hb["learning_rate"] and run["success"]
     # tuned heavy ball beats tuned GD on the bowl, as its rate predicts
     assert run["nit"] < page["runs"]["gd"]["nit"]
     assert math.isclose(hb["rate"], (math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1), rel_tol=1e-12)

@@ -80,20 +80,23 @@ def race_page(body: dict) -> dict:
         require_defined(f, np.clip(x0, box[:, 0], box[:, 1]), "the start point projected onto the box")
     theory = _theory(f, x0)
     deadline = Deadline(LIMITS.seconds)
-    runs, lines = {}, []
+    runs, used, lines = {}, {}, []
     for m in methods:
-        kw, kw_code = _options(m, lr, adaptive_lr, beta, schedule, maxiter, preset, theory, box)
+        kw, kw_code, step = _options(m, lr, adaptive_lr, beta, schedule, maxiter, preset, theory, box)
         r = minimize(f, x0, method=m, maxiter=maxiter, record_x=True, callback=deadline, **kw)
         runs[m] = r
+        used[m] = {"lr": step, "beta": kw.get("beta")}
         lines.append(f'    "{m}": sl.minimize(f, x0, method="{m}"{kw_code}, maxiter={maxiter}),')
     best = min((r for r in runs.values() if np.isfinite(r.fun_best)), key=lambda r: r.fun_best, default=None)
     x_star = None if best is None else best.x_best
-    out_runs = {m: _run_json(r, x_star, deadline) for m, r in runs.items()}
-    for m, r in out_runs.items():
-        kw, _ = _options(m, lr, adaptive_lr, beta, schedule, maxiter, preset, theory, box)
-        r["lr"] = kw.get("learning_rate") if not callable(kw.get("learning_rate")) else lr
-        r["beta"] = kw.get("beta")
-        r["predicted_rate"] = theory["presets"].get(m, {}).get("rate") if preset == "theory" else None
+    out_runs = {
+        m: {
+            **_run_json(r, x_star, deadline),
+            **used[m],
+            "predicted_rate": theory["presets"].get(m, {}).get("rate") if preset == "theory" else None,
+        }
+        for m, r in runs.items()
+    }
     code = code_lines(
         [
             f'f = sl.parse("{f}", variables=("x", "y"))',
@@ -161,9 +164,9 @@ def _theory(f, x0) -> dict:
     }
 
 
-def _options(m, lr, adaptive_lr, beta, schedule, maxiter, preset, theory, box) -> tuple[dict, str]:
-    """The keyword arguments of method ``m`` and the same as code text."""
-    kw, code = {}, ""
+def _options(m, lr, adaptive_lr, beta, schedule, maxiter, preset, theory, box) -> tuple[dict, str, float | None]:
+    """The keyword arguments of method ``m``, the same as code text, and its (peak) step size."""
+    kw, code, step = {}, "", None
     if preset == "theory" and m in theory["presets"]:
         p = theory["presets"][m]
         lr, beta = p["learning_rate"], p["beta"] if p["beta"] is not None else beta
@@ -177,7 +180,7 @@ def _options(m, lr, adaptive_lr, beta, schedule, maxiter, preset, theory, box) -
     if m == "projected_gradient":
         kw["bounds"] = [tuple(side) for side in box.tolist()]
         code += f", bounds={kw['bounds']!r}"
-    return kw, code
+    return kw, code, step
 
 
 def _rate(path, x_star):
