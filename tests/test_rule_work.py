@@ -237,3 +237,34 @@ def test_cross_batches_under_vmap_and_differentiates_twice():
     d = rng.standard_normal(3)
     hv = sl.hvp(lambda v: snp.sum(snp.cross(v, b) ** 2), a[0], d)
     np.testing.assert_allclose(hv, 2 * np.cross(b, np.cross(d, b)), rtol=1e-12)
+
+
+def test_digamma_derivative_is_one_zeta_call_not_scipys_general_polygamma(monkeypatch):
+    # scipy.special.polygamma evaluates digamma on every entry too, then keeps the zeta form
+    general, zetas = [], []
+    _counting(monkeypatch, sc, "polygamma", general)
+    _counting(monkeypatch, sc, "zeta", zetas, measure=lambda order: order)
+    x = np.linspace(0.2, 6.0, 40)
+    g = sl.grad(lambda x: snp.sum(sl.scipy.special.digamma(x)))(x)
+    assert general == [] and zetas == [2]  # trigamma(x) = zeta(2, x), once
+    monkeypatch.undo()
+    np.testing.assert_array_equal(g, sc.polygamma(1, x))  # SciPy's bits
+    h = 1e-5
+    np.testing.assert_allclose(g, (sc.digamma(x + h) - sc.digamma(x - h)) / (2 * h), rtol=1e-8)
+
+
+@pytest.mark.parametrize("name, scaled", [("ive", True), ("iv", False), ("jv", False), ("yv", False)])
+def test_bessel_gradient_evaluates_one_neighbouring_order_not_two(monkeypatch, name, scaled):
+    # f_v' = f_{v-1} - (v/x) f_v (the recurrence) reads the value at hand; the symmetric
+    # (f_{v-1} +- f_{v+1}) / 2 needs two real-order Bessel functions; x = 0 takes the latter
+    prim, v = getattr(special, name), 2.0
+    x = np.linspace(-3.0, 3.0, 61) if name != "yv" else np.linspace(0.2, 6.0, 59)
+    entries, impl = [], prim.impl
+    monkeypatch.setattr(prim, "impl", lambda *a: entries.append(np.broadcast(*a).size) or impl(*a))
+    g = sl.grad(lambda x: snp.sum(getattr(sl.scipy.special, name)(v, x)))(x)
+    # f_v and f_{v-1} on every entry, f_{v+1} and f_{v-1} again where x = 0
+    assert sum(entries) == 2 * x.size + 2 * np.count_nonzero(x == 0)
+    monkeypatch.undo()
+    deriv = {"ive": sc.ivp, "iv": sc.ivp, "jv": sc.jvp, "yv": sc.yvp}[name](v, x)
+    want = np.exp(-np.abs(x)) * deriv - np.sign(x) * sc.ive(v, x) if scaled else deriv
+    np.testing.assert_allclose(g, want, rtol=1e-12, atol=1e-15)
