@@ -268,3 +268,47 @@ def test_bessel_gradient_evaluates_one_neighbouring_order_not_two(monkeypatch, n
     deriv = {"ive": sc.ivp, "iv": sc.ivp, "jv": sc.jvp, "yv": sc.yvp}[name](v, x)
     want = np.exp(-np.abs(x)) * deriv - np.sign(x) * sc.ive(v, x) if scaled else deriv
     np.testing.assert_allclose(g, want, rtol=1e-12, atol=1e-15)
+
+
+def _recording(monkeypatch):
+    """The names of the primitives reverse mode records on its tape from now on."""
+    from slopes.core import reverse
+
+    recorded, process = [], reverse.ReverseTrace.process
+
+    def counting(self, prim, args, params):
+        n = len(self.tape)
+        out = process(self, prim, args, params)
+        if len(self.tape) > n:
+            recorded.append(prim.name)
+        return out
+
+    monkeypatch.setattr(reverse.ReverseTrace, "process", counting)
+    return recorded
+
+
+def test_distributions_record_no_where_that_selects_nothing_and_no_identity_arithmetic(monkeypatch):
+    # inside the support, with valid parameters and loc = 0, scale = 1, each family is its formula
+    # alone: the support and validity masks, x - 0 and x / 1 used to be recorded on every call
+    import scipy.stats as ss
+
+    from slopes.scipy import stats
+
+    rng = np.random.default_rng(13)
+    x, a, mu = rng.uniform(0.1, 0.9, 50), rng.uniform(0.5, 3.0, 50), rng.uniform(0.2, 4.0, 50)
+    recorded = _recording(monkeypatch)
+    g_pdf = sl.grad(lambda x: snp.sum(stats.gamma.pdf(x, a)))(x)
+    assert recorded == ["xlogy", "subtract", "subtract", "exp", "sum"]  # x**(a-1) e**-x / Gamma(a)
+    del recorded[:]
+    g_cdf = sl.grad(lambda x: snp.sum(stats.gamma.cdf(x, a)))(x)
+    assert recorded == ["gammainc", "sum"]
+    del recorded[:]
+    g_pmf = sl.grad(lambda mu: snp.sum(stats.poisson.logpmf(2, mu)))(mu)
+    assert recorded == ["xlogy", "subtract", "subtract", "sum"]  # 2 log mu - mu - log 2!
+    monkeypatch.undo()
+    pdf = ss.gamma.pdf(x, a)
+    np.testing.assert_allclose(g_pdf, pdf * ((a - 1) / x - 1), rtol=1e-12)
+    np.testing.assert_allclose(g_cdf, pdf, rtol=1e-12)
+    np.testing.assert_allclose(g_pmf, 2 / mu - 1, rtol=1e-12)
+    np.testing.assert_allclose(stats.gamma.pdf(x, a), pdf, rtol=1e-13)
+    np.testing.assert_allclose(stats.poisson.logpmf(2, mu), ss.poisson.logpmf(2, mu), rtol=1e-13)
