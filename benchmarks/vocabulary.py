@@ -98,6 +98,9 @@ EXPLICIT = {
     "special.betainc": lambda d: ((2.0, 3.0, d.x), 2),
     "special.multigammaln": lambda d: ((1.1 + d.y, 3), 0),
     "scipy.linalg.solve_sylvester": lambda d: ((d.A, d.A, d.B), 0),
+    # a diagonally dominant tridiagonal matrix of order 333, in SciPy's banded storage
+    "scipy.linalg.solve_banded": lambda d: (((1, 1), np.stack([d.x[:333], 4.0 + d.y[:333], d.x[333:666]]),
+                                             d.y[333:666]), 1),
     **{f"stats.beta.{k}": (lambda d: ((d.x, 2.0, 3.0), 0)) for k in ("cdf", "logpdf", "pdf")},
     **{f"stats.chi2.{k}": (lambda d: ((1.1 + d.y, 3.0), 0)) for k in ("logpdf", "pdf")},
     # a point of the simplex (250 points of 4 coordinates would need autograd to loop)

@@ -312,3 +312,30 @@ def test_distributions_record_no_where_that_selects_nothing_and_no_identity_arit
     np.testing.assert_allclose(g_pmf, 2 / mu - 1, rtol=1e-12)
     np.testing.assert_allclose(stats.gamma.pdf(x, a), pdf, rtol=1e-13)
     np.testing.assert_allclose(stats.poisson.logpmf(2, mu), ss.poisson.logpmf(2, mu), rtol=1e-13)
+
+
+def test_solve_banded_and_its_gradient_never_form_the_dense_matrix(monkeypatch):
+    # the band used to be unpacked into the n x n matrix and solved densely (O(n^3))
+    import scipy.linalg
+
+    from slopes.scipy import linalg as sla
+
+    rng = np.random.default_rng(17)
+    n = 40
+    ab = np.stack([rng.standard_normal(n), 6.0 + rng.random(n), rng.standard_normal(n), rng.standard_normal(n)])
+    b, w = rng.standard_normal((n, 2)), rng.standard_normal((n, 2))
+    recorded = _recording(monkeypatch)
+    gab, gb = sl.grad(lambda ab, b: snp.sum(w * sla.solve_banded((2, 1), ab, b)), argnums=(0, 1))(ab, b)
+    assert "solve" not in recorded and recorded.count("solve_banded") == 1
+    monkeypatch.undo()
+    dense = sum(np.diag(ab[1 - k, max(k, 0):n + min(k, 0)], k) for k in (-2, -1, 0, 1))  # a[i, j] = ab[1 + i - j, j]
+    x = scipy.linalg.solve_banded((2, 1), ab, b)
+    np.testing.assert_allclose(x, np.linalg.solve(dense, b), rtol=1e-12)
+    lam = np.linalg.solve(dense.T, w)  # d <w, A^-1 b> / dA = -lam x^T, read on the band
+    full = -lam @ x.T
+    want = np.zeros_like(ab)
+    for r in range(4):
+        k = 1 - r  # row r of ab is the diagonal a[j + r - 1, j]: offset k = 1 - r above the main one
+        want[r, max(k, 0):n + min(k, 0)] = np.diag(full, k)
+    np.testing.assert_allclose(gb, lam, rtol=1e-12)
+    np.testing.assert_allclose(gab, want, rtol=1e-11, atol=1e-14)
