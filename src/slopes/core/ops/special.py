@@ -299,10 +299,12 @@ entr = _define("entr", sc.entr, (lambda ans, x: neg(add(log(x), 1.0)),), (0,))
 # f_{v-1} - (v/x) f_v for all three kinds, one real-order Bessel function where the symmetric
 # form needs two (each costs some 60 us per 1000 entries); at x = 0, where the recurrence is
 # 0/0, the symmetric form on those entries alone.
-def _bessel(name, impl, step, scaled=False):
+def _bessel(name, impl, step, scaled=False, order="the order v", one=1.0):
+    # ``one`` steps the order: 1 keeps the integer order of yn (SciPy's yn is some 40 times
+    # faster than its real-order yv)
     def slope_impl(v, x, ans):
         with np.errstate(divide="ignore", invalid="ignore"):
-            out = p.impl(v - 1.0, x) - (v / x) * ans
+            out = p.impl(v - one, x) - (v / x) * ans
             if scaled:
                 out = out - np.sign(x) * ans  # the product rule of exp(-|x|) I_v(x)
         zero = np.equal(x, 0)
@@ -310,7 +312,7 @@ def _bessel(name, impl, step, scaled=False):
             return out
         v, x, zero, out = (np.array(a) for a in np.broadcast_arrays(v, x, zero, out))
         vz, xz = v[zero], x[zero]
-        out[zero] = 0.5 * step(p.impl(vz - 1.0, xz), p.impl(vz + 1.0, xz))  # sign(0) = 0
+        out[zero] = 0.5 * step(p.impl(vz - one, xz), p.impl(vz + one, xz))  # sign(0) = 0
         return out if out.ndim else out[()]
 
     def first(ans, v, x):
@@ -319,13 +321,13 @@ def _bessel(name, impl, step, scaled=False):
 
     def second(d, v, x, ans):
         # the derivative of the symmetric form: each neighbour's own slope
-        below, above = sub(v, 1.0), add(v, 1.0)
+        below, above = sub(v, one), add(v, one)
         out = mul(0.5, step(first(p(below, x), below, x), first(p(above, x), above, x)))
         return sub(out, mul(sign(x), d)) if scaled else out
 
-    slope = _define(f"{name}_slope", slope_impl, ("the order v", second, "the value it reads"),
+    slope = _define(f"{name}_slope", slope_impl, (order, second, "the value it reads"),
                     (0, 1, "ans") if scaled else (0, 1))
-    p = _define(name, impl, ("the order v", first), (0, 1, "ans"))
+    p = _define(name, impl, (order, first), (0, 1, "ans"))
     return p
 
 
@@ -333,6 +335,7 @@ iv = _bessel("iv", sc.iv, add)
 ive = _bessel("ive", sc.ive, add, scaled=True)
 jv = _bessel("jv", sc.jv, sub)
 yv = _bessel("yv", sc.yv, sub)
+yn = _bessel("yn", sc.yn, sub, order="the order n", one=1)
 
 i0 = _define("i0", sc.i0, (lambda ans, x: i1(x),), (0,))
 i1 = _define("i1", sc.i1, (lambda ans, x: mul(0.5, add(i0(x), iv(2.0, x))),), (0,))
@@ -351,5 +354,5 @@ __all__ = [
     "beta", "betainc", "betaincc", "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfinv",
     "expit", "gamma", "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "iv", "ive", "j0",
     "j1", "jv", "kl_div", "log_expit", "log_ndtr", "logit", "ndtr", "ndtri", "polygamma", "rel_entr",
-    "gammasgn", "rgamma", "stdtr", "t_log_density", "xlog1py", "xlogy", "y0", "y1", "yv", "zeta",
+    "gammasgn", "rgamma", "stdtr", "t_log_density", "xlog1py", "xlogy", "y0", "y1", "yn", "yv", "zeta",
 ]
