@@ -110,6 +110,7 @@ EXPLICIT = {
         f"stats.multivariate_normal.{k}": (lambda d: ((d.x.reshape(250, 4), np.zeros(4), d.A[:4, :4]), 0))
         for k in ("logpdf", "pdf")
     },
+    "stats.multivariate_normal.entropy": lambda d: ((np.zeros(32), d.A), 1),  # in cov (mean: only its size)
 }
 # Rows where autograd's gradient is wrong, so there is nothing to time against: row -> why.
 AUTOGRAD_WRONG = {

@@ -354,3 +354,30 @@ def test_yn_and_its_derivatives_keep_the_integer_order(monkeypatch):
     np.testing.assert_array_equal(value, sc.yn(3, x))
     np.testing.assert_allclose(d1, sc.yvp(3, x), rtol=1e-12)
     np.testing.assert_allclose(d2, sc.yvp(3, x, n=2), rtol=1e-10)
+
+
+def test_triangular_solves_of_one_matrix_skip_scipys_argument_checks(monkeypatch):
+    # scipy.linalg.solve_triangular spends ~25 us a call checking its arguments before LAPACK's
+    # trtrs: more than the solve itself at the sizes of a Mahalanobis term
+    import scipy.linalg
+    import scipy.stats
+
+    from slopes.scipy import linalg as sla
+    from slopes.scipy import stats
+
+    rng = np.random.default_rng(19)
+    m = rng.standard_normal((4, 4))
+    cov, lower = m @ m.T + np.eye(4), np.tril(m) + 4 * np.eye(4)
+    x, b = rng.standard_normal((6, 4)), rng.standard_normal((4, 3))
+    want = [scipy.linalg.solve_triangular(a, b, lower=lo) for a in (lower, lower.T) for lo in (True, False)]
+    calls = []
+    _counting(monkeypatch, scipy.linalg, "solve_triangular", calls)
+    got = [sla.solve_triangular(a, b, lower=lo) for a in (lower, lower.T) for lo in (True, False)]
+    g = sl.grad(lambda x: snp.sum(stats.multivariate_normal.logpdf(x, cov=cov, mean=np.zeros(4))))(x)
+    assert calls == []
+    monkeypatch.undo()
+    for ours, theirs in zip(got, want):
+        np.testing.assert_array_equal(ours, theirs)  # the same LAPACK call, the same bits
+    np.testing.assert_allclose(g, -np.linalg.solve(cov, x.T).T, rtol=1e-12)
+    with pytest.raises(np.linalg.LinAlgError, match="singular"):
+        sla.solve_triangular(np.diag([1.0, 0.0]), np.ones(2), lower=True)
