@@ -381,3 +381,22 @@ def test_triangular_solves_of_one_matrix_skip_scipys_argument_checks(monkeypatch
     np.testing.assert_allclose(g, -np.linalg.solve(cov, x.T).T, rtol=1e-12)
     with pytest.raises(np.linalg.LinAlgError, match="singular"):
         sla.solve_triangular(np.diag([1.0, 0.0]), np.ones(2), lower=True)
+
+
+def test_rgamma_gradient_is_one_digamma_on_the_value_at_hand(monkeypatch):
+    # -digamma(x) rgamma(x) with rgamma(x) already computed; the reflection formula (gamma and
+    # digamma of 1 - x, both branches on every entry) only at the poles of gamma, its limit there
+    x = np.concatenate([np.linspace(-3.7, 3.0, 40), [0.0, -2.0]])
+    seen = {"digamma": [], "gamma": [], "rgamma": []}
+    _counting(monkeypatch, sc, "digamma", seen["digamma"])
+    _counting(monkeypatch, sc, "gamma", seen["gamma"])
+    _counting(monkeypatch, special.rgamma, "impl", seen["rgamma"])
+    g = sl.grad(lambda x: snp.sum(sl.scipy.special.rgamma(x)))(x)
+    assert {k: sum(v) for k, v in seen.items()} == {"digamma": x.size, "gamma": 2, "rgamma": x.size}
+    monkeypatch.undo()
+    with np.errstate(invalid="ignore"):
+        want = -sc.digamma(x) * sc.rgamma(x)
+    want[-2:] = [1.0, 2.0]  # (-1)**n n! at x = -n
+    np.testing.assert_allclose(g, want, rtol=1e-12, atol=1e-15)
+    h = 1e-6
+    np.testing.assert_allclose(g, (sc.rgamma(x + h) - sc.rgamma(x - h)) / (2 * h), rtol=1e-7, atol=1e-8)

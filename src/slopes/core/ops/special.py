@@ -112,23 +112,42 @@ gamma = _define("gamma", sc.gamma, (lambda ans, x: mul(ans, digamma(x)),), (0, "
 gammasgn = make_nondiff("gammasgn", sc.gammasgn)
 
 
-def _rgamma_derivative(ans, x):
-    """``d/dx 1/gamma(x)``: ``-digamma(x) / gamma(x)`` for ``x >= 1/2``; below, the reflection
-    ``1/gamma(x) = sin(pi x) gamma(1 - x) / pi`` differentiated, which stays finite at the
-    poles of gamma (``(-1)**n n!`` at ``x = -n``) where ``digamma * rgamma`` is ``inf * 0``.
-    Each branch reads a harmless stand-in where it is not taken, so neither leaks NaN."""
+def _rgamma_slope_impl(x, ans):
+    """``d/dx 1/gamma(x) = -digamma(x) / gamma(x)`` from the value at hand: one ``digamma``.
+
+    At the poles of gamma (``x = -n``) that is ``inf * 0``; the limit there, ``(-1)**n n!``
+    (the reflection ``1/gamma(x) = sin(pi x) gamma(1 - x) / pi`` differentiated), is taken on
+    those entries alone.
+    """
+    with np.errstate(invalid="ignore"):
+        out = -sc.digamma(x) * ans
+    pole = np.less_equal(x, 0) & np.equal(np.floor(x), x)
+    if not np.any(pole):
+        return out
+    x, pole, out = (np.array(a) for a in np.broadcast_arrays(x, pole, out))
+    out[pole] = np.cos(np.pi * x[pole]) * sc.gamma(1.0 - x[pole])
+    return out if out.ndim else out[()]
+
+
+def _rgamma_second_derivative(slope_value, x, ans):
+    """``d^2/dx^2 1/gamma(x)``: ``rgamma (digamma^2 - trigamma)`` for ``x >= 1/2``; below, the
+    reflection formula differentiated twice, finite at the poles of gamma. Each branch reads a
+    harmless stand-in where it is not taken, so neither leaks NaN."""
     left = less(x, 0.5)
     xr = where(left, 1.0, x)
+    p = digamma(xr)
+    right = mul(rgamma(xr), sub(mul(p, p), polygamma(1, xr)))
     xl = where(left, x, 0.0)
-    right = neg(mul(digamma(xr), rgamma(xr)))
-    pix = mul(math.pi, xl)
-    reflected = mul(
-        gamma(sub(1.0, xl)), sub(cos(pix), mul(div(sin(pix), math.pi), digamma(sub(1.0, xl))))
-    )
+    u, pix = sub(1.0, xl), mul(math.pi, xl)
+    pu, c, s = digamma(u), cos(pix), sin(pix)
+    bracket = add(mul(-2.0, mul(pu, c)), div(mul(s, add(mul(pu, pu), polygamma(1, u))), math.pi))
+    reflected = mul(gamma(u), sub(bracket, mul(math.pi, s)))
     return where(left, reflected, right)
 
 
-rgamma = _define("rgamma", sc.rgamma, (_rgamma_derivative,), (0,))
+_rgamma_slope = _define("rgamma_slope", _rgamma_slope_impl, (_rgamma_second_derivative, "the value it reads"), (0,))
+# the slope reads rgamma's own output; its x rule is the whole second derivative
+rgamma = _define("rgamma", sc.rgamma, (lambda ans, x: _rgamma_slope(x, stop_gradient(ans)),), (0, "ans"))
 
 
 def _beta_partial(first):
