@@ -400,3 +400,22 @@ def test_rgamma_gradient_is_one_digamma_on_the_value_at_hand(monkeypatch):
     np.testing.assert_allclose(g, want, rtol=1e-12, atol=1e-15)
     h = 1e-6
     np.testing.assert_allclose(g, (sc.rgamma(x + h) - sc.rgamma(x - h)) / (2 * h), rtol=1e-7, atol=1e-8)
+
+
+def test_multivariate_normal_entropy_differentiates_log_det_directly_not_through_the_factor(monkeypatch):
+    # d log det S / dS = S^-1: one inverse, where the Cholesky factor's own rule took two
+    # solves and a projection, after the diagonal, log and sum of the factor were recorded
+    import scipy.stats
+
+    from slopes.scipy import stats
+
+    rng = np.random.default_rng(23)
+    m = rng.standard_normal((5, 5))
+    cov = m @ m.T + np.eye(5)
+    recorded = _recording(monkeypatch)
+    g = sl.grad(lambda c: stats.multivariate_normal.entropy(cov=c))(cov)
+    assert "cholesky" not in recorded and len(recorded) <= 3
+    monkeypatch.undo()
+    np.testing.assert_allclose(g, np.linalg.inv(cov) / 2, rtol=1e-12)
+    np.testing.assert_allclose(stats.multivariate_normal.entropy(cov=cov),
+                               scipy.stats.multivariate_normal.entropy(cov=cov), rtol=1e-14)

@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from ... import numpy as snp
+from ...core.ops.decompositions import pd_logdet
 from ...core.trace import concrete, shape_of, staged
 from ._family import Family
 
@@ -98,6 +99,11 @@ def _parameters(mean, cov, allow_singular):
     return mean, cov, d
 
 
+def _not_definite():
+    return ValueError("multivariate_normal: cov must be positive definite (its Cholesky "
+                      "factorization fails); add a small multiple of the identity")
+
+
 def _factor(cov, d):
     """``(factor, log det cov)``: the ``d`` variances of a scalar or diagonal ``cov`` (no
     factorization needed), else the Cholesky factor of the full matrix."""
@@ -107,8 +113,7 @@ def _factor(cov, d):
     try:
         chol = snp.linalg.cholesky(cov)
     except np.linalg.LinAlgError:
-        raise ValueError("multivariate_normal: cov must be positive definite (its Cholesky "
-                         "factorization fails); add a small multiple of the identity") from None
+        raise _not_definite() from None
     return chol, 2.0 * snp.sum(snp.log(snp.diagonal(chol)))
 
 
@@ -211,7 +216,13 @@ def _mvn_entropy(mean=None, cov=1, allow_singular=False):
            [0.   , 0.125]])
     """
     _, cov, d = _parameters(mean, cov, allow_singular)
-    _, logdet = _factor(cov, d)
+    if len(shape_of(cov)) < 2:
+        _, logdet = _factor(cov, d)
+    else:  # no factor to keep: log det and its derivative (cov^-1) in one primitive
+        try:
+            logdet = pd_logdet(cov)
+        except np.linalg.LinAlgError:
+            raise _not_definite() from None
     return 0.5 * (d * (_LOG_2PI + 1.0) + logdet)
 
 
