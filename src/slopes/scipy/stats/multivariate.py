@@ -284,7 +284,8 @@ def _dirichlet_logpdf(x, alpha):
         raise ValueError("dirichlet: every concentration in alpha must be > 0")
     x = _simplex_points(x, alpha)
     sp = _sibling("special")
-    a = snp.reshape(alpha, (-1,) + (1,) * (len(shape_of(x)) - 1))
+    nd = len(shape_of(x))
+    a = alpha if nd == 1 else snp.reshape(alpha, (-1,) + (1,) * (nd - 1))  # one point: as it is
     return (sp.gammaln(snp.sum(alpha)) - snp.sum(sp.gammaln(alpha))
             + snp.sum(sp.xlogy(a - 1.0, x), axis=0))
 
