@@ -419,3 +419,27 @@ def test_multivariate_normal_entropy_differentiates_log_det_directly_not_through
     np.testing.assert_allclose(g, np.linalg.inv(cov) / 2, rtol=1e-12)
     np.testing.assert_allclose(stats.multivariate_normal.entropy(cov=cov),
                                scipy.stats.multivariate_normal.entropy(cov=cov), rtol=1e-14)
+
+
+def test_norm_std_and_nan_to_num_record_no_guard_that_guards_nothing(monkeypatch):
+    # the guards of sqrt at 0 (norm, std) and of NaN and infinities (nan_to_num) are wheres that
+    # were recorded on every call; they stay where an entry needs them, and in what sl.jit stages
+    rng = np.random.default_rng(29)
+    x = rng.uniform(0.1, 0.9, 50)
+    recorded = _recording(monkeypatch)
+    g_norm = sl.grad(snp.linalg.norm)(x)
+    g_std = sl.grad(snp.std)(x)
+    g_nan = sl.grad(lambda x: snp.sum(snp.nan_to_num(x) ** 2))(x)
+    assert "where" not in recorded
+    monkeypatch.undo()
+    np.testing.assert_allclose(g_norm, x / np.linalg.norm(x), rtol=1e-13)
+    np.testing.assert_allclose(g_std, (x - x.mean()) / (x.size * x.std()), rtol=1e-12)
+    np.testing.assert_allclose(g_nan, 2 * x, rtol=1e-15)
+    # where a guard is needed, it is there: 0 at the root, 0 for replaced entries, also in replays
+    jitted = sl.jit(sl.grad(snp.linalg.norm))
+    np.testing.assert_allclose(jitted(x), g_norm, rtol=1e-13)
+    np.testing.assert_array_equal(jitted(np.zeros(3)), np.zeros(3))
+    np.testing.assert_array_equal(sl.grad(snp.std)(np.ones(4)), np.zeros(4))
+    bad = np.array([np.nan, 2.0, np.inf])
+    np.testing.assert_array_equal(sl.grad(lambda x: snp.sum(3.0 * snp.nan_to_num(x)))(bad), [0.0, 3.0, 0.0])
+    assert snp.nan_to_num(x) is not x  # a plain array comes back as a copy, as NumPy's

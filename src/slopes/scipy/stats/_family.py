@@ -23,7 +23,9 @@ import math
 import numpy as np
 
 from ... import numpy as snp
-from ...core.trace import Tracer, concrete, staged
+from ...core.trace import Tracer
+from ...numpy._masks import known as _known
+from ...numpy._masks import never as _never
 
 __all__ = ["Family", "Shape", "continuous", "discrete", "log_of_probability"]
 
@@ -116,23 +118,6 @@ def _precision(x, params):
     if not np.issubdtype(dtype, np.floating):
         dtype = np.dtype(np.float64)
     return [np.asarray(v, dtype) if isinstance(v, (int, float)) else v for v in params]
-
-
-def _known(mask):
-    """The values of ``mask`` where a path may be chosen from them, else None.
-
-    Always, unless ``slopes.jit`` is staging them: its replays would take the choice for
-    other values. Skipping a ``where`` that selects nothing keeps each entry's value and
-    derivative and spares the tape an entry (such no-ops left eager gradients of the
-    families up to a quarter slower than autograd's).
-    """
-    return None if staged(mask) else np.asarray(concrete(mask))
-
-
-def _never(mask):
-    """None where ``mask`` is known to be False everywhere, else ``mask``."""
-    known = None if mask is None else _known(mask)
-    return None if known is not None and not known.any() else mask
 
 
 def _either(a, b):
