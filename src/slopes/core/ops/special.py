@@ -314,10 +314,10 @@ entr = _define("entr", sc.entr, (lambda ans, x: neg(add(log(x), 1.0)),), (0,))
 # Order v, real x. Each derivative is a combination of neighbouring orders, which has no
 # singular point: I_v' = (I_{v-1} + I_{v+1}) / 2, J_v' = (J_{v-1} - J_{v+1}) / 2 (Y alike), and
 # ive' = the same minus sign(x) ive. The first derivative is one primitive (a "slope") that
-# reads the value already computed: by the recurrence f_{v+1} = f_{v-1} -+ (2v/x) f_v it is
-# f_{v-1} - (v/x) f_v for all three kinds, one real-order Bessel function where the symmetric
-# form needs two (each costs some 60 us per 1000 entries); at x = 0, where the recurrence is
-# 0/0, the symmetric form on those entries alone.
+# reads the value already computed: by the recurrences I_{v-1} - I_{v+1} = (2v/x) I_v and
+# J_{v-1} + J_{v+1} = (2v/x) J_v (Y alike) it is f_{v-1} - (v/x) f_v for all three kinds, one
+# real-order Bessel function where the symmetric form needs two (each costs some 60 us per
+# 1000 entries); at x = 0, where the recurrence is 0/0, the symmetric form on those entries.
 def _bessel(name, impl, step, scaled=False, order="the order v", one=1.0):
     # ``one`` steps the order: 1 keeps the integer order of yn (SciPy's yn is some 40 times
     # faster than its real-order yv)
