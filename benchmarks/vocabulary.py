@@ -130,6 +130,10 @@ class Inputs:
         self.y = rng.uniform(0.1, 0.9, 1000)
         self.B = rng.standard_normal((32, 32))
         self.A = self.B @ self.B.T / 32 + np.eye(32)  # symmetric positive definite
+        # read-only: a ufunc tried on a pattern with one argument too many takes it as ``out``
+        # (gammasgn(x, y) writes into y), which left later rows with no pattern that fits
+        for v in (self.x, self.y, self.B, self.A):
+            v.flags.writeable = False
 
 
 def resolve(module, path):
