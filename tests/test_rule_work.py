@@ -443,3 +443,23 @@ def test_norm_std_and_nan_to_num_record_no_guard_that_guards_nothing(monkeypatch
     bad = np.array([np.nan, 2.0, np.inf])
     np.testing.assert_array_equal(sl.grad(lambda x: snp.sum(3.0 * snp.nan_to_num(x, posinf=1.0)))(bad), [0.0, 3.0, 0.0])
     assert snp.nan_to_num(x) is not x  # a plain array comes back as a copy, as NumPy's
+
+
+def test_dirichlet_checks_its_points_without_allclose(monkeypatch):
+    # np.allclose (a dozen NumPy calls) cost more than the density's gradient on a 1000-simplex
+    import scipy.stats
+
+    from slopes.scipy import stats
+
+    rng = np.random.default_rng(31)
+    x, alpha = rng.dirichlet(np.ones(6), size=3).T, rng.uniform(0.5, 3.0, 6)
+    calls = []
+    _counting(monkeypatch, np, "allclose", calls)
+    value = stats.dirichlet.logpdf(x, alpha)
+    g = sl.grad(lambda x: snp.sum(stats.dirichlet.logpdf(x, alpha)))(x)
+    with pytest.raises(ValueError, match="simplex"):
+        stats.dirichlet.logpdf(x * 1.01, alpha)
+    assert calls == []
+    monkeypatch.undo()
+    np.testing.assert_allclose(value, scipy.stats.dirichlet.logpdf(x, alpha), rtol=1e-12)
+    np.testing.assert_allclose(g, (alpha[:, None] - 1) / x, rtol=1e-13)
