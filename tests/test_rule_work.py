@@ -237,3 +237,229 @@ def test_cross_batches_under_vmap_and_differentiates_twice():
     d = rng.standard_normal(3)
     hv = sl.hvp(lambda v: snp.sum(snp.cross(v, b) ** 2), a[0], d)
     np.testing.assert_allclose(hv, 2 * np.cross(b, np.cross(d, b)), rtol=1e-12)
+
+
+def test_digamma_derivative_is_one_zeta_call_not_scipys_general_polygamma(monkeypatch):
+    # scipy.special.polygamma evaluates digamma on every entry too, then keeps the zeta form
+    general, zetas = [], []
+    _counting(monkeypatch, sc, "polygamma", general)
+    _counting(monkeypatch, sc, "zeta", zetas, measure=lambda order: order)
+    x = np.linspace(0.2, 6.0, 40)
+    g = sl.grad(lambda x: snp.sum(sl.scipy.special.digamma(x)))(x)
+    assert general == [] and zetas == [2]  # trigamma(x) = zeta(2, x), once
+    monkeypatch.undo()
+    np.testing.assert_array_equal(g, sc.polygamma(1, x))  # SciPy's bits
+    h = 1e-5
+    np.testing.assert_allclose(g, (sc.digamma(x + h) - sc.digamma(x - h)) / (2 * h), rtol=1e-8)
+
+
+@pytest.mark.parametrize("name, scaled", [("ive", True), ("iv", False), ("jv", False), ("yv", False)])
+def test_bessel_gradient_evaluates_one_neighbouring_order_not_two(monkeypatch, name, scaled):
+    # f_v' = f_{v-1} - (v/x) f_v (the recurrence) reads the value at hand; the symmetric
+    # (f_{v-1} +- f_{v+1}) / 2 needs two real-order Bessel functions; x = 0 takes the latter
+    prim, v = getattr(special, name), 2.0
+    x = np.linspace(-3.0, 3.0, 61) if name != "yv" else np.linspace(0.2, 6.0, 59)
+    entries, impl = [], prim.impl
+    monkeypatch.setattr(prim, "impl", lambda *a: entries.append(np.broadcast(*a).size) or impl(*a))
+    g = sl.grad(lambda x: snp.sum(getattr(sl.scipy.special, name)(v, x)))(x)
+    # f_v and f_{v-1} on every entry, f_{v+1} and f_{v-1} again where x = 0
+    assert sum(entries) == 2 * x.size + 2 * np.count_nonzero(x == 0)
+    monkeypatch.undo()
+    deriv = {"ive": sc.ivp, "iv": sc.ivp, "jv": sc.jvp, "yv": sc.yvp}[name](v, x)
+    want = np.exp(-np.abs(x)) * deriv - np.sign(x) * sc.ive(v, x) if scaled else deriv
+    np.testing.assert_allclose(g, want, rtol=1e-12, atol=1e-15)
+
+
+def _recording(monkeypatch):
+    """The names of the primitives reverse mode records on its tape from now on."""
+    from slopes.core import reverse
+
+    recorded, process = [], reverse.ReverseTrace.process
+
+    def counting(self, prim, args, params):
+        n = len(self.tape)
+        out = process(self, prim, args, params)
+        if len(self.tape) > n:
+            recorded.append(prim.name)
+        return out
+
+    monkeypatch.setattr(reverse.ReverseTrace, "process", counting)
+    return recorded
+
+
+def test_distributions_record_no_where_that_selects_nothing_and_no_identity_arithmetic(monkeypatch):
+    # inside the support, with valid parameters and loc = 0, scale = 1, each family is its formula
+    # alone: the support and validity masks, x - 0 and x / 1 used to be recorded on every call
+    import scipy.stats as ss
+
+    from slopes.scipy import stats
+
+    rng = np.random.default_rng(13)
+    x, a, mu = rng.uniform(0.1, 0.9, 50), rng.uniform(0.5, 3.0, 50), rng.uniform(0.2, 4.0, 50)
+    recorded = _recording(monkeypatch)
+    g_pdf = sl.grad(lambda x: snp.sum(stats.gamma.pdf(x, a)))(x)
+    assert recorded == ["xlogy", "subtract", "subtract", "exp", "sum"]  # x**(a-1) e**-x / Gamma(a)
+    del recorded[:]
+    g_cdf = sl.grad(lambda x: snp.sum(stats.gamma.cdf(x, a)))(x)
+    assert recorded == ["gammainc", "sum"]
+    del recorded[:]
+    g_pmf = sl.grad(lambda mu: snp.sum(stats.poisson.logpmf(2, mu)))(mu)
+    assert recorded == ["xlogy", "subtract", "subtract", "sum"]  # 2 log mu - mu - log 2!
+    monkeypatch.undo()
+    pdf = ss.gamma.pdf(x, a)
+    np.testing.assert_allclose(g_pdf, pdf * ((a - 1) / x - 1), rtol=1e-12)
+    np.testing.assert_allclose(g_cdf, pdf, rtol=1e-12)
+    np.testing.assert_allclose(g_pmf, 2 / mu - 1, rtol=1e-12)
+    np.testing.assert_allclose(stats.gamma.pdf(x, a), pdf, rtol=1e-13)
+    np.testing.assert_allclose(stats.poisson.logpmf(2, mu), ss.poisson.logpmf(2, mu), rtol=1e-13)
+
+
+def test_solve_banded_and_its_gradient_never_form_the_dense_matrix(monkeypatch):
+    # the band used to be unpacked into the n x n matrix and solved densely (O(n^3))
+    import scipy.linalg
+
+    from slopes.scipy import linalg as sla
+
+    rng = np.random.default_rng(17)
+    n = 40
+    ab = np.stack([rng.standard_normal(n), 6.0 + rng.random(n), rng.standard_normal(n), rng.standard_normal(n)])
+    b, w = rng.standard_normal((n, 2)), rng.standard_normal((n, 2))
+    recorded = _recording(monkeypatch)
+    gab, gb = sl.grad(lambda ab, b: snp.sum(w * sla.solve_banded((2, 1), ab, b)), argnums=(0, 1))(ab, b)
+    assert "solve" not in recorded and recorded.count("solve_banded") == 1
+    monkeypatch.undo()
+    dense = sum(np.diag(ab[1 - k, max(k, 0):n + min(k, 0)], k) for k in (-2, -1, 0, 1))  # a[i, j] = ab[1 + i - j, j]
+    x = scipy.linalg.solve_banded((2, 1), ab, b)
+    np.testing.assert_allclose(x, np.linalg.solve(dense, b), rtol=1e-12)
+    lam = np.linalg.solve(dense.T, w)  # d <w, A^-1 b> / dA = -lam x^T, read on the band
+    full = -lam @ x.T
+    want = np.zeros_like(ab)
+    for r in range(4):
+        k = 1 - r  # row r of ab is the diagonal a[j + r - 1, j]: offset k = 1 - r above the main one
+        want[r, max(k, 0):n + min(k, 0)] = np.diag(full, k)
+    np.testing.assert_allclose(gb, lam, rtol=1e-12)
+    np.testing.assert_allclose(gab, want, rtol=1e-11, atol=1e-14)
+
+
+def test_yn_and_its_derivatives_keep_the_integer_order(monkeypatch):
+    # yn went through the real-order yv, some 40 times dearer than SciPy's own yn
+    calls = []
+    _counting(monkeypatch, special.yv, "impl", calls)
+    x = np.linspace(0.3, 9.0, 30)
+    value = sl.scipy.special.yn(3, x)
+    d1 = sl.elementwise_grad(lambda x: sl.scipy.special.yn(3, x))(x)
+    d2 = sl.elementwise_grad(sl.elementwise_grad(lambda x: sl.scipy.special.yn(3, x)))(x)
+    assert calls == []
+    monkeypatch.undo()
+    np.testing.assert_array_equal(value, sc.yn(3, x))
+    np.testing.assert_allclose(d1, sc.yvp(3, x), rtol=1e-12)
+    np.testing.assert_allclose(d2, sc.yvp(3, x, n=2), rtol=1e-10)
+
+
+def test_triangular_solves_of_one_matrix_skip_scipys_argument_checks(monkeypatch):
+    # scipy.linalg.solve_triangular spends ~25 us a call checking its arguments before LAPACK's
+    # trtrs: more than the solve itself at the sizes of a Mahalanobis term
+    import scipy.linalg
+    import scipy.stats
+
+    from slopes.scipy import linalg as sla
+    from slopes.scipy import stats
+
+    rng = np.random.default_rng(19)
+    m = rng.standard_normal((4, 4))
+    cov, lower = m @ m.T + np.eye(4), np.tril(m) + 4 * np.eye(4)
+    x, b = rng.standard_normal((6, 4)), rng.standard_normal((4, 3))
+    want = [scipy.linalg.solve_triangular(a, b, lower=lo) for a in (lower, lower.T) for lo in (True, False)]
+    calls = []
+    _counting(monkeypatch, scipy.linalg, "solve_triangular", calls)
+    got = [sla.solve_triangular(a, b, lower=lo) for a in (lower, lower.T) for lo in (True, False)]
+    g = sl.grad(lambda x: snp.sum(stats.multivariate_normal.logpdf(x, cov=cov, mean=np.zeros(4))))(x)
+    assert calls == []
+    monkeypatch.undo()
+    for ours, theirs in zip(got, want):
+        np.testing.assert_array_equal(ours, theirs)  # the same LAPACK call, the same bits
+    np.testing.assert_allclose(g, -np.linalg.solve(cov, x.T).T, rtol=1e-12)
+    with pytest.raises(np.linalg.LinAlgError, match="singular"):
+        sla.solve_triangular(np.diag([1.0, 0.0]), np.ones(2), lower=True)
+
+
+def test_rgamma_gradient_is_one_digamma_on_the_value_at_hand(monkeypatch):
+    # -digamma(x) rgamma(x) with rgamma(x) already computed; the reflection formula (gamma and
+    # digamma of 1 - x, both branches on every entry) only at the poles of gamma, its limit there
+    x = np.concatenate([np.linspace(-3.7, 3.0, 40), [0.0, -2.0]])
+    seen = {"digamma": [], "gamma": [], "rgamma": []}
+    _counting(monkeypatch, sc, "digamma", seen["digamma"])
+    _counting(monkeypatch, sc, "gamma", seen["gamma"])
+    _counting(monkeypatch, special.rgamma, "impl", seen["rgamma"])
+    g = sl.grad(lambda x: snp.sum(sl.scipy.special.rgamma(x)))(x)
+    assert {k: sum(v) for k, v in seen.items()} == {"digamma": x.size, "gamma": 2, "rgamma": x.size}
+    monkeypatch.undo()
+    with np.errstate(invalid="ignore"):
+        want = -sc.digamma(x) * sc.rgamma(x)
+    want[-2:] = [1.0, 2.0]  # (-1)**n n! at x = -n
+    np.testing.assert_allclose(g, want, rtol=1e-12, atol=1e-15)
+    h = 1e-6
+    np.testing.assert_allclose(g, (sc.rgamma(x + h) - sc.rgamma(x - h)) / (2 * h), rtol=1e-7, atol=1e-8)
+
+
+def test_multivariate_normal_entropy_differentiates_log_det_directly_not_through_the_factor(monkeypatch):
+    # d log det S / dS = S^-1: one inverse, where the Cholesky factor's own rule took two
+    # solves and a projection, after the diagonal, log and sum of the factor were recorded
+    import scipy.stats
+
+    from slopes.scipy import stats
+
+    rng = np.random.default_rng(23)
+    m = rng.standard_normal((5, 5))
+    cov = m @ m.T + np.eye(5)
+    recorded = _recording(monkeypatch)
+    g = sl.grad(lambda c: stats.multivariate_normal.entropy(cov=c))(cov)
+    assert "cholesky" not in recorded and len(recorded) <= 3
+    monkeypatch.undo()
+    np.testing.assert_allclose(g, np.linalg.inv(cov) / 2, rtol=1e-12)
+    np.testing.assert_allclose(stats.multivariate_normal.entropy(cov=cov),
+                               scipy.stats.multivariate_normal.entropy(cov=cov), rtol=1e-14)
+
+
+def test_norm_std_and_nan_to_num_record_no_guard_that_guards_nothing(monkeypatch):
+    # the guards of sqrt at 0 (norm, std) and of NaN and infinities (nan_to_num) are wheres that
+    # were recorded on every call; they stay where an entry needs them, and in what sl.jit stages
+    rng = np.random.default_rng(29)
+    x = rng.uniform(0.1, 0.9, 50)
+    recorded = _recording(monkeypatch)
+    g_norm = sl.grad(snp.linalg.norm)(x)
+    g_std = sl.grad(snp.std)(x)
+    g_nan = sl.grad(lambda x: snp.sum(snp.nan_to_num(x) ** 2))(x)
+    assert "where" not in recorded
+    monkeypatch.undo()
+    np.testing.assert_allclose(g_norm, x / np.linalg.norm(x), rtol=1e-13)
+    np.testing.assert_allclose(g_std, (x - x.mean()) / (x.size * x.std()), rtol=1e-12)
+    np.testing.assert_allclose(g_nan, 2 * x, rtol=1e-15)
+    # where a guard is needed, it is there: 0 at the root, 0 for replaced entries, also in replays
+    jitted = sl.jit(sl.grad(snp.linalg.norm))
+    np.testing.assert_allclose(jitted(x), g_norm, rtol=1e-13)
+    np.testing.assert_array_equal(jitted(np.zeros(3)), np.zeros(3))
+    np.testing.assert_array_equal(sl.grad(snp.std)(np.ones(4)), np.zeros(4))
+    bad = np.array([np.nan, 2.0, np.inf])
+    np.testing.assert_array_equal(sl.grad(lambda x: snp.sum(3.0 * snp.nan_to_num(x, posinf=1.0)))(bad), [0.0, 3.0, 0.0])
+    assert snp.nan_to_num(x) is not x  # a plain array comes back as a copy, as NumPy's
+
+
+def test_dirichlet_checks_its_points_without_allclose(monkeypatch):
+    # np.allclose (a dozen NumPy calls) cost more than the density's gradient on a 1000-simplex
+    import scipy.stats
+
+    from slopes.scipy import stats
+
+    rng = np.random.default_rng(31)
+    x, alpha = rng.dirichlet(np.ones(6), size=3).T, rng.uniform(0.5, 3.0, 6)
+    calls = []
+    _counting(monkeypatch, np, "allclose", calls)
+    value = stats.dirichlet.logpdf(x, alpha)
+    g = sl.grad(lambda x: snp.sum(stats.dirichlet.logpdf(x, alpha)))(x)
+    with pytest.raises(ValueError, match="simplex"):
+        stats.dirichlet.logpdf(x * 1.01, alpha)
+    assert calls == []
+    monkeypatch.undo()
+    np.testing.assert_allclose(value, scipy.stats.dirichlet.logpdf(x, alpha), rtol=1e-12)
+    np.testing.assert_allclose(g, (alpha[:, None] - 1) / x, rtol=1e-13)

@@ -618,3 +618,22 @@ def test_multivariate_normal_entropy_refuses_bad_covariances_with_the_fix():
         stats.multivariate_normal.entropy(MU, np.eye(2))
     with pytest.raises(NotImplementedError, match="identity"):
         stats.multivariate_normal.entropy(MU, S, allow_singular=True)
+
+
+def test_jit_replays_keep_the_support_and_validity_masks_its_trace_did_not_need():
+    # traced where every point is inside the support and every parameter valid; replayed
+    # where neither holds: SciPy's -inf, 0 and NaN come back, with zero gradients there
+    lpdf = sl.jit(lambda x, a: stats.gamma.logpdf(x, a))
+    cdf = sl.jit(lambda x, mu: stats.poisson.cdf(x, mu))
+    grad = sl.jit(sl.grad(lambda x, a: snp.sum(stats.gamma.logpdf(x, a))))
+    lpmf = sl.jit(lambda k: stats.poisson.logpmf(k, 2.0))
+    inside, a = np.array([1.0, 2.0, 0.5]), np.array([2.0, 3.0, 1.5])
+    np.testing.assert_allclose(lpdf(inside, a), ss.gamma.logpdf(inside, a), rtol=1e-13)
+    np.testing.assert_allclose(cdf(inside, a), ss.poisson.cdf(inside, a), rtol=1e-13)
+    np.testing.assert_allclose(grad(inside, a), (a - 1) / inside - 1, rtol=1e-13)
+    np.testing.assert_allclose(lpmf(inside), ss.poisson.logpmf(inside, 2.0), rtol=1e-13)
+    outside, bad = np.array([-1.0, 2.0, 0.5]), np.array([2.0, -3.0, 1.5])
+    np.testing.assert_array_equal(lpdf(outside, bad), ss.gamma.logpdf(outside, bad))
+    np.testing.assert_array_equal(cdf(outside, bad), ss.poisson.cdf(outside, bad))
+    np.testing.assert_array_equal(grad(outside, bad)[:2], [0.0, 0.0])
+    np.testing.assert_array_equal(lpmf(np.array([-1.0, 2.5, 1.0]))[:2], [-np.inf, -np.inf])

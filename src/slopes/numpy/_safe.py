@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..core.ops import elementwise as ew
+from ._masks import never
 
 __all__ = ["root_or_zero"]
 
@@ -22,5 +23,7 @@ def root_or_zero(root, s):
     >>> sl.grad(lambda s: root_or_zero(ew.sqrt, s))(0.0), sl.grad(lambda s: root_or_zero(ew.sqrt, s))(4.0)
     (array(0.), array(0.25))
     """
-    zero = ew.equal(s, 0.0)
+    zero = never(ew.equal(s, 0.0))
+    if zero is None:  # no zero to guard: the root alone (two recorded wheres fewer)
+        return root(s)
     return ew.where(zero, 0.0, root(ew.where(zero, 1.0, s)))

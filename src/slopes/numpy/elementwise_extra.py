@@ -18,6 +18,8 @@ from ..core.ops import elementwise_extra as ewx
 from ..core.ops import queries as q
 from ..core.ops import special as sp
 from ..core.ops.elementwise_extra import sinc_derivative
+from ..core.trace import Tracer
+from ._masks import never
 from ._static import known_value
 from .complex_parts import real
 from ._wrap import asarray_args
@@ -180,6 +182,8 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     big = np.finfo(dtype).max
     posinf = big if posinf is None else posinf
     neginf = -big if neginf is None else neginf
+    if never(ew.logical_not(ew.isfinite(x))) is None and isinstance(x, Tracer):
+        return x  # nothing to replace: no recorded where (a plain array is copied below, as NumPy)
     out = ew.where(ew.isnan(x), nan, x)
     out = ew.where(ew.logical_and(ew.isinf(x), ew.greater(x, 0)), posinf, out)
     return ew.where(ew.logical_and(ew.isinf(x), ew.less(x, 0)), neginf, out)

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.ops import banded as _banded
 from ..core.ops import scipy_linalg as ops
-from ..core.ops.elementwise import add, where
+from ..core.ops.elementwise import add
 from ..core.ops.linalg import swap_last
 from ..core.trace import Tracer, shape_of
 from ..numpy import linalg as _nla
@@ -431,20 +432,6 @@ def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
     return restore(ops.solve_triangular(ct if lower else c, y, lower=False))
 
 
-def _band_to_dense(l_and_u, ab):
-    """The ``n x n`` matrix stored in SciPy's banded form, ``a[i, j] = ab[u + i - j, j]``.
-
-    A gather from ``ab`` (whose reverse rule scatters back into it), zero off the band; the
-    corners of ``ab`` that hold no entry of ``a`` are never read, so their gradient is 0.
-    """
-    lower, upper = l_and_u
-    n = shape_of(ab)[-1]
-    i, j = np.indices((n, n))
-    row = upper + i - j
-    in_band = (row >= 0) & (row <= lower + upper)
-    return where(in_band, ab[np.where(in_band, row, 0), j], 0.0)
-
-
 def _band_widths(l_and_u, ab):
     """``(l, u)`` as non-negative ints matching ``ab``'s rows, or an error saying what differs."""
     try:
@@ -471,8 +458,8 @@ def solve_banded(l_and_u, ab, b, overwrite_ab=False, overwrite_b=False, check_fi
     ``a`` is given in SciPy's banded storage: ``ab[u + i - j, j] = a[i, j]``, one row of
     ``ab`` per diagonal (``u`` super-diagonals on top, then the main one, then ``l``
     sub-diagonals). Differentiable in ``ab`` and ``b``; the unused corners of ``ab`` get a
-    zero gradient. The band is unpacked into the dense ``n x n`` matrix and solved by LU,
-    so the cost is that of a dense solve (``O(n^3)``), not of a banded one.
+    zero gradient. LAPACK's banded LU solves it, in ``O(n (l + u + 1)^2)``, and the
+    derivatives are banded solves and products too (never the dense ``n x n`` matrix).
 
     Parameters
     ----------
@@ -508,10 +495,7 @@ def solve_banded(l_and_u, ab, b, overwrite_ab=False, overwrite_b=False, check_fi
             f"solve_banded(): ab of shape {tuple(shape_of(ab))} holds a {n} x {n} matrix, which needs "
             f"b of shape ({n},) or ({n}, k); got b of shape {sb}"
         )
-    try:
-        return _nla.solve(_band_to_dense(widths, ab), b)
-    except LinAlgError as err:
-        raise LinAlgError(f"solve_banded(): the matrix held in ab is singular; {err}") from err
+    return _banded.solve_banded(ab, b, lower=widths[0], upper=widths[1])
 
 
 def block_diag(*arrs):

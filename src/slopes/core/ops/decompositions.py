@@ -63,6 +63,7 @@ __all__ = [
     "slogdet_sign",
     "solve",
     "cholesky",
+    "pd_logdet",
     "eigh",
     "unpack_eigh",
     "symmetrize",
@@ -256,6 +257,25 @@ def _cholesky_vjp(g, L, a):
 cholesky.jvp = _cholesky_jvp
 cholesky.vjps = (_cholesky_vjp,)
 _stack_batch(cholesky)
+
+
+def _pd_logdet_impl(a):
+    diagonal = np.diagonal(np.linalg.cholesky(_sym_np(a)), axis1=-2, axis2=-1)
+    return 2.0 * np.add.reduce(np.log(diagonal), axis=-1)
+
+
+# log det A of a symmetric positive-definite A, from its Cholesky factor; the derivative is
+# A^-1 (read as symmetric), where differentiating through the factor takes two solves and
+# its projection
+pd_logdet = Primitive(
+    "pd_logdet",
+    _explained("pd_logdet", "the matrix is not positive definite (the symmetric part is factored)",
+               _pd_logdet_impl),
+)
+defjvp(pd_logdet, lambda t, ans, a: _trace_of_product(symmetrize(inv(a)), t))
+pd_logdet.vjps = (lambda g, ans, a: mul(_as_matrix_scalar(g), symmetrize(inv(a))),)
+pd_logdet.keeps = (0,)
+_stack_batch(pd_logdet)
 
 
 # -- symmetric eigendecomposition ------------------------------------------------------------

@@ -23,6 +23,9 @@ import math
 import numpy as np
 
 from ... import numpy as snp
+from ...core.trace import Tracer
+from ...numpy._masks import known as _known
+from ...numpy._masks import never as _never
 
 __all__ = ["Family", "Shape", "continuous", "discrete", "log_of_probability"]
 
@@ -117,11 +120,32 @@ def _precision(x, params):
     return [np.asarray(v, dtype) if isinstance(v, (int, float)) else v for v in params]
 
 
+def _either(a, b):
+    """``a | b`` for masks of which None means none."""
+    return a if b is None else b if a is None else snp.logical_or(a, b)
+
+
+def _no_op(x, v, neutral):
+    """Whether ``x - v`` (``neutral = 0``) or ``x / v`` (``neutral = 1``) is ``x`` itself.
+
+    So it is for a constant scalar ``v`` equal to ``neutral`` (no derivative to carry)
+    that leaves ``x``'s dtype as it is (no promotion, as for an integer ``x``).
+    """
+    dtype = getattr(x, "dtype", None)
+    return (not isinstance(v, Tracer) and np.ndim(v) == 0 and v == neutral and dtype is not None
+            and np.issubdtype(dtype, np.inexact) and np.result_type(dtype, v) == dtype)
+
+
 def _checked(values, shapes):
-    """Parameters with invalid entries replaced by stand-ins, and where all were valid."""
+    """Parameters with invalid entries replaced by stand-ins, and where all were valid
+    (``True`` when every entry is known to be valid)."""
     valid, safe = True, []
     for v, s in zip(values, shapes):
         ok = s.valid(v)
+        known = _known(ok)
+        if known is not None and known.all():
+            safe.append(v)
+            continue
         safe.append(snp.where(ok, v, s.stand_in))
         valid = ok if valid is True else snp.logical_and(valid, ok)
     return safe, valid
@@ -134,6 +158,10 @@ def _fill(value, below, above, kind):
     if above is not None:
         value = snp.where(above, hi, value)
     return value
+
+
+def _invalid_to_nan(value, valid):
+    return value if valid is True else snp.where(valid, value, _NAN)
 
 
 def _complete(std, symmetric):
@@ -259,17 +287,16 @@ def continuous(name, module, std, *, shapes=(), support=(-_INF, _INF), inside=0.
     def standard(kind, x, params, loc, scale):
         loc, scale, *params = _precision(x, (loc, scale, *params))
         (scale, *params), valid = _checked((scale, *params), (_SCALE, *shapes))
-        z = (x - loc) / scale
-        below = (snp.less_equal if open_below else snp.less)(z, lo) if lo > -_INF else None
-        above = snp.greater(z, hi) if hi < _INF else None
-        out = None if below is None else below
-        if above is not None:
-            out = above if out is None else snp.logical_or(out, above)
+        z = x if _no_op(x, loc, 0.0) else x - loc
+        z = z if _no_op(z, scale, 1.0) else z / scale
+        below = _never((snp.less_equal if open_below else snp.less)(z, lo)) if lo > -_INF else None
+        above = _never(snp.greater(z, hi)) if hi < _INF else None
+        out = _either(below, above)
         zs = z if out is None else snp.where(out, inside, z)
         value = std[kind](zs, *params)
-        if kind == "logpdf":
+        if kind == "logpdf" and not _no_op(value, scale, 1.0):
             value = value - snp.log(scale)
-        return snp.where(valid, _fill(value, below, above, kind), _NAN)
+        return _invalid_to_nan(_fill(value, below, above, kind), valid)
 
     return _assemble(name, module, std, standard, "pdf", shapes, (("loc", 0.0), ("scale", 1.0)),
                      _LOC_SCALE_DOCS, notes, example, cdf_limits)
@@ -302,17 +329,21 @@ def discrete(name, module, std, *, shapes=(), support, cdf_limits="", notes="", 
         loc, *params = _precision(x, (loc, *params))
         params, valid = _checked(params, shapes)
         lo, hi = support(*params)
-        k = x - loc
+        k = x if _no_op(x, loc, 0.0) else x - loc
         if kind == "logpmf":
             below = above = None
-            off = snp.logical_or(snp.logical_or(snp.less(k, lo), snp.greater(k, hi)),
-                                 snp.not_equal(snp.floor(k), k))
-            value = snp.where(off, -_INF, std[kind](snp.where(off, lo, k), *params))
+            off = _never(snp.logical_or(snp.logical_or(snp.less(k, lo), snp.greater(k, hi)),
+                                        snp.not_equal(snp.floor(k), k)))
+            if off is None:
+                value = std[kind](k, *params)
+            else:
+                value = snp.where(off, -_INF, std[kind](snp.where(off, lo, k), *params))
         else:
             k = snp.floor(k)
-            below, above = snp.less(k, lo), snp.greater_equal(k, hi)
-            value = std[kind](snp.where(snp.logical_or(below, above), lo, k), *params)
-        return snp.where(valid, _fill(value, below, above, kind), _NAN)
+            below, above = _never(snp.less(k, lo)), _never(snp.greater_equal(k, hi))
+            out = _either(below, above)
+            value = std[kind](k if out is None else snp.where(out, lo, k), *params)
+        return _invalid_to_nan(_fill(value, below, above, kind), valid)
 
     return _assemble(name, module, std, standard, "pmf", shapes, (("loc", 0.0),), _LOC_DOCS, notes, example,
                      cdf_limits)

@@ -8,12 +8,14 @@ function, not on its replays.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import math
 
 import numpy as np
 
 from ... import numpy as snp
+from ...core.ops.decompositions import pd_logdet
 from ...core.trace import concrete, shape_of, staged
 from ._family import Family
 
@@ -22,8 +24,9 @@ __all__ = ["multivariate_normal", "dirichlet"]
 _LOG_2PI = math.log(2 * math.pi)
 
 
+@functools.cache
 def _sibling(name):
-    """``slopes.scipy.<name>`` (``special``, ``linalg``), loaded on first use."""
+    """``slopes.scipy.<name>`` (``special``, ``linalg``), loaded on first use (and looked up once)."""
     return importlib.import_module(f"..{name}", __package__)
 
 
@@ -96,6 +99,11 @@ def _parameters(mean, cov, allow_singular):
     return mean, cov, d
 
 
+def _not_definite():
+    return ValueError("multivariate_normal: cov must be positive definite (its Cholesky "
+                      "factorization fails); add a small multiple of the identity")
+
+
 def _factor(cov, d):
     """``(factor, log det cov)``: the ``d`` variances of a scalar or diagonal ``cov`` (no
     factorization needed), else the Cholesky factor of the full matrix."""
@@ -105,8 +113,7 @@ def _factor(cov, d):
     try:
         chol = snp.linalg.cholesky(cov)
     except np.linalg.LinAlgError:
-        raise ValueError("multivariate_normal: cov must be positive definite (its Cholesky "
-                         "factorization fails); add a small multiple of the identity") from None
+        raise _not_definite() from None
     return chol, 2.0 * snp.sum(snp.log(snp.diagonal(chol)))
 
 
@@ -209,7 +216,13 @@ def _mvn_entropy(mean=None, cov=1, allow_singular=False):
            [0.   , 0.125]])
     """
     _, cov, d = _parameters(mean, cov, allow_singular)
-    _, logdet = _factor(cov, d)
+    if len(shape_of(cov)) < 2:
+        _, logdet = _factor(cov, d)
+    else:  # no factor to keep: log det and its derivative (cov^-1) in one primitive
+        try:
+            logdet = pd_logdet(cov)
+        except np.linalg.LinAlgError:
+            raise _not_definite() from None
     return 0.5 * (d * (_LOG_2PI + 1.0) + logdet)
 
 
@@ -230,8 +243,8 @@ def _simplex_points(x, alpha):
     if s[0] == k - 1:
         x = snp.concatenate([x, 1.0 - snp.sum(x, axis=0, keepdims=True)], axis=0)
     v = _examples(x)
-    if v is not None and (np.any(v < 0) or np.any(v > 1)
-                          or not np.allclose(np.sum(v, axis=1), 1.0, rtol=0, atol=1e-9)):
+    # three reductions (np.allclose alone costs more than the density's gradient)
+    if v is not None and not (v.min() >= 0 and v.max() <= 1 and np.abs(np.sum(v, axis=1) - 1.0).max() <= 1e-9):
         raise ValueError("dirichlet: each point x must lie on the simplex (entries in [0, 1] "
                          "summing to 1 along the first axis)")
     return x
@@ -271,7 +284,8 @@ def _dirichlet_logpdf(x, alpha):
         raise ValueError("dirichlet: every concentration in alpha must be > 0")
     x = _simplex_points(x, alpha)
     sp = _sibling("special")
-    a = snp.reshape(alpha, (-1,) + (1,) * (len(shape_of(x)) - 1))
+    nd = len(shape_of(x))
+    a = alpha if nd == 1 else snp.reshape(alpha, (-1,) + (1,) * (nd - 1))  # one point: as it is
     return (sp.gammaln(snp.sum(alpha)) - snp.sum(sp.gammaln(alpha))
             + snp.sum(sp.xlogy(a - 1.0, x), axis=0))
 
