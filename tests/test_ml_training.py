@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import slopes as sl
@@ -370,6 +370,9 @@ def sklearn_mlp_stop_epoch(losses, tol, n_iter_no_change):
     st.sampled_from([0.0, 1e-4, 0.1, 1.0]),
     st.integers(1, 5),
 )
+# scikit-learn compares the loss with best - tol: 7.9e-193 is not below 0.1 - 0.1 = 0 although
+# 0.1 - 7.9e-193 rounds to 0.1 >= tol
+@example([0.1, 1.0, 1.0, 1.0, 7.9e-193, 0.0], 0.1, 3)
 def test_sklearn_rule_stops_where_sklearn_mlp_stops(losses, tol, patience):
     es = EarlyStopping(patience, min_delta=tol, rule="sklearn")
     ran = len(losses)

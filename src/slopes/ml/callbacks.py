@@ -273,8 +273,11 @@ class EarlyStopping:
     def _beats(self, value: float, margin: float, ties: bool = False) -> bool:
         if not math.isfinite(value):  # nan never improves
             return False
-        gain = self.best - value if self.mode == "min" else value - self.best
-        return gain >= margin if ties else gain > margin
+        # written as each reference library rounds it: scikit-learn compares the value with
+        # best - tol, keras compares value + min_delta with best (they differ in the last bit)
+        if self.mode == "min":
+            return value <= self.best - margin if ties else value + margin < self.best
+        return value >= self.best + margin if ties else value - margin > self.best
 
     def improves(self, value: float) -> bool:
         """Whether ``value`` improves on the best by ``min_delta`` (nan never does).
