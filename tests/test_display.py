@@ -366,3 +366,6 @@ def test_a_notebook_shows_latex_html_and_png():
     results = [out["data"] for cell in nb.cells for out in cell.outputs if out.output_type == "execute_result"]
     assert "text/latex" in results[0] and "text/html" in results[1] and "image/png" in results[2]
     assert "x^{2} + \\sin{\\left(y \\right)}" in results[0]["text/latex"]
+    # nothing on stderr: no tqdm warning about missing notebook widgets at import
+    streams = [out for cell in nb.cells for out in cell.outputs if out.output_type == "stream"]
+    assert not [out["text"] for out in streams if out["name"] == "stderr"]

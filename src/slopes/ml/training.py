@@ -25,7 +25,6 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from .._display import Card, brief_repr, card_html
 from ..core.dtypes import is_floating
@@ -49,6 +48,20 @@ from .mixed_precision import as_loss_scale, to_dtype
 from .streaming import ChunkStream, chunk_mean, has_dask_leaf
 
 __all__ = ["fit", "TrainResult"]
+
+
+def _progress_bar():
+    """tqdm's notebook bar where a notebook can show it (ipywidgets present), else its text bar.
+
+    ``tqdm.auto`` alone warns in every notebook without ipywidgets before falling back.
+    """
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        from tqdm.std import tqdm
+    else:
+        from tqdm.auto import tqdm
+    return tqdm
 
 
 @dataclass
@@ -385,7 +398,7 @@ def fit(
     eval_loss = _Staged(loss, jit, shared)
     nb = batches.batches_per_epoch
     show = sys.stderr.isatty() if progress is None else bool(progress)
-    bar = tqdm(
+    bar = _progress_bar()(
         total=epochs * nb,
         initial=min(step, epochs * nb),
         disable=not show,
