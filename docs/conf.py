@@ -1,0 +1,74 @@
+"""Sphinx configuration of the slopes documentation.
+
+Build (warnings are errors; notebooks execute, cached by content hash in
+``docs/_build/.jupyter_cache``)::
+
+    python -m sphinx -W --keep-going -b html docs docs/_build/html
+"""
+
+import os
+import sys
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent
+SRC = DOCS.parent / "src"
+
+# Document (and execute the notebooks against) the checkout these sources belong to, even
+# when another copy of slopes is installed: the kernels inherit PYTHONPATH.
+sys.path.insert(0, str(SRC))
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))
+# The notebook kernels read their startup file (figure display, quiet progress bars) from here.
+os.environ["IPYTHONDIR"] = str(DOCS / "_ipython")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import slopes  # noqa: E402
+
+project = "slopes"
+author = "the slopes developers"
+copyright = "the slopes developers"
+release = version = slopes.__version__
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "myst_nb",
+]
+
+exclude_patterns = ["_build", "_ipython", "**/.ipynb_checkpoints", "README.md"]
+templates_path = ["_templates"]
+
+# --- API reference: autosummary stubs from the docstrings, read by numpydoc ---------------
+autosummary_generate = True
+autosummary_imported_members = True
+autodoc_default_options = {"members": False}
+autodoc_typehints = "none"
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_xref_param_type = False
+# Examples in docstrings are doctested by pytest; here they are only shown.
+numpydoc_use_plots = False
+
+# --- notebooks: MyST markdown, executed at build time, cached by content hash --------------
+nb_execution_mode = "cache"
+nb_execution_raise_on_error = True
+nb_execution_timeout = 180
+# A warning printed by a tutorial (a NaN, a deprecation) fails the build like any other warning.
+nb_output_stderr = "warn"
+nb_merge_streams = True
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
+suppress_warnings = ["mystnb.unknown_mime_type"]
+
+# --- HTML ---------------------------------------------------------------------------------
+html_theme = "pydata_sphinx_theme"
+html_title = f"slopes {release}"
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_prev_next": True,
+    "secondary_sidebar_items": ["page-toc"],
+    "footer_start": ["copyright"],
+    "footer_end": [],
+}
+html_static_path = []
+html_show_sourcelink = False
