@@ -21,7 +21,18 @@ from ..transforms import grad
 from .figures import draw
 from .page import Section, Table
 
-__all__ = ["BOWL_L", "STEP_FRACTIONS", "SCHEDULE_STEPS", "SCHEDULE_PROBES", "TIGHT_BOX", "SECTIONS"]
+__all__ = [
+    "BOWL_L",
+    "STEP_FRACTIONS",
+    "SCHEDULE_STEPS",
+    "SCHEDULE_PROBES",
+    "TIGHT_BOX",
+    "SECTIONS",
+    "optimizer_race",
+    "projected_runs",
+    "schedule_examples",
+    "step_size_runs",
+]
 
 #: The Lipschitz constant of the gradient of the bowl x^2 + 10 y^2 (its Hessian is diag(2, 20)).
 BOWL_L = 20.0
@@ -39,14 +50,36 @@ def _label(frac):
     return "lr = 1/L" if frac == 1.0 else f"lr = {frac:g}/L"
 
 
-def _step_sizes(quick: bool = False) -> Section:
-    """Gradient descent on x^2 + 10 y^2 with a step too small, right, and too large."""
+def step_size_runs():
+    """Gradient descent on the elongated bowl x^2 + 10 y^2 with each step of :data:`STEP_FRACTIONS` / L.
+
+    The computation of the report's step-size section, shared with the tutorials.
+
+    Returns
+    -------
+    dict of str to slopes.optim.Result
+        Keyed by ``"lr = 1/L = 0.05"`` and the like, in the order of :data:`STEP_FRACTIONS`.
+
+    Examples
+    --------
+    >>> {k: r.status for k, r in step_size_runs().items()}  # 1: iteration limit, 2: diverged
+    {'lr = 0.1/L = 0.005': 1, 'lr = 1/L = 0.05': 1, 'lr = 2.1/L = 0.105': 2}
+    """
     bowl = problems.get("elongated_bowl")
-    runs, rows = {}, []
+    runs = {}
     for frac in STEP_FRACTIONS:
         lr = frac / BOWL_L
         r = minimize(bowl.fun, bowl.x0, method="gd", learning_rate=lr, maxiter=STEP_MAXITER, record_x=True)
         runs[f"{_label(frac)} = {lr:g}"] = r
+    return runs
+
+
+def _step_sizes(quick: bool = False) -> Section:
+    """Gradient descent on x^2 + 10 y^2 with a step too small, right, and too large."""
+    bowl = problems.get("elongated_bowl")
+    runs, rows = step_size_runs(), []
+    for frac, r in zip(STEP_FRACTIONS, runs.values()):
+        lr = frac / BOWL_L
         status = "converged" if r.success else ("diverged" if r.status == 2 else "iteration limit")
         rows.append((_label(frac), lr, r.nit, float(r.x[0]), float(r.x[1]), r.fun, status))
     text = [
@@ -84,14 +117,12 @@ def _step_sizes(quick: bool = False) -> Section:
     return Section("step-sizes", "Step-size effects: too small, right, divergent", text, [table], figures)
 
 
-def _optimizers(quick: bool = False) -> Section:
-    """GD, momentum and Adam on the elongated bowl and on Rosenbrock's function."""
-    bowl = problems.get("elongated_bowl")
-    rosen = problems.get("rosenbrock")
-    cases = [
+def _race_cases(quick):
+    """(name, problem, iteration limit, [(method, lr, options)], xlim, ylim) of the optimizer race."""
+    return [
         (
             "x^2 + 10 y^2",
-            bowl,
+            problems.get("elongated_bowl"),
             300 if quick else 500,
             [("gd", 0.05, {}), ("momentum", 0.01, {"beta": 0.9}), ("adam", 0.3, {})],
             (-9.0, 4.0),
@@ -99,21 +130,55 @@ def _optimizers(quick: bool = False) -> Section:
         ),
         (
             "Rosenbrock",
-            rosen,
+            problems.get("rosenbrock"),
             2000 if quick else 10000,
             [("gd", 1e-3, {}), ("momentum", 1e-3, {"beta": 0.9}), ("adam", 0.02, {})],
             (-1.6, 1.4),
             (-0.6, 1.6),
         ),
     ]
-    rows, figures = [], []
-    for name, prob, maxiter, methods, xlim, ylim in cases:
-        runs = {}
-        for method, lr, opts in methods:
-            r = minimize(
+
+
+def optimizer_race(quick: bool = False):
+    """GD, heavy-ball momentum and Adam on the elongated bowl and on Rosenbrock's function.
+
+    The computation of the report's optimizer section, shared with the tutorials.
+
+    Parameters
+    ----------
+    quick : bool
+        Fewer iterations (300 on the bowl and 2000 on Rosenbrock, against 500 and 10000).
+
+    Returns
+    -------
+    list of (str, slopes.problems.Problem, dict of str to slopes.optim.Result, tuple, tuple)
+        ``(name, problem, runs, xlim, ylim)`` per problem, the runs keyed by ``"adam, lr=0.3"``
+        and the like; ``xlim, ylim`` frame the trajectories.
+
+    Examples
+    --------
+    >>> name, problem, runs, xlim, ylim = optimizer_race(quick=True)[0]
+    >>> name, list(runs), all(r.success for r in runs.values())
+    ('x^2 + 10 y^2', ['gd, lr=0.05', 'momentum, lr=0.01', 'adam, lr=0.3'], True)
+    """
+    raced = []
+    for name, prob, maxiter, methods, xlim, ylim in _race_cases(quick):
+        runs = {
+            f"{method}, lr={lr:g}": minimize(
                 prob.fun, prob.x0, method=method, learning_rate=lr, maxiter=maxiter, record_x=True, **opts
             )
-            runs[f"{method}, lr={lr:g}"] = r
+            for method, lr, opts in methods
+        }
+        raced.append((name, prob, runs, xlim, ylim))
+    return raced
+
+
+def _optimizers(quick: bool = False) -> Section:
+    """GD, momentum and Adam on the elongated bowl and on Rosenbrock's function."""
+    cases = _race_cases(quick)
+    rows, figures = [], []
+    for (name, prob, runs, xlim, ylim), (*_, methods, _, _) in zip(optimizer_race(quick), cases):
+        for (method, lr, _), r in zip(methods, runs.values()):
             dist = float(np.linalg.norm(r.x - np.asarray(prob.x_min)))
             rows.append((name, method, lr, r.nit, r.fun, dist, r.success))
         figures.append(
@@ -232,15 +297,35 @@ def _batches(quick: bool = False) -> Section:
     return Section("batches", "Full batch vs SGD vs mini-batch", text, [table], [fig])
 
 
-def _schedules(quick: bool = False) -> Section:
-    """Four learning-rate schedules of the same peak, probed at a few steps."""
+def schedule_examples():
+    """Four learning-rate schedules that peak at 0.1 over :data:`SCHEDULE_STEPS` steps.
+
+    The schedules of the report's schedules section, shared with the tutorials.
+
+    Returns
+    -------
+    dict of str to callable
+        Keyed by the call that made each one, e.g. ``"cosine_decay(0.1, 1000)"``.
+
+    Examples
+    --------
+    >>> s = schedule_examples()
+    >>> float(s["cosine_decay(0.1, 1000)"](500)), float(s["warmup_cosine(0.1, 100, 1000)"](50))
+    (0.05, 0.05)
+    """
     T, peak = SCHEDULE_STEPS, 0.1
-    scheds = {
+    return {
         "step_decay(0.1, 250, 0.5)": step_decay(peak, 250, 0.5),
         "cosine_decay(0.1, 1000)": cosine_decay(peak, T),
         "warmup_cosine(0.1, 100, 1000)": warmup_cosine(peak, 100, T),
         "one_cycle(0.1, 1000)": one_cycle(peak, T),
     }
+
+
+def _schedules(quick: bool = False) -> Section:
+    """Four learning-rate schedules of the same peak, probed at a few steps."""
+    T = SCHEDULE_STEPS
+    scheds = schedule_examples()
     rows = [(name, *(float(s(t)) for t in SCHEDULE_PROBES)) for name, s in scheds.items()]
     text = [
         "Schedules from `slopes.optim` are plain functions of the step t, read by the optimizers from their "
@@ -256,23 +341,48 @@ def _schedules(quick: bool = False) -> Section:
     return Section("schedules", "Learning-rate schedules", text, [table], [fig])
 
 
+def projected_runs():
+    """Projected gradient (step 1/L) on the course's box quadratic, in two boxes, and unconstrained GD.
+
+    The computation of the report's projected-gradient section, shared with the tutorials.
+
+    Returns
+    -------
+    dict of str to (slopes.problems.Box or None, slopes.optim.Result)
+        The box and the run for ``"[-2, 2]^2 (inactive)"``, ``"[-2, 2] x [-0.5, 2] (active)"``
+        and ``"none (unconstrained GD)"`` (box ``None``), all from (1.5, 1.5).
+
+    Examples
+    --------
+    >>> box, r = projected_runs()["[-2, 2] x [-0.5, 2] (active)"]
+    >>> bool(np.allclose(r.x, [5 / 6, -0.5]))
+    True
+    """
+    bq = problems.get("box_quadratic")
+    L = problems.course.BOX_QUADRATIC_L
+    x0 = np.array([1.5, 1.5])
+    runs = {
+        name: (box, minimize(bq.fun, x0, method="projected_gradient", bounds=box, L=L, maxiter=500, record_x=True))
+        for name, box in [("[-2, 2]^2 (inactive)", bq.bounds), ("[-2, 2] x [-0.5, 2] (active)", TIGHT_BOX)]
+    }
+    runs["none (unconstrained GD)"] = (None, minimize(bq.fun, x0, method="gd", L=L, maxiter=500, record_x=True))
+    return runs
+
+
 def _projected(quick: bool = False) -> Section:
     """Projected gradient on a convex quadratic in a box, with the box inactive and active."""
     bq = problems.get("box_quadratic")
-    L = problems.course.BOX_QUADRATIC_L
     g = grad(bq.fun)
-    x0 = np.array([1.5, 1.5])
     rows, runs = [], {}
-    for name, box in [("[-2, 2]^2 (inactive)", bq.bounds), ("[-2, 2] x [-0.5, 2] (active)", TIGHT_BOX)]:
-        r = minimize(
-            bq.fun, x0, method="projected_gradient", bounds=box, L=L, maxiter=500, record_x=True
-        )
+    computed = projected_runs()
+    for name in ("[-2, 2]^2 (inactive)", "[-2, 2] x [-0.5, 2] (active)"):
+        box, r = computed[name]
         rows.append(
             (name, r.nit, float(r.x[0]), float(r.x[1]), r.fun, box_optimality(g, r.x, *box), r.success)
         )
         if name.endswith("(active)"):
             runs["projected gradient, lr=1/L"] = r
-    free = minimize(bq.fun, x0, method="gd", L=L, maxiter=500, record_x=True)
+    free = computed["none (unconstrained GD)"][1]
     runs["unconstrained GD, lr=1/L"] = free
     rows.append(
         (
