@@ -7,6 +7,7 @@ Build (warnings are errors; notebooks execute, cached by content hash in
 """
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -40,6 +41,8 @@ exclude_patterns = ["_build", "_ipython", "**/.ipynb_checkpoints", "README.md"]
 templates_path = ["_templates"]
 
 # --- API reference: autosummary stubs from the docstrings, read by numpydoc ---------------
+# The stubs are regenerated on every build; stale ones (a renamed function) would be orphans.
+shutil.rmtree(DOCS / "api" / "generated", ignore_errors=True)
 autosummary_generate = True
 autosummary_imported_members = True
 autodoc_default_options = {"members": False}
