@@ -5,6 +5,7 @@ Quick checks that do not build the site (``.ci/run`` builds it with warnings as 
 
 import ast
 import importlib
+import inspect
 import re
 import tomllib
 import types
@@ -72,8 +73,11 @@ def public_names(module):
     return [n for n in names if not isinstance(getattr(module, n), types.ModuleType)]
 
 
-def api_entries():
-    """(objects listed by autosummary, modules given an automodule) over docs/api/*.rst."""
+def api_entries(objects=None):
+    """(objects listed by autosummary, modules given an automodule) over docs/api/*.rst.
+
+    ``objects``, a list, receives ``(qualified name, object)`` of every entry.
+    """
     listed, modules = set(), set()
     directive = re.compile(r"^\.\. (currentmodule|automodule|autosummary)::\s*(\S*)")
     for page in sorted((DOCS / "api").glob("*.rst")):
@@ -91,6 +95,8 @@ def api_entries():
             if in_summary and line.startswith("   ") and not line.strip().startswith(":") and line.strip():
                 obj = getattr(importlib.import_module(current), line.strip())
                 listed.add(id(obj))
+                if objects is not None:
+                    objects.append((f"{current}.{line.strip()}", obj))
             elif in_summary and line.strip() and not line.startswith(" "):
                 in_summary = False
     return listed, modules
@@ -135,6 +141,22 @@ def test_api_coverage_check_sees_an_unlisted_name(monkeypatch):
     monkeypatch.setattr(slopes.check, "__all__", [*slopes.check.__all__, "not_documented_anywhere"])
     unlisted = [n for n in public_names(slopes.check) if id(getattr(slopes.check, n)) not in listed]
     assert unlisted == ["not_documented_anywhere"]
+
+
+def test_autosummary_lines_keep_their_markup():
+    # autosummary's table shows a docstring's text up to the first ". ": a period inside
+    # ``code`` cuts the literal in two and fails the build with -W (write ``a @ x``, not ``a . x``)
+    from sphinx.ext.autosummary import periods_re
+
+    objects, broken = [], []
+    api_entries(objects)
+    for qualname, obj in objects:
+        doc = inspect.getdoc(obj) if callable(obj) or inspect.isclass(obj) else None
+        first_paragraph = " ".join((doc or "").split("\n\n")[0].split())
+        summary = periods_re.split(first_paragraph)[0]
+        if summary.count("``") % 2:
+            broken.append(f"{qualname}: {summary!r}")
+    assert not broken, f"summaries with an unclosed ``literal``: {broken}"
 
 
 def toctree_entries(page):
