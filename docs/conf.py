@@ -55,13 +55,13 @@ numpydoc_use_plots = False
 
 # --- notebooks: MyST markdown, executed at build time, cached by content hash --------------
 nb_execution_mode = "cache"
+nb_execution_cache_path = str(DOCS / "_build" / ".jupyter_cache")
 nb_execution_raise_on_error = True
 nb_execution_timeout = 180
 # A warning printed by a tutorial (a NaN, a deprecation) fails the build like any other warning.
 nb_output_stderr = "warn"
 nb_merge_streams = True
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
-suppress_warnings = ["mystnb.unknown_mime_type"]
 
 # --- HTML ---------------------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"

@@ -21,18 +21,7 @@ from ..transforms import grad
 from .figures import draw
 from .page import Section, Table
 
-__all__ = [
-    "BOWL_L",
-    "STEP_FRACTIONS",
-    "SCHEDULE_STEPS",
-    "SCHEDULE_PROBES",
-    "TIGHT_BOX",
-    "SECTIONS",
-    "optimizer_race",
-    "projected_runs",
-    "schedule_examples",
-    "step_size_runs",
-]
+__all__ = ["BOWL_L", "STEP_FRACTIONS", "SCHEDULE_STEPS", "SCHEDULE_PROBES", "TIGHT_BOX", "SECTIONS"]
 
 #: The Lipschitz constant of the gradient of the bowl x^2 + 10 y^2 (its Hessian is diag(2, 20)).
 BOWL_L = 20.0
@@ -117,12 +106,14 @@ def _step_sizes(quick: bool = False) -> Section:
     return Section("step-sizes", "Step-size effects: too small, right, divergent", text, [table], figures)
 
 
-def _race_cases(quick):
-    """(name, problem, iteration limit, [(method, lr, options)], xlim, ylim) of the optimizer race."""
-    return [
+def _optimizers(quick: bool = False) -> Section:
+    """GD, momentum and Adam on the elongated bowl and on Rosenbrock's function."""
+    bowl = problems.get("elongated_bowl")
+    rosen = problems.get("rosenbrock")
+    cases = [
         (
             "x^2 + 10 y^2",
-            problems.get("elongated_bowl"),
+            bowl,
             300 if quick else 500,
             [("gd", 0.05, {}), ("momentum", 0.01, {"beta": 0.9}), ("adam", 0.3, {})],
             (-9.0, 4.0),
@@ -130,55 +121,21 @@ def _race_cases(quick):
         ),
         (
             "Rosenbrock",
-            problems.get("rosenbrock"),
+            rosen,
             2000 if quick else 10000,
             [("gd", 1e-3, {}), ("momentum", 1e-3, {"beta": 0.9}), ("adam", 0.02, {})],
             (-1.6, 1.4),
             (-0.6, 1.6),
         ),
     ]
-
-
-def optimizer_race(quick: bool = False):
-    """GD, heavy-ball momentum and Adam on the elongated bowl and on Rosenbrock's function.
-
-    The computation of the report's optimizer section, shared with the tutorials.
-
-    Parameters
-    ----------
-    quick : bool
-        Fewer iterations (300 on the bowl and 2000 on Rosenbrock, against 500 and 10000).
-
-    Returns
-    -------
-    list of (str, slopes.problems.Problem, dict of str to slopes.optim.Result, tuple, tuple)
-        ``(name, problem, runs, xlim, ylim)`` per problem, the runs keyed by ``"adam, lr=0.3"``
-        and the like; ``xlim, ylim`` frame the trajectories.
-
-    Examples
-    --------
-    >>> name, problem, runs, xlim, ylim = optimizer_race(quick=True)[0]
-    >>> name, list(runs), all(r.success for r in runs.values())
-    ('x^2 + 10 y^2', ['gd, lr=0.05', 'momentum, lr=0.01', 'adam, lr=0.3'], True)
-    """
-    raced = []
-    for name, prob, maxiter, methods, xlim, ylim in _race_cases(quick):
-        runs = {
-            f"{method}, lr={lr:g}": minimize(
+    rows, figures = [], []
+    for name, prob, maxiter, methods, xlim, ylim in cases:
+        runs = {}
+        for method, lr, opts in methods:
+            r = minimize(
                 prob.fun, prob.x0, method=method, learning_rate=lr, maxiter=maxiter, record_x=True, **opts
             )
-            for method, lr, opts in methods
-        }
-        raced.append((name, prob, runs, xlim, ylim))
-    return raced
-
-
-def _optimizers(quick: bool = False) -> Section:
-    """GD, momentum and Adam on the elongated bowl and on Rosenbrock's function."""
-    cases = _race_cases(quick)
-    rows, figures = [], []
-    for (name, prob, runs, xlim, ylim), (*_, methods, _, _) in zip(optimizer_race(quick), cases):
-        for (method, lr, _), r in zip(methods, runs.values()):
+            runs[f"{method}, lr={lr:g}"] = r
             dist = float(np.linalg.norm(r.x - np.asarray(prob.x_min)))
             rows.append((name, method, lr, r.nit, r.fun, dist, r.success))
         figures.append(
@@ -424,3 +381,6 @@ def _projected(quick: bool = False) -> Section:
 
 
 SECTIONS = (_step_sizes, _optimizers, _batches, _schedules, _projected)
+
+# The computations the tutorials share with the report's sections.
+__all__ += ["projected_runs", "schedule_examples", "step_size_runs"]
