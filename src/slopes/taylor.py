@@ -35,6 +35,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from ._display import math_display, summarize
+from ._display.latex import taylor_latex
 from .core.taylor import taylor_call
 from .expr.budget import BudgetError, current_budget
 from .core.trace import Tracer, shape_of
@@ -44,6 +46,7 @@ from .transforms._common import check_callable, fun_name
 __all__ = ["TaylorPolynomial", "check_taylor_work", "taylor"]
 
 _FACTORIALS = [math.factorial(k) for k in range(21)]
+_REPR_TEXT = 100  # characters of the polynomial a repr shows (str() shows it all)
 _MAX_FLOAT_FACTORIAL = 170  # 170! ~ 7.3e306 is the largest factorial below float64's 1.8e308
 
 
@@ -124,7 +127,20 @@ def taylor(f, x0, order, variables=None):
         return TaylorPolynomial(float(c), derivs, variables=variables, next_derivative=nxt)
     check_taylor_work(c.shape[0], order)
     derivs = [_tensor(f, c, k) for k in range(order + 1)]
-    return TaylorPolynomial(c, derivs, variables=variables, next_derivative=lambda: _tensor(f, c, order + 1, remainder=True))
+    return TaylorPolynomial(c, derivs, variables=variables, next_derivative=_NextTensor(f, c, order + 1))
+
+
+class _NextTensor:
+    """The derivative tensor of order ``k`` at ``c``, computed when the remainder estimate asks.
+
+    An object, not a lambda, so a polynomial of a picklable ``f`` pickles with plain pickle.
+    """
+
+    def __init__(self, f, c, k):
+        self.f, self.c, self.k = f, c, k
+
+    def __call__(self):
+        return _tensor(self.f, self.c, self.k, remainder=True)
 
 
 def _scalar_output(f, out, shape_in):
@@ -406,8 +422,15 @@ class TaylorPolynomial:
         return text
 
     def __repr__(self):
-        center = self.center if isinstance(self.center, float) else self.center.tolist()
-        return f"TaylorPolynomial(order={self.order}, center={center}, {str(self)!r})"
+        center = summarize(self.center)
+        text = str(self)
+        text = text if len(text) <= _REPR_TEXT else text[: _REPR_TEXT - 3] + "..."
+        return f"TaylorPolynomial(order={self.order}, center={center}, {text!r})"
+
+    def _repr_latex_(self):
+        """Jupyter's LaTeX display: ``f(x) \\approx`` the polynomial ``+ O((x - x_0)^{n+1})``."""
+        centers = [self.center] if isinstance(self.center, float) else list(self.center)
+        return math_display(taylor_latex(self.terms(), self.variables, centers, self.order, _rational))
 
 
 def _names(variables, D, univariate):

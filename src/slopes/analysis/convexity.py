@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._display import Card, brief_repr, card_html
 from ._common import Derivatives, as_bounds, hessian_extremes, positive_int, relative_tol
 from ._sampling import box_pairs, box_samples
 
@@ -58,6 +59,21 @@ class ConvexityReport(NamedTuple):
     tol: float
     n_samples: int
     n_pairs: int
+
+    __repr__ = brief_repr
+
+    def _card(self) -> Card:
+        if self.no_counterexample:
+            verdict, status = "no counterexample (evidence, not proof)", "good"
+        else:
+            verdict, status = "not convex", "bad"
+        rows = [("min Hessian eigenvalue", self.min_eigenvalue), ("at", self.x_min_eigenvalue),
+                ("mu (strong convexity)", self.mu), ("min first-order gap", self.min_gap)]
+        if self.counterexample is not None:
+            rows.append(("counterexample (x, y)", self.counterexample))
+        return Card(verdict, status, f"convexity: {self.n_samples} samples, {self.n_pairs} pairs", rows)
+
+    _repr_html_ = card_html
 
 
 def first_order_gap(f, x, y, *, grad=None) -> float:

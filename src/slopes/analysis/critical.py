@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._display import Card, brief_repr, card_html
 from ._common import Derivatives, as_bounds, as_point, positive_int
 from ._sampling import box_samples
 
@@ -55,6 +56,16 @@ class CriticalPoint(NamedTuple):
     hessian: np.ndarray
     tol: float
     gtol: float
+
+    __repr__ = brief_repr
+
+    def _card(self) -> Card:
+        status = {"minimum": "good", "not differentiable": "bad", "degenerate": "warn"}.get(self.kind, "info")
+        rows = [("x", self.x), ("f(x)", self.value), ("||grad f(x)||", self.grad_norm),
+                ("Hessian eigenvalues", self.eigenvalues), ("tolerances (eigenvalue, gradient)", (self.tol, self.gtol))]
+        return Card(self.kind, status, "classify: the second-derivative test", rows)
+
+    _repr_html_ = card_html
 
 
 def _kind(eig: np.ndarray, tol: float) -> str:

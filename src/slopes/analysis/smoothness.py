@@ -18,6 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..optim import minimize
+from .._display import Card, brief_repr, card_html
 from ._common import Derivatives, as_bounds, as_point, hessian_extremes, positive_int, relative_tol
 from ._sampling import box_pairs, box_samples
 
@@ -53,6 +54,17 @@ class SmoothnessReport(NamedTuple):
     kappa: float
     step: float
     rate: float
+
+    __repr__ = brief_repr
+
+    def _card(self) -> Card:
+        strongly = self.mu > 0
+        verdict = f"L = {self.L:.4g}, " + (f"kappa = {self.kappa:.4g}" if strongly else "not strongly convex (mu = 0)")
+        rows = [("L (Hessian, secant)", (self.L_hessian, self.L_secant)), ("mu", self.mu), ("kappa = L / mu", self.kappa),
+                ("gradient-descent step 1 / L", self.step), ("contraction per step 1 - mu / L", self.rate)]
+        return Card(verdict, "info", "smoothness: sample estimates (lower bounds of L)", rows)
+
+    _repr_html_ = card_html
 
 
 def smoothness(f, bounds, *, n_samples=256, n_pairs=None, seed=0, tol=None) -> SmoothnessReport:
@@ -130,6 +142,8 @@ class GDRate(NamedTuple):
     ratios: np.ndarray
     gaps: np.ndarray
     result: object
+
+    __repr__ = brief_repr
 
 
 def gd_rate(f, x0, *, L, mu, f_star, maxiter=200) -> GDRate:

@@ -8,11 +8,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .table import entry_table, fmt_point, label
+from .._display import Card, card_html
+from .table import entry_cells, entry_table, fmt_point, label
 from .tolerance import SAFETY
 
 KINDS = ("grad", "jacobian", "hessian")
 WHAT = {"grad": "gradient", "jacobian": "Jacobian", "hessian": "Hessian"}
+STATUS = {"ok": "good", "failed": "bad", "inconclusive": "warn"}  # a verdict's colour in a notebook
 
 
 def _largest(a):
@@ -287,6 +289,17 @@ class GradCheckReport:
     def __str__(self):
         return self.table(self.max_rows)
 
+    def _card(self) -> Card:
+        rows = self.entries()
+        table = entry_cells(rows, self.symbolic is not None, self.max_rows, self.name) if rows else None
+        numbers = [] if self.abs_error is None else [
+            ("max abs error", self.max_abs_error), ("max rel error", self.max_rel_error),
+            ("rtol, atol", f"{self.rtol:.1e}, {self.atol:.1e}"),
+        ]
+        return Card(self.verdict, STATUS[self.verdict], self._header(), numbers, self.summary(), table)
+
+    _repr_html_ = card_html
+
     def __repr__(self):
         extra = f", max_rel_error={self.max_rel_error:.2e}" if self.abs_error is not None else ""
         prob = f", message={self.message!r}" if self.problems else ""
@@ -379,6 +392,19 @@ class RuleCheckReport:
         else:
             lines.append(f"{self.verdict.upper()}: " + (self.failure or "no checks were run"))
         return "\n".join(lines)
+
+    def _card(self) -> Card:
+        args = ", ".join(str(s) for s in self.shapes)
+        checks = [
+            (c.name, "ok" if c.ok else "kink?" if c.inconclusive else "FAIL", c.max_abs_error, c.max_rel_error)
+            for c in self.checks
+        ]
+        detail = self.failure or f"rtol {self.rtol:.1e}, atol {self.atol:.1e}{self._scaled}"
+        return Card(self.verdict, STATUS[self.verdict],
+                    f"check_rule: {self.f_name} at arguments of shapes {args} ({self.dtype.name})",
+                    detail=detail, table=(["check", "verdict", "max abs err", "max rel err"], checks))
+
+    _repr_html_ = card_html
 
     def __repr__(self):
         return f"RuleCheckReport(ok={self.ok}, f={self.f_name!r}, failure={self.failure!r})"

@@ -60,11 +60,11 @@ def nonfinite_derivative(method, what, a, x):
 # ----------------------------------------------------------------------------- the table of entries
 
 
-def entry_table(rows, with_symbolic, max_rows, name=label):
-    """The lines of the table of :class:`~slopes.check.Entry` rows: column names, at most ``max_rows`` rows.
+def entry_cells(rows, with_symbolic, max_rows, name=label):
+    """The column names and the cells of at most ``max_rows`` :class:`~slopes.check.Entry` rows.
 
-    Long tables keep the failing entries (worst first) and the first entries,
-    with ``...`` marking the rows left out and a last line counting them.
+    Long tables keep the failing entries (worst first) and the first entries; a ``None``
+    row marks rows left out.
     """
     cols = ["index", "AD", "numeric", "+/-"]
     if with_symbolic:
@@ -79,12 +79,23 @@ def entry_table(rows, with_symbolic, max_rows, name=label):
         prev = i
     if show and show[-1] != len(rows) - 1:
         body.append(None)
+    return cols, body
+
+
+def entry_table(rows, with_symbolic, max_rows, name=label):
+    """The lines of the table of :class:`~slopes.check.Entry` rows: column names, at most ``max_rows`` rows.
+
+    Long tables keep the failing entries (worst first) and the first entries,
+    with ``...`` marking the rows left out and a last line counting them.
+    """
+    cols, body = entry_cells(rows, with_symbolic, max_rows, name)
     widths = [max([len(c)] + [len(r[k]) for r in body if r is not None]) for k, c in enumerate(cols)]
     lines = [_aligned(cols, widths)]
     for r in body:
         lines.append(_aligned(["..."] + [""] * (len(widths) - 1) if r is None else r, widths))
-    if len(show) < len(rows):
-        lines.append(f"({len(rows) - len(show)} of {len(rows)} entries not shown; report.table(max_rows=None) shows all)")
+    shown = sum(r is not None for r in body)
+    if shown < len(rows):
+        lines.append(f"({len(rows) - shown} of {len(rows)} entries not shown; report.table(max_rows=None) shows all)")
     return lines
 
 

@@ -6,7 +6,8 @@ import re
 
 import numpy as np
 
-from .budget import symbolic_work
+from .._display import math_display
+from .budget import BudgetError, symbolic_work
 from .errors import ExpressionError
 from .nodes import compile_node, to_sympy, to_text, variables_of
 from .parser import check_name, parse_tree
@@ -156,6 +157,13 @@ class Expression:
         e = self.to_sympy()
         with symbolic_work(f"printing {_short(self)} as LaTeX", ask_for_less="write a smaller formula"):
             return sp.latex(e)
+
+    def _repr_latex_(self) -> str | None:
+        """Jupyter's LaTeX display (None past the symbolic budget: the plain repr shows then)."""
+        try:
+            return math_display(self.latex())
+        except BudgetError:
+            return None
 
     def __str__(self) -> str:
         return to_text(self._tree)

@@ -43,7 +43,7 @@ from .datasets import train_test_split as train_test_split
 
 # isort: split
 
-# --- training: fit, History, callbacks, checkpoints, LR range test, mixed precision ---
+# --- training: fit, History, callbacks, checkpoints, LR range test, mixed precision, sweeps ---
 from .callbacks import EarlyStopping as EarlyStopping
 from .callbacks import TrainHistory as TrainHistory
 from .callbacks import TrainInfo as TrainInfo
@@ -53,6 +53,8 @@ from .mixed_precision import DynamicLossScale as DynamicLossScale
 from .mixed_precision import Underflow as Underflow
 from .mixed_precision import underflow_fraction as underflow_fraction
 from .training import TrainResult as TrainResult
+from .sweep import Sweep as Sweep
+from .sweep import sweep as sweep
 from .training import fit as fit
 
 # isort: split

@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from .._display import Card, table_html
 from ..optim._validate import check_number  # noqa: F401  (shared with the optimizers; used by the estimators)
 from . import sklearn_bridge
 
@@ -237,6 +238,27 @@ class BaseEstimator:
         ]
         return f"{type(self).__name__}({', '.join(shown)})"
 
+    def _params(self) -> tuple:
+        """``(header, rows)``: every parameter, its value, and ``set`` where that is not the default."""
+        rows = [
+            [name, getattr(self, name, None), "" if _is_default(getattr(self, name, None), d) else "set"]
+            for name, d in self._param_defaults().items()
+        ]
+        return ["parameter", "value", ""], rows
+
+    def _card(self) -> Card:
+        fitted = any(k.endswith("_") and not k.startswith("_") for k in vars(self))
+        return Card("fitted" if fitted else "not fitted", "good" if fitted else "info", repr(self),
+                    table=self._params())
+
+    def _repr_html_(self) -> str:
+        """scikit-learn's diagram where scikit-learn is installed, else a plain table of the parameters."""
+        return sklearn_bridge.html_repr(self, lambda: self._card().html())
+
+    def _get_params_html(self, deep=True, doc_link=""):
+        """The parameters table that scikit-learn's diagram shows in an estimator's box."""
+        return _HTMLFragment(table_html(*self._params()))
+
     def __sklearn_tags__(self):
         """scikit-learn's description of this estimator (``sklearn.utils.Tags``).
 
@@ -302,6 +324,16 @@ class BaseEstimator:
                 f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
                 f"{self.n_features_in_} features as input; pass rows with the same columns as in fit"
             )
+
+
+class _HTMLFragment:
+    """A piece of HTML in the wrapper scikit-learn's diagram reads it from (``_repr_html_inner``)."""
+
+    def __init__(self, html: str):
+        self.html = html
+
+    def _repr_html_inner(self) -> str:
+        return self.html
 
 
 class ClassifierMixin:

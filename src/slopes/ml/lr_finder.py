@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._display import Card, brief_repr, card_html
 from ..optim import apply_updates, sgd
 from ..optim.stochastic import MiniBatches
 from ..transforms import value_and_grad
@@ -70,6 +71,19 @@ class LRFindResult:
     lr_min: float
     stopped_early: bool
     diverged: bool
+
+    __repr__ = brief_repr
+
+    def _card(self) -> Card:
+        status, detail = "good", "the learning rate at the smoothed loss's minimum, divided by 10"
+        if not self.diverged:
+            status, detail = "warn", "the loss never blew up: the suggestion is only a guess; sweep to a larger max_lr"
+        rows = [("lr at the minimum", self.lr_min), ("steps", len(self.lrs)),
+                ("lr range", f"{self.lrs[0]:.3g} to {self.lrs[-1]:.3g}" if len(self.lrs) else "none")]
+        return Card(f"suggested lr {self.suggestion:.3g}", status, "lr_find", rows, detail,
+                    curves=[("smoothed loss (lr growing)", self.smoothed), ("batch loss", self.losses)])
+
+    _repr_html_ = card_html
 
 
 def lr_find(

@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import sys
 
-__all__ = ["bridged", "base_tags", "with_role", "transformer_tags", "global_transform_output"]
+__all__ = ["bridged", "base_tags", "with_role", "transformer_tags", "global_transform_output", "html_repr"]
 
 
 def bridged(ours: type, name: str) -> type:
@@ -129,3 +129,24 @@ def global_transform_output() -> str:
     if sklearn is None:  # never imported: no global setting can exist
         return "default"
     return sklearn.get_config().get("transform_output", "default")
+
+
+def html_repr(estimator, plain) -> str:
+    """scikit-learn's HTML diagram of ``estimator`` where scikit-learn is installed, else ``plain()``.
+
+    ``plain()`` is used too when scikit-learn's ``display`` option is ``"text"``.
+
+    Examples
+    --------
+    >>> from slopes.ml import LinearRegression
+    >>> "sk-" in html_repr(LinearRegression(), lambda: "plain")
+    True
+    """
+    try:
+        import sklearn
+        from sklearn.utils import estimator_html_repr
+    except ImportError:
+        return plain()
+    if sklearn.get_config().get("display") == "text":
+        return plain()
+    return estimator_html_repr(estimator)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
+from .._display import Card, brief_repr, card_html
 from ..core.dtypes import is_floating
 from ..core.pytree import leaves, tree_map
 from ..core.staging import TracingError
@@ -89,6 +90,25 @@ class TrainResult:
     message: str
     elapsed: float
     loss_scale: object = field(default=None, repr=False)
+
+    __repr__ = brief_repr
+
+    def _card(self) -> Card:
+        h = self.history
+        if self.diverged:
+            verdict, status = "diverged", "bad"
+        elif self.interrupted:
+            verdict, status = "interrupted", "warn"
+        else:
+            verdict, status = ("stopped early" if self.stopped_early else "finished"), "good"
+        rows = [("steps", self.step), ("epochs", len(h.epoch)), ("best epoch", self.best_epoch)]
+        rows += [(f"last {k}", h.epoch[k][-1]) for k in ("loss", "val_loss") if k in h.epoch and len(h.epoch)]
+        rows.append(("params", self.params))
+        curves = [(k, h.step[k]) for k in ("loss", "grad_norm") if k in h.step and len(h.step)]
+        curves += [("val_loss (per epoch)", h.epoch["val_loss"])] if "val_loss" in h.epoch and len(h.epoch) else []
+        return Card(verdict, status, "fit", rows, self.message, curves=curves)
+
+    _repr_html_ = card_html
 
 
 class _Staged:

@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._display import Card, brief_repr, card_html
 from ._common import METHODS, NonFiniteError, as_point, call, check_finite, fun_name
 from .quotients import stencil
 from .richardson import EPS, NOISE, extrapolate
@@ -41,6 +42,19 @@ class Estimate(NamedTuple):
     error: np.ndarray
     step: np.ndarray
     kink: np.ndarray | None = None
+
+    __repr__ = brief_repr
+
+    def _card(self) -> Card:
+        n_kink = 0 if self.kink is None else int(np.count_nonzero(self.kink))
+        if n_kink:
+            verdict, status = f"kink at {n_kink} entr{'y' if n_kink == 1 else 'ies'}: error widened", "warn"
+        else:
+            verdict, status = f"max error ~ {float(np.max(self.error, initial=0.0)):.2g}", "info"
+        rows = [("value", self.value), ("error estimate", self.error), ("step", self.step)]
+        return Card(verdict, status, "numeric derivative (finite differences)", rows)
+
+    _repr_html_ = card_html
 
 
 def _check_method(name, method, first_only):

@@ -25,6 +25,7 @@ from .base import (
 from .bounds import read_bounds
 from .clipping import ClipNormState, ClipValueState, clip_by_global_norm, clip_by_value
 from .driver import minimize
+from .multistart import MultistartResult, multistart
 from .linesearch import LineSearchResult, backtracking, strong_wolfe
 from .newton import HessianModification, NewtonStepResult, newton_direction, newton_step
 from .prox import fixed_point_residual
@@ -62,6 +63,8 @@ from .transforms import (
 
 __all__ = [
     "minimize",
+    "multistart",
+    "MultistartResult",
     "read_bounds",
     "Result",
     "History",

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._display import Card, card_html
+
 __all__ = ["History", "Result", "STATUS"]
 
 #: status codes of :class:`Result`.
@@ -70,6 +72,17 @@ class History:
     def __repr__(self) -> str:
         return f"History(len={len(self)}, fields={list(self._rows)})"
 
+    def _curves(self) -> list:
+        """The sparklines a notebook shows: the objective and the optimality measure."""
+        return [("f", self.f), ("grad norm", self.grad_norm)] if len(self) else []
+
+    def _card(self) -> Card:
+        last = [(f"last {k}", getattr(self, k)[-1]) for k in ("f", "grad_norm", "nfev", "ngev", "nhev")]
+        return Card(f"{len(self)} rows", "info", "History: row 0 is the start, row k after iteration k",
+                    last if len(self) else [], curves=self._curves())
+
+    _repr_html_ = card_html
+
 
 @dataclass
 class Result:
@@ -117,6 +130,20 @@ class Result:
     fun_best: float
     history: History = field(repr=False)
     method: str = ""
+
+    def _card(self) -> Card:
+        verdict = "converged" if self.success else STATUS.get(self.status, "stopped")
+        good = "good" if self.success else "bad" if self.status in (2, 4) else "warn"
+        rows = [
+            ("f(x)", self.fun), ("grad norm", self.grad_norm), ("x", self.x),
+            ("iterations", self.nit), ("evaluations f / grad / Hessian", f"{self.nfev} / {self.ngev} / {self.nhev}"),
+        ]
+        if self.fun_best < self.fun:  # the run ended above its best point (a divergence, a noisy method)
+            rows += [("best f seen", self.fun_best), ("best x seen", self.x_best)]
+        return Card(verdict, good, f"minimize ({self.method or 'method?'})", rows, self.message,
+                    curves=self.history._curves())
+
+    _repr_html_ = card_html
 
     def __repr__(self) -> str:
         return (

@@ -45,6 +45,43 @@ def _out(x):
     return float(x) if x.ndim == 0 else x
 
 
+class _Schedule:
+    """A schedule as a small callable object, not a closure: plain pickle sends it to a worker
+    process, and its repr shows the parameters it was made with."""
+
+    name = ""
+
+    def __call__(self, t):
+        return _out(self.at(t))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{self.name}({args})"
+
+
+class _Constant(_Schedule):
+    name = "constant"
+
+    def __init__(self, value):
+        self.value = value
+
+    def at(self, t):
+        return np.full(np.shape(t), self.value)
+
+
+class _Checked:
+    """A user's schedule whose every value is checked, with the step in the message."""
+
+    def __init__(self, schedule, name):
+        self.schedule, self.name = schedule, name
+
+    def __call__(self, t):
+        return check_learning_rate(self.schedule(t), self.name, step=t)
+
+    def __repr__(self) -> str:
+        return f"as_schedule({self.schedule!r})"
+
+
 def as_schedule(learning_rate, name: str = "learning_rate") -> Callable:
     """Turn a float or a callable into a schedule ``t -> float`` whose values are checked.
 
@@ -64,13 +101,8 @@ def as_schedule(learning_rate, name: str = "learning_rate") -> Callable:
     ValueError: learning_rate: the schedule gave -0.05000000000000002 at step 3; a learning rate must be a finite number >= 0
     """
     if callable(learning_rate):
-
-        def checked(t):
-            return check_learning_rate(learning_rate(t), name, step=t)
-
-        return checked
-    value = check_learning_rate(learning_rate, name)
-    return lambda t: value
+        return _Checked(learning_rate, name)
+    return _Constant(check_learning_rate(learning_rate, name))
 
 
 def constant(value: float) -> Callable:
@@ -82,12 +114,7 @@ def constant(value: float) -> Callable:
     >>> constant(0.3)(100)
     0.3
     """
-    value = check_learning_rate(value, "constant: value")
-
-    def schedule(t):
-        return _out(np.full(np.shape(t), value))
-
-    return schedule
+    return _Constant(check_learning_rate(value, "constant: value"))
 
 
 def piecewise_constant(boundaries, values) -> Callable:
@@ -111,11 +138,17 @@ def piecewise_constant(boundaries, values) -> Callable:
         )
     if np.any(np.diff(boundaries) <= 0):
         raise ValueError("piecewise_constant: boundaries must increase strictly")
+    return _PiecewiseConstant(boundaries, values)
 
-    def schedule(t):
-        return _out(values[np.searchsorted(boundaries, t, side="right")])
 
-    return schedule
+class _PiecewiseConstant(_Schedule):
+    name = "piecewise_constant"
+
+    def __init__(self, boundaries, values):
+        self.boundaries, self.values = boundaries, values
+
+    def at(self, t):
+        return self.values[np.searchsorted(self.boundaries, t, side="right")]
 
 
 def step_decay(init_value: float, step_size: int, gamma: float = 0.1) -> Callable:
@@ -131,11 +164,17 @@ def step_decay(init_value: float, step_size: int, gamma: float = 0.1) -> Callabl
     init_value = check_learning_rate(init_value, "step_decay: init_value")
     step_size = check_number(step_size, "step_decay: step_size", low=1, integer=True)
     gamma = check_number(gamma, "step_decay: gamma", low=0, low_open=True)
+    return _StepDecay(init_value, step_size, gamma)
 
-    def schedule(t):
-        return _out(init_value * gamma ** (np.asarray(t) // step_size))
 
-    return schedule
+class _StepDecay(_Schedule):
+    name = "step_decay"
+
+    def __init__(self, init_value, step_size, gamma):
+        self.init_value, self.step_size, self.gamma = init_value, step_size, gamma
+
+    def at(self, t):
+        return self.init_value * self.gamma ** (np.asarray(t) // self.step_size)
 
 
 def exponential_decay(
@@ -153,14 +192,21 @@ def exponential_decay(
     init_value = check_learning_rate(init_value, "exponential_decay: init_value")
     decay_rate = check_number(decay_rate, "exponential_decay: decay_rate", low=0, low_open=True)
     transition_steps = check_number(transition_steps, "exponential_decay: transition_steps", low=1, integer=True)
+    return _ExponentialDecay(init_value, decay_rate, transition_steps, bool(staircase))
 
-    def schedule(t):
-        p = np.asarray(t, dtype=np.float64) / transition_steps
-        if staircase:
+
+class _ExponentialDecay(_Schedule):
+    name = "exponential_decay"
+
+    def __init__(self, init_value, decay_rate, transition_steps, staircase):
+        self.init_value, self.decay_rate = init_value, decay_rate
+        self.transition_steps, self.staircase = transition_steps, staircase
+
+    def at(self, t):
+        p = np.asarray(t, dtype=np.float64) / self.transition_steps
+        if self.staircase:
             p = np.floor(p)
-        return _out(init_value * decay_rate**p)
-
-    return schedule
+        return self.init_value * self.decay_rate**p
 
 
 def cosine_decay(init_value: float, decay_steps: int, alpha: float = 0.0) -> Callable:
@@ -179,13 +225,19 @@ def cosine_decay(init_value: float, decay_steps: int, alpha: float = 0.0) -> Cal
     init_value = check_learning_rate(init_value, "cosine_decay: init_value")
     decay_steps = check_number(decay_steps, "cosine_decay: decay_steps", low=1, integer=True)
     alpha = check_number(alpha, "cosine_decay: alpha", low=0)
-    final = alpha * init_value
+    return _CosineDecay(init_value, decay_steps, alpha)
 
-    def schedule(t):
-        frac = np.minimum(np.asarray(t, dtype=np.float64), decay_steps) / decay_steps
-        return _out(final + (init_value - final) * (1 + np.cos(np.pi * frac)) / 2)
 
-    return schedule
+class _CosineDecay(_Schedule):
+    name = "cosine_decay"
+
+    def __init__(self, init_value, decay_steps, alpha):
+        self.init_value, self.decay_steps, self.alpha = init_value, decay_steps, alpha
+
+    def at(self, t):
+        final = self.alpha * self.init_value
+        frac = np.minimum(np.asarray(t, dtype=np.float64), self.decay_steps) / self.decay_steps
+        return final + (self.init_value - final) * (1 + np.cos(np.pi * frac)) / 2
 
 
 def warmup_cosine(
@@ -217,14 +269,20 @@ def warmup_cosine(
             f"warmup_cosine: need warmup_steps < total_steps (the cosine phase needs a step), got "
             f"{warmup_steps} and {total_steps}"
         )
-    decay = cosine_decay(peak_value, total_steps - warmup_steps, alpha=final_fraction)
+    return _WarmupCosine(peak_value, warmup_steps, init_value,
+                         cosine_decay(peak_value, total_steps - warmup_steps, alpha=final_fraction))
 
-    def schedule(t):
+
+class _WarmupCosine(_Schedule):
+    name = "warmup_cosine"
+
+    def __init__(self, peak_value, warmup_steps, init_value, decay):
+        self.peak_value, self.warmup_steps, self.init_value, self.decay = peak_value, warmup_steps, init_value, decay
+
+    def at(self, t):
         t = np.asarray(t, dtype=np.float64)
-        warm = init_value + (peak_value - init_value) * t / max(warmup_steps, 1)
-        return _out(np.where(t < warmup_steps, warm, decay(np.maximum(t - warmup_steps, 0.0))))
-
-    return schedule
+        warm = self.init_value + (self.peak_value - self.init_value) * t / max(self.warmup_steps, 1)
+        return np.where(t < self.warmup_steps, warm, self.decay(np.maximum(t - self.warmup_steps, 0.0)))
 
 
 def one_cycle(
@@ -261,24 +319,28 @@ def one_cycle(
     div_factor = check_number(div_factor, "one_cycle: div_factor", low=0, low_open=True)
     final_div_factor = check_number(final_div_factor, "one_cycle: final_div_factor", low=0, low_open=True)
     initial = max_value / div_factor
-    final = initial / final_div_factor
-    mid = float(pct_start * total_steps) - 1
-    end = float(total_steps - 1)
+    return _OneCycle(initial, max_value, initial / final_div_factor, float(pct_start * total_steps) - 1,
+                     float(total_steps - 1), anneal)
 
-    def ann(start, stop, pct):
-        if anneal == "cos":
+
+class _OneCycle(_Schedule):
+    name = "one_cycle"
+
+    def __init__(self, initial, peak, final, mid, end, anneal):
+        self.initial, self.peak, self.final, self.mid, self.end, self.anneal = initial, peak, final, mid, end, anneal
+
+    def _ann(self, start, stop, pct):
+        if self.anneal == "cos":
             return stop + (start - stop) / 2.0 * (np.cos(np.pi * pct) + 1)
         return (stop - start) * pct + start
 
-    def schedule(t):
-        t = np.asarray(t, dtype=np.float64)
+    def at(self, t):
+        t, mid = np.asarray(t, dtype=np.float64), self.mid
         # both phases' fractions stay in [0, 1]: no division by a zero-length phase, no NaN
         # from the branch not taken, and a constant tail after the last step
-        up = ann(initial, max_value, np.clip(t / mid, 0.0, 1.0) if mid > 0 else 1.0)
-        down = ann(max_value, final, np.clip((t - mid) / (end - mid), 0.0, 1.0))
-        return _out(np.where(t <= mid, up, down))
-
-    return schedule
+        up = self._ann(self.initial, self.peak, np.clip(t / mid, 0.0, 1.0) if mid > 0 else 1.0)
+        down = self._ann(self.peak, self.final, np.clip((t - mid) / (self.end - mid), 0.0, 1.0))
+        return np.where(t <= mid, up, down)
 
 
 class PlateauState(NamedTuple):

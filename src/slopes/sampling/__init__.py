@@ -6,7 +6,8 @@
 (200, 1)
 """
 
-from .hmc import HMCResult, effective_sample_size, hmc, leapfrog
+from . import diagnostics
+from .hmc import ChainsResult, HMCResult, effective_sample_size, hmc, hmc_chains, leapfrog
 from .sde import (
     BrownianPath,
     SDESolution,
@@ -19,13 +20,16 @@ from .sde import (
 
 __all__ = [
     "BrownianPath",
+    "ChainsResult",
     "HMCResult",
     "SDESolution",
     "StrongError",
     "brownian_path",
+    "diagnostics",
     "effective_sample_size",
     "euler_maruyama",
     "hmc",
+    "hmc_chains",
     "leapfrog",
     "milstein",
     "strong_error",

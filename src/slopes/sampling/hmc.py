@@ -10,15 +10,18 @@ from :func:`slopes.value_and_grad`, traced once with :func:`slopes.jit` when
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
 import numpy as np
 
+from .._display import Card, brief_repr, card_html
 from ..transforms import value_and_grad
 from ._staging import Staged
+from .diagnostics import autocorrelation_time
 
-__all__ = ["leapfrog", "hmc", "HMCResult", "effective_sample_size"]
+__all__ = ["leapfrog", "hmc", "hmc_chains", "HMCResult", "ChainsResult", "effective_sample_size"]
 
 
 class _Metric:
@@ -192,6 +195,19 @@ class HMCResult(NamedTuple):
     n_steps: int
     n_divergent: int
 
+    __repr__ = brief_repr
+
+    def _card(self) -> Card:
+        verdict, status = f"acceptance {self.acceptance_rate:.2f}", "good"
+        if self.n_divergent:
+            verdict, status = f"{self.n_divergent} divergent trajectories", "warn"
+        rows = [("samples", f"{len(self.samples)} of shape {self.samples.shape[1:]}"),
+                ("sample mean", np.mean(self.samples, axis=0)), ("effective sample size (min)", float(np.min(self.ess))),
+                ("step size, leapfrog steps", (self.step_size, self.n_steps))]
+        return Card(verdict, status, "hmc", rows, curves=[("log p of the samples", self.log_prob)])
+
+    _repr_html_ = card_html
+
 
 def hmc(
     logp,
@@ -342,11 +358,12 @@ def effective_sample_size(samples):
 
     ``ESS = n / tau`` with the integrated autocorrelation time
     ``tau = -1 + 2 * sum_k (rho_{2k} + rho_{2k+1})``, summed while the pair sums
-    stay positive and made non-increasing (Geyer, 1992); ``rho_t`` is the
-    lag-``t`` autocorrelation (biased autocovariance, computed with an FFT).
-    For an AR(1) chain with coefficient ``phi`` it estimates
+    stay positive and made non-increasing (Geyer, 1992), as Stan computes it for
+    one chain (:func:`slopes.sampling.diagnostics.autocorrelation_time`; the chain
+    is not split). For an AR(1) chain with coefficient ``phi`` it estimates
     ``n (1 - phi) / (1 + phi)``. As in Stan, ``tau`` is floored at
-    ``1 / log10(n)``, so the ESS of an antithetic chain stays finite.
+    ``1 / log10(n)``, so the ESS of an antithetic chain stays finite. For several
+    chains, use :func:`slopes.sampling.diagnostics.ess`.
 
     Parameters
     ----------
@@ -376,22 +393,104 @@ def effective_sample_size(samples):
     flat = x.reshape(n, -1)
     if not np.all(np.isfinite(flat)):
         raise ValueError("effective_sample_size(): samples contain NaN or inf")
-    centered = flat - flat.mean(axis=0)
-    size = 1 << (2 * n - 1).bit_length()  # zero padding: a linear, not circular, correlation
-    f = np.fft.rfft(centered, n=size, axis=0)
-    acov = np.fft.irfft(f * np.conj(f), n=size, axis=0)[:n] / n
-    var = acov[0]
-    ess = np.full(flat.shape[1], np.nan)
-    moving = var > 1e-300
-    if np.any(moving):
-        rho = acov[:, moving] / var[moving]
-        n_pairs = n // 2
-        pairs = rho[0 : 2 * n_pairs : 2] + rho[1 : 2 * n_pairs : 2]
-        positive = pairs > 0
-        first_bad = np.where(positive.all(axis=0), n_pairs, np.argmin(positive, axis=0))
-        keep = np.arange(n_pairs)[:, None] < first_bad
-        monotone = np.minimum.accumulate(np.where(keep, pairs, 0.0), axis=0)
-        tau = -1.0 + 2.0 * np.sum(np.where(keep, monotone, 0.0), axis=0)
-        ess[moving] = n / np.maximum(tau, 1.0 / math.log10(n))
+    ess = n / autocorrelation_time(flat[None])
     out = ess.reshape(x.shape[1:])
     return float(out) if out.ndim == 0 else out
+
+
+class ChainsResult(NamedTuple):
+    """What :func:`hmc_chains` returns: every chain's draws and the multi-chain diagnostics.
+
+    ``samples`` has shape ``(chains, n_samples) + x0.shape``; ``log_prob`` ``(chains,
+    n_samples)``; ``acceptance_rate``, ``step_size``, ``n_steps`` and ``n_divergent`` one
+    entry per chain (as in :class:`HMCResult`); ``rhat`` the rank-normalised split-R-hat
+    and ``ess`` the bulk effective sample size of all chains together, per coordinate
+    (:mod:`slopes.sampling.diagnostics`; NaN with fewer than 4 draws, and ``rhat`` NaN for
+    one chain); ``seeds`` the ``np.random.SeedSequence`` each chain ran with.
+
+    Examples
+    --------
+    >>> import slopes.numpy as snp
+    >>> r = hmc_chains(lambda x: -0.5 * snp.sum(x**2), np.zeros((2, 3)), n_samples=50, seed=0)
+    >>> r.samples.shape, r.log_prob.shape, r.rhat.shape, r.acceptance_rate.shape
+    ((2, 50, 3), (2, 50), (3,), (2,))
+    """
+
+    samples: np.ndarray
+    log_prob: np.ndarray
+    acceptance_rate: np.ndarray
+    step_size: np.ndarray
+    n_steps: np.ndarray
+    n_divergent: np.ndarray
+    rhat: np.ndarray
+    ess: np.ndarray
+    seeds: list
+
+
+def hmc_chains(logp, x0s, *, n_samples, executor=None, seed=None, **hmc_options) -> ChainsResult:
+    """Run one :func:`hmc` chain per start, serially or on an executor, and diagnose them together.
+
+    Chain ``i`` starts at ``x0s[i]`` with seed ``np.random.SeedSequence(seed).spawn(chains)[i]``
+    (fixed before any chain is dispatched), so every executor gives bit-identical draws.
+
+    Parameters
+    ----------
+    logp : callable
+        As for :func:`hmc`. With a ``ProcessPoolExecutor`` it is pickled: a module-level
+        function always works, a lambda or closure when ``cloudpickle`` is installed.
+    x0s : array_like
+        One start per chain, stacked along axis 0: shape ``(chains,) + x0.shape``. Starts
+        spread over the target's bulk make R-hat meaningful (chains from one point can
+        agree without having mixed).
+    n_samples : int
+        Draws kept per chain.
+    executor : concurrent.futures.Executor or None
+        Where the chains run (see :mod:`slopes.executors`); None runs them one after another.
+    seed : None, int or np.random.SeedSequence
+        Root of the chains' seeds.
+    **hmc_options
+        Passed to every :func:`hmc` call (``step_size``, ``n_steps``, ``n_warmup``, ``mass``, ...).
+
+    Returns
+    -------
+    ChainsResult
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> logp = lambda x: -0.5 * snp.sum((x - 1.0) ** 2)
+    >>> starts = np.array([[-2.0, 0.0], [0.0, 3.0], [4.0, 1.0], [1.0, -1.0]])
+    >>> r = sl.sampling.hmc_chains(logp, starts, n_samples=300, n_warmup=100, n_steps=5, seed=0)
+    >>> r.samples.shape, bool(np.all(r.rhat < 1.05)), bool(np.all(np.abs(r.samples.mean((0, 1)) - 1) < 0.2))
+    ((4, 300, 2), True, True)
+    """
+    from ..executors import run_tasks, spawn_seeds
+    from .diagnostics import ess, rhat
+
+    who = "hmc_chains()"
+    if "seed" in hmc_options or "x0" in hmc_options:
+        raise TypeError(f"{who}: give the starts as x0s and one seed for all chains")
+    starts = np.asarray(x0s)
+    if starts.ndim == 0 or starts.shape[0] == 0:
+        raise ValueError(f"{who}: x0s needs one start per chain along axis 0, shape (chains, ...) "
+                         f"(got shape {starts.shape}); np.tile(x0, (k, 1)) starts k chains at x0")
+    seeds = spawn_seeds(seed, starts.shape[0], who)
+    task = functools.partial(_one_chain, logp, dict(hmc_options, n_samples=n_samples))
+    runs = run_tasks(task, zip(starts, seeds), executor, who)
+    samples = np.stack([r.samples for r in runs])
+    nan = np.full(starts.shape[1:], np.nan)
+    return ChainsResult(
+        samples=samples,
+        log_prob=np.stack([r.log_prob for r in runs]),
+        acceptance_rate=np.array([r.acceptance_rate for r in runs]),
+        step_size=np.array([r.step_size for r in runs]),
+        n_steps=np.array([r.n_steps for r in runs]),
+        n_divergent=np.array([r.n_divergent for r in runs]),
+        rhat=rhat(samples) if len(runs) > 1 and samples.shape[1] >= 4 else nan,
+        ess=ess(samples) if samples.shape[1] >= 4 else nan,
+        seeds=seeds,
+    )
+
+
+def _one_chain(logp, options, x0, seed) -> HMCResult:
+    return hmc(logp, x0, seed=seed, **options)

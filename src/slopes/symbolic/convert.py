@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import numpy as snp
+from .._display import math_display
 from ..expr.errors import ExpressionError
 from ..expr.expression import Expression, natural_key
 from ..expr.functions import FUNCTIONS, allowed_functions
@@ -51,6 +52,13 @@ class FunctionArray:
 
     def __repr__(self):
         return f"FunctionArray(shape={self.shape}, variables={list(self.variables)})"
+
+    def _repr_latex_(self):
+        """Jupyter's LaTeX display: the entries as a sympy matrix (a column for a vector)."""
+        import sympy as sp
+
+        rows, cols = self.shape[0], int(np.prod(self.shape[1:]))
+        return math_display(sp.latex(sp.Matrix(rows, cols, [e.to_sympy() for e in self.expressions])))
 
 
 def to_function(sympy_expr, variables=None):

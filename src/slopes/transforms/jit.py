@@ -12,6 +12,7 @@ from ..core import pytree
 from ..core.staging import TracingError, trace_program
 from ..core.trace import Tracer
 from ._common import check_callable
+from .program_view import TracedProgram
 
 __all__ = ["jit", "Jitted", "TracingError"]
 
@@ -269,7 +270,7 @@ class Jitted:
                 "Jitted.trace(): these arguments hold values of an enclosing transform, which "
                 "run unstaged; call .trace() with plain arrays"
             )
-        return found[0].program
+        return TracedProgram.of(found[0].program)
 
     def cache_info(self):
         """``{"hits", "misses", "size", "maxsize"}`` of the program cache.

@@ -14,7 +14,7 @@ import operator
 
 import numpy as np
 from matplotlib import colormaps
-from matplotlib.figure import Figure
+from .io import Figure  # a matplotlib Figure that a notebook shows inline
 
 from ..taylor import TaylorPolynomial, taylor
 from ..transforms import derivative

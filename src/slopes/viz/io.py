@@ -1,17 +1,36 @@
-"""Writing figures to disk or to bytes: PNG and SVG, chosen by the file's suffix."""
+"""Figures that show themselves in a notebook, and writing them to disk or to bytes (PNG, SVG)."""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
 
-from matplotlib.figure import Figure
+from matplotlib import figure
 
 _FORMATS = {".png": "png", ".svg": "svg"}
 
 
+class Figure(figure.Figure):
+    """The figure every :mod:`slopes.viz` function returns: a matplotlib Figure, made
+    without pyplot, that a notebook shows inline (as PNG) when it is a cell's value.
+
+    A bare matplotlib Figure shows only as ``<Figure size ...>`` unless pyplot's inline
+    backend has been loaded; this one answers Jupyter's ``_repr_png_`` itself. Nothing
+    is registered with pyplot, so no figure is left open.
+
+    Examples
+    --------
+    >>> fig = Figure(figsize=(2, 1)); _ = fig.add_subplot().plot([0, 1])
+    >>> fig._repr_png_()[:4] == b"\\x89PNG"
+    True
+    """
+
+    def _repr_png_(self) -> bytes:
+        return to_png_bytes(self)
+
+
 def _check_figure(fig) -> None:
-    if not isinstance(fig, Figure):
+    if not isinstance(fig, figure.Figure):
         raise TypeError(
             f"expected a matplotlib.figure.Figure, got {type(fig).__name__}; "
             "pass the value returned by a slopes.viz figure function"

@@ -14,7 +14,7 @@ minima green circles, maxima red triangles, saddles orange crosses.
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.figure import Figure
+from .io import Figure  # a matplotlib Figure that a notebook shows inline
 from matplotlib.lines import Line2D
 
 from ..analysis import critical_points

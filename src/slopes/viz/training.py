@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from matplotlib.figure import Figure
+from .io import Figure  # a matplotlib Figure that a notebook shows inline
 
 from ..ml.health import DepthStudy
 from ..ml.lr_finder import LRFindResult
