@@ -18,7 +18,7 @@ SRC = DOCS.parent / "src"
 # when another copy of slopes is installed: the kernels inherit PYTHONPATH.
 sys.path.insert(0, str(SRC))
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))
-# The notebook kernels read their startup file (figure display, quiet progress bars) from here.
+# The notebook kernels read their startup file (no progress-bar warning) from here.
 os.environ["IPYTHONDIR"] = str(DOCS / "_ipython")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
