@@ -6,6 +6,7 @@ Build (warnings are errors; notebooks execute, cached by content hash in
     python -m sphinx -W --keep-going -b html docs docs/_build/html
 """
 
+import hashlib
 import os
 import shutil
 import sys
@@ -55,7 +56,24 @@ numpydoc_use_plots = False
 
 # --- notebooks: MyST markdown, executed at build time, cached by content hash --------------
 nb_execution_mode = "cache"
-nb_execution_cache_path = str(DOCS / "_build" / ".jupyter_cache")
+
+
+def library_digest(src=SRC):
+    """A hash of the library's files: outputs cached under it are never stale."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in src.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        h.update(path.relative_to(src).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+# The cache keys each notebook by its content; the folder is keyed by the library's, so a
+# change in slopes re-executes the notebooks instead of showing the old outputs.
+_CACHE = DOCS / "_build" / ".jupyter_cache"
+nb_execution_cache_path = str(_CACHE / library_digest())
+for _old in _CACHE.glob("*"):
+    if str(_old) != nb_execution_cache_path:
+        shutil.rmtree(_old, ignore_errors=True) if _old.is_dir() else _old.unlink()
 nb_execution_raise_on_error = True
 nb_execution_timeout = 180
 # A warning printed by a tutorial (a NaN, a deprecation) fails the build like any other warning.

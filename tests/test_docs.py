@@ -241,3 +241,21 @@ def test_docs_extra_and_ci_build():
 def test_conf_raises_on_notebook_errors_and_caches():
     conf = (DOCS / "conf.py").read_text(encoding="utf-8")
     assert 'nb_execution_mode = "cache"' in conf and "nb_execution_raise_on_error = True" in conf
+
+
+def test_notebook_cache_follows_the_library(tmp_path):
+    # cached outputs are keyed by the notebook's text; the cache folder by the library's files
+    tree = ast.parse((DOCS / "conf.py").read_text(encoding="utf-8"))
+    (fn,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "library_digest"]
+    namespace = {"hashlib": __import__("hashlib"), "SRC": tmp_path}
+    exec(compile(ast.Module([fn], []), "conf.py", "exec"), namespace)
+    digest = namespace["library_digest"]
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text("x = 1\n")
+    before = digest(tmp_path)
+    assert digest(tmp_path) == before  # deterministic
+    (tmp_path / "pkg" / "__pycache__").mkdir()
+    (tmp_path / "pkg" / "__pycache__" / "a.pyc").write_bytes(b"noise")
+    assert digest(tmp_path) == before  # bytecode does not count
+    (tmp_path / "pkg" / "a.py").write_text("x = 2\n")
+    assert digest(tmp_path) != before
