@@ -43,6 +43,7 @@ PACKAGES = (
     "slopes.problems",
     "slopes.ml",
     "slopes.ml.datasets",
+    "slopes.distributed",
     "slopes.sampling",
     "slopes.viz",
     "slopes.report",

@@ -261,3 +261,49 @@ def test_writing_to_a_result_changes_neither_later_calls_nor_the_input():
             np.testing.assert_array_equal(out, want)
             out += 100.0
         np.testing.assert_array_equal(x, np.ones(3))
+
+
+def _constant_bytes(program):
+    """Bytes of memory the program's array constants span (a broadcast view spans one element)."""
+    from slopes.core.program import Const
+
+    refs = [r for e in program.equations for r in e.ins] + list(program.outputs)
+    spans = {}
+    for r in refs:
+        if isinstance(r, Const) and isinstance(r.value, np.ndarray):
+            lo, hi = np.lib.array_utils.byte_bounds(r.value)
+            spans[lo] = hi - lo
+    return sum(spans.values())
+
+
+def test_broadcast_constants_are_kept_as_one_element_not_one_per_row():
+    # the mean's cotangent 1/n broadcast to n rows used to be folded into an n-row constant
+    X = RNG.normal(size=(100_000, 3))
+    y = (RNG.random(100_000) < 0.5).astype(float)
+    w = np.array([0.3, -0.2, 0.1])
+    for transform in (sl.value_and_grad, sl.hessian):
+        f = sl.jit(transform(logistic))
+        got, want = f(w, X, y), transform(logistic)(w, X, y)
+        for a, b in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,)):
+            np.testing.assert_array_equal(a, b)
+        assert _constant_bytes(f.trace(w, X, y)) < 1024
+    # a uniform constant output is still a fresh writable array for each caller
+    g = sl.jit(sl.grad(lambda x: snp.sum(x)))
+    first = g(np.zeros(1000))
+    first += 1.0
+    np.testing.assert_array_equal(g(np.zeros(1000)), np.ones(1000))
+
+
+def test_jitted_loss_pickles_small_after_a_call_on_many_rows():
+    cloudpickle = pytest.importorskip("cloudpickle")
+    X = RNG.normal(size=(100_000, 3))
+    y = (RNG.random(100_000) < 0.5).astype(float)
+    f = sl.jit(sl.value_and_grad(logistic))
+    w = np.array([0.3, -0.2, 0.1])
+    want = f(w, X, y)
+    blob = cloudpickle.dumps(f)
+    assert len(blob) < 20_000
+    back = cloudpickle.loads(blob)
+    got = back(w, X, y)
+    assert got[0] == want[0]
+    np.testing.assert_array_equal(got[1], want[1])

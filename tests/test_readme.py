@@ -4,7 +4,8 @@ The Python blocks run top to bottom in one namespace, statement by statement, ke
 value of each bare expression (as an interactive session would show it) so that the
 numbers the README states can be checked against closed forms. The ``slopes`` command
 lines of the bash blocks all parse, and every one runs except ``slopes report`` (the full
-lab report takes about 10 s; its build is tested in test_report.py).
+lab report takes about 10 s; its build is tested in test_report.py) and ``slopes lab`` (a
+server; tested in test_lab_api.py and test_lab_browser.py).
 """
 
 import ast
@@ -25,7 +26,7 @@ from click.testing import CliRunner
 from slopes.cli import cli
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-NOT_RUN = {"report"}  # too slow for the suite; parsed only
+NOT_RUN = {"report", "lab"}  # too slow for the suite / a server that runs until stopped; parsed only
 
 
 def fenced_blocks(language: str) -> list[str]:

@@ -12,10 +12,12 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 from PIL import Image
+from test_viz_style import outside_the_figure, styles_of
 
 from slopes.report import build
+from slopes.report import figures as report_figures
 from slopes.report.figures import draw
-from slopes.report.page import FigureItem, Section, Table, format_number, render_page
+from slopes.report.page import FigureItem, Section, Table, figure_item, format_number, render_page
 
 # What the issue asks the report to cover: section id -> title (written out here, not read from the code).
 SECTIONS = {
@@ -101,10 +103,21 @@ class PageParser(HTMLParser):
             self.title += data
 
 
+#: (caption, matplotlib Figure) of every figure the report drew, filled by the ``report`` fixture.
+FIGURES = []
+
+
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    path = build(out, quick=True)
+
+    def keep(fig, caption, **kwargs):  # the figures as matplotlib objects, besides their PNGs on the page
+        FIGURES.append((caption, fig))
+        return figure_item(fig, caption, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(report_figures, "figure_item", keep)
+        path = build(out, quick=True)
     text = path.read_text(encoding="utf-8")
     parser = PageParser()
     parser.feed(text)
@@ -311,6 +324,63 @@ def test_gradient_health_sigmoid_vanishes(report):
     assert all(0.1 < r < 10 for r in relu)
     for r in body:  # the ratio column is first / last
         assert close(num(r[4]), num(r[2]) / num(r[3]), atol=0)
+
+
+def test_tuned_momentum_beats_gd_on_the_bowl_as_the_page_says(report):
+    # x^2 + 10 y^2 from (-8, 2): L = 20, mu = 2, kappa = 10; the presets' closed forms written out here
+    _, text, parser, _ = report
+    header, body = rows_of(parser, "optimizers-table-0")
+    assert header == [
+        "method", "lr", "beta", "iterations", "predicted rate", "observed rate", "final f", "converged"
+    ]
+    rows = {r[0]: r for r in body}
+    s = math.sqrt(10.0)
+    gd, hb, nv = rows["gd"], rows["momentum"], rows["nesterov"]
+    assert close(num(gd[1]), 1 / 20) and gd[2] == "" and close(num(gd[4]), 1 - 1 / 10)
+    assert close(num(hb[1]), 4 / (math.sqrt(20) + math.sqrt(2)) ** 2)
+    assert close(num(hb[2]), ((s - 1) / (s + 1)) ** 2) and close(num(hb[4]), (s - 1) / (s + 1))
+    assert close(num(nv[1]), 1 / 20) and close(num(nv[2]), (s - 1) / (s + 1)) and close(num(nv[4]), 1 - 1 / s)
+    # GD's count in closed form: x_k = 0.9^k (-8) (y is solved in one step), stop at |2 x_k| <= 6e-6
+    assert int(gd[3]) == math.ceil(math.log(6e-6 / 16) / math.log(0.9))
+    # heavy ball's count by its recurrence in plain NumPy
+    lr, beta = 4 / (math.sqrt(20) + math.sqrt(2)) ** 2, ((s - 1) / (s + 1)) ** 2
+    x = x_prev = np.array([-8.0, 2.0])
+    grad = lambda z: np.array([2 * z[0], 20 * z[1]])  # noqa: E731
+    k = 0
+    while np.max(np.abs(grad(x))) > 6e-6:
+        x, x_prev, k = x - lr * grad(x) + beta * (x - x_prev), x, k + 1
+    assert int(hb[3]) == k
+    assert int(hb[3]) < int(nv[3]) < int(gd[3]) and all(r[7] == "yes" for r in (gd, hb, nv))
+    for r in (gd, hb, nv):  # observed rate near the prediction (from above: the k r^k transient)
+        assert 0.995 * num(r[4]) <= num(r[5]) <= 1.06 * num(r[4])
+    # the page states the formulas with their numbers, and its comparison is the table's
+    assert "beta = ((sqrt kappa - 1)/(sqrt kappa + 1))^2 = 0.2699" in text
+    assert "learning rate 4/(sqrt L + sqrt mu)^2 = 0.1154" in text
+    ratio = int(gd[3]) / int(hb[3])
+    assert f"momentum converged in {hb[3]} iterations against {gd[3]} for gd: {ratio:.2g} times fewer" in text
+    assert "speeds up" not in text
+
+
+def test_report_figures_keep_their_text_inside(report):
+    assert len(FIGURES) >= len(SECTIONS)
+    for caption, fig in FIGURES:
+        assert outside_the_figure(fig) == [], caption
+
+
+def test_report_paths_are_told_apart_layered_and_drawn_to_scale(report):
+    contour_figures = [(c, f) for c, f in FIGURES if f.axes[0].get_title().startswith("optimizer iterates")]
+    assert len(contour_figures) == 4  # step sizes, bowl, Rosenbrock, projected
+    for caption, fig in contour_figures:
+        ax = fig.axes[0]
+        lines = sorted((ln for ln in ax.lines if (ln.get_gid() or "").count(":") == 1), key=lambda ln: ln.get_zorder())
+        assert len(set(styles_of(lines))) == len(lines), caption
+        for below, above in zip(lines, lines[1:]):
+            assert above.get_linewidth() < below.get_linewidth() and above.get_alpha() < 1, caption
+        (x0, y0), (x1, y1) = ax.transData.transform([(0.0, 0.0), (1.0, 1.0)])
+        assert x1 - x0 == pytest.approx(y1 - y0, rel=1e-9), caption  # equal axes: the bowl looks 1 : sqrt(10)
+    (_, projected) = [(c, f) for c, f in contour_figures if "Projected" in c][0]
+    gids = [ln.get_gid() for ln in sorted(projected.axes[0].lines, key=lambda ln: ln.get_zorder()) if (ln.get_gid() or "").count(":") == 1]
+    assert gids == ["run:unconstrained GD, lr=1/L", "run:projected gradient, lr=1/L"]  # projected on top
 
 
 # ----------------------------------------------------------------------------- page pieces and errors

@@ -8,6 +8,7 @@ array([-1., -1.])
 
 from . import analysis as analysis
 from . import calculus as calculus
+from . import distributed as distributed
 from . import ml as ml
 from . import numeric as numeric
 from . import numpy  # noqa: F401  (installs the ndarray API on traced values)

@@ -23,7 +23,7 @@ import numpy as np
 from .program import Equation, Program
 from .trace import Trace, Tracer, new_level
 
-__all__ = ["StageTrace", "StageTracer", "TracingError", "trace_program", "user_line"]
+__all__ = ["StageTrace", "StageTracer", "TracingError", "compact_constant", "trace_program", "user_line"]
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -89,12 +89,45 @@ class _EnclosingTracer(Exception):
     """A value of an enclosing transform reached the staged function through a closure."""
 
 
+def compact_constant(value):
+    """``value``, or a read-only broadcast of its one repeated element when every entry of the
+    array is the same bit pattern (a cotangent seed ``1/n`` broadcast to ``n`` rows, a folded
+    ``ones_like``). The program then holds one element, not ``n``: its memory and pickled size
+    no longer grow with the data, and replays compute the same bits from the same values.
+
+    >>> c = compact_constant(np.full((1000, 3), 0.25))
+    >>> c.shape, c.strides, float(c[7, 2])
+    ((1000, 3), (0, 0), 0.25)
+    >>> compact_constant(np.arange(3.0)).strides
+    (8,)
+    """
+    if type(value) is not np.ndarray or value.size <= 1 or not any(value.strides):
+        return value
+    flat = value.reshape(-1)
+    if flat.dtype.hasobject or flat[:1].tobytes() != flat[-1:].tobytes():  # cheap refusal first
+        return value
+    cells = np.ascontiguousarray(flat).view(np.uint8).reshape(flat.size, -1)
+    if not (cells == cells[0]).all():  # compare bits: -0.0 and 0.0 or NaN payloads stay apart
+        return value
+    return np.broadcast_to(flat[:1].copy().reshape((1,) * value.ndim), value.shape)
+
+
 class StageTrace(Trace):
-    __slots__ = ("program",)
+    __slots__ = ("program", "_constants")
 
     def __init__(self, level):
         self.level = level
         self.program = Program()
+        self._constants = {}  # id -> (array, its Const): each captured array is checked once
+
+    def constant(self, value):
+        """The program's :class:`Const` for ``value`` (uniform arrays kept as one element)."""
+        if type(value) is not np.ndarray:
+            return self.program.constant(value)
+        seen = self._constants.get(id(value))
+        if seen is None:  # the array is kept in the entry, so its id is not reused meanwhile
+            seen = self._constants[id(value)] = (value, self.program.constant(compact_constant(value)))
+        return seen[1]
 
     def new_input(self, value):
         return StageTracer(self, value, self.program.new_input(value))
@@ -109,7 +142,7 @@ class StageTrace(Trace):
             elif isinstance(a, Tracer):
                 raise _EnclosingTracer()
             else:
-                refs[i] = self.program.constant(a)
+                refs[i] = self.constant(a)
         for v in params.values():
             if isinstance(v, Tracer) or (type(v) is tuple and any(isinstance(e, Tracer) for e in v)):
                 raise TracingError(
@@ -153,6 +186,7 @@ def trace_program(fn, inputs):
             elif isinstance(o, Tracer):
                 raise LookupError("an output belongs to an enclosing transform")
             else:  # the program keeps its own copy: the caller may write to the one it gets
-                trace.program.outputs.append(trace.program.constant(o.copy() if isinstance(o, np.ndarray) else o))
+                kept = compact_constant(o.copy()) if isinstance(o, np.ndarray) else o
+                trace.program.outputs.append(trace.program.constant(kept))
                 values.append(o)
     return trace.program, values

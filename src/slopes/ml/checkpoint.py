@@ -42,6 +42,7 @@ import numpy as np
 
 from .._io import DamagedFileError, atomic_write, read_npz, remove_stale_temporaries
 from ..core.pytree import leaves
+from ..distributed import is_dask
 from ..optim.state_io import load_state, save_state, state_paths
 
 __all__ = [
@@ -105,7 +106,8 @@ def run_fingerprint(
 ) -> dict:
     """What a checkpoint must share with the run that resumes it, JSON-ready.
 
-    ``data``: a hash of every array's dtype, shape and bytes; ``batch_size``, ``shuffle``,
+    ``data``: a hash of every array's dtype, shape and bytes (of a dask array: its chunks and
+    the token dask names it by, so nothing is computed); ``batch_size``, ``shuffle``,
     ``seed`` (an int seed; None for a Generator or fresh entropy, whose state the
     checkpoint carries); ``model``: each parameter's path, shape and dtype;
     ``precision``: the mixed-precision dtype (None: off).
@@ -120,6 +122,9 @@ def run_fingerprint(
     """
     digest = hashlib.blake2b(digest_size=16)
     for x in leaves(data):
+        if is_dask(x):  # its name is dask's token of its graph: the data it computes, unread
+            digest.update(f"dask:{x.dtype.str}{x.shape}{x.chunks}:{x.name};".encode())
+            continue
         a = np.ascontiguousarray(x)
         digest.update(f"{a.dtype.str}{a.shape};".encode())
         digest.update(repr(a.tolist()).encode() if a.dtype.hasobject else a.reshape(-1).view(np.uint8))

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from .._display import Card, table_html
+from ..distributed import is_dask
 from ..optim._validate import check_number  # noqa: F401  (shared with the optimizers; used by the estimators)
 from . import sklearn_bridge
 
@@ -56,6 +57,9 @@ __all__ = [
     "DataConversionWarning",
     "check_X",
     "check_X_y",
+    "check_same_rows",
+    "one_per_sample",
+    "r2_from_sums",
     "check_is_fitted",
     "encode_labels",
     "feature_names",
@@ -370,6 +374,10 @@ class ClassifierMixin:
         >>> Zero().score(np.zeros((2, 1)), [0, 1], sample_weight=[3.0, 1.0])
         0.75
         """
+        if is_dask(X) or is_dask(y):
+            from .lazy import dask_score  # dask is loaded already: a dask array came in
+
+            return dask_score(self, X, y, sample_weight)
         y = _check_y(y)
         pred = self.predict(X)
         if pred.shape != y.shape:
@@ -412,6 +420,10 @@ class RegressorMixin:
         >>> Zero().score([[0.0], [0.0]], [1.0, -1.0])
         0.0
         """
+        if is_dask(X) or is_dask(y):
+            from .lazy import dask_score  # dask is loaded already: a dask array came in
+
+            return dask_score(self, X, y, sample_weight)
         y = np.asarray(y)
         y = (check_X(y, name="y") if y.ndim == 2 else _check_y(y, numeric=True)).astype(np.float64)
         pred = np.asarray(self.predict(X), dtype=np.float64)
@@ -422,9 +434,23 @@ class RegressorMixin:
         Y, P = y.reshape(len(y), -1), pred.reshape(len(y), -1)
         ss_res = w @ (Y - P) ** 2
         ss_tot = w @ (Y - np.average(Y, axis=0, weights=w)) ** 2
-        flat = ss_tot == 0.0
-        per_column = np.where(flat, (ss_res == 0.0).astype(float), 1.0 - ss_res / np.where(flat, 1.0, ss_tot))
-        return float(np.mean(per_column))
+        return r2_from_sums(ss_res, ss_tot)
+
+
+def r2_from_sums(ss_res, ss_tot) -> float:
+    """``1 - ss_res / ss_tot`` averaged over columns; a constant column (``ss_tot = 0``) scores 1.0 for
+    a perfect fit, else 0.0, as scikit-learn's ``r2_score``.
+
+    Examples
+    --------
+    >>> from slopes.ml.estimator import r2_from_sums
+    >>> r2_from_sums(1.0, 4.0), r2_from_sums([0.0, 1.0], [0.0, 0.0])
+    (0.75, 0.5)
+    """
+    ss_res, ss_tot = np.asarray(ss_res, float), np.asarray(ss_tot, float)
+    flat = ss_tot == 0.0
+    per_column = np.where(flat, (ss_res == 0.0).astype(float), 1.0 - ss_res / np.where(flat, 1.0, ss_tot))
+    return float(np.mean(per_column))
 
 
 class TransformerMixin:
@@ -706,6 +732,31 @@ def check_X(X, name: str = "X", allow_nd: bool = False) -> np.ndarray:
     return a
 
 
+def one_per_sample(y, name: str = "y", stacklevel: int = 2):
+    """``y`` (NumPy or dask) as 1-D: a column (n, 1) is taken as its one column, with a warning.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from slopes.ml.estimator import one_per_sample
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     one_per_sample(np.ones((2, 1))).shape
+    (2,)
+    """
+    if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn(
+            f"A column-vector {name} was passed when a 1d array was expected (shape {y.shape}); it is "
+            f"used as {name}.ravel(). Pass a 1-D {name} to silence this warning",
+            sklearn_bridge.bridged(DataConversionWarning, "DataConversionWarning"),
+            stacklevel=stacklevel,
+        )
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be 1-D with one entry per sample (got shape {y.shape})")
+    return y
+
+
 def _check_y(y, numeric: bool = False, name: str = "y") -> np.ndarray:
     if y is None:
         raise ValueError(
@@ -713,17 +764,7 @@ def _check_y(y, numeric: bool = False, name: str = "y") -> np.ndarray:
         )
     if hasattr(y, "to_numpy") and not isinstance(y, np.ndarray):
         y = y.to_numpy()
-    y = _as_array(y, name) if numeric else np.asarray(y)
-    if y.ndim == 2 and y.shape[1] == 1:
-        warnings.warn(
-            f"A column-vector {name} was passed when a 1d array was expected (shape {y.shape}); it is "
-            f"used as {name}.ravel(). Pass a 1-D {name} to silence this warning",
-            sklearn_bridge.bridged(DataConversionWarning, "DataConversionWarning"),
-            stacklevel=4,
-        )
-        y = y.ravel()
-    if y.ndim != 1:
-        raise ValueError(f"{name} must be 1-D with one entry per sample (got shape {y.shape})")
+    y = one_per_sample(_as_array(y, name) if numeric else np.asarray(y), name, stacklevel=5)
     if numeric:
         y = y.astype(_float_dtype(y, name), copy=False)
     if y.dtype.kind == "f":
@@ -762,11 +803,25 @@ def check_X_y(X, y, y_numeric: bool = False) -> tuple[np.ndarray, np.ndarray]:
     y = _check_y(y, numeric=y_numeric)
     if y_numeric:
         y = y.astype(X.dtype, copy=False)
+    check_same_rows(X, y)
+    return X, y
+
+
+def check_same_rows(X, y) -> None:
+    """Raise unless ``X`` and ``y`` (NumPy or dask) have as many rows.
+
+    Examples
+    --------
+    >>> from slopes.ml.estimator import check_same_rows
+    >>> check_same_rows(np.ones((2, 1)), np.ones(3))
+    Traceback (most recent call last):
+    ...
+    ValueError: X has 2 rows but y has 3 entries; they must describe the same samples
+    """
     if y.shape[0] != X.shape[0]:
         raise ValueError(
             f"X has {X.shape[0]} rows but y has {y.shape[0]} entries; they must describe the same samples"
         )
-    return X, y
 
 
 def check_is_fitted(estimator, attributes: str | tuple[str, ...] = "n_features_in_") -> None:

@@ -18,6 +18,10 @@ The intercept is profiled out exactly: the columns of ``X`` and ``y`` are centre
 is found on the centred data, and ``b = mean(y) - mean(X) . w``. That is the same
 minimizer, and a far better conditioned problem for the iterative solvers.
 
+On dask arrays one pass over the row chunks reduces the data to the ``R`` factor of the
+centred ``[X, y]`` (TSQR: a QR per chunk, then one of the stacked factors), which has the
+same normal equations; every solver then runs on that small factor, as in memory.
+
 Examples
 --------
 >>> import numpy as np
@@ -38,8 +42,10 @@ import numpy as np
 
 import slopes.numpy as snp
 
+from ..distributed import is_dask
 from ..optim.driver import minimize
 from . import sklearn_bridge
+from .chunked import RowChunks
 from .estimator import (
     BaseEstimator,
     ConvergenceWarning,
@@ -47,7 +53,9 @@ from .estimator import (
     check_choice,
     check_number,
     check_X_y,
+    _require_finite,
 )
+from .lazy import check_dask_X_y, rowwise
 
 __all__ = ["LinearRegression"]
 
@@ -133,16 +141,22 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         tol = check_number(self.tol, "tol", low=0.0, low_open=True)
         lr = check_number(self.learning_rate, "learning_rate", low=0.0, low_open=True, allow_none=True)
         self._track_feature_names(X, reset=True)
-        X_in, y = check_X_y(X, y, y_numeric=True)
-        # solved in float64 for any input (tol=1e-8 is below float32 rounding); coef_ in X's dtype
-        X, y = X_in.astype(np.float64, copy=False), y.astype(np.float64, copy=False)
-        n, d = X.shape
-        if self.fit_intercept:
-            x_mean, y_mean = X.mean(axis=0), y.mean()
-            Xc, yc = X - x_mean, y - y_mean
+        if is_dask(X) or is_dask(y):
+            X_in, y = check_dask_X_y(X, y, y_numeric=True)
+            n, d = X_in.shape
+            x_mean, y_mean, Xc, yc, rest = _reduced(RowChunks(X_in.astype(np.float64), y), self.fit_intercept)
         else:
-            x_mean, y_mean = np.zeros(d), 0.0
-            Xc, yc = X, y
+            X_in, y = check_X_y(X, y, y_numeric=True)
+            # solved in float64 for any input (tol=1e-8 is below float32 rounding); coef_ in X's dtype
+            X, y = X_in.astype(np.float64, copy=False), y.astype(np.float64, copy=False)
+            n, d = X.shape
+            if self.fit_intercept:
+                x_mean, y_mean = X.mean(axis=0), y.mean()
+                Xc, yc = X - x_mean, y - y_mean
+            else:
+                x_mean, y_mean = np.zeros(d), 0.0
+                Xc, yc = X, y
+            rest = 0.0
 
         self.n_iter_, self.history_ = 1, None
         if solver == "lstsq":
@@ -153,19 +167,21 @@ class LinearRegression(RegressorMixin, BaseEstimator):
                 A, b = Xc, yc
             w = np.linalg.lstsq(A, b, rcond=None)[0]
         else:
-            w = self._iterate(Xc, yc, alpha, solver, max_iter, tol, lr)
+            w = self._iterate(Xc, yc, n, rest, alpha, solver, max_iter, tol, lr)
         self.coef_ = w.astype(X_in.dtype, copy=False)
         self.intercept_ = float(y_mean - x_mean @ w) if self.fit_intercept else 0.0
         self.n_features_in_ = d
         return self
 
-    def _iterate(self, Xc, yc, alpha, solver, max_iter, tol, lr):
-        n, d = Xc.shape
+    def _iterate(self, Xc, yc, n, rest, alpha, solver, max_iter, tol, lr):
+        """The iterative solvers on the centred rows, or on rows with the same normal equations
+        (dask input: ``R`` of a QR), whose residual then misses ``rest`` (a constant)."""
+        d = Xc.shape[1]
         scale = 1.0 / (2.0 * n)
 
         def objective(w):
             r = Xc @ w - yc
-            return scale * (snp.sum(r * r) + alpha * snp.sum(w * w))
+            return scale * (snp.sum(r * r) + rest + alpha * snp.sum(w * w))
 
         options = {}
         if solver == "gd":
@@ -186,6 +202,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self.n_iter_, self.history_ = int(res.nit), res.history
         return np.asarray(res.x)
 
+    @rowwise
     def predict(self, X) -> np.ndarray:
         """``X @ coef_ + intercept_``, in ``X``'s float dtype.
 
@@ -197,3 +214,33 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         """
         X = self._check_predict_X(X)
         return X @ self.coef_.astype(X.dtype) + X.dtype.type(self.intercept_)
+
+
+def _chunk_r(fit_intercept, X, y):
+    """One chunk's share of the fit: ``R`` of ``[1, X, y]`` (or ``[X, y]``) and the column sums."""
+    _require_finite(X, "X")
+    _require_finite(y, "y")
+    M = np.column_stack([np.ones(len(y)), X, y] if fit_intercept else [X, y])
+    return np.linalg.qr(M, mode="r"), X.sum(axis=0), y.sum()
+
+
+def _reduced(rows, fit_intercept):
+    """Least-squares data of ``rows`` reduced in one pass (TSQR): ``(x_mean, y_mean, R_X, r_y, rho^2)``.
+
+    The ``R`` factors of the chunks, stacked, have the ``R`` of the whole ``[1, X, y]``: its
+    block after the ones column is the ``R`` of the centred ``[X, y]``, so ``R_X^T R_X =
+    Xc^T Xc`` and ``R_X^T r_y = Xc^T yc``: the same normal equations, hence the same
+    solution by every solver, with no Gram matrix formed (its condition number would be
+    squared). ``rho^2`` is the residual the ``R`` rows leave out, ``||yc||^2 - ||r_y||^2``.
+    """
+    parts = rows.map(_chunk_r, fit_intercept)
+    R = np.linalg.qr(np.vstack([p[0] for p in parts]), mode="r")
+    n, d = rows.n, rows.d
+    if fit_intercept:
+        R = R[1:, 1:]
+        x_mean = sum(p[1] for p in parts) / n
+        y_mean = float(sum(p[2] for p in parts)) / n
+    else:
+        x_mean, y_mean = np.zeros(d), 0.0
+    R = np.pad(R, ((0, d + 1 - R.shape[0]), (0, 0)))  # fewer rows than columns: zero rows add nothing
+    return x_mean, y_mean, R[:d, :d], R[:d, d], float(R[d, d] ** 2)

@@ -46,6 +46,10 @@ Solvers (``solver=``):
     FISTA (accelerated proximal gradient, with restart) with soft thresholding of ``w``:
     the solver for ``"l1"`` and ``"elasticnet"``, which are not differentiable at 0.
 
+On dask arrays, ``fit`` runs the full-batch solvers on the same closed forms, each one a
+sum over rows evaluated one task per row chunk (``X`` is never gathered); the labels come
+from ``da.unique(y)``, and the predictions are lazy dask arrays (:mod:`slopes.ml.lazy`).
+
 Examples
 --------
 >>> import numpy as np
@@ -66,10 +70,10 @@ from scipy.special import expit, log_expit, log_softmax, softmax
 import slopes.numpy as snp
 
 from .. import optim as so
+from ..distributed import is_dask
 from ..optim.driver import minimize
 from ..optim.prox import Prox, soft_threshold
 from ..optim.result import History
-from ..transforms import jit, value_and_grad
 from . import sklearn_bridge
 from .estimator import (
     BaseEstimator,
@@ -81,8 +85,11 @@ from .estimator import (
     available_if,
     encode_labels,
     incremental_codes,
+    _require_finite,
     resumed,
 )
+from .chunked import RowChunks
+from .lazy import check_dask_X_y, encode_dask_labels, rowwise
 from .losses import binary_cross_entropy_with_logits, cross_entropy
 from .training import fit
 
@@ -93,15 +100,90 @@ _SOLVERS = ("newton", "lbfgs", "gd", "sgd", "adam", "natural_gradient", "proxima
 _BATCHED = ("sgd", "adam")
 
 
+def _augment(X, fit_intercept):
+    """``[X, 1]`` (or ``X``): the design matrix of ``theta``'s rows of ``[[W], [b]]``."""
+    return np.hstack([X, np.ones((X.shape[0], 1), X.dtype)]) if fit_intercept else X
+
+
+def _loss_grad_sums(theta, k, A, t):
+    """Sum over the rows of ``A`` of the log loss and of its gradient ``A^T (p - t)``.
+
+    ``p`` is the sigmoid (or softmax rows) of the logits and ``t`` the labels (one-hot for
+    softmax). Sums, not means, so the terms of row chunks add up to the whole data's.
+    """
+    Z = A @ theta.reshape(-1, k)
+    if k == 1:
+        z = Z[:, 0]
+        return np.sum(np.logaddexp(0.0, z) - t * z), A.T @ (expit(z) - t)
+    rows = np.arange(A.shape[0])
+    logp = log_softmax(Z, axis=1)
+    P = np.exp(logp)
+    P[rows, t] -= 1.0
+    return -np.sum(logp[rows, t]), (A.T @ P).ravel()
+
+
+def _fisher_sum(theta, k, A, t):
+    """Sum over the rows of ``A`` of the Fisher information (= Hessian) of the log loss."""
+    Z = A @ theta.reshape(-1, k)
+    if k == 1:
+        p = expit(Z[:, 0])
+        return (A * (p * (1.0 - p))[:, None]).T @ A
+    P = softmax(Z, axis=1)
+    n, q = A.shape
+    # sum_i kron(a_i a_i^T, diag(p_i) - p_i p_i^T), with theta's (row, class) ordering
+    F4 = np.zeros((q, k, q, k), A.dtype)
+    for c in range(k):
+        F4[:, c, :, c] = (A * P[:, c : c + 1]).T @ A
+    G = (A[:, :, None] * P[:, None, :]).reshape(n, q * k)
+    return F4.reshape(q * k, q * k) - G.T @ G
+
+
+def _gram(A, t):
+    return A.T @ A
+
+
+class _InMemoryRows:
+    """The rows of an in-memory fit: ``[X, 1]`` built once, every sum in one call."""
+
+    def __init__(self, X, t, fit_intercept):
+        self.X, self.t = X, t
+        self.A = _augment(X, fit_intercept)
+
+    def sum(self, fn, *args):
+        return fn(*args, self.A, self.t)
+
+
+class _ChunkedRows:
+    """The rows of a fit on dask arrays: each sum is one task per row chunk, added in chunk order."""
+
+    def __init__(self, X, t, fit_intercept):
+        self.chunks = RowChunks(X, t)
+        self.fit_intercept = fit_intercept
+
+    def sum(self, fn, *args):
+        return self.chunks.sum(_on_chunk, fn, self.fit_intercept, args)
+
+
+def _on_chunk(fn, fit_intercept, args, X, t):
+    _require_finite(X, "X")
+    return fn(*args, _augment(X, fit_intercept), t)
+
+
 class _Problem:
-    """The scaled objective of one fit: ``theta = [[W], [b]].ravel()``, ``W`` of shape (d, k)."""
+    """The scaled objective of one fit: ``theta = [[W], [b]].ravel()``, ``W`` of shape (d, k).
+
+    ``X`` is a NumPy array, or a dask array whose row chunks are never gathered: the closed
+    forms below are sums over rows, evaluated one task per chunk (the automatic-
+    differentiation objectives :meth:`full` and :meth:`batched` need ``X`` in memory).
+    """
 
     def __init__(self, X, t, k, fit_intercept, l2, l1):
         self.X, self.t, self.k, self.fit_intercept = X, t, k, fit_intercept
-        self.n, self.d = X.shape
+        self.n, self.d = (int(s) for s in X.shape)
         self.m = self.d * k  # number of penalized coordinates (the weights, first in theta)
         self.size = self.m + (k if fit_intercept else 0)
         self.l2, self.l1 = l2, l1  # penalty weights already divided by C n
+        self.rows = (_ChunkedRows if is_dask(X) else _InMemoryRows)(X, t, fit_intercept)
 
     def logits(self, theta, X):
         if self.k == 1:  # sigmoid model: one logit per row
@@ -124,61 +206,29 @@ class _Problem:
     def batched(self, theta, batch):
         return self.smooth(theta, *batch)
 
-    def augmented(self):
-        """``[X, 1]`` (or ``X``): the design matrix of ``theta``'s rows of ``[[W], [b]]``."""
-        if not hasattr(self, "_A"):
-            ones = np.ones((self.n, 1), self.X.dtype)
-            self._A = np.hstack([self.X, ones]) if self.fit_intercept else self.X
-        return self._A
-
     def value_and_gradient(self, theta):
         """:meth:`full` and its gradient ``A^T (p - t) / n`` (plus the L2 term) in closed form.
 
-        ``p`` is the sigmoid (or softmax rows) of the logits and ``t`` the labels (one-hot
-        for softmax); the tests check both against ``full`` and ``sl.grad(full)``. Closed
+        ``A = [X, 1]``; the tests check both against ``full`` and ``sl.grad(full)``. Closed
         forms (with :meth:`fisher`) let Newton (IRLS) run without tracing the objective
         anew for each fit (each fit closes over new data), with one product by ``A`` per
-        evaluation.
+        evaluation, and on dask arrays one task per row chunk.
         """
-        A = self.augmented()
-        Z = A @ theta.reshape(-1, self.k)
-        rows = np.arange(self.n)
-        if self.k == 1:
-            z = Z[:, 0]
-            loss = np.mean(np.logaddexp(0.0, z) - self.t * z)
-            G = A.T @ (expit(z) - self.t)
-        else:
-            logp = log_softmax(Z, axis=1)
-            loss = -np.mean(logp[rows, self.t])
-            P = np.exp(logp)
-            P[rows, self.t] -= 1.0
-            G = (A.T @ P).ravel()
-        G /= self.n
+        loss, G = self.rows.sum(_loss_grad_sums, theta, self.k)
+        G = G / self.n
         w = theta[: self.m]
         G[: self.m] += self.l2 * w
-        return loss + 0.5 * self.l2 * float(w @ w), G
+        return float(loss) / self.n + 0.5 * self.l2 * float(w @ w), G
 
     def lipschitz(self):
         """Upper bound on the Hessian's largest eigenvalue (sigmoid'' <= 1/4, softmax'' <= 1/2)."""
         bound = 0.25 if self.k == 1 else 0.5
-        return bound * np.linalg.norm(self.augmented(), 2) ** 2 / self.n + self.l2
+        top = np.linalg.eigvalsh(self.rows.sum(_gram))[-1]  # ||A||_2^2, from the small Gram matrix
+        return bound * top / self.n + self.l2
 
     def fisher(self, theta):
         """Fisher information of the mean log loss plus the L2 term's Hessian, in closed form."""
-        A = self.augmented()
-        z = np.asarray(self.logits(theta, self.X))
-        if self.k == 1:
-            p = expit(z)
-            F = (A * (p * (1.0 - p))[:, None]).T @ A / self.n
-        else:
-            P = softmax(z, axis=1)
-            q, k = A.shape[1], self.k
-            # sum_i kron(a_i a_i^T, diag(p_i) - p_i p_i^T), with theta's (row, class) ordering
-            F4 = np.zeros((q, k, q, k), A.dtype)
-            for c in range(k):
-                F4[:, c, :, c] = (A * P[:, c : c + 1]).T @ A
-            G = (A[:, :, None] * P[:, None, :]).reshape(self.n, q * k)
-            F = (F4.reshape(q * k, q * k) - G.T @ G) / self.n
+        F = self.rows.sum(_fisher_sum, theta, self.k) / self.n
         F[np.arange(self.m), np.arange(self.m)] += self.l2
         return F
 
@@ -216,7 +266,7 @@ class _Problem:
 
 def _natural_gradient(problem, theta, max_iter, tol, lr, damping):
     """Fisher-preconditioned steps; returns ``(theta, n_iter, history, converged, message)``."""
-    vg = jit(value_and_grad(problem.full))
+    vg = problem.value_and_gradient
     hist = History()
     f, g = vg(theta)
     n_eval = 1
@@ -306,8 +356,19 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         """
         solver, C, l1_share, l2_share = self._validated()
         self._track_feature_names(X, reset=True)
-        X, y = check_X_y(X, y)
-        classes, codes = encode_labels(y)
+        chunked = is_dask(X) or is_dask(y)
+        if chunked:  # X stays in its chunks: one task per chunk per evaluation
+            if solver in _BATCHED and (solver == "sgd" or self.batch_size is not None):
+                raise ValueError(
+                    f"solver={solver!r} with mini-batches does not run on dask arrays in fit; use a "
+                    "full-batch solver ('newton', 'lbfgs', 'gd', 'proximal'), or "
+                    "dask_ml.wrappers.Incremental, which calls partial_fit on each chunk"
+                )
+            X, y = check_dask_X_y(X, y)
+            classes, codes = encode_dask_labels(y)
+        else:
+            X, y = check_X_y(X, y)
+            classes, codes = encode_labels(y)
         problem = self._problem(X, codes, len(classes), C, l1_share, l2_share)
         X64, t = problem.X, problem.t
         tol = self.tol
@@ -339,8 +400,8 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
                 # the Hessian is positive (semi)definite: a Cholesky factorization, not an eigensolve
                 res = minimize(problem.value_and_gradient, theta0, jac=True, hess=problem.newton_hessian,
                                modification="cholesky", **opts)
-            else:
-                res = minimize(problem.full, theta0, **opts)
+            else:  # the closed-form value and gradient: no trace per fit, and one task per chunk on dask
+                res = minimize(problem.value_and_gradient, theta0, jac=True, **opts)
             theta, nit, hist, ok, message = np.asarray(res.x), res.nit, res.history, res.success, res.message
         if not ok and solver != "sgd":  # sgd runs its epochs by design; its noise floor is above tol
             warnings.warn(
@@ -442,6 +503,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         Z = X @ self.coef_.T.astype(X.dtype) + self.intercept_.astype(X.dtype)
         return Z[:, 0] if self.coef_.shape[0] == 1 else Z
 
+    @rowwise
     def decision_function(self, X) -> np.ndarray:
         """Logits: shape (n,) for two classes (positive favours ``classes_[1]``), else (n, K).
 
@@ -458,6 +520,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         Z = self._logits(X)
         return Z[:, 1] - Z[:, 0] if Z.ndim == 2 and Z.shape[1] == 2 else Z
 
+    @rowwise
     def predict_log_proba(self, X) -> np.ndarray:
         """Log class probabilities, shape (n, K), computed stably from the logits.
 
@@ -474,6 +537,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             return np.stack([log_expit(-z), log_expit(z)], axis=1)
         return log_softmax(z, axis=1)
 
+    @rowwise
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, shape (n, K), columns in the order of ``classes_``; rows sum to 1.
 
@@ -489,6 +553,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             return np.stack([expit(-z), expit(z)], axis=1)
         return softmax(z, axis=1)
 
+    @rowwise
     def predict(self, X) -> np.ndarray:
         """The most probable class label for each row (an entry of ``classes_``).
 

@@ -46,6 +46,7 @@ from .callbacks import (
 )
 from .checkpoint import load_checkpoint, prepare_checkpoint_dir, run_fingerprint, save_checkpoint
 from .mixed_precision import as_loss_scale, to_dtype
+from .streaming import ChunkStream, chunk_mean, has_dask_leaf
 
 __all__ = ["fit", "TrainResult"]
 
@@ -213,7 +214,8 @@ def fit(
     params : pytree of float arrays
         The starting parameters (not modified).
     data : array or tuple / list / dict of arrays
-        Samples along the first axis, all arrays the same length.
+        Samples along the first axis, all arrays the same length. Dask arrays are
+        streamed, one row chunk in memory at a time (see Notes).
     optimizer : GradientTransformation, optional
         Any :mod:`slopes.optim` transformation (default ``adam(1e-3)``); schedules in it
         follow the step count in its state. Its ``update`` gets ``grad_fn=``, the gradient
@@ -225,11 +227,13 @@ def fit(
         None: full batch; 1: one sample per step; k: mini-batches of k (the last of an
         epoch holds the remainder).
     shuffle, seed :
-        Reshuffle the samples each epoch, from ``np.random.default_rng(seed)``.
+        Reshuffle the samples each epoch, from ``np.random.default_rng(seed)``; on dask
+        data, the chunk order and the rows within each chunk (chunk-local shuffling).
     clip_norm : float, optional
         Clip the gradient's global norm to this first (``clip_by_global_norm``).
     val_data : like ``data``, optional
-        Evaluated at each epoch end: ``val_loss`` and the ``val_`` metrics.
+        Evaluated at each epoch end: ``val_loss`` and the ``val_`` metrics. On dask
+        ``val_data``, ``val_loss`` is the chunks' losses weighted by their rows.
     metrics : dict, optional
         ``name -> fn(params, data) -> float``, evaluated each epoch on the train data
         (field ``name``) and on ``val_data`` (field ``val_name``).
@@ -266,6 +270,13 @@ def fit(
 
     Notes
     -----
+    On dask ``data`` (see :mod:`slopes.ml.streaming`) each epoch visits the row chunks in a
+    seeded random order and shuffles rows only *within* a chunk: batches never mix rows of
+    two chunks, and a chunk's last batch holds its remainder. Each chunk is computed once
+    per epoch, the next one in a background thread while the current one trains, with
+    dask's local scheduler or a ``distributed`` client. ``batch_size`` is required there
+    (a full batch would gather all rows); ``metrics`` receive ``data`` as given.
+
     A diverging run ends (``diverged=True``) without applying the step that showed it: a
     non-finite loss, gradient or update (every update is checked before it is applied,
     the last one too), or a blow-up by the test :func:`slopes.minimize` applies
@@ -295,8 +306,18 @@ def fit(
     scaler = as_loss_scale(mixed_precision)
     if scaler is not None:
         params = to_dtype(params, np.float32)  # the float32 master weights
-    batches = MiniBatches(_compute_data(data, scaler.dtype) if scaler else data, batch_size, shuffle, seed)
-    if val_data is not None:
+    streamed = has_dask_leaf(data)
+    if streamed:  # one chunk in memory at a time (the next one on its way)
+        if scaler is not None:
+            raise ValueError(
+                "fit(): mixed_precision needs the data's range checked in full, which dask data are not; "
+                "cast the chunks lazily first (X.astype(np.float16)) and train without mixed_precision"
+            )
+        batches = ChunkStream(data, batch_size, shuffle, seed)
+    else:
+        rows = _compute_data(data, scaler.dtype) if scaler else data
+        batches = MiniBatches(rows, batch_size, shuffle, seed)
+    if val_data is not None and not has_dask_leaf(val_data):
         MiniBatches(val_data)  # validates its arrays
     metrics = dict(metrics or {})
     for name, fn in metrics.items():
@@ -363,7 +384,6 @@ def fit(
         vg = _Staged(value_and_grad(scaler.scaled(loss)), jit, shared)
     eval_loss = _Staged(loss, jit, shared)
     nb = batches.batches_per_epoch
-    sizes = np.minimum(batches.batch_size, batches.n - batches.batch_size * np.arange(nb))  # rows per batch
     show = sys.stderr.isatty() if progress is None else bool(progress)
     bar = tqdm(
         total=epochs * nb,
@@ -413,6 +433,10 @@ def fit(
                 batches.rng.bit_generator.state = rng_state
             epoch_start_rng = batches.rng.bit_generator.state
             epoch_batches = batches.epoch()
+            # rows per batch: streamed epochs cut each chunk on its own, so they know theirs
+            sizes = getattr(epoch_batches, "sizes", None)
+            if sizes is None:
+                sizes = np.minimum(batches.batch_size, batches.n - batches.batch_size * np.arange(nb))
             for pos in range(pos0 if epoch == epoch0 else 0, nb):
                 batch = epoch_batches[pos]
                 lr = _lr(state)
@@ -501,6 +525,8 @@ def fit(
         message = f"interrupted (KeyboardInterrupt) after step {step}"
     finally:
         bar.close()
+        if streamed:
+            batches.close()
     return TrainResult(
         params=params,
         best_params=best_params,
@@ -644,10 +670,18 @@ def _evaluate(eval_loss, params, data, val_data, metrics, history, epoch, t_epoc
     """The epoch row: mean loss over the epoch's samples, validation loss, metrics, time."""
     logs = {"epoch": epoch, "loss": _epoch_loss(history, epoch, sizes)}
     if val_data is not None:
-        logs["val_loss"] = float(eval_loss(params, val_data))
+        logs["val_loss"] = _mean_loss(eval_loss, params, val_data)
     for name, fn in metrics.items():
         logs[name] = float(fn(params, data))
         if val_data is not None:
             logs[f"val_{name}"] = float(fn(params, val_data))
     logs["time"] = time.perf_counter() - t_epoch
     return logs
+
+
+def _mean_loss(eval_loss, params, data) -> float:
+    """``loss(params, data)``; on dask data the chunks' losses weighted by their rows (each chunk
+    computed once), which is the loss of all rows when the loss is a mean over rows."""
+    if has_dask_leaf(data):
+        return chunk_mean(eval_loss, params, data)
+    return float(eval_loss(params, data))

@@ -12,7 +12,7 @@
 (3, 0.099778)
 """
 
-from . import projections, prox
+from . import presets, projections, prox
 from .base import (
     ChainState,
     GradientTransformation,
@@ -68,6 +68,7 @@ __all__ = [
     "read_bounds",
     "Result",
     "History",
+    "presets",
     "projections",
     "prox",
     "fixed_point_residual",

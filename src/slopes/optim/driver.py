@@ -33,6 +33,30 @@ def default_gtol(dtype) -> float:
     return float(np.finfo(dtype).eps) ** (1.0 / 3.0)
 
 
+def _chunked_objective(fun, data, batch_size, chunk_size, reduction, jac, hess, epochs, jit):
+    """The :class:`~slopes.distributed.ChunkedObjective` ``minimize`` runs on, or None for in-memory data."""
+    from ..distributed import ChunkedObjective, has_dask
+
+    dask_data = data is not None and has_dask(data)
+    if not (dask_data or (data is not None and chunk_size is not None)):
+        if chunk_size is not None:
+            raise ValueError("chunk_size= cuts data= into row chunks; give data=(X, y) too")
+        if reduction != "mean":
+            raise ValueError("reduction= chooses how chunks of data= add up; give data= with dask arrays or chunk_size=")
+        return None
+    if batch_size is not None:
+        what = "dask arrays" if dask_data else "chunk_size="
+        raise ValueError(f"batch_size={batch_size!r} with {what}: minimize runs full-batch passes over chunked "
+                         "data (batch_size=None); stream mini-batches of dask data with sl.ml.fit")
+    if jac is not None or hess is not None:
+        raise ValueError("jac=/hess= with chunked data: give the loss only; the derivatives of every chunk "
+                         "come from automatic differentiation where the chunk is")
+    if epochs is not None:
+        raise ValueError("epochs= counts mini-batch passes; a full-batch run over chunked data stops by "
+                         "maxiter and gtol")
+    return ChunkedObjective(fun, data, reduction=reduction, chunk_size=chunk_size, jit=jit)
+
+
 def _ensure_methods():
     from . import methods_smooth  # noqa: F401  (registers the smooth methods)
 
@@ -45,7 +69,7 @@ def _ensure_methods():
 
 def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None, L=None,
              line_search=None, bounds=None, projection=None, prox=None, data=None, batch_size=None,
-             shuffle=True, seed=None, epochs=None, gtol=None, ftol=None, maxiter=None, f_star=None,
+             chunk_size=None, reduction="mean", shuffle=True, seed=None, epochs=None, gtol=None, ftol=None, maxiter=None, f_star=None,
              callback=None, record_x=False, jit=True, **method_options) -> Result:
     """Minimize ``fun`` from ``x0`` with the named method.
 
@@ -84,6 +108,15 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
         Stochastic use (gd with a learning_rate and the transformation methods):
         ``fun(x, batch)`` is evaluated on one mini-batch per iteration for ``epochs``
         passes (default 100) over ``data``; see :mod:`slopes.optim.stochastic`.
+    data, chunk_size, reduction :
+        Full-batch use over data in row chunks: with dask arrays in ``data`` (and
+        ``batch_size=None``), or NumPy arrays and ``chunk_size=`` rows per chunk
+        (gradient accumulation), any method minimizes
+        ``f(x) = sum_c (n_c / n) fun(x, chunk_c)`` (``reduction="sum"``: the plain sum)
+        through a :class:`slopes.distributed.ChunkedObjective`: one pass over the data per
+        evaluation, the data never computed whole; ``result.passes`` and
+        ``result.pass_times`` record them. Mini-batches of dask data are not drawn here
+        (``batch_size=`` is refused): stream them with :func:`slopes.ml.fit`.
     gtol : float, optional
         Stop with success when the optimality measure (``max|grad|`` for unconstrained
         methods) is ``<= gtol``. Default :func:`default_gtol` of the dtype.
@@ -150,11 +183,15 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
     maxiter = check_number(maxiter, "maxiter", low=1, integer=True, allow_none=True)
     epochs = check_number(epochs, "epochs", low=1, integer=True, allow_none=True)
 
+    chunked = _chunked_objective(fun, data, batch_size, chunk_size, reduction, jac, hess, epochs, jit)
+    if chunked is not None:
+        data = None
     x0 = np.asarray(x0)
     dtype = np.float32 if x0.dtype == np.float32 else np.float64
     x = np.array(x0, dtype=dtype, copy=True)
     if data is not None and not getattr(cls, "supports_data", False):
-        raise ValueError(f"method {method!r} does not support data= (mini-batches)")
+        raise ValueError(f"method {method!r} does not support data= (mini-batches); for the full-batch "
+                         "objective over data in row chunks give chunk_size= (or dask arrays)")
     gtol = default_gtol(dtype) if gtol is None else check_number(gtol, "gtol", low=0)
     if ftol is None:
         ftol = gtol * (1.0 + abs(f_star if f_star is not None else 0.0))
@@ -167,6 +204,9 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
     if jac is True:  # fun returns (f, g): one call serves both, as AD's value_and_grad does
         joint, jac = fun, (lambda x, *a: joint(x, *a)[1])
         fun = lambda x, *a: joint(x, *a)[0]  # noqa: E731
+    if chunked is not None:  # one pass per evaluation; value alone, or value and gradient together
+        fun, jac, joint = chunked.value, chunked.grad, chunked.value_and_grad
+        hess = chunked.hessian if "hess" in needs else None
     if hess is not None and not callable(hess):
         raise ValueError("hess must be a callable returning the Hessian (or None for AD)")
     projection = constraint_projection(cls, method, bounds, projection, prox, x.shape)
@@ -231,7 +271,8 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
                       grad_norm=measure, nit=nit, nfev=problem.nfev, ngev=problem.ngev,
                       nhev=problem.nhev, success=bool(success), status=status, message=message,
                       elapsed=time.perf_counter() - t0, x_best=best[0].copy(), fun_best=best[1],
-                      history=hist, method=method)
+                      history=hist, method=method, passes=None if chunked is None else chunked.passes,
+                      pass_times=None if chunked is None else list(chunked.pass_times))
 
     def converged():
         if measure <= gtol:

@@ -112,6 +112,11 @@ class Result:
         The point with the lowest ``f`` seen (kept on divergence or interruption).
     history : History
     method : str
+    passes : int or None
+        Passes over the data (one per evaluation) when ``data=`` was summed over row chunks
+        (dask arrays or ``chunk_size=``); None otherwise.
+    pass_times : list of PassTime or None
+        Per pass, ``(wall, compute)`` seconds: on the caller's clock, and inside the chunk tasks.
     """
 
     x: np.ndarray
@@ -130,6 +135,8 @@ class Result:
     fun_best: float
     history: History = field(repr=False)
     method: str = ""
+    passes: int | None = None
+    pass_times: list | None = None
 
     def _card(self) -> Card:
         verdict = "converged" if self.success else STATUS.get(self.status, "stopped")

@@ -371,6 +371,12 @@ def _tree_key(x, leaves):
 
 
 def _hashable(x, what):
+    if callable(getattr(type(x), "__dask_graph__", None)):  # hashable, but a lazy array is no static value
+        raise TypeError(
+            f"jit(): {what} is a dask {type(x).__name__}; a jitted function runs on NumPy arrays. Sum a "
+            "loss over its row chunks with slopes.distributed.ChunkedObjective (or sl.minimize(loss, x0, "
+            "data=(X, y))), or apply the function per chunk with X.map_blocks"
+        )
     try:
         hash(x)
     except TypeError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -12,6 +13,7 @@ from ..optim.bounds import read_bounds
 from ..optim.linesearch import strong_wolfe
 from ..optim.result import Result
 from ..transforms import grad
+from ._style import LAYOUT, run_styles
 from .landscape import _check_lim, _levels, _values
 
 __all__ = ["trajectories", "line_search_iterates"]
@@ -40,7 +42,45 @@ def _path(run, label):
     return path
 
 
-def trajectories(f, runs, xlim, ylim, *, bounds=None, levels=30, n=150, figsize=(6.0, 5.0)):
+def _visual_length(path, xlim, ylim):
+    """Arc length of a path in units of the window's width and height (what the eye sees)."""
+    steps = np.diff(path, axis=0) / [xlim[1] - xlim[0], ylim[1] - ylim[0]]
+    lengths = np.hypot(steps[:, 0], steps[:, 1])
+    return float(np.sum(lengths[np.isfinite(lengths)]))  # a diverged tail (inf, nan) is not drawn
+
+
+def _drawing_order(paths, xlim, ylim, lo, hi):
+    """Labels from the bottom layer to the top one.
+
+    Runs whose iterates all satisfy the box (the projected ones) go on top of those that
+    leave it; within each group the shorter path goes on top, so a long path cannot bury it.
+    """
+
+    def key(label):
+        path = paths[label]
+        feasible = lo is not None and bool(np.all((path >= lo) & (path <= hi)))
+        return (feasible, -_visual_length(path, xlim, ylim))
+
+    return sorted(paths, key=key)
+
+
+def _aspect(aspect, xlim, ylim):
+    """``"equal"`` or ``"auto"``: by default equal unless the window is more than 3:1 (too thin to read)."""
+    if aspect is None:
+        ratio = (xlim[1] - xlim[0]) / (ylim[1] - ylim[0])
+        return "equal" if 1 / 3 <= ratio <= 3 else "auto"
+    if aspect not in ("equal", "auto"):
+        raise ValueError(f"trajectories(): aspect must be None, 'equal' or 'auto', got {aspect!r}")
+    return aspect
+
+
+def _figsize(aspect, xlim, ylim, n_entries):
+    """A 6.4 in wide figure as high as the axes need: the window's shape when equal, plus the legend rows."""
+    plot_height = 4.6 * (ylim[1] - ylim[0]) / (xlim[1] - xlim[0]) if aspect == "equal" else 4.0
+    return (6.4, float(np.clip(plot_height + 1.0 + 0.25 * math.ceil(n_entries / 2), 3.0, 10.0)))
+
+
+def trajectories(f, runs, xlim, ylim, *, bounds=None, levels=30, n=150, aspect=None, figsize=None):
     """Iterates of one or more optimizer runs over the contours of a 2-D function.
 
     Parameters
@@ -55,17 +95,26 @@ def trajectories(f, runs, xlim, ylim, *, bounds=None, levels=30, n=150, figsize=
     bounds : optional
         Box constraints of a projected method, spelled as for :func:`slopes.minimize`
         (a list of ``(min, max)`` pairs, ``scipy.optimize.Bounds``, or ``(lo, hi)`` numbers
-        for one box on both coordinates): the box is drawn.
+        for one box on both coordinates): the box is drawn, and the runs that stay in it are
+        drawn above those that leave it.
     levels : int or sequence of float
         Number of contour levels (placed at quantiles of ``f`` on the grid) or the levels.
     n : int
         Grid points per axis.
-    figsize : (float, float)
+    aspect : {None, "equal", "auto"}
+        ``"equal"``: one unit is as long on both axes, so the level sets have their true shape
+        and the gradient is seen normal to them. ``None`` (default): equal unless the window
+        is more than 3 times wider than high (or higher than wide). ``"auto"``: fill the axes.
+    figsize : (float, float), optional
+        Default: 6.4 inches wide and as high as the window's shape and the legend need.
 
     Returns
     -------
     matplotlib.figure.Figure
-        One axes: contours, one line per run (start: open circle, end: filled square).
+        One axes: contours, one line per run (gid ``"run:<label>"``; start: open circle, end:
+        filled square), the legend below the axes (``fig.legends[0]``). Runs differ in colour,
+        dash and marker (:func:`~slopes.viz._style.run_styles`); lower layers are drawn wider,
+        and every path is slightly transparent, so a path under another one still shows.
 
     Examples
     --------
@@ -73,8 +122,8 @@ def trajectories(f, runs, xlim, ylim, *, bounds=None, levels=30, n=150, figsize=
     >>> f = lambda x: x[0] ** 2 + 5 * x[1] ** 2
     >>> res = sl.minimize(f, [2.0, 1.0], method="gd", learning_rate=0.05, maxiter=30, record_x=True)
     >>> fig = trajectories(f, {"gd, lr=0.05": res}, (-2.5, 2.5), (-1.5, 1.5))
-    >>> len(fig.axes[0].get_legend().get_texts())
-    1
+    >>> [t.get_text() for t in fig.legends[0].get_texts()], fig.axes[0].get_aspect()
+    (['gd, lr=0.05 (30 it)'], 1.0)
     """
     if not callable(f):
         raise TypeError(
@@ -83,14 +132,20 @@ def trajectories(f, runs, xlim, ylim, *, bounds=None, levels=30, n=150, figsize=
     if not isinstance(runs, Mapping) or not runs:
         raise TypeError("trajectories(): runs must be a non-empty dict label -> Result or (n, 2) array")
     xlim, ylim = _check_lim(xlim, "xlim", "trajectories()"), _check_lim(ylim, "ylim", "trajectories()")
+    aspect = _aspect(aspect, xlim, ylim)
     paths = {str(label): _path(run, label) for label, run in runs.items()}
 
     X, Y, Z = _values(f, xlim, ylim, n)  # the same grid evaluation and levels as every contour figure
-    fig = Figure(figsize=figsize)
+    if figsize is None:
+        figsize = _figsize(aspect, xlim, ylim, len(paths) + (bounds is not None))
+    fig = Figure(figsize=figsize, layout=LAYOUT)
     ax = fig.add_subplot()
-    cs = ax.contour(X, Y, Z, levels=_levels(Z, levels), cmap="viridis", linewidths=0.8)
-    fig.colorbar(cs, ax=ax, label="f(x)")
+    cs = ax.contour(X, Y, Z, levels=_levels(Z, levels), cmap="viridis", linewidths=0.8, alpha=0.8)
+    # the colour bar as a child of the axes: exactly as high as the axes, whatever the aspect
+    fig.colorbar(cs, cax=ax.inset_axes([1.04, 0.0, 0.045, 1.0]), label="f(x)")
 
+    lo = hi = None
+    handles = []
     if bounds is not None:
         lo, hi = read_bounds(bounds, (2,))  # minimize's reader: the same spellings, the same meanings
         # an infinite side is drawn at the window's edge (far enough to lie outside it)
@@ -105,29 +160,36 @@ def trajectories(f, runs, xlim, ylim, *, bounds=None, levels=30, n=150, figsize=
             linestyle="--",
             linewidth=1.5,
             label="constraint box",
-            zorder=3,
+            zorder=2.5,  # above the contours, under every path
         )
-        ax.add_patch(box)
+        handles.append(ax.add_patch(box))
 
-    for label, path in paths.items():
-        (line,) = ax.plot(
+    styles = dict(zip(paths, run_styles(len(paths))))
+    order = _drawing_order(paths, xlim, ylim, lo, hi)
+    top = max(len(order) - 1, 1)
+    lines = {}
+    for rank, label in enumerate(order):
+        path, style = paths[label], styles[label]
+        (lines[label],) = ax.plot(
             path[:, 0],
             path[:, 1],
-            "-",
-            marker=".",
+            **style,
             markersize=4,
-            linewidth=1.3,
+            markevery=max(1, len(path) // 25),  # about 25 markers, however long the run
+            linewidth=1.2 + 2.4 * (top - rank) / top,  # lower layers wider: their edges show
+            alpha=0.85,
             label=f"{label} ({len(path) - 1} it)",
-            zorder=4,
+            zorder=3 + rank / len(order),
+            gid=f"run:{label}",
         )
-        c = line.get_color()
-        ax.plot(*path[0], "o", mfc="none", mec=c, markersize=8, zorder=5)
-        ax.plot(*path[-1], "s", color=c, markersize=6, zorder=5)
+        c = style["color"]
+        ax.plot(*path[0], "o", mfc="none", mec=c, mew=1.5, markersize=9, zorder=5, gid=f"run:{label}:start")
+        ax.plot(*path[-1], "s", color=c, mec="black", markersize=6, zorder=5, gid=f"run:{label}:end")
+    handles += [lines[label] for label in paths]  # the legend in the caller's order
 
-    ax.set(
-        xlim=xlim, ylim=ylim, xlabel="$x_1$", ylabel="$x_2$", title="optimizer iterates (o start, \u25a0 end)"
-    )
-    ax.legend(loc="best", fontsize="small")
+    ax.set(xlim=xlim, ylim=ylim, xlabel="$x_1$", ylabel="$x_2$", title="optimizer iterates (o start, \u25a0 end)")
+    ax.set_aspect(aspect, adjustable="box")
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(2, len(handles)), fontsize="small")
     return fig
 
 
@@ -210,7 +272,7 @@ def line_search_iterates(
     with np.errstate(all="ignore"):
         curve = np.array([_scalar(f(x + t * d), "f") for t in grid])
 
-    fig = Figure(figsize=figsize)
+    fig = Figure(figsize=figsize, layout=LAYOUT)
     ax = fig.add_subplot()
     ax.plot(grid, curve, color="tab:blue", linewidth=1.5, label=r"$\phi(t) = f(x + t\,d)$")
     ax.plot(

@@ -11,6 +11,7 @@ from ..ml.health import DepthStudy
 from ..ml.lr_finder import LRFindResult
 from ..ml.training import TrainResult
 from ..optim.result import Result
+from ._style import LAYOUT, legend, run_styles
 
 __all__ = ["loss_curves", "schedules", "lr_range_test", "gradient_norms_by_depth", "batch_spread"]
 
@@ -71,7 +72,7 @@ def loss_curves(runs, *, log=True, x="step", figsize=(6.0, 4.0)):
     runs : dict
         ``label -> losses``: a 1-D array, a :class:`~slopes.optim.Result` (its ``history.f``, per
         iteration) or a :class:`~slopes.ml.TrainResult` (``history.step["loss"]``, or with
-        ``x="epoch"`` the epoch means ``history.epoch["loss"]``, plus ``val_loss`` dashed if recorded).
+        ``x="epoch"`` the epoch means ``history.epoch["loss"]``, plus ``val_loss`` dashed in the run's colour if recorded).
     log : bool
         Logarithmic loss axis (losses must then be >= 0).
     x : {"step", "epoch"}
@@ -91,27 +92,27 @@ def loss_curves(runs, *, log=True, x="step", figsize=(6.0, 4.0)):
     """
     _check_runs(runs, "loss_curves()", "losses, Result or TrainResult")
     _check_axis(x, "loss_curves()")
-    fig = Figure(figsize=figsize)
+    fig = Figure(figsize=figsize, layout=LAYOUT)
     ax = fig.add_subplot()
-    for label, run in runs.items():
+    for (label, run), style in zip(runs.items(), run_styles(len(runs), markers=False)):
         y = _losses(run, x, label)
         if log:
             _check_log(y, label, "loss_curves()")
-        (line,) = ax.plot(_x_values(run, x, len(y)), y, linewidth=1.3, label=str(label))
+        ax.plot(_x_values(run, x, len(y)), y, **style, linewidth=1.3, label=str(label))
         if isinstance(run, TrainResult) and x == "epoch" and "val_loss" in run.history.epoch:
             val = np.asarray(run.history.epoch["val_loss"], dtype=float)
             ax.plot(
                 _x_values(run, x, len(val)),
                 val,
                 "--",
-                color=line.get_color(),
+                color=style["color"],
                 linewidth=1.3,
                 label=f"{label} (validation)",
             )
     if log:
         ax.set_yscale("log")
     ax.set(xlabel="epoch" if x == "epoch" else "step", ylabel="loss", title="loss curves")
-    ax.legend(loc="best", fontsize="small")
+    legend(ax)
     return fig
 
 
@@ -150,16 +151,17 @@ def schedules(scheds, steps, *, figsize=(6.0, 4.0)):
             raise ValueError(
                 f"schedules(): steps must be an int or a non-empty 1-D array of steps, got {steps!r}"
             )
-    fig = Figure(figsize=figsize)
+    fig = Figure(figsize=figsize, layout=LAYOUT)
     ax = fig.add_subplot()
-    for label, sched in scheds.items():
+    for (label, sched), style in zip(scheds.items(), run_styles(len(scheds), markers=False)):
         if not callable(sched):
             raise TypeError(
                 f"schedules(): {label!r} is not a schedule (a function of the step), got {sched!r}"
             )
-        ax.plot(ts, [float(np.asarray(sched(t.item()))) for t in ts], linewidth=1.5, label=str(label))
+        values = [float(np.asarray(sched(t.item()))) for t in ts]
+        ax.plot(ts, values, **style, linewidth=1.5, label=str(label))
     ax.set(xlabel="step", ylabel="learning rate", title="learning-rate schedules")
-    ax.legend(loc="best", fontsize="small")
+    legend(ax)
     return fig
 
 
@@ -193,7 +195,7 @@ def lr_range_test(result, *, figsize=(6.0, 4.0)):
         )
     if len(result.lrs) == 0:
         raise ValueError("lr_range_test(): the result has no finite loss to plot (the first step diverged)")
-    fig = Figure(figsize=figsize)
+    fig = Figure(figsize=figsize, layout=LAYOUT)
     ax = fig.add_subplot()
     ax.plot(result.lrs, result.losses, color="tab:blue", alpha=0.35, linewidth=1, label="batch loss")
     ax.plot(result.lrs, result.smoothed, color="tab:blue", linewidth=1.8, label="smoothed loss")
@@ -214,7 +216,7 @@ def lr_range_test(result, *, figsize=(6.0, 4.0)):
     if hi > lo:
         ax.set_ylim(lo - 0.05 * (hi - lo), hi + 0.15 * (hi - lo))
     ax.set(xlabel="learning rate", ylabel="loss", title="learning-rate range test")
-    ax.legend(loc="best", fontsize="small")
+    legend(ax)
     return fig
 
 
@@ -263,9 +265,9 @@ def gradient_norms_by_depth(studies, *, quantity="first", figsize=(6.0, 4.0)):
             "depth vs layer); plot them in separate figures"
         )
     by_depth = kinds == {True}
-    fig = Figure(figsize=figsize)
+    fig = Figure(figsize=figsize, layout=LAYOUT)
     ax = fig.add_subplot()
-    for label, study in studies.items():
+    for (label, study), style in zip(studies.items(), run_styles(len(studies))):
         if by_depth:
             xs, ys = study.depths, getattr(study, quantity)
         else:
@@ -275,7 +277,7 @@ def gradient_norms_by_depth(studies, *, quantity="first", figsize=(6.0, 4.0)):
                     f"gradient_norms_by_depth(): {label!r} must be a non-empty 1-D array, got {ys.shape}"
                 )
             xs = np.arange(1, ys.size + 1)
-        ax.plot(xs, ys, marker="o", markersize=4, linewidth=1.4, label=str(label))
+        ax.plot(xs, ys, **style, markersize=4, linewidth=1.4, label=str(label))
     ax.set_yscale("log")
     if by_depth:
         ax.set(
@@ -285,7 +287,7 @@ def gradient_norms_by_depth(studies, *, quantity="first", figsize=(6.0, 4.0)):
         )
     else:
         ax.set(xlabel="layer (1 = input)", ylabel="gradient norm", title="gradient norm by layer")
-    ax.legend(loc="best", fontsize="small")
+    legend(ax)
     return fig
 
 
@@ -319,9 +321,9 @@ def batch_spread(runs, *, log=True, x="step", figsize=(6.0, 4.0)):
     """
     _check_runs(runs, "batch_spread()", "list of runs over seeds")
     _check_axis(x, "batch_spread()")
-    fig = Figure(figsize=figsize)
+    fig = Figure(figsize=figsize, layout=LAYOUT)
     ax = fig.add_subplot()
-    for label, seeds in runs.items():
+    for (label, seeds), style in zip(runs.items(), run_styles(len(runs), markers=False)):
         if isinstance(seeds, np.ndarray) and seeds.ndim == 2:
             seeds = list(seeds)
         if not isinstance(seeds, list | tuple) or not seeds:
@@ -337,10 +339,10 @@ def batch_spread(runs, *, log=True, x="step", figsize=(6.0, 4.0)):
         if log:
             _check_log(Y.ravel(), label, "batch_spread()")
         xs = _x_values(seeds[0], x, Y.shape[1])
-        (line,) = ax.plot(xs, Y.mean(axis=0), linewidth=1.5, label=f"{label} (mean of {len(curves)})")
-        ax.fill_between(xs, Y.min(axis=0), Y.max(axis=0), color=line.get_color(), alpha=0.2, linewidth=0)
+        ax.plot(xs, Y.mean(axis=0), **style, linewidth=1.5, label=f"{label} (mean of {len(curves)})")
+        ax.fill_between(xs, Y.min(axis=0), Y.max(axis=0), color=style["color"], alpha=0.2, linewidth=0)
     if log:
         ax.set_yscale("log")
     ax.set(xlabel=x, ylabel="loss", title="spread over seeds (band: min to max)")
-    ax.legend(loc="best", fontsize="small")
+    legend(ax)
     return fig
