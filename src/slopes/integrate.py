@@ -212,7 +212,7 @@ def odeint(func, y0, t, args=(), rtol=None, atol=None, tcrit=None, h0=0.0, hmax=
 
     Returns
     -------
-    ndarray, shape (len(t), *y0.shape)
+    ndarray, shape ``(len(t), *y0.shape)``
         ``y`` at each time, or a traced array inside a transform.
 
     Examples

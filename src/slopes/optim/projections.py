@@ -394,7 +394,7 @@ def _check_normal(a, b):
 
 
 def project_halfspace(x, a, b: float) -> np.ndarray:
-    """Project onto the halfspace ``{x : a . x <= b}``.
+    """Project onto the halfspace ``{x : a @ x <= b}``.
 
     ``P(x) = x - max(a . x - b, 0) / ||a||^2 * a`` (inner products over all entries).
 
@@ -418,7 +418,7 @@ def project_halfspace(x, a, b: float) -> np.ndarray:
 
 
 def halfspace(a, b: float) -> Projection:
-    """Projection onto the halfspace ``{x : a . x <= b}``.
+    """Projection onto the halfspace ``{x : a @ x <= b}``.
 
     Parameters
     ----------

@@ -78,7 +78,7 @@ def _curvature_ok(s, y, eps):
 
 
 def initial_gamma(s, y) -> float:
-    """The scaling ``gamma = s . y / y . y`` of the initial inverse Hessian ``H0 = gamma I``.
+    """The scaling ``gamma = (s @ y) / (y @ y)`` of the initial inverse Hessian ``H0 = gamma I``.
 
     ``gamma`` is the inverse of a Rayleigh quotient of the (average) Hessian
     along ``s``, so ``gamma I`` has the size of the true inverse Hessian

@@ -27,6 +27,11 @@ __all__ = [
     "TAYLOR_ORDERS",
     "TAYLOR_POINTS",
     "SECTIONS",
+    "CRITICAL_POINT_PROBLEMS",
+    "critical_point_survey",
+    "derivative_checks",
+    "jacobian_examples",
+    "taylor_errors",
 ]
 
 #: (rule, formula) pairs checked by :func:`derivative_rules`, at :data:`DERIVATIVE_POINT`.
@@ -60,12 +65,29 @@ def _bowl(x):
     return x[0] ** 2 + 10.0 * x[1] ** 2
 
 
+def derivative_checks():
+    """Each rule of :data:`DERIVATIVE_RULES` checked three ways at :data:`DERIVATIVE_POINT`.
+
+    The computation of the report's "derivative rules" section, shared with the tutorials.
+
+    Returns
+    -------
+    list of (str, str, slopes.check.GradCheckReport)
+        ``(rule, formula, report)``: AD, finite differences and sympy side by side.
+
+    Examples
+    --------
+    >>> [(rule, report.ok) for rule, _, report in derivative_checks()][:2]
+    [('power and sum', True), ('product', True)]
+    """
+    x = np.array(DERIVATIVE_POINT)
+    return [(rule, formula, check_grad(parse(formula), x)) for rule, formula in DERIVATIVE_RULES]
+
+
 def _derivative_rules(quick: bool = False) -> Section:
     """The differentiation rules, each checked three ways with :func:`slopes.check_grad`."""
-    x = np.array(DERIVATIVE_POINT)
     rows = []
-    for rule, formula in DERIVATIVE_RULES:
-        r = check_grad(parse(formula), x)
+    for rule, formula, r in derivative_checks():
         rows.append(
             (
                 rule,
@@ -114,16 +136,39 @@ def _derivative_rules(quick: bool = False) -> Section:
     return Section("derivative-rules", "Derivative rules checked three ways", text, [table], [fig])
 
 
+def taylor_errors(orders=TAYLOR_ORDERS, points=TAYLOR_POINTS):
+    """Taylor polynomials of sin x + cos x about 0 and their errors at ``points``.
+
+    The computation of the report's Taylor section, shared with the tutorials.
+
+    Parameters
+    ----------
+    orders : sequence of int
+        The degrees n of the polynomials T_n.
+    points : sequence of float
+        Where the errors ``|f(x) - T_n(x)|`` are measured.
+
+    Returns
+    -------
+    list of (int, slopes.TaylorPolynomial, ndarray)
+        ``(n, T_n, errors)``, the errors in the order of ``points``.
+
+    Examples
+    --------
+    >>> n, p, err = taylor_errors(orders=(3,), points=(0.5,))[0]
+    >>> str(p), bool(err[0] <= 2**0.5 * 0.5**4 / 24)  # Lagrange: |f^(4)| <= sqrt 2
+    ('1 + x - x^2/2 - x^3/6', True)
+    """
+    x = np.array(points, dtype=float)
+    exact = np.sin(x) + np.cos(x)
+    polys = [(n, taylor(_sin_plus_cos, 0.0, n)) for n in orders]
+    return [(n, p, np.abs(exact - np.asarray(p(x)))) for n, p in polys]
+
+
 def _taylor_section(quick: bool = False) -> Section:
     """Taylor polynomials of sin x + cos x about 0 and their errors."""
     f = _sin_plus_cos
-    points = np.array(TAYLOR_POINTS)
-    exact = np.sin(points) + np.cos(points)
-    rows = []
-    for n in TAYLOR_ORDERS:
-        p = taylor(f, 0.0, n)
-        err = np.abs(exact - np.asarray(p(points)))
-        rows.append((n, str(p), *(float(e) for e in err)))
+    rows = [(n, str(p), *(float(e) for e in err)) for n, p, err in taylor_errors()]
     text = [
         "The Taylor polynomial T_n of f(x) = sin x + cos x about x0 = 0 is computed with `sl.taylor` "
         "(one Taylor-mode pass gives all the coefficients f^(k)(0) / k! exactly). The derivatives at 0 "
@@ -151,8 +196,22 @@ def _taylor_section(quick: bool = False) -> Section:
     return Section("taylor", "Taylor polynomials and their errors", text, [table], [fig])
 
 
-def _jacobian_hessian(quick: bool = False) -> Section:
-    """Jacobians and Hessians by AD against their closed forms."""
+def jacobian_examples():
+    """Jacobians, gradients and Hessians by AD beside their closed forms.
+
+    The computation of the report's Jacobian and Hessian section, shared with the tutorials.
+
+    Returns
+    -------
+    list of (str, str, ndarray, ndarray)
+        ``(kind, function, by_ad, closed_form)``, the two arrays of the same shape.
+
+    Examples
+    --------
+    >>> kind, what, ad, exact = jacobian_examples()[0]
+    >>> kind, what, bool(np.allclose(ad, exact))
+    ('Jacobian', 'polar map (r cos t, r sin t) at (r, t) = (2, pi/6)', True)
+    """
     rng = np.random.default_rng(0)
     r_theta = np.array([2.0, np.pi / 6])
     polar = lambda p: snp.stack([p[0] * snp.cos(p[1]), p[0] * snp.sin(p[1])])  # noqa: E731
@@ -173,7 +232,7 @@ def _jacobian_hessian(quick: bool = False) -> Section:
     p = 1 / (1 + np.exp(-(X @ w)))
 
     quad = lambda v: v[0] ** 2 + v[0] * v[1] + v[1] ** 2  # noqa: E731
-    examples = [
+    return [
         ("Jacobian", "polar map (r cos t, r sin t) at (r, t) = (2, pi/6)", jacobian(polar)(r_theta), J_polar),
         ("Jacobian", "linear map A x (A: 3 x 4)", jacobian(lambda v: A @ v)(x4), A),
         (
@@ -192,6 +251,11 @@ def _jacobian_hessian(quick: bool = False) -> Section:
         ("Hessian", "least squares (1/2n) |X w - y|^2", hessian(mse)(w), X.T @ X / len(y)),
         ("Hessian", "logistic loss (mean)", hessian(logloss)(w), X.T @ (X * (p * (1 - p))[:, None]) / len(y)),
     ]
+
+
+def _jacobian_hessian(quick: bool = False) -> Section:
+    """Jacobians and Hessians by AD against their closed forms."""
+    examples = jacobian_examples()
     rows = [
         (kind, what, "x".join(map(str, ad.shape)), float(np.max(np.abs(ad - ref))))
         for kind, what, ad, ref in examples
@@ -225,17 +289,48 @@ def _jacobian_hessian(quick: bool = False) -> Section:
     return Section("jacobian-hessian", "Jacobian and Hessian examples", text, [table], [fig])
 
 
+#: (name, function, x-range, y-range) of the critical-points section.
+CRITICAL_POINT_PROBLEMS = (
+    ("Himmelblau", _himmelblau, (-5.0, 5.0), (-5.0, 5.0)),
+    ("six-hump camel", _six_hump_camel, (-2.0, 2.0), (-1.0, 1.0)),
+)
+
+
+def critical_point_survey(n_starts: int = 128):
+    """Critical points of Himmelblau's function and the six-hump camel in their boxes.
+
+    The computation of the report's critical-points section, shared with the tutorials.
+
+    Parameters
+    ----------
+    n_starts : int
+        Seeded Newton starts per function (:func:`slopes.analysis.critical_points`).
+
+    Returns
+    -------
+    dict of str to list of slopes.analysis.CriticalPoint
+        Keyed by the names of :data:`CRITICAL_POINT_PROBLEMS`.
+
+    Examples
+    --------
+    >>> found = critical_point_survey(n_starts=64)
+    >>> sorted(c.kind for c in found["Himmelblau"]).count("minimum")
+    4
+    """
+    return {
+        name: critical_points(f, [xlim, ylim], n_starts=n_starts, seed=0)
+        for name, f, xlim, ylim in CRITICAL_POINT_PROBLEMS
+    }
+
+
 def _critical_points_section(quick: bool = False) -> Section:
     """Critical points of Himmelblau's function and the six-hump camel, and convexity evidence."""
     n_starts = 64 if quick else 128
-    problems = [
-        ("Himmelblau", _himmelblau, (-5.0, 5.0), (-5.0, 5.0)),
-        ("six-hump camel", _six_hump_camel, (-2.0, 2.0), (-1.0, 1.0)),
-    ]
-    rows, figures, found = [], [], {}
+    problems = CRITICAL_POINT_PROBLEMS
+    rows, figures = [], []
+    found = critical_point_survey(n_starts)
     for name, f, xlim, ylim in problems:
-        cps = critical_points(f, [xlim, ylim], n_starts=n_starts, seed=0)
-        found[name] = cps
+        cps = found[name]
         for c in cps:
             rows.append(
                 (

@@ -29,7 +29,14 @@ from ..optim import adamw, warmup_cosine
 from .figures import draw
 from .page import Section, Table
 
-__all__ = ["LOGISTIC_SOLVERS", "SECTIONS", "load_standardized"]
+__all__ = [
+    "LOGISTIC_SOLVERS",
+    "SECTIONS",
+    "depth_studies",
+    "load_standardized",
+    "logistic_fits",
+    "train_mlp",
+]
 
 #: (solver, max_iter) of the logistic-regression section (GD gets 500 in quick mode).
 LOGISTIC_SOLVERS = (("newton", 100), ("lbfgs", 500), ("gd", 2000))
@@ -61,18 +68,49 @@ def load_standardized(name: str, *, test_size=0.25, seed=0):
     return scaler.transform(Xtr), scaler.transform(Xte), ytr, yte
 
 
-def _logistic(quick: bool = False) -> Section:
-    """Newton vs L-BFGS vs gradient descent for logistic regression on breast_cancer."""
+def logistic_fits(quick: bool = False):
+    """L2-penalized logistic regression (C = 1) on breast_cancer by each solver of :data:`LOGISTIC_SOLVERS`.
+
+    The computation of the report's logistic-regression section, shared with the tutorials.
+
+    Parameters
+    ----------
+    quick : bool
+        Gradient descent gets 500 iterations instead of 2000.
+
+    Returns
+    -------
+    data : tuple of ndarray
+        ``(X_train, X_test, y_train, y_test)`` from :func:`load_standardized`.
+    fits : dict of str to (slopes.ml.LogisticRegression, int, float)
+        Per solver: the fitted model, its ``max_iter`` and the fitting time in milliseconds.
+
+    Examples
+    --------
+    >>> (Xtr, Xte, ytr, yte), fits = logistic_fits(quick=True)
+    >>> clf = fits["newton"][0]
+    >>> clf.n_iter_ < 20, bool(clf.score(Xte, yte) > 0.95)
+    (True, True)
+    """
     Xtr, Xte, ytr, yte = load_standardized("breast_cancer")
-    solvers = [(s, 500 if quick and s == "gd" else m) for s, m in LOGISTIC_SOLVERS]
-    fits, rows = {}, []
-    for solver, max_iter in solvers:
+    fits = {}
+    for solver, max_iter in LOGISTIC_SOLVERS:
+        max_iter = 500 if quick and solver == "gd" else max_iter
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             # GD is expected to stop at its iteration limit here: that is the point of the comparison.
             warnings.simplefilter("ignore", ConvergenceWarning)
             clf = LogisticRegression(C=1.0, solver=solver, max_iter=max_iter).fit(Xtr, ytr)
-        ms = 1e3 * (time.perf_counter() - t0)
+        fits[solver] = (clf, max_iter, 1e3 * (time.perf_counter() - t0))
+    return (Xtr, Xte, ytr, yte), fits
+
+
+def _logistic(quick: bool = False) -> Section:
+    """Newton vs L-BFGS vs gradient descent for logistic regression on breast_cancer."""
+    (Xtr, Xte, ytr, yte), computed = logistic_fits(quick)
+    solvers = [(s, m) for s, (_, m, _) in computed.items()]
+    fits, rows = {}, []
+    for solver, (clf, _, ms) in computed.items():
         fits[solver] = clf
         rows.append(
             (
@@ -131,8 +169,32 @@ def _logistic(quick: bool = False) -> Section:
     return Section("logistic", "Newton vs GD on logistic regression (breast cancer)", text, [table], figures)
 
 
-def _mlp(quick: bool = False) -> Section:
-    """An MLP on the digits data, trained with AdamW and a warmup + cosine schedule."""
+def train_mlp(quick: bool = False):
+    """An MLP 64 -> width -> 10 on digits, trained with AdamW and a warmup + cosine schedule.
+
+    The computation of the report's MLP section, shared with the tutorials.
+
+    Parameters
+    ----------
+    quick : bool
+        Width 32 for 8 epochs, instead of width 64 for 40 epochs.
+
+    Returns
+    -------
+    model : slopes.ml.MLP
+    result : slopes.ml.TrainResult
+        ``result.params`` are the trained parameters, ``result.history`` the curves.
+    data : tuple of ndarray
+        ``(X_train, X_test, y_train, y_test)`` from :func:`load_standardized`.
+    settings : dict
+        ``epochs``, ``width``, ``batch``, ``peak`` (learning rate), ``warmup`` and ``steps``.
+
+    Examples
+    --------
+    >>> model, res, (Xtr, Xte, ytr, yte), settings = train_mlp(quick=True)
+    >>> settings["steps"] == res.step
+    True
+    """
     Xtr, Xte, ytr, yte = load_standardized("digits")
     epochs, width, batch = (8, 32, 64) if quick else (40, 64, 64)
     model = MLP([Xtr.shape[1], width, 10], activation="relu", seed=0)
@@ -155,6 +217,15 @@ def _mlp(quick: bool = False) -> Section:
         val_data=(Xte, yte),
         progress=False,
     )
+    settings = dict(epochs=epochs, width=width, batch=batch, peak=peak, warmup=warmup, steps=steps)
+    return model, res, (Xtr, Xte, ytr, yte), settings
+
+
+def _mlp(quick: bool = False) -> Section:
+    """An MLP on the digits data, trained with AdamW and a warmup + cosine schedule."""
+    model, res, (Xtr, Xte, ytr, yte), settings = train_mlp(quick)
+    epochs, width, batch = settings["epochs"], settings["width"], settings["batch"]
+    peak, warmup, steps = settings["peak"], settings["warmup"], settings["steps"]
 
     def accuracy(X, y):
         return float(np.mean(np.argmax(model(res.params, X), axis=1) == y))
@@ -208,15 +279,40 @@ def _mlp(quick: bool = False) -> Section:
     return Section("mlp", "An MLP on digits with AdamW and warmup + cosine", text, [table], [fig])
 
 
-def _gradient_health(quick: bool = False) -> Section:
-    """First-layer gradient norms through depth: sigmoid vs ReLU + He vs residual."""
+def depth_studies(quick: bool = False):
+    """Gradient norms through depth for sigmoid, ReLU + He, and residual ReLU + He networks.
+
+    The computation of the report's gradient-health section, shared with the tutorials.
+
+    Parameters
+    ----------
+    quick : bool
+        Depths up to 16 instead of 32.
+
+    Returns
+    -------
+    dict of str to slopes.ml.DepthStudy
+        Keyed by ``"sigmoid (Xavier init)"``, ``"ReLU + He init"`` and ``"ReLU + He, residual"``.
+
+    Examples
+    --------
+    >>> studies = depth_studies(quick=True)
+    >>> bool(studies["sigmoid (Xavier init)"].ratio[-1] < 1e-3 < studies["ReLU + He, residual"].ratio[-1])
+    True
+    """
     depths = [2, 4, 8, 16] if quick else [2, 4, 8, 16, 32]
     configs = {
         "sigmoid (Xavier init)": dict(activation="sigmoid"),
         "ReLU + He init": dict(activation="relu", init="he_normal"),
         "ReLU + He, residual": dict(activation="relu", init="he_normal", residual=True),
     }
-    studies = {label: depth_study(depths, seed=0, **kw) for label, kw in configs.items()}
+    return {label: depth_study(depths, seed=0, **kw) for label, kw in configs.items()}
+
+
+def _gradient_health(quick: bool = False) -> Section:
+    """First-layer gradient norms through depth: sigmoid vs ReLU + He vs residual."""
+    studies = depth_studies(quick)
+    depths = list(next(iter(studies.values())).depths)
     rows = [
         (label, int(d), float(f), float(la), float(r))
         for label, s in studies.items()

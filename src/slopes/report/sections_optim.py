@@ -48,14 +48,36 @@ def _label(frac):
     return "lr = 1/L" if frac == 1.0 else f"lr = {frac:g}/L"
 
 
-def _step_sizes(quick: bool = False) -> Section:
-    """Gradient descent on x^2 + 10 y^2 with a step too small, right, and too large."""
+def step_size_runs():
+    """Gradient descent on the elongated bowl x^2 + 10 y^2 with each step of :data:`STEP_FRACTIONS` / L.
+
+    The computation of the report's step-size section, shared with the tutorials.
+
+    Returns
+    -------
+    dict of str to slopes.optim.Result
+        Keyed by ``"lr = 1/L = 0.05"`` and the like, in the order of :data:`STEP_FRACTIONS`.
+
+    Examples
+    --------
+    >>> {k: r.status for k, r in step_size_runs().items()}  # 1: iteration limit, 2: diverged
+    {'lr = 0.1/L = 0.005': 1, 'lr = 1/L = 0.05': 1, 'lr = 2.1/L = 0.105': 2}
+    """
     bowl = problems.get("elongated_bowl")
-    runs, rows = {}, []
+    runs = {}
     for frac in STEP_FRACTIONS:
         lr = frac / BOWL_L
         r = minimize(bowl.fun, bowl.x0, method="gd", learning_rate=lr, maxiter=STEP_MAXITER, record_x=True)
         runs[f"{_label(frac)} = {lr:g}"] = r
+    return runs
+
+
+def _step_sizes(quick: bool = False) -> Section:
+    """Gradient descent on x^2 + 10 y^2 with a step too small, right, and too large."""
+    bowl = problems.get("elongated_bowl")
+    runs, rows = step_size_runs(), []
+    for frac, r in zip(STEP_FRACTIONS, runs.values()):
+        lr = frac / BOWL_L
         status = "converged" if r.success else ("diverged" if r.status == 2 else "iteration limit")
         rows.append((_label(frac), lr, r.nit, float(r.x[0]), float(r.x[1]), r.fun, status))
     text = [
@@ -314,15 +336,35 @@ def _batches(quick: bool = False) -> Section:
     return Section("batches", "Full batch vs SGD vs mini-batch", text, [table], [fig])
 
 
-def _schedules(quick: bool = False) -> Section:
-    """Four learning-rate schedules of the same peak, probed at a few steps."""
+def schedule_examples():
+    """Four learning-rate schedules that peak at 0.1 over :data:`SCHEDULE_STEPS` steps.
+
+    The schedules of the report's schedules section, shared with the tutorials.
+
+    Returns
+    -------
+    dict of str to callable
+        Keyed by the call that made each one, e.g. ``"cosine_decay(0.1, 1000)"``.
+
+    Examples
+    --------
+    >>> s = schedule_examples()
+    >>> float(s["cosine_decay(0.1, 1000)"](500)), float(s["warmup_cosine(0.1, 100, 1000)"](50))
+    (0.05, 0.05)
+    """
     T, peak = SCHEDULE_STEPS, 0.1
-    scheds = {
+    return {
         "step_decay(0.1, 250, 0.5)": step_decay(peak, 250, 0.5),
         "cosine_decay(0.1, 1000)": cosine_decay(peak, T),
         "warmup_cosine(0.1, 100, 1000)": warmup_cosine(peak, 100, T),
         "one_cycle(0.1, 1000)": one_cycle(peak, T),
     }
+
+
+def _schedules(quick: bool = False) -> Section:
+    """Four learning-rate schedules of the same peak, probed at a few steps."""
+    T = SCHEDULE_STEPS
+    scheds = schedule_examples()
     rows = [(name, *(float(s(t)) for t in SCHEDULE_PROBES)) for name, s in scheds.items()]
     text = [
         "Schedules from `slopes.optim` are plain functions of the step t, read by the optimizers from their "
@@ -338,23 +380,48 @@ def _schedules(quick: bool = False) -> Section:
     return Section("schedules", "Learning-rate schedules", text, [table], [fig])
 
 
+def projected_runs():
+    """Projected gradient (step 1/L) on the course's box quadratic, in two boxes, and unconstrained GD.
+
+    The computation of the report's projected-gradient section, shared with the tutorials.
+
+    Returns
+    -------
+    dict of str to (slopes.problems.Box or None, slopes.optim.Result)
+        The box and the run for ``"[-2, 2]^2 (inactive)"``, ``"[-2, 2] x [-0.5, 2] (active)"``
+        and ``"none (unconstrained GD)"`` (box ``None``), all from (1.5, 1.5).
+
+    Examples
+    --------
+    >>> box, r = projected_runs()["[-2, 2] x [-0.5, 2] (active)"]
+    >>> bool(np.allclose(r.x, [5 / 6, -0.5]))
+    True
+    """
+    bq = problems.get("box_quadratic")
+    L = problems.course.BOX_QUADRATIC_L
+    x0 = np.array([1.5, 1.5])
+    runs = {
+        name: (box, minimize(bq.fun, x0, method="projected_gradient", bounds=box, L=L, maxiter=500, record_x=True))
+        for name, box in [("[-2, 2]^2 (inactive)", bq.bounds), ("[-2, 2] x [-0.5, 2] (active)", TIGHT_BOX)]
+    }
+    runs["none (unconstrained GD)"] = (None, minimize(bq.fun, x0, method="gd", L=L, maxiter=500, record_x=True))
+    return runs
+
+
 def _projected(quick: bool = False) -> Section:
     """Projected gradient on a convex quadratic in a box, with the box inactive and active."""
     bq = problems.get("box_quadratic")
-    L = problems.course.BOX_QUADRATIC_L
     g = grad(bq.fun)
-    x0 = np.array([1.5, 1.5])
     rows, runs = [], {}
-    for name, box in [("[-2, 2]^2 (inactive)", bq.bounds), ("[-2, 2] x [-0.5, 2] (active)", TIGHT_BOX)]:
-        r = minimize(
-            bq.fun, x0, method="projected_gradient", bounds=box, L=L, maxiter=500, record_x=True
-        )
+    computed = projected_runs()
+    for name in ("[-2, 2]^2 (inactive)", "[-2, 2] x [-0.5, 2] (active)"):
+        box, r = computed[name]
         rows.append(
             (name, r.nit, float(r.x[0]), float(r.x[1]), r.fun, box_optimality(g, r.x, *box), r.success)
         )
         if name.endswith("(active)"):
             runs["projected gradient, lr=1/L"] = r
-    free = minimize(bq.fun, x0, method="gd", L=L, maxiter=500, record_x=True)
+    free = computed["none (unconstrained GD)"][1]
     runs["unconstrained GD, lr=1/L"] = free
     rows.append(
         (
@@ -396,3 +463,6 @@ def _projected(quick: bool = False) -> Section:
 
 
 SECTIONS = (_step_sizes, _optimizers, _batches, _schedules, _projected)
+
+# The computations the tutorials share with the report's sections.
+__all__ += ["projected_runs", "schedule_examples", "step_size_runs"]

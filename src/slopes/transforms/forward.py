@@ -120,7 +120,7 @@ def derivative(fun, order=1):
 
 
 def directional_derivative(fun, x, u, normalize=False):
-    """The rate of change of ``fun`` at ``x`` along ``u``: ``grad f(x) . u``.
+    """The rate of change of ``fun`` at ``x`` along ``u``: ``grad f(x) @ u``.
 
     Parameters
     ----------
