@@ -38,7 +38,7 @@ extensions = [
     "myst_nb",
 ]
 
-exclude_patterns = ["_build", "_ipython", "**/.ipynb_checkpoints", "README.md"]
+exclude_patterns = ["_build", "_ipython", "_static", "**/.ipynb_checkpoints", "README.md"]
 templates_path = ["_templates"]
 
 # --- API reference: autosummary stubs from the docstrings, read by numpydoc ---------------
@@ -91,5 +91,9 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": [],
 }
-html_static_path = []
+html_static_path = ["_static"]
+# MathJax from the package itself (docs/_static/mathjax, SVG output with its glyphs inline),
+# so the built site renders math offline; Sphinx's default loads it from a CDN
+mathjax_path = "mathjax/tex-svg.js"
+mathjax3_config = {"options": {"enableMenu": False}}
 html_show_sourcelink = False

@@ -260,3 +260,17 @@ def test_notebook_cache_follows_the_library(tmp_path):
     assert digest(tmp_path) == before  # bytecode does not count
     (tmp_path / "pkg" / "a.py").write_text("x = 2\n")
     assert digest(tmp_path) != before
+
+
+def test_math_renders_offline_from_a_vendored_mathjax():
+    # Sphinx's default MathJax comes from a CDN: offline, readers would see raw TeX
+    tree = ast.parse((DOCS / "conf.py").read_text(encoding="utf-8"))
+    assigned = {
+        t.id: n.value for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)
+    }
+    path = ast.literal_eval(assigned["mathjax_path"])
+    assert "//" not in path
+    static = [DOCS / p for p in ast.literal_eval(assigned["html_static_path"])]
+    script = [d / path for d in static if (d / path).is_file()]
+    assert script and script[0].stat().st_size > 1_000_000  # the whole TeX-to-SVG bundle
+    assert (script[0].parent / "LICENSE").is_file()
