@@ -77,7 +77,7 @@ class OnDask:
             self._resolved = True
         return self._client
 
-    def _persisted(self, client):
+    def _persisted(self):
         """Per chunk, the futures holding its blocks, or None when some block is not in memory."""
         if self._on_cluster is None:
             from dask.core import flatten
@@ -117,7 +117,7 @@ class OnDask:
                      for i, blocks in enumerate(zip(*self._delayed_blocks()))]
             return list(dask.compute(*tasks))
         fn = self._program_on(client, program)
-        chunks = self._persisted(client)
+        chunks = self._persisted()
         if chunks is not None:
             futures = [client.submit(run_chunk, fn, kind, x, extra, *blocks, key=f"{name}-{i}", pure=False)
                        for i, blocks in enumerate(chunks)]

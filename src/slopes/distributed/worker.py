@@ -2,9 +2,11 @@
 
 A :class:`ChunkProgram` holds the user's loss and builds from it, where it lands,
 the jitted per-chunk value, value-and-gradient, Hessian and Hessian-vector
-product. It travels once per objective and worker (scattered, then referenced by
-every task); its programs are traced again where it arrives (pickles of
-:func:`slopes.jit` functions carry no programs) and then replayed for every chunk.
+product. It is sent once per objective (scattered, then referenced by every
+task); its functions are built and traced once per process where it lands
+(pickles of :func:`slopes.jit` functions carry no programs), kept there by the
+program's token (the cluster may drop and resend a worker's copy between passes:
+it then finds them again), and replayed for every chunk.
 
 :func:`run_chunk` is the task: it makes every array it receives C-contiguous and
 aligned (arrays rebuilt from network frames can be unaligned, and BLAS is then
@@ -15,23 +17,25 @@ seconds it took.
 from __future__ import annotations
 
 import collections
-import itertools
 import threading
 import time
+import uuid
 
 import numpy as np
 
 from ..core.staging import TracingError
 from ..transforms import hessian, hvp, jit, value_and_grad
 
-__all__ = ["ChunkProgram", "KINDS", "run_chunk", "arrivals"]
+__all__ = ["ChunkProgram", "KINDS", "run_chunk", "arrivals", "builds"]
 
 #: the evaluations a chunk task can make
 KINDS = ("value", "value_and_grad", "hessian", "hvp")
 
+_KEEP = 32  # objectives whose built (traced) functions one process keeps, the most recent
+_BUILT = collections.OrderedDict()  # token -> (eager functions, replayed functions)
 _ARRIVALS = collections.Counter()  # token -> times a ChunkProgram was unpickled in this process
-_ARRIVALS_LOCK = threading.Lock()
-_TOKENS = itertools.count()
+_BUILDS = collections.Counter()  # token -> times its functions were built (and so traced) here
+_LOCK = threading.Lock()
 
 
 def arrivals():
@@ -48,8 +52,27 @@ def arrivals():
     >>> arrivals()[prog.token]
     1
     """
-    with _ARRIVALS_LOCK:
+    with _LOCK:
         return dict(_ARRIVALS)
+
+
+def builds():
+    """How many times each objective's per-chunk functions were built (then traced) in this process.
+
+    A program that arrives again (the cluster may drop a worker's copy between passes and
+    send it anew) finds its functions, and their traced programs, by its token: on a
+    worker each objective is built once.
+
+    Examples
+    --------
+    >>> import pickle, operator
+    >>> prog = ChunkProgram(operator.mul, None, tuple)
+    >>> _ = pickle.loads(pickle.dumps(prog)), pickle.loads(pickle.dumps(prog))
+    >>> builds()[prog.token], arrivals()[prog.token]
+    (1, 2)
+    """
+    with _LOCK:
+        return dict(_BUILDS)
 
 
 class _FlatLoss:
@@ -96,15 +119,26 @@ class ChunkProgram:
 
     def __init__(self, loss, unravel, pack, jit=True, token=None):
         self.loss, self.unravel, self.pack, self.jit = loss, unravel, pack, bool(jit)
-        self.token = f"{next(_TOKENS)}-{id(self):x}" if token is None else token
+        self.token = uuid.uuid4().hex if token is None else token  # names it across processes
         self._build()
 
     def _build(self):
-        flat = _FlatLoss(self.loss, self.unravel, self.pack)
-        eager = {"value": flat, "value_and_grad": value_and_grad(flat), "hessian": hessian(flat),
-                 "hvp": _HVP(flat)}
-        self._eager = eager
-        self._fns = {k: jit(f) for k, f in eager.items()} if self.jit else dict(eager)
+        with _LOCK:
+            built = _BUILT.get(self.token)
+            if built is not None:
+                _BUILT.move_to_end(self.token)
+        if built is None:
+            flat = _FlatLoss(self.loss, self.unravel, self.pack)
+            eager = {"value": flat, "value_and_grad": value_and_grad(flat), "hessian": hessian(flat),
+                     "hvp": _HVP(flat)}
+            fns = {k: jit(f) for k, f in eager.items()} if self.jit else dict(eager)
+            with _LOCK:
+                if self.token not in _BUILT:
+                    _BUILDS[self.token] += 1
+                built = _BUILT.setdefault(self.token, (eager, fns))
+                while len(_BUILT) > _KEEP:
+                    _BUILT.popitem(last=False)
+        self._eager, self._fns = built
 
     def __call__(self, kind, x, extra, blocks):
         args = (x, *blocks) if extra is None else (x, extra, *blocks)
@@ -117,14 +151,14 @@ class ChunkProgram:
             return tuple(_plain(o) for o in out)
         return _plain(out)
 
-    # the loss and settings travel; the functions are built (and traced) again where they land
+    # the loss and settings travel; the functions are built (and traced) where they land, once per process
     def __getstate__(self):
         return {"loss": self.loss, "unravel": self.unravel, "pack": self.pack, "jit": self.jit,
                 "token": self.token}
 
     def __setstate__(self, state):
         self.__init__(**state)
-        with _ARRIVALS_LOCK:
+        with _LOCK:
             _ARRIVALS[self.token] += 1
 
     def __repr__(self):

@@ -69,8 +69,9 @@ def _ensure_methods():
 
 def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None, L=None,
              line_search=None, bounds=None, projection=None, prox=None, data=None, batch_size=None,
-             chunk_size=None, reduction="mean", shuffle=True, seed=None, epochs=None, gtol=None, ftol=None, maxiter=None, f_star=None,
-             callback=None, record_x=False, jit=True, **method_options) -> Result:
+             chunk_size=None, reduction="mean", shuffle=True, seed=None, epochs=None, gtol=None,
+             ftol=None, maxiter=None, f_star=None, callback=None, record_x=False, jit=True,
+             **method_options) -> Result:
     """Minimize ``fun`` from ``x0`` with the named method.
 
     Parameters
