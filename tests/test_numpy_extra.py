@@ -314,6 +314,32 @@ CASES.update(
         "roots": (lambda p: _parts(snp.roots(p, strip_zeros=False)), lambda p: _np_parts(np.roots(p)), (_P,)),
     }
 )
+# NumPy 2's array-API names in numpy.linalg
+_SQUARE = RNG.normal(size=(2, 3, 3)) + 3 * np.eye(3)
+_MAP = 0.5 * RNG.normal(size=(6, 2, 3)) + 4 * np.eye(6).reshape(6, 2, 3)  # well conditioned
+CASES.update(
+    {
+        "linalg.cross": (snp.linalg.cross, np.linalg.cross, (RNG.normal(size=(2, 3)), RNG.normal(size=3))),
+        "linalg.diagonal": (lambda a: snp.linalg.diagonal(a, offset=1), lambda a: np.linalg.diagonal(a, offset=1), (_SQUARE,)),
+        "linalg.matmul": (snp.linalg.matmul, np.linalg.matmul, (_SQUARE, RNG.normal(size=(3, 2)))),
+        "linalg.matrix_transpose": (snp.linalg.matrix_transpose, np.linalg.matrix_transpose, (RNG.normal(size=(2, 3, 4)),)),
+        "linalg.outer": (snp.linalg.outer, np.linalg.outer, (RNG.normal(size=3), RNG.normal(size=2))),
+        "linalg.tensordot": (
+            lambda a, b: snp.linalg.tensordot(a, b, axes=1),
+            lambda a, b: np.linalg.tensordot(a, b, axes=1),
+            (RNG.normal(size=(2, 3)), RNG.normal(size=(3, 2))),
+        ),
+        "linalg.trace": (lambda a: snp.linalg.trace(a, offset=-1), lambda a: np.linalg.trace(a, offset=-1), (_SQUARE,)),
+        "linalg.vecdot": (snp.linalg.vecdot, np.linalg.vecdot, (RNG.normal(size=(2, 4)), RNG.normal(size=4))),
+        "linalg.tensorinv": (lambda a: snp.linalg.tensorinv(a, ind=1), lambda a: np.linalg.tensorinv(a, ind=1), (_MAP,)),
+        "linalg.tensorsolve": (snp.linalg.tensorsolve, np.linalg.tensorsolve, (_MAP, RNG.normal(size=6))),
+        "linalg.tensorsolve_axes": (
+            lambda a, b: snp.linalg.tensorsolve(a, b, axes=(0,)),
+            lambda a, b: np.linalg.tensorsolve(a, b, axes=(0,)),
+            (_MAP, RNG.normal(size=(2, 3))),  # axis 0 moved last: b's shape (2, 3), x's (6,)
+        ),
+    }
+)
 NAMES = sorted(CASES)
 
 

@@ -20,6 +20,7 @@ the derivative formulas). Conventions:
 
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 
 import numpy as np
@@ -66,6 +67,16 @@ __all__ = [
     "matrix_norm",
     "matrix_power",
     "multi_dot",
+    "cross",
+    "diagonal",
+    "matmul",
+    "matrix_transpose",
+    "outer",
+    "tensordot",
+    "trace",
+    "vecdot",
+    "tensorinv",
+    "tensorsolve",
 ]
 
 LinAlgError = np.linalg.LinAlgError
@@ -930,3 +941,163 @@ def multi_dot(arrays):
     s = s[1:] if first_vec else s
     s = s[:-1] if last_vec else s
     return _reshape(out, s) if s != tuple(shape_of(out)) else out
+
+
+# -- NumPy 2's array-API names in numpy.linalg: the same operations over the last axes -----------
+
+from .. import numpy as _np  # noqa: E402  (the package's own functions, looked up when called)
+
+
+def cross(x1, x2, /, *, axis=-1):
+    """Cross product of 3-vectors along ``axis``, as ``numpy.linalg.cross``.
+
+    Examples
+    --------
+    >>> import numpy as np, slopes as sl, slopes.numpy as snp
+    >>> snp.linalg.cross(np.array([1.0, 0, 0]), np.array([0.0, 1, 0]))
+    array([0., 0., 1.])
+    """
+    if np.shape(x1)[axis] != 3 or np.shape(x2)[axis] != 3:
+        raise ValueError(
+            f"linalg.cross: both inputs need 3 entries along axis {axis}, got shapes "
+            f"{np.shape(x1)} and {np.shape(x2)}; use slopes.numpy.cross for 2-vectors"
+        )
+    return _np.cross(x1, x2, axis=axis)
+
+
+def diagonal(x, /, *, offset=0):
+    """The diagonal of each matrix in the last two axes, as ``numpy.linalg.diagonal``.
+
+    Examples
+    --------
+    >>> import numpy as np, slopes.numpy as snp
+    >>> snp.linalg.diagonal(np.arange(4.0).reshape(2, 2))
+    array([0., 3.])
+    """
+    return _np.diagonal(x, offset=offset, axis1=-2, axis2=-1)
+
+
+def matmul(x1, x2, /):
+    """Matrix product, as ``numpy.linalg.matmul`` (``x1 @ x2``).
+
+    Examples
+    --------
+    >>> import numpy as np, slopes.numpy as snp
+    >>> snp.linalg.matmul(np.eye(2), np.array([1.0, 2.0]))
+    array([1., 2.])
+    """
+    return _np.matmul(x1, x2)
+
+
+def matrix_transpose(x, /):
+    """Each matrix in the last two axes transposed, as ``numpy.linalg.matrix_transpose``.
+
+    Examples
+    --------
+    >>> import numpy as np, slopes.numpy as snp
+    >>> snp.linalg.matrix_transpose(np.arange(6.0).reshape(2, 3)).shape
+    (3, 2)
+    """
+    if np.ndim(x) < 2:
+        raise ValueError(f"linalg.matrix_transpose: needs at least 2 dimensions, got shape {np.shape(x)}")
+    return _np.swapaxes(x, -1, -2)
+
+
+def outer(x1, x2, /):
+    """Outer product of two vectors, as ``numpy.linalg.outer`` (1-D inputs only).
+
+    Examples
+    --------
+    >>> import numpy as np, slopes.numpy as snp
+    >>> snp.linalg.outer(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    array([[3., 4.],
+           [6., 8.]])
+    """
+    if np.ndim(x1) != 1 or np.ndim(x2) != 1:
+        raise ValueError(
+            f"linalg.outer: needs two vectors, got shapes {np.shape(x1)} and {np.shape(x2)}; "
+            "slopes.numpy.outer flattens its inputs"
+        )
+    return _np.outer(x1, x2)
+
+
+def tensordot(x1, x2, /, *, axes=2):
+    """Tensor contraction over ``axes``, as ``numpy.linalg.tensordot``.
+
+    Examples
+    --------
+    >>> import numpy as np, slopes.numpy as snp
+    >>> float(snp.linalg.tensordot(np.eye(2), np.eye(2)))
+    2.0
+    """
+    return _np.tensordot(x1, x2, axes=axes)
+
+
+def trace(x, /, *, offset=0, dtype=None):
+    """Trace of each matrix in the last two axes, as ``numpy.linalg.trace``.
+
+    Examples
+    --------
+    >>> import numpy as np, slopes as sl, slopes.numpy as snp
+    >>> sl.grad(snp.linalg.trace)(np.ones((2, 2)))
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    return _np.trace(x, offset=offset, axis1=-2, axis2=-1, dtype=dtype)
+
+
+def vecdot(x1, x2, /, *, axis=-1):
+    """Dot product along ``axis``, the first argument conjugated, as ``numpy.linalg.vecdot``.
+
+    Examples
+    --------
+    >>> import numpy as np, slopes.numpy as snp
+    >>> snp.linalg.vecdot(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([1.0, 1.0]))
+    array([3., 7.])
+    """
+    return _np.sum(_np.conj(x1) * x2, axis=axis)
+
+
+def tensorinv(a, ind=2):
+    """The inverse of ``a`` as a linear map from its last axes to its first ``ind``, as NumPy's.
+
+    Examples
+    --------
+    >>> import numpy as np, slopes.numpy as snp
+    >>> a = np.eye(6).reshape(6, 2, 3)
+    >>> snp.linalg.tensorinv(a, ind=1).shape
+    (2, 3, 6)
+    """
+    shape = np.shape(a)
+    if not (isinstance(ind, (int, np.integer)) and 0 < ind < len(shape)):
+        raise ValueError(f"linalg.tensorinv: ind must be an integer in 1..{len(shape) - 1}, got {ind!r}")
+    rows, cols = math.prod(shape[:ind]), math.prod(shape[ind:])
+    if rows != cols:
+        raise ValueError(
+            f"linalg.tensorinv: the first {ind} axes {shape[:ind]} and the rest {shape[ind:]} "
+            "must hold as many entries (the map must be square)"
+        )
+    return _np.reshape(inv(_np.reshape(a, (rows, cols))), shape[ind:] + shape[:ind])
+
+
+def tensorsolve(a, b, axes=None):
+    """The ``x`` with ``tensordot(a, x, axes=x.ndim) == b``, as ``numpy.linalg.tensorsolve``.
+
+    Examples
+    --------
+    >>> import numpy as np, slopes.numpy as snp
+    >>> a = np.eye(6).reshape(2, 3, 6)
+    >>> snp.linalg.tensorsolve(a, np.arange(6.0).reshape(2, 3))
+    array([0., 1., 2., 3., 4., 5.])
+    """
+    if axes is not None:
+        axes = [normalize_axis(k, np.ndim(a), "linalg.tensorsolve") for k in np.atleast_1d(axes)]
+        a = _np.moveaxis(a, axes, list(range(np.ndim(a) - len(axes), np.ndim(a))))
+    shape = np.shape(a)[np.ndim(b):]
+    n = math.prod(np.shape(b))
+    if math.prod(shape) != n or np.shape(a)[: np.ndim(b)] != np.shape(b):
+        raise ValueError(
+            f"linalg.tensorsolve: a of shape {np.shape(a)} does not map a tensor onto b of shape "
+            f"{np.shape(b)} (a's leading axes must be b's shape, the rest as many entries)"
+        )
+    return _np.reshape(solve(_np.reshape(a, (n, n)), _np.reshape(b, (n,))), shape)
