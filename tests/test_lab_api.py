@@ -403,10 +403,63 @@ class _Inline(HTMLParser):
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_pages_have_no_inline_code_and_no_remote_resources(page):
+def test_pages_have_no_inline_code_and_no_remote_resources(client, page):
     parser = _Inline()
-    parser.feed((STATIC / page).read_text(encoding="utf-8"))
+    parser.feed(client.get(f"/{page}").text)
     assert parser.bad == []
+
+
+class _Outline(HTMLParser):
+    """A page's title, its nav links (marking the current one), its script and the code panel's parts."""
+
+    def __init__(self):
+        super().__init__()
+        self.title, self.links, self.scripts, self.ids, self._in = "", [], [], [], None
+
+    def handle_starttag(self, tag, attrs):
+        names = dict(attrs)
+        self._in = tag
+        if tag == "a" and names.get("href", "").endswith(".html"):
+            self.links.append([names["href"], names.get("aria-current"), ""])
+        if tag == "script":
+            self.scripts.append(names["src"])
+        if "id" in names:
+            self.ids.append(names["id"])
+
+    def handle_data(self, data):
+        if self._in == "title":
+            self.title += data
+        elif self._in == "a" and self.links and not self.links[-1][2]:
+            self.links[-1][2] = data
+
+    def handle_endtag(self, tag):
+        self._in = None
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_each_page_is_the_one_layout_around_its_own_body(client, page):
+    # every page is served whole, its own nav link marked, its script and (but home) the code panel added
+    out = _Outline()
+    out.feed(client.get(f"/{page}").text)
+    nav = out.links[:6]  # the header comes first; the home page links the pages again below
+    assert [href for href, _, _ in nav] == PAGES
+    assert [href for href, current, _ in nav if current == "page"] == [page]
+    assert out.title == f"{dict((h, text) for h, _, text in nav)[page]} · slopes lab"
+    if page == "index.html":
+        assert out.scripts == [] and "code" not in out.ids
+    else:
+        assert out.scripts == [f"js/{page[:-5]}.js"]
+        assert {"code", "export-json", "export-csv", "status"} <= set(out.ids)
+    assert client.get("/").text == client.get("/index.html").text
+
+
+def test_page_sources_hold_only_their_own_body():
+    # the head, header and code panel live once, in the layout; a page's source holds none of them
+    templates = resources.files("slopes.lab") / "templates"
+    for page in PAGES:
+        source = (templates / page).read_text(encoding="utf-8")
+        assert source.lstrip().startswith("<main") and "<header>" not in source and 'id="code"' not in source, page
+    assert not any((STATIC / page).is_file() for page in PAGES)
 
 
 def test_scripts_never_turn_server_text_into_markup_or_code():

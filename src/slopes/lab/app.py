@@ -2,6 +2,8 @@
 
 Endpoints
 ---------
+``GET /<page>.html``
+    The pages, assembled at startup (:mod:`slopes.lab.layout`); their scripts and style are static files.
 ``POST /api/<page>`` (derivative, landscape, race, sampling, lr_range)
     A JSON object of parameters in, the page's numbers and code out (:mod:`slopes.lab.compute`).
 ``POST /api/train``, ``GET /api/train/<id>/events``, ``POST /api/train/<id>/<pause|resume|stop>``
@@ -16,7 +18,7 @@ cross-site form cannot send that without the browser asking first).
 
 Examples
 --------
->>> [route.path for route in create_app().routes][:3]
+>>> [route.path for route in create_app().routes if route.path.startswith("/api/")][:3]
 ['/api/derivative', '/api/landscape', '/api/race']
 """
 
@@ -31,13 +33,14 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
-from starlette.responses import JSONResponse, StreamingResponse
+from starlette.responses import HTMLResponse, JSONResponse, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..expr import ExpressionError
 from .compute import PAGES, TrainingRun
 from .inputs import LabInputError
+from .layout import assemble_pages
 from .limits import LIMITS
 
 __all__ = ["COMPUTING_THREADS", "CSP", "HOSTS", "create_app"]
@@ -214,12 +217,22 @@ def create_app(*, hosts=HOSTS) -> Starlette:
         start = int(last) + 1 if last.isdigit() else 0
         return StreamingResponse(_event_stream(run, start), media_type="text/event-stream")
 
+    pages = assemble_pages()  # once: each page is then a fixed string, like a static file
+
+    def page_endpoint(html: str):
+        async def endpoint(request):
+            return HTMLResponse(html)
+
+        return endpoint
+
     routes = [
+        Route("/", page_endpoint(pages["index.html"]), methods=["GET", "HEAD"]),
+        *(Route(f"/{name}", page_endpoint(html), methods=["GET", "HEAD"]) for name, html in pages.items()),
         *(Route(f"/api/{name}", _page_endpoint(fn, computing), methods=["POST"]) for name, fn in PAGES.items()),
         Route("/api/train", train_start, methods=["POST"]),
         Route("/api/train/{run_id}/events", train_events, methods=["GET"]),
         Route("/api/train/{run_id}/{action:str}", train_control, methods=["POST"]),
-        Mount("/", StaticFiles(directory=str(_STATIC), html=True), name="static"),
+        Mount("/", StaticFiles(directory=str(_STATIC)), name="static"),
     ]
     return Starlette(
         routes=routes,
