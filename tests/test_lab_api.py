@@ -213,6 +213,29 @@ def test_race_every_method_and_the_box(client):
     assert_close(page["numbers"], run_code(page["code"]))
 
 
+def test_races_on_one_formula_trace_it_once_and_reuse_its_contours(client):
+    # a second race on the same formula (spelled differently, another start and methods) neither
+    # traces its derivatives again nor recomputes the contours; counted by the caches, not timed
+    from slopes.lab.compute.common import _kept_field
+    from slopes.lab.compute.staged import staged
+
+    staged.cache_clear()
+    _kept_field.cache_clear()
+    lr = 0.04
+    first = ok(client, "/api/race", {"formula": "x^2 + 10*y^2", "x0": [-3.0, 1.0], "methods": ["gd", "adam", "newton"], "lr": lr})
+    second = ok(client, "/api/race", {"formula": "x ** 2 + 10 * y ** 2", "x0": [2.0, -1.0], "methods": ["gd", "lbfgs"], "lr": lr})
+    assert staged.cache_info().misses == 1 and staged.cache_info().hits == 1
+    compiled = staged(race_module.formula({"formula": "x^2 + 10*y^2"}, ("x", "y")))
+    assert compiled.value_and_grad.cache_info()["misses"] == 1 and compiled.hessian.cache_info()["misses"] == 1
+    assert _kept_field.cache_info().misses == 1 and second["contours"] == first["contours"]
+    for page, x0 in ((first, [-3.0, 1.0]), (second, [2.0, -1.0])):  # the iterates of gd on it, by hand
+        k = np.asarray(page["runs"]["gd"]["steps"])
+        expected = np.stack([x0[0] * (1 - 2 * lr) ** k, x0[1] * (1 - 20 * lr) ** k], axis=1)
+        np.testing.assert_allclose(page["runs"]["gd"]["path"], expected, rtol=1e-10, atol=1e-300)
+    assert first["runs"]["newton"]["nit"] == 1 and np.allclose(second["runs"]["lbfgs"]["path"][-1], 0, atol=1e-6)
+    assert_close(second["numbers"], run_code(second["code"]))
+
+
 def test_race_divergence_is_a_failed_run_with_its_message(client):
     page = ok(client, "/api/race", {"formula": "x^2 + 10*y^2", "x0": [1.0, 1.0], "methods": ["gd"], "lr": 0.2})
     gd = page["runs"]["gd"]
