@@ -7,9 +7,11 @@ executed here (the server never executes text).
 
 import json
 import math
+import os
 import re
 import subprocess
 import sys
+import time
 import warnings
 from dataclasses import replace
 from html.parser import HTMLParser
@@ -492,6 +494,46 @@ def test_scripts_never_turn_server_text_into_markup_or_code():
             assert banned not in text, (js.name, banned)
 
 
+def test_pages_computed_in_worker_processes_answer_and_refuse_as_in_threads(client):
+    # the same answers (a closed form) and the same refusals, from a worker process
+    app = create_app(workers=1)
+    try:
+        pooled = TestClient(app, base_url="http://127.0.0.1")
+        page = ok(pooled, "/api/derivative", {"formula": "x^3", "x0": 2.0, "order": 2})
+        assert page["numbers"]["slope"] == 12.0 and page["numbers"]["curvature"] == 12.0
+        for body in ({"formula": "log(x)", "x0": -1.0}, {"formula": "x +* 2"}, {"formula": "x", "x0": "two"}):
+            assert refused(pooled, "/api/derivative", body) == refused(client, "/api/derivative", body)
+        assert [p.pid for p in app.state.pool._executor._processes.values()] != []
+    finally:
+        app.state.pool.close()
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="reads processes from /proc (Linux)")
+def test_workers_end_with_the_server_however_it_ends():
+    # a server killed without closing its pool (os._exit) leaves no worker behind
+    code = (
+        "import asyncio, os; from slopes.lab.workers import PagePool; p = PagePool(1)\n"
+        "asyncio.run(p.run('derivative', {'formula': 'x', 'x0': 0.0}))\n"
+        "print(*[w.pid for w in p._executor._processes.values()], flush=True); os._exit(0)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120).stdout
+    pids = [int(pid) for pid in out.split()]
+    assert len(pids) == 1
+    for _ in range(100):  # the worker looks for its server every 0.5 s
+        if not any(map(_running, pids)):
+            break
+        time.sleep(0.1)
+    assert not any(map(_running, pids))
+
+
 def test_import_slopes_does_not_import_the_web_stack():
     code = "import sys, slopes, slopes.cli; print(sorted(m for m in ('starlette', 'uvicorn') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -508,7 +550,7 @@ def test_slopes_lab_prints_the_url_and_opens_it(monkeypatch):
         def run(self, sockets):
             served.append(sockets[0].getsockname())
 
-    monkeypatch.setattr("slopes.lab.server._server", lambda sock: Server())
+    monkeypatch.setattr("slopes.lab.server._server", lambda sock, **options: Server())
     monkeypatch.setattr("webbrowser.open", opened.append)
     res = CliRunner().invoke(cli, ["lab"])
     assert res.exit_code == 0, res.output

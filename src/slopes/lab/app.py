@@ -37,11 +37,11 @@ from starlette.responses import HTMLResponse, JSONResponse, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..expr import ExpressionError
 from .compute import PAGES, TrainingRun
 from .inputs import LabInputError
 from .layout import assemble_pages
 from .limits import LIMITS
+from .workers import PagePool, refusal, run_page
 
 __all__ = ["COMPUTING_THREADS", "CSP", "HOSTS", "create_app"]
 
@@ -124,19 +124,22 @@ async def _guarded(work):
         return await work()
     except _TooLarge:
         return _error(f"the request is over the lab's limit of {LIMITS.max_body} bytes; send less", 413)
-    except (LabInputError, ExpressionError) as e:
-        return _error(str(e))
-    except (ValueError, TypeError, ArithmeticError) as e:  # slopes' own argument checks say what to change
-        return _error(f"{type(e).__name__}: {e}")
+    except Exception as e:
+        message = refusal(e)
+        if message is None:
+            raise
+        return _error(message)
 
 
-def _page_endpoint(compute, computing: list):
+def _page_endpoint(name: str, computing: list, pool: PagePool | None):
     async def endpoint(request):
         async def work():
             body = await _read_body(request)
+            if pool is not None:
+                return JSONResponse(await pool.run(name, body))
             if not computing:  # made in the event loop that serves the app
                 computing.append(anyio.CapacityLimiter(COMPUTING_THREADS))
-            return JSONResponse(await anyio.to_thread.run_sync(compute, body, limiter=computing[0]))
+            return JSONResponse(await anyio.to_thread.run_sync(run_page, name, body, limiter=computing[0]))
 
         return await _guarded(work)
 
@@ -168,13 +171,17 @@ class _Trainings:
         return run
 
 
-def create_app(*, hosts=HOSTS) -> Starlette:
+def create_app(*, hosts=HOSTS, workers: int = 0) -> Starlette:
     """The lab as an ASGI app.
 
     Parameters
     ----------
     hosts : sequence of str
         Host names it answers to (others get 400, against DNS rebinding).
+    workers : int
+        0: pages are computed in the server's threads (:data:`COMPUTING_THREADS` at once);
+        more: in that many worker processes (:class:`~slopes.lab.workers.PagePool`, at
+        ``app.state.pool``; close it when done).
 
     Returns
     -------
@@ -188,6 +195,7 @@ def create_app(*, hosts=HOSTS) -> Starlette:
     """
     trainings = _Trainings()
     computing: list = []
+    pool = PagePool(workers).start() if workers else None
 
     async def train_start(request):
         async def work():
@@ -228,16 +236,18 @@ def create_app(*, hosts=HOSTS) -> Starlette:
     routes = [
         Route("/", page_endpoint(pages["index.html"]), methods=["GET", "HEAD"]),
         *(Route(f"/{name}", page_endpoint(html), methods=["GET", "HEAD"]) for name, html in pages.items()),
-        *(Route(f"/api/{name}", _page_endpoint(fn, computing), methods=["POST"]) for name, fn in PAGES.items()),
+        *(Route(f"/api/{name}", _page_endpoint(name, computing, pool), methods=["POST"]) for name in PAGES),
         Route("/api/train", train_start, methods=["POST"]),
         Route("/api/train/{run_id}/events", train_events, methods=["GET"]),
         Route("/api/train/{run_id}/{action:str}", train_control, methods=["POST"]),
         Mount("/", StaticFiles(directory=str(_STATIC)), name="static"),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=[Middleware(_SecurityHeaders), Middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))],
     )
+    app.state.pool = pool
+    return app
 
 
 async def _event_stream(run: TrainingRun, index: int):
