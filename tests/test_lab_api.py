@@ -487,6 +487,21 @@ def test_page_sources_hold_only_their_own_body():
     assert not any((STATIC / page).is_file() for page in PAGES)
 
 
+def test_a_missing_page_or_part_is_named(tmp_path):
+    from slopes.lab.layout import assemble_pages
+
+    lab = resources.files("slopes.lab")
+    (tmp_path / "templates").mkdir()
+    for source in (lab / "templates").iterdir():
+        if source.name != "schedule-menu.html":
+            (tmp_path / "templates" / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(FileNotFoundError, match=r"includes schedule-menu but templates/schedule-menu.html is missing; add it"):
+        assemble_pages(tmp_path)
+    (tmp_path / "templates" / "race.html").unlink()
+    with pytest.raises(FileNotFoundError, match=r"nav links race.html but templates/race.html is missing"):
+        assemble_pages(tmp_path)
+
+
 def test_scripts_never_turn_server_text_into_markup_or_code():
     for js in (STATIC / "js").iterdir():
         text = js.read_text(encoding="utf-8")

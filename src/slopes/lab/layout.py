@@ -2,8 +2,8 @@
 
 ``templates/layout.html`` holds what every page shares: the head, and the header whose nav
 lists the pages (its link text is each page's title). ``templates/<page>.html`` holds the page's
-own ``<main>``; where it says ``<!-- the code panel -->`` the shared panel of
-``templates/code-panel.html`` goes. A page with a script of its own (``static/js/<page>.js``)
+own ``<main>``; a line ``<!-- include NAME -->`` in it stands for a part that pages share,
+``templates/NAME.html`` (the code panel, the schedule menu). A page with a script of its own (``static/js/<page>.js``)
 gets its module tag, so no page carries inline code.
 
 Examples
@@ -20,12 +20,9 @@ from __future__ import annotations
 import re
 from importlib import resources
 
-__all__ = ["CODE_PANEL", "assemble_pages"]
+__all__ = ["assemble_pages"]
 
-#: Where a page's body takes the shared panel with its slopes code and export buttons.
-CODE_PANEL = "<!-- the code panel -->"
-
-_PANEL_LINE = re.compile(rf"^[ \t]*{re.escape(CODE_PANEL)}\n", re.MULTILINE)
+_INCLUDE = re.compile(r"^[ \t]*<!-- include ([\w-]+) -->\n", re.MULTILINE)
 _NAV_LINK = re.compile(r'<a href="(?P<page>[\w-]+\.html)">(?P<title>[^<]+)</a>')
 
 
@@ -46,7 +43,7 @@ def assemble_pages(folder=None) -> dict[str, str]:
     Raises
     ------
     FileNotFoundError
-        When the nav names a page that has no body in ``templates/``.
+        When the nav names a page, or a page includes a part, that ``templates/`` lacks.
 
     Examples
     --------
@@ -57,14 +54,20 @@ def assemble_pages(folder=None) -> dict[str, str]:
     folder = resources.files("slopes.lab") if folder is None else folder
     templates = folder / "templates"
     layout = (templates / "layout.html").read_text(encoding="utf-8")
-    panel = (templates / "code-panel.html").read_text(encoding="utf-8")
+
+    def part(include) -> str:
+        source = templates / f"{include[1]}.html"
+        if not source.is_file():
+            raise FileNotFoundError(f"a lab page includes {include[1]} but templates/{include[1]}.html is missing; add it or drop the include")
+        return source.read_text(encoding="utf-8")
+
     pages = {}
     for link in _NAV_LINK.finditer(layout):
         name, title = link["page"], link["title"]
         body_file = templates / name
         if not body_file.is_file():
             raise FileNotFoundError(f"the lab's nav links {name} but templates/{name} is missing; add its body or drop the link")
-        body = _PANEL_LINE.sub(lambda _: panel, body_file.read_text(encoding="utf-8"))
+        body = _INCLUDE.sub(part, body_file.read_text(encoding="utf-8"))
         script = f"js/{name.removesuffix('.html')}.js"
         if (folder / "static" / script).is_file():
             body += f'  <script type="module" src="{script}"></script>\n'
