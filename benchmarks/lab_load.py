@@ -1,13 +1,13 @@
 """The lab under load: simulated people racing optimizers and watching training runs, against one server.
 
-One ``slopes lab`` server runs in a subprocess (uvicorn, 127.0.0.1). ``--clients`` threads
-act like people on the race page: each picks a problem, a start point and three to five
-methods, sends the race request, looks at the result for ``--think`` seconds (uniform
-between the two bounds), and again. ``--trainers`` threads start training runs (an MLP on
+One ``slopes lab`` server runs in a subprocess (uvicorn, 127.0.0.1; ``--workers`` sets its
+worker processes, 0 for threads). ``--clients`` threads act like people on the race page:
+each picks a problem, a start point and three to five methods, sends the race request, looks
+at the result for ``--think`` seconds (uniform between the two bounds), and again. ``--trainers`` threads start training runs (an MLP on
 digits) and follow their event streams to the end, one run after another. After
 ``--seconds`` the script prints the number of requests and errors, the race latencies
-(median, 95th percentile, max) and the server's resident memory before the load (after
-one warm-up request of each kind) and after it.
+(median, 95th percentile, max) and the resident memory of the server and its workers before
+the load (after one warm-up request of each kind) and after it.
 
     python benchmarks/lab_load.py                      # 20 clients, 2 training streams, 60 s
     python benchmarks/lab_load.py --seconds 10 --clients 5
@@ -36,8 +36,10 @@ PROBLEMS = [
 METHODS = ["gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "newton", "lbfgs"]
 
 
-def start_server():
+def start_server(workers=None):
     code = "from slopes.cli import main; main(['lab', '--no-browser'])"
+    if workers is not None:  # the same server with another number of worker processes
+        code = f"from slopes.lab.server import serve; serve(open_browser=False, workers={workers}, echo=lambda s: print(s, flush=True))"
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=os.environ.copy())
     line = proc.stdout.readline()
     url = line.split(" at ")[1].split()[0]
@@ -45,11 +47,17 @@ def start_server():
 
 
 def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+    """Resident memory of the process ``pid`` and all its descendants (the worker processes)."""
+    total = 0.0
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            total = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                total += sum(rss_mb(int(child)) for child in f.read().split())
+    except (OSError, StopIteration):  # the process ended meanwhile
+        pass
+    return total
 
 
 def race_body(rng: random.Random) -> dict:
@@ -131,9 +139,10 @@ def main(argv=None):
     ap.add_argument("--trainers", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--think", type=float, nargs=2, default=(1.0, 3.0), metavar=("MIN", "MAX"))
+    ap.add_argument("--workers", type=int, default=None, help="worker processes (default: as `slopes lab`; 0: threads)")
     args = ap.parse_args(argv)
 
-    proc, url = start_server()
+    proc, url = start_server(args.workers)
     try:
         with httpx.Client(base_url=url, timeout=60) as http:  # warm-up: one request of each kind
             http.post("api/race", json=race_body(random.Random(0))).raise_for_status()
@@ -164,13 +173,14 @@ def main(argv=None):
     lat = sorted(tally.latencies)
     p95 = lat[max(0, int(round(0.95 * len(lat))) - 1)] if lat else float("nan")
     print(f"lab under load: {args.clients} race clients (think {args.think[0]:g}-{args.think[1]:g} s), "
-          f"{args.trainers} training streams, {args.seconds:g} s, {os.cpu_count()} cores")
+          f"{args.trainers} training streams, {args.seconds:g} s, {os.cpu_count()} cores, "
+          f"workers: {'as slopes lab' if args.workers is None else args.workers}")
     print(f"race requests: {len(lat)} ok, errors: {len(tally.errors)}")
     if lat:
         print(f"race latency: median {1e3 * statistics.median(lat):.0f} ms, 95th percentile {1e3 * p95:.0f} ms, "
               f"max {1e3 * lat[-1]:.0f} ms (target: 95th percentile < 300 ms)")
     print(f"training runs finished: {tally.trainings}, events streamed: {tally.events}")
-    print(f"server memory (RSS): {before:.1f} MB before, {after:.1f} MB after ({after - before:+.1f} MB); "
+    print(f"server memory (RSS, with its workers): {before:.1f} MB before, {after:.1f} MB after ({after - before:+.1f} MB); "
           f"every 10 s during the load: {', '.join(f'{m:.0f}' for m in memory)} MB")
     for e in tally.errors[:10]:
         print("  error:", e)

@@ -7,9 +7,11 @@ executed here (the server never executes text).
 
 import json
 import math
+import os
 import re
 import subprocess
 import sys
+import time
 import warnings
 from dataclasses import replace
 from html.parser import HTMLParser
@@ -213,6 +215,29 @@ def test_race_every_method_and_the_box(client):
     assert_close(page["numbers"], run_code(page["code"]))
 
 
+def test_races_on_one_formula_trace_it_once_and_reuse_its_contours(client):
+    # a second race on the same formula (spelled differently, another start and methods) neither
+    # traces its derivatives again nor recomputes the contours; counted by the caches, not timed
+    from slopes.lab.compute.common import _kept_field
+    from slopes.lab.compute.staged import staged
+
+    staged.cache_clear()
+    _kept_field.cache_clear()
+    lr = 0.04
+    first = ok(client, "/api/race", {"formula": "x^2 + 10*y^2", "x0": [-3.0, 1.0], "methods": ["gd", "adam", "newton"], "lr": lr})
+    second = ok(client, "/api/race", {"formula": "x ** 2 + 10 * y ** 2", "x0": [2.0, -1.0], "methods": ["gd", "lbfgs"], "lr": lr})
+    assert staged.cache_info().misses == 1 and staged.cache_info().hits == 1
+    compiled = staged(race_module.formula({"formula": "x^2 + 10*y^2"}, ("x", "y")))
+    assert compiled.value_and_grad.cache_info()["misses"] == 1 and compiled.hessian.cache_info()["misses"] == 1
+    assert _kept_field.cache_info().misses == 1 and second["contours"] == first["contours"]
+    for page, x0 in ((first, [-3.0, 1.0]), (second, [2.0, -1.0])):  # the iterates of gd on it, by hand
+        k = np.asarray(page["runs"]["gd"]["steps"])
+        expected = np.stack([x0[0] * (1 - 2 * lr) ** k, x0[1] * (1 - 20 * lr) ** k], axis=1)
+        np.testing.assert_allclose(page["runs"]["gd"]["path"], expected, rtol=1e-10, atol=1e-300)
+    assert first["runs"]["newton"]["nit"] == 1 and np.allclose(second["runs"]["lbfgs"]["path"][-1], 0, atol=1e-6)
+    assert_close(second["numbers"], run_code(second["code"]))
+
+
 def test_race_divergence_is_a_failed_run_with_its_message(client):
     page = ok(client, "/api/race", {"formula": "x^2 + 10*y^2", "x0": [1.0, 1.0], "methods": ["gd"], "lr": 0.2})
     gd = page["runs"]["gd"]
@@ -403,10 +428,78 @@ class _Inline(HTMLParser):
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_pages_have_no_inline_code_and_no_remote_resources(page):
+def test_pages_have_no_inline_code_and_no_remote_resources(client, page):
     parser = _Inline()
-    parser.feed((STATIC / page).read_text(encoding="utf-8"))
+    parser.feed(client.get(f"/{page}").text)
     assert parser.bad == []
+
+
+class _Outline(HTMLParser):
+    """A page's title, its nav links (marking the current one), its script and the code panel's parts."""
+
+    def __init__(self):
+        super().__init__()
+        self.title, self.links, self.scripts, self.ids, self._in = "", [], [], [], None
+
+    def handle_starttag(self, tag, attrs):
+        names = dict(attrs)
+        self._in = tag
+        if tag == "a" and names.get("href", "").endswith(".html"):
+            self.links.append([names["href"], names.get("aria-current"), ""])
+        if tag == "script":
+            self.scripts.append(names["src"])
+        if "id" in names:
+            self.ids.append(names["id"])
+
+    def handle_data(self, data):
+        if self._in == "title":
+            self.title += data
+        elif self._in == "a" and self.links and not self.links[-1][2]:
+            self.links[-1][2] = data
+
+    def handle_endtag(self, tag):
+        self._in = None
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_each_page_is_the_one_layout_around_its_own_body(client, page):
+    # every page is served whole, its own nav link marked, its script and (but home) the code panel added
+    out = _Outline()
+    out.feed(client.get(f"/{page}").text)
+    nav = out.links[:6]  # the header comes first; the home page links the pages again below
+    assert [href for href, _, _ in nav] == PAGES
+    assert [href for href, current, _ in nav if current == "page"] == [page]
+    assert out.title == f"{dict((h, text) for h, _, text in nav)[page]} · slopes lab"
+    if page == "index.html":
+        assert out.scripts == [] and "code" not in out.ids
+    else:
+        assert out.scripts == [f"js/{page[:-5]}.js"]
+        assert {"code", "export-json", "export-csv", "status"} <= set(out.ids)
+    assert client.get("/").text == client.get("/index.html").text
+
+
+def test_page_sources_hold_only_their_own_body():
+    # the head, header and code panel live once, in the layout; a page's source holds none of them
+    templates = resources.files("slopes.lab") / "templates"
+    for page in PAGES:
+        source = (templates / page).read_text(encoding="utf-8")
+        assert source.lstrip().startswith("<main") and "<header>" not in source and 'id="code"' not in source, page
+    assert not any((STATIC / page).is_file() for page in PAGES)
+
+
+def test_a_missing_page_or_part_is_named(tmp_path):
+    from slopes.lab.layout import assemble_pages
+
+    lab = resources.files("slopes.lab")
+    (tmp_path / "templates").mkdir()
+    for source in (lab / "templates").iterdir():
+        if source.name != "schedule-menu.html":
+            (tmp_path / "templates" / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(FileNotFoundError, match=r"includes schedule-menu but templates/schedule-menu.html is missing; add it"):
+        assemble_pages(tmp_path)
+    (tmp_path / "templates" / "race.html").unlink()
+    with pytest.raises(FileNotFoundError, match=r"nav links race.html but templates/race.html is missing"):
+        assemble_pages(tmp_path)
 
 
 def test_scripts_never_turn_server_text_into_markup_or_code():
@@ -414,6 +507,46 @@ def test_scripts_never_turn_server_text_into_markup_or_code():
         text = js.read_text(encoding="utf-8")
         for banned in ("innerHTML", "outerHTML", "insertAdjacentHTML", "eval(", "new Function", "document.write", "http://", "https://"):
             assert banned not in text, (js.name, banned)
+
+
+def test_pages_computed_in_worker_processes_answer_and_refuse_as_in_threads(client):
+    # the same answers (a closed form) and the same refusals, from a worker process
+    app = create_app(workers=1)
+    try:
+        pooled = TestClient(app, base_url="http://127.0.0.1")
+        page = ok(pooled, "/api/derivative", {"formula": "x^3", "x0": 2.0, "order": 2})
+        assert page["numbers"]["slope"] == 12.0 and page["numbers"]["curvature"] == 12.0
+        for body in ({"formula": "log(x)", "x0": -1.0}, {"formula": "x +* 2"}, {"formula": "x", "x0": "two"}):
+            assert refused(pooled, "/api/derivative", body) == refused(client, "/api/derivative", body)
+        assert [p.pid for p in app.state.pool._executor._processes.values()] != []
+    finally:
+        app.state.pool.close()
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="reads processes from /proc (Linux)")
+def test_workers_end_with_the_server_however_it_ends():
+    # a server killed without closing its pool (os._exit) leaves no worker behind
+    code = (
+        "import asyncio, os; from slopes.lab.workers import PagePool; p = PagePool(1)\n"
+        "asyncio.run(p.run('derivative', {'formula': 'x', 'x0': 0.0}))\n"
+        "print(*[w.pid for w in p._executor._processes.values()], flush=True); os._exit(0)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120).stdout
+    pids = [int(pid) for pid in out.split()]
+    assert len(pids) == 1
+    for _ in range(100):  # the worker looks for its server every 0.5 s
+        if not any(map(_running, pids)):
+            break
+        time.sleep(0.1)
+    assert not any(map(_running, pids))
 
 
 def test_import_slopes_does_not_import_the_web_stack():
@@ -432,7 +565,7 @@ def test_slopes_lab_prints_the_url_and_opens_it(monkeypatch):
         def run(self, sockets):
             served.append(sockets[0].getsockname())
 
-    monkeypatch.setattr("slopes.lab.server._server", lambda sock: Server())
+    monkeypatch.setattr("slopes.lab.server._server", lambda sock, **options: Server())
     monkeypatch.setattr("webbrowser.open", opened.append)
     res = CliRunner().invoke(cli, ["lab"])
     assert res.exit_code == 0, res.output

@@ -2,6 +2,8 @@
 
 Endpoints
 ---------
+``GET /<page>.html``
+    The pages, assembled at startup (:mod:`slopes.lab.layout`); their scripts and style are static files.
 ``POST /api/<page>`` (derivative, landscape, race, sampling, lr_range)
     A JSON object of parameters in, the page's numbers and code out (:mod:`slopes.lab.compute`).
 ``POST /api/train``, ``GET /api/train/<id>/events``, ``POST /api/train/<id>/<pause|resume|stop>``
@@ -16,7 +18,7 @@ cross-site form cannot send that without the browser asking first).
 
 Examples
 --------
->>> [route.path for route in create_app().routes][:3]
+>>> [route.path for route in create_app().routes if route.path.startswith("/api/")][:3]
 ['/api/derivative', '/api/landscape', '/api/race']
 """
 
@@ -31,14 +33,15 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
-from starlette.responses import JSONResponse, StreamingResponse
+from starlette.responses import HTMLResponse, JSONResponse, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..expr import ExpressionError
 from .compute import PAGES, TrainingRun
 from .inputs import LabInputError
+from .layout import assemble_pages
 from .limits import LIMITS
+from .workers import PagePool, refusal, run_page
 
 __all__ = ["COMPUTING_THREADS", "CSP", "HOSTS", "create_app"]
 
@@ -121,19 +124,22 @@ async def _guarded(work):
         return await work()
     except _TooLarge:
         return _error(f"the request is over the lab's limit of {LIMITS.max_body} bytes; send less", 413)
-    except (LabInputError, ExpressionError) as e:
-        return _error(str(e))
-    except (ValueError, TypeError, ArithmeticError) as e:  # slopes' own argument checks say what to change
-        return _error(f"{type(e).__name__}: {e}")
+    except Exception as e:
+        message = refusal(e)
+        if message is None:
+            raise
+        return _error(message)
 
 
-def _page_endpoint(compute, computing: list):
+def _page_endpoint(name: str, computing: list, pool: PagePool | None):
     async def endpoint(request):
         async def work():
             body = await _read_body(request)
+            if pool is not None:
+                return JSONResponse(await pool.run(name, body))
             if not computing:  # made in the event loop that serves the app
                 computing.append(anyio.CapacityLimiter(COMPUTING_THREADS))
-            return JSONResponse(await anyio.to_thread.run_sync(compute, body, limiter=computing[0]))
+            return JSONResponse(await anyio.to_thread.run_sync(run_page, name, body, limiter=computing[0]))
 
         return await _guarded(work)
 
@@ -165,13 +171,17 @@ class _Trainings:
         return run
 
 
-def create_app(*, hosts=HOSTS) -> Starlette:
+def create_app(*, hosts=HOSTS, workers: int = 0) -> Starlette:
     """The lab as an ASGI app.
 
     Parameters
     ----------
     hosts : sequence of str
         Host names it answers to (others get 400, against DNS rebinding).
+    workers : int
+        0: pages are computed in the server's threads (:data:`COMPUTING_THREADS` at once);
+        more: in that many worker processes (:class:`~slopes.lab.workers.PagePool`, at
+        ``app.state.pool``; close it when done).
 
     Returns
     -------
@@ -185,6 +195,7 @@ def create_app(*, hosts=HOSTS) -> Starlette:
     """
     trainings = _Trainings()
     computing: list = []
+    pool = PagePool(workers).start() if workers else None
 
     async def train_start(request):
         async def work():
@@ -214,17 +225,29 @@ def create_app(*, hosts=HOSTS) -> Starlette:
         start = int(last) + 1 if last.isdigit() else 0
         return StreamingResponse(_event_stream(run, start), media_type="text/event-stream")
 
+    pages = assemble_pages()  # once: each page is then a fixed string, like a static file
+
+    def page_endpoint(html: str):
+        async def endpoint(request):
+            return HTMLResponse(html)
+
+        return endpoint
+
     routes = [
-        *(Route(f"/api/{name}", _page_endpoint(fn, computing), methods=["POST"]) for name, fn in PAGES.items()),
+        Route("/", page_endpoint(pages["index.html"]), methods=["GET", "HEAD"]),
+        *(Route(f"/{name}", page_endpoint(html), methods=["GET", "HEAD"]) for name, html in pages.items()),
+        *(Route(f"/api/{name}", _page_endpoint(name, computing, pool), methods=["POST"]) for name in PAGES),
         Route("/api/train", train_start, methods=["POST"]),
         Route("/api/train/{run_id}/events", train_events, methods=["GET"]),
         Route("/api/train/{run_id}/{action:str}", train_control, methods=["POST"]),
-        Mount("/", StaticFiles(directory=str(_STATIC), html=True), name="static"),
+        Mount("/", StaticFiles(directory=str(_STATIC)), name="static"),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=[Middleware(_SecurityHeaders), Middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))],
     )
+    app.state.pool = pool
+    return app
 
 
 async def _event_stream(run: TrainingRun, index: int):

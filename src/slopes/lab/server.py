@@ -17,6 +17,8 @@ import threading
 import time
 import webbrowser
 
+from .workers import WORKERS
+
 __all__ = ["HOST", "LabServer", "bind", "serve"]
 
 #: The lab listens on the loopback interface only.
@@ -47,16 +49,23 @@ def bind(port: int = 0) -> socket.socket:
     return sock
 
 
-def _server(sock: socket.socket):
+def _server(sock: socket.socket, workers: int = 0):
     import uvicorn
 
     from .app import create_app
 
-    config = uvicorn.Config(create_app(), log_level="warning", access_log=False, lifespan="off")
+    config = uvicorn.Config(create_app(workers=workers), log_level="warning", access_log=False, lifespan="off")
     return uvicorn.Server(config)
 
 
-def serve(port: int = 0, *, open_browser: bool = True, echo=print) -> None:
+def _close_pool(server) -> None:
+    app = getattr(getattr(server, "config", None), "app", None)
+    pool = getattr(getattr(app, "state", None), "pool", None)
+    if pool is not None:
+        pool.close()
+
+
+def serve(port: int = 0, *, open_browser: bool = True, echo=print, workers: int = WORKERS) -> None:
     """Serve the lab on 127.0.0.1 until interrupted (Ctrl-C); print its URL and open it.
 
     Parameters
@@ -67,6 +76,9 @@ def serve(port: int = 0, *, open_browser: bool = True, echo=print) -> None:
         Open the URL with :mod:`webbrowser` once the server listens.
     echo : callable
         Where the URL line goes.
+    workers : int
+        Processes computing the pages (:class:`~slopes.lab.workers.PagePool`); 0 for the
+        server's own threads.
 
     Examples
     --------
@@ -77,7 +89,7 @@ def serve(port: int = 0, *, open_browser: bool = True, echo=print) -> None:
     """
     sock = bind(port)
     url = f"http://{HOST}:{sock.getsockname()[1]}/"
-    server = _server(sock)
+    server = _server(sock, workers=workers)
     echo(f"slopes lab running at {url} (Ctrl-C to stop)")
     if open_browser:  # the socket already listens: the browser's request waits in its queue
         webbrowser.open(url)
@@ -85,6 +97,7 @@ def serve(port: int = 0, *, open_browser: bool = True, echo=print) -> None:
         server.run(sockets=[sock])
     finally:
         sock.close()
+        _close_pool(server)
 
 
 class LabServer:

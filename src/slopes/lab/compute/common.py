@@ -10,18 +10,23 @@ Examples
 
 from __future__ import annotations
 
+import functools
+
 import contourpy
 import numpy as np
 
 from ... import optim
+from ...expr import Expression
 from ...transforms import value_and_grad
 from ...viz.landscape import _levels, _values
 from ..inputs import LabInputError
 
-__all__ = ["SCHEDULES", "array_code", "code_lines", "contour_field", "finite_list", "learning_rate", "require_defined", "thin"]
+__all__ = ["CONTOUR_FIELDS", "SCHEDULES", "array_code", "code_lines", "contour_field", "finite_list", "learning_rate", "require_defined", "thin"]
 
 #: The learning-rate schedules the pages offer.
 SCHEDULES = ("constant", "cosine", "warmup_cosine")
+#: Contour fields of formulas kept for the next request with the same formula and window.
+CONTOUR_FIELDS = 32
 
 
 def finite_list(values) -> list:
@@ -63,7 +68,9 @@ def contour_field(f, xlim, ylim, n: int, levels: int = 16) -> dict:
     """The contour lines of ``f(x, y)`` on an ``n x n`` grid: levels at quantiles of the values.
 
     The grid values and levels are those :func:`slopes.viz.contour_gradients` draws; the lines
-    are traced by contourpy (matplotlib's contouring engine).
+    are traced by contourpy (matplotlib's contouring engine). A formula's field is kept for the
+    :data:`CONTOUR_FIELDS` latest formula, window and size asked for (a page redrawn from another
+    start point asks again), so the dict returned is shared: read it, do not change it.
 
     Returns
     -------
@@ -77,6 +84,11 @@ def contour_field(f, xlim, ylim, n: int, levels: int = 16) -> dict:
     >>> len(field["levels"]), all(len(pts) > 3 for _, pts in field["lines"])
     (3, True)
     """
+    key = (tuple(map(float, xlim)), tuple(map(float, ylim)), int(n), int(levels))
+    return _kept_field(f, *key) if isinstance(f, Expression) else _field(f, *key)
+
+
+def _field(f, xlim, ylim, n, levels) -> dict:
     with np.errstate(all="ignore"):
         X, Y, Z = _values(f, xlim, ylim, n)
     if Z.count() == 0:
@@ -85,6 +97,9 @@ def contour_field(f, xlim, ylim, n: int, levels: int = 16) -> dict:
     gen = contourpy.contour_generator(X, Y, Z.filled(np.nan))
     lines = [[i, finite_list(seg)] for i, level in enumerate(lv) for seg in gen.lines(level) if len(seg) > 1]
     return {"levels": finite_list(lv), "lines": lines}
+
+
+_kept_field = functools.lru_cache(maxsize=CONTOUR_FIELDS)(_field)  # Expressions hash by their tree
 
 
 def require_defined(f, x, what: str = "the start point") -> tuple[float, np.ndarray]:

@@ -17,6 +17,7 @@ from ...optim import minimize, presets
 from ..inputs import LabInputError, choice, formula, integer, number, point, window
 from ..limits import LIMITS, Deadline
 from .common import SCHEDULES, array_code, code_lines, contour_field, finite_list, learning_rate, require_defined, thin
+from .staged import staged
 
 __all__ = ["METHODS", "race_page"]
 
@@ -81,9 +82,11 @@ def race_page(body: dict) -> dict:
     theory = _theory(f, x0)
     deadline = Deadline(LIMITS.seconds)
     runs, used, lines = {}, {}, []
+    compiled = staged(f)  # traced once per formula, not once per method and request
     for m in methods:
         kw, kw_code, step = _options(m, lr, adaptive_lr, beta, schedule, maxiter, preset, theory, box)
-        r = minimize(f, x0, method=m, maxiter=maxiter, record_x=True, callback=deadline, **kw)
+        r = minimize(compiled.value_and_grad, x0, jac=True, hess=compiled.hessian, method=m, maxiter=maxiter,
+                     record_x=True, callback=deadline, **kw)
         runs[m] = r
         used[m] = {"lr": step, "beta": kw.get("beta")}
         lines.append(f'    "{m}": sl.minimize(f, x0, method="{m}"{kw_code}, maxiter={maxiter}),')

@@ -1,4 +1,4 @@
-import { COLORS, Plot, bindExports, debounce, extent, fillTable, fmt, legend, mirror, post, showCode, stamp, status, val } from "./lab.js";
+import { COLORS, Plot, ask, bindExports, debounce, extent, fillTable, fmt, legend, mirror, showCode, stamp, status, val } from "./lab.js";
 
 let last = null;
 const canvasF = document.getElementById("plot-f");
@@ -15,13 +15,9 @@ function request() {
 
 async function update() {
   const body = request();
-  status("computing…");
-  try {
-    last = await post("api/derivative", body);
-  } catch (e) {
-    status(e.message, true);
-    return;
-  }
+  const page = await ask("api/derivative", body, "computing…");
+  if (!page) return;
+  last = page;
   draw(body, last);
   status(last.notes.length ? last.notes.join("; ") : "");
 }

@@ -17,6 +17,17 @@ export async function post(path, body) {
   return data;
 }
 
+// Post to the lab with `busy` in the status line: the answer, or null once the refusal is shown there.
+export async function ask(path, body, busy = "") {
+  if (busy) status(busy);
+  try {
+    return await post(path, body);
+  } catch (e) {
+    status(e.message, true);
+    return null;
+  }
+}
+
 export function status(text, isError = false) {
   const el = document.getElementById("status");
   el.textContent = text;

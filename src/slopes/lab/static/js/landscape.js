@@ -1,4 +1,4 @@
-import { COLORS, Plot, bindExports, debounce, fillTable, fmt, mirror, post, showCode, stamp, status, val } from "./lab.js";
+import { COLORS, Plot, ask, bindExports, debounce, fillTable, fmt, mirror, showCode, stamp, status, val } from "./lab.js";
 
 let last = null;
 let point = [1.0, 1.0];
@@ -18,13 +18,9 @@ function request() {
 
 async function update() {
   const body = request();
-  status("computing…");
-  try {
-    last = await post("api/landscape", body);
-  } catch (e) {
-    status(e.message, true);
-    return;
-  }
+  const page = await ask("api/landscape", body, "computing…");
+  if (!page) return;
+  last = page;
   draw(body, last);
   status("");
 }

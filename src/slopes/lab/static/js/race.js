@@ -1,4 +1,4 @@
-import { COLORS, Plot, bindExports, debounce, extent, fillGrid, fmt, legend, mirror, post, showCode, stamp, status, val } from "./lab.js";
+import { COLORS, Plot, ask, bindExports, debounce, extent, fillGrid, fmt, legend, mirror, showCode, stamp, status, val } from "./lab.js";
 
 const PROBLEMS = {
   bowl: { formula: "x^2 + 10*y^2", xlim: [-4, 4], ylim: [-2.5, 2.5], x0: [-3.5, 1.5], box: [[-3, 3], [0.5, 2]] },
@@ -42,13 +42,9 @@ async function update() {
     status("choose at least one method", true);
     return;
   }
-  status("racing…");
-  try {
-    last = await post("api/race", body);
-  } catch (e) {
-    status(e.message, true);
-    return;
-  }
+  const page = await ask("api/race", body, "racing…");
+  if (!page) return;
+  last = page;
   const failed = Object.entries(last.runs).filter(([, r]) => !r.success).map(([m]) => m);
   status(failed.length ? `did not converge: ${failed.join(", ")} (see the messages below)` : "every method converged");
   show(body, last);

@@ -1,4 +1,4 @@
-import { COLORS, Plot, bindExports, debounce, fillTable, fmt, mirror, post, showCode, stamp, status, val } from "./lab.js";
+import { COLORS, Plot, ask, bindExports, debounce, fillTable, fmt, mirror, showCode, stamp, status, val } from "./lab.js";
 
 let last = null;
 let x0 = [0.5, 0.5];
@@ -22,13 +22,9 @@ function request() {
 
 async function update() {
   const body = request();
-  status("sampling…");
-  try {
-    last = await post("api/sampling", body);
-  } catch (e) {
-    status(e.message, true);
-    return;
-  }
+  const page = await ask("api/sampling", body, "sampling…");
+  if (!page) return;
+  last = page;
   draw(body, last);
   status(last.n_divergent ? `${last.n_divergent} divergent trajectories: lower the step size` : "");
 }

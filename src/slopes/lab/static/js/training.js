@@ -1,4 +1,4 @@
-import { COLORS, Plot, bindExports, extent, fillTable, fmt, legend, mirror, post, showCode, stamp, status, val } from "./lab.js";
+import { COLORS, Plot, ask, bindExports, extent, fillTable, fmt, legend, mirror, post, showCode, stamp, status, val } from "./lab.js";
 
 let run = null; // {id, source, steps, epochs, end}
 let lrTest = null;
@@ -28,14 +28,8 @@ async function start() {
     post(`api/train/${run.id}/stop`, {}).catch(() => {});
   }
   const body = config();
-  status("starting…");
-  let answer;
-  try {
-    answer = await post("api/train", body);
-  } catch (e) {
-    status(e.message, true);
-    return;
-  }
+  const answer = await ask("api/train", body, "starting…");
+  if (!answer) return;
   run = { id: answer.id, total: answer.steps, body, steps: [], epochs: [], end: null };
   const source = new EventSource(`api/train/${answer.id}/events`);
   run.source = source;
@@ -119,25 +113,16 @@ function draw() {
 
 async function control(action) {
   if (!run) return;
-  try {
-    await post(`api/train/${run.id}/${action}`, {});
-  } catch (e) {
-    status(e.message, true);
-  }
+  await ask(`api/train/${run.id}/${action}`, {});
 }
 
 async function rangeTest() {
   const body = { ...config(), num_steps: 150, min_lr: 1e-5, max_lr: 10 };
-  status("learning-rate range test…");
   buttons.lrtest.disabled = true;
-  try {
-    lrTest = await post("api/lr_range", body);
-  } catch (e) {
-    status(e.message, true);
-    return;
-  } finally {
-    buttons.lrtest.disabled = false;
-  }
+  const answer = await ask("api/lr_range", body, "learning-rate range test…");
+  buttons.lrtest.disabled = false;
+  if (!answer) return;
+  lrTest = answer;
   const canvas = document.getElementById("plot-lr");
   const x = lrTest.lrs.map((v) => Math.log10(v));
   const p = new Plot(canvas, { xlim: [x[0], x[x.length - 1]], ylim: extent([lrTest.smoothed, lrTest.losses], { log: true }), logY: true, xlabel: "log10 learning rate", ylabel: "batch loss" });
