@@ -8,6 +8,8 @@ of the logistic loss.
 import subprocess
 import sys
 
+import time
+
 import numpy as np
 import pytest
 
@@ -159,8 +161,12 @@ def test_tasks_run_where_their_persisted_chunk_lives(client, persisted):
     X, y = persisted
     holder = {f.key: next(iter(ws)) for f, ws in zip(*_who_has(client, X))}
     f = ChunkedObjective(logistic, (X, y))
+    f.value(W)  # traced and shipped; then the holder of chunk 0 is kept busy for a while
+    busy = client.submit(time.sleep, 1.0, workers=[holder[X.__dask_keys__()[0][0]]], pure=False)
+    time.sleep(0.1)
     with distributed.get_task_stream(client) as stream:
-        f.value_and_grad(W)
+        f.value_and_grad(W)  # left alone, the scheduler moves chunk 0 to the idle worker
+    busy.result()
     ran_on = {int(t["key"].rsplit("-", 1)[1]): t["worker"] for t in stream.data
               if isinstance(t["key"], str) and t["key"].startswith("slopes-chunk-")}
     keys = [k[0] for k in X.__dask_keys__()]

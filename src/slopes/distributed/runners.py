@@ -13,6 +13,7 @@ computed.
 
 from __future__ import annotations
 
+import math
 import uuid
 
 from .worker import run_chunk
@@ -53,6 +54,7 @@ class OnDask:
         self._resolved = False
         self._shipped = {}  # program token -> future of the scattered ChunkProgram
         self._on_cluster = None  # per chunk, the futures of its blocks (persisted data)
+        self._chunk_homes = None  # per chunk, the workers holding its largest block
         self._blocks = None  # per array, its row chunks as Delayed (streamed data)
 
     # what travels: the arrays and the client choice; never futures or the client connection
@@ -94,6 +96,16 @@ class OnDask:
             self._on_cluster = list(zip(*per_array))
         return self._on_cluster or None
 
+    def _homes(self, client, chunks):
+        """Per chunk, the workers holding its largest block (asked of the scheduler once)."""
+        if self._chunk_homes is None:
+            row_bytes = [math.prod(a.shape[1:]) * a.dtype.itemsize for a in self.arrays]
+            widest = row_bytes.index(max(row_bytes))
+            largest = [blocks[widest] for blocks in chunks]
+            who = client.who_has(largest)
+            self._chunk_homes = [list(who.get(f.key, ())) or None for f in largest]
+        return self._chunk_homes
+
     def _delayed_blocks(self):
         if self._blocks is None:
             self._blocks = [a.to_delayed().ravel().tolist() for a in self.arrays]
@@ -119,8 +131,12 @@ class OnDask:
         fn = self._program_on(client, program)
         chunks = self._persisted()
         if chunks is not None:
-            futures = [client.submit(run_chunk, fn, kind, x, extra, *blocks, key=f"{name}-{i}", pure=False)
-                       for i, blocks in enumerate(chunks)]
+            # pinned (loosely: another worker may take over if this one is gone) to the worker
+            # holding the chunk's largest block; the scheduler alone may move a small chunk to an
+            # idle worker, and that copy over the network is what persisting was meant to avoid
+            futures = [client.submit(run_chunk, fn, kind, x, extra, *blocks, key=f"{name}-{i}", pure=False,
+                                     workers=home, allow_other_workers=True)
+                       for i, (blocks, home) in enumerate(zip(chunks, self._homes(client, chunks)))]
         else:
             tasks = [dask.delayed(run_chunk, pure=False)(fn, kind, x, extra, *blocks, dask_key_name=f"{name}-{i}")
                      for i, blocks in enumerate(zip(*self._delayed_blocks()))]
