@@ -365,12 +365,14 @@ class DivergenceWatch:
 
     def reason(self, x, f, what="f"):
         """Why the run diverged at ``(x, f)`` (``what`` names f in the message), or None."""
-        if not np.all(np.isfinite(x)):
+        # one pass over x: max|x| is nan or inf exactly when some entry is
+        xmax = float(np.max(np.abs(x))) if np.size(x) else 0.0
+        if not math.isfinite(xmax):
             return "x has non-finite entries"
         if not math.isfinite(f):
             return f"{what} = {f}"
         if f > self.f0 + self.F_GROWTH * (1.0 + abs(self.f0)):
             return f"{what} grew from {self.f0:.3g} to {f:.3g}"
-        if np.size(x) and float(np.max(np.abs(x))) > self.xmax:
-            return f"|x| grew to {float(np.max(np.abs(x))):.3g}"
+        if xmax > self.xmax:
+            return f"|x| grew to {xmax:.3g}"
         return None

@@ -206,7 +206,7 @@ class LBFGSMemory:
         self.clear()
 
     def __len__(self) -> int:
-        return self._S.shape[0]
+        return self._k
 
     def __repr__(self) -> str:
         return f"LBFGSMemory(m={self.m}, stored={len(self)}, skipped={self.skipped})"
@@ -219,14 +219,16 @@ class LBFGSMemory:
     @property
     def gamma(self) -> float:
         """``s.y / y.y`` of the newest pair (``1.0`` when empty): ``H0 = gamma I``."""
-        if not len(self):
+        if not self._k:
             return 1.0
         return float(self._StY[-1, -1] / self._YtY[-1, -1])
 
     def clear(self) -> None:
         """Forget all pairs (e.g. to restart after a failed line search)."""
         self._n: int | None = None
-        self._S = self._Y = np.zeros((0, 0))  # rows are the pairs, oldest first
+        self._k = 0
+        self._bufS = self._bufY = None  # (m, n) buffers, allocated at the first pair
+        self._S = self._Y = np.zeros((0, 0))  # views of the first k rows: the pairs, oldest first
         self._StY = self._YtY = self._Rinv = np.zeros((0, 0))
 
     def push(self, s, y) -> bool:
@@ -244,19 +246,23 @@ class LBFGSMemory:
         if why is not None:
             self.skipped += 1
             return False
-        self._n = n = s.shape[0]
-        if len(self) == self.m:  # drop the oldest pair; the trailing block of the
-            # inverse of a triangular matrix is the inverse of its trailing block
-            self._S, self._Y, self._Rinv = self._S[1:], self._Y[1:], self._Rinv[1:, 1:]
-        self._S = np.concatenate((self._S.reshape(-1, n), s[None]))
-        self._Y = np.concatenate((self._Y.reshape(-1, n), y[None]))
+        if self._bufS is None:
+            self._n = n = s.shape[0]
+            self._bufS, self._bufY = np.empty((self.m, n)), np.empty((self.m, n))
+        k, Rinv_old = self._k, self._Rinv
+        if k == self.m:  # drop the oldest pair (rows move up in place: no reallocation); the
+            # trailing block of the inverse of a triangular matrix is the inverse of its trailing block
+            self._bufS[:-1], self._bufY[:-1] = self._bufS[1:], self._bufY[1:]
+            k, Rinv_old = k - 1, Rinv_old[1:, 1:]
+        self._bufS[k], self._bufY[k] = s, y
+        self._k = k = k + 1
+        self._S, self._Y = self._bufS[:k], self._bufY[:k]
         self._StY = self._S @ self._Y.T  # (s_i . y_j): m x m, cheap next to the m x n products
         self._YtY = self._Y @ self._Y.T
         # R = upper triangle of S Y^T; its inverse grows by one column per pair
-        k = len(self)
         Rinv = np.zeros((k, k))
-        Rinv[:-1, :-1] = self._Rinv
-        Rinv[:-1, -1] = (self._Rinv @ self._StY[:-1, -1]) / -ys
+        Rinv[:-1, :-1] = Rinv_old
+        Rinv[:-1, -1] = (Rinv_old @ self._StY[:-1, -1]) / -ys
         Rinv[-1, -1] = 1.0 / ys
         self._Rinv = Rinv
         return True
@@ -275,12 +281,13 @@ class LBFGSMemory:
         if self._n is not None and g.shape[0] != self._n:
             raise ValueError(f"g must have length {self._n}, like the stored pairs (got length {g.shape[0]})")
         g = g.astype(np.float64, copy=False)
-        if not len(self):
+        if not self._k:
             return -g
         # H g = gamma g + S^T u - gamma Y^T v, with v = R^-1 S g and
         # u = R^-T ((D + gamma Y Y^T) v - gamma Y g)   (N&W eq. 7.24 multiplied out)
-        gamma = self.gamma
-        v = self._Rinv @ (self._S @ g)
-        w = np.diagonal(self._StY) * v + gamma * (self._YtY @ v - self._Y @ g)
+        S, Y = self._S, self._Y
+        gamma = float(self._StY[-1, -1] / self._YtY[-1, -1])
+        v = self._Rinv @ (S @ g)
+        w = self._StY.diagonal() * v + gamma * (self._YtY @ v - Y @ g)
         u = self._Rinv.T @ w
-        return -(gamma * g + u @ self._S - gamma * (v @ self._Y))
+        return -(gamma * g + u @ S - gamma * (v @ Y))
