@@ -161,14 +161,14 @@ class Problem:
         if self._grad is None:
             raise ValueError("this problem has no gradient")
         self.ngev += 1
-        return np.asarray(self._grad(x, *args), dtype=self.dtype).reshape(np.shape(x))
+        return np.asarray(self._grad(x, *args), dtype=self.dtype).reshape(_shape(x))
 
     def value_and_grad(self, x, *args):
         """Counted ``(f, g)``."""
         if self._vg is not None:
             self.ngev += 1
             f, g = self._vg(x, *args)
-            return scalar_value(f), np.asarray(g, dtype=self.dtype).reshape(np.shape(x))
+            return scalar_value(f), np.asarray(g, dtype=self.dtype).reshape(_shape(x))
         return self.f(x, *args), self.grad(x, *args)
 
     @property
@@ -184,6 +184,31 @@ class Problem:
         self.nhev += 1
         n = np.size(x)
         return np.asarray(self._hess(x, *args), dtype=self.dtype).reshape(n, n)
+
+
+def _shape(x) -> tuple:
+    # the array attribute directly: np.shape is a Python-level wrapper, called per evaluation
+    return x.shape if isinstance(x, np.ndarray) else np.shape(x)
+
+
+def _max_abs(a) -> float:
+    """``max|a|`` as a float (0.0 for an empty array), without NumPy's Python-level wrappers.
+
+    >>> _max_abs(np.array([1.0, -3.0])), _max_abs(np.zeros(0))
+    (3.0, 0.0)
+    """
+    a = np.asarray(a)
+    return float(np.maximum.reduce(np.abs(a), axis=None)) if a.size else 0.0
+
+
+def _norm(s) -> float:
+    """The Euclidean norm of a real array, computed as ``np.linalg.norm`` does (sqrt of ``s.s``).
+
+    >>> _norm(np.array([3.0, 4.0]))
+    5.0
+    """
+    v = np.asarray(s).ravel()
+    return float(np.sqrt(v.dot(v)))
 
 
 def scalar_output_message(out) -> str:
@@ -296,7 +321,7 @@ class Method:
         """
         if g is None:
             return float("nan")
-        return float(np.max(np.abs(g))) if np.size(g) else 0.0
+        return _max_abs(g)
 
     def initial_f(self, x, f) -> float:
         """The objective the method minimizes, at the start, from the smooth value ``f``.
@@ -361,12 +386,12 @@ class DivergenceWatch:
 
     def __init__(self, x0, f0):
         self.f0 = float(f0)
-        self.xmax = self.X_GROWTH * (1.0 + (float(np.max(np.abs(x0))) if np.size(x0) else 0.0))
+        self.xmax = self.X_GROWTH * (1.0 + _max_abs(x0))
 
     def reason(self, x, f, what="f"):
         """Why the run diverged at ``(x, f)`` (``what`` names f in the message), or None."""
         # one pass over x: max|x| is nan or inf exactly when some entry is
-        xmax = float(np.max(np.abs(x))) if np.size(x) else 0.0
+        xmax = _max_abs(x)
         if not math.isfinite(xmax):
             return "x has non-finite entries"
         if not math.isfinite(f):

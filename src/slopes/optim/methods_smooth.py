@@ -20,7 +20,7 @@ from . import transforms as _tr
 from .base import apply_updates
 from .base import learning_rate as _read_lr
 from .linesearch import backtracking, strong_wolfe
-from .methods_base import Method, StepInfo, register_method
+from .methods_base import Method, StepInfo, _max_abs, _norm, register_method
 from .newton import newton_step
 from .quasi_newton import LBFGSMemory, bfgs_update
 from .schedules import as_schedule
@@ -286,7 +286,7 @@ class LBFGS(Method):
             if not float(np.vdot(d, g)) < 0:
                 mem.clear()
                 d = -g
-            t0 = 1.0 if len(mem) else min(1.0, 1.0 / max(float(np.max(np.abs(g))), 1e-300))
+            t0 = 1.0 if len(mem) else min(1.0, 1.0 / max(_max_abs(g), 1e-300))
             ls, xn, fn, gn = _line_search(p, "strong_wolfe", x, d, f, g, t0,
                                           self.opts["c1"], self.opts["c2"])
             if xn is not None:
@@ -298,5 +298,4 @@ class LBFGS(Method):
             return StepInfo(x, f, g, 0.0, _NAN, state, {"failed": f"line search: {ls.reason}"})
         s, y = xn - x, gn - g
         mem.push(s.ravel(), y.ravel())
-        return StepInfo(xn, fn, gn, float(np.linalg.norm(s)), float(ls.step),
-                        {"x": xn, "f": fn, "g": gn, "mem": mem})
+        return StepInfo(xn, fn, gn, _norm(s), float(ls.step), {"x": xn, "f": fn, "g": gn, "mem": mem})
