@@ -15,7 +15,9 @@ Rows (keys for ``--only``):
 - mlp      one epoch of a 64-128-10 ReLU MLP with Adam on a 1797 x 64 digits-like set, vs
            hand-written NumPy backprop + Adam and vs PyTorch (CPU, float64)
 - lbfgs    ``sl.minimize(method="lbfgs")`` on the chained 100-D Rosenbrock vs scipy's L-BFGS-B
-           with a hand-written gradient
+           with a hand-written gradient; slopes once with its own (AD) gradient and once with
+           the same hand-written one (``jac=``), so that only the drivers' overhead differs
+- lbfgs_ext the same on the extended 100-D Rosenbrock (independent 2-D pairs)
 - d5       5th derivative of sin + cos at 0 vs the closed form cos(x) - sin(x)
 - mem      tracemalloc peaks of the (100000, 100) logistic gradient, eager and jitted, vs the
            forward pass alone
@@ -57,7 +59,7 @@ LAM = 1e-3
 RTOL = 1e-7
 GTOL = 1e-5
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "XLA_FLAGS")
-ALL_KEYS = ("a1", "a2", "b1", "b2", "c", "mlp", "lbfgs", "d5", "mem")
+ALL_KEYS = ("a1", "a2", "b1", "b2", "c", "mlp", "lbfgs", "lbfgs_ext", "d5", "mem")
 
 JIT = getattr(sl, "jit", None)
 JIT_NOTE = "sl.jit not available: eager timings"
@@ -545,6 +547,26 @@ def chained_rosen_grad(x):
     return g
 
 
+def extended_rosen(x):
+    return snp.sum(100.0 * (x[1::2] - x[::2] ** 2) ** 2 + (1.0 - x[::2]) ** 2)
+
+
+def extended_rosen_np(x):
+    return float(np.sum(100.0 * (x[1::2] - x[::2] ** 2) ** 2 + (1.0 - x[::2]) ** 2))
+
+
+def extended_rosen_grad(x):
+    r = x[1::2] - x[::2] ** 2
+    g = np.empty_like(x)
+    g[::2] = -400.0 * x[::2] * r - 2.0 * (1.0 - x[::2])
+    g[1::2] = 200.0 * r
+    return g
+
+
+ROSENBROCKS = {"lbfgs": ("chained", chained_rosen, chained_rosen_np, chained_rosen_grad),
+               "lbfgs_ext": ("extended", extended_rosen, extended_rosen_np, extended_rosen_grad)}
+
+
 def minimize_has_jit():
     try:
         prm = inspect.signature(sl.minimize).parameters.get("jit")
@@ -553,16 +575,17 @@ def minimize_has_jit():
     return None if prm is None else prm.default
 
 
-def row_lbfgs(scipylib, n=100):
+def row_lbfgs(scipylib, key="lbfgs", n=100):
+    kind, fun_sl, fun_np, grad_np = ROSENBROCKS[key]
     x0 = np.tile([-1.2, 1.0], n // 2)
-    row = Row("lbfgs", f"(5) L-BFGS chained Rosenbrock n={n}", "scipy L-BFGS-B")
+    row = Row(key, f"(5) L-BFGS {kind} Rosenbrock n={n}", "scipy L-BFGS-B")
     stats = {}
 
     def scipy_build(minimize):
         def solve():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                return minimize(chained_rosen_np, x0, jac=chained_rosen_grad, method="L-BFGS-B",
+                return minimize(fun_np, x0, jac=grad_np, method="L-BFGS-B",
                                 options={"gtol": GTOL})
 
         r = solve()
@@ -571,10 +594,13 @@ def row_lbfgs(scipylib, n=100):
 
     def slopes_build(**kw):
         def solve():
-            return sl.minimize(chained_rosen, x0, method="lbfgs", gtol=GTOL, **kw)
+            if kw.get("jac") is not None:
+                return sl.minimize(fun_np, x0, method="lbfgs", gtol=GTOL, **kw)
+            return sl.minimize(fun_sl, x0, method="lbfgs", gtol=GTOL, **kw)
 
         r = solve()
-        name = "slopes lbfgs" + (f" ({', '.join(f'{k}={v}' for k, v in kw.items())})" if kw else "")
+        name = "slopes lbfgs" + (" (" + ", ".join(f"{k}={getattr(v, '__name__', v)}" for k, v in kw.items()) + ")"
+                                 if kw else "")
         stats[name] = (r.nit, r.nfev, r.ngev, float(r.fun), r.x, bool(r.success))
         return r.x, solve
 
@@ -593,10 +619,11 @@ def row_lbfgs(scipylib, n=100):
         add(row, "slopes lbfgs", slopes_build, ref, **kw)
     if jit_default is not None and not NO_JIT:
         add(row, "slopes lbfgs (jit=False)", lambda: slopes_build(jit=False), ref, info=True, **kw)
+    add(row, "slopes lbfgs (jac=)", lambda: slopes_build(jac=grad_np), ref, **kw)
     row.extra.append("sl.minimize jit= option: " + ("absent" if jit_default is None
                                                    else f"present (default {jit_default!r})"))
     for name, (nit, nfev, ngev, f, x, ok) in stats.items():
-        gmax = float(np.max(np.abs(chained_rosen_grad(np.asarray(x, dtype=np.float64)))))
+        gmax = float(np.max(np.abs(grad_np(np.asarray(x, dtype=np.float64)))))
         row.extra.append(f"{name}: nit {nit}, nfev {nfev}, ngev {ngev}, final f {f:.3e}, "
                          f"max|grad| {gmax:.2e}, success {ok}, max|x - 1| {float(np.max(np.abs(x - 1))):.1e}")
     return row
@@ -736,6 +763,9 @@ TARGETS = [
     ("(4') sl.ml.fit epoch <= 1.5x numpy (ML issue)", "mlp", "slopes sl.ml.fit", "numpy", 1.5),
     ("(4') sl.ml.fit epoch <= torch (ML issue)", "mlp", "slopes sl.ml.fit", "torch", 1.0),
     ("(5) L-BFGS solve <= scipy L-BFGS-B", "lbfgs", "slopes lbfgs", "scipy L-BFGS-B", 1.0),
+    ("(5) L-BFGS, same gradient (jac=), chained <= scipy", "lbfgs", "slopes lbfgs (jac=)", "scipy L-BFGS-B", 1.0),
+    ("(5) L-BFGS, same gradient (jac=), extended <= scipy", "lbfgs_ext", "slopes lbfgs (jac=)",
+     "scipy L-BFGS-B", 1.0),
     ("(6) 5th derivative <= 20x numpy", "d5", "slopes", "numpy", 20.0),
 ]
 
@@ -773,6 +803,7 @@ def main(argv=None) -> int:
         "c": lambda: row_logistic("c", "(3) logistic hessian n=1e4 d=100", 10_000, 100, "hessian"),
         "mlp": lambda: row_mlp(torchlib),
         "lbfgs": lambda: row_lbfgs(scipylib),
+        "lbfgs_ext": lambda: row_lbfgs(scipylib, "lbfgs_ext"),
         "d5": row_d5,
     }
     rows: list[Row] = []
