@@ -291,8 +291,8 @@ class Program:
         v = r.value
         return (getattr(v, "shape", ()), getattr(v, "dtype", type(v)))
 
-    def source(self):
-        """The Python source of the compiled function and its namespace."""
+    def source(self, bare=False):
+        """The Python source of the compiled function and its namespace (see :meth:`compile`)."""
         names = {v: f"a{k}" for k, v in enumerate(self.inputs)}
         ns = {}
         sums, fused = _scatter_sums(self)
@@ -326,7 +326,10 @@ class Program:
             if dead:
                 lines.append(f"    del {', '.join(names[r] for r in dead)}")
         outs = [ref(r) + (".copy()" if self._shared(r) else "") for r in self.outputs]
-        lines.append(f"    return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
+        if bare and len(outs) == 1:
+            lines.append(f"    return {outs[0]}")
+        else:
+            lines.append(f"    return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
         return "\n".join(lines), ns
 
     def _call(self, e, args, ns):
@@ -348,16 +351,16 @@ class Program:
         """Lines building a sum of ``scatter_add`` s (see :func:`_scatter_sums`) in one array.
 
         Each position receives its terms in the order the additions had, so the result is
-        the unfused one. Whole-element indices (``x[0]``, ``x[1, 2]``) address disjoint
-        positions once normalized, so each position's terms are added as values first and
-        stored once; other indices (slices) add into the array term by term.
+        the unfused one. Integer indices of one length (``x[0]``, ``x[-1]``; ``x[1, 2]``)
+        address disjoint parts once normalized, so each part's terms are added first and
+        stored once; other indices (slices, mixed lengths) add into the array term by term.
         """
         shape, dtype = self.avals[var]
         zeros, dt = f"f{len(ns)}_zeros", f"c{len(ns) + 1}"
         ns[zeros], ns[dt] = np.zeros, dtype
         lines = [f"    {name} = {zeros}({tuple(shape)!r}, {dt})"]
         points = [_point(index, shape) for index, _ in terms]
-        if None in points:
+        if None in points or len({len(p) for p in points}) > 1:  # x[0] (a row) overlaps x[0, 1]
             return lines + [f"    {name}[{index!r}] += {ref(g)}" for index, g in terms]
         groups = {}
         for p, (_, g) in zip(points, terms):
@@ -372,9 +375,13 @@ class Program:
             return r in self.inputs
         return isinstance(r.value, np.ndarray)
 
-    def compile(self):
-        """A Python function ``replay(*inputs) -> tuple of outputs`` running the program."""
-        src, ns = self.source()
+    def compile(self, bare=False):
+        """A Python function ``replay(*inputs) -> tuple of outputs`` running the program.
+
+        With ``bare``, a program of one output returns that output itself, not a 1-tuple
+        (what a caller such as :func:`slopes.jit` hands on as is, one indexing less per call).
+        """
+        src, ns = self.source(bare)
         code = compile(src, "<slopes.jit program>", "exec")
         exec(code, ns)  # noqa: S102 - source generated from the traced program above
         fn = ns["replay"]
