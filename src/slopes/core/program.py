@@ -12,8 +12,10 @@ by :func:`slopes.core.staging.trace_program`, then
   (equations no output depends on, e.g. forward values the backward pass does
   not need);
 * :meth:`Program.compile` writes it as the source of one Python function (one
-  line per call; ``+ - * /`` inlined as operators) and deletes each
-  intermediate after its last use, so memory is released as NumPy would.
+  line per call; ``+ - * /`` inlined as operators; a gradient's sum of
+  ``scatter_add`` s, from reading ``x[0]``, ``x[1]``, ..., written into one
+  array) and deletes each intermediate after its last use, so memory is
+  released as NumPy would.
 
 Constant folding is free: calls on constants never reach the program (they
 run while tracing).
