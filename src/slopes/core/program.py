@@ -12,8 +12,10 @@ by :func:`slopes.core.staging.trace_program`, then
   (equations no output depends on, e.g. forward values the backward pass does
   not need);
 * :meth:`Program.compile` writes it as the source of one Python function (one
-  line per call; ``+ - * /`` inlined as operators) and deletes each
-  intermediate after its last use, so memory is released as NumPy would.
+  line per call; ``+ - * /`` inlined as operators; a gradient's sum of
+  ``scatter_add`` s, from reading ``x[0]``, ``x[1]``, ..., written into one
+  array) and deletes each intermediate after its last use, so memory is
+  released as NumPy would.
 
 Constant folding is free: calls on constants never reach the program (they
 run while tracing).
@@ -291,13 +293,17 @@ class Program:
         v = r.value
         return (getattr(v, "shape", ()), getattr(v, "dtype", type(v)))
 
-    def source(self):
-        """The Python source of the compiled function and its namespace."""
+    def source(self, bare=False):
+        """The Python source of the compiled function and its namespace (see :meth:`compile`)."""
         names = {v: f"a{k}" for k, v in enumerate(self.inputs)}
         ns = {}
+        sums, fused = _scatter_sums(self)
+        # what each equation reads: a fused sum reads its terms, the equations it replaces nothing
+        uses = [() if k in fused else [g for _, g in sums[e.out]] if e.out in sums else e.ins
+                for k, e in enumerate(self.equations)]
         last_use = {}
-        for k, e in enumerate(self.equations):
-            for r in e.ins:
+        for k, ins in enumerate(uses):
+            for r in ins:
                 if type(r) is int:
                     last_use[r] = k
         keep = {r for r in self.outputs if type(r) is int} | set(self.inputs)
@@ -311,28 +317,57 @@ class Program:
 
         lines = [f"def replay({', '.join(names[v] for v in self.inputs)}):"]
         for k, e in enumerate(self.equations):
-            args = [ref(r) for r in e.ins]
+            if k in fused:
+                continue
             names[e.out] = f"v{e.out}"
-            op = _OPERATORS.get(e.prim.impl) if not e.params else None
-            spec = _SPECIALIZE.get(e.prim.name)
-            if spec is not None:
-                spec = spec(e, [self._aval_of(r) for r in e.ins], self.avals[e.out])
-            if op is not None and len(args) == 2:
-                expr = f"{args[0]} {op} {args[1]}"
-            elif isinstance(spec, str):
-                expr = spec.format(*args)
+            if e.out in sums:
+                lines += self._scatter_sum_lines(e.out, names[e.out], sums[e.out], ref, ns)
             else:
-                fn = spec or (e.prim.impl if not e.params else functools.partial(e.prim.impl, **e.params))
-                fname = f"f{len(ns)}_{_ident(e.prim.name)}"
-                ns[fname] = fn
-                expr = f"{fname}({', '.join(args)})"
-            lines.append(f"    {names[e.out]} = {expr}")
-            dead = sorted(r for r in set(e.ins) if type(r) is int and last_use.get(r) == k and r not in keep)
+                lines.append(f"    {names[e.out]} = {self._call(e, [ref(r) for r in e.ins], ns)}")
+            dead = sorted(r for r in set(uses[k]) if type(r) is int and last_use.get(r) == k and r not in keep)
             if dead:
                 lines.append(f"    del {', '.join(names[r] for r in dead)}")
         outs = [ref(r) + (".copy()" if self._shared(r) else "") for r in self.outputs]
-        lines.append(f"    return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
+        if bare and len(outs) == 1:
+            lines.append(f"    return {outs[0]}")
+        else:
+            lines.append(f"    return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
         return "\n".join(lines), ns
+
+    def _call(self, e, args, ns):
+        """The expression computing equation ``e`` from the argument names ``args``."""
+        op = _OPERATORS.get(e.prim.impl) if not e.params else None
+        spec = _SPECIALIZE.get(e.prim.name)
+        if spec is not None:
+            spec = spec(e, [self._aval_of(r) for r in e.ins], self.avals[e.out])
+        if op is not None and len(args) == 2:
+            return f"{args[0]} {op} {args[1]}"
+        if isinstance(spec, str):
+            return spec.format(*args)
+        fn = spec or (e.prim.impl if not e.params else functools.partial(e.prim.impl, **e.params))
+        fname = f"f{len(ns)}_{_ident(e.prim.name)}"
+        ns[fname] = fn
+        return f"{fname}({', '.join(args)})"
+
+    def _scatter_sum_lines(self, var, name, terms, ref, ns):
+        """Lines building a sum of ``scatter_add`` s (see :func:`_scatter_sums`) in one array.
+
+        Each position receives its terms in the order the additions had, so the result is
+        the unfused one. Integer indices of one length (``x[0]``, ``x[-1]``; ``x[1, 2]``)
+        address disjoint parts once normalized, so each part's terms are added first and
+        stored once; other indices (slices, mixed lengths) add into the array term by term.
+        """
+        shape, dtype = self.avals[var]
+        zeros, dt = f"f{len(ns)}_zeros", f"c{len(ns) + 1}"
+        ns[zeros], ns[dt] = np.zeros, dtype
+        lines = [f"    {name} = {zeros}({tuple(shape)!r}, {dt})"]
+        points = [_point(index, shape) for index, _ in terms]
+        if None in points or len({len(p) for p in points}) > 1:  # x[0] (a row) overlaps x[0, 1]
+            return lines + [f"    {name}[{index!r}] += {ref(g)}" for index, g in terms]
+        groups = {}
+        for p, (_, g) in zip(points, terms):
+            groups.setdefault(p, []).append(ref(g))
+        return lines + [f"    {name}[{p!r}] = {' + '.join(gs)}" for p, gs in groups.items()]
 
     def _shared(self, r):
         """Whether output ``r`` would hand the caller an array that outlives the call: a
@@ -342,9 +377,13 @@ class Program:
             return r in self.inputs
         return isinstance(r.value, np.ndarray)
 
-    def compile(self):
-        """A Python function ``replay(*inputs) -> tuple of outputs`` running the program."""
-        src, ns = self.source()
+    def compile(self, bare=False):
+        """A Python function ``replay(*inputs) -> tuple of outputs`` running the program.
+
+        With ``bare``, a program of one output returns that output itself, not a 1-tuple
+        (what a caller such as :func:`slopes.jit` hands on as is, one indexing less per call).
+        """
+        src, ns = self.source(bare)
         code = compile(src, "<slopes.jit program>", "exec")
         exec(code, ns)  # noqa: S102 - source generated from the traced program above
         fn = ns["replay"]
@@ -367,6 +406,44 @@ class Program:
                         f"({', '.join(show(r) for r in e.ins)}{ps})")
         body.append(f"  return {', '.join(show(r) for r in self.outputs)}")
         return "\n".join([head] + body)
+
+
+def _scatter_sums(program):
+    """Sums of ``scatter_add`` s to fuse: ``({root var: [(index, term), ...]}, {fused equation numbers})``.
+
+    A gradient through ``x[0]``, ``x[1]``, ... is ``scatter_add(g0, 0) + scatter_add(g1, 1) +
+    ...``: one zero array per term, then an array addition per term. A left-to-right chain of
+    such additions (each intermediate used once, one shape and NumPy dtype throughout) is
+    written as one array that receives every term (see :meth:`Program._scatter_sum_lines`);
+    a lone ``scatter_add`` is the chain of one term.
+    """
+    eqs = program.equations
+    uses = {}
+    for r in [r for e in eqs for r in e.ins] + list(program.outputs):
+        if type(r) is int:
+            uses[r] = uses.get(r, 0) + 1
+    terms, made_at, fused = {}, {}, set()
+    for k, e in enumerate(eqs):
+        aval = program.avals[e.out]
+        if e.prim.name == "scatter_add" and _basic_index(e.params["index"]):
+            g_dtype = program._aval_of(e.ins[0])[1]
+            if isinstance(g_dtype, np.dtype) and g_dtype == aval[1]:
+                terms[e.out], made_at[e.out] = [(e.params["index"], e.ins[0])], k
+        elif e.prim.name == "add" and not e.params and len(e.ins) == 2:
+            a, b = e.ins
+            if (a in terms and b in terms and a != b and len(terms[b]) == 1 and uses[a] == uses[b] == 1
+                    and program.avals[a] == program.avals[b] == aval):
+                terms[e.out] = terms.pop(a) + terms.pop(b)
+                fused.update((made_at.pop(a), made_at.pop(b)))
+                made_at[e.out] = k
+    return terms, fused
+
+
+def _point(index, shape):
+    """``index`` as nonnegative ints when it picks whole elements (``(0,)``, ``(-1, 2)``), else None."""
+    if not all(type(i) is int for i in index) or len(index) > len(shape):
+        return None
+    return tuple(i % n for i, n in zip(index, shape))
 
 
 def _aval(a):

@@ -113,22 +113,17 @@ def jit(fun, static_argnums=(), *, cache_size=64):
 class _Entry:
     """One traced program: its compiled replay, where its outputs go, and when it was last used."""
 
-    __slots__ = ("replay", "out_tree", "program", "single", "signature", "fast_key", "used")
+    __slots__ = ("run", "out_tree", "program", "signature", "fast_key", "used")
 
-    def __init__(self, replay, out_tree, program, signature, fast_key, used):
-        self.replay = replay
+    def __init__(self, program, out_tree, signature, fast_key, used):
+        replay = program.compile(bare=out_tree.kind == "leaf")
+        # run(*dynamic leaves) -> what the caller gets: a lone output straight from the replay
+        self.run = replay if out_tree.kind == "leaf" else (lambda *xs: pytree.unflatten(out_tree, replay(*xs)))
         self.out_tree = out_tree
         self.program = program
-        self.single = out_tree.kind == "leaf"
         self.signature = signature
         self.fast_key = fast_key
         self.used = used  # tick of the latest call it served: the cache drops the lowest
-
-    def __call__(self, dyn):
-        return self.outputs(self.replay(*dyn))
-
-    def outputs(self, flat):
-        return flat[0] if self.single else pytree.unflatten(self.out_tree, flat)
 
 
 class Jitted:
@@ -159,19 +154,23 @@ class Jitted:
         self._info_reads = 0
 
     def __call__(self, *args, **kwargs):
-        if not kwargs and not self.static_argnums:
-            dyn = []
-            key = _fast_key(args, dyn)
-            if key is not None:
-                entry = self._fast.get(key)
-                if entry is not None:
-                    entry.used = next(self._clock)
-                    return entry(dyn)
+        # The fast path (no static arguments, hence no keywords in the keys): a lone array is
+        # keyed inline, anything else by one pass of _fast_key.
+        if not kwargs:
+            if len(args) == 1 and type(args[0]) is np.ndarray:
+                a = args[0]
+                key, dyn = ((a.shape, a.dtype),), args
+            else:
+                dyn = []
+                key = _fast_key(args, dyn)
+            entry = self._fast.get(key)  # empty under static_argnums; a None key finds nothing
+            if entry is not None:
+                entry.used = next(self._clock)
+                return entry.run(*dyn)
         found = self._program(args, kwargs)
         if found is None:  # under an outer transform: run unstaged
             return self.fun(*args, **kwargs)
-        entry, outs = found
-        return entry.outputs(outs)
+        return found[1]
 
     # -- the general path ---------------------------------------------------------------
     def _split(self, args, kwargs):
@@ -197,7 +196,7 @@ class Jitted:
         return (tree, tuple(sig), st)
 
     def _program(self, args, kwargs):
-        """``(entry, flat outputs)`` for this call, tracing on a miss; None under an outer transform."""
+        """``(entry, the outputs)`` for this call, tracing on a miss; None under an outer transform."""
         statics, leaves, tree = self._split(args, kwargs)
         if any(isinstance(x, Tracer) for x in leaves) or any(
             isinstance(x, Tracer) for x in pytree.leaves(list(statics.values()))
@@ -209,7 +208,7 @@ class Jitted:
         entry = self._programs.get(key)
         if entry is not None:
             entry.used = next(self._clock)
-            return entry, entry.replay(*dyn)
+            return entry, entry.run(*dyn)
         with self._lock:
             self._misses += 1
             tick = next(self._clock)
@@ -232,9 +231,10 @@ class Jitted:
             return None
         program.optimize()
         fast = None if kwargs or statics else _fast_key(args, [])
-        entry = _Entry(program.compile(), out_box[0], program, key, fast, tick)
+        out_tree = out_box[0]
+        entry = _Entry(program, out_tree, key, fast, tick)
         self._keep(entry)
-        return entry, values
+        return entry, (values[0] if out_tree.kind == "leaf" else pytree.unflatten(out_tree, values))
 
     def _keep(self, entry):
         """Add a new program, dropping the least recently used beyond ``cache_size``."""
