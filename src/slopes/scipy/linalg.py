@@ -146,8 +146,8 @@ def sqrtm(A, disp=True, blocksize=64):
     """Differentiable ``scipy.linalg.sqrtm``: the principal square root ``X``, ``X @ X = A``.
 
     For real matrices with no eigenvalue on the closed negative real axis (the
-    root is then real); others raise ``LinAlgError``. The derivative solves
-    ``X dX + dX X = dA`` (through the block identity, as for :func:`expm`).
+    root is then real); others raise ``LinAlgError``. The derivative solves the
+    Sylvester equation ``X dX + dX X = dA`` (:func:`solve_sylvester`).
     ``disp`` and ``blocksize`` are accepted for SciPy's signature.
 
     Parameters
