@@ -159,7 +159,7 @@ class Jitted:
         if not kwargs:
             if len(args) == 1 and type(args[0]) is np.ndarray:
                 a = args[0]
-                key, dyn = ((a.shape, a.dtype),), args
+                key, dyn = ((a.shape, a.dtype),), args  # what _fast_key gives, without its loop
             else:
                 dyn = []
                 key = _fast_key(args, dyn)
