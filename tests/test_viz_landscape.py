@@ -15,6 +15,7 @@ from matplotlib.quiver import Quiver
 from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 from PIL import Image
 
+import slopes.numpy as snp
 import slopes.viz as sv
 
 BOX = (-5.0, 5.0)
@@ -191,3 +192,28 @@ def test_functions_that_cannot_be_vectorized_are_evaluated_point_by_point():
 def test_bad_input_raises_clear_errors(call, err, match):
     with pytest.raises(err, match=match):
         call()
+
+
+def test_landscape_grid_is_f_on_the_meshgrid_with_the_figures_levels():
+    f = lambda x: (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2  # noqa: E731
+    g = sv.landscape_grid(f, (-2, 2), (-1, 3), n=41, levels=10)
+    X, Y = np.meshgrid(np.linspace(-2, 2, 41), np.linspace(-1, 3, 41))
+    np.testing.assert_allclose(g.X, X)
+    np.testing.assert_allclose(g.Z, (1 - X) ** 2 + 100 * (Y - X**2) ** 2, rtol=1e-14)
+    assert g.levels.size == 10 and np.all(np.diff(g.levels) > 0)
+    # quantile levels crowd the valley: most of them lie below the grid's median value
+    assert np.sum(g.levels < np.ma.median(g.Z)) >= 6
+    # the contour figure draws exactly these levels
+    fig = sv.contour_gradients(f, (-2, 2), (-1, 3), levels=10)
+    drawn = fig.axes[0].collections[0].levels
+    np.testing.assert_allclose(drawn, sv.landscape_grid(f, (-2, 2), (-1, 3), levels=10).levels)
+
+
+def test_landscape_grid_masks_undefined_points_and_refuses_an_undefined_window():
+    g = sv.landscape_grid(lambda x: snp.log(x[0]), (-1, 1), (0, 1), n=5, levels=[0.0, -1.0])
+    assert g.Z.mask[:, :2].all() and not g.Z.mask[:, 3:].any()
+    np.testing.assert_array_equal(g.levels, [-1.0, 0.0])
+    with pytest.raises(ValueError, match="not finite anywhere.*xlim/ylim"):
+        sv.landscape_grid(lambda x: snp.log(x[0]), (-2, -1), (0, 1))
+    with pytest.raises(ValueError, match="n must be an integer >= 2"):
+        sv.landscape_grid(lambda x: x[0], n=1)

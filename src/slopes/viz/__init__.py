@@ -13,6 +13,7 @@ from .calculus import secant_tangent as secant_tangent
 from .calculus import taylor_approximations as taylor_approximations
 from .landscape import contour_gradients as contour_gradients
 from .landscape import critical_points_plot as critical_points_plot
+from .landscape import landscape_grid as landscape_grid
 from .landscape import surface as surface
 
 # isort: split

@@ -4,6 +4,7 @@
   level sets at right angles (the axes have equal aspect so the right angle shows).
 * :func:`surface` -- the graph of ``f`` as a 3-D surface, with its contours on the floor.
 * :func:`critical_points_plot` -- minima, maxima and saddles marked by kind on the contours.
+* :func:`landscape_grid` -- the numbers behind them: ``f`` on a grid and its contour levels.
 
 ``f`` takes a vector of shape ``(2,)`` and is written with :mod:`slopes.numpy`; it is
 evaluated on the grid in one :func:`slopes.vmap` pass (a point at a time when it cannot be
@@ -13,6 +14,8 @@ minima green circles, maxima red triangles, saddles orange crosses.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from .io import Figure  # a matplotlib Figure that a notebook shows inline
 from matplotlib.lines import Line2D
@@ -21,7 +24,7 @@ from ..analysis import critical_points
 from ..transforms import grad as _grad
 from ..transforms import vmap as _vmap
 
-__all__ = ["KIND_STYLE", "contour_gradients", "critical_points_plot", "surface"]
+__all__ = ["KIND_STYLE", "LandscapeGrid", "contour_gradients", "critical_points_plot", "landscape_grid", "surface"]
 
 #: Marker style of each kind of critical point (keyword arguments of ``Axes.plot``).
 KIND_STYLE = {
@@ -75,9 +78,10 @@ def _grid(xlim, ylim, n):
 
 
 def _values(f, xlim, ylim, n):
-    """``X, Y, Z = f(X, Y)`` on an ``n x n`` grid, non-finite values masked."""
+    """``X, Y, Z = f(X, Y)`` on an ``n x n`` grid, non-finite values masked (silently: masking is the answer)."""
     X, Y, P = _grid(xlim, ylim, n)
-    Z = _batched(f, P)
+    with np.errstate(all="ignore"):
+        Z = _batched(f, P)
     if Z.shape != (P.shape[0],):
         raise ValueError(
             f"f must map a point of shape (2,) to a scalar; it returned shape {Z.shape[1:]} per point"
@@ -105,6 +109,65 @@ def _levels(Z, levels):
     if lv.size == 0 or not np.all(np.isfinite(lv)):
         raise ValueError(f"levels must be a positive integer or a sequence of finite values, got {levels!r}")
     return lv
+
+
+class LandscapeGrid(NamedTuple):
+    """``f`` on an ``n x n`` grid (``Z`` masked where not finite) and the contour levels drawn for it."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    Z: np.ma.MaskedArray
+    levels: np.ndarray
+
+
+def landscape_grid(f, xlim=(-2.0, 2.0), ylim=(-2.0, 2.0), n=160, levels=25) -> LandscapeGrid:
+    """``f`` evaluated on a grid, with the contour levels every slopes landscape figure uses.
+
+    The numbers behind :func:`contour_gradients`, :func:`surface` and
+    :func:`trajectories`, for drawing them with your own tools (or serving them, as
+    ``slopes lab`` does).
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x) -> scalar`` for ``x`` of shape ``(2,)``, written with :mod:`slopes.numpy`.
+    xlim, ylim : (float, float)
+        The window, finite with low < high.
+    n : int
+        Points per side (at least 2).
+    levels : int or sequence of float
+        An int gives that many levels at quantiles of ``f`` on the grid, denser towards
+        low values (so a valley and the basins of minima are drawn even when ``f`` spans
+        decades); a sequence is used as given (sorted).
+
+    Returns
+    -------
+    LandscapeGrid
+        ``X, Y`` (the meshgrid, shape ``(n, n)``), ``Z = f(X, Y)`` masked where not finite,
+        and ``levels`` (increasing).
+
+    Raises
+    ------
+    ValueError
+        When the window or ``n`` is invalid, or ``f`` is not finite anywhere on the grid.
+
+    Examples
+    --------
+    >>> import slopes as sl
+    >>> g = sl.viz.landscape_grid(lambda x: x[0] ** 2 + x[1] ** 2, (-1, 1), (-1, 1), n=5, levels=3)
+    >>> g.Z.shape, float(g.Z[2, 2]), float(g.Z[0, 0])
+    ((5, 5), 0.0, 2.0)
+    >>> g.levels.size, bool(g.levels[0] < g.levels[-1])
+    (3, True)
+    """
+    who = "landscape_grid"
+    _check_callable(f, who)
+    xlim, ylim = _check_lim(xlim, "xlim", who), _check_lim(ylim, "ylim", who)
+    n = _check_int(n, "n", who, 2)
+    X, Y, Z = _values(f, xlim, ylim, n)
+    if Z.count() == 0:
+        raise ValueError(f"{who}: f is not finite anywhere on the grid; choose xlim/ylim inside its domain")
+    return LandscapeGrid(X, Y, Z, _levels(Z, levels))
 
 
 def _as_points(points, who):

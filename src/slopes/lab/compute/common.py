@@ -18,7 +18,7 @@ import numpy as np
 from ... import optim
 from ...expr import Expression
 from ...transforms import value_and_grad
-from ...viz.landscape import _levels, _values
+from ...viz import landscape_grid
 from ..inputs import LabInputError
 
 __all__ = ["CONTOUR_FIELDS", "SCHEDULES", "array_code", "code_lines", "contour_field", "finite_list", "learning_rate", "require_defined", "thin"]
@@ -90,10 +90,12 @@ def contour_field(f, xlim, ylim, n: int, levels: int = 16) -> dict:
 
 def _field(f, xlim, ylim, n, levels) -> dict:
     with np.errstate(all="ignore"):
-        X, Y, Z = _values(f, xlim, ylim, n)
-    if Z.count() == 0:
-        raise LabInputError("the formula is not finite anywhere in the window; move the window into its domain")
-    lv = _levels(Z, levels)
+        try:
+            X, Y, Z, lv = landscape_grid(f, xlim, ylim, n, levels)
+        except ValueError as err:
+            if "not finite anywhere" not in str(err):
+                raise
+            raise LabInputError("the formula is not finite anywhere in the window; move the window into its domain") from None
     gen = contourpy.contour_generator(X, Y, Z.filled(np.nan))
     lines = [[i, finite_list(seg)] for i, level in enumerate(lv) for seg in gen.lines(level) if len(seg) > 1]
     return {"levels": finite_list(lv), "lines": lines}
