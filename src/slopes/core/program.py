@@ -15,7 +15,9 @@ by :func:`slopes.core.staging.trace_program`, then
   line per call; ``+ - * /`` inlined as operators; a gradient's sum of
   ``scatter_add`` s, from reading ``x[0]``, ``x[1]``, ..., written into one
   array) and deletes each intermediate after its last use, so memory is
-  released as NumPy would.
+  released as NumPy would; a large matrix read by two products with row-wise
+  work between them (``A @ w``, then ``r @ A``) is read in one pass over blocks
+  of rows (:mod:`slopes.core.tiling`).
 
 Constant folding is free: calls on constants never reach the program (they
 run while tracing).
@@ -28,6 +30,8 @@ import operator
 from typing import NamedTuple
 
 import numpy as np
+
+from .tiling import row_blocked
 
 __all__ = ["Const", "Equation", "Program"]
 
@@ -295,6 +299,9 @@ class Program:
 
     def source(self, bare=False):
         """The Python source of the compiled function and its namespace (see :meth:`compile`)."""
+        blocked = row_blocked(self)  # a large matrix read twice: one pass over row blocks
+        if blocked is not self:
+            return blocked.source(bare)
         names = {v: f"a{k}" for k, v in enumerate(self.inputs)}
         ns = {}
         sums, fused = _scatter_sums(self)
