@@ -195,3 +195,91 @@ def test_a_softmax_over_the_rows_is_not_blocked(small_blocks):
     p = np.exp(X @ w - (X @ w).max())
     p /= p.sum()
     np.testing.assert_allclose(g, X.T @ (p * (y - p @ y)), rtol=1e-10, atol=1e-14)
+
+
+# -- fused elementwise kernels (kernels="numba", the slopes[fast] extra) -------------------------
+
+def poly(x):
+    return snp.sum((x * x * 3.0 - x * 2.0 + 1.0) * x - 0.5 * x * x * x + x / (1.0 + x * x))
+
+
+def poly_grad(x):
+    """Closed form of d/dx of the terms of ``poly``."""
+    return 9 * x**2 - 4 * x + 1 - 1.5 * x**2 + (1 - x**2) / (1 + x**2) ** 2
+
+
+def kernel_names(jitted, *args):
+    from slopes.core.tiling import lower
+
+    return [e.prim.name for e in lower(jitted.trace(*args)).equations]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_numba_kernels_equal_the_numpy_replay(dtype, tmp_path, monkeypatch):
+    pytest.importorskip("numba")
+    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
+    x = np.linspace(-2, 2, 10_000).astype(dtype)
+    fused = sl.jit(sl.grad(poly), kernels="numba")
+    plain = sl.jit(sl.grad(poly))
+    assert "fused_kernel" in kernel_names(fused, x)
+    assert "fused_kernel" not in kernel_names(plain, x)
+    g, g0 = fused(x), plain(x)
+    g = fused(x)  # the replay (the first call returns the traced values)
+    assert g.dtype == dtype
+    # the same operations per element in the same order; the C library's and NumPy's division
+    # and arithmetic round alike, so equal to 1 ulp
+    np.testing.assert_array_max_ulp(g, g0, maxulp=1)
+    np.testing.assert_allclose(g, poly_grad(x.astype(np.float64)), rtol=50 * np.finfo(dtype).eps,
+                               atol=50 * np.finfo(dtype).eps)
+
+
+def test_numba_kernel_in_the_row_loop(tmp_path, monkeypatch, small_blocks):
+    """The logistic chain becomes one kernel called on each block of rows; exp and log1p are
+    the C library's there (NumPy's own differ by about an ulp), so a dtype-aware tolerance."""
+    pytest.importorskip("numba")
+    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr("slopes.core.kernels.MIN_SIZE", 1000)
+    X, y, w = data(4000, 20)
+    g = sl.jit(sl.grad(logistic(X, y)), kernels="numba")
+    program = g.trace(w)
+    from slopes.core.tiling import lower
+
+    loop = [e for e in lower(program).equations if e.prim.name == "row_blocks"]
+    assert len(loop) == 1 and loop[0].prim.impl.source.count("fused_kernel") == 1
+    g(w)
+    np.testing.assert_allclose(g(w), logistic_grad(X, y, w), rtol=1e-12, atol=1e-15)
+
+
+def test_numba_kernels_are_compiled_once_and_loaded_from_disk(tmp_path):
+    """A second process finds the kernel's machine code in the cache directory: 0 compilations."""
+    pytest.importorskip("numba")
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np, slopes as sl, slopes.numpy as snp\n"
+        "from slopes.core import kernels\n"
+        "f = sl.jit(lambda x: snp.exp(-x * x) * 2.0 + x, kernels='numba')\n"
+        "x = np.linspace(-1, 1, 5000)\n"
+        "f(x); f(x)\n"
+        "(k,) = kernels._loaded.values()\n"
+        "print(sum(k.stats.cache_misses.values()), sum(k.stats.cache_hits.values()))\n"
+    )
+    env = dict(os.environ, SLOPES_CACHE_DIR=str(tmp_path))
+    env["PYTHONPATH"] = os.pathsep.join([os.path.dirname(os.path.dirname(sl.__file__))]
+                                        + [p for p in [env.get("PYTHONPATH")] if p])
+    runs = [subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+            for _ in range(2)]
+    assert [r.stdout.split() for r in runs] == [["1", "0"], ["0", "1"]], [r.stderr[-500:] for r in runs]
+    assert len(list((tmp_path / "kernels").glob("slopes_kernel_*.py"))) == 1
+
+
+def test_kernels_option_errors(monkeypatch):
+    with pytest.raises(ValueError, match="kernels must be 'numpy' or 'numba'"):
+        sl.jit(poly, kernels="fast")
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("slopes.transforms.jit"), "numba_available", lambda: False)
+    with pytest.raises(ImportError, match=r"pip install 'slopes\[fast\]'"):
+        sl.jit(poly, kernels="numba")

@@ -13,7 +13,8 @@ What goes into the loop (the *members*), in program order from a matrix product
 
 * *row operations*, whose output has the n rows in front and whose row ``k`` depends
   only on row ``k`` of their inputs: elementwise primitives (:data:`ELEMENTWISE`; an input
-  with the n rows in front is sliced, one broadcast along the rows is used whole), sums,
+  with the n rows in front is sliced, one broadcast along the rows is used whole; fused
+  kernels of :mod:`slopes.core.kernels` too), sums,
   maxima and minima over other axes, and matrix products ``B @ v`` of a row operand;
 * *row reductions*, sums over the rows that blocks add up: ``sum`` over an axis set holding
   axis 0, ``sum_to`` a shape without the rows, and products ``r @ B`` / ``B.T @ r``
@@ -43,10 +44,10 @@ import operator
 
 import numpy as np
 
-from .ops.rules import ELEMENTWISE
+from .kernels import fuse_elementwise, is_elementwise
 from .trace import Primitive
 
-__all__ = ["BLOCK_BYTES", "MIN_BYTES", "row_blocked"]
+__all__ = ["BLOCK_BYTES", "MIN_BYTES", "lower", "row_blocked"]
 
 #: A matrix read twice is blocked from this size on (smaller ones stay in cache between reads).
 MIN_BYTES = 4 << 20
@@ -56,6 +57,25 @@ BLOCK_BYTES = 1 << 20
 # how a member reads each argument
 _ROW, _WHOLE, _ROWS, _COLS = "row", "whole", "rows", "cols"  # in-loop value, as is, x[i:j], x[:, i:j]
 _REDUCTIONS = {"sum", "max", "min"}
+
+
+def lower(program):
+    """``program`` as it is compiled: its elementwise trees as Numba kernels when
+    ``program.kernels == "numba"`` (:func:`~slopes.core.kernels.fuse_elementwise`), then its
+    row loops (:func:`row_blocked`); ``program`` itself when neither applies.
+
+    Examples
+    --------
+    >>> import numpy as np, slopes as sl, slopes.numpy as snp
+    >>> prog = sl.jit(lambda x: snp.sum(snp.sin(x))).trace(np.zeros(3))
+    >>> lower(prog) is prog
+    True
+    """
+    out = program
+    if program.kernels == "numba":
+        out = copy.copy(fuse_elementwise(program))
+        out.kernels = "numpy"  # fused once
+    return row_blocked(out)
 
 
 def row_blocked(program):
@@ -127,7 +147,7 @@ class _Segment:
         avals = [p._aval_of(r) for r in e.ins]
         out_shape, out_dtype = p.avals[e.out]
         inloop = [type(r) is int and r in self.row for r in e.ins]
-        if e.prim in ELEMENTWISE:
+        if is_elementwise(e.prim):
             nd = len(out_shape)
             if nd == 0 or out_shape[0] != n or any(i and len(s) != nd for i, (s, _) in zip(inloop, avals)):
                 return None
