@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib.metadata
+import importlib.util
 import inspect
 import os
 import platform
@@ -357,8 +358,8 @@ def row_logistic(key, title, n, d, kind, jaxlib=None):
     add(row, SLOPES, lambda: slopes_build(sjit), ref)
     if JIT is not None:
         add(row, "slopes (eager)", lambda: slopes_build(lambda f: f), ref, info=True)
-    if jaxlib is not None:  # the row of one large matrix: the compiler's row blocking and jax.jit
-        from slopes.core import tiling
+    tiling = sys.modules.get("slopes.core.tiling")  # the compiler's row blocking, where slopes has it
+    if jaxlib is not None and tiling is not None:  # b2, the row of one large matrix
 
         def unblocked():
             min_bytes, tiling.MIN_BYTES = tiling.MIN_BYTES, float("inf")
@@ -368,6 +369,11 @@ def row_logistic(key, title, n, d, kind, jaxlib=None):
                 tiling.MIN_BYTES = min_bytes
 
         add(row, f"{SLOPES}, no row blocking", unblocked, ref, info=True)
+        if importlib.util.find_spec("numba") is not None:
+            add(row, f"{SLOPES}, kernels='numba'", lambda: slopes_build(lambda f: JIT(f, kernels="numba")), ref,
+                info=True)
+            row.extra.append("kernels='numba' first replay (compiles the kernels): " + numba_compile_times(n, d))
+    if jaxlib is not None and JIT is not None:
         t0 = time.perf_counter()
         _, again = slopes_build(sjit)  # a new jitted gradient: its first call traces, compiles and runs
         first = time.perf_counter() - t0
@@ -375,6 +381,7 @@ def row_logistic(key, title, n, d, kind, jaxlib=None):
         again()
         row.extra.append(f"first call of {SLOPES}: {fmt_time(first)}, of which trace + compile "
                          f"{fmt_time(first - (time.perf_counter() - t0))} (goal < 20 ms)")
+    if jaxlib is not None:
 
         def jax_build(mods):
             jax, jnp = mods
@@ -383,6 +390,34 @@ def row_logistic(key, title, n, d, kind, jaxlib=None):
 
         peer(row, "jax-jit", jaxlib, jax_build, ref)
     return row
+
+
+_FIRST_REPLAY = """
+import sys, time
+sys.path.insert(0, {bench!r})
+import slopes as sl, slopes.numpy as snp
+from speed import logistic_data, logistic_loss
+X, y, w = logistic_data({n}, {d})
+g = sl.jit(sl.grad(logistic_loss(snp, X, y)), kernels="numba")
+g(w)  # traces
+t0 = time.perf_counter(); g(w); t1 = time.perf_counter(); g(w); t2 = time.perf_counter()
+print((t1 - t0) - (t2 - t1))
+"""
+
+
+def numba_compile_times(n, d):
+    """The first replay's extra time under kernels='numba' in a new process: with an empty
+    kernel cache, then again with the cache the first process left on disk."""
+    import tempfile
+
+    script = _FIRST_REPLAY.format(bench=os.path.dirname(os.path.abspath(__file__)), n=n, d=d)
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, SLOPES_CACHE_DIR=cache)
+        out = []
+        for _ in range(2):
+            run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+            out.append(fmt_time(float(run.stdout.split()[-1])) if run.returncode == 0 else "error")
+    return f"{out[0]} compiling, {out[1]} from the disk cache (a new process each)"
 
 
 # -- (4) MLP epoch -------------------------------------------------------------------------

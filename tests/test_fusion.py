@@ -283,3 +283,14 @@ def test_kernels_option_errors(monkeypatch):
     monkeypatch.setattr(importlib.import_module("slopes.transforms.jit"), "numba_available", lambda: False)
     with pytest.raises(ImportError, match=r"pip install 'slopes\[fast\]'"):
         sl.jit(poly, kernels="numba")
+
+
+def test_an_unwritable_cache_directory_is_named(tmp_path, monkeypatch):
+    pytest.importorskip("numba")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("SLOPES_CACHE_DIR", str(blocker))  # a file: no directory can be made in it
+    monkeypatch.setattr("slopes.core.kernels._loaded", {})
+    f = sl.jit(lambda x: snp.exp(-x * x) * 2.0 + x, kernels="numba")
+    with pytest.raises(OSError, match="set SLOPES_CACHE_DIR to a writable directory"):
+        f(np.linspace(-1, 1, 5000))

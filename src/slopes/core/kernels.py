@@ -194,13 +194,17 @@ def _load(source):
         if digest in _loaded:
             return _loaded[digest]
         folder = cache_dir()
-        os.makedirs(folder, exist_ok=True)
         path = os.path.join(folder, f"slopes_kernel_{digest}.py")
-        if not os.path.exists(path):  # an existing file keeps its time stamp, which Numba's cache checks
-            tmp = f"{path}.{os.getpid()}.tmp"
-            with open(tmp, "w") as f:
-                f.write(source)
-            os.replace(tmp, path)
+        try:
+            os.makedirs(folder, exist_ok=True)
+            if not os.path.exists(path):  # an existing file keeps its time stamp, which Numba's cache checks
+                tmp = f"{path}.{os.getpid()}.tmp"
+                with open(tmp, "w") as f:
+                    f.write(source)
+                os.replace(tmp, path)
+        except OSError as err:
+            raise OSError(f"jit(kernels='numba'): cannot write the kernel cache in {folder} ({err.strerror}); "
+                          "set SLOPES_CACHE_DIR to a writable directory") from None
         name = f"slopes_kernel_{digest}"
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
