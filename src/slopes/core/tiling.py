@@ -29,12 +29,16 @@ product (``z - mean(z)``) is not blocked.
 When it pays: only when a matrix of at least :data:`MIN_BYTES` is read by two or more
 members (the pass it saves) and it makes two blocks or more; otherwise the program is
 replayed as it is. Blocks hold about :data:`BLOCK_BYTES` of the large operands' rows, half
-of a core's 2 MiB L2 on the test machine. Measured there (one BLAS thread, logistic
-gradient, d = 100, time / hand-written NumPy's, unblocked -> blocked): n = 2,500 (2 MB)
-1.33 -> 0.79, n = 10,000 1.12 -> 1.05, n = 100,000 (80 MB) 1.16 -> 1.10; blocks of 256 or
-512 KiB lose to the Python overhead of more blocks, blocks of 2 MiB and more fall out of L2.
-The gain is smaller than a saved pass over memory suggests: a matrix-vector product from
-L2 runs at about 1.5 times the speed of one from memory, not more.
+of a core's 2 MiB L2 on the test machine (blocks of 256 or 512 KiB lose to the Python
+overhead of more blocks; 2 MiB and more fall out of L2). Measured there on the logistic
+gradient, d = 100, one BLAS thread, a busy 2-core machine (time / hand-written NumPy's,
+unblocked -> blocked, medians of interleaved repeats): n = 5,000 (4 MB) 1.14 -> 1.02-1.10,
+n = 20,000 1.07-1.10 -> 1.00, n = 50,000 1.10 -> 1.05, n = 75,000 1.12-1.15 -> 1.20-1.26,
+n = 100,000 (80 MB) 1.15-1.31 -> 1.01-1.17 (and 1.03-1.13 -> 1.07-1.18 in other runs),
+n = 150,000 1.08-1.11 -> 1.00. The gain is smaller than a saved pass over memory
+suggests: a matrix-vector product of a block in L2 runs only about 1.5 times as fast as
+one streaming from memory, and the first product of each block streams slower than one
+product over the whole matrix (at n = 75,000: 3.9 ms in blocks against 2.9 ms).
 
 Results: row operations give the values the plain replay gives (the same NumPy calls on
 slices); the reductions are summed block by block, a reordered sum, so they agree with the

@@ -148,6 +148,8 @@ class Jitted:
     signature together may both trace it; one program is kept.
     """
 
+    kernels = "numpy"  # also for a Jitted pickled before the option existed
+
     def __init__(self, fun, static_argnums, cache_size, kernels="numpy"):
         functools.update_wrapper(self, fun)
         self.fun = fun
