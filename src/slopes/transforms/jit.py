@@ -54,9 +54,10 @@ def jit(fun, static_argnums=(), *, cache_size=64, kernels="numpy"):
         per operation. ``"numba"`` (needs the ``slopes[fast]`` extra): each
         chain of elementwise operations on large arrays becomes one compiled
         loop, kept on disk (:mod:`slopes.core.kernels`); it compiles once
-        (about 0.5 s per kernel, then about 30 ms to load in a new process) and
-        pays for long arithmetic chains, not for chains of ``exp``/``log``,
-        which NumPy vectorizes better.
+        (0.3-0.8 s per kernel; a new process loading it from disk spends
+        0.2-0.7 s, mostly Numba's start-up) and pays for long arithmetic
+        chains, not for chains of ``exp``/``log``, which NumPy vectorizes
+        better.
 
     Returns
     -------
