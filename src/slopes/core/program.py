@@ -15,7 +15,10 @@ by :func:`slopes.core.staging.trace_program`, then
   line per call; ``+ - * /`` inlined as operators; a gradient's sum of
   ``scatter_add`` s, from reading ``x[0]``, ``x[1]``, ..., written into one
   array) and deletes each intermediate after its last use, so memory is
-  released as NumPy would.
+  released as NumPy would; a large matrix read by two products with row-wise
+  work between them (``A @ w``, then ``r @ A``) is read in one pass over blocks
+  of rows (:mod:`slopes.core.tiling`); with ``kernels="numba"``, trees of
+  elementwise calls run as compiled kernels (:mod:`slopes.core.kernels`).
 
 Constant folding is free: calls on constants never reach the program (they
 run while tracing).
@@ -28,6 +31,8 @@ import operator
 from typing import NamedTuple
 
 import numpy as np
+
+from .tiling import lower
 
 __all__ = ["Const", "Equation", "Program"]
 
@@ -190,6 +195,10 @@ _SPECIALIZE = {
 class Program:
     """Inputs, equations and outputs of a staged function (see the module docstring)."""
 
+    #: How elementwise work runs: ``"numpy"`` (a NumPy call each) or ``"numba"`` (trees of it
+    #: fused into compiled kernels, :mod:`slopes.core.kernels`); set by :func:`slopes.jit`.
+    kernels = "numpy"
+
     def __init__(self):
         self.inputs = []  # variable numbers
         self.equations = []
@@ -295,6 +304,9 @@ class Program:
 
     def source(self, bare=False):
         """The Python source of the compiled function and its namespace (see :meth:`compile`)."""
+        lowered = lower(self)  # Numba kernels if asked, one pass over a large matrix read twice
+        if lowered is not self:
+            return lowered.source(bare)
         names = {v: f"a{k}" for k, v in enumerate(self.inputs)}
         ns = {}
         sums, fused = _scatter_sums(self)

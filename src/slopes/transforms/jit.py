@@ -9,6 +9,7 @@ import threading
 import numpy as np
 
 from ..core import pytree
+from ..core.kernels import numba_available
 from ..core.staging import TracingError, trace_program
 from ..core.trace import Tracer
 from ._common import check_callable
@@ -19,7 +20,7 @@ __all__ = ["jit", "Jitted", "TracingError"]
 _DYNAMIC = (np.ndarray, np.generic, float, complex)
 
 
-def jit(fun, static_argnums=(), *, cache_size=64):
+def jit(fun, static_argnums=(), *, cache_size=64, kernels="numpy"):
     """Make a function that runs ``fun`` as a traced, optimized, compiled program.
 
     The first call with a new *signature* (the pytree structure of the
@@ -48,6 +49,15 @@ def jit(fun, static_argnums=(), *, cache_size=64):
     cache_size : int
         How many programs (signatures) to keep, 64 by default; the least
         recently used is dropped beyond it.
+    kernels : {"numpy", "numba"}
+        How elementwise work runs. ``"numpy"`` (the default): one NumPy call
+        per operation. ``"numba"`` (needs the ``slopes[fast]`` extra): each
+        chain of elementwise operations on large arrays becomes one compiled
+        loop, kept on disk (:mod:`slopes.core.kernels`); it compiles once
+        (0.3-0.8 s per kernel; a new process loading it from disk spends
+        0.2-0.7 s, mostly Numba's start-up) and pays for long arithmetic
+        chains, not for chains of ``exp``/``log``, which NumPy vectorizes
+        better.
 
     Returns
     -------
@@ -107,7 +117,11 @@ def jit(fun, static_argnums=(), *, cache_size=64):
         raise TypeError(f"jit(): static_argnums must be an int or a tuple of ints (got {static_argnums!r})")
     if not (isinstance(cache_size, int) and cache_size >= 1):
         raise ValueError(f"jit(): cache_size must be a positive integer (got {cache_size!r})")
-    return Jitted(fun, tuple(static_argnums), cache_size)
+    if kernels not in ("numpy", "numba"):
+        raise ValueError(f"jit(): kernels must be 'numpy' or 'numba' (got {kernels!r})")
+    if kernels == "numba" and not numba_available():
+        raise ImportError("jit(kernels='numba') needs Numba: pip install 'slopes[fast]' (or keep kernels='numpy')")
+    return Jitted(fun, tuple(static_argnums), cache_size, kernels)
 
 
 class _Entry:
@@ -135,11 +149,14 @@ class Jitted:
     signature together may both trace it; one program is kept.
     """
 
-    def __init__(self, fun, static_argnums, cache_size):
+    kernels = "numpy"  # also for a Jitted pickled before the option existed
+
+    def __init__(self, fun, static_argnums, cache_size, kernels="numpy"):
         functools.update_wrapper(self, fun)
         self.fun = fun
         self.static_argnums = static_argnums
         self.cache_size = cache_size
+        self.kernels = kernels
         self._start()
 
     def _start(self):
@@ -230,6 +247,7 @@ class Jitted:
         except LookupError:  # a closure holds a value of an enclosing transform
             return None
         program.optimize()
+        program.kernels = self.kernels
         fast = None if kwargs or statics else _fast_key(args, [])
         out_tree = out_box[0]
         entry = _Entry(program, out_tree, key, fast, tick)

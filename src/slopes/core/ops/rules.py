@@ -13,6 +13,7 @@ import numpy as np
 from ..trace import Primitive, bind, shape_of
 
 __all__ = [
+    "ELEMENTWISE",
     "PerArg",
     "defjvp",
     "deflinear",
@@ -77,8 +78,16 @@ def deflinear(prim):
     prim.jvp = jvp
 
 
+#: Primitives that act element by element (with NumPy broadcasting): each output element
+#: depends only on the inputs' elements at its position. Filled by :func:`elementwise_batch`;
+#: the compiler's row blocking (:mod:`slopes.core.tiling`) runs these on slices of rows.
+ELEMENTWISE = set()
+
+
 def elementwise_batch(prim):
-    """Batch rule of an elementwise primitive: line the axes up and broadcast."""
+    """Batch rule of an elementwise primitive: line the axes up and broadcast (and mark it
+    in :data:`ELEMENTWISE`)."""
+    ELEMENTWISE.add(prim)
 
     def rule(vals, batched, **params):
         ranks = [len(shape_of(v)) - b for v, b in zip(vals, batched)]

@@ -1,0 +1,239 @@
+"""Fused elementwise kernels: a tree of elementwise operations as one compiled loop (Numba).
+
+With ``sl.jit(f, kernels="numba")`` (the ``slopes[fast]`` extra), :func:`fuse_elementwise`
+rewrites each tree of elementwise equations whose intermediate values are used once
+(``c + a * exp(z - logaddexp(0, z))``: five NumPy calls and four temporary arrays) as one
+call of a Numba kernel that computes every element in one loop, without temporaries.
+The kernel's Python source is written to the cache directory (:func:`cache_dir`) under
+the hash of its text, so Numba's ``cache=True`` keeps the machine code on disk and a new
+process loads it instead of compiling again.
+
+Results: the kernel evaluates the same operations in the same order per element, in the
+arrays' dtype; only the math library differs (Numba calls the C library's ``exp``,
+``log1p``, ... where NumPy has its own vectorized ones), so each function result may
+differ by about 1 ulp and a chain by a few.
+
+When it pays (measured on the 2-core test machine, one BLAS thread; ``benchmarks/speed.py
+--only b2``): not for chains of transcendental functions, which NumPy vectorizes (the
+logistic gradient's chain on 100,000 elements: NumPy 1.8 ms, the kernel 2.5 ms; the
+whole gradient 1.2-1.4x hand-written NumPy's time against 1.1-1.2x). It pays for long
+chains of arithmetic on large arrays, where NumPy's temporaries cost memory passes (the
+gradient of a cubic plus a rational term on 10^6 elements: 28 ms against 53 ms). A kernel
+compiles in 0.3-0.8 s; a new process loading it from the disk cache spends 0.2-0.7 s,
+mostly Numba's own start-up. So ``"numpy"`` stays the default of :func:`slopes.jit`.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import importlib.util
+import os
+import sys
+import threading
+
+import numpy as np
+
+from .ops.rules import ELEMENTWISE
+from .trace import Primitive
+
+__all__ = ["MIN_SIZE", "cache_dir", "fuse_elementwise", "is_elementwise", "numba_available"]
+
+#: Arrays smaller than this many elements are left to NumPy (a kernel call costs a few us).
+MIN_SIZE = 4096
+
+_BINARY_OPS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/"}
+_NUMPY_FUNCS = {
+    "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "cbrt", "square", "reciprocal",
+    "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh",
+    "arctanh", "absolute", "negative", "logaddexp", "maximum", "minimum", "arctan2", "hypot",
+}
+_lock = threading.Lock()
+_loaded = {}  # source hash -> compiled kernel (one per process)
+
+
+def numba_available():
+    """Whether Numba can be imported (the ``slopes[fast]`` extra).
+
+    Examples
+    --------
+    >>> numba_available() in (True, False)
+    True
+    """
+    return importlib.util.find_spec("numba") is not None
+
+
+def cache_dir():
+    """Where kernel sources and Numba's compiled code are kept: ``$SLOPES_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/slopes``, else ``~/.cache/slopes``; a ``kernels`` folder inside.
+
+    Examples
+    --------
+    >>> cache_dir().endswith("kernels")
+    True
+    """
+    root = os.environ.get("SLOPES_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "slopes")
+    return os.path.join(root, "kernels")
+
+
+def _expression(e, args, dtype):
+    name = e.prim.name
+    if name in _BINARY_OPS:
+        return f"({args[0]} {_BINARY_OPS[name]} {args[1]})"
+    if name == "mask_zero":  # 0 where the cotangent g is 0 and the product is not finite
+        return f"({args[1]} if ({args[0]} != 0 or np.isfinite({args[1]})) else np.{dtype.name}(0))"
+    return f"np.{name}({', '.join(args)})"
+
+
+class _Fuser:
+    """Trees of fusable elementwise equations of one program, and their rewrite."""
+
+    def __init__(self, program):
+        self.p = program
+        self.uses = {}
+        for r in [r for e in program.equations for r in e.ins] + list(program.outputs):
+            if type(r) is int:
+                self.uses[r] = self.uses.get(r, 0) + 1
+
+    def fusable(self, e):
+        """The kernel dtype of ``e`` if it can be part of a kernel, else None."""
+        name = e.prim.name
+        if not (name in _BINARY_OPS or name in _NUMPY_FUNCS or name == "mask_zero") or e.params:
+            return None
+        shape, dtype = self.p.avals[e.out]
+        if not isinstance(dtype, np.dtype) or dtype.kind != "f" or int(np.prod(shape)) < MIN_SIZE:
+            return None
+        for r in e.ins:
+            s, d = self.p._aval_of(r)
+            array = type(r) is int or isinstance(r.value, np.ndarray)
+            if array and (tuple(s) != tuple(shape) or d != dtype):
+                return None
+            if not array and not (type(r.value) in (int, float) or getattr(r.value, "dtype", None) == dtype):
+                return None
+        return dtype
+
+    def rewrite(self):
+        eqs, p = self.p.equations, self.p
+        made = {}  # var -> index of the fusable equation computing it
+        inline = set()  # equation indices folded into their single consumer
+        for k, e in enumerate(eqs):
+            if self.fusable(e) is None:
+                continue
+            made[e.out] = k
+            for r in e.ins:
+                if type(r) is int and r in made and self.uses[r] == 1 and p.avals[r] == p.avals[e.out]:
+                    inline.add(made[r])
+        self.made, self.inline = made, inline
+        new = []
+        for k, e in enumerate(eqs):
+            if k in inline:
+                continue
+            if k in made.values() and any(self._inlined(r) for r in e.ins):  # the root of a tree
+                leaves = []
+                expr = self._expr(k, leaves)
+                impl = _kernel_call(expr, [r for r, _ in leaves], p.avals[e.out][1])
+                e = e._replace(prim=Primitive("fused_kernel", impl), ins=tuple(r for r, _ in leaves), params={})
+            new.append(e)
+        if len(new) == len(eqs):
+            return p
+        out = copy.copy(p)
+        out.equations = new
+        return out
+
+    def _inlined(self, r):
+        return type(r) is int and r in self.made and self.made[r] in self.inline
+
+    def _expr(self, k, leaves):
+        """The tree's expression over ``x0, x1, ...``; appends ``(leaf, key)`` to ``leaves``."""
+        e = self.p.equations[k]
+        args = []
+        for r in e.ins:
+            if self._inlined(r):
+                args.append(self._expr(self.made[r], leaves))
+                continue
+            key = r if type(r) is int else ("c", id(r))
+            keys = [lk for _, lk in leaves]
+            if key not in keys:
+                leaves.append((r, key))
+                keys.append(key)
+            args.append(f"x{keys.index(key)}")
+        return _expression(e, args, self.p.avals[e.out][1])
+
+
+def _kernel_call(expr, leaves, dtype):
+    """A Python function of the leaves computing ``expr`` per element with a cached kernel."""
+    arrays = [i for i, r in enumerate(leaves) if type(r) is int or isinstance(r.value, np.ndarray)]
+    loads = "".join(f"        x{i} = a{i}[t]\n" for i in arrays)
+    params = ", ".join(f"a{i}" if i in arrays else f"x{i}" for i in range(len(leaves)))
+    source = (
+        "import numba\nimport numpy as np\n\n\n"
+        "@numba.njit(cache=True, nogil=True, error_model='numpy')\n"
+        f"def kernel(out, {params}):\n"
+        "    for t in range(out.shape[0]):\n"
+        f"{loads}"
+        f"        out[t] = {expr}\n"
+    )
+    kernel = _load(source)
+    scalar = dtype.type
+    first = arrays[0]
+
+    def run(*xs):
+        a = xs[first]
+        out = np.empty(a.shape, dtype)
+        kernel(out.reshape(-1), *[x.reshape(-1) if i in arrays else scalar(x) for i, x in enumerate(xs)])
+        return out
+
+    run.elementwise = True  # a row loop may call it on blocks of rows (slopes.core.tiling)
+    run.kernel, run.source = kernel, source
+    return run
+
+
+def _load(source):
+    """The compiled kernel of ``source``, written once to :func:`cache_dir` (Numba caches beside it)."""
+    digest = hashlib.sha256(source.encode()).hexdigest()[:20]
+    with _lock:
+        if digest in _loaded:
+            return _loaded[digest]
+        folder = cache_dir()
+        path = os.path.join(folder, f"slopes_kernel_{digest}.py")
+        try:
+            os.makedirs(folder, exist_ok=True)
+            if not os.path.exists(path):  # an existing file keeps its time stamp, which Numba's cache checks
+                tmp = f"{path}.{os.getpid()}.tmp"
+                with open(tmp, "w") as f:
+                    f.write(source)
+                os.replace(tmp, path)
+        except OSError as err:
+            raise OSError(f"jit(kernels='numba'): cannot write the kernel cache in {folder} ({err.strerror}); "
+                          "set SLOPES_CACHE_DIR to a writable directory") from None
+        name = f"slopes_kernel_{digest}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # Numba's disk cache finds the module again by its name
+        spec.loader.exec_module(module)
+        _loaded[digest] = module.kernel
+        return module.kernel
+
+
+def fuse_elementwise(program):
+    """``program`` with each tree of elementwise equations (intermediates used once, one shape
+    and float dtype, at least :data:`MIN_SIZE` elements) as one Numba kernel call; the program
+    itself when there is none.
+
+    Examples
+    --------
+    >>> import numpy as np, slopes as sl, slopes.numpy as snp
+    >>> prog = sl.jit(lambda x: snp.exp(x) * 2.0 + x).trace(np.zeros(10))
+    >>> not numba_available() or fuse_elementwise(prog) is prog  # 10 elements: left to NumPy
+    True
+    """
+    if not numba_available():
+        raise ImportError(
+            "kernels='numba' needs Numba: pip install 'slopes[fast]' (or use the default kernels='numpy')")
+    return _Fuser(program).rewrite()
+
+
+def is_elementwise(prim):
+    """Whether ``prim`` acts element by element: a primitive of :data:`ELEMENTWISE` or a fused kernel."""
+    return prim in ELEMENTWISE or getattr(prim.impl, "elementwise", False)

@@ -1,0 +1,296 @@
+"""Row blocking (slopes.core.tiling): a large matrix read twice by a program is read once.
+
+Passes over memory are counted, not timed: the data matrix is handed to the compiled
+program as an array that records which rows each matrix product reads. A read of the
+block the previous product read (small enough to stay in cache) is not a new pass.
+"""
+
+import numpy as np
+import pytest
+
+import slopes as sl
+import slopes.numpy as snp
+from slopes.core import tiling
+
+
+class RowReads(np.ndarray):
+    """An array recording, per matrix product, the row range of it that the product reads."""
+
+    log = None  # list of (first row, end row), shared by the views of one matrix
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if ufunc is np.matmul:
+            for x in inputs:
+                if isinstance(x, RowReads):
+                    x.log.append(x._rows())
+        plain = [np.asarray(x) if isinstance(x, RowReads) else x for x in inputs]
+        return getattr(ufunc, method)(*plain, **kwargs)
+
+    def _rows(self):
+        base = self.base_matrix
+        offset = self.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+        first = offset // base.strides[0]
+        rows = self.shape[0] if self.strides[0] == base.strides[0] else self.shape[-1]  # A[i:j] or A.T[:, i:j]
+        return first, first + rows
+
+    def __array_finalize__(self, obj):
+        if obj is not None:
+            self.log = getattr(obj, "log", None)
+            self.base_matrix = getattr(obj, "base_matrix", None)
+
+
+def counting(A):
+    view = A.view(RowReads)
+    view.log, view.base_matrix = [], A
+    return view
+
+
+def passes(log, n, row_bytes):
+    """Rows read from memory / n: re-reading the block just read (<= 2 x BLOCK_BYTES) is a cache hit."""
+    rows, hot = 0, None
+    for first, end in log:
+        if (first, end) != hot:
+            rows += end - first
+        hot = (first, end) if (end - first) * row_bytes <= 2 * tiling.BLOCK_BYTES else None
+    return rows / n
+
+
+def swap_matrix(program, A, view):
+    """Make the program's constants that are ``A`` (or ``A.T``) the counting ``view``."""
+    for e in program.equations:
+        for r in e.ins:
+            if type(r) is not int and isinstance(r.value, np.ndarray) and np.shares_memory(r.value, A):
+                r.value = view if r.value.shape == A.shape else view.T
+
+
+def data(n, d, dtype=np.float64, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)).astype(dtype)
+    y = (rng.random(n) < 0.5).astype(dtype)
+    w = (0.1 * rng.standard_normal(d)).astype(dtype)
+    return X, y, w
+
+
+def logistic(X, y):
+    return lambda w: snp.mean(snp.logaddexp(0.0, X @ w) - y * (X @ w)) + 1e-3 * snp.sum(w * w)
+
+
+def logistic_grad(X, y, w):
+    """Closed form: X^T (sigmoid(X w) - y) / n + 2e-3 w."""
+    return X.T @ (0.5 * (1 + np.tanh(0.5 * (X @ w))) - y) / X.shape[0] + 2e-3 * w
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Thresholds scaled down so that a 4000 x 20 matrix is 'large' (the logic is the same)."""
+    monkeypatch.setattr(tiling, "MIN_BYTES", 64 << 10)
+    monkeypatch.setattr(tiling, "BLOCK_BYTES", 16 << 10)
+
+
+def plain_replay(program, monkeypatch, *args):
+    with monkeypatch.context() as m:
+        m.setattr(tiling, "MIN_BYTES", 1 << 62)
+        return program.compile()(*args)
+
+
+def blocked(program):
+    return any(e.prim.name == "row_blocks" for e in tiling.row_blocked(program).equations)
+
+
+def reordered_sum_bound(terms_abs_sum, dtype):
+    """A sum reordered into block partial sums: both orders err by a few eps * sum|terms|
+    (recursive summation's worst case is (n - 1) eps sum|terms|; 16 eps covers the
+    blocked and the BLAS orders of these sizes with room)."""
+    return 16 * np.finfo(dtype).eps * terms_abs_sum
+
+
+@pytest.mark.parametrize("transform", [sl.grad, sl.value_and_grad])
+def test_logistic_gradient_reads_the_matrix_once(transform, small_blocks, monkeypatch):
+    X, y, w = data(4000, 20)
+    program = sl.jit(transform(logistic(X, y))).trace(w)
+    assert blocked(program)
+    view = counting(X)
+    swap_matrix(program, X, view)
+    out = program.compile()(w)
+    assert passes(view.log, 4000, X.strides[0]) == 1.0
+    assert all(end - first < 4000 for first, end in view.log)  # no product reads all of X
+    view.log.clear()
+    plain = plain_replay(program, monkeypatch, w)
+    assert passes(view.log, 4000, X.strides[0]) == 2.0  # without blocking: two passes
+    g = out[-1]
+    terms = np.abs(X).T @ np.full(4000, 1.0 / 4000)  # |r_i| <= 1/n
+    assert np.all(np.abs(g - plain[-1]) <= reordered_sum_bound(terms, np.float64))
+    np.testing.assert_allclose(g, logistic_grad(X, y, w), rtol=1e-12, atol=1e-15)
+    if transform is sl.value_and_grad:
+        z = X @ w
+        loss = np.mean(np.logaddexp(0, z) - y * z) + 1e-3 * w @ w
+        assert abs(out[0] - plain[0]) <= reordered_sum_bound(np.mean(np.abs(np.logaddexp(0, z) - y * z)), np.float64)
+        np.testing.assert_allclose(out[0], loss, rtol=1e-13)
+
+
+def test_fires_at_the_default_thresholds():
+    """A 20000 x 40 float64 matrix (6.4 MB) is above MIN_BYTES; a 2000 x 40 one (0.64 MB) is not."""
+    X, y, w = data(20_000, 40)
+    assert blocked(sl.jit(sl.grad(logistic(X, y))).trace(w))
+    Xs, ys, ws = data(2000, 40)
+    assert not blocked(sl.jit(sl.grad(logistic(Xs, ys))).trace(ws))
+
+
+def test_float32(small_blocks, monkeypatch):
+    X, y, w = data(4000, 20, np.float32)
+    program = sl.jit(sl.grad(logistic(X, y))).trace(w)
+    assert blocked(program)
+    g, = program.compile()(w)
+    assert g.dtype == np.float32
+    plain, = plain_replay(program, monkeypatch, w)
+    terms = np.abs(X.astype(np.float64)).T @ np.full(4000, 1.0 / 4000)
+    assert np.all(np.abs(g - plain) <= reordered_sum_bound(terms, np.float32))
+    X64, y64, w64 = (a.astype(np.float64) for a in (X, y, w))
+    np.testing.assert_allclose(g, logistic_grad(X64, y64, w64), rtol=1e-4, atol=1e-6)
+
+
+def test_row_values_needed_after_the_loop_equal_the_plain_replay(small_blocks, monkeypatch):
+    """A row value that is also an output is written block by block: the same NumPy calls on
+    slices. The elementwise calls give the same bits; ``X[i:j] @ W`` may round differently
+    from ``X @ W`` by about an ulp (BLAS picks its kernel by size), which the sigmoid
+    carries on: a few ulp in all."""
+    X, y, w = data(4000, 20)
+    W = 0.1 * np.random.default_rng(1).standard_normal((20, 3))
+
+    def f(W):
+        p = snp.exp(-snp.logaddexp(0.0, -(X @ W)))  # sigmoid, (n, 3)
+        return p, X.T @ (p - y[:, None])
+
+    program = sl.jit(f).trace(W)
+    assert blocked(program)
+    p, g = program.compile()(W)
+    p0, g0 = plain_replay(program, monkeypatch, W)
+    np.testing.assert_array_max_ulp(p, p0, maxulp=4)
+    np.testing.assert_allclose(p, 1 / (1 + np.exp(-(X @ W))), rtol=1e-14)
+    assert np.all(np.abs(g - g0) <= reordered_sum_bound(np.abs(X).T @ np.ones((4000, 3)), np.float64))
+    np.testing.assert_allclose(g, X.T @ (1 / (1 + np.exp(-(X @ W))) - y[:, None]), rtol=1e-11, atol=1e-12)
+
+
+def test_a_sum_over_rows_before_the_second_product_is_not_blocked(small_blocks):
+    """sum(softplus(z - mean(z))): the gradient's chain needs mean(z) over all rows first."""
+    X, y, w = data(4000, 20)
+    f = lambda w: snp.sum(snp.logaddexp(0.0, X @ w - snp.mean(X @ w)))  # noqa: E731
+    program = sl.jit(sl.grad(f)).trace(w)
+    assert not blocked(program)
+    view = counting(X)
+    swap_matrix(program, X, view)
+    g, = program.compile()(w)
+    z = X @ w
+    s = 1 / (1 + np.exp(-(z - z.mean())))
+    np.testing.assert_allclose(g, X.T @ (s - s.mean()), rtol=1e-12, atol=1e-12)
+    assert passes(view.log, 4000, X.strides[0]) >= 2.0
+
+
+def test_a_softmax_over_the_rows_is_not_blocked(small_blocks):
+    X, y, w = data(4000, 20)
+    f = lambda w: snp.sum(sl.ml.softmax(X @ w, axis=0) * y)  # noqa: E731
+    program = sl.jit(sl.grad(f)).trace(w)
+    assert not blocked(program)
+    g, = program.compile()(w)
+    p = np.exp(X @ w - (X @ w).max())
+    p /= p.sum()
+    np.testing.assert_allclose(g, X.T @ (p * (y - p @ y)), rtol=1e-10, atol=1e-14)
+
+
+# -- fused elementwise kernels (kernels="numba", the slopes[fast] extra) -------------------------
+
+def poly(x):
+    return snp.sum((x * x * 3.0 - x * 2.0 + 1.0) * x - 0.5 * x * x * x + x / (1.0 + x * x))
+
+
+def poly_grad(x):
+    """Closed form of d/dx of the terms of ``poly``."""
+    return 9 * x**2 - 4 * x + 1 - 1.5 * x**2 + (1 - x**2) / (1 + x**2) ** 2
+
+
+def kernel_names(jitted, *args):
+    from slopes.core.tiling import lower
+
+    return [e.prim.name for e in lower(jitted.trace(*args)).equations]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_numba_kernels_equal_the_numpy_replay(dtype, tmp_path, monkeypatch):
+    pytest.importorskip("numba")
+    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
+    x = np.linspace(-2, 2, 10_000).astype(dtype)
+    fused = sl.jit(sl.grad(poly), kernels="numba")
+    plain = sl.jit(sl.grad(poly))
+    assert "fused_kernel" in kernel_names(fused, x)
+    assert "fused_kernel" not in kernel_names(plain, x)
+    g, g0 = fused(x), plain(x)
+    g = fused(x)  # the replay (the first call returns the traced values)
+    assert g.dtype == dtype
+    # the same operations per element in the same order; the C library's and NumPy's division
+    # and arithmetic round alike, so equal to 1 ulp
+    np.testing.assert_array_max_ulp(g, g0, maxulp=1)
+    np.testing.assert_allclose(g, poly_grad(x.astype(np.float64)), rtol=50 * np.finfo(dtype).eps,
+                               atol=50 * np.finfo(dtype).eps)
+
+
+def test_numba_kernel_in_the_row_loop(tmp_path, monkeypatch, small_blocks):
+    """The logistic chain becomes one kernel called on each block of rows; exp and log1p are
+    the C library's there (NumPy's own differ by about an ulp), so a dtype-aware tolerance."""
+    pytest.importorskip("numba")
+    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr("slopes.core.kernels.MIN_SIZE", 1000)
+    X, y, w = data(4000, 20)
+    g = sl.jit(sl.grad(logistic(X, y)), kernels="numba")
+    program = g.trace(w)
+    from slopes.core.tiling import lower
+
+    loop = [e for e in lower(program).equations if e.prim.name == "row_blocks"]
+    assert len(loop) == 1 and loop[0].prim.impl.source.count("fused_kernel") == 1
+    g(w)
+    np.testing.assert_allclose(g(w), logistic_grad(X, y, w), rtol=1e-12, atol=1e-15)
+
+
+def test_numba_kernels_are_compiled_once_and_loaded_from_disk(tmp_path):
+    """A second process finds the kernel's machine code in the cache directory: 0 compilations."""
+    pytest.importorskip("numba")
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np, slopes as sl, slopes.numpy as snp\n"
+        "from slopes.core import kernels\n"
+        "f = sl.jit(lambda x: snp.exp(-x * x) * 2.0 + x, kernels='numba')\n"
+        "x = np.linspace(-1, 1, 5000)\n"
+        "f(x); f(x)\n"
+        "(k,) = kernels._loaded.values()\n"
+        "print(sum(k.stats.cache_misses.values()), sum(k.stats.cache_hits.values()))\n"
+    )
+    env = dict(os.environ, SLOPES_CACHE_DIR=str(tmp_path))
+    env["PYTHONPATH"] = os.pathsep.join([os.path.dirname(os.path.dirname(sl.__file__))]
+                                        + [p for p in [env.get("PYTHONPATH")] if p])
+    runs = [subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+            for _ in range(2)]
+    assert [r.stdout.split() for r in runs] == [["1", "0"], ["0", "1"]], [r.stderr[-500:] for r in runs]
+    assert len(list((tmp_path / "kernels").glob("slopes_kernel_*.py"))) == 1
+
+
+def test_kernels_option_errors(monkeypatch):
+    with pytest.raises(ValueError, match="kernels must be 'numpy' or 'numba'"):
+        sl.jit(poly, kernels="fast")
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("slopes.transforms.jit"), "numba_available", lambda: False)
+    with pytest.raises(ImportError, match=r"pip install 'slopes\[fast\]'"):
+        sl.jit(poly, kernels="numba")
+
+
+def test_an_unwritable_cache_directory_is_named(tmp_path, monkeypatch):
+    pytest.importorskip("numba")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("SLOPES_CACHE_DIR", str(blocker))  # a file: no directory can be made in it
+    monkeypatch.setattr("slopes.core.kernels._loaded", {})
+    f = sl.jit(lambda x: snp.exp(-x * x) * 2.0 + x, kernels="numba")
+    with pytest.raises(OSError, match="set SLOPES_CACHE_DIR to a writable directory"):
+        f(np.linspace(-1, 1, 5000))
