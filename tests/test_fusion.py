@@ -234,20 +234,24 @@ def test_numba_kernels_equal_the_numpy_replay(dtype, tmp_path, monkeypatch):
 
 
 def test_numba_kernel_in_the_row_loop(tmp_path, monkeypatch, small_blocks):
-    """The logistic chain becomes one kernel called on each block of rows; exp and log1p are
-    the C library's there (NumPy's own differ by about an ulp), so a dtype-aware tolerance."""
+    """The loss value's chain (logaddexp(0, z) - y z) becomes one kernel called on each block of
+    rows; exp and log1p are the C library's there (NumPy's own differ by about an ulp), so a
+    dtype-aware tolerance."""
     pytest.importorskip("numba")
     monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr("slopes.core.kernels.MIN_SIZE", 1000)
     X, y, w = data(4000, 20)
-    g = sl.jit(sl.grad(logistic(X, y)), kernels="numba")
+    g = sl.jit(sl.value_and_grad(logistic(X, y)), kernels="numba")
     program = g.trace(w)
     from slopes.core.tiling import lower
 
     loop = [e for e in lower(program).equations if e.prim.name == "row_blocks"]
     assert len(loop) == 1 and loop[0].prim.impl.source.count("fused_kernel") == 1
     g(w)
-    np.testing.assert_allclose(g(w), logistic_grad(X, y, w), rtol=1e-12, atol=1e-15)
+    value, grad = g(w)
+    z = X @ w
+    np.testing.assert_allclose(value, np.mean(np.logaddexp(0, z) - y * z) + 1e-3 * w @ w, rtol=1e-12)
+    np.testing.assert_allclose(grad, logistic_grad(X, y, w), rtol=1e-12, atol=1e-15)
 
 
 def test_numba_kernels_are_compiled_once_and_loaded_from_disk(tmp_path):
