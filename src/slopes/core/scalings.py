@@ -23,8 +23,11 @@ dtype, ``factor`` broadcasting to it with fewer entries) and rewrites
 only where the scaled operand is used once (so its own pass is saved, and the
 program never grows), the dtypes agree (no casts move), and the result has at
 least :data:`MIN_ENTRIES` entries (below that a replay's time is per-call
-overhead, not passes over memory). The factors' products are reassociated, so
-results change by rounding only, of the same order as the original's.
+overhead, not passes over memory). The factors' products are reassociated: results
+differ by rounding, of the same order as the original's (each entry still goes through one
+rounded product with the large array), and ``B - B * p`` becomes ``B * (1 - p)``, which
+cancels no less accurately. Only where a product of factors alone over- or underflows can a
+result differ by more.
 """
 
 from __future__ import annotations
