@@ -24,6 +24,10 @@ Rows (keys for ``--only``):
 - mem      tracemalloc peaks of the (100000, 100) logistic gradient, eager and jitted, vs the
            forward pass alone
 
+Every row but mem also times the first call of a new ``sl.jit`` of its function (it traces,
+optimizes, compiles and runs once; median of a few fresh wrappers), with the target < 20 ms.
+Row c also times ``jax.jit(jax.hessian(loss))`` (x64, ``block_until_ready``) when JAX is installed.
+
 Every answer is checked against its reference (``np.allclose``) before anything is timed.
 Timing is timeit-style: after warm-up calls, the loop count N grows 1, 2, 5, 10, ... until a
 repeat lasts the minimum time; then the contenders of a row are timed interleaved (the order
@@ -222,6 +226,7 @@ class Row:
     ref: str  # name of the reference contender
     contenders: list[Contender] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)  # lines printed under the table
+    first: float | None = None  # seconds of the first call of a new sl.jit of the row's function
 
     def get(self, name) -> Contender | None:
         return next((c for c in self.contenders if c.name == name), None)
@@ -358,19 +363,8 @@ def row_logistic(key, title, n, d, kind, jaxlib=None):
     add(row, SLOPES, lambda: slopes_build(sjit), ref)
     if JIT is not None:
         add(row, "slopes (eager)", lambda: slopes_build(lambda f: f), ref, info=True)
-    if jaxlib is not None and JIT is not None:  # b2, the row of one large matrix
-        firsts = []
-        for _ in range(3):  # new jitted gradients: the first call traces, compiles and runs once
-            t0 = time.perf_counter()
-            _, again = slopes_build(sjit)
-            t1 = time.perf_counter()
-            again()
-            firsts.append((t1 - t0, (t1 - t0) - (time.perf_counter() - t1)))
-        first, compiling = statistics.median(f for f, _ in firsts), statistics.median(c for _, c in firsts)
-        row.extra.append(f"first call of {SLOPES}: {fmt_time(first)}, of which trace + compile about "
-                         f"{fmt_time(compiling)} (the rest is one run; medians of 3; goal < 20 ms)")
     tiling = sys.modules.get("slopes.core.tiling")  # the compiler's row blocking, where slopes has it
-    if jaxlib is not None and tiling is not None:
+    if key == "b2" and tiling is not None:  # the row of one large matrix
 
         def unblocked():
             min_bytes, tiling.MIN_BYTES = tiling.MIN_BYTES, float("inf")
@@ -388,8 +382,10 @@ def row_logistic(key, title, n, d, kind, jaxlib=None):
 
         def jax_build(mods):
             jax, jnp = mods
-            g = jax.jit(jax.grad(logistic_loss(jnp, X, y)))
-            return np.asarray(g(w)), lambda: g(w).block_until_ready()
+            g = jax.jit((jax.grad if kind == "grad" else jax.hessian)(logistic_loss(jnp, jnp.asarray(X),
+                                                                                  jnp.asarray(y))))
+            wj = jnp.asarray(w)
+            return np.asarray(g(wj)), lambda: g(wj).block_until_ready()
 
         peer(row, "jax-jit", jaxlib, jax_build, ref)
     return row
@@ -764,6 +760,47 @@ def memory(n=100_000, d=100):
     return out
 
 
+# -- (8) first call ---------------------------------------------------------------------------
+
+FIRST_CALL = "first call"  # a TARGETS denominator: the slopes contender's first call, in seconds
+FIRST_CALL_LIMIT = 0.020
+FIRST_CALL_FRESH = 5  # fresh sl.jit wrappers timed per workload; the median is reported
+LOGISTIC_SIZES = {"b1": (1000, 10), "b2": (100_000, 100), "c": (10_000, 100)}
+
+
+def first_call_workload(key):
+    """``(make, args)`` for row ``key``: ``make()`` returns a new function (the row's transform,
+    not yet traced), whose ``sl.jit`` is first called on ``args``. For the L-BFGS rows it is the
+    value and gradient that ``sl.minimize`` traces; for mlp the row's jitted value and gradient."""
+    if key in ("a1", "a2"):
+        make_f, x = (quad_exp, [1.0, 2.0]) if key == "a1" else (rosen2, [-1.2, 1.0])
+        return (lambda: sl.grad(make_f(snp))), (np.array(x),)
+    if key in LOGISTIC_SIZES:
+        X, y, w = logistic_data(*LOGISTIC_SIZES[key])
+        transform = sl.hessian if key == "c" else sl.grad
+        return (lambda: transform(logistic_loss(snp, X, y))), (w,)
+    if key == "mlp":
+        X, labels, _ = digits_data()
+        xb, yb, _ = batches(X, labels)[0]
+        return (lambda: sl.value_and_grad(lambda p, a, b: mlp_loss(p, a, b))), (mlp_init(), xb, yb)
+    if key in ROSENBROCKS:
+        fun = ROSENBROCKS[key][1]
+        return (lambda: sl.value_and_grad(lambda x: fun(x))), (np.tile([-1.2, 1.0], 50),)
+    return (lambda: sl.derivative(lambda t: snp.sin(t) + snp.cos(t), order=5)), (0.0,)
+
+
+def first_call(key) -> float:
+    """Median over fresh ``sl.jit`` wrappers of the first call's time (trace, optimize, compile)."""
+    make, args = first_call_workload(key)
+    times = []
+    for _ in range(FIRST_CALL_FRESH):
+        fn = JIT(make())
+        t0 = time.perf_counter()
+        fn(*args)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
 # ----------------------------------------------------------------------------- report
 
 
@@ -824,6 +861,7 @@ TARGETS = [
     ("(2) logistic grad (1e5, 100) <= 0.9x numpy", "b2", "slopes", "numpy", 0.9),
     ("(2) logistic grad (1e5, 100) <= jax.jit", "b2", "slopes", "jax-jit", 1.0),
     ("(3) logistic hessian d=100 <= 1.5x numpy", "c", "slopes", "numpy", 1.5),
+    ("(3) logistic hessian d=100 <= jax.jit", "c", "slopes", "jax-jit", 1.0),
     ("(4) MLP epoch <= 1.0x numpy", "mlp", "slopes", "numpy", 1.0),
     ("(4) MLP epoch <= torch", "mlp", "slopes", "torch", 1.0),
     ("(4') sl.ml.fit epoch <= 1.5x numpy (ML issue)", "mlp", "slopes sl.ml.fit", "numpy", 1.5),
@@ -833,7 +871,7 @@ TARGETS = [
     ("(5) L-BFGS, same gradient (jac=), extended <= scipy", "lbfgs_ext", "slopes lbfgs (jac=)",
      "scipy L-BFGS-B", 1.0),
     ("(6) 5th derivative <= 20x numpy", "d5", "slopes", "numpy", 20.0),
-]
+] + [(f"(8) first call {key} < 20 ms", key, "slopes", FIRST_CALL, FIRST_CALL_LIMIT) for key in ALL_KEYS if key != "mem"]
 
 
 def main(argv=None) -> int:
@@ -854,7 +892,7 @@ def main(argv=None) -> int:
         ap.error(f"unknown row keys: {sorted(unknown)}")
     t_start = time.perf_counter()
 
-    jaxlib = load_jax() if {"a1", "a2", "b2"} & set(keys) else (None, "not needed")
+    jaxlib = load_jax() if {"a1", "a2", "b2", "c"} & set(keys) else (None, "not needed")
     torchlib = load_torch()
     scipylib = load_scipy()
     machine(repeats, min_time, jaxlib, torchlib)
@@ -864,9 +902,10 @@ def main(argv=None) -> int:
                                      np.array([1.0, 2.0]), jaxlib),
         "a2": lambda: row_small_grad("a2", "(1) grad rosenbrock 2-D", rosen2, rosen2_grad,
                                      np.array([-1.2, 1.0]), jaxlib),
-        "b1": lambda: row_logistic("b1", "(2) logistic grad n=1e3 d=10", 1000, 10, "grad"),
-        "b2": lambda: row_logistic("b2", "(2) logistic grad n=1e5 d=100", 100_000, 100, "grad", jaxlib),
-        "c": lambda: row_logistic("c", "(3) logistic hessian n=1e4 d=100", 10_000, 100, "hessian"),
+        "b1": lambda: row_logistic("b1", "(2) logistic grad n=1e3 d=10", *LOGISTIC_SIZES["b1"], "grad"),
+        "b2": lambda: row_logistic("b2", "(2) logistic grad n=1e5 d=100", *LOGISTIC_SIZES["b2"], "grad", jaxlib),
+        "c": lambda: row_logistic("c", "(3) logistic hessian n=1e4 d=100", *LOGISTIC_SIZES["c"], "hessian",
+                                  jaxlib),
         "mlp": lambda: row_mlp(torchlib),
         "lbfgs": lambda: row_lbfgs(scipylib),
         "lbfgs_ext": lambda: row_lbfgs(scipylib, "lbfgs_ext"),
@@ -882,6 +921,8 @@ def main(argv=None) -> int:
         for name, (sec, loops) in time_interleaved(live, repeats, min_time).items():
             c = row.get(name)
             c.seconds, c.loops = sec / c.per, loops
+        if JIT is not None:
+            row.first = first_call(key)
         rows.append(row)
 
     failures = []
@@ -903,6 +944,13 @@ def main(argv=None) -> int:
     for row in rows:
         for line in row.extra:
             print(f"  {row.key}: {line}")
+    if JIT is not None and rows:
+        print(f"\n== (8) first call of a new sl.jit (traces, optimizes, compiles and runs once; median of "
+              f"{FIRST_CALL_FRESH} fresh wrappers)")
+        print_table(["workload", "first call", "replay", "first / replay"],
+                    [[r.title, fmt_time(r.first), fmt_time(r.get(SLOPES).seconds),
+                      f"{r.first / r.get(SLOPES).seconds:.3g}" if r.get(SLOPES).seconds else "-"]
+                     for r in rows if r.get(SLOPES) is not None])
 
     mem = None
     if "mem" in keys:
@@ -925,7 +973,11 @@ def main(argv=None) -> int:
             continue
         num = SLOPES if num == "slopes" else num
         a, b = by_key[key].get(num), by_key[key].get(den)
-        if b is None or b.skip:
+        if den == FIRST_CALL:
+            first = by_key[key].first
+            verdicts.append([label, "-" if first is None else f"{first * 1e3:.3g} ms", f"< {thr * 1e3:g} ms",
+                             "n/a (no sl.jit)" if first is None else "PASS" if first < thr else "MISS"])
+        elif b is None or b.skip:
             verdicts.append([label, "-", f"<= {thr:g}", "n/a (" + (b.skip if b else "no reference") + ")"])
         elif a is None or a.seconds is None or b.seconds is None:
             verdicts.append([label, "-", f"<= {thr:g}", "MISS (not measured)"])

@@ -5,10 +5,12 @@ whose arguments are earlier variables or constants) and outputs. It is built
 by :func:`slopes.core.staging.trace_program`, then
 
 * :meth:`Program.optimize` removes work that cannot change the outputs:
-  identities (``x * 1``, ``x + 0``, a reshape or broadcast to the shape it
+  identities (``x * 1``, ``x + 0``, ``eye @ x``, a reshape or broadcast to the shape it
   already has, a cast to the dtype it already has -- the zero and identity
   cotangents a backward pass is full of), common subexpressions (the same
-  primitive on the same arguments with the same parameters), and dead code
+  primitive on the same arguments with the same parameters), chains of
+  scalings of a large array (folded into one product with a small factor: see
+  :mod:`slopes.core.scalings`), and dead code
   (equations no output depends on, e.g. forward values the backward pass does
   not need);
 * :meth:`Program.compile` writes it as the source of one Python function (one
@@ -32,6 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .ops.linalg import is_identity
 from .tiling import lower
 
 __all__ = ["Const", "Equation", "Program"]
@@ -109,6 +112,9 @@ _IDENTITY = {
     "sum_to": [(0, lambda e: True)],
     "astype": [(0, lambda e: True)],
     "stop_gradient": [(0, lambda e: True)],  # only transforms tell it from its argument
+    # an identity matrix (the basis jacfwd and jacrev push through) times x is x
+    "matmul": [(1, lambda e: isinstance(e.ins[0], Const) and is_identity(e.ins[0].value)),
+               (0, lambda e: isinstance(e.ins[1], Const) and is_identity(e.ins[1].value))],
     # masking where a constant, nonzero cotangent is 0 masks nothing
     "mask_zero": [(1, lambda e: isinstance(e.ins[0], Const) and _nonzero(e.ins[0].value))],
 }
@@ -231,7 +237,7 @@ class Program:
 
     # -- optimization -------------------------------------------------------------------
     def optimize(self):
-        """Remove identities, common subexpressions and dead code (in place); returns self."""
+        """Remove identities, common subexpressions, scaling chains and dead code (in place); returns self."""
         alias = {}  # var -> the var (or Const) it equals
         seen = {}
         kept = []
@@ -252,15 +258,21 @@ class Program:
             seen[key] = e.out
             kept.append(e)
         self.outputs = [resolve(r) for r in self.outputs]
-        kept = self._skip_broadcasts(kept)
+        from .scalings import fold_scalings  # it builds on this module
+
+        # folding counts the readers of each result: dead ones must be gone first
+        self.equations = self._live(fold_scalings(self, self._live(self._skip_broadcasts(kept))))
+        return self
+
+    def _live(self, eqns):
+        """The equations (in order) that some output depends on."""
         live = {r for r in self.outputs if type(r) is int}
         needed = []
-        for e in reversed(kept):
+        for e in reversed(eqns):
             if e.out in live:
                 needed.append(e)
                 live.update(r for r in e.ins if type(r) is int)
-        self.equations = needed[::-1]
-        return self
+        return needed[::-1]
 
     def _skip_broadcasts(self, eqns):
         """Feed ``broadcast_to``'s input straight to consumers that broadcast it themselves.

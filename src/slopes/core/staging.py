@@ -101,15 +101,24 @@ def compact_constant(value):
     >>> compact_constant(np.arange(3.0)).strides
     (8,)
     """
-    if type(value) is not np.ndarray or value.size <= 1 or not any(value.strides):
+    if type(value) is not np.ndarray or value.size <= 1 or not any(value.strides) or value.dtype.hasobject:
         return value
-    flat = value.reshape(-1)
-    if flat.dtype.hasobject or flat[:1].tobytes() != flat[-1:].tobytes():  # cheap refusal first
-        return value
-    cells = np.ascontiguousarray(flat).view(np.uint8).reshape(flat.size, -1)
-    if not (cells == cells[0]).all():  # compare bits: -0.0 and 0.0 or NaN payloads stay apart
+    flat = value.ravel(order="K")  # memory order: a view of a transposed array, not a copy
+    # cheap refusals first (the ends, then a few entries spread over the array), then every entry
+    if (flat[:1].tobytes() != flat[-1:].tobytes() or not _same_bits(flat[:: max(1, flat.size // 64)])
+            or not _same_bits(flat)):
         return value
     return np.broadcast_to(flat[:1].copy().reshape((1,) * value.ndim), value.shape)
+
+
+def _same_bits(flat):
+    """Whether every entry of the 1-D ``flat`` has the bit pattern of the first (so -0.0 and
+    0.0, or NaN payloads, stay apart), compared as unsigned words of the widest size that
+    divides the item size."""
+    size = flat.dtype.itemsize
+    word = next(w for w in (8, 4, 2, 1) if size % w == 0)
+    cells = np.ascontiguousarray(flat).view(f"u{word}").reshape(flat.size, size // word)
+    return bool((cells == cells[0]).all())
 
 
 class StageTrace(Trace):

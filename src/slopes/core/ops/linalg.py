@@ -9,13 +9,38 @@ from .elementwise import mul, unbroadcast
 from .rules import defjvp
 from .shape import reshape, transpose
 
-__all__ = ["matmul", "swap_last"]
+__all__ = ["is_identity", "matmul", "swap_last"]
 
 
 def swap_last(x):
     """Transpose the last two axes."""
     nd = len(shape_of(x))
     return transpose(x, tuple(range(nd - 2)) + (nd - 1, nd - 2))
+
+
+def is_identity(x, dtype=None):
+    """Whether ``x`` is a plain square identity matrix whose product with a ``dtype`` operand
+    keeps that dtype (so the product is the operand itself, not a cast of it).
+
+    Looking costs O(k^2) reads; the product it saves costs O(n k^2) operations.
+
+    >>> is_identity(np.eye(3)), is_identity(np.eye(3)[::-1]), is_identity(np.ones((1, 1)))
+    (True, False, True)
+    >>> is_identity(np.eye(2), np.float32)  # float32 @ float64 would be float64
+    False
+    """
+    if type(x) is not np.ndarray or x.ndim != 2 or x.shape[0] != x.shape[1] or not x.size:
+        return False
+    if dtype is not None and np.result_type(x.dtype, dtype) != dtype:
+        return False
+    k = x.shape[0]
+    return bool(x[0, 0] == 1 and np.count_nonzero(x) == k and (x.diagonal() == 1).all())
+
+
+def _owned(x):
+    """``x`` as the product of an identity would give it: an array of its own for a plain
+    array (the caller may write to a Jacobian; the user's data must not change with it)."""
+    return np.array(x, order="K") if type(x) is np.ndarray else x
 
 
 def _append_axis(x, pos):
@@ -71,11 +96,15 @@ def _matmul_batch(vals, batched):
     if ba and not bb and nb == 2 and na in (1, 2):
         # (B, k) @ (k, m) or (B, n, k) @ (k, m): one matrix product
         if na == 1:
-            return matmul(a, b)
+            # jacrev pulls the identity basis back through x @ b: the rows of b themselves
+            return _owned(b) if is_identity(a, getattr(b, "dtype", None)) else matmul(a, b)
         B, n, k = a.shape
         return reshape(matmul(reshape(a, (B * n, k)), b), (B, n, b.shape[1]))
     if bb and not ba and na == 2 and nb == 1:
-        # (n, k) @ (B, k): (b @ a^T), one matrix product
+        # (n, k) @ (B, k): (b @ a^T), one matrix product; jacfwd pushes the identity
+        # basis through a @ w: that is a^T itself, not an (n, k, k) product
+        if is_identity(b, getattr(a, "dtype", None)):
+            return _owned(np.transpose(a)) if type(a) is np.ndarray else swap_last(a)
         return matmul(b, swap_last(a))
     # general case: make vectors matrices, line up the stack axes, multiply, squeeze
     a_row = ba and na == 1
