@@ -10,6 +10,13 @@ do): values and rates must be finite, step counts positive integers. A schedule 
 your own cannot be checked ahead for every step, so the value it returns is checked
 at each use: NaN, an infinity or a negative learning rate is an error naming the step.
 
+Inside a :func:`slopes.jit` program (a traced training step) ``t`` is a traced
+integer: the schedules here are written with NumPy functions that trace, so the
+program computes the next learning rate itself. A schedule of your own traces too
+when written the same way (``np.cos``, ``np.where``; no ``float(t)``, no ``if t < ...``);
+its values are then not known while tracing, so they are not checked there
+(:func:`slopes.ml.fit` checks the learning rate it reads at every step).
+
 :func:`reduce_on_plateau` is different: it depends on the observed loss, so it is a
 gradient transformation whose ``update`` takes ``loss=``; chain it after an optimizer.
 """
@@ -23,6 +30,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core.pytree import tree_map
+from ..core.trace import Tracer
+from ._leafops import array
 from ._validate import check_learning_rate, check_number
 from .base import GradientTransformation
 
@@ -41,8 +50,15 @@ __all__ = [
 
 
 def _out(x):
+    if isinstance(x, Tracer):  # inside a traced step: the value the program computes
+        return x
     x = np.asarray(x, dtype=np.float64)
     return float(x) if x.ndim == 0 else x
+
+
+def _steps(t):
+    """The step(s) ``t`` as float64: an array, or a traced value inside a jitted step."""
+    return t.astype(np.float64) if isinstance(t, Tracer) else np.asarray(t, dtype=np.float64)
 
 
 class _Schedule:
@@ -66,7 +82,7 @@ class _Constant(_Schedule):
         self.value = value
 
     def at(self, t):
-        return np.full(np.shape(t), self.value)
+        return self.value if isinstance(t, Tracer) else np.full(np.shape(t), self.value)
 
 
 class _Checked:
@@ -76,7 +92,10 @@ class _Checked:
         self.schedule, self.name = schedule, name
 
     def __call__(self, t):
-        return check_learning_rate(self.schedule(t), self.name, step=t)
+        value = self.schedule(t)
+        if isinstance(value, Tracer) or isinstance(t, Tracer):  # not known while tracing
+            return value
+        return check_learning_rate(value, self.name, step=t)
 
     def __repr__(self) -> str:
         return f"as_schedule({self.schedule!r})"
@@ -148,7 +167,11 @@ class _PiecewiseConstant(_Schedule):
         self.boundaries, self.values = boundaries, values
 
     def at(self, t):
-        return self.values[np.searchsorted(self.boundaries, t, side="right")]
+        # values[number of boundaries <= t], as a chain of selections that also traces
+        out = self.values[0]
+        for b, v in zip(self.boundaries, self.values[1:]):
+            out = np.where(t >= b, v, out)
+        return out
 
 
 def step_decay(init_value: float, step_size: int, gamma: float = 0.1) -> Callable:
@@ -174,7 +197,7 @@ class _StepDecay(_Schedule):
         self.init_value, self.step_size, self.gamma = init_value, step_size, gamma
 
     def at(self, t):
-        return self.init_value * self.gamma ** (np.asarray(t) // self.step_size)
+        return self.init_value * self.gamma ** (array(t) // self.step_size)
 
 
 def exponential_decay(
@@ -203,7 +226,7 @@ class _ExponentialDecay(_Schedule):
         self.transition_steps, self.staircase = transition_steps, staircase
 
     def at(self, t):
-        p = np.asarray(t, dtype=np.float64) / self.transition_steps
+        p = _steps(t) / self.transition_steps
         if self.staircase:
             p = np.floor(p)
         return self.init_value * self.decay_rate**p
@@ -236,7 +259,7 @@ class _CosineDecay(_Schedule):
 
     def at(self, t):
         final = self.alpha * self.init_value
-        frac = np.minimum(np.asarray(t, dtype=np.float64), self.decay_steps) / self.decay_steps
+        frac = np.minimum(_steps(t), self.decay_steps) / self.decay_steps
         return final + (self.init_value - final) * (1 + np.cos(np.pi * frac)) / 2
 
 
@@ -280,7 +303,7 @@ class _WarmupCosine(_Schedule):
         self.peak_value, self.warmup_steps, self.init_value, self.decay = peak_value, warmup_steps, init_value, decay
 
     def at(self, t):
-        t = np.asarray(t, dtype=np.float64)
+        t = _steps(t)
         warm = self.init_value + (self.peak_value - self.init_value) * t / max(self.warmup_steps, 1)
         return np.where(t < self.warmup_steps, warm, self.decay(np.maximum(t - self.warmup_steps, 0.0)))
 
@@ -335,7 +358,7 @@ class _OneCycle(_Schedule):
         return (stop - start) * pct + start
 
     def at(self, t):
-        t, mid = np.asarray(t, dtype=np.float64), self.mid
+        t, mid = _steps(t), self.mid
         # both phases' fractions stay in [0, 1]: no division by a zero-length phase, no NaN
         # from the branch not taken, and a constant tail after the last step
         up = self._ann(self.initial, self.peak, np.clip(t / mid, 0.0, 1.0) if mid > 0 else 1.0)

@@ -319,7 +319,7 @@ _SCALAR = ((), np.dtype(np.float64))  # a Python float is traced as a 0-d float6
 
 def _fast_key(args, leaves):
     """The signature of a call whose arguments are arrays, Python floats, or dicts (string
-    keys), lists and tuples of arrays, else None; appends the leaves (floats as 0-d arrays)
+    keys), lists, tuples and namedtuples of arrays, NumPy scalars, floats and None, else None; appends the leaves (floats as 0-d arrays)
     to ``leaves`` in :func:`pytree.flatten`'s order. One pass, for the calls a training
     loop or an optimizer makes thousands of times."""
     key = []
@@ -359,14 +359,23 @@ def _tree_key(x, leaves):
                 return None
             parts.append(k)
         return ("d", *parts)
-    if t is list or t is tuple:
+    if t is float:
+        leaves.append(np.asarray(x))
+        return _SCALAR
+    if isinstance(x, np.generic):  # a NumPy scalar, e.g. an optimizer state's step count
+        leaves.append(np.asarray(x))
+        return ((), x.dtype)
+    if x is None:
+        return ("n",)
+    is_tuple = isinstance(x, tuple)  # a namedtuple (an optimizer state) is keyed with its class
+    if t is list or is_tuple:
         parts = []
         for v in x:
             k = _tree_key(v, leaves)
             if k is None:
                 return None
             parts.append(k)
-        return ("l" if t is list else "t", *parts)
+        return ("l" if t is list else "t" if t is tuple else t, *parts)
     return None
 
 
