@@ -27,8 +27,8 @@ __all__ = ["StagedStep"]
 class StagedStep:
     """``step(params, state, batch)`` of ``loss`` and ``optimizer``, one ``sl.jit`` program per batch shape.
 
-    Calling it returns ``(loss, grad_norm, update_norm, new_params, new_state, updates)``
-    (the norms are global 2-norms, 0-d arrays), or None when the step cannot be traced (the loss or the optimizer makes
+    Calling it returns ``(loss, grad_norm, update_norm, new_params, new_state)`` (the
+    norms are global 2-norms, 0-d arrays), or None when the step cannot be traced (the loss or the optimizer makes
     a Python decision on a value, or the optimizer needs ``grad_fn=`` as
     :func:`slopes.optim.sam` does); it then stays None for the rest of the run, and the
     caller takes its step by parts.
@@ -40,7 +40,7 @@ class StagedStep:
     >>> loss = lambda w, b: snp.sum((w - b) ** 2)
     >>> step = StagedStep(loss, so.sgd(0.25))
     >>> w = np.array([1.0, -2.0])
-    >>> value, gnorm, unorm, new_w, state, _ = step(w, so.sgd(0.25).init(w), np.zeros(2))
+    >>> value, gnorm, unorm, new_w, state = step(w, so.sgd(0.25).init(w), np.zeros(2))
     >>> float(value), float(gnorm) ** 2, new_w, float(unorm) ** 2
     (5.0, 20.0, array([ 0.5, -1. ]), 1.25)
     """
@@ -52,7 +52,7 @@ class StagedStep:
             value, grads = vg(params, batch)
             updates, state = optimizer.update(grads, state, params, loss=value)
             new = apply_updates(params, updates)
-            return value, global_norm(grads), global_norm(updates), new, state, updates
+            return value, global_norm(grads), global_norm(updates), new, state
 
         self.program = sl_jit(step)
         self.failed = False

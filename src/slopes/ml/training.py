@@ -464,7 +464,7 @@ def fit(
                 out = staged(params, state, batch) if staged is not None else None
                 skipped = False
                 if out is not None:  # the whole step, replayed: taken unless it diverges
-                    value, gnorm, unorm, new_params, new_state, updates = out
+                    value, gnorm, unorm, new_params, new_state = out
                     value, gnorm, unorm = float(value), float(gnorm), float(unorm)
                     if not math.isnan(lr):  # a traced schedule's values are checked here
                         check_learning_rate(lr, "fit(): the optimizer's learning rate", step=step)
@@ -478,7 +478,7 @@ def fit(
                     why = watch.reason(extent, value, what="loss")
                 # max|p + u| <= max|p| + |u|: the exact test only near the bound (NaN fails it too)
                 if why is None and out is not None and not extent + unorm <= watch.xmax:
-                    why = _update_problem(params, _extent(params), updates, watch, lr)
+                    why = _new_params_problem(new_params, unorm, watch, lr)
                 if why is not None:
                     diverged, stop = True, True
                     message = (
@@ -638,13 +638,27 @@ def _update_problem(params, extent, updates, watch, lr) -> str | None:
     if float(_MAX(extent + u)) <= watch.xmax:  # the common case in one comparison (NaN fails it)
         return None
     if not np.all(np.isfinite(u)):
-        return f"non-finite update (learning rate {lr:.3g}; check the optimizer's hyperparameters)"
+        return _verdict(math.nan, False, watch, lr)
     with np.errstate(over="ignore"):
         new = np.array([np.max(np.abs(p + v), initial=0.0) for p, v in zip(leaves(params), leaves(updates))])
-    if not np.all(np.isfinite(new)):
+    return _verdict(float(_MAX(new)), True, watch, lr)
+
+
+def _new_params_problem(new_params, unorm, watch, lr) -> str | None:
+    """:func:`_update_problem`'s verdict on a replayed step, from the new parameters and the
+    update's norm ``unorm`` (the parameters were finite: a non-finite result came from the update)."""
+    top = float(_MAX(_extent(new_params)))
+    return _verdict(top, math.isfinite(top) or math.isfinite(unorm), watch, lr)
+
+
+def _verdict(top, update_finite, watch, lr) -> str | None:
+    """Why new parameters of largest magnitude ``top`` end the run, or None."""
+    if not update_finite:
+        return f"non-finite update (learning rate {lr:.3g}; check the optimizer's hyperparameters)"
+    if not math.isfinite(top):
         return "the update overflows the parameters"
-    if np.any(new > watch.xmax):
-        return f"the update would take a parameter to {float(np.max(new)):.3g}"
+    if top > watch.xmax:
+        return f"the update would take a parameter to {top:.3g}"
     return None
 
 
