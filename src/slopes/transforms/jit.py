@@ -118,7 +118,11 @@ class _Entry:
     def __init__(self, program, out_tree, signature, fast_key, used):
         replay = program.compile(bare=out_tree.kind == "leaf")
         # run(*dynamic leaves) -> what the caller gets: a lone output straight from the replay
-        self.run = replay if out_tree.kind == "leaf" else (lambda *xs: pytree.unflatten(out_tree, replay(*xs)))
+        if out_tree.kind == "leaf":
+            self.run = replay
+        else:
+            build = _tree_builder(out_tree)
+            self.run = lambda *xs: build(replay(*xs))
         self.out_tree = out_tree
         self.program = program
         self.signature = signature
@@ -308,6 +312,40 @@ class Jitted:
 
     def __repr__(self):
         return f"<jitted {getattr(self.fun, '__name__', 'function')}: {len(self._programs)} program(s)>"
+
+
+def _tree_builder(tree):
+    """``leaves -> tree`` for structure ``tree``, compiled once: what :func:`pytree.unflatten`
+    does, without walking the structure at every call (a training step returns parameters and
+    an optimizer state: a dict and a namedtuple of dicts).
+
+    >>> from slopes.core import pytree
+    >>> tree = pytree.flatten(({"b": 1.0, "a": [2.0, None]}, (3.0,)))[1]
+    >>> _tree_builder(tree)([1, 2, 3])
+    ({'a': [1, None], 'b': 2}, (3,))
+    """
+    ns, leaf = {}, itertools.count()
+
+    def expr(td):
+        if td.kind == "leaf":
+            return f"v[{next(leaf)}]"
+        if td.kind == "none":
+            return "None"
+        kids = [expr(c) for c in td.children]
+        if td.kind == "tuple":
+            return "(" + "".join(k + ", " for k in kids) + ")"
+        if td.kind == "list":
+            return "[" + ", ".join(kids) + "]"
+        names = [f"c{len(ns) + i}" for i in range(len(kids) if td.kind == "dict" else 1)]
+        if td.kind == "dict":
+            ns.update(zip(names, td.meta))
+            return "{" + ", ".join(f"{n}: {k}" for n, k in zip(names, kids)) + "}"
+        ns[names[0]] = td.meta  # a namedtuple's class
+        return f"{names[0]}({', '.join(kids)})"
+
+    if tree.num_leaves > 1000:  # a very large structure: keep Python's compiler out of deep nesting
+        return functools.partial(pytree.unflatten, tree)
+    return eval(f"lambda v: {expr(tree)}", ns)  # noqa: S307 - source built above from the structure
 
 
 def _recency(entry):
