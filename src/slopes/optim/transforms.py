@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..core.pytree import flatten, leaves, tree_map, unflatten
-from ._leafops import array, fresh, into, like
+from ._leafops import array, fresh, like, number, plain, sqrt
 from ._validate import check_number
 from .base import GradientTransformation, global_norm
 from .schedules import as_schedule
@@ -313,31 +313,37 @@ def _adam(learning_rate, b1, b2, eps, weight_decay):
     def update(grads, state, params=None, **extra):
         if weight_decay and params is None:
             raise ValueError("adamw: update needs params (the weight decay is proportional to them)")
-        lr = state.lr
-        t = state.count + 1
+        # t a NumPy integer (traced by slopes.jit): b^t is NumPy's power eagerly too (Python's
+        # float ** int can differ from it in the last bit), so both ways give the same numbers
+        t, lr = state.count + 1, number(state.lr)
         # lr_t mhat / (sqrt(vhat) + eps) = (lr_t sqrt(c2) / c1) m / (sqrt(v) + eps sqrt(c2)),
         # with c1 = 1 - b1^t and c2 = 1 - b2^t: one operation fewer per leaf
-        root_c2 = np.sqrt(1 - b2**t)
+        root_c2 = sqrt(1 - b2**t)
         step_size = lr * root_c2 / (1 - b1**t)
         eps_t = eps * root_c2
         g_leaves, treedef = flatten(grads)
         p_leaves = leaves(params) if weight_decay else g_leaves
         mus, nus, upds = [], [], []
-        # Each leaf in three fresh arrays, worked on in place (see _leafops): the state's
-        # arrays are never modified (the caller may keep them), and no other temporaries
-        # are made.
+        # Each leaf in three fresh arrays, worked on in place (out=, see _leafops): the
+        # state's arrays are never modified (the caller may keep them), and no other
+        # temporaries are made. Traced, out is None: the same operations, recorded.
         for m0, v0, g, p in zip(leaves(state.mu), leaves(state.nu), g_leaves, p_leaves):
             g = array(g)
-            # m0 + (1 - b1)(g - m0) = b1 m0 + (1 - b1) g
-            m = into(np.add, into(np.multiply, fresh(g - m0), 1 - b1), m0)
-            v = into(np.add, into(np.multiply, into(np.subtract, fresh(g * g), v0), 1 - b2), v0)
-            u = into(np.add, fresh(np.sqrt(v)), eps_t)
-            u = into(np.multiply, into(np.divide, m, u, out=u), -step_size)
+            own = plain(g, m0, v0, step_size, p)
+            m = fresh(g - m0)  # m0 + (1 - b1)(g - m0) = b1 m0 + (1 - b1) g
+            out = m if own else None
+            m = np.add(np.multiply(m, 1 - b1, out=out), m0, out=out)
+            v = fresh(g * g)
+            out = v if own else None
+            v = np.add(np.multiply(np.subtract(v, v0, out=out), 1 - b2, out=out), v0, out=out)
+            u = fresh(np.sqrt(v))
+            out = u if own else None
+            u = np.multiply(np.divide(m, np.add(u, eps_t, out=out), out=out), -step_size, out=out)
             if weight_decay:
-                u = into(np.subtract, u, (lr * weight_decay) * array(p))
+                u = np.subtract(u, (lr * weight_decay) * array(p), out=out)
             mus.append(m)
             nus.append(v)
-            upds.append(u)
+            upds.append(like(u, g))  # a float64 traced step size must not promote a float32 leaf
         return unflatten(treedef, upds), AdamState(t, sched(t), unflatten(treedef, mus), unflatten(treedef, nus))
 
     return GradientTransformation(init, update)
