@@ -31,7 +31,7 @@ def batches(n_steps, rows=6, seed=0):
 def make_step(opt):
     def step(params, state, xb, yb):
         loss, g = sl.value_and_grad(loss_fn)(params, xb, yb)
-        updates, state = opt.update(g, state, params)
+        updates, state = opt.update(g, state, params, loss=loss)  # loss=: for reduce_on_plateau
         return so.apply_updates(params, updates), state, loss
 
     return step
@@ -54,6 +54,7 @@ OPTIMIZERS = {
     "adam own schedule": lambda: so.adam(lambda t: 0.01 / (1.0 + 0.1 * t)),
     "clip norm + adam": lambda: so.chain(so.clip_by_global_norm(0.5), so.adam(0.01)),
     "clip value + sgd": lambda: so.chain(so.clip_by_value(-0.2, 0.2), so.sgd(0.1)),
+    "adam + reduce_on_plateau": lambda: so.chain(so.adam(0.05), so.reduce_on_plateau(factor=0.5, patience=1, cooldown=1)),
     "sam(sgd)": lambda: so.sam(so.sgd(0.05), rho=0.1,
                                grad_fn=lambda p: sl.grad(loss_fn)(p, A, A[:, 0])),
 }
@@ -225,9 +226,37 @@ def test_fit_stops_before_a_diverging_replayed_update():
 def test_staged_step_refuses_an_untraceable_optimizer():
     from slopes.ml.train_step import StagedStep
 
-    step = StagedStep(lambda w, b: snp.sum((w - b) ** 2), so.chain(so.sgd(0.1), so.reduce_on_plateau()))
-    assert step(np.ones(2), so.chain(so.sgd(0.1), so.reduce_on_plateau()).init(np.ones(2)), np.zeros(2)) is None
+    def update(grads, state, params=None, loss=None, **extra):  # a Python decision on the loss
+        rate = 0.1 if float(loss) >= 0 else 0.2
+        return sl.tree_map(lambda g: -rate * g, grads), state
+
+    def loss(w, b):
+        return snp.mean(snp.sum((w - b) ** 2, axis=-1))
+
+    opt = so.GradientTransformation(lambda p: (), update)
+    step = StagedStep(loss, opt)
+    assert step(np.ones(2), opt.init(None), np.zeros((4, 2))) is None
     assert step.failed
+    res = sl.ml.fit(loss, np.ones(2), np.zeros((4, 2)), optimizer=opt, epochs=3)
+    np.testing.assert_allclose(res.params, 0.8**3 * np.ones(2), rtol=1e-15)  # by parts: w <- w - 0.1 * 2 w
+
+
+def test_reduce_on_plateau_cuts_the_rate_inside_a_traced_step():
+    # the plateau rule (PyTorch's ReduceLROnPlateau, see tests/test_schedules.py) as selections
+    opt = so.chain(so.sgd(1.0), so.reduce_on_plateau(factor=0.5, patience=1))
+
+    def step(state, loss):
+        return opt.update(np.ones(1), state, loss=loss)
+
+    jstep = sl.jit(step)
+    s, scales = opt.init(np.zeros(1)), []
+    for f in [3.0, 2.0, 2.0, 2.0, 2.0, 2.0, 1.0]:
+        upd, s = jstep(s, f)
+        scales.append(-float(upd[0]))
+    # by hand: the third and fourth 2.0 are two non-improving losses (> patience 1): halve;
+    # the fifth and sixth again; 1.0 improves
+    assert scales == [1.0, 1.0, 1.0, 0.5, 0.5, 0.25, 0.25] and so.learning_rate(s) == 0.25
+    assert jstep.cache_info()["misses"] == 1
 
 
 def test_replay_writes_elementwise_chains_into_dying_buffers():

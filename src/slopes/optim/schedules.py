@@ -18,7 +18,8 @@ its values are then not known while tracing, so they are not checked there
 (:func:`slopes.ml.fit` checks the learning rate it reads at every step).
 
 :func:`reduce_on_plateau` is different: it depends on the observed loss, so it is a
-gradient transformation whose ``update`` takes ``loss=``; chain it after an optimizer.
+gradient transformation whose ``update`` takes ``loss=``; chain it after an optimizer. Its
+rule is written as selections (``np.where``), so it traces too, the loss a traced value.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import numpy as np
 
 from ..core.pytree import tree_map
 from ..core.trace import Tracer
-from ._leafops import array
+from ._leafops import array, like
 from ._validate import check_learning_rate, check_number
 from .base import GradientTransformation
 
@@ -415,28 +416,28 @@ def reduce_on_plateau(
     min_scale = check_number(min_scale, "reduce_on_plateau: min_scale", low=0)
 
     def init(params):
-        return PlateauState(0, 1.0, math.inf, 0, 0)
+        zero = np.int64(0)  # NumPy integers: traced by slopes.jit (a Python int would be static)
+        return PlateauState(zero, 1.0, math.inf, zero, zero)
 
     def update(updates, state, params=None, loss=None, **extra):
         if loss is None:
             raise ValueError("reduce_on_plateau: pass the current loss, update(grads, state, params, loss=f)")
-        loss = float(loss)
+        loss = loss if isinstance(loss, Tracer) else float(loss)
         count, scale, best, num_bad, cool = state
+        # the rule as selections, not Python branches: it also runs inside a traced step
         if threshold_mode == "rel":
             better = loss < best * (1.0 - threshold)
         else:
             better = loss < best - threshold
-        if better:
-            best, num_bad = loss, 0
-        else:
-            num_bad += 1
-        if cool > 0:
-            cool -= 1
-            num_bad = 0
-        if num_bad > patience:
-            scale = max(scale * factor, min_scale)
-            cool, num_bad = cooldown, 0
-        out = tree_map(lambda u: u * scale, updates)
+        best, num_bad = np.where(better, loss, best), np.where(better, 0, num_bad + 1)
+        cooling = cool > 0
+        cool, num_bad = np.where(cooling, cool - 1, cool), np.where(cooling, 0, num_bad)
+        cut = num_bad > patience
+        scale = np.where(cut, np.maximum(scale * factor, min_scale), scale)
+        cool, num_bad = np.where(cut, cooldown, cool), np.where(cut, 0, num_bad)
+        if not isinstance(scale, Tracer):  # eagerly, the types init gives (save_state keeps them)
+            scale, best, num_bad, cool = float(scale), float(best), np.int64(num_bad), np.int64(cool)
+        out = tree_map(lambda u: like(u * scale, u), updates)
         return out, PlateauState(count + 1, scale, best, num_bad, cool)
 
     return GradientTransformation(init, update)
