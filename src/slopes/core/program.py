@@ -17,10 +17,12 @@ by :func:`slopes.core.staging.trace_program`, then
   line per call; ``+ - * /`` inlined as operators; a gradient's sum of
   ``scatter_add`` s, from reading ``x[0]``, ``x[1]``, ..., written into one
   array) and deletes each intermediate after its last use, so memory is
-  released as NumPy would; a large matrix read by two products with row-wise
-  work between them (``A @ w``, then ``r @ A``) is read in one pass over blocks
-  of rows (:mod:`slopes.core.tiling`); with ``kernels="numba"``, trees of
-  elementwise calls run as compiled kernels (:mod:`slopes.core.kernels`).
+  released as NumPy would; an elementwise result is written into the buffer of
+  an intermediate that dies there (``np.add(v3, v4, out=v3)``), so a chain of
+  them allocates no new arrays; a large matrix read by two products with
+  row-wise work between them (``A @ w``, then ``r @ A``) is read in one pass
+  over blocks of rows (:mod:`slopes.core.tiling`); with ``kernels="numba"``,
+  trees of elementwise calls run as compiled kernels (:mod:`slopes.core.kernels`).
 
 Constant folding is free: calls on constants never reach the program (they
 run while tracing).
@@ -152,6 +154,15 @@ def _spec_sum(e, ins, out):
     return functools.partial(np.add.reduce, axis=e.params["axis"], keepdims=e.params["keepdims"])
 
 
+def _spec_extremum(ufunc):
+    def spec(e, ins, out):  # np.max's Python wrapper costs more than a small array's reduction
+        if not _floating(ins[0]) or 0 in ins[0][0]:  # an empty array raises in np.max: keep its message
+            return None
+        return functools.partial(ufunc.reduce, axis=e.params["axis"], keepdims=e.params["keepdims"])
+
+    return spec
+
+
 def _spec_matmul(e, ins, out):
     return "{0} @ {1}" if all(len(a[0]) >= 1 and _floating(a) for a in ins) else None
 
@@ -192,10 +203,33 @@ _SPECIALIZE = {
     "divide": _spec_divide,
     "sum_to": _spec_sum_to,
     "sum": _spec_sum,
+    "max": _spec_extremum(np.maximum),
+    "min": _spec_extremum(np.minimum),
     "matmul": _spec_matmul,
     "transpose": _spec_transpose,
     "reshape": _spec_reshape,
 }
+
+
+# elementwise primitives whose result may be written into a dying argument's buffer
+_INTO = {"add": np.add, "subtract": np.subtract, "multiply": np.multiply, "divide": np.true_divide,
+         "negative": np.negative, "sqrt": np.sqrt, "exp": np.exp, "log": np.log}
+
+
+def _reusable(program, skip):
+    """Intermediates whose buffer an elementwise equation may write its result into.
+
+    Each is made by an :data:`_INTO` equation or a matmul (so a fresh floating array of
+    ndim >= 1, never a view), read only by such equations (so no view of it exists) and not an
+    output. Equations in ``skip`` (fused scatter sums) take no part.
+    """
+    eqs = [e for k, e in enumerate(program.equations) if k not in skip]
+    made = {e.out for e in eqs if (e.prim.name in _INTO and not e.params or e.prim.name == "matmul")
+            and len(program.avals[e.out][0]) >= 1 and _floating(program.avals[e.out])}
+    for e in eqs:
+        if e.prim.name not in _INTO or e.params:
+            made.difference_update(e.ins)
+    return made.difference(r for r in program.outputs if type(r) is int)
 
 
 class Program:
@@ -331,6 +365,7 @@ class Program:
                 if type(r) is int:
                     last_use[r] = k
         keep = {r for r in self.outputs if type(r) is int} | set(self.inputs)
+        reusable = _reusable(self, fused | {k for k, e in enumerate(self.equations) if e.out in sums})
 
         def ref(r):
             if type(r) is int:
@@ -347,7 +382,15 @@ class Program:
             if e.out in sums:
                 lines += self._scatter_sum_lines(e.out, names[e.out], sums[e.out], ref, ns)
             else:
-                lines.append(f"    {names[e.out]} = {self._call(e, [ref(r) for r in e.ins], ns)}")
+                into = next((r for r in e.ins if r in reusable and last_use[r] == k
+                             and self.avals[r] == self.avals[e.out]), None) if e.prim.name in _INTO and not e.params else None
+                if into is None:
+                    call = self._call(e, [ref(r) for r in e.ins], ns)
+                else:
+                    fname = f"f{len(ns)}_{_ident(e.prim.name)}"
+                    ns[fname] = _INTO[e.prim.name]
+                    call = f"{fname}({', '.join(ref(r) for r in e.ins)}, out={names[into]})"
+                lines.append(f"    {names[e.out]} = {call}")
             dead = sorted(r for r in set(uses[k]) if type(r) is int and last_use.get(r) == k and r not in keep)
             if dead:
                 lines.append(f"    del {', '.join(names[r] for r in dead)}")

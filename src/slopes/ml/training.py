@@ -1,8 +1,9 @@
 """``fit``: the training loop -- mini-batches, history, early stopping, callbacks, checkpoints.
 
 :func:`fit` runs any :mod:`slopes.optim` transformation over the mini-batches of a data
-set for some epochs and returns a :class:`TrainResult`. The gradient is
-``sl.jit(sl.value_and_grad(loss))``: traced once per batch shape, then replayed.
+set for some epochs and returns a :class:`TrainResult`. The whole step (value,
+gradient, optimizer update, new parameters; see :mod:`slopes.ml.train_step`) is one
+``sl.jit`` program, traced once per batch shape, then replayed.
 
 Examples
 --------
@@ -31,6 +32,7 @@ from ..core.dtypes import is_floating
 from ..core.pytree import leaves, tree_map
 from ..core.staging import TracingError
 from ..optim import adam, chain, clip_by_global_norm, global_norm, learning_rate
+from ..optim._validate import check_learning_rate
 from ..optim.methods_base import DivergenceWatch
 from ..optim.stochastic import MiniBatches
 from ..transforms import jit as sl_jit
@@ -46,6 +48,7 @@ from .callbacks import (
 from .checkpoint import load_checkpoint, prepare_checkpoint_dir, run_fingerprint, save_checkpoint
 from .mixed_precision import as_loss_scale, to_dtype
 from .streaming import ChunkStream, chunk_mean, has_dask_leaf
+from .train_step import StagedStep
 
 __all__ = ["fit", "TrainResult"]
 
@@ -270,8 +273,11 @@ def fit(
     progress : bool or None
         A tqdm bar over the steps; None: only when stderr is a terminal.
     jit : bool
-        Replay the gradient with ``sl.jit`` (falls back to eager, with a warning, when the
-        loss cannot be traced).
+        Replay each step with ``sl.jit``: value, gradient, optimizer update and new
+        parameters as one program per batch shape. An optimizer that cannot be traced
+        (one needing ``grad_fn=``, such as :func:`~slopes.optim.sam`) runs eagerly after
+        a replayed gradient; a loss that cannot be traced runs eagerly, with a warning.
+        Mixed precision replays the gradient only.
     mixed_precision : bool, "float16", "bfloat16" or DynamicLossScale
         Compute the loss and gradient in float16 (True) or bfloat16 (needs the ``bf16``
         extra) with dynamic loss scaling, keeping float32 master parameters (see
@@ -391,6 +397,8 @@ def fit(
     saved_step = step  # the step of the newest checkpoint on disk (none yet: 0)
 
     shared: dict = {}
+    staged = StagedStep(loss, opt) if jit and scaler is None else None
+    extent = None  # max|params|, or a bound of it after replayed steps (see _bound_extent)
     if scaler is None:
         vg = _Staged(value_and_grad(loss), jit, shared)
     else:
@@ -453,18 +461,33 @@ def fit(
             for pos in range(pos0 if epoch == epoch0 else 0, nb):
                 batch = epoch_batches[pos]
                 lr = _lr(state)
-                value, grads, gnorm, skipped, why = _gradient(vg, scaler, params, batch)
+                out = staged(params, state, batch) if staged is not None else None
+                skipped = False
+                if out is not None:  # the whole step, replayed: taken unless it diverges
+                    value, gnorm, unorm, new_params, new_state = out
+                    value, gnorm, unorm = float(value), float(gnorm), float(unorm)
+                    if not math.isnan(lr):  # a traced schedule's values are checked here
+                        check_learning_rate(lr, "fit(): the optimizer's learning rate", step=step)
+                    extent = _bound_extent(params, extent, watch)
+                    why = _finite_problem(value, gnorm)
+                else:
+                    value, grads, gnorm, skipped, why = _gradient(vg, scaler, params, batch)
+                    extent = None if skipped else _extent(params)
                 if why is None and not skipped:
-                    extent = _extent(params)
                     watch = watch or DivergenceWatch(extent, value)
                     why = watch.reason(extent, value, what="loss")
+                # max|p + u| <= max|p| + |u|: the exact test only near the bound (NaN fails it too)
+                if why is None and out is not None and not extent + unorm <= watch.xmax:
+                    why = _new_params_problem(new_params, unorm, watch, lr)
                 if why is not None:
                     diverged, stop = True, True
                     message = (
                         f"diverged at step {step + 1} (epoch {epoch}): {why}; params are the last finite ones"
                     )
                     break
-                if not skipped:
+                if out is not None:
+                    params, state, extent = new_params, new_state, extent + unorm
+                elif not skipped:
                     regrad = _BatchGrad(vg, scaler, batch)  # for optimizers that re-evaluate (sam)
                     with np.errstate(over="ignore", invalid="ignore"):  # a non-finite update is reported below
                         updates, new_state = opt.update(grads, state, params, grad_fn=regrad, loss=value)
@@ -556,6 +579,14 @@ def fit(
     )
 
 
+def _bound_extent(params, bound, watch):
+    """``max|params|`` itself, or ``bound`` (an upper bound of it, a float) while that is within the
+    blow-up limit: the divergence test then needs no pass over the parameters."""
+    if bound is not None and watch is not None and bound <= watch.xmax:
+        return bound
+    return float(_MAX(_extent(params)))
+
+
 def _extent(params) -> np.ndarray:
     """``max|leaf|`` of each parameter array: what DivergenceWatch needs of ``x``, without a copy.
 
@@ -607,13 +638,27 @@ def _update_problem(params, extent, updates, watch, lr) -> str | None:
     if float(_MAX(extent + u)) <= watch.xmax:  # the common case in one comparison (NaN fails it)
         return None
     if not np.all(np.isfinite(u)):
-        return f"non-finite update (learning rate {lr:.3g}; check the optimizer's hyperparameters)"
+        return _verdict(math.nan, False, watch, lr)
     with np.errstate(over="ignore"):
         new = np.array([np.max(np.abs(p + v), initial=0.0) for p, v in zip(leaves(params), leaves(updates))])
-    if not np.all(np.isfinite(new)):
+    return _verdict(float(_MAX(new)), True, watch, lr)
+
+
+def _new_params_problem(new_params, unorm, watch, lr) -> str | None:
+    """:func:`_update_problem`'s verdict on a replayed step, from the new parameters and the
+    update's norm ``unorm`` (the parameters were finite: a non-finite result came from the update)."""
+    top = float(_MAX(_extent(new_params)))
+    return _verdict(top, math.isfinite(top) or math.isfinite(unorm), watch, lr)
+
+
+def _verdict(top, update_finite, watch, lr) -> str | None:
+    """Why new parameters of largest magnitude ``top`` end the run, or None."""
+    if not update_finite:
+        return f"non-finite update (learning rate {lr:.3g}; check the optimizer's hyperparameters)"
+    if not math.isfinite(top):
         return "the update overflows the parameters"
-    if np.any(new > watch.xmax):
-        return f"the update would take a parameter to {float(np.max(new)):.3g}"
+    if top > watch.xmax:
+        return f"the update would take a parameter to {top:.3g}"
     return None
 
 
@@ -643,17 +688,22 @@ def _raw_gradient(vg, scaler, params, batch):
     if scaler is None:
         value, grads = vg(params, batch)
         value, gnorm = float(value), global_norm(grads)
-        if not math.isfinite(value):
-            return value, grads, gnorm, False, "non-finite loss"
-        if not math.isfinite(gnorm):
-            return value, grads, gnorm, False, "non-finite gradient"
-        return value, grads, gnorm, False, None
+        return value, grads, gnorm, False, _finite_problem(value, gnorm)
     was_exhausted = scaler.exhausted
     value, grads, finite = scaler.step(vg, params, batch)
     if not finite and was_exhausted:
         why = f"non-finite {scaler.dtype.name} loss or gradient even at the minimum loss scale {scaler.min_scale:g}"
         return value, grads, math.nan, True, why
     return value, grads, (global_norm(grads) if finite else math.nan), not finite, None
+
+
+def _finite_problem(value: float, gnorm: float) -> str | None:
+    """Why a step with this loss and gradient norm diverged (not finite), or None."""
+    if not math.isfinite(value):
+        return "non-finite loss"
+    if not math.isfinite(gnorm):
+        return "non-finite gradient"
+    return None
 
 
 class _BatchGrad:

@@ -21,6 +21,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..core.pytree import flatten, leaves, unflatten
+from ..core.trace import Tracer
+from ._leafops import array, fresh, like, sum_squares
 
 __all__ = [
     "GradientTransformation",
@@ -75,10 +77,9 @@ def apply_updates(params, updates):
             "the optimizer returned for these params"
         )
     out = []
-    for p, u in zip(ps, us):  # one pass (this runs once per training step)
-        p = np.asarray(p)
-        r = np.asarray(p + u)
-        out.append(r if r.dtype == p.dtype else r.astype(p.dtype))
+    for p, u in zip(ps, us):  # one pass (this runs once per training step); traceable
+        p = array(p)
+        out.append(like(fresh(p + u), p))
     return unflatten(tdef, out)
 
 
@@ -172,6 +173,9 @@ def step_count(state) -> int:
 def global_norm(tree) -> float:
     """The 2-norm of all the leaves of a pytree taken together, as a float.
 
+    Computed in float64. Under :func:`slopes.jit` (a traced training step) it is a
+    0-d traced value, found by the same operations.
+
     Examples
     --------
     >>> from slopes.optim import global_norm
@@ -180,6 +184,6 @@ def global_norm(tree) -> float:
     """
     total = 0.0
     for x in flatten(tree)[0]:
-        x = np.asarray(x, dtype=np.float64)  # float16 / float32 squares would lose range and digits
-        total += float(np.vdot(x, x))
-    return math.sqrt(total)
+        total = total + sum_squares(x)
+    norm = np.sqrt(total)
+    return norm if isinstance(norm, Tracer) else float(norm)

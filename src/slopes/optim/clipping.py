@@ -1,4 +1,4 @@
-"""Gradient clipping transformations."""
+"""Gradient clipping transformations (they trace: see :mod:`slopes.optim.transforms`)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core.pytree import tree_map
+from ..core.trace import Tracer
+from ._leafops import like
 from ._validate import check_number
 from .base import GradientTransformation, global_norm
 
@@ -18,6 +20,10 @@ class ClipNormState(NamedTuple):
 
     count: int
     norm: float
+
+
+def _start():
+    return np.int64(0)  # traced by slopes.jit, unlike a Python int (see transforms._start)
 
 
 class ClipValueState(NamedTuple):
@@ -45,13 +51,14 @@ def clip_by_global_norm(max_norm: float, eps: float = 0.0) -> GradientTransforma
     eps = check_number(eps, "clip_by_global_norm: eps", low=0)
 
     def init(params):
-        return ClipNormState(0, 0.0)
+        return ClipNormState(_start(), 0.0)
 
     def update(grads, state, params=None, **extra):
         norm = global_norm(grads)
-        coef = max_norm / (norm + eps) if norm + eps > 0 else np.inf
-        if coef < 1.0:
-            grads = tree_map(lambda g: g * coef, grads)
+        # max_norm / (norm + eps) when below 1, else exactly 1 (no division by a zero norm)
+        coef = max_norm / np.maximum(norm + eps, max_norm)
+        if isinstance(coef, Tracer) or coef < 1.0:  # eagerly, an unclipped gradient is returned as it is
+            grads = tree_map(lambda g: like(g * coef, g), grads)
         return grads, ClipNormState(state.count + 1, norm)
 
     return GradientTransformation(init, update)
@@ -75,7 +82,7 @@ def clip_by_value(min_value: float, max_value: float) -> GradientTransformation:
         raise ValueError(f"clip_by_value: min_value {min_value!r} > max_value {max_value!r}")
 
     def init(params):
-        return ClipValueState(0)
+        return ClipValueState(_start())
 
     def update(grads, state, params=None, **extra):
         return tree_map(lambda g: np.clip(g, min_value, max_value), grads), ClipValueState(state.count + 1)

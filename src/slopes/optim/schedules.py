@@ -10,8 +10,16 @@ do): values and rates must be finite, step counts positive integers. A schedule 
 your own cannot be checked ahead for every step, so the value it returns is checked
 at each use: NaN, an infinity or a negative learning rate is an error naming the step.
 
+Inside a :func:`slopes.jit` program (a traced training step) ``t`` is a traced
+integer: the schedules here are written with NumPy functions that trace, so the
+program computes the next learning rate itself. A schedule of your own traces too
+when written the same way (``np.cos``, ``np.where``; no ``float(t)``, no ``if t < ...``);
+its values are then not known while tracing, so they are not checked there
+(:func:`slopes.ml.fit` checks the learning rate it reads at every step).
+
 :func:`reduce_on_plateau` is different: it depends on the observed loss, so it is a
-gradient transformation whose ``update`` takes ``loss=``; chain it after an optimizer.
+gradient transformation whose ``update`` takes ``loss=``; chain it after an optimizer. Its
+rule is written as selections (``np.where``), so it traces too, the loss a traced value.
 """
 
 from __future__ import annotations
@@ -23,6 +31,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core.pytree import tree_map
+from ..core.trace import Tracer
+from ._leafops import array, like
 from ._validate import check_learning_rate, check_number
 from .base import GradientTransformation
 
@@ -41,8 +51,15 @@ __all__ = [
 
 
 def _out(x):
+    if isinstance(x, Tracer):  # inside a traced step: the value the program computes
+        return x
     x = np.asarray(x, dtype=np.float64)
     return float(x) if x.ndim == 0 else x
+
+
+def _steps(t):
+    """The step(s) ``t`` as float64: an array, or a traced value inside a jitted step."""
+    return t.astype(np.float64) if isinstance(t, Tracer) else np.asarray(t, dtype=np.float64)
 
 
 class _Schedule:
@@ -66,7 +83,7 @@ class _Constant(_Schedule):
         self.value = value
 
     def at(self, t):
-        return np.full(np.shape(t), self.value)
+        return self.value if isinstance(t, Tracer) else np.full(np.shape(t), self.value)
 
 
 class _Checked:
@@ -76,7 +93,10 @@ class _Checked:
         self.schedule, self.name = schedule, name
 
     def __call__(self, t):
-        return check_learning_rate(self.schedule(t), self.name, step=t)
+        value = self.schedule(t)
+        if isinstance(value, Tracer) or isinstance(t, Tracer):  # not known while tracing
+            return value
+        return check_learning_rate(value, self.name, step=t)
 
     def __repr__(self) -> str:
         return f"as_schedule({self.schedule!r})"
@@ -148,7 +168,11 @@ class _PiecewiseConstant(_Schedule):
         self.boundaries, self.values = boundaries, values
 
     def at(self, t):
-        return self.values[np.searchsorted(self.boundaries, t, side="right")]
+        # values[number of boundaries <= t], as a chain of selections that also traces
+        out = self.values[0]
+        for b, v in zip(self.boundaries, self.values[1:]):
+            out = np.where(t >= b, v, out)
+        return out
 
 
 def step_decay(init_value: float, step_size: int, gamma: float = 0.1) -> Callable:
@@ -174,7 +198,7 @@ class _StepDecay(_Schedule):
         self.init_value, self.step_size, self.gamma = init_value, step_size, gamma
 
     def at(self, t):
-        return self.init_value * self.gamma ** (np.asarray(t) // self.step_size)
+        return self.init_value * self.gamma ** (array(t) // self.step_size)
 
 
 def exponential_decay(
@@ -203,7 +227,7 @@ class _ExponentialDecay(_Schedule):
         self.transition_steps, self.staircase = transition_steps, staircase
 
     def at(self, t):
-        p = np.asarray(t, dtype=np.float64) / self.transition_steps
+        p = _steps(t) / self.transition_steps
         if self.staircase:
             p = np.floor(p)
         return self.init_value * self.decay_rate**p
@@ -236,7 +260,7 @@ class _CosineDecay(_Schedule):
 
     def at(self, t):
         final = self.alpha * self.init_value
-        frac = np.minimum(np.asarray(t, dtype=np.float64), self.decay_steps) / self.decay_steps
+        frac = np.minimum(_steps(t), self.decay_steps) / self.decay_steps
         return final + (self.init_value - final) * (1 + np.cos(np.pi * frac)) / 2
 
 
@@ -280,7 +304,7 @@ class _WarmupCosine(_Schedule):
         self.peak_value, self.warmup_steps, self.init_value, self.decay = peak_value, warmup_steps, init_value, decay
 
     def at(self, t):
-        t = np.asarray(t, dtype=np.float64)
+        t = _steps(t)
         warm = self.init_value + (self.peak_value - self.init_value) * t / max(self.warmup_steps, 1)
         return np.where(t < self.warmup_steps, warm, self.decay(np.maximum(t - self.warmup_steps, 0.0)))
 
@@ -335,7 +359,7 @@ class _OneCycle(_Schedule):
         return (stop - start) * pct + start
 
     def at(self, t):
-        t, mid = np.asarray(t, dtype=np.float64), self.mid
+        t, mid = _steps(t), self.mid
         # both phases' fractions stay in [0, 1]: no division by a zero-length phase, no NaN
         # from the branch not taken, and a constant tail after the last step
         up = self._ann(self.initial, self.peak, np.clip(t / mid, 0.0, 1.0) if mid > 0 else 1.0)
@@ -392,28 +416,28 @@ def reduce_on_plateau(
     min_scale = check_number(min_scale, "reduce_on_plateau: min_scale", low=0)
 
     def init(params):
-        return PlateauState(0, 1.0, math.inf, 0, 0)
+        zero = np.int64(0)  # NumPy integers: traced by slopes.jit (a Python int would be static)
+        return PlateauState(zero, 1.0, math.inf, zero, zero)
 
     def update(updates, state, params=None, loss=None, **extra):
         if loss is None:
             raise ValueError("reduce_on_plateau: pass the current loss, update(grads, state, params, loss=f)")
-        loss = float(loss)
+        loss = loss if isinstance(loss, Tracer) else float(loss)
         count, scale, best, num_bad, cool = state
+        # the rule as selections, not Python branches: it also runs inside a traced step
         if threshold_mode == "rel":
             better = loss < best * (1.0 - threshold)
         else:
             better = loss < best - threshold
-        if better:
-            best, num_bad = loss, 0
-        else:
-            num_bad += 1
-        if cool > 0:
-            cool -= 1
-            num_bad = 0
-        if num_bad > patience:
-            scale = max(scale * factor, min_scale)
-            cool, num_bad = cooldown, 0
-        out = tree_map(lambda u: u * scale, updates)
+        best, num_bad = np.where(better, loss, best), np.where(better, 0, num_bad + 1)
+        cooling = cool > 0
+        cool, num_bad = np.where(cooling, cool - 1, cool), np.where(cooling, 0, num_bad)
+        cut = num_bad > patience
+        scale = np.where(cut, np.maximum(scale * factor, min_scale), scale)
+        cool, num_bad = np.where(cut, cooldown, cool), np.where(cut, 0, num_bad)
+        if not isinstance(scale, Tracer):  # eagerly, the types init gives (save_state keeps them)
+            scale, best, num_bad, cool = float(scale), float(best), np.int64(num_bad), np.int64(cool)
+        out = tree_map(lambda u: like(u * scale, u), updates)
         return out, PlateauState(count + 1, scale, best, num_bad, cool)
 
     return GradientTransformation(init, update)

@@ -11,16 +11,22 @@ checks them: a learning rate must be finite and ``>= 0`` (a schedule's values ar
 checked at each step, see :func:`~slopes.optim.as_schedule`), decay rates ``beta``,
 ``b1``, ``b2`` and ``decay`` in ``[0, 1)``, ``eps`` and ``weight_decay`` finite and
 ``>= 0``. A bad value raises ValueError naming the optimizer and the argument.
+
+Every ``update`` traces: a whole training step (gradient, update, parameter write)
+can be one :func:`slopes.jit` program. The step ``count`` is a NumPy integer and the
+learning rate a number in the state, both traced values of such a program (it is not
+traced again at every step), and schedules are evaluated inside it. Eagerly, the
+updates are computed in place in arrays of their own, never in the caller's.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..core.pytree import flatten, leaves, tree_map, unflatten
+from ._leafops import array, fresh, like, number, plain, sqrt
 from ._validate import check_number
 from .base import GradientTransformation, global_norm
 from .schedules import as_schedule
@@ -44,7 +50,7 @@ __all__ = [
 
 
 class ScheduleState(NamedTuple):
-    """``count`` updates taken; ``lr`` the learning rate of the next update."""
+    """``count`` updates taken (a NumPy integer); ``lr`` the learning rate of the next update."""
 
     count: int
     lr: float
@@ -104,6 +110,17 @@ def _nonnegative(name, arg, value):
     return check_number(value, f"{name}: {arg}", low=0)
 
 
+def _start():
+    """The step count of a new state: a NumPy integer, which :func:`slopes.jit` traces (a
+    Python int would be a static value, a new program at every step)."""
+    return np.int64(0)
+
+
+def _scaled(lr, x):
+    """``-lr * x`` in ``x``'s dtype."""
+    return like(-lr * x, x)
+
+
 def _zeros(params):
     return tree_map(lambda p: np.zeros_like(np.asarray(p)), params)
 
@@ -132,11 +149,11 @@ def sgd(learning_rate) -> GradientTransformation:
     sched = as_schedule(learning_rate, "sgd: learning_rate")
 
     def init(params):
-        return ScheduleState(0, float(sched(0)))
+        return ScheduleState(_start(), sched(0))
 
     def update(grads, state, params=None, **extra):
-        lr = state.lr
-        return tree_map(lambda g: -lr * g, grads), ScheduleState(state.count + 1, float(sched(state.count + 1)))
+        lr, t = state.lr, state.count + 1
+        return tree_map(lambda g: _scaled(lr, g), grads), ScheduleState(t, sched(t))
 
     return GradientTransformation(init, update)
 
@@ -183,16 +200,16 @@ def _momentum(learning_rate, beta, nesterov):
     beta = _rate(name, "beta", beta)
 
     def init(params):
-        return MomentumState(0, float(sched(0)), _zeros(params))
+        return MomentumState(_start(), sched(0), _zeros(params))
 
     def update(grads, state, params=None, **extra):
-        lr = state.lr
+        lr, t = state.lr, state.count + 1
         v = tree_map(lambda v, g: beta * v + g, state.velocity, grads)
         if nesterov:
-            upd = tree_map(lambda g, v: -lr * (g + beta * v), grads, v)
+            upd = tree_map(lambda g, v: _scaled(lr, g + beta * v), grads, v)
         else:
-            upd = tree_map(lambda v: -lr * v, v)
-        return upd, MomentumState(state.count + 1, float(sched(state.count + 1)), v)
+            upd = tree_map(lambda v: _scaled(lr, v), v)
+        return upd, MomentumState(t, sched(t), v)
 
     return GradientTransformation(init, update)
 
@@ -219,13 +236,13 @@ def adagrad(
     lr_decay = _nonnegative("adagrad", "lr_decay", lr_decay)
 
     def init(params):
-        return AdagradState(0, float(sched(0)), _full(params, initial_accumulator_value))
+        return AdagradState(_start(), sched(0), _full(params, initial_accumulator_value))
 
     def update(grads, state, params=None, **extra):
-        lr = state.lr / (1.0 + state.count * lr_decay)
+        lr, t = state.lr / (1.0 + state.count * lr_decay), state.count + 1
         s = tree_map(lambda s, g: s + g * g, state.sum_sq, grads)
-        upd = tree_map(lambda g, s: -lr * (g / (np.sqrt(s) + eps)), grads, s)
-        return upd, AdagradState(state.count + 1, float(sched(state.count + 1)), s)
+        upd = tree_map(lambda g, s: _scaled(lr, g / (np.sqrt(s) + eps)), grads, s)
+        return upd, AdagradState(t, sched(t), s)
 
     return GradientTransformation(init, update)
 
@@ -258,15 +275,15 @@ def rmsprop(
 
     def init(params):
         return RMSpropState(
-            0,
-            float(sched(0)),
+            _start(),
+            sched(0),
             _zeros(params),
             _zeros(params) if centered else None,
             _zeros(params) if momentum else None,
         )
 
     def update(grads, state, params=None, **extra):
-        lr = state.lr
+        lr, t = state.lr, state.count + 1
         s = tree_map(lambda s, g: decay * s + (1 - decay) * (g * g), state.mean_sq, grads)
         m = None
         if centered:
@@ -278,8 +295,8 @@ def rmsprop(
         if momentum:
             v = tree_map(lambda v, d: momentum * v + d, state.velocity, scaled)
             scaled = v
-        upd = tree_map(lambda d: -lr * d, scaled)
-        return upd, RMSpropState(state.count + 1, float(sched(state.count + 1)), s, m, v)
+        upd = tree_map(lambda d: _scaled(lr, d), scaled)
+        return upd, RMSpropState(t, sched(t), s, m, v)
 
     return GradientTransformation(init, update)
 
@@ -291,43 +308,43 @@ def _adam(learning_rate, b1, b2, eps, weight_decay):
     eps = _nonnegative(name, "eps", eps)
 
     def init(params):
-        return AdamState(0, float(sched(0)), _zeros(params), _zeros(params))
+        return AdamState(_start(), sched(0), _zeros(params), _zeros(params))
 
     def update(grads, state, params=None, **extra):
         if weight_decay and params is None:
             raise ValueError("adamw: update needs params (the weight decay is proportional to them)")
-        lr = state.lr
-        t = state.count + 1
+        # t a NumPy integer (traced by slopes.jit): b^t is NumPy's power eagerly too (Python's
+        # float ** int can differ from it in the last bit), so both ways give the same numbers
+        t, lr = state.count + 1, number(state.lr)
         # lr_t mhat / (sqrt(vhat) + eps) = (lr_t sqrt(c2) / c1) m / (sqrt(v) + eps sqrt(c2)),
         # with c1 = 1 - b1^t and c2 = 1 - b2^t: one operation fewer per leaf
-        root_c2 = math.sqrt(1 - b2**t)
+        root_c2 = sqrt(1 - b2**t)
         step_size = lr * root_c2 / (1 - b1**t)
         eps_t = eps * root_c2
         g_leaves, treedef = flatten(grads)
+        p_leaves = leaves(params) if weight_decay else g_leaves
         mus, nus, upds = [], [], []
-        # Each leaf in three fresh arrays, worked on in place: the state's arrays are
-        # never modified (the caller may keep them), and no other temporaries are made.
-        for m0, v0, g in zip(leaves(state.mu), leaves(state.nu), g_leaves):
-            g = np.asarray(g)
-            m = np.asarray(g - m0)  # asarray: a 0-d result would be an unwritable scalar
-            # m0 + (1 - b1)(g - m0) = b1 m0 + (1 - b1) g
-            m *= 1 - b1
-            m += m0
-            v = np.asarray(g * g)
-            v -= v0
-            v *= 1 - b2
-            v += v0
-            u = np.asarray(np.sqrt(v))
-            u += eps_t
-            np.divide(m, u, out=u)
-            u *= -step_size
+        # Each leaf in three fresh arrays, worked on in place (out=, see _leafops): the
+        # state's arrays are never modified (the caller may keep them), and no other
+        # temporaries are made. Traced, out is None: the same operations, recorded.
+        for m0, v0, g, p in zip(leaves(state.mu), leaves(state.nu), g_leaves, p_leaves):
+            g = array(g)
+            own = plain(g, m0, v0, step_size, p)
+            m = fresh(g - m0)  # m0 + (1 - b1)(g - m0) = b1 m0 + (1 - b1) g
+            out = m if own else None
+            m = np.add(np.multiply(m, 1 - b1, out=out), m0, out=out)
+            v = fresh(g * g)
+            out = v if own else None
+            v = np.add(np.multiply(np.subtract(v, v0, out=out), 1 - b2, out=out), v0, out=out)
+            u = fresh(np.sqrt(v))
+            out = u if own else None
+            u = np.multiply(np.divide(m, np.add(u, eps_t, out=out), out=out), -step_size, out=out)
+            if weight_decay:
+                u = np.subtract(u, (lr * weight_decay) * array(p), out=out)
             mus.append(m)
             nus.append(v)
-            upds.append(u)
-        upd = unflatten(treedef, upds)
-        if weight_decay:
-            upd = tree_map(lambda u, p: u - (lr * weight_decay) * np.asarray(p), upd, params)
-        return upd, AdamState(t, float(sched(t)), unflatten(treedef, mus), unflatten(treedef, nus))
+            upds.append(like(u, g))  # a float64 traced step size must not promote a float32 leaf
+        return unflatten(treedef, upds), AdamState(t, sched(t), unflatten(treedef, mus), unflatten(treedef, nus))
 
     return GradientTransformation(init, update)
 
@@ -400,7 +417,7 @@ def sam(base: GradientTransformation, rho: float = 0.05, grad_fn=None, eps: floa
     eps = _nonnegative("sam", "eps", eps)
 
     def init(params):
-        return SamState(0, 0.0, base.init(params))
+        return SamState(_start(), 0.0, base.init(params))
 
     def update(grads, state, params=None, grad_fn=None, **extra):
         fn = grad_fn if grad_fn is not None else default_fn
@@ -410,7 +427,7 @@ def sam(base: GradientTransformation, rho: float = 0.05, grad_fn=None, eps: floa
             raise ValueError("sam: update needs params (the gradient is re-evaluated near them)")
         norm = global_norm(grads)
         scale = rho / (norm + eps)
-        perturbed = tree_map(lambda p, g: np.asarray(p) + (scale * g).astype(np.asarray(p).dtype), params, grads)
+        perturbed = tree_map(lambda p, g: array(p) + like(scale * g, array(p)), params, grads)
         g_sam = fn(perturbed)
         upd, inner = base.update(g_sam, state.inner, params, **extra)
         return upd, SamState(state.count + 1, norm, inner)

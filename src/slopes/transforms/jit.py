@@ -132,7 +132,11 @@ class _Entry:
     def __init__(self, program, out_tree, signature, fast_key, used):
         replay = program.compile(bare=out_tree.kind == "leaf")
         # run(*dynamic leaves) -> what the caller gets: a lone output straight from the replay
-        self.run = replay if out_tree.kind == "leaf" else (lambda *xs: pytree.unflatten(out_tree, replay(*xs)))
+        if out_tree.kind == "leaf":
+            self.run = replay
+        else:
+            build = _tree_builder(out_tree)
+            self.run = lambda *xs: build(replay(*xs))
         self.out_tree = out_tree
         self.program = program
         self.signature = signature
@@ -328,6 +332,40 @@ class Jitted:
         return f"<jitted {getattr(self.fun, '__name__', 'function')}: {len(self._programs)} program(s)>"
 
 
+def _tree_builder(tree):
+    """``leaves -> tree`` for structure ``tree``, compiled once: what :func:`pytree.unflatten`
+    does, without walking the structure at every call (a training step returns parameters and
+    an optimizer state: a dict and a namedtuple of dicts).
+
+    >>> from slopes.core import pytree
+    >>> tree = pytree.flatten(({"b": 1.0, "a": [2.0, None]}, (3.0,)))[1]
+    >>> _tree_builder(tree)([1, 2, 3])
+    ({'a': [1, None], 'b': 2}, (3,))
+    """
+    ns, leaf = {}, itertools.count()
+
+    def expr(td):
+        if td.kind == "leaf":
+            return f"v[{next(leaf)}]"
+        if td.kind == "none":
+            return "None"
+        kids = [expr(c) for c in td.children]
+        if td.kind == "tuple":
+            return "(" + "".join(k + ", " for k in kids) + ")"
+        if td.kind == "list":
+            return "[" + ", ".join(kids) + "]"
+        names = [f"c{len(ns) + i}" for i in range(len(kids) if td.kind == "dict" else 1)]
+        if td.kind == "dict":
+            ns.update(zip(names, td.meta))
+            return "{" + ", ".join(f"{n}: {k}" for n, k in zip(names, kids)) + "}"
+        ns[names[0]] = td.meta  # a namedtuple's class
+        return f"{names[0]}({', '.join(kids)})"
+
+    if tree.num_leaves > 1000:  # a very large structure: keep Python's compiler out of deep nesting
+        return functools.partial(pytree.unflatten, tree)
+    return eval(f"lambda v: {expr(tree)}", ns)  # noqa: S307 - source built above from the structure
+
+
 def _recency(entry):
     return entry.used
 
@@ -337,7 +375,7 @@ _SCALAR = ((), np.dtype(np.float64))  # a Python float is traced as a 0-d float6
 
 def _fast_key(args, leaves):
     """The signature of a call whose arguments are arrays, Python floats, or dicts (string
-    keys), lists and tuples of arrays, else None; appends the leaves (floats as 0-d arrays)
+    keys), lists, tuples and namedtuples of arrays, NumPy scalars, floats and None, else None; appends the leaves (floats as 0-d arrays)
     to ``leaves`` in :func:`pytree.flatten`'s order. One pass, for the calls a training
     loop or an optimizer makes thousands of times."""
     key = []
@@ -377,14 +415,23 @@ def _tree_key(x, leaves):
                 return None
             parts.append(k)
         return ("d", *parts)
-    if t is list or t is tuple:
+    if t is float:
+        leaves.append(np.asarray(x))
+        return _SCALAR
+    if isinstance(x, np.generic):  # a NumPy scalar, e.g. an optimizer state's step count
+        leaves.append(np.asarray(x))
+        return ((), x.dtype)
+    if x is None:
+        return ("n",)
+    is_tuple = isinstance(x, tuple)  # a namedtuple (an optimizer state) is keyed with its class
+    if t is list or is_tuple:
         parts = []
         for v in x:
             k = _tree_key(v, leaves)
             if k is None:
                 return None
             parts.append(k)
-        return ("l" if t is list else "t", *parts)
+        return ("l" if t is list else "t" if t is tuple else t, *parts)
     return None
 
 
