@@ -9,6 +9,8 @@ import slopes as sl
 import slopes.numpy as snp
 from slopes.core.staging import TracingError
 
+from calls import calls_during
+
 RNG = np.random.default_rng(0)
 
 
@@ -309,31 +311,13 @@ def test_jitted_loss_pickles_small_after_a_call_on_many_rows():
     np.testing.assert_array_equal(got[1], want[1])
 
 
-def _calls_during(fn, *args):
-    """How many Python and builtin functions one call of ``fn`` enters (work, not time)."""
-    import sys
-
-    count = [0]
-
-    def profile(frame, event, arg):
-        if event in ("call", "c_call"):
-            count[0] += 1
-
-    sys.setprofile(profile)
-    try:
-        out = fn(*args)
-    finally:
-        sys.setprofile(None)
-    return count[0], out
-
-
 def test_tiny_gradient_replay_enters_few_functions():
     # x[0], x[1] in the function: the gradient's scatter_adds are one array written in place,
     # and the call path keys a lone array inline (26 function entries before, 7 now)
     df = sl.jit(sl.grad(f_course))
     x = np.array([1.0, 2.0])
     df(x)
-    calls, g = _calls_during(df, x)
+    calls, g = calls_during(df, x)
     assert calls <= 10
     e = math.exp(-3.0)  # closed form: (2 x1 - e^(-x1-x2), 4 x2 - e^(-x1-x2))
     np.testing.assert_allclose(g, [2.0 - e, 8.0 - e], rtol=1e-14)

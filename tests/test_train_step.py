@@ -13,6 +13,8 @@ import slopes as sl
 import slopes.numpy as snp
 import slopes.optim as so
 
+from calls import calls_during
+
 RNG = np.random.default_rng(7)
 A = RNG.normal(size=(6, 3))
 P0 = {"w": RNG.normal(size=3), "b": np.array(0.5), "M": RNG.normal(size=(2, 3))}
@@ -291,24 +293,6 @@ def test_buffer_reuse_never_writes_into_inputs_or_viewed_arrays():
     np.testing.assert_array_equal(y, y0)
 
 
-def _calls_during(fn, *args):
-    """How many Python and builtin functions one call of ``fn`` enters (work, not time)."""
-    import sys
-
-    count = [0]
-
-    def profile(frame, event, arg):
-        if event in ("call", "c_call"):
-            count[0] += 1
-
-    sys.setprofile(profile)
-    try:
-        fn(*args)
-    finally:
-        sys.setprofile(None)
-    return count[0]
-
-
 def test_jitted_step_call_rebuilds_its_outputs_without_walking_them():
     # the outputs (a dict, an AdamState of two dicts, the loss) are rebuilt by one compiled
     # function (pytree.unflatten walked them: 115 function entries per call before, 79 now)
@@ -319,7 +303,7 @@ def test_jitted_step_call_rebuilds_its_outputs_without_walking_them():
     p, s, _ = jstep(p, s, xb, yb)
     program = jstep.trace(p, s, xb, yb)
     n_ops = len(program.equations)
-    calls = _calls_during(jstep, p, s, xb, yb)
+    calls, _ = calls_during(jstep, p, s, xb, yb)
     # the replay itself: one call per equation at most (operators enter none); the key, the
     # cache lookup and the output: a few more
     assert calls <= n_ops + 15, (calls, n_ops)

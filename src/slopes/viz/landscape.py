@@ -160,14 +160,19 @@ def landscape_grid(f, xlim=(-2.0, 2.0), ylim=(-2.0, 2.0), n=160, levels=25) -> L
     >>> g.levels.size, bool(g.levels[0] < g.levels[-1])
     (3, True)
     """
-    who = "landscape_grid"
+    X, Y, Z = _checked_values(f, xlim, ylim, n, "landscape_grid")
+    return LandscapeGrid(X, Y, Z, _levels(Z, levels))
+
+
+def _checked_values(f, xlim, ylim, n, who):
+    """:func:`_values` after checking the arguments, refusing a grid where ``f`` is nowhere finite."""
     _check_callable(f, who)
     xlim, ylim = _check_lim(xlim, "xlim", who), _check_lim(ylim, "ylim", who)
     n = _check_int(n, "n", who, 2)
     X, Y, Z = _values(f, xlim, ylim, n)
     if Z.count() == 0:
         raise ValueError(f"{who}: f is not finite anywhere on the grid; choose xlim/ylim inside its domain")
-    return LandscapeGrid(X, Y, Z, _levels(Z, levels))
+    return X, Y, Z
 
 
 def _as_points(points, who):
@@ -318,13 +323,7 @@ def surface(f, xlim, ylim, *, n=60):
     >>> len(fig.axes), fig.axes[0].name
     (1, '3d')
     """
-    who = "surface"
-    _check_callable(f, who)
-    xlim, ylim = _check_lim(xlim, "xlim", who), _check_lim(ylim, "ylim", who)
-    n = _check_int(n, "n", who, 2)
-    X, Y, Z = _values(f, xlim, ylim, n)
-    if Z.count() == 0:
-        raise ValueError("surface: f is not finite anywhere on the grid; choose xlim/ylim inside its domain")
+    X, Y, Z = _checked_values(f, xlim, ylim, n, "surface")
     zmin, zmax = float(Z.min()), float(Z.max())
 
     fig = Figure(figsize=(6.4, 5.2))
