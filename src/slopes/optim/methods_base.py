@@ -18,15 +18,14 @@ convergence (the driver does).
 
 >>> from slopes.optim.methods_base import METHODS, StepInfo
 >>> info = StepInfo(np.zeros(2), 0.0, np.zeros(2), 1.0, 0.1, None)
->>> info.extra
+>>> dict(info.extra)
 {}
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
 
 import numpy as np
 
@@ -40,8 +39,9 @@ __all__ = ["METHODS", "Method", "Problem", "StepInfo", "register_method", "check
 #: name -> Method class; filled by :func:`register_method`.
 METHODS: dict[str, type] = {}
 
+_NO_EXTRA = MappingProxyType({})  # shared by the steps that report nothing extra
 
-@dataclass
+
 class StepInfo:
     """What one method iteration returns.
 
@@ -61,16 +61,20 @@ class StepInfo:
         The method's state for the next iteration.
     extra : dict
         Method-specific information (e.g. ``{"measure": residual}`` to give the
-        driver a non-gradient optimality measure, ``{"failed": reason}`` to stop).
+        driver a non-gradient optimality measure, ``{"failed": reason}`` to stop);
+        an empty read-only mapping when not given.
     """
 
-    x: np.ndarray
-    f: float
-    g: np.ndarray | None
-    step_size: float
-    lr: float
-    state: Any
-    extra: dict = field(default_factory=dict)
+    __slots__ = ("x", "f", "g", "step_size", "lr", "state", "extra")
+
+    def __init__(self, x, f, g, step_size, lr, state, extra=None):
+        # a plain slotted class: made once per iteration of every method
+        self.x, self.f, self.g, self.step_size, self.lr, self.state = x, f, g, step_size, lr, state
+        self.extra = _NO_EXTRA if extra is None else extra
+
+    def __repr__(self) -> str:
+        return (f"StepInfo(f={self.f!r}, step_size={self.step_size!r}, lr={self.lr!r}, "
+                f"extra={dict(self.extra)!r})")
 
 
 class Problem:
@@ -161,14 +165,20 @@ class Problem:
         if self._grad is None:
             raise ValueError("this problem has no gradient")
         self.ngev += 1
-        return np.asarray(self._grad(x, *args), dtype=self.dtype).reshape(_shape(x))
+        return self._as_grad(self._grad(x, *args), x)
+
+    def _as_grad(self, g, x):
+        """``g`` as an array of ``x``'s shape and the problem's dtype (``g`` itself when it is one)."""
+        if type(g) is np.ndarray and g.dtype is self.dtype and g.shape == _shape(x):
+            return g
+        return np.asarray(g, dtype=self.dtype).reshape(_shape(x))
 
     def value_and_grad(self, x, *args):
         """Counted ``(f, g)``."""
         if self._vg is not None:
             self.ngev += 1
             f, g = self._vg(x, *args)
-            return scalar_value(f), np.asarray(g, dtype=self.dtype).reshape(_shape(x))
+            return scalar_value(f), self._as_grad(g, x)
         return self.f(x, *args), self.grad(x, *args)
 
     @property
@@ -231,6 +241,8 @@ def scalar_value(out) -> float:
     ...
     TypeError: fun must return a real number; it returned str '2.5'. Return the objective's value, e.g. snp.sum(x ** 2)
     """
+    if isinstance(out, float):  # Python floats and NumPy float64 scalars: nothing to check
+        return float(out)
     if isinstance(out, (str, bytes)):
         raise TypeError(scalar_output_message(out))
     arr = np.asarray(out)
@@ -387,9 +399,15 @@ class DivergenceWatch:
     def __init__(self, x0, f0):
         self.f0 = float(f0)
         self.xmax = self.X_GROWTH * (1.0 + _max_abs(x0))
+        self.fmax = self.f0 + self.F_GROWTH * (1.0 + abs(self.f0))
+        self.xmax2 = self.xmax * self.xmax
 
     def reason(self, x, f, what="f"):
         """Why the run diverged at ``(x, f)`` (``what`` names f in the message), or None."""
+        # the common case in one dot product: max|x| <= |x|_2, and x.x is finite
+        # exactly when every entry is (short of overflow, which is growth anyway)
+        if -math.inf < f <= self.fmax and type(x) is np.ndarray and x.ndim == 1 and x.dot(x) <= self.xmax2:
+            return None
         # one pass over x: max|x| is nan or inf exactly when some entry is
         xmax = _max_abs(x)
         if not math.isfinite(xmax):

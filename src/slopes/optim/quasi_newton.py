@@ -166,11 +166,18 @@ class LBFGSMemory:
     ``direction(g)`` returns ``-H g`` where ``H`` is the BFGS matrix obtained by
     applying the stored pairs, oldest first, to ``H0 = gamma I`` with
     ``gamma = s_k . y_k / y_k . y_k`` from the newest pair (N&W eq. 7.20). It
-    is the matrix of the two-loop recursion (N&W Algorithm 7.4), applied here in
-    its compact form (Byrd, Nocedal & Schnabel 1994; N&W eq. 7.24): a handful of
-    matrix products of size ``m x n`` instead of ``4 m`` separate vector
-    operations, in ``O(m n)`` work, never forming ``H``. With no pairs stored,
-    ``H = I`` and the direction is ``-g``.
+    is the matrix of the two-loop recursion (N&W Algorithm 7.4), kept in its
+    compact form (Byrd, Nocedal & Schnabel 1994, eq. 3.1):
+    ``H = gamma I + W^T K W`` with ``W`` the rows ``s_i`` and ``y_i`` and ``K`` a
+    small ``2m x 2m`` matrix built from ``R^-1`` (``R`` the upper triangle of
+    ``(s_i . y_j)``), ``D = diag(s_i . y_i)`` and ``(y_i . y_j)``. The direction is
+    then three matrix-vector products, ``z = W g``, ``c = K z`` and ``c W``, whatever
+    ``m``; a new pair costs two products with ``W`` and a few ``m x m`` ones.
+
+    The pairs live in a ring of ``m + 1`` slots of one preallocated buffer (the
+    spare slot receives the next pair, so a rejected pair never overwrites a stored
+    one); ``K`` is kept in slot order, with zero rows and columns for empty slots, so
+    dropping the oldest pair zeroes one row of ``R^-1`` and moves nothing.
 
     Parameters
     ----------
@@ -203,10 +210,12 @@ class LBFGSMemory:
         self.eps = float(eps)
         self.skipped = 0
         """Number of pairs rejected by :meth:`push` so far."""
+        self._n: int | None = None
+        self._W = None  # (2 (m+1) + 1, n): s slots, y slots, and the gradient of the last direction
         self.clear()
 
     def __len__(self) -> int:
-        return self._k
+        return len(self._order)
 
     def __repr__(self) -> str:
         return f"LBFGSMemory(m={self.m}, stored={len(self)}, skipped={self.skipped})"
@@ -214,22 +223,34 @@ class LBFGSMemory:
     @property
     def pairs(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """The stored ``(s, y)`` pairs, oldest first."""
-        return [(s.copy(), y.copy()) for s, y in zip(self._S, self._Y)]
+        m1 = self.m + 1
+        return [(self._W[j].copy(), self._W[m1 + j].copy()) for j in self._order]
 
     @property
     def gamma(self) -> float:
         """``s.y / y.y`` of the newest pair (``1.0`` when empty): ``H0 = gamma I``."""
-        if not self._k:
-            return 1.0
-        return float(self._StY[-1, -1] / self._YtY[-1, -1])
+        return -float(self._c[-1])
 
     def clear(self) -> None:
         """Forget all pairs (e.g. to restart after a failed line search)."""
-        self._n: int | None = None
-        self._k = 0
-        self._bufS = self._bufY = None  # (m, n) buffers, allocated at the first pair
-        self._S = self._Y = np.zeros((0, 0))  # views of the first k rows: the pairs, oldest first
-        self._StY = self._YtY = self._Rinv = np.zeros((0, 0))
+        m1 = self.m + 1
+        self._order: list[int] = []  # occupied slots, oldest first
+        self._free = 0  # the slot the next pair is written to
+        self._Rinv = np.zeros((m1, m1))  # R^-1 in slot order (zero rows/columns: empty slots)
+        self._YY = np.zeros((m1, m1))  # (y_i . y_j), valid on occupied slots
+        self._D = np.zeros((m1, m1))  # diag(s_i . y_i)
+        self._M = np.empty((m1, m1))
+        self._K = np.zeros((2 * m1, 2 * m1 + 1))  # -K, and a zero column for the g row of W
+        self._c = np.zeros(2 * m1 + 1)  # the coefficients of the rows of W in the direction
+        self._c[-1] = -1.0  # -gamma: H0 = I until a pair is stored
+
+    def _buffers(self, n):
+        if self._W is None:
+            self._n = n
+            self._W = np.zeros((2 * (self.m + 1) + 1, n))
+        elif n != self._n:
+            raise ValueError(f"s, y and g must have length {self._n}, like the earlier pairs (got length {n})")
+        return self._W
 
     def push(self, s, y) -> bool:
         """Store the pair ``(s, y)``; return ``False`` (and store nothing) if ``y.s`` is too small.
@@ -242,30 +263,67 @@ class LBFGSMemory:
             If ``s`` and ``y`` differ in shape or in length from earlier pairs.
         """
         s, y = _pair(s, y, self._n)
-        ys, why = _curvature_ok(s, y, self.eps)
-        if why is not None:
+        W = self._buffers(s.shape[0])
+        W[self._free] = s
+        W[self.m + 1 + self._free] = y
+        return self._commit()[0]
+
+    def _store(self, x_new, x, g_new, g):
+        """Store ``s = x_new - x``, ``y = g_new - g`` (flat float arrays of the stored length,
+        unchecked: the driver's own); returns ``(stored, |s|)``."""
+        W = self._buffers(x.shape[0])
+        j = self._free
+        np.subtract(x_new, x, out=W[j])
+        np.subtract(g_new, g, out=W[self.m + 1 + j])
+        return self._commit()
+
+    def _commit(self):
+        """Take the pair in the free slot into ``K`` (or reject it); returns ``(stored, |s|)``."""
+        W, j, m1 = self._W, self._free, self.m + 1
+        s, y = W[j], W[m1 + j]
+        Wy = W.dot(y)  # (s_i . y) and (y_i . y) for every slot at once
+        ys, yy, ss = float(Wy[j]), float(Wy[m1 + j]), float(s.dot(s))
+        snorm = math.sqrt(ss) if ss >= 0 else math.nan
+        # |s|^2 and |y|^2 are finite exactly when every entry is (short of overflow)
+        if not (math.isfinite(ss) and math.isfinite(yy) and ys > self.eps * snorm * math.sqrt(yy)):
             self.skipped += 1
-            return False
-        if self._bufS is None:
-            self._n = n = s.shape[0]
-            self._bufS, self._bufY = np.empty((self.m, n)), np.empty((self.m, n))
-        k, Rinv_old = self._k, self._Rinv
-        if k == self.m:  # drop the oldest pair (rows move up in place: no reallocation); the
-            # trailing block of the inverse of a triangular matrix is the inverse of its trailing block
-            self._bufS[:-1], self._bufY[:-1] = self._bufS[1:], self._bufY[1:]
-            k, Rinv_old = k - 1, Rinv_old[1:, 1:]
-        self._bufS[k], self._bufY[k] = s, y
-        self._k = k = k + 1
-        self._S, self._Y = self._bufS[:k], self._bufY[:k]
-        self._StY = self._S @ self._Y.T  # (s_i . y_j): m x m, cheap next to the m x n products
-        self._YtY = self._Y @ self._Y.T
-        # R = upper triangle of S Y^T; its inverse grows by one column per pair
-        Rinv = np.zeros((k, k))
-        Rinv[:-1, :-1] = Rinv_old
-        Rinv[:-1, -1] = (Rinv_old @ self._StY[:-1, -1]) / -ys
-        Rinv[-1, -1] = 1.0 / ys
-        self._Rinv = Rinv
-        return True
+            if not (math.isfinite(ss) and math.isfinite(yy)):
+                W[j] = 0.0  # a non-finite row would reach every direction through 0 * inf
+                W[m1 + j] = 0.0
+            return False, snorm
+        YY, Rinv = self._YY, self._Rinv
+        YY[j] = Wy[m1:2 * m1]
+        YY[:, j] = Wy[m1:2 * m1]
+        self._D[j, j] = ys
+        # the new pair is the newest: R grows by the column (s_i . y) over the older pairs
+        np.multiply(Rinv.dot(Wy[:m1]), -1.0 / ys, out=Rinv[:, j])
+        Rinv[j, j] = 1.0 / ys
+        order = self._order
+        order.append(j)
+        if len(order) > self.m:  # drop the oldest: the trailing block of R^-1 is the inverse of
+            self._free = order.pop(0)  # R's trailing block, and the oldest column of R^-1 is
+            Rinv[self._free] = 0.0  # zero above its diagonal, so zeroing its row is enough
+        else:
+            self._free = len(order)
+        gamma = ys / yy
+        # -K = [[-R^-T (D + gamma Y Y^T) R^-1, gamma R^-T], [gamma R^-1, 0]]   (BNS eq. 3.1)
+        M, K = self._M, self._K
+        np.multiply(YY, -gamma, out=M)
+        M -= self._D
+        np.matmul(Rinv.T, M.dot(Rinv), out=K[:m1, :m1])
+        np.multiply(Rinv.T, gamma, out=K[:m1, m1:2 * m1])
+        np.multiply(Rinv, gamma, out=K[m1:2 * m1, :m1])
+        self._c[-1] = -gamma
+        return True, snorm
+
+    def _direction(self, g):
+        """``(d, g . d)`` with ``d = -H g``, for a flat float ``g`` of the stored length (unchecked)."""
+        W = self._buffers(g.shape[0])
+        W[-1] = g
+        z = W.dot(g)
+        c = self._c
+        self._K.dot(z, c[:-1])
+        return c.dot(W), float(c.dot(z))
 
     def direction(self, g) -> np.ndarray:
         """The L-BFGS direction ``-H g`` (N&W Algorithm 7.4, in compact form).
@@ -278,16 +336,8 @@ class LBFGSMemory:
         g = np.asarray(g)
         if g.ndim != 1:
             raise ValueError(f"g must be a 1-D array (got shape {g.shape}); flatten it first")
+        if g.dtype.kind not in "fiu":
+            raise ValueError(f"g must be a real float array (got dtype {g.dtype})")
         if self._n is not None and g.shape[0] != self._n:
             raise ValueError(f"g must have length {self._n}, like the stored pairs (got length {g.shape[0]})")
-        g = g.astype(np.float64, copy=False)
-        if not self._k:
-            return -g
-        # H g = gamma g + S^T u - gamma Y^T v, with v = R^-1 S g and
-        # u = R^-T ((D + gamma Y Y^T) v - gamma Y g)   (N&W eq. 7.24 multiplied out)
-        S, Y = self._S, self._Y
-        gamma = float(self._StY[-1, -1] / self._YtY[-1, -1])
-        v = self._Rinv @ (S @ g)
-        w = self._StY.diagonal() * v + gamma * (self._YtY @ v - Y @ g)
-        u = self._Rinv.T @ w
-        return -(gamma * g + u @ S - gamma * (v @ Y))
+        return self._direction(g.astype(np.float64, copy=False))[0]
