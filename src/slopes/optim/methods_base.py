@@ -169,7 +169,7 @@ class Problem:
 
     def _as_grad(self, g, x):
         """``g`` as an array of ``x``'s shape and the problem's dtype (``g`` itself when it is one)."""
-        if type(g) is np.ndarray and g.dtype is self.dtype and g.shape == _shape(x):
+        if type(g) is np.ndarray and g.dtype is self.dtype and type(x) is np.ndarray and g.shape == x.shape:
             return g
         return np.asarray(g, dtype=self.dtype).reshape(_shape(x))
 
@@ -179,7 +179,7 @@ class Problem:
             self.ngev += 1
             f, g = self._vg(x, *args)
             return scalar_value(f), self._as_grad(g, x)
-        return self.f(x, *args), self.grad(x, *args)
+        return scalar_value((self._fun if self._f is None else self._f)(x, *args)), self.grad(x, *args)
 
     @property
     def joint(self) -> bool:
@@ -201,14 +201,20 @@ def _shape(x) -> tuple:
     return x.shape if isinstance(x, np.ndarray) else np.shape(x)
 
 
+_max_reduce = np.maximum.reduce
+
+
 def _max_abs(a) -> float:
     """``max|a|`` as a float (0.0 for an empty array), without NumPy's Python-level wrappers.
 
     >>> _max_abs(np.array([1.0, -3.0])), _max_abs(np.zeros(0))
     (3.0, 0.0)
     """
-    a = np.asarray(a)
-    return float(np.maximum.reduce(np.abs(a), axis=None)) if a.size else 0.0
+    if type(a) is not np.ndarray:
+        a = np.asarray(a)
+    if a.ndim != 1:
+        a = a.ravel()
+    return float(_max_reduce(abs(a))) if a.size else 0.0
 
 
 def _norm(s) -> float:

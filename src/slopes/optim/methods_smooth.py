@@ -332,19 +332,22 @@ class LBFGS(Method):
         c1, c2, xtol, max_step, max_trials = self.consts
         for _attempt in range(2):
             d, slope = mem._direction(g)
-            if not slope < 0 and len(mem):  # rounding made H indefinite: restart from -g
+            if not slope < 0 and mem._order:  # rounding made H indefinite: restart from -g
                 mem.clear()
                 d, slope = mem._direction(g)
             if not slope < 0:  # g is zero or not finite: no direction to search
                 return StepInfo(x.reshape(self.shape), f, g.reshape(self.shape), 0.0, _NAN, state,
                                 {"failed": f"line search: not a descent direction: g.d = {slope:.3g}"})
-            if self.narrow is not None:
-                d = d.astype(self.narrow)
-            t0 = 1.0 if len(mem) else min(1.0 / math.sqrt(-slope), max_step)
-            t, xn, fn, gn, _, why = search(self.vg, x, d, f, slope, t0, c1, c2, xtol, max_step, max_trials)
+            if self.narrow is None:  # trial steps go straight into the memory's next s
+                s_out = mem._next_s(x.shape[0])
+            else:
+                d, s_out = d.astype(self.narrow), None
+            t0 = 1.0 if mem._order else min(1.0 / math.sqrt(-slope), max_step)
+            t, xn, fn, gn, _, why = search(self.vg, x, d, f, slope, t0, c1, c2, xtol, max_step, max_trials,
+                                           s_out)
             if why is not None:
                 break
-            if not len(mem):
+            if not mem._order:
                 return StepInfo(x.reshape(self.shape), f, g.reshape(self.shape), 0.0, _NAN, state,
                                 {"failed": "line search: no step satisfying the strong Wolfe conditions "
                                            f"in {max_trials} trials along -g"})
@@ -353,7 +356,7 @@ class LBFGS(Method):
             return StepInfo(x.reshape(self.shape), f, g.reshape(self.shape), 0.0, _NAN, state,
                             {"failed": "line search: no step satisfying the strong Wolfe conditions, "
                                        "also along -g after clearing the memory"})
-        _, snorm = mem._store(xn, x, gn, g)
+        _, snorm = mem._store(xn, x, gn, g, s_written=s_out is not None)
         state[0], state[1], state[2] = xn, fn, gn
         if len(self.shape) != 1:
             xn, gn = xn.reshape(self.shape), gn.reshape(self.shape)

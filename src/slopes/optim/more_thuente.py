@@ -205,12 +205,13 @@ class MoreThuente:
         self.stp = new
 
 
-def search(value_and_grad, x, d, f0, slope0, step, c1, c2, xtol, max_step, max_trials):
+def search(value_and_grad, x, d, f0, slope0, step, c1, c2, xtol, max_step, max_trials, s_out=None):
     """The Moré–Thuente search along ``d`` from ``x``, for callers that checked their inputs.
 
     ``value_and_grad(x) -> (f, g)`` is evaluated at each trial. A first trial that
     satisfies both Wolfe conditions (the common case in quasi-Newton methods) costs
-    one evaluation, one vector update and one dot product.
+    one evaluation, one vector update and one dot product. ``s_out`` (an array of
+    ``x``'s shape and dtype), when given, receives each trial's step ``t d``.
 
     Returns
     -------
@@ -229,7 +230,7 @@ def search(value_and_grad, x, d, f0, slope0, step, c1, c2, xtol, max_step, max_t
     (1.0, 2, '', [0.0, 0.0])
     """
     t = step
-    x_t = x + t * d
+    x_t = x + (t * d if s_out is None else np.multiply(d, t, out=s_out))
     f_t, g_t = value_and_grad(x_t)
     s_t = float(g_t.dot(d))
     if f_t <= f0 + c1 * t * slope0 and abs(s_t) <= -c2 * slope0:
@@ -247,7 +248,7 @@ def search(value_and_grad, x, d, f0, slope0, step, c1, c2, xtol, max_step, max_t
         if trials >= max_trials:
             break
         t = mt.stp
-        x_t = x + t * d
+        x_t = x + (t * d if s_out is None else np.multiply(d, t, out=s_out))
         f_t, g_t = value_and_grad(x_t)
         s_t = float(g_t.dot(d))
         trials += 1

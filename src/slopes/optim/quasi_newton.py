@@ -236,13 +236,17 @@ class LBFGSMemory:
         m1 = self.m + 1
         self._order: list[int] = []  # occupied slots, oldest first
         self._free = 0  # the slot the next pair is written to
-        self._Rinv = np.zeros((m1, m1))  # R^-1 in slot order (zero rows/columns: empty slots)
-        self._YY = np.zeros((m1, m1))  # (y_i . y_j), valid on occupied slots
+        self._Rinv = Rinv = np.zeros((m1, m1))  # R^-1 in slot order (zero rows/columns: empty slots)
+        self._YY = YY = np.zeros((m1, m1))  # (y_i . y_j), valid on occupied slots
         self._D = np.zeros((m1, m1))  # diag(s_i . y_i)
         self._M = np.empty((m1, m1))
-        self._K = np.zeros((2 * m1, 2 * m1 + 1))  # -K, and a zero column for the g row of W
+        self._K = K = np.zeros((2 * m1, 2 * m1 + 1))  # -K, and a zero column for the g row of W
         self._c = np.zeros(2 * m1 + 1)  # the coefficients of the rows of W in the direction
         self._c[-1] = -1.0  # -gamma: H0 = I until a pair is stored
+        # views made once: writing through them is the cheapest way NumPy offers to fill a block
+        self._K11, self._K12, self._K21 = K[:m1, :m1], K[:m1, m1:2 * m1], K[m1:2 * m1, :m1]
+        self._Rcols = [Rinv[:, j] for j in range(m1)]
+        self._YYcols = [YY[:, j] for j in range(m1)]
 
     def _buffers(self, n):
         if self._W is None:
@@ -268,12 +272,18 @@ class LBFGSMemory:
         W[self.m + 1 + self._free] = y
         return self._commit()[0]
 
-    def _store(self, x_new, x, g_new, g):
-        """Store ``s = x_new - x``, ``y = g_new - g`` (flat float arrays of the stored length,
-        unchecked: the driver's own); returns ``(stored, |s|)``."""
-        W = self._buffers(x.shape[0])
+    def _next_s(self, n):
+        """The free slot's ``s`` row: a line search may write its trial step there."""
+        return self._buffers(n)[self._free]
+
+    def _store(self, x_new, x, g_new, g, s_written=False):
+        """Store ``s = x_new - x`` (already in :meth:`_next_s` when ``s_written``) and
+        ``y = g_new - g`` (flat float arrays of the stored length, unchecked: the method's
+        own); returns ``(stored, |s|)``."""
+        W = self._W if self._W is not None else self._buffers(x.shape[0])
         j = self._free
-        np.subtract(x_new, x, out=W[j])
+        if not s_written:
+            np.subtract(x_new, x, out=W[j])
         np.subtract(g_new, g, out=W[self.m + 1 + j])
         return self._commit()
 
@@ -291,12 +301,14 @@ class LBFGSMemory:
                 W[j] = 0.0  # a non-finite row would reach every direction through 0 * inf
                 W[m1 + j] = 0.0
             return False, snorm
-        YY, Rinv = self._YY, self._Rinv
-        YY[j] = Wy[m1:2 * m1]
-        YY[:, j] = Wy[m1:2 * m1]
+        Rinv, yy_new = self._Rinv, Wy[m1:2 * m1]
+        self._YY[j] = yy_new
+        self._YYcols[j][...] = yy_new
         self._D[j, j] = ys
         # the new pair is the newest: R grows by the column (s_i . y) over the older pairs
-        np.multiply(Rinv.dot(Wy[:m1]), -1.0 / ys, out=Rinv[:, j])
+        col = Rinv.dot(Wy[:m1])
+        col *= -1.0 / ys
+        self._Rcols[j][...] = col
         Rinv[j, j] = 1.0 / ys
         order = self._order
         order.append(j)
@@ -307,18 +319,19 @@ class LBFGSMemory:
             self._free = len(order)
         gamma = ys / yy
         # -K = [[-R^-T (D + gamma Y Y^T) R^-1, gamma R^-T], [gamma R^-1, 0]]   (BNS eq. 3.1)
-        M, K = self._M, self._K
-        np.multiply(YY, -gamma, out=M)
+        M = self._M
+        np.multiply(self._YY, -gamma, out=M)
         M -= self._D
-        np.matmul(Rinv.T, M.dot(Rinv), out=K[:m1, :m1])
-        np.multiply(Rinv.T, gamma, out=K[:m1, m1:2 * m1])
-        np.multiply(Rinv, gamma, out=K[m1:2 * m1, :m1])
+        self._K11[...] = Rinv.T.dot(M.dot(Rinv))
+        G = Rinv * gamma
+        self._K21[...] = G
+        self._K12[...] = G.T
         self._c[-1] = -gamma
         return True, snorm
 
     def _direction(self, g):
         """``(d, g . d)`` with ``d = -H g``, for a flat float ``g`` of the stored length (unchecked)."""
-        W = self._buffers(g.shape[0])
+        W = self._W if self._W is not None else self._buffers(g.shape[0])
         W[-1] = g
         z = W.dot(g)
         c = self._c
