@@ -220,7 +220,7 @@ class BFGS(Method):
     Each step searches along ``d = -Hinv g`` with the Moré–Thuente line search
     (:func:`slopes.optim.more_thuente`, ``c1 = 1e-4``, ``c2 = 0.9``, ``xtol = 1e-14``, as
     scipy's BFGS), falling back to :func:`slopes.optim.strong_wolfe` when it finds no
-    step. The first trial step is ``min(1, 1.01 / |g|)`` at the start and after a reset,
+    step satisfying both Wolfe conditions. The first trial step is ``min(1, 1.01 / |g|)`` at the start and after a reset,
     then ``min(1, 2.02 (f_k - f_{k-1}) / (g . d))`` (N&W eq. 3.60: the step that would
     repeat the last decrease, never longer than the quasi-Newton step 1). Pairs with too
     little curvature are skipped. After a failed search ``Hinv`` is reset to ``I`` once;
@@ -251,7 +251,7 @@ class BFGS(Method):
     def _search(self, x, d, f, g, slope, t0):
         c1, c2 = self.opts["c1"], self.opts["c2"]
         t, xn, fn, gn, _, why = search(self.vg, x, d, f, slope, t0, c1, c2, self.opts["xtol"], 1e10, 100)
-        if why is not None:
+        if why == "":  # an early end (a narrow bracket, rounding) is a failure here, as in scipy's BFGS
             return t, xn, fn, gn, ""
         p = self.problem
         ls = strong_wolfe(p.f, p.grad, x, d, fx=f, gx=g, step=t0, c1=c1, c2=c2, value_and_grad=self.vg)
