@@ -356,7 +356,10 @@ class LBFGS(Method):
             return StepInfo(x.reshape(self.shape), f, g.reshape(self.shape), 0.0, _NAN, state,
                             {"failed": "line search: no step satisfying the strong Wolfe conditions, "
                                        "also along -g after clearing the memory"})
-        _, snorm = mem._store(xn, x, gn, g, s_written=s_out is not None)
+        if s_out is None:
+            _, snorm = mem._commit(xn, x, gn, g)
+        else:
+            _, snorm = mem._commit(None, None, gn, g)
         state[0], state[1], state[2] = xn, fn, gn
         if len(self.shape) != 1:
             xn, gn = xn.reshape(self.shape), gn.reshape(self.shape)

@@ -276,21 +276,19 @@ class LBFGSMemory:
         """The free slot's ``s`` row: a line search may write its trial step there."""
         return self._buffers(n)[self._free]
 
-    def _store(self, x_new, x, g_new, g, s_written=False):
-        """Store ``s = x_new - x`` (already in :meth:`_next_s` when ``s_written``) and
-        ``y = g_new - g`` (flat float arrays of the stored length, unchecked: the method's
-        own); returns ``(stored, |s|)``."""
-        W = self._W if self._W is not None else self._buffers(x.shape[0])
-        j = self._free
-        if not s_written:
-            np.subtract(x_new, x, out=W[j])
-        np.subtract(g_new, g, out=W[self.m + 1 + j])
-        return self._commit()
+    def _commit(self, x_new=None, x=None, g_new=None, g=None):
+        """Take the pair in the free slot into ``K`` (or reject it); returns ``(stored, |s|)``.
 
-    def _commit(self):
-        """Take the pair in the free slot into ``K`` (or reject it); returns ``(stored, |s|)``."""
+        With ``g_new`` and ``g`` (flat float arrays of the stored length, unchecked: the
+        method's own) it first writes ``y = g_new - g``, and with ``x_new`` and ``x`` also
+        ``s = x_new - x`` (else ``s`` is already in :meth:`_next_s`, written by the search).
+        """
         W, j, m1 = self._W, self._free, self.m + 1
         s, y = W[j], W[m1 + j]
+        if x_new is not None:
+            np.subtract(x_new, x, out=s)
+        if g_new is not None:
+            np.subtract(g_new, g, out=y)
         Wy = W.dot(y)  # (s_i . y) and (y_i . y) for every slot at once
         ys, yy, ss = float(Wy[j]), float(Wy[m1 + j]), float(s.dot(s))
         snorm = math.sqrt(ss) if ss >= 0 else math.nan
