@@ -15,7 +15,8 @@ import time
 import numpy as np
 
 from ._validate import check_learning_rate, check_number
-from .methods_base import METHODS, DivergenceWatch, Problem, StepInfo, constraint_projection
+from .methods_base import (METHODS, NO_EXTRA, DivergenceWatch, Method, Problem, StepInfo, _max_abs,
+                           constraint_projection)
 from .result import History, Result
 
 __all__ = ["minimize", "default_gtol"]
@@ -288,13 +289,14 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
     # the loop body is the per-iteration cost of every method: plain attribute reads,
     # one row tuple, and the tests on numbers already computed
     optimality = meth.optimality
+    max_abs_grad = type(meth).optimality is Method.optimality  # the default measure, max|g|
     try:
         state = meth.init(x, f, g)
         for k in range(maxiter):
             info: StepInfo = meth.step(state, k)
             lr = float(info.lr) if info.lr is not None else math.nan
             extra = info.extra
-            if extra and extra.get("failed"):
+            if extra is not NO_EXTRA and extra.get("failed"):
                 ok, msg = converged()
                 if ok:
                     return make(True, 0, msg)
@@ -312,8 +314,13 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
                 return make(False, 2, msg)
             x, f, g, state = xn, fn, info.g, info.state
             nit = k + 1
-            m = extra.get("measure") if extra else None
-            measure = float(m) if m is not None else optimality(x, f, g)
+            m = extra.get("measure") if extra is not NO_EXTRA else None
+            if m is not None:
+                measure = float(m)
+            elif max_abs_grad and g is not None:
+                measure = _max_abs(g)  # Method.optimality, one call less
+            else:
+                measure = optimality(x, f, g)
             if f < f_best:
                 x_best, f_best = x.copy(), f
             add_row(f, measure, float(info.step_size), lr, problem.nfev, problem.ngev, problem.nhev, x)

@@ -39,7 +39,7 @@ __all__ = ["METHODS", "Method", "Problem", "StepInfo", "register_method", "check
 #: name -> Method class; filled by :func:`register_method`.
 METHODS: dict[str, type] = {}
 
-_NO_EXTRA = MappingProxyType({})  # shared by the steps that report nothing extra
+NO_EXTRA = MappingProxyType({})  # shared by the steps that report nothing extra
 
 
 class StepInfo:
@@ -70,7 +70,7 @@ class StepInfo:
     def __init__(self, x, f, g, step_size, lr, state, extra=None):
         # a plain slotted class: made once per iteration of every method
         self.x, self.f, self.g, self.step_size, self.lr, self.state = x, f, g, step_size, lr, state
-        self.extra = _NO_EXTRA if extra is None else extra
+        self.extra = NO_EXTRA if extra is None else extra
 
     def __repr__(self) -> str:
         return (f"StepInfo(f={self.f!r}, step_size={self.step_size!r}, lr={self.lr!r}, "
@@ -212,19 +212,37 @@ def _shape(x) -> tuple:
 
 
 _max_reduce = np.maximum.reduce
+_F64 = np.dtype(np.float64)
+_idamax = None  # BLAS idamax, imported at the first use (scipy.linalg is slow to import)
+
+
+def _load_idamax():
+    global _idamax
+    from scipy.linalg.blas import idamax
+
+    _idamax = idamax
+    return idamax
 
 
 def _max_abs(a) -> float:
-    """``max|a|`` as a float (0.0 for an empty array), without NumPy's Python-level wrappers.
+    """``max|a|`` as a float (0.0 for an empty array, nan when an entry is nan).
 
-    >>> _max_abs(np.array([1.0, -3.0])), _max_abs(np.zeros(0))
-    (3.0, 0.0)
+    A flat float64 array goes through BLAS ``idamax`` (one pass, no temporary); how BLAS
+    treats nan is left open, so ``a . a`` (nan exactly when an entry is) decides then.
+
+    >>> _max_abs(np.array([1.0, -3.0])), _max_abs(np.zeros(0)), _max_abs(np.array([1.0, np.nan]))
+    (3.0, 0.0, nan)
     """
     if type(a) is not np.ndarray:
         a = np.asarray(a)
     if a.ndim != 1:
         a = a.ravel()
-    return float(_max_reduce(abs(a))) if a.size else 0.0
+    if not a.size:
+        return 0.0
+    if a.dtype is _F64:
+        sq = a.dot(a)
+        return abs(float(a[(_idamax or _load_idamax())(a)])) if sq == sq else math.nan
+    return float(_max_reduce(abs(a)))
 
 
 def _norm(s) -> float:

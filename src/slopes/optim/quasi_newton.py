@@ -169,7 +169,7 @@ class LBFGSMemory:
     is the matrix of the two-loop recursion (N&W Algorithm 7.4), kept in its
     compact form (Byrd, Nocedal & Schnabel 1994, eq. 3.1):
     ``H = gamma I + W^T K W`` with ``W`` the rows ``s_i`` and ``y_i`` and ``K`` a
-    small ``2m x 2m`` matrix built from ``R^-1`` (``R`` the upper triangle of
+    small ``2m x 2m`` matrix built from ``R^-1`` (kept as ``R^-T``; ``R`` the upper triangle of
     ``(s_i . y_j)``), ``D = diag(s_i . y_i)`` and ``(y_i . y_j)``. The direction is
     then three matrix-vector products, ``z = W g``, ``c = K z`` and ``c W``, whatever
     ``m``; a new pair costs two products with ``W`` and a few ``m x m`` ones.
@@ -177,7 +177,7 @@ class LBFGSMemory:
     The pairs live in a ring of ``m + 1`` slots of one preallocated buffer (the
     spare slot receives the next pair, so a rejected pair never overwrites a stored
     one); ``K`` is kept in slot order, with zero rows and columns for empty slots, so
-    dropping the oldest pair zeroes one row of ``R^-1`` and moves nothing.
+    dropping the oldest pair zeroes one column of ``R^-T`` and moves nothing.
 
     Parameters
     ----------
@@ -236,7 +236,7 @@ class LBFGSMemory:
         m1 = self.m + 1
         self._order: list[int] = []  # occupied slots, oldest first
         self._free = 0  # the slot the next pair is written to
-        self._Rinv = Rinv = np.zeros((m1, m1))  # R^-1 in slot order (zero rows/columns: empty slots)
+        self._Rt = np.zeros((m1, m1))  # R^-T in slot order (zero rows/columns: empty slots)
         self._YY = YY = np.zeros((m1, m1))  # (y_i . y_j), valid on occupied slots
         self._D = np.zeros((m1, m1))  # diag(s_i . y_i)
         self._M = np.empty((m1, m1))
@@ -245,7 +245,6 @@ class LBFGSMemory:
         self._c[-1] = -1.0  # -gamma: H0 = I until a pair is stored
         # views made once: writing through them is the cheapest way NumPy offers to fill a block
         self._K11, self._K12, self._K21 = K[:m1, :m1], K[:m1, m1:2 * m1], K[m1:2 * m1, :m1]
-        self._Rcols = [Rinv[:, j] for j in range(m1)]
         self._YYcols = [YY[:, j] for j in range(m1)]
 
     def _buffers(self, n):
@@ -272,9 +271,10 @@ class LBFGSMemory:
         W[self.m + 1 + self._free] = y
         return self._commit()[0]
 
-    def _next_s(self, n):
-        """The free slot's ``s`` row: a line search may write its trial step there."""
-        return self._buffers(n)[self._free]
+    def _next_s(self):
+        """The free slot's ``s`` row (after a :meth:`_direction`): a line search may write
+        its trial step there."""
+        return self._W[self._free]
 
     def _commit(self, x_new=None, x=None, g_new=None, g=None):
         """Take the pair in the free slot into ``K`` (or reject it); returns ``(stored, |s|)``.
@@ -299,20 +299,19 @@ class LBFGSMemory:
                 W[j] = 0.0  # a non-finite row would reach every direction through 0 * inf
                 W[m1 + j] = 0.0
             return False, snorm
-        Rinv, yy_new = self._Rinv, Wy[m1:2 * m1]
+        Rt, yy_new = self._Rt, Wy[m1:2 * m1]
         self._YY[j] = yy_new
         self._YYcols[j][...] = yy_new
         self._D[j, j] = ys
-        # the new pair is the newest: R grows by the column (s_i . y) over the older pairs
-        col = Rinv.dot(Wy[:m1])
-        col *= -1.0 / ys
-        self._Rcols[j][...] = col
-        Rinv[j, j] = 1.0 / ys
+        # the new pair is the newest: R grows by the column (s_i . y) over the older pairs,
+        # R^-1 by the column -R^-1 (s_i . y) / y.s, which is row j of R^-T
+        np.multiply(Wy[:m1].dot(Rt), -1.0 / ys, out=Rt[j])
+        Rt[j, j] = 1.0 / ys
         order = self._order
         order.append(j)
         if len(order) > self.m:  # drop the oldest: the trailing block of R^-1 is the inverse of
             self._free = order.pop(0)  # R's trailing block, and the oldest column of R^-1 is
-            Rinv[self._free] = 0.0  # zero above its diagonal, so zeroing its row is enough
+            Rt[:, self._free] = 0.0  # zero above its diagonal: zeroing its row (a column of R^-T) is enough
         else:
             self._free = len(order)
         gamma = ys / yy
@@ -320,10 +319,10 @@ class LBFGSMemory:
         M = self._M
         np.multiply(self._YY, -gamma, out=M)
         M -= self._D
-        self._K11[...] = Rinv.T.dot(M.dot(Rinv))
-        G = Rinv * gamma
-        self._K21[...] = G
-        self._K12[...] = G.T
+        self._K11[...] = Rt.dot(M.dot(Rt.T))
+        G = Rt * gamma
+        self._K12[...] = G
+        self._K21[...] = G.T
         self._c[-1] = -gamma
         return True, snorm
 
