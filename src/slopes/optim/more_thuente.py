@@ -110,99 +110,95 @@ class MoreThuente:
 
     def tell(self, f, g) -> int:
         """Take ``phi(stp) = f`` and ``phi'(stp) = g``; return the status (see the class)."""
-        stp = self.stp
+        stp, stx = self.stp, self.stx
         if not (math.isfinite(f) and math.isfinite(g)):  # too far: back off towards the best step
             self.step_max = stp
-            self.stp = self.stx + 0.5 * (stp - self.stx)
+            self.stp = stx + 0.5 * (stp - stx)
             return CONTINUE
-        ftest = self.f0 + stp * self.gtest
+        gtest = self.gtest
+        ftest = self.f0 + stp * gtest
+        brackt, stmin, stmax = self.brackt, self.stmin, self.stmax
         if self.stage == 1 and f <= ftest and g >= 0.0:
             self.stage = 2
-        if self.brackt and (stp <= self.stmin or stp >= self.stmax):
+        if brackt and (stp <= stmin or stp >= stmax):
             return ROUNDING
-        if self.brackt and self.stmax - self.stmin <= self.xtol * self.stmax:
+        if brackt and stmax - stmin <= self.xtol * stmax:
             return XTOL
-        if stp == self.step_max and f <= ftest and g <= self.gtest:
+        if stp == self.step_max and f <= ftest and g <= gtest:
             return AT_MAX
-        if stp == self.step_min and (f > ftest or g >= self.gtest):
+        if stp == self.step_min and (f > ftest or g >= gtest):
             return AT_MIN
         if f <= ftest and abs(g) <= -self.c2 * self.g0:
             return CONVERGED
-        if self.stage == 1 and f <= self.fx and f > ftest:
+        fx, gx, sty, fy, gy = self.fx, self.gx, self.sty, self.fy, self.gy
+        if self.stage == 1 and f <= fx and f > ftest:
             # psi = phi - c1 t phi'(0): its model guarantees a step with sufficient decrease
-            gt = self.gtest
-            self.fx -= self.stx * gt
-            self.fy -= self.sty * gt
-            self.gx -= gt
-            self.gy -= gt
-            self._step(f - stp * gt, g - gt)
-            self.fx += self.stx * gt
-            self.fy += self.sty * gt
-            self.gx += gt
-            self.gy += gt
+            (new, brackt, stx, fx, gx, sty, fy, gy) = _step(
+                stx, fx - stx * gtest, gx - gtest, sty, fy - sty * gtest, gy - gtest,
+                stp, f - stp * gtest, g - gtest, brackt, stmin, stmax)
+            fx, gx, fy, gy = fx + stx * gtest, gx + gtest, fy + sty * gtest, gy + gtest
         else:
-            self._step(f, g)
-        stx, sty = self.stx, self.sty
-        if self.brackt:
+            new, brackt, stx, fx, gx, sty, fy, gy = _step(stx, fx, gx, sty, fy, gy, stp, f, g, brackt,
+                                                           stmin, stmax)
+        if brackt:
             if abs(sty - stx) >= _SHRINK * self.width1:
-                self.stp = stx + 0.5 * (sty - stx)
+                new = stx + 0.5 * (sty - stx)
             self.width1, self.width = self.width, abs(sty - stx)
-            self.stmin, self.stmax = min(stx, sty), max(stx, sty)
+            stmin, stmax = min(stx, sty), max(stx, sty)
         else:
-            self.stmin = self.stp + _XTRAP_LO * (self.stp - stx)
-            self.stmax = self.stp + _XTRAP_HI * (self.stp - stx)
-        self.stp = min(max(self.stp, self.step_min), self.step_max)
-        if self.brackt and (self.stp <= self.stmin or self.stp >= self.stmax
-                            or self.stmax - self.stmin <= self.xtol * self.stmax):
-            self.stp = stx  # the search is about to end: end it at the best step
+            stmin, stmax = new + _XTRAP_LO * (new - stx), new + _XTRAP_HI * (new - stx)
+        new = min(max(new, self.step_min), self.step_max)
+        if brackt and (new <= stmin or new >= stmax or stmax - stmin <= self.xtol * stmax):
+            new = stx  # the search is about to end: end it at the best step
+        self.stp, self.brackt, self.stmin, self.stmax = new, brackt, stmin, stmax
+        self.stx, self.fx, self.gx, self.sty, self.fy, self.gy = stx, fx, gx, sty, fy, gy
         return CONTINUE
 
-    def _step(self, fp, dp):
-        """The paper's four cases: the next trial step, and the new interval ends.
 
-        Unbracketed extrapolation stays in ``[stmin, stmax]``, the range set after the
-        previous trial (``[0, 5 step]`` at the start)."""
-        stx, fx, dx, sty, fy, dy, stp = self.stx, self.fx, self.gx, self.sty, self.fy, self.gy, self.stp
-        same_sign = dp * math.copysign(1.0, dx) > 0.0
-        if fp > fx:  # 1: higher value, a minimizer is bracketed; cubic or half-way to the quadratic
-            r, _ = _cubic(stx, fx, dx, stp, fp, dp)
-            c = _safe(stx + r * (stp - stx), stx, stp)
-            q = stx + (dx / ((fx - fp) / (stp - stx) + dx)) / 2.0 * (stp - stx)
-            q = _safe(q, stx, stp)
-            new = c if abs(c - stx) < abs(q - stx) else c + (q - c) / 2.0
-            self.brackt = True
-        elif not same_sign:  # 2: derivatives of opposite sign, bracketed; the step farther from stp
-            r, _ = _cubic(stp, fp, dp, stx, fx, dx)
-            c = _safe(stp + r * (stx - stp), stx, stp)
-            q = _safe(stp + dp / (dp - dx) * (stx - stp), stx, stp)
+def _step(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stmin, stmax):
+    """The paper's four cases: the next trial step, whether a minimizer is bracketed, and the
+    new interval ends ``(stx, fx, dx)`` (best so far) and ``(sty, fy, dy)``.
+
+    Unbracketed extrapolation stays in ``[stmin, stmax]``, the range set after the previous
+    trial (``[0, 5 step]`` at the start).
+    """
+    same_sign = dp * math.copysign(1.0, dx) > 0.0
+    if fp > fx:  # 1: higher value, a minimizer is bracketed; cubic or half-way to the quadratic
+        r, _ = _cubic(stx, fx, dx, stp, fp, dp)
+        c = _safe(stx + r * (stp - stx), stx, stp)
+        q = _safe(stx + (dx / ((fx - fp) / (stp - stx) + dx)) / 2.0 * (stp - stx), stx, stp)
+        new = c if abs(c - stx) < abs(q - stx) else c + (q - c) / 2.0
+        brackt = True
+    elif not same_sign:  # 2: derivatives of opposite sign, bracketed; the step farther from stp
+        r, _ = _cubic(stp, fp, dp, stx, fx, dx)
+        c = _safe(stp + r * (stx - stp), stx, stp)
+        q = _safe(stp + dp / (dp - dx) * (stx - stp), stx, stp)
+        new = c if abs(c - stp) > abs(q - stp) else q
+        brackt = True
+    elif abs(dp) < abs(dx):  # 3: same sign, the slope shrinks in magnitude
+        r, gamma = _cubic(stp, fp, dp, stx, fx, dx)
+        if r == r and r < 0.0 and gamma != 0.0:
+            c = stp + r * (stx - stp)
+        else:  # the cubic's minimizer lies beyond stp: go to the end of the range
+            c = stmax if stp > stx else stmin
+        q = _safe(stp + dp / (dp - dx) * (stx - stp), stx, stp)
+        if brackt:
+            new = c if abs(c - stp) < abs(q - stp) else q
+            lim = stp + _SHRINK * (sty - stp)
+            new = min(lim, new) if stp > stx else max(lim, new)
+        else:
             new = c if abs(c - stp) > abs(q - stp) else q
-            self.brackt = True
-        elif abs(dp) < abs(dx):  # 3: same sign, the slope shrinks in magnitude
-            r, gamma = _cubic(stp, fp, dp, stx, fx, dx)
-            if r == r and r < 0.0 and gamma != 0.0:
-                c = stp + r * (stx - stp)
-            else:  # the cubic's minimizer lies beyond stp: go to the end of the range
-                c = self.stmax if stp > stx else self.stmin
-            q = _safe(stp + dp / (dp - dx) * (stx - stp), stx, stp)
-            if self.brackt:
-                new = c if abs(c - stp) < abs(q - stp) else q
-                lim = stp + _SHRINK * (sty - stp)
-                new = min(lim, new) if stp > stx else max(lim, new)
-            else:
-                new = c if abs(c - stp) > abs(q - stp) else q
-                new = max(self.stmin, min(self.stmax, new))
-        elif self.brackt:  # 4: same sign, slope not shrinking: cubic on [stp, sty]
-            r, _ = _cubic(stp, fp, dp, sty, fy, dy)
-            new = _safe(stp + r * (sty - stp), stp, sty)
-        else:
-            new = self.stmax if stp > stx else self.stmin
-        if fp > fx:
-            self.sty, self.fy, self.gy = stp, fp, dp
-        else:
-            if not same_sign:
-                self.sty, self.fy, self.gy = stx, fx, dx
-            self.stx, self.fx, self.gx = stp, fp, dp
-        self.stp = new
+            new = max(stmin, min(stmax, new))
+    elif brackt:  # 4: same sign, slope not shrinking: cubic on [stp, sty]
+        r, _ = _cubic(stp, fp, dp, sty, fy, dy)
+        new = _safe(stp + r * (sty - stp), stp, sty)
+    else:
+        new = stmax if stp > stx else stmin
+    if fp > fx:
+        return new, brackt, stx, fx, dx, stp, fp, dp
+    if not same_sign:
+        return new, brackt, stp, fp, dp, stx, fx, dx
+    return new, brackt, stp, fp, dp, sty, fy, dy
 
 
 def search(value_and_grad, x, d, f0, slope0, step, c1, c2, xtol, max_step, max_trials, s_out=None):
