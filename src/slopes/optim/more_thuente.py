@@ -226,7 +226,7 @@ def search(value_and_grad, x, d, f0, slope0, step, c1, c2, xtol, max_step, max_t
     (1.0, 2, '', [0.0, 0.0])
     """
     t = step
-    x_t = x + (t * d if s_out is None else np.multiply(d, t, out=s_out))
+    x_t = x + (t * d if s_out is None else np.multiply(d, t, s_out))
     f_t, g_t = value_and_grad(x_t)
     s_t = float(g_t.dot(d))
     if f_t <= f0 + c1 * t * slope0 and abs(s_t) <= -c2 * slope0:
@@ -244,7 +244,7 @@ def search(value_and_grad, x, d, f0, slope0, step, c1, c2, xtol, max_step, max_t
         if trials >= max_trials:
             break
         t = mt.stp
-        x_t = x + (t * d if s_out is None else np.multiply(d, t, out=s_out))
+        x_t = x + (t * d if s_out is None else np.multiply(d, t, s_out))
         f_t, g_t = value_and_grad(x_t)
         s_t = float(g_t.dot(d))
         trials += 1

@@ -236,16 +236,16 @@ class LBFGSMemory:
         m1 = self.m + 1
         self._order: list[int] = []  # occupied slots, oldest first
         self._free = 0  # the slot the next pair is written to
-        self._Rt = np.zeros((m1, m1))  # R^-T in slot order (zero rows/columns: empty slots)
-        self._YY = YY = np.zeros((m1, m1))  # (y_i . y_j), valid on occupied slots
-        self._D = np.zeros((m1, m1))  # diag(s_i . y_i)
-        self._M = np.empty((m1, m1))
+        Rt = np.zeros((m1, m1))  # R^-T in slot order (zero rows/columns: empty slots)
+        YY = np.zeros((m1, m1))  # (y_i . y_j), valid on occupied slots
+        D = np.zeros((m1, m1))  # diag(s_i . y_i)
         self._K = K = np.zeros((2 * m1, 2 * m1 + 1))  # -K, and a zero column for the g row of W
         self._c = np.zeros(2 * m1 + 1)  # the coefficients of the rows of W in the direction
         self._c[-1] = -1.0  # -gamma: H0 = I until a pair is stored
-        # views made once: writing through them is the cheapest way NumPy offers to fill a block
-        self._K11, self._K12, self._K21 = K[:m1, :m1], K[:m1, m1:2 * m1], K[m1:2 * m1, :m1]
-        self._YYcols = [YY[:, j] for j in range(m1)]
+        # what _commit works on, in one tuple; the block views are made once (writing
+        # through a view is the cheapest way NumPy offers to fill a block)
+        self._parts = (Rt, YY, [YY[:, j] for j in range(m1)], D, np.empty((m1, m1)),
+                       K[:m1, :m1], K[:m1, m1:2 * m1], K[m1:2 * m1, :m1], self._c)
 
     def _buffers(self, n):
         if self._W is None:
@@ -286,9 +286,9 @@ class LBFGSMemory:
         W, j, m1 = self._W, self._free, self.m + 1
         s, y = W[j], W[m1 + j]
         if x_new is not None:
-            np.subtract(x_new, x, out=s)
+            np.subtract(x_new, x, s)
         if g_new is not None:
-            np.subtract(g_new, g, out=y)
+            np.subtract(g_new, g, y)
         Wy = W.dot(y)  # (s_i . y) and (y_i . y) for every slot at once
         ys, yy, ss = float(Wy[j]), float(Wy[m1 + j]), float(s.dot(s))
         snorm = math.sqrt(ss) if ss >= 0 else math.nan
@@ -299,13 +299,14 @@ class LBFGSMemory:
                 W[j] = 0.0  # a non-finite row would reach every direction through 0 * inf
                 W[m1 + j] = 0.0
             return False, snorm
-        Rt, yy_new = self._Rt, Wy[m1:2 * m1]
-        self._YY[j] = yy_new
-        self._YYcols[j][...] = yy_new
-        self._D[j, j] = ys
+        Rt, YY, YYcols, D, M, K11, K12, K21, c = self._parts
+        yy_new = Wy[m1:2 * m1]
+        YY[j] = yy_new
+        YYcols[j][...] = yy_new
+        D[j, j] = ys
         # the new pair is the newest: R grows by the column (s_i . y) over the older pairs,
         # R^-1 by the column -R^-1 (s_i . y) / y.s, which is row j of R^-T
-        np.multiply(Wy[:m1].dot(Rt), -1.0 / ys, out=Rt[j])
+        np.multiply(Wy[:m1].dot(Rt), -1.0 / ys, Rt[j])
         Rt[j, j] = 1.0 / ys
         order = self._order
         order.append(j)
@@ -316,14 +317,13 @@ class LBFGSMemory:
             self._free = len(order)
         gamma = ys / yy
         # -K = [[-R^-T (D + gamma Y Y^T) R^-1, gamma R^-T], [gamma R^-1, 0]]   (BNS eq. 3.1)
-        M = self._M
-        np.multiply(self._YY, -gamma, out=M)
-        M -= self._D
-        self._K11[...] = Rt.dot(M.dot(Rt.T))
+        np.multiply(YY, -gamma, M)
+        M -= D
+        K11[...] = Rt.dot(M.dot(Rt.T))
         G = Rt * gamma
-        self._K12[...] = G
-        self._K21[...] = G.T
-        self._c[-1] = -gamma
+        K12[...] = G
+        K21[...] = G.T
+        c[-1] = -gamma
         return True, snorm
 
     def _direction(self, g):
