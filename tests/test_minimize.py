@@ -347,3 +347,19 @@ def test_jac_true_means_fun_returns_value_and_gradient():
     assert r.nfev == r.ngev == len(calls)
     with pytest.raises(ValueError, match="jac must be"):
         sl.minimize(fg, np.zeros(2), jac="yes")
+
+
+def test_history_rows_read_as_columns_and_survive_pickling():
+    import pickle
+
+    r = sl.minimize(ROSEN.fun, ROSEN.x0, method="lbfgs", record_x=True, maxiter=5)
+    h = pickle.loads(pickle.dumps(r.history))
+    assert len(h) == r.nit + 1 == 6
+    for name in ("f", "grad_norm", "step_size", "lr", "nfev", "ngev", "nhev", "x"):
+        np.testing.assert_array_equal(getattr(h, name), getattr(r.history, name))
+    assert h.nfev.dtype == np.int64 and h.x.shape == (6, 2)
+    # the columns are the run's own numbers: row 0 is the start, the last row the result
+    assert h.f[0] == pytest.approx(float(ROSEN.fun(ROSEN.x0))) and h.f[-1] == r.fun
+    np.testing.assert_array_equal(h.x[-1], r.x)
+    with pytest.raises(AttributeError, match="no field 'fx'"):
+        h.fx

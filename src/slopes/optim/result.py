@@ -68,13 +68,17 @@ class History:
         return _FIELDS + (("x",) if self.record_x else ())
 
     def __getattr__(self, name):
-        if name in _FIELDS and "_data" in self.__dict__:
+        # only for names not found as attributes; reads __dict__ directly, since an
+        # instance being unpickled has none of its attributes yet
+        d = self.__dict__
+        if name in _FIELDS and "_data" in d:
             i = _FIELDS.index(name)
             dtype = np.int64 if name in ("nfev", "ngev", "nhev") else np.float64
-            return np.array([row[i] for row in self._data], dtype=dtype)
-        if name == "x" and self.__dict__.get("record_x"):
-            return np.asarray(self._x)
-        raise AttributeError(f"History has no field {name!r}; fields: {', '.join(self.fields)}")
+            return np.array([row[i] for row in d["_data"]], dtype=dtype)
+        if name == "x" and d.get("record_x"):
+            return np.asarray(d["_x"])
+        fields = _FIELDS + (("x",) if d.get("record_x") else ())
+        raise AttributeError(f"History has no field {name!r}; fields: {', '.join(fields)}")
 
     def as_dict(self) -> dict:
         """All fields as a dict of NumPy arrays."""
