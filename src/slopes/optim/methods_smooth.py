@@ -338,8 +338,8 @@ class LBFGS(Method):
             if not slope < 0:  # g is zero or not finite: no direction to search
                 return StepInfo(x.reshape(self.shape), f, g.reshape(self.shape), 0.0, _NAN, state,
                                 {"failed": f"line search: not a descent direction: g.d = {slope:.3g}"})
-            if self.narrow is None:  # trial steps go straight into the memory's next s
-                s_out = mem._next_s()
+            if self.narrow is None:  # d is in the memory's next s slot: trial steps go there
+                s_out = d
             else:
                 d, s_out = d.astype(self.narrow), None
             t0 = 1.0 if mem._order else min(1.0 / math.sqrt(-slope), max_step)

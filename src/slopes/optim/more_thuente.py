@@ -207,7 +207,9 @@ def search(value_and_grad, x, d, f0, slope0, step, c1, c2, xtol, max_step, max_t
     ``value_and_grad(x) -> (f, g)`` is evaluated at each trial. A first trial that
     satisfies both Wolfe conditions (the common case in quasi-Newton methods) costs
     one evaluation, one vector update and one dot product. ``s_out`` (an array of
-    ``x``'s shape and dtype), when given, receives each trial's step ``t d``.
+    ``x``'s shape and dtype), when given, receives each trial's step ``t d``; it may be
+    ``d`` itself (then a first trial of length 1 copies nothing, and ``d`` is copied
+    before ``s_out`` changes).
 
     Returns
     -------
@@ -226,7 +228,14 @@ def search(value_and_grad, x, d, f0, slope0, step, c1, c2, xtol, max_step, max_t
     (1.0, 2, '', [0.0, 0.0])
     """
     t = step
-    x_t = x + (t * d if s_out is None else np.multiply(d, t, s_out))
+    if s_out is None:
+        x_t = x + t * d
+    elif t == 1.0 and s_out is d:  # the caller's direction is already where the step goes
+        x_t = x + d
+    else:
+        if s_out is d:
+            d = d.copy()
+        x_t = x + np.multiply(d, t, s_out)
     f_t, g_t = value_and_grad(x_t)
     s_t = float(g_t.dot(d))
     if f_t <= f0 + c1 * t * slope0 and abs(s_t) <= -c2 * slope0:
@@ -244,7 +253,12 @@ def search(value_and_grad, x, d, f0, slope0, step, c1, c2, xtol, max_step, max_t
         if trials >= max_trials:
             break
         t = mt.stp
-        x_t = x + (t * d if s_out is None else np.multiply(d, t, s_out))
+        if s_out is None:
+            x_t = x + t * d
+        else:
+            if s_out is d:  # keep the direction: s_out now takes t d
+                d = d.copy()
+            x_t = x + np.multiply(d, t, s_out)
         f_t, g_t = value_and_grad(x_t)
         s_t = float(g_t.dot(d))
         trials += 1

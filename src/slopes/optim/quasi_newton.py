@@ -271,17 +271,13 @@ class LBFGSMemory:
         W[self.m + 1 + self._free] = y
         return self._commit()[0]
 
-    def _next_s(self):
-        """The free slot's ``s`` row (after a :meth:`_direction`): a line search may write
-        its trial step there."""
-        return self._W[self._free]
-
     def _commit(self, x_new=None, x=None, g_new=None, g=None):
         """Take the pair in the free slot into ``K`` (or reject it); returns ``(stored, |s|)``.
 
         With ``g_new`` and ``g`` (flat float arrays of the stored length, unchecked: the
         method's own) it first writes ``y = g_new - g``, and with ``x_new`` and ``x`` also
-        ``s = x_new - x`` (else ``s`` is already in :meth:`_next_s`, written by the search).
+        ``s = x_new - x`` (else ``s`` is already in the free slot, where :meth:`_direction` put
+        ``d`` and a line search its trial step).
         """
         W, j, m1 = self._W, self._free, self.m + 1
         s, y = W[j], W[m1 + j]
@@ -327,13 +323,19 @@ class LBFGSMemory:
         return True, snorm
 
     def _direction(self, g):
-        """``(d, g . d)`` with ``d = -H g``, for a flat float ``g`` of the stored length (unchecked)."""
+        """``(d, g . d)`` with ``d = -H g``, for a flat float ``g`` of the stored length (unchecked).
+
+        ``d`` is written into the free slot's ``s`` row (its coefficient in ``c`` is zero), so a
+        step of length 1 along it needs no copy; it is valid until the next pair is stored.
+        """
         W = self._W if self._W is not None else self._buffers(g.shape[0])
         W[-1] = g
         z = W.dot(g)
         c = self._c
         self._K.dot(z, c[:-1])
-        return c.dot(W), float(c.dot(z))
+        d = W[self._free]
+        c.dot(W, d)
+        return d, float(c.dot(z))
 
     def direction(self, g) -> np.ndarray:
         """The L-BFGS direction ``-H g`` (N&W Algorithm 7.4, in compact form).
@@ -350,4 +352,4 @@ class LBFGSMemory:
             raise ValueError(f"g must be a real float array (got dtype {g.dtype})")
         if self._n is not None and g.shape[0] != self._n:
             raise ValueError(f"g must have length {self._n}, like the stored pairs (got length {g.shape[0]})")
-        return self._direction(g.astype(np.float64, copy=False))[0]
+        return self._direction(g.astype(np.float64, copy=False))[0].copy()
