@@ -216,8 +216,8 @@ def search(value_and_grad, x, d, f0, slope0, step, c1, c2, xtol, max_step, max_t
     tuple
         ``(t, x_t, f_t, g_t, trials, why)``: ``why`` is ``""`` when ``t`` satisfies
         the Wolfe conditions, a warning sentence when the search ended early at a
-        step with sufficient decrease, and ``None`` (with ``t = 0``) when no such
-        step was found.
+        step with sufficient (and strict) decrease, and ``None`` (with ``t = 0``) when
+        no such step was found.
 
     Examples
     --------
@@ -247,7 +247,9 @@ def search(value_and_grad, x, d, f0, slope0, step, c1, c2, xtol, max_step, max_t
         if status == CONVERGED:
             return t, x_t, f_t, g_t, trials, ""
         if status != CONTINUE:
-            if t > 0.0 and f_t <= f0 + c1 * t * slope0:  # ended early, but at a decrease
+            # ended early: the step stands if it decreased f (sufficiently, and at all: with a
+            # step below rounding, f0 + c1 t g.d == f0 and a step that changes nothing would pass)
+            if t > 0.0 and f_t < f0 and f_t <= f0 + c1 * t * slope0:
                 return t, x_t, f_t, g_t, trials, f"line search ended early: {_WHY[status]}"
             break
         if trials >= max_trials:

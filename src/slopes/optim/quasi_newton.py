@@ -166,18 +166,21 @@ class LBFGSMemory:
     ``direction(g)`` returns ``-H g`` where ``H`` is the BFGS matrix obtained by
     applying the stored pairs, oldest first, to ``H0 = gamma I`` with
     ``gamma = s_k . y_k / y_k . y_k`` from the newest pair (N&W eq. 7.20). It
-    is the matrix of the two-loop recursion (N&W Algorithm 7.4), kept in its
-    compact form (Byrd, Nocedal & Schnabel 1994, eq. 3.1):
-    ``H = gamma I + W^T K W`` with ``W`` the rows ``s_i`` and ``y_i`` and ``K`` a
-    small ``2m x 2m`` matrix built from ``R^-1`` (kept as ``R^-T``; ``R`` the upper triangle of
-    ``(s_i . y_j)``), ``D = diag(s_i . y_i)`` and ``(y_i . y_j)``. The direction is
-    then three matrix-vector products, ``z = W g``, ``c = K z`` and ``c W``, whatever
-    ``m``; a new pair costs two products with ``W`` and a few ``m x m`` ones.
+    is the matrix of the two-loop recursion (N&W Algorithm 7.4), applied in its
+    compact form (Byrd, Nocedal & Schnabel 1994, eq. 3.1): with ``W`` the rows
+    ``s_i``, ``y_i`` (and ``g``), ``z = W g`` gives every ``s_i . g`` and ``y_i . g`` in one
+    product, a few ``m``-sized steps with ``R^-1`` (``R`` the upper triangle of
+    ``(s_i . y_j)``), ``D = diag(s_i . y_i)`` and ``(y_i . y_j)`` turn them into the
+    coefficients ``c`` of the rows, and ``d = c W`` is one more product: whatever ``m``,
+    a direction is three products with ``W``, and a new pair two. ``R^-1`` is applied
+    as a factor (never multiplied into ``R^-T (D + gamma Y Y^T) R^-1``), which keeps the
+    direction within a few units of rounding of the two-loop recursion's.
 
     The pairs live in a ring of ``m + 1`` slots of one preallocated buffer (the
     spare slot receives the next pair, so a rejected pair never overwrites a stored
-    one); ``K`` is kept in slot order, with zero rows and columns for empty slots, so
-    dropping the oldest pair zeroes one column of ``R^-T`` and moves nothing.
+    one); the small matrices are kept in slot order, with zero rows and columns for
+    empty slots, so dropping the oldest pair zeroes one column of ``R^-T`` and moves
+    nothing.
 
     Parameters
     ----------
@@ -238,14 +241,13 @@ class LBFGSMemory:
         self._free = 0  # the slot the next pair is written to
         Rt = np.zeros((m1, m1))  # R^-T in slot order (zero rows/columns: empty slots)
         YY = np.zeros((m1, m1))  # (y_i . y_j), valid on occupied slots
-        D = np.zeros((m1, m1))  # diag(s_i . y_i)
-        self._K = K = np.zeros((2 * m1, 2 * m1 + 1))  # -K, and a zero column for the g row of W
         self._c = np.zeros(2 * m1 + 1)  # the coefficients of the rows of W in the direction
         self._c[-1] = -1.0  # -gamma: H0 = I until a pair is stored
-        # what _commit works on, in one tuple; the block views are made once (writing
-        # through a view is the cheapest way NumPy offers to fill a block)
-        self._parts = (Rt, YY, [YY[:, j] for j in range(m1)], D, np.empty((m1, m1)),
-                       K[:m1, :m1], K[:m1, m1:2 * m1], K[m1:2 * m1, :m1], self._c)
+        # what _direction and _commit work on, in one tuple: R^-T, Y Y^T and its column
+        # views (writing through a view made once is the cheapest way NumPy offers),
+        # diag(D), and the coefficient vector with its S and Y parts
+        self._parts = (Rt, YY, [YY[:, j] for j in range(m1)], np.zeros(m1), self._c,
+                       self._c[:m1], self._c[m1:2 * m1])
 
     def _buffers(self, n):
         if self._W is None:
@@ -295,11 +297,11 @@ class LBFGSMemory:
                 W[j] = 0.0  # a non-finite row would reach every direction through 0 * inf
                 W[m1 + j] = 0.0
             return False, snorm
-        Rt, YY, YYcols, D, M, K11, K12, K21, c = self._parts
+        Rt, YY, YYcols, dvec, c, _, _ = self._parts
         yy_new = Wy[m1:2 * m1]
         YY[j] = yy_new
         YYcols[j][...] = yy_new
-        D[j, j] = ys
+        dvec[j] = ys
         # the new pair is the newest: R grows by the column (s_i . y) over the older pairs,
         # R^-1 by the column -R^-1 (s_i . y) / y.s, which is row j of R^-T
         np.multiply(Wy[:m1].dot(Rt), -1.0 / ys, Rt[j])
@@ -311,15 +313,7 @@ class LBFGSMemory:
             Rt[:, self._free] = 0.0  # zero above its diagonal: zeroing its row (a column of R^-T) is enough
         else:
             self._free = len(order)
-        gamma = ys / yy
-        # -K = [[-R^-T (D + gamma Y Y^T) R^-1, gamma R^-T], [gamma R^-1, 0]]   (BNS eq. 3.1)
-        np.multiply(YY, -gamma, M)
-        M -= D
-        K11[...] = Rt.dot(M.dot(Rt.T))
-        G = Rt * gamma
-        K12[...] = G
-        K21[...] = G.T
-        c[-1] = -gamma
+        c[-1] = -ys / yy  # -gamma
         return True, snorm
 
     def _direction(self, g):
@@ -330,9 +324,19 @@ class LBFGSMemory:
         """
         W = self._W if self._W is not None else self._buffers(g.shape[0])
         W[-1] = g
-        z = W.dot(g)
-        c = self._c
-        self._K.dot(z, c[:-1])
+        z = W.dot(g)  # (s_i . g), (y_i . g), g . g
+        Rt, YY, _, dvec, c, cS, cY = self._parts
+        m1 = self.m + 1
+        gamma = -c[-1]
+        # -H g = -gamma g + S^T R^-T w + gamma Y^T u   (BNS eq. 3.1 multiplied out), with
+        # u = R^-1 S g and w = gamma (Y g - Y Y^T u) - D u
+        u = z[:m1].dot(Rt)
+        w = YY.dot(u)
+        np.subtract(z[m1:2 * m1], w, w)
+        w *= gamma
+        w -= dvec * u
+        Rt.dot(w, cS)
+        np.multiply(u, gamma, cY)
         d = W[self._free]
         c.dot(W, d)
         return d, float(c.dot(z))
