@@ -445,17 +445,26 @@ class CountedProblem:
         return np.asarray(self.grad_(x), dtype=np.float64)
 
 
-@pytest.mark.parametrize("name", ["rosenbrock", "penalty_i", "helical_valley", "box_3d", "watson"])
-def test_lbfgs_takes_the_iterations_of_scipy_lbfgsb(name):
-    # the same directions (L-BFGS, m = 10) and the same search (Moré-Thuente with
-    # L-BFGS-B's constants and first step 1/|g|): scipy's own iterations and evaluations
-    # (ftol=0: scipy stops on the gradient alone, as slopes does)
+# slopes' method -> scipy's, with the options that make scipy stop on the gradient alone
+SCIPY_TWINS = {"lbfgs": ("L-BFGS-B", {"ftol": 0.0}), "bfgs": ("BFGS", {})}
+
+
+@pytest.mark.parametrize("method, name", [("lbfgs", n) for n in ("rosenbrock", "penalty_i", "helical_valley",
+                                                                  "box_3d", "watson")]
+                         + [("bfgs", n) for n in ("rosenbrock", "beale", "helical_valley", "jennrich_sampson",
+                                                  "penalty_i")])
+def test_takes_the_iterations_of_scipys_twin(method, name):
+    # the same directions and the same search: lbfgs as L-BFGS-B (m = 10; Moré-Thuente with
+    # c1 = 1e-3, c2 = 0.9, xtol = 0.1, first step 1/|g|), bfgs as scipy's BFGS (Moré-Thuente
+    # with c1 = 1e-4, c2 = 0.9, xtol = 1e-14, first step min(1, 1.01/|g|), then
+    # min(1, 2.02 (f_k - f_{k-1}) / g.d)): scipy's own iterations and evaluations
     optimize = pytest.importorskip("scipy.optimize")
+    twin, options = SCIPY_TWINS[method]
     p = sl.problems.get(name)
     ours, ref = CountedProblem(p.fun), CountedProblem(p.fun)
-    r = sl.minimize(ours.f, p.x0, method="lbfgs", jac=ours.g, gtol=1e-5)
-    s = optimize.minimize(ref.f, np.asarray(p.x0, float), jac=ref.g, method="L-BFGS-B",
-                          options={"gtol": 1e-5, "ftol": 0.0})
+    r = sl.minimize(ours.f, p.x0, method=method, jac=ours.g, gtol=1e-5)
+    s = optimize.minimize(ref.f, np.asarray(p.x0, float), jac=ref.g, method=twin,
+                          options={"gtol": 1e-5, **options})
     assert r.success and s.success
     assert (r.nit, ours.nf, ours.ng) == (s.nit, ref.nf, ref.ng)
     np.testing.assert_allclose(r.x, s.x, rtol=1e-6, atol=1e-9)
@@ -463,38 +472,14 @@ def test_lbfgs_takes_the_iterations_of_scipy_lbfgsb(name):
 
 def test_lbfgs_iterates_of_the_100d_extended_rosenbrock_are_scipys():
     optimize = pytest.importorskip("scipy.optimize")
-
-    def f(x):
-        return float(np.sum(100.0 * (x[1::2] - x[::2] ** 2) ** 2 + (1.0 - x[::2]) ** 2))
-
-    def g(x):
-        r = x[1::2] - x[::2] ** 2
-        out = np.empty_like(x)
-        out[::2] = -400.0 * x[::2] * r - 2.0 * (1.0 - x[::2])
-        out[1::2] = 200.0 * r
-        return out
-
-    x0 = np.tile([-1.2, 1.0], 50)
+    p = sl.problems.get("extended_rosenbrock", n=100)
+    prob = CountedProblem(p.fun)
     seen = []
-    r = sl.minimize(f, x0, method="lbfgs", jac=g, gtol=1e-5, record_x=True)
-    s = optimize.minimize(f, x0, jac=g, method="L-BFGS-B", options={"gtol": 1e-5},
-                          callback=lambda xk: seen.append(xk.copy()))
+    r = sl.minimize(prob.f, p.x0, method="lbfgs", jac=prob.g, gtol=1e-5, record_x=True)
+    s = optimize.minimize(prob.f, np.asarray(p.x0, float), jac=prob.g, method="L-BFGS-B",
+                          options={"gtol": 1e-5}, callback=lambda xk: seen.append(xk.copy()))
     assert (r.nit, r.nfev, r.ngev) == (s.nit, s.nfev, s.njev) == (36, 48, 48)  # 39 / 54 / 45 before
     np.testing.assert_allclose(r.history.x[1:], np.array(seen), rtol=1e-9, atol=1e-12)
-
-
-@pytest.mark.parametrize("name", ["rosenbrock", "beale", "helical_valley", "jennrich_sampson", "penalty_i"])
-def test_bfgs_takes_the_iterations_of_scipy_bfgs(name):
-    # scipy's BFGS: the Moré-Thuente search with c1 = 1e-4, c2 = 0.9, xtol = 1e-14, first
-    # step min(1, 1.01/|g|), then min(1, 2.02 (f_k - f_{k-1}) / g.d)
-    optimize = pytest.importorskip("scipy.optimize")
-    p = sl.problems.get(name)
-    ours, ref = CountedProblem(p.fun), CountedProblem(p.fun)
-    r = sl.minimize(ours.f, p.x0, method="bfgs", jac=ours.g, gtol=1e-5)
-    s = optimize.minimize(ref.f, np.asarray(p.x0, float), jac=ref.g, method="BFGS", options={"gtol": 1e-5})
-    assert r.success and s.success
-    assert (r.nit, ours.nf, ours.ng) == (s.nit, ref.nf, ref.ng)
-    np.testing.assert_allclose(r.x, s.x, rtol=1e-6, atol=1e-9)
 
 
 @pytest.mark.parametrize("method", ["lbfgs", "bfgs"])
