@@ -134,3 +134,24 @@ def test_out_of_trials_is_a_failure_with_the_start_point():
                      np.array([0.3]), np.array([1.0]), c1=1e-10, c2=1e-9, xtol=0.0, max_trials=2)
     assert not r.success and r.step == 0.0 and r.trials == 2
     np.testing.assert_array_equal(r.x_new, [0.3])
+
+
+def test_sufficient_decrease_is_judged_up_to_rounding():
+    # near a minimum the decrease c1 t g.d (here 4e-19) is far below one ulp of f (2.3e-13):
+    # a step meeting the curvature condition whose f came out one ulp high is still taken
+    # (a ridge regression at max|grad| 1.1e-8 stalled on exactly this), one that is really
+    # higher is not
+    f0, slope0 = 1434.0846975940215, -4e-16
+    x, d = np.array([1.0]), np.array([-1.0])
+    grad = np.array([0.3 * 4e-16])  # g_t . d = 0.3 g.d: curvature met
+
+    def vg(z):
+        return f0 + np.spacing(f0), grad
+
+    t, x_t, f_t, g_t, trials, why = search(vg, x, d, f0, slope0, 1.0, 1e-3, 0.9, 0.1, 1e10, 20)
+    assert (t, trials, why) == (1.0, 1, "")
+
+    def higher(z):
+        return f0 + 1e-9, grad
+
+    assert search(higher, x, d, f0, slope0, 1.0, 1e-3, 0.9, 0.1, 1e10, 20)[-1] is None

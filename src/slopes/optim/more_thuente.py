@@ -47,6 +47,12 @@ _XTRAP_HI = 4.0
 _SHRINK = 0.66
 
 CONTINUE, CONVERGED, ROUNDING, XTOL, AT_MAX, AT_MIN = range(6)
+
+# sufficient decrease is judged up to this many units of f's rounding (eps |f0|)
+_ROUNDING = 4.0
+_EPS_64 = float(np.finfo(np.float64).eps)
+_EPS = {np.dtype(np.float64): _EPS_64, np.dtype(np.float32): float(np.finfo(np.float32).eps),
+        np.dtype(np.float16): float(np.finfo(np.float16).eps)}
 _WHY = {ROUNDING: "rounding errors prevent progress inside the bracket",
         XTOL: "the bracket is narrower than xtol", AT_MAX: "the step is at max_step",
         AT_MIN: "the step is at its lower bound"}
@@ -206,7 +212,10 @@ def search(value_and_grad, x, d, f0, slope0, step, c1, c2, xtol, max_step, max_t
 
     ``value_and_grad(x) -> (f, g)`` is evaluated at each trial. A first trial that
     satisfies both Wolfe conditions (the common case in quasi-Newton methods) costs
-    one evaluation, one vector update and one dot product. ``s_out`` (an array of
+    one evaluation, one vector update and one dot product. Sufficient decrease is
+    judged up to f's own rounding (``4 eps |f(x)|``, eps of ``x``'s dtype): close to a
+    minimum, where ``c1 t g.d`` falls below it, a step that meets the curvature
+    condition is taken even when f came out an ulp above ``f(x)``. ``s_out`` (an array of
     ``x``'s shape and dtype), when given, receives each trial's step ``t d``; it may be
     ``d`` itself (then a first trial of length 1 copies nothing, and ``d`` is copied
     before ``s_out`` changes).
@@ -227,6 +236,9 @@ def search(value_and_grad, x, d, f0, slope0, step, c1, c2, xtol, max_step, max_t
     >>> float(t), trials, why, x_t.tolist()
     (1.0, 2, '', [0.0, 0.0])
     """
+    # f's own rounding: near a minimum a decrease of c1 t g.d may lie below it, and a step
+    # that satisfies the curvature condition is then refused for an f one ulp above f0
+    noise = _ROUNDING * _EPS.get(x.dtype, _EPS_64) * abs(f0)
     t = step
     if s_out is None:
         x_t = x + t * d
@@ -238,11 +250,13 @@ def search(value_and_grad, x, d, f0, slope0, step, c1, c2, xtol, max_step, max_t
         x_t = x + np.multiply(d, t, s_out)
     f_t, g_t = value_and_grad(x_t)
     s_t = float(g_t.dot(d))
-    if f_t <= f0 + c1 * t * slope0 and abs(s_t) <= -c2 * slope0:
+    if abs(s_t) <= -c2 * slope0 and f_t <= f0 + c1 * t * slope0 + noise:
         return t, x_t, f_t, g_t, 1, ""
     mt = MoreThuente(f0, slope0, t, c1, c2, xtol, 0.0, max_step)
     trials = 1
     while True:
+        if trials > 1 and abs(s_t) <= -c2 * slope0 and f_t <= f0 + c1 * t * slope0 + noise:
+            return t, x_t, f_t, g_t, trials, ""
         status = mt.tell(f_t, s_t)
         if status == CONVERGED:
             return t, x_t, f_t, g_t, trials, ""
