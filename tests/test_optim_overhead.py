@@ -147,3 +147,27 @@ def test_memory_buffers_survive_many_drops():
         r += s * (a - (y @ r) / (y @ s))
     np.testing.assert_allclose(mem.direction(g), -r, rtol=1e-12)
     assert len(mem) == m and [p[0].tolist() for p in mem.pairs] == [p[0].tolist() for p in pairs]
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # the refused pair's own products
+def test_memory_directions_stay_finite_after_an_overflowed_trial_step():
+    # a line search writes its trial steps into the free slot; one that overflowed and a
+    # failed search must not reach the next direction through 0 * inf
+    rng = np.random.default_rng(1)
+    n = 8
+    A = np.diag(np.linspace(1.0, 10.0, n))
+    mem = LBFGSMemory(m=3)
+    x = rng.standard_normal(n)
+    g = A @ x
+    for _ in range(5):
+        d, _ = mem._direction(g)
+        x_new = x + 0.2 * d
+        mem._commit(x_new, x, A @ x_new, g)
+        x, g = x_new, A @ x_new
+    d, _ = mem._direction(g)
+    d[:] = np.inf  # the free slot after a trial step that overflowed
+    mem.clear()  # what the method does after a failed search
+    np.testing.assert_array_equal(mem.direction(g), -g)
+    # and a pair with non-finite entries is refused without leaving them behind
+    assert not mem.push(np.full(n, np.inf), g)
+    assert np.all(np.isfinite(mem.direction(g)))

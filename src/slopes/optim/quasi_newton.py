@@ -237,6 +237,8 @@ class LBFGSMemory:
     def clear(self) -> None:
         """Forget all pairs (e.g. to restart after a failed line search)."""
         m1 = self.m + 1
+        if self._W is not None:  # a failed search may have left an overflowed trial step in a
+            self._W[...] = 0.0  # slot; every row reaches z = W g, where 0 * inf would be nan
         self._order: list[int] = []  # occupied slots, oldest first
         self._free = 0  # the slot the next pair is written to
         Rt = np.zeros((m1, m1))  # R^-T in slot order (zero rows/columns: empty slots)
