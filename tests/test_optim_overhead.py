@@ -63,7 +63,7 @@ def calls_per_iteration(method, n=10, maxiter=100):
 def test_lbfgs_calls_per_iteration_bounded():
     # 150 calls per iteration before the memory kept preallocated buffers and the
     # driver read max|x|, max|g| and |s| without NumPy's Python wrappers; 114 after;
-    # 48 with the compact memory, the Moré-Thuente search whose accepted first trial
+    # 46 with the compact memory, the Moré-Thuente search whose accepted first trial
     # is a few operations, and the driver's row tuples
     per_it, res = calls_per_iteration("lbfgs")
     assert res.nit > 50  # enough iterations that the start-up calls are amortised
