@@ -22,6 +22,8 @@ Rows (keys for ``--only``):
            with a hand-written gradient; slopes once with its own (AD) gradient and once with
            the same hand-written one (``jac=``), so that only the drivers' overhead differs
 - lbfgs_ext the same on the extended 100-D Rosenbrock (independent 2-D pairs)
+           (both rows also time optax's lbfgs with its zoom line search: the whole loop in one
+           ``jax.jit``, float64, the same start and the same stop, max|grad| <= gtol)
 - d5       5th derivative of sin + cos at 0 vs the closed form cos(x) - sin(x)
 - mem      tracemalloc peaks of the (100000, 100) logistic gradient, eager and jitted, vs the
            forward pass alone
@@ -98,6 +100,19 @@ def load_jax():
     return (jax, jnp), None
 
 
+def load_optax(jaxlib):
+    """((jax, jax.numpy), optax) for the MLP and L-BFGS rows, or (None, reason)."""
+    if jaxlib[0] is None:
+        return None, jaxlib[1]
+    try:
+        import optax
+    except ImportError:
+        return None, "skipped (optax not installed)"
+    except Exception as e:
+        return None, f"skipped (optax import failed: {type(e).__name__})"
+    return (jaxlib[0], optax), None
+
+
 def load_torch():
     """The torch module, or (None, reason)."""
     try:
@@ -107,20 +122,6 @@ def load_torch():
     except Exception as e:
         return None, f"skipped (torch import failed: {type(e).__name__})"
     return torch, None
-
-
-def load_jax_optax():
-    """((jax, optax), None) with float64 enabled, or (None, reason)."""
-    jaxlib = load_jax()
-    if jaxlib[0] is None:
-        return jaxlib
-    try:
-        import optax
-    except ImportError:
-        return None, "skipped (optax not installed)"
-    except Exception as e:
-        return None, f"skipped (optax import failed: {type(e).__name__})"
-    return (jaxlib[0][0], optax), None
 
 
 def load_scipy():
@@ -633,7 +634,7 @@ def fit_first_call(p0, data) -> str:
            f"{(time.perf_counter() - t0) * 1e3:.1f} ms (the user's jitted step: table (8))"
 
 
-def row_mlp(torchlib, jaxoptax):
+def row_mlp(torchlib, optaxlib):
     X, labels, source = digits_data()
     data = batches(X, labels)
     p0 = mlp_init()
@@ -671,8 +672,8 @@ def row_mlp(torchlib, jaxoptax):
             info=True, **kw)
         add(row, "slopes (eager)", lambda: trainer_build(lambda: SlopesMLP(p0, data, lambda f: f)), ref,
             info=True, **kw)
-    peer(row, "jax-jit + optax", jaxoptax,
-         lambda mods: trainer_build(lambda: JaxOptaxMLP(*mods, p0, data)), ref, **kw)
+    peer(row, "jax-jit + optax", optaxlib,
+         lambda mods: trainer_build(lambda: JaxOptaxMLP(mods[0][0], mods[1], p0, data)), ref, **kw)
     peer(row, "torch", torchlib, lambda torch: trainer_build(lambda: TorchMLP(torch, p0, data)), ref, **kw)
     if not ok:
         row.get(SLOPES).ok = False
@@ -727,7 +728,43 @@ def minimize_has_jit():
     return None if prm is None else prm.default
 
 
-def row_lbfgs(scipylib, key="lbfgs", n=100):
+def optax_lbfgs_solver(mods, key, x0, maxiter=10_000):
+    """A jitted optax lbfgs run from ``x0`` to max|grad| <= GTOL; returns ``solve() -> (x, nit)``."""
+    (jax, jnp), optax = mods
+    import optax.tree_utils as otu
+
+    jfun = (lambda x: jnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)) if key == "lbfgs" \
+        else (lambda x: jnp.sum(100.0 * (x[1::2] - x[::2] ** 2) ** 2 + (1.0 - x[::2]) ** 2))
+    opt = optax.lbfgs()
+    value_and_grad = optax.value_and_grad_from_state(jfun)
+
+    def run(x):
+        def step(carry):
+            x, state = carry
+            value, grad = value_and_grad(x, state=state)
+            updates, state = opt.update(grad, state, x, value=value, grad=grad, value_fn=jfun)
+            return optax.apply_updates(x, updates), state
+
+        def more(carry):
+            _, state = carry
+            k = otu.tree_get(state, "count")
+            g = otu.tree_get(state, "grad")
+            return (k == 0) | ((k < maxiter) & (jnp.max(jnp.abs(g)) > GTOL))
+
+        x, state = jax.lax.while_loop(more, step, (x, opt.init(x)))
+        return x, otu.tree_get(state, "count")
+
+    runj = jax.jit(run)
+    xj = jnp.asarray(x0, dtype=jnp.float64)
+
+    def solve():
+        x, k = runj(xj)
+        return np.asarray(x), int(k)
+
+    return solve
+
+
+def row_lbfgs(scipylib, optaxlib=(None, "not loaded"), key="lbfgs", n=100):
     kind, fun_sl, fun_np, grad_np = ROSENBROCKS[key]
     x0 = np.tile([-1.2, 1.0], n // 2)
     row = Row(key, f"(5) L-BFGS {kind} Rosenbrock n={n}", "scipy L-BFGS-B")
@@ -772,10 +809,23 @@ def row_lbfgs(scipylib, key="lbfgs", n=100):
     if jit_default is not None and not NO_JIT:
         add(row, "slopes lbfgs (jit=False)", lambda: slopes_build(jit=False), ref, info=True, **kw)
     add(row, "slopes lbfgs (jac=)", lambda: slopes_build(jac=grad_np), ref, **kw)
+
+    def optax_build(mods):
+        solve = optax_lbfgs_solver(mods, key, x0)
+        x, nit = solve()  # traces and compiles
+        x = np.asarray(x, dtype=np.float64)
+        stats["optax lbfgs"] = (nit, None, None, float(fun_np(x)), x, True)
+        return x, lambda: solve()[0]
+
+    peer(row, "optax lbfgs", optaxlib, optax_build, ref, **kw)
     row.extra.append("sl.minimize jit= option: " + ("absent" if jit_default is None
                                                    else f"present (default {jit_default!r})"))
     for name, (nit, nfev, ngev, f, x, ok) in stats.items():
         gmax = float(np.max(np.abs(grad_np(np.asarray(x, dtype=np.float64)))))
+        if nfev is None:  # optax counts no evaluations in its state
+            row.extra.append(f"{name}: nit {nit}, final f {f:.3e}, max|grad| {gmax:.2e}, "
+                             f"max|x - 1| {float(np.max(np.abs(x - 1))):.1e}")
+            continue
         row.extra.append(f"{name}: nit {nit}, nfev {nfev}, ngev {ngev}, final f {f:.3e}, "
                          f"max|grad| {gmax:.2e}, success {ok}, max|x - 1| {float(np.max(np.abs(x - 1))):.1e}")
     return row
@@ -932,6 +982,7 @@ def machine(repeats, min_time, jaxlib, torchlib):
     print(f"numpy       {np.__version__}{blas}")
     print(f"scipy       {version('scipy')}")
     print(f"jax         {jax_v}")
+    print(f"optax       {version('optax')}")
     print(f"torch       {torch_v}")
     print(f"slopes      {version('slopes')} (git {git_commit()})")
     if JIT is None:
@@ -964,6 +1015,10 @@ TARGETS = [
     ("(5) L-BFGS, same gradient (jac=), chained <= scipy", "lbfgs", "slopes lbfgs (jac=)", "scipy L-BFGS-B", 1.0),
     ("(5) L-BFGS, same gradient (jac=), extended <= scipy", "lbfgs_ext", "slopes lbfgs (jac=)",
      "scipy L-BFGS-B", 1.0),
+    ("(5) L-BFGS chained <= 2x optax lbfgs (jitted loop)", "lbfgs", "slopes lbfgs", "optax lbfgs", 2.0),
+    ("(5) L-BFGS extended <= 2x optax lbfgs (jitted loop)", "lbfgs_ext", "slopes lbfgs", "optax lbfgs", 2.0),
+    ("(5) L-BFGS (jac=) chained <= 2x optax lbfgs", "lbfgs", "slopes lbfgs (jac=)", "optax lbfgs", 2.0),
+    ("(5) L-BFGS (jac=) extended <= 2x optax lbfgs", "lbfgs_ext", "slopes lbfgs (jac=)", "optax lbfgs", 2.0),
     ("(6) 5th derivative <= 20x numpy", "d5", "slopes", "numpy", 20.0),
 ] + [(f"(8) first call {key} < 20 ms", key, "slopes", FIRST_CALL, FIRST_CALL_LIMIT) for key in ALL_KEYS if key != "mem"]
 
@@ -986,7 +1041,8 @@ def main(argv=None) -> int:
         ap.error(f"unknown row keys: {sorted(unknown)}")
     t_start = time.perf_counter()
 
-    jaxlib = load_jax() if {"a1", "a2", "b2", "c"} & set(keys) else (None, "not needed")
+    jaxlib = load_jax() if {"a1", "a2", "b2", "c", "mlp", "lbfgs", "lbfgs_ext"} & set(keys) else (None, "not needed")
+    optaxlib = load_optax(jaxlib) if {"mlp", "lbfgs", "lbfgs_ext"} & set(keys) else (None, "not needed")
     torchlib = load_torch()
     scipylib = load_scipy()
     machine(repeats, min_time, jaxlib, torchlib)
@@ -1000,9 +1056,9 @@ def main(argv=None) -> int:
         "b2": lambda: row_logistic("b2", "(2) logistic grad n=1e5 d=100", *LOGISTIC_SIZES["b2"], "grad", jaxlib),
         "c": lambda: row_logistic("c", "(3) logistic hessian n=1e4 d=100", *LOGISTIC_SIZES["c"], "hessian",
                                   jaxlib),
-        "mlp": lambda: row_mlp(torchlib, load_jax_optax()),
-        "lbfgs": lambda: row_lbfgs(scipylib),
-        "lbfgs_ext": lambda: row_lbfgs(scipylib, "lbfgs_ext"),
+        "mlp": lambda: row_mlp(torchlib, optaxlib),
+        "lbfgs": lambda: row_lbfgs(scipylib, optaxlib),
+        "lbfgs_ext": lambda: row_lbfgs(scipylib, optaxlib, "lbfgs_ext"),
         "d5": row_d5,
     }
     rows: list[Row] = []

@@ -312,21 +312,22 @@ def test_data_goes_through_mini_batches():
 
 
 def test_bfgs_first_trial_steps_follow_the_last_decrease(monkeypatch):
-    # first search from min(1, 1/max|g|), later ones from min(1, 2.02 (f_k - f_{k-1}) / g.d)
+    # first search from min(1, 1.01/|g|_2) (scipy's BFGS: its N&W 3.60 step with the
+    # fictitious previous value f + |g|/2), later ones from min(1, 2.02 (f_k - f_{k-1}) / g.d)
     from slopes.optim import methods_smooth
 
     seen = []
-    orig = methods_smooth._line_search
+    orig = methods_smooth.BFGS._search
 
-    def spy(problem, kind, x, d, f, g, step, c1, c2):
+    def spy(self, x, d, f, g, slope, step):
         seen.append((step, f, float(g @ d)))
-        return orig(problem, kind, x, d, f, g, step, c1, c2)
+        return orig(self, x, d, f, g, slope, step)
 
-    monkeypatch.setattr(methods_smooth, "_line_search", spy)
+    monkeypatch.setattr(methods_smooth.BFGS, "_search", spy)
     sl.minimize(ROSEN.fun, ROSEN.x0, method="bfgs", maxiter=5)
     assert len(seen) == 5
     g0 = sl.grad(ROSEN.fun)(ROSEN.x0)
-    assert seen[0][0] == min(1.0, 1.0 / np.max(np.abs(g0)))
+    assert seen[0][0] == pytest.approx(min(1.0, 1.01 / np.linalg.norm(g0)), rel=1e-12)
     for (_, f_prev, _), (step, f, gd) in zip(seen, seen[1:]):
         assert step == pytest.approx(min(1.0, 2.02 * (f - f_prev) / gd), rel=1e-12)
 
@@ -346,3 +347,19 @@ def test_jac_true_means_fun_returns_value_and_gradient():
     assert r.nfev == r.ngev == len(calls)
     with pytest.raises(ValueError, match="jac must be"):
         sl.minimize(fg, np.zeros(2), jac="yes")
+
+
+def test_history_rows_read_as_columns_and_survive_pickling():
+    import pickle
+
+    r = sl.minimize(ROSEN.fun, ROSEN.x0, method="lbfgs", record_x=True, maxiter=5)
+    h = pickle.loads(pickle.dumps(r.history))
+    assert len(h) == r.nit + 1 == 6
+    for name in ("f", "grad_norm", "step_size", "lr", "nfev", "ngev", "nhev", "x"):
+        np.testing.assert_array_equal(getattr(h, name), getattr(r.history, name))
+    assert h.nfev.dtype == np.int64 and h.x.shape == (6, 2)
+    # the columns are the run's own numbers: row 0 is the start, the last row the result
+    assert h.f[0] == pytest.approx(float(ROSEN.fun(ROSEN.x0))) and h.f[-1] == r.fun
+    np.testing.assert_array_equal(h.x[-1], r.x)
+    with pytest.raises(AttributeError, match="no field 'fx'"):
+        h.fx

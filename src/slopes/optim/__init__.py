@@ -27,6 +27,7 @@ from .clipping import ClipNormState, ClipValueState, clip_by_global_norm, clip_b
 from .driver import minimize
 from .multistart import MultistartResult, multistart
 from .linesearch import LineSearchResult, backtracking, strong_wolfe
+from .more_thuente import more_thuente
 from .newton import HessianModification, NewtonStepResult, newton_direction, newton_step
 from .prox import fixed_point_residual
 from .quasi_newton import BFGSUpdate, LBFGSMemory, bfgs_update, initial_gamma
@@ -82,6 +83,7 @@ __all__ = [
     "bfgs_update",
     "initial_gamma",
     "backtracking",
+    "more_thuente",
     "strong_wolfe",
     "AdagradState",
     "AdamState",

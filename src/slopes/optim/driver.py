@@ -15,7 +15,8 @@ import time
 import numpy as np
 
 from ._validate import check_learning_rate, check_number
-from .methods_base import METHODS, DivergenceWatch, Problem, StepInfo, constraint_projection
+from .methods_base import (METHODS, NO_EXTRA, DivergenceWatch, Method, Problem, StepInfo, _max_abs,
+                           constraint_projection)
 from .result import History, Result
 
 __all__ = ["minimize", "default_gtol"]
@@ -259,70 +260,79 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
     f0 = f
     watch = DivergenceWatch(x, f0)
     measure = meth.optimality(x, f, g)
-    best = [x.copy(), f]
+    x_best, f_best = x.copy(), f
     nit = 0
     lr = float("nan")
-
-    def record(step_size):
-        hist.append(x=x, f=f, grad_norm=measure, step_size=step_size, lr=lr, nfev=problem.nfev,
-                    ngev=problem.ngev, nhev=problem.nhev)
+    add_row = hist.add
 
     def make(success, status, message):
         return Result(x=x.copy(), fun=f, grad=None if g is None else np.array(g, copy=True),
                       grad_norm=measure, nit=nit, nfev=problem.nfev, ngev=problem.ngev,
                       nhev=problem.nhev, success=bool(success), status=status, message=message,
-                      elapsed=time.perf_counter() - t0, x_best=best[0].copy(), fun_best=best[1],
+                      elapsed=time.perf_counter() - t0, x_best=x_best.copy(), fun_best=f_best,
                       history=hist, method=method, passes=None if chunked is None else chunked.passes,
                       pass_times=None if chunked is None else list(chunked.pass_times))
 
     def converged():
         if measure <= gtol:
             return True, f"converged: optimality measure {measure:.3g} <= gtol {gtol:.3g}"
-        if math.isnan(measure) and f_star is not None and best[1] - f_star <= ftol:
-            return True, f"converged: f_best - f_star = {best[1] - f_star:.3g} <= ftol {ftol:.3g}"
+        if math.isnan(measure) and f_star is not None and f_best - f_star <= ftol:
+            return True, f"converged: f_best - f_star = {f_best - f_star:.3g} <= ftol {ftol:.3g}"
         return False, ""
 
-    record(float("nan"))
+    add_row(f, measure, math.nan, lr, problem.nfev, problem.ngev, problem.nhev, x)
     if not math.isfinite(f):
         return make(False, 2, f"diverged: f(x0) = {f}; the starting point must have a finite value")
     ok, msg = converged()
     if ok:
         return make(True, 0, msg)
+    # the loop body is the per-iteration cost of every method: plain attribute reads,
+    # one row tuple, and the tests on numbers already computed
+    optimality = meth.optimality
+    max_abs_grad = type(meth).optimality is Method.optimality  # the default measure, max|g|
     try:
         state = meth.init(x, f, g)
         for k in range(maxiter):
             info: StepInfo = meth.step(state, k)
-            lr = float(info.lr) if info.lr is not None else float("nan")
-            failed = info.extra.get("failed")
-            if failed:
+            lr = float(info.lr) if info.lr is not None else math.nan
+            extra = info.extra
+            if extra is not NO_EXTRA and extra.get("failed"):
                 ok, msg = converged()
                 if ok:
                     return make(True, 0, msg)
-                return make(False, 4, f"method failure at iteration {k + 1}: {failed}")
-            xn = np.asarray(info.x, dtype=dtype)
+                return make(False, 4, f"method failure at iteration {k + 1}: {extra['failed']}")
+            xn = info.x
+            if type(xn) is not np.ndarray or xn.dtype is not x.dtype:
+                xn = np.asarray(xn, dtype=dtype)
             fn = float(info.f)
             why = watch.reason(xn, fn)
             if why is not None:
                 hint = (f"try a smaller learning_rate (was {problem.learning_rate})"
                         if problem.learning_rate is not None else "try a smaller learning_rate")
                 msg = (f"diverged: {why} at iteration {k + 1}; {hint}. The best point seen is "
-                       f"in x_best (f = {best[1]:.6g})")
+                       f"in x_best (f = {f_best:.6g})")
                 return make(False, 2, msg)
             x, f, g, state = xn, fn, info.g, info.state
             nit = k + 1
-            m = info.extra.get("measure")
-            measure = float(m) if m is not None else meth.optimality(x, f, g)
-            if f < best[1]:
-                best[0], best[1] = x.copy(), f
-            record(float(info.step_size))
+            m = extra.get("measure") if extra is not NO_EXTRA else None
+            if m is not None:
+                measure = float(m)
+            elif max_abs_grad and g is not None:
+                measure = _max_abs(g)  # Method.optimality, one call less
+            else:
+                measure = optimality(x, f, g)
+            if f < f_best:
+                x_best, f_best = x.copy(), f
+            add_row(f, measure, float(info.step_size), lr, problem.nfev, problem.ngev, problem.nhev, x)
             if callback is not None and callback(make(False, -1, "running")):
                 ok, msg = converged()
                 if ok:
                     return make(True, 0, msg)
                 return make(False, 3, f"stopped by callback at iteration {nit}")
-            ok, msg = converged()
-            if ok:
-                return make(True, 0, msg)
+            if measure <= gtol or measure != measure:
+                ok, msg = converged()
+                if ok:
+                    return make(True, 0, msg)
         return make(False, 1, f"maximum number of iterations ({maxiter}) reached; optimality "
                               f"measure {measure:.3g} > gtol {gtol:.3g}")
     except KeyboardInterrupt:

@@ -18,15 +18,14 @@ convergence (the driver does).
 
 >>> from slopes.optim.methods_base import METHODS, StepInfo
 >>> info = StepInfo(np.zeros(2), 0.0, np.zeros(2), 1.0, 0.1, None)
->>> info.extra
+>>> dict(info.extra)
 {}
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
 
 import numpy as np
 
@@ -40,8 +39,9 @@ __all__ = ["METHODS", "Method", "Problem", "StepInfo", "register_method", "check
 #: name -> Method class; filled by :func:`register_method`.
 METHODS: dict[str, type] = {}
 
+NO_EXTRA = MappingProxyType({})  # shared by the steps that report nothing extra
 
-@dataclass
+
 class StepInfo:
     """What one method iteration returns.
 
@@ -61,16 +61,20 @@ class StepInfo:
         The method's state for the next iteration.
     extra : dict
         Method-specific information (e.g. ``{"measure": residual}`` to give the
-        driver a non-gradient optimality measure, ``{"failed": reason}`` to stop).
+        driver a non-gradient optimality measure, ``{"failed": reason}`` to stop);
+        an empty read-only mapping when not given.
     """
 
-    x: np.ndarray
-    f: float
-    g: np.ndarray | None
-    step_size: float
-    lr: float
-    state: Any
-    extra: dict = field(default_factory=dict)
+    __slots__ = ("x", "f", "g", "step_size", "lr", "state", "extra")
+
+    def __init__(self, x, f, g, step_size, lr, state, extra=None):
+        # a plain slotted class: made once per iteration of every method
+        self.x, self.f, self.g, self.step_size, self.lr, self.state = x, f, g, step_size, lr, state
+        self.extra = NO_EXTRA if extra is None else extra
+
+    def __repr__(self) -> str:
+        return (f"StepInfo(f={self.f!r}, step_size={self.step_size!r}, lr={self.lr!r}, "
+                f"extra={dict(self.extra)!r})")
 
 
 class Problem:
@@ -161,15 +165,31 @@ class Problem:
         if self._grad is None:
             raise ValueError("this problem has no gradient")
         self.ngev += 1
-        return np.asarray(self._grad(x, *args), dtype=self.dtype).reshape(_shape(x))
+        return self._as_grad(self._grad(x, *args), x)
+
+    def _as_grad(self, g, x):
+        """``g`` as an array of ``x``'s shape and the problem's dtype (``g`` itself when it is one)."""
+        if type(g) is np.ndarray and g.dtype is self.dtype and type(x) is np.ndarray and g.shape == x.shape:
+            return g
+        return np.asarray(g, dtype=self.dtype).reshape(_shape(x))
 
     def value_and_grad(self, x, *args):
         """Counted ``(f, g)``."""
         if self._vg is not None:
             self.ngev += 1
             f, g = self._vg(x, *args)
-            return scalar_value(f), np.asarray(g, dtype=self.dtype).reshape(_shape(x))
-        return self.f(x, *args), self.grad(x, *args)
+            return scalar_value(f), self._as_grad(g, x)
+        if self._f is None and self._output_checked and self._grad is not None:
+            # the user's fun and jac, once fun's output has been checked: the per-iteration path
+            self.nfev += 1
+            self.ngev += 1
+            f = self._user_fun(x, *args)
+            g = self._grad(x, *args)
+            if type(g) is not np.ndarray or g.dtype is not self.dtype or type(x) is not np.ndarray \
+                    or g.shape != x.shape:
+                g = self._as_grad(g, x)
+            return float(f) if isinstance(f, float) else scalar_value(f), g
+        return scalar_value((self._fun if self._f is None else self._f)(x, *args)), self.grad(x, *args)
 
     @property
     def joint(self) -> bool:
@@ -191,14 +211,38 @@ def _shape(x) -> tuple:
     return x.shape if isinstance(x, np.ndarray) else np.shape(x)
 
 
-def _max_abs(a) -> float:
-    """``max|a|`` as a float (0.0 for an empty array), without NumPy's Python-level wrappers.
+_max_reduce = np.maximum.reduce
+_F64 = np.dtype(np.float64)
+_idamax = None  # BLAS idamax, imported at the first use (scipy.linalg is slow to import)
 
-    >>> _max_abs(np.array([1.0, -3.0])), _max_abs(np.zeros(0))
-    (3.0, 0.0)
+
+def _load_idamax():
+    global _idamax
+    from scipy.linalg.blas import idamax
+
+    _idamax = idamax
+    return idamax
+
+
+def _max_abs(a) -> float:
+    """``max|a|`` as a float (0.0 for an empty array, nan when an entry is nan).
+
+    A flat float64 array goes through BLAS ``idamax`` (one pass, no temporary); how BLAS
+    treats nan is left open, so ``a . a`` (nan exactly when an entry is) decides then.
+
+    >>> _max_abs(np.array([1.0, -3.0])), _max_abs(np.zeros(0)), _max_abs(np.array([1.0, np.nan]))
+    (3.0, 0.0, nan)
     """
-    a = np.asarray(a)
-    return float(np.maximum.reduce(np.abs(a), axis=None)) if a.size else 0.0
+    if type(a) is not np.ndarray:
+        a = np.asarray(a)
+    if a.ndim != 1:
+        a = a.ravel()
+    if not a.size:
+        return 0.0
+    if a.dtype is _F64:
+        sq = a.dot(a)
+        return abs(float(a[(_idamax or _load_idamax())(a)])) if sq == sq else math.nan
+    return float(_max_reduce(abs(a)))
 
 
 def _norm(s) -> float:
@@ -231,6 +275,8 @@ def scalar_value(out) -> float:
     ...
     TypeError: fun must return a real number; it returned str '2.5'. Return the objective's value, e.g. snp.sum(x ** 2)
     """
+    if isinstance(out, float):  # Python floats and NumPy float64 scalars: nothing to check
+        return float(out)
     if isinstance(out, (str, bytes)):
         raise TypeError(scalar_output_message(out))
     arr = np.asarray(out)
@@ -387,9 +433,15 @@ class DivergenceWatch:
     def __init__(self, x0, f0):
         self.f0 = float(f0)
         self.xmax = self.X_GROWTH * (1.0 + _max_abs(x0))
+        self.fmax = self.f0 + self.F_GROWTH * (1.0 + abs(self.f0))
+        self.xmax2 = self.xmax * self.xmax
 
     def reason(self, x, f, what="f"):
         """Why the run diverged at ``(x, f)`` (``what`` names f in the message), or None."""
+        # the common case in one dot product: max|x| <= |x|_2, and x.x is finite
+        # exactly when every entry is (short of overflow, which is growth anyway)
+        if -math.inf < f <= self.fmax and type(x) is np.ndarray and x.ndim == 1 and x.dot(x) <= self.xmax2:
+            return None
         # one pass over x: max|x| is nan or inf exactly when some entry is
         xmax = _max_abs(x)
         if not math.isfinite(xmax):

@@ -3,9 +3,8 @@
 ``gd`` (fixed step / schedule, ``1/L``, or a line search); ``momentum``,
 ``nesterov``, ``adagrad``, ``rmsprop``, ``adam``, ``adamw`` (the gradient
 transformations of :mod:`slopes.optim` used deterministically); ``newton``
-(damped, with a Hessian modification); ``bfgs`` (dense inverse Hessian, strong
-Wolfe); ``lbfgs``
-(two-loop recursion with ``gamma`` scaling, strong Wolfe).
+(damped, with a Hessian modification); ``bfgs`` (dense inverse Hessian) and
+``lbfgs`` (compact limited memory), both with the Moré–Thuente line search.
 
 >>> from slopes.optim.methods_base import METHODS
 >>> {"gd", "adam", "newton", "bfgs", "lbfgs"} <= set(METHODS)
@@ -14,13 +13,16 @@ True
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import transforms as _tr
 from .base import apply_updates
 from .base import learning_rate as _read_lr
 from .linesearch import backtracking, strong_wolfe
-from .methods_base import Method, StepInfo, _max_abs, _norm, register_method
+from .methods_base import Method, StepInfo, _norm, register_method
+from .more_thuente import search
 from .newton import newton_step
 from .quasi_newton import LBFGSMemory, bfgs_update
 from .schedules import as_schedule
@@ -199,19 +201,33 @@ class Newton(Method):
                         (r.x, r.f, r.g), {"modified": r.modification.modified})
 
 
+def _flat_value_and_grad(problem, shape):
+    """``problem.value_and_grad`` on flat vectors, for a problem whose ``x`` has ``shape``."""
+    if len(shape) == 1:
+        return problem.value_and_grad
+
+    def flat(z):
+        fz, gz = problem.value_and_grad(z.reshape(shape))
+        return fz, gz.reshape(-1)
+
+    return flat
+
+
 @register_method
 class BFGS(Method):
     """BFGS with a dense inverse Hessian ``Hinv`` (``I`` at the start).
 
-    The first trial step of each strong Wolfe search is ``min(1, 1/max|g|)`` at
-    the start and after a reset, then ``min(1, 2.02 (f_k - f_{k-1}) / (g . d))``
-    (N&W eq. 3.60: the step that would repeat the last decrease, never longer
-    than the quasi-Newton step 1). Pairs with too little curvature are skipped.
-    After a failed search ``Hinv`` is reset to ``I`` once; a second failure
-    stops the run. Options: ``c1`` (1e-4), ``c2`` (0.9), ``initial_scaling``
-    (False; True rescales ``Hinv`` to ``(s.y / y.y) I`` before the first update,
-    N&W 6.20 -- on the MGH set it cost more iterations than it saved, see
-    ``benchmarks/README.md``).
+    Each step searches along ``d = -Hinv g`` with the Moré–Thuente line search
+    (:func:`slopes.optim.more_thuente`, ``c1 = 1e-4``, ``c2 = 0.9``, ``xtol = 1e-14``, as
+    scipy's BFGS), falling back to :func:`slopes.optim.strong_wolfe` when it finds no
+    step satisfying both Wolfe conditions. The first trial step is ``min(1, 1.01 / |g|)`` at the start and after a reset,
+    then ``min(1, 2.02 (f_k - f_{k-1}) / (g . d))`` (N&W eq. 3.60: the step that would
+    repeat the last decrease, never longer than the quasi-Newton step 1). Pairs with too
+    little curvature are skipped. After a failed search ``Hinv`` is reset to ``I`` once;
+    a second failure stops the run. Options: ``c1`` (1e-4), ``c2`` (0.9), ``xtol``
+    (1e-14), ``initial_scaling`` (False; True rescales ``Hinv`` to ``(s.y / y.y) I``
+    before the first update, N&W 6.20 -- on the MGH set it cost more iterations than it
+    saved, see ``benchmarks/README.md``).
 
     Examples
     --------
@@ -224,78 +240,127 @@ class BFGS(Method):
 
     name = "bfgs"
     needs = frozenset({"grad"})
-    options = {"c1": 1e-4, "c2": 0.9, "initial_scaling": False}
+    options = {"c1": 1e-4, "c2": 0.9, "xtol": 1e-14, "initial_scaling": False}
     default_maxiter = 1000
 
     def init(self, x, f, g):
-        return {"x": x, "f": f, "g": g, "H": np.eye(x.size), "first": True, "f_prev": None}
+        self.shape = x.shape
+        self.vg = _flat_value_and_grad(self.problem, x.shape)
+        return {"x": x.ravel(), "f": f, "g": g.ravel(), "H": np.eye(x.size), "first": True, "f_prev": None}
+
+    def _search(self, x, d, f, g, slope, t0):
+        c1, c2 = self.opts["c1"], self.opts["c2"]
+        t, xn, fn, gn, _, why = search(self.vg, x, d, f, slope, t0, c1, c2, self.opts["xtol"], 1e10, 100)
+        if why == "":  # an early end (a narrow bracket, rounding) is a failure here, as in scipy's BFGS
+            return t, xn, fn, gn, ""
+        p = self.problem
+        ls = strong_wolfe(p.f, p.grad, x, d, fx=f, gx=g, step=t0, c1=c1, c2=c2, value_and_grad=self.vg)
+        return ls.step, ls.x_new, ls.f_new, ls.g_new, "" if ls.success else ls.reason
 
     def step(self, state, k):
-        p = self.problem
         x, f, g, H = state["x"], state["f"], state["g"], state["H"]
         first, f_prev = state["first"], state["f_prev"]
         for _attempt in range(2):
             d = -(H @ g)
-            if not float(d @ g) < 0:
+            slope = float(d @ g)
+            if not slope < 0:
                 H, first, f_prev = np.eye(x.size), True, None
-                d = -g
+                d, slope = -g, -float(g @ g)
             if f_prev is None:
-                t0 = min(1.0, 1.0 / max(float(np.max(np.abs(g))), 1e-300))
+                t0 = min(1.0, 1.01 / max(math.sqrt(-slope), 1e-300))
             else:
-                t0 = min(1.0, 2.02 * (f - f_prev) / float(g @ d))
+                t0 = min(1.0, 2.02 * (f - f_prev) / slope)
                 t0 = t0 if t0 > 0 else 1.0
-            ls, xn, fn, gn = _line_search(p, "strong_wolfe", x, d, f, g, t0,
-                                          self.opts["c1"], self.opts["c2"])
-            if xn is not None:
+            t, xn, fn, gn, failure = self._search(x, d, f, g, slope, t0)
+            if not failure:
                 break
             if first:  # already along -g from Hinv = I: nothing left to reset
-                return StepInfo(x, f, g, 0.0, _NAN, state, {"failed": f"line search: {ls.reason}"})
+                break
             H, first, f_prev = np.eye(x.size), True, None
-        else:
-            return StepInfo(x, f, g, 0.0, _NAN, state, {"failed": f"line search: {ls.reason}"})
+        if failure:
+            return StepInfo(x.reshape(self.shape), f, g.reshape(self.shape), 0.0, _NAN, state,
+                            {"failed": f"line search: {failure}"})
         s, y = xn - x, gn - g
         up = bfgs_update(H, s, y, initial_scaling=first and bool(self.opts["initial_scaling"]))
         new = {"x": xn, "f": fn, "g": gn, "H": up.Hinv, "first": first and up.skipped, "f_prev": f}
-        return StepInfo(xn, fn, gn, float(np.linalg.norm(s)), float(ls.step), new,
+        return StepInfo(xn.reshape(self.shape), fn, gn.reshape(self.shape), _norm(s), float(t), new,
                         {"skipped": up.skipped})
 
 
 @register_method
 class LBFGS(Method):
-    """Limited-memory BFGS: two-loop recursion over the last ``m`` pairs with
-    ``H0 = gamma I``, ``gamma = s.y / y.y`` of the newest pair; strong Wolfe search.
+    """Limited-memory BFGS, as L-BFGS-B runs without bounds.
 
-    The first step (empty memory) is ``-g`` scaled to ``max|step| <= 1``. After a
+    The direction is ``-H g`` with ``H`` the BFGS matrix of the last ``m`` pairs over
+    ``H0 = gamma I``, ``gamma = s.y / y.y`` of the newest pair, applied in compact form
+    (:class:`~slopes.optim.LBFGSMemory`: three matrix-vector products per direction).
+    The step comes from the Moré–Thuente line search (:func:`slopes.optim.more_thuente`)
+    with L-BFGS-B's constants ``c1 = 1e-3``, ``c2 = 0.9``, ``xtol = 0.1`` and at most
+    ``max_trials = 20`` evaluations; the first trial is ``1 / |g|`` when the memory is
+    empty (the start, or after a reset), else 1. A search that ends early at a step with
+    sufficient decrease (a bracket narrower than ``xtol``) takes that step. After a
     failed search the memory is cleared and the search retried once along ``-g``.
-    Options: ``m`` (10), ``c1`` (1e-4), ``c2`` (0.9).
+    Options: ``m`` (10), ``c1``, ``c2``, ``xtol``, ``max_trials``.
+
+    Examples
+    --------
+    >>> import slopes as sl
+    >>> p = sl.problems.get("rosenbrock")
+    >>> r = sl.minimize(p.fun, p.x0, method="lbfgs")
+    >>> r.success, np.allclose(r.x, [1.0, 1.0], atol=1e-5)
+    (True, True)
     """
 
     name = "lbfgs"
     needs = frozenset({"grad"})
-    options = {"m": 10, "c1": 1e-4, "c2": 0.9}
+    options = {"m": 10, "c1": 1e-3, "c2": 0.9, "xtol": 0.1, "max_trials": 20}
     default_maxiter = 1000
+    MAX_STEP = 1e10
 
     def init(self, x, f, g):
-        return {"x": x, "f": f, "g": g, "mem": LBFGSMemory(self.opts["m"])}
+        self.mem = LBFGSMemory(self.opts["m"])
+        self.shape = x.shape
+        self.vg = _flat_value_and_grad(self.problem, x.shape)
+        o = self.opts
+        self.consts = (o["c1"], o["c2"], o["xtol"], self.MAX_STEP, int(o["max_trials"]))
+        self.narrow = None if x.dtype == np.float64 else x.dtype  # directions come in float64
+        return [x.reshape(-1), f, g.reshape(-1)]
 
     def step(self, state, k):
-        p = self.problem
-        x, f, g, mem = state["x"], state["f"], state["g"], state["mem"]
+        x, f, g = state
+        mem = self.mem
+        c1, c2, xtol, max_step, max_trials = self.consts
         for _attempt in range(2):
-            d = mem.direction(g.ravel()).reshape(x.shape) if len(mem) else -g
-            if not float(np.vdot(d, g)) < 0:
+            d, slope = mem._direction(g)
+            if not slope < 0 and mem._order:  # rounding made H indefinite: restart from -g
                 mem.clear()
-                d = -g
-            t0 = 1.0 if len(mem) else min(1.0, 1.0 / max(_max_abs(g), 1e-300))
-            ls, xn, fn, gn = _line_search(p, "strong_wolfe", x, d, f, g, t0,
-                                          self.opts["c1"], self.opts["c2"])
-            if xn is not None:
+                d, slope = mem._direction(g)
+            if not slope < 0:  # g is zero or not finite: no direction to search
+                return StepInfo(x.reshape(self.shape), f, g.reshape(self.shape), 0.0, _NAN, state,
+                                {"failed": f"line search: not a descent direction: g.d = {slope:.3g}"})
+            if self.narrow is None:  # d is in the memory's next s slot: trial steps go there
+                s_out = d
+            else:
+                d, s_out = d.astype(self.narrow), None
+            t0 = 1.0 if mem._order else min(1.0 / math.sqrt(-slope), max_step)
+            t, xn, fn, gn, _, why = search(self.vg, x, d, f, slope, t0, c1, c2, xtol, max_step, max_trials,
+                                           s_out)
+            if why is not None:
                 break
-            if not len(mem):
-                return StepInfo(x, f, g, 0.0, _NAN, state, {"failed": f"line search: {ls.reason}"})
+            if not mem._order:
+                return StepInfo(x.reshape(self.shape), f, g.reshape(self.shape), 0.0, _NAN, state,
+                                {"failed": "line search: no step satisfying the strong Wolfe conditions "
+                                           f"in {max_trials} trials along -g"})
             mem.clear()
         else:
-            return StepInfo(x, f, g, 0.0, _NAN, state, {"failed": f"line search: {ls.reason}"})
-        s, y = xn - x, gn - g
-        mem.push(s.ravel(), y.ravel())
-        return StepInfo(xn, fn, gn, _norm(s), float(ls.step), {"x": xn, "f": fn, "g": gn, "mem": mem})
+            return StepInfo(x.reshape(self.shape), f, g.reshape(self.shape), 0.0, _NAN, state,
+                            {"failed": "line search: no step satisfying the strong Wolfe conditions, "
+                                       "also along -g after clearing the memory"})
+        if s_out is None:
+            _, snorm = mem._commit(xn, x, gn, g)
+        else:
+            _, snorm = mem._commit(None, None, gn, g)
+        state[0], state[1], state[2] = xn, fn, gn
+        if len(self.shape) != 1:
+            xn, gn = xn.reshape(self.shape), gn.reshape(self.shape)
+        return StepInfo(xn, fn, gn, snorm, t, state)

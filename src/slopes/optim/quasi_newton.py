@@ -166,11 +166,21 @@ class LBFGSMemory:
     ``direction(g)`` returns ``-H g`` where ``H`` is the BFGS matrix obtained by
     applying the stored pairs, oldest first, to ``H0 = gamma I`` with
     ``gamma = s_k . y_k / y_k . y_k`` from the newest pair (N&W eq. 7.20). It
-    is the matrix of the two-loop recursion (N&W Algorithm 7.4), applied here in
-    its compact form (Byrd, Nocedal & Schnabel 1994; N&W eq. 7.24): a handful of
-    matrix products of size ``m x n`` instead of ``4 m`` separate vector
-    operations, in ``O(m n)`` work, never forming ``H``. With no pairs stored,
-    ``H = I`` and the direction is ``-g``.
+    is the matrix of the two-loop recursion (N&W Algorithm 7.4), applied in its
+    compact form (Byrd, Nocedal & Schnabel 1994, eq. 3.1): with ``W`` the rows
+    ``s_i``, ``y_i`` (and ``g``), ``z = W g`` gives every ``s_i . g`` and ``y_i . g`` in one
+    product, a few ``m``-sized steps with ``R^-1`` (``R`` the upper triangle of
+    ``(s_i . y_j)``), ``D = diag(s_i . y_i)`` and ``(y_i . y_j)`` turn them into the
+    coefficients ``c`` of the rows, and ``d = c W`` is one more product: whatever ``m``,
+    a direction is three products with ``W``, and a new pair two. ``R^-1`` is applied
+    as a factor (never multiplied into ``R^-T (D + gamma Y Y^T) R^-1``), which keeps the
+    direction within a few units of rounding of the two-loop recursion's.
+
+    The pairs live in a ring of ``m + 1`` slots of one preallocated buffer (the
+    spare slot receives the next pair, so a rejected pair never overwrites a stored
+    one); the small matrices are kept in slot order, with zero rows and columns for
+    empty slots, so dropping the oldest pair zeroes one column of ``R^-T`` and moves
+    nothing.
 
     Parameters
     ----------
@@ -203,10 +213,12 @@ class LBFGSMemory:
         self.eps = float(eps)
         self.skipped = 0
         """Number of pairs rejected by :meth:`push` so far."""
+        self._n: int | None = None
+        self._W = None  # (2 (m+1) + 1, n): s slots, y slots, and the gradient of the last direction
         self.clear()
 
     def __len__(self) -> int:
-        return self._k
+        return len(self._order)
 
     def __repr__(self) -> str:
         return f"LBFGSMemory(m={self.m}, stored={len(self)}, skipped={self.skipped})"
@@ -214,22 +226,38 @@ class LBFGSMemory:
     @property
     def pairs(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """The stored ``(s, y)`` pairs, oldest first."""
-        return [(s.copy(), y.copy()) for s, y in zip(self._S, self._Y)]
+        m1 = self.m + 1
+        return [(self._W[j].copy(), self._W[m1 + j].copy()) for j in self._order]
 
     @property
     def gamma(self) -> float:
         """``s.y / y.y`` of the newest pair (``1.0`` when empty): ``H0 = gamma I``."""
-        if not self._k:
-            return 1.0
-        return float(self._StY[-1, -1] / self._YtY[-1, -1])
+        return -float(self._c[-1])
 
     def clear(self) -> None:
         """Forget all pairs (e.g. to restart after a failed line search)."""
-        self._n: int | None = None
-        self._k = 0
-        self._bufS = self._bufY = None  # (m, n) buffers, allocated at the first pair
-        self._S = self._Y = np.zeros((0, 0))  # views of the first k rows: the pairs, oldest first
-        self._StY = self._YtY = self._Rinv = np.zeros((0, 0))
+        m1 = self.m + 1
+        if self._W is not None:  # a failed search may have left an overflowed trial step in a
+            self._W[...] = 0.0  # slot; every row reaches z = W g, where 0 * inf would be nan
+        self._order: list[int] = []  # occupied slots, oldest first
+        self._free = 0  # the slot the next pair is written to
+        Rt = np.zeros((m1, m1))  # R^-T in slot order (zero rows/columns: empty slots)
+        YY = np.zeros((m1, m1))  # (y_i . y_j), valid on occupied slots
+        self._c = np.zeros(2 * m1 + 1)  # the coefficients of the rows of W in the direction
+        self._c[-1] = -1.0  # -gamma: H0 = I until a pair is stored
+        # what _direction and _commit work on, in one tuple: R^-T, Y Y^T and its column
+        # views (writing through a view made once is the cheapest way NumPy offers),
+        # diag(D), and the coefficient vector with its S and Y parts
+        self._parts = (Rt, YY, [YY[:, j] for j in range(m1)], np.zeros(m1), self._c,
+                       self._c[:m1], self._c[m1:2 * m1])
+
+    def _buffers(self, n):
+        if self._W is None:
+            self._n = n
+            self._W = np.zeros((2 * (self.m + 1) + 1, n))
+        elif n != self._n:
+            raise ValueError(f"s, y and g must have length {self._n}, like the earlier pairs (got length {n})")
+        return self._W
 
     def push(self, s, y) -> bool:
         """Store the pair ``(s, y)``; return ``False`` (and store nothing) if ``y.s`` is too small.
@@ -242,30 +270,78 @@ class LBFGSMemory:
             If ``s`` and ``y`` differ in shape or in length from earlier pairs.
         """
         s, y = _pair(s, y, self._n)
-        ys, why = _curvature_ok(s, y, self.eps)
-        if why is not None:
+        W = self._buffers(s.shape[0])
+        W[self._free] = s
+        W[self.m + 1 + self._free] = y
+        return self._commit()[0]
+
+    def _commit(self, x_new=None, x=None, g_new=None, g=None):
+        """Take the pair in the free slot into ``K`` (or reject it); returns ``(stored, |s|)``.
+
+        With ``g_new`` and ``g`` (flat float arrays of the stored length, unchecked: the
+        method's own) it first writes ``y = g_new - g``, and with ``x_new`` and ``x`` also
+        ``s = x_new - x`` (else ``s`` is already in the free slot, where :meth:`_direction` put
+        ``d`` and a line search its trial step).
+        """
+        W, j, m1 = self._W, self._free, self.m + 1
+        s, y = W[j], W[m1 + j]
+        if x_new is not None:
+            np.subtract(x_new, x, s)
+        if g_new is not None:
+            np.subtract(g_new, g, y)
+        Wy = W.dot(y)  # (s_i . y) and (y_i . y) for every slot at once
+        ys, yy, ss = float(Wy[j]), float(Wy[m1 + j]), float(s.dot(s))
+        snorm = math.sqrt(ss) if ss >= 0 else math.nan
+        # |s|^2 and |y|^2 are finite exactly when every entry is (short of overflow)
+        if not (math.isfinite(ss) and math.isfinite(yy) and ys > self.eps * snorm * math.sqrt(yy)):
             self.skipped += 1
-            return False
-        if self._bufS is None:
-            self._n = n = s.shape[0]
-            self._bufS, self._bufY = np.empty((self.m, n)), np.empty((self.m, n))
-        k, Rinv_old = self._k, self._Rinv
-        if k == self.m:  # drop the oldest pair (rows move up in place: no reallocation); the
-            # trailing block of the inverse of a triangular matrix is the inverse of its trailing block
-            self._bufS[:-1], self._bufY[:-1] = self._bufS[1:], self._bufY[1:]
-            k, Rinv_old = k - 1, Rinv_old[1:, 1:]
-        self._bufS[k], self._bufY[k] = s, y
-        self._k = k = k + 1
-        self._S, self._Y = self._bufS[:k], self._bufY[:k]
-        self._StY = self._S @ self._Y.T  # (s_i . y_j): m x m, cheap next to the m x n products
-        self._YtY = self._Y @ self._Y.T
-        # R = upper triangle of S Y^T; its inverse grows by one column per pair
-        Rinv = np.zeros((k, k))
-        Rinv[:-1, :-1] = Rinv_old
-        Rinv[:-1, -1] = (Rinv_old @ self._StY[:-1, -1]) / -ys
-        Rinv[-1, -1] = 1.0 / ys
-        self._Rinv = Rinv
-        return True
+            if not (math.isfinite(ss) and math.isfinite(yy)):
+                W[j] = 0.0  # a non-finite row would reach every direction through 0 * inf
+                W[m1 + j] = 0.0
+            return False, snorm
+        Rt, YY, YYcols, dvec, c, _, _ = self._parts
+        yy_new = Wy[m1:2 * m1]
+        YY[j] = yy_new
+        YYcols[j][...] = yy_new
+        dvec[j] = ys
+        # the new pair is the newest: R grows by the column (s_i . y) over the older pairs,
+        # R^-1 by the column -R^-1 (s_i . y) / y.s, which is row j of R^-T
+        np.multiply(Wy[:m1].dot(Rt), -1.0 / ys, Rt[j])
+        Rt[j, j] = 1.0 / ys
+        order = self._order
+        order.append(j)
+        if len(order) > self.m:  # drop the oldest: the trailing block of R^-1 is the inverse of
+            self._free = order.pop(0)  # R's trailing block, and the oldest column of R^-1 is
+            Rt[:, self._free] = 0.0  # zero above its diagonal: zeroing its row (a column of R^-T) is enough
+        else:
+            self._free = len(order)
+        c[-1] = -ys / yy  # -gamma
+        return True, snorm
+
+    def _direction(self, g):
+        """``(d, g . d)`` with ``d = -H g``, for a flat float ``g`` of the stored length (unchecked).
+
+        ``d`` is written into the free slot's ``s`` row (its coefficient in ``c`` is zero), so a
+        step of length 1 along it needs no copy; it is valid until the next pair is stored.
+        """
+        W = self._W if self._W is not None else self._buffers(g.shape[0])
+        W[-1] = g
+        z = W.dot(g)  # (s_i . g), (y_i . g), g . g
+        Rt, YY, _, dvec, c, cS, cY = self._parts
+        m1 = self.m + 1
+        gamma = -c[-1]
+        # -H g = -gamma g + S^T R^-T w + gamma Y^T u   (BNS eq. 3.1 multiplied out), with
+        # u = R^-1 S g and w = gamma (Y g - Y Y^T u) - D u
+        u = z[:m1].dot(Rt)
+        w = YY.dot(u)
+        np.subtract(z[m1:2 * m1], w, w)
+        w *= gamma
+        w -= dvec * u
+        Rt.dot(w, cS)
+        np.multiply(u, gamma, cY)
+        d = W[self._free]
+        c.dot(W, d)
+        return d, float(c.dot(z))
 
     def direction(self, g) -> np.ndarray:
         """The L-BFGS direction ``-H g`` (N&W Algorithm 7.4, in compact form).
@@ -278,16 +354,8 @@ class LBFGSMemory:
         g = np.asarray(g)
         if g.ndim != 1:
             raise ValueError(f"g must be a 1-D array (got shape {g.shape}); flatten it first")
+        if g.dtype.kind not in "fiu":
+            raise ValueError(f"g must be a real float array (got dtype {g.dtype})")
         if self._n is not None and g.shape[0] != self._n:
             raise ValueError(f"g must have length {self._n}, like the stored pairs (got length {g.shape[0]})")
-        g = g.astype(np.float64, copy=False)
-        if not self._k:
-            return -g
-        # H g = gamma g + S^T u - gamma Y^T v, with v = R^-1 S g and
-        # u = R^-T ((D + gamma Y Y^T) v - gamma Y g)   (N&W eq. 7.24 multiplied out)
-        S, Y = self._S, self._Y
-        gamma = float(self._StY[-1, -1] / self._YtY[-1, -1])
-        v = self._Rinv @ (S @ g)
-        w = self._StY.diagonal() * v + gamma * (self._YtY @ v - Y @ g)
-        u = self._Rinv.T @ w
-        return -(gamma * g + u @ S - gamma * (v @ Y))
+        return self._direction(g.astype(np.float64, copy=False))[0].copy()

@@ -45,32 +45,47 @@ class History:
 
     def __init__(self, record_x: bool = False):
         self.record_x = bool(record_x)
-        self._rows: dict[str, list] = {k: [] for k in _FIELDS}
-        if self.record_x:
-            self._rows["x"] = []
+        # one tuple per row (one list append per iteration); the columns are built when read
+        self._data: list[tuple] = []
+        self._x: list[np.ndarray] = []
 
     def append(self, x=None, **values) -> None:
-        for k in _FIELDS:
-            self._rows[k].append(values[k])
+        """Add a row given by field name (``x`` is copied when recorded)."""
+        self.add(*(values[k] for k in _FIELDS), x=x)
+
+    def add(self, f, grad_norm, step_size, lr, nfev, ngev, nhev, x=None) -> None:
+        """Add a row given in field order (the driver's per-iteration call)."""
+        self._data.append((f, grad_norm, step_size, lr, nfev, ngev, nhev))
         if self.record_x:
-            self._rows["x"].append(np.array(x, copy=True))
+            self._x.append(np.array(x, copy=True))
 
     def __len__(self) -> int:
-        return len(self._rows["f"])
+        return len(self.__dict__.get("_data", ()))
+
+    @property
+    def fields(self) -> tuple:
+        """The names of the recorded fields."""
+        return _FIELDS + (("x",) if self.record_x else ())
 
     def __getattr__(self, name):
-        rows = self.__dict__.get("_rows", {})
-        if name in rows:
-            dtype = np.int64 if name in ("nfev", "ngev", "nhev") else None
-            return np.asarray(rows[name], dtype=dtype if name != "x" else None)
-        raise AttributeError(f"History has no field {name!r}; fields: {', '.join(rows)}")
+        # only for names not found as attributes; reads __dict__ directly, since an
+        # instance being unpickled has none of its attributes yet
+        d = self.__dict__
+        if name in _FIELDS and "_data" in d:
+            i = _FIELDS.index(name)
+            dtype = np.int64 if name in ("nfev", "ngev", "nhev") else np.float64
+            return np.array([row[i] for row in d["_data"]], dtype=dtype)
+        if name == "x" and d.get("record_x"):
+            return np.asarray(d["_x"])
+        fields = _FIELDS + (("x",) if d.get("record_x") else ())
+        raise AttributeError(f"History has no field {name!r}; fields: {', '.join(fields)}")
 
     def as_dict(self) -> dict:
         """All fields as a dict of NumPy arrays."""
-        return {k: getattr(self, k) for k in self._rows}
+        return {k: getattr(self, k) for k in self.fields}
 
     def __repr__(self) -> str:
-        return f"History(len={len(self)}, fields={list(self._rows)})"
+        return f"History(len={len(self)}, fields={list(self.fields)})"
 
     def _curves(self) -> list:
         """The sparklines a notebook shows: the objective and the optimality measure."""
