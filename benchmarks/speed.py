@@ -121,6 +121,10 @@ def load_torch():
         return None, "skipped (torch not installed)"
     except Exception as e:
         return None, f"skipped (torch import failed: {type(e).__name__})"
+    # one thread, like the BLAS of the other contenders: with JAX loaded in the same process
+    # (the mlp row's jax.jit + optax), torch's default 2 threads fought XLA's for the 2 cores and
+    # an epoch took 0.9-1.1 s instead of 12 ms
+    torch.set_num_threads(1)
     return torch, None
 
 
@@ -963,7 +967,7 @@ def machine(repeats, min_time, jaxlib, torchlib):
         blas = ""
     torch_v = version("torch")
     if torchlib[0] is not None:
-        torch_v += f" (torch threads {torchlib[0].get_num_threads()}, the default)"
+        torch_v += f" (torch threads {torchlib[0].get_num_threads()})"
     elif version("torch") != "not installed":
         torch_v += f" ({torchlib[1]})"
     jax_v = version("jax")
