@@ -62,11 +62,10 @@ def _log_softmax_impl(x, axis):
 
 
 def _scaled_softmax_impl(w, x, lse, axis):
+    r = np.exp(_log_softmax_impl(x, axis))
+    r = np.multiply(w, r, out=r) if type(r) is np.ndarray and r.shape == np.shape(w) else w * r
     if np.isfinite(lse).all():  # then the softmax lies in [0, 1], and w * it is plain arithmetic
-        r = np.exp(_log_softmax_impl(x, axis))
-        return np.multiply(w, r, out=r) if type(r) is np.ndarray and r.shape == np.shape(w) else w * r
-    with np.errstate(invalid="ignore"):
-        r = w * np.exp(x - lse)
+        return r
     # 0 where w is 0 (a branch not taken) and on rows whose lse is +inf, as the composed form gave
     return np.where((w == 0) | np.isposinf(lse), 0.0, r)
 
