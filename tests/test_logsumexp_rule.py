@@ -222,3 +222,19 @@ def test_mlp_value_and_gradient_program_is_short(labels, most):
     prog = sl.jit(sl.value_and_grad(mlp_loss)).trace(p, xb, target)
     assert len(prog.equations) <= most
     assert [e.prim.name for e in prog.equations].count("log_softmax") == 1
+
+
+@pytest.mark.parametrize("labels", [True, False])
+def test_softmax_regression_gradient_is_still_row_blocked(labels, monkeypatch):
+    # log_softmax over the classes is a row operation: the data matrix is still read in one pass
+    from slopes.core import tiling
+
+    monkeypatch.setattr(tiling, "MIN_BYTES", 64 << 10)
+    monkeypatch.setattr(tiling, "BLOCK_BYTES", 16 << 10)
+    X, W = RNG.normal(size=(4000, 20)), RNG.normal(size=(20, 3)) * 0.3
+    y = RNG.integers(0, 3, 4000)
+    target = y if labels else np.eye(3)[y]
+    prog = sl.jit(sl.grad(lambda w: ml.cross_entropy(X @ w, target))).trace(W)
+    assert [e.prim.name for e in tiling.row_blocked(prog).equations] == ["row_blocks"]
+    (g,) = prog.compile()(W)
+    np.testing.assert_allclose(g, X.T @ (softmax_rows(X @ W) - np.eye(3)[y]) / 4000, rtol=1e-11, atol=1e-15)
