@@ -8,16 +8,17 @@ NumPy computation in one call, and the derivatives are short:
 
 * ``log_softmax(x) = (x - m) - log(sum(exp(x - m)))``, ``m`` the maximum: its VJP is
   ``g - softmax * sum(g)`` with ``softmax = exp(log_softmax(x))`` read from the output
-  (a cross-entropy's value and gradient: 12 equations). Shifting by ``m`` first, as
-  PyTorch does, keeps the largest entries exact where ``x - logsumexp(x)`` would round
-  ``logsumexp`` to the ulp of its magnitude first.
+  (a cross-entropy's value and gradient: 11 equations). Shifting by ``m`` first, as
+  PyTorch does, leaves the largest entries with the rounding of the sum only, where
+  ``x - logsumexp(x)`` rounded ``logsumexp`` to the ulp of its magnitude first.
 * ``logsumexp(x)``: its derivative is ``g * softmax(x)``, one :data:`scaled_softmax` call.
 
 Non-finite inputs give what the composed forms gave: a row of all ``-inf`` has the
 logsumexp ``-inf`` and a NaN gradient, a NaN entry makes the row NaN, and a ``+inf``
-entry gives the logsumexp ``+inf`` and a zero gradient; log_softmax is NaN on all-``-inf``
-rows and at ``+inf`` entries. A zero cotangent gives a zero derivative on every row, so
-``where`` leaks no NaN from the branch not taken.
+entry gives the logsumexp ``+inf`` and a zero gradient (now in forward mode too, which
+gave NaN); log_softmax is NaN on all-``-inf`` rows and at ``+inf`` entries, and so is its
+gradient there. A zero cotangent gives a zero derivative on every row, so ``where`` leaks
+no NaN from the branch not taken.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ log_softmax = Primitive("log_softmax", _log_softmax_impl)
 
 #: ``scaled_softmax(w, x, lse, axis=...) = w * softmax(x)`` over ``axis``, given ``lse``, the
 #: logsumexp of ``x`` with ``keepdims`` (``w`` broadcasts against ``x``). The softmax is
-#: ``exp(log_softmax(x))``, exact in the largest entries; 0 where ``w`` is 0 and on rows whose
+#: ``exp(log_softmax(x))``, accurate in the largest entries; 0 where ``w`` is 0 and on rows whose
 #: ``lse`` is ``+inf``. Its rules read ``lse`` as the function of ``x`` it is.
 scaled_softmax = Primitive("scaled_softmax", _scaled_softmax_impl)
 
