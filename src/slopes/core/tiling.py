@@ -65,7 +65,7 @@ BLOCK_BYTES = 1 << 20
 
 # how a member reads each argument
 _ROW, _WHOLE, _ROWS, _COLS = "row", "whole", "rows", "cols"  # in-loop value, as is, x[i:j], x[:, i:j]
-_REDUCTIONS = {"sum", "max", "min"}
+_REDUCTIONS = {"sum", "max", "min", "logsumexp", "log_softmax"}  # over their `axis`
 
 
 def lower(program):

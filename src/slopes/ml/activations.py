@@ -20,7 +20,9 @@ from scipy import special
 
 import slopes.numpy as snp
 
+from ..core.ops.logsumexp import log_softmax as _log_softmax
 from ..core.ops.rules import elementwise_batch
+from ..numpy._axes import normalize_axes
 from ..custom import custom_jvp
 
 __all__ = [
@@ -273,6 +275,9 @@ def _check_axis(x, axis):
 def log_softmax(x, axis=-1):
     """``x - logsumexp(x, axis)``: log-probabilities, stable for any logits.
 
+    Computed as ``(x - m) - log(sum(exp(x - m)))`` with ``m`` the maximum, one
+    primitive whose gradient is ``g - softmax(x) * sum(g)`` read from its output.
+
     Parameters
     ----------
     x : array_like or traced array
@@ -292,7 +297,7 @@ def log_softmax(x, axis=-1):
     """
     x = snp.asarray(x)
     _check_axis(x, axis)
-    return x - snp.logsumexp(x, axis=axis, keepdims=True)
+    return _log_softmax(x, axis=normalize_axes(axis, x.ndim))
 
 
 def softmax(x, axis=-1):
