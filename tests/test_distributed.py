@@ -159,10 +159,11 @@ def test_one_task_per_chunk_per_pass_and_no_compute_of_X(client, data, persisted
 
 def test_tasks_run_where_their_persisted_chunk_lives(client, persisted):
     X, y = persisted
-    holder = {f.key: next(iter(ws)) for f, ws in zip(*_who_has(client, X))}
+    # a chunk an earlier computation copied lives on both workers: either is its home then
+    holders = {f.key: set(ws) for f, ws in zip(*_who_has(client, X))}
     f = ChunkedObjective(logistic, (X, y))
-    f.value(W)  # traced and shipped; then the holder of chunk 0 is kept busy for a while
-    busy = client.submit(time.sleep, 1.0, workers=[holder[X.__dask_keys__()[0][0]]], pure=False)
+    f.value(W)  # traced and shipped; then a holder of chunk 0 is kept busy for a while
+    busy = client.submit(time.sleep, 1.0, workers=[min(holders[X.__dask_keys__()[0][0]])], pure=False)
     time.sleep(0.1)
     with distributed.get_task_stream(client) as stream:
         f.value_and_grad(W)  # left alone, the scheduler moves chunk 0 to the idle worker
@@ -170,7 +171,8 @@ def test_tasks_run_where_their_persisted_chunk_lives(client, persisted):
     ran_on = {int(t["key"].rsplit("-", 1)[1]): t["worker"] for t in stream.data
               if isinstance(t["key"], str) and t["key"].startswith("slopes-chunk-")}
     keys = [k[0] for k in X.__dask_keys__()]
-    assert [ran_on[i] for i in range(len(ROWS))] == [holder[k] for k in keys]
+    assert all(ran_on[i] in holders[k] for i, k in enumerate(keys)), (ran_on, holders)
+    assert len(ran_on) == len(ROWS)
 
 
 def _who_has(client, X):
