@@ -238,3 +238,19 @@ def test_softmax_regression_gradient_is_still_row_blocked(labels, monkeypatch):
     assert [e.prim.name for e in tiling.row_blocked(prog).equations] == ["row_blocks"]
     (g,) = prog.compile()(W)
     np.testing.assert_allclose(g, X.T @ (softmax_rows(X @ W) - np.eye(3)[y]) / 4000, rtol=1e-11, atol=1e-15)
+
+
+def test_scipy_special_log_softmax_is_the_accurate_primitive():
+    """slopes.scipy.special.log_softmax (axis=None by default, as SciPy's) keeps the largest
+    entries exact: x - logsumexp(x) would carry logsumexp's rounding at 1e10 (about 1e-6)."""
+    from slopes.scipy import special as sl_special
+
+    x = np.array([1e10, 1e10 + 1.0])
+    want = np.array([-np.log1p(np.e), -np.log1p(1 / np.e)])
+    np.testing.assert_allclose(sl_special.log_softmax(x), want, rtol=1e-15)
+    X = np.random.default_rng(3).normal(scale=30.0, size=(3, 4))
+    for axis in (None, 0, 1, (0, 1)):
+        np.testing.assert_allclose(sl_special.log_softmax(X, axis=axis), special.log_softmax(X, axis=axis),
+                                   rtol=1e-13)
+    g = sl.grad(lambda v: sl_special.log_softmax(v)[1])(X[0])
+    np.testing.assert_allclose(g, np.eye(4)[1] - special.softmax(X[0]), rtol=1e-12, atol=1e-15)

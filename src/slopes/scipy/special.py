@@ -30,7 +30,9 @@ import numpy as np
 import slopes.numpy as snp
 
 from ..core.ops import special as sp
+from ..core.ops.logsumexp import log_softmax as _log_softmax
 from ..core.trace import concrete
+from ..numpy._axes import normalize_axes
 from ..numpy._wrap import asarray_args
 
 __all__ = [
@@ -451,15 +453,20 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
 def log_softmax(x, axis=None):
     """``x - logsumexp(x, axis)``, with SciPy's default ``axis=None`` (all entries).
 
+    The log-softmax primitive: the largest entries keep full accuracy (``x - logsumexp(x)``
+    would carry the rounding of ``logsumexp``, the size of the largest entry).
+
     Examples
     --------
     >>> import numpy as np
     >>> from slopes.scipy import special
     >>> special.log_softmax(np.array([1000.0, 1000.0]))
     array([-0.69314718, -0.69314718])
+    >>> special.log_softmax(np.array([1e10, 1e10 + 1.0]))  # exactly -log(1 + e), -log(1 + 1/e)
+    array([-1.31326169, -0.31326169])
     """
     (x,) = _real("log_softmax", x)
-    return x - snp.logsumexp(x, axis=axis, keepdims=True)
+    return _log_softmax(x, axis=normalize_axes(axis, snp.ndim(x)))
 
 
 def softmax(x, axis=None):
