@@ -1,0 +1,112 @@
+"""Where the digits MLP's jitted training step spends its time, line by line of the replay.
+
+Usage::
+
+    OPENBLAS_NUM_THREADS=1 python benchmarks/step_profile.py            # 20 most costly lines
+    OPENBLAS_NUM_THREADS=1 python benchmarks/step_profile.py --top 40
+
+It traces the user's whole step of the ``mlp`` row of ``speed.py`` (value and gradient,
+Adam, ``apply_updates`` under one ``sl.jit``), then prints:
+
+- per step, side by side (interleaved repeats, minimum per step): the replay on one batch
+  repeated, the hand-written NumPy step (``speed.NumpyMLP``) on that batch, and both over a
+  whole epoch (a new batch each step, the parameters carried along);
+- the replayed program's lines with their time per step inside an epoch, each line timed
+  with ``time.perf_counter`` around it (the timers add about 0.1 us a line).
+
+Not a test; times on a shared machine move by 10% between runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import collections
+import os
+import sys
+import time
+import timeit
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import slopes as sl  # noqa: E402
+from slopes.core import pytree  # noqa: E402
+from speed import NumpyMLP, adam_step, batches, digits_data, mlp_init  # noqa: E402
+
+
+def timed_replay(source, namespace):
+    """The replay compiled with a timer around every line but ``del``/``return``: (fn, totals, lines)."""
+    tree = ast.parse(source)
+    body = tree.body[0].body
+    totals = collections.Counter()
+    timed = []
+    for i, stmt in enumerate(body):
+        if isinstance(stmt, (ast.Delete, ast.Return)):
+            timed.append(stmt)
+            continue
+        timed += ast.parse("_t0 = _clock()").body + [stmt] + ast.parse(f"_totals[{i}] += _clock() - _t0").body
+    tree.body[0].body = timed
+    ast.fix_missing_locations(tree)
+    ns = dict(namespace, _totals=totals, _clock=time.perf_counter)
+    exec(compile(tree, "<timed replay>", "exec"), ns)  # noqa: S102 - the program's own source, with timers
+    return ns["replay"], totals, [ast.unparse(s) for s in body]
+
+
+def per_step(fn, steps, repeats=7, number=20):
+    return min(timeit.repeat(fn, number=number, repeat=repeats)) / number / steps * 1e6
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--top", type=int, default=20, help="how many of the costliest lines to print")
+    args = ap.parse_args(argv)
+
+    X, labels, _ = digits_data()
+    data = [b for b in batches(X, labels) if len(b[0]) == 64]  # one batch shape: one program
+    p0, opt = mlp_init(), sl.optim.adam(1e-3)
+    state = opt.init(p0)
+    step = sl.jit(adam_step(opt))
+    xb, yb, _ = data[0]
+    step(p0, state, xb, yb)
+    (entry,) = step._programs.values()
+    replay = entry.program.compile()
+    n_state = len(pytree.leaves((p0, state)))
+    args0 = [np.asarray(a) for a in pytree.leaves((p0, state))]
+
+    def epoch(fn):
+        def run():
+            a = args0
+            for xb_, yb_, _ in data:
+                a = list(fn(*a, xb_, yb_)[:n_state])
+        return run
+
+    hand_one, hand_all = NumpyMLP(p0, data[:1]), NumpyMLP(p0, data)
+    contenders = {
+        "slopes replay, one batch": (lambda: replay(*args0, xb, yb), 1),
+        "hand NumPy, one batch": (hand_one.epoch, 1),
+        "slopes replay, epoch": (epoch(replay), len(data)),
+        "hand NumPy, epoch": (hand_all.epoch, len(data)),
+    }
+    best = {k: float("inf") for k in contenders}
+    for _ in range(3):  # interleaved: the machine's load shifts between rounds
+        for k, (fn, steps) in contenders.items():
+            best[k] = min(best[k], per_step(fn, steps))
+    print(f"{len(data)} batches of 64, {len(entry.program.equations)} operations in the step program")
+    for k, us in best.items():
+        print(f"  {k:28s} {us:7.1f} us a step")
+
+    timed, totals, lines = timed_replay(replay.source, replay.__globals__)
+    runs = 50
+    for _ in range(runs):
+        epoch(timed)()
+    steps = runs * len(data)
+    print(f"\nreplay lines inside an epoch (us a step; all timed lines: {sum(totals.values()) / steps * 1e6:.1f} us)")
+    for i, t in totals.most_common(args.top):
+        print(f"  {t / steps * 1e6:6.2f}  {lines[i][:100]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
