@@ -348,3 +348,40 @@ def test_fused_scatter_sum_keeps_float32():
     g = df(x)
     assert g.dtype == np.float32
     np.testing.assert_array_equal(g, np.array([3.0, 2.0 + 6.0], dtype=np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_select_against_zero_replays_np_where_bit_for_bit(dtype):
+    # relu's where(x > 0, x, 0.0) and its backward's mask replay as a branch-free bit select
+    from slopes.core.program import _select_or_zero
+
+    x = np.random.default_rng(1).standard_normal((16, 32)).astype(dtype)
+    x[0, :6] = [np.nan, -np.inf, np.inf, -0.0, 0.0, np.finfo(dtype).tiny / 4]
+    g = np.random.default_rng(2).standard_normal((16, 32)).astype(dtype)
+    g[1, :3] = [np.nan, np.inf, -np.inf]
+    f = sl.jit(lambda x, g: (snp.where(x > 0, x, 0.0), snp.where(x < 1, g, 0.0)))
+    f(x, g)
+    got = f(x, g)
+    want = (np.where(x > 0, x, dtype(0.0)), np.where(x < 1, g, dtype(0.0)))
+    for a, b in zip(got, want):
+        assert a.dtype == dtype and a.shape == b.shape
+        np.testing.assert_array_equal(a.view(f"i{a.itemsize}"), b.view(f"i{b.itemsize}"))  # the same bits
+    (entry,) = f._programs.values()
+    assert sum(v is _select_or_zero for v in entry.program.compile().__globals__.values()) == 2
+
+
+def test_other_selects_keep_np_where():
+    from slopes.core.program import _select_or_zero
+
+    x = np.linspace(-1.0, 1.0, 12).reshape(3, 4)
+    cases = [lambda x: snp.where(x > 0, x, -0.0),  # -0.0 is not all-zero bits
+             lambda x: snp.where(x > 0, x, 1.0),
+             lambda x: snp.where(x[0] > 0, x, 0.0)]  # a broadcast mask
+    for fun in cases:
+        f = sl.jit(fun)
+        f(x)
+        got = f(x)
+        want = fun(x)
+        np.testing.assert_array_equal(got.view(np.int64), np.asarray(want).view(np.int64))
+        (entry,) = f._programs.values()
+        assert not any(v is _select_or_zero for v in entry.program.compile().__globals__.values())

@@ -197,7 +197,30 @@ def _spec_negative(e, ins, out):
     return "-{0}" if _floating(ins[0]) else None
 
 
+_SELECT_BITS = {np.dtype(np.float64): np.int64, np.dtype(np.float32): np.int32}
+
+
+def _select_or_zero(m, x, _zero):
+    """``np.where(m, x, 0.0)`` bit for bit, without a branch per element: ``x``'s bits ANDed
+    with all ones where ``m`` holds, with zeros elsewhere. np.where's branch mispredicts on
+    masks that change from call to call (a ReLU's, on each new batch): about 30 us against
+    5 us on a (64, 128) array in a training epoch (``benchmarks/step_profile.py``)."""
+    bits = m.astype(_SELECT_BITS[x.dtype])
+    np.negative(bits, out=bits)  # True -> all ones
+    np.bitwise_and(bits, x.view(bits.dtype), out=bits)
+    return bits.view(x.dtype)
+
+
+def _spec_where(e, ins, out):
+    cond, x, zero = ins
+    if not (type(e.ins[2]) is Const and _is_const(e.ins[2], 0) and not np.signbit(e.ins[2].value)):
+        return None  # only a select against +0.0 (a -0.0 or other fill keeps np.where)
+    same = cond[0] == x[0] == out[0] and len(out[0]) >= 1 and x[1] == out[1]
+    return _select_or_zero if same and cond[1] == np.bool_ and out[1] in _SELECT_BITS else None
+
+
 _SPECIALIZE = {
+    "where": _spec_where,
     "getitem": _spec_getitem,
     "negative": _spec_negative,
     "divide": _spec_divide,
