@@ -12,6 +12,7 @@ from ..core import pytree
 from ..core.kernels import numba_available
 from ..core.staging import TracingError, trace_program
 from ..core.trace import Tracer
+from ._callpath import MISS, guarded_entry, tree_builder
 from ._common import check_callable
 from .program_view import TracedProgram
 
@@ -127,16 +128,18 @@ def jit(fun, static_argnums=(), *, cache_size=64, kernels="numpy"):
 class _Entry:
     """One traced program: its compiled replay, where its outputs go, and when it was last used."""
 
-    __slots__ = ("run", "out_tree", "program", "signature", "fast_key", "used")
+    __slots__ = ("replay", "run", "enter", "fast_calls", "out_tree", "program", "signature", "fast_key", "used")
 
     def __init__(self, program, out_tree, signature, fast_key, used):
-        replay = program.compile(bare=out_tree.kind == "leaf")
+        self.replay = program.compile(bare=out_tree.kind == "leaf")
         # run(*dynamic leaves) -> what the caller gets: a lone output straight from the replay
         if out_tree.kind == "leaf":
-            self.run = replay
+            self.run = self.replay
         else:
-            build = _tree_builder(out_tree)
+            build, replay = tree_builder(out_tree), self.replay
             self.run = lambda *xs: build(replay(*xs))
+        self.enter = None  # enter(args): the checked call path (see _callpath), compiled once used
+        self.fast_calls = 0  # calls served by the fast path before enter was compiled
         self.out_tree = out_tree
         self.program = program
         self.signature = signature
@@ -166,6 +169,7 @@ class Jitted:
     def _start(self):
         self._programs = {}  # signature -> _Entry
         self._fast = {}  # calls with positional arrays / floats / pytrees of arrays: _fast_key -> entry
+        self._last = None  # the entry the latest fast call used: its enter() is tried first
         self._lock = threading.Lock()  # held to add or drop programs and to count misses
         # One tick per call and per cache_info(): next() on a count is one C call, atomic under the
         # GIL, so the fast path records recency (entry.used) and, by difference, the hit count
@@ -175,9 +179,17 @@ class Jitted:
         self._info_reads = 0
 
     def __call__(self, *args, **kwargs):
-        # The fast path (no static arguments, hence no keywords in the keys): a lone array is
-        # keyed inline, anything else by one pass of _fast_key.
         if not kwargs:
+            # The program the previous call used, if these arguments fit it: one compiled
+            # function checks their structure, shapes and dtypes, replays and builds the output.
+            last = self._last
+            if last is not None:
+                out = last.enter(args)
+                if out is not MISS:
+                    last.used = next(self._clock)
+                    return out
+            # The fast path (no static arguments, hence no keywords in the keys): a lone array
+            # is keyed inline, anything else by one pass of _fast_key.
             if len(args) == 1 and type(args[0]) is np.ndarray:
                 a = args[0]
                 key, dyn = ((a.shape, a.dtype),), args  # what _fast_key gives, without its loop
@@ -187,6 +199,12 @@ class Jitted:
             entry = self._fast.get(key)  # empty under static_argnums; a None key finds nothing
             if entry is not None:
                 entry.used = next(self._clock)
+                if entry.enter is None:
+                    entry.fast_calls += 1  # compiling enter costs about 1 ms: from the third call
+                    if entry.fast_calls > 1:
+                        entry.enter = guarded_entry(args, entry.replay, entry.out_tree) or _refuse
+                if entry.enter is not None and entry.enter is not _refuse:
+                    self._last = entry
                 return entry.run(*dyn)
         found = self._program(args, kwargs)
         if found is None:  # under an outer transform: run unstaged
@@ -268,6 +286,8 @@ class Jitted:
                 del self._programs[old.signature]
                 if self._fast.get(old.fast_key) is old:
                     del self._fast[old.fast_key]
+                if self._last is old:
+                    self._last = None
             self._programs[entry.signature] = entry
             if entry.fast_key is not None:
                 self._fast[entry.fast_key] = entry
@@ -316,11 +336,12 @@ class Jitted:
         with self._lock:
             self._programs = {}
             self._fast = {}
+            self._last = None
 
     # -- pickling: the function and settings travel, programs are traced again where they land --
     def __getstate__(self):
         state = dict(self.__dict__)
-        for name in ("_programs", "_fast", "_lock", "_clock", "_misses", "_info_reads"):
+        for name in ("_programs", "_fast", "_last", "_lock", "_clock", "_misses", "_info_reads"):
             del state[name]
         return state
 
@@ -332,38 +353,9 @@ class Jitted:
         return f"<jitted {getattr(self.fun, '__name__', 'function')}: {len(self._programs)} program(s)>"
 
 
-def _tree_builder(tree):
-    """``leaves -> tree`` for structure ``tree``, compiled once: what :func:`pytree.unflatten`
-    does, without walking the structure at every call (a training step returns parameters and
-    an optimizer state: a dict and a namedtuple of dicts).
-
-    >>> from slopes.core import pytree
-    >>> tree = pytree.flatten(({"b": 1.0, "a": [2.0, None]}, (3.0,)))[1]
-    >>> _tree_builder(tree)([1, 2, 3])
-    ({'a': [1, None], 'b': 2}, (3,))
-    """
-    ns, leaf = {}, itertools.count()
-
-    def expr(td):
-        if td.kind == "leaf":
-            return f"v[{next(leaf)}]"
-        if td.kind == "none":
-            return "None"
-        kids = [expr(c) for c in td.children]
-        if td.kind == "tuple":
-            return "(" + "".join(k + ", " for k in kids) + ")"
-        if td.kind == "list":
-            return "[" + ", ".join(kids) + "]"
-        names = [f"c{len(ns) + i}" for i in range(len(kids) if td.kind == "dict" else 1)]
-        if td.kind == "dict":
-            ns.update(zip(names, td.meta))
-            return "{" + ", ".join(f"{n}: {k}" for n, k in zip(names, kids)) + "}"
-        ns[names[0]] = td.meta  # a namedtuple's class
-        return f"{names[0]}({', '.join(kids)})"
-
-    if tree.num_leaves > 1000:  # a very large structure: keep Python's compiler out of deep nesting
-        return functools.partial(pytree.unflatten, tree)
-    return eval(f"lambda v: {expr(tree)}", ns)  # noqa: S307 - source built above from the structure
+def _refuse(args):
+    """The ``enter`` of a program whose arguments have no compiled check: always the general path."""
+    return MISS
 
 
 def _recency(entry):
