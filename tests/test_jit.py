@@ -353,8 +353,6 @@ def test_fused_scatter_sum_keeps_float32():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_a_select_against_zero_replays_np_where_bit_for_bit(dtype):
     # relu's where(x > 0, x, 0.0) and its backward's mask replay as a branch-free bit select
-    from slopes.core.program import _select_or_zero
-
     x = np.random.default_rng(1).standard_normal((16, 32)).astype(dtype)
     x[0, :6] = [np.nan, -np.inf, np.inf, -0.0, 0.0, np.finfo(dtype).tiny / 4]
     g = np.random.default_rng(2).standard_normal((16, 32)).astype(dtype)
@@ -367,12 +365,10 @@ def test_a_select_against_zero_replays_np_where_bit_for_bit(dtype):
         assert a.dtype == dtype and a.shape == b.shape
         np.testing.assert_array_equal(a.view(f"i{a.itemsize}"), b.view(f"i{b.itemsize}"))  # the same bits
     (entry,) = f._programs.values()
-    assert sum(v is _select_or_zero for v in entry.program.compile().__globals__.values()) == 2
+    assert entry.program.compile().source.count("select_mask(") == 2  # one per mask
 
 
 def test_other_selects_keep_np_where():
-    from slopes.core.program import _select_or_zero
-
     x = np.linspace(-1.0, 1.0, 12).reshape(3, 4)
     cases = [lambda x: snp.where(x > 0, x, -0.0),  # -0.0 is not all-zero bits
              lambda x: snp.where(x > 0, x, 1.0),
@@ -384,4 +380,22 @@ def test_other_selects_keep_np_where():
         want = fun(x)
         np.testing.assert_array_equal(got.view(np.int64), np.asarray(want).view(np.int64))
         (entry,) = f._programs.values()
-        assert not any(v is _select_or_zero for v in entry.program.compile().__globals__.values())
+        assert "select_mask" not in entry.program.compile().source
+
+
+def test_a_mask_read_by_two_selects_is_widened_once():
+    # a ReLU's forward where(a > 0, a, 0) and backward where(a > 0, g, 0) read one mask: it is
+    # widened to integers once (a NumPy call on the whole array fewer per select than before)
+    x = np.random.default_rng(3).standard_normal((8, 5))
+    g = np.random.default_rng(4).standard_normal((8, 5))
+    f = sl.jit(lambda x, g: (snp.where(x > 0, x, 0.0), snp.where(x > 0, g, 0.0)))
+    f(x, g)
+    got = f(x, g)
+    for a, b in zip(got, (np.where(x > 0, x, 0.0), np.where(x > 0, g, 0.0))):
+        np.testing.assert_array_equal(a.view(np.int64), b.view(np.int64))
+    (entry,) = f._programs.values()
+    source = entry.program.compile().source
+    assert source.count("select_mask(") == 1 and source.count("bitwise_and(") == 2
+    assert ".astype(" not in source
+    got[1][:] = 7.0  # the second select wrote into the mask's buffer: the first result is its own
+    np.testing.assert_array_equal(got[0], np.where(x > 0, x, 0.0))

@@ -197,30 +197,36 @@ def _spec_negative(e, ins, out):
     return "-{0}" if _floating(ins[0]) else None
 
 
-_SELECT_BITS = {np.dtype(np.float64): np.int64, np.dtype(np.float32): np.int32}
+_SELECT_BITS = {np.dtype(np.float64): np.dtype(np.int64), np.dtype(np.float32): np.dtype(np.int32)}
 
 
-def _select_or_zero(m, x, _zero):
-    """``np.where(m, x, 0.0)`` bit for bit, without a branch per element: ``x``'s bits ANDed
-    with all ones where ``m`` holds, with zeros elsewhere. np.where's branch mispredicts on
-    masks that change from call to call (a ReLU's, on each new batch): about 30 us against
-    5 us on a (64, 128) array in a training epoch (``benchmarks/step_profile.py``)."""
-    bits = m.astype(_SELECT_BITS[x.dtype])
-    np.negative(bits, out=bits)  # True -> all ones
-    np.bitwise_and(bits, x.view(bits.dtype), out=bits)
-    return bits.view(x.dtype)
+def _select_mask(m, bits):
+    """A boolean mask as integers of ``bits``' width: all ones where it holds, zeros elsewhere.
+
+    ``where(m, x, 0.0)`` is then ``x``'s bits ANDed with it (see :func:`_bit_select`): np.where
+    bit for bit, without a branch per element. np.where's branch mispredicts on masks that
+    change from call to call (a ReLU's, on each new batch): about 30 us against 5 us on a
+    (64, 128) array in a training epoch (``benchmarks/step_profile.py``). A mask read by
+    several selects (a ReLU's forward and backward) is widened once.
+
+    >>> _select_mask(np.array([True, False]), np.dtype(np.int64))
+    array([-1,  0])
+    """
+    return np.negative(m, dtype=bits)
 
 
-def _spec_where(e, ins, out):
-    cond, x, zero = ins
-    if not (type(e.ins[2]) is Const and _is_const(e.ins[2], 0) and not np.signbit(e.ins[2].value)):
-        return None  # only a select against +0.0 (a -0.0 or other fill keeps np.where)
+def _bit_select(e, ins, out):
+    """The integer dtype of the bit select replaying ``where(m, x, +0.0)``, else None (a -0.0
+    or other fill, a broadcast mask or a dtype without one keep np.where)."""
+    if not (e.prim.name == "where" and len(ins) == 3 and type(e.ins[2]) is Const and _is_const(e.ins[2], 0)
+            and not np.signbit(e.ins[2].value)):
+        return None
+    cond, x, _ = ins
     same = cond[0] == x[0] == out[0] and len(out[0]) >= 1 and x[1] == out[1]
-    return _select_or_zero if same and cond[1] == np.bool_ and out[1] in _SELECT_BITS else None
+    return _SELECT_BITS.get(out[1]) if same and cond[1] == np.bool_ else None
 
 
 _SPECIALIZE = {
-    "where": _spec_where,
     "getitem": _spec_getitem,
     "negative": _spec_negative,
     "divide": _spec_divide,
@@ -397,13 +403,32 @@ class Program:
             ns[name] = r.value
             return name
 
+        # bit selects (where(m, x, +0.0)): {equation: (m, integer dtype)}, and the last to read each mask
+        selects = {k: (e.ins[0], bits) for k, e in enumerate(self.equations) if k not in fused
+                   and (bits := _bit_select(e, [self._aval_of(r) for r in e.ins], self.avals[e.out])) is not None}
+        last_select = {m: k for k, m in selects.items()}
+        masks = {}  # (m, integer dtype) -> the name of the widened mask
+
         lines = [f"def replay({', '.join(names[v] for v in self.inputs)}):"]
         for k, e in enumerate(self.equations):
             if k in fused:
                 continue
             names[e.out] = f"v{e.out}"
+            dead_masks = []
             if e.out in sums:
                 lines += self._scatter_sum_lines(e.out, names[e.out], sums[e.out], ref, ns)
+            elif k in selects:
+                key = selects[k]
+                ns["select_mask"], ns["bitwise_and"] = _select_mask, np.bitwise_and
+                if key not in masks:
+                    masks[key] = f"m{e.out}"
+                    lines.append(f"    {masks[key]} = select_mask({ref(key[0])}, {ref(Const(key[1]))})")
+                mask, into = masks[key], ""
+                if last_select[key] == k:  # the mask's last select writes into it
+                    into = f", out={mask}"
+                    dead_masks.append(mask)
+                ints, floats = ref(Const(key[1])), ref(Const(self.avals[e.out][1]))
+                lines.append(f"    {names[e.out]} = bitwise_and({mask}, {ref(e.ins[1])}.view({ints}){into}).view({floats})")
             else:
                 into = next((r for r in e.ins if r in reusable and last_use[r] == k
                              and self.avals[r] == self.avals[e.out]), None) if e.prim.name in _INTO and not e.params else None
@@ -415,8 +440,9 @@ class Program:
                     call = f"{fname}({', '.join(ref(r) for r in e.ins)}, out={names[into]})"
                 lines.append(f"    {names[e.out]} = {call}")
             dead = sorted(r for r in set(uses[k]) if type(r) is int and last_use.get(r) == k and r not in keep)
+            dead = [names[r] for r in dead] + dead_masks
             if dead:
-                lines.append(f"    del {', '.join(names[r] for r in dead)}")
+                lines.append(f"    del {', '.join(dead)}")
         outs = [ref(r) + (".copy()" if self._shared(r) else "") for r in self.outputs]
         if bare and len(outs) == 1:
             lines.append(f"    return {outs[0]}")
