@@ -31,6 +31,7 @@ run while tracing).
 from __future__ import annotations
 
 import functools
+import math
 import operator
 from typing import NamedTuple
 
@@ -226,7 +227,24 @@ def _bit_select(e, ins, out):
     return _SELECT_BITS.get(out[1]) if same and cond[1] == np.bool_ else None
 
 
+def _spec_mask_zero(e, ins, out):
+    if not (_floating(ins[1]) and len(ins[1][0]) >= 1 and ins[1] == out):
+        return None
+    impl = e.prim.impl
+
+    def mask_zero(g, r):
+        # r is finite where its largest and smallest entries are (NaN propagates through both):
+        # two reductions, where isfinite(r).all() made a boolean array and entered np.all's
+        # Python wrapper
+        if math.isfinite(np.maximum.reduce(r, axis=None)) and math.isfinite(np.minimum.reduce(r, axis=None)):
+            return r
+        return impl(g, r)
+
+    return mask_zero
+
+
 _SPECIALIZE = {
+    "mask_zero": _spec_mask_zero,
     "getitem": _spec_getitem,
     "negative": _spec_negative,
     "divide": _spec_divide,
