@@ -23,6 +23,8 @@ no NaN from the branch not taken.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..trace import Primitive, bind, shape_of
@@ -35,21 +37,25 @@ __all__ = ["log_softmax", "logsumexp", "scaled_softmax"]
 
 
 def _shifted(x, axis):
-    """``(x - m, sum(exp(x - m)))`` over ``axis`` (kept), ``m`` the maximum (0 where not finite)."""
+    """``(m, x - m, sum(exp(x - m)), finite)`` over ``axis`` (kept): ``m`` the maximum (0 where
+    not finite), ``finite`` whether every maximum was."""
     if type(x) is np.ndarray and x.dtype.kind == "f" and x.size:  # skips np.max's and np.sum's wrappers
         m = np.maximum.reduce(x, axis=axis, keepdims=True)
         total = np.add.reduce
+        # the maxima are finite where their largest and smallest are (NaN reaches both)
+        finite = math.isfinite(np.maximum.reduce(m, axis=None)) and math.isfinite(np.minimum.reduce(m, axis=None))
     else:  # integers, scalars, and empty arrays (np.max raises its own message on those)
         m = np.max(x, axis=axis, keepdims=True)
         total = np.sum
-    if not np.isfinite(m).all():  # a row of all -inf (or with +inf, NaN): any finite shift works
+        finite = bool(np.isfinite(m).all())
+    if not finite:  # a row of all -inf (or with +inf, NaN): any finite shift works
         m = np.where(np.isfinite(m), m, 0.0)
     d = np.subtract(x, m)
-    return m, d, total(np.exp(d), axis=axis, keepdims=True)
+    return m, d, total(np.exp(d), axis=axis, keepdims=True), finite
 
 
 def _logsumexp_impl(x, axis, keepdims):
-    m, _, s = _shifted(x, axis)
+    m, _, s, _ = _shifted(x, axis)
     out = np.log(s) + m
     if keepdims:
         return out
@@ -57,7 +63,9 @@ def _logsumexp_impl(x, axis, keepdims):
 
 
 def _log_softmax_impl(x, axis):
-    _, d, s = _shifted(x, axis)
+    _, d, s, finite = _shifted(x, axis)
+    if finite:  # entries finite or -inf below a finite maximum, a sum in [1, n]: no inf - inf
+        return d - np.log(s)
     with np.errstate(invalid="ignore"):  # inf - inf on rows with +inf entries: NaN, as x - logsumexp(x)
         return d - np.log(s)
 
