@@ -105,8 +105,9 @@ class _Writer:
         is of a kind the fast cache key does not take (then there is no guarded entry)."""
         t = type(x)
         if t is np.ndarray:
+            d = self.const(x.dtype)  # NumPy's dtypes are mostly one object each: `is` first
             self.reject_unless(f"type({name}) is _nd and {name}.shape == {self.const(x.shape)} "
-                               f"and {name}.dtype == {self.const(x.dtype)}")
+                               f"and ({name}.dtype is {d} or {name}.dtype == {d})")
             self.leaves.append(name)
             return True
         if t is float or isinstance(x, np.generic):  # traced as a 0-d array of its dtype
