@@ -11,6 +11,11 @@ Adam, ``apply_updates`` under one ``sl.jit``), then prints:
 - per step, side by side (interleaved repeats, minimum per step): the replay on one batch
   repeated, the hand-written NumPy step (``speed.NumpyMLP``) on that batch, and both over a
   whole epoch (a new batch each step, the parameters carried along);
+- the same epoch through the jitted function itself (``step(params, state, xb, yb)``: the
+  replay plus the call path, which checks the arguments and builds the output trees);
+- the Adam update of the four leaves as the replay does it (12 NumPy calls a leaf) against
+  the same arithmetic on one flat buffer of all leaves (12 calls, the gradients copied into
+  it, the results viewed out of it): the most that fusing the update across leaves could save;
 - the replayed program's lines with their time per step inside an epoch, each line timed
   with ``time.perf_counter`` around it (the timers add about 0.1 us a line).
 
@@ -58,6 +63,39 @@ def per_step(fn, steps, repeats=7, number=20):
     return min(timeit.repeat(fn, number=number, repeat=repeats)) / number / steps * 1e6
 
 
+def adam_layouts(params, b1=0.9, b2=0.999):
+    """``{name: (fn, 1)}``: one Adam update of ``params``' leaves, leaf by leaf as the replay
+    does it, and on one flat buffer of all leaves."""
+    rng = np.random.default_rng(0)
+    leaves = list(params.values())
+    g, m0, v0 = ([rng.standard_normal(p.shape) for p in leaves] for _ in range(3))
+    v0 = [v * v for v in v0]
+    step, eps = np.float64(-1e-3), np.float64(1e-8)
+
+    def update(p, m0, v0, g):  # the replay's operations for one leaf (Adam, then p + u)
+        m = g - m0
+        np.add(np.multiply(m, 1 - b1, out=m), m0, out=m)
+        v = g * g
+        np.add(np.multiply(np.subtract(v, v0, out=v), 1 - b2, out=v), v0, out=v)
+        u = np.sqrt(v)
+        np.multiply(np.divide(m, np.add(u, eps, out=u), out=u), step, out=u)
+        return m, v, np.add(p, u, out=u)
+
+    def per_leaf():
+        for p, m, v, gg in zip(leaves, m0, v0, g):
+            update(p, m, v, gg)
+
+    flat = [np.concatenate(x, axis=None) for x in (leaves, m0, v0)]
+    ends = np.cumsum([p.size for p in leaves])
+    pieces = [(a, b, p.shape) for a, b, p in zip([0, *ends[:-1]], ends, leaves)]
+
+    def one_buffer():  # p, m, v already flat (as the previous step's outputs would be)
+        outs = update(*flat, np.concatenate(g, axis=None))
+        return [o[a:b].reshape(shape) for o in outs for a, b, shape in pieces]
+
+    return {"Adam, leaf by leaf": (per_leaf, 1), "Adam, one flat buffer": (one_buffer, 1)}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--top", type=int, default=20, help="how many of the costliest lines to print")
@@ -82,12 +120,19 @@ def main(argv=None) -> int:
                 a = list(fn(*a, xb_, yb_)[:n_state])
         return run
 
+    def jit_epoch():
+        p, s = p0, state
+        for xb_, yb_, _ in data:
+            p, s, _ = step(p, s, xb_, yb_)
+
     hand_one, hand_all = NumpyMLP(p0, data[:1]), NumpyMLP(p0, data)
     contenders = {
         "slopes replay, one batch": (lambda: replay(*args0, xb, yb), 1),
         "hand NumPy, one batch": (hand_one.epoch, 1),
         "slopes replay, epoch": (epoch(replay), len(data)),
+        "slopes jit call, epoch": (jit_epoch, len(data)),
         "hand NumPy, epoch": (hand_all.epoch, len(data)),
+        **adam_layouts(p0),
     }
     best = {k: float("inf") for k in contenders}
     for _ in range(3):  # interleaved: the machine's load shifts between rounds

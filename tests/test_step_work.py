@@ -8,9 +8,9 @@ from calls import calls_during
 from slopes.core.ops.logsumexp import _log_softmax_impl, _logsumexp_impl
 
 
-def test_log_softmax_of_finite_rows_enters_no_error_state_or_np_all():
-    # the finiteness of the row maxima by their largest and smallest (two reductions), and
-    # np.errstate only for rows that need it: 14 -> 9 function entries on a (64, 10) batch
+def test_log_softmax_of_finite_rows_enters_no_error_state():
+    # np.errstate (0.8 us, a Python context manager) only for rows whose maximum is not
+    # finite, where inf - inf can happen: 14 -> 10 function entries on a (64, 10) batch
     x = np.random.default_rng(0).standard_normal((64, 10)) * 30
     calls, got = calls_during(_log_softmax_impl, x, 1)
     assert calls <= 9, calls

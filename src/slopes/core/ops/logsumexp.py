@@ -23,8 +23,6 @@ no NaN from the branch not taken.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..trace import Primitive, bind, shape_of
@@ -42,12 +40,10 @@ def _shifted(x, axis):
     if type(x) is np.ndarray and x.dtype.kind == "f" and x.size:  # skips np.max's and np.sum's wrappers
         m = np.maximum.reduce(x, axis=axis, keepdims=True)
         total = np.add.reduce
-        # the maxima are finite where their largest and smallest are (NaN reaches both)
-        finite = math.isfinite(np.maximum.reduce(m, axis=None)) and math.isfinite(np.minimum.reduce(m, axis=None))
     else:  # integers, scalars, and empty arrays (np.max raises its own message on those)
         m = np.max(x, axis=axis, keepdims=True)
         total = np.sum
-        finite = bool(np.isfinite(m).all())
+    finite = np.isfinite(m).all()
     if not finite:  # a row of all -inf (or with +inf, NaN): any finite shift works
         m = np.where(np.isfinite(m), m, 0.0)
     d = np.subtract(x, m)
