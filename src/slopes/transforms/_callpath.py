@@ -6,7 +6,8 @@ to key the program cache, then walking the output structure to rebuild it, cost 
 7 us a call, a twentieth of a small MLP's whole step. Here both walks are written out
 once as straight-line Python for the structure seen:
 
-- :func:`guarded_entry` compiles ``enter(args)``: it checks that ``args`` have exactly the
+- :func:`guarded_entry` compiles ``enter(args)`` (``sl.jit`` does, once a program has served
+  :data:`slopes.transforms.jit.CHECKED_AFTER` calls): it checks that ``args`` have exactly the
   structure, shapes and dtypes the program was traced for (the checks the cache key
   would make), then replays the program and builds the output tree in the same function.
   On any difference it returns :data:`MISS` and the caller takes the general path.
@@ -86,7 +87,8 @@ class _Writer:
     """The lines of ``enter``: checks of each argument's structure, then its leaves' names."""
 
     def __init__(self):
-        self.lines, self.ns, self.leaves = [], {"_MISS": MISS, "_nd": np.ndarray, "_asarray": np.asarray}, []
+        self.lines, self.ns, self.leaves = [], {"_MISS": MISS, "_nd": np.ndarray, "_generic": np.generic,
+                                             "_asarray": np.asarray}, []
         self._names = itertools.count()
 
     def const(self, value):
@@ -104,17 +106,20 @@ class _Writer:
         """Lines checking that the value called ``name`` is shaped like ``x``; False when ``x``
         is of a kind the fast cache key does not take (then there is no guarded entry)."""
         t = type(x)
-        if t is np.ndarray:
-            d = self.const(x.dtype)  # NumPy's dtypes are mostly one object each: `is` first
-            self.reject_unless(f"type({name}) is _nd and {name}.shape == {self.const(x.shape)} "
-                               f"and ({name}.dtype is {d} or {name}.dtype == {d})")
+        if (t is np.ndarray and x.ndim) or t is float:  # a float is traced as a 0-d float64 array
+            test = f"type({name}) is {self.const(t)}"
+            if t is np.ndarray:
+                d = self.const(x.dtype)  # NumPy's dtypes are mostly one object each: `is` first
+                test += f" and {name}.shape == {self.const(x.shape)} and ({name}.dtype is {d} or {name}.dtype == {d})"
+            self.reject_unless(test)
+            if t is float:
+                self.lines.append(f"        {name} = _asarray({name})")
             self.leaves.append(name)
             return True
-        if t is float or isinstance(x, np.generic):  # traced as a 0-d array of its dtype
-            test = f"type({name}) is {self.const(t)}"
-            if isinstance(x, np.generic):
-                test += f" and {name}.dtype == {self.const(x.dtype)}"
-            self.reject_unless(test)
+        if t is np.ndarray or isinstance(x, np.generic):  # 0-d: an array or a NumPy scalar, either
+            # (a replay returns a 0-d result as a scalar, which the next step passes back)
+            self.reject_unless(f"(type({name}) is _nd or isinstance({name}, _generic)) and {name}.shape == () "
+                               f"and {name}.dtype == {self.const(x.dtype)}")
             self.lines.append(f"        {name} = _asarray({name})")
             self.leaves.append(name)
             return True
