@@ -37,7 +37,9 @@ def jit(fun, static_argnums=(), *, cache_size=64, kernels="numpy"):
     zero or identity cotangents dropped, common subexpressions merged, work no
     output needs removed; anything computed from constants alone is folded
     while tracing) and compiled into one Python function. Later calls with the
-    same signature replay that function: the cost of NumPy and little more.
+    same signature replay that function: the cost of NumPy and little more (a
+    program called many times, such as a training loop's step, checks its
+    arguments and builds its outputs in one function compiled for them).
     Composes with every transform: ``jit(grad(f))``, ``jit(hessian(f))``,
     ``jit(value_and_grad(f))``, ``jit(derivative(g, order=5))`` record the
     derivative's own program. Put ``jit`` outermost for speed; ``grad(jit(f))``
