@@ -116,8 +116,8 @@ def main(argv=None) -> int:
     def epoch(fn):
         def run():
             a = args0
-            for xb_, yb_, _ in data:
-                a = list(fn(*a, xb_, yb_)[:n_state])
+            for xb_, yb_, _ in data:  # 0-d results (NumPy or Python scalars) as arrays, as sl.jit passes them
+                a = [x if type(x) is np.ndarray else np.asarray(x) for x in fn(*a, xb_, yb_)[:n_state]]
         return run
 
     def jit_epoch():
