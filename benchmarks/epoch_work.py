@@ -1,0 +1,44 @@
+"""Epochs of the digits MLP (speed.py's ``mlp`` row) to count instructions with, not time.
+
+On a shared machine wall times move by 2x with the load; instruction counts do not. Run
+the same epochs under Cachegrind twice, with and without the counted epochs; the
+difference over their number is the instructions an epoch costs::
+
+    for n in 0 10; do
+      OPENBLAS_NUM_THREADS=1 valgrind --tool=cachegrind --cache-sim=no \\
+        --cachegrind-out-file=/dev/null python benchmarks/epoch_work.py slopes-jit $n 2>&1 | grep "I *refs"
+    done
+
+Contenders: ``numpy`` (hand-written backprop and Adam) and ``slopes-jit`` (the user's step
+under ``sl.jit``). Eight epochs run first in both cases (warm-up: traces, the call path's
+compile), so only the counted epochs differ.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from speed import NumpyMLP, SlopesMLP, batches, digits_data, mlp_init, sjit  # noqa: E402
+
+WARM = 8
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 2 or argv[0] not in ("numpy", "slopes-jit") or not argv[1].isdigit():
+        print("usage: python benchmarks/epoch_work.py {numpy,slopes-jit} EPOCHS", file=sys.stderr)
+        return 2
+    X, labels, _ = digits_data()
+    data = batches(X, labels)
+    p0 = mlp_init()
+    trainer = NumpyMLP(p0, data) if argv[0] == "numpy" else SlopesMLP(p0, data, sjit)
+    for _ in range(WARM + int(argv[1])):
+        trainer.epoch()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
