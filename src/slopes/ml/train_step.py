@@ -1,7 +1,7 @@
 """The whole training step of :func:`slopes.ml.fit` as one replayed program.
 
-Value, gradient, its global norm, the optimizer's update, its global norm (for the
-divergence test) and the new parameters are traced together by
+Value, gradient, its global norm, the optimizer's update, the new parameters and
+their global norm (for the divergence test) are traced together by
 :func:`slopes.jit`, once per batch shape, and replayed at every later step: one
 compiled function per step instead of a gradient program followed by the
 optimizer's Python code leaf by leaf.
@@ -36,8 +36,8 @@ __all__ = ["StagedStep"]
 class StagedStep:
     """``step(params, state, batch)`` of ``loss`` and ``optimizer``, one ``sl.jit`` program per batch shape.
 
-    Calling it returns ``(loss, grad_norm, update_norm, new_params, new_state)`` (the
-    norms are global 2-norms, 0-d arrays), or None when the step cannot be traced (the loss or the optimizer makes
+    Calling it returns ``(loss, grad_norm, params_norm, new_params, new_state)`` (the
+    norms are global 2-norms of the gradient and of the new parameters, 0-d arrays), or None when the step cannot be traced (the loss or the optimizer makes
     a Python decision on a value, or the optimizer needs ``grad_fn=`` as
     :func:`slopes.optim.sam` does); it then stays None for the rest of the run, and the
     caller takes its step by parts.
@@ -54,8 +54,8 @@ class StagedStep:
     >>> loss = lambda w, b: snp.sum((w - b) ** 2)
     >>> step = StagedStep(loss, so.sgd(0.25))
     >>> w = np.array([1.0, -2.0])
-    >>> value, gnorm, unorm, new_w, state = step(w, so.sgd(0.25).init(w), np.zeros(2))
-    >>> float(value), float(gnorm) ** 2, new_w, float(unorm) ** 2
+    >>> value, gnorm, pnorm, new_w, state = step(w, so.sgd(0.25).init(w), np.zeros(2))
+    >>> float(value), float(gnorm) ** 2, new_w, float(pnorm) ** 2
     (5.0, 20.0, array([ 0.5, -1. ]), 1.25)
     """
 
@@ -87,14 +87,18 @@ class StagedStep:
         n = p_def.num_leaves
         params, state = unflatten(p_def, flat[:n]), unflatten(s_def, flat[n:])
         value, grads = self._vg(params, batch)
+        grad_norm = global_norm(grads)
         updates, state = self._optimizer.update(grads, state, params, loss=value)
-        new_leaves, new_p_def = flatten(apply_updates(params, updates))
+        # the norm of the new parameters, not of the updates: the replay writes each parameter
+        # into its dying update's buffer, which a reading of the update (a view) would forbid
+        new = apply_updates(params, updates)
+        new_leaves, new_p_def = flatten(new)
         state_leaves, new_s_def = flatten(state)
         if (new_p_def, new_s_def) != self._defs:
             raise TracingError(
                 "the optimizer's update changes the structure of the parameters or of its state"
             )
-        return (value, global_norm(grads), global_norm(updates), *new_leaves, *state_leaves)
+        return (value, grad_norm, global_norm(new), *new_leaves, *state_leaves)
 
     def __call__(self, params, state, batch):
         if self.failed:

@@ -468,8 +468,8 @@ def fit(
                 out = staged(params, state, batch) if staged is not None else None
                 skipped = False
                 if out is not None:  # the whole step, replayed: taken unless it diverges
-                    value, gnorm, unorm, new_params, new_state = out
-                    value, gnorm, unorm = float(value), float(gnorm), float(unorm)
+                    value, gnorm, pnorm, new_params, new_state = out
+                    value, gnorm, pnorm = float(value), float(gnorm), float(pnorm)
                     if not math.isnan(lr):  # a traced schedule's values are checked here
                         check_learning_rate(lr, "fit(): the optimizer's learning rate", step=step)
                     extent = _bound_extent(params, extent, watch)
@@ -480,9 +480,10 @@ def fit(
                 if why is None and not skipped:
                     watch = watch or DivergenceWatch(extent, value)
                     why = _blow_up(watch, extent, value)
-                # max|p + u| <= max|p| + |u|: the exact test only near the bound (NaN fails it too)
-                if why is None and out is not None and not extent + unorm <= watch.xmax:
-                    why = _new_params_problem(new_params, unorm, watch, lr)
+                # max|new params| <= their 2-norm, finite exactly when they are: the exact test only
+                # near the bound (NaN fails the comparison; inf there only when the bound is inf)
+                if why is None and out is not None and (not pnorm <= watch.xmax or pnorm == math.inf):
+                    why = _new_params_problem(new_params, watch, lr)
                 if why is not None:
                     diverged, stop = True, True
                     message = (
@@ -490,7 +491,7 @@ def fit(
                     )
                     break
                 if out is not None:
-                    params, state, extent = new_params, new_state, extent + unorm
+                    params, state, extent = new_params, new_state, pnorm
                 elif not skipped:
                     regrad = _BatchGrad(vg, scaler, batch)  # for optimizers that re-evaluate (sam)
                     with np.errstate(over="ignore", invalid="ignore"):  # a non-finite update is reported below
@@ -660,11 +661,14 @@ def _update_problem(params, extent, updates, watch, lr) -> str | None:
     return _verdict(float(_MAX(new)), True, watch, lr)
 
 
-def _new_params_problem(new_params, unorm, watch, lr) -> str | None:
-    """:func:`_update_problem`'s verdict on a replayed step, from the new parameters and the
-    update's norm ``unorm`` (the parameters were finite: a non-finite result came from the update)."""
+def _new_params_problem(new_params, watch, lr) -> str | None:
+    """:func:`_update_problem`'s verdict on a replayed step, from the new parameters alone.
+
+    The parameters were finite, so a nan among the new ones came from a non-finite update,
+    and an inf from the update or from adding it (both called an overflow here).
+    """
     top = float(_MAX(_extent(new_params)))
-    return _verdict(top, math.isfinite(top) or math.isfinite(unorm), watch, lr)
+    return _verdict(top, not math.isnan(top), watch, lr)
 
 
 def _verdict(top, update_finite, watch, lr) -> str | None:
