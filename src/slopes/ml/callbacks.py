@@ -178,8 +178,9 @@ class TrainInfo:
     loss : float
         The batch loss of the last step (``"step"``), or the epoch's mean train loss.
     params : pytree
-        The current parameters: fit's own arrays, updated in place at every step
-        (copy them, ``sl.tree_map(np.copy, info.params)``, to keep a snapshot).
+        The current parameters: fit's own arrays, which later steps may write into
+        (copy them, ``sl.tree_map(np.copy, info.params)``, to keep a snapshot). An array
+        a callback puts in their place is what the next step starts from.
     state : optimizer state
     history : TrainHistory
         The history so far.
