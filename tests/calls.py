@@ -3,12 +3,15 @@
 import sys
 
 
-def calls_during(fn, *args):
-    """``(Python and builtin functions entered while fn(*args) runs, its result)``: work, not time."""
+def calls_during(fn, *args, events=("call", "c_call")):
+    """``(functions entered while fn(*args) runs, its result)``: work, not time.
+
+    ``events``: ``"call"`` counts Python functions, ``"c_call"`` builtin ones (both by default).
+    """
     count = [0]
 
     def profile(frame, event, arg):
-        if event in ("call", "c_call"):
+        if event in events:
             count[0] += 1
 
     sys.setprofile(profile)

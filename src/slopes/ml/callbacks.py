@@ -51,6 +51,43 @@ class Table:
         for k, v in values.items():
             self._rows[k].append(v)
 
+    def appender(self, *fields):
+        """A function that appends one row given as values in the order of ``fields`` (every
+        field of the table, named): the form for a loop that adds a row per step.
+
+        Examples
+        --------
+        >>> t = Table(("loss", "lr"))
+        >>> add = t.appender("lr", "loss")
+        >>> add(0.1, 2.0); add(0.1, 1.5)
+        >>> t.loss.tolist(), t.lr.tolist()
+        ([2.0, 1.5], [0.1, 0.1])
+        """
+        if sorted(fields) != sorted(self._rows):
+            raise ValueError(f"Table.appender: fields {sorted(fields)} differ from {sorted(self._rows)}")
+        columns = [self._rows[k].append for k in fields]
+
+        def add(*values):
+            for append, v in zip(columns, values):
+                append(v)
+
+        return add
+
+    def column(self, name, start: int = 0) -> np.ndarray:
+        """Field ``name`` from row ``start`` on, as an array (reading only those rows).
+
+        Examples
+        --------
+        >>> t = Table(("loss",))
+        >>> for v in (3.0, 2.0, 1.0): t.append(loss=v)
+        >>> t.column("loss", 1)
+        array([2., 1.])
+        """
+        if name not in self._rows:
+            raise KeyError(f"no field {name!r}; fields: {', '.join(self._rows) or '(none yet)'}")
+        rows = self._rows[name]
+        return np.asarray(rows[start:] if start else rows)
+
     @property
     def fields(self) -> tuple:
         return tuple(self._rows)
@@ -62,9 +99,7 @@ class Table:
         return name in self._rows
 
     def __getitem__(self, name) -> np.ndarray:
-        if name not in self._rows:
-            raise KeyError(f"no field {name!r}; fields: {', '.join(self._rows) or '(none yet)'}")
-        return np.asarray(self._rows[name])
+        return self.column(name)
 
     def __getattr__(self, name):
         rows = self.__dict__.get("_rows", {})
@@ -143,8 +178,9 @@ class TrainInfo:
     loss : float
         The batch loss of the last step (``"step"``), or the epoch's mean train loss.
     params : pytree
-        The current parameters: fit's own arrays, updated in place at every step
-        (copy them, ``sl.tree_map(np.copy, info.params)``, to keep a snapshot).
+        The current parameters: fit's own arrays, which later steps may write into
+        (copy them, ``sl.tree_map(np.copy, info.params)``, to keep a snapshot). An array
+        a callback puts in their place is what the next step starts from.
     state : optimizer state
     history : TrainHistory
         The history so far.

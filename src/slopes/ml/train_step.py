@@ -1,10 +1,17 @@
 """The whole training step of :func:`slopes.ml.fit` as one replayed program.
 
-Value, gradient, its global norm, the optimizer's update, its global norm (for the
-divergence test) and the new parameters are traced together by
+Value, gradient, its global norm, the optimizer's update, the new parameters and
+their global norm (for the divergence test) are traced together by
 :func:`slopes.jit`, once per batch shape, and replayed at every later step: one
 compiled function per step instead of a gradient program followed by the
 optimizer's Python code leaf by leaf.
+
+The program takes the leaves of the parameters and of the optimizer state as
+separate arguments and returns the new ones in a flat tuple. A loop that hands
+each step's results straight back (as :func:`~slopes.ml.fit` does) then pays
+for neither walking the trees to key the call nor flattening them again: the
+step keeps the leaves of its last results and recognizes those trees by
+identity.
 
 The step returns new arrays and never writes into its arguments, so a step that
 :func:`~slopes.ml.fit` rejects (a diverging update) changes nothing, and the
@@ -15,11 +22,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.pytree import leaves, tree_map
+from ..core.pytree import flatten, unflatten
+from ..core.staging import TracingError
 from ..optim import apply_updates, global_norm
 from ..optim._leafops import fresh
 from ..transforms import jit as sl_jit
 from ..transforms import value_and_grad
+from ..transforms.jit import _tree_builder
 
 __all__ = ["StagedStep"]
 
@@ -27,11 +36,16 @@ __all__ = ["StagedStep"]
 class StagedStep:
     """``step(params, state, batch)`` of ``loss`` and ``optimizer``, one ``sl.jit`` program per batch shape.
 
-    Calling it returns ``(loss, grad_norm, update_norm, new_params, new_state)`` (the
-    norms are global 2-norms, 0-d arrays), or None when the step cannot be traced (the loss or the optimizer makes
+    Calling it returns ``(loss, grad_norm, params_norm, new_params, new_state)`` (the
+    norms are global 2-norms of the gradient and of the new parameters, 0-d arrays), or None when the step cannot be traced (the loss or the optimizer makes
     a Python decision on a value, or the optimizer needs ``grad_fn=`` as
     :func:`slopes.optim.sam` does); it then stays None for the rest of the run, and the
     caller takes its step by parts.
+
+    Passing back the ``new_params`` and ``new_state`` of the previous call reuses their
+    leaves as they came out of the program. A caller that changes those trees
+    themselves in between (puts another array into a dict of them; writing into the
+    arrays is fine) calls :meth:`forget` first.
 
     Examples
     --------
@@ -40,37 +54,77 @@ class StagedStep:
     >>> loss = lambda w, b: snp.sum((w - b) ** 2)
     >>> step = StagedStep(loss, so.sgd(0.25))
     >>> w = np.array([1.0, -2.0])
-    >>> value, gnorm, unorm, new_w, state = step(w, so.sgd(0.25).init(w), np.zeros(2))
-    >>> float(value), float(gnorm) ** 2, new_w, float(unorm) ** 2
+    >>> value, gnorm, pnorm, new_w, state = step(w, so.sgd(0.25).init(w), np.zeros(2))
+    >>> float(value), float(gnorm) ** 2, new_w, float(pnorm) ** 2
     (5.0, 20.0, array([ 0.5, -1. ]), 1.25)
     """
 
     def __init__(self, loss, optimizer):
-        vg = value_and_grad(loss)
-
-        def step(params, state, batch):
-            value, grads = vg(params, batch)
-            updates, state = optimizer.update(grads, state, params, loss=value)
-            new = apply_updates(params, updates)
-            return value, global_norm(grads), global_norm(updates), new, state
-
-        self.program = sl_jit(step)
+        self._vg = value_and_grad(loss)
+        self._optimizer = optimizer
+        self.program = None  # sl.jit of the flat step, made for the first trees' structure
         self.failed = False
-        self._scalars = None  # whether some parameter is 0-d (its replayed value is a NumPy scalar)
+        self._defs = None  # (params treedef, state treedef)
+        self._build = None  # new leaves -> (params, state), compiled from their structure
+        self._scalars = False  # whether some parameter is 0-d (its replayed value is a NumPy scalar)
+        self.forget()
+
+    def forget(self) -> None:
+        """Drop the leaves kept from the last call: the next call flattens its trees again.
+
+        Examples
+        --------
+        >>> import slopes.numpy as snp, slopes.optim as so
+        >>> from slopes.ml.train_step import StagedStep
+        >>> StagedStep(lambda w, b: snp.sum(w * b), so.sgd(0.1)).forget()
+        """
+        self._last = (None, None, None)  # (params tree, state tree, their leaves) of the last result
+
+    def _flat_step(self, *args):
+        """The traced function: leaves of params and state, then the batch, in; a flat tuple out."""
+        *flat, batch = args
+        p_def, s_def = self._defs
+        n = p_def.num_leaves
+        params, state = unflatten(p_def, flat[:n]), unflatten(s_def, flat[n:])
+        value, grads = self._vg(params, batch)
+        grad_norm = global_norm(grads)
+        updates, state = self._optimizer.update(grads, state, params, loss=value)
+        # the norm of the new parameters, not of the updates: the replay writes each parameter
+        # into its dying update's buffer, which a reading of the update (a view) would forbid
+        new = apply_updates(params, updates)
+        new_leaves, new_p_def = flatten(new)
+        state_leaves, new_s_def = flatten(state)
+        if (new_p_def, new_s_def) != self._defs:
+            raise TracingError(
+                "the optimizer's update changes the structure of the parameters or of its state"
+            )
+        return (value, grad_norm, global_norm(new), *new_leaves, *state_leaves)
 
     def __call__(self, params, state, batch):
         if self.failed:
             return None
-        if self._scalars is None:
-            ls = leaves(params)
-            self._scalars = any(np.ndim(x) == 0 for x in ls)
+        last_params, last_state, flat = self._last
+        if params is not last_params or state is not last_state:
+            p_leaves, p_def = flatten(params)
+            s_leaves, s_def = flatten(state)
+            if (p_def, s_def) != self._defs:  # the first call, or trees of another structure
+                self._defs = (p_def, s_def)
+                self._build = _tree_builder(flatten((params, state))[1])
+                self.program = sl_jit(self._flat_step)
+                self._scalars = any(np.ndim(x) == 0 for x in p_leaves)
+            flat = p_leaves + s_leaves
         try:
             with np.errstate(over="ignore", invalid="ignore"):  # fit reports a non-finite step itself
-                out = self.program(params, state, batch)
+                out = self.program(*flat, batch)
         except (TypeError, ValueError):  # TracingError is a TypeError; sam's missing grad_fn a ValueError
             self.failed = True  # a real error in the loss surfaces again from the by-parts step
+            self.forget()
             return None
+        new = out[3:]
         if self._scalars:  # fit's parameters stay arrays it may write into
-            out = (*out[:3], tree_map(fresh, out[3]), *out[4:])
-        return out
+            n = self._defs[0].num_leaves
+            new = (*(fresh(x) for x in new[:n]), *new[n:])
+        new_params, new_state = self._build(new)
+        self._last = (new_params, new_state, new)
+        return out[0], out[1], out[2], new_params, new_state
 

@@ -396,6 +396,8 @@ def fit(
             scaler.load_state_dict(meta["loss_scale"])
     saved_step = step  # the step of the newest checkpoint on disk (none yet: 0)
 
+    fields = _STEP_FIELDS + (_PRECISION_FIELDS if scaler is not None else ())
+    add_row = history.step.appender(*fields)
     shared: dict = {}
     staged = StagedStep(loss, opt) if jit and scaler is None else None
     extent = None  # max|params|, or a bound of it after replayed steps (see _bound_extent)
@@ -458,14 +460,16 @@ def fit(
             sizes = getattr(epoch_batches, "sizes", None)
             if sizes is None:
                 sizes = np.minimum(batches.batch_size, batches.n - batches.batch_size * np.arange(nb))
-            for pos in range(pos0 if epoch == epoch0 else 0, nb):
+            first_pos = pos0 if epoch == epoch0 else 0
+            first_row = len(history.step) - first_pos  # a resumed epoch's earlier rows came with the checkpoint
+            for pos in range(first_pos, nb):
                 batch = epoch_batches[pos]
                 lr = _lr(state)
                 out = staged(params, state, batch) if staged is not None else None
                 skipped = False
                 if out is not None:  # the whole step, replayed: taken unless it diverges
-                    value, gnorm, unorm, new_params, new_state = out
-                    value, gnorm, unorm = float(value), float(gnorm), float(unorm)
+                    value, gnorm, pnorm, new_params, new_state = out
+                    value, gnorm, pnorm = float(value), float(gnorm), float(pnorm)
                     if not math.isnan(lr):  # a traced schedule's values are checked here
                         check_learning_rate(lr, "fit(): the optimizer's learning rate", step=step)
                     extent = _bound_extent(params, extent, watch)
@@ -475,10 +479,11 @@ def fit(
                     extent = None if skipped else _extent(params)
                 if why is None and not skipped:
                     watch = watch or DivergenceWatch(extent, value)
-                    why = watch.reason(extent, value, what="loss")
-                # max|p + u| <= max|p| + |u|: the exact test only near the bound (NaN fails it too)
-                if why is None and out is not None and not extent + unorm <= watch.xmax:
-                    why = _new_params_problem(new_params, unorm, watch, lr)
+                    why = _blow_up(watch, extent, value)
+                # max|new params| <= their 2-norm, finite exactly when they are: the exact test only
+                # near the bound (NaN fails the comparison; inf there only when the bound is inf)
+                if why is None and out is not None and (not pnorm <= watch.xmax or pnorm == math.inf):
+                    why = _new_params_problem(new_params, watch, lr)
                 if why is not None:
                     diverged, stop = True, True
                     message = (
@@ -486,7 +491,7 @@ def fit(
                     )
                     break
                 if out is not None:
-                    params, state, extent = new_params, new_state, extent + unorm
+                    params, state, extent = new_params, new_state, pnorm
                 elif not skipped:
                     regrad = _BatchGrad(vg, scaler, batch)  # for optimizers that re-evaluate (sam)
                     with np.errstate(over="ignore", invalid="ignore"):  # a non-finite update is reported below
@@ -511,15 +516,10 @@ def fit(
                         )
                         break
                 step += 1
-                row = {
-                    "loss": value if not skipped else math.nan,
-                    "lr": lr,
-                    "grad_norm": gnorm,
-                    "epoch": epoch,
-                }
-                if scaler is not None:
-                    row.update(loss_scale=scaler.scale, skipped=skipped)
-                history.step.append(**row)
+                if scaler is None:
+                    add_row(value, lr, gnorm, epoch)
+                else:
+                    add_row(value if not skipped else math.nan, lr, gnorm, epoch, scaler.scale, skipped)
                 if show:
                     bar.update(1)
                     bar.set_postfix(epoch=epoch, loss=f"{value:.4g}", refresh=False)
@@ -529,8 +529,11 @@ def fit(
                     )
                     if who is not None:
                         message, stop = f"stopped by callback {who} at step {step}", True
+                    if staged is not None:  # a callback may have put other arrays into params
+                        staged.forget()
                 if pos == nb - 1 and not stop:
-                    logs = _evaluate(eval_loss, params, data, val_data, metrics, history, epoch, t_epoch, sizes)
+                    logs = _evaluate(eval_loss, params, data, val_data, metrics, history, epoch, t_epoch, sizes,
+                                     first_row)
                     improved, es_stop = tracker.update(logs[tracker.monitor])
                     if improved and _all_finite(params):
                         best_params, best_epoch = _copy(params), epoch
@@ -545,6 +548,8 @@ def fit(
                     who = run_callbacks(callbacks, info)
                     if who is not None:
                         message, stop = f"stopped by callback {who} at epoch {epoch}", True
+                    if staged is not None and (callbacks or metrics):
+                        staged.forget()
                 # by default, at the end of each epoch
                 due = step % checkpoint_every == 0 if checkpoint_every else pos == nb - 1
                 if checkpoint_dir is not None and due:
@@ -577,6 +582,14 @@ def fit(
         elapsed=time.perf_counter() - t_start,
         loss_scale=scaler,
     )
+
+
+def _blow_up(watch, extent, value: float) -> str | None:
+    """``watch.reason(extent, value)``: a finite bound ``extent`` (a float) and loss within the
+    limits settle it in two comparisons, without a pass over anything."""
+    if type(extent) is float and -math.inf < value <= watch.fmax and extent <= watch.xmax:
+        return None
+    return watch.reason(extent, value, what="loss")
 
 
 def _bound_extent(params, bound, watch):
@@ -618,10 +631,14 @@ def _compute_data(data, dtype):
     return to_dtype(data, dtype)
 
 
+_STEP_FIELDS = ("loss", "lr", "grad_norm", "epoch")
+_PRECISION_FIELDS = ("loss_scale", "skipped")
+
+
 def _new_history(scaler, val_data, metrics) -> TrainHistory:
     """The run's history with every field declared: a run that ends in its first epoch still has
     (empty) ``loss`` and ``val_loss`` columns to read."""
-    step = ("loss", "lr", "grad_norm", "epoch") + (("loss_scale", "skipped") if scaler is not None else ())
+    step = _STEP_FIELDS + (_PRECISION_FIELDS if scaler is not None else ())
     epoch = ["epoch", "loss"] + (["val_loss"] if val_data is not None else [])
     for name in metrics:
         epoch += [name] + ([f"val_{name}"] if val_data is not None else [])
@@ -644,11 +661,14 @@ def _update_problem(params, extent, updates, watch, lr) -> str | None:
     return _verdict(float(_MAX(new)), True, watch, lr)
 
 
-def _new_params_problem(new_params, unorm, watch, lr) -> str | None:
-    """:func:`_update_problem`'s verdict on a replayed step, from the new parameters and the
-    update's norm ``unorm`` (the parameters were finite: a non-finite result came from the update)."""
+def _new_params_problem(new_params, watch, lr) -> str | None:
+    """:func:`_update_problem`'s verdict on a replayed step, from the new parameters alone.
+
+    The parameters were finite, so a nan among the new ones came from a non-finite update,
+    and an inf from the update or from adding it (both called an overflow here).
+    """
     top = float(_MAX(_extent(new_params)))
-    return _verdict(top, math.isfinite(top) or math.isfinite(unorm), watch, lr)
+    return _verdict(top, not math.isnan(top), watch, lr)
 
 
 def _verdict(top, update_finite, watch, lr) -> str | None:
@@ -662,13 +682,15 @@ def _verdict(top, update_finite, watch, lr) -> str | None:
     return None
 
 
-def _epoch_loss(history, epoch: int, sizes: np.ndarray) -> float:
-    """The epoch's batch losses averaged with their batch sizes as weights: the mean loss per sample.
+def _epoch_loss(history, first_row: int, sizes: np.ndarray) -> float:
+    """The epoch's batch losses (the step rows from ``first_row`` on) averaged with their batch
+    sizes as weights: the mean loss per sample.
 
     An unweighted mean would count the rows of a short last batch more than the others.
-    Steps skipped by mixed precision (nan) are left out.
+    Steps skipped by mixed precision (nan) are left out. Only the epoch's rows are read, so
+    an epoch's end costs the same in a long run as in a short one.
     """
-    losses = history.step["loss"][history.step["epoch"] == epoch]
+    losses = history.step.column("loss", first_row)
     weights = sizes if sizes.shape == losses.shape else np.ones(losses.shape)
     kept = np.isfinite(losses)
     return float(np.average(losses[kept], weights=weights[kept])) if kept.any() else math.nan
@@ -729,9 +751,10 @@ class _BatchGrad:
         return grads
 
 
-def _evaluate(eval_loss, params, data, val_data, metrics, history, epoch, t_epoch, sizes) -> dict:
-    """The epoch row: mean loss over the epoch's samples, validation loss, metrics, time."""
-    logs = {"epoch": epoch, "loss": _epoch_loss(history, epoch, sizes)}
+def _evaluate(eval_loss, params, data, val_data, metrics, history, epoch, t_epoch, sizes, first_row) -> dict:
+    """The epoch row: mean loss over the epoch's samples (its step rows from ``first_row`` on),
+    validation loss, metrics, time."""
+    logs = {"epoch": epoch, "loss": _epoch_loss(history, first_row, sizes)}
     if val_data is not None:
         logs["val_loss"] = _mean_loss(eval_loss, params, val_data)
     for name, fn in metrics.items():

@@ -122,17 +122,28 @@ class MiniBatches:
         self.rng = np.random.default_rng(seed)
         self.batches_per_epoch = math.ceil(self.n / bs)
         self.epochs_done = 0
+        self._arrays = take(data, slice(None))  # every leaf an array once (a list is not converted per batch)
+        self._in_order = None  # the unshuffled batches, made once
 
     def epoch(self):
-        """The batches of the next epoch, as a list (full batch: ``[data]`` itself)."""
+        """The batches of the next epoch, as a list (full batch: ``[data]`` itself).
+
+        Batches are views: of the data's arrays in their order (the same views every
+        epoch), or, shuffled, of one copy of the rows in the epoch's order.
+        """
         self.epochs_done += 1
         if self.full_batch:
             return [self.data]
+        if not self.shuffle:
+            if self._in_order is None:
+                self._in_order = self._slices(self._arrays)
+            return self._in_order
+        return self._slices(take(self._arrays, self.rng.permutation(self.n)))  # one gather an epoch
+
+    def _slices(self, rows):
+        """``rows`` cut into consecutive batches (views)."""
         bs = self.batch_size
-        if not self.shuffle:  # consecutive rows: views, no copies
-            return [take(self.data, slice(i, i + bs)) for i in range(0, self.n, bs)]
-        order = self.rng.permutation(self.n)
-        return [take(self.data, order[i:i + bs]) for i in range(0, self.n, bs)]
+        return [take(rows, slice(i, i + bs)) for i in range(0, self.n, bs)]
 
     def __iter__(self):
         """Endless ``(epoch, index_in_epoch, batch)`` triples."""

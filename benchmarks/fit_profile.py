@@ -1,0 +1,92 @@
+"""What ``sl.ml.fit`` adds around the replayed training step, per epoch of ``speed.py``'s ``mlp`` row.
+
+Usage::
+
+    OPENBLAS_NUM_THREADS=1 python benchmarks/fit_profile.py            # 7 interleaved repeats
+    OPENBLAS_NUM_THREADS=1 python benchmarks/fit_profile.py --repeats 15
+
+Milliseconds of CPU time (``time.process_time``: on a shared machine, the time other
+processes take the core is left out) per epoch, minimum and median of interleaved repeats:
+
+- ``numpy``: the hand-written step (``speed.NumpyMLP``), the reference;
+- ``user step``: the user's own ``sl.jit`` step (value, gradient, Adam, parameter write);
+- ``fit's step``: fit's replayed step (``slopes.ml.train_step.StagedStep``: the same plus the
+  gradient's and the new parameters' norms) in a bare loop;
+- ``fit, per epoch``: a 21-epoch ``fit`` less a 1-epoch one, over 20: fit's loop without the
+  one-time work;
+- ``fit as speed.py times it``: a 20-epoch ``fit`` over 20, its two traces (the batch of 64
+  rows and the short last one) included; ``once per fit call`` is that one-time work.
+
+Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import slopes as sl  # noqa: E402
+from slopes.ml.train_step import StagedStep  # noqa: E402
+from speed import FitMLP, NumpyMLP, SlopesMLP, batches, digits_data, mlp_init, mlp_loss, sjit  # noqa: E402
+
+
+def staged_epoch(p0, data):
+    """An epoch of fit's replayed step alone, the parameters and state carried along."""
+    opt = sl.optim.adam(1e-3)
+    step = StagedStep(lambda p, b: mlp_loss(p, *b), opt)
+    rows = [(xb, yb) for xb, yb, _ in data]
+    carried = [{k: v.copy() for k, v in p0.items()}, opt.init(p0)]
+
+    def epoch():
+        p, s = carried
+        for b in rows:
+            _, _, _, p, s = step(p, s, b)
+        carried[:] = p, s
+
+    return epoch
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+    X, labels, _ = digits_data()
+    data, p0 = batches(X, labels), mlp_init()
+    fit = FitMLP(p0, data)
+    runs = {  # name: (function, calls per repeat, epochs per call)
+        "numpy": (NumpyMLP(p0, data).epoch, 20, 1),
+        "user step": (SlopesMLP(p0, data, sjit).epoch, 20, 1),
+        "fit's step": (staged_epoch(p0, data), 20, 1),
+        "fit 1 epoch": (lambda: fit.run(1), 5, 1),
+        "fit 21 epochs": (lambda: fit.run(21), 1, 21),
+    }
+    for fn, _, _ in runs.values():
+        fn()  # traces and first calls out of the timing
+    ms = {name: [] for name in runs}
+    for _ in range(args.repeats):
+        for name, (fn, calls, _) in runs.items():
+            t0 = time.process_time()
+            for _ in range(calls):
+                fn()
+            ms[name].append((time.process_time() - t0) / calls * 1e3)
+    print(f"MLP 64-128-10, digits, batch 64, Adam: CPU ms per epoch ({args.repeats} interleaved repeats)")
+    for stat in (np.min, np.median):
+        t = {name: float(stat(v)) for name, v in ms.items()}
+        per_epoch = (t["fit 21 epochs"] - t["fit 1 epoch"]) / 20
+        once = t["fit 1 epoch"] - per_epoch
+        rows = {"numpy": t["numpy"], "user step": t["user step"], "fit's step": t["fit's step"],
+                "fit, per epoch": per_epoch, "fit as speed.py times it": per_epoch + once / 20}
+        print(f"  {stat.__name__}:")
+        for name, v in rows.items():
+            print(f"    {name:26s} {v:7.3f} ms  {v / t['numpy']:5.3f}x numpy")
+        print(f"    {'once per fit call':26s} {once:7.3f} ms")
+
+
+if __name__ == "__main__":
+    main()
