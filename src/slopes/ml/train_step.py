@@ -28,7 +28,7 @@ from ..optim import apply_updates, global_norm
 from ..optim._leafops import fresh
 from ..transforms import jit as sl_jit
 from ..transforms import value_and_grad
-from ..transforms.jit import _tree_builder
+from ..transforms._callpath import tree_builder
 
 __all__ = ["StagedStep"]
 
@@ -109,7 +109,7 @@ class StagedStep:
             s_leaves, s_def = flatten(state)
             if (p_def, s_def) != self._defs:  # the first call, or trees of another structure
                 self._defs = (p_def, s_def)
-                self._build = _tree_builder(flatten((params, state))[1])
+                self._build = tree_builder(flatten((params, state))[1])
                 self.program = sl_jit(self._flat_step)
                 self._scalars = any(np.ndim(x) == 0 for x in p_leaves)
             flat = p_leaves + s_leaves
