@@ -1,0 +1,236 @@
+"""The first call of a jitted function: the trace records large calls without computing them,
+and the optimized program computes the first call's results, as it does every later call's.
+
+Counted: calls computed while tracing, matmul products, replays per call; values checked
+against closed forms, finite differences and later calls.
+"""
+
+import numpy as np
+import pytest
+
+import slopes as sl
+import slopes.numpy as snp
+from slopes.core import abstract, program, staging
+from slopes.core.ops import elementwise, linalg, logsumexp, reduce, shape
+from slopes.core.ops.rules import mask_zero
+from slopes.core.staging import trace_program
+
+from checks import central_difference
+
+RNG = np.random.default_rng(11)
+LAM = 1e-3
+
+
+def logistic(X, y):
+    def loss(w):
+        z = X @ w
+        return snp.mean(snp.logaddexp(0.0, z) - y * z) + LAM / 2 * snp.sum(w * w)
+
+    return loss
+
+
+def logistic_problem(n, d):
+    X = RNG.standard_normal((n, d))
+    y = (RNG.random(n) < 0.5).astype(float)
+    return X, y, 0.1 * RNG.standard_normal(d)
+
+
+def logistic_gradient(X, y, w):
+    p = 1.0 / (1.0 + np.exp(-(X @ w)))
+    return X.T @ (p - y) / len(X) + LAM * w
+
+
+def logistic_hessian(X, w):
+    p = 1.0 / (1.0 + np.exp(-(X @ w)))
+    return X.T @ (X * (p * (1.0 - p))[:, None]) / len(X) + LAM * np.eye(X.shape[1])
+
+
+class Computed:
+    """The calls of the given primitives that NumPy computes (name, result shape), in order."""
+
+    def __init__(self, monkeypatch, prims):
+        self.calls = []
+        for p in prims:
+            monkeypatch.setattr(p, "impl", self._counted(p.name, p.impl))
+
+    def _counted(self, name, impl):
+        def counted(*args, **params):
+            out = impl(*args, **params)
+            self.calls.append((name, np.shape(out)))
+            return out
+
+        return counted
+
+    def large(self, size):
+        return [c for c in self.calls if np.prod(c[1]) >= size]
+
+
+class Replays:
+    """Counts the calls of every program compiled from now on."""
+
+    def __init__(self, monkeypatch):
+        self.count = 0
+        compile_ = program.Program.compile
+
+        def compile(prog, bare=False):
+            replay = compile_(prog, bare)
+
+            def counted(*args):
+                self.count += 1
+                return replay(*args)
+
+            return counted
+
+        monkeypatch.setattr(program.Program, "compile", compile)
+
+
+def _flat(out):
+    return out if isinstance(out, tuple) else (out,)
+
+
+# -- the trace computes only what it reads ---------------------------------------------------
+
+
+def test_the_hessian_trace_computes_no_large_staged_call(monkeypatch):
+    n, d = 5000, 30
+    X, y, w = logistic_problem(n, d)
+    fun = lambda v: [sl.hessian(logistic(X, y))(v)]  # noqa: E731
+    raw, _ = trace_program(fun, [w], values=False)
+    computed = Computed(monkeypatch, {e.prim for e in raw.equations})
+    trace_program(fun, [w], values=False)
+    # What the trace computes of n entries or more are constants, folded: y times the basis
+    # pushed through X @ w (d, n), and the mean's cotangent's three n-vectors. Computing every
+    # call, the trace made 23 such calls, 6 of them (d, n): 985,000 entries here.
+    large = computed.large(n)
+    assert not [c for c in large if c[0] == "matmul"]
+    assert sum(np.prod(s) for _, s in large) <= n * d + 3 * n
+    computed.calls.clear()
+    trace_program(fun, [w])  # asked for the outputs: the calls they need are computed
+    assert ("matmul", (d, d)) in computed.large(d * d)
+
+
+def test_the_first_call_replays_once_and_trace_replays_never(monkeypatch):
+    X, y, w = logistic_problem(3000, 20)
+    replays = Replays(monkeypatch)
+    H = sl.jit(sl.hessian(logistic(X, y)))
+    H.trace(w)
+    assert replays.count == 0
+    first = H(w)
+    assert replays.count == 1  # a cached program: this call is its first replay
+    G = sl.jit(sl.grad(logistic(X, y)))
+    G(w)
+    assert replays.count == 2  # traced and replayed once, not computed twice
+    np.testing.assert_allclose(first, logistic_hessian(X, w), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("transform", [sl.value_and_grad, sl.hessian])
+def test_first_call_gives_the_bits_of_every_later_call(transform):
+    # the trace used to return the unoptimized program's values, which round differently from
+    # the optimized replay (here by 1e-16): the first call and the second disagreed
+    X, y, w = logistic_problem(100_000, 3)
+    f = sl.jit(transform(logistic(X, y)))
+    first, second = _flat(f(w)), _flat(f(w))
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    if transform is sl.hessian:
+        np.testing.assert_allclose(first[0], logistic_hessian(X, w), rtol=1e-12, atol=1e-15)
+    else:
+        np.testing.assert_allclose(first[1], logistic_gradient(X, y, w), rtol=1e-12, atol=1e-15)
+
+
+def test_values_read_while_tracing_are_computed_from_deferred_calls():
+    # cumsum has no shape rule: it reads its argument, a deferred chain of 2000 products
+    x0 = RNG.standard_normal(5000)
+
+    def f(x):
+        for _ in range(2000):
+            x = x * 1.0001
+        return snp.sum(snp.cumsum(snp.sin(x)) ** 2)
+
+    got = sl.jit(sl.value_and_grad(f))(x0)
+    x = x0 * 1.0001**2000
+    c = np.cumsum(np.sin(x))
+    np.testing.assert_allclose(got[0], np.sum(c**2), rtol=1e-9)
+    want = np.cos(x) * np.cumsum((2 * c)[::-1])[::-1] * 1.0001**2000
+    np.testing.assert_allclose(got[1], want, rtol=1e-9)
+    small = RNG.standard_normal(3)
+    fd = [central_difference(f, [small], [e]) for e in np.eye(3)]
+    np.testing.assert_allclose(sl.jit(sl.grad(f))(small), fd, rtol=1e-6)
+
+
+def test_a_value_computed_with_a_wrong_shape_rule_stops_the_trace(monkeypatch):
+    monkeypatch.setitem(abstract._MOVES, shape.transpose, lambda shapes, params: shapes[0])
+    with pytest.raises(RuntimeError, match="'transpose' was expected to give float64"):
+        trace_program(lambda x: [snp.cumsum(x.T, axis=0)], [np.ones((100, 50))])
+
+
+def test_shape_errors_still_come_from_numpy_at_the_users_line():
+    with pytest.raises(ValueError, match="could not be broadcast"):
+        sl.jit(lambda x: snp.sum(x + np.ones(3)))(np.ones(10_000))
+    with pytest.raises(ValueError, match="matmul"):
+        sl.jit(lambda x: snp.sum(np.ones((5, 7)) @ x))(np.ones(10_000))
+
+
+def test_small_calls_are_computed_while_tracing(monkeypatch):
+    calls = []
+    compute = staging._compute
+    monkeypatch.setattr(staging, "_compute", lambda t: calls.append(t) or compute(t))
+    f = sl.jit(sl.grad(lambda x: snp.sum(snp.cumsum(snp.sin(x) * 2.0))))
+    np.testing.assert_allclose(f(np.arange(3.0)), 2 * np.cos(np.arange(3.0)) * [3, 2, 1], rtol=1e-14)
+    assert calls == []  # nothing was deferred, so nothing was computed late
+    f(np.arange(5000.0))
+    assert len(calls) == 1  # cumsum read sin(x) * 2.0: one deferred value, computed with its argument
+
+
+# -- result_aval: NumPy's shapes and dtypes ----------------------------------------------------
+
+F32, F64, I64 = np.float32, np.float64, np.int64
+
+
+def _arr(shape, dtype=F64):
+    return np.ones(shape, dtype)
+
+
+AVAL_CASES = [
+    (elementwise.mul, [_arr((3, 1), F32), 0.5], {}),
+    (elementwise.mul, [_arr((3, 1), F32), _arr(4, F64)], {}),
+    (elementwise.add, [_arr((2, 3), I64), 1.5], {}),
+    (elementwise.div, [_arr(4, I64), _arr(4, I64)], {}),
+    (elementwise.greater, [_arr((2, 1)), _arr((1, 5))], {}),
+    (elementwise.logaddexp, [0.0, _arr(7, F32)], {}),
+    (mask_zero, [_arr(5), _arr((4, 5))], {}),
+    (linalg.matmul, [_arr((3, 4)), _arr((4, 2))], {}),
+    (linalg.matmul, [_arr(4, F32), _arr((4, 2), F32)], {}),
+    (linalg.matmul, [_arr(4), _arr(4)], {}),
+    (reduce.reduce_sum, [_arr((2, 3, 4))], {"axis": (0, -1), "keepdims": False}),
+    (reduce.reduce_sum, [_arr((2, 3, 4), np.bool_)], {"axis": None, "keepdims": True}),
+    (reduce.reduce_max, [_arr((2, 3), F32)], {"axis": 1, "keepdims": True}),
+    (logsumexp.logsumexp, [_arr((2, 3))], {"axis": (1,), "keepdims": False}),
+    (logsumexp.log_softmax, [_arr((2, 3), F32)], {"axis": (1,)}),
+    (shape.transpose, [_arr((2, 3, 4))], {"axes": (2, 0, 1)}),
+    (shape.reshape, [_arr((2, 3, 4))], {"shape": (4, -1)}),
+    (shape.broadcast_to, [_arr((3, 1), F32)], {"shape": (2, 3, 5)}),
+    (shape.sum_to, [_arr((2, 3, 5))], {"shape": (3, 1)}),
+]
+
+
+@pytest.mark.parametrize("prim, args, params", AVAL_CASES, ids=lambda v: getattr(v, "name", None))
+def test_result_aval_is_numpys_shape_and_dtype(prim, args, params):
+    out = prim.impl(*args, **params)
+    assert abstract.result_aval(prim, args, params) == (np.shape(out), np.result_type(out))
+
+
+@pytest.mark.parametrize("prim, args, params", [
+    (elementwise.add, [_arr(3), _arr(4)], {}),  # does not broadcast
+    (linalg.matmul, [_arr((3, 4)), _arr((3, 2))], {}),  # inner sizes differ
+    (linalg.matmul, [_arr((2, 3, 4)), _arr((4, 2))], {}),  # a stack: left to NumPy
+    (reduce.reduce_sum, [_arr((2, 3))], {"axis": 2, "keepdims": False}),
+    (reduce.reduce_max, [_arr((0, 3))], {"axis": 0, "keepdims": False}),  # empty: NumPy raises
+    (shape.reshape, [_arr((2, 3))], {"shape": (4, -1)}),
+    (shape.transpose, [_arr((2, 3))], {"axes": (0, 0)}),
+    (shape.broadcast_to, [_arr(3)], {"shape": (3, 2)}),
+    (reduce.cumsum, [_arr(3)], {"axis": 0}),  # no shape rule
+    (elementwise.add, [_arr(3), [1.0, 2.0, 3.0]], {}),  # a list: NumPy decides
+], ids=lambda v: getattr(v, "name", None))
+def test_result_aval_is_none_where_numpy_would_refuse_or_decide(prim, args, params):
+    assert abstract.result_aval(prim, args, params) is None
