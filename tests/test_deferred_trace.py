@@ -5,8 +5,11 @@ Counted: calls computed while tracing, matmul products, replays per call; values
 against closed forms, finite differences and later calls.
 """
 
+import hypothesis.extra.numpy as hnp
+import hypothesis.strategies as st
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
 import slopes as sl
 import slopes.numpy as snp
@@ -16,33 +19,14 @@ from slopes.core.ops.rules import mask_zero
 from slopes.core.staging import trace_program
 
 from checks import central_difference
+from test_program_optimize import LAM, logistic, logistic_hessian, logistic_problem
 
 RNG = np.random.default_rng(11)
-LAM = 1e-3
-
-
-def logistic(X, y):
-    def loss(w):
-        z = X @ w
-        return snp.mean(snp.logaddexp(0.0, z) - y * z) + LAM / 2 * snp.sum(w * w)
-
-    return loss
-
-
-def logistic_problem(n, d):
-    X = RNG.standard_normal((n, d))
-    y = (RNG.random(n) < 0.5).astype(float)
-    return X, y, 0.1 * RNG.standard_normal(d)
 
 
 def logistic_gradient(X, y, w):
     p = 1.0 / (1.0 + np.exp(-(X @ w)))
     return X.T @ (p - y) / len(X) + LAM * w
-
-
-def logistic_hessian(X, w):
-    p = 1.0 / (1.0 + np.exp(-(X @ w)))
-    return X.T @ (X * (p * (1.0 - p))[:, None]) / len(X) + LAM * np.eye(X.shape[1])
 
 
 class Computed:
@@ -234,3 +218,25 @@ def test_result_aval_is_numpys_shape_and_dtype(prim, args, params):
 ], ids=lambda v: getattr(v, "name", None))
 def test_result_aval_is_none_where_numpy_would_refuse_or_decide(prim, args, params):
     assert abstract.result_aval(prim, args, params) is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3),
+       dtypes=st.tuples(*[st.sampled_from([np.float32, np.float64, np.int64, np.bool_])] * 2),
+       prim=st.sampled_from([elementwise.add, elementwise.mul, elementwise.maximum, elementwise.greater]),
+       axis=st.sampled_from([None, 0, -1, (0, -1)]), keepdims=st.booleans())
+def test_result_aval_of_broadcasts_and_sums_is_numpys(shapes, dtypes, prim, axis, keepdims):
+    x, y = (np.ones(s, d) for s, d in zip(shapes.input_shapes, dtypes))
+    if prim is elementwise.add and x.dtype == y.dtype == np.bool_:
+        prim = elementwise.mul  # NumPy's + of booleans is logical or: left to the other test
+    out = prim.impl(x, y)
+    assert abstract.result_aval(prim, [x, y], {}) == (out.shape, out.dtype)
+    params = {"axis": axis, "keepdims": keepdims}
+    try:
+        total = reduce.reduce_sum.impl(out, **params)
+    except ValueError:  # an axis out of range: NumPy raises it, the rule does not guess
+        assert abstract.result_aval(reduce.reduce_sum, [out], params) is None
+    else:  # None (left to NumPy) only for empty arrays and NumPy's leniencies (axis 0 of a 0-d value)
+        got = abstract.result_aval(reduce.reduce_sum, [out], params)
+        lenient = not out.size or (axis is not None and not out.ndim)
+        assert got == (np.shape(total), np.result_type(total)) or (got is None and lenient)

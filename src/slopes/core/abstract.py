@@ -31,9 +31,10 @@ _PY_SCALARS = (int, float, complex, bool)
 
 
 def _broadcast(shapes, params):
-    first = shapes[0]
-    if all(s == first for s in shapes):
-        return first
+    out = max(shapes, key=len)
+    # the common cases first: shapes that are trailing parts of the longest (x + b, x * 2.0)
+    if all(out[len(out) - len(s):] == s for s in shapes):
+        return out
     return np.broadcast_shapes(*shapes)  # a ValueError for shapes NumPy refuses
 
 
@@ -153,7 +154,7 @@ def result_aval(prim, args, params):
 def _probe(prim, kinds, params):
     """``(dtype, ndim)`` of ``prim`` on one-element stand-ins of arguments ``kinds``, cached."""
     try:
-        key = (prim, tuple(kinds), tuple(sorted(params.items())))
+        key = (prim, tuple(kinds), tuple(sorted(params.items())) if params else ())
         hash(key)
     except TypeError:  # unhashable parameters: probe every time
         key = None

@@ -77,7 +77,9 @@ class StageTracer(Tracer):
         self.var = var
         self._value = value
         self._pending = pending  # (prim, args, params) of a call not computed yet, else None
-        self.shape, self.dtype = (getattr(value, "shape", ()), getattr(value, "dtype", None)) if aval is None else aval
+        if aval is None:
+            aval = getattr(value, "shape", ()), getattr(value, "dtype", None)
+        self.shape, self.dtype = aval
 
     @property
     def primal(self):
@@ -230,9 +232,10 @@ def trace_program(fn, inputs, values=True):
     Returns ``(program, output_values)``; outputs that do not depend on the
     inputs become constants of the program. With ``values=False`` the outputs
     are not computed (``output_values`` is None): a caller that runs the
-    optimized program anyway saves the unoptimized program's work. Raises :class:`TracingError` for
-    value-dependent Python, and ``LookupError`` when a value of an enclosing
-    transform enters through a closure (the caller then runs ``fn`` unstaged).
+    optimized program anyway saves the unoptimized program's work. Raises
+    :class:`TracingError` for value-dependent Python, and ``LookupError`` when
+    a value of an enclosing transform enters through a closure (the caller
+    then runs ``fn`` unstaged).
 
     Examples
     --------
