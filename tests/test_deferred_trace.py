@@ -143,7 +143,7 @@ def test_values_read_while_tracing_are_computed_from_deferred_calls():
 
 
 def test_a_value_computed_with_a_wrong_shape_rule_stops_the_trace(monkeypatch):
-    monkeypatch.setitem(abstract._MOVES, shape.transpose, lambda shapes, params: shapes[0])
+    monkeypatch.setitem(abstract._MOVES, shape.transpose, (lambda shapes, params: shapes[0], "f"))
     with pytest.raises(RuntimeError, match="'transpose' was expected to give float64"):
         trace_program(lambda x: [snp.cumsum(x.T, axis=0)], [np.ones((100, 50))])
 
@@ -213,11 +213,24 @@ def test_result_aval_is_numpys_shape_and_dtype(prim, args, params):
     (shape.reshape, [_arr((2, 3))], {"shape": (4, -1)}),
     (shape.transpose, [_arr((2, 3))], {"axes": (0, 0)}),
     (shape.broadcast_to, [_arr(3)], {"shape": (3, 2)}),
+    (shape.sum_to, [_arr((2, 3), np.bool_)], {"shape": (3,)}),  # NumPy counts booleans as int64
+    (elementwise.add, [_arr(3, np.int8), 1000], {}),  # NumPy raises: 1000 is out of int8's range
     (reduce.cumsum, [_arr(3)], {"axis": 0}),  # no shape rule
     (elementwise.add, [_arr(3), [1.0, 2.0, 3.0]], {}),  # a list: NumPy decides
 ], ids=lambda v: getattr(v, "name", None))
 def test_result_aval_is_none_where_numpy_would_refuse_or_decide(prim, args, params):
     assert abstract.result_aval(prim, args, params) is None
+
+
+def test_the_dtype_cache_keys_python_floats_by_type_and_ints_by_value():
+    x = np.ones((3, 2), np.float32)
+    abstract._dtypes.clear()
+    for c in [0.5, 2.0, float("nan"), 1e300, -0.0]:
+        assert abstract.result_aval(elementwise.mul, [x, c], {}) == ((3, 2), np.dtype(np.float32))
+    assert len(abstract._dtypes) == 1
+    small = np.ones(3, np.int8)
+    assert abstract.result_aval(elementwise.add, [small, 100], {}) == ((3,), np.dtype(np.int8))
+    assert abstract.result_aval(elementwise.add, [small, 1000], {}) is None
 
 
 @settings(max_examples=60, deadline=None)

@@ -103,11 +103,13 @@ _PROBED = {
     logsumexp.log_softmax: _same,
     **{p: _reduction for p in (reduce.reduce_sum, reduce.reduce_max, reduce.reduce_min)},
 }
-# Primitives whose result has their (array) argument's dtype: {primitive: shape rule}.
-_MOVES = {shape.reshape: _reshape, shape.transpose: _transpose, shape.broadcast_to: _broadcast_to,
-          shape.sum_to: _sum_to}
+# Primitives whose result has their array argument's dtype when it is of the given kinds:
+# {primitive: (shape rule, kinds)}. Summing promotes booleans and small integers (to int64).
+_MOVES = {shape.reshape: (_reshape, "biufc"), shape.transpose: (_transpose, "biufc"),
+          shape.broadcast_to: (_broadcast_to, "biufc"), shape.sum_to: (_sum_to, "fc")}
 
 _dtypes = {}  # (primitive, argument kinds, parameters) -> result dtype, or None when unknown
+_MAX_CACHED = 4096
 
 
 def result_aval(prim, args, params):
@@ -121,11 +123,10 @@ def result_aval(prim, args, params):
     ((3,), dtype('float64'))
     >>> result_aval(mul, [np.ones((2, 1), np.float32), 0.5], {})
     ((2, 1), dtype('float32'))
-    >>> result_aval(matmul, [np.ones((3, 4)), np.ones(3)], {}) is None  # NumPy's error comes from computing it
+    >>> result_aval(matmul, [np.ones((3, 4)), np.ones(3)], {}) is None  # NumPy raises when computing it
     True
     """
-    rule = _MOVES.get(prim)
-    moves = rule is not None
+    rule, moves = _MOVES.get(prim, (None, ""))
     if not moves:
         rule = _PROBED.get(prim) or (_broadcast if prim in ELEMENTWISE else None)
         if rule is None:
@@ -134,7 +135,9 @@ def result_aval(prim, args, params):
     for a in args:
         if type(a) in _PY_SCALARS:
             shapes.append(())
-            kinds.append((type(a), a))
+            # NumPy's result dtype does not depend on a Python float's value; an int's may
+            # (an overflow error), so ints are probed per value
+            kinds.append((type(a), a if type(a) in (int, bool) else None))
             continue
         dtype, s = getattr(a, "dtype", None), getattr(a, "shape", None)
         if not isinstance(dtype, np.dtype) or dtype.hasobject or type(s) is not tuple or 0 in s:
@@ -146,13 +149,14 @@ def result_aval(prim, args, params):
     except (ValueError, TypeError, KeyError, IndexError):
         return None
     if moves:
-        return (out, kinds[0][0]) if isinstance(kinds[0][0], np.dtype) else None
-    dtype = _probe(prim, kinds, params)
+        dtype = kinds[0][0]
+        return (out, dtype) if isinstance(dtype, np.dtype) and dtype.kind in moves else None
+    dtype = _probe(prim, args, kinds, params)
     return None if dtype is None or dtype[1] != len(out) else (out, dtype[0])
 
 
-def _probe(prim, kinds, params):
-    """``(dtype, ndim)`` of ``prim`` on one-element stand-ins of arguments ``kinds``, cached."""
+def _probe(prim, args, kinds, params):
+    """``(dtype, ndim)`` of ``prim`` on one-element stand-ins of ``args`` (of ``kinds``), cached."""
     try:
         key = (prim, tuple(kinds), tuple(sorted(params.items())) if params else ())
         hash(key)
@@ -160,7 +164,7 @@ def _probe(prim, kinds, params):
         key = None
     if key in _dtypes:
         return _dtypes[key]
-    stand_ins = [np.ones((1,) * k[1], k[0]) if isinstance(k[0], np.dtype) else k[1] for k in kinds]
+    stand_ins = [np.ones((1,) * k[1], k[0]) if isinstance(k[0], np.dtype) else a for a, k in zip(args, kinds)]
     try:
         with np.errstate(all="ignore"):
             out = prim.impl(*stand_ins, **params)
@@ -168,5 +172,7 @@ def _probe(prim, kinds, params):
     except Exception:  # noqa: BLE001 - any failure: the caller computes the value, which raises its own
         found = None
     if key is not None:
+        if len(_dtypes) >= _MAX_CACHED:  # bounded, however many signatures pass through
+            _dtypes.clear()
         _dtypes[key] = found
     return found
