@@ -195,6 +195,8 @@ AVAL_CASES = [
     (shape.reshape, [_arr((2, 3, 4))], {"shape": (4, -1)}),
     (shape.broadcast_to, [_arr((3, 1), F32)], {"shape": (2, 3, 5)}),
     (shape.sum_to, [_arr((2, 3, 5))], {"shape": (3, 1)}),
+    (shape.getitem, [_arr((4, 5, 6), F32)], {"index": (slice(1, None, 2), None, Ellipsis, -2)}),
+    (shape.getitem, [_arr((4, 5))], {"index": (3,)}),
 ]
 
 
@@ -216,6 +218,8 @@ def test_result_aval_is_numpys_shape_and_dtype(prim, args, params):
     (shape.sum_to, [_arr((2, 3), np.bool_)], {"shape": (3,)}),  # NumPy counts booleans as int64
     (elementwise.add, [_arr(3, np.int8), 1000], {}),  # NumPy raises: 1000 is out of int8's range
     (reduce.cumsum, [_arr(3)], {"axis": 0}),  # no shape rule
+    (shape.getitem, [_arr((4, 5))], {"index": (np.array([0, 2]),)}),  # an index array: NumPy's
+    (shape.getitem, [_arr((4, 5))], {"index": (7,)}),  # out of range: NumPy's IndexError
     (elementwise.add, [_arr(3), [1.0, 2.0, 3.0]], {}),  # a list: NumPy decides
 ], ids=lambda v: getattr(v, "name", None))
 def test_result_aval_is_none_where_numpy_would_refuse_or_decide(prim, args, params):

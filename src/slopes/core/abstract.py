@@ -8,12 +8,13 @@ backward pass) and the optimized program recomputes what is needed anyway.
 A primitive takes part when it has a *shape rule* here: elementwise
 primitives (:data:`~slopes.core.ops.rules.ELEMENTWISE`, NumPy broadcasting),
 the reductions over ``axis``/``keepdims``, ``matmul`` of vectors and
-matrices, and the shape primitives. The dtype is NumPy's own: the primitive
-is run once on arrays of one element (all axes of length 1, the same dtypes,
-the same Python scalars) and the answer is cached, which also checks the
-rule's number of axes. Anything else, or any doubt (an empty array, a shape
-NumPy would refuse, arguments that are not arrays), gives ``None``: the
-caller then computes the value, and NumPy raises its own error if there is one.
+matrices, the shape primitives and basic indexing. The dtype is NumPy's own:
+the primitive is run once on arrays of one element (all axes of length 1, the
+same dtypes, the same Python scalars) and the answer is cached, which also
+checks the rule's number of axes. Anything else, or any doubt (an empty
+array, a shape NumPy would refuse, arguments that are not arrays), gives
+``None``: the caller then computes the value, and NumPy raises its own error
+if there is one.
 """
 
 from __future__ import annotations
@@ -103,10 +104,20 @@ _PROBED = {
     logsumexp.log_softmax: _same,
     **{p: _reduction for p in (reduce.reduce_sum, reduce.reduce_max, reduce.reduce_min)},
 }
+def _getitem(shapes, params):
+    index = params["index"]
+    if type(index) is not tuple or not all(i is None or i is Ellipsis or type(i) in (int, slice) for i in index):
+        raise ValueError("not a basic index")  # an index array: left to NumPy
+    return np.broadcast_to(_ONE, shapes[0])[index].shape  # a view of one element: no copy
+
+
+_ONE = np.zeros((), np.int8)
+
 # Primitives whose result has their array argument's dtype when it is of the given kinds:
 # {primitive: (shape rule, kinds)}. Summing promotes booleans and small integers (to int64).
 _MOVES = {shape.reshape: (_reshape, "biufc"), shape.transpose: (_transpose, "biufc"),
-          shape.broadcast_to: (_broadcast_to, "biufc"), shape.sum_to: (_sum_to, "fc")}
+          shape.broadcast_to: (_broadcast_to, "biufc"), shape.sum_to: (_sum_to, "fc"),
+          shape.getitem: (_getitem, "biufc")}
 
 _dtypes = {}  # (primitive, argument kinds, parameters) -> result dtype, or None when unknown
 _MAX_CACHED = 4096
