@@ -21,7 +21,6 @@ it) raises :class:`TracingError`, naming the line of user code responsible.
 
 from __future__ import annotations
 
-import math
 import os
 import traceback
 
@@ -166,12 +165,14 @@ class StageTrace(Trace):
 
     def process(self, prim, args, params):
         refs = list(args)
+        vals = list(args)  # the values, when all are computed
         small = True  # all arguments computed and small: computing costs less than deferring
         for i, a in enumerate(args):
             if type(a) is StageTracer and a._trace is self:
                 refs[i] = a.var
-                if small and (a._pending is not None or math.prod(a.shape) > EAGER_MAX_SIZE):
+                if small and (a._pending is not None or getattr(a._value, "size", 1) > EAGER_MAX_SIZE):
                     small = False
+                vals[i] = a._value
             elif isinstance(a, Tracer):
                 raise _EnclosingTracer()
             else:
@@ -185,10 +186,12 @@ class StageTrace(Trace):
                     "pass it as a static argument (static_argnums=...)"
                 )
         eqn = Equation(prim, tuple(refs), params, None)
-        aval = None if small else result_aval(prim, args, params)
-        if aval is not None:  # recorded now, computed only if read
-            return StageTracer(self, None, self.program.add(eqn, _Aval(*aval)), aval, (prim, args, params))
-        out = prim.impl(*[a.primal if type(a) is StageTracer else a for a in args], **params)
+        if not small:
+            aval = result_aval(prim, args, params)
+            if aval is not None:  # recorded now, computed only if read
+                return StageTracer(self, None, self.program.add(eqn, _Aval(*aval)), aval, (prim, args, params))
+            vals = [a.primal if type(a) is StageTracer else a for a in args]
+        out = prim.impl(*vals, **params)
         return StageTracer(self, out, self.program.add(eqn, out))
 
 
