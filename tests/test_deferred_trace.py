@@ -217,6 +217,7 @@ def test_result_aval_is_numpys_shape_and_dtype(prim, args, params):
     (shape.broadcast_to, [_arr(3)], {"shape": (3, 2)}),
     (shape.sum_to, [_arr((2, 3), np.bool_)], {"shape": (3,)}),  # NumPy counts booleans as int64
     (elementwise.add, [_arr(3, np.int8), 1000], {}),  # NumPy raises: 1000 is out of int8's range
+    (mask_zero, [_arr((4, 5)), _arr(5)], {}),  # r's shape or the broadcast one: decided by r's values
     (reduce.cumsum, [_arr(3)], {"axis": 0}),  # no shape rule
     (shape.getitem, [_arr((4, 5))], {"index": (np.array([0, 2]),)}),  # an index array: NumPy's
     (shape.getitem, [_arr((4, 5))], {"index": (7,)}),  # out of range: NumPy's IndexError

@@ -96,14 +96,6 @@ def _sum_to(shapes, params):
     return target
 
 
-# Primitives whose result has the dtype NumPy gives on one-element arrays: {primitive: shape rule}.
-_PROBED = {
-    mask_zero: _broadcast,
-    linalg.matmul: _matmul,
-    logsumexp.logsumexp: _reduction,
-    logsumexp.log_softmax: _same,
-    **{p: _reduction for p in (reduce.reduce_sum, reduce.reduce_max, reduce.reduce_min)},
-}
 def _getitem(shapes, params):
     index = params["index"]
     if type(index) is not tuple or not all(i is None or i is Ellipsis or type(i) in (int, slice) for i in index):
@@ -112,6 +104,22 @@ def _getitem(shapes, params):
 
 
 _ONE = np.zeros((), np.int8)
+
+
+def _masked(shapes, params):  # mask_zero(g, r) hands back r itself where r is finite: r's shape
+    if _broadcast(shapes, params) != shapes[1]:
+        raise ValueError("the mask is larger than the value")
+    return shapes[1]
+
+
+# Primitives whose result has the dtype NumPy gives on one-element arrays: {primitive: shape rule}.
+_PROBED = {
+    mask_zero: _masked,
+    linalg.matmul: _matmul,
+    logsumexp.logsumexp: _reduction,
+    logsumexp.log_softmax: _same,
+    **{p: _reduction for p in (reduce.reduce_sum, reduce.reduce_max, reduce.reduce_min)},
+}
 
 # Primitives whose result has their array argument's dtype when it is of the given kinds:
 # {primitive: (shape rule, kinds)}. Summing promotes booleans and small integers (to int64).
