@@ -19,6 +19,7 @@ from slopes.core.ops.rules import mask_zero
 from slopes.core.staging import trace_program
 
 from checks import central_difference
+from test_jit import FUNCS, mlp
 from test_program_optimize import LAM, logistic, logistic_hessian, logistic_problem
 
 RNG = np.random.default_rng(11)
@@ -164,6 +165,29 @@ def test_small_calls_are_computed_while_tracing(monkeypatch):
     assert calls == []  # nothing was deferred, so nothing was computed late
     f(np.arange(5000.0))
     assert len(calls) == 1  # cumsum read sin(x) * 2.0: one deferred value, computed with its argument
+
+
+@pytest.mark.parametrize("name", sorted(FUNCS))
+def test_with_every_call_deferred_jit_gives_the_eager_derivatives(name, monkeypatch):
+    # small arrays are computed while tracing; deferring every call exercises the other road
+    monkeypatch.setattr(staging, "EAGER_MAX_SIZE", -1)
+    fun, make = FUNCS[name]
+    x = make()
+    for transform in (sl.grad, sl.hessian, lambda f: sl.vmap(sl.grad(f))):
+        point = np.stack([x, x + 0.1]) if transform not in (sl.grad, sl.hessian) else x
+        got, want = sl.jit(transform(fun))(point), transform(fun)(point)
+        np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-13)
+
+
+def test_with_every_call_deferred_an_mlp_step_matches_eager(monkeypatch):
+    monkeypatch.setattr(staging, "EAGER_MAX_SIZE", -1)
+    sizes = [(6, 5), (5,), (5, 3), (3,)]
+    params = {k: RNG.standard_normal(s) for k, s in zip(["W1", "b1", "W2", "b2"], sizes)}
+    X, Y = RNG.standard_normal((8, 6)), np.eye(3)[RNG.integers(0, 3, size=8)]
+    (v1, g1), (v0, g0) = sl.jit(sl.value_and_grad(mlp))(params, X, Y), sl.value_and_grad(mlp)(params, X, Y)
+    np.testing.assert_allclose(v1, v0, rtol=1e-14)
+    for k in params:
+        np.testing.assert_allclose(g1[k], g0[k], rtol=1e-12, atol=1e-14)
 
 
 # -- result_aval: NumPy's shapes and dtypes ----------------------------------------------------
