@@ -1,17 +1,17 @@
-"""Staging: run a function once on real values and record its primitive calls.
+"""Staging: run a function once on real inputs and record its primitive calls.
 
 :func:`trace_program` calls ``fn`` with each input replaced by a
-:class:`StageTracer`. A staged value is computed as usual (so every rule that
-looks at shapes, dtypes or values keeps working) and each primitive applied to
-one is appended to a :class:`~slopes.core.program.Program`. Calls that touch
-no staged value are ordinary NumPy: they are constants of the program, folded
-while tracing.
+:class:`StageTracer`, and each primitive applied to one is appended to a
+:class:`~slopes.core.program.Program`. Calls that touch no staged value are
+ordinary NumPy: they are constants of the program, folded while tracing.
 
-A call whose result's shape and dtype are known without running it
-(:mod:`slopes.core.abstract`) is recorded but not computed: its value is
-computed only if something reads it while tracing (a rule that looks at a
-value, a call without a shape rule), so work that the optimized program drops
-(the tangents of a loss whose Hessian is wanted) costs nothing.
+A staged value has its shape and dtype at once; its value is computed when
+something reads it (a rule that looks at values, a call without a shape rule),
+so every rule keeps working. A call on small computed arguments is computed
+right away; a larger one whose result's shape and dtype are known without
+running it (:mod:`slopes.core.abstract`) is only recorded, so work that the
+optimized program drops (the tangents of a loss whose Hessian is wanted)
+costs nothing.
 
 A staged value is the same for every later call with the same signature only
 in its shape and dtype, so anything that would decide on its *value* in Python
