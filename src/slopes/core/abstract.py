@@ -129,6 +129,7 @@ _MOVES = {shape.reshape: (_reshape, "biufc"), shape.transpose: (_transpose, "biu
 
 _dtypes = {}  # (primitive, argument kinds, parameters) -> result dtype, or None when unknown
 _MAX_CACHED = 4096
+_UNKNOWN = object()
 
 
 def result_aval(prim, args, params):
@@ -181,8 +182,9 @@ def _probe(prim, args, kinds, params):
         hash(key)
     except TypeError:  # unhashable parameters: probe every time
         key = None
-    if key in _dtypes:
-        return _dtypes[key]
+    found = _dtypes.get(key, _UNKNOWN)  # one lookup: another thread may clear the cache meanwhile
+    if found is not _UNKNOWN:
+        return found
     stand_ins = [np.ones((1,) * k[1], k[0]) if isinstance(k[0], np.dtype) else a for a, k in zip(args, kinds)]
     try:
         with np.errstate(all="ignore"):
