@@ -5,6 +5,8 @@ Counted: calls computed while tracing, matmul products, replays per call; values
 against closed forms, finite differences and later calls.
 """
 
+import tracemalloc
+
 import hypothesis.extra.numpy as hnp
 import hypothesis.strategies as st
 import numpy as np
@@ -92,6 +94,34 @@ def test_the_hessian_trace_computes_no_large_staged_call(monkeypatch):
     computed.calls.clear()
     trace_program(fun, [w])  # asked for the outputs: the calls they need are computed
     assert ("matmul", (d, d)) in computed.large(d * d)
+
+
+def test_the_hessian_trace_allocates_no_copy_of_the_data():
+    n, d = 20_000, 20
+    X, y, w = logistic_problem(n, d)
+    fun = lambda v: [sl.hessian(logistic(X, y))(v)]  # noqa: E731
+    trace_program(fun, [w], values=False)  # warm the caches
+    tracemalloc.start()
+    try:
+        trace_program(fun, [w], values=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # y times the basis pushed through X @ w (n * d entries) is the one large array; the basis
+    # itself is a read-only view of X while tracing (it was a copy of X: 2 n d entries in all)
+    assert peak < 1.5 * X.nbytes
+
+
+def test_a_jitted_jacobian_of_a_constant_product_is_the_callers_own():
+    A = RNG.standard_normal((300, 40))
+    keep = A.copy()
+    J = sl.jit(sl.jacfwd(lambda w: A @ w))
+    for _ in range(2):
+        got = J(RNG.standard_normal(40))
+        np.testing.assert_array_equal(got, keep)
+        assert got.flags.writeable
+        got[:] = 0.0  # neither the data nor the next call's result change
+        np.testing.assert_array_equal(A, keep)
 
 
 def test_the_first_call_replays_once_and_trace_replays_never(monkeypatch):

@@ -88,7 +88,7 @@ def test_hessian_trace_does_not_multiply_by_the_identity_basis(monkeypatch):
     # the first call's products: X @ w and the Hessian's one (d, n) @ (n, d), in the replay;
     # the trace computes none (it used to compute X @ w and the gradient's g @ X, and pushing
     # the basis through X @ w added an (n, d, d) product more)
-    assert count.flops == []
+    assert [f for f in count.flops if f > 1] == []  # (one-element probes of a result's dtype aside)
     assert _program_flops(H.trace(w)) == n * d + d * n * d
     np.testing.assert_allclose(got, logistic_hessian(X, w), rtol=1e-12, atol=1e-15)
 

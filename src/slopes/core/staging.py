@@ -28,7 +28,7 @@ import numpy as np
 
 from .abstract import result_aval
 from .program import Equation, Program
-from .trace import Trace, Tracer, new_level
+from .trace import Trace, Tracer, new_level, tracing_program
 
 __all__ = ["StageTrace", "StageTracer", "TracingError", "compact_constant", "trace_program", "user_line"]
 
@@ -249,7 +249,7 @@ def trace_program(fn, inputs, values=True):
     >>> prog.compile()(np.array([0.0]))[0]
     array([0.])
     """
-    with new_level() as level:
+    with new_level() as level, tracing_program():
         trace = StageTrace(level)
         ins = [trace.new_input(v) for v in inputs]
         try:
