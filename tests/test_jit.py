@@ -288,7 +288,7 @@ def test_broadcast_constants_are_kept_as_one_element_not_one_per_row():
         f = sl.jit(transform(logistic))
         got, want = f(w, X, y), transform(logistic)(w, X, y)
         for a, b in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,)):
-            np.testing.assert_array_equal(a, b)
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=0)  # the optimized program rounds in its own order
         assert _constant_bytes(f.trace(w, X, y)) < 1024
     # a uniform constant output is still a fresh writable array for each caller
     g = sl.jit(sl.grad(lambda x: snp.sum(x)))

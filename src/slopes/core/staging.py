@@ -1,11 +1,17 @@
-"""Staging: run a function once on real values and record its primitive calls.
+"""Staging: run a function once on real inputs and record its primitive calls.
 
 :func:`trace_program` calls ``fn`` with each input replaced by a
-:class:`StageTracer`. A staged value is computed as usual (so every rule that
-looks at shapes, dtypes or values keeps working) and each primitive applied to
-one is appended to a :class:`~slopes.core.program.Program`. Calls that touch
-no staged value are ordinary NumPy: they are constants of the program, folded
-while tracing.
+:class:`StageTracer`, and each primitive applied to one is appended to a
+:class:`~slopes.core.program.Program`. Calls that touch no staged value are
+ordinary NumPy: they are constants of the program, folded while tracing.
+
+A staged value has its shape and dtype at once; its value is computed when
+something reads it (a rule that looks at values, a call without a shape rule),
+so every rule keeps working. A call on small computed arguments is computed
+right away; a larger one whose result's shape and dtype are known without
+running it (:mod:`slopes.core.abstract`) is only recorded, so work that the
+optimized program drops (the tangents of a loss whose Hessian is wanted)
+costs nothing.
 
 A staged value is the same for every later call with the same signature only
 in its shape and dtype, so anything that would decide on its *value* in Python
@@ -20,10 +26,15 @@ import traceback
 
 import numpy as np
 
+from .abstract import result_aval
 from .program import Equation, Program
-from .trace import Trace, Tracer, new_level
+from .trace import Trace, Tracer, new_level, tracing_program
 
 __all__ = ["StageTrace", "StageTracer", "TracingError", "compact_constant", "trace_program", "user_line"]
+
+# Calls whose arguments are all computed and have at most this many elements each are computed
+# while tracing: that costs a few microseconds, about what deferring them costs.
+EAGER_MAX_SIZE = 4096
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -54,15 +65,26 @@ def concretization_error(what):
 
 
 class StageTracer(Tracer):
-    """A value of a function being staged: its trace-time value and its program variable."""
+    """A value of a function being staged: its program variable, shape and dtype, and its
+    trace-time value, computed when first read if the call that makes it was only recorded."""
 
-    __slots__ = ("var",)
+    __slots__ = ("var", "shape", "dtype", "_value", "_pending")
     _staged = True
 
-    def __init__(self, trace, value, var):
+    def __init__(self, trace, value, var, aval=None, pending=None):
         self._trace = trace
-        self.primal = value
         self.var = var
+        self._value = value
+        self._pending = pending  # (prim, args, params) of a call not computed yet, else None
+        if aval is None:
+            aval = getattr(value, "shape", ()), getattr(value, "dtype", None)
+        self.shape, self.dtype = aval
+
+    @property
+    def primal(self):
+        if self._pending is not None:
+            _compute(self)
+        return self._value
 
     def __bool__(self):
         raise concretization_error("the truth value (an if, while, and/or or assert)")
@@ -142,34 +164,81 @@ class StageTrace(Trace):
         return StageTracer(self, value, self.program.new_input(value))
 
     def process(self, prim, args, params):
-        vals = list(args)
         refs = list(args)
+        vals = list(args)  # the values, when all are computed
+        small = True  # all arguments computed and small: computing costs less than deferring
         for i, a in enumerate(args):
             if type(a) is StageTracer and a._trace is self:
-                vals[i] = a.primal
                 refs[i] = a.var
+                if small and (a._pending is not None or getattr(a._value, "size", 1) > EAGER_MAX_SIZE):
+                    small = False
+                vals[i] = a._value
             elif isinstance(a, Tracer):
                 raise _EnclosingTracer()
             else:
                 refs[i] = self.constant(a)
+                if small and getattr(a, "size", 1) > EAGER_MAX_SIZE:
+                    small = False
         for v in params.values():
             if isinstance(v, Tracer) or (type(v) is tuple and any(isinstance(e, Tracer) for e in v)):
                 raise TracingError(
                     f"sl.jit: '{prim.name}' received a traced value as a parameter, at {user_line()}; "
                     "pass it as a static argument (static_argnums=...)"
                 )
+        eqn = Equation(prim, tuple(refs), params, None)
+        if not small:
+            aval = result_aval(prim, args, params)
+            if aval is not None:  # recorded now, computed only if read
+                return StageTracer(self, None, self.program.add(eqn, _Aval(*aval)), aval, (prim, args, params))
+            vals = [a.primal if type(a) is StageTracer else a for a in args]
         out = prim.impl(*vals, **params)
-        var = self.program.add(Equation(prim, tuple(refs), params, None), out)
-        return StageTracer(self, out, var)
+        return StageTracer(self, out, self.program.add(eqn, out))
 
 
-def trace_program(fn, inputs):
+class _Aval:
+    """What :meth:`Program.add` reads of a value: its shape and dtype."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape, dtype):
+        self.shape = shape
+        self.dtype = dtype
+
+
+def _compute(tracer):
+    """Compute the value of a recorded call and of the recorded calls it reads (a loop, not
+    recursion: a chain of thousands of calls may be waiting)."""
+    todo = [tracer]
+    while todo:
+        t = todo[-1]
+        if t._pending is None:
+            todo.pop()
+            continue
+        prim, args, params = t._pending
+        waiting = [a for a in args if type(a) is StageTracer and a._pending is not None]
+        if waiting:
+            todo.extend(waiting)
+            continue
+        out = prim.impl(*[a._value if type(a) is StageTracer else a for a in args], **params)
+        if getattr(out, "shape", ()) != t.shape or getattr(out, "dtype", None) != t.dtype:
+            raise RuntimeError(  # a wrong shape rule would compile a wrong program: stop here
+                f"slopes.core.abstract: '{prim.name}' was expected to give {t.dtype}{list(t.shape)}, "
+                f"NumPy gave {getattr(out, 'dtype', type(out))}{list(getattr(out, 'shape', ()))}"
+            )
+        t._value, t._pending = out, None
+        todo.pop()
+
+
+def trace_program(fn, inputs, values=True):
     """Stage ``fn(*inputs)`` (flat lists in and out) into a :class:`Program`.
 
     Returns ``(program, output_values)``; outputs that do not depend on the
-    inputs become constants of the program. Raises :class:`TracingError` for
-    value-dependent Python, and ``LookupError`` when a value of an enclosing
-    transform enters through a closure (the caller then runs ``fn`` unstaged).
+    inputs become constants of the program. With ``values=False`` the outputs
+    are not computed (``output_values`` is None): a caller that runs the
+    optimized program anyway saves the unoptimized program's work. Raises
+    :class:`TracingError` for value-dependent Python, and ``LookupError`` when
+    a value of an enclosing transform enters through a closure (the caller
+    then runs ``fn`` unstaged).
 
     Examples
     --------
@@ -180,22 +249,22 @@ def trace_program(fn, inputs):
     >>> prog.compile()(np.array([0.0]))[0]
     array([0.])
     """
-    with new_level() as level:
+    with new_level() as level, tracing_program():
         trace = StageTrace(level)
         ins = [trace.new_input(v) for v in inputs]
         try:
             outs = fn(*ins)
         except _EnclosingTracer:
             raise LookupError("a value of an enclosing transform is used through a closure") from None
-        values = []
+        found = []
         for o in outs:
             if type(o) is StageTracer and o._trace is trace:
                 trace.program.outputs.append(o.var)
-                values.append(o.primal)
+                found.append(o.primal if values else None)
             elif isinstance(o, Tracer):
                 raise LookupError("an output belongs to an enclosing transform")
             else:  # the program keeps its own copy: the caller may write to the one it gets
                 kept = compact_constant(o.copy()) if isinstance(o, np.ndarray) else o
                 trace.program.outputs.append(trace.program.constant(kept))
-                values.append(o)
-    return trace.program, values
+                found.append(o)
+    return trace.program, (found if values else None)

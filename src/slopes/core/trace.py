@@ -24,18 +24,20 @@ import numpy as np
 
 __all__ = [
     "ALL_ARGS", "Primitive", "Trace", "Tracer", "bind", "new_level", "current_level", "concrete", "shape_of",
-    "staged",
+    "staged", "tracing_program", "in_program",
 ]
 
 
 class _Levels:
-    """One thread's stack of transforms in progress: its depth (0: plain NumPy)."""
+    """One thread's stack of transforms in progress: its depth (0: plain NumPy), and how many
+    of them trace a program (``slopes.jit``)."""
 
-    __slots__ = ("depth", "thread")
+    __slots__ = ("depth", "thread", "programs")
 
     def __init__(self):
         self.depth = 0
         self.thread = threading.get_ident()
+        self.programs = 0
 
 
 class _PerThread(threading.local):
@@ -178,6 +180,35 @@ def current_level():
     True
     """
     return _per_thread.levels.depth
+
+
+class tracing_program:
+    """Context manager marking this thread as tracing a program (see :func:`in_program`).
+
+    Examples
+    --------
+    >>> with tracing_program():
+    ...     in_program()
+    True
+    >>> in_program()
+    False
+    """
+
+    __slots__ = ()
+
+    def __enter__(self):
+        _per_thread.levels.programs += 1
+
+    def __exit__(self, *exc):
+        _per_thread.levels.programs -= 1
+        return False
+
+
+def in_program():
+    """Whether this thread is tracing a program: every value computed now is either recorded
+    or a constant of the program, which never writes to its constants and hands copies of
+    them to callers, so a rule may give a read-only view where it would otherwise copy."""
+    return _per_thread.levels.programs > 0
 
 
 def bind(prim, args, params):

@@ -32,12 +32,14 @@ def jit(fun, static_argnums=(), *, cache_size=64, kernels="numpy"):
 
     The first call with a new *signature* (the pytree structure of the
     arguments, each array's shape and dtype, and the values of static
-    arguments) runs ``fun`` once on its values while recording every primitive
-    call; the recorded program is optimized (identities such as ``x * 1`` and
-    zero or identity cotangents dropped, common subexpressions merged, work no
-    output needs removed; anything computed from constants alone is folded
-    while tracing) and compiled into one Python function. Later calls with the
-    same signature replay that function: the cost of NumPy and little more (a
+    arguments) runs ``fun`` once while recording every primitive call (a call
+    on large arrays is computed only if a value is read while tracing); the
+    recorded program is optimized (identities such as ``x * 1`` and zero or
+    identity cotangents dropped, common subexpressions merged, work no output
+    needs removed; anything computed from constants alone is folded while
+    tracing) and compiled into one Python function, which computes the first
+    call's results. Later calls with the same signature replay that function:
+    the cost of NumPy and little more, and the same bits as the first call (a
     program called many times, such as a training loop's step, checks its
     arguments and builds its outputs in one function compiled for them).
     Composes with every transform: ``jit(grad(f))``, ``jit(hessian(f))``,
@@ -219,7 +221,8 @@ class Jitted:
         found = self._program(args, kwargs)
         if found is None:  # under an outer transform: run unstaged
             return self.fun(*args, **kwargs)
-        return found[1]
+        entry, dyn = found
+        return entry.run(*dyn)
 
     # -- the general path ---------------------------------------------------------------
     def _split(self, args, kwargs):
@@ -245,7 +248,7 @@ class Jitted:
         return (tree, tuple(sig), st)
 
     def _program(self, args, kwargs):
-        """``(entry, the outputs)`` for this call, tracing on a miss; None under an outer transform."""
+        """``(entry, its arguments)`` for this call, tracing on a miss; None under an outer transform."""
         statics, leaves, tree = self._split(args, kwargs)
         if any(isinstance(x, Tracer) for x in leaves) or any(
             isinstance(x, Tracer) for x in pytree.leaves(list(statics.values()))
@@ -257,7 +260,7 @@ class Jitted:
         entry = self._programs.get(key)
         if entry is not None:
             entry.used = next(self._clock)
-            return entry, entry.run(*dyn)
+            return entry, dyn
         with self._lock:
             self._misses += 1
             tick = next(self._clock)
@@ -275,7 +278,7 @@ class Jitted:
             return outs
 
         try:
-            program, values = trace_program(flat_fun, dyn)
+            program, _ = trace_program(flat_fun, dyn, values=False)  # the caller replays it
         except LookupError:  # a closure holds a value of an enclosing transform
             return None
         program.optimize()
@@ -284,7 +287,9 @@ class Jitted:
         out_tree = out_box[0]
         entry = _Entry(program, out_tree, key, fast, tick)
         self._keep(entry)
-        return entry, (values[0] if out_tree.kind == "leaf" else pytree.unflatten(out_tree, values))
+        # the caller runs the optimized program for the first call's results too: less work than
+        # computing them while tracing, and the same bits as every later call
+        return entry, dyn
 
     def _keep(self, entry):
         """Add a new program, dropping the least recently used beyond ``cache_size``."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..trace import ALL_ARGS, Primitive, shape_of
+from ..trace import ALL_ARGS, Primitive, in_program, shape_of
 from .elementwise import mul, unbroadcast
 from .rules import defjvp
 from .shape import reshape, transpose
@@ -39,8 +39,16 @@ def is_identity(x, dtype=None):
 
 def _owned(x):
     """``x`` as the product of an identity would give it: an array of its own for a plain
-    array (the caller may write to a Jacobian; the user's data must not change with it)."""
-    return np.array(x, order="K") if type(x) is np.ndarray else x
+    array (the caller may write to a Jacobian; the user's data must not change with it).
+    While a program is traced it is a constant of the program, never written and copied
+    for callers: a read-only view then (no copy of a data matrix per trace)."""
+    if type(x) is not np.ndarray:
+        return x
+    if in_program():
+        view = x.view()
+        view.flags.writeable = False
+        return view
+    return np.array(x, order="K")
 
 
 def _append_axis(x, pos):
