@@ -140,7 +140,11 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
         derivatives once with :func:`slopes.jit` and replay them (much faster per
         call). A ``fun`` that cannot be traced (Python ``if`` on values, plain
         NumPy) runs eagerly as before; ``jit=False`` never traces. What ``fun``
-        reads from globals is frozen when traced (see :func:`slopes.jit`).
+        reads from globals is frozen when traced (see :func:`slopes.jit`). The programs
+        are kept for the next call with the same ``fun`` and ``x0``'s shape and dtype,
+        and replayed there if ``fun`` still gives bit for bit its traced values at two
+        points (else traced again): see :mod:`slopes.optim.program_cache` for what
+        that check cannot see.
     **method_options
         Method-specific options (e.g. ``beta``, ``m``, ``modification``); an option
         the method does not accept raises ValueError listing the ones it does.
@@ -234,7 +238,7 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
         from ..transforms import hessian as _ad_hess
 
         problem._hess = _ad_hess(problem._fun)
-    if jac is None and jit:
+    if jac is None and jit and data is not None:
         problem.stage()
     problem.gtol = gtol
     if data is not None:
@@ -252,10 +256,17 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
     t0 = time.perf_counter()
     hist = History(record_x=record_x)
     args = () if data is None else (data,)
+    staged = None
+    if jac is None and jit:  # programs kept from an earlier call with this fun, else traced now
+        from .program_cache import keep_programs, stage_problem
+
+        staged = stage_problem(problem, fun, x)
     if "grad" in needs or getattr(meth, "measure", "grad") == "grad":
         f, g = problem.value_and_grad(x, *args)
     else:
         f, g = problem.f(x, *args), None
+    if staged is not None:
+        keep_programs(fun, x, staged, f)
     f = meth.initial_f(x, f)
     f0 = f
     watch = DivergenceWatch(x, f0)
