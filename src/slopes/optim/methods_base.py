@@ -181,18 +181,19 @@ class Problem:
         if self._vg is not None:
             self.ngev += 1
             f, g = self._vg(x, *args)
-            return scalar_value(f), self._as_grad(g, x)
-        if self._f is None and self._output_checked and self._grad is not None:
+        elif self._f is None and self._output_checked and self._grad is not None:
             # the user's fun and jac, once fun's output has been checked: the per-iteration path
             self.nfev += 1
             self.ngev += 1
             f = self._user_fun(x, *args)
             g = self._grad(x, *args)
-            if type(g) is not np.ndarray or g.dtype is not self.dtype or type(x) is not np.ndarray \
-                    or g.shape != x.shape:
-                g = self._as_grad(g, x)
-            return float(f) if isinstance(f, float) else scalar_value(f), g
-        return scalar_value((self._fun if self._f is None else self._f)(x, *args)), self.grad(x, *args)
+        else:
+            return scalar_value((self._fun if self._f is None else self._f)(x, *args)), self.grad(x, *args)
+        # the checks of _as_grad and scalar_value inline, for the common case: once per evaluation
+        if type(g) is not np.ndarray or g.dtype is not self.dtype or type(x) is not np.ndarray \
+                or g.shape != x.shape:
+            g = self._as_grad(g, x)
+        return float(f) if isinstance(f, float) else scalar_value(f), g
 
     @property
     def joint(self) -> bool:

@@ -300,10 +300,12 @@ class LBFGSMemory:
         W.dot(y, Wy)  # (s_i . y) and (y_i . y) for every slot at once
         ys, yy, ss = float(Wy[j]), float(Wy[m1 + j]), float(s.dot(s))
         snorm = math.sqrt(ss) if ss >= 0 else math.nan
-        # |s|^2 and |y|^2 are finite exactly when every entry is (short of overflow)
-        if not (math.isfinite(ss) and math.isfinite(yy) and ys > self.eps * snorm * math.sqrt(yy)):
+        # |s|^2 and |y|^2 are finite exactly when every entry is (short of overflow); being
+        # >= 0 or nan, each is finite exactly when it is below inf (no call needed)
+        finite = ss < math.inf and yy < math.inf
+        if not (finite and ys > self.eps * snorm * math.sqrt(yy)):
             self.skipped += 1
-            if not (math.isfinite(ss) and math.isfinite(yy)):
+            if not finite:
                 W[j] = 0.0  # a non-finite row would reach every direction through 0 * inf
                 W[m1 + j] = 0.0
             return False, snorm
