@@ -31,11 +31,20 @@ def default_gtol(dtype) -> float:
     >>> round(default_gtol(np.float64), 8), round(default_gtol(np.float32), 5)
     (6.06e-06, 0.00492)
     """
-    return float(np.finfo(dtype).eps) ** (1.0 / 3.0)
+    dtype = np.dtype(dtype)
+    gtol = _DEFAULT_GTOL.get(dtype)
+    if gtol is None:  # np.finfo is a Python-level lookup: once per dtype, not per minimize call
+        gtol = _DEFAULT_GTOL[dtype] = float(np.finfo(dtype).eps) ** (1.0 / 3.0)
+    return gtol
+
+
+_DEFAULT_GTOL: dict = {}
 
 
 def _chunked_objective(fun, data, batch_size, chunk_size, reduction, jac, hess, epochs, jit):
     """The :class:`~slopes.distributed.ChunkedObjective` ``minimize`` runs on, or None for in-memory data."""
+    if data is None and chunk_size is None and reduction == "mean":
+        return None  # the common case, without the import below
     from ..distributed import ChunkedObjective, has_dask
 
     dask_data = data is not None and has_dask(data)
