@@ -248,9 +248,12 @@ class LBFGSMemory:
         # what _direction and _commit work on, in one tuple: R^-T, Y Y^T and its column
         # views (writing through a view made once is the cheapest way NumPy offers),
         # diag(D), and the coefficient vector with its S and Y parts
-        self._parts = (Rt, YY, [YY[:, j] for j in range(m1)], np.zeros(m1), self._c,
-                       self._c[:m1], self._c[m1:2 * m1], list(Rt))
-        self._gamma = 1.0  # H0 = gamma I: the identity until a pair is stored
+        # (rows and columns of Y Y^T, and rows and columns of R^-T, as views too)
+        self._parts = (Rt, YY, list(YY), [YY[:, j] for j in range(m1)], np.zeros(m1), self._c,
+                       self._c[:m1], self._c[m1:2 * m1], list(Rt), [Rt[:, j] for j in range(m1)])
+        # H0 = gamma I, the identity until a pair is stored; a 0-d array, which NumPy
+        # multiplies by with less conversion work than a Python float (the same product)
+        self._gamma = np.ones(())
 
     def _buffers(self, n):
         if self._W is None:
@@ -309,8 +312,8 @@ class LBFGSMemory:
                 W[j] = 0.0  # a non-finite row would reach every direction through 0 * inf
                 W[m1 + j] = 0.0
             return False, snorm
-        Rt, YY, YYcols, dvec, c, _, _, Rt_rows = self._parts
-        YY[j] = yy_new
+        Rt, _, YYrows, YYcols, dvec, c, _, _, Rt_rows, Rt_cols = self._parts
+        YYrows[j][...] = yy_new
         YYcols[j][...] = yy_new
         dvec[j] = ys
         # the new pair is the newest: R grows by the column (s_i . y) over the older pairs,
@@ -321,11 +324,11 @@ class LBFGSMemory:
         order.append(j)
         if len(order) > self.m:  # drop the oldest: the trailing block of R^-1 is the inverse of
             self._free = order.pop(0)  # R's trailing block, and the oldest column of R^-1 is
-            Rt[:, self._free] = 0.0  # zero above its diagonal: zeroing its row (a column of R^-T) is enough
+            Rt_cols[self._free][...] = 0.0  # zero above its diagonal: zeroing its row (a column of R^-T) is enough
         else:
             self._free = len(order)
         c[-1] = -ys / yy  # -gamma
-        self._gamma = ys / yy
+        self._gamma[()] = ys / yy
         return True, snorm
 
     def _direction(self, g):
@@ -339,7 +342,7 @@ class LBFGSMemory:
         rows[-1][...] = g
         z, zS, zY, _, _, _ = self._products
         W.dot(g, z)  # (s_i . g), (y_i . g), g . g
-        Rt, YY, _, dvec, c, cS, cY, _ = self._parts
+        Rt, YY, _, _, dvec, c, cS, cY, _, _ = self._parts
         gamma = self._gamma
         # -H g = -gamma g + S^T R^-T w + gamma Y^T u   (BNS eq. 3.1 multiplied out), with
         # u = R^-1 S g and w = gamma (Y g - Y Y^T u) - D u
