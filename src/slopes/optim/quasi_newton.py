@@ -249,8 +249,8 @@ class LBFGSMemory:
         # views (writing through a view made once is the cheapest way NumPy offers),
         # diag(D), and the coefficient vector with its S and Y parts
         # (rows and columns of Y Y^T, and rows and columns of R^-T, as views too)
-        self._parts = (Rt, YY, list(YY), [YY[:, j] for j in range(m1)], np.zeros(m1), self._c,
-                       self._c[:m1], self._c[m1:2 * m1], list(Rt), [Rt[:, j] for j in range(m1)])
+        self._parts = (Rt, YY, list(YY), list(YY.T), np.zeros(m1), self._c,
+                       self._c[:m1], self._c[m1:2 * m1], list(Rt), list(Rt.T))
         # H0 = gamma I, the identity until a pair is stored; a 0-d array, which NumPy
         # multiplies by with less conversion work than a Python float (the same product)
         self._gamma = np.ones(())
