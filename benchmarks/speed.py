@@ -20,7 +20,9 @@ Rows (keys for ``--only``):
            PyTorch (CPU, float64)
 - lbfgs    ``sl.minimize(method="lbfgs")`` on the chained 100-D Rosenbrock vs scipy's L-BFGS-B
            with a hand-written gradient; slopes once with its own (AD) gradient and once with
-           the same hand-written one (``jac=``), so that only the drivers' overhead differs
+           the same hand-written one (``jac=``), so that only the drivers' overhead differs;
+           repeated AD solves replay the programs kept from the first (the info row
+           "traced each call" forgets them before each solve, as a first call would)
 - lbfgs_ext the same on the extended 100-D Rosenbrock (independent 2-D pairs)
            (both rows also time optax's lbfgs with its zoom line search: the whole loop in one
            ``jax.jit``, float64, the same start and the same stop, max|grad| <= gtol)
@@ -797,6 +799,13 @@ def row_lbfgs(scipylib, optaxlib=(None, "not loaded"), key="lbfgs", n=100):
         stats[name] = (r.nit, r.nfev, r.ngev, float(r.fun), r.x, bool(r.success))
         return r.x, solve
 
+    def fresh_build(forget):
+        def solve():
+            forget(fun_sl)  # a first minimize call with this function: it is traced
+            return sl.minimize(fun_sl, x0, method="lbfgs", gtol=GTOL)
+
+        return solve().x, solve
+
     ref = None
     if scipylib[0] is not None:
         ref = add(row, "scipy L-BFGS-B", lambda: scipy_build(scipylib[0]))
@@ -812,6 +821,9 @@ def row_lbfgs(scipylib, optaxlib=(None, "not loaded"), key="lbfgs", n=100):
         add(row, "slopes lbfgs", slopes_build, ref, **kw)
     if jit_default is not None and not NO_JIT:
         add(row, "slopes lbfgs (jit=False)", lambda: slopes_build(jit=False), ref, info=True, **kw)
+        forget = getattr(getattr(sl.optim, "program_cache", None), "clear_programs", None)
+        if forget is not None:  # the row above replays the programs kept from the first call
+            add(row, "slopes lbfgs (traced each call)", lambda: fresh_build(forget), ref, info=True, **kw)
     add(row, "slopes lbfgs (jac=)", lambda: slopes_build(jac=grad_np), ref, **kw)
 
     def optax_build(mods):
