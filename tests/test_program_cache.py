@@ -190,3 +190,16 @@ def test_jit_false_keeps_nothing(jit):
     f = lambda x: snp.sum(x ** 2)  # noqa: E731
     sl.minimize(f, np.ones(2), jit=jit)
     assert program_cache.kept_signatures(f) == []
+
+
+def test_threads_minimizing_one_function_get_their_own_runs():
+    from concurrent.futures import ThreadPoolExecutor
+
+    f = lambda x: snp.sum((x - 0.75) ** 2) + 0.1 * snp.sum(x ** 4)  # noqa: E731
+    starts = [np.full(3, float(k)) for k in range(6)]
+    alone = [sl.minimize(f, x0, jit=False) for x0 in starts]
+    with ThreadPoolExecutor(3) as pool:
+        together = list(pool.map(lambda x0: sl.minimize(f, x0), starts))
+    for a, b in zip(alone, together):
+        assert b.success and b.nfev == a.nfev and b.nit == a.nit
+        np.testing.assert_allclose(b.x, a.x, rtol=0, atol=1e-12)
