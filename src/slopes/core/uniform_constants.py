@@ -1,28 +1,27 @@
-"""A constant that is one value broadcast to an array is read as that value.
+"""A constant that is one value broadcast, where that value is an identity element, is dropped.
 
 The backward pass of a sum broadcasts its cotangent, ``1.0`` for a scalar loss, to the
 summed shape; folded while tracing, that is a constant array of ones (a read-only view
-with all strides 0), and anything computed from it, e.g. ``100.0 * ones``, is one too.
-Multiplying by such an array costs a pass over it and hides the identity: in the
-chained Rosenbrock's value-and-gradient program ``c * v`` with ``c`` all ones is
-replayed as one more NumPy call per evaluation.
+with all strides 0), and in the chained Rosenbrock's value-and-gradient program it
+multiplied an intermediate: one more NumPy call in every replay, which the identity
+rules of :meth:`Program.optimize <slopes.core.program.Program.optimize>` did not see
+(they test small arrays entry by entry, and this one had 99).
 
 :func:`scalar_operand` gives an elementwise ``add``, ``subtract``, ``multiply`` or
-``divide`` the scalar of its constant operand's dtype instead, where the constant has
-all strides 0 (so every entry is the first: an O(1) test, no pass over it), the other
-operand already has the result's shape and dtype (so nothing broadcasts or casts
-differently), and the constant's dtype is the result's. The result is the same bit for
-bit: NumPy applies one scalar per entry either way. :meth:`Program.optimize
-<slopes.core.program.Program.optimize>` then drops ``x * 1`` and ``x + 0`` as identities.
+``divide`` the scalar of its constant operand where the constant has all strides 0
+(every entry is the first: an O(1) test, no pass over it), the other operand already
+has the result's shape and dtype, and the scalar makes the equation an identity
+(``x * 1``, ``x / 1``, ``x + 0``, ``x - 0``), which ``optimize`` then drops. Other
+broadcast constants are left as they are: a constant array may be the base of a scaling
+chain that :mod:`slopes.core.scalings` folds.
 
->>> import numpy as np
->>> from slopes.core.program import Const, Equation
->>> from slopes.core.ops.elementwise import mul
->>> class P:  # what scalar_operand reads of a program: shapes and dtypes of variables
-...     avals = {0: ((3,), np.dtype("float64")), 1: ((3,), np.dtype("float64"))}
->>> e = Equation(mul, (Const(np.broadcast_to(np.float64(1.0), (3,))), 0), {}, 1)
->>> scalar_operand(P, e).ins[0]
-1.0
+>>> from slopes.core.staging import trace_program
+>>> ones = np.broadcast_to(1.0, (3,))
+>>> prog, _ = trace_program(lambda x: [x * ones, x * (2.0 * ones)], [np.zeros(3)])
+>>> [e.prim.name for e in prog.equations]
+['multiply', 'multiply']
+>>> [e.prim.name for e in prog.optimize().equations]   # x * ones is x
+['multiply']
 """
 
 from __future__ import annotations
@@ -44,7 +43,7 @@ def _one_value(v, dtype):
 
 
 def scalar_operand(program, e):
-    """``e`` with a constant operand that is one value broadcast replaced by that value (see the module)."""
+    """``e`` with a broadcast constant operand read as its scalar where that makes ``e`` an identity."""
     if e.prim.name not in _ELEMENTWISE or len(e.ins) != 2:
         return e
     out = program.avals[e.out]
@@ -55,5 +54,7 @@ def scalar_operand(program, e):
             if value is not None:
                 ins = list(e.ins)
                 ins[i] = Const(value)
-                return e._replace(ins=tuple(ins))
+                scalar = e._replace(ins=tuple(ins))
+                if program._identity_of(scalar) is not None:
+                    return scalar
     return e
