@@ -203,3 +203,17 @@ def test_threads_minimizing_one_function_get_their_own_runs():
     for a, b in zip(alone, together):
         assert b.success and b.nfev == a.nfev and b.nit == a.nit
         np.testing.assert_allclose(b.x, a.x, rtol=0, atol=1e-12)
+
+
+def test_forgotten_programs_are_freed_without_the_cycle_collector():
+    f = lambda x: snp.sum((x - 2.0) ** 2)  # noqa: E731
+    sl.minimize(f, np.zeros(2))
+    programs = program_cache._KEPT[f][((2,), np.dtype(np.float64))]
+    ref = weakref.ref(programs)
+    del programs
+    gc.disable()
+    try:
+        program_cache.clear_programs(f)
+        assert ref() is None  # freed by reference counting: nothing refers back to it
+    finally:
+        gc.enable()

@@ -55,19 +55,21 @@ _GOLDEN_ANGLE = np.pi * (3.0 - np.sqrt(5.0))
 class _Programs:
     """The staged ``fun``, gradient, value-and-gradient and Hessian of one function at one signature.
 
-    They are traced on ``_shim``, which calls the counted ``fun`` of the problem running
-    in this thread: the programs hold no reference to ``fun`` or to any problem, so the
-    function stays collectable.
+    They are traced on ``shim``, which calls the counted ``fun`` of the problem running
+    in this thread: the programs hold no reference to ``fun``, to any problem or to this
+    object (no cycle: dropped programs are freed at once), so the function stays collectable.
     """
 
     def __init__(self):
-        self.current = threading.local()  # .problem: a weak reference to this thread's problem
+        current = self.current = threading.local()  # .problem: a weak reference to this thread's problem
+
+        def shim(x, *args):
+            return current.problem()._fun(x, *args)
+
+        self.shim = shim
         self.by_name = {}  # "_f", "_grad", "_vg", "_hess" -> StagedProgram
         self.points = None  # (x0, probe) of the trace
         self.values = None  # fun's values there when traced
-
-    def _shim(self, x, *args):
-        return self.current.problem()._fun(x, *args)
 
     def program(self, name):
         prog = self.by_name.get(name)
@@ -75,7 +77,7 @@ class _Programs:
             from ..transforms import grad, hessian, value_and_grad
 
             make = {"_f": lambda f: f, "_grad": grad, "_vg": value_and_grad, "_hess": hessian}[name]
-            prog = self.by_name[name] = StagedProgram(make(self._shim))
+            prog = self.by_name[name] = StagedProgram(make(self.shim))
         return prog
 
     def attach(self, problem):
