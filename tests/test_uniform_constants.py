@@ -9,6 +9,7 @@ import pytest
 
 import slopes as sl
 import slopes.numpy as snp
+from test_optim_overhead import CountedRosenbrock  # its hand-written, closed-form gradient
 from slopes.core.ops.elementwise import add, mul
 from slopes.core.program import Const, Equation, Program
 from slopes.core.uniform_constants import scalar_operand
@@ -16,14 +17,6 @@ from slopes.core.uniform_constants import scalar_operand
 
 def chained_rosen(x):
     return snp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
-
-
-def hand_rosen_grad(x):  # the closed-form gradient, written independently
-    r = x[1:] - x[:-1] ** 2
-    g = np.zeros_like(x)
-    g[:-1] = -400.0 * x[:-1] * r - 2.0 * (1.0 - x[:-1])
-    g[1:] += 200.0 * r
-    return g
 
 
 def products_with_ones(program):
@@ -44,7 +37,7 @@ def test_the_chained_rosenbrock_gradient_multiplies_by_no_array_of_ones(dtype):
     assert f == f_eager and np.array_equal(g, g_eager)  # the same NumPy work, bit for bit
     assert g.dtype == dtype
     tol = 1e-12 if dtype == np.float64 else 1e-4
-    np.testing.assert_allclose(g, hand_rosen_grad(x.astype(np.float64)), rtol=tol, atol=tol)
+    np.testing.assert_allclose(g, CountedRosenbrock().grad(x.astype(np.float64)), rtol=tol, atol=tol)
 
 
 F64, F32 = np.dtype(np.float64), np.dtype(np.float32)
