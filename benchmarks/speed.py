@@ -5,6 +5,7 @@ Usage::
     python benchmarks/speed.py            # full run (median of 7 repeats, each >= 0.2 s)
     python benchmarks/speed.py --quick    # smoke run (median of 3 repeats, each >= 0.05 s)
     python benchmarks/speed.py --only a1,mlp,mem
+    python benchmarks/speed.py --only lbfgs,lbfgs_ext --min --repeats 60   # fastest of 60 short repeats
 
 Rows (keys for ``--only``):
 
@@ -20,7 +21,9 @@ Rows (keys for ``--only``):
            PyTorch (CPU, float64)
 - lbfgs    ``sl.minimize(method="lbfgs")`` on the chained 100-D Rosenbrock vs scipy's L-BFGS-B
            with a hand-written gradient; slopes once with its own (AD) gradient and once with
-           the same hand-written one (``jac=``), so that only the drivers' overhead differs
+           the same hand-written one (``jac=``), so that only the drivers' overhead differs;
+           repeated AD solves replay the programs kept from the first (the info row
+           "traced each call" forgets them before each solve, as a first call would)
 - lbfgs_ext the same on the extended 100-D Rosenbrock (independent 2-D pairs)
            (both rows also time optax's lbfgs with its zoom line search: the whole loop in one
            ``jax.jit``, float64, the same start and the same stop, max|grad| <= gtol)
@@ -174,8 +177,11 @@ def autorange(fn: Callable, min_time: float) -> int:
         base *= 10
 
 
+STATISTIC = statistics.median  # of the repeats; --min takes the fastest (a busy machine's noise only adds)
+
+
 def time_interleaved(fns: dict[str, Callable], repeats: int, min_time: float) -> dict[str, tuple]:
-    """{name: (median seconds per call, loops)}; contenders alternate within each repeat."""
+    """{name: (median (or --min: fastest) seconds per call, loops)}; contenders alternate within each repeat."""
     for fn in fns.values():  # warm-up (caches, jit compilation, BLAS threads)
         fn()
     loops = {k: autorange(f, min_time) for k, f in fns.items()}
@@ -184,7 +190,7 @@ def time_interleaved(fns: dict[str, Callable], repeats: int, min_time: float) ->
     for r in range(repeats):
         for k in order if r % 2 == 0 else order[::-1]:
             samples[k].append(_run(fns[k], loops[k]) / loops[k])
-    return {k: (statistics.median(v), loops[k]) for k, v in samples.items()}
+    return {k: (STATISTIC(v), loops[k]) for k, v in samples.items()}
 
 
 def fmt_time(s: float | None) -> str:
@@ -797,6 +803,13 @@ def row_lbfgs(scipylib, optaxlib=(None, "not loaded"), key="lbfgs", n=100):
         stats[name] = (r.nit, r.nfev, r.ngev, float(r.fun), r.x, bool(r.success))
         return r.x, solve
 
+    def fresh_build(forget):
+        def solve():
+            forget(fun_sl)  # a first minimize call with this function: it is traced
+            return sl.minimize(fun_sl, x0, method="lbfgs", gtol=GTOL)
+
+        return solve().x, solve
+
     ref = None
     if scipylib[0] is not None:
         ref = add(row, "scipy L-BFGS-B", lambda: scipy_build(scipylib[0]))
@@ -812,6 +825,9 @@ def row_lbfgs(scipylib, optaxlib=(None, "not loaded"), key="lbfgs", n=100):
         add(row, "slopes lbfgs", slopes_build, ref, **kw)
     if jit_default is not None and not NO_JIT:
         add(row, "slopes lbfgs (jit=False)", lambda: slopes_build(jit=False), ref, info=True, **kw)
+        forget = getattr(getattr(sl.optim, "program_cache", None), "clear_programs", None)
+        if forget is not None:  # the row above replays the programs kept from the first call
+            add(row, "slopes lbfgs (traced each call)", lambda: fresh_build(forget), ref, info=True, **kw)
     add(row, "slopes lbfgs (jac=)", lambda: slopes_build(jac=grad_np), ref, **kw)
 
     def optax_build(mods):
@@ -993,7 +1009,7 @@ def machine(repeats, min_time, jaxlib, torchlib):
         print(f"{JIT_NOTE} (the 'slopes' rows time sl.grad etc. without jit)")
     else:
         print("sl.jit      available")
-    print(f"timing      median of {repeats} repeats of N calls, each repeat >= {min_time} s, contenders "
+    print(f"timing      {STATISTIC.__name__} of {repeats} repeats of N calls, each repeat >= {min_time} s, contenders "
           f"interleaved; float64; answers checked with np.allclose (rtol {RTOL} unless noted)")
 
 
@@ -1033,12 +1049,22 @@ def main(argv=None) -> int:
     ap.add_argument("--only", help="comma-separated row keys: " + ",".join(ALL_KEYS))
     ap.add_argument("--no-jit", action="store_true",
                     help="time the eager transforms in place of sl.jit (the fallback used when slopes has no jit)")
+    ap.add_argument("--repeats", type=int, help="repeats per contender (default 7, --quick 3)")
+    ap.add_argument("--min", action="store_true",
+                    help="report the fastest repeat instead of the median, repeats of >= 5 ms (for a machine "
+                         "shared with other jobs)")
     args = ap.parse_args(argv)
-    global JIT, JIT_NOTE, SLOPES, NO_JIT
+    global JIT, JIT_NOTE, SLOPES, NO_JIT, STATISTIC
     if args.no_jit:
         JIT, JIT_NOTE, NO_JIT = None, "sl.jit not used (--no-jit): eager timings", True
         SLOPES = "slopes (eager, --no-jit)"
     min_time, repeats = (0.05, 3) if args.quick else (0.2, 7)
+    if args.repeats is not None:
+        if args.repeats < 1:
+            ap.error(f"--repeats must be a positive integer (got {args.repeats})")
+        repeats = args.repeats
+    if args.min:  # short repeats: the fastest of many finds windows the other jobs left alone
+        STATISTIC, min_time = min, 0.005
     keys = ALL_KEYS if not args.only else tuple(k.strip() for k in args.only.split(","))
     unknown = set(keys) - set(ALL_KEYS)
     if unknown:

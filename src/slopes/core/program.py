@@ -312,8 +312,10 @@ class Program:
         def resolve(r):
             return alias.get(r, r) if type(r) is int else r
 
+        from .uniform_constants import scalar_operand  # it builds on this module
+
         for e in self.equations:
-            e = e._replace(ins=tuple(resolve(r) for r in e.ins))
+            e = scalar_operand(self, e._replace(ins=tuple(resolve(r) for r in e.ins)))
             same = self._identity_of(e)
             if same is not None:
                 alias[e.out] = same

@@ -12,7 +12,7 @@
 (3, 0.099778)
 """
 
-from . import presets, projections, prox
+from . import presets, program_cache, projections, prox
 from .base import (
     ChainState,
     GradientTransformation,
@@ -70,6 +70,7 @@ __all__ = [
     "Result",
     "History",
     "presets",
+    "program_cache",
     "projections",
     "prox",
     "fixed_point_residual",

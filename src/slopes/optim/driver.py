@@ -31,11 +31,20 @@ def default_gtol(dtype) -> float:
     >>> round(default_gtol(np.float64), 8), round(default_gtol(np.float32), 5)
     (6.06e-06, 0.00492)
     """
-    return float(np.finfo(dtype).eps) ** (1.0 / 3.0)
+    dtype = np.dtype(dtype)
+    gtol = _DEFAULT_GTOL.get(dtype)
+    if gtol is None:  # np.finfo is a Python-level lookup: once per dtype, not per minimize call
+        gtol = _DEFAULT_GTOL[dtype] = float(np.finfo(dtype).eps) ** (1.0 / 3.0)
+    return gtol
+
+
+_DEFAULT_GTOL: dict = {}
 
 
 def _chunked_objective(fun, data, batch_size, chunk_size, reduction, jac, hess, epochs, jit):
     """The :class:`~slopes.distributed.ChunkedObjective` ``minimize`` runs on, or None for in-memory data."""
+    if data is None and chunk_size is None and reduction == "mean":
+        return None  # the common case, without the import below
     from ..distributed import ChunkedObjective, has_dask
 
     dask_data = data is not None and has_dask(data)
@@ -140,7 +149,11 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
         derivatives once with :func:`slopes.jit` and replay them (much faster per
         call). A ``fun`` that cannot be traced (Python ``if`` on values, plain
         NumPy) runs eagerly as before; ``jit=False`` never traces. What ``fun``
-        reads from globals is frozen when traced (see :func:`slopes.jit`).
+        reads from globals is frozen when traced (see :func:`slopes.jit`). The programs
+        are kept for the next call with the same ``fun`` and ``x0``'s shape and dtype,
+        and replayed there if ``fun`` still gives bit for bit its traced values at two
+        points (else traced again): see :mod:`slopes.optim.program_cache` for what
+        that check cannot see.
     **method_options
         Method-specific options (e.g. ``beta``, ``m``, ``modification``); an option
         the method does not accept raises ValueError listing the ones it does.
@@ -234,7 +247,7 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
         from ..transforms import hessian as _ad_hess
 
         problem._hess = _ad_hess(problem._fun)
-    if jac is None and jit:
+    if jac is None and jit and data is not None:
         problem.stage()
     problem.gtol = gtol
     if data is not None:
@@ -252,10 +265,17 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
     t0 = time.perf_counter()
     hist = History(record_x=record_x)
     args = () if data is None else (data,)
+    staged = None
+    if jac is None and jit:  # programs kept from an earlier call with this fun, else traced now
+        from .program_cache import keep_programs, stage_problem
+
+        staged = stage_problem(problem, fun, x)
     if "grad" in needs or getattr(meth, "measure", "grad") == "grad":
         f, g = problem.value_and_grad(x, *args)
     else:
         f, g = problem.f(x, *args), None
+    if staged is not None:
+        keep_programs(fun, x, staged, f)
     f = meth.initial_f(x, f)
     f0 = f
     watch = DivergenceWatch(x, f0)

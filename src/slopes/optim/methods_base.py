@@ -147,18 +147,21 @@ class Problem:
         fun = self._fun if self._f is None else self._f
         return scalar_value(fun(x, *args))
 
-    def stage(self):
+    def stage(self, programs=None):
         """Replay ``fun`` and its AD derivatives with :func:`slopes.jit`.
 
         Each one is traced on its first call and replayed after that; ``nfev``
         still grows by the calls of ``fun`` one evaluation stands for. One that
         cannot be traced (Python control flow on values, plain NumPy code) keeps
-        running eagerly.
+        running eagerly. ``programs`` maps ``"_f"``, ``"_grad"``, ``"_vg"``, ``"_hess"``
+        to :class:`StagedProgram` s to run instead of new ones (programs kept from an
+        earlier call, see :mod:`slopes.optim.program_cache`).
         """
-        self._f = _Staged(self._fun, self)
+        programs = {} if programs is None else programs
+        self._f = _Staged(self._fun, self, programs.get("_f"))
         for name in ("_grad", "_vg", "_hess"):
             if getattr(self, name) is not None:
-                setattr(self, name, _Staged(getattr(self, name), self))
+                setattr(self, name, _Staged(getattr(self, name), self, programs.get(name)))
 
     def grad(self, x, *args) -> np.ndarray:
         """Counted gradient."""
@@ -178,18 +181,19 @@ class Problem:
         if self._vg is not None:
             self.ngev += 1
             f, g = self._vg(x, *args)
-            return scalar_value(f), self._as_grad(g, x)
-        if self._f is None and self._output_checked and self._grad is not None:
+        elif self._f is None and self._output_checked and self._grad is not None:
             # the user's fun and jac, once fun's output has been checked: the per-iteration path
             self.nfev += 1
             self.ngev += 1
             f = self._user_fun(x, *args)
             g = self._grad(x, *args)
-            if type(g) is not np.ndarray or g.dtype is not self.dtype or type(x) is not np.ndarray \
-                    or g.shape != x.shape:
-                g = self._as_grad(g, x)
-            return float(f) if isinstance(f, float) else scalar_value(f), g
-        return scalar_value((self._fun if self._f is None else self._f)(x, *args)), self.grad(x, *args)
+        else:
+            return scalar_value((self._fun if self._f is None else self._f)(x, *args)), self.grad(x, *args)
+        # the checks of _as_grad and scalar_value inline, for the common case: once per evaluation
+        if type(g) is not np.ndarray or g.dtype is not self.dtype or type(x) is not np.ndarray \
+                or g.shape != x.shape:
+            g = self._as_grad(g, x)
+        return float(f) if isinstance(f, float) else scalar_value(f), g
 
     @property
     def joint(self) -> bool:
@@ -285,30 +289,49 @@ def scalar_value(out) -> float:
     return float(arr.reshape(()))
 
 
-class _Staged:
-    """``slopes.jit`` of a function of a :class:`Problem`, counting the ``fun`` calls it replays."""
+class StagedProgram:
+    """``slopes.jit`` of a function, and how many calls of ``fun`` one evaluation stands for.
 
-    def __init__(self, fn, problem):
-        self.eager = fn
+    One may serve the problems of many :func:`slopes.minimize` calls
+    (:mod:`slopes.optim.program_cache`); ``jitted`` is None once the function proved
+    untraceable.
+    """
+
+    __slots__ = ("jitted", "calls_of_fun")
+
+    def __init__(self, fn):
         self.jitted = jit(fn)
-        self.problem = problem
         self.calls_of_fun = 0  # how many times one evaluation called fun when traced
 
+
+class _Staged:
+    """A :class:`StagedProgram` run for a :class:`Problem`, counting the ``fun`` calls it replays.
+
+    ``eager`` (built on the problem's counted ``fun``) runs instead when the program
+    cannot be traced.
+    """
+
+    def __init__(self, fn, problem, program=None):
+        self.eager = fn
+        self.program = StagedProgram(fn) if program is None else program
+        self.problem = problem
+
     def __call__(self, *args):
-        if self.jitted is None:
+        prog = self.program
+        if prog.jitted is None:
             return self.eager(*args)
         p = self.problem
         before = p.nfev
         try:
-            out = self.jitted(*args)
+            out = prog.jitted(*args)
         except TracingError:
             p.nfev = before
-            self.jitted = None  # not traceable: evaluate eagerly from now on
+            prog.jitted = None  # not traceable: evaluate eagerly from now on
             return self.eager(*args)
         if p.nfev != before:  # traced now (or ran unstaged): fun was really called
-            self.calls_of_fun = p.nfev - before
+            prog.calls_of_fun = p.nfev - before
         else:
-            p.nfev += self.calls_of_fun
+            p.nfev += prog.calls_of_fun
         return out
 
 

@@ -320,6 +320,7 @@ class LBFGS(Method):
     def init(self, x, f, g):
         self.mem = LBFGSMemory(self.opts["m"])
         self.shape = x.shape
+        self.shaped = x.ndim != 1  # iterates go back to the user's shape
         self.vg = _flat_value_and_grad(self.problem, x.shape)
         o = self.opts
         self.consts = (o["c1"], o["c2"], o["xtol"], self.MAX_STEP, int(o["max_trials"]))
@@ -361,6 +362,6 @@ class LBFGS(Method):
         else:
             _, snorm = mem._commit(None, None, gn, g)
         state[0], state[1], state[2] = xn, fn, gn
-        if len(self.shape) != 1:
+        if self.shaped:
             xn, gn = xn.reshape(self.shape), gn.reshape(self.shape)
         return StepInfo(xn, fn, gn, snorm, t, state)

@@ -248,13 +248,23 @@ class LBFGSMemory:
         # what _direction and _commit work on, in one tuple: R^-T, Y Y^T and its column
         # views (writing through a view made once is the cheapest way NumPy offers),
         # diag(D), and the coefficient vector with its S and Y parts
-        self._parts = (Rt, YY, [YY[:, j] for j in range(m1)], np.zeros(m1), self._c,
-                       self._c[:m1], self._c[m1:2 * m1])
+        # (rows and columns of Y Y^T, and rows and columns of R^-T, as views too)
+        self._parts = (Rt, YY, list(YY), list(YY.T), np.zeros(m1), self._c,
+                       self._c[:m1], self._c[m1:2 * m1], list(Rt), list(Rt.T))
+        # H0 = gamma I, the identity until a pair is stored; a 0-d array, which NumPy
+        # multiplies by with less conversion work than a Python float (the same product)
+        self._gamma = np.ones(())
 
     def _buffers(self, n):
         if self._W is None:
             self._n = n
-            self._W = np.zeros((2 * (self.m + 1) + 1, n))
+            W = self._W = np.zeros((2 * (self.m + 1) + 1, n))
+            m1 = self.m + 1
+            # views made once (a list lookup costs less than NumPy's indexing): each row of W,
+            # and z = W g and W y with their S and Y parts, filled by W.dot(., out=)
+            self._rows = list(W)
+            z, wy = np.zeros(2 * m1 + 1), np.zeros(2 * m1 + 1)
+            self._products = (z, z[:m1], z[m1:2 * m1], wy, wy[:m1], wy[m1:2 * m1])
         elif n != self._n:
             raise ValueError(f"s, y and g must have length {self._n}, like the earlier pairs (got length {n})")
         return self._W
@@ -283,39 +293,42 @@ class LBFGSMemory:
         ``s = x_new - x`` (else ``s`` is already in the free slot, where :meth:`_direction` put
         ``d`` and a line search its trial step).
         """
-        W, j, m1 = self._W, self._free, self.m + 1
-        s, y = W[j], W[m1 + j]
+        W, j, m1, rows = self._W, self._free, self.m + 1, self._rows
+        s, y = rows[j], rows[m1 + j]
         if x_new is not None:
             np.subtract(x_new, x, s)
         if g_new is not None:
             np.subtract(g_new, g, y)
-        Wy = W.dot(y)  # (s_i . y) and (y_i . y) for every slot at once
+        _, _, _, Wy, Wy_s, yy_new = self._products
+        W.dot(y, Wy)  # (s_i . y) and (y_i . y) for every slot at once
         ys, yy, ss = float(Wy[j]), float(Wy[m1 + j]), float(s.dot(s))
         snorm = math.sqrt(ss) if ss >= 0 else math.nan
-        # |s|^2 and |y|^2 are finite exactly when every entry is (short of overflow)
-        if not (math.isfinite(ss) and math.isfinite(yy) and ys > self.eps * snorm * math.sqrt(yy)):
+        # |s|^2 and |y|^2 are finite exactly when every entry is (short of overflow); being
+        # >= 0 or nan, each is finite exactly when it is below inf (no call needed)
+        finite = ss < math.inf and yy < math.inf
+        if not (finite and ys > self.eps * snorm * math.sqrt(yy)):
             self.skipped += 1
-            if not (math.isfinite(ss) and math.isfinite(yy)):
+            if not finite:
                 W[j] = 0.0  # a non-finite row would reach every direction through 0 * inf
                 W[m1 + j] = 0.0
             return False, snorm
-        Rt, YY, YYcols, dvec, c, _, _ = self._parts
-        yy_new = Wy[m1:2 * m1]
-        YY[j] = yy_new
+        Rt, _, YYrows, YYcols, dvec, c, _, _, Rt_rows, Rt_cols = self._parts
+        YYrows[j][...] = yy_new
         YYcols[j][...] = yy_new
         dvec[j] = ys
         # the new pair is the newest: R grows by the column (s_i . y) over the older pairs,
         # R^-1 by the column -R^-1 (s_i . y) / y.s, which is row j of R^-T
-        np.multiply(Wy[:m1].dot(Rt), -1.0 / ys, Rt[j])
+        np.multiply(Wy_s.dot(Rt), -1.0 / ys, Rt_rows[j])
         Rt[j, j] = 1.0 / ys
         order = self._order
         order.append(j)
         if len(order) > self.m:  # drop the oldest: the trailing block of R^-1 is the inverse of
             self._free = order.pop(0)  # R's trailing block, and the oldest column of R^-1 is
-            Rt[:, self._free] = 0.0  # zero above its diagonal: zeroing its row (a column of R^-T) is enough
+            Rt_cols[self._free][...] = 0.0  # zero above its diagonal: zeroing its row (a column of R^-T) is enough
         else:
             self._free = len(order)
         c[-1] = -ys / yy  # -gamma
+        self._gamma[()] = ys / yy
         return True, snorm
 
     def _direction(self, g):
@@ -325,21 +338,22 @@ class LBFGSMemory:
         step of length 1 along it needs no copy; it is valid until the next pair is stored.
         """
         W = self._W if self._W is not None else self._buffers(g.shape[0])
-        W[-1] = g
-        z = W.dot(g)  # (s_i . g), (y_i . g), g . g
-        Rt, YY, _, dvec, c, cS, cY = self._parts
-        m1 = self.m + 1
-        gamma = -c[-1]
+        rows = self._rows
+        rows[-1][...] = g
+        z, zS, zY, _, _, _ = self._products
+        W.dot(g, z)  # (s_i . g), (y_i . g), g . g
+        Rt, YY, _, _, dvec, c, cS, cY, _, _ = self._parts
+        gamma = self._gamma
         # -H g = -gamma g + S^T R^-T w + gamma Y^T u   (BNS eq. 3.1 multiplied out), with
         # u = R^-1 S g and w = gamma (Y g - Y Y^T u) - D u
-        u = z[:m1].dot(Rt)
+        u = zS.dot(Rt)
         w = YY.dot(u)
-        np.subtract(z[m1:2 * m1], w, w)
+        np.subtract(zY, w, w)
         w *= gamma
         w -= dvec * u
         Rt.dot(w, cS)
         np.multiply(u, gamma, cY)
-        d = W[self._free]
+        d = rows[self._free]
         c.dot(W, d)
         return d, float(c.dot(z))
 
