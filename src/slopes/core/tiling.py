@@ -210,14 +210,16 @@ class _Segment:
         return any(c >= 2 for c in reads.values())
 
     def bounds(self):
-        """Row ranges of about :data:`BLOCK_BYTES` of the sliced operands each, near equal sizes."""
+        """Row ranges ``(i, j)`` holding about :data:`BLOCK_BYTES` of the streamed operands'
+        rows each: equal blocks, and a last one that may be shorter."""
         widths = {}
         for (r, _), ident in self._sliced().items():
-            shape, dtype = self.program._aval_of(r)
-            widths[ident] = math.prod(shape) // self.n * dtype.itemsize
+            if not _repeated_rows(r):
+                shape, dtype = self.program._aval_of(r)
+                widths[ident] = math.prod(shape) // self.n * dtype.itemsize
         rows = max(1, BLOCK_BYTES // max(1, sum(widths.values())))
-        nb = max(1, math.ceil(self.n / rows))
-        return [(self.n * k // nb, self.n * (k + 1) // nb) for k in range(nb)]
+        rows = math.ceil(self.n / math.ceil(self.n / rows))  # the same block count, the blocks evened out
+        return [(i, min(i + rows, self.n)) for i in range(0, self.n, rows)]
 
     # -- the rewritten program ------------------------------------------------------------
     def rewrite(self):
@@ -232,7 +234,7 @@ class _Segment:
                     ext.append(r)
         new = copy.copy(p)
         new.avals = dict(p.avals)
-        loop = Primitive("row_blocks", self._function(ext, results))
+        loop = Primitive("row_blocks", _LoopWriter(self, ext, results).function())
         if len(results) == 1:
             unpack = []
             out = results[0]
@@ -258,62 +260,162 @@ class _Segment:
                 out.add(e.out)
         return out
 
-    def _function(self, ext, results):
-        """The loop as a compiled Python function of the external variables ``ext``."""
-        p, eqs = self.program, self.program.equations
-        ns = {"zeros": np.zeros, "empty": np.empty, "bounds": self.bounds()}
-        names = {r: f"x{i}" for i, r in enumerate(ext)}
-        slices = {}
-        consts = {}
 
-        def whole(r):
-            if type(r) is int:
-                return names[r]
-            if id(r) not in consts:
-                consts[id(r)] = f"k{len(consts)}"
-                ns[consts[id(r)]] = r.value
-            return consts[id(r)]
+def _repeated_rows(r):
+    """Whether constant ``r`` repeats one row (a broadcast, stride 0 along the rows): then
+    its first row, broadcast, gives the same values with no slicing and no memory read."""
+    v = getattr(r, "value", None)
+    return isinstance(v, np.ndarray) and v.ndim >= 1 and v.strides[0] == 0
 
-        def arg(r, h):
-            if h == _ROW:
-                return f"v{r}"
-            if h == _WHOLE:
-                return whole(r)
-            key = (whole(r), h)
-            if key not in slices:
-                slices[key] = f"s{len(slices)}"
-            return slices[key]
 
+# ufuncs of the primitives the replay spells as operators (same loops, so the same bits)
+_OPERATOR_UFUNCS = {operator.add: np.add, operator.sub: np.subtract, operator.mul: np.multiply,
+                    operator.truediv: np.true_divide, operator.neg: np.negative}
+
+
+class _LoopWriter:
+    """Writes the row loop of a :class:`_Segment` as the source of one Python function.
+
+    What a block costs beyond its NumPy work is kept small, since a large matrix makes
+    dozens of blocks: the slices of constants are cut once, when the loop is written (a
+    *plan* of them per block); the in-loop values live in buffers allocated once per call,
+    which ufuncs and products write with ``out=`` (into the buffer of an operand that
+    dies there where shapes allow, so a chain of elementwise work reuses one buffer); each
+    block's part of a reduction is written into a row of a partials array, summed over
+    the blocks after the loop (``np.add.reduce`` over axis 0 adds the rows in order, as
+    ``+=`` per block would).
+    """
+
+    def __init__(self, segment, ext, results):
+        self.seg, self.p, self.eqs = segment, segment.program, segment.program.equations
+        self.ext, self.results = ext, results
+        self.members = sorted(segment.how)
+        self.bounds = segment.bounds()
+        self.ns = {"empty": np.empty, "reduce": np.add.reduce}
+        self.names = {r: f"x{i}" for i, r in enumerate(ext)}  # variable -> name in the loop
+        self.consts = {}  # id(constant array) -> name
+        self.plan = {}  # (constant name, how) -> name of its slice in the plan
+        self.cut = {}  # (variable name, how) -> name of its slice, cut in the loop
+        self.buffers = []  # (name, row shape, dtype): allocated per call, block-sized
+        self.free = []  # buffers whose value is dead
+        self.pinned = set()  # buffers a non-ufunc call may have taken a view of
+
+    def function(self):
         head, body = [], []
-        for k in sorted(self.how):
-            e = eqs[k]
-            kind, how = self.how[k]
-            expr = p._call(e, [arg(r, h) for r, h in zip(e.ins, how)], ns)
-            shape, dtype = p.avals[e.out]
-            dt = f"dt{len(ns)}"
-            ns[dt] = dtype
-            if kind == "tail":
-                head.append(f"    v{e.out} = zeros({tuple(shape)!r}, {dt})")
-                body.append(f"        v{e.out} += {expr}")
-                continue
-            body.append(f"        v{e.out} = {expr}")
-            if e.out in self.kept:
-                head.append(f"    m{e.out} = empty({tuple(shape)!r}, {dt})")
-                body.append(f"        m{e.out}[i:j] = v{e.out}")
-        cut = {_ROWS: "[i:j]", _COLS: "[:, i:j]"}
-        take = [f"        {s} = {src}{cut[h]}" for (src, h), s in slices.items()]
-
-        def result(r):
-            if r in self.kept:
-                return f"m{r}"
-            return f"v{r}[()]" if not p.avals[r][0] else f"v{r}"
-
-        rets = [result(r) for r in results]
-        lines = ([f"def row_blocks({', '.join(names[r] for r in ext)}):"] + head
-                 + ["    for i, j in bounds:"] + take + body
-                 + [f"    return {rets[0]}" if len(rets) == 1 else f"    return ({', '.join(rets)})"])
+        for k in self.members:
+            body += self._member(k, head)
+        rows = self.bounds[0][1] - self.bounds[0][0]
+        head = [f"    {b} = empty({(rows,) + shape!r}, {self._const(dt)})" for b, shape, dt in self.buffers] + head
+        plan = [self._plan_entry(k, i, j) for k, (i, j) in enumerate(self.bounds)]
+        target = ", ".join(["blk", "i", "j"] + list(self.plan.values()))
+        take = [f"        {s} = {src}{'[i:j]' if h == _ROWS else '[:, i:j]'}" for (src, h), s in self.cut.items()]
+        lines = [f"def row_blocks({', '.join(self.names[r] for r in self.ext)}):"] + head
+        self.ns["plan"] = plan
+        lines += [f"    for {target} in plan:"]
+        if self.buffers and self.bounds[-1][1] - self.bounds[-1][0] != rows:  # the last block is shorter
+            lines += [f"        if j - i != {rows}:"] + [f"            {b} = {b}[:j - i]" for b, _, _ in self.buffers]
+        lines += take + body
+        for r in self.results:
+            if self.seg.how.get(self._maker(r), ("row",))[0] == "tail":
+                lines.append(f"    {self.names[r]} = reduce(P{r}, axis=0)")
+        rets = [self.names[r] if r not in self.seg.kept else f"m{r}" for r in self.results]
+        lines.append(f"    return {rets[0]}" if len(rets) == 1 else f"    return ({', '.join(rets)})")
         src = "\n".join(lines)
-        exec(compile(src, "<slopes row blocks>", "exec"), ns)  # noqa: S102 - generated from the program
-        fn = ns["row_blocks"]
+        exec(compile(src, "<slopes row blocks>", "exec"), self.ns)  # noqa: S102 - generated from the program
+        fn = self.ns["row_blocks"]
         fn.source = src
         return fn
+
+    def _maker(self, r):
+        return next(k for k in self.members if self.eqs[k].out == r)
+
+    def _const(self, value):
+        name = f"k{len(self.ns)}"
+        self.ns[name] = value
+        return name
+
+    def _plan_entry(self, blk, i, j):
+        """Block ``blk``'s number, rows and slices of constants."""
+        return (blk, i, j) + tuple(self.ns[src][(slice(i, j),) if h == _ROWS else (slice(None), slice(i, j))]
+                                   for src, h in self.plan)
+
+    def _named(self, key, value):
+        if key not in self.consts:
+            self.consts[key] = self._const(value)
+        return self.consts[key]
+
+    def _arg(self, r, h, elementwise):
+        """The name the loop reads argument ``r`` by, read as ``h``."""
+        if h == _ROW:
+            return self.names[r]
+        if type(r) is not int:
+            if h == _ROWS and elementwise and _repeated_rows(r):  # one row, broadcast over the block
+                return self._named(("first row", id(r.value)), r.value[:1])
+            src = self._named(id(r.value), r.value)
+            return src if h == _WHOLE else self.plan.setdefault((src, h), f"s{len(self.plan)}")
+        if h == _WHOLE:
+            return self.names[r]
+        return self.cut.setdefault((self.names[r], h), f"t{len(self.cut)}")
+
+    def _ufunc(self, e):
+        """The ufunc equation ``e`` calls, when it can write its result with ``out=``."""
+        shape, dtype = self.p.avals[e.out]
+        if e.params or not shape or not isinstance(dtype, np.dtype) or dtype.kind not in "fc":
+            return None
+        fn = _OPERATOR_UFUNCS.get(e.prim.impl, e.prim.impl)
+        if not isinstance(fn, np.ufunc) or fn.nout != 1 or fn.nin != len(e.ins):
+            return None
+        if fn is np.matmul and not all(len(self.p._aval_of(r)[0]) >= 1 for r in e.ins):
+            return None
+        return fn
+
+    def _buffer(self, shape, dtype, dying):
+        """A block buffer for a value of row shape ``shape``: a dying operand's, a freed one, or a new one."""
+        for b in dying + self.free:
+            if b not in self.pinned and self._spec(b) == (shape, dtype):
+                if b in self.free:
+                    self.free.remove(b)
+                return b
+        b = f"b{len(self.buffers)}"
+        self.buffers.append((b, shape, dtype))
+        return b
+
+    def _spec(self, b):
+        return next((s, d) for name, s, d in self.buffers if name == b)
+
+    def _member(self, k, head):
+        e, (kind, how) = self.eqs[k], self.seg.how[k]
+        args = [self._arg(r, h, is_elementwise(e.prim)) for r, h in zip(e.ins, how)]
+        shape, dtype = self.p.avals[e.out]
+        fn = self._ufunc(e)
+        owned = {b for b, _, _ in self.buffers}
+        dying = [self.names[r] for r, h in zip(e.ins, how)
+                 if h == _ROW and self._last_use(r) == k and self.names[r] in owned and r not in self.seg.kept]
+        lines = []
+        if kind == "tail":
+            head.append(f"    P{e.out} = empty({(len(self.bounds),) + tuple(shape)!r}, {self._const(dtype)})")
+            self.names[e.out] = f"v{e.out}"
+            if fn is not None:
+                lines.append(f"        {self._const(fn)}({', '.join(args)}, out=P{e.out}[blk])")
+            else:
+                lines.append(f"        P{e.out}[blk] = {self.p._call(e, args, self.ns)}")
+        elif e.out in self.seg.kept:  # written into its rows of a full array
+            head.append(f"    m{e.out} = empty({tuple(shape)!r}, {self._const(dtype)})")
+            self.names[e.out] = f"v{e.out}"
+            lines.append(f"        v{e.out} = m{e.out}[i:j]")
+            call = (f"{self._const(fn)}({', '.join(args)}, out=v{e.out})" if fn is not None
+                    else f"v{e.out}[...] = {self.p._call(e, args, self.ns)}")
+            lines.append(f"        {call}")
+        elif fn is not None:
+            b = self._buffer(tuple(shape[1:]), dtype, [] if fn is np.matmul else dying)
+            self.names[e.out] = b
+            lines.append(f"        {self._const(fn)}({', '.join(args)}, out={b})")
+        else:  # a call that may return a view of its operands: their buffers stay theirs
+            self.pinned.update(self.names[r] for r, h in zip(e.ins, how) if h == _ROW)
+            self.names[e.out] = f"v{e.out}"
+            lines.append(f"        v{e.out} = {self.p._call(e, args, self.ns)}")
+        self.free += [b for b in dying if b != self.names[e.out] and b not in self.free]
+        return lines
+
+    def _last_use(self, r):
+        return max(k for k in self.members for x, h in zip(self.eqs[k].ins, self.seg.how[k][1]) if h == _ROW and x == r)
