@@ -105,17 +105,33 @@ def row_blocked(program):
     >>> bool(np.allclose(g, X.T @ (0.5 * (1 + np.tanh(0.5 * (X @ np.full(64, 0.01)))))))
     True
     """
-    eqs = program.equations
-    for h, e in enumerate(eqs):
-        if e.prim.name != "matmul" or len(e.ins) != 2:
-            continue
-        shape = program._aval_of(e.ins[0])[0]
-        if len(shape) != 2 or _nbytes(program, e.ins[0]) < MIN_BYTES:
-            continue
-        seg = _Segment(program, h, shape[0])
-        if seg.pays():
-            return seg.rewrite()
+    for h, e in enumerate(program.equations):
+        n = _product_rows(program, e)
+        if n is not None:
+            seg = _Segment(program, h, n)
+            if seg.pays():
+                return seg.rewrite()
     return program
+
+
+def _product_rows(program, e):
+    """The n of a product ``A @ v`` (A large, n x d) or ``v @ A.T`` (v a vector) that may
+    start a row loop; None for any other equation."""
+    if e.prim.name != "matmul" or len(e.ins) != 2:
+        return None
+    (ps, _), (qs, _) = (program._aval_of(r) for r in e.ins)
+    if len(ps) == 2 and _nbytes(program, e.ins[0]) >= MIN_BYTES:
+        return ps[0]
+    if len(ps) == 1 and _columns_are_rows(e.ins[1]) and _nbytes(program, e.ins[1]) >= MIN_BYTES:
+        return qs[1]
+    return None
+
+
+def _columns_are_rows(r):
+    """Whether ``r`` is a constant matrix laid out by columns (``A.T`` of a C-ordered ``A``), so
+    that a block of its columns is a block of ``A``'s rows in memory."""
+    v = getattr(r, "value", None)
+    return isinstance(v, np.ndarray) and v.ndim == 2 and v.strides[1] > v.strides[0] == v.itemsize
 
 
 def _nbytes(program, r):
@@ -140,7 +156,7 @@ class _Segment:
                 tainted.add(e.out)
                 continue
             role = self._role(e)
-            if role is not None and (k == h or _ROW in role[1]):
+            if role is not None and (k == h or _ROW in role[1] or self._rereads(e, role[1])):
                 self.how[k] = role
                 (self.row if role[0] == "row" else tainted).add(e.out)
                 continue
@@ -178,10 +194,22 @@ class _Segment:
                 return None
             if len(ps) == 2 and ps[0] == n and not inloop[1]:  # rows of P times a whole v
                 return "row", [_ROW if inloop[0] else _ROWS, _WHOLE]
+            if len(ps) == 1 and qs[-1] == n and _columns_are_rows(e.ins[1]) and not inloop[0]:  # v @ A.T
+                return "row", [_WHOLE, _COLS]
             if ps[-1] == n and qs[0] == n and any(inloop) and not (inloop[0] and len(ps) == 2):
                 return "tail", [_ROW if inloop[0] else _ROWS if len(ps) == 1 else _COLS,
                                 _ROW if inloop[1] else _ROWS]
         return None
+
+    def _rereads(self, e, how):
+        """Whether ``e`` reads its sliced operands from matrices the loop already reads (a
+        second ``A @ w`` the trace did not merge with the first, e.g. ``w @ A.T`` written
+        twice): in the loop their blocks come from cache."""
+        eqs = self.program.equations
+        seen = {self._identity(r) for k, (_, hs) in self.how.items() for r, h in zip(eqs[k].ins, hs)
+                if h in (_ROWS, _COLS)}
+        sliced = [r for r, h in zip(e.ins, how) if h in (_ROWS, _COLS)]
+        return bool(sliced) and all(self._identity(r) in seen for r in sliced)
 
     def _identity(self, r):
         """What memory a sliced operand reads: equal for a matrix and its transpose."""
