@@ -48,8 +48,10 @@ plain replay to the rounding bound of a reordered sum (a few ``eps * sum |terms|
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import operator
+import os
 
 import numpy as np
 
@@ -60,8 +62,30 @@ __all__ = ["BLOCK_BYTES", "MIN_BYTES", "lower", "row_blocked"]
 
 #: A matrix read twice is blocked from this size on (smaller ones stay in cache between reads).
 MIN_BYTES = 2 << 20
-#: Bytes of the large operands' rows per block.
-BLOCK_BYTES = 1 << 20
+
+
+def _l2_bytes(cache_dir="/sys/devices/system/cpu/cpu0/cache"):
+    """A core's level-2 cache size in bytes, as Linux reports it; 2 MiB where it cannot be read."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    try:
+        for entry in sorted(os.listdir(cache_dir)):
+            read = functools.partial(_read_text, os.path.join(cache_dir, entry))
+            if read("level") == "2" and read("type") in ("Unified", "Data"):
+                size = read("size")
+                return int(size[:-1]) * units[size[-1]] if size[-1] in units else int(size)
+    except (OSError, ValueError):
+        pass
+    return 2 << 20
+
+
+def _read_text(folder, name):
+    with open(os.path.join(folder, name)) as f:
+        return f.read().strip()
+
+
+#: Bytes of the streamed operands' rows per block: half of a core's L2 cache (the other half
+#: holds the block's temporaries and whatever else the loop touches).
+BLOCK_BYTES = _l2_bytes() // 2
 
 # how a member reads each argument
 _ROW, _WHOLE, _ROWS, _COLS = "row", "whole", "rows", "cols"  # in-loop value, as is, x[i:j], x[:, i:j]
