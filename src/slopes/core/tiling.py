@@ -351,6 +351,7 @@ class _LoopWriter:
         self.buffers = []  # (name, row shape, dtype): allocated per call, block-sized
         self.free = []  # buffers whose value is dead
         self.pinned = set()  # buffers a non-ufunc call may have taken a view of
+        self.tails = set()  # reductions over the rows, summed from their partials after the loop
 
     def function(self):
         head, body = [], []
@@ -367,9 +368,7 @@ class _LoopWriter:
         if self.buffers and self.bounds[-1][1] - self.bounds[-1][0] != rows:  # the last block is shorter
             lines += [f"        if j - i != {rows}:"] + [f"            {b} = {b}[:j - i]" for b, _, _ in self.buffers]
         lines += take + body
-        for r in self.results:
-            if self.seg.how.get(self._maker(r), ("row",))[0] == "tail":
-                lines.append(f"    {self.names[r]} = reduce(P{r}, axis=0)")
+        lines += [f"    {self.names[r]} = reduce(P{r}, axis=0)" for r in self.results if r in self.tails]
         rets = [self.names[r] if r not in self.seg.kept else f"m{r}" for r in self.results]
         lines.append(f"    return {rets[0]}" if len(rets) == 1 else f"    return ({', '.join(rets)})")
         src = "\n".join(lines)
@@ -377,9 +376,6 @@ class _LoopWriter:
         fn = self.ns["row_blocks"]
         fn.source = src
         return fn
-
-    def _maker(self, r):
-        return next(k for k in self.members if self.eqs[k].out == r)
 
     def _const(self, value):
         name = f"k{len(self.ns)}"
@@ -446,6 +442,7 @@ class _LoopWriter:
         lines = []
         if kind == "tail":
             head.append(f"    P{e.out} = empty({(len(self.bounds),) + tuple(shape)!r}, {self._const(dtype)})")
+            self.tails.add(e.out)
             self.names[e.out] = f"v{e.out}"
             if fn is not None:
                 lines.append(f"        {self._const(fn)}({', '.join(args)}, out=P{e.out}[blk])")
