@@ -9,7 +9,8 @@ chain on that block, then ``r[i:j] @ A[i:j]`` while the block is still in cache,
 comes from memory once instead of twice.
 
 What goes into the loop (the *members*), in program order from a matrix product
-``A @ v`` whose ``A`` has n rows:
+``A @ v`` whose ``A`` has n rows (or ``v @ A.T``, a vector times a constant laid out by
+columns, which reads the same memory):
 
 * *row operations*, whose output has the n rows in front and whose row ``k`` depends
   only on row ``k`` of their inputs: elementwise primitives (:data:`ELEMENTWISE`; an input
@@ -18,7 +19,8 @@ What goes into the loop (the *members*), in program order from a matrix product
   maxima and minima over other axes, and matrix products ``B @ v`` of a row operand;
 * *row reductions*, sums over the rows that blocks add up: ``sum`` over an axis set holding
   axis 0, ``sum_to`` a shape without the rows, and products ``r @ B`` / ``B.T @ r``
-  contracting the rows. Each block's part is added to an accumulator.
+  contracting the rows. Each block's part is written into a row of partials, which are
+  added in block order after the loop.
 
 An equation that reads a reduction's result, or any other consumer of a row value (a
 softmax over the rows, a cumulative sum, an output), runs after the loop; a row value it
@@ -28,17 +30,20 @@ product (``z - mean(z)``) is not blocked.
 
 When it pays: only when a matrix of at least :data:`MIN_BYTES` is read by two or more
 members (the pass it saves) and it makes two blocks or more; otherwise the program is
-replayed as it is. Blocks hold about :data:`BLOCK_BYTES` of the large operands' rows, half
-of a core's 2 MiB L2 on the test machine (blocks of 256 or 512 KiB lose to the Python
-overhead of more blocks; 2 MiB and more fall out of L2). Measured there on the logistic
-gradient, d = 100, one BLAS thread, a busy 2-core machine (time / hand-written NumPy's,
-unblocked -> blocked, medians of interleaved repeats): n = 5,000 (4 MB) 1.14 -> 1.02-1.10,
-n = 20,000 1.07-1.10 -> 1.00, n = 50,000 1.10 -> 1.05, n = 75,000 1.12-1.15 -> 1.20-1.26,
-n = 100,000 (80 MB) 1.15-1.31 -> 1.01-1.17 (and 1.03-1.13 -> 1.07-1.18 in other runs),
-n = 150,000 1.08-1.11 -> 1.00. The gain is smaller than a saved pass over memory
-suggests: a matrix-vector product of a block in L2 runs only about 1.5 times as fast as
-one streaming from memory, and the first product of each block streams slower than one
-product over the whole matrix (at n = 75,000: 3.9 ms in blocks against 2.9 ms).
+replayed as it is. A product with a matrix the loop already reads joins the loop even
+without a row operand (``w @ A.T`` written twice, which the trace does not merge).
+
+Blocks hold about :data:`BLOCK_BYTES` of the streamed operands' rows: half of a core's L2
+cache as Linux reports it (2 MiB on the benchmark machine, so 1 MiB: about 1300 rows of
+a 100-column float64 matrix and its labels). A constant broadcast along the rows (the ``1/n`` of a mean's backward pass) is
+read as one row and costs no block space. What a block costs beyond its NumPy work is
+small (see :class:`_LoopWriter`): the logistic gradient's block is five NumPy calls with
+``out=`` buffers, no slicing and no allocation.
+
+What it gains is bounded by memory: a single-threaded matrix-vector product of a block in
+L2 runs about 3 times as fast per row as one streaming from memory, but the first product
+of each block still streams. Measured on the logistic gradient, (n, d) = (100,000, 100),
+one BLAS thread (``benchmarks/speed.py --only b2``; see its rows for the current figures).
 
 Results: row operations give the values the plain replay gives (the same NumPy calls on
 slices); the reductions are summed block by block, a reordered sum, so they agree with the
