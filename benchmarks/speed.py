@@ -377,6 +377,21 @@ def logistic_grad_blocked(X, y, block_bytes=1 << 20):
     return grad
 
 
+def cpu_time_ratios(fns, ref, repeats=9, calls=3):
+    """``fns``' median CPU time per call (``time.thread_time``, interleaved) as ratios to ``fns[ref]``:
+    on a shared machine the wall clock also counts the time other processes hold the core."""
+    samples = {k: [] for k in fns}
+    for r in range(repeats):
+        for k in list(fns) if r % 2 == 0 else list(fns)[::-1]:
+            t0 = time.thread_time()
+            for _ in range(calls):
+                fns[k]()
+            samples[k].append((time.thread_time() - t0) / calls)
+    base = statistics.median(samples[ref])
+    return f"{ref} {fmt_time(base)}; " + ", ".join(f"{k} {statistics.median(v) / base:.3f}"
+                                                  for k, v in samples.items() if k != ref)
+
+
 def logistic_hess(X, y):
     n, d = X.shape
     eye = np.eye(d)
@@ -416,6 +431,10 @@ def row_logistic(key, title, n, d, kind, jaxlib=None):
         add(row, f"{SLOPES}, no row blocking", unblocked, ref, info=True)
         hand_blocked = logistic_grad_blocked(X, y)
         add(row, "numpy, blocked by hand", lambda: (hand_blocked(w), lambda: hand_blocked(w)), ref, info=True)
+        row.extra.append("CPU time per call (not counting time the scheduler gives other processes): "
+                         + cpu_time_ratios({c.name: c.fn for c in row.contenders if c.fn is not None
+                                            and c.name in ("numpy", SLOPES, f"{SLOPES}, no row blocking",
+                                                           "numpy, blocked by hand")}, "numpy"))
         if importlib.util.find_spec("numba") is not None:
             add(row, f"{SLOPES}, kernels='numba'", lambda: slopes_build(lambda f: JIT(f, kernels="numba")), ref,
                 info=True)
