@@ -468,7 +468,7 @@ class _LoopWriter:
             self.pinned.update(self.names[r] for r, h in zip(e.ins, how) if h == _ROW)
             self.names[e.out] = f"v{e.out}"
             lines.append(f"        v{e.out} = {self.p._call(e, args, self.ns)}")
-        self.free += [b for b in dying if b != self.names[e.out] and b not in self.free]
+        self.free += [b for b in dict.fromkeys(dying) if b != self.names[e.out] and b not in self.free]
         return lines
 
     def _last_use(self, r):
