@@ -13,6 +13,7 @@ import pytest
 
 import slopes as sl
 import slopes.numpy as snp
+from checks import central_difference
 from slopes.core import tiling
 
 
@@ -308,6 +309,27 @@ def test_the_partials_buffers_are_fresh_per_call(small_blocks):
     assert not np.shares_memory(g1, g2)
     np.testing.assert_array_equal(g1, keep)
     np.testing.assert_allclose(g2, logistic_grad(X, y, -w), rtol=1e-12, atol=1e-15)
+
+
+def test_a_long_chain_reuses_buffers_safely(small_blocks, monkeypatch):
+    """Buffers reused across a chain with an operand read twice by one call (``t * t``),
+    calls that are not ufuncs between them, two sums and a short last block (4003 rows):
+    the values are the plain replay's to reordering, and the finite differences'."""
+    X, y, w = data(4003, 20)
+
+    def f(w):
+        z = X @ w
+        a = snp.tanh(z) * snp.tanh(z)
+        b = snp.exp(-a) * z
+        return snp.sum(b * b) + snp.sum(snp.sin(z) * z * a)
+
+    program = sl.jit(sl.value_and_grad(f)).trace(w)
+    assert blocked(program)
+    (v, g), (v0, g0) = program.compile()(w), plain_replay(program, monkeypatch, w)
+    np.testing.assert_allclose(v, v0, rtol=1e-13)
+    np.testing.assert_allclose(g, g0, rtol=1e-12, atol=1e-12 * np.max(np.abs(g0)))
+    fd = [central_difference(lambda w: f(w), [w], [e])[()] for e in np.eye(20)]
+    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-6 * np.max(np.abs(g)))
 
 
 @pytest.mark.parametrize("size, expected", [("2048K", 2 << 20), ("1280K", 1280 << 10), ("1M", 1 << 20)])
