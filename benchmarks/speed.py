@@ -13,7 +13,8 @@ Rows (keys for ``--only``):
            vs ``jax.jit(jax.grad(f))`` (NumPy array in, ``np.asarray`` out) and hand-written NumPy
 - b1, b2   logistic-loss gradient, (n, d) = (1000, 10) and (100000, 100), vs the closed form
            (and b2 vs ``jax.jit(jax.grad(f))`` of the same loss and, for information, vs
-           slopes without row blocking); b2 also prints the first-call time of a new jitted gradient
+           slopes without row blocking and the closed form blocked by hand in one pass over X); b2
+           also prints the first-call time of a new jitted gradient
 - c        logistic-loss Hessian, n = 10000, d = 100, vs the closed form
 - mlp      one epoch of a 64-128-10 ReLU MLP with Adam on a 1797 x 64 digits-like set: the
            user's jitted whole step (value, gradient, ``sl.optim.adam`` update, parameter write)
@@ -364,6 +365,39 @@ def logistic_grad(X, y):
     return lambda w: X.T @ (sigmoid(X @ w) - y) / n + LAM * w
 
 
+def logistic_grad_blocked(X, y, block_bytes=1 << 20):
+    """The closed form in one pass over X: per block of rows (about ``block_bytes``, in cache),
+    r_b = sigmoid(X_b w) - y_b, then g += r_b X_b while X_b is still in cache."""
+    n, d = X.shape
+    rows = max(1, block_bytes // X.strides[0])
+    blocks = [(X[i:i + rows], y[i:i + rows]) for i in range(0, n, rows)]
+
+    def grad(w):
+        g = np.zeros(d)
+        for B, yb in blocks:
+            r = sigmoid(B @ w)
+            r -= yb
+            g += r @ B
+        return g / n + LAM * w
+
+    return grad
+
+
+def cpu_time_ratios(fns, ref, repeats=9, calls=3):
+    """``fns``' median CPU time per call (``time.thread_time``, interleaved) as ratios to ``fns[ref]``:
+    on a shared machine the wall clock also counts the time other processes hold the core."""
+    samples = {k: [] for k in fns}
+    for r in range(repeats):
+        for k in list(fns) if r % 2 == 0 else list(fns)[::-1]:
+            t0 = time.thread_time()
+            for _ in range(calls):
+                fns[k]()
+            samples[k].append((time.thread_time() - t0) / calls)
+    base = statistics.median(samples[ref])
+    return f"{ref} {fmt_time(base)}; " + ", ".join(f"{k} {statistics.median(v) / base:.3f}"
+                                                  for k, v in samples.items() if k != ref)
+
+
 def logistic_hess(X, y):
     n, d = X.shape
     eye = np.eye(d)
@@ -401,6 +435,12 @@ def row_logistic(key, title, n, d, kind, jaxlib=None):
                 tiling.MIN_BYTES = min_bytes
 
         add(row, f"{SLOPES}, no row blocking", unblocked, ref, info=True)
+        hand_blocked = logistic_grad_blocked(X, y)
+        add(row, "numpy, blocked by hand", lambda: (hand_blocked(w), lambda: hand_blocked(w)), ref, info=True)
+        row.extra.append("CPU time per call (not counting time the scheduler gives other processes): "
+                         + cpu_time_ratios({c.name: c.fn for c in row.contenders if c.fn is not None
+                                            and c.name in ("numpy", SLOPES, f"{SLOPES}, no row blocking",
+                                                           "numpy, blocked by hand")}, "numpy"))
         if importlib.util.find_spec("numba") is not None:
             add(row, f"{SLOPES}, kernels='numba'", lambda: slopes_build(lambda f: JIT(f, kernels="numba")), ref,
                 info=True)

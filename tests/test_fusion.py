@@ -5,11 +5,15 @@ program as an array that records which rows each matrix product reads. A read of
 block the previous product read (small enough to stay in cache) is not a new pass.
 """
 
+import math
+import sys
+
 import numpy as np
 import pytest
 
 import slopes as sl
 import slopes.numpy as snp
+from checks import central_difference
 from slopes.core import tiling
 
 
@@ -37,22 +41,31 @@ class RowReads(np.ndarray):
         if obj is not None:
             self.log = getattr(obj, "log", None)
             self.base_matrix = getattr(obj, "base_matrix", None)
+            self.cuts = getattr(obj, "cuts", None)  # views made of the matrix (slices, transposes)
+            if self.cuts is not None:
+                self.cuts.append(self.shape)
 
 
 def counting(A):
     view = A.view(RowReads)
-    view.log, view.base_matrix = [], A
+    view.log, view.base_matrix, view.cuts = [], A, []
     return view
 
 
-def passes(log, n, row_bytes):
-    """Rows read from memory / n: re-reading the block just read (<= 2 x BLOCK_BYTES) is a cache hit."""
+def bytes_read(log, row_bytes):
+    """Bytes of the matrix the products read from memory: re-reading the block just read
+    (<= 2 x BLOCK_BYTES) is a cache hit."""
     rows, hot = 0, None
     for first, end in log:
         if (first, end) != hot:
             rows += end - first
         hot = (first, end) if (end - first) * row_bytes <= 2 * tiling.BLOCK_BYTES else None
-    return rows / n
+    return rows * row_bytes
+
+
+def passes(log, n, row_bytes):
+    """Rows read from memory / n."""
+    return bytes_read(log, row_bytes) / (n * row_bytes)
 
 
 def swap_matrix(program, A, view):
@@ -195,6 +208,140 @@ def test_a_softmax_over_the_rows_is_not_blocked(small_blocks):
     p = np.exp(X @ w - (X @ w).max())
     p /= p.sum()
     np.testing.assert_allclose(g, X.T @ (p * (y - p @ y)), rtol=1e-10, atol=1e-14)
+
+
+LOSS_SPELLINGS = {
+    "X @ w": lambda X, y: lambda w: snp.mean(snp.logaddexp(0.0, X @ w) - y * (X @ w)) + 1e-3 * snp.sum(w * w),
+    "w @ X.T": lambda X, y: lambda w: snp.mean(snp.logaddexp(0.0, w @ X.T) - y * (w @ X.T)) + 1e-3 * snp.sum(w * w),
+    "dot(X, w)": lambda X, y: lambda w: (snp.sum(snp.logaddexp(0.0, snp.dot(X, w)) - y * snp.dot(X, w)) / len(y)
+                                         + 1e-3 * snp.sum(w * w)),
+}
+
+
+@pytest.mark.parametrize("transform", [sl.grad, sl.value_and_grad])
+@pytest.mark.parametrize("spelling", list(LOSS_SPELLINGS))
+def test_each_spelling_of_the_loss_reads_the_matrix_once(spelling, transform, small_blocks, monkeypatch):
+    """Bytes of X the products read: X.nbytes blocked, at least twice that replayed plainly
+    (``w @ X.T`` written twice is not merged by the trace, so three products there)."""
+    X, y, w = data(4000, 20)
+    program = sl.jit(transform(LOSS_SPELLINGS[spelling](X, y))).trace(w)
+    view = counting(X)
+    swap_matrix(program, X, view)
+    out = program.compile()(w)
+    assert bytes_read(view.log, X.strides[0]) == X.nbytes
+    view.log.clear()
+    plain = plain_replay(program, monkeypatch, w)
+    assert bytes_read(view.log, X.strides[0]) >= 2 * X.nbytes
+    terms = np.abs(X).T @ np.full(4000, 1.0 / 4000)
+    assert np.all(np.abs(out[-1] - plain[-1]) <= reordered_sum_bound(terms, np.float64))
+    np.testing.assert_allclose(out[-1], logistic_grad(X, y, w), rtol=1e-12, atol=1e-15)
+    if transform is sl.value_and_grad:
+        z = X @ w
+        parts = np.logaddexp(0, z) - y * z
+        assert abs(out[0] - plain[0]) <= reordered_sum_bound(np.mean(np.abs(parts)), np.float64)
+        np.testing.assert_allclose(out[0], np.mean(parts) + 1e-3 * w @ w, rtol=1e-13)
+
+
+@pytest.mark.parametrize("spelling", ["X.T @ r", "r @ X"])
+def test_a_written_gradient_reads_the_matrix_once(spelling, small_blocks, monkeypatch):
+    X, y, w = data(4000, 20)
+
+    def gradient(w):
+        r = snp.exp(-snp.logaddexp(0.0, -(X @ w))) - y  # sigmoid(X w) - y
+        return (X.T @ r if spelling == "X.T @ r" else r @ X) / 4000 + 2e-3 * w
+
+    program = sl.jit(gradient).trace(w)
+    view = counting(X)
+    swap_matrix(program, X, view)
+    g, = program.compile()(w)
+    assert bytes_read(view.log, X.strides[0]) == X.nbytes
+    view.log.clear()
+    g0, = plain_replay(program, monkeypatch, w)
+    assert bytes_read(view.log, X.strides[0]) == 2 * X.nbytes
+    assert np.all(np.abs(g - g0) <= reordered_sum_bound(np.abs(X).T @ np.full(4000, 1.0 / 4000), np.float64))
+    np.testing.assert_allclose(g, logistic_grad(X, y, w), rtol=1e-12, atol=1e-15)
+
+
+def lines_run(fn, *args, filename="<slopes row blocks>"):
+    """Statements executed in the generated row loop while ``fn(*args)`` runs (work, not time)."""
+    count = [0]
+
+    def local(frame, event, arg):
+        count[0] += event == "line"
+        return local
+
+    def trace(frame, event, arg):
+        return local if frame.f_code.co_filename == filename else None
+
+    sys.settrace(trace)
+    try:
+        fn(*args)
+    finally:
+        sys.settrace(None)
+    return count[0]
+
+
+def test_a_block_costs_its_numpy_calls_and_no_slicing(small_blocks):
+    """The logistic gradient's block is 4 NumPy calls (X_b @ w, expit, scale, r_b @ X_b):
+    slices of the constant X are cut once, when the loop is written, not per call."""
+    X, y, w = data(4000, 20)
+    program = sl.jit(sl.grad(logistic(X, y))).trace(w)
+    view = counting(X)
+    swap_matrix(program, X, view)
+    replay = program.compile()
+    view.cuts.clear()
+    view.log.clear()
+    lines = lines_run(replay, w)
+    blocks = len(view.log) // 2
+    # blocks sized by the bytes streamed per row, X's alone: the broadcast 1/n costs nothing
+    assert blocks == math.ceil(4000 / (tiling.BLOCK_BYTES // X.strides[0])) == 40
+    assert view.cuts == []  # no view of X made per call
+    assert lines <= blocks * (4 + 2) + 12  # the 4 calls, the for line and the short-block test per block
+
+
+def test_the_partials_buffers_are_fresh_per_call(small_blocks):
+    """A call's result is not overwritten by the next call (buffers are per call, not shared)."""
+    X, y, w = data(4000, 20)
+    replay = sl.jit(sl.value_and_grad(logistic(X, y)))
+    v1, g1 = replay(w)
+    keep = g1.copy()
+    v2, g2 = replay(-w)
+    assert not np.shares_memory(g1, g2)
+    np.testing.assert_array_equal(g1, keep)
+    np.testing.assert_allclose(g2, logistic_grad(X, y, -w), rtol=1e-12, atol=1e-15)
+
+
+def test_a_long_chain_reuses_buffers_safely(small_blocks, monkeypatch):
+    """Buffers reused across a chain with an operand read twice by one call (``t * t``),
+    calls that are not ufuncs between them, two sums and a short last block (4003 rows):
+    the values are the plain replay's to reordering, and the finite differences'."""
+    X, y, w = data(4003, 20)
+
+    def f(w):
+        z = X @ w
+        a = snp.tanh(z) * snp.tanh(z)
+        b = snp.exp(-a) * z
+        return snp.sum(b * b) + snp.sum(snp.sin(z) * z * a)
+
+    program = sl.jit(sl.value_and_grad(f)).trace(w)
+    assert blocked(program)
+    (v, g), (v0, g0) = program.compile()(w), plain_replay(program, monkeypatch, w)
+    np.testing.assert_allclose(v, v0, rtol=1e-13)
+    np.testing.assert_allclose(g, g0, rtol=1e-12, atol=1e-12 * np.max(np.abs(g0)))
+    fd = [central_difference(lambda w: f(w), [w], [e])[()] for e in np.eye(20)]
+    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-6 * np.max(np.abs(g)))
+
+
+@pytest.mark.parametrize("size, expected", [("2048K", 2 << 20), ("1280K", 1280 << 10), ("1M", 1 << 20)])
+def test_block_bytes_follow_the_level_2_cache(tmp_path, size, expected):
+    for index, (level, kind, sz) in enumerate([("1", "Data", "48K"), ("1", "Instruction", "64K"),
+                                               ("2", "Unified", size), ("3", "Unified", "480M")]):
+        d = tmp_path / f"index{index}"
+        d.mkdir()
+        for name, text in (("level", level), ("type", kind), ("size", sz)):
+            (d / name).write_text(text + "\n")
+    assert tiling._l2_bytes(str(tmp_path)) == expected
+    assert tiling._l2_bytes(str(tmp_path / "missing")) == 2 << 20  # not Linux: a common L2 size
 
 
 # -- fused elementwise kernels (kernels="numba", the slopes[fast] extra) -------------------------

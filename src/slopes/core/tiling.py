@@ -9,7 +9,8 @@ chain on that block, then ``r[i:j] @ A[i:j]`` while the block is still in cache,
 comes from memory once instead of twice.
 
 What goes into the loop (the *members*), in program order from a matrix product
-``A @ v`` whose ``A`` has n rows:
+``A @ v`` whose ``A`` has n rows (or ``v @ A.T``, a vector times a constant laid out by
+columns, which reads the same memory):
 
 * *row operations*, whose output has the n rows in front and whose row ``k`` depends
   only on row ``k`` of their inputs: elementwise primitives (:data:`ELEMENTWISE`; an input
@@ -18,7 +19,8 @@ What goes into the loop (the *members*), in program order from a matrix product
   maxima and minima over other axes, and matrix products ``B @ v`` of a row operand;
 * *row reductions*, sums over the rows that blocks add up: ``sum`` over an axis set holding
   axis 0, ``sum_to`` a shape without the rows, and products ``r @ B`` / ``B.T @ r``
-  contracting the rows. Each block's part is added to an accumulator.
+  contracting the rows. Each block's part is written into a row of partials, which are
+  added in block order after the loop.
 
 An equation that reads a reduction's result, or any other consumer of a row value (a
 softmax over the rows, a cumulative sum, an output), runs after the loop; a row value it
@@ -28,17 +30,22 @@ product (``z - mean(z)``) is not blocked.
 
 When it pays: only when a matrix of at least :data:`MIN_BYTES` is read by two or more
 members (the pass it saves) and it makes two blocks or more; otherwise the program is
-replayed as it is. Blocks hold about :data:`BLOCK_BYTES` of the large operands' rows, half
-of a core's 2 MiB L2 on the test machine (blocks of 256 or 512 KiB lose to the Python
-overhead of more blocks; 2 MiB and more fall out of L2). Measured there on the logistic
-gradient, d = 100, one BLAS thread, a busy 2-core machine (time / hand-written NumPy's,
-unblocked -> blocked, medians of interleaved repeats): n = 5,000 (4 MB) 1.14 -> 1.02-1.10,
-n = 20,000 1.07-1.10 -> 1.00, n = 50,000 1.10 -> 1.05, n = 75,000 1.12-1.15 -> 1.20-1.26,
-n = 100,000 (80 MB) 1.15-1.31 -> 1.01-1.17 (and 1.03-1.13 -> 1.07-1.18 in other runs),
-n = 150,000 1.08-1.11 -> 1.00. The gain is smaller than a saved pass over memory
-suggests: a matrix-vector product of a block in L2 runs only about 1.5 times as fast as
-one streaming from memory, and the first product of each block streams slower than one
-product over the whole matrix (at n = 75,000: 3.9 ms in blocks against 2.9 ms).
+replayed as it is. A product with a matrix the loop already reads joins the loop even
+without a row operand (``w @ A.T`` written twice, which the trace does not merge).
+
+Blocks hold about :data:`BLOCK_BYTES` of the streamed operands' rows: half of a core's L2
+cache as Linux reports it (2 MiB on the benchmark machine, so 1 MiB: about 1300 rows of
+a 100-column float64 matrix and its labels). A constant broadcast along the rows (the ``1/n`` of a mean's backward pass) is
+read as one row and costs no block space. What a block costs beyond its NumPy work is
+small (see :class:`_LoopWriter`): the logistic gradient's block is five NumPy calls with
+``out=`` buffers, no slicing and no allocation.
+
+What it gains is bounded by memory: a single-threaded matrix-vector product of a block in
+L2 runs about 3 times as fast per row as one streaming from memory, but the first product
+of each block still streams, about as fast as one product over the whole matrix. On the
+logistic gradient, (n, d) = (100,000, 100), one BLAS thread, the blocked program runs at the
+time of the closed form blocked by hand, 0.85-0.90x the plain closed form on a busy 2-core
+machine (``benchmarks/speed.py --only b2`` prints both, and CPU-time ratios).
 
 Results: row operations give the values the plain replay gives (the same NumPy calls on
 slices); the reductions are summed block by block, a reordered sum, so they agree with the
@@ -48,8 +55,10 @@ plain replay to the rounding bound of a reordered sum (a few ``eps * sum |terms|
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import operator
+import os
 
 import numpy as np
 
@@ -60,8 +69,30 @@ __all__ = ["BLOCK_BYTES", "MIN_BYTES", "lower", "row_blocked"]
 
 #: A matrix read twice is blocked from this size on (smaller ones stay in cache between reads).
 MIN_BYTES = 2 << 20
-#: Bytes of the large operands' rows per block.
-BLOCK_BYTES = 1 << 20
+
+
+def _l2_bytes(cache_dir="/sys/devices/system/cpu/cpu0/cache"):
+    """A core's level-2 cache size in bytes, as Linux reports it; 2 MiB where it cannot be read."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    try:
+        for entry in sorted(os.listdir(cache_dir)):
+            read = functools.partial(_read_text, os.path.join(cache_dir, entry))
+            if read("level") == "2" and read("type") in ("Unified", "Data"):
+                size = read("size")
+                return int(size[:-1]) * units[size[-1]] if size[-1] in units else int(size)
+    except (OSError, ValueError):
+        pass
+    return 2 << 20
+
+
+def _read_text(folder, name):
+    with open(os.path.join(folder, name)) as f:
+        return f.read().strip()
+
+
+#: Bytes of the streamed operands' rows per block: half of a core's L2 cache (the other half
+#: holds the block's temporaries and whatever else the loop touches).
+BLOCK_BYTES = _l2_bytes() // 2
 
 # how a member reads each argument
 _ROW, _WHOLE, _ROWS, _COLS = "row", "whole", "rows", "cols"  # in-loop value, as is, x[i:j], x[:, i:j]
@@ -105,17 +136,33 @@ def row_blocked(program):
     >>> bool(np.allclose(g, X.T @ (0.5 * (1 + np.tanh(0.5 * (X @ np.full(64, 0.01)))))))
     True
     """
-    eqs = program.equations
-    for h, e in enumerate(eqs):
-        if e.prim.name != "matmul" or len(e.ins) != 2:
-            continue
-        shape = program._aval_of(e.ins[0])[0]
-        if len(shape) != 2 or _nbytes(program, e.ins[0]) < MIN_BYTES:
-            continue
-        seg = _Segment(program, h, shape[0])
-        if seg.pays():
-            return seg.rewrite()
+    for h, e in enumerate(program.equations):
+        n = _product_rows(program, e)
+        if n is not None:
+            seg = _Segment(program, h, n)
+            if seg.pays():
+                return seg.rewrite()
     return program
+
+
+def _product_rows(program, e):
+    """The n of a product ``A @ v`` (A large, n x d) or ``v @ A.T`` (v a vector) that may
+    start a row loop; None for any other equation."""
+    if e.prim.name != "matmul" or len(e.ins) != 2:
+        return None
+    (ps, _), (qs, _) = (program._aval_of(r) for r in e.ins)
+    if len(ps) == 2 and _nbytes(program, e.ins[0]) >= MIN_BYTES:
+        return ps[0]
+    if len(ps) == 1 and _columns_are_rows(e.ins[1]) and _nbytes(program, e.ins[1]) >= MIN_BYTES:
+        return qs[1]
+    return None
+
+
+def _columns_are_rows(r):
+    """Whether ``r`` is a constant matrix laid out by columns (``A.T`` of a C-ordered ``A``), so
+    that a block of its columns is a block of ``A``'s rows in memory."""
+    v = getattr(r, "value", None)
+    return isinstance(v, np.ndarray) and v.ndim == 2 and v.strides[1] > v.strides[0] == v.itemsize
 
 
 def _nbytes(program, r):
@@ -140,7 +187,7 @@ class _Segment:
                 tainted.add(e.out)
                 continue
             role = self._role(e)
-            if role is not None and (k == h or _ROW in role[1]):
+            if role is not None and (k == h or _ROW in role[1] or self._rereads(e, role[1])):
                 self.how[k] = role
                 (self.row if role[0] == "row" else tainted).add(e.out)
                 continue
@@ -178,10 +225,22 @@ class _Segment:
                 return None
             if len(ps) == 2 and ps[0] == n and not inloop[1]:  # rows of P times a whole v
                 return "row", [_ROW if inloop[0] else _ROWS, _WHOLE]
+            if len(ps) == 1 and qs[-1] == n and _columns_are_rows(e.ins[1]) and not inloop[0]:  # v @ A.T
+                return "row", [_WHOLE, _COLS]
             if ps[-1] == n and qs[0] == n and any(inloop) and not (inloop[0] and len(ps) == 2):
                 return "tail", [_ROW if inloop[0] else _ROWS if len(ps) == 1 else _COLS,
                                 _ROW if inloop[1] else _ROWS]
         return None
+
+    def _rereads(self, e, how):
+        """Whether ``e`` reads its sliced operands from matrices the loop already reads (a
+        second ``A @ w`` the trace did not merge with the first, e.g. ``w @ A.T`` written
+        twice): in the loop their blocks come from cache."""
+        eqs = self.program.equations
+        seen = {self._identity(r) for k, (_, hs) in self.how.items() for r, h in zip(eqs[k].ins, hs)
+                if h in (_ROWS, _COLS)}
+        sliced = [r for r, h in zip(e.ins, how) if h in (_ROWS, _COLS)]
+        return bool(sliced) and all(self._identity(r) in seen for r in sliced)
 
     def _identity(self, r):
         """What memory a sliced operand reads: equal for a matrix and its transpose."""
@@ -210,14 +269,16 @@ class _Segment:
         return any(c >= 2 for c in reads.values())
 
     def bounds(self):
-        """Row ranges of about :data:`BLOCK_BYTES` of the sliced operands each, near equal sizes."""
+        """Row ranges ``(i, j)`` holding about :data:`BLOCK_BYTES` of the streamed operands'
+        rows each: equal blocks, and a last one that may be shorter."""
         widths = {}
         for (r, _), ident in self._sliced().items():
-            shape, dtype = self.program._aval_of(r)
-            widths[ident] = math.prod(shape) // self.n * dtype.itemsize
+            if not _repeated_rows(r):
+                shape, dtype = self.program._aval_of(r)
+                widths[ident] = math.prod(shape) // self.n * dtype.itemsize
         rows = max(1, BLOCK_BYTES // max(1, sum(widths.values())))
-        nb = max(1, math.ceil(self.n / rows))
-        return [(self.n * k // nb, self.n * (k + 1) // nb) for k in range(nb)]
+        rows = math.ceil(self.n / math.ceil(self.n / rows))  # the same block count, the blocks evened out
+        return [(i, min(i + rows, self.n)) for i in range(0, self.n, rows)]
 
     # -- the rewritten program ------------------------------------------------------------
     def rewrite(self):
@@ -232,7 +293,7 @@ class _Segment:
                     ext.append(r)
         new = copy.copy(p)
         new.avals = dict(p.avals)
-        loop = Primitive("row_blocks", self._function(ext, results))
+        loop = Primitive("row_blocks", _LoopWriter(self, ext, results).function())
         if len(results) == 1:
             unpack = []
             out = results[0]
@@ -258,62 +319,159 @@ class _Segment:
                 out.add(e.out)
         return out
 
-    def _function(self, ext, results):
-        """The loop as a compiled Python function of the external variables ``ext``."""
-        p, eqs = self.program, self.program.equations
-        ns = {"zeros": np.zeros, "empty": np.empty, "bounds": self.bounds()}
-        names = {r: f"x{i}" for i, r in enumerate(ext)}
-        slices = {}
-        consts = {}
 
-        def whole(r):
-            if type(r) is int:
-                return names[r]
-            if id(r) not in consts:
-                consts[id(r)] = f"k{len(consts)}"
-                ns[consts[id(r)]] = r.value
-            return consts[id(r)]
+def _repeated_rows(r):
+    """Whether constant ``r`` repeats one row (a broadcast, stride 0 along the rows): then
+    its first row, broadcast, gives the same values with no slicing and no memory read."""
+    v = getattr(r, "value", None)
+    return isinstance(v, np.ndarray) and v.ndim >= 1 and v.strides[0] == 0
 
-        def arg(r, h):
-            if h == _ROW:
-                return f"v{r}"
-            if h == _WHOLE:
-                return whole(r)
-            key = (whole(r), h)
-            if key not in slices:
-                slices[key] = f"s{len(slices)}"
-            return slices[key]
 
+# ufuncs of the primitives the replay spells as operators (same loops, so the same bits)
+_OPERATOR_UFUNCS = {operator.add: np.add, operator.sub: np.subtract, operator.mul: np.multiply,
+                    operator.truediv: np.true_divide, operator.neg: np.negative}
+
+
+class _LoopWriter:
+    """Writes the row loop of a :class:`_Segment` as the source of one Python function.
+
+    What a block costs beyond its NumPy work is kept small, since a large matrix makes
+    dozens of blocks: the slices of constants are cut once, when the loop is written (a
+    *plan* of them per block); the in-loop values live in buffers allocated once per call,
+    which ufuncs and products write with ``out=`` (into the buffer of an operand that
+    dies there where shapes allow, so a chain of elementwise work reuses one buffer); each
+    block's part of a reduction is written into a row of a partials array, summed over
+    the blocks after the loop (``np.add.reduce`` over axis 0 adds the rows in order, as
+    ``+=`` per block would).
+    """
+
+    def __init__(self, segment, ext, results):
+        self.seg, self.p, self.eqs = segment, segment.program, segment.program.equations
+        self.ext, self.results = ext, results
+        self.members = sorted(segment.how)
+        self.bounds = segment.bounds()
+        self.ns = {"empty": np.empty, "reduce": np.add.reduce}
+        self.names = {r: f"x{i}" for i, r in enumerate(ext)}  # variable -> name in the loop
+        self.consts = {}  # id(constant array) -> name
+        self.plan = {}  # (constant name, how) -> name of its slice in the plan
+        self.cut = {}  # (variable name, how) -> name of its slice, cut in the loop
+        self.buffers = []  # (name, row shape, dtype): allocated per call, block-sized
+        self.free = []  # buffers whose value is dead
+        self.pinned = set()  # buffers a non-ufunc call may have taken a view of
+        self.tails = set()  # reductions over the rows, summed from their partials after the loop
+
+    def function(self):
         head, body = [], []
-        for k in sorted(self.how):
-            e = eqs[k]
-            kind, how = self.how[k]
-            expr = p._call(e, [arg(r, h) for r, h in zip(e.ins, how)], ns)
-            shape, dtype = p.avals[e.out]
-            dt = f"dt{len(ns)}"
-            ns[dt] = dtype
-            if kind == "tail":
-                head.append(f"    v{e.out} = zeros({tuple(shape)!r}, {dt})")
-                body.append(f"        v{e.out} += {expr}")
-                continue
-            body.append(f"        v{e.out} = {expr}")
-            if e.out in self.kept:
-                head.append(f"    m{e.out} = empty({tuple(shape)!r}, {dt})")
-                body.append(f"        m{e.out}[i:j] = v{e.out}")
-        cut = {_ROWS: "[i:j]", _COLS: "[:, i:j]"}
-        take = [f"        {s} = {src}{cut[h]}" for (src, h), s in slices.items()]
-
-        def result(r):
-            if r in self.kept:
-                return f"m{r}"
-            return f"v{r}[()]" if not p.avals[r][0] else f"v{r}"
-
-        rets = [result(r) for r in results]
-        lines = ([f"def row_blocks({', '.join(names[r] for r in ext)}):"] + head
-                 + ["    for i, j in bounds:"] + take + body
-                 + [f"    return {rets[0]}" if len(rets) == 1 else f"    return ({', '.join(rets)})"])
+        for k in self.members:
+            body += self._member(k, head)
+        rows = self.bounds[0][1] - self.bounds[0][0]
+        head = [f"    {b} = empty({(rows,) + shape!r}, {self._const(dt)})" for b, shape, dt in self.buffers] + head
+        plan = [self._plan_entry(k, i, j) for k, (i, j) in enumerate(self.bounds)]
+        target = ", ".join(["blk", "i", "j"] + list(self.plan.values()))
+        take = [f"        {s} = {src}{'[i:j]' if h == _ROWS else '[:, i:j]'}" for (src, h), s in self.cut.items()]
+        lines = [f"def row_blocks({', '.join(self.names[r] for r in self.ext)}):"] + head
+        self.ns["plan"] = plan
+        lines += [f"    for {target} in plan:"]
+        if self.buffers and self.bounds[-1][1] - self.bounds[-1][0] != rows:  # the last block is shorter
+            lines += [f"        if j - i != {rows}:"] + [f"            {b} = {b}[:j - i]" for b, _, _ in self.buffers]
+        lines += take + body
+        lines += [f"    {self.names[r]} = reduce(P{r}, axis=0)" for r in self.results if r in self.tails]
+        rets = [self.names[r] if r not in self.seg.kept else f"m{r}" for r in self.results]
+        lines.append(f"    return {rets[0]}" if len(rets) == 1 else f"    return ({', '.join(rets)})")
         src = "\n".join(lines)
-        exec(compile(src, "<slopes row blocks>", "exec"), ns)  # noqa: S102 - generated from the program
-        fn = ns["row_blocks"]
+        exec(compile(src, "<slopes row blocks>", "exec"), self.ns)  # noqa: S102 - generated from the program
+        fn = self.ns["row_blocks"]
         fn.source = src
         return fn
+
+    def _const(self, value):
+        name = f"k{len(self.ns)}"
+        self.ns[name] = value
+        return name
+
+    def _plan_entry(self, blk, i, j):
+        """Block ``blk``'s number, rows and slices of constants."""
+        return (blk, i, j) + tuple(self.ns[src][(slice(i, j),) if h == _ROWS else (slice(None), slice(i, j))]
+                                   for src, h in self.plan)
+
+    def _named(self, key, value):
+        if key not in self.consts:
+            self.consts[key] = self._const(value)
+        return self.consts[key]
+
+    def _arg(self, r, h, elementwise):
+        """The name the loop reads argument ``r`` by, read as ``h``."""
+        if h == _ROW:
+            return self.names[r]
+        if type(r) is not int:
+            if h == _ROWS and elementwise and _repeated_rows(r):  # one row, broadcast over the block
+                return self._named(("first row", id(r.value)), r.value[:1])
+            src = self._named(id(r.value), r.value)
+            return src if h == _WHOLE else self.plan.setdefault((src, h), f"s{len(self.plan)}")
+        if h == _WHOLE:
+            return self.names[r]
+        return self.cut.setdefault((self.names[r], h), f"t{len(self.cut)}")
+
+    def _ufunc(self, e):
+        """The ufunc equation ``e`` calls, when it can write its result with ``out=``."""
+        shape, dtype = self.p.avals[e.out]
+        if e.params or not shape or not isinstance(dtype, np.dtype) or dtype.kind not in "fc":
+            return None
+        fn = _OPERATOR_UFUNCS.get(e.prim.impl, e.prim.impl)
+        if not isinstance(fn, np.ufunc) or fn.nout != 1 or fn.nin != len(e.ins):
+            return None
+        if fn is np.matmul and not all(len(self.p._aval_of(r)[0]) >= 1 for r in e.ins):
+            return None
+        return fn
+
+    def _buffer(self, shape, dtype, dying):
+        """A block buffer for a value of row shape ``shape``: a dying operand's, a freed one, or a new one."""
+        for b in dying + self.free:
+            if b not in self.pinned and self._spec(b) == (shape, dtype):
+                if b in self.free:
+                    self.free.remove(b)
+                return b
+        b = f"b{len(self.buffers)}"
+        self.buffers.append((b, shape, dtype))
+        return b
+
+    def _spec(self, b):
+        return next((s, d) for name, s, d in self.buffers if name == b)
+
+    def _member(self, k, head):
+        e, (kind, how) = self.eqs[k], self.seg.how[k]
+        args = [self._arg(r, h, is_elementwise(e.prim)) for r, h in zip(e.ins, how)]
+        shape, dtype = self.p.avals[e.out]
+        fn = self._ufunc(e)
+        owned = {b for b, _, _ in self.buffers}
+        dying = [self.names[r] for r, h in zip(e.ins, how)
+                 if h == _ROW and self._last_use(r) == k and self.names[r] in owned and r not in self.seg.kept]
+        lines = []
+        if kind == "tail":
+            head.append(f"    P{e.out} = empty({(len(self.bounds),) + tuple(shape)!r}, {self._const(dtype)})")
+            self.tails.add(e.out)
+            self.names[e.out] = f"v{e.out}"
+            if fn is not None:
+                lines.append(f"        {self._const(fn)}({', '.join(args)}, out=P{e.out}[blk])")
+            else:
+                lines.append(f"        P{e.out}[blk] = {self.p._call(e, args, self.ns)}")
+        elif e.out in self.seg.kept:  # written into its rows of a full array
+            head.append(f"    m{e.out} = empty({tuple(shape)!r}, {self._const(dtype)})")
+            self.names[e.out] = f"v{e.out}"
+            lines.append(f"        v{e.out} = m{e.out}[i:j]")
+            call = (f"{self._const(fn)}({', '.join(args)}, out=v{e.out})" if fn is not None
+                    else f"v{e.out}[...] = {self.p._call(e, args, self.ns)}")
+            lines.append(f"        {call}")
+        elif fn is not None:
+            b = self._buffer(tuple(shape[1:]), dtype, [] if fn is np.matmul else dying)
+            self.names[e.out] = b
+            lines.append(f"        {self._const(fn)}({', '.join(args)}, out={b})")
+        else:  # a call that may return a view of its operands: their buffers stay theirs
+            self.pinned.update(self.names[r] for r, h in zip(e.ins, how) if h == _ROW)
+            self.names[e.out] = f"v{e.out}"
+            lines.append(f"        v{e.out} = {self.p._call(e, args, self.ns)}")
+        self.free += [b for b in dict.fromkeys(dying) if b != self.names[e.out] and b not in self.free]
+        return lines
+
+    def _last_use(self, r):
+        return max(k for k in self.members for x, h in zip(self.eqs[k].ins, self.seg.how[k][1]) if h == _ROW and x == r)
