@@ -399,12 +399,13 @@ class _LoopWriter:
             self.consts[key] = self._const(value)
         return self.consts[key]
 
-    def _arg(self, r, h, elementwise):
-        """The name the loop reads argument ``r`` by, read as ``h``."""
+    def _arg(self, r, h, broadcasts):
+        """The name the loop reads argument ``r`` by, read as ``h`` (by a call that broadcasts
+        its operands as NumPy does, when ``broadcasts``)."""
         if h == _ROW:
             return self.names[r]
         if type(r) is not int:
-            if h == _ROWS and elementwise and _repeated_rows(r):  # one row, broadcast over the block
+            if h == _ROWS and broadcasts and _repeated_rows(r):  # one row, broadcast over the block
                 return self._named(("first row", id(r.value)), r.value[:1])
             src = self._named(id(r.value), r.value)
             return src if h == _WHOLE else self.plan.setdefault((src, h), f"s{len(self.plan)}")
@@ -440,7 +441,9 @@ class _LoopWriter:
 
     def _member(self, k, head):
         e, (kind, how) = self.eqs[k], self.seg.how[k]
-        args = [self._arg(r, h, is_elementwise(e.prim)) for r, h in zip(e.ins, how)]
+        # NumPy broadcasts one row of a repeated constant; a fused kernel reads every row it is given
+        broadcasts = is_elementwise(e.prim) and not hasattr(e.prim.impl, "kernel")
+        args = [self._arg(r, h, broadcasts) for r, h in zip(e.ins, how)]
         shape, dtype = self.p.avals[e.out]
         fn = self._ufunc(e)
         owned = {b for b, _, _ in self.buffers}
