@@ -26,16 +26,21 @@ def warm(jf, *args):
     return out
 
 
+def warmed_step():
+    """A jitted Adam step past the calls that compile its checked call path, with its arguments."""
+    opt = so.adam(1e-2)
+    jstep = sl.jit(make_step(opt))
+    xb, yb = batches(1)[0]
+    p, s, _ = warm(jstep, P0, opt.init(P0), xb, yb)
+    return jstep, p, s, xb, yb
+
+
 def test_training_step_call_enters_few_functions_beyond_the_replay():
     # the walk of the arguments to key the cache and of the outputs to rebuild them entered 68
     # functions per call of this step beyond the replay's own; one compiled function now: 19
     # (the function itself, len() of each container, isinstance and np.asarray of each of the
     # 0-d leaves (a bias, the step count and Adam's two moments of the bias), the clock)
-    opt = so.adam(1e-2)
-    jstep = sl.jit(make_step(opt))
-    p, s = P0, opt.init(P0)
-    xb, yb = batches(1)[0]
-    p, s, _ = warm(jstep, p, s, xb, yb)
+    jstep, p, s, xb, yb = warmed_step()
     (entry,) = jstep._programs.values()
     leaves = [np.asarray(x) for x in pytree.leaves((p, s, xb, yb))]
     replay_calls, want = calls_during(entry.program.compile(), *leaves)
@@ -122,11 +127,7 @@ def test_the_checked_program_is_dropped_with_its_cache_entry():
 
 
 def test_results_are_fresh_arrays_and_inputs_untouched():
-    opt = so.adam(1e-2)
-    jstep = sl.jit(make_step(opt))
-    p, s = P0, opt.init(P0)
-    xb, yb = batches(1)[0]
-    p, s, _ = warm(jstep, p, s, xb, yb)
+    jstep, p, s, xb, yb = warmed_step()
     p_before = {k: v.copy() for k, v in p.items()}
     p1, s1, _ = jstep(p, s, xb, yb)
     p2, s2, _ = jstep(p, s, xb, yb)
