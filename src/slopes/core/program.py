@@ -249,20 +249,49 @@ _INTO = {"add": np.add, "subtract": np.subtract, "multiply": np.multiply, "divid
          "negative": np.negative, "sqrt": np.sqrt, "exp": np.exp, "log": np.log}
 
 
-def _reusable(program, skip):
-    """Intermediates whose buffer an elementwise equation may write its result into.
+# primitives whose result may be a view of their (first and only array) argument
+_VIEWS = {"reshape", "transpose", "getitem"}
 
-    Each is made by an :data:`_INTO` equation or a matmul (so a fresh floating array of
-    ndim >= 1, never a view), read only by such equations (so no view of it exists) and not an
-    output. Equations in ``skip`` (fused scatter sums) take no part.
+
+def _fresh_result(program, e):
+    """Whether equation ``e``'s result is a new array, never its arguments' memory: an
+    :data:`_INTO` call, a matmul, or a floating sum that removes entries (``np.add.reduce``)."""
+    name = e.prim.name
+    if name in ("sum", "sum_to"):
+        x = program._aval_of(e.ins[0])
+        return _floating(x) and x[0] != program.avals[e.out][0]
+    return name in _INTO and not e.params or name == "matmul"
+
+
+def _reusable(program, skip, last_use):
+    """Intermediates whose buffer an elementwise equation may write its result into:
+    ``{variable: the last equation reading a view of it, -1 if none}``.
+
+    Each is made by an equation whose result is fresh (:func:`_fresh_result`: a floating array
+    of ndim >= 1, never a view), read only by such equations or through views (reshapes,
+    transposes, basic indexing; a gradient read flat by a norm), and neither it nor a view of
+    it is an output. A view keeps its base's memory: the buffer is free once the variable
+    and every view of it are read for the last time. Equations in ``skip`` (fused scatter
+    sums) take no part.
     """
     eqs = [e for k, e in enumerate(program.equations) if k not in skip]
-    made = {e.out for e in eqs if (e.prim.name in _INTO and not e.params or e.prim.name == "matmul")
+    made = {e.out for e in eqs if _fresh_result(program, e)
             and len(program.avals[e.out][0]) >= 1 and _floating(program.avals[e.out])}
+    base = {}  # view -> the variable whose memory it is
     for e in eqs:
-        if e.prim.name not in _INTO or e.params:
-            made.difference_update(e.ins)
-    return made.difference(r for r in program.outputs if type(r) is int)
+        if _fresh_result(program, e):
+            continue
+        name, first = e.prim.name, base.get(e.ins[0], e.ins[0]) if e.ins else None
+        if name in _VIEWS and len(e.ins) == 1 and (name != "getitem" or _basic_index(e.params["index"])):
+            base[e.out] = first
+        else:
+            made.difference_update(base.get(r, r) for r in e.ins)
+    made.difference_update(base.get(r, r) for r in program.outputs if type(r) is int)
+    views_end = dict.fromkeys(made, -1)
+    for view, b in base.items():
+        if b in views_end:
+            views_end[b] = max(views_end[b], last_use.get(view, -1))
+    return views_end
 
 
 class Program:
@@ -398,7 +427,7 @@ class Program:
                 if type(r) is int:
                     last_use[r] = k
         keep = {r for r in self.outputs if type(r) is int} | set(self.inputs)
-        reusable = _reusable(self, fused | {k for k, e in enumerate(self.equations) if e.out in sums})
+        reusable = _reusable(self, fused | {k for k, e in enumerate(self.equations) if e.out in sums}, last_use)
 
         def ref(r):
             if type(r) is int:
@@ -435,7 +464,7 @@ class Program:
                 ints, floats = ref(Const(key[1])), ref(Const(self.avals[e.out][1]))
                 lines.append(f"    {names[e.out]} = bitwise_and({mask}, {ref(e.ins[1])}.view({ints}){into}).view({floats})")
             else:
-                into = next((r for r in e.ins if r in reusable and last_use[r] == k
+                into = next((r for r in e.ins if r in reusable and last_use[r] == k and reusable[r] < k
                              and self.avals[r] == self.avals[e.out]), None) if e.prim.name in _INTO and not e.params else None
                 if into is None:
                     call = self._call(e, [ref(r) for r in e.ins], ns)
