@@ -119,3 +119,37 @@ def test_fit_step_writes_gradients_read_by_its_norms_in_place(name, in_place):
     # the gradients (read flat by the norm, then by the optimizer) are written in place
     # (the clipped scaling, Adam's g * g; the biases' too, fresh sums): 40 and 44 results before
     assert source.count("out=") >= in_place, source.count("out=")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", [1, 3, 17, 128, 1000, 4097])
+def test_a_product_of_two_vectors_replays_as_ndarray_dot_with_matmuls_bits(dtype, n):
+    def f(x, y):
+        u, v = snp.exp(x), y * 3.0  # fresh intermediates: positive strides whatever x's are
+        return u @ v, v[1:] @ u[:-1], snp.reshape(snp.outer(u, v), (-1,)) @ snp.reshape(snp.outer(v, u), (-1,))
+
+    rng = np.random.default_rng(n)
+    x, y = rng.normal(size=n).astype(dtype), rng.normal(size=n).astype(dtype)
+    jf = sl.jit(f)
+    for xs in (x, x[::-1].copy()[::-1]):  # a reversed input view too
+        got = jf(xs, y)
+        u, v = np.exp(xs), y * dtype(3.0)
+        want = (u @ v, v[1:] @ u[:-1], np.outer(u, v).ravel() @ np.outer(v, u).ravel())
+        for g, w in zip(got, want):
+            assert g.dtype == dtype and g.tobytes() == np.asarray(w).tobytes()
+    source = jf._programs[next(iter(jf._programs))].program.compile().source
+    assert source.count(".dot(") == 3 and " @ " not in source, source
+
+
+def test_vectors_that_may_step_backwards_keep_matmul():
+    # matmul and ndarray.dot differ in the last bits on a negative stride (checked below), so
+    # inputs (a caller may pass x[::-1]) and reversed slices keep `@`
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=21), rng.normal(size=21)
+    assert any((x[::-1] @ y[::-1]) != x[::-1].dot(y[::-1]) for x, y in
+               (rng.normal(size=(2, n)) for n in range(5, 40)))
+    jf = sl.jit(lambda x, y: (x @ y, (x * 2.0)[::-1] @ (y * 1.0)))
+    got = jf(x[::-1], y)
+    assert got[0].tobytes() == (x[::-1] @ y).tobytes()
+    assert got[1].tobytes() == ((x[::-1] * 2.0)[::-1] @ y).tobytes()
+    assert ".dot(" not in jf._programs[next(iter(jf._programs))].program.compile().source
