@@ -19,10 +19,14 @@ by :func:`slopes.core.staging.trace_program`, then
   array) and deletes each intermediate after its last use, so memory is
   released as NumPy would; an elementwise result is written into the buffer of
   an intermediate that dies there (``np.add(v3, v4, out=v3)``), so a chain of
-  them allocates no new arrays; a large matrix read by two products with
-  row-wise work between them (``A @ w``, then ``r @ A``) is read in one pass
-  over blocks of rows (:mod:`slopes.core.tiling`); with ``kernels="numba"``,
-  trees of elementwise calls run as compiled kernels (:mod:`slopes.core.kernels`).
+  them allocates no new arrays (an intermediate read through views, such as a
+  gradient read flat by a norm, once its views are dead too); a product of two
+  vectors is ``ndarray.dot`` where that is matmul's BLAS call; a large matrix
+  read by two products with row-wise work between them (``A @ w``, then
+  ``r @ A``) is read in one pass over blocks of rows
+  (:mod:`slopes.core.tiling`); with ``kernels="numba"``, trees of elementwise
+  calls run as compiled kernels (:mod:`slopes.core.kernels`). The code object
+  is shared by every program of the same source text; constants are not.
 
 Constant folding is free: calls on constants never reach the program (they
 run while tracing).
@@ -616,7 +620,7 @@ class Program:
         return "\n".join([head] + body)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=128)
 def _code(src):
     """The code object of a program's source, shared by every program with that exact text.
 
