@@ -461,3 +461,24 @@ def test_an_unwritable_cache_directory_is_named(tmp_path, monkeypatch):
     f = sl.jit(lambda x: snp.exp(-x * x) * 2.0 + x, kernels="numba")
     with pytest.raises(OSError, match="set SLOPES_CACHE_DIR to a writable directory"):
         f(np.linspace(-1, 1, 5000))
+
+
+def test_a_division_in_the_row_loop_writes_into_a_block_buffer(small_blocks, monkeypatch):
+    """Each elementwise primitive of the loop is called as its ufunc with ``out=`` (a division
+    too, whose primitive wraps np.true_divide), so a block allocates nothing."""
+    X, y, w = data(4000, 20)
+
+    def loss(w):
+        z = X @ w
+        return snp.sum(snp.log(1.0 + z**2) / (2.0 + z * z))
+
+    g = sl.jit(sl.grad(loss))
+    program = g.trace(w)
+    from slopes.core.tiling import lower
+
+    (loop,) = [e for e in lower(program).equations if e.prim.name == "row_blocks"]
+    body = loop.prim.impl.source.split("in plan:")[1]
+    assert " / " not in body  # each division writes into a block buffer, none allocates
+    z = X @ w
+    dz = 2 * z / ((1 + z * z) * (2 + z * z)) - 2 * z * np.log1p(z * z) / (2 + z * z) ** 2  # closed form
+    np.testing.assert_allclose(g(w), X.T @ dz, rtol=1e-10)

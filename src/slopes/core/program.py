@@ -41,6 +41,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .ops.linalg import is_identity
+from .ops.rules import UFUNCS
 from .tiling import lower
 
 __all__ = ["Const", "Equation", "Program"]
@@ -248,23 +249,19 @@ _SPECIALIZE = {
 # exactly rounded arithmetic: a NumPy scalar operand gives the bits a 0-d array gives
 _EXACT = {"add", "subtract", "multiply", "divide", "negative", "sqrt"}
 
-# elementwise primitives whose result may be written into a dying argument's buffer
-_INTO = {"add": np.add, "subtract": np.subtract, "multiply": np.multiply, "divide": np.true_divide,
-         "negative": np.negative, "sqrt": np.sqrt, "exp": np.exp, "log": np.log}
-
-
 # primitives whose result may be a view of their (first and only array) argument
 _VIEWS = {"reshape", "transpose", "getitem"}
 
 
 def _fresh_result(program, e):
-    """Whether equation ``e``'s result is a new array, never its arguments' memory: an
-    :data:`_INTO` call, a matmul, or a floating sum that removes entries (``np.add.reduce``)."""
+    """Whether equation ``e``'s result is a new array, never its arguments' memory: a call of
+    :data:`~slopes.core.ops.rules.UFUNCS`, a matmul, or a floating sum that removes entries
+    (``np.add.reduce``)."""
     name = e.prim.name
     if name in ("sum", "sum_to"):
         x = program._aval_of(e.ins[0])
         return _floating(x) and x[0] != program.avals[e.out][0]
-    return name in _INTO and not e.params or name == "matmul"
+    return name in UFUNCS and not e.params or name == "matmul"
 
 
 def _reusable(program, skip, last_use):
@@ -510,12 +507,12 @@ class Program:
                 lines.append(f"    {names[e.out]} = bitwise_and({mask}, {ref(e.ins[1])}.view({ints}){into}).view({floats})")
             else:
                 into = next((r for r in e.ins if r in reusable and last_use[r] == k and reusable[r] < k
-                             and self.avals[r] == self.avals[e.out]), None) if e.prim.name in _INTO and not e.params else None
+                             and self.avals[r] == self.avals[e.out]), None) if e.prim.name in UFUNCS and not e.params else None
                 if into is None:
                     call = self._call(e, [ref(r) for r in e.ins], ns, dot=_vector_dot(self, e, positive))
                 else:
                     fname = f"f{len(ns)}_{_ident(e.prim.name)}"
-                    ns[fname] = _INTO[e.prim.name]
+                    ns[fname] = UFUNCS[e.prim.name]
                     call = f"{fname}({', '.join(ref(r) for r in e.ins)}, out={names[into]})"
                 lines.append(f"    {names[e.out]} = {call}")
             dead = sorted(r for r in set(uses[k]) if type(r) is int and last_use.get(r) == k and r not in keep)

@@ -63,6 +63,7 @@ import os
 import numpy as np
 
 from .kernels import fuse_elementwise, is_elementwise
+from .ops.rules import UFUNCS
 from .trace import Primitive
 
 __all__ = ["BLOCK_BYTES", "MIN_BYTES", "lower", "row_blocked"]
@@ -327,9 +328,6 @@ def _repeated_rows(r):
     return isinstance(v, np.ndarray) and v.ndim >= 1 and v.strides[0] == 0
 
 
-# ufuncs of the primitives the replay spells as operators (same loops, so the same bits)
-_OPERATOR_UFUNCS = {operator.add: np.add, operator.sub: np.subtract, operator.mul: np.multiply,
-                    operator.truediv: np.true_divide, operator.neg: np.negative}
 
 
 class _LoopWriter:
@@ -418,7 +416,7 @@ class _LoopWriter:
         shape, dtype = self.p.avals[e.out]
         if e.params or not shape or not isinstance(dtype, np.dtype) or dtype.kind not in "fc":
             return None
-        fn = _OPERATOR_UFUNCS.get(e.prim.impl, e.prim.impl)
+        fn = UFUNCS.get(e.prim.name, e.prim.impl)
         if not isinstance(fn, np.ufunc) or fn.nout != 1 or fn.nin != len(e.ins):
             return None
         if fn is np.matmul and not all(len(self.p._aval_of(r)[0]) >= 1 for r in e.ins):

@@ -83,6 +83,12 @@ def deflinear(prim):
 #: the compiler's row blocking (:mod:`slopes.core.tiling`) runs these on slices of rows.
 ELEMENTWISE = set()
 
+#: The NumPy ufunc behind each of these elementwise primitives, by name (their replay may
+#: spell it as an operator or a wrapper): the same loops, so the same bits, and it writes
+#: its result into a given buffer with ``out=``.
+UFUNCS = {"add": np.add, "subtract": np.subtract, "multiply": np.multiply, "divide": np.true_divide,
+          "negative": np.negative, "sqrt": np.sqrt, "exp": np.exp, "log": np.log}
+
 
 def elementwise_batch(prim):
     """Batch rule of an elementwise primitive: line the axes up and broadcast (and mark it
