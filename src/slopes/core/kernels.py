@@ -129,7 +129,7 @@ class _Fuser:
         for k, e in enumerate(eqs):
             if k in inline:
                 continue
-            if k in made.values() and any(self._inlined(r) for r in e.ins):  # the root of a tree
+            if made.get(e.out) == k and any(self._inlined(r) for r in e.ins):  # the root of a tree
                 leaves = []
                 expr = self._expr(k, leaves)
                 impl = _kernel_call(expr, [r for r, _ in leaves], p.avals[e.out][1])

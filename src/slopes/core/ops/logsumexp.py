@@ -27,7 +27,7 @@ import numpy as np
 
 from ..trace import Primitive, bind, shape_of
 from .elementwise import exp, mul, neg, sub, unbroadcast
-from .reduce import _expand, _shift, reduce_sum
+from .reduce import _expand, _reduce_batch, _shift, reduce_sum
 from .rules import defjvp, mask_zero
 from .shape import align
 
@@ -73,14 +73,6 @@ def _scaled_softmax_impl(w, x, lse, axis):
         return r
     # 0 where w is 0 (a branch not taken) and on rows whose lse is +inf, as the composed form gave
     return np.where((w == 0) | np.isposinf(lse), 0.0, r)
-
-
-def _axis_batch(prim):
-    def rule(vals, batched, axis, **params):
-        v = vals[0]
-        return bind(prim, [v], {"axis": _shift(axis, len(v.shape) - 1), **params})
-
-    return rule
 
 
 #: ``logsumexp(x, axis=axes or None, keepdims=bool)``, the value of the stable NumPy form.
@@ -141,7 +133,7 @@ def _logsumexp_vjp(g, ans, x, axis, keepdims):
 
 logsumexp.jvp = _logsumexp_jvp
 logsumexp.vjps = (_logsumexp_vjp,)
-logsumexp.batch = _axis_batch(logsumexp)
+logsumexp.batch = _reduce_batch(logsumexp)
 logsumexp.keeps = (0, "ans")
 
 
@@ -162,5 +154,5 @@ def _log_softmax_jvp(primals, tangents, params):
 
 log_softmax.jvp = _log_softmax_jvp
 log_softmax.vjps = (lambda g, ans, x, axis: sub(g, _softmax_times_sum(g, ans, axis)),)
-log_softmax.batch = _axis_batch(log_softmax)
+log_softmax.batch = _reduce_batch(log_softmax)
 log_softmax.keeps = ("ans",)

@@ -36,9 +36,11 @@ def _shift(axis, nd):
 
 
 def _reduce_batch(prim):
-    def rule(vals, batched, axis, keepdims):
+    """Batch rule of a primitive over ``axis`` of its one argument: the axes shifted past the batch axis."""
+
+    def rule(vals, batched, axis, **params):
         v = vals[0]
-        return bind(prim, [v], {"axis": _shift(axis, len(v.shape) - 1), "keepdims": keepdims})
+        return bind(prim, [v], {"axis": _shift(axis, len(v.shape) - 1), **params})
 
     return rule
 
