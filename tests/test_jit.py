@@ -383,6 +383,20 @@ def test_other_selects_keep_np_where():
         assert "select_mask" not in entry.program.compile().source
 
 
+def test_a_select_against_an_array_of_zeros():
+    """A fill given as an array of zeros is a select against zero too (bit select); one with a
+    -0.0 entry keeps np.where, and the gradient through either is the mask."""
+    x = np.array([1.0, -2.0, 3.0])
+    for fill, bit_select in ((np.zeros(3), True), (np.array([0.0, -0.0, 0.0]), False)):
+        fun = lambda x, fill=fill: snp.where(x > 0, x, fill)  # noqa: E731
+        f = sl.jit(fun)
+        f(x)
+        np.testing.assert_array_equal(f(x).view(np.int64), np.where(x > 0, x, fill).view(np.int64))
+        (entry,) = f._programs.values()
+        assert ("select_mask" in entry.program.compile().source) is bit_select
+        np.testing.assert_array_equal(sl.jit(sl.grad(lambda x: snp.sum(fun(x))))(x), [1.0, 0.0, 1.0])
+
+
 def test_a_mask_read_by_two_selects_is_widened_once():
     # a ReLU's forward where(a > 0, a, 0) and backward where(a > 0, g, 0) read one mask: it is
     # widened to integers once (two NumPy calls on the whole array, not two per select)

@@ -225,7 +225,7 @@ def _bit_select(e, ins, out):
     """The integer dtype of the bit select replaying ``where(m, x, +0.0)``, else None (a -0.0
     or other fill, a broadcast mask or a dtype without one keep np.where)."""
     if not (e.prim.name == "where" and len(ins) == 3 and type(e.ins[2]) is Const and _is_const(e.ins[2], 0)
-            and not np.signbit(e.ins[2].value)):
+            and not np.signbit(e.ins[2].value).any()):
         return None
     cond, x, _ = ins
     same = cond[0] == x[0] == out[0] and len(out[0]) >= 1 and x[1] == out[1]
