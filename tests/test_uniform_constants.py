@@ -1,4 +1,4 @@
-"""A constant that is one value broadcast reads as that value (slopes.core.uniform_constants).
+"""A constant that is one value broadcast is known by its one value (Program's identity rules).
 
 The backward pass of a sum broadcasts the cotangent 1.0; multiplying by that array of
 ones was one more NumPy call in every replay of a loss's gradient.
@@ -12,7 +12,6 @@ import slopes.numpy as snp
 from test_optim_overhead import CountedRosenbrock  # its hand-written, closed-form gradient
 from slopes.core.ops.elementwise import add, mul
 from slopes.core.program import Const, Equation, Program
-from slopes.core.uniform_constants import scalar_operand
 
 
 def chained_rosen(x):
@@ -43,23 +42,26 @@ def test_the_chained_rosenbrock_gradient_multiplies_by_no_array_of_ones(dtype):
 F64, F32 = np.dtype(np.float64), np.dtype(np.float32)
 
 
-def test_only_an_identity_broadcast_with_the_results_dtype_and_shape_is_replaced():
+def test_only_an_identity_broadcast_with_the_results_dtype_and_shape_is_dropped():
     prog = Program()
     prog.avals = {0: ((3,), F64), 1: ((3,), F64), 2: ((1,), F64), 3: ((3,), F32)}
     ones = np.broadcast_to(np.float64(1.0), (3,))
-    e = scalar_operand(prog, Equation(mul, (0, Const(ones)), {}, 1))
-    assert type(e.ins[1].value) is np.float64 and e.ins[1].value == 1.0
+    assert prog._identity_of(Equation(mul, (0, Const(ones)), {}, 1)) == 0  # x * ones is x
     # a broadcast of another value: kept (it may be the base of a scaling chain)
     twos = Equation(mul, (0, Const(np.broadcast_to(np.float64(2.0), (3,)))), {}, 1)
-    assert scalar_operand(prog, twos) is twos
-    # a materialized array (its entries are not known equal without a pass): kept
+    assert prog._identity_of(twos) is None
+    # a materialized array of other values: kept
     kept = Equation(mul, (0, Const(np.array([1.0, 2.0, 3.0]))), {}, 1)
-    assert scalar_operand(prog, kept) is kept
+    assert prog._identity_of(kept) is None
     # the constant would broadcast the other operand: kept
     widening = Equation(add, (2, Const(ones)), {}, 1)
-    assert scalar_operand(prog, widening) is widening
-    # a float32 result of a float64 constant: kept (a scalar would not cast the same way)
+    assert prog._identity_of(widening) is None
+    # a float32 operand and a float64 result: kept (the product casts)
     prog32 = Program()
     prog32.avals = {0: ((3,), F32), 1: ((3,), F64)}
     cast = Equation(mul, (0, Const(ones)), {}, 1)
-    assert scalar_operand(prog32, cast) is cast
+    assert prog32._identity_of(cast) is None
+    # a large broadcast is read once, not entry by entry
+    big = Program()
+    big.avals = {0: ((10_000,), F64), 1: ((10_000,), F64)}
+    assert big._identity_of(Equation(mul, (0, Const(np.broadcast_to(1.0, (10_000,)))), {}, 1)) == 0

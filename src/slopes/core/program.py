@@ -100,7 +100,11 @@ def _is_const(ref, value):
     v = ref.value
     if type(v) in (int, float) or isinstance(v, np.generic):
         return v == value
-    return isinstance(v, np.ndarray) and v.size <= 64 and bool(np.all(v == value))
+    if not isinstance(v, np.ndarray):
+        return False
+    if v.size and not any(v.strides):  # one value broadcast (a sum's cotangent of ones): read once, any size
+        return bool(v.flat[0] == value)
+    return v.size <= 64 and bool(np.all(v == value))
 
 
 def _nonzero(v):
@@ -380,10 +384,8 @@ class Program:
         def resolve(r):
             return alias.get(r, r) if type(r) is int else r
 
-        from .uniform_constants import scalar_operand  # it builds on this module
-
         for e in self.equations:
-            e = scalar_operand(self, e._replace(ins=tuple(resolve(r) for r in e.ins)))
+            e = e._replace(ins=tuple(resolve(r) for r in e.ins))
             same = self._identity_of(e)
             if same is not None:
                 alias[e.out] = same
