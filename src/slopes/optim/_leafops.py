@@ -24,7 +24,7 @@ import numpy as np
 
 from ..core.trace import Tracer
 
-__all__ = ["array", "fresh", "like", "number", "plain", "sqrt", "sum_squares"]
+__all__ = ["array", "fresh", "like", "number", "plain", "select", "sqrt", "start", "sum_squares"]
 
 
 def array(x):
@@ -122,3 +122,30 @@ def sum_squares(x):
     """
     x = array(x).astype(np.float64, copy=False).ravel()
     return x @ x
+
+
+def start():
+    """The step count of a new state: a NumPy integer, which :func:`slopes.jit` traces (a
+    Python int would be a static value, a new program at every step).
+
+    Examples
+    --------
+    >>> from slopes.optim._leafops import start
+    >>> start() + 1
+    np.int64(1)
+    """
+    return np.int64(0)
+
+
+def select(cond, a, b):
+    """``np.where(cond, a, b)`` for a traced ``cond`` (the step records the selection), else
+    the plain ``a if cond else b`` (a NumPy call on scalars costs about a microsecond).
+
+    Examples
+    --------
+    >>> from slopes.optim._leafops import select
+    >>> select(2.0 < 3.0, "a", "b")
+    'a'
+    """
+    return np.where(cond, a, b) if isinstance(cond, Tracer) else (a if cond else b)
+

@@ -18,11 +18,9 @@ import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-import numpy as np
 
 from ..core.pytree import flatten, leaves, unflatten
-from ..core.trace import Tracer
-from ._leafops import array, fresh, like, sum_squares
+from ._leafops import array, fresh, like, sqrt, sum_squares
 
 __all__ = [
     "GradientTransformation",
@@ -185,5 +183,4 @@ def global_norm(tree) -> float:
     total = 0.0
     for x in flatten(tree)[0]:
         total = total + sum_squares(x)
-    norm = np.sqrt(total)
-    return norm if isinstance(norm, Tracer) else float(norm)
+    return sqrt(total)

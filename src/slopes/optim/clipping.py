@@ -8,7 +8,7 @@ import numpy as np
 
 from ..core.pytree import tree_map
 from ..core.trace import Tracer
-from ._leafops import like
+from ._leafops import like, start
 from ._validate import check_number
 from .base import GradientTransformation, global_norm
 
@@ -20,10 +20,6 @@ class ClipNormState(NamedTuple):
 
     count: int
     norm: float
-
-
-def _start():
-    return np.int64(0)  # traced by slopes.jit, unlike a Python int (see transforms._start)
 
 
 class ClipValueState(NamedTuple):
@@ -51,7 +47,7 @@ def clip_by_global_norm(max_norm: float, eps: float = 0.0) -> GradientTransforma
     eps = check_number(eps, "clip_by_global_norm: eps", low=0)
 
     def init(params):
-        return ClipNormState(_start(), 0.0)
+        return ClipNormState(start(), 0.0)
 
     def update(grads, state, params=None, **extra):
         norm = global_norm(grads)
@@ -82,7 +78,7 @@ def clip_by_value(min_value: float, max_value: float) -> GradientTransformation:
         raise ValueError(f"clip_by_value: min_value {min_value!r} > max_value {max_value!r}")
 
     def init(params):
-        return ClipValueState(_start())
+        return ClipValueState(start())
 
     def update(grads, state, params=None, **extra):
         return tree_map(lambda g: np.clip(g, min_value, max_value), grads), ClipValueState(state.count + 1)

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..core.pytree import tree_map
 from ..core.trace import Tracer
-from ._leafops import array, like
+from ._leafops import array, like, select, start
 from ._validate import check_learning_rate, check_number
 from .base import GradientTransformation
 
@@ -168,7 +168,9 @@ class _PiecewiseConstant(_Schedule):
         self.boundaries, self.values = boundaries, values
 
     def at(self, t):
-        # values[number of boundaries <= t], as a chain of selections that also traces
+        if not isinstance(t, Tracer):
+            return self.values[np.searchsorted(self.boundaries, t, side="right")]
+        # values[number of boundaries <= t], as a chain of selections a traced step records
         out = self.values[0]
         for b, v in zip(self.boundaries, self.values[1:]):
             out = np.where(t >= b, v, out)
@@ -416,8 +418,7 @@ def reduce_on_plateau(
     min_scale = check_number(min_scale, "reduce_on_plateau: min_scale", low=0)
 
     def init(params):
-        zero = np.int64(0)  # NumPy integers: traced by slopes.jit (a Python int would be static)
-        return PlateauState(zero, 1.0, math.inf, zero, zero)
+        return PlateauState(start(), 1.0, math.inf, start(), start())
 
     def update(updates, state, params=None, loss=None, **extra):
         if loss is None:
@@ -429,12 +430,12 @@ def reduce_on_plateau(
             better = loss < best * (1.0 - threshold)
         else:
             better = loss < best - threshold
-        best, num_bad = np.where(better, loss, best), np.where(better, 0, num_bad + 1)
+        best, num_bad = select(better, loss, best), select(better, 0, num_bad + 1)
         cooling = cool > 0
-        cool, num_bad = np.where(cooling, cool - 1, cool), np.where(cooling, 0, num_bad)
+        cool, num_bad = select(cooling, cool - 1, cool), select(cooling, 0, num_bad)
         cut = num_bad > patience
-        scale = np.where(cut, np.maximum(scale * factor, min_scale), scale)
-        cool, num_bad = np.where(cut, cooldown, cool), np.where(cut, 0, num_bad)
+        scale = select(cut, np.maximum(scale * factor, min_scale), scale)
+        cool, num_bad = select(cut, cooldown, cool), select(cut, 0, num_bad)
         if not isinstance(scale, Tracer):  # eagerly, the types init gives (save_state keeps them)
             scale, best, num_bad, cool = float(scale), float(best), np.int64(num_bad), np.int64(cool)
         out = tree_map(lambda u: like(u * scale, u), updates)

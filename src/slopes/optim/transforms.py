@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..core.pytree import flatten, leaves, tree_map, unflatten
-from ._leafops import array, fresh, like, number, plain, sqrt
+from ._leafops import array, fresh, like, number, plain, sqrt, start
 from ._validate import check_number
 from .base import GradientTransformation, global_norm
 from .schedules import as_schedule
@@ -110,12 +110,6 @@ def _nonnegative(name, arg, value):
     return check_number(value, f"{name}: {arg}", low=0)
 
 
-def _start():
-    """The step count of a new state: a NumPy integer, which :func:`slopes.jit` traces (a
-    Python int would be a static value, a new program at every step)."""
-    return np.int64(0)
-
-
 def _scaled(lr, x):
     """``-lr * x`` in ``x``'s dtype."""
     return like(-lr * x, x)
@@ -149,7 +143,7 @@ def sgd(learning_rate) -> GradientTransformation:
     sched = as_schedule(learning_rate, "sgd: learning_rate")
 
     def init(params):
-        return ScheduleState(_start(), sched(0))
+        return ScheduleState(start(), sched(0))
 
     def update(grads, state, params=None, **extra):
         lr, t = state.lr, state.count + 1
@@ -200,7 +194,7 @@ def _momentum(learning_rate, beta, nesterov):
     beta = _rate(name, "beta", beta)
 
     def init(params):
-        return MomentumState(_start(), sched(0), _zeros(params))
+        return MomentumState(start(), sched(0), _zeros(params))
 
     def update(grads, state, params=None, **extra):
         lr, t = state.lr, state.count + 1
@@ -236,7 +230,7 @@ def adagrad(
     lr_decay = _nonnegative("adagrad", "lr_decay", lr_decay)
 
     def init(params):
-        return AdagradState(_start(), sched(0), _full(params, initial_accumulator_value))
+        return AdagradState(start(), sched(0), _full(params, initial_accumulator_value))
 
     def update(grads, state, params=None, **extra):
         lr, t = state.lr / (1.0 + state.count * lr_decay), state.count + 1
@@ -275,7 +269,7 @@ def rmsprop(
 
     def init(params):
         return RMSpropState(
-            _start(),
+            start(),
             sched(0),
             _zeros(params),
             _zeros(params) if centered else None,
@@ -308,7 +302,7 @@ def _adam(learning_rate, b1, b2, eps, weight_decay):
     eps = _nonnegative(name, "eps", eps)
 
     def init(params):
-        return AdamState(_start(), sched(0), _zeros(params), _zeros(params))
+        return AdamState(start(), sched(0), _zeros(params), _zeros(params))
 
     def update(grads, state, params=None, **extra):
         if weight_decay and params is None:
@@ -417,7 +411,7 @@ def sam(base: GradientTransformation, rho: float = 0.05, grad_fn=None, eps: floa
     eps = _nonnegative("sam", "eps", eps)
 
     def init(params):
-        return SamState(_start(), 0.0, base.init(params))
+        return SamState(start(), 0.0, base.init(params))
 
     def update(grads, state, params=None, grad_fn=None, **extra):
         fn = grad_fn if grad_fn is not None else default_fn
