@@ -32,6 +32,11 @@ __all__ = ["GD", "TransformMethod", "Newton", "BFGS", "LBFGS"]
 _NAN = float("nan")
 
 
+def _failed(shape, x, f, g, state, why):
+    """The step that stays at ``x`` (flat, as are ``g``'s) because its search failed for ``why``."""
+    return StepInfo(x.reshape(shape), f, g.reshape(shape), 0.0, _NAN, state, {"failed": why})
+
+
 def _line_search(problem, kind, x, d, f, g, step, c1, c2):
     if kind == "backtracking":
         ls = backtracking(problem.f, x, d, fx=f, gx=g, step=step, c1=c1)
@@ -278,8 +283,7 @@ class BFGS(Method):
                 break
             H, first, f_prev = np.eye(x.size), True, None
         if failure:
-            return StepInfo(x.reshape(self.shape), f, g.reshape(self.shape), 0.0, _NAN, state,
-                            {"failed": f"line search: {failure}"})
+            return _failed(self.shape, x, f, g, state, f"line search: {failure}")
         s, y = xn - x, gn - g
         up = bfgs_update(H, s, y, initial_scaling=first and bool(self.opts["initial_scaling"]))
         new = {"x": xn, "f": fn, "g": gn, "H": up.Hinv, "first": first and up.skipped, "f_prev": f}
@@ -331,14 +335,14 @@ class LBFGS(Method):
         x, f, g = state
         mem = self.mem
         c1, c2, xtol, max_step, max_trials = self.consts
-        for _attempt in range(2):
+        while True:  # a failed search clears the memory and is tried once more, along -g
             d, slope = mem._direction(g)
             if not slope < 0 and mem._order:  # rounding made H indefinite: restart from -g
                 mem.clear()
                 d, slope = mem._direction(g)
             if not slope < 0:  # g is zero or not finite: no direction to search
-                return StepInfo(x.reshape(self.shape), f, g.reshape(self.shape), 0.0, _NAN, state,
-                                {"failed": f"line search: not a descent direction: g.d = {slope:.3g}"})
+                why = f"line search: not a descent direction: g.d = {slope:.3g}"
+                return _failed(self.shape, x, f, g, state, why)
             if self.narrow is None:  # d is in the memory's next s slot: trial steps go there
                 s_out = d
             else:
@@ -349,14 +353,9 @@ class LBFGS(Method):
             if why is not None:
                 break
             if not mem._order:
-                return StepInfo(x.reshape(self.shape), f, g.reshape(self.shape), 0.0, _NAN, state,
-                                {"failed": "line search: no step satisfying the strong Wolfe conditions "
-                                           f"in {max_trials} trials along -g"})
+                return _failed(self.shape, x, f, g, state, "line search: no step satisfying the strong Wolfe "
+                               f"conditions in {max_trials} trials along -g")
             mem.clear()
-        else:
-            return StepInfo(x.reshape(self.shape), f, g.reshape(self.shape), 0.0, _NAN, state,
-                            {"failed": "line search: no step satisfying the strong Wolfe conditions, "
-                                       "also along -g after clearing the memory"})
         if s_out is None:
             _, snorm = mem._commit(xn, x, gn, g)
         else:
