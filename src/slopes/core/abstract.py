@@ -100,10 +100,7 @@ def _getitem(shapes, params):
     index = params["index"]
     if type(index) is not tuple or not all(i is None or i is Ellipsis or type(i) in (int, slice) for i in index):
         raise ValueError("not a basic index")  # an index array: left to NumPy
-    return np.broadcast_to(_ONE, shapes[0])[index].shape  # a view of one element: no copy
-
-
-_ONE = np.zeros((), np.int8)
+    return shape._selection_shape(shapes[0], index)  # a view of one element: no copy
 
 
 def _masked(shapes, params):  # mask_zero(g, r) hands back r itself where r is finite: r's shape

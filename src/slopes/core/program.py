@@ -68,6 +68,14 @@ class Const:
         return repr(v.item() if isinstance(v, np.generic) else v)
 
 
+class Aval(NamedTuple):
+    """A value's shape and dtype, all :meth:`Program.add` reads of it: a result recorded
+    before (or without) being computed."""
+
+    shape: tuple
+    dtype: object
+
+
 class Equation(NamedTuple):
     """``out = prim(*ins, **params)``; each of ``ins`` is a variable number or a :class:`Const`."""
 

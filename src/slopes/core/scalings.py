@@ -33,12 +33,11 @@ result differ by more.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import numpy as np
 
 from .ops.elementwise import add, div, mul, neg, sub
-from .program import Const, Equation
+from .program import Aval, Const, Equation
 
 __all__ = ["MIN_ENTRIES", "fold_scalings"]
 
@@ -46,11 +45,6 @@ __all__ = ["MIN_ENTRIES", "fold_scalings"]
 MIN_ENTRIES = 4096
 
 _PRIMS = {"multiply": mul, "divide": div, "negative": neg, "add": add, "subtract": sub}
-
-
-class _Aval(NamedTuple):  # what Program._new_var reads of a value: its shape and dtype
-    shape: tuple
-    dtype: object
 
 
 def fold_scalings(program, eqns):
@@ -161,7 +155,7 @@ class _Folder:
         except ValueError:
             return None
         dtype = next(a[1] for a, r in zip(avals, args) if not (isinstance(r, Const) and type(r.value) in (int, float)))
-        var = self.program._new_var(_Aval(shape, dtype))
+        var = self.program._new_var(Aval(shape, dtype))
         new.append(Equation(prim, tuple(args), {}, var))
         return var
 

@@ -27,7 +27,7 @@ import traceback
 import numpy as np
 
 from .abstract import result_aval
-from .program import Equation, Program
+from .program import Aval, Equation, Program
 from .trace import Trace, Tracer, new_level, tracing_program
 
 __all__ = ["StageTrace", "StageTracer", "TracingError", "compact_constant", "trace_program", "user_line"]
@@ -189,20 +189,10 @@ class StageTrace(Trace):
         if not small:
             aval = result_aval(prim, args, params)
             if aval is not None:  # recorded now, computed only if read
-                return StageTracer(self, None, self.program.add(eqn, _Aval(*aval)), aval, (prim, args, params))
+                return StageTracer(self, None, self.program.add(eqn, Aval(*aval)), aval, (prim, args, params))
             vals = [a.primal if type(a) is StageTracer else a for a in args]
         out = prim.impl(*vals, **params)
         return StageTracer(self, out, self.program.add(eqn, out))
-
-
-class _Aval:
-    """What :meth:`Program.add` reads of a value: its shape and dtype."""
-
-    __slots__ = ("shape", "dtype")
-
-    def __init__(self, shape, dtype):
-        self.shape = shape
-        self.dtype = dtype
 
 
 def _compute(tracer):

@@ -213,9 +213,9 @@ class Jitted:
                     entry.used = next(self._clock)
                     if entry.enter is None:
                         entry.fast_calls += 1
-                        if entry.fast_calls >= CHECKED_AFTER:
-                            entry.enter = guarded_entry(args, entry.replay, entry.out_tree) or _refuse
-                    if entry.enter is not None and entry.enter is not _refuse:
+                        if entry.fast_calls == CHECKED_AFTER:  # once: None if these arguments have no check
+                            entry.enter = guarded_entry(args, entry.replay, entry.out_tree)
+                    if entry.enter is not None:
                         self._last = entry
                     return entry.run(*dyn)
         found = self._program(args, kwargs)
@@ -366,11 +366,6 @@ class Jitted:
 
     def __repr__(self):
         return f"<jitted {getattr(self.fun, '__name__', 'function')}: {len(self._programs)} program(s)>"
-
-
-def _refuse(args):
-    """The ``enter`` of a program whose arguments have no compiled check: always the general path."""
-    return MISS
 
 
 def _recency(entry):
