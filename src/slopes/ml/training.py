@@ -479,7 +479,7 @@ def fit(
                     extent = None if skipped else _extent(params)
                 if why is None and not skipped:
                     watch = watch or DivergenceWatch(extent, value)
-                    why = _blow_up(watch, extent, value)
+                    why = watch.reason(extent, value, what="loss")
                 # max|new params| <= their 2-norm, finite exactly when they are: the exact test only
                 # near the bound (NaN fails the comparison; inf there only when the bound is inf)
                 if why is None and out is not None and (not pnorm <= watch.xmax or pnorm == math.inf):
@@ -584,14 +584,6 @@ def fit(
     )
 
 
-def _blow_up(watch, extent, value: float) -> str | None:
-    """``watch.reason(extent, value)``: a finite bound ``extent`` (a float) and loss within the
-    limits settle it in two comparisons, without a pass over anything."""
-    if type(extent) is float and -math.inf < value <= watch.fmax and extent <= watch.xmax:
-        return None
-    return watch.reason(extent, value, what="loss")
-
-
 def _bound_extent(params, bound, watch):
     """``max|params|`` itself, or ``bound`` (an upper bound of it, a float) while that is within the
     blow-up limit: the divergence test then needs no pass over the parameters."""
@@ -655,10 +647,10 @@ def _update_problem(params, extent, updates, watch, lr) -> str | None:
     if float(_MAX(extent + u)) <= watch.xmax:  # the common case in one comparison (NaN fails it)
         return None
     if not np.all(np.isfinite(u)):
-        return _verdict(math.nan, False, watch, lr)
+        return _verdict(math.nan, watch, lr)
     with np.errstate(over="ignore"):
         new = np.array([np.max(np.abs(p + v), initial=0.0) for p, v in zip(leaves(params), leaves(updates))])
-    return _verdict(float(_MAX(new)), True, watch, lr)
+    return _verdict(float(_MAX(new)), watch, lr)  # finite + finite: never nan
 
 
 def _new_params_problem(new_params, watch, lr) -> str | None:
@@ -668,12 +660,13 @@ def _new_params_problem(new_params, watch, lr) -> str | None:
     and an inf from the update or from adding it (both called an overflow here).
     """
     top = float(_MAX(_extent(new_params)))
-    return _verdict(top, not math.isnan(top), watch, lr)
+    return _verdict(top, watch, lr)
 
 
-def _verdict(top, update_finite, watch, lr) -> str | None:
-    """Why new parameters of largest magnitude ``top`` end the run, or None."""
-    if not update_finite:
+def _verdict(top, watch, lr) -> str | None:
+    """Why new parameters of largest magnitude ``top`` end the run, or None (nan: from a
+    non-finite update, since the parameters were finite)."""
+    if math.isnan(top):
         return f"non-finite update (learning rate {lr:.3g}; check the optimizer's hyperparameters)"
     if not math.isfinite(top):
         return "the update overflows the parameters"

@@ -461,9 +461,11 @@ class DivergenceWatch:
 
     def reason(self, x, f, what="f"):
         """Why the run diverged at ``(x, f)`` (``what`` names f in the message), or None."""
-        # the common case in one dot product: max|x| <= |x|_2, and x.x is finite
-        # exactly when every entry is (short of overflow, which is growth anyway)
-        if -math.inf < f <= self.fmax and type(x) is np.ndarray and x.ndim == 1 and x.dot(x) <= self.xmax2:
+        # the common cases without a pass: x a finite bound of max|x| (a float) within the limit,
+        # or one dot product: max|x| <= |x|_2, and x.x is finite exactly when every entry is
+        # (short of overflow, which is growth anyway)
+        if -math.inf < f <= self.fmax and (type(x) is float and x <= self.xmax or type(x) is np.ndarray
+                                           and x.ndim == 1 and x.dot(x) <= self.xmax2):
             return None
         # one pass over x: max|x| is nan or inf exactly when some entry is
         xmax = _max_abs(x)
