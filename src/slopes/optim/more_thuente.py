@@ -239,26 +239,25 @@ def search(value_and_grad, x, d, f0, slope0, step, c1, c2, xtol, max_step, max_t
     # f's own rounding: near a minimum a decrease of c1 t g.d may lie below it, and a step
     # that satisfies the curvature condition is then refused for an f one ulp above f0
     noise = _ROUNDING * _EPS.get(x.dtype, _EPS_64) * (f0 if f0 >= 0.0 else -f0)
-    t = step
-    if s_out is None:
-        x_t = x + t * d
-    elif t == 1.0 and s_out is d:  # the caller's direction is already where the step goes
-        x_t = x + d
-    else:
-        if s_out is d:
-            d = d.copy()
-        x_t = x + np.multiply(d, t, s_out)
-    f_t, g_t = value_and_grad(x_t)
-    s_t = float(g_t.dot(d))
     # |g(t).d| <= c2 |g.d| as two comparisons (no call; a nan slope fails both, as abs(nan) does)
     curv = -c2 * slope0
-    if -curv <= s_t <= curv and f_t <= f0 + c1 * t * slope0 + noise:
-        return t, x_t, f_t, g_t, 1, ""
-    mt = MoreThuente(f0, slope0, t, c1, c2, xtol, 0.0, max_step)
-    trials = 1
+    t, mt, trials = step, None, 0
     while True:
-        if trials > 1 and -curv <= s_t <= curv and f_t <= f0 + c1 * t * slope0 + noise:
+        if s_out is None:
+            x_t = x + t * d
+        elif t == 1.0 and s_out is d:  # the caller's direction is already where the step goes
+            x_t = x + d
+        else:
+            if s_out is d:  # keep the direction: s_out now takes t d
+                d = d.copy()
+            x_t = x + np.multiply(d, t, s_out)
+        f_t, g_t = value_and_grad(x_t)
+        s_t = float(g_t.dot(d))
+        trials += 1
+        if -curv <= s_t <= curv and f_t <= f0 + c1 * t * slope0 + noise:
             return t, x_t, f_t, g_t, trials, ""
+        if mt is None:  # an accepted first trial costs no search state
+            mt = MoreThuente(f0, slope0, t, c1, c2, xtol, 0.0, max_step)
         status = mt.tell(f_t, s_t)
         if status == CONVERGED:
             return t, x_t, f_t, g_t, trials, ""
@@ -271,15 +270,6 @@ def search(value_and_grad, x, d, f0, slope0, step, c1, c2, xtol, max_step, max_t
         if trials >= max_trials:
             break
         t = mt.stp
-        if s_out is None:
-            x_t = x + t * d
-        else:
-            if s_out is d:  # keep the direction: s_out now takes t d
-                d = d.copy()
-            x_t = x + np.multiply(d, t, s_out)
-        f_t, g_t = value_and_grad(x_t)
-        s_t = float(g_t.dot(d))
-        trials += 1
     return 0.0, x, f0, None, trials, None
 
 
