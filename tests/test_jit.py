@@ -368,6 +368,17 @@ def test_a_select_against_zero_replays_np_where_bit_for_bit(dtype):
     assert entry.program.compile().source.count("select_mask(") == 2  # one per mask
 
 
+def test_a_select_by_a_strided_mask_argument():
+    # the mask is widened through a one-byte integer view, which must read a strided mask right
+    rng = np.random.default_rng(3)
+    m, x = rng.standard_normal((8, 12)) > 0, rng.standard_normal((8, 6))
+    f = sl.jit(lambda m, x: snp.where(m, x, 0.0))
+    f(m[:, ::2], x)
+    np.testing.assert_array_equal(f(m[:, ::2], x), np.where(m[:, ::2], x, 0.0))
+    (entry,) = f._programs.values()
+    assert "select_mask(" in entry.program.compile().source
+
+
 def test_other_selects_keep_np_where():
     x = np.linspace(-1.0, 1.0, 12).reshape(3, 4)
     cases = [lambda x: snp.where(x > 0, x, -0.0),  # -0.0 is not all-zero bits
