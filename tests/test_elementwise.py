@@ -510,3 +510,20 @@ def test_products_in_the_branch_not_taken_leak_no_nan(branch):
         assert sl.grad(f)(-1.0) == 0.0
         assert sl.grad(sl.grad(f))(-1.0) == 0.0
         assert sl.grad(sl.derivative(f, 2))(-1.0) == 0.0
+
+
+def test_softplus_gradient_subtracts_no_zero(monkeypatch):
+    # d/dm logaddexp(0, m) = expit(m): eagerly, no pass over m to subtract the constant zero
+    from slopes.core.ops import elementwise
+
+    calls = []
+    impl = elementwise.sub.impl
+    monkeypatch.setattr(elementwise.sub, "impl", lambda *a, **k: calls.append(a) or impl(*a, **k))
+    m = np.array([-0.0, 0.0, 2.5, -40.0, 800.0, -np.inf, np.inf])
+    g = sl.grad(lambda m: snp.sum(snp.logaddexp(0.0, m)))(m)
+    np.testing.assert_allclose(g, 1 / (1 + np.exp(-m)), rtol=1e-15)
+    assert calls == []
+    # a non-zero first argument still subtracts: d/dm logaddexp(1, m) = expit(m - 1)
+    g = sl.grad(lambda m: snp.sum(snp.logaddexp(1.0, m)))(m[:5])
+    np.testing.assert_allclose(g, 1 / (1 + np.exp(1.0 - m[:5])), rtol=1e-15)
+    assert len(calls) == 1

@@ -366,7 +366,9 @@ def _share(x, y):
     """
     from .special import expit  # special builds on this module
 
-    return expit(sub(x, y))
+    # softplus, logaddexp(0, m): no pass over m to subtract the zero (x - 0.0 is x, -0.0 included)
+    zero = type(y) in _PY_NUMBERS and y == 0
+    return expit(x if zero else sub(x, y))
 
 
 logaddexp = _binary("logaddexp", _logaddexp, lambda x, y, a: _share(x, y), lambda x, y, a: _share(y, x))
