@@ -46,7 +46,7 @@ def staged_epoch(p0, data):
     def epoch():
         p, s = carried
         for b in rows:
-            _, _, _, p, s = step(p, s, b)
+            *_, p, s = step(p, s, b)
         carried[:] = p, s
 
     return epoch
