@@ -242,3 +242,21 @@ def test_callbacks_run_under_the_callers_floating_point_settings_and_the_step_wa
     assert res.diverged and seen == []  # the overflowing step is refused before any callback
     res = fit(loss, params(1), (X, Y), optimizer=so.sgd(0.01), epochs=1, batch_size=35, callbacks=overflow)
     assert res.step == 2 and seen == [1, 1, 1]  # two steps and the epoch's end warned as NumPy does
+
+
+def test_the_step_program_leaves_the_norms_square_roots_to_python_floats():
+    # Before: two 0-d np.sqrt calls a step (the gradient's and the new parameters' norms) in
+    # the replay; global_norm itself takes the root of a Python float with math.sqrt
+    from slopes.ml.train_step import StagedStep
+
+    opt = so.sgd(0.1)
+    step = StagedStep(loss, opt)
+    p = params(2)
+    _, gnorm, pnorm, _, new, _ = step(p, opt.init(p), (X[:7], Y[:7]))
+    (entry,) = step.program._programs.values()
+    assert entry.program.compile().source.count("sqrt") == 0
+    import slopes as sl
+
+    grads = sl.grad(loss)(p, (X[:7], Y[:7]))
+    np.testing.assert_allclose(gnorm, np.sqrt(sum(np.sum(g * g) for g in grads.values())), rtol=1e-15)
+    np.testing.assert_allclose(pnorm, np.sqrt(sum(np.sum(v * v) for v in new.values())), rtol=1e-15)

@@ -1,10 +1,12 @@
 """The whole training step of :func:`slopes.ml.fit` as one replayed program.
 
-Value, gradient, its global norm, the optimizer's update, the new parameters and
-their global norm (for the divergence test) are traced together by
-:func:`slopes.jit`, once per batch shape, and replayed at every later step: one
-compiled function per step instead of a gradient program followed by the
-optimizer's Python code leaf by leaf.
+Value, gradient, the optimizer's update, the new parameters, and the sums of
+squares behind the gradient's and the new parameters' global norms (for the
+history and the divergence test; their square roots are taken on the floats, as
+:func:`slopes.optim.global_norm` does) are traced together by :func:`slopes.jit`,
+once per batch shape, and replayed at every later step: one compiled function per
+step instead of a gradient program followed by the optimizer's Python code leaf by
+leaf.
 
 The program takes the leaves of the parameters and of the optimizer state as
 separate arguments and returns the new ones in a flat tuple. A loop that hands
@@ -29,8 +31,8 @@ import math
 
 from ..core.pytree import flatten, unflatten
 from ..core.staging import TracingError
-from ..optim import apply_updates, global_norm
-from ..optim._leafops import fresh
+from ..optim import apply_updates
+from ..optim._leafops import fresh, sum_squares
 from ..optim.base import _find_all
 from ..transforms import jit as sl_jit
 from ..transforms import value_and_grad
@@ -102,7 +104,7 @@ class StagedStep:
         n = p_def.num_leaves
         params, state = unflatten(p_def, flat[:n]), unflatten(s_def, flat[n:])
         value, grads = self._vg(params, batch)
-        grad_norm = global_norm(grads)
+        grad_squares = _total_squares(grads)
         updates, state = self._optimizer.update(grads, state, params, loss=value)
         # the norm of the new parameters, not of the updates: the replay writes each parameter
         # into its dying update's buffer, which a reading of the update (a view) would forbid
@@ -113,7 +115,7 @@ class StagedStep:
             raise TracingError(
                 "the optimizer's update changes the structure of the parameters or of its state"
             )
-        return (value, grad_norm, global_norm(new), *new_leaves, *state_leaves)
+        return (value, grad_squares, _total_squares(new), *new_leaves, *state_leaves)
 
     def __call__(self, params, state, batch):
         if self.failed:
@@ -149,7 +151,17 @@ class StagedStep:
             new = (*(fresh(x) for x in new[:n]), *new[n:])
         new_params, new_state = self._build(new)
         self._last = (new_params, new_state, new)
-        return float(out[0]), float(out[1]), float(out[2]), lr, new_params, new_state
+        # the norms' roots on Python floats: global_norm's own math.sqrt, without two ufunc calls
+        return float(out[0]), math.sqrt(out[1]), math.sqrt(out[2]), lr, new_params, new_state
+
+
+def _total_squares(tree):
+    """:func:`slopes.optim.global_norm` of ``tree`` before its square root: the same sums, in
+    the same order (so the root of it taken outside the program is the same float)."""
+    total = 0.0
+    for x in flatten(tree)[0]:
+        total = total + sum_squares(x)
+    return total
 
 
 def _lr_positions(state_def, offset):
