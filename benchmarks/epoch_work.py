@@ -9,9 +9,10 @@ difference over their number is the instructions an epoch costs::
         --cachegrind-out-file=/dev/null python benchmarks/epoch_work.py slopes-jit $n 2>&1 | grep "I *refs"
     done
 
-Contenders: ``numpy`` (hand-written backprop and Adam) and ``slopes-jit`` (the user's step
-under ``sl.jit``). Eight epochs run first in both cases (warm-up: traces, the call path's
-compile), so only the counted epochs differ.
+Contenders: ``numpy`` (hand-written backprop and Adam), ``slopes-jit`` (the user's step
+under ``sl.jit``) and ``fit`` (``sl.ml.fit``, one call of 8 + EPOCHS epochs). Eight epochs
+run first in every case (warm-up: traces, the call path's compile), so only the counted
+epochs differ.
 """
 
 from __future__ import annotations
@@ -21,19 +22,22 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from speed import NumpyMLP, SlopesMLP, batches, digits_data, mlp_init, sjit  # noqa: E402
+from speed import FitMLP, NumpyMLP, SlopesMLP, batches, digits_data, mlp_init, sjit  # noqa: E402
 
 WARM = 8
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 2 or argv[0] not in ("numpy", "slopes-jit") or not argv[1].isdigit():
-        print("usage: python benchmarks/epoch_work.py {numpy,slopes-jit} EPOCHS", file=sys.stderr)
+    if len(argv) != 2 or argv[0] not in ("numpy", "slopes-jit", "fit") or not argv[1].isdigit():
+        print("usage: python benchmarks/epoch_work.py {numpy,slopes-jit,fit} EPOCHS", file=sys.stderr)
         return 2
     X, labels, _ = digits_data()
     data = batches(X, labels)
     p0 = mlp_init()
+    if argv[0] == "fit":
+        FitMLP(p0, data).run(WARM + int(argv[1]))
+        return 0
     trainer = NumpyMLP(p0, data) if argv[0] == "numpy" else SlopesMLP(p0, data, sjit)
     for _ in range(WARM + int(argv[1])):
         trainer.epoch()

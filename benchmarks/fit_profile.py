@@ -17,6 +17,10 @@ processes take the core is left out) per epoch, minimum and median of interleave
 - ``fit as speed.py times it``: a 20-epoch ``fit`` over 20, its two traces (the batch of 64
   rows and the short last one) included; ``once per fit call`` is that one-time work.
 
+On a busy machine even CPU times move by 10%; instruction counts do not. The same split in
+instructions: ``benchmarks/epoch_work.py`` (contenders ``numpy``, ``slopes-jit`` and ``fit``)
+under Cachegrind, as its docstring says.
+
 Not a test.
 """
 
@@ -46,7 +50,7 @@ def staged_epoch(p0, data):
     def epoch():
         p, s = carried
         for b in rows:
-            _, _, _, p, s = step(p, s, b)
+            *_, p, s = step(p, s, b)
         carried[:] = p, s
 
     return epoch

@@ -5,6 +5,7 @@ Counts, not times (``benchmarks/speed.py``'s ``mlp`` row has the times).
 """
 
 import gc
+import warnings
 import tracemalloc
 
 import numpy as np
@@ -54,11 +55,14 @@ def python_entries_per_step(leaves):
 
 def test_a_replayed_step_costs_a_fixed_number_of_python_calls_whatever_the_parameter_tree():
     # Before: the step's call keyed, and its result rebuilt, the parameter and optimizer-state
-    # trees at every step: 43 and 61 entries a step with 2 and 8 parameter arrays. Now the
-    # step takes their leaves as arguments and keeps those of its last result: 28 for both.
+    # trees at every step: 43 and 61 entries a step with 2 and 8 parameter arrays. Then the
+    # step took their leaves as arguments and kept those of its last result: 28 for both.
+    # Now the learning rate is read at known positions of the state's leaves (not by a search
+    # of the state tree), the divergence tests pass in one chain of comparisons, and the
+    # floating-point error state is set once around the loop, not per step: 16.
     two, eight = python_entries_per_step(2), python_entries_per_step(8)
     assert abs(two - eight) <= 1
-    assert two <= 30
+    assert two <= 16
 
 
 def test_the_short_last_batch_is_traced_once_per_run_not_per_epoch():
@@ -133,3 +137,126 @@ def test_a_callback_that_puts_new_arrays_into_params_is_followed_by_the_replayed
                 progress=False, callbacks=reset, jit=jit) for jit in (True, False)]
     np.testing.assert_allclose(runs[0].params["w0"], runs[1].params["w0"], rtol=1e-12)
     assert np.all(runs[0].params["w0"] > 4.5)  # 8 Adam steps of about 0.01 from 5
+
+
+def test_a_run_without_a_progress_bar_builds_none(monkeypatch):
+    # Before: every call made a disabled tqdm bar, after trying to import ipywidgets (a failed
+    # import searches the path each time): about 0.2 ms a call for nothing shown
+    import slopes.ml.training as training
+
+    def no_bar():
+        raise AssertionError("a progress bar was looked for")
+
+    monkeypatch.setattr(training, "_progress_bar", no_bar)
+    res = fit(loss, params(1), (X, Y), optimizer=so.sgd(0.01), epochs=2, batch_size=35, progress=False)
+    assert res.step == 4
+
+
+def _eager_run(p, opt, batches):
+    """The reference: each step by parts, eagerly (value and gradient, update, new parameters)."""
+    import slopes as sl
+
+    state, rows = opt.init(p), []
+    for b in batches:
+        lr = so.learning_rate(state)
+        value, grads = sl.value_and_grad(mlp_loss)(p, b)
+        updates, state = opt.update(grads, state, p, loss=value)
+        p = so.apply_updates(p, updates)
+        rows.append((float(value), lr, float(so.global_norm(grads))))
+    return p, np.array(rows)
+
+
+def mlp_loss(p, b):
+    h = snp.maximum(b[0] @ p["W1"] + p["b1"], 0.0)
+    z = h @ p["W2"] + p["b2"]
+    return -snp.mean(snp.sum(b[1] * (z - snp.log(snp.sum(snp.exp(z), axis=1, keepdims=True))), axis=1))
+
+
+def mlp_problem(seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(70, 6))
+    Y = np.eye(3)[rng.integers(0, 3, 70)]
+    p = {"W1": rng.normal(size=(6, 8)) / 2, "b1": np.zeros(8), "W2": rng.normal(size=(8, 3)) / 2, "b2": np.zeros(3)}
+    return p, X, Y
+
+
+def test_fit_takes_bit_for_bit_the_steps_of_the_eager_step_and_records_them():
+    p, Xm, Ym = mlp_problem()
+    # a schedule and a plateau rule: the rate recorded is the state's lr times its lr_scale
+    opt = so.chain(so.clip_by_global_norm(1.0), so.adam(so.cosine_decay(0.05, 15)),
+                   so.reduce_on_plateau(factor=0.5, patience=0))
+    res = fit(mlp_loss, p, (Xm, Ym), optimizer=opt, epochs=3, batch_size=16, shuffle=False, progress=False)
+    batches = [(Xm[i:i + 16], Ym[i:i + 16]) for i in range(0, 70, 16)] * 3
+    ref, rows = _eager_run(p, opt, batches)
+    for k in p:
+        np.testing.assert_array_equal(res.params[k], ref[k])
+    h = res.history.step
+    np.testing.assert_array_equal(np.stack([h["loss"], h["lr"], h["grad_norm"]], axis=1), rows)
+    assert len(set(rows[:, 1])) == 15  # the rate moved every step and was read each time
+    assert np.any(h["lr"] < 0.5 * np.array([so.cosine_decay(0.05, 15)(t) for t in range(15)]))  # scaled
+
+
+def test_a_nan_in_a_parameter_the_loss_does_not_read_stays_hidden_so_each_update_is_checked():
+    # Why fit tests the new parameters after every step rather than waiting for the next loss
+    # to turn non-finite: a parameter the batch does not select (here through snp.where, which
+    # never leaks the branch not taken) can be nan while the loss and gradient stay finite
+    import slopes as sl
+
+    onehot = np.eye(5)[np.arange(40) % 4]  # rows select entries 0..3 of E, never entry 4
+    y = onehot @ np.array([1.0, -1.0, 2.0, 0.5, 0.0])
+
+    def select_loss(p, b):
+        return snp.mean((snp.sum(snp.where(b[0] > 0, p["E"], 0.0), axis=1) - b[1]) ** 2)
+
+    hidden = {"E": np.array([0.0, 0.0, 0.0, 0.0, np.nan])}
+    for vg in (sl.value_and_grad(select_loss), sl.jit(sl.value_and_grad(select_loss))):
+        value, grads = vg(hidden, (onehot, y))
+        assert np.isfinite(value) and np.all(np.isfinite(grads["E"]))
+
+    def poison(grads, count, params=None, **extra):  # sgd, with a nan into E[4] at the third step
+        count = count + 1
+        nan_at_4 = snp.where(snp.arange(5) == 4, snp.where(count == 3, np.nan, 0.0), 0.0)
+        return {"E": -0.1 * grads["E"] + nan_at_4}, count
+
+    opt = so.GradientTransformation(lambda params: np.zeros((), np.int64), poison)
+    for jit in (True, False):
+        res = fit(select_loss, {"E": np.zeros(5)}, (onehot, y), optimizer=opt, epochs=3, batch_size=10,
+                  shuffle=False, progress=False, jit=jit)
+        assert res.diverged and res.step == 2 and "step 3" in res.message and "non-finite update" in res.message
+        assert np.all(np.isfinite(res.params["E"])) and np.all(np.isfinite(res.best_params["E"]))
+
+
+def test_callbacks_run_under_the_callers_floating_point_settings_and_the_step_warns_nothing():
+    seen = []
+
+    def overflow(info):  # the caller's own arithmetic overflows
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            np.float64(1e308) * np.float64(10.0)
+        seen.append(len(w))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # fit itself warns nothing, even as its run overflows
+        res = fit(lambda w, y: snp.mean((w[0] * y) ** 2) * 1e150, np.ones(1), np.full(4, 2.0),
+                  optimizer=so.sgd(1.0), epochs=1, callbacks=overflow)
+    assert res.diverged and seen == []  # the overflowing step is refused before any callback
+    res = fit(loss, params(1), (X, Y), optimizer=so.sgd(0.01), epochs=1, batch_size=35, callbacks=overflow)
+    assert res.step == 2 and seen == [1, 1, 1]  # two steps and the epoch's end warned as NumPy does
+
+
+def test_the_step_program_leaves_the_norms_square_roots_to_python_floats():
+    # Before: two 0-d np.sqrt calls a step (the gradient's and the new parameters' norms) in
+    # the replay; global_norm itself takes the root of a Python float with math.sqrt
+    from slopes.ml.train_step import StagedStep
+
+    opt = so.sgd(0.1)
+    step = StagedStep(loss, opt)
+    p = params(2)
+    _, gnorm, pnorm, _, new, _ = step(p, opt.init(p), (X[:7], Y[:7]))
+    (entry,) = step.program._programs.values()
+    assert entry.program.compile().source.count("sqrt") == 0
+    import slopes as sl
+
+    grads = sl.grad(loss)(p, (X[:7], Y[:7]))
+    np.testing.assert_allclose(gnorm, np.sqrt(sum(np.sum(g * g) for g in grads.values())), rtol=1e-15)
+    np.testing.assert_allclose(pnorm, np.sqrt(sum(np.sum(v * v) for v in new.values())), rtol=1e-15)

@@ -1,10 +1,12 @@
 """The whole training step of :func:`slopes.ml.fit` as one replayed program.
 
-Value, gradient, its global norm, the optimizer's update, the new parameters and
-their global norm (for the divergence test) are traced together by
-:func:`slopes.jit`, once per batch shape, and replayed at every later step: one
-compiled function per step instead of a gradient program followed by the
-optimizer's Python code leaf by leaf.
+Value, gradient, the optimizer's update, the new parameters, and the sums of
+squares behind the gradient's and the new parameters' global norms (for the
+history and the divergence test; their square roots are taken on the floats, as
+:func:`slopes.optim.global_norm` does) are traced together by :func:`slopes.jit`,
+once per batch shape, and replayed at every later step: one compiled function per
+step instead of a gradient program followed by the optimizer's Python code leaf by
+leaf.
 
 The program takes the leaves of the parameters and of the optimizer state as
 separate arguments and returns the new ones in a flat tuple. A loop that hands
@@ -16,16 +18,22 @@ identity.
 The step returns new arrays and never writes into its arguments, so a step that
 :func:`~slopes.ml.fit` rejects (a diverging update) changes nothing, and the
 caller's arrays are never touched.
+
+The learning rate the step used is read from the state's leaves at positions found once
+per state structure, not by searching the state tree at every step.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+import math
+
 from ..core.pytree import flatten, unflatten
 from ..core.staging import TracingError
-from ..optim import apply_updates, global_norm
-from ..optim._leafops import fresh
+from ..optim import apply_updates
+from ..optim._leafops import fresh, sum_squares
+from ..optim.base import _find_all
 from ..transforms import jit as sl_jit
 from ..transforms import value_and_grad
 from ..transforms._callpath import tree_builder
@@ -36,11 +44,18 @@ __all__ = ["StagedStep"]
 class StagedStep:
     """``step(params, state, batch)`` of ``loss`` and ``optimizer``, one ``sl.jit`` program per batch shape.
 
-    Calling it returns ``(loss, grad_norm, params_norm, new_params, new_state)`` (the
-    norms are global 2-norms of the gradient and of the new parameters, 0-d arrays), or None when the step cannot be traced (the loss or the optimizer makes
-    a Python decision on a value, or the optimizer needs ``grad_fn=`` as
-    :func:`slopes.optim.sam` does); it then stays None for the rest of the run, and the
-    caller takes its step by parts.
+    Calling it returns ``(loss, grad_norm, params_norm, lr, new_params, new_state)``, the
+    first four as Python floats: the batch loss, the global 2-norms of the gradient and
+    of the new parameters, and the learning rate the step used
+    (:func:`slopes.optim.learning_rate` of ``state``; nan if the state holds none). It
+    returns None when the step cannot be traced (the loss or the optimizer makes a Python
+    decision on a value, or the optimizer needs ``grad_fn=`` as :func:`slopes.optim.sam`
+    does); it then stays None for the rest of the run, and the caller takes its step by
+    parts.
+
+    ``quiet=False`` leaves NumPy's floating-point error state alone: for a caller that
+    already ignores overflow and invalid operations around its loop (a diverging step is
+    its to report), saving an ``np.errstate`` per step.
 
     Passing back the ``new_params`` and ``new_state`` of the previous call reuses their
     leaves as they came out of the program. A caller that changes those trees
@@ -54,19 +69,21 @@ class StagedStep:
     >>> loss = lambda w, b: snp.sum((w - b) ** 2)
     >>> step = StagedStep(loss, so.sgd(0.25))
     >>> w = np.array([1.0, -2.0])
-    >>> value, gnorm, pnorm, new_w, state = step(w, so.sgd(0.25).init(w), np.zeros(2))
-    >>> float(value), float(gnorm) ** 2, new_w, float(pnorm) ** 2
-    (5.0, 20.0, array([ 0.5, -1. ]), 1.25)
+    >>> value, gnorm, pnorm, lr, new_w, state = step(w, so.sgd(0.25).init(w), np.zeros(2))
+    >>> value, gnorm ** 2, new_w, pnorm ** 2, lr
+    (5.0, 20.0, array([ 0.5, -1. ]), 1.25, 0.25)
     """
 
-    def __init__(self, loss, optimizer):
+    def __init__(self, loss, optimizer, quiet=True):
         self._vg = value_and_grad(loss)
         self._optimizer = optimizer
+        self._quiet = quiet
         self.program = None  # sl.jit of the flat step, made for the first trees' structure
         self.failed = False
         self._defs = None  # (params treedef, state treedef)
         self._build = None  # new leaves -> (params, state), compiled from their structure
         self._scalars = False  # whether some parameter is 0-d (its replayed value is a NumPy scalar)
+        self._lr_at = None  # positions in the flat arguments of the state's lr and lr_scale leaves
         self.forget()
 
     def forget(self) -> None:
@@ -87,7 +104,7 @@ class StagedStep:
         n = p_def.num_leaves
         params, state = unflatten(p_def, flat[:n]), unflatten(s_def, flat[n:])
         value, grads = self._vg(params, batch)
-        grad_norm = global_norm(grads)
+        grad_squares = _total_squares(grads)
         updates, state = self._optimizer.update(grads, state, params, loss=value)
         # the norm of the new parameters, not of the updates: the replay writes each parameter
         # into its dying update's buffer, which a reading of the update (a view) would forbid
@@ -98,7 +115,7 @@ class StagedStep:
             raise TracingError(
                 "the optimizer's update changes the structure of the parameters or of its state"
             )
-        return (value, grad_norm, global_norm(new), *new_leaves, *state_leaves)
+        return (value, grad_squares, _total_squares(new), *new_leaves, *state_leaves)
 
     def __call__(self, params, state, batch):
         if self.failed:
@@ -112,19 +129,48 @@ class StagedStep:
                 self._build = tree_builder(flatten((params, state))[1])
                 self.program = sl_jit(self._flat_step)
                 self._scalars = any(np.ndim(x) == 0 for x in p_leaves)
+                self._lr_at = _lr_positions(s_def, p_def.num_leaves)
             flat = p_leaves + s_leaves
         try:
-            with np.errstate(over="ignore", invalid="ignore"):  # fit reports a non-finite step itself
+            if self._quiet:
+                with np.errstate(over="ignore", invalid="ignore"):  # fit reports a non-finite step itself
+                    out = self.program(*flat, batch)
+            else:
                 out = self.program(*flat, batch)
         except (TypeError, ValueError):  # TracingError is a TypeError; sam's missing grad_fn a ValueError
             self.failed = True  # a real error in the loss surfaces again from the by-parts step
             self.forget()
             return None
+        lr_at, scale_at = self._lr_at
+        lr = math.nan if lr_at is None else float(flat[lr_at])
+        if scale_at:  # learning_rate's own arithmetic: the lr times the product of the scales
+            lr *= math.prod(float(flat[k]) for k in scale_at)
         new = out[3:]
         if self._scalars:  # fit's parameters stay arrays it may write into
             n = self._defs[0].num_leaves
             new = (*(fresh(x) for x in new[:n]), *new[n:])
         new_params, new_state = self._build(new)
         self._last = (new_params, new_state, new)
-        return out[0], out[1], out[2], new_params, new_state
+        # the norms' roots on Python floats: global_norm's own math.sqrt, without two ufunc calls
+        return float(out[0]), math.sqrt(out[1]), math.sqrt(out[2]), lr, new_params, new_state
+
+
+def _total_squares(tree):
+    """:func:`slopes.optim.global_norm` of ``tree`` before its square root: the same sums, in
+    the same order (so the root of it taken outside the program is the same float)."""
+    total = 0.0
+    for x in flatten(tree)[0]:
+        total = total + sum_squares(x)
+    return total
+
+
+def _lr_positions(state_def, offset):
+    """Where the step's flat arguments (``offset`` parameter leaves, then the state's) hold the
+    state's first ``lr`` and its ``lr_scale`` leaves, as :func:`slopes.optim.learning_rate` finds
+    them; ``(None, ())`` when the state has no ``lr`` leaf."""
+    slots = unflatten(state_def, list(range(offset, offset + state_def.num_leaves)))
+    lrs, scales = _find_all(slots, "lr", []), _find_all(slots, "lr_scale", [])
+    if not lrs or not all(type(k) is int for k in (lrs[0], *scales)):
+        return None, ()
+    return lrs[0], tuple(scales)
 

@@ -399,7 +399,7 @@ def fit(
     fields = _STEP_FIELDS + (_PRECISION_FIELDS if scaler is not None else ())
     add_row = history.step.appender(*fields)
     shared: dict = {}
-    staged = StagedStep(loss, opt) if jit and scaler is None else None
+    staged = StagedStep(loss, opt, quiet=False) if jit and scaler is None else None
     extent = None  # max|params|, or a bound of it after replayed steps (see _bound_extent)
     if scaler is None:
         vg = _Staged(value_and_grad(loss), jit, shared)
@@ -408,14 +408,11 @@ def fit(
     eval_loss = _Staged(loss, jit, shared)
     nb = batches.batches_per_epoch
     show = sys.stderr.isatty() if progress is None else bool(progress)
-    bar = _progress_bar()(
-        total=epochs * nb,
-        initial=min(step, epochs * nb),
-        disable=not show,
-        unit="step",
-        dynamic_ncols=True,
-        leave=True,
-    )
+    bar = None
+    if show:  # tqdm (and the look for a notebook) only for a bar that is shown
+        bar = _progress_bar()(
+            total=epochs * nb, initial=min(step, epochs * nb), unit="step", dynamic_ncols=True, leave=True
+        )
 
     def checkpoint(epoch, pos, epoch_start_rng):
         nonlocal saved_step
@@ -449,123 +446,119 @@ def fit(
     watch = None  # blow-up test of slopes.minimize, from the first step's loss and params
     message = f"completed {epochs} epochs"
     stop = False
+    user_fp = np.geterr()  # the caller's floating-point error handling, for the caller's code
     try:
-        for epoch in range(epoch0, epochs):
-            t_epoch = time.perf_counter()
-            if epoch == epoch0 and rng_state is not None:
-                batches.rng.bit_generator.state = rng_state
-            epoch_start_rng = batches.rng.bit_generator.state
-            epoch_batches = batches.epoch()
-            # rows per batch: streamed epochs cut each chunk on its own, so they know theirs
-            sizes = getattr(epoch_batches, "sizes", None)
-            if sizes is None:
-                sizes = np.minimum(batches.batch_size, batches.n - batches.batch_size * np.arange(nb))
-            first_pos = pos0 if epoch == epoch0 else 0
-            first_row = len(history.step) - first_pos  # a resumed epoch's earlier rows came with the checkpoint
-            for pos in range(first_pos, nb):
-                batch = epoch_batches[pos]
-                lr = _lr(state)
-                out = staged(params, state, batch) if staged is not None else None
-                skipped = False
-                if out is not None:  # the whole step, replayed: taken unless it diverges
-                    value, gnorm, pnorm, new_params, new_state = out
-                    value, gnorm, pnorm = float(value), float(gnorm), float(pnorm)
-                    if not math.isnan(lr):  # a traced schedule's values are checked here
-                        check_learning_rate(lr, "fit(): the optimizer's learning rate", step=step)
-                    extent = _bound_extent(params, extent, watch)
-                    why = _finite_problem(value, gnorm)
-                else:
-                    value, grads, gnorm, skipped, why = _gradient(vg, scaler, params, batch)
-                    extent = None if skipped else _extent(params)
-                if why is None and not skipped:
-                    watch = watch or DivergenceWatch(extent, value)
-                    why = watch.reason(extent, value, what="loss")
-                # max|new params| <= their 2-norm, finite exactly when they are: the exact test only
-                # near the bound (NaN fails the comparison; inf there only when the bound is inf)
-                if why is None and out is not None and (not pnorm <= watch.xmax or pnorm == math.inf):
-                    why = _new_params_problem(new_params, watch, lr)
-                if why is not None:
-                    diverged, stop = True, True
-                    message = (
-                        f"diverged at step {step + 1} (epoch {epoch}): {why}; params are the last finite ones"
-                    )
-                    break
-                if out is not None:
-                    params, state, extent = new_params, new_state, pnorm
-                elif not skipped:
-                    regrad = _BatchGrad(vg, scaler, batch)  # for optimizers that re-evaluate (sam)
-                    with np.errstate(over="ignore", invalid="ignore"):  # a non-finite update is reported below
-                        updates, new_state = opt.update(grads, state, params, grad_fn=regrad, loss=value)
-                    skipped = not regrad.finite
-                    if regrad.finite:
-                        why = _update_problem(params, extent, updates, watch, lr)
+        # a diverging step is reported as such, so NumPy's warnings about its overflow are not
+        # wanted: ignored once around the loop (not per step), the caller's settings restored
+        # around the caller's own code (callbacks, metrics, the validation loss)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for epoch in range(epoch0, epochs):
+                t_epoch = time.perf_counter()
+                if epoch == epoch0 and rng_state is not None:
+                    batches.rng.bit_generator.state = rng_state
+                epoch_start_rng = batches.rng.bit_generator.state
+                epoch_batches = batches.epoch()
+                # rows per batch: streamed epochs cut each chunk on its own, so they know theirs
+                sizes = getattr(epoch_batches, "sizes", None)
+                if sizes is None:
+                    sizes = np.minimum(batches.batch_size, batches.n - batches.batch_size * np.arange(nb))
+                first_pos = pos0 if epoch == epoch0 else 0
+                first_row = len(history.step) - first_pos  # a resumed epoch's earlier rows came with the checkpoint
+                for pos in range(first_pos, nb):
+                    batch = epoch_batches[pos]
+                    out = staged(params, state, batch) if staged is not None else None
+                    skipped = False
+                    if out is not None:  # the whole step, replayed: taken unless it diverges
+                        value, gnorm, pnorm, lr, new_params, new_state = out
+                        # every test of _replay_problem passing, in one chain of comparisons (nan fails
+                        # each): the loss, gradient and learning rate finite, the loss and the bounds of
+                        # max|params| before and after the step within the blow-up limits
+                        if not (watch is not None and -math.inf < value < math.inf and value <= watch.fmax
+                                and gnorm < math.inf and (0.0 <= lr < math.inf or lr != lr)
+                                and extent <= watch.xmax and pnorm <= watch.xmax and pnorm < math.inf):
+                            why, extent, watch = _replay_problem(params, extent, watch, out, step)
+                            if why is not None:
+                                diverged, stop, message = True, True, _divergence(step, epoch, why)
+                                break
+                        params, state, extent = new_params, new_state, pnorm
+                    else:
+                        lr = _lr(state)
+                        value, grads, gnorm, skipped, why = _gradient(vg, scaler, params, batch)
+                        extent = None if skipped else _extent(params)
+                        if why is None and not skipped:
+                            watch = watch or DivergenceWatch(extent, value)
+                            why = watch.reason(extent, value, what="loss")
+                        if why is None and not skipped:
+                            regrad = _BatchGrad(vg, scaler, batch)  # for optimizers that re-evaluate (sam)
+                            updates, new_state = opt.update(grads, state, params, grad_fn=regrad, loss=value)
+                            skipped = not regrad.finite
+                            if regrad.finite:
+                                why = _update_problem(params, extent, updates, watch, lr)
+                            elif scaler is None:
+                                why = "non-finite gradient where the optimizer re-evaluated it"
                         if why is not None:
-                            diverged, stop = True, True
-                            message = (
-                                f"diverged at step {step + 1} (epoch {epoch}): {why}; params are the last "
-                                "finite ones"
-                            )
+                            diverged, stop, message = True, True, _divergence(step, epoch, why)
                             break
-                        _add_in_place(params, updates)  # fit's own copies: no new arrays per step
-                        state = new_state
-                    elif scaler is None:
-                        diverged, stop = True, True
-                        message = (
-                            f"diverged at step {step + 1} (epoch {epoch}): non-finite gradient where the "
-                            "optimizer re-evaluated it; params are the last finite ones"
-                        )
+                        if not skipped:
+                            _add_in_place(params, updates)  # fit's own copies: no new arrays per step
+                            state = new_state
+                    step += 1
+                    if scaler is None:
+                        add_row(value, lr, gnorm, epoch)
+                    else:
+                        add_row(value if not skipped else math.nan, lr, gnorm, epoch, scaler.scale, skipped)
+                    if show:
+                        bar.update(1)
+                        bar.set_postfix(epoch=epoch, loss=f"{value:.4g}", refresh=False)
+                    if callbacks:
+                        with np.errstate(**user_fp):
+                            who = run_callbacks(
+                                callbacks, TrainInfo("step", step, epoch, value, params, state, history, {})
+                            )
+                        if who is not None:
+                            message, stop = f"stopped by callback {who} at step {step}", True
+                        if staged is not None:  # a callback may have put other arrays into params
+                            staged.forget()
+                    if pos == nb - 1 and not stop:
+                        with np.errstate(**user_fp):
+                            logs = _evaluate(eval_loss, params, data, val_data, metrics, history, epoch, t_epoch,
+                                             sizes, first_row)
+                        improved, es_stop = tracker.update(logs[tracker.monitor])
+                        if improved and _all_finite(params):
+                            best_params, best_epoch = _copy(params), epoch
+                        history.epoch.append(**logs)
+                        if es is not None and es_stop:
+                            stopped_early, stop = True, True
+                            message = (
+                                f"early stopping at epoch {epoch}: {es.monitor} did not improve for "
+                                f"{es.patience} epochs (best {tracker.best:.6g} at epoch {best_epoch})"
+                            )
+                        if callbacks:
+                            info = TrainInfo("epoch", step, epoch, logs["loss"], params, state, history, logs)
+                            with np.errstate(**user_fp):
+                                who = run_callbacks(callbacks, info)
+                            if who is not None:
+                                message, stop = f"stopped by callback {who} at epoch {epoch}", True
+                        if staged is not None and (callbacks or metrics):
+                            staged.forget()
+                    # by default, at the end of each epoch
+                    if checkpoint_dir is not None and (
+                        step % checkpoint_every == 0 if checkpoint_every else pos == nb - 1
+                    ):
+                        checkpoint(epoch, pos + 1, epoch_start_rng)
+                    if stop:
                         break
-                step += 1
-                if scaler is None:
-                    add_row(value, lr, gnorm, epoch)
-                else:
-                    add_row(value if not skipped else math.nan, lr, gnorm, epoch, scaler.scale, skipped)
-                if show:
-                    bar.update(1)
-                    bar.set_postfix(epoch=epoch, loss=f"{value:.4g}", refresh=False)
-                if callbacks:
-                    who = run_callbacks(
-                        callbacks, TrainInfo("step", step, epoch, value, params, state, history, {})
-                    )
-                    if who is not None:
-                        message, stop = f"stopped by callback {who} at step {step}", True
-                    if staged is not None:  # a callback may have put other arrays into params
-                        staged.forget()
-                if pos == nb - 1 and not stop:
-                    logs = _evaluate(eval_loss, params, data, val_data, metrics, history, epoch, t_epoch, sizes,
-                                     first_row)
-                    improved, es_stop = tracker.update(logs[tracker.monitor])
-                    if improved and _all_finite(params):
-                        best_params, best_epoch = _copy(params), epoch
-                    history.epoch.append(**logs)
-                    if es is not None and es_stop:
-                        stopped_early, stop = True, True
-                        message = (
-                            f"early stopping at epoch {epoch}: {es.monitor} did not improve for "
-                            f"{es.patience} epochs (best {tracker.best:.6g} at epoch {best_epoch})"
-                        )
-                    info = TrainInfo("epoch", step, epoch, logs["loss"], params, state, history, logs)
-                    who = run_callbacks(callbacks, info)
-                    if who is not None:
-                        message, stop = f"stopped by callback {who} at epoch {epoch}", True
-                    if staged is not None and (callbacks or metrics):
-                        staged.forget()
-                # by default, at the end of each epoch
-                due = step % checkpoint_every == 0 if checkpoint_every else pos == nb - 1
-                if checkpoint_dir is not None and due:
-                    checkpoint(epoch, pos + 1, epoch_start_rng)
                 if stop:
                     break
-            if stop:
-                break
-        else:
-            if checkpoint_dir is not None and saved_step != step:
-                checkpoint(epochs - 1, nb, None)
+            else:
+                if checkpoint_dir is not None and saved_step != step:
+                    checkpoint(epochs - 1, nb, None)
     except KeyboardInterrupt:
         interrupted = True
         message = f"interrupted (KeyboardInterrupt) after step {step}"
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
         if streamed:
             batches.close()
     return TrainResult(
@@ -582,6 +575,30 @@ def fit(
         elapsed=time.perf_counter() - t_start,
         loss_scale=scaler,
     )
+
+
+def _divergence(step, epoch, why) -> str:
+    """The message of a run that diverged at its next step (``step`` taken so far)."""
+    return f"diverged at step {step + 1} (epoch {epoch}): {why}; params are the last finite ones"
+
+
+def _replay_problem(params, extent, watch, out, step):
+    """The divergence tests of a replayed step (``out`` of :class:`~slopes.ml.train_step.StagedStep`)
+    in full: ``(why it ends the run or None, the bound of max|params| to keep, the watch)``; the
+    first step makes the run's :class:`~slopes.optim.methods_base.DivergenceWatch`."""
+    value, gnorm, pnorm, lr, new_params, _ = out
+    if not math.isnan(lr):  # a traced schedule's values are checked here
+        check_learning_rate(lr, "fit(): the optimizer's learning rate", step=step)
+    extent = _bound_extent(params, extent, watch)
+    why = _finite_problem(value, gnorm)
+    if why is None:
+        watch = watch or DivergenceWatch(extent, value)
+        why = watch.reason(extent, value, what="loss")
+    # max|new params| <= their 2-norm, finite exactly when they are: the exact test only
+    # near the bound (NaN fails the comparison; inf there only when the bound is inf)
+    if why is None and (not pnorm <= watch.xmax or pnorm == math.inf):
+        why = _new_params_problem(new_params, watch, lr)
+    return why, extent, watch
 
 
 def _bound_extent(params, bound, watch):
