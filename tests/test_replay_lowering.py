@@ -9,6 +9,7 @@ import pytest
 import slopes as sl
 import slopes.numpy as snp
 
+from calls import calls_during
 
 
 def chained_rosenbrock(x):
@@ -136,3 +137,16 @@ def test_the_mask_passes_finite_entries_whose_squares_overflow():
     jitted, eager = sl.jit(sl.grad(f))(x), sl.grad(f)(x)
     np.testing.assert_array_equal(jitted, eager)
     np.testing.assert_array_equal(jitted, 2e200 * x)
+
+
+def test_a_value_and_grad_call_enters_only_the_call_and_the_replay():
+    # run() was a lambda over the replay and a builder of the (f, g) tuple the replay returns
+    vg = sl.jit(sl.value_and_grad(lambda x: snp.sum(x * x)))
+    x = np.arange(3.0)
+    vg(x)
+    (entry,) = vg._programs.values()
+    replay_calls, _ = calls_during(entry.replay, x)
+    calls, (f, g) = calls_during(vg, x)
+    # __call__, len(args), the lookup and the clock: 6 with the lambda and the builder
+    assert calls - replay_calls <= 4, (calls, replay_calls)
+    assert f == 5.0 and g.tolist() == [0.0, 2.0, 4.0]
