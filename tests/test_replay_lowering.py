@@ -150,3 +150,36 @@ def test_a_value_and_grad_call_enters_only_the_call_and_the_replay():
     # __call__, len(args), the lookup and the clock: 6 with the lambda and the builder
     assert calls - replay_calls <= 4, (calls, replay_calls)
     assert f == 5.0 and g.tolist() == [0.0, 2.0, 4.0]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_negated_product_with_a_number_is_one_product_with_the_same_bits(dtype):
+    # d/dx (1 - x)^2 = -(2.0 * (1 - x)) from the chain rule: one multiply by -2.0 in the replay
+    def f(x):
+        return snp.sum((1.0 - x) ** 2)
+
+    x = awkward_values(dtype, n=2000, seed=2)
+    vg = sl.jit(sl.grad(f))
+    with np.errstate(all="ignore"):
+        got, eager = vg(x), sl.grad(f)(x)
+        want = -(2.0 * (1.0 - x))  # NumPy, the rule's own order of operations
+    names = [e.prim.name for e in vg.trace(x).equations]
+    assert "negative" not in names and names.count("multiply") == 1, names
+    assert got.dtype == dtype
+    finite = ~np.isnan(want)  # only a NaN's sign bit may differ
+    bits = f"u{want.itemsize}"
+    np.testing.assert_array_equal(got[finite].view(bits), want[finite].view(bits))
+    np.testing.assert_array_equal(eager[finite].view(bits), want[finite].view(bits))
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+
+
+def test_a_product_read_twice_keeps_its_negation():
+    # -(3 x) and 3 x both needed: the product stays, negated once
+    def f(x):
+        p = 3.0 * x
+        return snp.sum(-p * x) + snp.sum(p)
+
+    prog = sl.jit(f).trace(np.ones(4))
+    assert [e.prim.name for e in prog.equations].count("negative") == 1
+    x = np.array([0.5, -1.0, 2.0, 0.0])
+    assert sl.jit(f)(x) == pytest.approx(-3.0 * np.sum(x * x) + 3.0 * np.sum(x))
