@@ -351,11 +351,12 @@ class _Staged:
 
         ``(f, g)`` is what this value-and-gradient returned for the array ``x``: the program
         traced for ``x``'s shape and dtype returns the same types at every call, so when ``f``
-        is a float and ``g`` an array of ``x``'s shape and ``dtype``, the replay's outputs
-        need no conversion (what :meth:`Problem.value_and_grad` checks on its general path).
+        is a real scalar (``float(f)`` is then what the general path's checks give) and ``g``
+        an array of ``x``'s shape and ``dtype``, the replay's outputs need no checks.
         """
         jitted = self.program.jitted
-        if jitted is None or type(x) is not np.ndarray or not isinstance(f, float) or type(g) is not np.ndarray \
+        if jitted is None or type(x) is not np.ndarray or not isinstance(f, (float, np.floating)) \
+                or type(g) is not np.ndarray \
                 or g.dtype is not dtype or g.shape != x.shape:
             return None
         replay = jitted.replay_for(x)
