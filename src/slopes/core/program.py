@@ -154,9 +154,9 @@ _BROADCASTING = {"add", "subtract", "multiply", "divide", "mask_zero"}
 # -- code specialized to the traced shapes ----------------------------------------------
 # {name: rule(e, in_avals, out_aval) -> a format string over the arguments ("{0} @ {1}"),
 # a callable taking the arguments positionally, ``(callable, positions)`` to call it on those
-# arguments only, or None for the generic call}. Shapes
-# and dtypes are fixed per trace, so work the generic implementation redoes on every
-# call (axes to sum over, Python wrappers, keyword parsing) is done once here.
+# arguments only, or None for the generic call}. Shapes and dtypes are fixed per trace, so
+# work the generic implementation redoes on every call (axes to sum over, Python wrappers,
+# keyword parsing) is done once here.
 def _floating(aval):
     return getattr(aval[1], "kind", None) == "f"
 
@@ -259,8 +259,7 @@ def _power_ufunc(dtype, exponent):
 
 
 def _spec_power(e, ins, out):
-    (xs, xd), (ys, _) = ins
-    y = e.ins[1]
+    (xs, xd), y = ins[0], e.ins[1]
     if type(e.ins[0]) is int and len(xs) >= 1 and type(y) is Const and type(y.value) in (int, float) \
             and isinstance(xd, np.dtype) and len(out[0]) >= 1:
         ufunc = _power_ufunc(xd, y.value)  # an array's `**`: NumPy's fast path, called directly
