@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 import slopes as sl
+import slopes.numpy as snp
+from slopes.optim.methods_base import Problem
 from slopes.optim.quasi_newton import LBFGSMemory
 
 
@@ -69,6 +71,70 @@ def test_lbfgs_calls_per_iteration_bounded():
     per_it, res = calls_per_iteration("lbfgs")
     assert res.nit > 50  # enough iterations that the start-up calls are amortised
     assert per_it <= 43, f"{per_it:.1f} calls per L-BFGS iteration"
+
+
+def chained_rosenbrock(x):
+    return snp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def calls_per_evaluation(fun, x0, **kw):
+    """Function entries (Python and builtin) per call of the problem's value-and-gradient in an
+    L-BFGS run, everything below it included (the replayed program's NumPy calls too), and the run."""
+    sl.minimize(fun, x0, method="lbfgs", maxiter=2, **kw)  # imports, traces and kept programs warm
+    code = Problem.value_and_grad.__code__
+    count, depth = [0], [0]
+
+    def hook(frame, event, arg):
+        if event == "call" and frame.f_code is code:
+            depth[0] += 1
+        elif event == "return" and frame.f_code is code:
+            depth[0] -= 1
+        if depth[0] and event in ("call", "c_call"):
+            count[0] += 1
+
+    sys.setprofile(hook)
+    try:
+        res = sl.minimize(fun, x0, method="lbfgs", gtol=1e-5, **kw)
+    finally:
+        sys.setprofile(None)
+    return count[0] / res.ngev, res
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_ad_evaluation_calls_the_replay_directly(dtype):
+    # Problem.value_and_grad -> _Staged -> Jitted.__call__ (cache lookup, clock) -> a lambda ->
+    # the replay -> a builder of the (f, g) tuple it already returned, and in the replay three
+    # calls of power's Python implementation and np.isfinite(r).all(): 18 entries an
+    # evaluation. Now the problem calls the replay itself once a first call has shown its
+    # signature and output types: value_and_grad, the replay, and in it the mask's helper with
+    # its vdot and isfinite, and the gradient's zeros: 6
+    x0 = np.tile([-1.2, 1.0], 50).astype(dtype)
+    per_eval, res = calls_per_evaluation(chained_rosenbrock, x0)
+    assert res.x.dtype == dtype and res.ngev > 500 and (res.success or dtype == np.float32)
+    assert per_eval <= 7, f"{per_eval:.1f} calls per AD evaluation"
+    # the same iterates as with the same gradient values given as jac= (the program's own)
+    vg = sl.jit(sl.value_and_grad(chained_rosenbrock))
+    ref = sl.minimize(lambda x: float(vg(x)[0]), x0, jac=lambda x: vg(x)[1], method="lbfgs", gtol=1e-5)
+    assert ref.x.dtype == dtype
+    assert (res.nit, res.nfev, res.ngev) == (ref.nit, ref.nfev, ref.ngev)
+    np.testing.assert_array_equal(res.x, ref.x)
+
+
+def test_a_staged_problem_counts_and_checks_like_the_general_path():
+    # the direct path counts fun's calls and gradients as the general one, and an x of
+    # another shape or dtype, or extra arguments, take the general path
+    p = Problem(lambda x: snp.sum(x ** 3))
+    p._vg = sl.value_and_grad(p._fun)  # as minimize builds it: on the counted fun
+    p.stage()
+    x = np.array([1.0, 2.0])
+    assert p.value_and_grad(x) == (9.0, pytest.approx([3.0, 12.0]))
+    assert p._direct is not None and (p.nfev, p.ngev) == (1, 1)
+    f, g = p.value_and_grad(np.array([2.0, 3.0]))
+    assert (f, g.tolist(), p.nfev, p.ngev) == (35.0, [12.0, 27.0], 2, 2)
+    f, g = p.value_and_grad(np.array([1.0, 1.0, 1.0]))  # another shape: traced again, checked
+    assert (f, g.tolist(), p.nfev, p.ngev) == (3.0, [3.0, 3.0, 3.0], 3, 3)
+    f, g = p.value_and_grad(np.array([2.0, 3.0], dtype=np.float32))  # another dtype: converted
+    assert type(f) is float and g.dtype == np.float64 and (f, p.ngev) == (35.0, 4)
 
 
 def dot_calls(fn):

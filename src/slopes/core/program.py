@@ -35,13 +35,14 @@ run while tracing).
 from __future__ import annotations
 
 import functools
+import math
 import operator
 from typing import NamedTuple
 
 import numpy as np
 
 from .ops.linalg import is_identity
-from .ops.rules import UFUNCS
+from .ops.rules import UFUNCS, mask_zero
 from .tiling import lower
 
 __all__ = ["Const", "Equation", "Program"]
@@ -115,6 +116,12 @@ def _is_const(ref, value):
     return v.size <= 64 and bool(np.all(v == value))
 
 
+def _negatable(v):
+    """Whether ``-v`` is a number of ``v``'s own type: a Python number or a NumPy float or
+    complex (a NumPy int may overflow when negated, a bool is no longer one)."""
+    return type(v) in (int, float, complex) or isinstance(v, (np.floating, np.complexfloating))
+
+
 def _nonzero(v):
     return (type(v) in (int, float) or isinstance(v, (np.generic, np.ndarray))) and bool(np.all(v != 0))
 
@@ -146,9 +153,10 @@ _BROADCASTING = {"add", "subtract", "multiply", "divide", "mask_zero"}
 
 # -- code specialized to the traced shapes ----------------------------------------------
 # {name: rule(e, in_avals, out_aval) -> a format string over the arguments ("{0} @ {1}"),
-# a callable taking the arguments positionally, or None for the generic call}. Shapes
-# and dtypes are fixed per trace, so work the generic implementation redoes on every
-# call (axes to sum over, Python wrappers, keyword parsing) is done once here.
+# a callable taking the arguments positionally, ``(callable, positions)`` to call it on those
+# arguments only, or None for the generic call}. Shapes and dtypes are fixed per trace, so
+# work the generic implementation redoes on every call (axes to sum over, Python wrappers,
+# keyword parsing) is done once here.
 def _floating(aval):
     return getattr(aval[1], "kind", None) == "f"
 
@@ -214,6 +222,85 @@ def _spec_negative(e, ins, out):
     return "-{0}" if _floating(ins[0]) else None
 
 
+class _UfuncCalled(Exception):
+    """Raised by :class:`_PowerProbe` with the ufunc NumPy called for ``**``."""
+
+
+class _PowerProbe(np.ndarray):
+    """An array that reports, instead of running, the ufunc an operator on it calls."""
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        raise _UfuncCalled(ufunc, method, len(inputs), kwargs)
+
+
+@functools.lru_cache(maxsize=256, typed=True)
+def _power_ufunc(dtype, exponent):
+    """The one-argument ufunc NumPy's ``x ** exponent`` calls for an array ``x`` of ``dtype``
+    (``np.square`` for the int 2 in NumPy 2), or None when it calls ``np.power``.
+
+    Asked of NumPy itself (its fast paths differ between versions: 2.0 is ``np.power`` now,
+    was ``np.square`` before), so a replay calling the ufunc computes what ``**`` does, bit for bit.
+
+    >>> _power_ufunc(np.dtype(np.float64), 2)
+    <ufunc 'square'>
+    >>> _power_ufunc(np.dtype(np.float64), 3) is None
+    True
+    """
+    try:
+        with np.errstate(all="ignore"):
+            np.zeros(1, dtype).view(_PowerProbe) ** exponent
+    except _UfuncCalled as called:
+        ufunc, method, nin, kwargs = called.args
+        if ufunc is not np.power and method == "__call__" and nin == 1 and not kwargs:
+            return ufunc
+    except Exception:  # noqa: BLE001 - an exponent NumPy refuses here: keep the generic call
+        pass
+    return None
+
+
+def _spec_power(e, ins, out):
+    (xs, xd), y = ins[0], e.ins[1]
+    if type(e.ins[0]) is int and len(xs) >= 1 and type(y) is Const and type(y.value) in (int, float) \
+            and isinstance(xd, np.dtype) and len(out[0]) >= 1:
+        ufunc = _power_ufunc(xd, y.value)  # an array's `**`: NumPy's fast path, called directly
+        if ufunc is not None:
+            return ufunc, (0,)
+    # `**` unless both are Python numbers (what the primitive's own implementation does); a
+    # 0-d variable may be a NumPy scalar, whose `**` is not an array's
+    return "{0} ** {1}" if any(_floating(a) for a in ins) else None
+
+
+def _finite_or_masked(g, r):
+    """``mask_zero(g, r)`` for a real floating array ``r``: ``r`` itself when ``r . r`` is
+    finite, which it is only when every entry is (a nan or inf entry makes it nan or inf);
+    else the primitive's own test (also for finite entries whose squares overflow).
+
+    One BLAS pass with no temporary: 0.4 us against 0.85 us for ``np.isfinite(r).all()`` at
+    n = 99, which an L-BFGS replay pays at every evaluation. ``np.vdot``, unlike ``dot``,
+    raises no floating-point warning when the squares overflow (the primitive warns of
+    nothing either).
+
+    >>> r = np.array([1.0, 2.0])
+    >>> _finite_or_masked(np.ones(2), r) is r
+    True
+    >>> _finite_or_masked(np.array([0.0, 1.0]), np.array([np.inf, 2.0]))
+    array([0., 2.])
+    """
+    if math.isfinite(_vdot(r, r)):
+        return r
+    return mask_zero.impl(g, r)
+
+
+# the C function without __array_function__'s Python dispatcher (NEP 18's _implementation):
+# the arguments are a program's own arrays
+_vdot = getattr(np.vdot, "_implementation", np.vdot)
+
+
+def _spec_mask_zero(e, ins, out):
+    r = ins[1]
+    return _finite_or_masked if len(r[0]) >= 1 and r[1] in _DOT_DTYPES and r == out else None
+
+
 _SELECT_BITS = {np.dtype(np.float64): np.dtype(np.int64), np.dtype(np.float32): np.dtype(np.int32)}
 
 
@@ -256,6 +343,8 @@ _SPECIALIZE = {
     "matmul": _spec_matmul,
     "transpose": _spec_transpose,
     "reshape": _spec_reshape,
+    "power": _spec_power,
+    "mask_zero": _spec_mask_zero,
 }
 
 
@@ -409,8 +498,33 @@ class Program:
         from .scalings import fold_scalings  # it builds on this module
 
         # folding counts the readers of each result: dead ones must be gone first
-        self.equations = self._live(fold_scalings(self, self._live(self._skip_broadcasts(kept))))
+        kept = self._fold_negations(self._live(self._skip_broadcasts(kept)))
+        self.equations = self._live(fold_scalings(self, kept))
         return self
+
+    def _fold_negations(self, eqns):
+        """``negative(c * v)`` as ``(-c) * v`` for a number ``c``, where nothing else reads the
+        product: one NumPy call fewer, the same result (rounding to nearest commutes with
+        negation; only a NaN's sign bit may differ). A backward pass writes such pairs: the
+        cotangent of ``1 - x`` in ``(1 - x) ** 2`` is ``-(2.0 * (1 - x))``."""
+        readers = {}
+        for r in [r for e in eqns for r in e.ins] + self.outputs:
+            if type(r) is int:
+                readers[r] = readers.get(r, 0) + 1
+        products = {e.out: k for k, e in enumerate(eqns) if e.prim.name == "multiply" and not e.params}
+        out = list(eqns)
+        for k, e in enumerate(eqns):
+            r = e.ins[0] if e.prim.name == "negative" and not e.params else None
+            if r not in products or readers[r] != 1 or not _floating(self.avals[e.out]):
+                continue
+            j = products[r]
+            ins = out[j].ins
+            c = next((i for i, a in enumerate(ins) if type(a) is Const and _negatable(a.value)), None)
+            if c is None or self.avals[r] != self.avals[e.out]:
+                continue
+            out[k] = out[j]._replace(ins=ins[:c] + (Const(-ins[c].value),) + ins[c + 1:], out=e.out)
+            out[j] = None
+        return [e for e in out if e is not None]
 
     def _live(self, eqns):
         """The equations (in order) that some output depends on."""
@@ -566,8 +680,12 @@ class Program:
             return f"{args[0]} {op} {args[1]}"
         if isinstance(spec, str):
             return spec.format(*args)
+        name = e.prim.name
+        if isinstance(spec, tuple):  # another function, on some of the arguments: named after it
+            spec, picked = spec
+            args, name = [args[i] for i in picked], spec.__name__
         fn = spec or (e.prim.impl if not e.params else functools.partial(e.prim.impl, **e.params))
-        fname = f"f{len(ns)}_{_ident(e.prim.name)}"
+        fname = f"f{len(ns)}_{_ident(name)}"
         ns[fname] = fn
         return f"{fname}({', '.join(args)})"
 

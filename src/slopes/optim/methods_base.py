@@ -128,6 +128,9 @@ class Problem:
         self.nhev = 0
         self._f = None  # the staged objective, after stage()
         self._output_checked = False
+        # (shape, dtype, replay, calls of fun) once the staged value-and-gradient has run on an
+        # array x of that shape and dtype: value_and_grad calls the replay itself for such x
+        self._direct = None
 
     def _fun(self, x, *args):
         """The user's ``fun``, counted: every call (also from AD) adds one to ``nfev``."""
@@ -178,9 +181,18 @@ class Problem:
 
     def value_and_grad(self, x, *args):
         """Counted ``(f, g)``."""
+        direct = self._direct
+        if direct is not None and type(x) is np.ndarray and x.shape == direct[0] and x.dtype is direct[1] \
+                and not args:  # the per-evaluation path of a staged problem: its replay, counted
+            self.nfev += direct[3]
+            self.ngev += 1
+            f, g = direct[2](x)
+            return float(f), g
         if self._vg is not None:
             self.ngev += 1
             f, g = self._vg(x, *args)
+            if type(self._vg) is _Staged and not args:
+                self._direct = self._vg.direct(x, f, g, self.dtype)
         elif self._f is None and self._output_checked and self._grad is not None:
             # the user's fun and jac, once fun's output has been checked: the per-iteration path
             self.nfev += 1
@@ -333,6 +345,22 @@ class _Staged:
         else:
             p.nfev += prog.calls_of_fun
         return out
+
+    def direct(self, x, f, g, dtype):
+        """``(shape, dtype, replay, calls of fun)`` for a :attr:`Problem._direct` path, or None.
+
+        ``(f, g)`` is what this value-and-gradient returned for the array ``x``: the program
+        traced for ``x``'s shape and dtype returns the same types at every call, so when ``f``
+        is a real scalar (``float(f)`` is then what the general path's checks give) and ``g``
+        an array of ``x``'s shape and ``dtype``, the replay's outputs need no checks.
+        """
+        jitted = self.program.jitted
+        if jitted is None or type(x) is not np.ndarray or not isinstance(f, (float, np.floating)) \
+                or type(g) is not np.ndarray \
+                or g.dtype is not dtype or g.shape != x.shape:
+            return None
+        replay = jitted.replay_for(x)
+        return None if replay is None else (x.shape, x.dtype, replay, self.program.calls_of_fun)
 
 
 def constraint_projection(cls, method, bounds, projection, prox, shape):

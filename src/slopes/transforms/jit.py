@@ -142,8 +142,9 @@ class _Entry:
 
     def __init__(self, program, out_tree, signature, fast_key, used):
         self.replay = program.compile(bare=out_tree.kind == "leaf")
-        # run(*dynamic leaves) -> what the caller gets: a lone output straight from the replay
-        if out_tree.kind == "leaf":
+        # run(*dynamic leaves) -> what the caller gets: straight from the replay when that is
+        # already the output (a lone leaf, or a tuple of leaves such as value_and_grad's (f, g))
+        if out_tree.kind == "leaf" or out_tree.kind == "tuple" and all(c.kind == "leaf" for c in out_tree.children):
             self.run = self.replay
         else:
             build, replay = tree_builder(out_tree), self.replay
@@ -223,6 +224,27 @@ class Jitted:
             return self.fun(*args, **kwargs)
         entry, dyn = found
         return entry.run(*dyn)
+
+    def replay_for(self, x):
+        """The function that answers a call with the lone array ``x`` (no other arguments),
+        without the cache lookup: ``replay_for(x)(x) == self(x)`` for every array of ``x``'s
+        shape and dtype; None if no program is traced for it (or it returns another structure
+        than one output or a flat tuple of them). For a caller that checks the signature
+        itself and calls one program many times (:meth:`slopes.optim.methods_base.Problem.value_and_grad`).
+
+        Examples
+        --------
+        >>> import slopes as sl, slopes.numpy as snp
+        >>> vg = sl.jit(sl.value_and_grad(lambda x: snp.sum(x ** 2)))
+        >>> x = np.array([1.0, 2.0])
+        >>> vg.replay_for(x) is None
+        True
+        >>> _ = vg(x)
+        >>> vg.replay_for(x)(np.array([3.0, 4.0]))
+        (np.float64(25.0), array([6., 8.]))
+        """
+        entry = self._fast.get(((x.shape, x.dtype),))
+        return None if entry is None or entry.run is not entry.replay else entry.replay
 
     # -- the general path ---------------------------------------------------------------
     def _split(self, args, kwargs):
