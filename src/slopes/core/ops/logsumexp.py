@@ -35,8 +35,8 @@ __all__ = ["log_softmax", "logsumexp", "scaled_softmax"]
 
 
 def _shifted(x, axis):
-    """``(m, x - m, sum(exp(x - m)), finite)`` over ``axis`` (kept): ``m`` the maximum (0 where
-    not finite), ``finite`` whether every maximum was."""
+    """``(m, x - m, exp(x - m), sum(exp(x - m)), finite)`` over ``axis`` (kept): ``m`` the
+    maximum (0 where not finite), ``finite`` whether every maximum was."""
     if type(x) is np.ndarray and x.dtype.kind == "f" and x.size:  # skips np.max's and np.sum's wrappers
         m = np.maximum.reduce(x, axis=axis, keepdims=True)
         total = np.add.reduce
@@ -47,11 +47,12 @@ def _shifted(x, axis):
     if not finite:  # a row of all -inf (or with +inf, NaN): any finite shift works
         m = np.where(np.isfinite(m), m, 0.0)
     d = np.subtract(x, m)
-    return m, d, total(np.exp(d), axis=axis, keepdims=True), finite
+    e = np.exp(d)
+    return m, d, e, total(e, axis=axis, keepdims=True), finite
 
 
 def _logsumexp_impl(x, axis, keepdims):
-    m, _, s, _ = _shifted(x, axis)
+    m, _, _, s, _ = _shifted(x, axis)
     out = np.log(s) + m
     if keepdims:
         return out
@@ -59,7 +60,7 @@ def _logsumexp_impl(x, axis, keepdims):
 
 
 def _log_softmax_impl(x, axis):
-    _, d, s, finite = _shifted(x, axis)
+    _, d, _, s, finite = _shifted(x, axis)
     if finite:  # entries finite or -inf below a finite maximum, a sum in [1, n]: no inf - inf
         return d - np.log(s)
     with np.errstate(invalid="ignore"):  # inf - inf on rows with +inf entries: NaN, as x - logsumexp(x)
