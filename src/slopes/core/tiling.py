@@ -17,7 +17,7 @@ columns, which reads the same memory):
   with the n rows in front is sliced, one broadcast along the rows is used whole; fused
   kernels of :mod:`slopes.core.kernels` too), sums,
   maxima and minima over other axes, row primitives (:data:`~slopes.core.ops.rules.ROWWISE`,
-  every argument sliced), and matrix products ``B @ v`` of a row operand;
+  every argument sliced but numbers), and matrix products ``B @ v`` of a row operand;
 * *row reductions*, sums over the rows that blocks add up: ``sum`` over an axis set holding
   axis 0, ``sum_to`` a shape without the rows, and products ``r @ B`` / ``B.T @ r``
   contracting the rows. Each block's part is written into a row of partials, which are
@@ -213,10 +213,10 @@ class _Segment:
                            for i, (s, _) in zip(inloop, avals)]
         if not isinstance(out_dtype, np.dtype) or not any(inloop) and name != "matmul":
             return None
-        if e.prim in ROWWISE:  # every argument has the n rows in front
-            if out_shape[:1] != (n,) or any(s[:1] != (n,) for s, _ in avals):
+        if e.prim in ROWWISE:  # every argument has the n rows in front, or is one number
+            if out_shape[:1] != (n,) or any(s and s[0] != n for s, _ in avals):
                 return None
-            return "row", [_ROW if i else _ROWS for i in inloop]
+            return "row", [_ROW if i else _ROWS if s else _WHOLE for i, (s, _) in zip(inloop, avals)]
         if name in _REDUCTIONS and e.ins and inloop[0] and len(e.ins) == 1:
             axis = e.params.get("axis")
             if axis is not None and 0 not in axis:

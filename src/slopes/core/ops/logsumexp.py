@@ -23,6 +23,8 @@ no NaN from the branch not taken.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..trace import Primitive, bind, shape_of
@@ -34,16 +36,18 @@ from .shape import align
 __all__ = ["log_softmax", "logsumexp", "scaled_softmax"]
 
 
-def _shifted(x, axis):
+def _shifted(x, axis, total=None):
     """``(m, x - m, exp(x - m), sum(exp(x - m)), finite)`` over ``axis`` (kept): ``m`` the
-    maximum (0 where not finite), ``finite`` whether every maximum was."""
+    maximum (0 where not finite), ``finite`` whether every maximum was; ``total(e, axis=,
+    keepdims=True)`` sums (NumPy's sum by default)."""
     if type(x) is np.ndarray and x.dtype.kind == "f" and x.size:  # skips np.max's and np.sum's wrappers
         m = np.maximum.reduce(x, axis=axis, keepdims=True)
-        total = np.add.reduce
+        total = total or np.add.reduce
+        finite = math.isfinite(np.add.reduce(m, axis=None))  # a finite sum: every maximum finite
     else:  # integers, scalars, and empty arrays (np.max raises its own message on those)
         m = np.max(x, axis=axis, keepdims=True)
-        total = np.sum
-    finite = np.isfinite(m).all()
+        total = total or np.sum
+        finite = np.isfinite(m).all()
     if not finite:  # a row of all -inf (or with +inf, NaN): any finite shift works
         m = np.where(np.isfinite(m), m, 0.0)
     d = np.subtract(x, m)
