@@ -269,3 +269,15 @@ def test_the_backward_reads_the_forwards_softmax_and_calls_no_exp():
     assert names == ["softmax_xent", "getitem", "sum", "divide", "xent_grad"]
     grad_only = [e.prim.name for e in sl.jit(sl.grad(ml.cross_entropy)).trace(z, t).equations]
     assert grad_only == ["softmax_xent", "xent_grad"]
+
+
+@pytest.mark.parametrize("shape", [(64, 10), (3, 20, 5), (16, 32), (100, 40), (4, 3), (7,)])
+def test_row_maxima_down_the_columns_are_numpys(shape):
+    # the maxima of many short rows are taken down the columns of a transposed copy
+    from slopes.core.ops.logsumexp import _row_max
+
+    z = RNG.normal(size=shape)
+    z.flat[5], z.flat[6] = np.nan, np.inf
+    got = _row_max(z)
+    assert got.shape == shape[:-1] + (1,)
+    np.testing.assert_array_equal(got, np.max(z, axis=-1, keepdims=True))

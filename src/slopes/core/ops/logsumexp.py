@@ -36,12 +36,25 @@ from .shape import align
 __all__ = ["log_softmax", "logsumexp", "scaled_softmax"]
 
 
+def _row_max(x):
+    """Maxima over the last axis (kept) of a float array. On many short rows (a batch of logits)
+    NumPy reduces row by row, a loop each; the columns of the transposed copy are instead
+    compared one vector at a time (64 rows of 10: about 3x faster). Maxima are exact, so the
+    values are the same; only the sign of a zero maximum may differ, which no result shows."""
+    k = x.shape[-1]
+    rows = x.size // k
+    if x.ndim < 2 or rows < 16 or k > 32:
+        return np.maximum.reduce(x, axis=-1, keepdims=True)
+    columns = np.ascontiguousarray(x.reshape(rows, k).T)
+    return np.maximum.reduce(columns, axis=0).reshape(x.shape[:-1] + (1,))
+
+
 def _shifted(x, axis, total=None):
     """``(m, x - m, exp(x - m), sum(exp(x - m)), finite)`` over ``axis`` (kept): ``m`` the
     maximum (0 where not finite), ``finite`` whether every maximum was; ``total(e, axis=,
     keepdims=True)`` sums (NumPy's sum by default)."""
     if type(x) is np.ndarray and x.dtype.kind == "f" and x.size:  # skips np.max's and np.sum's wrappers
-        m = np.maximum.reduce(x, axis=axis, keepdims=True)
+        m = _row_max(x) if axis == -1 or axis == (x.ndim - 1,) else np.maximum.reduce(x, axis=axis, keepdims=True)
         total = total or np.add.reduce
         finite = math.isfinite(np.add.reduce(m, axis=None))  # a finite sum: every maximum finite
     else:  # integers, scalars, and empty arrays (np.max raises its own message on those)
