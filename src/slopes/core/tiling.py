@@ -16,8 +16,7 @@ columns, which reads the same memory):
   only on row ``k`` of their inputs: elementwise primitives (:data:`ELEMENTWISE`; an input
   with the n rows in front is sliced, one broadcast along the rows is used whole; fused
   kernels of :mod:`slopes.core.kernels` too), sums,
-  maxima and minima over other axes, row primitives (:data:`~slopes.core.ops.rules.ROWWISE`,
-  every argument sliced but numbers), and matrix products ``B @ v`` of a row operand;
+  maxima and minima over other axes, and matrix products ``B @ v`` of a row operand;
 * *row reductions*, sums over the rows that blocks add up: ``sum`` over an axis set holding
   axis 0, ``sum_to`` a shape without the rows, and products ``r @ B`` / ``B.T @ r``
   contracting the rows. Each block's part is written into a row of partials, which are
@@ -64,7 +63,7 @@ import os
 import numpy as np
 
 from .kernels import fuse_elementwise, is_elementwise
-from .ops.rules import ROWWISE, UFUNCS
+from .ops.rules import UFUNCS
 from .trace import Primitive
 
 __all__ = ["BLOCK_BYTES", "MIN_BYTES", "lower", "row_blocked"]
@@ -213,10 +212,6 @@ class _Segment:
                            for i, (s, _) in zip(inloop, avals)]
         if not isinstance(out_dtype, np.dtype) or not any(inloop) and name != "matmul":
             return None
-        if e.prim in ROWWISE:  # every argument has the n rows in front, or is one number
-            if out_shape[:1] != (n,) or any(s and s[0] != n for s, _ in avals):
-                return None
-            return "row", [_ROW if i else _ROWS if s else _WHOLE for i, (s, _) in zip(inloop, avals)]
         if name in _REDUCTIONS and e.ins and inloop[0] and len(e.ins) == 1:
             axis = e.params.get("axis")
             if axis is not None and 0 not in axis:

@@ -12,16 +12,16 @@ sum over all its leaves.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 
 import slopes.numpy as snp
 
-from ..core.ops.softmax_xent import softmax_xent, unpack_xent
 from ..core.pytree import leaves
 from ..core.trace import Tracer
-from .activations import relu
+from .activations import log_softmax, relu
 
 __all__ = [
     "binary_cross_entropy",
@@ -224,22 +224,17 @@ def binary_cross_entropy_with_logits(logits, y, reduction="mean"):
     return _reduce(snp.logaddexp(0.0, z) - y * z, reduction, "binary_cross_entropy_with_logits")
 
 
-def _check_labels(scores, y, name):
-    """Integer labels ``y`` of shape ``scores.shape[:-1]``, each in ``0..k-1``."""
-    if scores.ndim < 1 or y.shape != scores.shape[:-1]:
+def _pick(log_probs, y, name):
+    """``log_probs[..., y]`` for integer labels ``y`` of shape ``log_probs.shape[:-1]``."""
+    if log_probs.ndim < 1 or y.shape != log_probs.shape[:-1]:
         raise ValueError(
-            f"{name}(): integer labels need shape {scores.shape[:-1]} (one class index per row "
-            f"of the {scores.shape} scores), got {y.shape}"
+            f"{name}(): integer labels need shape {log_probs.shape[:-1]} (one class index per row "
+            f"of the {log_probs.shape} scores), got {y.shape}"
         )
-    k = scores.shape[-1]
+    k = log_probs.shape[-1]
     c = _concrete(y)
     if c is not None and c.size and (c.min() < 0 or c.max() >= k):
         raise ValueError(f"{name}(): labels must lie in 0..{k - 1} for {k} classes, got {c.min()}..{c.max()}")
-
-
-def _pick(log_probs, y, name):
-    """``log_probs[..., y]`` for integer labels ``y`` of shape ``log_probs.shape[:-1]``."""
-    _check_labels(log_probs, y, name)
     return snp.take_along_axis(log_probs, snp.expand_dims(y, -1), axis=-1)[..., 0]
 
 
@@ -311,24 +306,25 @@ def cross_entropy(logits, y, reduction="mean"):
     z, y = snp.asarray(logits), snp.asarray(y)
     if z.ndim < 1:
         raise ValueError("cross_entropy(): logits need a class axis (shape (..., k)), got a scalar")
+    logp = log_softmax(z, axis=-1)
     if _is_integer(y):
-        _check_labels(z, y, "cross_entropy")
-    elif not np.issubdtype(y.dtype, np.floating):
+        return _reduce(-_pick(logp, y, "cross_entropy"), reduction, "cross_entropy")
+    if not np.issubdtype(y.dtype, np.floating):
         raise TypeError(
             f"cross_entropy(): y must be integer class labels or float probability rows, got dtype {y.dtype}"
         )
-    elif y.shape != z.shape:
+    if y.shape != z.shape:
         hint = " (cast float class indices to int with y.astype(int))" if y.shape == z.shape[:-1] else ""
         raise ValueError(
             f"cross_entropy(): float targets are probability rows and need the logits' shape "
             f"{z.shape}, got {y.shape}{hint}"
         )
-    else:
-        _check_unit_interval(y, "cross_entropy", "probability targets")
-        y = _like(y, z)
-    # one primitive for the softmax and the rows' losses: the gradient reads the softmax it kept
-    _, losses = unpack_xent(softmax_xent(z, y))
-    return _reduce(losses, reduction, "cross_entropy")
+    _check_unit_interval(y, "cross_entropy", "probability targets")
+    y = _like(y, z)
+    if reduction in ("mean", "sum"):  # one sum over every entry: no per-row sums to add up
+        total = -snp.sum(y * logp)
+        return total / math.prod(z.shape[:-1]) if reduction == "mean" else total
+    return _reduce(-snp.sum(y * logp, axis=-1), reduction, "cross_entropy")
 
 
 def hinge(scores, y, reduction="mean"):

@@ -23,8 +23,6 @@ no NaN from the branch not taken.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..trace import Primitive, bind, shape_of
@@ -36,40 +34,24 @@ from .shape import align
 __all__ = ["log_softmax", "logsumexp", "scaled_softmax"]
 
 
-def _row_max(x):
-    """Maxima over the last axis (kept) of a float array. On many short rows (a batch of logits)
-    NumPy reduces row by row, a loop each; the columns of the transposed copy are instead
-    compared one vector at a time (64 rows of 10: about 3x faster). Maxima are exact, so the
-    values are the same; only the sign of a zero maximum may differ, which no result shows."""
-    k = x.shape[-1]
-    rows = x.size // k
-    if x.ndim < 2 or rows < 16 or k > 32:
-        return np.maximum.reduce(x, axis=-1, keepdims=True)
-    columns = np.ascontiguousarray(x.reshape(rows, k).T)
-    return np.maximum.reduce(columns, axis=0).reshape(x.shape[:-1] + (1,))
-
-
-def _shifted(x, axis, total=None):
-    """``(m, x - m, exp(x - m), sum(exp(x - m)), finite)`` over ``axis`` (kept): ``m`` the
-    maximum (0 where not finite), ``finite`` whether every maximum was; ``total(e, axis=,
-    keepdims=True)`` sums (NumPy's sum by default)."""
+def _shifted(x, axis):
+    """``(m, x - m, sum(exp(x - m)), finite)`` over ``axis`` (kept): ``m`` the maximum (0 where
+    not finite), ``finite`` whether every maximum was."""
     if type(x) is np.ndarray and x.dtype.kind == "f" and x.size:  # skips np.max's and np.sum's wrappers
-        m = _row_max(x) if axis == -1 or axis == (x.ndim - 1,) else np.maximum.reduce(x, axis=axis, keepdims=True)
-        total = total or np.add.reduce
-        finite = math.isfinite(np.add.reduce(m, axis=None))  # a finite sum: every maximum finite
+        m = np.maximum.reduce(x, axis=axis, keepdims=True)
+        total = np.add.reduce
     else:  # integers, scalars, and empty arrays (np.max raises its own message on those)
         m = np.max(x, axis=axis, keepdims=True)
-        total = total or np.sum
-        finite = np.isfinite(m).all()
+        total = np.sum
+    finite = np.isfinite(m).all()
     if not finite:  # a row of all -inf (or with +inf, NaN): any finite shift works
         m = np.where(np.isfinite(m), m, 0.0)
     d = np.subtract(x, m)
-    e = np.exp(d)
-    return m, d, e, total(e, axis=axis, keepdims=True), finite
+    return m, d, total(np.exp(d), axis=axis, keepdims=True), finite
 
 
 def _logsumexp_impl(x, axis, keepdims):
-    m, _, _, s, _ = _shifted(x, axis)
+    m, _, s, _ = _shifted(x, axis)
     out = np.log(s) + m
     if keepdims:
         return out
@@ -77,7 +59,7 @@ def _logsumexp_impl(x, axis, keepdims):
 
 
 def _log_softmax_impl(x, axis):
-    _, d, _, s, finite = _shifted(x, axis)
+    _, d, s, finite = _shifted(x, axis)
     if finite:  # entries finite or -inf below a finite maximum, a sum in [1, n]: no inf - inf
         return d - np.log(s)
     with np.errstate(invalid="ignore"):  # inf - inf on rows with +inf entries: NaN, as x - logsumexp(x)

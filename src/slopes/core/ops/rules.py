@@ -14,7 +14,6 @@ from ..trace import Primitive, bind, shape_of
 
 __all__ = [
     "ELEMENTWISE",
-    "ROWWISE",
     "PerArg",
     "defjvp",
     "deflinear",
@@ -83,11 +82,6 @@ def deflinear(prim):
 #: depends only on the inputs' elements at its position. Filled by :func:`elementwise_batch`;
 #: the compiler's row blocking (:mod:`slopes.core.tiling`) runs these on slices of rows.
 ELEMENTWISE = set()
-
-#: Primitives that act row by row: each output's entries along its first axis depend only on the
-#: same entries of the arguments that share that axis (softmax cross-entropy and its gradient).
-#: The compiler's row blocking runs these on slices of rows too.
-ROWWISE = set()
 
 #: The NumPy ufunc behind each of these elementwise primitives, by name (their replay may
 #: spell it as an operator or a wrapper): the same loops, so the same bits, and it writes
