@@ -49,8 +49,9 @@ def staged_epoch(p0, data):
 
     def epoch():
         p, s = carried
-        for b in rows:
-            *_, p, s = step(p, s, b)
+        with np.errstate(over="ignore", invalid="ignore"):  # as fit's loop, once around it
+            for b in rows:
+                *_, p, s = step(p, s, b)
         carried[:] = p, s
 
     return epoch

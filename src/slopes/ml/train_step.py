@@ -32,8 +32,8 @@ import math
 from ..core.pytree import flatten, unflatten
 from ..core.staging import TracingError
 from ..optim import apply_updates
-from ..optim._leafops import fresh, sum_squares
-from ..optim.base import _find_all
+from ..optim._leafops import fresh
+from ..optim.base import _find_all, sum_of_squares
 from ..transforms import jit as sl_jit
 from ..transforms import value_and_grad
 from ..transforms._callpath import tree_builder
@@ -74,10 +74,9 @@ class StagedStep:
     (5.0, 20.0, array([ 0.5, -1. ]), 1.25, 0.25)
     """
 
-    def __init__(self, loss, optimizer, quiet=True):
+    def __init__(self, loss, optimizer):
         self._vg = value_and_grad(loss)
         self._optimizer = optimizer
-        self._quiet = quiet
         self.program = None  # sl.jit of the flat step, made for the first trees' structure
         self.failed = False
         self._defs = None  # (params treedef, state treedef)
@@ -104,7 +103,7 @@ class StagedStep:
         n = p_def.num_leaves
         params, state = unflatten(p_def, flat[:n]), unflatten(s_def, flat[n:])
         value, grads = self._vg(params, batch)
-        grad_squares = _total_squares(grads)
+        grad_squares = sum_of_squares(grads)
         updates, state = self._optimizer.update(grads, state, params, loss=value)
         # the norm of the new parameters, not of the updates: the replay writes each parameter
         # into its dying update's buffer, which a reading of the update (a view) would forbid
@@ -115,7 +114,7 @@ class StagedStep:
             raise TracingError(
                 "the optimizer's update changes the structure of the parameters or of its state"
             )
-        return (value, grad_squares, _total_squares(new), *new_leaves, *state_leaves)
+        return (value, grad_squares, sum_of_squares(new), *new_leaves, *state_leaves)
 
     def __call__(self, params, state, batch):
         if self.failed:
@@ -131,12 +130,8 @@ class StagedStep:
                 self._scalars = any(np.ndim(x) == 0 for x in p_leaves)
                 self._lr_at = _lr_positions(s_def, p_def.num_leaves)
             flat = p_leaves + s_leaves
-        try:
-            if self._quiet:
-                with np.errstate(over="ignore", invalid="ignore"):  # fit reports a non-finite step itself
-                    out = self.program(*flat, batch)
-            else:
-                out = self.program(*flat, batch)
+        try:  # under the caller's floating-point error state (fit's loop ignores overflow)
+            out = self.program(*flat, batch)
         except (TypeError, ValueError):  # TracingError is a TypeError; sam's missing grad_fn a ValueError
             self.failed = True  # a real error in the loss surfaces again from the by-parts step
             self.forget()
@@ -153,15 +148,6 @@ class StagedStep:
         self._last = (new_params, new_state, new)
         # the norms' roots on Python floats: global_norm's own math.sqrt, without two ufunc calls
         return float(out[0]), math.sqrt(out[1]), math.sqrt(out[2]), lr, new_params, new_state
-
-
-def _total_squares(tree):
-    """:func:`slopes.optim.global_norm` of ``tree`` before its square root: the same sums, in
-    the same order (so the root of it taken outside the program is the same float)."""
-    total = 0.0
-    for x in flatten(tree)[0]:
-        total = total + sum_squares(x)
-    return total
 
 
 def _lr_positions(state_def, offset):

@@ -399,7 +399,7 @@ def fit(
     fields = _STEP_FIELDS + (_PRECISION_FIELDS if scaler is not None else ())
     add_row = history.step.appender(*fields)
     shared: dict = {}
-    staged = StagedStep(loss, opt, quiet=False) if jit and scaler is None else None
+    staged = StagedStep(loss, opt) if jit and scaler is None else None
     extent = None  # max|params|, or a bound of it after replayed steps (see _bound_extent)
     if scaler is None:
         vg = _Staged(value_and_grad(loss), jit, shared)
@@ -446,49 +446,48 @@ def fit(
     watch = None  # blow-up test of slopes.minimize, from the first step's loss and params
     message = f"completed {epochs} epochs"
     stop = False
-    user_fp = np.geterr()  # the caller's floating-point error handling, for the caller's code
+    # a diverging step is reported as such, so NumPy's warnings about its overflow are not
+    # wanted: ignored once around the loop (not per step), the caller's settings restored
+    # around the caller's own code (callbacks, metrics, the validation loss) and at the end
+    user_fp = np.seterr(over="ignore", invalid="ignore")
     try:
-        # a diverging step is reported as such, so NumPy's warnings about its overflow are not
-        # wanted: ignored once around the loop (not per step), the caller's settings restored
-        # around the caller's own code (callbacks, metrics, the validation loss)
-        with np.errstate(over="ignore", invalid="ignore"):
-            for epoch in range(epoch0, epochs):
-                t_epoch = time.perf_counter()
-                if epoch == epoch0 and rng_state is not None:
-                    batches.rng.bit_generator.state = rng_state
-                epoch_start_rng = batches.rng.bit_generator.state
-                epoch_batches = batches.epoch()
-                # rows per batch: streamed epochs cut each chunk on its own, so they know theirs
-                sizes = getattr(epoch_batches, "sizes", None)
-                if sizes is None:
-                    sizes = np.minimum(batches.batch_size, batches.n - batches.batch_size * np.arange(nb))
-                first_pos = pos0 if epoch == epoch0 else 0
-                first_row = len(history.step) - first_pos  # a resumed epoch's earlier rows came with the checkpoint
-                for pos in range(first_pos, nb):
-                    batch = epoch_batches[pos]
-                    out = staged(params, state, batch) if staged is not None else None
-                    skipped = False
-                    if out is not None:  # the whole step, replayed: taken unless it diverges
-                        value, gnorm, pnorm, lr, new_params, new_state = out
-                        # every test of _replay_problem passing, in one chain of comparisons (nan fails
-                        # each): the loss, gradient and learning rate finite, the loss and the bounds of
-                        # max|params| before and after the step within the blow-up limits
-                        if not (watch is not None and -math.inf < value < math.inf and value <= watch.fmax
-                                and gnorm < math.inf and (0.0 <= lr < math.inf or lr != lr)
-                                and extent <= watch.xmax and pnorm <= watch.xmax and pnorm < math.inf):
-                            why, extent, watch = _replay_problem(params, extent, watch, out, step)
-                            if why is not None:
-                                diverged, stop, message = True, True, _divergence(step, epoch, why)
-                                break
-                        params, state, extent = new_params, new_state, pnorm
-                    else:
-                        lr = _lr(state)
-                        value, grads, gnorm, skipped, why = _gradient(vg, scaler, params, batch)
-                        extent = None if skipped else _extent(params)
-                        if why is None and not skipped:
-                            watch = watch or DivergenceWatch(extent, value)
-                            why = watch.reason(extent, value, what="loss")
-                        if why is None and not skipped:
+        for epoch in range(epoch0, epochs):
+            t_epoch = time.perf_counter()
+            if epoch == epoch0 and rng_state is not None:
+                batches.rng.bit_generator.state = rng_state
+            epoch_start_rng = batches.rng.bit_generator.state
+            epoch_batches = batches.epoch()
+            # rows per batch: streamed epochs cut each chunk on its own, so they know theirs
+            sizes = getattr(epoch_batches, "sizes", None)
+            if sizes is None:
+                sizes = np.minimum(batches.batch_size, batches.n - batches.batch_size * np.arange(nb))
+            first_pos = pos0 if epoch == epoch0 else 0
+            first_row = len(history.step) - first_pos  # a resumed epoch's earlier rows came with the checkpoint
+            for pos in range(first_pos, nb):
+                batch = epoch_batches[pos]
+                out = staged(params, state, batch) if staged is not None else None
+                skipped = False
+                if out is not None:  # the whole step, replayed: taken unless it diverges
+                    value, gnorm, pnorm, lr, new_params, new_state = out
+                    # every test of _replay_problem passing, in one chain of comparisons (nan fails
+                    # each): the loss, gradient and learning rate finite, the loss and the bounds of
+                    # max|params| before and after the step within the blow-up limits
+                    if not (watch is not None and -math.inf < value < math.inf and value <= watch.fmax
+                            and gnorm < math.inf and (0.0 <= lr < math.inf or lr != lr)
+                            and extent <= watch.xmax and pnorm <= watch.xmax and pnorm < math.inf):
+                        why, watch = _replay_problem(params, extent, watch, out, step)
+                        if why is not None:
+                            diverged, stop, message = True, True, _divergence(step, epoch, why)
+                            break
+                    params, state, extent = new_params, new_state, pnorm
+                else:
+                    lr = _lr(state)
+                    value, grads, gnorm, skipped, why = _gradient(vg, scaler, params, batch)
+                    extent = None if skipped else _extent(params)
+                    if why is None and not skipped:
+                        watch = watch or DivergenceWatch(extent, value)
+                        why = watch.reason(extent, value, what="loss")
+                        if why is None:
                             regrad = _BatchGrad(vg, scaler, batch)  # for optimizers that re-evaluate (sam)
                             updates, new_state = opt.update(grads, state, params, grad_fn=regrad, loss=value)
                             skipped = not regrad.finite
@@ -496,67 +495,70 @@ def fit(
                                 why = _update_problem(params, extent, updates, watch, lr)
                             elif scaler is None:
                                 why = "non-finite gradient where the optimizer re-evaluated it"
-                        if why is not None:
-                            diverged, stop, message = True, True, _divergence(step, epoch, why)
-                            break
-                        if not skipped:
-                            _add_in_place(params, updates)  # fit's own copies: no new arrays per step
-                            state = new_state
-                    step += 1
-                    if scaler is None:
-                        add_row(value, lr, gnorm, epoch)
-                    else:
-                        add_row(value if not skipped else math.nan, lr, gnorm, epoch, scaler.scale, skipped)
-                    if show:
-                        bar.update(1)
-                        bar.set_postfix(epoch=epoch, loss=f"{value:.4g}", refresh=False)
-                    if callbacks:
-                        with np.errstate(**user_fp):
-                            who = run_callbacks(
-                                callbacks, TrainInfo("step", step, epoch, value, params, state, history, {})
-                            )
-                        if who is not None:
-                            message, stop = f"stopped by callback {who} at step {step}", True
-                        if staged is not None:  # a callback may have put other arrays into params
-                            staged.forget()
-                    if pos == nb - 1 and not stop:
-                        with np.errstate(**user_fp):
-                            logs = _evaluate(eval_loss, params, data, val_data, metrics, history, epoch, t_epoch,
-                                             sizes, first_row)
-                        improved, es_stop = tracker.update(logs[tracker.monitor])
-                        if improved and _all_finite(params):
-                            best_params, best_epoch = _copy(params), epoch
-                        history.epoch.append(**logs)
-                        if es is not None and es_stop:
-                            stopped_early, stop = True, True
-                            message = (
-                                f"early stopping at epoch {epoch}: {es.monitor} did not improve for "
-                                f"{es.patience} epochs (best {tracker.best:.6g} at epoch {best_epoch})"
-                            )
-                        if callbacks:
-                            info = TrainInfo("epoch", step, epoch, logs["loss"], params, state, history, logs)
-                            with np.errstate(**user_fp):
-                                who = run_callbacks(callbacks, info)
-                            if who is not None:
-                                message, stop = f"stopped by callback {who} at epoch {epoch}", True
-                        if staged is not None and (callbacks or metrics):
-                            staged.forget()
-                    # by default, at the end of each epoch
-                    if checkpoint_dir is not None and (
-                        step % checkpoint_every == 0 if checkpoint_every else pos == nb - 1
-                    ):
-                        checkpoint(epoch, pos + 1, epoch_start_rng)
-                    if stop:
+                    if why is not None:
+                        diverged, stop, message = True, True, _divergence(step, epoch, why)
                         break
+                    if not skipped:
+                        _add_in_place(params, updates)  # fit's own copies: no new arrays per step
+                        state = new_state
+                step += 1
+                if scaler is None:
+                    add_row(value, lr, gnorm, epoch)
+                else:
+                    add_row(value if not skipped else math.nan, lr, gnorm, epoch, scaler.scale, skipped)
+                if show:
+                    bar.update(1)
+                    bar.set_postfix(epoch=epoch, loss=f"{value:.4g}", refresh=False)
+                if callbacks:
+                    with np.errstate(**user_fp):
+                        who = run_callbacks(
+                            callbacks, TrainInfo("step", step, epoch, value, params, state, history, {})
+                        )
+                    if who is not None:
+                        message, stop = f"stopped by callback {who} at step {step}", True
+                    if staged is not None:  # a callback may have put other arrays into params
+                        staged.forget()
+                        extent = math.inf  # the bound was of the old ones: the full test measures them
+                if pos == nb - 1 and not stop:
+                    with np.errstate(**user_fp):
+                        logs = _evaluate(eval_loss, params, data, val_data, metrics, history, epoch, t_epoch,
+                                         sizes, first_row)
+                    improved, es_stop = tracker.update(logs[tracker.monitor])
+                    if improved and _all_finite(params):
+                        best_params, best_epoch = _copy(params), epoch
+                    history.epoch.append(**logs)
+                    if es is not None and es_stop:
+                        stopped_early, stop = True, True
+                        message = (
+                            f"early stopping at epoch {epoch}: {es.monitor} did not improve for "
+                            f"{es.patience} epochs (best {tracker.best:.6g} at epoch {best_epoch})"
+                        )
+                    if callbacks:
+                        info = TrainInfo("epoch", step, epoch, logs["loss"], params, state, history, logs)
+                        with np.errstate(**user_fp):
+                            who = run_callbacks(callbacks, info)
+                        if who is not None:
+                            message, stop = f"stopped by callback {who} at epoch {epoch}", True
+                    if staged is not None and (callbacks or metrics):
+                        staged.forget()
+                        extent = math.inf
+                # by default, at the end of each epoch
+                if checkpoint_dir is not None and (
+                    step % checkpoint_every == 0 if checkpoint_every else pos == nb - 1
+                ):
+                    checkpoint(epoch, pos + 1, epoch_start_rng)
                 if stop:
                     break
-            else:
-                if checkpoint_dir is not None and saved_step != step:
-                    checkpoint(epochs - 1, nb, None)
+            if stop:
+                break
+        else:
+            if checkpoint_dir is not None and saved_step != step:
+                checkpoint(epochs - 1, nb, None)
     except KeyboardInterrupt:
         interrupted = True
         message = f"interrupted (KeyboardInterrupt) after step {step}"
     finally:
+        np.seterr(**user_fp)
         if bar is not None:
             bar.close()
         if streamed:
@@ -584,8 +586,7 @@ def _divergence(step, epoch, why) -> str:
 
 def _replay_problem(params, extent, watch, out, step):
     """The divergence tests of a replayed step (``out`` of :class:`~slopes.ml.train_step.StagedStep`)
-    in full: ``(why it ends the run or None, the bound of max|params| to keep, the watch)``; the
-    first step makes the run's :class:`~slopes.optim.methods_base.DivergenceWatch`."""
+    in full: ``(why it ends the run or None, the watch)``; the first step makes the run's :class:`~slopes.optim.methods_base.DivergenceWatch`."""
     value, gnorm, pnorm, lr, new_params, _ = out
     if not math.isnan(lr):  # a traced schedule's values are checked here
         check_learning_rate(lr, "fit(): the optimizer's learning rate", step=step)
@@ -598,7 +599,7 @@ def _replay_problem(params, extent, watch, out, step):
     # near the bound (NaN fails the comparison; inf there only when the bound is inf)
     if why is None and (not pnorm <= watch.xmax or pnorm == math.inf):
         why = _new_params_problem(new_params, watch, lr)
-    return why, extent, watch
+    return why, watch
 
 
 def _bound_extent(params, bound, watch):
@@ -665,8 +666,7 @@ def _update_problem(params, extent, updates, watch, lr) -> str | None:
         return None
     if not np.all(np.isfinite(u)):
         return _verdict(math.nan, watch, lr)
-    with np.errstate(over="ignore"):
-        new = np.array([np.max(np.abs(p + v), initial=0.0) for p, v in zip(leaves(params), leaves(updates))])
+    new = np.array([np.max(np.abs(p + v), initial=0.0) for p, v in zip(leaves(params), leaves(updates))])
     return _verdict(float(_MAX(new)), watch, lr)  # finite + finite: never nan
 
 
@@ -709,14 +709,9 @@ def _epoch_loss(history, first_row: int, sizes: np.ndarray) -> float:
 def _gradient(vg, scaler, params, batch):
     """``(loss, grads, grad_norm, skipped, why_diverged)`` of one step, plain or mixed precision.
 
-    Overflow to inf is reported as divergence (``why_diverged``), so NumPy's warning about it
-    is silenced here.
+    Overflow to inf is reported as divergence (``why_diverged``); fit's loop runs with NumPy's
+    warnings about it silenced.
     """
-    with np.errstate(over="ignore", invalid="ignore"):
-        return _raw_gradient(vg, scaler, params, batch)
-
-
-def _raw_gradient(vg, scaler, params, batch):
     if scaler is None:
         value, grads = vg(params, batch)
         value, gnorm = float(value), global_norm(grads)

@@ -180,7 +180,20 @@ def global_norm(tree) -> float:
     >>> global_norm({"a": np.array([3.0]), "b": [np.array([4.0])]})
     5.0
     """
+    return sqrt(sum_of_squares(tree))
+
+
+def sum_of_squares(tree):
+    """The sum of the squares of every entry of ``tree``'s leaves, leaf by leaf in tree order:
+    :func:`global_norm` before its square root (fit's step program returns it, and takes the
+    root of it on a Python float, the same number).
+
+    Examples
+    --------
+    >>> sum_of_squares({"a": np.array([3.0]), "b": [np.array([4.0])]})
+    25.0
+    """
     total = 0.0
     for x in flatten(tree)[0]:
         total = total + sum_squares(x)
-    return sqrt(total)
+    return total
