@@ -19,34 +19,23 @@ from __future__ import annotations
 
 import os
 import sys
-import warnings
 
-import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from speed import GTOL, ROSENBROCKS, sl  # noqa: E402
+from speed import ROSENBROCKS, lbfgs_solver  # noqa: E402
 
 WARM = 2
 CONTENDERS = ("scipy", "slopes", "slopes-jac")
 
 
-def solver(contender, row, n=100):
+def solver(contender, row):
     """``solve()`` running one L-BFGS solve of ``row``'s Rosenbrock by ``contender``."""
-    _, fun_sl, fun_np, grad_np = ROSENBROCKS[row]
-    x0 = np.tile([-1.2, 1.0], n // 2)
     if contender == "scipy":
         from scipy.optimize import minimize
 
-        def solve():
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return minimize(fun_np, x0, jac=grad_np, method="L-BFGS-B", options={"gtol": GTOL})
-
-        return solve
-    if contender == "slopes":
-        return lambda: sl.minimize(fun_sl, x0, method="lbfgs", gtol=GTOL)
-    return lambda: sl.minimize(fun_np, x0, method="lbfgs", gtol=GTOL, jac=grad_np)
+        return lbfgs_solver(row, scipy_minimize=minimize)
+    return lbfgs_solver(row) if contender == "slopes" else lbfgs_solver(row, jac=ROSENBROCKS[row][3])
 
 
 def main(argv=None) -> int:

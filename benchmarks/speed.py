@@ -814,6 +814,23 @@ def optax_lbfgs_solver(mods, key, x0, maxiter=10_000):
     return solve
 
 
+def lbfgs_solver(key, n=100, scipy_minimize=None, **kw):
+    """``solve()``: one L-BFGS solve of ``ROSENBROCKS[key]`` from (-1.2, 1, -1.2, 1, ...), by
+    scipy's L-BFGS-B (``scipy_minimize``) with the hand-written gradient, else by
+    ``sl.minimize(method="lbfgs", **kw)``: its own AD gradient, or ``jac=`` of the NumPy objective."""
+    _, fun_sl, fun_np, grad_np = ROSENBROCKS[key]
+    x0 = np.tile([-1.2, 1.0], n // 2)
+    if scipy_minimize is not None:
+        def solve():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return scipy_minimize(fun_np, x0, jac=grad_np, method="L-BFGS-B", options={"gtol": GTOL})
+
+        return solve
+    fun = fun_np if kw.get("jac") is not None else fun_sl
+    return lambda: sl.minimize(fun, x0, method="lbfgs", gtol=GTOL, **kw)
+
+
 def row_lbfgs(scipylib, optaxlib=(None, "not loaded"), key="lbfgs", n=100):
     kind, fun_sl, fun_np, grad_np = ROSENBROCKS[key]
     x0 = np.tile([-1.2, 1.0], n // 2)
@@ -821,22 +838,13 @@ def row_lbfgs(scipylib, optaxlib=(None, "not loaded"), key="lbfgs", n=100):
     stats = {}
 
     def scipy_build(minimize):
-        def solve():
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return minimize(fun_np, x0, jac=grad_np, method="L-BFGS-B",
-                                options={"gtol": GTOL})
-
+        solve = lbfgs_solver(key, n, scipy_minimize=minimize)
         r = solve()
         stats["scipy L-BFGS-B"] = (int(r.nit), int(r.nfev), int(r.njev), float(r.fun), r.x, bool(r.success))
         return r.x, solve
 
     def slopes_build(**kw):
-        def solve():
-            if kw.get("jac") is not None:
-                return sl.minimize(fun_np, x0, method="lbfgs", gtol=GTOL, **kw)
-            return sl.minimize(fun_sl, x0, method="lbfgs", gtol=GTOL, **kw)
-
+        solve = lbfgs_solver(key, n, **kw)
         r = solve()
         name = "slopes lbfgs" + (" (" + ", ".join(f"{k}={getattr(v, '__name__', v)}" for k, v in kw.items()) + ")"
                                  if kw else "")

@@ -136,3 +136,13 @@ def test_results_are_fresh_arrays_and_inputs_untouched():
         np.testing.assert_array_equal(p1[k], p2[k])
         p1[k] += 1.0  # writing to one result changes no other
         assert not np.array_equal(p1[k], p2[k])
+
+
+def test_a_tuple_of_outputs_is_the_replays_own_tuple():
+    # value_and_grad's (f, g): the checked call path returns the replay's tuple, not a rebuilt one
+    vg = sl.jit(sl.value_and_grad(lambda x, y: snp.sum((x - y) ** 2)))
+    x, y = np.array([1.0, 2.0]), np.array([0.5, 0.0])
+    f, g = warm(vg, x, y)
+    assert "v[0]" not in vg._last.enter.source
+    assert f == 4.25
+    np.testing.assert_array_equal(g, 2 * (x - y))

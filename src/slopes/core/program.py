@@ -35,14 +35,13 @@ run while tracing).
 from __future__ import annotations
 
 import functools
-import math
 import operator
 from typing import NamedTuple
 
 import numpy as np
 
 from .ops.linalg import is_identity
-from .ops.rules import UFUNCS, mask_zero
+from .ops.rules import UFUNCS, finite_or_masked
 from .tiling import lower
 
 __all__ = ["Const", "Equation", "Program"]
@@ -222,83 +221,16 @@ def _spec_negative(e, ins, out):
     return "-{0}" if _floating(ins[0]) else None
 
 
-class _UfuncCalled(Exception):
-    """Raised by :class:`_PowerProbe` with the ufunc NumPy called for ``**``."""
-
-
-class _PowerProbe(np.ndarray):
-    """An array that reports, instead of running, the ufunc an operator on it calls."""
-
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        raise _UfuncCalled(ufunc, method, len(inputs), kwargs)
-
-
-@functools.lru_cache(maxsize=256, typed=True)
-def _power_ufunc(dtype, exponent):
-    """The one-argument ufunc NumPy's ``x ** exponent`` calls for an array ``x`` of ``dtype``
-    (``np.square`` for the int 2 in NumPy 2), or None when it calls ``np.power``.
-
-    Asked of NumPy itself (its fast paths differ between versions: 2.0 is ``np.power`` now,
-    was ``np.square`` before), so a replay calling the ufunc computes what ``**`` does, bit for bit.
-
-    >>> _power_ufunc(np.dtype(np.float64), 2)
-    <ufunc 'square'>
-    >>> _power_ufunc(np.dtype(np.float64), 3) is None
-    True
-    """
-    try:
-        with np.errstate(all="ignore"):
-            np.zeros(1, dtype).view(_PowerProbe) ** exponent
-    except _UfuncCalled as called:
-        ufunc, method, nin, kwargs = called.args
-        if ufunc is not np.power and method == "__call__" and nin == 1 and not kwargs:
-            return ufunc
-    except Exception:  # noqa: BLE001 - an exponent NumPy refuses here: keep the generic call
-        pass
-    return None
-
-
 def _spec_power(e, ins, out):
-    (xs, xd), y = ins[0], e.ins[1]
-    if type(e.ins[0]) is int and len(xs) >= 1 and type(y) is Const and type(y.value) in (int, float) \
-            and isinstance(xd, np.dtype) and len(out[0]) >= 1:
-        ufunc = _power_ufunc(xd, y.value)  # an array's `**`: NumPy's fast path, called directly
-        if ufunc is not None:
-            return ufunc, (0,)
-    # `**` unless both are Python numbers (what the primitive's own implementation does); a
-    # 0-d variable may be a NumPy scalar, whose `**` is not an array's
+    # `**` unless both are Python numbers (what the primitive's own implementation does): an
+    # array's `**` takes NumPy's own fast paths (np.square for the int 2), the same bits, without
+    # a Python call; a 0-d variable may be a NumPy scalar, whose `**` is not an array's
     return "{0} ** {1}" if any(_floating(a) for a in ins) else None
-
-
-def _finite_or_masked(g, r):
-    """``mask_zero(g, r)`` for a real floating array ``r``: ``r`` itself when ``r . r`` is
-    finite, which it is only when every entry is (a nan or inf entry makes it nan or inf);
-    else the primitive's own test (also for finite entries whose squares overflow).
-
-    One BLAS pass with no temporary: 0.4 us against 0.85 us for ``np.isfinite(r).all()`` at
-    n = 99, which an L-BFGS replay pays at every evaluation. ``np.vdot``, unlike ``dot``,
-    raises no floating-point warning when the squares overflow (the primitive warns of
-    nothing either).
-
-    >>> r = np.array([1.0, 2.0])
-    >>> _finite_or_masked(np.ones(2), r) is r
-    True
-    >>> _finite_or_masked(np.array([0.0, 1.0]), np.array([np.inf, 2.0]))
-    array([0., 2.])
-    """
-    if math.isfinite(_vdot(r, r)):
-        return r
-    return mask_zero.impl(g, r)
-
-
-# the C function without __array_function__'s Python dispatcher (NEP 18's _implementation):
-# the arguments are a program's own arrays
-_vdot = getattr(np.vdot, "_implementation", np.vdot)
 
 
 def _spec_mask_zero(e, ins, out):
     r = ins[1]
-    return _finite_or_masked if len(r[0]) >= 1 and r[1] in _DOT_DTYPES and r == out else None
+    return finite_or_masked if len(r[0]) >= 1 and r[1] in _DOT_DTYPES and r == out else None
 
 
 _SELECT_BITS = {np.dtype(np.float64): np.dtype(np.int64), np.dtype(np.float32): np.dtype(np.int32)}
@@ -680,12 +612,8 @@ class Program:
             return f"{args[0]} {op} {args[1]}"
         if isinstance(spec, str):
             return spec.format(*args)
-        name = e.prim.name
-        if isinstance(spec, tuple):  # another function, on some of the arguments: named after it
-            spec, picked = spec
-            args, name = [args[i] for i in picked], spec.__name__
         fn = spec or (e.prim.impl if not e.params else functools.partial(e.prim.impl, **e.params))
-        fname = f"f{len(ns)}_{_ident(name)}"
+        fname = f"f{len(ns)}_{_ident(e.prim.name)}"
         ns[fname] = fn
         return f"{fname}({', '.join(args)})"
 

@@ -191,8 +191,9 @@ class Problem:
         if self._vg is not None:
             self.ngev += 1
             f, g = self._vg(x, *args)
-            if type(self._vg) is _Staged and not args:
-                self._direct = self._vg.direct(x, f, g, self.dtype)
+            if type(self._vg) is _Staged and not args and self._vg.program.jitted is not None:
+                # an x of another dtype or an untraceable fun finds no replay: keep the one found
+                self._direct = self._vg.direct(x, f, g, self.dtype) or self._direct
         elif self._f is None and self._output_checked and self._grad is not None:
             # the user's fun and jac, once fun's output has been checked: the per-iteration path
             self.nfev += 1

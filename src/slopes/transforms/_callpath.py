@@ -27,7 +27,7 @@ import numpy as np
 
 from ..core import pytree
 
-__all__ = ["MISS", "guarded_entry", "tree_builder"]
+__all__ = ["MISS", "guarded_entry", "returns_replay", "tree_builder"]
 
 
 class _Miss:
@@ -142,6 +142,13 @@ class _Writer:
         return False
 
 
+def returns_replay(out_tree):
+    """Whether a program whose outputs have the structure ``out_tree`` hands the caller its
+    replay's own result: a lone output (the replay returns it bare) or a tuple of outputs
+    (value_and_grad's ``(f, g)``), which is the replay's tuple."""
+    return out_tree.kind == "leaf" or out_tree.kind == "tuple" and all(c.kind == "leaf" for c in out_tree.children)
+
+
 def guarded_entry(args, replay, out_tree):
     """``enter(args)``: ``replay``'s outputs as the tree ``out_tree`` when ``args`` have the
     structure, shapes and dtypes of ``args`` here, else :data:`MISS`; None when ``args`` hold
@@ -170,7 +177,7 @@ def guarded_entry(args, replay, out_tree):
         return None
     w.ns["_replay"] = replay
     call = f"_replay({', '.join(w.leaves)})"
-    if out_tree.kind == "leaf":  # a lone output: the replay returns it bare
+    if returns_replay(out_tree):  # the replay's own result is the output
         tail = [f"    return {call}"]
     else:
         tail = [f"    v = {call}", f"    return {_tree_expr(out_tree, w.ns, (f'v[{k}]' for k in itertools.count()))}"]

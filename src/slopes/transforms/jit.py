@@ -12,7 +12,7 @@ from ..core import pytree
 from ..core.kernels import numba_available
 from ..core.staging import TracingError, trace_program
 from ..core.trace import Tracer
-from ._callpath import MISS, guarded_entry, tree_builder
+from ._callpath import MISS, guarded_entry, returns_replay, tree_builder
 from ._common import check_callable
 from .program_view import TracedProgram
 
@@ -144,7 +144,7 @@ class _Entry:
         self.replay = program.compile(bare=out_tree.kind == "leaf")
         # run(*dynamic leaves) -> what the caller gets: straight from the replay when that is
         # already the output (a lone leaf, or a tuple of leaves such as value_and_grad's (f, g))
-        if out_tree.kind == "leaf" or out_tree.kind == "tuple" and all(c.kind == "leaf" for c in out_tree.children):
+        if returns_replay(out_tree):
             self.run = self.replay
         else:
             build, replay = tree_builder(out_tree), self.replay

@@ -19,6 +19,7 @@ __all__ = [
     "deflinear",
     "elementwise_batch",
     "make_nondiff",
+    "finite_or_masked",
     "mask_zero",
 ]
 
@@ -118,9 +119,36 @@ def _mask_zero_impl(g, r):
     if type(r) is float or type(r) is np.float64:
         if math.isfinite(r):
             return r
+    elif type(r) is np.ndarray and r.dtype in _DOT_DTYPES:
+        return finite_or_masked(g, r)
     elif np.isfinite(r).all():
         return r
     return np.where(np.equal(g, 0), 0.0, r)
+
+
+def finite_or_masked(g, r):
+    """``mask_zero(g, r)`` for a float32/float64 array ``r``: ``r`` itself when ``r . r`` is
+    finite, which it is only when every entry is (a nan or inf entry makes it nan or inf);
+    else the exact test (also for finite entries whose squares overflow).
+
+    One BLAS pass with no temporary: 0.4 us against 0.85 us for ``np.isfinite(r).all()`` at
+    n = 99, which every gradient pays (an L-BFGS replay at each evaluation). ``np.vdot``,
+    unlike ``dot``, raises no floating-point warning when the squares overflow.
+
+    >>> r = np.array([1.0, 2.0])
+    >>> finite_or_masked(np.ones(2), r) is r
+    True
+    >>> finite_or_masked(np.array([0.0, 1.0]), np.array([np.inf, 2.0]))
+    array([0., 2.])
+    """
+    if math.isfinite(_vdot(r, r)) or np.isfinite(r).all():
+        return r
+    return np.where(np.equal(g, 0), 0.0, r)
+
+
+_DOT_DTYPES = {np.dtype(np.float32), np.dtype(np.float64)}
+# the C function without __array_function__'s Python dispatcher (NEP 18's _implementation)
+_vdot = getattr(np.vdot, "_implementation", np.vdot)
 
 
 # mask_zero(g, r): ``r`` (a product with the cotangent ``g``) with 0 wherever ``g`` is 0.
