@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import sys
 
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from speed import ROSENBROCKS, lbfgs_solver  # noqa: E402
