@@ -190,7 +190,7 @@ def sum_of_squares(tree):
 
     Examples
     --------
-    >>> sum_of_squares({"a": np.array([3.0]), "b": [np.array([4.0])]})
+    >>> float(sum_of_squares({"a": np.array([3.0]), "b": [np.array([4.0])]}))
     25.0
     """
     total = 0.0
