@@ -115,12 +115,6 @@ def _is_const(ref, value):
     return v.size <= 64 and bool(np.all(v == value))
 
 
-def _negatable(v):
-    """Whether ``-v`` is a number of ``v``'s own type: a Python number or a NumPy float or
-    complex (a NumPy int may overflow when negated, a bool is no longer one)."""
-    return type(v) in (int, float, complex) or isinstance(v, (np.floating, np.complexfloating))
-
-
 def _nonzero(v):
     return (type(v) in (int, float) or isinstance(v, (np.generic, np.ndarray))) and bool(np.all(v != 0))
 
@@ -430,33 +424,9 @@ class Program:
         from .scalings import fold_scalings  # it builds on this module
 
         # folding counts the readers of each result: dead ones must be gone first
-        kept = self._fold_negations(self._live(self._skip_broadcasts(kept)))
+        kept = self._live(self._skip_broadcasts(kept))
         self.equations = self._live(fold_scalings(self, kept))
         return self
-
-    def _fold_negations(self, eqns):
-        """``negative(c * v)`` as ``(-c) * v`` for a number ``c``, where nothing else reads the
-        product: one NumPy call fewer, the same result (rounding to nearest commutes with
-        negation; only a NaN's sign bit may differ). A backward pass writes such pairs: the
-        cotangent of ``1 - x`` in ``(1 - x) ** 2`` is ``-(2.0 * (1 - x))``."""
-        readers = {}
-        for r in [r for e in eqns for r in e.ins] + self.outputs:
-            if type(r) is int:
-                readers[r] = readers.get(r, 0) + 1
-        products = {e.out: k for k, e in enumerate(eqns) if e.prim.name == "multiply" and not e.params}
-        out = list(eqns)
-        for k, e in enumerate(eqns):
-            r = e.ins[0] if e.prim.name == "negative" and not e.params else None
-            if r not in products or readers[r] != 1 or not _floating(self.avals[e.out]):
-                continue
-            j = products[r]
-            ins = out[j].ins
-            c = next((i for i, a in enumerate(ins) if type(a) is Const and _negatable(a.value)), None)
-            if c is None or self.avals[r] != self.avals[e.out]:
-                continue
-            out[k] = out[j]._replace(ins=ins[:c] + (Const(-ins[c].value),) + ins[c + 1:], out=e.out)
-            out[j] = None
-        return [e for e in out if e is not None]
 
     def _live(self, eqns):
         """The equations (in order) that some output depends on."""

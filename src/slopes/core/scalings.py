@@ -23,7 +23,13 @@ dtype, ``factor`` broadcasting to it with fewer entries) and rewrites
 only where the scaled operand is used once (so its own pass is saved, and the
 program never grows), the dtypes agree (no casts move), and the result has at
 least :data:`MIN_ENTRIES` entries (below that a replay's time is per-call
-overhead, not passes over memory). The factors' products are reassociated: results
+overhead, not passes over memory). Smaller results (0-d ones too) fold one rule, which saves
+a call and changes no bit: ``-(B * c)`` to ``B * (-c)`` for a constant number ``c`` (rounding
+to nearest commutes with negation; only a NaN's sign bit may differ). A backward pass writes
+such pairs: the cotangent of ``1 - x`` in ``(1 - x) ** 2`` is ``-(2.0 * (1 - x))``.
+
+Constant factors are combined as Python numbers when they are Python numbers (the double
+NumPy would compute, still weakly typed), so a float32 chain stays float32, as it runs eagerly. The factors' products are reassociated: results
 differ by rounding, of the same order as the original's (each entry still goes through one
 rounded product with the large array), and ``B - B * p`` becomes ``B * (1 - p)``, which
 cancels no less accurately. Only where a product of factors alone over- or underflows can a
@@ -33,6 +39,7 @@ result differ by more.
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
@@ -45,6 +52,11 @@ __all__ = ["MIN_ENTRIES", "fold_scalings"]
 MIN_ENTRIES = 4096
 
 _PRIMS = {"multiply": mul, "divide": div, "negative": neg, "add": add, "subtract": sub}
+
+# the same operations on Python numbers, whose results stay Python numbers: NumPy's would be
+# float64 scalars, which promote a float32 array (NEP 50)
+_PY_OPS = {"multiply": operator.mul, "divide": operator.truediv, "negative": operator.neg,
+           "add": operator.add, "subtract": operator.sub}
 
 
 def fold_scalings(program, eqns):
@@ -85,10 +97,11 @@ class _Folder:
         """The equations replacing ``e`` (``[e]`` when nothing folds), recording its form."""
         shape, dtype = self.program.avals[e.out]
         name = e.prim.name
-        if (name not in _PRIMS or e.params or math.prod(shape) < MIN_ENTRIES
-                or getattr(dtype, "kind", None) not in ("f", "c")
+        if (name not in _PRIMS or e.params or getattr(dtype, "kind", None) not in ("f", "c")
                 or not all(self._typed_as(r, dtype) for r in e.ins)):
             return [e]
+        if math.prod(shape) < MIN_ENTRIES:
+            return self._visit_small(e)
         big = [self._aval(r) == (shape, dtype) for r in e.ins]
         small = [not b and self._small(r, shape) for r, b in zip(e.ins, big)]
         new = []
@@ -121,15 +134,26 @@ class _Folder:
         self.form[e.out] = (base, factor)
         return new + [Equation(mul, (base, factor), {}, e.out)]
 
+    def _visit_small(self, e):
+        """``visit`` below :data:`MIN_ENTRIES`: ``-(B * c)`` as ``B * (-c)``, ``c`` a constant number."""
+        if e.prim.name == "multiply" and len(e.ins) == 2:
+            for i in (0, 1):
+                if _number(e.ins[1 - i]):
+                    self.form[e.out] = (e.ins[i], e.ins[1 - i])
+                    break
+        elif e.prim.name == "negative":
+            base, c = self._form(e.ins[0])
+            if c is not None and _number(c) and self._absorbs(e.ins[0]):
+                return [Equation(mul, (base, Const(-c.value)), {}, e.out)]
+        return [e]
+
     # -- helpers ------------------------------------------------------------------------
     def _aval(self, r):
         return self.program._aval_of(r)
 
     def _typed_as(self, r, dtype):
         """Whether ``r`` leaves the result's dtype alone: a Python number, or of ``dtype``."""
-        if isinstance(r, Const) and type(r.value) in (int, float):
-            return True
-        return self._aval(r)[1] == dtype
+        return _weak(r) or self._aval(r)[1] == dtype
 
     def _small(self, r, shape):
         s = tuple(self._aval(r)[0])
@@ -146,7 +170,13 @@ class _Folder:
         return type(r) is int and self.uses.get(r, 0) == 1
 
     def _combine(self, prim, args, new):
-        """``prim(*args)`` on factors: folded now when all are constants, else a new equation."""
+        """``prim(*args)`` on factors: folded now when all are constants (None when Python
+        refuses, as for a division by zero: nothing folds then), else a new equation."""
+        if all(_weak(a) for a in args):
+            try:
+                return Const(_PY_OPS[prim.name](*[a.value for a in args]))
+            except (ZeroDivisionError, OverflowError):
+                return None
         if all(isinstance(a, Const) for a in args):
             return Const(prim.impl(*[a.value for a in args]))
         avals = [self._aval(a) for a in args]
@@ -154,10 +184,21 @@ class _Folder:
             shape = np.broadcast_shapes(*[tuple(a[0]) for a in avals])
         except ValueError:
             return None
-        dtype = next(a[1] for a, r in zip(avals, args) if not (isinstance(r, Const) and type(r.value) in (int, float)))
+        dtype = next(a[1] for a, r in zip(avals, args) if not _weak(r))
         var = self.program._new_var(Aval(shape, dtype))
         new.append(Equation(prim, tuple(args), {}, var))
         return var
+
+
+def _weak(r):
+    """Whether ``r`` is a Python number constant (weakly typed: it takes the array's dtype)."""
+    return isinstance(r, Const) and type(r.value) in (int, float)
+
+
+def _number(r):
+    """Whether ``r`` is a constant number whose negation is one of its own type: a Python
+    number or a NumPy float (a NumPy int may overflow when negated)."""
+    return _weak(r) or isinstance(r, Const) and isinstance(r.value, (np.floating, np.complexfloating))
 
 
 def _same(a, b):
