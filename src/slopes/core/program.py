@@ -41,7 +41,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .ops.linalg import is_identity
-from .ops.rules import UFUNCS, finite_or_masked
+from .ops.rules import DOT_DTYPES, UFUNCS, finite_or_masked
 from .tiling import lower
 
 __all__ = ["Const", "Equation", "Program"]
@@ -146,10 +146,9 @@ _BROADCASTING = {"add", "subtract", "multiply", "divide", "mask_zero"}
 
 # -- code specialized to the traced shapes ----------------------------------------------
 # {name: rule(e, in_avals, out_aval) -> a format string over the arguments ("{0} @ {1}"),
-# a callable taking the arguments positionally, ``(callable, positions)`` to call it on those
-# arguments only, or None for the generic call}. Shapes and dtypes are fixed per trace, so
-# work the generic implementation redoes on every call (axes to sum over, Python wrappers,
-# keyword parsing) is done once here.
+# a callable taking the arguments positionally, or None for the generic call}. Shapes
+# and dtypes are fixed per trace, so work the generic implementation redoes on every
+# call (axes to sum over, Python wrappers, keyword parsing) is done once here.
 def _floating(aval):
     return getattr(aval[1], "kind", None) == "f"
 
@@ -224,7 +223,7 @@ def _spec_power(e, ins, out):
 
 def _spec_mask_zero(e, ins, out):
     r = ins[1]
-    return finite_or_masked if len(r[0]) >= 1 and r[1] in _DOT_DTYPES and r == out else None
+    return finite_or_masked if len(r[0]) >= 1 and r[1] in DOT_DTYPES and r == out else None
 
 
 _SELECT_BITS = {np.dtype(np.float64): np.dtype(np.int64), np.dtype(np.float32): np.dtype(np.int32)}
@@ -343,10 +342,6 @@ def _positive_strides(program):
     return positive
 
 
-# the vector dot products whose BLAS call ndarray.dot shares with matmul
-_DOT_DTYPES = {np.dtype(np.float32), np.dtype(np.float64)}
-
-
 def _vector_dot(program, e, positive):
     """Whether matmul equation ``e`` of two vectors may replay as ``ndarray.dot``.
 
@@ -358,7 +353,7 @@ def _vector_dot(program, e, positive):
     if e.prim.name != "matmul" or not all(type(r) is int and r in positive for r in e.ins):
         return False
     (sa, da), (sb, db) = (program.avals[r] for r in e.ins)
-    return len(sa) == len(sb) == 1 and da == db and da in _DOT_DTYPES
+    return len(sa) == len(sb) == 1 and da == db and da in DOT_DTYPES
 
 
 class Program:
@@ -424,8 +419,7 @@ class Program:
         from .scalings import fold_scalings  # it builds on this module
 
         # folding counts the readers of each result: dead ones must be gone first
-        kept = self._live(self._skip_broadcasts(kept))
-        self.equations = self._live(fold_scalings(self, kept))
+        self.equations = self._live(fold_scalings(self, self._live(self._skip_broadcasts(kept))))
         return self
 
     def _live(self, eqns):

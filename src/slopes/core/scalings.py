@@ -29,8 +29,8 @@ to nearest commutes with negation; only a NaN's sign bit may differ). A backward
 such pairs: the cotangent of ``1 - x`` in ``(1 - x) ** 2`` is ``-(2.0 * (1 - x))``.
 
 Constant factors are combined as Python numbers when they are Python numbers (the double
-NumPy would compute, still weakly typed), so a float32 chain stays float32, as it runs eagerly. The factors' products are reassociated: results
-differ by rounding, of the same order as the original's (each entry still goes through one
+NumPy would compute, still weakly typed), so a float32 chain stays float32, as it runs
+eagerly. The factors' products are reassociated: results differ by rounding, of the same order as the original's (each entry still goes through one
 rounded product with the large array), and ``B - B * p`` becomes ``B * (1 - p)``, which
 cancels no less accurately. Only where a product of factors alone over- or underflows can a
 result differ by more.

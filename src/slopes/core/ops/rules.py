@@ -13,6 +13,7 @@ import numpy as np
 from ..trace import Primitive, bind, shape_of
 
 __all__ = [
+    "DOT_DTYPES",
     "ELEMENTWISE",
     "PerArg",
     "defjvp",
@@ -119,7 +120,7 @@ def _mask_zero_impl(g, r):
     if type(r) is float or type(r) is np.float64:
         if math.isfinite(r):
             return r
-    elif type(r) is np.ndarray and r.dtype in _DOT_DTYPES:
+    elif type(r) is np.ndarray and r.dtype in DOT_DTYPES:
         return finite_or_masked(g, r)
     elif np.isfinite(r).all():
         return r
@@ -146,7 +147,8 @@ def finite_or_masked(g, r):
     return np.where(np.equal(g, 0), 0.0, r)
 
 
-_DOT_DTYPES = {np.dtype(np.float32), np.dtype(np.float64)}
+#: The dtypes BLAS dot products take: float32 and float64.
+DOT_DTYPES = {np.dtype(np.float32), np.dtype(np.float64)}
 # the C function without __array_function__'s Python dispatcher (NEP 18's _implementation)
 _vdot = getattr(np.vdot, "_implementation", np.vdot)
 
