@@ -40,6 +40,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .ops.blas_sum import summer
 from .ops.linalg import is_identity
 from .ops.rules import DOT_DTYPES, UFUNCS, finite_or_masked
 from .tiling import lower
@@ -154,21 +155,20 @@ def _floating(aval):
 
 
 def _spec_sum_to(e, ins, out):
-    (xs, _), shape = ins[0], tuple(e.params["shape"])
+    (xs, dtype), shape = ins[0], tuple(e.params["shape"])
     if not _floating(ins[0]):
         return None
     lead = len(xs) - len(shape)
     inner = tuple(lead + i for i, n in enumerate(shape) if n == 1 and xs[lead + i] != 1)
     if not inner:  # only leading axes: summing them leaves exactly `shape`
-        return functools.partial(np.add.reduce, axis=tuple(range(lead)))
-    axes = tuple(range(lead)) + inner
-    return lambda x: np.add.reduce(x, axis=axes, keepdims=True).reshape(shape)
+        return summer(xs, dtype, tuple(range(lead)), False)
+    total = summer(xs, dtype, tuple(range(lead)) + inner, True)
+    return lambda x: total(x).reshape(shape)
 
 
 def _spec_sum(e, ins, out):
-    if not _floating(ins[0]):
-        return None
-    return functools.partial(np.add.reduce, axis=e.params["axis"], keepdims=e.params["keepdims"])
+    # the primitive's own choice of np.add.reduce or a product with ones (blas_sum), made once
+    return summer(*ins[0], e.params["axis"], e.params["keepdims"]) if _floating(ins[0]) else None
 
 
 def _spec_extremum(ufunc):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..trace import Primitive, bind, shape_of
+from .blas_sum import summer
 from .elementwise import div, equal, where
 from .rules import deflinear, make_nondiff
 from .shape import broadcast_to, getitem, reshape
@@ -46,8 +47,8 @@ def _reduce_batch(prim):
 
 
 def _sum_impl(x, axis, keepdims):
-    if type(x) is np.ndarray and x.dtype.kind == "f":  # skips np.sum's Python wrapper
-        return np.add.reduce(x, axis=axis, keepdims=keepdims)
+    if type(x) is np.ndarray and x.dtype.kind == "f":  # np.add.reduce or BLAS; skips np.sum's Python wrapper
+        return summer(x.shape, x.dtype, axis, keepdims)(x)
     return np.sum(x, axis=axis, keepdims=keepdims)  # also counts booleans
 
 
