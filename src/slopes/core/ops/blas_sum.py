@@ -1,25 +1,29 @@
 """Floating sums over leading axes or short rows as a product with a vector of ones (BLAS gemv).
 
 ``np.add.reduce`` pays its ufunc machinery per call and per row: about 2 us to sum the rows
-of a (64, 10) array, where ``x.dot(ones)`` reaches BLAS's gemv in 0.5 us (one BLAS thread).
-A training step is full of such sums (a softmax's row sums, a bias gradient's column sums).
-:func:`summer` uses the product where its rounding is provably no worse than NumPy's own
-order, and NumPy otherwise; the rule depends on the shape, dtype and axes only, so the
-eager primitive and a replayed program (which both call :func:`summer`) give the same bits.
+of a (64, 10) array, or its columns, where a product with ones reaches BLAS's gemv in 0.5 us
+(one BLAS thread). A training step is full of such sums (a softmax's row sums, a bias
+gradient's column sums). :func:`summer` takes the product only where its rounding was
+checked to be no worse than NumPy's own order, and NumPy otherwise; the choice depends on
+the shape, dtype and axes alone, so the eager primitive and a replayed program (which both
+call :func:`summer`) give the same bits.
 
-Where NumPy's order is known (checked bit for bit against NumPy 2.x, C-contiguous input):
+NumPy's order (checked bit for bit against NumPy 2.x, C-contiguous input):
 
-* over **leading axes** (a (m, n) matrix's column sums) it adds the rows one after another,
-  the deepest tree there is: every element is rounded up to m - 1 times. Any order of
-  additions is within that bound (and BLAS's blocked gemv is about 0.5x its error on
-  random data), so leading sums always take the product;
-* over the **last axis**, of length n, it sums pairwise: one after another for n < 8, eight
-  running sums beyond. Below 8, any order is again within NumPy's bound. For 10 <= n <= 15
-  OpenBLAS's gemv (four running sums per row, two in the rows of a last pair) has elements
-  rounded no more often than NumPy's, both at most and in total; that order is checked bit
-  for bit once per dtype on a probe (:func:`_rows_follow_four_sums`), and rows of that
-  length stay with NumPy where it does not hold (float32 on AVX-512 machines, other BLAS).
-  Longer rows stay with NumPy (gemv's four running sums lose to its eight).
+* over **leading axes** (the column sums of an (m, n) matrix) it adds the rows one after
+  another, the deepest tree there is: any order is within its worst-case bound. On random
+  data OpenBLAS's blocked gemv is also better on average from m = 32 rows (0.6-0.9x NumPy's
+  error; on columns that cancel to zero 0.7-0.95x), not below (up to 1.05x on cancelling
+  columns of 16 rows): sums of 32 rows or more take the product;
+* over the **last axis**, of length n, it sums pairwise: one after another for n < 8, with
+  eight running sums beyond. OpenBLAS's gemv keeps four running sums a row (two in the rows
+  of a last pair) and rounds each entry no more often than NumPy, at most and in total, for
+  n <= 7 and 10 <= n <= 15; on rows that cancel to zero, though, its average error is
+  1.0-1.2x NumPy's, against 0.7-0.97x on rows of one sign. So rows take the product only
+  when the caller knows every term has one sign (``same_sign``: a sum of exponentials),
+  and for n of 10-15 only where gemv's order is checked bit for bit, once per dtype, on a
+  probe (:func:`_rows_follow_four_sums`: float64 here; OpenBLAS's float32 kernel for AVX-512
+  keeps another order).
 
 Anything else keeps ``np.add.reduce``: other dtypes, empty arrays, full sums, axes in the
 middle, and at run time any input that is not C-contiguous (a transposed or reversed view),
@@ -39,7 +43,10 @@ __all__ = ["summer", "gemv_sums"]
 
 _FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
 
-#: Row lengths whose sums any summation order does no worse than NumPy's (it adds them one by one).
+#: Fewest rows whose column sums gemv rounds no worse than NumPy, on average too.
+_LEADING_ROWS = 32
+
+#: Row lengths NumPy sums one entry after another: any order is within its bound.
 _ANY_ORDER_ROWS = 7
 
 #: Row lengths where gemv's four (or two) running sums round each element no more often than NumPy.
@@ -128,7 +135,7 @@ def _gemv_sum(shape, ones, leading, out_shape, fallback):
 
 
 @functools.lru_cache(maxsize=1024)
-def summer(shape, dtype, axis, keepdims):
+def summer(shape, dtype, axis, keepdims, same_sign=False):
     """The function replaying ``np.add.reduce(x, axis=axis, keepdims=keepdims)`` for arrays of
     ``shape`` and ``dtype``: a product with a vector of ones where that is at least as accurate
     (see the module docstring), else NumPy's own reduction.
@@ -140,17 +147,18 @@ def summer(shape, dtype, axis, keepdims):
     axis : tuple of int or None
         Non-negative axes to sum over, in increasing order; None for all.
     keepdims : bool
+    same_sign : bool
+        Whether the caller knows every term has the same sign (a sum of exponentials): then
+        short rows take the product too.
 
     Examples
     --------
-    >>> x = np.arange(12.0).reshape(4, 3)
+    >>> x = np.arange(96.0).reshape(32, 3)
     >>> summer(x.shape, x.dtype, (0,), False)(x)
-    array([18., 22., 26.])
-    >>> summer(x.shape, x.dtype, (1,), True)(x)
+    array([1488., 1520., 1552.])
+    >>> summer(x.shape, x.dtype, (1,), True, same_sign=True)(x)[:2]
     array([[ 3.],
-           [12.],
-           [21.],
-           [30.]])
+           [12.]])
     """
     fallback = functools.partial(np.add.reduce, axis=axis, keepdims=keepdims)
     nd = len(shape)
@@ -161,8 +169,8 @@ def summer(shape, dtype, axis, keepdims):
     k = len(axis)
     if axis == tuple(range(k)) and k < nd:  # leading axes
         m, n = math.prod(shape[:k]), math.prod(shape[k:])
-        if m >= 2 and n >= 2:
+        if m >= _LEADING_ROWS and n >= 2:
             return _gemv_sum(shape, _ones(m, dtype), True, out_shape, fallback)
-    elif axis == (nd - 1,) and nd >= 2 and _rows_by_gemv(shape[-1], dtype):  # the last axis: one row per index before it
+    elif same_sign and axis == (nd - 1,) and nd >= 2 and _rows_by_gemv(shape[-1], dtype):  # the last axis: one row per index before it
         return _gemv_sum(shape, _ones(shape[-1], dtype), False, out_shape, fallback)
     return fallback

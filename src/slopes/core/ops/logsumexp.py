@@ -42,7 +42,7 @@ def _shifted(x, axis):
     not finite), ``finite`` whether every maximum was."""
     if type(x) is np.ndarray and x.dtype.kind == "f" and x.size:  # skips np.max's and np.sum's wrappers
         m = np.maximum.reduce(x, axis=axis, keepdims=True)
-        total = summer(x.shape, x.dtype, axis, True)  # the sum primitive's (BLAS where as accurate)
+        total = summer(x.shape, x.dtype, axis, True, same_sign=True)  # of exponentials: BLAS where as accurate
     else:  # integers, scalars, and empty arrays (np.max raises its own message on those)
         m = np.max(x, axis=axis, keepdims=True)
         total = functools.partial(np.sum, axis=axis, keepdims=True)

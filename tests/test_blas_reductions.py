@@ -1,0 +1,242 @@
+"""Floating sums through BLAS (core/ops/blas_sum.py): accuracy against math.fsum, bits that do
+not depend on where an array starts, the eager primitive and the replay alike, and the
+training step's reductions taking the product."""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import pytest
+
+import slopes as sl
+import slopes.numpy as snp
+from slopes.core import pytree
+from slopes.core.ops import blas_sum
+from slopes.core.ops.blas_sum import summer
+
+pytestmark = pytest.mark.skipif(not blas_sum.gemv_sums(), reason="NumPy does not call OpenBLAS here")
+
+FLOATS = [np.float64, np.float32]
+
+
+def by_gemv(fn):
+    return not isinstance(fn, functools.partial)  # NumPy's own reduction is a partial of np.add.reduce
+
+
+def data(shape, dtype, kind, axis=-1, seed=0):
+    """Random entries: "normal"; "cancel", over 2**0..2**30 in magnitude with every sum along
+    ``axis`` near zero; "pairs", opposite pairs over 2**10..2**30 plus small terms, shuffled
+    along ``axis``; "positive" and "wide" (2**0..2**30), of one sign."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape)
+    if kind in ("cancel", "wide"):
+        x = x * np.exp2(rng.integers(0, 30, shape))
+    if kind == "cancel":
+        x = x - x.mean(axis=axis, keepdims=True)
+    if kind == "pairs":
+        x = np.moveaxis(x, axis, 0)
+        h = len(x) // 2
+        big = x[:h] * np.exp2(rng.integers(10, 30, x[:h].shape))
+        x = np.concatenate([big, -big, np.zeros_like(x[2 * h:])]) + rng.standard_normal(x.shape)
+        x = np.moveaxis(rng.permuted(x, axis=0), 0, axis)
+    if kind in ("positive", "wide"):
+        x = np.abs(x)
+    return np.ascontiguousarray(x, dtype=dtype)
+
+
+def errors(sums, rows):
+    """|sum - exact| / sum(|x|) per row, the exact sum by math.fsum."""
+    rows = rows.astype(np.float64)  # exact for float32 entries
+    exact = np.array([math.fsum(r) for r in rows])
+    scale = np.abs(rows).sum(axis=1)
+    return np.abs(np.asarray(sums, np.float64) - exact) / scale
+
+
+def numpy_depth(n):
+    """The most roundings an entry meets in np.add.reduce over a contiguous row of n <= 128:
+    one by one below 8, else eight running sums, combined pairwise, then the rest one by one."""
+    return n - 1 if n < 8 else (n // 8 - 1) + 3 + n % 8
+
+
+def gamma(d, dtype):
+    u = np.finfo(dtype).eps / 2
+    return d * u / (1 - d * u)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("kind", ["normal", "cancel", "pairs"])
+@pytest.mark.parametrize("shape", [(64, 10), (64, 128), (200, 7), (8, 4, 5)])
+def test_leading_sums_no_less_accurate_than_numpy(shape, kind, dtype):
+    lead = (0, 1) if len(shape) == 3 else (0,)
+    fn = summer(shape, np.dtype(dtype), lead, False)
+    assert by_gemv(fn)
+    trials = -(-4000 // shape[-1])  # about 4000 sums, each over the leading axes of one array
+    xs = data((trials, math.prod(shape[:-1]), shape[-1]), dtype, kind, axis=1)
+    cols = np.concatenate([x.T for x in xs])  # one row per sum, in NumPy's order: it adds the rows one by one
+    mine = errors(np.concatenate([fn(x.reshape(shape)).ravel() for x in xs]), cols)
+    theirs = errors(np.concatenate([np.add.reduce(x.reshape(shape), axis=lead).ravel() for x in xs]), cols)
+    assert mine.max() <= gamma(cols.shape[1] - 1, dtype)  # the bound of any order, NumPy's included
+    assert mine.mean() <= theirs.mean()
+    assert fn(xs[0].reshape(shape)).dtype == dtype
+
+
+def test_fewer_leading_rows_keep_numpy():
+    """Below 32 rows gemv's order is no better than NumPy's on average on cancelling columns."""
+    for shape in [(16, 10), (31, 128), (2, 3, 5)]:
+        assert not by_gemv(summer(shape, np.dtype(np.float64), (0,), False))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("kind", ["positive", "wide"])
+@pytest.mark.parametrize("n", [2, 3, 5, 7, 10, 12, 15])
+def test_row_sums_of_one_sign_no_less_accurate_than_numpy(n, kind, dtype):
+    x = data((4001, n), dtype, kind)  # 4001 rows: blocks of four, a last row alone
+    fn = summer(x.shape, x.dtype, (1,), False, same_sign=True)
+    if n > 7 and not blas_sum._rows_follow_four_sums(np.dtype(dtype)):
+        assert not by_gemv(fn)  # an order not checked: NumPy's own
+        return
+    assert by_gemv(fn)
+    mine, theirs = errors(fn(x), x), errors(np.add.reduce(x, axis=1), x)
+    assert mine.max() <= gamma(numpy_depth(n), dtype)  # within NumPy's own bound
+    assert mine.mean() <= theirs.mean()
+
+
+@pytest.mark.parametrize("n", [5, 10, 15])
+def test_rows_of_mixed_signs_keep_numpy(n):
+    """On rows that cancel, gemv's four running sums stay within NumPy's bound but average more
+    error than NumPy's order (1.0-1.2x): sums not known to be of one sign keep NumPy's."""
+    x = data((4001, n), np.float64, "cancel")
+    assert not by_gemv(summer(x.shape, x.dtype, (1,), False))
+    if blas_sum._rows_follow_four_sums(x.dtype):
+        gemv = summer(x.shape, x.dtype, (1,), False, same_sign=True)
+        assert errors(gemv(x), x).max() <= gamma(numpy_depth(n), np.float64)
+
+
+@pytest.mark.parametrize("n", [10, 12, 15])
+def test_rows_in_a_last_pair_keep_numpy_bound(n):
+    """gemv sums the rows of a last pair with two running sums, not four: rows 4 and 5 of 6."""
+    if not blas_sum._rows_follow_four_sums(np.dtype(np.float64)):
+        pytest.skip("rows of 10-15 keep NumPy's order with this BLAS")
+    x = data((6 * 700, n), np.float64, "wide").reshape(700, 6, n)
+    fn = summer((6, n), x.dtype, (1,), False, same_sign=True)
+    sums = np.concatenate([fn(block)[4:] for block in x])
+    pairs = x[:, 4:].reshape(-1, n)
+    mine, theirs = errors(sums, pairs), errors(np.add.reduce(pairs, axis=1), pairs)
+    assert mine.max() <= gamma(numpy_depth(n), np.float64)
+    assert mine.mean() <= theirs.mean()
+
+
+def test_longer_rows_keep_numpy():
+    for n in (8, 9, 16, 64, 128, 129):
+        assert not by_gemv(summer((64, n), np.dtype(np.float64), (1,), False, same_sign=True))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("axis", [(0,), (1,)])
+def test_bits_do_not_depend_on_the_address(axis, dtype):
+    x = data((64, 7), dtype, "wide")
+    fn = summer(x.shape, x.dtype, axis, False, same_sign=True)
+    assert by_gemv(fn)
+    buf = bytearray(x.nbytes + 64)
+    results = []
+    for offset in [0, 8, 16, 24, 40, 56, 1, 3, 4, 7]:  # aligned, and misaligned (copied first)
+        view = np.frombuffer(buf, dtype=dtype, count=x.size, offset=offset).reshape(x.shape)
+        view[...] = x
+        results.append(fn(view))
+    fresh = fn(x.copy())
+    assert all(r.tobytes() == fresh.tobytes() for r in results)
+
+
+def test_layouts_blas_would_copy_keep_numpy_bits():
+    x = data((64, 64), np.float64, "wide")
+    for view, axis in [(x.T, (1,)), (x[::-1], (0,)), (x[:, ::2], (0,)), (np.asfortranarray(x), (0,)), (x[:, :10], (1,))]:
+        got = summer(view.shape, view.dtype, axis, False, same_sign=True)(view)
+        assert np.array_equal(got, np.add.reduce(view, axis=axis))
+
+
+def test_other_dtypes_and_shapes_unchanged():
+    rng = np.random.default_rng(3)
+    cases = [
+        (rng.standard_normal((64, 10)) + 1j * rng.standard_normal((64, 10)), (0,)),
+        (rng.integers(-5, 5, (64, 10)), (0,)),
+        (rng.standard_normal((64, 10)) > 0, (1,)),
+        (rng.standard_normal((64, 10)).astype(np.float16), (0,)),
+        (np.zeros((0, 10)), (0,)),
+        (np.zeros((5, 0)), (1,)),
+        (rng.standard_normal((8, 10)), None),
+        (rng.standard_normal((4, 5, 6)), (1,)),
+    ]
+    for x, axis in cases:
+        for keepdims in (False, True):
+            got = snp.sum(x, axis=axis, keepdims=keepdims)
+            want = np.sum(x, axis=axis, keepdims=keepdims)
+            assert got.dtype == want.dtype and got.shape == want.shape
+            assert np.array_equal(got, want)
+
+
+def test_eager_sums_are_the_product_with_ones():
+    """Fails where sums went through np.add.reduce: the bits are gemv's."""
+    x = data((64, 10), np.float64, "cancel", axis=0)
+    assert np.array_equal(snp.sum(x, axis=0), np.ones(64).dot(x))
+    assert np.array_equal(snp.sum(x, axis=0, keepdims=True), np.ones(64).dot(x)[None])
+    assert np.array_equal(snp.mean(x, axis=0), np.ones(64).dot(x) / 64)
+    assert not np.array_equal(np.ones(64).dot(x), np.add.reduce(x, axis=0))  # the data tells them apart
+    assert np.array_equal(snp.sum(x, axis=-1), np.add.reduce(x, axis=1))  # rows of either sign: NumPy's
+    d = x - x.max(axis=1, keepdims=True)
+    assert np.array_equal(sl.ml.log_softmax(x, axis=-1), d - np.log(np.exp(d).dot(np.ones(10)))[:, None])
+
+
+def same_bits(a, b):
+    pairs = [(np.asarray(p), np.asarray(q)) for p, q in zip(pytree.leaves(a), pytree.leaves(b), strict=True)]
+    return all(p.dtype == q.dtype and p.shape == q.shape and p.tobytes() == q.tobytes() for p, q in pairs)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_jit_gives_the_eager_bits(dtype):
+    x = data((64, 10), dtype, "cancel", axis=0)
+    b = data((10,), dtype, "normal", seed=1)
+    fns = [
+        lambda x, b: snp.sum(x, axis=0),
+        lambda x, b: snp.sum(x, axis=1, keepdims=True),
+        lambda x, b: snp.mean(x * x, axis=0),
+        lambda x, b: sl.ml.log_softmax(x + b, axis=-1),
+        lambda x, b: sl.grad(lambda b: snp.sum(snp.tanh(x + b) ** 2))(b),  # sum_to (64, 10) -> (10,)
+        lambda x, b: sl.value_and_grad(lambda b: sl.ml.cross_entropy(x + b, np.eye(10, dtype=dtype)[np.arange(64) % 10]))(b),
+    ]
+    for f in fns:
+        eager, jitted = f(x, b), sl.jit(f)(x, b)
+        assert same_bits(jitted, eager)
+        assert same_bits(sl.jit(f)(x, b), eager)  # the replay, from the cache
+
+
+def test_training_step_program_sums_by_gemv():
+    """The digits MLP step's bias gradients: column sums of the batch's 64 rows (log_softmax's
+    row sums of exponentials take the product inside the primitive)."""
+    rng = np.random.default_rng(0)
+    p = {"W1": rng.standard_normal((64, 128)) * 0.1, "b1": np.zeros(128),
+         "W2": rng.standard_normal((128, 10)) * 0.1, "b2": np.zeros(10)}
+    xb, yb = rng.random((64, 64)), np.eye(10)[rng.integers(0, 10, 64)]
+    opt = sl.optim.adam(1e-3)
+
+    def loss(p, xb, yb):
+        h = sl.ml.relu(xb @ p["W1"] + p["b1"])
+        return sl.ml.cross_entropy(h @ p["W2"] + p["b2"], yb)
+
+    def step(p, s, xb, yb):
+        value, g = sl.value_and_grad(loss)(p, xb, yb)
+        u, s = opt.update(g, s, p)
+        return sl.optim.apply_updates(p, u), s, value
+
+    jitted = sl.jit(step)
+    s0 = opt.init(p)
+    out = jitted(p, s0, xb, yb)
+    (entry,) = jitted._programs.values()
+    src, ns = entry.program.source()
+    sums = [name for name in ns if name.split("_", 1)[-1] in ("sum", "sum_to")]
+    gemv = sorted(ns[name].__qualname__.split(".")[0] for name in sums if by_gemv(ns[name]))
+    assert gemv == ["_gemv_sum"] * 2  # sum_to (64, 128) -> (128,) and (64, 10) -> (10,)
+    # and NumPy's for the cotangent's row sums (either sign) and the loss's full sum over 640
+    assert len(sums) == 4
+    assert same_bits(out, step(p, s0, xb, yb))
