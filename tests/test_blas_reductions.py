@@ -240,3 +240,37 @@ def test_training_step_program_sums_by_gemv():
     # and NumPy's for the cotangent's row sums (either sign) and the loss's full sum over 640
     assert len(sums) == 4
     assert same_bits(out, step(p, s0, xb, yb))
+
+
+def reference_log_softmax(x):
+    """log_softmax with the row max by np.maximum.reduce over each row, the sums of
+    exponentials by gemv where summer takes it."""
+    m = np.maximum.reduce(x, axis=-1, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    d = x - m
+    gemv = by_gemv(summer(x.shape, x.dtype, (1,), True, same_sign=True))
+    s = np.exp(d).dot(np.ones(x.shape[-1], x.dtype))[:, None] if gemv else np.add.reduce(np.exp(d), axis=1, keepdims=True)
+    return d - np.log(s)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_short_row_max_keeps_numpy_bits(dtype):
+    """log_softmax's row max through a transposed copy: the same bits as NumPy's row by row,
+    signed zeros (+0.0 against -0.0 in one row), NaN, inf and -inf rows included."""
+    from slopes.core.ops.logsumexp import _short_row_max
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((64, 10)).astype(dtype)
+    m = _short_row_max(x)
+    assert m is not None and m.tobytes() == np.maximum.reduce(x, axis=1, keepdims=True).tobytes()
+    special = x.copy()
+    special[0] = -1.0
+    special[0, [2, 7]] = [0.0, -0.0]  # a zero maximum: left to NumPy's order
+    special[1, 3] = np.nan
+    special[2, 4] = np.inf
+    special[3] = -np.inf
+    assert _short_row_max(special) is None
+    with np.errstate(invalid="ignore", divide="ignore"):  # the -inf row: log(0), inf - inf
+        for data_ in (x, special, special[1:]):
+            assert sl.ml.log_softmax(data_, axis=-1).tobytes() == reference_log_softmax(data_).tobytes()
+    assert sl.ml.log_softmax(x[:31], axis=-1).tobytes() == reference_log_softmax(x[:31]).tobytes()
