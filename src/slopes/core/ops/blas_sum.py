@@ -134,7 +134,6 @@ def _gemv_sum(shape, ones, leading, out_shape, fallback):
     return total
 
 
-@functools.lru_cache(maxsize=1024)
 def summer(shape, dtype, axis, keepdims, same_sign=False):
     """The function replaying ``np.add.reduce(x, axis=axis, keepdims=keepdims)`` for arrays of
     ``shape`` and ``dtype``: a product with a vector of ones where that is at least as accurate
@@ -160,11 +159,17 @@ def summer(shape, dtype, axis, keepdims, same_sign=False):
     array([[ 3.],
            [12.]])
     """
+    if type(axis) is not tuple or not axis:  # None (all axes), or an int or list NumPy reads its own way
+        return functools.partial(np.add.reduce, axis=axis, keepdims=keepdims)
+    return _summer(shape, dtype, axis, keepdims, same_sign)
+
+
+@functools.lru_cache(maxsize=1024)
+def _summer(shape, dtype, axis, keepdims, same_sign):
     fallback = functools.partial(np.add.reduce, axis=axis, keepdims=keepdims)
     nd = len(shape)
-    if dtype not in _FLOATS or not axis or 0 in shape or not gemv_sums():
+    if dtype not in _FLOATS or 0 in shape or not gemv_sums():
         return fallback
-    axis = tuple(axis)
     out_shape = tuple(1 if i in axis else s for i, s in enumerate(shape) if keepdims or i not in axis)
     k = len(axis)
     if axis == tuple(range(k)) and k < nd:  # leading axes
