@@ -11,9 +11,9 @@ call :func:`summer`) give the same bits.
 NumPy's order (checked bit for bit against NumPy 2.x, C-contiguous input):
 
 * over **leading axes** (the column sums of an (m, n) matrix) it adds the rows one after
-  another, the deepest tree there is: any order is within its worst-case bound. On random
-  data OpenBLAS's blocked gemv is also better on average from m = 32 rows (0.6-0.9x NumPy's
-  error; on columns that cancel to zero 0.7-0.95x), not below (up to 1.05x on cancelling
+  another, the deepest tree there is: any order is within its worst-case bound. OpenBLAS's
+  blocked gemv is also better on average from m = 32 rows (0.5-0.71x NumPy's error on random
+  columns, 0.25-0.95x on columns that cancel to zero), not below (up to 1.05x on cancelling
   columns of 16 rows): sums of 32 rows or more take the product;
 * over the **last axis**, of length n, it sums pairwise: one after another for n < 8, with
   eight running sums beyond. OpenBLAS's gemv keeps four running sums a row (two in the rows
@@ -113,7 +113,7 @@ def _rows_by_gemv(n, dtype):
 
 
 def _gemv_sum(shape, ones, leading, out_shape, fallback):
-    """A sum over the leading axes (``ones @ x``) or the trailing ones (``x @ ones``) of a
+    """A sum over the leading axes (``ones @ x``) or the last one (``x @ ones``) of a
     C-contiguous array, seen as a matrix; ``fallback`` for any other layout."""
     matrix = (len(ones), math.prod(shape) // len(ones)) if leading else (-1, len(ones))
     reshape_in = len(shape) != 2
