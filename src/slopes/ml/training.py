@@ -407,6 +407,7 @@ def fit(
         vg = _Staged(value_and_grad(scaler.scaled(loss)), jit, shared)
     eval_loss = _Staged(loss, jit, shared)
     nb = batches.batches_per_epoch
+    in_memory_sizes = np.minimum(batches.batch_size, batches.n - batches.batch_size * np.arange(nb))
     show = sys.stderr.isatty() if progress is None else bool(progress)
     bar = None
     if show:  # tqdm (and the look for a notebook) only for a bar that is shown
@@ -446,6 +447,7 @@ def fit(
     watch = None  # blow-up test of slopes.minimize, from the first step's loss and params
     message = f"completed {epochs} epochs"
     stop = False
+    finite = False  # whether params are known to be finite (after an accepted replayed step)
     # a diverging step is reported as such, so NumPy's warnings about its overflow are not
     # wanted: ignored once around the loop (not per step), the caller's settings restored
     # around the caller's own code (callbacks, metrics, the validation loss) and at the end
@@ -455,12 +457,12 @@ def fit(
             t_epoch = time.perf_counter()
             if epoch == epoch0 and rng_state is not None:
                 batches.rng.bit_generator.state = rng_state
-            epoch_start_rng = batches.rng.bit_generator.state
+            epoch_start_rng = batches.rng.bit_generator.state if checkpoint_dir is not None else None
             epoch_batches = batches.epoch()
             # rows per batch: streamed epochs cut each chunk on its own, so they know theirs
-            sizes = getattr(epoch_batches, "sizes", None)
+            sizes = getattr(epoch_batches, "sizes", None) if streamed else None
             if sizes is None:
-                sizes = np.minimum(batches.batch_size, batches.n - batches.batch_size * np.arange(nb))
+                sizes = in_memory_sizes
             first_pos = pos0 if epoch == epoch0 else 0
             first_row = len(history.step) - first_pos  # a resumed epoch's earlier rows came with the checkpoint
             for pos in range(first_pos, nb):
@@ -480,6 +482,7 @@ def fit(
                             diverged, stop, message = True, True, _divergence(step, epoch, why)
                             break
                     params, state, extent = new_params, new_state, pnorm
+                    finite = True  # _replay_problem's tests passed: every new parameter is finite
                 else:
                     lr = _lr(state)
                     value, grads, gnorm, skipped, why = _gradient(vg, scaler, params, batch)
@@ -501,6 +504,7 @@ def fit(
                     if not skipped:
                         _add_in_place(params, updates)  # fit's own copies: no new arrays per step
                         state = new_state
+                    finite = False  # not known without a look
                 step += 1
                 if scaler is None:
                     add_row(value, lr, gnorm, epoch)
@@ -519,12 +523,14 @@ def fit(
                     if staged is not None:  # a callback may have put other arrays into params
                         staged.forget()
                         extent = math.inf  # the bound was of the old ones: the full test measures them
+                    finite = False  # nor are they known to be finite
                 if pos == nb - 1 and not stop:
                     with np.errstate(**user_fp):
                         logs = _evaluate(eval_loss, params, data, val_data, metrics, history, epoch, t_epoch,
                                          sizes, first_row)
                     improved, es_stop = tracker.update(logs[tracker.monitor])
-                    if improved and _all_finite(params):
+                    # params known finite unless user code got them since (metrics, an eager loss)
+                    if improved and ((finite and not metrics and not shared.get("eager")) or _all_finite(params)):
                         best_params, best_epoch = _copy(params), epoch
                     history.epoch.append(**logs)
                     if es is not None and es_stop:
@@ -703,7 +709,12 @@ def _epoch_loss(history, first_row: int, sizes: np.ndarray) -> float:
     losses = history.step.column("loss", first_row)
     weights = sizes if sizes.shape == losses.shape else np.ones(losses.shape)
     kept = np.isfinite(losses)
-    return float(np.average(losses[kept], weights=weights[kept])) if kept.any() else math.nan
+    if not kept.all():
+        if not kept.any():
+            return math.nan
+        losses, weights = losses[kept], weights[kept]
+    # np.average(losses, weights=weights)'s own arithmetic (losses are float64), without its checks
+    return float(np.multiply(losses, weights, dtype=np.float64).sum() / weights.sum(dtype=np.float64))
 
 
 def _gradient(vg, scaler, params, batch):
