@@ -360,7 +360,8 @@ def test_an_optimizer_whose_state_changes_dtype_is_replayed_through_the_checked_
 
     opt = so.GradientTransformation(init, update)
     batches = [(X[i:i + 10], Y[i:i + 10]) for i in range(0, 70, 10)]
-    direct, checked = (_steps(StagedStep(loss, opt), opt, params(1), batches, forget) for forget in (False, True))
+    direct, checked = (_steps(StagedStep(loss, opt), opt, params(1), batches, forget)
+                       for forget in (False, True))
     assert direct[2] == checked[2]
     np.testing.assert_array_equal(direct[0]["w0"], checked[0]["w0"])
     assert direct[1]["m"].dtype == np.float64

@@ -407,7 +407,10 @@ def fit(
         vg = _Staged(value_and_grad(scaler.scaled(loss)), jit, shared)
     eval_loss = _Staged(loss, jit, shared)
     nb = batches.batches_per_epoch
-    in_memory_sizes = np.minimum(batches.batch_size, batches.n - batches.batch_size * np.arange(nb))
+    # rows per batch: streamed epochs cut each chunk on its own, so they know theirs
+    in_memory_sizes = None
+    if not streamed:
+        in_memory_sizes = np.minimum(batches.batch_size, batches.n - batches.batch_size * np.arange(nb))
     show = sys.stderr.isatty() if progress is None else bool(progress)
     bar = None
     if show:  # tqdm (and the look for a notebook) only for a bar that is shown
@@ -459,10 +462,7 @@ def fit(
                 batches.rng.bit_generator.state = rng_state
             epoch_start_rng = batches.rng.bit_generator.state if checkpoint_dir is not None else None
             epoch_batches = batches.epoch()
-            # rows per batch: streamed epochs cut each chunk on its own, so they know theirs
-            sizes = getattr(epoch_batches, "sizes", None) if streamed else None
-            if sizes is None:
-                sizes = in_memory_sizes
+            sizes = epoch_batches.sizes if streamed else in_memory_sizes
             first_pos = pos0 if epoch == epoch0 else 0
             first_row = len(history.step) - first_pos  # a resumed epoch's earlier rows came with the checkpoint
             for pos in range(first_pos, nb):
@@ -530,7 +530,8 @@ def fit(
                                          sizes, first_row)
                     improved, es_stop = tracker.update(logs[tracker.monitor])
                     # params known finite unless user code got them since (metrics, an eager loss)
-                    if improved and ((finite and not metrics and not shared.get("eager")) or _all_finite(params)):
+                    surely_finite = finite and not metrics and not shared.get("eager")
+                    if improved and (surely_finite or _all_finite(params)):
                         best_params, best_epoch = _copy(params), epoch
                     history.epoch.append(**logs)
                     if es is not None and es_stop:
