@@ -13,7 +13,10 @@ separate arguments and returns the new ones in a flat tuple. A loop that hands
 each step's results straight back (as :func:`~slopes.ml.fit` does) then pays
 for neither walking the trees to key the call nor flattening them again: the
 step keeps the leaves of its last results and recognizes those trees by
-identity.
+identity. Once it has seen that a program returns leaves of the shapes and dtypes
+it takes, it calls that program's replay itself, chosen by the batch's shapes
+alone: :func:`slopes.jit`'s call, which checks every argument, is entered once
+per batch shape, not once per step.
 
 The step returns new arrays and never writes into its arguments, so a step that
 :func:`~slopes.ml.fit` rejects (a diverging update) changes nothing, and the
@@ -59,9 +62,9 @@ class StagedStep:
     its to report), saving an ``np.errstate`` per step.
 
     Passing back the ``new_params`` and ``new_state`` of the previous call reuses their
-    leaves as they came out of the program. A caller that changes those trees
-    themselves in between (puts another array into a dict of them; writing into the
-    arrays is fine) calls :meth:`forget` first.
+    leaves as they came out of the program, unchecked. A caller that changes those
+    trees themselves in between (puts another array into a dict of them, or gives an
+    array another shape; writing into the arrays is fine) calls :meth:`forget` first.
 
     Examples
     --------
