@@ -129,15 +129,14 @@ class StagedStep:
         if self.failed:
             return None
         last_params, last_state, flat, closed = self._last
-        key = _batch_key(batch)
+        key, replay = _batch_key(batch), None
         if params is last_params and state is last_state:
             # the leaves the last call returned: once known to have the shapes and dtypes of the
             # first call's leaves, which the replays kept in self._replays take and return, the
             # batch alone picks the replay, with no look at the other arguments
             replay = self._replays.get(key)
-            if replay is not None and (closed or _avals(flat) == self._avals):
-                out = replay(*flat, batch) if type(batch) is np.ndarray else replay(*flat, *batch)
-                return self._results(flat, out, True)
+            if replay is not None and not (closed or _avals(flat) == self._avals):
+                replay = None
         else:
             p_leaves, p_def = flatten(params)
             s_leaves, s_def = flatten(state)
@@ -152,11 +151,16 @@ class StagedStep:
                 self._zero_d = tuple(k for k, x in enumerate(s_leaves, len(p_leaves)) if np.ndim(x) == 0)
                 self._lr_at = _lr_positions(s_def, p_def.num_leaves)
         try:  # under the caller's floating-point error state (fit's loop ignores overflow)
-            out = self.program(*flat, batch)
+            if replay is not None:
+                out = replay(*flat, batch) if type(batch) is np.ndarray else replay(*flat, *batch)
+            else:
+                out = self.program(*flat, batch)
         except (TypeError, ValueError):  # TracingError is a TypeError; sam's missing grad_fn a ValueError
             self.failed = True  # a real error in the loss surfaces again from the by-parts step
             self.forget()
             return None
+        if replay is not None:
+            return self._results(flat, out, True)
         if closed and key is not None and key not in self._replays:  # once per batch shape
             # a program that returns leaves of the shapes and dtypes it takes: its replay takes its results
             closed = _avals(out[3:]) == self._avals
