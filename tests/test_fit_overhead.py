@@ -409,17 +409,14 @@ def test_dict_keys_that_compare_equal_keep_their_own_type():
         assert [type(k) for k in res.params] == [type(key)]
 
 
-def test_the_tree_builder_is_compiled_once_for_many_fit_calls(monkeypatch):
-    import slopes.ml.train_step as train_step
+def test_the_tree_builder_is_compiled_once_for_many_fit_calls():
+    from slopes.transforms._callpath import tree_builder
 
-    made = []
-    real = train_step.tree_builder
-    monkeypatch.setattr(train_step, "tree_builder", lambda tree: made.append(tree) or real(tree))
-    if hasattr(train_step, "_builder"):
-        train_step._builder.cache_clear()
+    tree_builder.cache_clear()
     for _ in range(3):
         fit(loss, params(2), (X, Y), optimizer=so.adam(0.01), epochs=1, batch_size=35, progress=False)
-    assert len(made) == 1
+    info = tree_builder.cache_info()
+    assert info.misses == 1 and info.hits == 2  # the step's (params, state) builder, made once
 
 
 def test_an_epoch_end_of_replayed_steps_does_not_look_at_the_parameters_again(monkeypatch):

@@ -28,12 +28,11 @@ per state structure, not by searching the state tree at every step.
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
 
-from ..core.pytree import flatten, unflatten
+from ..core.pytree import TreeDef, flatten, unflatten
 from ..core.staging import TracingError
 from ..optim import apply_updates
 from ..optim._leafops import fresh
@@ -143,8 +142,7 @@ class StagedStep:
             flat, closed = p_leaves + s_leaves, False
             if (p_def, s_def) != self._defs:  # the first call, or trees of another structure
                 self._defs = (p_def, s_def)
-                trees = flatten((params, state))[1]
-                self._build = _builder(trees, repr(trees))
+                self._build = tree_builder(TreeDef("tuple", None, self._defs))
                 self.program = sl_jit(self._flat_step)
                 self._replays, self._avals, closed = {}, _avals(flat), True
                 self._scalars = any(np.ndim(x) == 0 for x in p_leaves)
@@ -189,14 +187,6 @@ class StagedStep:
         self._last = (new_params, new_state, new, closed)
         # the norms' roots on Python floats: global_norm's own math.sqrt, without two ufunc calls
         return float(out[0]), math.sqrt(out[1]), math.sqrt(out[2]), lr, new_params, new_state
-
-
-@functools.lru_cache(maxsize=16)
-def _builder(trees, shown):
-    """:func:`~slopes.transforms._callpath.tree_builder` of ``trees``, compiled once per structure
-    (0.2 ms a ``fit`` call for Adam's state otherwise). ``shown`` is their ``repr``, which tells
-    apart dict keys that compare equal (``1`` and ``1.0``) and would share a builder."""
-    return tree_builder(trees)
 
 
 def _avals(leaves):
