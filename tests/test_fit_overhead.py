@@ -401,6 +401,30 @@ def test_a_lone_array_batch_is_replayed_directly():
     assert list(step._replays) == [((14, 4), Z.dtype)]
 
 
+def test_a_python_int_in_the_state_stays_a_static_value_of_the_replayed_step(monkeypatch):
+    # Before: the int became a 0-d array after the first step, sl.jit traced it, the optimizer's
+    # `if` on it raised a TracingError, and fit took every later step by parts
+    import slopes.ml.training as training
+
+    def every_other(lr):  # sgd on the steps a Python count says (the count decided in Python)
+        def update(grads, state, params=None, **kw):
+            scale = -lr if state["n"] % 2 == 0 else 0.0
+            return {k: scale * g for k, g in grads.items()}, {"n": state["n"] + 1, "seen": state["seen"] + 1.0}
+        return so.GradientTransformation(lambda p: {"n": 0, "seen": 0.0}, update)
+
+    by_parts = []
+    real = training._gradient
+    monkeypatch.setattr(training, "_gradient", lambda *a: by_parts.append(1) or real(*a))
+    run = dict(optimizer=every_other(0.05), epochs=2, batch_size=14, shuffle=False, progress=False)
+    replayed = fit(loss, params(1), (X, Y), **run)
+    assert by_parts == []  # every step replayed (a trace per count: it is static)
+    eager = fit(loss, params(1), (X, Y), jit=False, **run)
+    assert len(by_parts) == 10
+    np.testing.assert_array_equal(replayed.params["w0"], eager.params["w0"])
+    assert list(replayed.history.step.column("loss")) == list(eager.history.step.column("loss"))
+    assert replayed.state["n"] == eager.state["n"] == 10 and type(replayed.state["n"]) is int
+
+
 def test_dict_keys_that_compare_equal_keep_their_own_type():
     # the compiled tree builders are shared by structure: {1: w} and {1.0: w} are equal structures
     for key in (1, 1.0, 1):

@@ -35,7 +35,6 @@ import numpy as np
 from ..core.pytree import TreeDef, flatten, unflatten
 from ..core.staging import TracingError
 from ..optim import apply_updates
-from ..optim._leafops import fresh
 from ..optim.base import _find_all, sum_of_squares
 from ..transforms import jit as sl_jit
 from ..transforms import value_and_grad
@@ -84,9 +83,10 @@ class StagedStep:
         self.failed = False
         self._defs = None  # (params treedef, state treedef)
         self._build = None  # new leaves -> (params, state), compiled from their structure
-        self._scalars = False  # whether some parameter is 0-d (its replayed value is a NumPy scalar)
         self._lr_at = None  # positions in the flat arguments of the state's lr and lr_scale leaves
-        self._zero_d = ()  # positions of the state's 0-d leaves in the flat arguments
+        # positions in the flat arguments of the traced 0-d leaves of params and of state: a replay
+        # returns those as NumPy scalars (or constants), takes them as arrays
+        self._zero_p = self._zero_d = ()
         self._avals = None  # the shapes and dtypes of the first call's leaves of params and state
         self._replays = {}  # _batch_key -> the replay taking the last results and such a batch
         self.forget()
@@ -145,8 +145,8 @@ class StagedStep:
                 self._build = tree_builder(TreeDef("tuple", None, self._defs))
                 self.program = sl_jit(self._flat_step)
                 self._replays, self._avals, closed = {}, _avals(flat), True
-                self._scalars = any(np.ndim(x) == 0 for x in p_leaves)
-                self._zero_d = tuple(k for k, x in enumerate(s_leaves, len(p_leaves)) if np.ndim(x) == 0)
+                self._zero_p = _zero_d_at(p_leaves, 0)
+                self._zero_d = _zero_d_at(s_leaves, len(p_leaves))
                 self._lr_at = _lr_positions(s_def, p_def.num_leaves)
         try:  # under the caller's floating-point error state (fit's loop ignores overflow)
             if replay is not None:
@@ -176,17 +176,29 @@ class StagedStep:
         if scale_at:  # learning_rate's own arithmetic: the lr times the product of the scales
             lr *= math.prod(float(flat[k]) for k in scale_at)
         new = out[3:]
-        if self._scalars:  # fit's parameters stay arrays it may write into
-            n = self._defs[0].num_leaves
-            new = (*(fresh(x) for x in new[:n]), *new[n:])
+        if self._zero_p:  # fit's parameters stay arrays it may write into
+            new = _as_arrays(new, self._zero_p)
         new_params, new_state = self._build(new)
-        if self._zero_d:  # a replay returns 0-d results as NumPy scalars (or constants), takes arrays
-            new = list(new)
-            for k in self._zero_d:
-                new[k] = np.asarray(new[k])
+        if self._zero_d:  # the state as the optimizer made it; its leaves as the replay takes them
+            new = _as_arrays(new, self._zero_d)
         self._last = (new_params, new_state, new, closed)
         # the norms' roots on Python floats: global_norm's own math.sqrt, without two ufunc calls
         return float(out[0]), math.sqrt(out[1]), math.sqrt(out[2]), lr, new_params, new_state
+
+
+def _zero_d_at(leaves, offset):
+    """The positions (from ``offset``) of the 0-d leaves that :func:`slopes.jit` traces: arrays,
+    NumPy scalars and floats. A Python int stays itself, a static value the step may decide on."""
+    return tuple(k for k, x in enumerate(leaves, offset)
+                 if isinstance(x, (np.ndarray, np.generic, float)) and np.ndim(x) == 0)
+
+
+def _as_arrays(leaves, at):
+    """``leaves`` with those at the positions ``at`` made arrays (0-d results are NumPy scalars)."""
+    leaves = list(leaves)
+    for k in at:
+        leaves[k] = np.asarray(leaves[k])
+    return leaves
 
 
 def _avals(leaves):
