@@ -175,12 +175,12 @@ class StagedStep:
         lr = math.nan if lr_at is None else float(flat[lr_at])
         if scale_at:  # learning_rate's own arithmetic: the lr times the product of the scales
             lr *= math.prod(float(flat[k]) for k in scale_at)
-        new = out[3:]
-        if self._zero_p:  # fit's parameters stay arrays it may write into
-            new = _as_arrays(new, self._zero_p)
+        new = list(out[3:]) if self._zero_p or self._zero_d else out[3:]
+        for k in self._zero_p:  # fit's parameters stay arrays it may write into
+            new[k] = np.asarray(new[k])
         new_params, new_state = self._build(new)
-        if self._zero_d:  # the state as the optimizer made it; its leaves as the replay takes them
-            new = _as_arrays(new, self._zero_d)
+        for k in self._zero_d:  # the state as the optimizer made it, its leaves as a replay takes them
+            new[k] = np.asarray(new[k])
         self._last = (new_params, new_state, new, closed)
         # the norms' roots on Python floats: global_norm's own math.sqrt, without two ufunc calls
         return float(out[0]), math.sqrt(out[1]), math.sqrt(out[2]), lr, new_params, new_state
@@ -191,14 +191,6 @@ def _zero_d_at(leaves, offset):
     NumPy scalars and floats. A Python int stays itself, a static value the step may decide on."""
     return tuple(k for k, x in enumerate(leaves, offset)
                  if isinstance(x, (np.ndarray, np.generic, float)) and np.ndim(x) == 0)
-
-
-def _as_arrays(leaves, at):
-    """``leaves`` with those at the positions ``at`` made arrays (0-d results are NumPy scalars)."""
-    leaves = list(leaves)
-    for k in at:
-        leaves[k] = np.asarray(leaves[k])
-    return leaves
 
 
 def _avals(leaves):
