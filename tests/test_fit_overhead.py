@@ -443,21 +443,6 @@ def test_the_tree_builder_is_compiled_once_for_many_fit_calls():
     assert info.misses == 1 and info.hits == 2  # the step's (params, state) builder, made once
 
 
-def test_an_epoch_end_of_replayed_steps_does_not_look_at_the_parameters_again(monkeypatch):
-    # an accepted replayed step has finite new parameters (its divergence tests say so), so the
-    # best-parameters test needs no pass over them; metrics get the parameters, then it does
-    import slopes.ml.training as training
-
-    looked = []
-    real = training._all_finite
-    monkeypatch.setattr(training, "_all_finite", lambda tree: looked.append(1) or real(tree))
-    run = dict(optimizer=so.adam(0.01), epochs=3, batch_size=35, shuffle=False, progress=False)
-    res = fit(loss, params(1), (X, Y), **run)
-    assert res.best_epoch == 2 and looked == []
-    res = fit(loss, params(1), (X, Y), metrics={"mse": lambda p, d: float(loss(p, d))}, **run)
-    assert res.best_epoch == 2 and len(looked) == 3
-
-
 def test_the_epoch_loss_is_numpys_weighted_average_bit_for_bit():
     from slopes.ml.callbacks import TrainHistory
     from slopes.ml.training import _epoch_loss

@@ -450,7 +450,6 @@ def fit(
     watch = None  # blow-up test of slopes.minimize, from the first step's loss and params
     message = f"completed {epochs} epochs"
     stop = False
-    finite = False  # whether params are known to be finite (after an accepted replayed step)
     # a diverging step is reported as such, so NumPy's warnings about its overflow are not
     # wanted: ignored once around the loop (not per step), the caller's settings restored
     # around the caller's own code (callbacks, metrics, the validation loss) and at the end
@@ -482,7 +481,6 @@ def fit(
                             diverged, stop, message = True, True, _divergence(step, epoch, why)
                             break
                     params, state, extent = new_params, new_state, pnorm
-                    finite = True  # _replay_problem's tests passed: every new parameter is finite
                 else:
                     lr = _lr(state)
                     value, grads, gnorm, skipped, why = _gradient(vg, scaler, params, batch)
@@ -504,7 +502,6 @@ def fit(
                     if not skipped:
                         _add_in_place(params, updates)  # fit's own copies: no new arrays per step
                         state = new_state
-                    finite = False  # not known without a look
                 step += 1
                 if scaler is None:
                     add_row(value, lr, gnorm, epoch)
@@ -523,15 +520,12 @@ def fit(
                     if staged is not None:  # a callback may have put other arrays into params
                         staged.forget()
                         extent = math.inf  # the bound was of the old ones: the full test measures them
-                    finite = False  # nor are they known to be finite
                 if pos == nb - 1 and not stop:
                     with np.errstate(**user_fp):
                         logs = _evaluate(eval_loss, params, data, val_data, metrics, history, epoch, t_epoch,
                                          sizes, first_row)
                     improved, es_stop = tracker.update(logs[tracker.monitor])
-                    # params known finite unless user code got them since (metrics, an eager loss)
-                    surely_finite = finite and not metrics and not shared.get("eager")
-                    if improved and (surely_finite or _all_finite(params)):
+                    if improved and _all_finite(params):
                         best_params, best_epoch = _copy(params), epoch
                     history.epoch.append(**logs)
                     if es is not None and es_stop:
@@ -710,12 +704,7 @@ def _epoch_loss(history, first_row: int, sizes: np.ndarray) -> float:
     losses = history.step.column("loss", first_row)
     weights = sizes if sizes.shape == losses.shape else np.ones(losses.shape)
     kept = np.isfinite(losses)
-    if not kept.all():
-        if not kept.any():
-            return math.nan
-        losses, weights = losses[kept], weights[kept]
-    # np.average(losses, weights=weights)'s own arithmetic (losses are float64), without its checks
-    return float(np.multiply(losses, weights, dtype=np.float64).sum() / weights.sum(dtype=np.float64))
+    return float(np.average(losses[kept], weights=weights[kept])) if kept.any() else math.nan
 
 
 def _gradient(vg, scaler, params, batch):
