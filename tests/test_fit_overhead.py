@@ -5,7 +5,6 @@ Counts, not times (``benchmarks/speed.py``'s ``mlp`` row has the times).
 """
 
 import gc
-import sys
 import warnings
 import tracemalloc
 
@@ -270,20 +269,12 @@ def test_the_jitted_call_is_entered_once_per_batch_shape_not_per_step():
     # calls its cache key), 30 calls here; the step now replays its own results directly
     from slopes.transforms.jit import Jitted
 
-    code = Jitted.__call__.__code__
-    entered = []
+    def run():
+        return fit(loss, params(2), (X, Y), optimizer=so.adam(0.01), epochs=6, batch_size=16, shuffle=False,
+                   progress=False)
 
-    def profile(frame, event, arg):
-        if event == "call" and frame.f_code is code:
-            entered.append(1)
-
-    sys.setprofile(profile)
-    try:
-        res = fit(loss, params(2), (X, Y), optimizer=so.adam(0.01), epochs=6, batch_size=16,
-                  shuffle=False, progress=False)
-    finally:
-        sys.setprofile(None)
-    assert res.step == 6 * 5 and len(entered) == 2  # the batches of 16 rows and the last one of 6
+    entered, res = calls_during(run, events=("call",), code=Jitted.__call__.__code__)
+    assert res.step == 6 * 5 and entered == 2  # the batches of 16 rows and the last one of 6
 
 
 def _steps(step, opt, p, batches, forget):
