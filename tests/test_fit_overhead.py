@@ -361,18 +361,46 @@ def test_an_optimizer_whose_state_changes_dtype_is_replayed_through_the_checked_
     assert direct[1]["m"].dtype == np.float64
 
 
-def test_a_batch_that_is_not_a_tuple_of_arrays_takes_the_checked_call():
+def test_tuple_and_list_batches_of_arrays_are_replayed_directly():
+    from slopes.ml.train_step import StagedStep
+
+    opt = so.sgd(0.05)
+    tuples = [(X[i:i + 14], Y[i:i + 14]) for i in range(0, 70, 14)]
+    for batches in (tuples, [list(b) for b in tuples]):
+        step = StagedStep(loss, opt)
+        runs = [_steps(s, opt, params(2), batches, forget) for s, forget in ((step, False), (StagedStep(loss, opt), True))]
+        assert runs[0][2] == runs[1][2]
+        ((kind, *shapes), replay), = step._replays.items()
+        assert kind is type(batches[0]) and replay is not None and shapes == [(14, 3), X.dtype, (14,), Y.dtype]
+
+
+def test_a_batch_that_is_a_dict_takes_the_checked_call():
     from slopes.ml.train_step import StagedStep
 
     def dict_loss(p, b):
         return loss(p, (b["x"], b["y"]))
 
     opt = so.sgd(0.05)
-    tuples = [(X[i:i + 14], Y[i:i + 14]) for i in range(0, 70, 14)]
-    as_dicts = [{"x": x, "y": y} for x, y in tuples]
-    for batches, fn in ((tuples, loss), (as_dicts, dict_loss), ([list(b) for b in tuples], loss)):
-        runs = [_steps(StagedStep(fn, opt), opt, params(2), batches, forget) for forget in (False, True)]
-        assert runs[0][2] == runs[1][2]
+    batches = [{"x": X[i:i + 14], "y": Y[i:i + 14]} for i in range(0, 70, 14)]
+    step = StagedStep(dict_loss, opt)
+    runs = [_steps(s, opt, params(2), batches, forget) for s, forget in ((step, False), (StagedStep(dict_loss, opt), True))]
+    assert runs[0][2] == runs[1][2]
+    assert step._replays == {}  # no replay of its own: sl.jit's call keys such batches
+
+
+def test_the_direct_replays_kept_are_no_more_than_the_programs_sl_jit_keeps():
+    # Before: one replay kept per batch shape, without bound (a stream has many last-batch sizes)
+    from slopes.ml.train_step import StagedStep
+
+    opt = so.sgd(0.05)
+    batches = [(X[:n], Y[:n]) for n in range(3, 9)] * 2
+    step = StagedStep(loss, opt)
+    step(params(1), opt.init(params(1)), batches[0])  # makes the program, then caps its cache
+    step.program.cache_size = 3
+    direct = _steps(step, opt, params(1), batches, forget=False)
+    checked = _steps(StagedStep(loss, opt), opt, params(1), batches, forget=True)
+    assert direct[2] == checked[2]
+    assert len(step._replays) == 3 and len(step.program._programs) <= 3
 
 
 def test_a_lone_array_batch_is_replayed_directly():

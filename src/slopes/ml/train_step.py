@@ -55,9 +55,9 @@ class StagedStep:
     does); it then stays None for the rest of the run, and the caller takes its step by
     parts.
 
-    ``quiet=False`` leaves NumPy's floating-point error state alone: for a caller that
-    already ignores overflow and invalid operations around its loop (a diverging step is
-    its to report), saving an ``np.errstate`` per step.
+    The step runs under the caller's floating-point error state: :func:`~slopes.ml.fit`
+    ignores overflow and invalid operations once around its loop (a diverging step is its
+    to report), rather than the step setting an ``np.errstate`` per call.
 
     Passing back the ``new_params`` and ``new_state`` of the previous call reuses their
     leaves as they came out of the program, unchecked. A caller that changes those
@@ -88,7 +88,9 @@ class StagedStep:
         # returns those as NumPy scalars (or constants), takes them as arrays
         self._zero_p = self._zero_d = ()
         self._avals = None  # the shapes and dtypes of the first call's leaves of params and state
-        self._replays = {}  # _batch_key -> the replay taking the last results and such a batch
+        # _batch_key -> the replay taking the last results and such a batch (at most the
+        # program's cache_size of them)
+        self._replays = {}
         self.forget()
 
     def forget(self) -> None:
@@ -159,10 +161,13 @@ class StagedStep:
             return None
         if replay is not None:
             return self._results(flat, out, True)
-        if closed and key is not None and key not in self._replays:  # once per batch shape
+        replays = self._replays
+        # once per batch shape, for as many shapes as sl.jit keeps programs (a stream's many last
+        # batches take its checked call once that many are kept)
+        if closed and key is not None and key not in replays and len(replays) < self.program.cache_size:
             # a program that returns leaves of the shapes and dtypes it takes: its replay takes its results
             closed = _avals(out[3:]) == self._avals
-            self._replays[key] = self.program.replay_for(*flat, batch) if closed else None
+            replays[key] = self.program.replay_for(*flat, batch) if closed else None
         else:
             closed = False
         return self._results(flat, out, closed)
