@@ -445,7 +445,7 @@ def test_a_python_int_in_the_state_stays_a_static_value_of_the_replayed_step(mon
 
 
 def test_dict_keys_that_compare_equal_keep_their_own_type():
-    # the compiled tree builders are shared by structure: {1: w} and {1.0: w} are equal structures
+    # the compiled tree builders are shared by structure: {1: w} and {1.0: w} are not one structure
     for key in (1, 1.0, 1):
         res = fit(lambda p, b: snp.mean((b[0] @ p[key] - b[1]) ** 2), {key: np.zeros(3)}, (X, Y),
                   optimizer=so.sgd(0.01), epochs=1, batch_size=35, progress=False)
