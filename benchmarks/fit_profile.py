@@ -4,6 +4,7 @@ Usage::
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/fit_profile.py            # 7 interleaved repeats
     OPENBLAS_NUM_THREADS=1 python benchmarks/fit_profile.py --repeats 15
+    OPENBLAS_NUM_THREADS=1 python benchmarks/fit_profile.py --once       # the one-time work, split
 
 Milliseconds of CPU time (``time.process_time``: on a shared machine, the time other
 processes take the core is left out) per epoch, minimum and median of interleaved repeats:
@@ -17,6 +18,10 @@ processes take the core is left out) per epoch, minimum and median of interleave
 - ``fit as speed.py times it``: a 20-epoch ``fit`` over 20, its two traces (the batch of 64
   rows and the short last one) included; ``once per fit call`` is that one-time work.
 
+``--once`` splits the one-time work of a ``fit`` call (one epoch, called again and again) into
+the traces (Python running the loss and the optimizer on traced values), the program
+optimizer, the source writing, and the rest (the replays, fit's set-up and its epoch end).
+
 On a busy machine even CPU times move by 10%; instruction counts do not. The same split in
 instructions: ``benchmarks/epoch_work.py`` (contenders ``numpy``, ``slopes-jit`` and ``fit``)
 under Cachegrind, as its docstring says.
@@ -27,6 +32,8 @@ Not a test.
 from __future__ import annotations
 
 import argparse
+import collections
+import importlib
 import os
 import sys
 import time
@@ -57,13 +64,58 @@ def staged_epoch(p0, data):
     return epoch
 
 
+def once_split(fit, calls):
+    """CPU ms per ``fit`` call (one epoch) of the traces, the program optimizer and the source
+    writing, timed by wrapping those functions; ``rest`` is the call's remaining time."""
+    from slopes.core.program import Program
+
+    jit_module = importlib.import_module("slopes.transforms.jit")
+    spent = collections.Counter()
+
+    def timed(owner, name, label):
+        fn = getattr(owner, name)
+
+        def wrapper(*a, **k):
+            t0 = time.process_time()
+            try:
+                return fn(*a, **k)
+            finally:
+                spent[label] += time.process_time() - t0
+
+        setattr(owner, name, wrapper)
+        return fn
+
+    originals = [(jit_module, "trace_program", timed(jit_module, "trace_program", "trace")),
+                 (Program, "optimize", timed(Program, "optimize", "optimize")),
+                 (Program, "source", timed(Program, "source", "source"))]
+    try:
+        fit.run(1)
+        spent.clear()
+        t0 = time.process_time()
+        for _ in range(calls):
+            fit.run(1)
+        total = time.process_time() - t0
+    finally:
+        for owner, name, fn in originals:
+            setattr(owner, name, fn)
+    print(f"one fit call of 1 epoch, CPU ms (mean of {calls}; two programs: 64 rows and the last 5):")
+    for label in ("trace", "optimize", "source"):
+        print(f"    {label:10s} {spent[label] / calls * 1e3:7.3f} ms")
+    rest = (total - sum(spent.values())) / calls * 1e3
+    print(f"    {'rest':10s} {rest:7.3f} ms  (the epoch's replays, fit's own work)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--once", action="store_true", help="split the one-time work of a fit call")
     args = parser.parse_args()
     X, labels, _ = digits_data()
     data, p0 = batches(X, labels), mlp_init()
     fit = FitMLP(p0, data)
+    if args.once:
+        once_split(fit, 10 * args.repeats)
+        return
     runs = {  # name: (function, calls per repeat, epochs per call)
         "numpy": (NumpyMLP(p0, data).epoch, 20, 1),
         "user step": (SlopesMLP(p0, data, sjit).epoch, 20, 1),

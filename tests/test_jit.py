@@ -158,6 +158,21 @@ def test_signature_cache_retraces_on_shape_dtype_and_static_values():
     assert info["misses"] == 4 and info["hits"] == 1 and info["size"] == 4
 
 
+def test_dict_keys_that_compare_equal_are_structures_of_their_own():
+    # 1, 1.0 and True are equal dict keys: a program traced for {1: x} must not answer {1.0: x}
+    from slopes.core.pytree import flatten
+
+    defs = [flatten({k: 0.0})[1] for k in (1, 1.0, True)]
+    assert defs[0] != defs[1] and defs[0] != defs[2] and defs[1] != defs[2]
+    assert defs[0] == flatten({1: 5.0})[1] and hash(defs[0]) == hash(flatten({1: 5.0})[1])
+    f = sl.jit(lambda p: {k: v * 2 for k, v in p.items()})
+    x = np.arange(3.0)
+    for key in (1, 1.0, True, 1):
+        (out_key, out), = f({key: x}).items()
+        assert type(out_key) is type(key)
+        np.testing.assert_array_equal(out, 2 * x)
+
+
 def test_static_argnums_and_cache_size():
     jf = sl.jit(lambda x, mode: snp.sum(x) if mode == "sum" else snp.max(x), static_argnums=1, cache_size=2)
     x = np.array([1.0, 5.0])

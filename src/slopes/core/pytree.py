@@ -29,7 +29,9 @@ class TreeDef:
     def key(self):
         """A tuple equal for equal structures (computed once)."""
         if self._hash is None:
-            self._key = (self.kind, self.meta, tuple(c.key() for c in self.children))
+            # dict keys with their types: 1, 1.0 and True are equal keys of different trees
+            meta = (self.meta, tuple(map(type, self.meta))) if self.kind == "dict" else self.meta
+            self._key = (self.kind, meta, tuple(c.key() for c in self.children))
             self._hash = hash(self._key)
         return self._key
 

@@ -13,7 +13,10 @@ separate arguments and returns the new ones in a flat tuple. A loop that hands
 each step's results straight back (as :func:`~slopes.ml.fit` does) then pays
 for neither walking the trees to key the call nor flattening them again: the
 step keeps the leaves of its last results and recognizes those trees by
-identity.
+identity. Once it has seen that a program returns leaves of the shapes and dtypes
+it takes, it calls that program's replay itself, chosen by the batch's shapes
+alone: :func:`slopes.jit`'s call, which checks every argument, is entered once
+per batch shape, not once per step.
 
 The step returns new arrays and never writes into its arguments, so a step that
 :func:`~slopes.ml.fit` rejects (a diverging update) changes nothing, and the
@@ -25,14 +28,13 @@ per state structure, not by searching the state tree at every step.
 
 from __future__ import annotations
 
-import numpy as np
-
 import math
 
-from ..core.pytree import flatten, unflatten
+import numpy as np
+
+from ..core.pytree import TreeDef, flatten, unflatten
 from ..core.staging import TracingError
 from ..optim import apply_updates
-from ..optim._leafops import fresh
 from ..optim.base import _find_all, sum_of_squares
 from ..transforms import jit as sl_jit
 from ..transforms import value_and_grad
@@ -53,14 +55,14 @@ class StagedStep:
     does); it then stays None for the rest of the run, and the caller takes its step by
     parts.
 
-    ``quiet=False`` leaves NumPy's floating-point error state alone: for a caller that
-    already ignores overflow and invalid operations around its loop (a diverging step is
-    its to report), saving an ``np.errstate`` per step.
+    The step runs under the caller's floating-point error state: :func:`~slopes.ml.fit`
+    ignores overflow and invalid operations once around its loop (a diverging step is its
+    to report), rather than the step setting an ``np.errstate`` per call.
 
     Passing back the ``new_params`` and ``new_state`` of the previous call reuses their
-    leaves as they came out of the program. A caller that changes those trees
-    themselves in between (puts another array into a dict of them; writing into the
-    arrays is fine) calls :meth:`forget` first.
+    leaves as they came out of the program, unchecked. A caller that changes those
+    trees themselves in between (puts another array into a dict of them, or gives an
+    array another shape; writing into the arrays is fine) calls :meth:`forget` first.
 
     Examples
     --------
@@ -81,8 +83,14 @@ class StagedStep:
         self.failed = False
         self._defs = None  # (params treedef, state treedef)
         self._build = None  # new leaves -> (params, state), compiled from their structure
-        self._scalars = False  # whether some parameter is 0-d (its replayed value is a NumPy scalar)
         self._lr_at = None  # positions in the flat arguments of the state's lr and lr_scale leaves
+        # positions in the flat arguments of the traced 0-d leaves of params and of state: a replay
+        # returns those as NumPy scalars (or constants), takes them as arrays
+        self._zero_p = self._zero_d = ()
+        self._avals = None  # the shapes and dtypes of the first call's leaves of params and state
+        # _batch_key -> the replay taking the last results and such a batch (at most the
+        # program's cache_size of them)
+        self._replays = {}
         self.forget()
 
     def forget(self) -> None:
@@ -94,7 +102,9 @@ class StagedStep:
         >>> from slopes.ml.train_step import StagedStep
         >>> StagedStep(lambda w, b: snp.sum(w * b), so.sgd(0.1)).forget()
         """
-        self._last = (None, None, None)  # (params tree, state tree, their leaves) of the last result
+        # (params tree, state tree, their leaves, whether those have the first call's shapes and
+        # dtypes) of the last result
+        self._last = (None, None, None, False)
 
     def _flat_step(self, *args):
         """The traced function: leaves of params and state, then the batch, in; a flat tuple out."""
@@ -119,35 +129,94 @@ class StagedStep:
     def __call__(self, params, state, batch):
         if self.failed:
             return None
-        last_params, last_state, flat = self._last
-        if params is not last_params or state is not last_state:
+        last_params, last_state, flat, closed = self._last
+        key, replay = _batch_key(batch), None
+        if params is last_params and state is last_state:
+            # the leaves the last call returned: once known to have the shapes and dtypes of the
+            # first call's leaves, which the replays kept in self._replays take and return, the
+            # batch alone picks the replay, with no look at the other arguments
+            replay = self._replays.get(key)
+            if replay is not None and not (closed or _avals(flat) == self._avals):
+                replay = None
+        else:
             p_leaves, p_def = flatten(params)
             s_leaves, s_def = flatten(state)
+            flat, closed = p_leaves + s_leaves, False
             if (p_def, s_def) != self._defs:  # the first call, or trees of another structure
                 self._defs = (p_def, s_def)
-                self._build = tree_builder(flatten((params, state))[1])
+                self._build = tree_builder(TreeDef("tuple", None, self._defs))
                 self.program = sl_jit(self._flat_step)
-                self._scalars = any(np.ndim(x) == 0 for x in p_leaves)
+                self._replays, self._avals, closed = {}, _avals(flat), True
+                self._zero_p = _zero_d_at(p_leaves, 0)
+                self._zero_d = _zero_d_at(s_leaves, len(p_leaves))
                 self._lr_at = _lr_positions(s_def, p_def.num_leaves)
-            flat = p_leaves + s_leaves
         try:  # under the caller's floating-point error state (fit's loop ignores overflow)
-            out = self.program(*flat, batch)
+            if replay is not None:
+                out = replay(*flat, batch) if type(batch) is np.ndarray else replay(*flat, *batch)
+            else:
+                out = self.program(*flat, batch)
         except (TypeError, ValueError):  # TracingError is a TypeError; sam's missing grad_fn a ValueError
             self.failed = True  # a real error in the loss surfaces again from the by-parts step
             self.forget()
             return None
+        if replay is not None:
+            return self._results(flat, out, True)
+        replays = self._replays
+        # once per batch shape, for as many shapes as sl.jit keeps programs (a stream's many last
+        # batches take its checked call once that many are kept)
+        if closed and key is not None and key not in replays and len(replays) < self.program.cache_size:
+            # a program that returns leaves of the shapes and dtypes it takes: its replay takes its results
+            closed = _avals(out[3:]) == self._avals
+            replays[key] = self.program.replay_for(*flat, batch) if closed else None
+        else:
+            closed = False
+        return self._results(flat, out, closed)
+
+    def _results(self, flat, out, closed):
+        """The caller's results of a replay (``out``) that took the leaves ``flat``. Keeps the new
+        trees, and their leaves as a replay takes them (``closed``: of the first call's shapes
+        and dtypes)."""
         lr_at, scale_at = self._lr_at
         lr = math.nan if lr_at is None else float(flat[lr_at])
         if scale_at:  # learning_rate's own arithmetic: the lr times the product of the scales
             lr *= math.prod(float(flat[k]) for k in scale_at)
-        new = out[3:]
-        if self._scalars:  # fit's parameters stay arrays it may write into
-            n = self._defs[0].num_leaves
-            new = (*(fresh(x) for x in new[:n]), *new[n:])
+        new = list(out[3:]) if self._zero_p or self._zero_d else out[3:]
+        for k in self._zero_p:  # fit's parameters stay arrays it may write into
+            new[k] = np.asarray(new[k])
         new_params, new_state = self._build(new)
-        self._last = (new_params, new_state, new)
+        for k in self._zero_d:  # the state as the optimizer made it, its leaves as a replay takes them
+            new[k] = np.asarray(new[k])
+        self._last = (new_params, new_state, new, closed)
         # the norms' roots on Python floats: global_norm's own math.sqrt, without two ufunc calls
         return float(out[0]), math.sqrt(out[1]), math.sqrt(out[2]), lr, new_params, new_state
+
+
+def _zero_d_at(leaves, offset):
+    """The positions (from ``offset``) of the 0-d leaves that :func:`slopes.jit` traces: arrays,
+    NumPy scalars and floats. A Python int stays itself, a static value the step may decide on."""
+    return tuple(k for k, x in enumerate(leaves, offset)
+                 if isinstance(x, (np.ndarray, np.generic, float)) and np.ndim(x) == 0)
+
+
+def _avals(leaves):
+    """The shapes and dtypes of ``leaves`` as a replay takes them (0-d ones as arrays)."""
+    return [(a.shape, a.dtype) for a in map(np.asarray, leaves)]
+
+
+def _batch_key(batch):
+    """The shapes and dtypes of a batch that is an array or a tuple or list of arrays, with its
+    kind: which replay takes it. None for other batches (the jitted call keys those)."""
+    t = type(batch)
+    if t is np.ndarray:
+        return batch.shape, batch.dtype
+    if t is not tuple and t is not list:
+        return None
+    key = [t]
+    for x in batch:
+        if type(x) is not np.ndarray:
+            return None
+        key += (x.shape, x.dtype)
+    return tuple(key)
 
 
 def _lr_positions(state_def, offset):

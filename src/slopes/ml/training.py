@@ -407,6 +407,10 @@ def fit(
         vg = _Staged(value_and_grad(scaler.scaled(loss)), jit, shared)
     eval_loss = _Staged(loss, jit, shared)
     nb = batches.batches_per_epoch
+    # rows per batch: streamed epochs cut each chunk on its own, so they know theirs
+    in_memory_sizes = None
+    if not streamed:
+        in_memory_sizes = np.minimum(batches.batch_size, batches.n - batches.batch_size * np.arange(nb))
     show = sys.stderr.isatty() if progress is None else bool(progress)
     bar = None
     if show:  # tqdm (and the look for a notebook) only for a bar that is shown
@@ -455,12 +459,9 @@ def fit(
             t_epoch = time.perf_counter()
             if epoch == epoch0 and rng_state is not None:
                 batches.rng.bit_generator.state = rng_state
-            epoch_start_rng = batches.rng.bit_generator.state
+            epoch_start_rng = batches.rng.bit_generator.state if checkpoint_dir is not None else None
             epoch_batches = batches.epoch()
-            # rows per batch: streamed epochs cut each chunk on its own, so they know theirs
-            sizes = getattr(epoch_batches, "sizes", None)
-            if sizes is None:
-                sizes = np.minimum(batches.batch_size, batches.n - batches.batch_size * np.arange(nb))
+            sizes = epoch_batches.sizes if streamed else in_memory_sizes
             first_pos = pos0 if epoch == epoch0 else 0
             first_row = len(history.step) - first_pos  # a resumed epoch's earlier rows came with the checkpoint
             for pos in range(first_pos, nb):

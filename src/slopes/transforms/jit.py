@@ -225,12 +225,15 @@ class Jitted:
         entry, dyn = found
         return entry.run(*dyn)
 
-    def replay_for(self, x):
-        """The function that answers a call with the lone array ``x`` (no other arguments),
-        without the cache lookup: ``replay_for(x)(x) == self(x)`` for every array of ``x``'s
-        shape and dtype; None if no program is traced for it (or it returns another structure
-        than one output or a flat tuple of them). For a caller that checks the signature
-        itself and calls one program many times (:meth:`slopes.optim.methods_base.Problem.value_and_grad`).
+    def replay_for(self, *args):
+        """The function that answers a call with ``args`` (no keywords), without the cache
+        lookup: ``replay_for(*args)(*leaves) == self(*args)``, ``leaves`` being the leaves of
+        ``args`` in :func:`slopes.core.pytree.flatten`'s order (0-d ones as arrays), for every
+        call whose leaves have the same structure, shapes and dtypes; None if no program is
+        traced for it (or it returns another structure than one output or a flat tuple of
+        them). For a caller that checks the signature itself and calls one program many times
+        (:meth:`slopes.optim.methods_base.Problem.value_and_grad`, the training step of
+        :func:`slopes.ml.fit`).
 
         Examples
         --------
@@ -242,8 +245,13 @@ class Jitted:
         >>> _ = vg(x)
         >>> vg.replay_for(x)(np.array([3.0, 4.0]))
         (np.float64(25.0), array([6., 8.]))
+        >>> f = sl.jit(lambda a, b: a[0] * b)
+        >>> _ = f((np.ones(2),), np.ones(2))
+        >>> f.replay_for((np.ones(2),), np.ones(2))(np.full(2, 2.0), np.full(2, 3.0))
+        array([6., 6.])
         """
-        entry = self._fast.get(((x.shape, x.dtype),))
+        key = _fast_key(args, [])
+        entry = None if key is None else self._fast.get(key)
         return None if entry is None or entry.run is not entry.replay else entry.replay
 
     # -- the general path ---------------------------------------------------------------
