@@ -62,6 +62,7 @@ import os
 
 import numpy as np
 
+from .horizontal import fuse_leaves
 from .kernels import fuse_elementwise, is_elementwise
 from .ops.rules import UFUNCS
 from .trace import Primitive
@@ -112,9 +113,9 @@ def lower(program):
     >>> lower(prog) is prog
     True
     """
-    out = program
+    out = fuse_leaves(program)
     if program.kernels == "numba":
-        out = copy.copy(fuse_elementwise(program))
+        out = copy.copy(fuse_elementwise(out))
         out.kernels = "numpy"  # fused once
     return row_blocked(out)
 

@@ -1,0 +1,339 @@
+"""One elementwise chain over all leaves (slopes.core.horizontal): what it fuses, what it
+copies, and that every result is bit for bit the leaf-by-leaf replay's and the eager step's."""
+
+import copy
+import threading
+
+import numpy as np
+import pytest
+
+import slopes as sl
+import slopes.numpy as snp
+from slopes.core import pytree
+from slopes.core.horizontal import FUSABLE, groups
+from slopes.core.tiling import lower
+
+
+def mlp_loss(p, xb, yb):
+    h = sl.ml.relu(xb @ p["W1"] + p["b1"])
+    return sl.ml.cross_entropy(h @ p["W2"] + p["b2"], yb)
+
+
+def mlp_problem(dtype=np.float64, seed=3, steps=4):
+    rng = np.random.default_rng(seed)
+    p = {"W1": rng.normal(size=(6, 8)) / 3, "b1": rng.normal(size=8), "W2": rng.normal(size=(8, 3)) / 3,
+         "b2": rng.normal(size=3)}
+    p = {k: v.astype(dtype) for k, v in p.items()}
+    data = [(rng.normal(size=(10, 6)).astype(dtype), np.eye(3, dtype=dtype)[rng.integers(0, 3, 10)])
+            for _ in range(steps)]
+    return p, data
+
+
+def train_step(opt, loss=mlp_loss):
+    def step(params, state, xb, yb):
+        value, g = sl.value_and_grad(loss)(params, xb, yb)
+        updates, state = opt.update(g, state, params)
+        return sl.optim.apply_updates(params, updates), state, value
+
+    return step
+
+
+def eager_run(opt, p, data, loss=mlp_loss):
+    step, state, out = train_step(opt, loss), opt.init(p), []
+    for xb, yb in data:
+        p, state, _ = step(p, state, xb, yb)
+        out.append(p)
+    return out
+
+
+def leaf_by_leaf(jitted, *args):
+    """The replay of ``jitted``'s program for ``args`` without the fusion across leaves."""
+    prog = copy.copy(jitted.trace(*args))
+    prog.fuse_leaves_done = True
+    return prog.compile()
+
+
+def assert_same_bits(a, b):
+    xs, ys = pytree.leaves(a), pytree.leaves(b)
+    assert len(xs) == len(ys)
+    for x, y in zip(xs, ys):
+        assert np.asarray(x).dtype == np.asarray(y).dtype
+        np.testing.assert_array_equal(x, y)
+
+
+def names(program):
+    return [e.prim.name for e in program.equations]
+
+
+OPTIMIZERS = {
+    "sgd": lambda: sl.optim.sgd(0.1),
+    "momentum": lambda: sl.optim.momentum(0.1, 0.9),
+    "nesterov": lambda: sl.optim.nesterov(0.1, 0.9),
+    "rmsprop": lambda: sl.optim.rmsprop(0.01),
+    "adam": lambda: sl.optim.adam(0.01),
+    "adamw": lambda: sl.optim.adamw(0.01, weight_decay=0.1),
+    "adagrad": lambda: sl.optim.adagrad(0.1),
+    "clip + cosine adam": lambda: sl.optim.chain(sl.optim.clip_by_global_norm(0.5),
+                                                 sl.optim.adam(sl.optim.cosine_decay(0.05, 10))),
+}
+
+
+def test_the_mlp_step_runs_adams_chain_once_for_its_four_leaves():
+    p, data = mlp_problem()
+    opt = sl.optim.adam(0.01)
+    step = sl.jit(train_step(opt))
+    prog = step.trace(p, opt.init(p), *data[0])
+    lowered = lower(prog)
+
+    def chain_calls(program):
+        return sum(e.prim.name in FUSABLE and program.avals[e.out][0] not in ((), (10, 8), (10, 3))
+                   for e in program.equations)
+
+    # Adam and the parameter write: 12 calls a leaf (3 for m, 4 for v, 4 for the step, p + u)
+    assert chain_calls(prog) == 48
+    assert chain_calls(lowered) == 12
+    assert {lowered.avals[e.out][0] for e in lowered.equations if e.prim.name in FUSABLE
+            and lowered.avals[e.out][0] not in ((), (10, 8), (10, 3))} == {(48 + 8 + 24 + 3,)}
+    # the four gradients are written by their products and sums into one buffer, nothing copied
+    into = [e for e in lowered.equations if e.prim.name == "flat_into"]
+    assert len(into) == 4 and all(e.params["eq"] is not None for e in into)
+    assert names(lowered).count("flat_part") == 12  # new params, m and v: views of three flat results
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_every_optimizer_is_bit_identical_to_the_leaf_by_leaf_replay_and_the_eager_step(name):
+    p, data = mlp_problem()
+    opt = OPTIMIZERS[name]()
+    step = sl.jit(train_step(opt))
+    state0 = opt.init(p)
+    assert "flat_part" in names(lower(step.trace(p, state0, *data[0])))
+    plain = leaf_by_leaf(step, p, state0, *data[0])
+    expected = eager_run(opt, p, data)
+    pj, sj = p, state0
+    flat = [np.asarray(x) for x in pytree.leaves((p, state0))]
+    n = len(flat)
+    for k, (xb, yb) in enumerate(data):
+        pj, sj, _ = step(pj, sj, xb, yb)
+        flat = [np.asarray(x) for x in plain(*flat, xb, yb)[:n]]
+        assert_same_bits(pj, expected[k])
+        assert_same_bits(pj, pytree.unflatten(pytree.flatten(p)[1], flat[:len(p)]))
+        assert_same_bits(sj, pytree.unflatten(pytree.flatten(state0)[1], flat[len(p):]))
+
+
+def count_concatenates(monkeypatch):
+    calls = []
+    real = np.concatenate
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(np, "concatenate", counted)  # read when a program's source is written
+    return calls
+
+
+def test_a_loop_passing_back_the_results_copies_nothing_in_after_the_first_call(monkeypatch):
+    calls = count_concatenates(monkeypatch)
+    p, data = mlp_problem(steps=6)
+    opt = sl.optim.adam(0.01)
+    step = sl.jit(train_step(opt))
+    expected = eager_run(opt, p, data)
+    pj, sj = p, opt.init(p)
+    counts = []
+    for k, (xb, yb) in enumerate(data):
+        before = len(calls)
+        pj, sj, _ = step(pj, sj, xb, yb)
+        counts.append(len(calls) - before)
+        assert_same_bits(pj, expected[k])
+    assert counts[0] >= 3  # params, m and v copied in once (and whatever tracing calls)
+    assert counts[1:] == [0] * 5
+
+
+def test_copies_or_other_arrays_are_copied_in_and_give_the_right_results(monkeypatch):
+    calls = count_concatenates(monkeypatch)
+    p, data = mlp_problem()
+    opt = sl.optim.adam(0.01)
+    step = sl.jit(train_step(opt))
+    pj, sj = step(p, opt.init(p), *data[0])[:2]
+    before = len(calls)
+    copied = {k: v.copy() for k, v in pj.items()}
+    pc, sc, _ = step(copied, sj, *data[1])  # the state passed back as it came, the params copied
+    assert len(calls) - before == 1
+    pe, se, _ = train_step(opt)(pj, sj, *data[1])
+    assert_same_bits(pc, pe)
+    assert_same_bits(sc, se)
+    # a view from another call's results, in the right place: copied, right
+    before = len(calls)
+    mixed = dict(pc, b1=pj["b1"])
+    pm = step(mixed, sc, *data[2])[0]
+    assert len(calls) - before == 1
+    assert_same_bits(pm, train_step(opt)(mixed, sc, *data[2])[0])
+
+
+def test_results_never_share_memory_across_calls_and_a_caller_may_write_into_them():
+    p, data = mlp_problem()
+    opt = sl.optim.momentum(0.1, 0.9)
+    step = sl.jit(train_step(opt))
+    p1, s1, _ = step(p, opt.init(p), *data[0])
+    p2, s2, _ = step(p1, s1, *data[1])
+    for a in pytree.leaves((p1, s1)):
+        for b in pytree.leaves((p2, s2)):
+            assert not np.shares_memory(a, b)
+    p2["W1"] *= 2.0  # the caller writes into a result, then passes it back
+    expected = train_step(opt)(p2, s2, *data[2])
+    got = step(p2, s2, *data[2])
+    assert_same_bits(got[:2], expected[:2])
+    for x in pytree.leaves(p):  # the caller's first arrays are untouched
+        assert x.flags.owndata
+
+
+def test_two_threads_running_one_jitted_step_get_their_own_results():
+    p, data = mlp_problem(steps=30)
+    opt = sl.optim.adam(0.01)
+    step = sl.jit(train_step(opt))
+    step(p, opt.init(p), *data[0])
+    starts = [p, {k: v * 0.5 for k, v in p.items()}]
+    results = [None, None]
+
+    def run(i):
+        pj, sj = starts[i], opt.init(starts[i])
+        for xb, yb in data:
+            pj, sj, _ = step(pj, sj, xb, yb)
+        results[i] = pj
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i in range(2):
+        assert_same_bits(results[i], eager_run(opt, starts[i], data)[-1])
+
+
+def test_float32_leaves_stay_float32_and_bit_identical():
+    p, data = mlp_problem(np.float32)
+    opt = sl.optim.adam(np.float32(0.01))
+    step = sl.jit(train_step(opt))
+    state0 = opt.init(p)
+    assert "flat_part" in names(lower(step.trace(p, state0, *data[0])))
+    plain = leaf_by_leaf(step, p, state0, *data[0])
+    flat = [np.asarray(x) for x in pytree.leaves((p, state0))]
+    pj, sj = p, state0
+    for xb, yb in data:
+        pj, sj, _ = step(pj, sj, xb, yb)
+        flat = [np.asarray(x) for x in plain(*flat, xb, yb)[:len(flat)]]
+    assert all(v.dtype == np.float32 for v in pj.values())
+    assert_same_bits((pj, sj), pytree.unflatten(pytree.flatten((p, state0))[1], flat))
+    # the replay (fused or not) and the eager step already differed in float32 Adam's last bit
+    for k, v in eager_run(opt, p, data)[-1].items():
+        np.testing.assert_array_max_ulp(pj[k], v, maxulp=2)
+
+
+def scalar_loss(p, xb, yb):
+    # every gradient made outside the update's chain (a product, a sum): the clusters are the update's
+    return snp.sum((xb @ p["w"] * p["s"] + p["c"] - yb[:, 0]) ** 2) + snp.sum(xb[:2, :2] @ p["v"])
+
+
+def test_a_leaf_of_size_one_joins_and_a_0d_leaf_stays_out():
+    rng = np.random.default_rng(0)
+    p = {"w": rng.normal(size=6), "s": np.array([0.7]), "c": np.array(0.3), "v": rng.normal(size=(2, 2))}
+    data = [(rng.normal(size=(5, 6)), rng.normal(size=(5, 1))) for _ in range(4)]
+    opt = sl.optim.adam(0.05)
+    step = sl.jit(train_step(opt, scalar_loss))
+    prog = step.trace(p, opt.init(p), *data[0])
+    (group,) = groups(prog)
+    assert sorted(c.shape for c in group) == [(1,), (2, 2), (6,)]  # not the 0-d leaf
+    pj, sj = p, opt.init(p)
+    for xb, yb in data:
+        pj, sj, _ = step(pj, sj, xb, yb)
+    expected = eager_run(opt, p, data, scalar_loss)[-1]
+    assert_same_bits(pj, expected)
+    assert np.ndim(pj["c"]) == 0 and pj["s"].shape == (1,)
+
+
+def sines(q, xb, yb):
+    """Gradients (cosines) made outside the update's chain, in each leaf's dtype."""
+    return sum(snp.sum(snp.sin(q[k])).astype(np.float64) for k in sorted(q)) * xb
+
+
+def test_leaves_of_two_dtypes_are_fused_per_dtype():
+    rng = np.random.default_rng(1)
+    p = {"a": rng.normal(size=3), "b": rng.normal(size=4).astype(np.float32), "c": rng.normal(size=(2, 2)),
+         "d": rng.normal(size=5).astype(np.float32)}
+    opt = sl.optim.adam(0.1)
+    data = [(1.0, 0.0)] * 3
+    step = sl.jit(train_step(opt, sines))
+    prog = step.trace(p, opt.init(p), *data[0])
+    for g in groups(prog):  # isomorphic clusters have one dtype per port and per equation
+        assert len({tuple(prog.avals[r][1] for r in c.ports) for c in g}) == 1
+    lowered = lower(prog)
+    dtypes = {lowered.avals[e.out] for e in lowered.equations if e.prim.name == "flat_join"}
+    assert dtypes == {((7,), np.dtype(np.float64)), ((9,), np.dtype(np.float32))}
+    pj, sj = p, opt.init(p)
+    for xb, yb in data:
+        pj, sj, _ = step(pj, sj, xb, yb)
+    for k, v in eager_run(opt, p, data, sines)[-1].items():  # float32 Adam: see the float32 test
+        np.testing.assert_array_max_ulp(pj[k], v, maxulp=2)
+        assert pj[k].dtype == v.dtype
+
+
+def test_a_transposed_input_leaf():
+    p, data = mlp_problem()
+    p["W1"] = np.ascontiguousarray(p["W1"].T).T  # the same values, laid out by columns
+    assert not p["W1"].flags.c_contiguous
+    opt = sl.optim.rmsprop(0.01)
+    step = sl.jit(train_step(opt))
+    pj, sj = p, opt.init(p)
+    for xb, yb in data:
+        pj, sj, _ = step(pj, sj, xb, yb)
+    assert_same_bits(pj, eager_run(opt, p, data)[-1])
+
+
+def test_two_large_leaves_under_a_short_chain_are_left_leaf_by_leaf():
+    rng = np.random.default_rng(2)
+    p = {"a": rng.normal(size=50_000), "b": rng.normal(size=50_000)}
+    opt = sl.optim.sgd(0.1)
+    step = sl.jit(train_step(opt, sines))
+    prog = step.trace(p, opt.init(p), 1.0, 0.0)
+    assert groups(prog)
+    assert lower(prog) is prog  # copying 100,000 gradient entries in costs more than 2 calls save
+
+
+def test_fits_step_reads_the_norms_from_the_views():
+    from slopes.ml.train_step import StagedStep
+
+    p, data = mlp_problem()
+    opt = sl.optim.chain(sl.optim.clip_by_global_norm(0.5), sl.optim.adam(0.01))
+    step = StagedStep(lambda q, b: mlp_loss(q, *b), opt)
+    pj, sj = p, opt.init(p)
+    pe, se = p, opt.init(p)
+    for xb, yb in data:
+        value, gnorm, pnorm, _, pj, sj = step(pj, sj, (xb, yb))
+        v, g = sl.value_and_grad(mlp_loss)(pe, xb, yb)
+        u, se = opt.update(g, se, pe)
+        pe = sl.optim.apply_updates(pe, u)
+        assert gnorm == sl.optim.global_norm(g)
+        assert pnorm == sl.optim.global_norm(pe)
+        assert_same_bits(pj, pe)
+    prog = next(iter(step.program._programs.values())).program
+    assert "flat_part" in names(lower(prog))
+
+
+def test_numba_kernels_run_the_fused_chain_in_one_kernel(tmp_path, monkeypatch):
+    pytest.importorskip("numba")
+    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
+    rng = np.random.default_rng(4)
+    p = {"a": rng.normal(size=(64, 80)), "b": rng.normal(size=1000), "c": rng.normal(size=7)}
+    loss = sines
+    opt = sl.optim.adam(0.01)
+    step = sl.jit(train_step(opt, loss), kernels="numba")
+    prog = step.trace(p, opt.init(p), 1.0, 0.0)
+    lowered = names(lower(prog))
+    assert "fused_kernel" in lowered and "flat_part" in lowered
+    pj, sj = p, opt.init(p)
+    data = [(1.0, 0.0)] * 3
+    for xb, yb in data:
+        pj, sj, _ = step(pj, sj, xb, yb)
+    expected = eager_run(opt, p, data, loss)[-1]
+    for k in p:  # exactly rounded operations in one loop: the same bits but for a compiler's license
+        np.testing.assert_array_max_ulp(pj[k], expected[k], maxulp=1)
