@@ -337,3 +337,28 @@ def test_numba_kernels_run_the_fused_chain_in_one_kernel(tmp_path, monkeypatch):
     expected = eager_run(opt, p, data, loss)[-1]
     for k in p:  # exactly rounded operations in one loop: the same bits but for a compiler's license
         np.testing.assert_array_max_ulp(pj[k], expected[k], maxulp=1)
+
+
+def test_a_gradient_made_in_a_row_loop_is_copied_in_and_the_loop_stays():
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((40_000, 64))  # an argument: its products could write into a flat buffer
+
+    def loss(q, xb, yb):
+        return snp.sum(snp.logaddexp(0.0, xb @ q["w"])) * yb + snp.sum(snp.sin(q["u"]))
+
+    p = {"w": np.full(64, 0.01), "u": rng.normal(size=5)}
+    opt = sl.optim.adam(0.01)
+    step = sl.jit(train_step(opt, loss))
+    state0 = opt.init(p)
+    lowered = names(lower(step.trace(p, state0, X, 1.0)))
+    assert "row_blocks" in lowered and "flat_part" in lowered
+    plain = leaf_by_leaf(step, p, state0, X, 1.0)
+    assert "row_blocks" in plain.source
+    flat = [np.asarray(x) for x in pytree.leaves((p, state0))]
+    pj, sj = p, state0
+    for _ in range(3):
+        pj, sj, _ = step(pj, sj, X, 1.0)
+        flat = [np.asarray(x) for x in plain(*flat, X, np.asarray(1.0))[:len(flat)]]
+    assert_same_bits((pj, sj), pytree.unflatten(pytree.flatten((p, state0))[1], flat))
+    for k, v in eager_run(opt, p, [(X, 1.0)] * 3, loss)[-1].items():  # a row loop's reordered sum
+        np.testing.assert_allclose(pj[k], v, rtol=1e-12, atol=1e-12)

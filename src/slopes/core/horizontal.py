@@ -177,22 +177,28 @@ def _size(shape):
 def _writable(program, e):
     """Whether equation ``e`` can write its result straight into a part of a flat buffer with
     ``out=``, giving the bits it gives into a new array: a product of two floating arrays (one
-    BLAS call either way), a ufunc call, or a floating sum that removes leading axes or keeps
-    its dimensions (``np.add.reduce`` over the same axes)."""
+    BLAS call either way) below the size a row loop takes, a ufunc call, or a floating sum over
+    leading axes (``np.add.reduce`` over the same axes)."""
     from .ops.rules import UFUNCS  # noqa: PLC0415 - rules import the engine this module is part of
 
     name, dtype = e.prim.name, program.avals[e.out][1]
     avals = [program._aval_of(r) for r in e.ins]
     if not all(type(r) is int for r in e.ins) or any(d != dtype for _, d in avals):
         return False
-    if name == "matmul":
-        return len(e.ins) == 2 and all(len(s) >= 1 for s, _ in avals)
+    if name == "matmul":  # not a product with a large matrix, which a row loop may take (core/tiling)
+        return len(e.ins) == 2 and all(len(s) >= 1 and _size(s) * d.itemsize < _row_loop_bytes() for s, d in avals)
     if name in UFUNCS:
         return not e.params
     if name == "sum_to" and len(e.ins) == 1:
         xs, shape = avals[0][0], tuple(e.params["shape"])
         return len(xs) > len(shape) and tuple(xs[len(xs) - len(shape):]) == shape
     return False
+
+
+def _row_loop_bytes():
+    from .tiling import MIN_BYTES  # noqa: PLC0415 - tiling lowers through this module
+
+    return MIN_BYTES
 
 
 def _producers(program):
