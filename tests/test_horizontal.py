@@ -75,6 +75,9 @@ OPTIMIZERS = {
     "adagrad": lambda: sl.optim.adagrad(0.1),
     "clip + cosine adam": lambda: sl.optim.chain(sl.optim.clip_by_global_norm(0.5),
                                                  sl.optim.adam(sl.optim.cosine_decay(0.05, 10))),
+    "centered rmsprop with momentum": lambda: sl.optim.rmsprop(0.01, momentum=0.9, centered=True),
+    "clip by value + decaying momentum": lambda: sl.optim.chain(sl.optim.clip_by_value(-0.1, 0.1),
+                                                               sl.optim.momentum(sl.optim.exponential_decay(0.1, 0.5, 2))),
 }
 
 
@@ -362,3 +365,37 @@ def test_a_gradient_made_in_a_row_loop_is_copied_in_and_the_loop_stays():
     assert_same_bits((pj, sj), pytree.unflatten(pytree.flatten((p, state0))[1], flat))
     for k, v in eager_run(opt, p, [(X, 1.0)] * 3, loss)[-1].items():  # a row loop's reordered sum
         np.testing.assert_allclose(pj[k], v, rtol=1e-12, atol=1e-12)
+
+
+def test_gradients_returned_beside_the_update_keep_their_values():
+    p, data = mlp_problem()
+    opt = sl.optim.adam(0.01)
+
+    def step(params, state, xb, yb):
+        g = sl.grad(mlp_loss)(params, xb, yb)
+        updates, state = opt.update(g, state, params)
+        return sl.optim.apply_updates(params, updates), state, g
+
+    jitted = sl.jit(step)
+    assert "flat_part" in names(lower(jitted.trace(p, opt.init(p), *data[0])))
+    pj, sj, pe, se = p, opt.init(p), p, opt.init(p)
+    for xb, yb in data:
+        pj, sj, gj = jitted(pj, sj, xb, yb)
+        pe, se, ge = step(pe, se, xb, yb)
+        assert_same_bits((pj, sj, gj), (pe, se, ge))
+
+
+def test_a_flat_tuple_loop_reads_its_results_back_on_every_call_path(monkeypatch):
+    calls = count_concatenates(monkeypatch)
+    f = sl.jit(lambda a, b, m, n: (a - 0.1 * (m * 0.9 + a), b - 0.1 * (n * 0.9 + b)))
+    rng = np.random.default_rng(7)
+    a, b, m, n = rng.normal(size=3), rng.normal(size=(2, 2)), rng.normal(size=3), rng.normal(size=(2, 2))
+    a, b = f(a, b, m, n)
+    counts = []
+    for _ in range(200):  # past the calls after which the checked call path takes over
+        before = len(calls)
+        expected = (a - 0.1 * (m * 0.9 + a), b - 0.1 * (n * 0.9 + b))
+        a, b = f(a, b, m, n)
+        counts.append(len(calls) - before)
+        assert_same_bits((a, b), expected)
+    assert counts == [1] * 200  # m and n are copied in; a and b, the last results, are not

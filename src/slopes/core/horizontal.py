@@ -253,7 +253,8 @@ def pays(program, group):
 
 def fuse_leaves(program):
     """``program`` with each group of isomorphic elementwise clusters that pays run once on
-    flat buffers (see the module docstring); ``program`` itself when there is none.
+    flat buffers (see the module docstring); ``program`` itself when there is none, or when its
+    ``fuse_leaves_done`` attribute is true (a program this made, or one to replay leaf by leaf).
 
     Examples
     --------

@@ -24,7 +24,9 @@ by :func:`slopes.core.staging.trace_program`, then
   vectors is ``ndarray.dot`` where that is matmul's BLAS call; a large matrix
   read by two products with row-wise work between them (``A @ w``, then
   ``r @ A``) is read in one pass over blocks of rows
-  (:mod:`slopes.core.tiling`); with ``kernels="numba"``, trees of elementwise
+  (:mod:`slopes.core.tiling`); the same elementwise chain on several leaves (an
+  optimizer's update) runs once on flat buffers of all of them
+  (:mod:`slopes.core.horizontal`); with ``kernels="numba"``, trees of elementwise
   calls run as compiled kernels (:mod:`slopes.core.kernels`). The code object
   is shared by every program of the same source text; constants are not.
 

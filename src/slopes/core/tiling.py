@@ -102,9 +102,11 @@ _REDUCTIONS = {"sum", "max", "min", "logsumexp", "log_softmax"}  # over their `a
 
 
 def lower(program):
-    """``program`` as it is compiled: its elementwise trees as Numba kernels when
-    ``program.kernels == "numba"`` (:func:`~slopes.core.kernels.fuse_elementwise`), then its
-    row loops (:func:`row_blocked`); ``program`` itself when neither applies.
+    """``program`` as it is compiled: the same elementwise chain on several leaves run once on
+    flat buffers (:func:`~slopes.core.horizontal.fuse_leaves`: a flat chain is then long enough
+    for a kernel), its elementwise trees as Numba kernels when ``program.kernels == "numba"``
+    (:func:`~slopes.core.kernels.fuse_elementwise`), then its row loops (:func:`row_blocked`);
+    ``program`` itself when none applies.
 
     Examples
     --------
