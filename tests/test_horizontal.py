@@ -399,3 +399,14 @@ def test_a_flat_tuple_loop_reads_its_results_back_on_every_call_path(monkeypatch
         counts.append(len(calls) - before)
         assert_same_bits((a, b), expected)
     assert counts == [1] * 200  # m and n are copied in; a and b, the last results, are not
+
+
+def test_a_cluster_reading_another_clusters_result_is_not_fused_with_it():
+    chain = lambda x: (((x * 2.0 + 1.0) * 3.0 - 0.5) / 7.0)  # noqa: E731
+    f = lambda a: (chain(a), chain(snp.exp(chain(a))))  # noqa: E731
+    a = np.linspace(-1.0, 1.0, 5)
+    prog = sl.jit(f).trace(a)
+    assert len(groups(prog)) == 1  # isomorphic, but the second one's operand needs the first's result
+    assert lower(prog) is prog
+    c = ((a * 2.0 + 1.0) * 3.0 - 0.5) / 7.0
+    assert_same_bits(sl.jit(f)(a), (c, ((np.exp(c) * 2.0 + 1.0) * 3.0 - 0.5) / 7.0))

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import copy
 import heapq
+import itertools
 import math
 from typing import NamedTuple
 
@@ -288,8 +289,7 @@ class _Rewrite:
         self.flat_ports = dict(getattr(program, "flat_ports", {}))  # parts -> the flat variable holding them
         new.flat_ports = self.flat_ports
         new.fuse_leaves_done = True
-        sizes = [_size(c.shape) for c in group]
-        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).tolist()
+        self.offsets = list(itertools.accumulate((_size(c.shape) for c in group), initial=0))
         self.total = self.offsets[-1]
         self.added = []  # (priority, equation)
         self.replaced = {}  # variable -> the equation that now makes it
