@@ -178,8 +178,8 @@ def _size(shape):
 def _writable(program, e):
     """Whether equation ``e`` can write its result straight into a part of a flat buffer with
     ``out=``, giving the bits it gives into a new array: a product of two floating arrays (one
-    BLAS call either way) below the size a row loop takes, a ufunc call, or a floating sum over
-    leading axes (``np.add.reduce`` over the same axes)."""
+    BLAS call either way) below the size a row loop takes, an exactly rounded ufunc, or a
+    floating sum over leading axes (``np.add.reduce`` over the same axes)."""
     from .ops.rules import UFUNCS  # noqa: PLC0415 - rules import the engine this module is part of
 
     name, dtype = e.prim.name, program.avals[e.out][1]
@@ -188,8 +188,8 @@ def _writable(program, e):
         return False
     if name == "matmul":  # not a product with a large matrix, which a row loop may take (core/tiling)
         return len(e.ins) == 2 and all(len(s) >= 1 and _size(s) * d.itemsize < _row_loop_bytes() for s, d in avals)
-    if name in UFUNCS:
-        return not e.params
+    if name in UFUNCS:  # an exactly rounded one: no vector path that might see the buffer's alignment
+        return name in FUSABLE and not e.params
     if name == "sum_to" and len(e.ins) == 1:
         xs, shape = avals[0][0], tuple(e.params["shape"])
         return len(xs) > len(shape) and tuple(xs[len(xs) - len(shape):]) == shape
@@ -342,10 +342,9 @@ class _Rewrite:
 
     def fill(self, parts, dtype):
         """The flat variable of one port whose parts are ``parts``."""
-        old, tail = self.old, self.last + 0.25
         if parts in self.flat_ports:  # another group's port already holds them
             return self.flat_ports[parts]
-        self.flat_ports[parts] = made = self._fill(parts, dtype, tail)
+        self.flat_ports[parts] = made = self._fill(parts, dtype, self.last + 0.25)
         return made
 
     def _fill(self, parts, dtype, tail):
