@@ -76,8 +76,8 @@ OPTIMIZERS = {
     "clip + cosine adam": lambda: sl.optim.chain(sl.optim.clip_by_global_norm(0.5),
                                                  sl.optim.adam(sl.optim.cosine_decay(0.05, 10))),
     "centered rmsprop with momentum": lambda: sl.optim.rmsprop(0.01, momentum=0.9, centered=True),
-    "clip by value + decaying momentum": lambda: sl.optim.chain(sl.optim.clip_by_value(-0.1, 0.1),
-                                                               sl.optim.momentum(sl.optim.exponential_decay(0.1, 0.5, 2))),
+    "clip by value + decaying momentum": lambda: sl.optim.chain(
+        sl.optim.clip_by_value(-0.1, 0.1), sl.optim.momentum(sl.optim.exponential_decay(0.1, 0.5, 2))),
 }
 
 
@@ -286,6 +286,8 @@ def test_a_transposed_input_leaf():
     assert not p["W1"].flags.c_contiguous
     opt = sl.optim.rmsprop(0.01)
     step = sl.jit(train_step(opt))
+    lowered = lower(step.trace(p, opt.init(p), *data[0]))
+    assert any(e.prim.name == "flat_join" and 0 in e.ins for e in lowered.equations)  # W1 is copied in
     pj, sj = p, opt.init(p)
     for xb, yb in data:
         pj, sj, _ = step(pj, sj, xb, yb)

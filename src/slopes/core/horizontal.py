@@ -187,7 +187,8 @@ def _writable(program, e):
     if not all(type(r) is int for r in e.ins) or any(d != dtype for _, d in avals):
         return False
     if name == "matmul":  # not a product with a large matrix, which a row loop may take (core/tiling)
-        return len(e.ins) == 2 and all(len(s) >= 1 and _size(s) * d.itemsize < _row_loop_bytes() for s, d in avals)
+        limit = _row_loop_bytes()
+        return len(e.ins) == 2 and all(len(s) >= 1 and _size(s) * d.itemsize < limit for s, d in avals)
     if name in UFUNCS:  # an exactly rounded one: no vector path that might see the buffer's alignment
         return name in FUSABLE and not e.params
     if name == "sum_to" and len(e.ins) == 1:
@@ -243,12 +244,15 @@ def pays(program, group):
     for p in range(len(c0.ports)):
         parts = [c.ports[p] for c in group]
         if all(r in inputs for r in parts):
-            sizes = sum(_size(program.avals[r][0]) for r in parts)
-            cost += k * _CHECK if tuple(program.avals[r] for r in parts) in recalled else 1 + sizes * _COPY_ENTRY
+            if tuple(program.avals[r] for r in parts) in recalled:
+                cost += k * _CHECK
+            else:
+                cost += 1 + sum(_size(program.avals[r][0]) for r in parts) * _COPY_ENTRY
             continue
         for r in parts:
             e = made.get(r)
-            cost += _INTO if e is not None and _writable(program, e) else 1 + _size(program.avals[r][0]) * _COPY_ENTRY
+            writes = e is not None and _writable(program, e)
+            cost += _INTO if writes else 1 + _size(program.avals[r][0]) * _COPY_ENTRY
     return saved > cost
 
 
@@ -305,7 +309,8 @@ class _Rewrite:
         return v
 
     def add(self, priority, prim, ins, params, out):
-        self.added.append((priority, self.old.equations[0]._replace(prim=prim, ins=tuple(ins), params=params, out=out)))
+        e = self.old.equations[0]._replace(prim=prim, ins=tuple(ins), params=params, out=out)
+        self.added.append((priority, e))
         return out
 
     def part(self, i):
@@ -330,14 +335,16 @@ class _Rewrite:
             parts = tuple(c.ports[p] for c in group)
             flat[("port", p)] = self.fill(parts, old.avals[parts[0]][1])
         for j, e in enumerate(c0.eqs):
-            ins = [flat[how[:2]] if how[0] in ("eq", "port") else r for r, how in zip(e.ins, c0.signature[j][2])]
+            reads = zip(e.ins, c0.signature[j][2])
+            ins = [flat[how[:2]] if how[0] in ("eq", "port") else r for r, how in reads]
             out = self.var((self.total,), old.avals[e.out][1])
             flat[("eq", j)] = self.add(tail, e.prim, ins, {}, out)
         for j, (views, slot) in exports.items():
             for i, v in enumerate(views):
                 self.add(tail, PART, [flat[("eq", j)]], self.part(i), v)
             if slot is not None:
-                self.add(tail, RECORD, list(views) + [flat[("eq", j)]], {"slot": slot}, self.var((), np.dtype(object)))
+                ins = list(views) + [flat[("eq", j)]]
+                self.add(tail, RECORD, ins, {"slot": slot}, self.var((), np.dtype(object)))
         return self.ordered()
 
     def fill(self, parts, dtype):
@@ -354,8 +361,9 @@ class _Rewrite:
             at = [old.inputs.index(r) for r in parts]
             outputs = list(old.outputs)
             # the results returned where these inputs were passed (a loop's own shape) are tested first
-            recall = sorted((s for s, views in self.flat_slots.items() if tuple(old.avals[v] for v in views) == avals),
-                            key=lambda s: [outputs.index(v) if v in outputs else -1 for v in self.flat_slots[s]] != at)
+            slots = self.flat_slots
+            recall = sorted((s for s, views in slots.items() if tuple(old.avals[v] for v in views) == avals),
+                            key=lambda s: [outputs.index(v) if v in outputs else -1 for v in slots[s]] != at)
             return self.add(tail, JOIN, parts, {"recall": tuple(recall)}, self.var((self.total,), dtype))
         made = _producers(old)
         writers = [made.get(r) for r in parts]
@@ -364,11 +372,13 @@ class _Rewrite:
         done = []
         for i, (r, e) in enumerate(zip(parts, writers)):
             if e is not None and _writable(old, e) and r not in self.replaced:
-                self.replaced[r] = self.add(self.index[r], INTO, list(e.ins) + [buf], dict(self.part(i), eq=e), r)
+                where = dict(self.part(i), eq=e)
+                self.replaced[r] = self.add(self.index[r], INTO, list(e.ins) + [buf], where, r)
                 done.append(r)
             else:  # copied in once made
                 at = self.index[r] + 0.1 if e is not None else first - 0.4
-                done.append(self.add(at, INTO, [r, buf], dict(self.part(i), eq=None), self.var(old.avals[r][0], dtype)))
+                copied = self.var(old.avals[r][0], dtype)
+                done.append(self.add(at, INTO, [r, buf], dict(self.part(i), eq=None), copied))
         return self.add(tail, READY, [buf] + done, {}, self.var((self.total,), dtype))
 
     def ordered(self):
