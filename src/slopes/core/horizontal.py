@@ -53,7 +53,7 @@ import numpy as np
 
 from .trace import Primitive
 
-__all__ = ["FUSABLE", "fuse_leaves", "pays"]
+__all__ = ["FUSABLE", "Cluster", "clusters", "fuse_leaves", "groups", "pays"]
 
 #: Elementwise primitives fused across leaves: exactly rounded, so an entry's bits do not
 #: depend on the array around it (a transcendental ufunc may take a vector path on a
@@ -164,7 +164,16 @@ def clusters(program):
 
 
 def groups(program):
-    """Groups of k >= 2 isomorphic clusters of ``program``: lists of :class:`Cluster` in program order."""
+    """Groups of k >= 2 isomorphic clusters of ``program``: lists of :class:`Cluster` in program order.
+
+    Examples
+    --------
+    >>> import numpy as np, slopes as sl
+    >>> f = lambda a, b, c: (a * 2.0 + 1.0, b * 2.0 + 1.0, c * 3.0 + 1.0)  # c's chain differs
+    >>> prog = sl.jit(f).trace(np.zeros(3), np.zeros((2, 2)), np.zeros(4))
+    >>> [[c.shape for c in g] for g in groups(prog)]
+    [[(3,), (2, 2)]]
+    """
     by_sig = {}
     for c in clusters(program):
         by_sig.setdefault(c.signature, []).append(c)
