@@ -412,3 +412,41 @@ def test_a_cluster_reading_another_clusters_result_is_not_fused_with_it():
     assert lower(prog) is prog
     c = ((a * 2.0 + 1.0) * 3.0 - 0.5) / 7.0
     assert_same_bits(sl.jit(f)(a), (c, ((np.exp(c) * 2.0 + 1.0) * 3.0 - 0.5) / 7.0))
+
+
+def test_a_map_over_fresh_arrays_of_a_hundred_thousand_entries_a_leaf_is_left_unfused():
+    # its inputs may be the arrays it returned last, but a call on fresh ones pays the copy in
+    f = lambda a, b: (((a * 2.0 + 1.0) * 3.0 - 0.5) / 7.0, ((b * 2.0 + 1.0) * 3.0 - 0.5) / 7.0)  # noqa: E731
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(size=10**5), rng.normal(size=10**5)
+    jitted = sl.jit(f)
+    prog = jitted.trace(a, b)
+    assert groups(prog) and lower(prog) is prog
+    assert_same_bits(jitted(a, b), (((a * 2.0 + 1.0) * 3.0 - 0.5) / 7.0, ((b * 2.0 + 1.0) * 3.0 - 0.5) / 7.0))
+
+
+def indexed_loss(p, x, y):
+    a, b = p["a"], p["b"]
+    return (a[0] * x - y) ** 2 + (a[1] * b[0] - 1.0) ** 2 + (b[1] + a[2] * b[2]) ** 2
+
+
+def test_a_gradient_of_indexed_leaves_keeps_its_scatter_sums_folded():
+    from slopes.core.program import _scatter_sums
+
+    p = {"a": np.array([0.5, -0.3, 0.2]), "b": np.array([1.0, 2.0, 3.0])}
+    opt = sl.optim.adam(0.05)
+    step = sl.jit(train_step(opt, indexed_loss))
+    prog = step.trace(p, opt.init(p), 1.0, 2.0)
+    lowered = lower(prog)
+    assert names(lowered).count("flat_part") == 6  # Adam runs once for both leaves
+    # each gradient is still one zero array receiving its three terms, written as its flat part
+    assert sorted(len(t) for t in _scatter_sums(lowered)[0].values()) == [3, 3]
+    source = lowered.compile().source
+    assert source.count("zeros(") == 2
+    into = [e for e in lowered.equations if e.prim.name == "flat_into"]
+    assert len(into) == 2 and all(e.params["eq"] is None for e in into)  # copied in once summed
+    data = [(1.0, 2.0), (0.5, -1.0), (2.0, 0.0)]
+    pj, sj = p, opt.init(p)
+    for x, y in data:
+        pj, sj, _ = step(pj, sj, x, y)
+    assert_same_bits(pj, eager_run(opt, p, data, indexed_loss)[-1])

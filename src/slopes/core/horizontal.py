@@ -26,9 +26,10 @@ view ``flat[o:o + n].reshape(shape)`` of its flat result. A port's flat buffer i
 by the producers of its parts where they can write their result into their place with
 ``out=`` (matrix products, ufuncs, sums over leading axes), by a copy otherwise. A port
 whose parts are program inputs (parameters, optimizer state) is copied in by one
-``np.concatenate``; but when the caller passes back exactly the arrays the program
-returned last (``params, state = step(params, state, batch)``), those are views of one
-flat result, and the port reads that result's buffer without a copy. The test is the
+``np.concatenate``, and a group pays for that copy; but when the caller passes back exactly
+the arrays the program returned last (``params, state = step(params, state, batch)``),
+those are views of one flat result, and the port reads that result's buffer without a
+copy. The test is the
 identity of every part with the views returned most recently, kept per compiled program
 (a slot per flat result): a view never changes its offset and the call path checks
 shapes and dtypes, so identity proves the layout; two threads calling at once at worst
@@ -62,7 +63,6 @@ FUSABLE = frozenset({"add", "subtract", "multiply", "divide", "negative", "sqrt"
 
 # What a group costs and saves, in NumPy calls on small arrays (about 0.5 us each)
 _VIEW = 0.5  # an export's view, flat[o:o + n].reshape(shape)
-_CHECK = 0.1  # the identity test of an input part against the last results
 _INTO = 0.3  # a producer writing into its part (the slice it writes through)
 _COPY_ENTRY = 1 / 2000  # copying one entry (about 0.25 ns: a pass over cached memory)
 
@@ -84,6 +84,16 @@ class Cluster(NamedTuple):
     ports: tuple
     exports: frozenset
     signature: tuple
+
+
+def _folded(program):
+    """The results of the equations a sum of ``scatter_add`` s is written with as one array
+    (:func:`slopes.core.program._scatter_sums`): neither fused nor rewritten, or the sum would
+    lose that economy (a zero array and a copy per term)."""
+    from .program import _scatter_sums  # noqa: PLC0415 - the program module lowers through this one
+
+    sums, fused = _scatter_sums(program)
+    return set(sums) | {program.equations[k].out for k in fused}
 
 
 def _cluster_shape(program, e):
@@ -120,7 +130,8 @@ def clusters(program):
     [(2, (3,)), (2, (2, 2))]
     """
     eqs = program.equations
-    shape_of = {e.out: _cluster_shape(program, e) for e in eqs}
+    folded = _folded(program)
+    shape_of = {e.out: None if e.out in folded else _cluster_shape(program, e) for e in eqs}
     parent = {e.out: e.out for e in eqs if shape_of[e.out] is not None}
 
     def root(v):
@@ -216,18 +227,18 @@ def _producers(program):
     return {e.out: e for e in program.equations}
 
 
-def _recall(program, parts, group_exports):
-    """Flat results whose views the program returns and whose parts have ``parts``' shapes and
-    dtype (candidates for the identity test when ``parts`` are inputs), as their record slots."""
-    shapes = tuple(program.avals[r] for r in parts)
-    return [slot for slot, views in group_exports if tuple(program.avals[v] for v in views) == shapes]
+def _writers(program):
+    """The equations that can write their result into a part of a flat buffer, by variable."""
+    folded = _folded(program)
+    return {e.out for e in program.equations if e.out not in folded and _writable(program, e)}
 
 
 def pays(program, group):
     """Whether fusing ``group`` (a list of isomorphic :class:`Cluster` s) saves work: NumPy calls
     saved, ``(k - 1)`` per equation, against the views out and the filling of each flat port
-    (copies per entry, a slice per part written in place, an identity test per input part
-    that a loop passes back).
+    (copies per entry, a slice per part written in place). Input ports are charged their copy
+    even when a loop may pass back the program's own results (read without one): a map
+    called on fresh arrays must not be slowed down.
 
     Examples
     --------
@@ -244,24 +255,15 @@ def pays(program, group):
     saved = (k - 1) * len(c0.eqs)
     exports = set().union(*(c.exports for c in group))
     cost = len(exports) * k * _VIEW
-    made = _producers(program)
+    writers = _writers(program)
     inputs = set(program.inputs)
-    returned = {r for r in program.outputs if type(r) is int}
-    # shapes of flat results whose views are returned: a loop hands them back as inputs
-    recalled = {tuple(program.avals[c.eqs[j].out] for c in group) for j in exports
-                if any(c.eqs[j].out in returned for c in group)}
     for p in range(len(c0.ports)):
         parts = [c.ports[p] for c in group]
         if all(r in inputs for r in parts):
-            if tuple(program.avals[r] for r in parts) in recalled:
-                cost += k * _CHECK
-            else:
-                cost += 1 + sum(_size(program.avals[r][0]) for r in parts) * _COPY_ENTRY
+            cost += 1 + sum(_size(program.avals[r][0]) for r in parts) * _COPY_ENTRY
             continue
         for r in parts:
-            e = made.get(r)
-            writes = e is not None and _writable(program, e)
-            cost += _INTO if writes else 1 + _size(program.avals[r][0]) * _COPY_ENTRY
+            cost += _INTO if r in writers else 1 + _size(program.avals[r][0]) * _COPY_ENTRY
     return saved > cost
 
 
@@ -273,13 +275,14 @@ def fuse_leaves(program):
     Examples
     --------
     >>> import numpy as np, slopes as sl
-    >>> f = lambda a, b, s: (a * s + 1.0, b * s + 1.0)
+    >>> f = lambda a, b, s: ((a * s + 1.0) * s - 1.0, (b * s + 1.0) * s - 1.0)
     >>> prog = sl.jit(f).trace(np.zeros(3), np.zeros((2, 2)), 2.0)
     >>> [e.prim.name for e in fuse_leaves(prog).equations]  # doctest: +NORMALIZE_WHITESPACE
-    ['flat_join', 'multiply', 'add', 'flat_part', 'flat_part', 'flat_record']
+    ['flat_join', 'multiply', 'add', 'multiply', 'subtract', 'flat_part', 'flat_part',
+     'flat_record']
     >>> prog.compile()(np.arange(3.0), np.ones((2, 2)), np.asarray(2.0))[1]
-    array([[3., 3.],
-           [3., 3.]])
+    array([[5., 5.],
+           [5., 5.]])
     """
     if getattr(program, "fuse_leaves_done", False):  # lowered already (its source is written from it)
         return program
@@ -295,6 +298,8 @@ class _Rewrite:
 
     def __init__(self, program, group):
         self.old, self.group = program, group
+        self.made = _producers(program)  # variable -> the equation that makes it
+        self.writers = _writers(program)
         self.new = new = copy.copy(program)
         new.avals = dict(program.avals)
         self.flat_slots = dict(getattr(program, "flat_slots", {}))  # record slot -> the views it keeps
@@ -305,7 +310,7 @@ class _Rewrite:
         self.offsets = list(itertools.accumulate((_size(c.shape) for c in group), initial=0))
         self.total = self.offsets[-1]
         self.added = []  # (priority, equation)
-        self.replaced = {}  # variable -> the equation that now makes it
+        self.replaced = set()  # variables now made by a part written into its place
         self.removed = {e.out for c in group for e in c.eqs}
         index = {e.out: k for k, e in enumerate(program.equations)}
         self.index = index
@@ -374,15 +379,14 @@ class _Rewrite:
             recall = sorted((s for s, views in slots.items() if tuple(old.avals[v] for v in views) == avals),
                             key=lambda s: [outputs.index(v) if v in outputs else -1 for v in slots[s]] != at)
             return self.add(tail, JOIN, parts, {"recall": tuple(recall)}, self.var((self.total,), dtype))
-        made = _producers(old)
-        writers = [made.get(r) for r in parts]
+        writers = [self.made.get(r) for r in parts]
         first = min(self.index[e.out] for e in writers if e is not None) if any(writers) else tail
         buf = self.add(first - 0.5, EMPTY, [], {}, self.var((self.total,), dtype))
         done = []
         for i, (r, e) in enumerate(zip(parts, writers)):
-            if e is not None and _writable(old, e) and r not in self.replaced:
+            if r in self.writers and r not in self.replaced:
                 where = dict(self.part(i), eq=e)
-                self.replaced[r] = self.add(self.index[r], INTO, list(e.ins) + [buf], where, r)
+                self.replaced.add(self.add(self.index[r], INTO, list(e.ins) + [buf], where, r))
                 done.append(r)
             else:  # copied in once made
                 at = self.index[r] + 0.1 if e is not None else first - 0.4
