@@ -450,3 +450,18 @@ def test_a_gradient_of_indexed_leaves_keeps_its_scatter_sums_folded():
     for x, y in data:
         pj, sj, _ = step(pj, sj, x, y)
     assert_same_bits(pj, eager_run(opt, p, data, indexed_loss)[-1])
+
+
+def test_a_row_blocked_program_is_analysed_for_fusion_once_per_compile(monkeypatch):
+    import slopes.core.horizontal as horizontal
+
+    calls = []
+    real = horizontal.groups
+    monkeypatch.setattr(horizontal, "groups", lambda program: calls.append(1) or real(program))
+    X = np.random.default_rng(0).standard_normal((40_000, 64))
+    loss = lambda w, X: snp.sum(snp.logaddexp(0.0, X @ w)) + snp.sum((X @ w) ** 2)  # noqa: E731
+    prog = sl.jit(sl.grad(loss)).trace(np.ones(64), X)  # compiled once as it is traced
+    calls.clear()
+    source = prog.compile().source
+    assert "row_blocks" in source
+    assert len(calls) == 1  # not again on the row-blocked copy

@@ -119,7 +119,10 @@ def lower(program):
     if program.kernels == "numba":
         out = copy.copy(fuse_elementwise(out))
         out.kernels = "numpy"  # fused once
-    return row_blocked(out)
+    out = row_blocked(out)
+    if out is not program:  # a copy made here: its source is written from it, the analysis not rerun
+        out.fuse_leaves_done = True
+    return out
 
 
 def row_blocked(program):
