@@ -330,7 +330,7 @@ def _reusable(program, skip, last_use):
                     base[view] = e.out
             base[e.ins[0]] = e.out
             continue
-        if _fresh_result(program, e) or name == "flat_empty":
+        if _fresh_result(program, e):
             continue
         first = base.get(e.ins[0], e.ins[0]) if e.ins else None
         if name in _VIEWS and len(e.ins) == 1 and (name != "getitem" or _basic_index(e.params["index"])):
@@ -502,6 +502,8 @@ class Program:
             return lowered.source(bare)
         names = {v: f"a{k}" for k, v in enumerate(self.inputs)}
         ns = {}
+        if getattr(self, "flat_slots", None):  # the views each flat result gave last (see _flat_join)
+            ns["flat_slots"] = [None] * len(self.flat_slots)
         sums, fused = _scatter_sums(self)
         # what each equation reads: a fused sum reads its terms, the equations it replaces nothing
         uses = [() if k in fused else [g for _, g in sums[e.out]] if e.out in sums else e.ins
@@ -698,7 +700,6 @@ def _flat_join(program, e, names, ref, ns):
     join = f"{ref(Const(np.concatenate))}(({''.join(a + ', ' for a in parts)}), None)"
     if not e.params["recall"]:
         return [f"    {out} = {join}"]
-    ns["flat_slots"] = ns.get("flat_slots") or [None] * len(program.flat_slots)
     lines, indent = [], "    "
     for s in e.params["recall"]:
         same = " and ".join(f"t[{i}] is {a}" for i, a in enumerate(parts))
@@ -709,7 +710,6 @@ def _flat_join(program, e, names, ref, ns):
 
 
 def _flat_record(program, e, names, ref, ns):
-    ns["flat_slots"] = ns.get("flat_slots") or [None] * len(program.flat_slots)
     return [f"    flat_slots[{e.params['slot']}] = ({''.join(ref(r) + ', ' for r in e.ins)})"]
 
 
