@@ -465,3 +465,22 @@ def test_a_row_blocked_program_is_analysed_for_fusion_once_per_compile(monkeypat
     source = prog.compile().source
     assert "row_blocks" in source
     assert len(calls) == 1  # not again on the row-blocked copy
+
+
+def test_a_program_keeps_only_the_flat_results_of_its_last_call():
+    import gc
+    import weakref
+
+    f = sl.jit(lambda a, b, s: ((a * s + 1.0) * s - 1.0, (b * s + 1.0) * s - 1.0))
+    a, b, s = np.ones(3), np.ones((2, 2)), np.asarray(2.0)
+    assert "flat_part" in names(lower(f.trace(a, b, s)))
+    first, second = f(a, b, s), f(a, b, s)
+    buffers = [weakref.ref(r[0].base) for r in (first, second)]
+    assert buffers[0]() is not buffers[1]()  # each call its own flat result
+    del first, second
+    gc.collect()
+    # the first call's buffer is freed; the last one's views stay recorded (a loop passes them back)
+    assert buffers[0]() is None and buffers[1]() is not None
+    f(np.zeros(3), np.zeros((2, 2)), s)
+    gc.collect()
+    assert buffers[1]() is None  # released by the next call
