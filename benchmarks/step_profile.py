@@ -8,14 +8,16 @@ Usage::
 It traces the user's whole step of the ``mlp`` row of ``speed.py`` (value and gradient,
 Adam, ``apply_updates`` under one ``sl.jit``), then prints:
 
-- per step, side by side (interleaved repeats, minimum per step): the replay on one batch
-  repeated, the hand-written NumPy step (``speed.NumpyMLP``) on that batch, and both over a
-  whole epoch (a new batch each step, the parameters carried along);
+- per step, side by side (interleaved repeats, minimum CPU time per step): the replay on one
+  batch repeated, the hand-written NumPy step (``speed.NumpyMLP``) on that batch, and both
+  over a whole epoch (a new batch each step, the parameters carried along);
+- the same epoch replayed leaf by leaf: the program compiled without running Adam's chain
+  once over all four leaves (:mod:`slopes.core.horizontal`), and the ratio of the two;
 - the same epoch through the jitted function itself (``step(params, state, xb, yb)``: the
   replay plus the call path, which checks the arguments and builds the output trees);
-- the Adam update of the four leaves as the replay does it (12 NumPy calls a leaf) against
-  the same arithmetic on one flat buffer of all leaves (12 calls, the gradients copied into
-  it, the results viewed out of it): the most that fusing the update across leaves could save;
+- the Adam update of the four leaves written by hand leaf by leaf (12 NumPy calls a leaf)
+  against the same arithmetic on one flat buffer of all leaves (12 calls in all, the
+  gradients copied into it, the results viewed out of it), as the replay now runs it;
 - the replayed program's lines with their time per step inside an epoch, each line timed
   with ``time.perf_counter`` around it (the timers add about 0.1 us a line).
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import ast
 import collections
+import copy
 import os
 import sys
 import time
@@ -60,7 +63,9 @@ def timed_replay(source, namespace):
 
 
 def per_step(fn, steps, repeats=7, number=20):
-    return min(timeit.repeat(fn, number=number, repeat=repeats)) / number / steps * 1e6
+    """Microseconds of CPU time a step (less moved by other processes than wall time)."""
+    timer = timeit.Timer(fn, timer=time.process_time)
+    return min(timer.repeat(number=number, repeat=repeats)) / number / steps * 1e6
 
 
 def adam_layouts(params, b1=0.9, b2=0.999):
@@ -110,6 +115,8 @@ def main(argv=None) -> int:
     step(p0, state, xb, yb)
     (entry,) = step._programs.values()
     replay = entry.program.compile()
+    unfused = copy.copy(entry.program)
+    unfused.fuse_leaves_done = True  # horizontal.fuse_leaves leaves it as it is
     n_state = len(pytree.leaves((p0, state)))
     args0 = [np.asarray(a) for a in pytree.leaves((p0, state))]
 
@@ -130,6 +137,7 @@ def main(argv=None) -> int:
         "slopes replay, one batch": (lambda: replay(*args0, xb, yb), 1),
         "hand NumPy, one batch": (hand_one.epoch, 1),
         "slopes replay, epoch": (epoch(replay), len(data)),
+        "slopes replay, leaf by leaf": (epoch(unfused.compile()), len(data)),
         "slopes jit call, epoch": (jit_epoch, len(data)),
         "hand NumPy, epoch": (hand_all.epoch, len(data)),
         **adam_layouts(p0),
@@ -141,6 +149,7 @@ def main(argv=None) -> int:
     print(f"{len(data)} batches of 64, {len(entry.program.equations)} operations in the step program")
     for k, us in best.items():
         print(f"  {k:28s} {us:7.1f} us a step")
+    print(f"  replay fused / leaf by leaf: {best['slopes replay, epoch'] / best['slopes replay, leaf by leaf']:.3f}")
 
     timed, totals, lines = timed_replay(replay.source, replay.__globals__)
     runs = 50

@@ -24,7 +24,9 @@ by :func:`slopes.core.staging.trace_program`, then
   vectors is ``ndarray.dot`` where that is matmul's BLAS call; a large matrix
   read by two products with row-wise work between them (``A @ w``, then
   ``r @ A``) is read in one pass over blocks of rows
-  (:mod:`slopes.core.tiling`); with ``kernels="numba"``, trees of elementwise
+  (:mod:`slopes.core.tiling`); the same elementwise chain on several leaves (an
+  optimizer's update) runs once on flat buffers of all of them
+  (:mod:`slopes.core.horizontal`); with ``kernels="numba"``, trees of elementwise
   calls run as compiled kernels (:mod:`slopes.core.kernels`). The code object
   is shared by every program of the same source text; constants are not.
 
@@ -221,6 +223,11 @@ def _spec_power(e, ins, out):
     return "{0} ** {1}" if any(_floating(a) for a in ins) else None
 
 
+def _spec_flat_part(e, ins, out):
+    shape, start, stop = e.params["shape"], e.params["start"], e.params["stop"]
+    return f"{{0}}[{start}:{stop}]" + ("" if len(shape) == 1 else f".reshape({tuple(shape)!r})")
+
+
 def _spec_mask_zero(e, ins, out):
     r = ins[1]
     return finite_or_masked if len(r[0]) >= 1 and r[1] in DOT_DTYPES and r == out else None
@@ -270,6 +277,7 @@ _SPECIALIZE = {
     "reshape": _spec_reshape,
     "power": _spec_power,
     "mask_zero": _spec_mask_zero,
+    "flat_part": _spec_flat_part,
 }
 
 
@@ -277,7 +285,10 @@ _SPECIALIZE = {
 _EXACT = {"add", "subtract", "multiply", "divide", "negative", "sqrt"}
 
 # primitives whose result may be a view of their (first and only array) argument
-_VIEWS = {"reshape", "transpose", "getitem"}
+_VIEWS = {"reshape", "transpose", "getitem", "flat_part"}
+
+# the horizontal fusion's buffers and the parts written into them (slopes.core.horizontal)
+_FLAT_BUFFERS = {"flat_empty", "flat_into", "flat_ready", "flat_join"}
 
 
 def _fresh_result(program, e):
@@ -288,7 +299,9 @@ def _fresh_result(program, e):
     if name in ("sum", "sum_to"):
         x = program._aval_of(e.ins[0])
         return _floating(x) and x[0] != program.avals[e.out][0]
-    return name in UFUNCS and not e.params or name == "matmul"
+    if name == "flat_join":  # a new buffer unless it may hand back the caller's own (see horizontal)
+        return not e.params["recall"]
+    return name in UFUNCS and not e.params or name in ("matmul", "flat_ready")
 
 
 def _reusable(program, skip, last_use):
@@ -307,9 +320,19 @@ def _reusable(program, skip, last_use):
             and len(program.avals[e.out][0]) >= 1 and _floating(program.avals[e.out])}
     base = {}  # view -> the variable whose memory it is
     for e in eqs:
+        name = e.prim.name
+        if name == "flat_into":  # a part written into its place of a flat buffer: a view of it
+            base[e.out] = e.ins[-1]
+            continue
+        if name == "flat_ready":  # the flat buffer once every part is in: the parts are its views
+            for view, b in list(base.items()):
+                if b == e.ins[0]:
+                    base[view] = e.out
+            base[e.ins[0]] = e.out
+            continue
         if _fresh_result(program, e):
             continue
-        name, first = e.prim.name, base.get(e.ins[0], e.ins[0]) if e.ins else None
+        first = base.get(e.ins[0], e.ins[0]) if e.ins else None
         if name in _VIEWS and len(e.ins) == 1 and (name != "getitem" or _basic_index(e.params["index"])):
             base[e.out] = first  # a view (or a copy: reusing then waits for nothing it needs)
         else:
@@ -337,7 +360,7 @@ def _positive_strides(program):
     forward views of them (an input may be a reversed view)."""
     positive = set()
     for e in program.equations:
-        if _fresh_result(program, e) or _view_of(e) and e.ins[0] in positive:
+        if _fresh_result(program, e) or e.prim.name in _FLAT_BUFFERS or _view_of(e) and e.ins[0] in positive:
             positive.add(e.out)
     return positive
 
@@ -479,6 +502,8 @@ class Program:
             return lowered.source(bare)
         names = {v: f"a{k}" for k, v in enumerate(self.inputs)}
         ns = {}
+        if getattr(self, "flat_slots", None):  # the views each flat result gave last (see _flat_join)
+            ns["flat_slots"] = [None] * len(self.flat_slots)
         sums, fused = _scatter_sums(self)
         # what each equation reads: a fused sum reads its terms, the equations it replaces nothing
         uses = [() if k in fused else [g for _, g in sums[e.out]] if e.out in sums else e.ins
@@ -514,6 +539,8 @@ class Program:
             dead_masks = []
             if e.out in sums:
                 lines += self._scatter_sum_lines(e.out, names[e.out], sums[e.out], ref, ns)
+            elif e.prim.name in _FLAT_LINES:
+                lines += _FLAT_LINES[e.prim.name](self, e, names, ref, ns)
             elif k in selects:
                 key = selects[k]
                 ns["select_mask"], ns["bitwise_and"] = _select_mask, np.bitwise_and
@@ -638,6 +665,56 @@ class Program:
                         f"({', '.join(show(r) for r in e.ins)}{ps})")
         body.append(f"  return {', '.join(show(r) for r in self.outputs)}")
         return "\n".join([head] + body)
+
+
+# -- the horizontal fusion's equations (slopes.core.horizontal) ---------------------------
+def _flat_empty(program, e, names, ref, ns):
+    shape, dtype = program.avals[e.out]
+    return [f"    {names[e.out]} = {ref(Const(np.empty))}({shape!r}, {ref(Const(dtype))})"]
+
+
+def _flat_into(program, e, names, ref, ns):
+    """A part of a flat buffer: its producer's result written into its place (``out=``), or a copy."""
+    p, out = e.params, names[e.out]
+    place = _spec_flat_part(e, None, None).format(names[e.ins[-1]])
+    made, args = p["eq"], [ref(r) for r in e.ins[:-1]]
+    if made is None:
+        return [f"    {out} = {place}", f"    {out}[...] = {args[0]}"]
+    name = made.prim.name
+    if name == "sum_to":  # over the leading axes (horizontal._writable)
+        lead = len(program._aval_of(made.ins[0])[0]) - len(p["shape"])
+        fn, extra = np.add.reduce, f", axis={tuple(range(lead))!r}"
+    else:
+        fn, extra = (np.matmul if name == "matmul" else UFUNCS[name]), ""
+    return [f"    {out} = {ref(Const(fn))}({', '.join(args)}{extra}, out={place})"]
+
+
+def _flat_ready(program, e, names, ref, ns):
+    return [f"    {names[e.out]} = {names[e.ins[0]]}"]
+
+
+def _flat_join(program, e, names, ref, ns):
+    """The parts (program inputs) in one flat buffer: the buffer of a flat result the program
+    returned last when the parts are exactly its views, else their concatenation."""
+    out, parts = names[e.out], [ref(r) for r in e.ins]
+    join = f"{ref(Const(np.concatenate))}(({''.join(a + ', ' for a in parts)}), None)"
+    if not e.params["recall"]:
+        return [f"    {out} = {join}"]
+    lines, indent = [], "    "
+    for s in e.params["recall"]:
+        same = " and ".join(f"t[{i}] is {a}" for i, a in enumerate(parts))
+        lines += [f"{indent}t = flat_slots[{s}]", f"{indent}if t is not None and {same}:",
+                  f"{indent}    {out} = t[{len(parts)}]", f"{indent}else:"]
+        indent += "    "
+    return lines + [f"{indent}{out} = {join}"]
+
+
+def _flat_record(program, e, names, ref, ns):
+    return [f"    flat_slots[{e.params['slot']}] = ({''.join(ref(r) + ', ' for r in e.ins)})"]
+
+
+_FLAT_LINES = {"flat_empty": _flat_empty, "flat_into": _flat_into, "flat_ready": _flat_ready,
+               "flat_join": _flat_join, "flat_record": _flat_record}
 
 
 @functools.lru_cache(maxsize=128)

@@ -62,6 +62,7 @@ import os
 
 import numpy as np
 
+from .horizontal import fuse_leaves
 from .kernels import fuse_elementwise, is_elementwise
 from .ops.rules import UFUNCS
 from .trace import Primitive
@@ -101,9 +102,11 @@ _REDUCTIONS = {"sum", "max", "min", "logsumexp", "log_softmax"}  # over their `a
 
 
 def lower(program):
-    """``program`` as it is compiled: its elementwise trees as Numba kernels when
-    ``program.kernels == "numba"`` (:func:`~slopes.core.kernels.fuse_elementwise`), then its
-    row loops (:func:`row_blocked`); ``program`` itself when neither applies.
+    """``program`` as it is compiled: the same elementwise chain on several leaves run once on
+    flat buffers (:func:`~slopes.core.horizontal.fuse_leaves`: a flat chain is then long enough
+    for a kernel), its elementwise trees as Numba kernels when ``program.kernels == "numba"``
+    (:func:`~slopes.core.kernels.fuse_elementwise`), then its row loops (:func:`row_blocked`);
+    ``program`` itself when none applies.
 
     Examples
     --------
@@ -112,11 +115,14 @@ def lower(program):
     >>> lower(prog) is prog
     True
     """
-    out = program
+    out = fuse_leaves(program)
     if program.kernels == "numba":
-        out = copy.copy(fuse_elementwise(program))
+        out = copy.copy(fuse_elementwise(out))
         out.kernels = "numpy"  # fused once
-    return row_blocked(out)
+    out = row_blocked(out)
+    if out is not program:  # a copy made here: its source is written from it, the analysis not rerun
+        out.fuse_leaves_done = True
+    return out
 
 
 def row_blocked(program):
