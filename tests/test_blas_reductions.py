@@ -267,3 +267,22 @@ def test_log_softmax_sums_exponentials_by_gemv(dtype):
     with np.errstate(invalid="ignore", divide="ignore"):  # the -inf row: log(0), inf - inf
         for data_ in (x, special, x[:31]):
             assert sl.ml.log_softmax(data_, axis=-1).tobytes() == reference_log_softmax(data_).tobytes()
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "squares"])
+def test_row_blocked_sums_take_each_block_shape(loss):
+    """Fails where a row loop replayed a sum built for the whole array's shape (gemv's ones
+    sized for 20000 rows, fed blocks of rows): the loop's sums follow each block's own shape."""
+    rng = np.random.default_rng(7)
+    a, w, b = rng.standard_normal((20000, 100)), rng.standard_normal((100, 3)) * 0.1, rng.standard_normal(3)
+    y = np.eye(3)[rng.integers(0, 3, 20000)]
+    if loss == "cross_entropy":
+        f = sl.grad(lambda w, b: sl.ml.cross_entropy(a @ w + b, y), argnums=(0, 1))
+    else:
+        f = sl.grad(lambda w, b: snp.sum((a @ w + b) ** 2), argnums=(0, 1))
+    jitted = sl.jit(f)
+    got, want = jitted(w, b), f(w, b)
+    (entry,) = jitted._programs.values()
+    assert "row_blocks" in entry.program.source()[0]  # the row loop this test is about
+    for g, e in zip(got, want, strict=True):  # blocks add in another order: close, not the same bits
+        np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-12 * np.abs(e).max())

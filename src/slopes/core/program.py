@@ -563,13 +563,15 @@ class Program:
                 and v not in returned and v in readers
                 and all(e.prim.name in _EXACT and not e.params for e in readers[v])]
 
-    def _call(self, e, args, ns, dot=False):
+    def _call(self, e, args, ns, dot=False, specialize=True):
         """The expression computing equation ``e`` from the argument names ``args`` (with
-        ``dot``, a matmul of two vectors as ``ndarray.dot``: see :func:`_vector_dot`)."""
+        ``dot``, a matmul of two vectors as ``ndarray.dot``: see :func:`_vector_dot`).
+        ``specialize=False`` skips the specs built for the whole array's shape (a row loop
+        feeds blocks of rows, the last one shorter): the primitive's own implementation."""
         if dot:
             return f"{args[0]}.dot({args[1]})"
         op = _OPERATORS.get(e.prim.impl) if not e.params else None
-        spec = _SPECIALIZE.get(e.prim.name)
+        spec = _SPECIALIZE.get(e.prim.name) if specialize else None
         if spec is not None:
             spec = spec(e, [self._aval_of(r) for r in e.ins], self.avals[e.out])
         if op is not None and len(args) == 2:
