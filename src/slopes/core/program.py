@@ -42,6 +42,7 @@ import numpy as np
 
 from .ops.blas_sum import summer
 from .ops.linalg import is_identity
+from .ops.shape import sum_to_axes
 from .ops.rules import DOT_DTYPES, UFUNCS, finite_or_masked
 from .tiling import lower
 
@@ -158,11 +159,10 @@ def _spec_sum_to(e, ins, out):
     (xs, dtype), shape = ins[0], tuple(e.params["shape"])
     if not _floating(ins[0]):
         return None
-    lead = len(xs) - len(shape)
-    inner = tuple(lead + i for i, n in enumerate(shape) if n == 1 and xs[lead + i] != 1)
-    if not inner:  # only leading axes: summing them leaves exactly `shape`
-        return summer(xs, dtype, tuple(range(lead)), False)
-    total = summer(xs, dtype, tuple(range(lead)) + inner, True)
+    axes = sum_to_axes(xs, shape)
+    if len(axes) == len(xs) - len(shape):  # only leading axes: summing them leaves exactly `shape`
+        return summer(xs, dtype, axes, False)
+    total = summer(xs, dtype, axes, True)
     return lambda x: total(x).reshape(shape)
 
 
