@@ -44,6 +44,7 @@ import numpy as np
 
 from .ops.blas_sum import summer
 from .ops.linalg import is_identity
+from .ops.shape import sum_to_axes
 from .ops.rules import DOT_DTYPES, UFUNCS, finite_or_masked
 from .tiling import lower
 
@@ -160,11 +161,10 @@ def _spec_sum_to(e, ins, out):
     (xs, dtype), shape = ins[0], tuple(e.params["shape"])
     if not _floating(ins[0]):
         return None
-    lead = len(xs) - len(shape)
-    inner = tuple(lead + i for i, n in enumerate(shape) if n == 1 and xs[lead + i] != 1)
-    if not inner:  # only leading axes: summing them leaves exactly `shape`
-        return summer(xs, dtype, tuple(range(lead)), False)
-    total = summer(xs, dtype, tuple(range(lead)) + inner, True)
+    axes = sum_to_axes(xs, shape)
+    if len(axes) == len(xs) - len(shape):  # only leading axes: summing them leaves exactly `shape`
+        return summer(xs, dtype, axes, False)
+    total = summer(xs, dtype, axes, True)
     return lambda x: total(x).reshape(shape)
 
 
@@ -590,13 +590,15 @@ class Program:
                 and v not in returned and v in readers
                 and all(e.prim.name in _EXACT and not e.params for e in readers[v])]
 
-    def _call(self, e, args, ns, dot=False):
+    def _call(self, e, args, ns, dot=False, specialize=True):
         """The expression computing equation ``e`` from the argument names ``args`` (with
-        ``dot``, a matmul of two vectors as ``ndarray.dot``: see :func:`_vector_dot`)."""
+        ``dot``, a matmul of two vectors as ``ndarray.dot``: see :func:`_vector_dot`).
+        ``specialize=False`` skips the specs built for the whole array's shape (a row loop
+        feeds blocks of rows, the last one shorter): the primitive's own implementation."""
         if dot:
             return f"{args[0]}.dot({args[1]})"
         op = _OPERATORS.get(e.prim.impl) if not e.params else None
-        spec = _SPECIALIZE.get(e.prim.name)
+        spec = _SPECIALIZE.get(e.prim.name) if specialize else None
         if spec is not None:
             spec = spec(e, [self._aval_of(r) for r in e.ins], self.avals[e.out])
         if op is not None and len(args) == 2:

@@ -461,13 +461,13 @@ class _LoopWriter:
             if fn is not None:
                 lines.append(f"        {self._const(fn)}({', '.join(args)}, out=P{e.out}[blk])")
             else:
-                lines.append(f"        P{e.out}[blk] = {self.p._call(e, args, self.ns)}")
+                lines.append(f"        P{e.out}[blk] = {self.p._call(e, args, self.ns, specialize=False)}")
         elif e.out in self.seg.kept:  # written into its rows of a full array
             head.append(f"    m{e.out} = empty({tuple(shape)!r}, {self._const(dtype)})")
             self.names[e.out] = f"v{e.out}"
             lines.append(f"        v{e.out} = m{e.out}[i:j]")
             call = (f"{self._const(fn)}({', '.join(args)}, out=v{e.out})" if fn is not None
-                    else f"v{e.out}[...] = {self.p._call(e, args, self.ns)}")
+                    else f"v{e.out}[...] = {self.p._call(e, args, self.ns, specialize=False)}")
             lines.append(f"        {call}")
         elif fn is not None:
             b = self._buffer(tuple(shape[1:]), dtype, [] if fn is np.matmul else dying)
@@ -476,7 +476,7 @@ class _LoopWriter:
         else:  # a call that may return a view of its operands: their buffers stay theirs
             self.pinned.update(self.names[r] for r, h in zip(e.ins, how) if h == _ROW)
             self.names[e.out] = f"v{e.out}"
-            lines.append(f"        v{e.out} = {self.p._call(e, args, self.ns)}")
+            lines.append(f"        v{e.out} = {self.p._call(e, args, self.ns, specialize=False)}")
         self.free += [b for b in dict.fromkeys(dying) if b != self.names[e.out] and b not in self.free]
         return lines
 

@@ -23,12 +23,9 @@ no NaN from the branch not taken.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from ..trace import Primitive, bind, shape_of
-from .blas_sum import summer
 from .elementwise import exp, mul, neg, sub, unbroadcast
 from .reduce import _expand, _reduce_batch, _shift, reduce_sum
 from .rules import defjvp, mask_zero
@@ -42,15 +39,15 @@ def _shifted(x, axis):
     not finite), ``finite`` whether every maximum was."""
     if type(x) is np.ndarray and x.dtype.kind == "f" and x.size:  # skips np.max's and np.sum's wrappers
         m = np.maximum.reduce(x, axis=axis, keepdims=True)
-        total = summer(x.shape, x.dtype, axis, True, same_sign=True)  # of exponentials: BLAS where as accurate
+        total = np.add.reduce
     else:  # integers, scalars, and empty arrays (np.max raises its own message on those)
         m = np.max(x, axis=axis, keepdims=True)
-        total = functools.partial(np.sum, axis=axis, keepdims=True)
+        total = np.sum
     finite = np.isfinite(m).all()
     if not finite:  # a row of all -inf (or with +inf, NaN): any finite shift works
         m = np.where(np.isfinite(m), m, 0.0)
     d = np.subtract(x, m)
-    return m, d, total(np.exp(d)), finite
+    return m, d, total(np.exp(d), axis=axis, keepdims=True), finite
 
 
 def _logsumexp_impl(x, axis, keepdims):

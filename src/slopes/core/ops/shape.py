@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from ..trace import Primitive, Tracer, bind, shape_of
-from .blas_sum import summer
+from .blas_sum import add_reduce
 from .rules import PerArg, deflinear
 
 __all__ = [
@@ -70,16 +70,24 @@ def align(vals, batched, ndim):
 
 
 # -- broadcasting and its adjoint ------------------------------------------------------
+def sum_to_axes(xs, shape):
+    """The axes summing an array of shape ``xs`` down to ``shape`` (which it broadcasts to):
+    the leading axes ``shape`` lacks, then those where ``shape`` has 1 and ``xs`` more.
+
+    >>> sum_to_axes((64, 3, 5), (3, 1))
+    (0, 2)
+    """
+    lead = len(xs) - len(shape)
+    return tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and xs[lead + i] != 1)
+
+
 def _sum_to_impl(x, shape):
     xs = np.shape(x)
     if xs == tuple(shape):
         return x
-    lead = len(xs) - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, s in enumerate(shape) if s == 1 and xs[lead + i] != 1
-    )
+    axes = sum_to_axes(xs, shape)
     if type(x) is np.ndarray and x.dtype.kind == "f":  # the sum primitive's own (BLAS where as accurate)
-        return summer(xs, x.dtype, axes, True)(x).reshape(shape)
+        return add_reduce(x, axes, True).reshape(shape)
     return np.reshape(np.sum(x, axis=axes, keepdims=True), shape)
 
 
