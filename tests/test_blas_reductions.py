@@ -223,12 +223,15 @@ def test_training_step_program_sums_by_gemv():
     out = jitted(p, s0, xb, yb)
     (entry,) = jitted._programs.values()
     src, ns = entry.program.source()
-    sums = [name for name in ns if name.split("_", 1)[-1] in ("sum", "sum_to")]
-    gemv = sorted(ns[name].__qualname__.split(".")[0] for name in sums if by_gemv(ns[name]))
-    assert gemv == ["_leading_sum"] * 2  # sum_to (64, 128) -> (128,) and (64, 10) -> (10,)
+    # the bias gradients are written into the update's flat buffer (core/horizontal): named as
+    # constants there, so every function of the namespace is looked at
+    gemv = [name for name, v in ns.items() if getattr(v, "__qualname__", "").startswith("_leading_sum")]
+    assert len(gemv) == 2  # sum_to (64, 128) -> (128,) and (64, 10) -> (10,), called in the replay
+    assert all(f"{name}(" in src for name in gemv)
     # and NumPy's for the cotangent's row sums (either sign) and the loss's full sum over 640
-    assert len(sums) == 4
-    assert same_bits(out, step(p, s0, xb, yb))
+    sums = [name for name in ns if name.split("_", 1)[-1] in ("sum", "sum_to")]
+    assert len(sums) == 2 and not any(by_gemv(ns[name]) for name in sums)
+    assert same_bits(out, step(p, s0, xb, yb))  # the eager step's bits: both sum the same way
 
 
 def reference_log_softmax(x):

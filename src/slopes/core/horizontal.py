@@ -202,7 +202,7 @@ def _writable(program, e):
     """Whether equation ``e`` can write its result straight into a part of a flat buffer with
     ``out=``, giving the bits it gives into a new array: a product of two floating arrays (one
     BLAS call either way) below the size a row loop takes, an exactly rounded ufunc, or a
-    floating sum over leading axes (``np.add.reduce`` over the same axes)."""
+    floating sum over leading axes (summed as the primitive sums, :mod:`slopes.core.ops.blas_sum`)."""
     from .ops.rules import UFUNCS  # noqa: PLC0415 - rules import the engine this module is part of
 
     name, dtype = e.prim.name, program.avals[e.out][1]

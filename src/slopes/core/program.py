@@ -683,12 +683,12 @@ def _flat_into(program, e, names, ref, ns):
     if made is None:
         return [f"    {out} = {place}", f"    {out}[...] = {args[0]}"]
     name = made.prim.name
-    if name == "sum_to":  # over the leading axes (horizontal._writable)
-        lead = len(program._aval_of(made.ins[0])[0]) - len(p["shape"])
-        fn, extra = np.add.reduce, f", axis={tuple(range(lead))!r}"
+    if name == "sum_to":  # over the leading axes (horizontal._writable), summed as the primitive sums them
+        xs, dtype = program._aval_of(made.ins[0])
+        fn = summer(tuple(xs), dtype, tuple(range(len(xs) - len(p["shape"]))), False)
     else:
-        fn, extra = (np.matmul if name == "matmul" else UFUNCS[name]), ""
-    return [f"    {out} = {ref(Const(fn))}({', '.join(args)}{extra}, out={place})"]
+        fn = np.matmul if name == "matmul" else UFUNCS[name]
+    return [f"    {out} = {ref(Const(fn))}({', '.join(args)}, out={place})"]
 
 
 def _flat_ready(program, e, names, ref, ns):

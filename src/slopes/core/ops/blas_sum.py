@@ -52,16 +52,20 @@ def gemv_sums():
 
 
 def _leading_sum(shape, ones, out_shape, fallback):
-    """``ones @ x`` over the leading axes of a C-contiguous ``x`` seen as a matrix; ``fallback``
-    for any other layout."""
+    """``ones @ x`` over the leading axes of a C-contiguous ``x`` seen as a matrix (into ``out``
+    if given); ``fallback`` for any other layout."""
     matrix = (len(ones), math.prod(shape) // len(ones))
     reshape_in = len(shape) != 2
     reshape_out = (matrix[1],) != out_shape
 
-    def total(x):
+    def total(x, out=None):
         if not x.flags.c_contiguous:  # NumPy's order differs with the layout: keep it
-            return fallback(x)
-        r = ones.dot(x.reshape(matrix) if reshape_in else x)
+            return fallback(x, out=out)
+        x = x.reshape(matrix) if reshape_in else x
+        if out is not None:  # the same gemv call, written into a C-contiguous out (a flat buffer's part)
+            ones.dot(x, out=out.reshape(matrix[1]) if reshape_out else out)
+            return out
+        r = ones.dot(x)
         return r.reshape(out_shape) if reshape_out else r
 
     return total
