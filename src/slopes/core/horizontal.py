@@ -203,17 +203,18 @@ def _writable(program, e):
     ``out=``, giving the bits it gives into a new array: a product of two floating arrays (one
     BLAS call either way) below the size a row loop takes, an exactly rounded ufunc, or a
     floating sum over leading axes (summed as the primitive sums, :mod:`slopes.core.ops.blas_sum`)."""
-    from .ops.rules import UFUNCS  # noqa: PLC0415 - rules import the engine this module is part of
-
-    name, dtype = e.prim.name, program.avals[e.out][1]
+    name = e.prim.name
+    if name not in FUSABLE and name not in ("matmul", "sum_to"):  # asked of every equation: decided first
+        return False
+    dtype = program.avals[e.out][1]
     avals = [program._aval_of(r) for r in e.ins]
     if not all(type(r) is int for r in e.ins) or any(d != dtype for _, d in avals):
         return False
     if name == "matmul":  # not a product with a large matrix, which a row loop may take (core/tiling)
         limit = _row_loop_bytes()
         return len(e.ins) == 2 and all(len(s) >= 1 and _size(s) * d.itemsize < limit for s, d in avals)
-    if name in UFUNCS:  # an exactly rounded one: no vector path that might see the buffer's alignment
-        return name in FUSABLE and not e.params
+    if name in FUSABLE:  # an exactly rounded ufunc: no vector path that might see the buffer's alignment
+        return not e.params
     if name == "sum_to" and len(e.ins) == 1:
         xs, shape = avals[0][0], tuple(e.params["shape"])
         return len(xs) > len(shape) and tuple(xs[len(xs) - len(shape):]) == shape
@@ -237,12 +238,13 @@ def _writers(program):
     return {e.out for e in program.equations if e.out not in folded and _writable(program, e)}
 
 
-def pays(program, group):
+def pays(program, group, writers=None):
     """Whether fusing ``group`` (a list of isomorphic :class:`Cluster` s) saves work: NumPy calls
     saved, ``(k - 1)`` per equation, against the views out and the filling of each flat port
     (copies per entry, a slice per part written in place). Input ports are charged their copy
     even when a loop may pass back the program's own results (read without one): a map
-    called on fresh arrays must not be slowed down.
+    called on fresh arrays must not be slowed down. ``writers``: :func:`_writers` of
+    ``program``, when the caller has it already.
 
     Examples
     --------
@@ -259,7 +261,7 @@ def pays(program, group):
     saved = (k - 1) * len(c0.eqs)
     exports = set().union(*(c.exports for c in group))
     cost = len(exports) * k * _VIEW
-    writers = _writers(program)
+    writers = _writers(program) if writers is None else writers
     inputs = set(program.inputs)
     for p in range(len(c0.ports)):
         parts = [c.ports[p] for c in group]
@@ -290,20 +292,23 @@ def fuse_leaves(program):
     """
     if getattr(program, "fuse_leaves_done", False):  # lowered already (its source is written from it)
         return program
-    out = program
+    out, writers = program, None
     for group in groups(program):
-        if pays(out, group):
-            out = _Rewrite(out, group).program() or out
+        writers = _writers(out) if writers is None else writers  # of `out`: again after a rewrite
+        if pays(out, group, writers):
+            new = _Rewrite(out, group, writers).program()
+            if new is not None:
+                out, writers = new, None
     return out
 
 
 class _Rewrite:
     """One group's rewrite of a program (see :func:`fuse_leaves`)."""
 
-    def __init__(self, program, group):
+    def __init__(self, program, group, writers):
         self.old, self.group = program, group
         self.made = _producers(program)  # variable -> the equation that makes it
-        self.writers = _writers(program)
+        self.writers = writers  # _writers(program)
         self.new = new = copy.copy(program)
         new.avals = dict(program.avals)
         self.flat_slots = dict(getattr(program, "flat_slots", {}))  # record slot -> the views it keeps
