@@ -683,9 +683,8 @@ def _flat_into(program, e, names, ref, ns):
     if made is None:
         return [f"    {out} = {place}", f"    {out}[...] = {args[0]}"]
     name = made.prim.name
-    if name == "sum_to":  # over the leading axes (horizontal._writable), summed as the primitive sums them
-        xs, dtype = program._aval_of(made.ins[0])
-        fn = summer(tuple(xs), dtype, tuple(range(len(xs) - len(p["shape"]))), False)
+    if name == "sum_to":  # over the leading axes (horizontal._writable): its replay's own sum (blas_sum)
+        fn = _spec_sum_to(made, [program._aval_of(made.ins[0])], program.avals[made.out])
     else:
         fn = np.matmul if name == "matmul" else UFUNCS[name]
     return [f"    {out} = {ref(Const(fn))}({', '.join(args)}, out={place})"]
