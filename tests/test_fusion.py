@@ -393,28 +393,36 @@ def test_numba_kernels_equal_the_numpy_replay(dtype, tmp_path, monkeypatch):
 @pytest.mark.parametrize("with_value", [True, False], ids=["value_and_grad", "grad"])
 def test_numba_kernel_in_the_row_loop(with_value, tmp_path, monkeypatch, small_blocks):
     """An elementwise chain becomes one kernel called on each block of rows (the loss value's
-    logaddexp(0, z) - y z; the gradient's expit(z) - y scaled by the mean's broadcast 1/n,
+    logaddexp(0, Z) - Y Z; the gradient's expit(Z) - Y scaled by the mean's broadcast 1/n,
     which a kernel reads at full block length, not as the one row a ufunc broadcasts); exp and
     log1p are the C library's there (NumPy's own differ by about an ulp), so a dtype-aware
-    tolerance."""
+    tolerance. Three outputs per row (Z = X W, W with 3 columns): a loop of one number per
+    row would be one compiled kernel instead (tests/test_row_kernels.py)."""
     pytest.importorskip("numba")
     monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr("slopes.core.kernels.MIN_SIZE", 1000)
-    X, y, w = data(4000, 20)
-    loss = logistic(X, y) if with_value else logistic_z_once(X, y)
+    X, _, _ = data(4000, 20)
+    Y = (np.random.default_rng(2).random((4000, 3)) < 0.5).astype(float)
+    W = 0.1 * np.random.default_rng(1).standard_normal((20, 3))
+
+    def loss(W):
+        Z = X @ W
+        return snp.mean(snp.logaddexp(0.0, Z) - Y * Z) + 1e-3 * snp.sum(W * W)
+
     g = sl.jit((sl.value_and_grad if with_value else sl.grad)(loss), kernels="numba")
-    program = g.trace(w)
+    program = g.trace(W)
     from slopes.core.tiling import lower
 
     loop = [e for e in lower(program).equations if e.prim.name == "row_blocks"]
     assert len(loop) == 1 and loop[0].prim.impl.source.count("fused_kernel") >= 1
-    first = g(w)
-    for got in (first, g(w)):
+    Z = X @ W
+    first = g(W)
+    for got in (first, g(W)):
         grad = got[1] if with_value else got
-        np.testing.assert_allclose(grad, logistic_grad(X, y, w), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(grad, X.T @ (1 / (1 + np.exp(-Z)) - Y) / Y.size + 2e-3 * W, rtol=1e-12,
+                                   atol=1e-15)
     if with_value:
-        z = X @ w
-        np.testing.assert_allclose(got[0], np.mean(np.logaddexp(0, z) - y * z) + 1e-3 * w @ w, rtol=1e-12)
+        np.testing.assert_allclose(got[0], np.mean(np.logaddexp(0, Z) - Y * Z) + 1e-3 * np.sum(W * W), rtol=1e-12)
 
 
 def test_numba_kernels_are_compiled_once_and_loaded_from_disk(tmp_path):

@@ -37,7 +37,8 @@ import numpy as np
 from .ops.rules import ELEMENTWISE
 from .trace import Primitive
 
-__all__ = ["MIN_SIZE", "cache_dir", "fuse_elementwise", "is_elementwise", "numba_available"]
+__all__ = ["MIN_SIZE", "cache_dir", "expression", "fuse_elementwise", "is_elementwise", "is_scalar_function", "load",
+           "numba_available"]
 
 #: Arrays smaller than this many elements are left to NumPy (a kernel call costs a few us).
 MIN_SIZE = 4096
@@ -46,7 +47,7 @@ _BINARY_OPS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/"}
 _NUMPY_FUNCS = {
     "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "cbrt", "square", "reciprocal",
     "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh",
-    "arctanh", "absolute", "negative", "logaddexp", "maximum", "minimum", "arctan2", "hypot",
+    "arctanh", "absolute", "negative", "logaddexp", "maximum", "minimum", "arctan2", "hypot", "power",
 }
 _lock = threading.Lock()
 _loaded = {}  # source hash -> compiled kernel (one per process)
@@ -77,8 +78,25 @@ def cache_dir():
     return os.path.join(root, "kernels")
 
 
-def _expression(e, args, dtype):
-    name = e.prim.name
+def is_scalar_function(name):
+    """Whether the elementwise primitive ``name`` has a per-element expression in a kernel.
+
+    Examples
+    --------
+    >>> is_scalar_function("logaddexp"), is_scalar_function("cumsum")
+    (True, False)
+    """
+    return name in _BINARY_OPS or name in _NUMPY_FUNCS or name == "mask_zero"
+
+
+def expression(name, args, dtype):
+    """The kernel's expression of primitive ``name`` on the scalar expressions ``args``.
+
+    Examples
+    --------
+    >>> expression("multiply", ["x0", "x1"], np.dtype(np.float64))
+    '(x0 * x1)'
+    """
     if name in _BINARY_OPS:
         return f"({args[0]} {_BINARY_OPS[name]} {args[1]})"
     if name == "mask_zero":  # 0 where the cotangent g is 0 and the product is not finite
@@ -99,7 +117,7 @@ class _Fuser:
     def fusable(self, e):
         """The kernel dtype of ``e`` if it can be part of a kernel, else None."""
         name = e.prim.name
-        if not (name in _BINARY_OPS or name in _NUMPY_FUNCS or name == "mask_zero") or e.params:
+        if not is_scalar_function(name) or e.params:
             return None
         shape, dtype = self.p.avals[e.out]
         if not isinstance(dtype, np.dtype) or dtype.kind != "f" or int(np.prod(shape)) < MIN_SIZE:
@@ -158,7 +176,7 @@ class _Fuser:
                 leaves.append((r, key))
                 keys.append(key)
             args.append(f"x{keys.index(key)}")
-        return _expression(e, args, self.p.avals[e.out][1])
+        return expression(e.prim.name, args, self.p.avals[e.out][1])
 
 
 def _kernel_call(expr, leaves, dtype):
@@ -174,7 +192,7 @@ def _kernel_call(expr, leaves, dtype):
         f"{loads}"
         f"        out[t] = {expr}\n"
     )
-    kernel = _load(source)
+    kernel = load(source)
     scalar = dtype.type
     first = arrays[0]
 
@@ -189,8 +207,15 @@ def _kernel_call(expr, leaves, dtype):
     return run
 
 
-def _load(source):
-    """The compiled kernel of ``source``, written once to :func:`cache_dir` (Numba caches beside it)."""
+def load(source):
+    """The compiled function ``kernel`` of the Python ``source``, written once to :func:`cache_dir`
+    (Numba caches the machine code beside it) and loaded once per process.
+
+    Examples
+    --------
+    >>> not numba_available() or load("import numba\n@numba.njit\ndef kernel(x):\n    return x + 1\n")(1)
+    2
+    """
     digest = hashlib.sha256(source.encode()).hexdigest()[:20]
     with _lock:
         if digest in _loaded:

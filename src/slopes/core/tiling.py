@@ -65,6 +65,7 @@ import numpy as np
 from .horizontal import fuse_leaves
 from .kernels import fuse_elementwise, is_elementwise
 from .ops.rules import UFUNCS
+from .row_kernels import row_kernel
 from .trace import Primitive
 
 __all__ = ["BLOCK_BYTES", "MIN_BYTES", "lower", "row_blocked"]
@@ -117,6 +118,7 @@ def lower(program):
     """
     out = fuse_leaves(program)
     if program.kernels == "numba":
+        out = row_blocked(out, kernels="numba")  # a loop of one number per row: one compiled kernel
         out = copy.copy(fuse_elementwise(out))
         out.kernels = "numpy"  # fused once
     out = row_blocked(out)
@@ -125,11 +127,13 @@ def lower(program):
     return out
 
 
-def row_blocked(program):
+def row_blocked(program, kernels="numpy"):
     """``program`` with each blockable stretch (see the module docstring) as one row loop.
 
     Returns ``program`` itself when nothing pays; else a shallow copy whose stretches are
-    single equations calling the loop.
+    single equations calling the loop. With ``kernels="numba"``, only a stretch whose
+    values are one number per row is rewritten, as one compiled kernel
+    (:func:`~slopes.core.row_kernels.row_kernel`).
 
     Examples
     --------
@@ -147,8 +151,12 @@ def row_blocked(program):
         n = _product_rows(program, e)
         if n is not None:
             seg = _Segment(program, h, n)
-            if seg.pays():
-                return seg.rewrite()
+            if not seg.pays():
+                continue
+            if kernels != "numba":
+                return seg.rewrite("row_blocks", lambda ext, results: _LoopWriter(seg, ext, results).function())
+            loop = seg.rewrite("row_kernel", functools.partial(row_kernel, seg))
+            return program if loop is None else loop
     return program
 
 
@@ -288,7 +296,9 @@ class _Segment:
         return [(i, min(i + rows, self.n)) for i in range(0, self.n, rows)]
 
     # -- the rewritten program ------------------------------------------------------------
-    def rewrite(self):
+    def rewrite(self, name, write):
+        """The program with the loop as one equation ``name`` calling ``write(ext, results)``
+        (None, and no rewrite, when that is None)."""
         p, eqs = self.program, self.program.equations
         members = sorted(self.how)
         last = members[-1]
@@ -298,9 +308,12 @@ class _Segment:
             for r, h in zip(eqs[k].ins, self.how[k][1]):
                 if type(r) is int and h != _ROW and r not in ext:
                     ext.append(r)
+        fn = write(ext, results)
+        if fn is None:
+            return None
         new = copy.copy(p)
         new.avals = dict(p.avals)
-        loop = Primitive("row_blocks", _LoopWriter(self, ext, results).function())
+        loop = Primitive(name, fn)
         if len(results) == 1:
             unpack = []
             out = results[0]

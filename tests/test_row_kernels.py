@@ -1,0 +1,153 @@
+"""Row loops as one compiled Numba kernel (slopes.core.row_kernels, kernels="numba").
+
+The kernel's answers are checked against the closed forms and against the plain NumPy
+replay, to the rounding bound of a reordered sum; which loops compile is checked on the
+lowered program (one ``row_kernel`` equation, no product over the data matrix left).
+"""
+
+import numpy as np
+import pytest
+
+import slopes as sl
+import slopes.numpy as snp
+from slopes.core import tiling
+from slopes.core.tiling import lower
+
+pytest.importorskip("numba")
+
+from test_fusion import data, logistic, logistic_grad, logistic_z_once, plain_replay, reordered_sum_bound  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def small(monkeypatch, tmp_path):
+    """A 4000 x 20 matrix counts as large (the logic is the same); kernels cached in a fresh directory."""
+    monkeypatch.setattr(tiling, "MIN_BYTES", 64 << 10)
+    monkeypatch.setattr(tiling, "BLOCK_BYTES", 16 << 10)
+    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
+
+
+def lowered(jitted, *args):
+    return lower(jitted.trace(*args))
+
+
+def names(program):
+    return [e.prim.name for e in program.equations]
+
+
+def products_over(program, X):
+    """Equations of ``program`` reading ``X`` (or a view of it) as a constant."""
+    return [e for e in program.equations for r in e.ins
+            if type(r) is not int and isinstance(r.value, np.ndarray) and np.shares_memory(r.value, X)]
+
+
+def bound(X, scale):
+    return reordered_sum_bound(np.abs(X.astype(np.float64)).T @ np.full(X.shape[0], scale), X.dtype)
+
+
+@pytest.mark.parametrize("loss", [logistic, logistic_z_once])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_logistic_gradient_is_one_kernel(loss, dtype, monkeypatch):
+    X, y, w = data(4000, 20, dtype)
+    g = sl.jit(sl.grad(loss(X, y)), kernels="numba")
+    assert len(products_over(g.trace(w), X)) >= 2
+    program = lowered(g, w)
+    assert names(program).count("row_kernel") == 1
+    assert products_over(program, X) == []  # X is read inside the kernel only
+    assert "fastmath" in program.equations[names(program).index("row_kernel")].prim.impl.source
+    g(w)
+    got = g(w)  # the replay
+    assert got.dtype == dtype
+    plain, = plain_replay(g.trace(w), monkeypatch, w)
+    # the chain's exp is the C library's (about an ulp from NumPy's), then the reordered sums
+    slack = 4 * np.finfo(dtype).eps * np.abs(plain)
+    assert np.all(np.abs(got - plain) <= bound(X, 1 / 4000) + slack)
+    X64, y64, w64 = (a.astype(np.float64) for a in (X, y, w))
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(got, logistic_grad(X64, y64, w64), rtol=tol, atol=tol * 1e-3)
+
+
+def test_value_and_gradient_sum_over_the_rows_in_the_kernel():
+    """The loss value's mean over the rows is a scalar sum the kernel adds up with the gradient."""
+    X, y, w = data(4003, 20)  # a short last block
+    f = sl.jit(sl.value_and_grad(logistic(X, y)), kernels="numba")
+    assert names(lowered(f, w)).count("row_kernel") == 1
+    f(w)
+    v, g = f(w)
+    z = X @ w
+    np.testing.assert_allclose(v, np.mean(np.logaddexp(0, z) - y * z) + 1e-3 * w @ w, rtol=1e-13)
+    np.testing.assert_allclose(g, logistic_grad(X, y, w), rtol=1e-12, atol=1e-15)
+
+
+def test_row_values_needed_after_the_loop_are_written_per_row():
+    """A row value that is also an output (the probabilities) is written row by row."""
+    X, y, w = data(4000, 20)
+
+    def f(w):
+        p = sl.ml.sigmoid(X @ w)
+        return p, (p - y) @ X
+
+    jf = sl.jit(f, kernels="numba")
+    assert names(lowered(jf, w)).count("row_kernel") == 1
+    jf(w)
+    p, g = jf(w)
+    p_ref = 1 / (1 + np.exp(-(X @ w)))
+    np.testing.assert_allclose(p, p_ref, rtol=4e-16 * 8)
+    np.testing.assert_allclose(g, (p_ref - y) @ X, rtol=1e-11, atol=1e-12)
+
+
+def test_the_matrix_as_an_argument():
+    """The data matrix passed in (a traced argument, not a constant) is read by the kernel too."""
+    X, y, w = data(4000, 20)
+    grad = sl.jit(sl.grad(lambda w, X: snp.sum(snp.logaddexp(0.0, X @ w) - y * (X @ w)) / 4000))
+    fast = sl.jit(sl.grad(lambda w, X: snp.sum(snp.logaddexp(0.0, X @ w) - y * (X @ w)) / 4000),
+                  kernels="numba")
+    assert names(lowered(fast, w, X)).count("row_kernel") == 1
+    fast(w, X)
+    np.testing.assert_allclose(fast(w, X), grad(w, X), rtol=1e-12, atol=1e-15)
+    X2 = X[::-1].copy()
+    np.testing.assert_allclose(fast(w, X2), logistic_grad(X2, y, w) - 2e-3 * w, rtol=1e-12, atol=1e-15)
+
+
+def test_saturated_rows_give_no_nan():
+    """Rows with |X w| in the hundreds: expit is 0 or 1 there, with no overflow into NaN."""
+    X, y, w = data(4000, 20)
+    X[::7] *= 1e4
+    f = sl.jit(sl.grad(logistic(X, y)), kernels="numba")
+    f(w)
+    with np.errstate(all="raise"):
+        got = f(w)
+    assert np.all(np.isfinite(got))
+    z = X @ w
+    p = np.where(z >= 0, 1 / (1 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1 + np.exp(-np.abs(z))))
+    np.testing.assert_allclose(got, X.T @ (p - y) / 4000 + 2e-3 * w, rtol=1e-10, atol=1e-10)
+
+
+def test_values_with_columns_stay_with_the_numpy_loop(monkeypatch):
+    """A chain over (n, 3) values (three logistic outputs) is not one number per row: the
+    NumPy row loop runs (test_fusion.py checks its fused elementwise kernels)."""
+    X, _, _ = data(4000, 20)
+    Y = (np.random.default_rng(2).random((4000, 3)) < 0.5).astype(float)
+    W = 0.1 * np.random.default_rng(1).standard_normal((20, 3))
+    loss = lambda W: snp.sum(snp.logaddexp(0.0, X @ W) - Y * (X @ W)) / 4000  # noqa: E731
+    g = sl.jit(sl.grad(loss), kernels="numba")
+    program = lowered(g, W)
+    assert "row_kernel" not in names(program)
+    assert names(program).count("row_blocks") == 1
+    g(W)
+    np.testing.assert_allclose(g(W), X.T @ (1 / (1 + np.exp(-(X @ W))) - Y) / 4000, rtol=1e-12, atol=1e-15)
+
+
+def test_mixed_dtypes_stay_with_the_numpy_loop():
+    """A float32 matrix with a float64 vector: NumPy's promotion rules decide, so no kernel."""
+    X, y, w = data(4000, 20)
+    X32 = X.astype(np.float32)
+    g = sl.jit(sl.grad(lambda w: snp.sum(snp.logaddexp(0.0, X32 @ w) - y * (X32 @ w))), kernels="numba")
+    assert names(lowered(g, w)).count("row_kernel") == 0
+    g(w)
+    X64 = X32.astype(np.float64)
+    np.testing.assert_allclose(g(w), X64.T @ (1 / (1 + np.exp(-(X64 @ w))) - y), rtol=1e-12, atol=1e-12)
+
+
+def test_the_default_replay_keeps_numpy_loops():
+    X, y, w = data(4000, 20)
+    assert names(lowered(sl.jit(sl.grad(logistic(X, y))), w)).count("row_blocks") == 1
