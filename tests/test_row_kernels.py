@@ -151,3 +151,32 @@ def test_mixed_dtypes_stay_with_the_numpy_loop():
 def test_the_default_replay_keeps_numpy_loops():
     X, y, w = data(4000, 20)
     assert names(lowered(sl.jit(sl.grad(logistic(X, y))), w)).count("row_blocks") == 1
+
+
+GLM_LOSSES = {  # loss of (w, X, y), and r(z, y) of its gradient's closed form X.T @ r, z = X w
+    "least squares": (lambda w, X, y: snp.sum((X @ w - y) ** 2) / 2, lambda z, y: z - y),
+    "poisson": (lambda w, X, y: snp.mean(snp.exp(X @ w) - y * (X @ w)), lambda z, y: (np.exp(z) - y) / len(y)),
+    "pseudo-huber": (lambda w, X, y: snp.sum(snp.sqrt(1.0 + (X @ w - y) ** 2)),
+                     lambda z, y: (z - y) / np.sqrt(1.0 + (z - y) ** 2)),
+    "rows of X.T": (lambda w, X, y: snp.sum(snp.sin(w @ X.T)), lambda z, y: np.cos(z)),
+    "square of z": (lambda w, X, y: (X @ w) @ (X @ w), lambda z, y: 2 * z),
+}
+
+
+@pytest.mark.parametrize("name", list(GLM_LOSSES))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_glm_losses_are_one_kernel(name, dtype):
+    """Each loss's value and gradient: one kernel, the closed form's values (in float64;
+    a tolerance of the dtype's eps times the size of the summed terms)."""
+    X, y, w = data(4003, 20, dtype)
+    loss, residual = GLM_LOSSES[name]
+    f = sl.jit(sl.value_and_grad(lambda w: loss(w, X, y)), kernels="numba")
+    assert names(lowered(f, w)).count("row_kernel") == 1
+    f(w)
+    v, g = f(w)
+    assert v.dtype == g.dtype == dtype
+    X64, y64, w64 = (a.astype(np.float64) for a in (X, y, w))
+    r = residual(X64 @ w64, y64)
+    terms = np.abs(X64).T @ np.abs(r)  # sum_i |x_ij r_i|
+    assert np.all(np.abs(g - X64.T @ r) <= 64 * np.finfo(dtype).eps * terms)
+    np.testing.assert_allclose(v, float(loss(w64, X64, y64)), rtol=64 * np.finfo(dtype).eps)

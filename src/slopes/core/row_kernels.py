@@ -55,9 +55,27 @@ def _dot(a, i, v):
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def _dot4(a, i, v):
+    s0 = s1 = s2 = s3 = np.{dt}(0)
+    for j in range(v.shape[0]):
+        vj = v[j]
+        s0 += a[i, j] * vj
+        s1 += a[i + 1, j] * vj
+        s2 += a[i + 2, j] * vj
+        s3 += a[i + 3, j] * vj
+    return s0, s1, s2, s3
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
 def _axpy(acc, r, a, i):
     for j in range(acc.shape[0]):
         acc[j] += r * a[i, j]
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def _axpy4(acc, r0, r1, r2, r3, a, i):
+    for j in range(acc.shape[0]):
+        acc[j] += r0 * a[i, j] + r1 * a[i + 1, j] + r2 * a[i + 2, j] + r3 * a[i + 3, j]
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -155,43 +173,65 @@ class _KernelWriter:
         return h == "whole" and self.p._aval_of(r)[0] in ((), (1,))
 
     def _statement(self, k, e, kind, how):
-        """The kernel line(s) of member ``e``, or None if the kernel does not cover it."""
+        """Member ``e`` as a kernel operation: ``("dot", out, a, v)``, ``("axpy", out, r, a)``
+        or ``("line", template)`` (a line per row, ``{i}`` the row, ``{s}`` its names' suffix);
+        None if the kernel does not cover it."""
         name, out = e.prim.name, e.out
         shapes = [self.p._aval_of(r)[0] for r in e.ins]
         if kind == "row" and name == "matmul":
             (ps, qs), (hp, hq) = shapes, how
             if hp == "rows" and hq == "whole" and len(ps) == 2 and len(qs) == 1:
-                return f"v{out} = _dot({self._name(e.ins[0], hp)}, i, {self._name(e.ins[1], hq)})"
+                return "dot", out, self._name(e.ins[0], hp), self._name(e.ins[1], hq)
             if hp == "whole" and hq == "cols" and len(ps) == 1:
-                return f"v{out} = _dot({self._name(e.ins[1], hq)}, i, {self._name(e.ins[0], hp)})"
+                return "dot", out, self._name(e.ins[1], hq), self._name(e.ins[0], hp)
             return None
         if kind == "row":
             if not (is_scalar_function(name) or name == "expit") or e.params:
                 return None
-            args = []
-            for r, h in zip(e.ins, how):
-                if h == "rows" and len(self.p._aval_of(r)[0]) == 1:
-                    args.append(f"{self._name(r, h)}[i]")
-                elif h == "row" or self._is_scalar(r, h):
-                    args.append(self._name(r, h))
-                else:
-                    return None
+            args = [self._per_row(r, h) for r, h in zip(e.ins, how)]
+            if None in args:
+                return None
             value = f"_expit({args[0]})" if name == "expit" else expression(name, args, self.dtype)
-            return f"v{out} = {value}"
+            return "line", f"v{out}{{s}} = {value}"
         out_shape = tuple(self.p.avals[out][0])
         if name == "matmul":
-            rows = [(r, h) for r, h in zip(e.ins, how) if h != "row"]
-            vals = [f"v{r}" for r, h in zip(e.ins, how) if h == "row"]
-            if len(vals) == 2:
-                return f"s{out} += {vals[0]} * {vals[1]}"
-            (r, h), = rows
-            a = self._name(r, h)
-            if len(self.p._aval_of(r)[0]) == 1:
-                return f"s{out} += {vals[0]} * {a}[i]"
-            return f"_axpy(acc{out}, {vals[0]}, {a}, i)" if len(out_shape) == 1 else None
+            mine = how.index("row")  # the in-loop operand; the other one is in-loop too or read by rows
+            r, other, oh = e.ins[mine], e.ins[1 - mine], how[1 - mine]
+            if oh == "row" or len(self.p._aval_of(other)[0]) == 1:
+                return "line", f"s{out} += v{r}{{s}} * {self._per_row(other, oh)}"
+            return ("axpy", out, f"v{r}", self._name(other, oh)) if len(out_shape) == 1 else None
         if name in ("sum", "sum_to") and out_shape in ((), (1,)):
-            return f"s{out} += v{e.ins[0]}"
+            return "line", f"s{out} += v{e.ins[0]}{{s}}"
         return None
+
+    def _per_row(self, r, h):
+        """Argument ``r`` (read as ``h``) as one row's number; None if it is not one."""
+        if h == "row":
+            return f"v{r}{{s}}"
+        if h == "rows" and len(self.p._aval_of(r)[0]) == 1:
+            return f"{self._name(r, h)}[{{i}}]"
+        if h == "whole" and self.p._aval_of(r)[0] in ((), (1,)):
+            return self._name(r, h)
+        return None
+
+    def _lines(self, rows):
+        """The loop body for the rows ``[(row expression, suffix), ...]`` (one row, or four)."""
+        lines, quad = [], len(rows) == 4
+        for k in self.members:
+            e, (kind, how) = self.p.equations[k], self.seg.how[k]
+            op = self._statement(k, e, kind, how)
+            if op[0] == "dot":
+                _, out, a, v = op
+                targets = ", ".join(f"v{out}{s}" for _, s in rows)
+                lines.append(f"{targets} = _dot{'4' if quad else ''}({a}, i, {v})")
+            elif op[0] == "axpy":
+                _, out, r, a = op
+                lines.append(f"_axpy{'4' if quad else ''}(acc{out}, {', '.join(r + s for _, s in rows)}, {a}, i)")
+            else:
+                lines += [op[1].format(i=i, s=s) for i, s in rows]
+            if e.out in self.seg.kept:
+                lines += [f"m{e.out}[{i}] = v{e.out}{s}" for i, s in rows]
+        return lines
 
     def _tails(self):
         """``{out: vector?}`` of the reductions over the rows."""
@@ -202,12 +242,8 @@ class _KernelWriter:
     def function(self):
         dt = self.dtype.name
         tails, kept = self._tails(), [r for r in self.results if r in self.seg.kept]
-        body = []
-        for k in self.members:
-            e, (kind, how) = self.p.equations[k], self.seg.how[k]
-            body.append("            " + self._statement(k, e, kind, how))
-            if e.out in self.seg.kept:
-                body.append(f"            m{e.out}[i] = v{e.out}")
+        quad = self._lines([("i", "_0"), ("i + 1", "_1"), ("i + 2", "_2"), ("i + 3", "_3")])
+        single = self._lines([("i", "")])
         inits = [f"        acc{t} = P{t}[blk]\n        acc{t}[:] = 0" if vec else f"        s{t} = np.{dt}(0)"
                  for t, vec in tails.items()]
         stores = [f"        P{t}[blk] = s{t}" for t, vec in tails.items() if not vec]
@@ -218,9 +254,13 @@ class _KernelWriter:
                   + f"def kernel({params}):\n"
                   + "    for blk in range(bounds.shape[0]):\n"
                   + "\n".join(inits) + "\n"
-                  + "        for i in range(bounds[blk, 0], bounds[blk, 1]):\n"
-                  + "\n".join(body) + "\n"
-                  + "\n".join(stores) + "\n")
+                  + "        first, end = bounds[blk, 0], bounds[blk, 1]\n"
+                  + "        quads = first + (end - first) // 4 * 4\n"
+                  + "        for i in range(first, quads, 4):  # four rows at a time: one pass over v and acc\n"
+                  + "".join(f"            {line}\n" for line in quad)
+                  + "        for i in range(quads, end):\n"
+                  + "".join(f"            {line}\n" for line in single)
+                  + "".join(f"{line}\n" for line in stores))
         kernel = load(source)
         return _runner(kernel, source, self, tails, kept)
 
