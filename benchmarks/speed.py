@@ -445,7 +445,7 @@ def row_logistic(key, title, n, d, kind, jaxlib=None):
                                             and c.name in ("numpy", SLOPES, f"{SLOPES}, no row blocking",
                                                            "numpy, blocked by hand", NUMBA)}, "numpy"))
         if numba:
-            row.extra.append("kernels='numba' first replay (compiles the kernels): " + numba_compile_times(n, d))
+            row.extra.append("kernels='numba' first call: " + numba_compile_times(n, d))
     if jaxlib is not None:
 
         def jax_build(mods):
@@ -459,25 +459,25 @@ def row_logistic(key, title, n, d, kind, jaxlib=None):
     return row
 
 
-_FIRST_REPLAY = """
+_FIRST_CALL_NUMBA = """
 import sys, time
 sys.path.insert(0, {bench!r})
 import slopes as sl, slopes.numpy as snp
 from speed import logistic_data, logistic_loss
 X, y, w = logistic_data({n}, {d})
 g = sl.jit(sl.grad(logistic_loss(snp, X, y)), kernels="numba")
-g(w)  # traces
-t0 = time.perf_counter(); g(w); t1 = time.perf_counter(); g(w); t2 = time.perf_counter()
-print((t1 - t0) - (t2 - t1))
+t0 = time.perf_counter(); g(w); t1 = time.perf_counter()  # traces and compiles (or loads) the kernels
+print(t1 - t0)
 """
 
 
 def numba_compile_times(n, d):
-    """The first replay's extra time under kernels='numba' in a new process: with an empty
-    kernel cache, then again with the cache the first process left on disk."""
+    """The first call of a new ``sl.jit(..., kernels='numba')`` in a new process (trace, optimize,
+    compile the kernels, run once): with an empty kernel cache, then with the cache the first
+    process left on disk."""
     import tempfile
 
-    script = _FIRST_REPLAY.format(bench=os.path.dirname(os.path.abspath(__file__)), n=n, d=d)
+    script = _FIRST_CALL_NUMBA.format(bench=os.path.dirname(os.path.abspath(__file__)), n=n, d=d)
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, SLOPES_CACHE_DIR=cache)
         out = []

@@ -21,6 +21,9 @@ chains of arithmetic on large arrays, where NumPy's temporaries cost memory pass
 gradient of a cubic plus a rational term on 10^6 elements: 28 ms against 53 ms). A kernel
 compiles in 0.3-0.8 s; a new process loading it from the disk cache spends 0.2-0.7 s,
 mostly Numba's own start-up. So ``"numpy"`` stays the default of :func:`slopes.jit`.
+
+A row loop whose values are one number per row (a GLM's gradient) is compiled whole
+instead, by :mod:`slopes.core.row_kernels` with :func:`load` and :func:`expression`.
 """
 
 from __future__ import annotations
@@ -208,12 +211,13 @@ def _kernel_call(expr, leaves, dtype):
 
 
 def load(source):
-    """The compiled function ``kernel`` of the Python ``source``, written once to :func:`cache_dir`
+    r"""The compiled function ``kernel`` of the Python ``source``, written once to :func:`cache_dir`
     (Numba caches the machine code beside it) and loaded once per process.
 
     Examples
     --------
-    >>> not numba_available() or load("import numba\n@numba.njit\ndef kernel(x):\n    return x + 1\n")(1)
+    >>> source = "import numba\n@numba.njit(cache=True)\ndef kernel(x):\n    return x + 1\n"
+    >>> not numba_available() or load(source)(1)
     2
     """
     digest = hashlib.sha256(source.encode()).hexdigest()[:20]

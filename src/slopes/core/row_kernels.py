@@ -80,10 +80,8 @@ def _axpy4(acc, r0, r1, r2, r3, a, i):
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _expit(x):
-    if x >= 0:
-        return np.{dt}(1) / (np.{dt}(1) + np.exp(-x))
-    e = np.exp(x)
-    return e / (np.{dt}(1) + e)
+    e = np.exp(-abs(x))  # no overflow; a select, not a branch the signs of x would mispredict
+    return (np.{dt}(1) if x >= 0 else e) / (np.{dt}(1) + e)
 
 """
 

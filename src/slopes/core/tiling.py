@@ -47,6 +47,9 @@ logistic gradient, (n, d) = (100,000, 100), one BLAS thread, the blocked program
 time of the closed form blocked by hand, 0.85-0.90x the plain closed form on a busy 2-core
 machine (``benchmarks/speed.py --only b2`` prints both, and CPU-time ratios).
 
+With ``kernels="numba"``, a loop whose values are one number per row is one compiled
+kernel instead (:mod:`slopes.core.row_kernels`), each row read once.
+
 Results: row operations give the values the plain replay gives (the same NumPy calls on
 slices); the reductions are summed block by block, a reordered sum, so they agree with the
 plain replay to the rounding bound of a reordered sum (a few ``eps * sum |terms|``).

@@ -68,7 +68,9 @@ def jit(fun, static_argnums=(), *, cache_size=64, kernels="numpy"):
         (0.3-0.8 s per kernel; a new process loading it from disk spends
         0.2-0.7 s, mostly Numba's start-up) and pays for long arithmetic
         chains, not for chains of ``exp``/``log``, which NumPy vectorizes
-        better.
+        better. A row loop of one number per row (a GLM's gradient, read
+        between ``X @ w`` and ``r @ X``) becomes one kernel reading each
+        row of ``X`` once (:mod:`slopes.core.row_kernels`).
 
     Returns
     -------
