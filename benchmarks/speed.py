@@ -437,9 +437,11 @@ def row_logistic(key, title, n, d, kind, jaxlib=None):
         add(row, f"{SLOPES}, no row blocking", unblocked, ref, info=True)
         hand_blocked = logistic_grad_blocked(X, y)
         add(row, "numpy, blocked by hand", lambda: (hand_blocked(w), lambda: hand_blocked(w)), ref, info=True)
-        numba = importlib.util.find_spec("numba") is not None
+        numba = importlib.util.find_spec("numba") is not None and JIT is not None
         if numba:
             add(row, NUMBA, lambda: slopes_build(lambda f: JIT(f, kernels="numba")), ref)
+        else:
+            skipped(row, NUMBA, "numba not installed (the slopes[fast] extra)" if JIT else "no sl.jit")
         row.extra.append("CPU time per call (not counting time the scheduler gives other processes): "
                          + cpu_time_ratios({c.name: c.fn for c in row.contenders if c.fn is not None
                                             and c.name in ("numpy", SLOPES, f"{SLOPES}, no row blocking",
@@ -1209,6 +1211,8 @@ def main(argv=None) -> int:
             first = by_key[key].first
             verdicts.append([label, "-" if first is None else f"{first * 1e3:.3g} ms", f"< {thr * 1e3:g} ms",
                              "n/a (no sl.jit)" if first is None else "PASS" if first < thr else "MISS"])
+        elif a is not None and a.skip:
+            verdicts.append([label, "-", f"<= {thr:g}", f"n/a ({a.skip})"])
         elif b is None or b.skip:
             verdicts.append([label, "-", f"<= {thr:g}", "n/a (" + (b.skip if b else "no reference") + ")"])
         elif a is None or a.seconds is None or b.seconds is None:

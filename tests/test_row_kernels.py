@@ -180,3 +180,24 @@ def test_glm_losses_are_one_kernel(name, dtype):
     terms = np.abs(X64).T @ np.abs(r)  # sum_i |x_ij r_i|
     assert np.all(np.abs(g - X64.T @ r) <= 64 * np.finfo(dtype).eps * terms)
     np.testing.assert_allclose(v, float(loss(w64, X64, y64)), rtol=64 * np.finfo(dtype).eps)
+
+
+def test_a_matrix_not_laid_out_by_rows_stays_with_the_numpy_loop():
+    """A Fortran-ordered constant (as pandas' to_numpy gives) would be a strided read by rows."""
+    X, y, w = data(4000, 20)
+    XF = np.asfortranarray(X)
+    g = sl.jit(sl.grad(logistic(XF, y)), kernels="numba")
+    assert names(lowered(g, w)).count("row_blocks") == 1
+    g(w)
+    np.testing.assert_allclose(g(w), logistic_grad(X, y, w), rtol=1e-12, atol=1e-15)
+
+
+def test_a_matrix_argument_is_checked_at_each_call():
+    """The kernel reads a C-ordered argument; a Fortran-ordered one runs the NumPy loop, same values."""
+    X, y, w = data(4000, 20)
+    f = sl.jit(sl.grad(lambda w, X: snp.sum(snp.logaddexp(0.0, X @ w) - y * (X @ w))), kernels="numba")
+    assert names(lowered(f, w, X)).count("row_kernel") == 1
+    f(w, X)
+    expected = X.T @ (1 / (1 + np.exp(-(X @ w))) - y)
+    for layout in (X, np.asfortranarray(X), X, X[:, ::-1][:, ::-1]):
+        np.testing.assert_allclose(f(w, layout), expected, rtol=1e-12, atol=1e-12)

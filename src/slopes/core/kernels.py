@@ -40,8 +40,8 @@ import numpy as np
 from .ops.rules import ELEMENTWISE
 from .trace import Primitive
 
-__all__ = ["MIN_SIZE", "cache_dir", "expression", "fuse_elementwise", "is_elementwise", "is_scalar_function", "load",
-           "numba_available"]
+__all__ = ["MIN_SIZE", "cache_dir", "expression", "fuse_elementwise", "is_elementwise", "is_scalar_function",
+           "leaf_ok", "load", "numba_available", "scalar_helpers"]
 
 #: Arrays smaller than this many elements are left to NumPy (a kernel call costs a few us).
 MIN_SIZE = 4096
@@ -89,7 +89,39 @@ def is_scalar_function(name):
     >>> is_scalar_function("logaddexp"), is_scalar_function("cumsum")
     (True, False)
     """
-    return name in _BINARY_OPS or name in _NUMPY_FUNCS or name == "mask_zero"
+    return name in _BINARY_OPS or name in _NUMPY_FUNCS or name in ("mask_zero", "expit")
+
+
+def scalar_helpers(dtype):
+    """Source of the scalar functions :func:`expression` may call, for kernels in ``dtype``.
+
+    Examples
+    --------
+    >>> "def _expit(x)" in scalar_helpers(np.dtype(np.float32))
+    True
+    """
+    one = f"np.{dtype.name}(1)"
+    return ("@numba.njit(cache=True, nogil=True, error_model=\"numpy\")\n"
+            "def _expit(x):\n"
+            "    e = np.exp(-abs(x))  # no overflow; a select, not a branch the signs of x would mispredict\n"
+            f"    return ({one} if x >= 0 else e) / ({one} + e)\n")
+
+
+def leaf_ok(program, r, dtype):
+    """Whether operand ``r`` of ``program`` may enter a kernel computing in ``dtype``: an
+    array of that dtype, or a constant scalar a NumPy call would use in ``dtype`` (a Python
+    int or float, or a scalar of that dtype).
+
+    Examples
+    --------
+    >>> import slopes as sl, slopes.numpy as snp
+    >>> prog = sl.jit(lambda x: x * 2.0).trace(np.zeros(3, np.float32))
+    >>> [leaf_ok(prog, r, np.dtype(np.float32)) for r in prog.equations[0].ins]
+    [True, True]
+    """
+    if type(r) is int or isinstance(r.value, np.ndarray):
+        return program._aval_of(r)[1] == dtype
+    return type(r.value) in (int, float) or getattr(r.value, "dtype", None) == dtype
 
 
 def expression(name, args, dtype):
@@ -102,6 +134,8 @@ def expression(name, args, dtype):
     """
     if name in _BINARY_OPS:
         return f"({args[0]} {_BINARY_OPS[name]} {args[1]})"
+    if name == "expit":  # a helper of every kernel's source (scalar_helpers)
+        return f"_expit({args[0]})"
     if name == "mask_zero":  # 0 where the cotangent g is 0 and the product is not finite
         return f"({args[1]} if ({args[0]} != 0 or np.isfinite({args[1]})) else np.{dtype.name}(0))"
     return f"np.{name}({', '.join(args)})"
@@ -126,11 +160,8 @@ class _Fuser:
         if not isinstance(dtype, np.dtype) or dtype.kind != "f" or int(np.prod(shape)) < MIN_SIZE:
             return None
         for r in e.ins:
-            s, d = self.p._aval_of(r)
             array = type(r) is int or isinstance(r.value, np.ndarray)
-            if array and (tuple(s) != tuple(shape) or d != dtype):
-                return None
-            if not array and not (type(r.value) in (int, float) or getattr(r.value, "dtype", None) == dtype):
+            if not leaf_ok(self.p, r, dtype) or array and tuple(self.p._aval_of(r)[0]) != tuple(shape):
                 return None
         return dtype
 
@@ -189,7 +220,8 @@ def _kernel_call(expr, leaves, dtype):
     params = ", ".join(f"a{i}" if i in arrays else f"x{i}" for i in range(len(leaves)))
     source = (
         "import numba\nimport numpy as np\n\n\n"
-        "@numba.njit(cache=True, nogil=True, error_model='numpy')\n"
+        + scalar_helpers(dtype) + "\n\n"
+        + "@numba.njit(cache=True, nogil=True, error_model='numpy')\n"
         f"def kernel(out, {params}):\n"
         "    for t in range(out.shape[0]):\n"
         f"{loads}"

@@ -18,13 +18,16 @@ again and again.)
 What compiles (else the NumPy row loop runs): every value the loop computes is one
 number per row (an ``(n,)`` vector) of one float dtype; the members are dot products of
 rows with a vector (``A @ v``, ``v @ A.T``), elementwise primitives of
-:mod:`slopes.core.kernels` (and ``expit``), and reductions over the rows: ``r @ A``,
-``A.T @ r``, ``sum`` and ``sum_to``. A chain over ``(n, k)`` values (a softmax
-regression) stays with NumPy.
+:mod:`slopes.core.kernels`, and reductions over the rows: ``r @ A``, ``A.T @ r``, ``sum``
+and ``sum_to``. A chain over ``(n, k)`` values (a softmax regression) stays with NumPy,
+and so does a matrix whose rows do not run along memory (a Fortran-ordered one, as
+pandas' ``to_numpy()`` gives): read by rows, it would be a strided read, slower than the
+NumPy loop. For a matrix passed as an argument, that is decided at each call.
 
 Results: the elementwise chain is evaluated per row in program order, in the dtype of
 the arrays, with the C library's functions (an ulp or so from NumPy's own, as in
-:mod:`slopes.core.kernels`). Dot products and the rows' sums are reordered sums: each
+:mod:`slopes.core.kernels`; ``expit`` in float32 keeps the subnormal values below
+``z = -87`` that SciPy's rounds to 0). Dot products and the rows' sums are reordered sums: each
 dot product is summed in vector lanes (Numba is allowed to reassociate only there), and
 the reductions over the rows are summed row by row within blocks of rows, the blocks'
 partial sums then added in order as the NumPy loop does, so they agree with the plain
@@ -35,7 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels import expression, is_scalar_function, load
+from .kernels import expression, is_scalar_function, leaf_ok, load, scalar_helpers
 
 __all__ = ["row_kernel"]
 
@@ -78,18 +81,15 @@ def _axpy4(acc, r0, r1, r2, r3, a, i):
         acc[j] += r0 * a[i, j] + r1 * a[i + 1, j] + r2 * a[i + 2, j] + r3 * a[i + 3, j]
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def _expit(x):
-    e = np.exp(-abs(x))  # no overflow; a select, not a branch the signs of x would mispredict
-    return (np.{dt}(1) if x >= 0 else e) / (np.{dt}(1) + e)
-
 """
 
 
-def row_kernel(segment, ext, results):
+def row_kernel(segment, ext, results, fallback):
     """The row loop of ``segment`` (a :class:`slopes.core.tiling._Segment`) as a function of
     the ``ext`` values returning the ``results``, running one compiled kernel; None when a
     value of the loop is not one number per row (or another case the kernel does not cover).
+    ``fallback()`` makes the NumPy loop, called instead when a matrix argument's rows do not
+    run along memory.
 
     Examples
     --------
@@ -102,7 +102,14 @@ def row_kernel(segment, ext, results):
     ['row_kernel']
     """
     writer = _KernelWriter(segment, ext, results)
-    return writer.function() if writer.covered() else None
+    return writer.function(fallback) if writer.covered() else None
+
+
+def _by_rows(a, h):
+    """Whether matrix ``a``, read as ``h`` (its rows, or the columns of ``A.T``), has the rows
+    the kernel reads along memory."""
+    step_along, step_across = (a.strides[1], a.strides[0]) if h == "rows" else a.strides
+    return abs(step_along) <= abs(step_across)
 
 
 class _KernelWriter:
@@ -115,35 +122,39 @@ class _KernelWriter:
         self.dtype = self.p.avals[self.p.equations[self.members[0]].out][1]
         self.inputs = []  # (how to make the argument from ext values, its name in the kernel)
         self.keys = {}  # identity of an input -> its name
+        self.checked = []  # (ext index, how) of matrix arguments whose layout is known at call time
+        self.ops = []  # (member's output, its kernel operation): see _operation
 
     def covered(self):
-        dt = self.dtype
-        if not isinstance(dt, np.dtype) or dt not in (np.float64, np.float32):
+        """Whether the kernel covers the loop (its operations are then in ``self.ops``)."""
+        if self.dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
             return False
         for k in self.members:
             e, (kind, how) = self.p.equations[k], self.seg.how[k]
             shape, dtype = self.p.avals[e.out]
-            if dtype != dt or (kind == "row" and tuple(shape) != (self.n,)):
+            if dtype != self.dtype or (kind == "row" and tuple(shape) != (self.n,)):
                 return False
-            if any(not self._input_ok(r, h) for r, h in zip(e.ins, how)):
+            if not all(self._input_ok(r, h) for r, h in zip(e.ins, how)):
                 return False
-            if self._statement(k, e, kind, how) is None:
+            op = self._operation(e, kind, how)
+            if op is None:
                 return False
+            self.ops.append((e.out, op))
         return True
 
     def _input_ok(self, r, h):
-        shape, dtype = self.p._aval_of(r)
-        if type(r) is not int and not isinstance(r.value, np.ndarray):
-            return type(r.value) in (int, float) or getattr(r.value, "dtype", None) == self.dtype
-        if dtype != self.dtype:
+        if not leaf_ok(self.p, r, self.dtype):
             return False
-        return h != "whole" or len(shape) <= 1
+        ndim = len(self.p._aval_of(r)[0])
+        if h == "whole":
+            return ndim <= 1
+        if ndim == 2 and type(r) is not int:
+            return _by_rows(r.value, h)
+        return True
 
     # -- the kernel's text -------------------------------------------------------------------
     def _name(self, r, h):
-        """The kernel's name for argument ``r`` read as ``h`` (an in-loop value, an array or a scalar)."""
-        if h == "row":
-            return f"v{r}"
+        """The kernel's name for argument ``r`` read as ``h`` (an array or a scalar)."""
         key = (r if type(r) is int else id(r.value), h)
         if key not in self.keys:
             self.keys[key] = f"a{len(self.keys)}"
@@ -151,26 +162,24 @@ class _KernelWriter:
         return self.keys[key]
 
     def _maker(self, r, h):
-        """How the kernel's argument is made from the ext values: ``x -> argument``."""
+        """How the kernel's argument is made from the ext values: ``xs -> argument``."""
         cols = h == "cols"  # A.T read by columns: the kernel reads A by rows
-        scalar = self.p._aval_of(r)[0] in ((), (1,)) and h == "whole"
         dt = self.dtype.type
         if type(r) is int:
             k = self.ext.index(r)
-            if scalar:
+            if self._is_scalar(r, h):
                 return lambda xs: dt(np.reshape(xs[k], -1)[0])
+            if len(self.p._aval_of(r)[0]) == 2:
+                self.checked.append((k, h))
             return (lambda xs: xs[k].T) if cols else (lambda xs: xs[k])
         value = r.value
-        if scalar or not isinstance(value, np.ndarray):
-            fixed = dt(np.reshape(value, -1)[0])
-        else:
-            fixed = value.T if cols else value
+        fixed = dt(np.reshape(value, -1)[0]) if self._is_scalar(r, h) else value.T if cols else value
         return lambda xs: fixed
 
     def _is_scalar(self, r, h):
         return h == "whole" and self.p._aval_of(r)[0] in ((), (1,))
 
-    def _statement(self, k, e, kind, how):
+    def _operation(self, e, kind, how):
         """Member ``e`` as a kernel operation: ``("dot", out, a, v)``, ``("axpy", out, r, a)``
         or ``("line", template)`` (a line per row, ``{i}`` the row, ``{s}`` its names' suffix);
         None if the kernel does not cover it."""
@@ -184,13 +193,10 @@ class _KernelWriter:
                 return "dot", out, self._name(e.ins[1], hq), self._name(e.ins[0], hp)
             return None
         if kind == "row":
-            if not (is_scalar_function(name) or name == "expit") or e.params:
+            if not is_scalar_function(name) or e.params:
                 return None
             args = [self._per_row(r, h) for r, h in zip(e.ins, how)]
-            if None in args:
-                return None
-            value = f"_expit({args[0]})" if name == "expit" else expression(name, args, self.dtype)
-            return "line", f"v{out}{{s}} = {value}"
+            return None if None in args else ("line", f"v{out}{{s}} = {expression(name, args, self.dtype)}")
         out_shape = tuple(self.p.avals[out][0])
         if name == "matmul":
             mine = how.index("row")  # the in-loop operand; the other one is in-loop too or read by rows
@@ -208,47 +214,40 @@ class _KernelWriter:
             return f"v{r}{{s}}"
         if h == "rows" and len(self.p._aval_of(r)[0]) == 1:
             return f"{self._name(r, h)}[{{i}}]"
-        if h == "whole" and self.p._aval_of(r)[0] in ((), (1,)):
-            return self._name(r, h)
-        return None
+        return self._name(r, h) if self._is_scalar(r, h) else None
 
     def _lines(self, rows):
         """The loop body for the rows ``[(row expression, suffix), ...]`` (one row, or four)."""
         lines, quad = [], len(rows) == 4
-        for k in self.members:
-            e, (kind, how) = self.p.equations[k], self.seg.how[k]
-            op = self._statement(k, e, kind, how)
+        for out, op in self.ops:
             if op[0] == "dot":
-                _, out, a, v = op
-                targets = ", ".join(f"v{out}{s}" for _, s in rows)
-                lines.append(f"{targets} = _dot{'4' if quad else ''}({a}, i, {v})")
+                _, _, a, v = op
+                lines.append(f"{', '.join(f'v{out}{s}' for _, s in rows)} = _dot{'4' if quad else ''}({a}, i, {v})")
             elif op[0] == "axpy":
-                _, out, r, a = op
+                _, _, r, a = op
                 lines.append(f"_axpy{'4' if quad else ''}(acc{out}, {', '.join(r + s for _, s in rows)}, {a}, i)")
             else:
                 lines += [op[1].format(i=i, s=s) for i, s in rows]
-            if e.out in self.seg.kept:
-                lines += [f"m{e.out}[{i}] = v{e.out}{s}" for i, s in rows]
+            if out in self.seg.kept:
+                lines += [f"m{out}[{i}] = v{out}{s}" for i, s in rows]
         return lines
 
-    def _tails(self):
-        """``{out: vector?}`` of the reductions over the rows."""
-        eqs = self.p.equations
-        return {eqs[k].out: len(self.p.avals[eqs[k].out][0]) == 1 and eqs[k].prim.name == "matmul"
-                for k in self.members if self.seg.how[k][0] == "tail"}
-
-    def function(self):
+    def function(self, fallback):
         dt = self.dtype.name
-        tails, kept = self._tails(), [r for r in self.results if r in self.seg.kept]
+        eqs = self.p.equations
+        tails = {eqs[k].out: eqs[k].prim.name == "matmul" and len(self.p.avals[eqs[k].out][0]) == 1
+                 for k in self.members if self.seg.how[k][0] == "tail"}  # out -> a vector (else a number)?
+        kept = [r for r in self.results if r in self.seg.kept]
         quad = self._lines([("i", "_0"), ("i + 1", "_1"), ("i + 2", "_2"), ("i + 3", "_3")])
         single = self._lines([("i", "")])
         inits = [f"        acc{t} = P{t}[blk]\n        acc{t}[:] = 0" if vec else f"        s{t} = np.{dt}(0)"
                  for t, vec in tails.items()]
-        stores = [f"        P{t}[blk] = s{t}" for t, vec in tails.items() if not vec]
+        stores = [f"        P{t}[blk{'' if self.p.avals[t][0] == () else ', 0'}] = s{t}"
+                  for t, vec in tails.items() if not vec]
         outs = [f"P{t}" for t in tails] + [f"m{r}" for r in kept]
         params = ", ".join(["bounds"] + outs + [name for _, name in self.inputs])
-        source = (_HELPERS.format(dt=dt)
-                  + "\n@numba.njit(cache=True, nogil=True, error_model=\"numpy\")\n"
+        source = (_HELPERS.format(dt=dt) + scalar_helpers(self.dtype)
+                  + "\n\n@numba.njit(cache=True, nogil=True, error_model=\"numpy\")\n"
                   + f"def kernel({params}):\n"
                   + "    for blk in range(bounds.shape[0]):\n"
                   + "\n".join(inits) + "\n"
@@ -259,29 +258,29 @@ class _KernelWriter:
                   + "        for i in range(quads, end):\n"
                   + "".join(f"            {line}\n" for line in single)
                   + "".join(f"{line}\n" for line in stores))
-        kernel = load(source)
-        return _runner(kernel, source, self, tails, kept)
+        return _runner(load(source), source, self, list(tails), kept, fallback)
 
 
-def _runner(kernel, source, writer, tails, kept):
-    """The Python function calling ``kernel``: allocates its outputs, adds the blocks' partials."""
+def _runner(kernel, source, writer, tails, kept, fallback):
+    """The Python function calling ``kernel``: allocates its outputs, adds the blocks' partials
+    in order (as the NumPy loop adds them); the NumPy loop for a matrix argument not laid out by rows."""
     bounds = np.array(writer.seg.bounds(), dtype=np.int64)
     dtype, n, avals, results = writer.dtype, writer.n, writer.p.avals, writer.results
     makers = [make for make, _ in writer.inputs]
-    partial_shapes = {t: (len(bounds),) + (tuple(avals[t][0]) if vec else ()) for t, vec in tails.items()}
-    reshape = {t: tuple(avals[t][0]) for t in tails if len(avals[t][0]) == 1 and not tails[t]}  # a sum_to (1,)
-
-    def total(t, partials):
-        """The blocks' partial sums added in order (as the NumPy loop adds them)."""
-        v = np.add.reduce(partials, axis=0)
-        return v.reshape(reshape[t]) if t in reshape else v
+    partials = [(len(bounds),) + tuple(avals[t][0]) for t in tails]
+    checked, numpy_loop = writer.checked, []
 
     def row_kernel(*xs):
-        out = {t: np.empty(s, dtype) for t, s in partial_shapes.items()}
-        full = {r: np.empty(n, dtype) for r in kept}
-        kernel(bounds, *out.values(), *full.values(), *[make(xs) for make in makers])
-        values = [total(r, out[r]) if r in out else full[r] for r in results]
-        return values[0] if len(values) == 1 else tuple(values)
+        if checked and not all(_by_rows(xs[k], h) for k, h in checked):
+            if not numpy_loop:
+                numpy_loop.append(fallback())
+            return numpy_loop[0](*xs)
+        out = [np.empty(shape, dtype) for shape in partials]
+        full = [np.empty(n, dtype) for _ in kept]
+        kernel(bounds, *out, *full, *[make(xs) for make in makers])
+        values = dict(zip(tails, (np.add.reduce(p, axis=0) for p in out)))
+        values.update(zip(kept, full))
+        return values[results[0]] if len(results) == 1 else tuple(values[r] for r in results)
 
     row_kernel.source = source
     return row_kernel

@@ -158,7 +158,8 @@ def row_blocked(program, kernels="numpy"):
                 continue
             if kernels != "numba":
                 return seg.rewrite("row_blocks", lambda ext, results: _LoopWriter(seg, ext, results).function())
-            loop = seg.rewrite("row_kernel", functools.partial(row_kernel, seg))
+            loop = seg.rewrite("row_kernel", lambda ext, results: row_kernel(
+                seg, ext, results, lambda: _LoopWriter(seg, ext, results).function()))
             return program if loop is None else loop
     return program
 
