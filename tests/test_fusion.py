@@ -490,3 +490,19 @@ def test_a_division_in_the_row_loop_writes_into_a_block_buffer(small_blocks, mon
     z = X @ w
     dz = 2 * z / ((1 + z * z) * (2 + z * z)) - 2 * z * np.log1p(z * z) / (2 + z * z) ** 2  # closed form
     np.testing.assert_allclose(g(w), X.T @ dz, rtol=1e-10)
+
+
+@pytest.mark.parametrize("kernels", ["numpy", "numba"])
+def test_a_row_value_read_with_a_reduction_after_the_loop_is_kept(kernels, small_blocks, tmp_path, monkeypatch):
+    """``z - mean(z)`` after the loop reads the row value z and the loop's sum over the rows:
+    z is written into a full array (it was not, and writing the program failed)."""
+    if kernels == "numba":
+        pytest.importorskip("numba")
+        monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
+    X, y, w = data(4000, 20)
+    f = sl.jit(lambda w: (X.T @ snp.tanh(X @ w), X @ w - snp.mean(X @ w)), kernels=kernels)
+    f(w)
+    g, centred = f(w)
+    z = X @ w
+    np.testing.assert_allclose(g, X.T @ np.tanh(z), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(centred, z - z.mean(), rtol=1e-12, atol=1e-12)

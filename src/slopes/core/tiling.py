@@ -202,7 +202,8 @@ class _Segment:
         for k in range(h, len(program.equations)):
             e = program.equations[k]
             reads = [r for r in e.ins if type(r) is int]
-            if any(r in tainted for r in reads):
+            if any(r in tainted for r in reads):  # runs after the loop: the row values it reads are kept
+                self.kept.update(r for r in reads if r in self.row)
                 tainted.add(e.out)
                 continue
             role = self._role(e)
