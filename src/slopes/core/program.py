@@ -42,6 +42,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import program_memo
 from .ops.blas_sum import summer
 from .ops.linalg import is_identity
 from .ops.shape import sum_to_axes
@@ -418,7 +419,24 @@ class Program:
 
     # -- optimization -------------------------------------------------------------------
     def optimize(self):
-        """Remove identities, common subexpressions, scaling chains and dead code (in place); returns self."""
+        """Remove identities, common subexpressions, scaling chains and dead code (in place); returns self.
+
+        A program with the equations of one optimized before takes that one's result
+        (:mod:`slopes.core.program_memo`), and so later its compiled code.
+        """
+        key = program_memo.content_key(self)
+        done = program_memo.lookup(key and ("optimized", key))
+        if done is None:
+            self._optimize()
+            done = (tuple(self.equations), tuple(self.outputs), dict(self.avals), self._next)
+            program_memo.store(key and ("optimized", key), done)
+        else:
+            self.equations, self.outputs, self.avals, self._next = list(done[0]), list(done[1]), dict(done[2]), done[3]
+        # what compile() may find its code under, while the equations stay these
+        self._memo = None if key is None else (key, done[0], done[1])
+        return self
+
+    def _optimize(self):
         alias = {}  # var -> the var (or Const) it equals
         seen = {}
         kept = []
@@ -443,7 +461,6 @@ class Program:
 
         # folding counts the readers of each result: dead ones must be gone first
         self.equations = self._live(fold_scalings(self, self._live(self._skip_broadcasts(kept))))
-        return self
 
     def _live(self, eqns):
         """The equations (in order) that some output depends on."""
@@ -644,12 +661,33 @@ class Program:
         With ``bare``, a program of one output returns that output itself, not a 1-tuple
         (what a caller such as :func:`slopes.jit` hands on as is, one indexing less per call).
         """
-        src, ns = self.source(bare)
-        code = _code(src)
+        key = self._memo_key(bare)
+        done = program_memo.lookup(key)
+        if done is None:
+            src, ns = self.source(bare)
+            code = _code(src)
+            program_memo.store(key, (src, code, dict(ns)))
+        else:  # the constants and functions are the same objects or the same bits (program_memo)
+            src, code, ns = done
+            ns = dict(ns)
+        if "flat_slots" in ns:  # each compiled function keeps its own last flat results
+            ns["flat_slots"] = [None] * len(ns["flat_slots"])
         exec(code, ns)  # noqa: S102 - source generated from the traced program above
         fn = ns["replay"]
         fn.source = src
         return fn
+
+    def _memo_key(self, bare):
+        """The key of this program's compiled code in :mod:`~slopes.core.program_memo`: set by
+        :meth:`optimize`, valid while the equations and outputs are the ones it left."""
+        memo = getattr(self, "_memo", None)
+        if memo is None:
+            return None
+        key, eqs, outs = memo
+        if len(eqs) != len(self.equations) or len(outs) != len(self.outputs) or not (
+                all(map(operator.is_, eqs, self.equations)) and all(map(operator.is_, outs, self.outputs))):
+            return None
+        return ("compiled", key, bool(bare), self.kernels)
 
     def __str__(self):
         def show(r):

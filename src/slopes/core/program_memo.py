@@ -1,0 +1,169 @@
+"""A traced program seen before: its optimized equations and compiled code, found by content.
+
+Tracing the same function on arguments of the same shapes records the same equations:
+each ``sl.ml.fit`` call's step programs, a fresh ``sl.jit`` wrapper of the same loss, the
+folds of a cross-validation. Optimizing such a program and writing its source again
+(about 2 ms for a training step of 100 equations) gives what it gave before, since both
+are functions of the equations alone. :func:`content_key` is a key that is equal exactly
+when two programs are the same program:
+
+* the variables' shapes and dtypes, the inputs, the outputs, and each equation's
+  primitive (the object itself), variables and parameters;
+* constants by their bits where they cannot change: Python and NumPy scalars, and the
+  read-only arrays of one repeated element the tracer makes
+  (:func:`~slopes.core.staging.compact_constant`); any other array, and any parameter that
+  is not plain data, by identity (the key holds the object, so the identity is never
+  reused while the entry lives).
+
+So a program that captures an array (``lambda w: X @ w``) meets its entry only with that
+very array, which it would read in place anyway. Programs holding such arrays beyond
+:data:`MAX_PINNED_BYTES` are not kept: the store would keep them alive.
+
+The store is bounded (:data:`SIZE` entries, oldest dropped first) and safe to use from
+many threads (a lookup is one dict read; two threads storing one key keep either value).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+__all__ = ["content_key", "lookup", "store", "clear", "SIZE", "MAX_PINNED_BYTES"]
+
+#: Entries kept (optimized programs and compiled functions together).
+SIZE = 256
+#: Bytes of arrays held by identity beyond which a program is not kept.
+MAX_PINNED_BYTES = 1 << 16
+
+_entries: dict = {}
+_lock = threading.Lock()
+_PLAIN = (type(None), bool, int, str, bytes)
+
+
+class _Unkeyable(Exception):
+    """The program holds an object the key cannot be built from, or too many bytes of arrays."""
+
+
+def content_key(program):
+    """A hashable key equal for programs with the same equations, constants and shapes, or
+    None when the program cannot be keyed (see the module docstring).
+
+    >>> import slopes.numpy as snp
+    >>> from slopes.core.staging import trace_program
+    >>> f = lambda x: [snp.sin(x) * 2.0]
+    >>> a, _ = trace_program(f, [np.zeros(3)])
+    >>> b, _ = trace_program(f, [np.ones(3)])
+    >>> c, _ = trace_program(f, [np.zeros(4)])
+    >>> content_key(a) == content_key(b), content_key(a) == content_key(c)
+    (True, False)
+    """
+    pinned = [0]  # bytes of arrays held by identity
+    try:
+        eqs = tuple((e.prim, tuple(r if type(r) is int else _const(r.value, pinned) for r in e.ins),
+                     _param(e.params, pinned), e.out) for e in program.equations)
+        outs = tuple(r if type(r) is int else _const(r.value, pinned) for r in program.outputs)
+    except _Unkeyable:
+        return None
+    return (tuple(program.avals.items()), tuple(program.inputs), eqs, outs)
+
+
+def _scalar(v):
+    """Exact bits of a Python or NumPy scalar, or None for other values (-0.0 is not 0.0)."""
+    t = type(v)
+    if t in _PLAIN:
+        return (t, v)
+    if t is float:
+        return (t, v.hex())
+    if t is complex:
+        return (t, v.real.hex(), v.imag.hex())
+    if isinstance(v, np.generic) and not v.dtype.hasobject:
+        return (t, v.tobytes())
+    return None
+
+
+def _const(v, pinned):
+    found = _scalar(v)
+    if found is not None:
+        return found
+    if type(v) is np.ndarray and not v.dtype.hasobject:
+        if v.size and not any(v.strides) and not v.flags.writeable:  # compact_constant's: one element
+            return ("one", v.dtype.str, v.shape, v.reshape(-1)[:1].tobytes())
+        pinned[0] += v.nbytes
+    elif isinstance(v, np.ndarray):
+        raise _Unkeyable
+    if pinned[0] > MAX_PINNED_BYTES:
+        raise _Unkeyable
+    return _Same(v)
+
+
+def _param(v, pinned):
+    found = _scalar(v)
+    if found is not None:
+        return found
+    t = type(v)
+    if t is tuple or t is list:
+        return (t, *(_param(e, pinned) for e in v))
+    if t is dict:
+        return (dict, *((_param(k, pinned), _param(x, pinned)) for k, x in v.items()))
+    if t is slice:
+        return (slice, _param(v.start, pinned), _param(v.stop, pinned), _param(v.step, pinned))
+    if isinstance(v, np.dtype):
+        return (np.dtype, v.str, v.name)
+    return _const(v, pinned)
+
+
+class _Same:
+    """An object compared by identity, and held (so its id is not reused while keyed)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __eq__(self, other):
+        return type(other) is _Same and other.obj is self.obj
+
+    def __hash__(self):
+        return id(self.obj)
+
+
+def lookup(key):
+    """The value stored under ``key`` (None when absent or when ``key`` is None).
+
+    >>> store(("doc", 1), "x"); lookup(("doc", 1)), lookup(("doc", 2)), lookup(None)
+    ('x', None, None)
+    """
+    if key is None:
+        return None
+    try:
+        return _entries.get(key)
+    except TypeError:  # an unhashable primitive
+        return None
+
+
+def store(key, value) -> None:
+    """Keep ``value`` under ``key`` (nothing for a None key), dropping the oldest entry beyond :data:`SIZE`.
+
+    >>> store(("doc", 3), "y"); lookup(("doc", 3))
+    'y'
+    """
+    if key is None:
+        return
+    with _lock:
+        while len(_entries) >= SIZE:
+            del _entries[next(iter(_entries))]
+        try:
+            _entries[key] = value
+        except TypeError:  # an unhashable primitive: not kept
+            pass
+
+
+def clear() -> None:
+    """Forget every entry.
+
+    >>> clear(); lookup(("doc", 3)) is None
+    True
+    """
+    with _lock:
+        _entries.clear()
