@@ -59,13 +59,22 @@ def content_key(program):
     (True, False)
     """
     pinned = [0]  # bytes of arrays held by identity
+    eqs = []
     try:
-        eqs = tuple((e.prim, tuple(r if type(r) is int else _const(r.value, pinned) for r in e.ins),
-                     _param(e.params, pinned), e.out) for e in program.equations)
-        outs = tuple(r if type(r) is int else _const(r.value, pinned) for r in program.outputs)
+        for prim, ins, params, out in program.equations:
+            for r in ins:
+                if type(r) is not int:  # a constant among the variables: its key in its place
+                    ins = _refs(ins, pinned)
+                    break
+            eqs.append((prim, ins, _param(params, pinned) if params else None, out))
+        outs = _refs(program.outputs, pinned)
     except _Unkeyable:
         return None
-    return (tuple(program.avals.items()), tuple(program.inputs), eqs, outs)
+    return (tuple(program.avals.items()), tuple(program.inputs), tuple(eqs), outs)
+
+
+def _refs(refs, pinned):
+    return tuple(r if type(r) is int else _const(r.value, pinned) for r in refs)
 
 
 def _scalar(v):
