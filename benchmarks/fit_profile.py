@@ -68,8 +68,8 @@ def staged_epoch(p0, data):
 
 
 def once_split(fit, calls):
-    """CPU ms per ``fit`` call (one epoch) of the traces, the program optimizer and the compile
-    writing, timed by wrapping those functions; ``rest`` is the call's remaining time."""
+    """CPU ms per ``fit`` call (one epoch) of the traces, the program optimizer and the compile,
+    timed by wrapping those functions; ``rest`` is the call's remaining time."""
     from slopes.core.program import Program
 
     jit_module = importlib.import_module("slopes.transforms.jit")
