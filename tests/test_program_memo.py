@@ -151,3 +151,12 @@ def test_the_store_is_bounded(monkeypatch):
         program_memo.store(("test", k), k)
     assert [program_memo.lookup(("test", k)) for k in range(5)] == [None, None, 2, 3, 4]
     program_memo.clear()
+
+
+def test_a_program_holding_a_function_of_the_users_is_not_kept():
+    block = sl.checkpoint(lambda v: snp.sin(v) * 2.0)
+    prog, _ = trace_program(lambda v: [block(v) + 1.0], [np.zeros(3)])
+    assert any(e.prim.name == "checkpoint" for e in prog.equations)
+    assert program_memo.content_key(prog) is None
+    x = np.array([0.1, 0.2, 0.3])
+    assert np.array_equal(sl.jit(lambda v: block(v) + 1.0)(x), np.sin(x) * 2.0 + 1.0)

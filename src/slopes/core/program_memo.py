@@ -11,9 +11,10 @@ when two programs are the same program:
   primitive (the object itself), variables and parameters;
 * constants by their bits where they cannot change: Python and NumPy scalars, and the
   read-only arrays of one repeated element the tracer makes
-  (:func:`~slopes.core.staging.compact_constant`); any other array, and any parameter that
-  is not plain data, by identity (the key holds the object, so the identity is never
-  reused while the entry lives).
+  (:func:`~slopes.core.staging.compact_constant`); any other array, primitives, types and
+  NumPy's functions by identity (the key holds the object, so the identity is never
+  reused while the entry lives). A program with a function of the user's among its
+  parameters (``sl.checkpoint``) is not kept: the store would keep it and what it holds alive.
 
 So a program that captures an array (``lambda w: X @ w``) meets its entry only with that
 very array, which it would read in place anyway. Programs holding such arrays beyond
@@ -26,8 +27,11 @@ many threads (a lookup is one dict read; two threads storing one key keep either
 from __future__ import annotations
 
 import threading
+import types
 
 import numpy as np
+
+from .trace import Primitive
 
 __all__ = ["content_key", "lookup", "store", "clear", "SIZE", "MAX_PINNED_BYTES"]
 
@@ -39,6 +43,8 @@ MAX_PINNED_BYTES = 1 << 16
 _entries: dict = {}
 _lock = threading.Lock()
 _PLAIN = (type(None), bool, int, str, bytes)
+# parameter values kept by identity: types, NumPy's ufuncs and C functions, primitives
+_LASTING = (type, np.ufunc, types.BuiltinFunctionType, Primitive)
 
 
 class _Unkeyable(Exception):
@@ -119,7 +125,11 @@ def _param(v, pinned):
         return (slice, _param(v.start, pinned), _param(v.stop, pinned), _param(v.step, pinned))
     if isinstance(v, np.dtype):
         return (np.dtype, v.str, v.name)
-    return _const(v, pinned)
+    if isinstance(v, np.ndarray):
+        return _const(v, pinned)
+    if isinstance(v, _LASTING):  # module-level objects: held by identity, nothing kept alive
+        return _Same(v)
+    raise _Unkeyable  # a function or object of the user's: a program of its own (the store would keep it)
 
 
 class _Same:
