@@ -90,6 +90,9 @@ class Equation(NamedTuple):
     out: int
 
 
+_EQUATION = tuple.__new__  # an Equation from its four fields, without NamedTuple's keyword parsing
+
+
 def _freeze(v):
     """A hashable stand-in for a parameter value (for common-subexpression keys)."""
     if isinstance(v, (tuple, list)):
@@ -410,8 +413,13 @@ class Program:
         return Const(value)
 
     def add(self, eqn, value):
+        return self.record(eqn.prim, eqn.ins, eqn.params, value)
+
+    def record(self, prim, ins, params, value):
+        """Append ``prim(*ins, **params)``, whose result is (or has the shape and dtype of)
+        ``value``; returns its variable. What tracing calls per primitive: one tuple built."""
         var = self._new_var(value)
-        self.equations.append(eqn._replace(out=var))
+        self.equations.append(_EQUATION(Equation, (prim, ins, params, var)))
         return var
 
     def __len__(self):

@@ -27,7 +27,7 @@ import traceback
 import numpy as np
 
 from .abstract import result_aval
-from .program import Aval, Equation, Program
+from .program import Aval, Program
 from .trace import Trace, Tracer, new_level, tracing_program
 
 __all__ = ["StageTrace", "StageTracer", "TracingError", "compact_constant", "trace_program", "user_line"]
@@ -185,14 +185,15 @@ class StageTrace(Trace):
                     f"sl.jit: '{prim.name}' received a traced value as a parameter, at {user_line()}; "
                     "pass it as a static argument (static_argnums=...)"
                 )
-        eqn = Equation(prim, tuple(refs), params, None)
+        refs = tuple(refs)
         if not small:
             aval = result_aval(prim, args, params)
             if aval is not None:  # recorded now, computed only if read
-                return StageTracer(self, None, self.program.add(eqn, Aval(*aval)), aval, (prim, args, params))
+                var = self.program.record(prim, refs, params, Aval(*aval))
+                return StageTracer(self, None, var, aval, (prim, args, params))
             vals = [a.primal if type(a) is StageTracer else a for a in args]
         out = prim.impl(*vals, **params)
-        return StageTracer(self, out, self.program.add(eqn, out))
+        return StageTracer(self, out, self.program.record(prim, refs, params, out))
 
 
 def _compute(tracer):
