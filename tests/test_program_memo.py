@@ -113,12 +113,33 @@ def test_a_captured_array_is_the_same_one_or_a_program_of_its_own(sources):
     x = np.array([1.0, 2.0])
     f = lambda v: v @ A  # noqa: E731
     assert np.array_equal(sl.jit(f)(x), x @ A)
-    A *= -1.0  # changed in place: the kept program reads it in place, as a fresh one would
     assert np.array_equal(sl.jit(f)(x), x @ A)
-    assert len(sources) == 1
-    B = A.copy()  # equal, but another array: another program (it could change apart from A)
-    assert np.array_equal(sl.jit(lambda v: v @ B)(x), x @ B)
+    assert len(sources) == 1  # the very same array, unchanged: the kept program
+    A *= -1.0  # written to in place: a program of its own
+    assert np.array_equal(sl.jit(f)(x), x @ A)
     assert len(sources) == 2
+    B = A.copy()  # equal, but another array (it may change apart from A): a program of its own
+    assert np.array_equal(sl.jit(lambda v: v @ B)(x), x @ B)
+    assert len(sources) == 3
+
+
+def test_values_the_optimizer_read_from_a_captured_array_are_read_again_once_it_changes():
+    E = np.eye(3)  # x @ E is x: the optimizer drops the product, having read E's values
+    x = np.array([1.0, -2.0, 3.0])
+    f = lambda v: v @ E  # noqa: E731
+    assert np.array_equal(sl.jit(f)(x), x)
+    E[0, 1] = 2.0
+    assert np.array_equal(sl.jit(f)(x), x @ E)
+
+
+def test_the_tracers_uniform_constants_are_one_array_per_value():
+    from slopes.core.staging import compact_constant
+
+    a, b = compact_constant(np.full((64, 10), 0.25)), compact_constant(np.full((64, 10), 0.25))
+    assert a is b and not a.flags.writeable and a.strides == (0, 0)
+    assert compact_constant(np.full((64, 10), -0.25)) is not a
+    assert compact_constant(np.full((64, 10), 0.25, np.float32)) is not a
+    assert compact_constant(np.full((5, 10), 0.25)) is not a
 
 
 def test_large_captured_arrays_are_not_kept_alive():

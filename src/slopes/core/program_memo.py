@@ -9,16 +9,19 @@ when two programs are the same program:
 
 * the variables' shapes and dtypes, the inputs, the outputs, and each equation's
   primitive (the object itself), variables and parameters;
-* constants by their bits where they cannot change: Python and NumPy scalars, and the
-  read-only arrays of one repeated element the tracer makes
-  (:func:`~slopes.core.staging.compact_constant`); any other array, primitives, types and
-  NumPy's functions by identity (the key holds the object, so the identity is never
-  reused while the entry lives). A program with a function of the user's among its
-  parameters (``sl.checkpoint``) is not kept: the store would keep it and what it holds alive.
+* scalars (Python and NumPy) by their bits;
+* arrays by identity *and* by their bits: a program that captures an array
+  (``lambda w: X @ w``) meets its entry only with that very array, which it reads in
+  place as a fresh program would, and not after the array was written to in place (the
+  optimizer may have folded its values). The tracer's uniform constants (a cotangent seed
+  ``1/n`` broadcast to ``n`` rows) are one shared array per value
+  (:func:`~slopes.core.staging.compact_constant`), so they meet their entry too;
+* primitives, types and NumPy's functions by identity (the key holds the object, so the
+  identity is never reused while the entry lives).
 
-So a program that captures an array (``lambda w: X @ w``) meets its entry only with that
-very array, which it would read in place anyway. Programs holding such arrays beyond
-:data:`MAX_PINNED_BYTES` are not kept: the store would keep them alive.
+A program with a function of the user's among its parameters (``sl.checkpoint``) is not
+kept, nor one holding arrays of more than :data:`MAX_PINNED_BYTES`: the store would keep
+them, and what they hold, alive.
 
 The store is bounded (:data:`SIZE` entries, oldest dropped first) and safe to use from
 many threads (a lookup is one dict read; two threads storing one key keep either value).
@@ -37,13 +40,13 @@ __all__ = ["content_key", "lookup", "store", "clear", "SIZE", "MAX_PINNED_BYTES"
 
 #: Entries kept (optimized programs and compiled functions together).
 SIZE = 256
-#: Bytes of arrays held by identity beyond which a program is not kept.
+#: Bytes of a program's arrays (other than broadcasts of one element) beyond which it is not kept.
 MAX_PINNED_BYTES = 1 << 16
 
 _entries: dict = {}
 _lock = threading.Lock()
 _PLAIN = (type(None), bool, int, str, bytes)
-# parameter values kept by identity: types, NumPy's ufuncs and C functions, primitives
+# objects keyed by identity alone: types, NumPy's ufuncs and C functions, primitives
 _LASTING = (type, np.ufunc, types.BuiltinFunctionType, Primitive)
 
 
@@ -72,7 +75,7 @@ def content_key(program):
                 if type(r) is not int:  # a constant among the variables: its key in its place
                     ins = _refs(ins, pinned)
                     break
-            eqs.append((prim, ins, _param(params, pinned) if params else None, out))
+            eqs.append((prim, ins, _const(params, pinned) if params else None, out))
         outs = _refs(program.outputs, pinned)
     except _Unkeyable:
         return None
@@ -98,38 +101,40 @@ def _scalar(v):
 
 
 def _const(v, pinned):
+    """The key of a constant (or a parameter value)."""
     found = _scalar(v)
     if found is not None:
         return found
-    if type(v) is np.ndarray and not v.dtype.hasobject:
-        if v.size and not any(v.strides) and not v.flags.writeable:  # compact_constant's: one element
-            return ("one", v.dtype.str, v.shape, v.reshape(-1)[:1].tobytes())
-        pinned[0] += v.nbytes
-    elif isinstance(v, np.ndarray):
-        raise _Unkeyable
-    if pinned[0] > MAX_PINNED_BYTES:
-        raise _Unkeyable
-    return _Same(v)
-
-
-def _param(v, pinned):
-    found = _scalar(v)
-    if found is not None:
-        return found
+    if type(v) is np.ndarray:
+        return _array(v, pinned)
     t = type(v)
     if t is tuple or t is list:
-        return (t, *(_param(e, pinned) for e in v))
+        return (t, *(_const(e, pinned) for e in v))
     if t is dict:
-        return (dict, *((_param(k, pinned), _param(x, pinned)) for k, x in v.items()))
+        return (dict, *((_const(k, pinned), _const(x, pinned)) for k, x in v.items()))
     if t is slice:
-        return (slice, _param(v.start, pinned), _param(v.stop, pinned), _param(v.step, pinned))
+        return (slice, _const(v.start, pinned), _const(v.stop, pinned), _const(v.step, pinned))
     if isinstance(v, np.dtype):
         return (np.dtype, v.str, v.name)
-    if isinstance(v, np.ndarray):
-        return _const(v, pinned)
     if isinstance(v, _LASTING):  # module-level objects: held by identity, nothing kept alive
         return _Same(v)
     raise _Unkeyable  # a function or object of the user's: a program of its own (the store would keep it)
+
+
+def _array(v, pinned):
+    """An array by identity and by its bits now: the kept program reads this very array, as a
+    fresh one would, and one written to in place since (whose values the optimizer may have
+    folded) is another program. One repeated element (a broadcast) is read once."""
+    if v.dtype.hasobject:
+        raise _Unkeyable
+    if v.size and not any(v.strides):
+        bits = v[(0,) * v.ndim].tobytes()
+    else:
+        pinned[0] += v.nbytes
+        if pinned[0] > MAX_PINNED_BYTES:
+            raise _Unkeyable
+        bits = v.tobytes()
+    return (_Same(v), v.dtype.str, v.shape, v.strides, bits)
 
 
 class _Same:

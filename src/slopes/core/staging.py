@@ -130,7 +130,19 @@ def compact_constant(value):
     if (flat[:1].tobytes() != flat[-1:].tobytes() or not _same_bits(flat[:: max(1, flat.size // 64)])
             or not _same_bits(flat)):
         return value
-    return np.broadcast_to(flat[:1].copy().reshape((1,) * value.ndim), value.shape)
+    # one array per value, shape and dtype: every trace of a function holds the same constant,
+    # and finds the programs optimized and compiled before (slopes.core.program_memo)
+    key = (value.dtype.str, value.shape, flat[:1].tobytes())
+    found = _UNIFORM.get(key)
+    if found is None:
+        if len(_UNIFORM) >= _UNIFORM_KEPT:
+            _UNIFORM.clear()
+        found = _UNIFORM[key] = np.broadcast_to(flat[:1].copy().reshape((1,) * value.ndim), value.shape)
+    return found
+
+
+_UNIFORM = {}  # (dtype, shape, the element's bytes) -> its read-only broadcast (compact_constant)
+_UNIFORM_KEPT = 1024
 
 
 def _same_bits(flat):
