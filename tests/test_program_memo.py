@@ -181,3 +181,10 @@ def test_a_program_holding_a_function_of_the_users_is_not_kept():
     assert program_memo.content_key(prog) is None
     x = np.array([0.1, 0.2, 0.3])
     assert np.array_equal(sl.jit(lambda v: block(v) + 1.0)(x), np.sin(x) * 2.0 + 1.0)
+
+
+def test_nan_constants_of_other_bits_are_programs_of_their_own():
+    quiet, other = np.float64(np.nan), np.frombuffer(np.uint64(0x7FF8000000000001).tobytes(), np.float64)[0]
+    keys = [program_memo.content_key(trace_program(lambda v: [v * float(c)], [np.ones(2)])[0])
+            for c in (quiet, other, -quiet)]
+    assert keys[0] != keys[1] and keys[0] != keys[2]

@@ -29,6 +29,7 @@ many threads (a lookup is one dict read; two threads storing one key keep either
 
 from __future__ import annotations
 
+import struct
 import threading
 import types
 
@@ -46,6 +47,7 @@ MAX_PINNED_BYTES = 1 << 16
 _entries: dict = {}
 _lock = threading.Lock()
 _PLAIN = (type(None), bool, int, str, bytes)
+_PACK = {float: struct.Struct("<d").pack, complex: struct.Struct("<dd").pack}
 # objects keyed by identity alone: types, NumPy's ufuncs and C functions, primitives
 _LASTING = (type, np.ufunc, types.BuiltinFunctionType, Primitive)
 
@@ -91,10 +93,8 @@ def _scalar(v):
     t = type(v)
     if t in _PLAIN:
         return (t, v)
-    if t is float:
-        return (t, v.hex())
-    if t is complex:
-        return (t, v.real.hex(), v.imag.hex())
+    if t is float or t is complex:  # every bit: the sign of a zero, a NaN's payload
+        return (t, _PACK[t](v) if t is float else _PACK[t](v.real, v.imag))
     if isinstance(v, np.generic) and not v.dtype.hasobject:
         return (t, v.tobytes())
     return None
