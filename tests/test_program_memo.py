@@ -188,3 +188,21 @@ def test_nan_constants_of_other_bits_are_programs_of_their_own():
     keys = [program_memo.content_key(trace_program(lambda v: [v * float(c)], [np.ones(2)])[0])
             for c in (quiet, other, -quiet)]
     assert keys[0] != keys[1] and keys[0] != keys[2]
+
+
+def test_a_second_fit_call_optimizes_and_compiles_nothing_and_trains_the_same(sources, monkeypatch):
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(70, 5)), rng.normal(size=(70, 2))
+    p = {"W": rng.normal(size=(5, 2)), "b": np.zeros(2)}
+    loss = lambda q, b: snp.mean((snp.tanh(b[0] @ q["W"] + q["b"]) - b[1]) ** 2)  # noqa: E731
+    runs, optimized = [], []
+    real = Program._optimize
+    monkeypatch.setattr(Program, "_optimize", lambda self: optimized.append(1) or real(self))
+    for _ in range(2):
+        runs.append(sl.ml.fit(loss, p, (X, y), optimizer=sl.optim.adam(0.05), epochs=3, batch_size=32,
+                              shuffle=False, progress=False))
+        counts = len(sources), len(optimized)
+    assert counts == (2, 2)  # the 32-row and the 6-row step programs, once: before, (4, 4)
+    for k in p:
+        assert np.array_equal(runs[0].params[k], runs[1].params[k])
+    assert np.array_equal(runs[0].history.step["grad_norm"], runs[1].history.step["grad_norm"])
