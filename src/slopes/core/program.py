@@ -62,8 +62,10 @@ class Const:
 
     def key(self):
         v = self.value
-        if type(v) in (int, float, bool, complex) or isinstance(v, np.generic):
+        if type(v) in (int, bool):
             return ("c", type(v), v)
+        if type(v) in (float, complex) or isinstance(v, np.generic):  # every bit: 0.0 and -0.0 differ
+            return ("c", type(v), _bits(v))
         return ("c", id(v))
 
     def __repr__(self):
@@ -103,11 +105,18 @@ def _freeze(v):
         return ("nd", v.dtype.str, v.shape, v.tobytes()) if v.size <= 64 else ("id", id(v))
     if isinstance(v, dict):
         return ("dict",) + tuple((k, _freeze(v[k])) for k in sorted(v))
+    if type(v) in (float, complex) or isinstance(v, np.generic):
+        return (type(v).__name__, _bits(v))
     try:
         hash(v)
     except TypeError:
         return ("id", id(v))
     return (type(v).__name__, v)
+
+
+def _bits(v):
+    """A number's bytes: equal for the same bits only (0.0 is not -0.0, a NaN equals its copy)."""
+    return np.asarray(v).tobytes() if not isinstance(v, np.generic) or not v.dtype.hasobject else ("id", id(v))
 
 
 def _is_const(ref, value):
