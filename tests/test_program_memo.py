@@ -206,3 +206,48 @@ def test_a_second_fit_call_optimizes_and_compiles_nothing_and_trains_the_same(so
     for k in p:
         assert np.array_equal(runs[0].params[k], runs[1].params[k])
     assert np.array_equal(runs[0].history.step["grad_norm"], runs[1].history.step["grad_norm"])
+
+
+def test_code_compiled_under_other_row_loop_thresholds_is_not_reused(sources, monkeypatch):
+    """Lowering reads the row loops' thresholds: code compiled under small ones (a row loop)
+    is not what a fresh jit compiles under the defaults (no loop for a 4000 x 20 matrix)."""
+    from slopes.core import tiling
+
+    rng = np.random.default_rng(0)
+    X, w = rng.normal(size=(4000, 20)), rng.normal(size=20) * 0.1
+    grad = sl.grad(lambda w, X: snp.sum(snp.logaddexp(0.0, X @ w)))
+    with monkeypatch.context() as m:
+        m.setattr(tiling, "MIN_BYTES", 64 << 10)
+        m.setattr(tiling, "BLOCK_BYTES", 16 << 10)
+        small = sl.jit(grad)
+        small(w, X)
+        g_small = small(w, X)
+    fresh = sl.jit(grad)
+    fresh(w, X)
+    assert len(sources) == 2
+    np.testing.assert_allclose(fresh(w, X), g_small, rtol=1e-13, atol=1e-15)
+
+
+def test_a_program_with_a_users_rule_is_not_kept():
+    """sl.custom_jvp's primitive holds the user's function (and what it closes over)."""
+    import gc
+    import weakref
+
+    program_memo.clear()
+
+    def make():
+        big = np.ones(1000)
+
+        @sl.custom_jvp
+        def f(x):
+            return x * big[0]
+
+        f.defjvp(lambda primals, tangents: (f(*primals), tangents[0] * big[0]))
+        return f, weakref.ref(big)
+
+    f, alive = make()
+    sl.jit(lambda x: f(x) * 2.0)(np.ones(3))
+    del f
+    gc.collect()
+    assert alive() is None
+    assert program_memo._entries == {}

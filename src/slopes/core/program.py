@@ -42,7 +42,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import program_memo
+from . import kernels as kernel_module, program_memo, tiling
 from .ops.blas_sum import summer
 from .ops.linalg import is_identity
 from .ops.shape import sum_to_axes
@@ -421,9 +421,6 @@ class Program:
     def constant(value):
         return Const(value)
 
-    def add(self, eqn, value):
-        return self.record(eqn.prim, eqn.ins, eqn.params, value)
-
     def record(self, prim, ins, params, value):
         """Append ``prim(*ins, **params)``, whose result is (or has the shape and dtype of)
         ``value``; returns its variable. What tracing calls per primitive: one tuple built."""
@@ -704,7 +701,9 @@ class Program:
         if len(eqs) != len(self.equations) or len(outs) != len(self.outputs) or not (
                 all(map(operator.is_, eqs, self.equations)) and all(map(operator.is_, outs, self.outputs))):
             return None
-        return ("compiled", key, bool(bare), self.kernels)
+        # what lowering reads besides the program: Numba or not, and the kernels' and row loops' thresholds
+        return ("compiled", key, bool(bare), self.kernels, tiling.MIN_BYTES, tiling.BLOCK_BYTES,
+                kernel_module.MIN_SIZE)
 
     def __str__(self):
         def show(r):

@@ -73,6 +73,8 @@ def content_key(program):
     eqs = []
     try:
         for prim, ins, params, out in program.equations:
+            if not prim.lasting:  # a user's rule: keeping the program would keep the user's function
+                return None
             for r in ins:
                 if type(r) is not int:  # a constant among the variables: its key in its place
                     ins = _refs(ins, pinned)
@@ -114,9 +116,9 @@ def _const(v, pinned):
         return (dict, *((_const(k, pinned), _const(x, pinned)) for k, x in v.items()))
     if t is slice:
         return (slice, _const(v.start, pinned), _const(v.stop, pinned), _const(v.step, pinned))
-    if isinstance(v, np.dtype):
-        return (np.dtype, v.str, v.name)
-    if isinstance(v, _LASTING):  # module-level objects: held by identity, nothing kept alive
+    if isinstance(v, np.dtype):  # compared by value (structured dtypes of one size differ)
+        return v
+    if isinstance(v, _LASTING) and getattr(v, "lasting", True):  # module-level objects: held by identity
         return _Same(v)
     raise _Unkeyable  # a function or object of the user's: a program of its own (the store would keep it)
 
