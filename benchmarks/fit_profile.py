@@ -20,7 +20,10 @@ processes take the core is left out) per epoch, minimum and median of interleave
 
 ``--once`` splits the one-time work of a ``fit`` call (one epoch, called again and again) into
 the traces (Python running the loss and the optimizer on traced values), the program
-optimizer, the source writing, and the rest (the replays, fit's set-up and its epoch end).
+optimizer, the compile (source writing, and running the code that defines the replay), and
+the rest (the replays, fit's set-up and its epoch end). A call after the first finds its
+programs' optimized equations and code by content (:mod:`slopes.core.program_memo`): its
+optimize is the key's cost, and its compile runs the kept code in a new namespace.
 
 On a busy machine even CPU times move by 10%; instruction counts do not. The same split in
 instructions: ``benchmarks/epoch_work.py`` (contenders ``numpy``, ``slopes-jit`` and ``fit``)
@@ -65,13 +68,13 @@ def staged_epoch(p0, data):
 
 
 def once_split(fit, calls):
-    """CPU ms per ``fit`` call (one epoch) of the traces, the program optimizer and the source
-    writing, timed by wrapping those functions; ``rest`` is the call's remaining time."""
+    """CPU ms per ``fit`` call (one epoch) of the traces, the program optimizer and the compile,
+    timed by wrapping those functions; ``rest`` is the call's remaining time."""
     from slopes.core.program import Program
 
     jit_module = importlib.import_module("slopes.transforms.jit")
     spent = collections.Counter()
-    inside = collections.Counter()  # a source writes its lowered copy's source: count the outer call
+    inside = collections.Counter()  # count the outermost call only (a source writes its lowered copy's source inside it)
 
     def timed(owner, name, label):
         fn = getattr(owner, name)
@@ -92,7 +95,7 @@ def once_split(fit, calls):
 
     originals = [(jit_module, "trace_program", timed(jit_module, "trace_program", "trace")),
                  (Program, "optimize", timed(Program, "optimize", "optimize")),
-                 (Program, "source", timed(Program, "source", "source"))]
+                 (Program, "compile", timed(Program, "compile", "compile"))]
     try:
         fit.run(1)
         spent.clear()
@@ -104,7 +107,7 @@ def once_split(fit, calls):
         for owner, name, fn in originals:
             setattr(owner, name, fn)
     print(f"one fit call of 1 epoch, CPU ms (mean of {calls}; two programs: 64 rows and the last 5):")
-    for label in ("trace", "optimize", "source"):
+    for label in ("trace", "optimize", "compile"):
         print(f"    {label:10s} {spent[label] / calls * 1e3:7.3f} ms")
     rest = (total - sum(spent.values())) / calls * 1e3
     print(f"    {'rest':10s} {rest:7.3f} ms  (the epoch's replays, fit's own work)")

@@ -681,6 +681,7 @@ def fit_first_call(p0, data) -> str:
 
     xb, yb, _ = data[0]
     opt = sl.optim.adam(1e-3)
+    forget_programs()
     t0 = time.perf_counter()
     StagedStep(lambda p, b: mlp_loss(p, *b), opt)(p0, opt.init(p0), (xb, yb))
     return f"first call of fit's step program (trace + compile + one step, batch 64; goal < 20 ms): " \
@@ -1003,12 +1004,23 @@ def first_call_workload(key):
     return (lambda: sl.derivative(lambda t: snp.sin(t) + snp.cos(t), order=5)), (0.0,)
 
 
+def forget_programs():
+    """Forget the programs optimized and compiled so far (``slopes.core.program_memo``): a first
+    call then pays for them, as in a new process, not only for its trace."""
+    try:
+        from slopes.core import program_memo
+    except ImportError:  # a slopes before the memo
+        return
+    program_memo.clear()
+
+
 def first_call(key) -> float:
     """Median over fresh ``sl.jit`` wrappers of the first call's time (trace, optimize, compile)."""
     make, args = first_call_workload(key)
     times = []
     for _ in range(FIRST_CALL_FRESH):
         fn = JIT(make())
+        forget_programs()
         t0 = time.perf_counter()
         fn(*args)
         times.append(time.perf_counter() - t0)

@@ -9,7 +9,7 @@ import pytest
 
 import slopes as sl
 import slopes.numpy as snp
-from slopes.core import pytree
+from slopes.core import program_memo, pytree
 from slopes.core.horizontal import FUSABLE, groups
 from slopes.core.tiling import lower
 
@@ -132,6 +132,7 @@ def count_concatenates(monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(np, "concatenate", counted)  # read when a program's source is written
+    program_memo.clear()  # so sources are written now, not found from an earlier test's programs
     return calls
 
 

@@ -30,6 +30,7 @@ class _Custom:
         functools.update_wrapper(self, fun)
         self.fun = fun
         self.prim = Primitive(f"{kind}:{getattr(fun, '__name__', 'fun')}", fun)
+        self.prim.lasting = False  # it holds the user's function (and what that closes over)
         # Under vmap, the function's own code is batched (the rule is for derivatives).
         self.prim.batch = lambda vals, batched: vmap_call(
             lambda *xs: [fun(*xs)], vals, batched, next(v.shape[0] for v, b in zip(vals, batched) if b)

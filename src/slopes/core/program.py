@@ -42,6 +42,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import kernels as kernel_module, program_memo, tiling
 from .ops.blas_sum import summer
 from .ops.linalg import is_identity
 from .ops.shape import sum_to_axes
@@ -61,8 +62,10 @@ class Const:
 
     def key(self):
         v = self.value
-        if type(v) in (int, float, bool, complex) or isinstance(v, np.generic):
+        if type(v) in (int, bool):
             return ("c", type(v), v)
+        if type(v) in (float, complex) or isinstance(v, np.generic):  # every bit: 0.0 and -0.0 differ
+            return ("c", type(v), _bits(v))
         return ("c", id(v))
 
     def __repr__(self):
@@ -89,6 +92,9 @@ class Equation(NamedTuple):
     out: int
 
 
+_EQUATION = tuple.__new__  # an Equation from its four fields, without NamedTuple's keyword parsing
+
+
 def _freeze(v):
     """A hashable stand-in for a parameter value (for common-subexpression keys)."""
     if isinstance(v, (tuple, list)):
@@ -99,11 +105,18 @@ def _freeze(v):
         return ("nd", v.dtype.str, v.shape, v.tobytes()) if v.size <= 64 else ("id", id(v))
     if isinstance(v, dict):
         return ("dict",) + tuple((k, _freeze(v[k])) for k in sorted(v))
+    if type(v) in (float, complex) or isinstance(v, np.generic):
+        return (type(v).__name__, _bits(v))
     try:
         hash(v)
     except TypeError:
         return ("id", id(v))
     return (type(v).__name__, v)
+
+
+def _bits(v):
+    """A number's bytes: equal for the same bits only (0.0 is not -0.0, a NaN equals its copy)."""
+    return np.asarray(v).tobytes() if not isinstance(v, np.generic) or not v.dtype.hasobject else ("id", id(v))
 
 
 def _is_const(ref, value):
@@ -408,9 +421,11 @@ class Program:
     def constant(value):
         return Const(value)
 
-    def add(self, eqn, value):
+    def record(self, prim, ins, params, value):
+        """Append ``prim(*ins, **params)``, whose result is (or has the shape and dtype of)
+        ``value``; returns its variable. What tracing calls per primitive: one tuple built."""
         var = self._new_var(value)
-        self.equations.append(eqn._replace(out=var))
+        self.equations.append(_EQUATION(Equation, (prim, ins, params, var)))
         return var
 
     def __len__(self):
@@ -418,7 +433,24 @@ class Program:
 
     # -- optimization -------------------------------------------------------------------
     def optimize(self):
-        """Remove identities, common subexpressions, scaling chains and dead code (in place); returns self."""
+        """Remove identities, common subexpressions, scaling chains and dead code (in place); returns self.
+
+        A program with the equations of one optimized before takes that one's result
+        (:mod:`slopes.core.program_memo`), and so later its compiled code.
+        """
+        key = program_memo.content_key(self)
+        done = program_memo.lookup(key and ("optimized", key))
+        if done is None:
+            self._optimize()
+            done = (tuple(self.equations), tuple(self.outputs), dict(self.avals), self._next)
+            program_memo.store(key and ("optimized", key), done)
+        else:
+            self.equations, self.outputs, self.avals, self._next = list(done[0]), list(done[1]), dict(done[2]), done[3]
+        # what compile() may find its code under, while the equations stay these
+        self._memo = None if key is None else (key, done[0], done[1])
+        return self
+
+    def _optimize(self):
         alias = {}  # var -> the var (or Const) it equals
         seen = {}
         kept = []
@@ -443,7 +475,6 @@ class Program:
 
         # folding counts the readers of each result: dead ones must be gone first
         self.equations = self._live(fold_scalings(self, self._live(self._skip_broadcasts(kept))))
-        return self
 
     def _live(self, eqns):
         """The equations (in order) that some output depends on."""
@@ -644,12 +675,35 @@ class Program:
         With ``bare``, a program of one output returns that output itself, not a 1-tuple
         (what a caller such as :func:`slopes.jit` hands on as is, one indexing less per call).
         """
-        src, ns = self.source(bare)
-        code = _code(src)
+        key = self._memo_key(bare)
+        done = program_memo.lookup(key)
+        if done is None:
+            src, ns = self.source(bare)
+            code = _code(src)
+            program_memo.store(key, (src, code, dict(ns)))
+        else:  # the constants and functions are the same objects or the same bits (program_memo)
+            src, code, ns = done
+            ns = dict(ns)
+        if "flat_slots" in ns:  # each compiled function keeps its own last flat results
+            ns["flat_slots"] = [None] * len(ns["flat_slots"])
         exec(code, ns)  # noqa: S102 - source generated from the traced program above
         fn = ns["replay"]
         fn.source = src
         return fn
+
+    def _memo_key(self, bare):
+        """The key of this program's compiled code in :mod:`~slopes.core.program_memo`: set by
+        :meth:`optimize`, valid while the equations and outputs are the ones it left."""
+        memo = getattr(self, "_memo", None)
+        if memo is None:
+            return None
+        key, eqs, outs = memo
+        if len(eqs) != len(self.equations) or len(outs) != len(self.outputs) or not (
+                all(map(operator.is_, eqs, self.equations)) and all(map(operator.is_, outs, self.outputs))):
+            return None
+        # what lowering reads besides the program: Numba or not, and the kernels' and row loops' thresholds
+        return ("compiled", key, bool(bare), self.kernels, tiling.MIN_BYTES, tiling.BLOCK_BYTES,
+                kernel_module.MIN_SIZE)
 
     def __str__(self):
         def show(r):

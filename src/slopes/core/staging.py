@@ -27,7 +27,7 @@ import traceback
 import numpy as np
 
 from .abstract import result_aval
-from .program import Aval, Equation, Program
+from .program import Aval, Program
 from .trace import Trace, Tracer, new_level, tracing_program
 
 __all__ = ["StageTrace", "StageTracer", "TracingError", "compact_constant", "trace_program", "user_line"]
@@ -130,7 +130,19 @@ def compact_constant(value):
     if (flat[:1].tobytes() != flat[-1:].tobytes() or not _same_bits(flat[:: max(1, flat.size // 64)])
             or not _same_bits(flat)):
         return value
-    return np.broadcast_to(flat[:1].copy().reshape((1,) * value.ndim), value.shape)
+    # one array per value, shape and dtype: every trace of a function holds the same constant,
+    # and finds the programs optimized and compiled before (slopes.core.program_memo)
+    key = (value.dtype.str, value.shape, flat[:1].tobytes())
+    found = _UNIFORM.get(key)
+    if found is None:
+        if len(_UNIFORM) >= _UNIFORM_KEPT:
+            _UNIFORM.clear()
+        found = _UNIFORM[key] = np.broadcast_to(flat[:1].copy().reshape((1,) * value.ndim), value.shape)
+    return found
+
+
+_UNIFORM = {}  # (dtype, shape, the element's bytes) -> its read-only broadcast (compact_constant)
+_UNIFORM_KEPT = 1024
 
 
 def _same_bits(flat):
@@ -185,14 +197,15 @@ class StageTrace(Trace):
                     f"sl.jit: '{prim.name}' received a traced value as a parameter, at {user_line()}; "
                     "pass it as a static argument (static_argnums=...)"
                 )
-        eqn = Equation(prim, tuple(refs), params, None)
+        refs = tuple(refs)
         if not small:
             aval = result_aval(prim, args, params)
             if aval is not None:  # recorded now, computed only if read
-                return StageTracer(self, None, self.program.add(eqn, Aval(*aval)), aval, (prim, args, params))
+                var = self.program.record(prim, refs, params, Aval(*aval))
+                return StageTracer(self, None, var, aval, (prim, args, params))
             vals = [a.primal if type(a) is StageTracer else a for a in args]
         out = prim.impl(*vals, **params)
-        return StageTracer(self, out, self.program.add(eqn, out))
+        return StageTracer(self, out, self.program.record(prim, refs, params, out))
 
 
 def _compute(tracer):

@@ -99,9 +99,15 @@ class Primitive:
         ``None`` (the default) keeps everything. Reverse mode releases the
         other large arrays right after the forward call, so the tape holds only
         what the backward pass needs.
+    lasting : bool
+        True (the default) for a primitive that lives as long as the process;
+        False for one made around a user's function (``sl.custom_jvp``), which
+        stores of compiled programs must not keep alive
+        (:mod:`slopes.core.program_memo`).
     """
 
-    __slots__ = ("name", "impl", "jvp", "vjps", "batch", "differentiable", "params", "accumulate", "keeps")
+    __slots__ = ("name", "impl", "jvp", "vjps", "batch", "differentiable", "params", "accumulate", "keeps",
+                 "lasting")
 
     def __init__(self, name, impl, differentiable=True, params=()):
         self.name = name
@@ -114,6 +120,7 @@ class Primitive:
         self.params = params
         self.accumulate = None
         self.keeps = None
+        self.lasting = True
 
     def __call__(self, *args, **params):
         if self.params and len(args) > 1:

@@ -118,7 +118,8 @@ def install(snp):
         "sort": _sorted_copy_refused,
         "reshape": lambda x, *shape: snp.reshape(x, shape[0] if len(shape) == 1 else shape),
         "transpose": lambda x, *axes: snp.transpose(x, None if not axes else (axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else axes)),
-        "astype": lambda x, dtype, **_: ew.astype(x, dtype=np.dtype(dtype)),
+        # a traced value is never written to (see "copy"): a cast to its own dtype is the value itself
+        "astype": lambda x, dtype, **_: x if x.dtype == np.dtype(dtype) else ew.astype(x, dtype=np.dtype(dtype)),
         "copy": lambda x: x,
         "conj": lambda x: ew.conj(x),
         "conjugate": lambda x: ew.conj(x),

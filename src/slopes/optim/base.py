@@ -193,7 +193,10 @@ def sum_of_squares(tree):
     >>> float(sum_of_squares({"a": np.array([3.0]), "b": [np.array([4.0])]}))
     25.0
     """
-    total = 0.0
-    for x in flatten(tree)[0]:
-        total = total + sum_squares(x)
+    terms = [sum_squares(x) for x in flatten(tree)[0]]
+    # from the first term, not 0.0 + it: the same number (a sum of squares is never -0.0), and
+    # a traced step records no addition of zero
+    total = terms[0] if terms else 0.0
+    for t in terms[1:]:
+        total = total + t
     return total
