@@ -254,6 +254,9 @@ class LBFGSMemory:
         # H0 = gamma I, the identity until a pair is stored; a 0-d array, which NumPy
         # multiplies by with less conversion work than a Python float (the same product)
         self._gamma = np.ones(())
+        # the m-sized intermediates of _direction and _commit (u, w, D u, the new column of
+        # R^-1 before scaling) and the scale -1 / y.s: written in place, never allocated
+        self._scratch = (np.zeros(m1), np.zeros(m1), np.zeros(m1), np.zeros(m1), np.zeros(()))
 
     def _buffers(self, n):
         if self._W is None:
@@ -301,7 +304,7 @@ class LBFGSMemory:
             np.subtract(g_new, g, y)
         _, _, _, Wy, Wy_s, yy_new = self._products
         W.dot(y, Wy)  # (s_i . y) and (y_i . y) for every slot at once
-        ys, yy, ss = float(Wy[j]), float(Wy[m1 + j]), float(s.dot(s))
+        ys, yy, ss = Wy.item(j), Wy.item(m1 + j), float(s.dot(s))
         snorm = math.sqrt(ss) if ss >= 0 else math.nan
         # |s|^2 and |y|^2 are finite exactly when every entry is (short of overflow); being
         # >= 0 or nan, each is finite exactly when it is below inf (no call needed)
@@ -318,13 +321,15 @@ class LBFGSMemory:
         dvec[j] = ys
         # the new pair is the newest: R grows by the column (s_i . y) over the older pairs,
         # R^-1 by the column -R^-1 (s_i . y) / y.s, which is row j of R^-T
-        np.multiply(Wy_s.dot(Rt), -1.0 / ys, Rt_rows[j])
+        _, _, _, column, scale = self._scratch
+        scale[()] = -1.0 / ys
+        np.multiply(Wy_s.dot(Rt, column), scale, Rt_rows[j])
         Rt[j, j] = 1.0 / ys
         order = self._order
         order.append(j)
         if len(order) > self.m:  # drop the oldest: the trailing block of R^-1 is the inverse of
             self._free = order.pop(0)  # R's trailing block, and the oldest column of R^-1 is
-            Rt_cols[self._free][...] = 0.0  # zero above its diagonal: zeroing its row (a column of R^-T) is enough
+            Rt_cols[self._free].fill(0.0)  # zero above its diagonal: zeroing its row (a column of R^-T) is enough
         else:
             self._free = len(order)
         c[-1] = -ys / yy  # -gamma
@@ -346,11 +351,12 @@ class LBFGSMemory:
         gamma = self._gamma
         # -H g = -gamma g + S^T R^-T w + gamma Y^T u   (BNS eq. 3.1 multiplied out), with
         # u = R^-1 S g and w = gamma (Y g - Y Y^T u) - D u
-        u = zS.dot(Rt)
-        w = YY.dot(u)
+        u, w, du, _, _ = self._scratch
+        zS.dot(Rt, u)
+        YY.dot(u, w)
         np.subtract(zY, w, w)
-        w *= gamma
-        w -= dvec * u
+        np.multiply(w, gamma, w)
+        np.subtract(w, np.multiply(dvec, u, du), w)
         Rt.dot(w, cS)
         np.multiply(u, gamma, cY)
         d = rows[self._free]
