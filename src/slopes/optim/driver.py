@@ -16,7 +16,7 @@ import numpy as np
 
 from ._validate import check_learning_rate, check_number
 from .methods_base import (METHODS, NO_EXTRA, DivergenceWatch, Method, Problem, StepInfo, _max_abs,
-                           constraint_projection)
+                           _max_abs_finite, constraint_projection)
 from .result import History, Result
 
 __all__ = ["minimize", "default_gtol"]
@@ -310,6 +310,14 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
     # one row tuple, and the tests on numbers already computed
     optimality = meth.optimality
     max_abs_grad = type(meth).optimality is Method.optimality  # the default measure, max|g|
+    # a Wolfe step's gradient is finite (so max|g| needs no nan test), its x is never written
+    # to again (the best point is kept by reference, copied once in make) and
+    # max|x_k| <= max|x_0| + sum |s_i|: a float bound the divergence test takes instead of x,
+    # grown by a relative 1e-9 per step for the rounding of x + s (x itself is tested once
+    # the bound passes the limit, or is not finite)
+    wolfe = bool(getattr(meth, "wolfe_steps", False))
+    max_abs_g = _max_abs_finite if wolfe else _max_abs
+    x_extent = watch.x0max if wolfe else None
     try:
         state = meth.init(x, f, g)
         for k in range(maxiter):
@@ -325,7 +333,11 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
             if type(xn) is not np.ndarray or xn.dtype is not x.dtype:
                 xn = np.asarray(xn, dtype=dtype)
             fn = float(info.f)
-            why = watch.reason(xn, fn)
+            if x_extent is not None:
+                x_extent = (x_extent + info.step_size) * (1.0 + 1e-9)
+                why = watch.reason(x_extent if x_extent <= watch.xmax else xn, fn)
+            else:
+                why = watch.reason(xn, fn)
             if why is not None:
                 hint = (f"try a smaller learning_rate (was {problem.learning_rate})"
                         if problem.learning_rate is not None else "try a smaller learning_rate")
@@ -338,11 +350,11 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
             if m is not None:
                 measure = float(m)
             elif max_abs_grad and g is not None:
-                measure = _max_abs(g)  # Method.optimality, one call less
+                measure = max_abs_g(g)  # Method.optimality, one call less
             else:
                 measure = optimality(x, f, g)
             if f < f_best:
-                x_best, f_best = x.copy(), f
+                x_best, f_best = (x if wolfe else x.copy()), f
             add_row(f, measure, float(info.step_size), lr, problem.nfev, problem.ngev, problem.nhev, x)
             if callback is not None and callback(make(False, -1, "running")):
                 ok, msg = converged()

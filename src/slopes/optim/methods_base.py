@@ -12,6 +12,7 @@ A method is a small class registered in :data:`METHODS` by name::
         def init(self, x, f, g) -> state
         def step(self, state, k) -> StepInfo
         def optimality(self, x, f, g) -> float     # default max|g|; nan = none
+        wolfe_steps: bool                    # steps as a strong Wolfe search returns them
 
 Methods never count evaluations (the :class:`Problem` does) and never decide
 convergence (the driver does).
@@ -262,6 +263,17 @@ def _max_abs(a) -> float:
     return float(_max_reduce(abs(a)))
 
 
+def _max_abs_finite(a) -> float:
+    """``max|a|`` of an array known to hold finite numbers only (one BLAS call for float64).
+
+    >>> _max_abs_finite(np.array([1.0, -3.0])), _max_abs_finite(np.array([[2.0], [-1.0]], dtype=np.float32))
+    (3.0, 2.0)
+    """
+    if type(a) is np.ndarray and a.dtype is _F64 and a.ndim == 1 and a.size:
+        return abs(float(a[(_idamax or _load_idamax())(a)]))
+    return _max_abs(a)
+
+
 def _norm(s) -> float:
     """The Euclidean norm of a real array, computed as ``np.linalg.norm`` does (sqrt of ``s.s``).
 
@@ -405,6 +417,12 @@ class Method:
     #: which of ``projection`` (also ``bounds=``) and ``prox`` the method uses; minimize
     #: refuses the others instead of ignoring them.
     constraints: frozenset = frozenset()
+    #: whether every step the method returns is as a strong Wolfe search accepts it: ``x`` a new
+    #: array the method never writes to, ``g`` with finite entries only (its slope along the
+    #: direction was finite) and ``step_size`` the length ``|x_new - x|``. The driver then keeps
+    #: the best point without a copy, reads ``max|g|`` in one BLAS call and bounds ``max|x|``
+    #: by the steps' lengths instead of a pass over ``x``.
+    wolfe_steps: bool = False
 
     def __init__(self, problem: Problem, options: dict):
         self.problem = problem
@@ -484,7 +502,8 @@ class DivergenceWatch:
 
     def __init__(self, x0, f0):
         self.f0 = float(f0)
-        self.xmax = self.X_GROWTH * (1.0 + _max_abs(x0))
+        self.x0max = _max_abs(x0)
+        self.xmax = self.X_GROWTH * (1.0 + self.x0max)
         self.fmax = self.f0 + self.F_GROWTH * (1.0 + abs(self.f0))
         self.xmax2 = self.xmax * self.xmax
 

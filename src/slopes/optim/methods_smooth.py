@@ -247,6 +247,7 @@ class BFGS(Method):
     needs = frozenset({"grad"})
     options = {"c1": 1e-4, "c2": 0.9, "xtol": 1e-14, "initial_scaling": False}
     default_maxiter = 1000
+    wolfe_steps = True  # both searches return x + t d (a new array) and a gradient of finite slope
 
     def init(self, x, f, g):
         self.shape = x.shape
@@ -319,6 +320,7 @@ class LBFGS(Method):
     needs = frozenset({"grad"})
     options = {"m": 10, "c1": 1e-3, "c2": 0.9, "xtol": 0.1, "max_trials": 20}
     default_maxiter = 1000
+    wolfe_steps = True  # the search returns x + t d (a new array) and a gradient of finite slope
     MAX_STEP = 1e10
 
     def init(self, x, f, g):

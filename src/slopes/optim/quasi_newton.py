@@ -304,7 +304,7 @@ class LBFGSMemory:
             np.subtract(g_new, g, y)
         _, _, _, Wy, Wy_s, yy_new = self._products
         W.dot(y, Wy)  # (s_i . y) and (y_i . y) for every slot at once
-        ys, yy, ss = Wy.item(j), Wy.item(m1 + j), float(s.dot(s))
+        ys, yy, ss = float(Wy[j]), float(Wy[m1 + j]), float(s.dot(s))
         snorm = math.sqrt(ss) if ss >= 0 else math.nan
         # |s|^2 and |y|^2 are finite exactly when every entry is (short of overflow); being
         # >= 0 or nan, each is finite exactly when it is below inf (no call needed)
@@ -329,7 +329,7 @@ class LBFGSMemory:
         order.append(j)
         if len(order) > self.m:  # drop the oldest: the trailing block of R^-1 is the inverse of
             self._free = order.pop(0)  # R's trailing block, and the oldest column of R^-1 is
-            Rt_cols[self._free].fill(0.0)  # zero above its diagonal: zeroing its row (a column of R^-T) is enough
+            Rt_cols[self._free][...] = 0.0  # zero above its diagonal: zeroing its row (a column of R^-T) is enough
         else:
             self._free = len(order)
         c[-1] = -ys / yy  # -gamma
