@@ -345,8 +345,8 @@ class LBFGS(Method):
             if not slope < 0:  # g is zero or not finite: no direction to search
                 why = f"line search: not a descent direction: g.d = {slope:.3g}"
                 return _failed(self.shape, x, f, g, state, why)
-            if self.narrow is None:  # d is in the memory's next s slot: trial steps go there
-                s_out = d
+            if self.narrow is None:  # trial steps go to the memory's next s slot
+                s_out = mem._step_slot()
             else:
                 d, s_out = d.astype(self.narrow), None
             t0 = 1.0 if mem._order else min(1.0 / math.sqrt(-slope), max_step)

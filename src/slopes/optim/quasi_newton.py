@@ -266,6 +266,9 @@ class LBFGSMemory:
             # views made once (a list lookup costs less than NumPy's indexing): each row of W,
             # and z = W g and W y with their S and Y parts, filled by W.dot(., out=)
             self._rows = list(W)
+            # the direction has its own buffer: written into a row of W, d = c W would overlap
+            # its input, which NumPy resolves with a temporary and a copy at every direction
+            self._d = np.zeros(n)
             z, wy = np.zeros(2 * m1 + 1), np.zeros(2 * m1 + 1)
             self._products = (z, z[:m1], z[m1:2 * m1], wy, wy[:m1], wy[m1:2 * m1])
         elif n != self._n:
@@ -293,8 +296,8 @@ class LBFGSMemory:
 
         With ``g_new`` and ``g`` (flat float arrays of the stored length, unchecked: the
         method's own) it first writes ``y = g_new - g``, and with ``x_new`` and ``x`` also
-        ``s = x_new - x`` (else ``s`` is already in the free slot, where :meth:`_direction` put
-        ``d`` and a line search its trial step).
+        ``s = x_new - x`` (else ``s`` is already in the free slot, :meth:`_step_slot`, where a
+        line search wrote its step).
         """
         W, j, m1, rows = self._W, self._free, self.m + 1, self._rows
         s, y = rows[j], rows[m1 + j]
@@ -336,11 +339,15 @@ class LBFGSMemory:
         self._gamma[()] = ys / yy
         return True, snorm
 
+    def _step_slot(self):
+        """The free slot's ``s`` row (its coefficient in ``c`` is zero): a line search writes its
+        step ``t d`` there, and :meth:`_commit` takes it as ``s`` without a subtraction."""
+        return self._rows[self._free]
+
     def _direction(self, g):
         """``(d, g . d)`` with ``d = -H g``, for a flat float ``g`` of the stored length (unchecked).
 
-        ``d`` is written into the free slot's ``s`` row (its coefficient in ``c`` is zero), so a
-        step of length 1 along it needs no copy; it is valid until the next pair is stored.
+        ``d`` is the memory's own buffer, valid until the next direction.
         """
         W = self._W if self._W is not None else self._buffers(g.shape[0])
         rows = self._rows
@@ -359,7 +366,7 @@ class LBFGSMemory:
         np.subtract(w, np.multiply(dvec, u, du), w)
         Rt.dot(w, cS)
         np.multiply(u, gamma, cY)
-        d = rows[self._free]
+        d = self._d
         c.dot(W, d)
         return d, float(c.dot(z))
 
