@@ -207,9 +207,10 @@ class Newton(Method):
 
 
 def _flat_value_and_grad(problem, shape):
-    """``problem.value_and_grad`` on flat vectors, for a problem whose ``x`` has ``shape``."""
+    """``problem.value_and_grad`` on flat vectors, for a problem whose ``x`` has ``shape``
+    (its :meth:`~slopes.optim.methods_base.Problem.evaluator` when ``x`` is flat)."""
     if len(shape) == 1:
-        return problem.value_and_grad
+        return problem.evaluator()
 
     def flat(z):
         fz, gz = problem.value_and_grad(z.reshape(shape))
@@ -346,7 +347,7 @@ class LBFGS(Method):
                 why = f"line search: not a descent direction: g.d = {slope:.3g}"
                 return _failed(self.shape, x, f, g, state, why)
             if self.narrow is None:  # trial steps go to the memory's next s slot
-                s_out = mem._step_slot()
+                s_out = mem._rows[mem._free]  # the free slot's s row: _commit takes it as s
             else:
                 d, s_out = d.astype(self.narrow), None
             t0 = 1.0 if mem._order else min(1.0 / math.sqrt(-slope), max_step)

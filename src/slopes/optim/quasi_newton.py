@@ -296,8 +296,8 @@ class LBFGSMemory:
 
         With ``g_new`` and ``g`` (flat float arrays of the stored length, unchecked: the
         method's own) it first writes ``y = g_new - g``, and with ``x_new`` and ``x`` also
-        ``s = x_new - x`` (else ``s`` is already in the free slot, :meth:`_step_slot`, where a
-        line search wrote its step).
+        ``s = x_new - x`` (else ``s`` is already in the free slot's row ``_rows[_free]``, whose
+        coefficient in ``c`` is zero, where a line search wrote its step ``t d``).
         """
         W, j, m1, rows = self._W, self._free, self.m + 1, self._rows
         s, y = rows[j], rows[m1 + j]
@@ -338,11 +338,6 @@ class LBFGSMemory:
         c[-1] = -ys / yy  # -gamma
         self._gamma[()] = ys / yy
         return True, snorm
-
-    def _step_slot(self):
-        """The free slot's ``s`` row (its coefficient in ``c`` is zero): a line search writes its
-        step ``t d`` there, and :meth:`_commit` takes it as ``s`` without a subtraction."""
-        return self._rows[self._free]
 
     def _direction(self, g):
         """``(d, g . d)`` with ``d = -H g``, for a flat float ``g`` of the stored length (unchecked).
