@@ -67,10 +67,45 @@ def test_lbfgs_calls_per_iteration_bounded():
     # driver read max|x|, max|g| and |s| without NumPy's Python wrappers; 114 after;
     # 46 with the compact memory, the Moré-Thuente search whose accepted first trial
     # is a few operations, and the driver's row tuples; 41 with the memory's views made
-    # once and comparisons for abs() and isfinite() on floats already known to be numbers
+    # once and comparisons for abs() and isfinite() on floats already known to be numbers;
+    # 37 with the driver's shortcuts for Wolfe steps (no copy of x, no dot products for
+    # max|g| and max|x|) and the problem's evaluator
     per_it, res = calls_per_iteration("lbfgs")
     assert res.nit > 50  # enough iterations that the start-up calls are amortised
-    assert per_it <= 43, f"{per_it:.1f} calls per L-BFGS iteration"
+    assert per_it <= 38, f"{per_it:.1f} calls per L-BFGS iteration"
+
+
+def named_calls_per_iteration(method, names, n=10, maxiter=100):
+    """Calls per iteration of the builtins named ``names`` (e.g. ``ndarray.dot``), outside the
+    user's objective and gradient, in a run of ``method`` on the chained Rosenbrock."""
+    prob = CountedRosenbrock()
+    x0 = np.tile([-1.2, 1.0], n // 2)
+    sl.minimize(prob.f, x0, jac=prob.grad, method=method, maxiter=2)
+    count = dict.fromkeys(names, 0)
+
+    def hook(frame, event, arg):
+        if not prob.depth and event == "c_call" and getattr(arg, "__name__", "") in count:
+            count[arg.__name__] += 1
+
+    sys.setprofile(hook)
+    try:
+        res = sl.minimize(prob.f, x0, jac=prob.grad, method=method, maxiter=maxiter)
+    finally:
+        sys.setprofile(None)
+    assert res.nit > 50
+    return {k: v / res.nit for k, v in count.items()}, res
+
+
+@pytest.mark.parametrize("method, dots", [("lbfgs", 10.5), ("bfgs", 2.5)])
+def test_wolfe_steps_cost_the_driver_no_copy_and_no_dot_product(method, dots):
+    # the driver used to copy every new best point and to take x.x (divergence) and g.g
+    # (a nan in max|g|) at every iteration: lbfgs 12.3 dot products and 1.3 copies per
+    # iteration, bfgs 4.2 and 1.0. A Wolfe step's x is new, its g finite and its length
+    # bounds the growth of max|x|: lbfgs 10.3 and 0.04 (the start and the result), bfgs 2.2
+    per_it, res = named_calls_per_iteration(method, ("dot", "copy"))
+    assert res.success
+    assert per_it["dot"] <= dots, per_it
+    assert per_it["copy"] <= 0.1, per_it
 
 
 def chained_rosenbrock(x):
@@ -231,10 +266,98 @@ def test_memory_directions_stay_finite_after_an_overflowed_trial_step():
         x_new = x + 0.2 * d
         mem._commit(x_new, x, A @ x_new, g)
         x, g = x_new, A @ x_new
-    d, _ = mem._direction(g)
-    d[:] = np.inf  # the free slot after a trial step that overflowed
+    mem._rows[mem._free][:] = np.inf  # the free slot after a trial step that overflowed
     mem.clear()  # what the method does after a failed search
     np.testing.assert_array_equal(mem.direction(g), -g)
     # and a pair with non-finite entries is refused without leaving them behind
     assert not mem.push(np.full(n, np.inf), g)
     assert np.all(np.isfinite(mem.direction(g)))
+
+
+def test_lbfgs_direction_is_not_written_into_the_memory():
+    # d = c W written into a row of W overlaps the product's input: NumPy then computes into
+    # a temporary and copies it back, at every direction. The direction has its own buffer,
+    # and the line search writes its step into the free slot (a copy for a unit step)
+    rng = np.random.default_rng(2)
+    n = 12
+    A = np.diag(np.linspace(1.0, 6.0, n))
+    mem = LBFGSMemory(m=4)
+    x = rng.standard_normal(n)
+    g = A @ x
+    for _ in range(6):
+        d, slope = mem._direction(g)
+        assert not np.shares_memory(d, mem._W)
+        s_out = mem._rows[mem._free]
+        np.multiply(d, 0.5, s_out)  # the search's step t d, written where _commit reads s
+        x_new = x + s_out
+        assert mem._commit(None, None, A @ x_new, g)[0]
+        x, g = x_new, A @ x_new
+    # the pairs stored are the steps taken: the secant condition H y = s of the newest pair,
+    # checked on the direction of y (-H y = -s)
+    s, y = mem.pairs[-1]
+    np.testing.assert_allclose(mem.direction(y), -s, rtol=1e-12)
+
+
+class _Runaway:
+    """A fake method with Wolfe steps that multiplies x by ``factor`` each iteration (or makes it
+    nan): the driver's bound of max|x| by the steps' lengths must still see it diverge."""
+
+    def __init__(self, factor):
+        self.factor = factor
+
+    def __call__(self, problem, options):
+        from slopes.optim.methods_base import Method, StepInfo
+
+        factor = self.factor
+
+        class Runaway(Method):
+            name = "_runaway"
+            wolfe_steps = True
+
+            def init(self, x, f, g):
+                return x
+
+            def step(self, x, k):
+                xn = x * factor
+                fn, gn = self.problem.value_and_grad(xn)
+                return StepInfo(xn, fn, gn, float(np.linalg.norm(xn - x)), 1.0, xn)
+
+        return Runaway(problem, options)
+
+
+@pytest.mark.parametrize("factor, why", [(1e3, "|x| grew to"), (np.nan, "x has non-finite entries")])
+def test_a_wolfe_method_that_runs_away_is_still_stopped(monkeypatch, factor, why):
+    from slopes.optim.methods_base import METHODS
+
+    sl.minimize(lambda x: 0.0, np.ones(2), jac=lambda x: np.zeros(2), method="lbfgs")  # methods registered
+    monkeypatch.setitem(METHODS, "_runaway", _Runaway(factor))
+    # f = -sum(x) stays finite and far from its growth limit while x grows 1000x a step
+    r = sl.minimize(lambda x: float(np.tanh(-x.sum())), np.ones(3), jac=lambda x: np.ones(3),
+                    method="_runaway", maxiter=50)
+    assert r.status == 2 and why in r.message, r.message
+    if factor == factor:  # passed 1e12 (1 + max|x0|) = 2e12 at the fifth step (1e15), not before
+        assert r.nit == 4 and np.max(np.abs(r.x)) == 1e12
+
+
+def test_problem_evaluator_counts_and_values_like_value_and_grad():
+    # the user's fun and jac: the same values, the same counts, and a gradient of another
+    # type converted as value_and_grad converts it
+    calls = []
+    p = Problem(lambda x: np.float64(x @ x), lambda x: calls.append(1) or list(2 * x))
+    x = np.array([1.0, 2.0])
+    f0, g0 = p.value_and_grad(x)
+    ev = p.evaluator()
+    f1, g1 = ev(x)
+    assert (f1, g1.tolist()) == (f0, g0.tolist()) == (5.0, [2.0, 4.0])
+    assert type(f1) is float and g1.dtype == np.float64 and (p.nfev, p.ngev) == (2, 2)
+    # the staged replay: the same (f, g) as the general path, counts of fun's calls included,
+    # and an x of another shape takes the general path (traced again)
+    q = Problem(lambda x: snp.sum(x ** 3))
+    q._vg = sl.value_and_grad(q._fun)
+    q.stage()
+    q.value_and_grad(x)
+    ev = q.evaluator()
+    f, g = ev(np.array([2.0, 3.0]))
+    assert (f, g.tolist(), q.nfev, q.ngev) == (35.0, [12.0, 27.0], 2, 2)
+    f, g = ev(np.ones(3))
+    assert (f, g.tolist(), q.ngev) == (3.0, [3.0, 3.0, 3.0], 3)
