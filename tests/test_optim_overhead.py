@@ -251,21 +251,33 @@ def test_memory_buffers_survive_many_drops():
     assert len(mem) == m and [p[0].tolist() for p in mem.pairs] == [p[0].tolist() for p in pairs]
 
 
+def walk_quadratic(mem, seed, n, top, steps, t, into_slot=False):
+    """``steps`` L-BFGS steps of length ``t`` on ``x.A x / 2``, ``A = diag(1 .. top)``, from a random
+    point; ``into_slot``: each step written into the memory's free slot, as the line search
+    writes it (else ``s`` is ``x_new - x``). Returns ``(A, x, g)`` and checks every pair is kept."""
+    A = np.diag(np.linspace(1.0, top, n))
+    x = np.random.default_rng(seed).standard_normal(n)
+    g = A @ x
+    for _ in range(steps):
+        d, _ = mem._direction(g)
+        assert not np.shares_memory(d, mem._W)
+        if into_slot:
+            x_new = x + np.multiply(d, t, mem._rows[mem._free])
+            assert mem._commit(None, None, A @ x_new, g)[0]
+        else:
+            x_new = x + t * d
+            assert mem._commit(x_new, x, A @ x_new, g)[0]
+        x, g = x_new, A @ x_new
+    return A, x, g
+
+
 @pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # the refused pair's own products
 def test_memory_directions_stay_finite_after_an_overflowed_trial_step():
     # a line search writes its trial steps into the free slot; one that overflowed and a
     # failed search must not reach the next direction through 0 * inf
-    rng = np.random.default_rng(1)
     n = 8
-    A = np.diag(np.linspace(1.0, 10.0, n))
     mem = LBFGSMemory(m=3)
-    x = rng.standard_normal(n)
-    g = A @ x
-    for _ in range(5):
-        d, _ = mem._direction(g)
-        x_new = x + 0.2 * d
-        mem._commit(x_new, x, A @ x_new, g)
-        x, g = x_new, A @ x_new
+    _, x, g = walk_quadratic(mem, 1, n, 10.0, 5, 0.2)
     mem._rows[mem._free][:] = np.inf  # the free slot after a trial step that overflowed
     mem.clear()  # what the method does after a failed search
     np.testing.assert_array_equal(mem.direction(g), -g)
@@ -278,20 +290,8 @@ def test_lbfgs_direction_is_not_written_into_the_memory():
     # d = c W written into a row of W overlaps the product's input: NumPy then computes into
     # a temporary and copies it back, at every direction. The direction has its own buffer,
     # and the line search writes its step into the free slot (a copy for a unit step)
-    rng = np.random.default_rng(2)
-    n = 12
-    A = np.diag(np.linspace(1.0, 6.0, n))
     mem = LBFGSMemory(m=4)
-    x = rng.standard_normal(n)
-    g = A @ x
-    for _ in range(6):
-        d, slope = mem._direction(g)
-        assert not np.shares_memory(d, mem._W)
-        s_out = mem._rows[mem._free]
-        np.multiply(d, 0.5, s_out)  # the search's step t d, written where _commit reads s
-        x_new = x + s_out
-        assert mem._commit(None, None, A @ x_new, g)[0]
-        x, g = x_new, A @ x_new
+    walk_quadratic(mem, 2, 12, 6.0, 6, 0.5, into_slot=True)  # checks d is not in W's buffer
     # the pairs stored are the steps taken: the secant condition H y = s of the newest pair,
     # checked on the direction of y (-H y = -s)
     s, y = mem.pairs[-1]
