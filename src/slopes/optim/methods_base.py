@@ -97,6 +97,14 @@ class Problem:
     projection, prox, L, f_star, data, batch_size, shuffle, seed, epochs :
         Passed through from :func:`slopes.minimize` (may be None).
 
+    Attributes
+    ----------
+    copy_grad : bool
+        Whether each gradient is copied as it comes (true when ``grad`` or ``value_and_grad``
+        is given here: the user's code, which may fill and return one buffer at every call;
+        a method keeps the last gradient past the next evaluation). :func:`slopes.minimize`
+        clears it when the derivatives come from AD, whose arrays are new at every call.
+
     Examples
     --------
     >>> p = Problem(lambda x: float(x @ x), lambda x: 2 * x, lambda x: 2 * np.eye(x.size))
@@ -112,6 +120,7 @@ class Problem:
         self._grad = grad
         self._hess = hess
         self._vg = value_and_grad
+        self.copy_grad = grad is not None or value_and_grad is not None
         self.dtype = np.dtype(dtype)
         self.projection = projection
         self.prox = prox
@@ -175,9 +184,12 @@ class Problem:
         return self._as_grad(self._grad(x, *args), x)
 
     def _as_grad(self, g, x):
-        """``g`` as an array of ``x``'s shape and the problem's dtype (``g`` itself when it is one)."""
+        """``g`` as an array of ``x``'s shape and the problem's dtype (``g`` itself when it is one),
+        a copy of it when :attr:`copy_grad`."""
         if type(g) is np.ndarray and g.dtype is self.dtype and type(x) is np.ndarray and g.shape == x.shape:
-            return g
+            return g.copy() if self.copy_grad else g
+        if self.copy_grad:
+            return np.array(g, dtype=self.dtype, copy=True).reshape(_shape(x))
         return np.asarray(g, dtype=self.dtype).reshape(_shape(x))
 
     def value_and_grad(self, x, *args):
@@ -204,8 +216,8 @@ class Problem:
         else:
             return scalar_value((self._fun if self._f is None else self._f)(x, *args)), self.grad(x, *args)
         # the checks of _as_grad and scalar_value inline, for the common case: once per evaluation
-        if type(g) is not np.ndarray or g.dtype is not self.dtype or type(x) is not np.ndarray \
-                or g.shape != x.shape:
+        if self.copy_grad or type(g) is not np.ndarray or g.dtype is not self.dtype \
+                or type(x) is not np.ndarray or g.shape != x.shape:
             g = self._as_grad(g, x)
         return float(f) if isinstance(f, float) else scalar_value(f), g
 
@@ -235,15 +247,17 @@ class Problem:
 
             return staged
         if self._vg is None and self._f is None and self._output_checked and self._grad is not None:
-            fun, jac, want = self._user_fun, self._grad, self.dtype
+            fun, jac, want, copy = self._user_fun, self._grad, self.dtype, self.copy_grad
 
             def user(x):
                 self.nfev += 1
                 self.ngev += 1
                 f = fun(x)
                 g = jac(x)
-                if type(g) is not np.ndarray or g.dtype is not want or type(x) is not np.ndarray \
-                        or g.shape != x.shape:
+                if type(g) is np.ndarray and g.dtype is want and type(x) is np.ndarray and g.shape == x.shape:
+                    if copy:  # the user's array, which the next call may overwrite
+                        g = g.copy()
+                else:
                     g = self._as_grad(g, x)
                 return (f if type(f) is float else scalar_value(f)), g
 
