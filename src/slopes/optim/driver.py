@@ -292,7 +292,7 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
     x_best, f_best = x.copy(), f
     nit = 0
     lr = float("nan")
-    add_row = hist.add
+    append_row = hist.appender()  # row tuples in History's field order
 
     def make(success, status, message):
         return Result(x=x.copy(), fun=f, grad=None if g is None else np.array(g, copy=True),
@@ -309,7 +309,9 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
             return True, f"converged: f_best - f_star = {f_best - f_star:.3g} <= ftol {ftol:.3g}"
         return False, ""
 
-    add_row(f, measure, math.nan, lr, problem.nfev, problem.ngev, problem.nhev, x)
+    append_row((f, measure, math.nan, lr, problem.nfev, problem.ngev, problem.nhev))
+    if record_x:
+        hist.add_x(x)
     if not math.isfinite(f):
         return make(False, 2, f"diverged: f(x0) = {f}; the starting point must have a finite value")
     ok, msg = converged()
@@ -327,6 +329,7 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
     wolfe = bool(getattr(meth, "wolfe_steps", False))
     max_abs_g = _max_abs_finite if wolfe else _max_abs
     x_extent = watch.x0max if wolfe else None
+    x_limit, f_limit = watch.xmax, watch.fmax
     try:
         state = meth.init(x, f, g)
         for k in range(maxiter):
@@ -344,7 +347,8 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
             fn = float(info.f)
             if x_extent is not None:
                 x_extent = (x_extent + info.step_size) * (1.0 + 1e-9)
-                why = watch.reason(x_extent if x_extent <= watch.xmax else xn, fn)
+                # both within their limits: DivergenceWatch.reason's first test, without the call
+                why = None if x_extent <= x_limit and -math.inf < fn <= f_limit else watch.reason(xn, fn)
             else:
                 why = watch.reason(xn, fn)
             if why is not None:
@@ -364,7 +368,9 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
                 measure = optimality(x, f, g)
             if f < f_best:
                 x_best, f_best = (x if wolfe else x.copy()), f
-            add_row(f, measure, float(info.step_size), lr, problem.nfev, problem.ngev, problem.nhev, x)
+            append_row((f, measure, float(info.step_size), lr, problem.nfev, problem.ngev, problem.nhev))
+            if record_x:
+                hist.add_x(x)
             if callback is not None and callback(make(False, -1, "running")):
                 ok, msg = converged()
                 if ok:
