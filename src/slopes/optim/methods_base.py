@@ -290,11 +290,13 @@ _idamax = None  # BLAS idamax, imported at the first use (scipy.linalg is slow t
 
 
 def _load_idamax():
+    """BLAS ``idamax`` (imported once)."""
     global _idamax
-    from scipy.linalg.blas import idamax
+    if _idamax is None:
+        from scipy.linalg.blas import idamax
 
-    _idamax = idamax
-    return idamax
+        _idamax = idamax
+    return _idamax
 
 
 def _max_abs(a) -> float:
@@ -316,17 +318,6 @@ def _max_abs(a) -> float:
         sq = a.dot(a)
         return abs(float(a[(_idamax or _load_idamax())(a)])) if sq == sq else math.nan
     return float(_max_reduce(abs(a)))
-
-
-def _max_abs_finite(a) -> float:
-    """``max|a|`` of an array known to hold finite numbers only (one BLAS call for float64).
-
-    >>> _max_abs_finite(np.array([1.0, -3.0])), _max_abs_finite(np.array([[2.0], [-1.0]], dtype=np.float32))
-    (3.0, 2.0)
-    """
-    if type(a) is np.ndarray and a.dtype is _F64 and a.ndim == 1 and a.size:
-        return abs(float(a[(_idamax or _load_idamax())(a)]))
-    return _max_abs(a)
 
 
 def _norm(s) -> float:
