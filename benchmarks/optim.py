@@ -28,6 +28,17 @@ A change meant to keep the arithmetic keeps every iterate's bits; to check it::
 
 (bfgs and lbfgs, with ``jac=`` and with AD, on the MGH set and speed.py's 100-D chained and
 extended Rosenbrocks: every iterate, f, max|g|, step, evaluation count and the result.)
+
+Instructions per solve of speed.py's L-BFGS rows (``--solves N`` runs one warm-up solve and N
+more; the difference of two N over their difference is one solve's work, whatever the load)::
+
+    for n in 0 5; do
+      OPENBLAS_NUM_THREADS=1 PYTHONHASHSEED=0 valgrind --tool=cachegrind --cache-sim=no \
+        --cachegrind-out-file=/dev/null python benchmarks/optim.py --solves $n --row lbfgs --solver jac \
+        2>&1 | grep "I *refs"
+    done
+
+(``--row lbfgs_ext`` for the extended Rosenbrock; ``--solver scipy`` or ``ad`` for the others.)
 """
 
 from __future__ import annotations
@@ -289,7 +300,22 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="one timed repeat instead of seven")
     ap.add_argument("--iterates-save", metavar="PATH", help="save every run's iterates (pickle) and exit")
     ap.add_argument("--iterates-compare", metavar="PATH", help="compare every run's iterates with a saved file")
+    ap.add_argument("--solves", type=int, metavar="N", help="run N L-BFGS solves of a speed.py row and exit")
+    ap.add_argument("--row", choices=("lbfgs", "lbfgs_ext"), default="lbfgs", help="with --solves")
+    ap.add_argument("--solver", choices=("jac", "ad", "scipy"), default="jac", help="with --solves")
     args = ap.parse_args(argv)
+    if args.solves is not None:
+        from speed import ROSENBROCKS, lbfgs_solver
+
+        if args.solver == "scipy":
+            from scipy.optimize import minimize as scipy_minimize
+
+            solve = lbfgs_solver(args.row, scipy_minimize=scipy_minimize)
+        else:
+            solve = lbfgs_solver(args.row, **({"jac": ROSENBROCKS[args.row][3]} if args.solver == "jac" else {}))
+        for _ in range(1 + args.solves):  # the first: imports, traces and caches warm
+            solve()
+        return 0
     if args.iterates_save:
         import pickle
 
