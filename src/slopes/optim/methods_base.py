@@ -215,11 +215,7 @@ class Problem:
             g = self._grad(x, *args)
         else:
             return scalar_value((self._fun if self._f is None else self._f)(x, *args)), self.grad(x, *args)
-        # the checks of _as_grad and scalar_value inline, for the common case: once per evaluation
-        if self.copy_grad or type(g) is not np.ndarray or g.dtype is not self.dtype \
-                or type(x) is not np.ndarray or g.shape != x.shape:
-            g = self._as_grad(g, x)
-        return float(f) if isinstance(f, float) else scalar_value(f), g
+        return float(f) if isinstance(f, float) else scalar_value(f), self._as_grad(g, x)
 
     def evaluator(self):
         """:meth:`value_and_grad` for one argument ``x``, specialized to how this problem evaluates
@@ -247,19 +243,13 @@ class Problem:
 
             return staged
         if self._vg is None and self._f is None and self._output_checked and self._grad is not None:
-            fun, jac, want, copy = self._user_fun, self._grad, self.dtype, self.copy_grad
+            fun, jac = self._user_fun, self._grad
 
             def user(x):
                 self.nfev += 1
                 self.ngev += 1
                 f = fun(x)
-                g = jac(x)
-                if type(g) is np.ndarray and g.dtype is want and type(x) is np.ndarray and g.shape == x.shape:
-                    if copy:  # the user's array, which the next call may overwrite
-                        g = g.copy()
-                else:
-                    g = self._as_grad(g, x)
-                return (f if type(f) is float else scalar_value(f)), g
+                return (f if type(f) is float else scalar_value(f)), self._as_grad(jac(x), x)
 
             return user
         return self.value_and_grad
