@@ -243,9 +243,9 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
             return joint(x, *a)
 
         problem._vg = counted_joint
-    # AD derivatives are built on the counted fun, so nfev counts every call of fun; their
-    # gradients are new arrays at every call, the user's (and the chunk sums') are copied
-    problem.copy_grad = chunked is None and jac is not None
+    if chunked is not None:
+        problem.copy_grad = False  # the chunk sums are new arrays
+    # AD derivatives are built on the counted fun, so nfev counts every call of fun
     if jac is None:
         from ..transforms import grad as _ad_grad
         from ..transforms import value_and_grad as _ad_vg

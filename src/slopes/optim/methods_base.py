@@ -102,8 +102,9 @@ class Problem:
     copy_grad : bool
         Whether each gradient is copied as it comes (true when ``grad`` or ``value_and_grad``
         is given here: the user's code, which may fill and return one buffer at every call;
-        a method keeps the last gradient past the next evaluation). :func:`slopes.minimize`
-        clears it when the derivatives come from AD, whose arrays are new at every call.
+        a method keeps the last gradient past the next evaluation). It is false for AD's
+        derivatives, set after construction, and :func:`slopes.minimize` clears it for
+        chunked sums: their arrays are new at every call.
 
     Examples
     --------
