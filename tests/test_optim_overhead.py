@@ -334,31 +334,36 @@ def test_lbfgs_direction_is_not_written_into_the_memory():
     np.testing.assert_allclose(mem.direction(y), -s, rtol=1e-12)
 
 
-class _Runaway:
-    """A fake method with Wolfe steps that multiplies x by ``factor`` each iteration (or makes it
-    nan): the driver's bound of max|x| by the steps' lengths must still see it diverge."""
+class _FakeWolfe:
+    """A fake method with Wolfe steps: ``move(x, k)`` gives the next x and the step length it
+    reports; the driver's bound of max|x| by the steps' lengths must still see it diverge."""
 
-    def __init__(self, factor):
-        self.factor = factor
+    def __init__(self, move):
+        self.move = move
 
     def __call__(self, problem, options):
         from slopes.optim.methods_base import Method, StepInfo
 
-        factor = self.factor
+        move = self.move
 
-        class Runaway(Method):
-            name = "_runaway"
+        class Fake(Method):
+            name = "_fake_wolfe"
             wolfe_steps = True
 
             def init(self, x, f, g):
                 return x
 
             def step(self, x, k):
-                xn = x * factor
+                xn, length = move(x, k)
                 fn, gn = self.problem.value_and_grad(xn)
-                return StepInfo(xn, fn, gn, float(np.linalg.norm(xn - x)), 1.0, xn)
+                return StepInfo(xn, fn, gn, length, 1.0, xn)
 
-        return Runaway(problem, options)
+        return Fake(problem, options)
+
+
+def _runaway(factor):
+    """x multiplied by ``factor`` each iteration (or made nan by a nan factor)."""
+    return _FakeWolfe(lambda x, k: (x * factor, float(np.linalg.norm(x * factor - x))))
 
 
 @pytest.mark.parametrize("factor, why", [(1e3, "|x| grew to"), (np.nan, "x has non-finite entries")])
@@ -366,13 +371,34 @@ def test_a_wolfe_method_that_runs_away_is_still_stopped(monkeypatch, factor, why
     from slopes.optim.methods_base import METHODS
 
     sl.minimize(lambda x: 0.0, np.ones(2), jac=lambda x: np.zeros(2), method="lbfgs")  # methods registered
-    monkeypatch.setitem(METHODS, "_runaway", _Runaway(factor))
+    monkeypatch.setitem(METHODS, "_fake_wolfe", _runaway(factor))
     # f = -sum(x) stays finite and far from its growth limit while x grows 1000x a step
     r = sl.minimize(lambda x: float(np.tanh(-x.sum())), np.ones(3), jac=lambda x: np.ones(3),
-                    method="_runaway", maxiter=50)
+                    method="_fake_wolfe", maxiter=50)
     assert r.status == 2 and why in r.message, r.message
     if factor == factor:  # passed 1e12 (1 + max|x0|) = 2e12 at the fifth step (1e15), not before
         assert r.nit == 4 and np.max(np.abs(r.x)) == 1e12
+
+
+def test_a_float32_step_rounded_past_the_growth_limit_is_stopped(monkeypatch):
+    # x + s rounded to float32 can pass max|x0| + |s| by a relative 6e-8, more than the 1e-9
+    # the float64 bound allows per step: a float32 x is tested itself at every step.
+    # x0 = 0.5 sets the limit to 1e12 (1 + 0.5) = 1.5e12; one step of exact length
+    # 1.5e12 - 1e4 - 0.5 lands on 1.5e12 - 1e4, which rounds up to the float32 1500000026624
+    from slopes.optim.methods_base import METHODS
+
+    s = 1.5e12 - 1e4 - 0.5
+
+    def move(x, k):
+        step = s if k == 0 else 0.0
+        return (x.astype(np.float64) + step).astype(np.float32), step
+
+    sl.minimize(lambda x: 0.0, np.ones(2), jac=lambda x: np.zeros(2), method="lbfgs")  # methods registered
+    monkeypatch.setitem(METHODS, "_fake_wolfe", _FakeWolfe(move))
+    r = sl.minimize(lambda x: 0.0, np.array([0.5], np.float32), jac=lambda x: np.ones(1, np.float32),
+                    method="_fake_wolfe", maxiter=5)
+    assert float(np.float32(0.5 + s)) > 1.5e12 and 0.5 + s < 1.5e12  # past the limit by rounding only
+    assert r.status == 2 and "|x| grew to" in r.message and r.nit == 0, r.message
 
 
 def test_problem_evaluator_counts_and_values_like_value_and_grad():

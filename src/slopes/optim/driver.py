@@ -324,11 +324,12 @@ def minimize(fun, x0, method="lbfgs", *, jac=None, hess=None, learning_rate=None
     # a Wolfe step's gradient is finite (so max|g| needs no nan test: one BLAS idamax for a
     # float64 vector), its x is never written to again (the best point is kept by reference,
     # copied once in make) and max|x_k| <= max|x_0| + sum |s_i|: a float bound the divergence
-    # test takes instead of x, grown by a relative 1e-9 per step for the rounding of x + s
+    # test takes instead of x, grown by a relative 1e-9 per step for the rounding of x + s,
+    # which covers float64's (float32's rounding is larger: its x is tested at every step)
     # (x itself is tested once the bound passes the limit, or is not finite)
     wolfe = bool(getattr(meth, "wolfe_steps", False))
     idamax = _load_idamax() if wolfe and x.dtype == np.float64 and x.ndim == 1 and x.size else None
-    x_extent = watch.x0max if wolfe else None
+    x_extent = watch.x0max if wolfe and x.dtype == np.float64 else None
     x_limit, f_limit = watch.xmax, watch.fmax
     try:
         state = meth.init(x, f, g)
