@@ -44,22 +44,31 @@ class CountedRosenbrock:
             self.depth -= 1
 
 
-def calls_per_iteration(method, n=10, maxiter=100):
+def calls_per_iteration(method, names=None, n=10, maxiter=100):
+    """Calls per iteration (Python and C) outside the user's objective and gradient, in a run of
+    ``method`` on the chained Rosenbrock; with ``names``, a dict of the calls per iteration of
+    the builtins of those names (e.g. ``"dot"`` for ``ndarray.dot``). Returns it and the result."""
     prob = CountedRosenbrock()
     x0 = np.tile([-1.2, 1.0], n // 2)
     sl.minimize(prob.f, x0, jac=prob.grad, method=method, maxiter=2)  # imports and caches warm
-    count = [0]
+    count = {None: 0} if names is None else dict.fromkeys(names, 0)
 
     def hook(frame, event, arg):
-        if not prob.depth and event in ("call", "c_call"):
-            count[0] += 1
+        if prob.depth or event not in ("call", "c_call"):
+            return
+        if names is None:
+            count[None] += 1
+        elif event == "c_call" and getattr(arg, "__name__", "") in count:
+            count[arg.__name__] += 1
 
     sys.setprofile(hook)
     try:
         res = sl.minimize(prob.f, x0, jac=prob.grad, method=method, maxiter=maxiter)
     finally:
         sys.setprofile(None)
-    return count[0] / res.nit, res
+    assert res.nit > 50  # enough iterations that the start-up calls are amortised
+    per_it = {k: v / res.nit for k, v in count.items()}
+    return (per_it[None] if names is None else per_it), res
 
 
 def test_lbfgs_calls_per_iteration_bounded():
@@ -72,29 +81,7 @@ def test_lbfgs_calls_per_iteration_bounded():
     # max|g| and max|x|, the divergence bound tested inline), the problem's evaluator and
     # history rows appended as tuples
     per_it, res = calls_per_iteration("lbfgs")
-    assert res.nit > 50  # enough iterations that the start-up calls are amortised
     assert per_it <= 37, f"{per_it:.1f} calls per L-BFGS iteration"
-
-
-def named_calls_per_iteration(method, names, n=10, maxiter=100):
-    """Calls per iteration of the builtins named ``names`` (e.g. ``ndarray.dot``), outside the
-    user's objective and gradient, in a run of ``method`` on the chained Rosenbrock."""
-    prob = CountedRosenbrock()
-    x0 = np.tile([-1.2, 1.0], n // 2)
-    sl.minimize(prob.f, x0, jac=prob.grad, method=method, maxiter=2)
-    count = dict.fromkeys(names, 0)
-
-    def hook(frame, event, arg):
-        if not prob.depth and event == "c_call" and getattr(arg, "__name__", "") in count:
-            count[arg.__name__] += 1
-
-    sys.setprofile(hook)
-    try:
-        res = sl.minimize(prob.f, x0, jac=prob.grad, method=method, maxiter=maxiter)
-    finally:
-        sys.setprofile(None)
-    assert res.nit > 50
-    return {k: v / res.nit for k, v in count.items()}, res
 
 
 @pytest.mark.parametrize("method, dots", [("lbfgs", 10.5), ("bfgs", 2.5)])
@@ -104,7 +91,7 @@ def test_wolfe_steps_cost_the_driver_no_copy_and_no_dot_product(method, dots):
     # iteration, bfgs 4.2 and 1.0. A Wolfe step's x is new, its g finite and its length
     # bounds the growth of max|x|: lbfgs 10.3, bfgs 2.2. The copies left are the user's
     # gradients (one per evaluation), and the start's and the result's
-    per_it, res = named_calls_per_iteration(method, ("dot", "copy"))
+    per_it, res = calls_per_iteration(method, ("dot", "copy"))
     assert res.success
     assert per_it["dot"] <= dots, per_it
     assert per_it["copy"] <= res.ngev / res.nit + 0.1, per_it
