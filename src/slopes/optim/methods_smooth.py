@@ -20,7 +20,7 @@ import numpy as np
 from . import transforms as _tr
 from .base import apply_updates
 from .base import learning_rate as _read_lr
-from .linesearch import backtracking, strong_wolfe
+from .linesearch import _precheck, backtracking, strong_wolfe
 from .methods_base import Method, StepInfo, _norm, register_method
 from .more_thuente import search
 from .newton import newton_step
@@ -35,6 +35,14 @@ _NAN = float("nan")
 def _failed(shape, x, f, g, state, why):
     """The step that stays at ``x`` (flat, as are ``g``'s) because its search failed for ``why``."""
     return StepInfo(x.reshape(shape), f, g.reshape(shape), 0.0, _NAN, state, {"failed": why})
+
+
+def _no_search(x, d, f, g, slope):
+    """Why no search can start from ``x`` along ``d``, where ``slope = g.d`` is not negative
+    and finite (``g`` zero or not finite, ``d`` not finite, or ``g.d`` overflowing): a search
+    from a non-finite slope would take a first step of 0 or nan."""
+    why = None if math.isfinite(slope) else _precheck(x, d, f, g)[0]
+    return "line search: " + (why or f"not a descent direction: g.d = {slope:.3g}")
 
 
 def _line_search(problem, kind, x, d, f, g, step, c1, c2):
@@ -273,6 +281,8 @@ class BFGS(Method):
             if not slope < 0:
                 H, first, f_prev = np.eye(x.size), True, None
                 d, slope = -g, -float(g @ g)
+            if not -math.inf < slope < 0:  # -g is no direction either: g zero or not finite
+                return _failed(self.shape, x, f, g, state, _no_search(x, d, f, g, slope))
             if f_prev is None:
                 t0 = min(1.0, 1.01 / max(math.sqrt(-slope), 1e-300))
             else:
@@ -343,9 +353,8 @@ class LBFGS(Method):
             if not slope < 0 and mem._order:  # rounding made H indefinite: restart from -g
                 mem.clear()
                 d, slope = mem._direction(g)
-            if not slope < 0:  # g is zero or not finite: no direction to search
-                why = f"line search: not a descent direction: g.d = {slope:.3g}"
-                return _failed(self.shape, x, f, g, state, why)
+            if not -math.inf < slope < 0:  # g is zero or not finite: no direction to search
+                return _failed(self.shape, x, f, g, state, _no_search(x, d, f, g, slope))
             if self.narrow is None:  # trial steps go to the memory's next s slot
                 s_out = mem._rows[mem._free]  # the free slot's s row: _commit takes it as s
             else:
