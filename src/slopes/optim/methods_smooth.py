@@ -205,6 +205,10 @@ class Newton(Method):
         p = self.problem
         x, f, g = state
         H = p.hess(x)
+        for name, a in (("gradient", g), ("Hessian", H)):  # no Newton direction: a failure, not a raise
+            if not np.isfinite(a).all():
+                why = f"the {name} at x has non-finite entries: no Newton direction exists"
+                return StepInfo(x, f, g, 0.0, _NAN, state, {"failed": why})
         r = newton_step(p.f, x, grad_f=p.grad, hess_f=p.hess, fx=f, gx=g, Hx=H,
                         line_search=p.line_search or "strong_wolfe",
                         value_and_grad=p.value_and_grad if p.joint else None, **self.opts)
