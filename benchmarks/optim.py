@@ -20,6 +20,25 @@ Reported per problem: iterations, f and gradient evaluations, final f, max|grad|
 returned x (recomputed here, not taken from the solver), success flag and wall time per
 solve (median of repeats). Then the issue-5 targets as PASS / MISS with the numbers, and
 Newton's quadratic convergence on an L2-regularised logistic loss.
+
+A change meant to keep the arithmetic keeps every iterate's bits; to check it::
+
+    PYTHONPATH=/tmp/base/src python benchmarks/optim.py --iterates-save /tmp/iterates.pkl
+    python benchmarks/optim.py --iterates-compare /tmp/iterates.pkl
+
+(bfgs and lbfgs, with ``jac=`` and with AD, on the MGH set and speed.py's 100-D chained and
+extended Rosenbrocks: every iterate, f, max|g|, step, evaluation count and the result.)
+
+Instructions per solve of speed.py's L-BFGS rows (``--solves N`` runs one warm-up solve and N
+more; the difference of two N over their difference is one solve's work, whatever the load)::
+
+    for n in 0 5; do
+      OPENBLAS_NUM_THREADS=1 PYTHONHASHSEED=0 valgrind --tool=cachegrind --cache-sim=no \
+        --cachegrind-out-file=/dev/null python benchmarks/optim.py --solves $n --row lbfgs --solver jac \
+        2>&1 | grep "I *refs"
+    done
+
+(``--row lbfgs_ext`` for the extended Rosenbrock; ``--solver scipy`` or ``ad`` for the others.)
 """
 
 from __future__ import annotations
@@ -240,10 +259,77 @@ def environment():
           f"load average {', '.join(f'{v:.2f}' for v in la)}\n")
 
 
+def iterates():
+    """``{(problem, method, "jac" or "ad"): bytes of every iterate and of the result}``."""
+    from speed import GTOL as SPEED_GTOL, ROSENBROCKS
+
+    runs = {}
+    for key, (_, fun_sl, fun_np, grad_np) in ROSENBROCKS.items():
+        x0 = np.tile([-1.2, 1.0], 50)
+        runs[key] = (fun_sl, fun_np, grad_np, x0, SPEED_GTOL)
+    for p in sl.problems.MGH:
+        c = Counted(p)
+        runs[p.name] = (p.fun, c.f, c.g, np.array(p.x0, dtype=np.float64), GTOL)
+    out = {}
+    for name, (fun_ad, fun, grad, x0, gtol) in runs.items():
+        for method in ("lbfgs", "bfgs"):
+            for kind, kw in (("jac", dict(jac=grad)), ("ad", {})):
+                r = sl.minimize(fun if kind == "jac" else fun_ad, x0, method=method, gtol=gtol,
+                                maxiter=MAXITER, record_x=True, **kw)
+                h = r.history
+                out[(name, method, kind)] = (
+                    r.x.tobytes(), r.fun, r.grad.tobytes(), r.nit, r.nfev, r.ngev, r.success, r.message,
+                    r.x_best.tobytes(), r.fun_best, h.x.tobytes(), h.f.tobytes(), h.grad_norm.tobytes(),
+                    h.step_size.tobytes(), h.lr.tobytes(), h.nfev.tobytes())
+    return out
+
+
+def compare_iterates(path) -> int:
+    import pickle
+
+    with open(path, "rb") as fh:
+        ref = pickle.load(fh)
+    now = iterates()
+    differ = [k for k in ref if now.get(k) != ref[k]]
+    print(f"{len(ref)} runs compared bit for bit; differ: {differ or 'none'}")
+    return 1 if differ else 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="one timed repeat instead of seven")
+    ap.add_argument("--iterates-save", metavar="PATH", help="save every run's iterates (pickle) and exit")
+    ap.add_argument("--iterates-compare", metavar="PATH", help="compare every run's iterates with a saved file")
+    ap.add_argument("--solves", type=int, metavar="N", help="run N L-BFGS solves of a speed.py row and exit")
+    ap.add_argument("--row", choices=("lbfgs", "lbfgs_ext"), default="lbfgs", help="with --solves")
+    ap.add_argument("--solver", choices=("jac", "ad", "scipy"), default="jac", help="with --solves")
     args = ap.parse_args(argv)
+    if args.solves is not None:
+        from speed import ROSENBROCKS, lbfgs_solver
+
+        if args.solver == "scipy":
+            from scipy.optimize import minimize as scipy_minimize
+
+            solve = lbfgs_solver(args.row, scipy_minimize=scipy_minimize)
+        else:
+            solve = lbfgs_solver(args.row, **({"jac": ROSENBROCKS[args.row][3]} if args.solver == "jac" else {}))
+        for _ in range(1 + args.solves):  # the first: imports, traces and caches warm
+            solve()
+        return 0
+    if args.iterates_save:
+        import pickle
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            runs = iterates()
+        with open(args.iterates_save, "wb") as fh:
+            pickle.dump(runs, fh)
+        print(f"{len(runs)} runs saved to {args.iterates_save}")
+        return 0
+    if args.iterates_compare:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return compare_iterates(args.iterates_compare)
     repeats = 1 if args.quick else 7
     t0 = time.perf_counter()
     environment()

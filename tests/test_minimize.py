@@ -363,3 +363,44 @@ def test_history_rows_read_as_columns_and_survive_pickling():
     np.testing.assert_array_equal(h.x[-1], r.x)
     with pytest.raises(AttributeError, match="no field 'fx'"):
         h.fx
+
+
+@pytest.mark.parametrize("method", ["bfgs", "lbfgs"])
+@pytest.mark.parametrize("bad, why", [(np.inf, "the gradient at x has non-finite entries"),
+                                      (1e200, "overflows")])
+def test_a_gradient_without_a_finite_slope_stops_the_run_cleanly(method, bad, why):
+    # an infinite entry (or one whose square overflows) makes g.g = inf: the first trial step
+    # 1 / |g| was 0, which the line search refused with a ValueError. Now the run stops as a
+    # method failure at the starting point, its value that of scipy's Rosenbrock
+    optimize = pytest.importorskip("scipy.optimize")
+
+    def jac(x):
+        g = optimize.rosen_der(x)
+        if abs(x[0]) > 1.1:
+            g[3] = bad
+        return g
+
+    x0 = np.tile([-1.2, 1.0], 5)
+    with np.errstate(all="ignore"):
+        r = sl.minimize(optimize.rosen, x0, jac=jac, method=method)
+    assert r.status == 4 and not r.success and why in r.message, r.message
+    assert r.nit == 0 and np.array_equal(r.x_best, x0) and r.fun_best == optimize.rosen(x0)
+
+
+@pytest.mark.parametrize("which", ["gradient", "Hessian"])
+def test_newton_with_a_non_finite_derivative_stops_the_run_cleanly(which):
+    # newton_direction refuses a non-finite g or H with a ValueError, which used to end the
+    # run with a traceback: it is a method failure at that point, the best point kept
+    optimize = pytest.importorskip("scipy.optimize")
+
+    def spoil(a):
+        a = np.array(a, dtype=float)
+        a.flat[3] = np.inf
+        return a
+
+    jac = (lambda x: spoil(optimize.rosen_der(x))) if which == "gradient" else optimize.rosen_der
+    hess = (lambda x: spoil(optimize.rosen_hess(x))) if which == "Hessian" else optimize.rosen_hess
+    x0 = np.tile([-1.2, 1.0], 5)
+    r = sl.minimize(optimize.rosen, x0, jac=jac, hess=hess, method="newton")
+    assert r.status == 4 and f"the {which} at x has non-finite entries" in r.message, r.message
+    assert r.nit == 0 and np.array_equal(r.x_best, x0) and r.fun_best == optimize.rosen(x0)

@@ -12,6 +12,7 @@ A method is a small class registered in :data:`METHODS` by name::
         def init(self, x, f, g) -> state
         def step(self, state, k) -> StepInfo
         def optimality(self, x, f, g) -> float     # default max|g|; nan = none
+        wolfe_steps: bool                    # steps as a strong Wolfe search returns them
 
 Methods never count evaluations (the :class:`Problem` does) and never decide
 convergence (the driver does).
@@ -96,6 +97,15 @@ class Problem:
     projection, prox, L, f_star, data, batch_size, shuffle, seed, epochs :
         Passed through from :func:`slopes.minimize` (may be None).
 
+    Attributes
+    ----------
+    copy_grad : bool
+        Whether each gradient is copied as it comes (true when ``grad`` or ``value_and_grad``
+        is given here: the user's code, which may fill and return one buffer at every call;
+        a method keeps the last gradient past the next evaluation). It is false for AD's
+        derivatives, set after construction, and :func:`slopes.minimize` clears it for
+        chunked sums: their arrays are new at every call.
+
     Examples
     --------
     >>> p = Problem(lambda x: float(x @ x), lambda x: 2 * x, lambda x: 2 * np.eye(x.size))
@@ -111,6 +121,7 @@ class Problem:
         self._grad = grad
         self._hess = hess
         self._vg = value_and_grad
+        self.copy_grad = grad is not None or value_and_grad is not None
         self.dtype = np.dtype(dtype)
         self.projection = projection
         self.prox = prox
@@ -174,9 +185,12 @@ class Problem:
         return self._as_grad(self._grad(x, *args), x)
 
     def _as_grad(self, g, x):
-        """``g`` as an array of ``x``'s shape and the problem's dtype (``g`` itself when it is one)."""
+        """``g`` as an array of ``x``'s shape and the problem's dtype (``g`` itself when it is one),
+        a copy of it when :attr:`copy_grad`."""
         if type(g) is np.ndarray and g.dtype is self.dtype and type(x) is np.ndarray and g.shape == x.shape:
-            return g
+            return g.copy() if self.copy_grad else g
+        if self.copy_grad:
+            return np.array(g, dtype=self.dtype, copy=True).reshape(_shape(x))
         return np.asarray(g, dtype=self.dtype).reshape(_shape(x))
 
     def value_and_grad(self, x, *args):
@@ -202,11 +216,44 @@ class Problem:
             g = self._grad(x, *args)
         else:
             return scalar_value((self._fun if self._f is None else self._f)(x, *args)), self.grad(x, *args)
-        # the checks of _as_grad and scalar_value inline, for the common case: once per evaluation
-        if type(g) is not np.ndarray or g.dtype is not self.dtype or type(x) is not np.ndarray \
-                or g.shape != x.shape:
-            g = self._as_grad(g, x)
-        return float(f) if isinstance(f, float) else scalar_value(f), g
+        return float(f) if isinstance(f, float) else scalar_value(f), self._as_grad(g, x)
+
+    def evaluator(self):
+        """:meth:`value_and_grad` for one argument ``x``, specialized to how this problem evaluates
+        now: a method's per-iteration path (the same values and counts, fewer checks per call).
+
+        After the first evaluation the path is known: the staged replay (for an ``x`` of the
+        shape and dtype it was traced for; any other ``x`` takes the general path) or the
+        user's ``fun`` and ``jac``, whose output was checked at the first call.
+
+        >>> p = Problem(lambda x: float(x @ x), lambda x: 2 * x)
+        >>> p.value_and_grad(np.ones(2))[0], p.evaluator()(np.full(2, 3.0))[1].tolist(), (p.nfev, p.ngev)
+        (2.0, [6.0, 6.0], (2, 2))
+        """
+        direct = self._direct
+        if direct is not None:
+            shape, dtype, replay, calls = direct
+
+            def staged(x):
+                if type(x) is np.ndarray and x.shape == shape and x.dtype is dtype:
+                    self.nfev += calls
+                    self.ngev += 1
+                    f, g = replay(x)
+                    return float(f), g
+                return self.value_and_grad(x)
+
+            return staged
+        if self._vg is None and self._f is None and self._output_checked and self._grad is not None:
+            fun, jac = self._user_fun, self._grad
+
+            def user(x):
+                self.nfev += 1
+                self.ngev += 1
+                f = fun(x)
+                return (f if type(f) is float else scalar_value(f)), self._as_grad(jac(x), x)
+
+            return user
+        return self.value_and_grad
 
     @property
     def joint(self) -> bool:
@@ -234,11 +281,13 @@ _idamax = None  # BLAS idamax, imported at the first use (scipy.linalg is slow t
 
 
 def _load_idamax():
+    """BLAS ``idamax`` (imported once)."""
     global _idamax
-    from scipy.linalg.blas import idamax
+    if _idamax is None:
+        from scipy.linalg.blas import idamax
 
-    _idamax = idamax
-    return idamax
+        _idamax = idamax
+    return _idamax
 
 
 def _max_abs(a) -> float:
@@ -405,6 +454,12 @@ class Method:
     #: which of ``projection`` (also ``bounds=``) and ``prox`` the method uses; minimize
     #: refuses the others instead of ignoring them.
     constraints: frozenset = frozenset()
+    #: whether every step the method returns is as a strong Wolfe search accepts it: ``x`` a new
+    #: array the method never writes to, ``g`` with finite entries only (its slope along the
+    #: direction was finite) and ``step_size`` the length ``|x_new - x|``. The driver then keeps
+    #: the best point without a copy, reads ``max|g|`` in one BLAS call and bounds ``max|x|``
+    #: by the steps' lengths instead of a pass over ``x``.
+    wolfe_steps: bool = False
 
     def __init__(self, problem: Problem, options: dict):
         self.problem = problem
@@ -484,7 +539,8 @@ class DivergenceWatch:
 
     def __init__(self, x0, f0):
         self.f0 = float(f0)
-        self.xmax = self.X_GROWTH * (1.0 + _max_abs(x0))
+        self.x0max = _max_abs(x0)
+        self.xmax = self.X_GROWTH * (1.0 + self.x0max)
         self.fmax = self.f0 + self.F_GROWTH * (1.0 + abs(self.f0))
         self.xmax2 = self.xmax * self.xmax
 

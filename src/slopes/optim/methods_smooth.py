@@ -20,7 +20,7 @@ import numpy as np
 from . import transforms as _tr
 from .base import apply_updates
 from .base import learning_rate as _read_lr
-from .linesearch import backtracking, strong_wolfe
+from .linesearch import _precheck, backtracking, strong_wolfe
 from .methods_base import Method, StepInfo, _norm, register_method
 from .more_thuente import search
 from .newton import newton_step
@@ -35,6 +35,14 @@ _NAN = float("nan")
 def _failed(shape, x, f, g, state, why):
     """The step that stays at ``x`` (flat, as are ``g``'s) because its search failed for ``why``."""
     return StepInfo(x.reshape(shape), f, g.reshape(shape), 0.0, _NAN, state, {"failed": why})
+
+
+def _no_search(x, d, f, g, slope):
+    """Why no search can start from ``x`` along ``d``, where ``slope = g.d`` is not negative
+    and finite (``g`` zero or not finite, ``d`` not finite, or ``g.d`` overflowing): a search
+    from a non-finite slope would take a first step of 0 or nan."""
+    why = None if math.isfinite(slope) else _precheck(x, d, f, g)[0]
+    return "line search: " + (why or f"not a descent direction: g.d = {slope:.3g}")
 
 
 def _line_search(problem, kind, x, d, f, g, step, c1, c2):
@@ -197,6 +205,10 @@ class Newton(Method):
         p = self.problem
         x, f, g = state
         H = p.hess(x)
+        for name, a in (("gradient", g), ("Hessian", H)):  # no Newton direction: a failure, not a raise
+            if not np.isfinite(a).all():
+                why = f"the {name} at x has non-finite entries: no Newton direction exists"
+                return StepInfo(x, f, g, 0.0, _NAN, state, {"failed": why})
         r = newton_step(p.f, x, grad_f=p.grad, hess_f=p.hess, fx=f, gx=g, Hx=H,
                         line_search=p.line_search or "strong_wolfe",
                         value_and_grad=p.value_and_grad if p.joint else None, **self.opts)
@@ -207,9 +219,10 @@ class Newton(Method):
 
 
 def _flat_value_and_grad(problem, shape):
-    """``problem.value_and_grad`` on flat vectors, for a problem whose ``x`` has ``shape``."""
+    """``problem.value_and_grad`` on flat vectors, for a problem whose ``x`` has ``shape``
+    (its :meth:`~slopes.optim.methods_base.Problem.evaluator` when ``x`` is flat)."""
     if len(shape) == 1:
-        return problem.value_and_grad
+        return problem.evaluator()
 
     def flat(z):
         fz, gz = problem.value_and_grad(z.reshape(shape))
@@ -247,6 +260,7 @@ class BFGS(Method):
     needs = frozenset({"grad"})
     options = {"c1": 1e-4, "c2": 0.9, "xtol": 1e-14, "initial_scaling": False}
     default_maxiter = 1000
+    wolfe_steps = True  # both searches return x + t d (a new array) and a gradient of finite slope
 
     def init(self, x, f, g):
         self.shape = x.shape
@@ -271,6 +285,8 @@ class BFGS(Method):
             if not slope < 0:
                 H, first, f_prev = np.eye(x.size), True, None
                 d, slope = -g, -float(g @ g)
+            if not -math.inf < slope < 0:  # -g is no direction either: g zero or not finite
+                return _failed(self.shape, x, f, g, state, _no_search(x, d, f, g, slope))
             if f_prev is None:
                 t0 = min(1.0, 1.01 / max(math.sqrt(-slope), 1e-300))
             else:
@@ -319,6 +335,7 @@ class LBFGS(Method):
     needs = frozenset({"grad"})
     options = {"m": 10, "c1": 1e-3, "c2": 0.9, "xtol": 0.1, "max_trials": 20}
     default_maxiter = 1000
+    wolfe_steps = True  # the search returns x + t d (a new array) and a gradient of finite slope
     MAX_STEP = 1e10
 
     def init(self, x, f, g):
@@ -340,11 +357,10 @@ class LBFGS(Method):
             if not slope < 0 and mem._order:  # rounding made H indefinite: restart from -g
                 mem.clear()
                 d, slope = mem._direction(g)
-            if not slope < 0:  # g is zero or not finite: no direction to search
-                why = f"line search: not a descent direction: g.d = {slope:.3g}"
-                return _failed(self.shape, x, f, g, state, why)
-            if self.narrow is None:  # d is in the memory's next s slot: trial steps go there
-                s_out = d
+            if not -math.inf < slope < 0:  # g is zero or not finite: no direction to search
+                return _failed(self.shape, x, f, g, state, _no_search(x, d, f, g, slope))
+            if self.narrow is None:  # trial steps go to the memory's next s slot
+                s_out = mem._rows[mem._free]  # the free slot's s row: _commit takes it as s
             else:
                 d, s_out = d.astype(self.narrow), None
             t0 = 1.0 if mem._order else min(1.0 / math.sqrt(-slope), max_step)

@@ -216,9 +216,7 @@ def search(value_and_grad, x, d, f0, slope0, step, c1, c2, xtol, max_step, max_t
     judged up to f's own rounding (``4 eps |f(x)|``, eps of ``x``'s dtype): close to a
     minimum, where ``c1 t g.d`` falls below it, a step that meets the curvature
     condition is taken even when f came out an ulp above ``f(x)``. ``s_out`` (an array of
-    ``x``'s shape and dtype), when given, receives each trial's step ``t d``; it may be
-    ``d`` itself (then a first trial of length 1 copies nothing, and ``d`` is copied
-    before ``s_out`` changes).
+    ``x``'s shape and dtype, not ``d`` itself), when given, receives each trial's step ``t d``.
 
     Returns
     -------
@@ -245,11 +243,10 @@ def search(value_and_grad, x, d, f0, slope0, step, c1, c2, xtol, max_step, max_t
     while True:
         if s_out is None:
             x_t = x + t * d
-        elif t == 1.0 and s_out is d:  # the caller's direction is already where the step goes
+        elif t == 1.0:  # the step is d: a copy, and x + d (the same bits as x + 1.0 * d)
+            s_out[...] = d
             x_t = x + d
         else:
-            if s_out is d:  # keep the direction: s_out now takes t d
-                d = d.copy()
             x_t = x + np.multiply(d, t, s_out)
         f_t, g_t = value_and_grad(x_t)
         s_t = float(g_t.dot(d))

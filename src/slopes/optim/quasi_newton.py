@@ -254,6 +254,9 @@ class LBFGSMemory:
         # H0 = gamma I, the identity until a pair is stored; a 0-d array, which NumPy
         # multiplies by with less conversion work than a Python float (the same product)
         self._gamma = np.ones(())
+        # the m-sized intermediates of _direction and _commit (u, w, D u, the new column of
+        # R^-1 before scaling) and the scale -1 / y.s: written in place, never allocated
+        self._scratch = (np.zeros(m1), np.zeros(m1), np.zeros(m1), np.zeros(m1), np.zeros(()))
 
     def _buffers(self, n):
         if self._W is None:
@@ -263,6 +266,9 @@ class LBFGSMemory:
             # views made once (a list lookup costs less than NumPy's indexing): each row of W,
             # and z = W g and W y with their S and Y parts, filled by W.dot(., out=)
             self._rows = list(W)
+            # the direction has its own buffer: written into a row of W, d = c W would overlap
+            # its input, which NumPy resolves with a temporary and a copy at every direction
+            self._d = np.zeros(n)
             z, wy = np.zeros(2 * m1 + 1), np.zeros(2 * m1 + 1)
             self._products = (z, z[:m1], z[m1:2 * m1], wy, wy[:m1], wy[m1:2 * m1])
         elif n != self._n:
@@ -290,8 +296,8 @@ class LBFGSMemory:
 
         With ``g_new`` and ``g`` (flat float arrays of the stored length, unchecked: the
         method's own) it first writes ``y = g_new - g``, and with ``x_new`` and ``x`` also
-        ``s = x_new - x`` (else ``s`` is already in the free slot, where :meth:`_direction` put
-        ``d`` and a line search its trial step).
+        ``s = x_new - x`` (else ``s`` is already in the free slot's row ``_rows[_free]``, whose
+        coefficient in ``c`` is zero, where a line search wrote its step ``t d``).
         """
         W, j, m1, rows = self._W, self._free, self.m + 1, self._rows
         s, y = rows[j], rows[m1 + j]
@@ -318,7 +324,9 @@ class LBFGSMemory:
         dvec[j] = ys
         # the new pair is the newest: R grows by the column (s_i . y) over the older pairs,
         # R^-1 by the column -R^-1 (s_i . y) / y.s, which is row j of R^-T
-        np.multiply(Wy_s.dot(Rt), -1.0 / ys, Rt_rows[j])
+        _, _, _, column, scale = self._scratch
+        scale[()] = -1.0 / ys
+        np.multiply(Wy_s.dot(Rt, column), scale, Rt_rows[j])
         Rt[j, j] = 1.0 / ys
         order = self._order
         order.append(j)
@@ -334,8 +342,7 @@ class LBFGSMemory:
     def _direction(self, g):
         """``(d, g . d)`` with ``d = -H g``, for a flat float ``g`` of the stored length (unchecked).
 
-        ``d`` is written into the free slot's ``s`` row (its coefficient in ``c`` is zero), so a
-        step of length 1 along it needs no copy; it is valid until the next pair is stored.
+        ``d`` is the memory's own buffer, valid until the next direction.
         """
         W = self._W if self._W is not None else self._buffers(g.shape[0])
         rows = self._rows
@@ -346,14 +353,15 @@ class LBFGSMemory:
         gamma = self._gamma
         # -H g = -gamma g + S^T R^-T w + gamma Y^T u   (BNS eq. 3.1 multiplied out), with
         # u = R^-1 S g and w = gamma (Y g - Y Y^T u) - D u
-        u = zS.dot(Rt)
-        w = YY.dot(u)
+        u, w, du, _, _ = self._scratch
+        zS.dot(Rt, u)
+        YY.dot(u, w)
         np.subtract(zY, w, w)
-        w *= gamma
-        w -= dvec * u
+        np.multiply(w, gamma, w)
+        np.subtract(w, np.multiply(dvec, u, du), w)
         Rt.dot(w, cS)
         np.multiply(u, gamma, cY)
-        d = rows[self._free]
+        d = self._d
         c.dot(W, d)
         return d, float(c.dot(z))
 

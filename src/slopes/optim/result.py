@@ -54,10 +54,24 @@ class History:
         self.add(*(values[k] for k in _FIELDS), x=x)
 
     def add(self, f, grad_norm, step_size, lr, nfev, ngev, nhev, x=None) -> None:
-        """Add a row given in field order (the driver's per-iteration call)."""
+        """Add a row given in field order."""
         self._data.append((f, grad_norm, step_size, lr, nfev, ngev, nhev))
         if self.record_x:
-            self._x.append(np.array(x, copy=True))
+            self.add_x(x)
+
+    def appender(self):
+        """``append(row)`` for a row tuple in field order: the driver's per-iteration call (one
+        ``list.append``, no Python frame); with ``record_x`` the iterate goes to :meth:`add_x`.
+
+        >>> h = History()
+        >>> h.appender()((1.0, 2.0, np.nan, 0.1, 1, 1, 0)); h.f.tolist()
+        [1.0]
+        """
+        return self._data.append
+
+    def add_x(self, x) -> None:
+        """Record the iterate of the row just added (a copy)."""
+        self._x.append(np.array(x, copy=True))
 
     def __len__(self) -> int:
         return len(self.__dict__.get("_data", ()))
