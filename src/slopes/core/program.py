@@ -5,7 +5,8 @@ whose arguments are earlier variables or constants) and outputs. It is built
 by :func:`slopes.core.staging.trace_program`, then
 
 * :meth:`Program.optimize` removes work that cannot change the outputs:
-  identities (``x * 1``, ``x + 0``, ``eye @ x``, a reshape or broadcast to the shape it
+  identities (``x * 1``, ``x - 0.0``, ``x + (-0.0)`` -- not ``x + 0.0``, which turns
+  ``-0.0`` into ``0.0`` --, ``eye @ x``, a reshape or broadcast to the shape it
   already has, a cast to the dtype it already has -- the zero and identity
   cotangents a backward pass is full of), common subexpressions (the same
   primitive on the same arguments with the same parameters), chains of
@@ -132,6 +133,15 @@ def _is_const(ref, value):
     return v.size <= 64 and bool(np.all(v == value))
 
 
+def _is_signed_zero(ref, negative):
+    """Whether ``ref`` is a constant zero of the sign given: ``x + (-0.0)`` and ``x - 0.0`` are
+    ``x`` for every x, but ``x + 0.0`` turns ``-0.0`` into ``0.0``, so it is no identity."""
+    if not _is_const(ref, 0):
+        return False
+    v = ref.value
+    return bool(np.all(np.signbit(v.flat[0] if isinstance(v, np.ndarray) and not any(v.strides) else v) == negative))
+
+
 def _nonzero(v):
     return (type(v) in (int, float) or isinstance(v, (np.generic, np.ndarray))) and bool(np.all(v != 0))
 
@@ -141,8 +151,8 @@ def _nonzero(v):
 _IDENTITY = {
     "multiply": [(0, lambda e: _is_const(e.ins[1], 1)), (1, lambda e: _is_const(e.ins[0], 1))],
     "divide": [(0, lambda e: _is_const(e.ins[1], 1))],
-    "add": [(0, lambda e: _is_const(e.ins[1], 0)), (1, lambda e: _is_const(e.ins[0], 0))],
-    "subtract": [(0, lambda e: _is_const(e.ins[1], 0))],
+    "add": [(0, lambda e: _is_signed_zero(e.ins[1], True)), (1, lambda e: _is_signed_zero(e.ins[0], True))],
+    "subtract": [(0, lambda e: _is_signed_zero(e.ins[1], False))],
     "reshape": [(0, lambda e: True)],
     "broadcast_to": [(0, lambda e: True)],
     "sum_to": [(0, lambda e: True)],
