@@ -63,10 +63,10 @@ class Const:
 
     def key(self):
         v = self.value
-        if type(v) in (int, bool):
-            return ("c", type(v), v)
-        if type(v) in (float, complex) or isinstance(v, np.generic):  # every bit: 0.0 and -0.0 differ
-            return ("c", type(v), _bits(v))
+        if type(v) in (int, bool, float, complex) or isinstance(v, np.generic):  # every bit: 0.0 and -0.0 differ
+            bits = program_memo.scalar_key(v)
+            if bits is not None:
+                return ("c", *bits)
         return ("c", id(v))
 
     def __repr__(self):
@@ -77,7 +77,7 @@ class Const:
 
 
 class Aval(NamedTuple):
-    """A value's shape and dtype, all :meth:`Program.add` reads of it: a result recorded
+    """A value's shape and dtype, all :meth:`Program.record` reads of it: a result recorded
     before (or without) being computed."""
 
     shape: tuple
@@ -107,17 +107,12 @@ def _freeze(v):
     if isinstance(v, dict):
         return ("dict",) + tuple((k, _freeze(v[k])) for k in sorted(v))
     if type(v) in (float, complex) or isinstance(v, np.generic):
-        return (type(v).__name__, _bits(v))
+        return program_memo.scalar_key(v) or ("id", id(v))
     try:
         hash(v)
     except TypeError:
         return ("id", id(v))
     return (type(v).__name__, v)
-
-
-def _bits(v):
-    """A number's bytes: equal for the same bits only (0.0 is not -0.0, a NaN equals its copy)."""
-    return np.asarray(v).tobytes() if not isinstance(v, np.generic) or not v.dtype.hasobject else ("id", id(v))
 
 
 def _is_const(ref, value):
@@ -128,9 +123,14 @@ def _is_const(ref, value):
         return v == value
     if not isinstance(v, np.ndarray):
         return False
-    if v.size and not any(v.strides):  # one value broadcast (a sum's cotangent of ones): read once, any size
-        return bool(v.flat[0] == value)
+    v = _probe(v)
     return v.size <= 64 and bool(np.all(v == value))
+
+
+def _probe(v):
+    """A constant array's values to test: one element of a value broadcast (a sum's cotangent
+    of ones), read once whatever the size; else the array."""
+    return v.flat[:1] if v.size and not any(v.strides) else v
 
 
 def _is_signed_zero(ref, negative):
@@ -139,7 +139,7 @@ def _is_signed_zero(ref, negative):
     if not _is_const(ref, 0):
         return False
     v = ref.value
-    return bool(np.all(np.signbit(v.flat[0] if isinstance(v, np.ndarray) and not any(v.strides) else v) == negative))
+    return bool(np.all(np.signbit(_probe(v) if isinstance(v, np.ndarray) else v) == negative))
 
 
 def _nonzero(v):
@@ -694,8 +694,8 @@ class Program:
         else:  # the constants and functions are the same objects or the same bits (program_memo)
             src, code, ns = done
             ns = dict(ns)
-        if "flat_slots" in ns:  # each compiled function keeps its own last flat results
-            ns["flat_slots"] = [None] * len(ns["flat_slots"])
+            if "flat_slots" in ns:  # each compiled function keeps its own last flat results
+                ns["flat_slots"] = [None] * len(ns["flat_slots"])
         exec(code, ns)  # noqa: S102 - source generated from the traced program above
         fn = ns["replay"]
         fn.source = src
@@ -711,9 +711,10 @@ class Program:
         if len(eqs) != len(self.equations) or len(outs) != len(self.outputs) or not (
                 all(map(operator.is_, eqs, self.equations)) and all(map(operator.is_, outs, self.outputs))):
             return None
-        # what lowering reads besides the program: Numba or not, and the kernels' and row loops' thresholds
+        # what lowering reads besides the program: Numba or not, the kernels' and row loops'
+        # thresholds, and whether the leaves' fusion is done already
         return ("compiled", key, bool(bare), self.kernels, tiling.MIN_BYTES, tiling.BLOCK_BYTES,
-                kernel_module.MIN_SIZE)
+                kernel_module.MIN_SIZE, bool(getattr(self, "fuse_leaves_done", False)))
 
     def __str__(self):
         def show(r):

@@ -37,7 +37,7 @@ import numpy as np
 
 from .trace import Primitive
 
-__all__ = ["content_key", "lookup", "store", "clear", "SIZE", "MAX_PINNED_BYTES"]
+__all__ = ["content_key", "lookup", "store", "clear", "scalar_key", "SIZE", "MAX_PINNED_BYTES"]
 
 #: Entries kept (optimized programs and compiled functions together).
 SIZE = 256
@@ -81,17 +81,24 @@ def content_key(program):
                     break
             eqs.append((prim, ins, _const(params, pinned) if params else None, out))
         outs = _refs(program.outputs, pinned)
-    except _Unkeyable:
+        key = (tuple(program.avals.items()), tuple(program.inputs), tuple(eqs), outs)
+        hash(key)
+    except (_Unkeyable, TypeError):  # TypeError: something unhashable among the avals
         return None
-    return (tuple(program.avals.items()), tuple(program.inputs), tuple(eqs), outs)
+    return key
 
 
 def _refs(refs, pinned):
     return tuple(r if type(r) is int else _const(r.value, pinned) for r in refs)
 
 
-def _scalar(v):
-    """Exact bits of a Python or NumPy scalar, or None for other values (-0.0 is not 0.0)."""
+def scalar_key(v):
+    """``(type, exact bits)`` of a Python or NumPy scalar, or None for other values: equal for
+    the same bits only (-0.0 is not 0.0; a NaN equals its copy, not another payload).
+
+    >>> scalar_key(0.0) == scalar_key(-0.0), scalar_key(1) == scalar_key(1.0)
+    (False, False)
+    """
     t = type(v)
     if t in _PLAIN:
         return (t, v)
@@ -104,7 +111,7 @@ def _scalar(v):
 
 def _const(v, pinned):
     """The key of a constant (or a parameter value)."""
-    found = _scalar(v)
+    found = scalar_key(v)
     if found is not None:
         return found
     if type(v) is np.ndarray:
@@ -160,12 +167,7 @@ def lookup(key):
     >>> store(("doc", 1), "x"); lookup(("doc", 1)), lookup(("doc", 2)), lookup(None)
     ('x', None, None)
     """
-    if key is None:
-        return None
-    try:
-        return _entries.get(key)
-    except TypeError:  # an unhashable primitive
-        return None
+    return None if key is None else _entries.get(key)
 
 
 def store(key, value) -> None:
@@ -179,10 +181,7 @@ def store(key, value) -> None:
     with _lock:
         while len(_entries) >= SIZE:
             del _entries[next(iter(_entries))]
-        try:
-            _entries[key] = value
-        except TypeError:  # an unhashable primitive: not kept
-            pass
+        _entries[key] = value
 
 
 def clear() -> None:
