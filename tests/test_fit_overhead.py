@@ -460,22 +460,3 @@ def test_the_tree_builder_is_compiled_once_for_many_fit_calls():
         fit(loss, params(2), (X, Y), optimizer=so.adam(0.01), epochs=1, batch_size=35, progress=False)
     info = tree_builder.cache_info()
     assert info.misses == 1 and info.hits == 2  # the step's (params, state) builder, made once
-
-
-def test_the_epoch_loss_is_numpys_weighted_average_bit_for_bit():
-    from slopes.ml.callbacks import TrainHistory
-    from slopes.ml.training import _epoch_loss
-
-    rng = np.random.default_rng(11)
-    for n, holes in ((29, ()), (29, (3, 17)), (5, (0, 1, 2, 3, 4)), (7, (6,))):
-        history = TrainHistory(("loss",), ("loss",))
-        values = rng.lognormal(size=n + 4) * 10.0 ** rng.integers(-3, 4, n + 4)
-        values[[4 + h for h in holes]] = np.nan
-        for v in values:
-            history.step.append(loss=float(v))
-        sizes = np.full(n, 64)
-        sizes[-1] = 5
-        got = _epoch_loss(history, 4, sizes)
-        kept = np.isfinite(values[4:])
-        want = float(np.average(values[4:][kept], weights=sizes[kept])) if kept.any() else np.nan
-        assert got == want or (np.isnan(got) and np.isnan(want))

@@ -227,10 +227,6 @@ def _row_loop_bytes():
     return MIN_BYTES
 
 
-def _producers(program):
-    return {e.out: e for e in program.equations}
-
-
 def _writers(program):
     """The variables whose equation can write its result into a part of a flat buffer
     (:func:`_writable`), but for the additions of a folded sum of ``scatter_add`` s."""
@@ -307,7 +303,6 @@ class _Rewrite:
 
     def __init__(self, program, group, writers):
         self.old, self.group = program, group
-        self.made = _producers(program)  # variable -> the equation that makes it
         self.writers = writers  # _writers(program)
         self.new = new = copy.copy(program)
         new.avals = dict(program.avals)
@@ -388,11 +383,11 @@ class _Rewrite:
             recall = sorted((s for s, views in slots.items() if tuple(old.avals[v] for v in views) == avals),
                             key=lambda s: [outputs.index(v) if v in outputs else -1 for v in slots[s]] != at)
             return self.add(tail, JOIN, parts, {"recall": tuple(recall)}, self.var((self.total,), dtype))
-        writers = [self.made.get(r) for r in parts]
-        first = min(self.index[e.out] for e in writers if e is not None) if any(writers) else tail
+        producers = [old.equations[self.index[r]] if r in self.index else None for r in parts]
+        first = min(self.index[e.out] for e in producers if e is not None) if any(producers) else tail
         buf = self.add(first - 0.5, EMPTY, [], {}, self.var((self.total,), dtype))
         done = []
-        for i, (r, e) in enumerate(zip(parts, writers)):
+        for i, (r, e) in enumerate(zip(parts, producers)):
             if r in self.writers and r not in self.replaced:
                 where = dict(self.part(i), eq=e)
                 self.replaced.add(self.add(self.index[r], INTO, list(e.ins) + [buf], where, r))
