@@ -29,16 +29,7 @@ A change meant to keep the arithmetic keeps every iterate's bits; to check it::
 (bfgs and lbfgs, with ``jac=`` and with AD, on the MGH set and speed.py's 100-D chained and
 extended Rosenbrocks: every iterate, f, max|g|, step, evaluation count and the result.)
 
-Instructions per solve of speed.py's L-BFGS rows (``--solves N`` runs one warm-up solve and N
-more; the difference of two N over their difference is one solve's work, whatever the load)::
-
-    for n in 0 5; do
-      OPENBLAS_NUM_THREADS=1 PYTHONHASHSEED=0 valgrind --tool=cachegrind --cache-sim=no \
-        --cachegrind-out-file=/dev/null python benchmarks/optim.py --solves $n --row lbfgs --solver jac \
-        2>&1 | grep "I *refs"
-    done
-
-(``--row lbfgs_ext`` for the extended Rosenbrock; ``--solver scipy`` or ``ad`` for the others.)
+Instructions per solve of speed.py's L-BFGS rows: ``benchmarks/lbfgs_work.py``.
 """
 
 from __future__ import annotations
@@ -271,16 +262,18 @@ def iterates():
         c = Counted(p)
         runs[p.name] = (p.fun, c.f, c.g, np.array(p.x0, dtype=np.float64), GTOL)
     out = {}
-    for name, (fun_ad, fun, grad, x0, gtol) in runs.items():
-        for method in ("lbfgs", "bfgs"):
-            for kind, kw in (("jac", dict(jac=grad)), ("ad", {})):
-                r = sl.minimize(fun if kind == "jac" else fun_ad, x0, method=method, gtol=gtol,
-                                maxiter=MAXITER, record_x=True, **kw)
-                h = r.history
-                out[(name, method, kind)] = (
-                    r.x.tobytes(), r.fun, r.grad.tobytes(), r.nit, r.nfev, r.ngev, r.success, r.message,
-                    r.x_best.tobytes(), r.fun_best, h.x.tobytes(), h.f.tobytes(), h.grad_norm.tobytes(),
-                    h.step_size.tobytes(), h.lr.tobytes(), h.nfev.tobytes())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, (fun_ad, fun, grad, x0, gtol) in runs.items():
+            for method in ("lbfgs", "bfgs"):
+                for kind, kw in (("jac", dict(jac=grad)), ("ad", {})):
+                    r = sl.minimize(fun if kind == "jac" else fun_ad, x0, method=method, gtol=gtol,
+                                    maxiter=MAXITER, record_x=True, **kw)
+                    h = r.history
+                    out[(name, method, kind)] = (
+                        r.x.tobytes(), r.fun, r.grad.tobytes(), r.nit, r.nfev, r.ngev, r.success, r.message,
+                        r.x_best.tobytes(), r.fun_best, h.x.tobytes(), h.f.tobytes(), h.grad_norm.tobytes(),
+                        h.step_size.tobytes(), h.lr.tobytes(), h.nfev.tobytes())
     return out
 
 
@@ -300,36 +293,17 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="one timed repeat instead of seven")
     ap.add_argument("--iterates-save", metavar="PATH", help="save every run's iterates (pickle) and exit")
     ap.add_argument("--iterates-compare", metavar="PATH", help="compare every run's iterates with a saved file")
-    ap.add_argument("--solves", type=int, metavar="N", help="run N L-BFGS solves of a speed.py row and exit")
-    ap.add_argument("--row", choices=("lbfgs", "lbfgs_ext"), default="lbfgs", help="with --solves")
-    ap.add_argument("--solver", choices=("jac", "ad", "scipy"), default="jac", help="with --solves")
     args = ap.parse_args(argv)
-    if args.solves is not None:
-        from speed import ROSENBROCKS, lbfgs_solver
-
-        if args.solver == "scipy":
-            from scipy.optimize import minimize as scipy_minimize
-
-            solve = lbfgs_solver(args.row, scipy_minimize=scipy_minimize)
-        else:
-            solve = lbfgs_solver(args.row, **({"jac": ROSENBROCKS[args.row][3]} if args.solver == "jac" else {}))
-        for _ in range(1 + args.solves):  # the first: imports, traces and caches warm
-            solve()
-        return 0
     if args.iterates_save:
         import pickle
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            runs = iterates()
+        runs = iterates()
         with open(args.iterates_save, "wb") as fh:
             pickle.dump(runs, fh)
         print(f"{len(runs)} runs saved to {args.iterates_save}")
         return 0
     if args.iterates_compare:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return compare_iterates(args.iterates_compare)
+        return compare_iterates(args.iterates_compare)
     repeats = 1 if args.quick else 7
     t0 = time.perf_counter()
     environment()

@@ -277,7 +277,7 @@ def test_memory_buffers_survive_many_drops():
 def walk_quadratic(mem, seed, n, top, steps, t, into_slot=False):
     """``steps`` L-BFGS steps of length ``t`` on ``x.A x / 2``, ``A = diag(1 .. top)``, from a random
     point; ``into_slot``: each step written into the memory's free slot, as the line search
-    writes it (else ``s`` is ``x_new - x``). Returns ``(A, x, g)`` and checks every pair is kept."""
+    writes it (else ``s`` is ``x_new - x``). Returns the last gradient and checks every pair is kept."""
     A = np.diag(np.linspace(1.0, top, n))
     x = np.random.default_rng(seed).standard_normal(n)
     g = A @ x
@@ -291,7 +291,7 @@ def walk_quadratic(mem, seed, n, top, steps, t, into_slot=False):
             x_new = x + t * d
             assert mem._commit(x_new, x, A @ x_new, g)[0]
         x, g = x_new, A @ x_new
-    return A, x, g
+    return g
 
 
 @pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # the refused pair's own products
@@ -300,7 +300,7 @@ def test_memory_directions_stay_finite_after_an_overflowed_trial_step():
     # failed search must not reach the next direction through 0 * inf
     n = 8
     mem = LBFGSMemory(m=3)
-    _, x, g = walk_quadratic(mem, 1, n, 10.0, 5, 0.2)
+    g = walk_quadratic(mem, 1, n, 10.0, 5, 0.2)
     mem._rows[mem._free][:] = np.inf  # the free slot after a trial step that overflowed
     mem.clear()  # what the method does after a failed search
     np.testing.assert_array_equal(mem.direction(g), -g)
@@ -357,7 +357,6 @@ def _runaway(factor):
 def test_a_wolfe_method_that_runs_away_is_still_stopped(monkeypatch, factor, why):
     from slopes.optim.methods_base import METHODS
 
-    sl.minimize(lambda x: 0.0, np.ones(2), jac=lambda x: np.zeros(2), method="lbfgs")  # methods registered
     monkeypatch.setitem(METHODS, "_fake_wolfe", _runaway(factor))
     # f = -sum(x) stays finite and far from its growth limit while x grows 1000x a step
     r = sl.minimize(lambda x: float(np.tanh(-x.sum())), np.ones(3), jac=lambda x: np.ones(3),
@@ -380,7 +379,6 @@ def test_a_float32_step_rounded_past_the_growth_limit_is_stopped(monkeypatch):
         step = s if k == 0 else 0.0
         return (x.astype(np.float64) + step).astype(np.float32), step
 
-    sl.minimize(lambda x: 0.0, np.ones(2), jac=lambda x: np.zeros(2), method="lbfgs")  # methods registered
     monkeypatch.setitem(METHODS, "_fake_wolfe", _FakeWolfe(move))
     r = sl.minimize(lambda x: 0.0, np.array([0.5], np.float32), jac=lambda x: np.ones(1, np.float32),
                     method="_fake_wolfe", maxiter=5)
