@@ -42,6 +42,8 @@ from .kernels import expression, is_scalar_function, leaf_ok, load, scalar_helpe
 
 __all__ = ["row_kernel"]
 
+_CHUNK = 32  # rows whose values are computed together (measured: 16 to 64 within 5%)
+
 # helpers shared by every kernel: only these loops may be reassociated (vectorized sums)
 _HELPERS = """import numba
 import numpy as np
@@ -55,18 +57,6 @@ def _dot(a, i, v):
     for j in range(v.shape[0]):
         s += a[i, j] * v[j]
     return s
-
-
-@numba.njit(cache=True, nogil=True, fastmath=_FAST)
-def _dot4(a, i, v):
-    s0 = s1 = s2 = s3 = np.{dt}(0)
-    for j in range(v.shape[0]):
-        vj = v[j]
-        s0 += a[i, j] * vj
-        s1 += a[i + 1, j] * vj
-        s2 += a[i + 2, j] * vj
-        s3 += a[i + 3, j] * vj
-    return s0, s1, s2, s3
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FAST)
@@ -203,7 +193,7 @@ class _KernelWriter:
             r, other, oh = e.ins[mine], e.ins[1 - mine], how[1 - mine]
             if oh == "row" or len(self.p._aval_of(other)[0]) == 1:
                 return "line", f"s{out} += v{r}{{s}} * {self._per_row(other, oh)}"
-            return ("axpy", out, f"v{r}", self._name(other, oh)) if len(out_shape) == 1 else None
+            return ("axpy", out, r, self._name(other, oh)) if len(out_shape) == 1 else None
         if name in ("sum", "sum_to") and out_shape in ((), (1,)):
             return "line", f"s{out} += v{e.ins[0]}{{s}}"
         return None
@@ -216,21 +206,35 @@ class _KernelWriter:
             return f"{self._name(r, h)}[{{i}}]"
         return self._name(r, h) if self._is_scalar(r, h) else None
 
-    def _lines(self, rows):
-        """The loop body for the rows ``[(row expression, suffix), ...]`` (one row, or four)."""
-        lines, quad = [], len(rows) == 4
+    def _chunk(self):
+        """The loop body over one chunk of rows ``c <= i < e``: each operation in turn over the
+        chunk's rows, its values in a buffer of ``_CHUNK`` numbers (``v{out}[k]``, ``k = i - c``).
+        A chunk's rows stay in the level-1 cache between the dot products and the row updates,
+        and the dot products and the elementwise chain each run as a loop of their own (one
+        chain per row, computed as soon as its dot product is, runs a fifth slower)."""
+        lines, group = [], []
+
+        def loop(body):
+            return ["for i in range(c, e):", "    k = i - c"] + [f"    {line}" for line in body]
+
         for out, op in self.ops:
+            keep = [f"m{out}[i] = v{out}[k]"] if out in self.seg.kept else []
+            if op[0] == "line":
+                group += [op[1].format(i="i", s="[k]")] + keep
+                continue
+            lines += loop(group) if group else []
+            group = []
             if op[0] == "dot":
                 _, _, a, v = op
-                lines.append(f"{', '.join(f'v{out}{s}' for _, s in rows)} = _dot{'4' if quad else ''}({a}, i, {v})")
-            elif op[0] == "axpy":
+                lines += loop([f"v{out}[k] = _dot({a}, i, {v})"] + keep)
+            else:  # axpy: four rows at a time, one pass over acc for them
                 _, _, r, a = op
-                lines.append(f"_axpy{'4' if quad else ''}(acc{out}, {', '.join(r + s for _, s in rows)}, {a}, i)")
-            else:
-                lines += [op[1].format(i=i, s=s) for i, s in rows]
-            if out in self.seg.kept:
-                lines += [f"m{out}[{i}] = v{out}{s}" for i, s in rows]
-        return lines
+                lines += ["q = c + (e - c) // 4 * 4",
+                          "for i in range(c, q, 4):",
+                          f"    _axpy4(acc{out}, {', '.join(f'v{r}[i - c + {j}]' for j in range(4))}, {a}, i)",
+                          "for i in range(q, e):",
+                          f"    _axpy(acc{out}, v{r}[i - c], {a}, i)"]
+        return lines + (loop(group) if group else [])
 
     def function(self, fallback):
         dt = self.dtype.name
@@ -238,8 +242,7 @@ class _KernelWriter:
         tails = {eqs[k].out: eqs[k].prim.name == "matmul" and len(self.p.avals[eqs[k].out][0]) == 1
                  for k in self.members if self.seg.how[k][0] == "tail"}  # out -> a vector (else a number)?
         kept = [r for r in self.results if r in self.seg.kept]
-        quad = self._lines([("i", "_0"), ("i + 1", "_1"), ("i + 2", "_2"), ("i + 3", "_3")])
-        single = self._lines([("i", "")])
+        buffers = [f"    v{eqs[k].out} = np.empty({_CHUNK}, np.{dt})" for k in self.members if self.seg.how[k][0] == "row"]
         inits = [f"        acc{t} = P{t}[blk]\n        acc{t}[:] = 0" if vec else f"        s{t} = np.{dt}(0)"
                  for t, vec in tails.items()]
         stores = [f"        P{t}[blk{'' if self.p.avals[t][0] == () else ', 0'}] = s{t}"
@@ -249,14 +252,13 @@ class _KernelWriter:
         source = (_HELPERS.format(dt=dt) + scalar_helpers(self.dtype)
                   + "\n\n@numba.njit(cache=True, nogil=True, error_model=\"numpy\")\n"
                   + f"def kernel({params}):\n"
+                  + "".join(f"{line}\n" for line in buffers)
                   + "    for blk in range(bounds.shape[0]):\n"
                   + "\n".join(inits) + "\n"
                   + "        first, end = bounds[blk, 0], bounds[blk, 1]\n"
-                  + "        quads = first + (end - first) // 4 * 4\n"
-                  + "        for i in range(first, quads, 4):  # four rows at a time: one pass over v and acc\n"
-                  + "".join(f"            {line}\n" for line in quad)
-                  + "        for i in range(quads, end):\n"
-                  + "".join(f"            {line}\n" for line in single)
+                  + f"        for c in range(first, end, {_CHUNK}):\n"
+                  + "            e = min(c + " + str(_CHUNK) + ", end)\n"
+                  + "".join(f"            {line}\n" for line in self._chunk())
                   + "".join(f"{line}\n" for line in stores))
         return _runner(load(source), source, self, list(tails), kept, fallback)
 
