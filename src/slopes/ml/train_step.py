@@ -32,10 +32,11 @@ import math
 
 import numpy as np
 
+from ..core.horizontal import SQUARES
 from ..core.pytree import TreeDef, flatten, unflatten
 from ..core.staging import TracingError
 from ..optim import apply_updates
-from ..optim.base import _find_all, sum_of_squares
+from ..optim.base import _find_all
 from ..transforms import jit as sl_jit
 from ..transforms import value_and_grad
 from ..transforms._callpath import tree_builder
@@ -113,7 +114,9 @@ class StagedStep:
         n = p_def.num_leaves
         params, state = unflatten(p_def, flat[:n]), unflatten(s_def, flat[n:])
         value, grads = self._vg(params, batch)
-        grad_squares = sum_of_squares(grads)
+        # summed in any order: one dot product over each flat buffer where the optimizer's chain
+        # runs on all the leaves at once (slopes.core.horizontal); read before the chain reuses it
+        grad_squares = SQUARES(*flatten(grads)[0])
         updates, state = self._optimizer.update(grads, state, params, loss=value)
         # the norm of the new parameters, not of the updates: the replay writes each parameter
         # into its dying update's buffer, which a reading of the update (a view) would forbid
@@ -124,7 +127,7 @@ class StagedStep:
             raise TracingError(
                 "the optimizer's update changes the structure of the parameters or of its state"
             )
-        return (value, grad_squares, sum_of_squares(new), *new_leaves, *state_leaves)
+        return (value, grad_squares, SQUARES(*new_leaves), *new_leaves, *state_leaves)
 
     def __call__(self, params, state, batch):
         if self.failed:
