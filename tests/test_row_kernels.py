@@ -66,6 +66,18 @@ def test_logistic_gradient_is_one_kernel(loss, dtype, monkeypatch):
     np.testing.assert_allclose(got, logistic_grad(X64, y64, w64), rtol=tol, atol=tol * 1e-3)
 
 
+@pytest.mark.parametrize("d, quad", [(600, True), (20, False)])
+def test_wide_rows_go_four_at_a_time_through_each_dot_product(d, quad, monkeypatch):
+    monkeypatch.setattr(tiling, "BLOCK_BYTES", 64 << 10)  # blocks of 13 rows at d = 600: 3 quads and one row
+    X, y, w = data(1001, d, np.float64)
+    g = sl.jit(sl.grad(logistic(X, y)), kernels="numba")
+    program = lowered(g, w)
+    source = program.equations[names(program).index("row_kernel")].prim.impl.source
+    assert ("= _dot4(" in source) == quad  # 4.8 KB rows: four streams at once; 160 B ones: one row each
+    got = g(w)
+    assert np.all(np.abs(got - logistic_grad(X, y, w)) <= bound(X, 1 / 1001) + 4 * np.finfo(float).eps * np.abs(got))
+
+
 def test_value_and_gradient_sum_over_the_rows_in_the_kernel():
     """The loss value's mean over the rows is a scalar sum the kernel adds up with the gradient."""
     X, y, w = data(4003, 20)  # a short last block
