@@ -11,7 +11,8 @@ import pytest
 import slopes as sl
 import slopes.numpy as snp
 from slopes.core import program_memo, pytree
-from slopes.core.horizontal import FUSABLE, SQUARES, groups
+from slopes.core.horizontal import FUSABLE, groups
+from slopes.core.ops.reduce import sum_of_squares as SQUARES
 from slopes.core.tiling import lower
 
 

@@ -116,6 +116,7 @@ _PROBED = {
     logsumexp.logsumexp: _reduction,
     logsumexp.log_softmax: _same,
     **{p: _reduction for p in (reduce.reduce_sum, reduce.reduce_max, reduce.reduce_min)},
+    reduce.sum_of_squares: lambda shapes, params: (),
 }
 
 # Primitives whose result has their array argument's dtype when it is of the given kinds:

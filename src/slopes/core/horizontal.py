@@ -55,9 +55,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .ops.reduce import sum_of_squares
 from .trace import Primitive
 
-__all__ = ["FUSABLE", "SQUARES", "Cluster", "clusters", "fuse_leaves", "groups", "pays"]
+__all__ = ["FUSABLE", "Cluster", "clusters", "fuse_leaves", "groups", "pays"]
 
 #: Elementwise primitives fused across leaves: exactly rounded, so an entry's bits do not
 #: depend on the array around it (a transcendental ufunc may take a vector path on a
@@ -77,23 +78,6 @@ READY = Primitive("flat_ready", None, differentiable=False)  # the buffer, once 
 PART = Primitive("flat_part", None, differentiable=False)  # an export: a view of a flat result
 RECORD = Primitive("flat_record", None, differentiable=False)  # remember the views returned
 
-
-def _sum_squares(*xs):
-    """The sum of the squares of every entry of ``xs``, in float64, array by array in order."""
-    total = None
-    for x in xs:
-        x = np.asarray(x).astype(np.float64, copy=False).ravel()
-        total = x @ x if total is None else total + x @ x
-    return total
-
-
-#: ``SQUARES(*arrays)``: the sum of the squares of every entry of the arrays, in float64, in no
-#: promised order. Called or replayed as it is, array by array (the bits of
-#: :func:`slopes.optim.global_norm` squared); where the arrays are, in order, all the parts of
-#: one flat buffer of a fused group, :func:`fuse_leaves` makes it one dot product over that
-#: buffer (a different order of the same sum): ``sl.ml.fit``'s norms of the gradient and the
-#: new parameters, one call each instead of a dot product a leaf and the additions.
-SQUARES = Primitive("sum_of_squares", _sum_squares, differentiable=False)
 
 
 class Cluster(NamedTuple):
@@ -386,13 +370,13 @@ class _Rewrite:
         return self.ordered()
 
     def squares(self, whole):
-        """Each :data:`SQUARES` of all the parts of one flat variable, in order, as one over that
-        variable (``whole``: parts -> their flat variable)."""
+        """Each :data:`~slopes.core.ops.reduce.sum_of_squares` of all the parts of one flat
+        variable, in order, as one over that variable (``whole``: parts -> their flat variable)."""
         for k, e in enumerate(self.old.equations):
-            flat = whole.get(e.ins) if e.prim is SQUARES and all(type(r) is int for r in e.ins) else None
+            flat = whole.get(e.ins) if e.prim is sum_of_squares and all(type(r) is int for r in e.ins) else None
             if flat is not None:
                 self.removed.add(e.out)
-                self.add(k, SQUARES, [flat], {}, e.out)
+                self.add(k, sum_of_squares, [flat], {}, e.out)
 
     def fill(self, parts, dtype):
         """The flat variable of one port whose parts are ``parts``."""

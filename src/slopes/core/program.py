@@ -222,7 +222,7 @@ def _spec_sum_of_squares(e, ins, out):
     :mod:`slopes.core.horizontal` is one such array)."""
     if not all(dtype == np.float64 for _, dtype in ins):
         return None
-    flat = ["{%d}" % k if len(shape) == 1 else "{%d}.reshape(-1)" % k for k, (shape, _) in enumerate(ins)]
+    flat = [f"{{{k}}}" if len(shape) == 1 else f"{{{k}}}.reshape(-1)" for k, (shape, _) in enumerate(ins)]
     return " + ".join(f"{x}.dot({x})" for x in flat)
 
 

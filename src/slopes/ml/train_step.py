@@ -32,7 +32,7 @@ import math
 
 import numpy as np
 
-from ..core.horizontal import SQUARES
+from ..core.ops.reduce import sum_of_squares
 from ..core.pytree import TreeDef, flatten, unflatten
 from ..core.staging import TracingError
 from ..optim import apply_updates
@@ -116,7 +116,7 @@ class StagedStep:
         value, grads = self._vg(params, batch)
         # summed in any order: one dot product over each flat buffer where the optimizer's chain
         # runs on all the leaves at once (slopes.core.horizontal); read before the chain reuses it
-        grad_squares = SQUARES(*flatten(grads)[0])
+        grad_squares = sum_of_squares(*flatten(grads)[0])
         updates, state = self._optimizer.update(grads, state, params, loss=value)
         # the norm of the new parameters, not of the updates: the replay writes each parameter
         # into its dying update's buffer, which a reading of the update (a view) would forbid
@@ -127,7 +127,7 @@ class StagedStep:
             raise TracingError(
                 "the optimizer's update changes the structure of the parameters or of its state"
             )
-        return (value, grad_squares, SQUARES(*new_leaves), *new_leaves, *state_leaves)
+        return (value, grad_squares, sum_of_squares(*new_leaves), *new_leaves, *state_leaves)
 
     def __call__(self, params, state, batch):
         if self.failed:
