@@ -3,8 +3,12 @@
 Value, gradient, the optimizer's update, the new parameters, and the sums of
 squares behind the gradient's and the new parameters' global norms (for the
 history and the divergence test; their square roots are taken on the floats, as
-:func:`slopes.optim.global_norm` does) are traced together by :func:`slopes.jit`,
-once per batch shape, and replayed at every later step: one compiled function per
+:func:`slopes.optim.global_norm` does) are traced together by :func:`slopes.jit`.
+Each sum of squares is one :data:`~slopes.core.ops.reduce.sum_of_squares`: a
+single dot product over the flat buffer where the optimizer's chain runs on all
+the leaves at once, so the gradient's norm in the history may differ from
+``global_norm``'s leaf-by-leaf sum in its last bits. The program is traced
+once per batch shape and replayed at every later step: one compiled function per
 step instead of a gradient program followed by the optimizer's Python code leaf by
 leaf.
 
