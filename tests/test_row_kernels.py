@@ -70,12 +70,21 @@ def test_logistic_gradient_is_one_kernel(loss, dtype, monkeypatch):
 def test_wide_rows_go_four_at_a_time_through_each_dot_product(d, quad, monkeypatch):
     monkeypatch.setattr(tiling, "BLOCK_BYTES", 64 << 10)  # blocks of 13 rows at d = 600: 3 quads and one row
     X, y, w = data(1001, d, np.float64)
-    g = sl.jit(sl.grad(logistic(X, y)), kernels="numba")
+    loss = logistic(X, y)
+    g = sl.jit(lambda w: (X @ w, sl.grad(loss)(w)), kernels="numba")  # the rows' dot products kept too
     program = lowered(g, w)
     source = program.equations[names(program).index("row_kernel")].prim.impl.source
     assert ("= _dot4(" in source) == quad  # 4.8 KB rows: four streams at once; 160 B ones: one row each
-    got = g(w)
+    z, got = g(w)
+    assert np.all(np.abs(z - X @ w) <= d * np.finfo(float).eps * (np.abs(X) @ np.abs(w)))  # reordered sums
     assert np.all(np.abs(got - logistic_grad(X, y, w)) <= bound(X, 1 / 1001) + 4 * np.finfo(float).eps * np.abs(got))
+
+
+def test_a_one_feature_matrix():
+    X, y, w = data(10_000, 1, np.float64)  # 80 KB: a large matrix here
+    g = sl.jit(sl.grad(logistic(X, y)), kernels="numba")
+    assert names(lowered(g, w)).count("row_kernel") == 1
+    np.testing.assert_allclose(g(w), logistic_grad(X, y, w), rtol=1e-12)
 
 
 def test_value_and_gradient_sum_over_the_rows_in_the_kernel():

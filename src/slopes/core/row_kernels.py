@@ -44,11 +44,12 @@ from .kernels import expression, is_scalar_function, leaf_ok, load, scalar_helpe
 
 __all__ = ["row_kernel"]
 
-# Rows whose values are computed together: about CHUNK_BYTES of the matrices' rows, which stay
-# in the level-1 cache from the dot products to the row updates. Rows wider than WIDE_BYTES go
-# four at a time through each dot product (four streams from memory at once), narrower ones one
-# at a time. Measured on the logistic gradient, X of 80 MB, against the former four rows through
-# the whole chain: d = 100, 0.88x its time; d = 300, 0.89x; d = 10 and d = 1,000-5,000, the same.
+# Rows whose values are computed together: at most CHUNK_BYTES of the streamed rows (which stay
+# in the level-1 cache from the dot products to the row updates), a multiple of 4 rows from 4 to
+# 64 (the buffers a chunk's values take stay small). Rows wider than WIDE_BYTES go four at a time
+# through each dot product (four streams from memory at once), narrower ones one at a time: one
+# at a time ran 1.3-1.6x slower at d = 1,000-5,000 (float64), four at a time 1.1x slower at
+# d = 100. Times: benchmarks/row_widths.py and benchmarks/README.md ("Round seven").
 CHUNK_BYTES, WIDE_BYTES = 16 << 10, 4 << 10
 
 # helpers shared by every kernel: only these loops may be reassociated (vectorized sums)
@@ -133,7 +134,6 @@ class _KernelWriter:
         self.keys = {}  # identity of an input -> its name
         self.checked = []  # (ext index, how) of matrix arguments whose layout is known at call time
         self.ops = []  # (member's output, its kernel operation): see _operation
-        self.widths = {}  # name of a matrix the kernel reads by rows -> the length of its rows
 
     def covered(self):
         """Whether the kernel covers the loop (its operations are then in ``self.ops``)."""
@@ -186,27 +186,23 @@ class _KernelWriter:
         fixed = dt(np.reshape(value, -1)[0]) if self._is_scalar(r, h) else value.T if cols else value
         return lambda xs: fixed
 
-    def _matrix(self, r, h, width):
-        """The kernel's name for matrix ``r`` (read as ``h``) whose rows are ``width`` long."""
-        name = self._name(r, h)
-        self.widths[name] = width
-        return name
-
     def _is_scalar(self, r, h):
         return h == "whole" and self.p._aval_of(r)[0] in ((), (1,))
 
     def _operation(self, e, kind, how):
         """Member ``e`` as a kernel operation: ``("dot", out, a, v)``, ``("axpy", out, r, a)``
-        or ``("line", template)`` (a line per row, ``{i}`` the row, ``{s}`` its names' suffix);
+        or ``("line", template)`` (a line per row, ``{i}`` the row, ``{s}`` the index of its
+        values in their chunk's buffers);
         None if the kernel does not cover it."""
         name, out = e.prim.name, e.out
         shapes = [self.p._aval_of(r)[0] for r in e.ins]
         if kind == "row" and name == "matmul":
             (ps, qs), (hp, hq) = shapes, how
+            # the vector as an array even of one entry (a one-feature X): _dot loops over it
             if hp == "rows" and hq == "whole" and len(ps) == 2 and len(qs) == 1:
-                return "dot", out, self._matrix(e.ins[0], hp, qs[0]), self._name(e.ins[1], hq)
+                return "dot", out, self._name(e.ins[0], hp), self._name(e.ins[1], "vector")
             if hp == "whole" and hq == "cols" and len(ps) == 1:
-                return "dot", out, self._matrix(e.ins[1], hq, ps[0]), self._name(e.ins[0], hp)
+                return "dot", out, self._name(e.ins[1], hq), self._name(e.ins[0], "vector")
             return None
         if kind == "row":
             if not is_scalar_function(name) or e.params:
@@ -219,7 +215,7 @@ class _KernelWriter:
             r, other, oh = e.ins[mine], e.ins[1 - mine], how[1 - mine]
             if oh == "row" or len(self.p._aval_of(other)[0]) == 1:
                 return "line", f"s{out} += v{r}{{s}} * {self._per_row(other, oh)}"
-            return ("axpy", out, r, self._matrix(other, oh, out_shape[0])) if len(out_shape) == 1 else None
+            return ("axpy", out, r, self._name(other, oh)) if len(out_shape) == 1 else None
         if name in ("sum", "sum_to") and out_shape in ((), (1,)):
             return "line", f"s{out} += v{e.ins[0]}{{s}}"
         return None
@@ -234,7 +230,7 @@ class _KernelWriter:
 
     def _rows(self):
         """``(rows in a chunk, whether the dot products take four rows at a time)``."""
-        row_bytes = sum(self.widths.values()) * self.dtype.itemsize
+        row_bytes = self.seg.row_bytes()
         if row_bytes > WIDE_BYTES:
             return 4, True
         return min(64, max(4, CHUNK_BYTES // max(1, row_bytes) // 4 * 4)), False
@@ -250,6 +246,10 @@ class _KernelWriter:
         def loop(body):
             return ["for i in range(c, e):", "    k = i - c"] + [f"    {line}" for line in body]
 
+        def quads(four, one):  # `four` on rows i to i + 3 over the chunk's quads, `one` on the rest
+            return ["q = c + (e - c) // 4 * 4", "for i in range(c, q, 4):", "    k = i - c", f"    {four}",
+                    "for i in range(q, e):", "    k = i - c", f"    {one}"]
+
         for out, op in self.ops:
             keep = [f"m{out}[i] = v{out}[k]"] if out in self.seg.kept else []
             if op[0] == "line":
@@ -257,24 +257,18 @@ class _KernelWriter:
                 continue
             lines += loop(group) if group else []
             group = []
-            if op[0] == "dot" and quad:
+            if op[0] == "dot":
                 _, _, a, v = op
-                lines += ["q = c + (e - c) // 4 * 4",
-                          "for i in range(c, q, 4):",
-                          "    k = i - c",
-                          f"    {', '.join(f'v{out}[k + {j}]' for j in range(4))} = _dot4({a}, i, {v})"]
-                lines += ["for i in range(q, e):", "    k = i - c", f"    v{out}[k] = _dot({a}, i, {v})"]
-                lines += loop(keep) if keep else []
-            elif op[0] == "dot":
-                _, _, a, v = op
-                lines += loop([f"v{out}[k] = _dot({a}, i, {v})"] + keep)
+                one = f"v{out}[k] = _dot({a}, i, {v})"
+                if quad:
+                    four = f"{', '.join(f'v{out}[k + {j}]' for j in range(4))} = _dot4({a}, i, {v})"
+                    lines += quads(four, one) + (loop(keep) if keep else [])
+                else:
+                    lines += loop([one] + keep)
             else:  # axpy: four rows at a time, one pass over acc for them
                 _, _, r, a = op
-                lines += ["q = c + (e - c) // 4 * 4",
-                          "for i in range(c, q, 4):",
-                          f"    _axpy4(acc{out}, {', '.join(f'v{r}[i - c + {j}]' for j in range(4))}, {a}, i)",
-                          "for i in range(q, e):",
-                          f"    _axpy(acc{out}, v{r}[i - c], {a}, i)"]
+                lines += quads(f"_axpy4(acc{out}, {', '.join(f'v{r}[k + {j}]' for j in range(4))}, {a}, i)",
+                               f"_axpy(acc{out}, v{r}[k], {a}, i)")
         return lines + (loop(group) if group else [])
 
     def function(self, fallback):
