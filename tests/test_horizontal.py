@@ -1,5 +1,6 @@
 """One elementwise chain over all leaves (slopes.core.horizontal): what it fuses, what it
-copies, and that every result is bit for bit the leaf-by-leaf replay's and the eager step's."""
+copies, and that every result is bit for bit the leaf-by-leaf replay's and the eager step's
+(but a sum of squares in any order over a flat buffer, to rounding)."""
 
 import copy
 import math
@@ -12,7 +13,7 @@ import slopes as sl
 import slopes.numpy as snp
 from slopes.core import program_memo, pytree
 from slopes.core.horizontal import FUSABLE, groups
-from slopes.core.ops.reduce import sum_of_squares as SQUARES
+from slopes.core.ops.reduce import squares_any_order as SQUARES
 from slopes.core.tiling import lower
 
 
@@ -341,19 +342,37 @@ def test_squares_is_global_norms_sum_eagerly_and_over_a_part_of_the_leaves():
     value = SQUARES(*leaves)
     assert value.dtype == np.float64 and value == sl.optim.base.sum_of_squares(leaves)
     assert value == pytest.approx(math.fsum(float(x) ** 2 for a in leaves for x in np.ravel(a)), rel=1e-14)
+    assert SQUARES() == 0.0
+    # replayed leaf by leaf (contiguous arrays): the eager bits
+    assert sl.jit(lambda a, b: SQUARES(a, b))(leaves[0], leaves[2]) == SQUARES(leaves[0], leaves[2])
 
     def f(a, b, s):  # one fused chain over a and b; the sums of squares read a part of them, or swap them
         a2, b2 = (a * s + 1.0) * s - 1.0, (b * s + 1.0) * s - 1.0
         return a2, b2, SQUARES(a2), SQUARES(b2, a2), SQUARES(a2, b2)
 
-    args = (rng.normal(size=(3, 4)), rng.normal(size=6), 0.5)
-    prog = lower(sl.jit(f).trace(*args))
-    assert "flat_part" in names(prog)
-    assert [len(e.ins) for e in prog.equations if e.prim is SQUARES] == [1, 2, 1]
-    out = prog.compile()(*(np.asarray(x) for x in args))
-    a2, b2 = (args[0] * 0.5 + 1.0) * 0.5 - 1.0, (args[1] * 0.5 + 1.0) * 0.5 - 1.0
-    ref = [np.sum(a2 ** 2), np.sum(b2 ** 2) + np.sum(a2 ** 2), np.sum(a2 ** 2) + np.sum(b2 ** 2)]
-    np.testing.assert_allclose(out[2:], ref, rtol=1e-14)
+    for dtype in (np.float64, np.float32):  # a float32 flat buffer is summed in float64 too
+        args = (rng.normal(size=(3, 4)).astype(dtype), rng.normal(size=6).astype(dtype), 0.5)
+        prog = lower(sl.jit(f).trace(*args))
+        assert "flat_part" in names(prog)
+        assert [len(e.ins) for e in prog.equations if e.prim is SQUARES] == [1, 2, 1]
+        a2, b2, *out = prog.compile()(*(np.asarray(x) for x in args))
+        assert all(v.dtype == np.float64 for v in out)
+        sq = [math.fsum(float(x) ** 2 for x in np.ravel(v)) for v in (a2, b2)]
+        np.testing.assert_allclose(out, [sq[0], sq[1] + sq[0], sq[0] + sq[1]], rtol=1e-14)
+
+
+def test_squares_of_the_inputs_read_the_flat_buffer_a_loop_passes_back():
+    def step(a, b):  # the inputs are the chain's ports: joined, or the last call's flat result recalled
+        return (a * 0.5 + 1.0) * 0.5 - 1.0, (b * 0.5 + 1.0) * 0.5 - 1.0, SQUARES(a, b)
+
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(3, 4)), rng.normal(size=6)
+    jitted = sl.jit(step)
+    assert [len(e.ins) for e in lower(jitted.trace(a, b)).equations if e.prim is SQUARES] == [1]
+    for _ in range(4):  # after the first call, a and b are views of the last flat result
+        want = math.fsum(float(x) ** 2 for v in (a, b) for x in np.ravel(v))
+        a, b, got = jitted(a, b)
+        assert got == pytest.approx(want, rel=1e-14)
 
 
 def test_numba_kernels_run_the_fused_chain_in_one_kernel(tmp_path, monkeypatch):

@@ -109,6 +109,10 @@ def _masked(shapes, params):  # mask_zero(g, r) hands back r itself where r is f
     return shapes[1]
 
 
+def _scalar(shapes, params):  # one number of any arguments
+    return ()
+
+
 # Primitives whose result has the dtype NumPy gives on one-element arrays: {primitive: shape rule}.
 _PROBED = {
     mask_zero: _masked,
@@ -116,7 +120,7 @@ _PROBED = {
     logsumexp.logsumexp: _reduction,
     logsumexp.log_softmax: _same,
     **{p: _reduction for p in (reduce.reduce_sum, reduce.reduce_max, reduce.reduce_min)},
-    reduce.sum_of_squares: lambda shapes, params: (),
+    reduce.squares_any_order: _scalar,
 }
 
 # Primitives whose result has their array argument's dtype when it is of the given kinds:

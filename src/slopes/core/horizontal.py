@@ -40,9 +40,11 @@ free it, at about 10,000 more instructions, 1.5 us, a step for Adam on four leav
 
 Results are bit for bit the unfused replay's: only exactly rounded operations are fused,
 which give the same bits for an entry whatever the array's length or memory layout, and
-each entry sees the same operations in the same order. A group is fused only when it
-pays (:func:`pays`): NumPy calls saved, ``(k - 1)`` per equation, against the views and
-copies it adds (two large leaves under a two-call chain do not pay).
+each entry sees the same operations in the same order. The one exception is asked for:
+a :data:`~slopes.core.ops.reduce.squares_any_order` of all the parts of a flat buffer, in
+order, becomes one dot product over the buffer (the same sum in another order). A group
+is fused only when it pays (:func:`pays`): NumPy calls saved, ``(k - 1)`` per equation,
+against the views and copies it adds (two large leaves under a two-call chain do not pay).
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .ops.reduce import sum_of_squares
+from .ops.reduce import squares_any_order
 from .trace import Primitive
 
 __all__ = ["FUSABLE", "Cluster", "clusters", "fuse_leaves", "groups", "pays"]
@@ -77,7 +79,6 @@ INTO = Primitive("flat_into", None, differentiable=False)  # a part written into
 READY = Primitive("flat_ready", None, differentiable=False)  # the buffer, once every part is in
 PART = Primitive("flat_part", None, differentiable=False)  # an export: a view of a flat result
 RECORD = Primitive("flat_record", None, differentiable=False)  # remember the views returned
-
 
 
 class Cluster(NamedTuple):
@@ -365,18 +366,17 @@ class _Rewrite:
             if slot is not None:
                 ins = list(views) + [flat[("eq", j)]]
                 self.add(tail, RECORD, ins, {"slot": slot}, self.var((), np.dtype(object)))
-        self.squares({**{parts: var for parts, var in self.flat_ports.items()},
-                      **{views: flat[("eq", j)] for j, (views, _) in exports.items()}})
+        self.squares({**self.flat_ports, **{views: flat[("eq", j)] for j, (views, _) in exports.items()}})
         return self.ordered()
 
     def squares(self, whole):
-        """Each :data:`~slopes.core.ops.reduce.sum_of_squares` of all the parts of one flat
+        """Each :data:`~slopes.core.ops.reduce.squares_any_order` of all the parts of one flat
         variable, in order, as one over that variable (``whole``: parts -> their flat variable)."""
         for k, e in enumerate(self.old.equations):
-            flat = whole.get(e.ins) if e.prim is sum_of_squares and all(type(r) is int for r in e.ins) else None
+            flat = whole.get(e.ins) if e.prim is squares_any_order and all(type(r) is int for r in e.ins) else None
             if flat is not None:
                 self.removed.add(e.out)
-                self.add(k, sum_of_squares, [flat], {}, e.out)
+                self.add(k, squares_any_order, [flat], {}, e.out)
 
     def fill(self, parts, dtype):
         """The flat variable of one port whose parts are ``parts``."""

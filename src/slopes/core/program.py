@@ -217,7 +217,7 @@ def _spec_reshape(e, ins, out):
     return f"{{0}}.reshape({tuple(out[0])!r})" if len(ins[0][0]) >= 1 else None
 
 
-def _spec_sum_of_squares(e, ins, out):
+def _spec_squares_any_order(e, ins, out):
     """Float64 arrays: each one's dot with itself, added in order (a flat buffer of
     :mod:`slopes.core.horizontal` is one such array)."""
     if not all(dtype == np.float64 for _, dtype in ins):
@@ -310,7 +310,7 @@ _SPECIALIZE = {
     "power": _spec_power,
     "mask_zero": _spec_mask_zero,
     "flat_part": _spec_flat_part,
-    "sum_of_squares": _spec_sum_of_squares,
+    "squares_any_order": _spec_squares_any_order,
 }
 
 
@@ -334,7 +334,7 @@ def _fresh_result(program, e):
         return _floating(x) and x[0] != program.avals[e.out][0]
     if name == "flat_join":  # a new buffer unless it may hand back the caller's own (see horizontal)
         return not e.params["recall"]
-    return name in UFUNCS and not e.params or name in ("matmul", "flat_ready", "sum_of_squares")
+    return name in UFUNCS and not e.params or name in ("matmul", "flat_ready", "squares_any_order")
 
 
 def _reusable(program, skip, last_use):

@@ -4,10 +4,11 @@ Value, gradient, the optimizer's update, the new parameters, and the sums of
 squares behind the gradient's and the new parameters' global norms (for the
 history and the divergence test; their square roots are taken on the floats, as
 :func:`slopes.optim.global_norm` does) are traced together by :func:`slopes.jit`.
-Each sum of squares is one :data:`~slopes.core.ops.reduce.sum_of_squares`: a
-single dot product over the flat buffer where the optimizer's chain runs on all
-the leaves at once, so the gradient's norm in the history may differ from
-``global_norm``'s leaf-by-leaf sum in its last bits. The program is traced
+Each sum of squares is one :data:`~slopes.core.ops.reduce.squares_any_order`:
+where the leaves are the parts of one flat buffer (the optimizer's chain run on all
+of them at once), a single dot product over it, so the gradient's norm in the
+history may differ from ``global_norm``'s leaf-by-leaf sum in its last bits; else a
+dot product a leaf (a 0-d leaf, leaves of two dtypes, or large leaves keep them apart). The program is traced
 once per batch shape and replayed at every later step: one compiled function per
 step instead of a gradient program followed by the optimizer's Python code leaf by
 leaf.
@@ -36,7 +37,7 @@ import math
 
 import numpy as np
 
-from ..core.ops.reduce import sum_of_squares
+from ..core.ops.reduce import squares_any_order
 from ..core.pytree import TreeDef, flatten, unflatten
 from ..core.staging import TracingError
 from ..optim import apply_updates
@@ -118,9 +119,9 @@ class StagedStep:
         n = p_def.num_leaves
         params, state = unflatten(p_def, flat[:n]), unflatten(s_def, flat[n:])
         value, grads = self._vg(params, batch)
-        # summed in any order: one dot product over each flat buffer where the optimizer's chain
+        # summed in any order: one dot product over the flat buffer where the optimizer's chain
         # runs on all the leaves at once (slopes.core.horizontal); read before the chain reuses it
-        grad_squares = sum_of_squares(*flatten(grads)[0])
+        grad_squares = squares_any_order(*flatten(grads)[0])
         updates, state = self._optimizer.update(grads, state, params, loss=value)
         # the norm of the new parameters, not of the updates: the replay writes each parameter
         # into its dying update's buffer, which a reading of the update (a view) would forbid
@@ -131,7 +132,7 @@ class StagedStep:
             raise TracingError(
                 "the optimizer's update changes the structure of the parameters or of its state"
             )
-        return (value, grad_squares, sum_of_squares(*new_leaves), *new_leaves, *state_leaves)
+        return (value, grad_squares, squares_any_order(*new_leaves), *new_leaves, *state_leaves)
 
     def __call__(self, params, state, batch):
         if self.failed:

@@ -185,8 +185,7 @@ def global_norm(tree) -> float:
 
 def sum_of_squares(tree):
     """The sum of the squares of every entry of ``tree``'s leaves, leaf by leaf in tree order:
-    :func:`global_norm` before its square root (fit's step program returns it, and takes the
-    root of it on a Python float, the same number).
+    :func:`global_norm` before its square root.
 
     Examples
     --------

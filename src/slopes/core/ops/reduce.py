@@ -15,7 +15,7 @@ from .rules import deflinear, make_nondiff
 from .shape import broadcast_to, getitem, reshape
 
 __all__ = ["reduce_sum", "reduce_max", "reduce_min", "reduce_all", "reduce_any", "argmax", "argmin", "cumsum", "keepdims_shape",
-           "sum_of_squares"]
+           "squares_any_order"]
 
 
 def keepdims_shape(shape, axis):
@@ -131,19 +131,20 @@ cumsum.keeps = ()
 cumsum.batch = lambda vals, batched, axis: cumsum(vals[0], axis=axis + 1)
 
 
-def _sum_of_squares(*xs):
+def _squares(*xs):
     """The sum of the squares of every entry of ``xs``, in float64, array by array in order."""
-    total = None
-    for x in xs:
+    total = np.float64(0.0)  # of no arrays; else from the first term (a sum of squares is never -0.0)
+    for k, x in enumerate(xs):
         x = np.asarray(x).astype(np.float64, copy=False).ravel()
-        total = x @ x if total is None else total + x @ x
+        total = x @ x if k == 0 else total + x @ x
     return total
 
 
-#: ``sum_of_squares(*arrays)``: the sum of the squares of every entry of the arrays, in float64,
-#: in no promised order. Called or replayed as it is, array by array: the bits of
-#: :func:`slopes.optim.global_norm` squared. Where the arrays are, in order, all the parts of one
-#: flat buffer of :func:`slopes.core.horizontal.fuse_leaves`, that pass makes it one dot product
-#: over the buffer, the same sum in another order: ``sl.ml.fit``'s norms of the gradient and of
-#: the new parameters, one call each instead of a dot product a leaf and the additions.
-sum_of_squares = Primitive("sum_of_squares", _sum_of_squares, differentiable=False)
+#: ``squares_any_order(*arrays)``: the sum of the squares of every entry of the arrays, in
+#: float64, in no promised order. Eagerly it is summed array by array: the bits of
+#: :func:`slopes.optim.global_norm` squared. A replay sums each array in its own memory order
+#: (a strided one may differ from the eager sum in the last bits), and where the arrays are,
+#: in order, all the parts of one flat buffer of :func:`slopes.core.horizontal.fuse_leaves`,
+#: that pass makes it one dot product over the buffer: ``sl.ml.fit``'s norms of the gradient
+#: and of the new parameters, one call each instead of a dot product a leaf and the additions.
+squares_any_order = Primitive("squares_any_order", _squares, differentiable=False)
