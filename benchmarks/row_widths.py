@@ -8,9 +8,9 @@ Usage::
 For each width ``d``, X holds ``10_000_000 // d`` rows (80 MB, as speed.py's b2 row) and the
 gradient of ``mean(logaddexp(0, X w) - y X w)`` is timed against hand-written NumPy
 (``X.T @ (sigmoid(X w) - y) / n``, speed.py's reference): CPU time of this thread
-(``time.thread_time``), median of interleaved repeats, as a ratio to NumPy. The kernel's
-chunks of rows (:mod:`slopes.core.row_kernels`) depend on ``d``; alternate this script
-between two trees (``PYTHONPATH=...``) to compare them.
+(``time.thread_time``), median of interleaved repeats, as a ratio to NumPy. To compare two
+versions of :mod:`slopes.core.row_kernels`, alternate runs between their trees
+(``PYTHONPATH=...``).
 
 Not a test; on a shared machine the ratios move by several percent between runs.
 """

@@ -66,15 +66,13 @@ def test_logistic_gradient_is_one_kernel(loss, dtype, monkeypatch):
     np.testing.assert_allclose(got, logistic_grad(X64, y64, w64), rtol=tol, atol=tol * 1e-3)
 
 
-@pytest.mark.parametrize("d, quad", [(600, True), (20, False)])
-def test_wide_rows_go_four_at_a_time_through_each_dot_product(d, quad, monkeypatch):
+@pytest.mark.parametrize("d", [600, 20])
+def test_the_rows_dot_products_kept_and_the_gradient(d, monkeypatch):
     monkeypatch.setattr(tiling, "BLOCK_BYTES", 64 << 10)  # blocks of 13 rows at d = 600: 3 quads and one row
     X, y, w = data(1001, d, np.float64)
     loss = logistic(X, y)
     g = sl.jit(lambda w: (X @ w, sl.grad(loss)(w)), kernels="numba")  # the rows' dot products kept too
-    program = lowered(g, w)
-    source = program.equations[names(program).index("row_kernel")].prim.impl.source
-    assert ("= _dot4(" in source) == quad  # 4.8 KB rows: four streams at once; 160 B ones: one row each
+    assert names(lowered(g, w)).count("row_kernel") == 1
     z, got = g(w)
     assert np.all(np.abs(z - X @ w) <= d * np.finfo(float).eps * (np.abs(X) @ np.abs(w)))  # reordered sums
     assert np.all(np.abs(got - logistic_grad(X, y, w)) <= bound(X, 1 / 1001) + 4 * np.finfo(float).eps * np.abs(got))

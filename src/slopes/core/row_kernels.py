@@ -10,9 +10,7 @@ gradient ``X.T @ (expit(X @ w) - y) / n`` becomes, for each row ``i``::
     g += r * X[i]                 # the row's part of the second product
 
 so each row of ``X`` is read from memory once and used twice while it is in the level-1
-cache, with no temporary arrays. The rows go by chunks of about :data:`CHUNK_BYTES`: the
-dot products of a chunk's rows, then the chain over the chunk's numbers, then the chunk's
-row updates, each a loop of its own. (Blocks of rows in the level-2 cache, what the NumPy row
+cache, with no temporary arrays. (Blocks of rows in the level-2 cache, what the NumPy row
 loop does, give back little on the benchmark machine: its second product over a block
 runs at 0.6-0.8x the time of one streaming from memory, not the 0.3x of a block read
 again and again.)
@@ -43,14 +41,6 @@ import numpy as np
 from .kernels import expression, is_scalar_function, leaf_ok, load, scalar_helpers
 
 __all__ = ["row_kernel"]
-
-# Rows whose values are computed together: at most CHUNK_BYTES of the streamed rows (which stay
-# in the level-1 cache from the dot products to the row updates), a multiple of 4 rows from 4 to
-# 64 (the buffers a chunk's values take stay small). Rows wider than WIDE_BYTES go four at a time
-# through each dot product (four streams from memory at once), narrower ones one at a time: one
-# at a time ran 1.3-1.6x slower at d = 1,000-5,000 (float64), four at a time 1.1x slower at
-# d = 100. Times: benchmarks/row_widths.py and benchmarks/README.md ("Round seven").
-CHUNK_BYTES, WIDE_BYTES = 16 << 10, 4 << 10
 
 # helpers shared by every kernel: only these loops may be reassociated (vectorized sums)
 _HELPERS = """import numba
@@ -191,8 +181,7 @@ class _KernelWriter:
 
     def _operation(self, e, kind, how):
         """Member ``e`` as a kernel operation: ``("dot", out, a, v)``, ``("axpy", out, r, a)``
-        or ``("line", template)`` (a line per row, ``{i}`` the row, ``{s}`` the index of its
-        values in their chunk's buffers);
+        or ``("line", template)`` (a line per row, ``{i}`` the row, ``{s}`` its names' suffix);
         None if the kernel does not cover it."""
         name, out = e.prim.name, e.out
         shapes = [self.p._aval_of(r)[0] for r in e.ins]
@@ -215,7 +204,7 @@ class _KernelWriter:
             r, other, oh = e.ins[mine], e.ins[1 - mine], how[1 - mine]
             if oh == "row" or len(self.p._aval_of(other)[0]) == 1:
                 return "line", f"s{out} += v{r}{{s}} * {self._per_row(other, oh)}"
-            return ("axpy", out, r, self._name(other, oh)) if len(out_shape) == 1 else None
+            return ("axpy", out, f"v{r}", self._name(other, oh)) if len(out_shape) == 1 else None
         if name in ("sum", "sum_to") and out_shape in ((), (1,)):
             return "line", f"s{out} += v{e.ins[0]}{{s}}"
         return None
@@ -228,48 +217,21 @@ class _KernelWriter:
             return f"{self._name(r, h)}[{{i}}]"
         return self._name(r, h) if self._is_scalar(r, h) else None
 
-    def _rows(self):
-        """``(rows in a chunk, whether the dot products take four rows at a time)``."""
-        row_bytes = self.seg.row_bytes()
-        if row_bytes > WIDE_BYTES:
-            return 4, True
-        return min(64, max(4, CHUNK_BYTES // max(1, row_bytes) // 4 * 4)), False
-
-    def _chunk(self, quad):
-        """The loop body over one chunk of rows ``c <= i < e``: each operation in turn over the
-        chunk's rows, its values in a buffer of a chunk's numbers (``v{out}[k]``, ``k = i - c``).
-        A chunk's rows stay in the level-1 cache between the dot products and the row updates,
-        and the dot products and the elementwise chain each run as a loop of their own (one
-        chain per row, computed as soon as its dot product is, runs a fifth slower at d = 100)."""
-        lines, group = [], []
-
-        def loop(body):
-            return ["for i in range(c, e):", "    k = i - c"] + [f"    {line}" for line in body]
-
-        def quads(four, one):  # `four` on rows i to i + 3 over the chunk's quads, `one` on the rest
-            return ["q = c + (e - c) // 4 * 4", "for i in range(c, q, 4):", "    k = i - c", f"    {four}",
-                    "for i in range(q, e):", "    k = i - c", f"    {one}"]
-
+    def _lines(self, rows):
+        """The loop body for the rows ``[(row expression, suffix), ...]`` (one row, or four)."""
+        lines, quad = [], len(rows) == 4
         for out, op in self.ops:
-            keep = [f"m{out}[i] = v{out}[k]"] if out in self.seg.kept else []
-            if op[0] == "line":
-                group += [op[1].format(i="i", s="[k]")] + keep
-                continue
-            lines += loop(group) if group else []
-            group = []
             if op[0] == "dot":
                 _, _, a, v = op
-                one = f"v{out}[k] = _dot({a}, i, {v})"
-                if quad:
-                    four = f"{', '.join(f'v{out}[k + {j}]' for j in range(4))} = _dot4({a}, i, {v})"
-                    lines += quads(four, one) + (loop(keep) if keep else [])
-                else:
-                    lines += loop([one] + keep)
-            else:  # axpy: four rows at a time, one pass over acc for them
+                lines.append(f"{', '.join(f'v{out}{s}' for _, s in rows)} = _dot{'4' if quad else ''}({a}, i, {v})")
+            elif op[0] == "axpy":
                 _, _, r, a = op
-                lines += quads(f"_axpy4(acc{out}, {', '.join(f'v{r}[k + {j}]' for j in range(4))}, {a}, i)",
-                               f"_axpy(acc{out}, v{r}[k], {a}, i)")
-        return lines + (loop(group) if group else [])
+                lines.append(f"_axpy{'4' if quad else ''}(acc{out}, {', '.join(r + s for _, s in rows)}, {a}, i)")
+            else:
+                lines += [op[1].format(i=i, s=s) for i, s in rows]
+            if out in self.seg.kept:
+                lines += [f"m{out}[{i}] = v{out}{s}" for i, s in rows]
+        return lines
 
     def function(self, fallback):
         dt = self.dtype.name
@@ -277,8 +239,8 @@ class _KernelWriter:
         tails = {eqs[k].out: eqs[k].prim.name == "matmul" and len(self.p.avals[eqs[k].out][0]) == 1
                  for k in self.members if self.seg.how[k][0] == "tail"}  # out -> a vector (else a number)?
         kept = [r for r in self.results if r in self.seg.kept]
-        rows, quad = self._rows()
-        buffers = [f"    v{eqs[k].out} = np.empty({rows}, np.{dt})" for k in self.members if self.seg.how[k][0] == "row"]
+        quad = self._lines([("i", "_0"), ("i + 1", "_1"), ("i + 2", "_2"), ("i + 3", "_3")])
+        single = self._lines([("i", "")])
         inits = [f"        acc{t} = P{t}[blk]\n        acc{t}[:] = 0" if vec else f"        s{t} = np.{dt}(0)"
                  for t, vec in tails.items()]
         stores = [f"        P{t}[blk{'' if self.p.avals[t][0] == () else ', 0'}] = s{t}"
@@ -288,13 +250,14 @@ class _KernelWriter:
         source = (_HELPERS.format(dt=dt) + scalar_helpers(self.dtype)
                   + "\n\n@numba.njit(cache=True, nogil=True, error_model=\"numpy\")\n"
                   + f"def kernel({params}):\n"
-                  + "".join(f"{line}\n" for line in buffers)
                   + "    for blk in range(bounds.shape[0]):\n"
                   + "\n".join(inits) + "\n"
                   + "        first, end = bounds[blk, 0], bounds[blk, 1]\n"
-                  + f"        for c in range(first, end, {rows}):\n"
-                  + f"            e = min(c + {rows}, end)\n"
-                  + "".join(f"            {line}\n" for line in self._chunk(quad))
+                  + "        quads = first + (end - first) // 4 * 4\n"
+                  + "        for i in range(first, quads, 4):  # four rows at a time: one pass over v and acc\n"
+                  + "".join(f"            {line}\n" for line in quad)
+                  + "        for i in range(quads, end):\n"
+                  + "".join(f"            {line}\n" for line in single)
                   + "".join(f"{line}\n" for line in stores))
         return _runner(load(source), source, self, list(tails), kept, fallback)
 

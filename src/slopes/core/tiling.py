@@ -288,20 +288,15 @@ class _Segment:
                     reads[key] = reads.get(key, 0) + 1
         return any(c >= 2 for c in reads.values())
 
-    def row_bytes(self):
-        """The bytes of one row of the streamed operands, each memory counted once (a matrix
-        and its transpose are one)."""
+    def bounds(self):
+        """Row ranges ``(i, j)`` holding about :data:`BLOCK_BYTES` of the streamed operands'
+        rows each: equal blocks, and a last one that may be shorter."""
         widths = {}
         for (r, _), ident in self._sliced().items():
             if not _repeated_rows(r):
                 shape, dtype = self.program._aval_of(r)
                 widths[ident] = math.prod(shape) // self.n * dtype.itemsize
-        return sum(widths.values())
-
-    def bounds(self):
-        """Row ranges ``(i, j)`` holding about :data:`BLOCK_BYTES` of the streamed operands'
-        rows each: equal blocks, and a last one that may be shorter."""
-        rows = max(1, BLOCK_BYTES // max(1, self.row_bytes()))
+        rows = max(1, BLOCK_BYTES // max(1, sum(widths.values())))
         rows = math.ceil(self.n / math.ceil(self.n / rows))  # the same block count, the blocks evened out
         return [(i, min(i + rows, self.n)) for i in range(0, self.n, rows)]
 
