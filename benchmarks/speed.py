@@ -383,17 +383,19 @@ def logistic_grad_blocked(X, y, block_bytes=1 << 20):
     return grad
 
 
-def cpu_time_ratios(row, names, ref, clock=time.thread_time, repeats=9, units=3):
+def cpu_time_ratios(row, names, ref, repeats=9, units=3, threads=()):
     """The median CPU time per unit of work (a call, or an epoch: ``Contender.per``) of ``row``'s
     contenders ``names`` (those that ran; interleaved, each sample at least ``units`` units) as
-    ratios to ``ref``'s. ``clock``:
-    ``time.thread_time`` counts this thread only (the wall clock on a shared machine also counts
-    the time other processes hold the core); ``time.process_time`` counts every thread of the
-    process, as a peer's own worker threads need."""
+    ratios to ``ref``'s. A contender's own thread is timed (``time.thread_time``: the wall
+    clock on a shared machine also counts the time other processes hold the core); those in
+    ``threads`` run work on threads of their own (jax), and every thread of the process is
+    timed for them (``time.process_time``, which would also charge a single-threaded
+    contender for a peer's worker threads still spinning after its call)."""
     fns = {c.name: c for c in row.contenders if c.fn is not None and c.name in names}
     samples = {k: [] for k in fns}
     for r in range(repeats):
         for k in list(fns) if r % 2 == 0 else list(fns)[::-1]:
+            clock = time.process_time if k in threads else time.thread_time
             calls = -(-units // fns[k].per)
             t0 = clock()
             for _ in range(calls):
@@ -734,11 +736,11 @@ def row_mlp(torchlib, optaxlib):
     peer(row, "jax-jit + optax", optaxlib,
          lambda mods: trainer_build(lambda: JaxOptaxMLP(mods[0][0], mods[1], p0, data)), ref, **kw)
     peer(row, "torch", torchlib, lambda torch: trainer_build(lambda: TorchMLP(torch, p0, data)), ref, **kw)
-    # jax runs part of an epoch on threads of its own (about 1.3 cores here): the CPU time of
-    # every thread shows what the wall clock's comparison with one slopes thread leaves out
-    row.extra.append("CPU time per epoch, every thread of the process (time.process_time): "
+    # jax runs part of an epoch on threads of its own: the CPU time of every thread shows what
+    # the wall clock's comparison with one slopes thread leaves out
+    row.extra.append("CPU time per epoch (jax: every thread of the process; the others: their own thread): "
                      + cpu_time_ratios(row, ("numpy", SLOPES, "slopes sl.ml.fit", "jax-jit + optax"), "numpy",
-                                       clock=time.process_time, repeats=5, units=20))
+                                       repeats=5, units=20, threads=("jax-jit + optax",)))
     if not ok:
         row.get(SLOPES).ok = False
         row.get(SLOPES).check = "FAIL gradient " + msg
