@@ -280,6 +280,16 @@ def add(row: Row, name: str, build: Callable, reference=None, info=False, per=1,
     return answer
 
 
+def add_numba(row: Row, build: Callable, reference, **agree_kw) -> bool:
+    """The ``kernels="numba"`` contender (the slopes[fast] extra), ``build(wrap)`` with ``wrap``
+    that jit; skipped without Numba or ``sl.jit``. Whether it was added."""
+    if JIT is None or importlib.util.find_spec("numba") is None:
+        skipped(row, NUMBA, "numba not installed (the slopes[fast] extra)" if JIT else "no sl.jit")
+        return False
+    add(row, NUMBA, lambda: build(lambda f: JIT(f, kernels="numba")), reference, **agree_kw)
+    return True
+
+
 def skipped(row: Row, name: str, reason: str, info=False):
     row.contenders.append(Contender(name, skip=reason, check=reason, info=info))
 
@@ -445,11 +455,7 @@ def row_logistic(key, title, n, d, kind, jaxlib=None):
         add(row, f"{SLOPES}, no row blocking", unblocked, ref, info=True)
         hand_blocked = logistic_grad_blocked(X, y)
         add(row, "numpy, blocked by hand", lambda: (hand_blocked(w), lambda: hand_blocked(w)), ref, info=True)
-        numba = importlib.util.find_spec("numba") is not None and JIT is not None
-        if numba:
-            add(row, NUMBA, lambda: slopes_build(lambda f: JIT(f, kernels="numba")), ref)
-        else:
-            skipped(row, NUMBA, "numba not installed (the slopes[fast] extra)" if JIT else "no sl.jit")
+        numba = add_numba(row, slopes_build, ref)
         row.extra.append("CPU time per call (not counting time the scheduler gives other processes): "
                          + cpu_time_ratios(row, ("numpy", SLOPES, f"{SLOPES}, no row blocking",
                                                  "numpy, blocked by hand", NUMBA), "numpy"))
@@ -716,6 +722,7 @@ def row_mlp(torchlib, optaxlib):
     ref = add(row, "numpy", lambda: trainer_build(lambda: NumpyMLP(p0, data)))
     kw = dict(rtol=1e-6, atol=1e-9)
     add(row, SLOPES, lambda: trainer_build(lambda: SlopesMLP(p0, data, sjit)), ref, **kw)
+    add_numba(row, lambda wrap: trainer_build(lambda: SlopesMLP(p0, data, wrap)), ref, **kw)
     if JIT is not None:
         row.extra.append(fit_first_call(p0, data))
     if hasattr(sl, "ml"):
@@ -739,7 +746,7 @@ def row_mlp(torchlib, optaxlib):
     # jax runs part of an epoch on threads of its own: the CPU time of every thread shows what
     # the wall clock's comparison with one slopes thread leaves out
     row.extra.append("CPU time per epoch (jax: every thread of the process; the others: their own thread): "
-                     + cpu_time_ratios(row, ("numpy", SLOPES, "slopes sl.ml.fit", "jax-jit + optax"), "numpy",
+                     + cpu_time_ratios(row, ("numpy", SLOPES, NUMBA, "slopes sl.ml.fit", "jax-jit + optax"), "numpy",
                                        repeats=5, units=20, threads=("jax-jit + optax",)))
     if not ok:
         row.get(SLOPES).ok = False
@@ -1106,6 +1113,8 @@ TARGETS = [
     ("(4) MLP epoch <= 1.0x numpy", "mlp", "slopes", "numpy", 1.0),
     ("(4) MLP epoch <= jax.jit + optax", "mlp", "slopes", "jax-jit + optax", 1.0),
     ("(4) MLP epoch <= torch", "mlp", "slopes", "torch", 1.0),
+    ("(4) the same, kernels='numba' (slopes[fast]) <= 1.0x numpy", "mlp", NUMBA, "numpy", 1.0),
+    ("(4) the same, kernels='numba' (slopes[fast]) <= jax.jit + optax", "mlp", NUMBA, "jax-jit + optax", 1.0),
     ("(4') sl.ml.fit epoch <= 1.0x numpy", "mlp", "slopes sl.ml.fit", "numpy", 1.0),
     ("(4') sl.ml.fit epoch <= jax.jit + optax", "mlp", "slopes sl.ml.fit", "jax-jit + optax", 1.0),
     ("(4') sl.ml.fit epoch <= torch (ML issue)", "mlp", "slopes sl.ml.fit", "torch", 1.0),

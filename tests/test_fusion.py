@@ -390,6 +390,29 @@ def test_numba_kernels_equal_the_numpy_replay(dtype, tmp_path, monkeypatch):
                                atol=50 * np.finfo(dtype).eps)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_0d_operand_enters_the_kernel_as_a_number(dtype, tmp_path, monkeypatch):
+    pytest.importorskip("numba")
+    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
+
+    def update(p, m, v, lr, eps):  # Adam's last chain: the rate and eps are 0-d values of the step
+        return p + (m / (snp.sqrt(v) + eps)) * -lr
+
+    rng = np.random.default_rng(0)
+    p, m = (rng.normal(size=6000).astype(dtype) for _ in range(2))
+    v = rng.random(6000).astype(dtype)
+    lr, eps = np.asarray(0.01, dtype), np.asarray(1e-8, dtype)
+    fused = sl.jit(update, kernels="numba")
+    names = kernel_names(fused, p, m, v, lr, eps)
+    assert names.count("fused_kernel") == 1 and names[-1] == "fused_kernel"  # all five array operations
+    assert len(names) == 2  # and -lr, on a number
+    fused(p, m, v, lr, eps)
+    got = fused(p, m, v, lr, eps)
+    assert got.dtype == dtype
+    np.testing.assert_array_max_ulp(got, sl.jit(update)(p, m, v, lr, eps), maxulp=1)
+    np.testing.assert_array_max_ulp(got, p + (m / (np.sqrt(v) + eps)) * -lr, maxulp=1)
+
+
 @pytest.mark.parametrize("with_value", [True, False], ids=["value_and_grad", "grad"])
 def test_numba_kernel_in_the_row_loop(with_value, tmp_path, monkeypatch, small_blocks):
     """An elementwise chain becomes one kernel called on each block of rows (the loss value's

@@ -384,8 +384,12 @@ def test_numba_kernels_run_the_fused_chain_in_one_kernel(tmp_path, monkeypatch):
     opt = sl.optim.adam(0.01)
     step = sl.jit(train_step(opt, loss), kernels="numba")
     prog = step.trace(p, opt.init(p), 1.0, 0.0)
-    lowered = names(lower(prog))
+    program = lower(prog)
+    lowered = names(program)
     assert "fused_kernel" in lowered and "flat_part" in lowered
+    # Adam's chains on the flat buffers are kernels, the last one reading the step's 0-d rate and eps
+    flat = [e.prim.name for e in program.equations if program.avals[e.out][0] == (64 * 80 + 1000 + 7,)]
+    assert flat.count("fused_kernel") == 3 and set(flat) == {"flat_empty", "flat_ready", "flat_join", "fused_kernel"}
     pj, sj = p, opt.init(p)
     data = [(1.0, 0.0)] * 3
     for xb, yb in data:

@@ -161,9 +161,8 @@ class _Fuser:
         shape, dtype = self.p.avals[e.out]
         if not isinstance(dtype, np.dtype) or dtype.kind != "f" or int(np.prod(shape)) < MIN_SIZE:
             return None
-        for r in e.ins:
-            array = type(r) is int or isinstance(r.value, np.ndarray)
-            if not leaf_ok(self.p, r, dtype) or array and tuple(self.p._aval_of(r)[0]) != tuple(shape):
+        for r in e.ins:  # arrays of the result's shape, or numbers (0-d arrays too: a step's learning rate)
+            if not leaf_ok(self.p, r, dtype) or tuple(self.p._aval_of(r)[0]) not in ((), tuple(shape)):
                 return None
         return dtype
 
@@ -186,7 +185,8 @@ class _Fuser:
             if made.get(e.out) == k and any(self._inlined(r) for r in e.ins):  # the root of a tree
                 leaves = []
                 expr = self._expr(k, leaves)
-                impl = _kernel_call(expr, [r for r, _ in leaves], p.avals[e.out][1])
+                ins = [r for r, _ in leaves]
+                impl = _kernel_call(expr, ins, [p._aval_of(r)[0] != () for r in ins], p.avals[e.out][1])
                 e = e._replace(prim=Primitive("fused_kernel", impl), ins=tuple(r for r, _ in leaves), params={})
             new.append(e)
         if len(new) == len(eqs):
@@ -215,9 +215,10 @@ class _Fuser:
         return expression(e.prim.name, args, self.p.avals[e.out][1])
 
 
-def _kernel_call(expr, leaves, dtype):
-    """A Python function of the leaves computing ``expr`` per element with a cached kernel."""
-    arrays = [i for i, r in enumerate(leaves) if type(r) is int or isinstance(r.value, np.ndarray)]
+def _kernel_call(expr, leaves, full, dtype):
+    """A Python function of the leaves computing ``expr`` per element with a cached kernel;
+    ``full[i]``: whether leaf ``i`` is an array of the result's shape (else a number)."""
+    arrays = [i for i in range(len(leaves)) if full[i]]
     loads = "".join(f"        x{i} = a{i}[t]\n" for i in arrays)
     params = ", ".join(f"a{i}" if i in arrays else f"x{i}" for i in range(len(leaves)))
     source = (
