@@ -579,16 +579,17 @@ class SlopesGradOnlyMLP(SlopesMLP):
 class FitMLP:
     """Epochs through ``sl.ml.fit`` (batches in the fixed order: shuffle=False), Adam as in the others."""
 
-    def __init__(self, params, data):
+    def __init__(self, params, data, **options):
         self.params = {k: v.copy() for k, v in params.items()}
         self.X = np.concatenate([xb for xb, _, _ in data])
         self.Y = np.concatenate([yb for _, yb, _ in data])
         self.bs = len(data[0][0])
+        self.options = options  # more of fit's options (kernels=)
 
     def run(self, epochs):
         r = sl.ml.fit(lambda p, b: mlp_loss(p, *b), self.params, (self.X, self.Y),
                       optimizer=sl.optim.adam(1e-3), epochs=epochs, batch_size=self.bs, shuffle=False,
-                      progress=False)
+                      progress=False, **self.options)
         return r.params
 
 
@@ -730,11 +731,15 @@ def row_mlp(torchlib, optaxlib):
         # one-time tracing (one program per batch shape, about 3 ms each) spread over the run
         fit_epochs = 20
 
-        def fit_build():
-            t = FitMLP(p0, data)
+        def fit_build(**options):
+            t = FitMLP(p0, data, **options)
             return t.run(1), lambda: t.run(fit_epochs)
 
         add(row, "slopes sl.ml.fit", fit_build, ref, per=fit_epochs, **kw)
+        if JIT is not None and importlib.util.find_spec("numba") is not None:
+            add(row, FIT_NUMBA, lambda: fit_build(kernels="numba"), ref, per=fit_epochs, **kw)
+        else:
+            skipped(row, FIT_NUMBA, "numba not installed (the slopes[fast] extra)")
     if JIT is not None:
         add(row, "slopes-jit grad, eager adam", lambda: trainer_build(lambda: SlopesGradOnlyMLP(p0, data)), ref,
             info=True, **kw)
@@ -746,7 +751,8 @@ def row_mlp(torchlib, optaxlib):
     # jax runs part of an epoch on threads of its own: the CPU time of every thread shows what
     # the wall clock's comparison with one slopes thread leaves out
     row.extra.append("CPU time per epoch (jax: every thread of the process; the others: their own thread): "
-                     + cpu_time_ratios(row, ("numpy", SLOPES, NUMBA, "slopes sl.ml.fit", "jax-jit + optax"), "numpy",
+                     + cpu_time_ratios(row, ("numpy", SLOPES, NUMBA, "slopes sl.ml.fit", FIT_NUMBA, "jax-jit + optax"),
+                                       "numpy",
                                        repeats=5, units=20, threads=("jax-jit + optax",)))
     if not ok:
         row.get(SLOPES).ok = False
@@ -995,6 +1001,7 @@ def memory(n=100_000, d=100):
 # -- (8) first call ---------------------------------------------------------------------------
 
 NUMBA = "slopes-jit, kernels='numba'"  # the optional compiled kernels (the slopes[fast] extra)
+FIT_NUMBA = "slopes sl.ml.fit, kernels='numba'"
 FIRST_CALL = "first call"  # a TARGETS denominator: the slopes contender's first call, in seconds
 FIRST_CALL_LIMIT = 0.020
 FIRST_CALL_FRESH = 5  # fresh sl.jit wrappers timed per workload; the median is reported
@@ -1118,6 +1125,8 @@ TARGETS = [
     ("(4') sl.ml.fit epoch <= 1.0x numpy", "mlp", "slopes sl.ml.fit", "numpy", 1.0),
     ("(4') sl.ml.fit epoch <= jax.jit + optax", "mlp", "slopes sl.ml.fit", "jax-jit + optax", 1.0),
     ("(4') sl.ml.fit epoch <= torch (ML issue)", "mlp", "slopes sl.ml.fit", "torch", 1.0),
+    ("(4') the same, kernels='numba' (slopes[fast]) <= 1.0x numpy", "mlp", FIT_NUMBA, "numpy", 1.0),
+    ("(4') the same, kernels='numba' (slopes[fast]) <= jax.jit + optax", "mlp", FIT_NUMBA, "jax-jit + optax", 1.0),
     ("(5) L-BFGS solve <= scipy L-BFGS-B", "lbfgs", "slopes lbfgs", "scipy L-BFGS-B", 1.0),
     ("(5) L-BFGS, same gradient (jac=), chained <= scipy", "lbfgs", "slopes lbfgs (jac=)", "scipy L-BFGS-B", 1.0),
     ("(5) L-BFGS, same gradient (jac=), extended <= scipy", "lbfgs_ext", "slopes lbfgs (jac=)",

@@ -416,3 +416,51 @@ def test_fit_and_minimize_give_reduce_on_plateau_the_loss():
     base = so.chain(so.sgd(0.3), so.reduce_on_plateau(factor=0.5, patience=2))
     m = sl.minimize(lambda w: snp.sum(snp.abs(w - 1.0)), x, method="sam", rho=0.0, base=base, maxiter=40)
     assert abs(float(m.x[0]) - 1.0) < 0.3 * 0.5**3
+
+
+# -- kernels="numba" (the slopes[fast] extra) -----------------------------------------------------
+
+
+def _mlp_run(kernels, epochs=3):
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(300, 64))
+    Y = np.eye(3)[rng.integers(0, 3, 300)]
+    # 5443 parameters: the optimizer's chains on all of them at once are long enough for kernels
+    p = {"W1": rng.normal(size=(64, 80)) / 8, "b1": np.zeros(80), "W2": rng.normal(size=(80, 3)) / 8,
+         "b2": np.zeros(3)}
+
+    def loss(q, b):
+        return sl.ml.cross_entropy(sl.ml.relu(b[0] @ q["W1"] + q["b1"]) @ q["W2"] + q["b2"], b[1])
+
+    return fit(loss, p, (X, Y), optimizer=so.adam(0.01), epochs=epochs, batch_size=64, shuffle=False,
+               progress=False, kernels=kernels)
+
+
+def test_fit_with_numba_kernels_compiles_the_optimizers_update_and_agrees(tmp_path, monkeypatch):
+    pytest.importorskip("numba")
+    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
+    from slopes.core.tiling import lower
+    from slopes.ml import train_step
+
+    made = []
+    monkeypatch.setattr(train_step, "sl_jit", lambda f, **kw: made.append(sl.jit(f, **kw)) or made[-1])
+    fast, plain = _mlp_run("numba"), _mlp_run("numpy")
+    programs = [lower(e.program) for e in made[0]._programs.values()]  # batches of 64 and the last 44
+    assert all("fused_kernel" in [e.prim.name for e in prog.equations] for prog in programs)
+    # each kernel rounds its operations as NumPy does, but for the C library's functions (an ulp)
+    for k in plain.params:
+        np.testing.assert_allclose(fast.params[k], plain.params[k], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(fast.history.step["loss"], plain.history.step["loss"], rtol=1e-12)
+
+
+def test_fit_kernels_errors(monkeypatch):
+    with pytest.raises(ValueError, match="kernels must be 'numpy' or 'numba'"):
+        _mlp_run("cuda", epochs=1)
+    with pytest.raises(ValueError, match="needs jit=True"):
+        fit(lambda w, b: snp.sum((w - b) ** 2), np.zeros(2), np.ones((4, 2)), jit=False, kernels="numba",
+            progress=False)
+    from slopes.ml import training
+
+    monkeypatch.setattr(training, "numba_available", lambda: False)
+    with pytest.raises(ImportError, match=r"pip install 'slopes\[fast\]'"):
+        _mlp_run("numba", epochs=1)

@@ -61,6 +61,9 @@ class StagedStep:
     does); it then stays None for the rest of the run, and the caller takes its step by
     parts.
 
+    ``kernels`` is :func:`slopes.jit`'s option for the programs (``"numba"``: the step's
+    elementwise chains as compiled kernels).
+
     The step runs under the caller's floating-point error state: :func:`~slopes.ml.fit`
     ignores overflow and invalid operations once around its loop (a diverging step is its
     to report), rather than the step setting an ``np.errstate`` per call.
@@ -82,9 +85,10 @@ class StagedStep:
     (5.0, 20.0, array([ 0.5, -1. ]), 1.25, 0.25)
     """
 
-    def __init__(self, loss, optimizer):
+    def __init__(self, loss, optimizer, kernels="numpy"):
         self._vg = value_and_grad(loss)
         self._optimizer = optimizer
+        self._kernels = kernels  # sl.jit's option
         self.program = None  # sl.jit of the flat step, made for the first trees' structure
         self.failed = False
         self._defs = None  # (params treedef, state treedef)
@@ -153,7 +157,7 @@ class StagedStep:
             if (p_def, s_def) != self._defs:  # the first call, or trees of another structure
                 self._defs = (p_def, s_def)
                 self._build = tree_builder(TreeDef("tuple", None, self._defs))
-                self.program = sl_jit(self._flat_step)
+                self.program = sl_jit(self._flat_step, kernels=self._kernels)
                 self._replays, self._avals, closed = {}, _avals(flat), True
                 self._zero_p = _zero_d_at(p_leaves, 0)
                 self._zero_d = _zero_d_at(s_leaves, len(p_leaves))

@@ -29,6 +29,7 @@ import numpy as np
 
 from .._display import Card, brief_repr, card_html
 from ..core.dtypes import is_floating
+from ..core.kernels import numba_available
 from ..core.pytree import leaves, tree_map
 from ..core.staging import TracingError
 from ..optim import adam, chain, clip_by_global_norm, global_norm, learning_rate
@@ -131,9 +132,9 @@ class TrainResult:
 class _Staged:
     """``sl.jit(fn)``, falling back to ``fn`` itself (with one warning per run) if it cannot be traced."""
 
-    def __init__(self, fn, use_jit: bool, shared: dict):
+    def __init__(self, fn, use_jit: bool, shared: dict, kernels="numpy"):
         self.eager = fn
-        self.fn = sl_jit(fn) if use_jit else fn
+        self.fn = sl_jit(fn, kernels=kernels) if use_jit else fn
         self.shared = shared
 
     def __call__(self, *args):
@@ -219,6 +220,7 @@ def fit(
     resume=False,
     progress=None,
     jit=True,
+    kernels="numpy",
     mixed_precision=False,
 ) -> TrainResult:
     """Train ``params`` to minimize ``loss`` over mini-batches of ``data``.
@@ -278,6 +280,12 @@ def fit(
         (one needing ``grad_fn=``, such as :func:`~slopes.optim.sam`) runs eagerly after
         a replayed gradient; a loss that cannot be traced runs eagerly, with a warning.
         Mixed precision replays the gradient only.
+    kernels : {"numpy", "numba"}
+        How the replays run (:func:`slopes.jit`'s option): NumPy calls, or, with
+        ``"numba"`` (the ``slopes[fast]`` extra), each elementwise chain of the step as
+        one compiled kernel (the optimizer's update of all the parameters at once among
+        them), an ulp or so from NumPy's results. The kernels compile on the first run of
+        a process that has none on disk (a second or so each).
     mixed_precision : bool, "float16", "bfloat16" or DynamicLossScale
         Compute the loss and gradient in float16 (True) or bfloat16 (needs the ``bf16``
         extra) with dynamic loss scaling, keeping float32 master parameters (see
@@ -318,6 +326,12 @@ def fit(
     if not callable(loss):
         raise TypeError(f"fit(): loss must be a function loss(params, batch), got {type(loss).__name__}")
     _positive_int("epochs", epochs)
+    if kernels not in ("numpy", "numba"):
+        raise ValueError(f"fit(): kernels must be 'numpy' or 'numba' (got {kernels!r})")
+    if kernels == "numba" and not jit:
+        raise ValueError("fit(): kernels='numba' compiles the replayed step; it needs jit=True")
+    if kernels == "numba" and not numba_available():
+        raise ImportError("fit(kernels='numba') needs Numba: pip install 'slopes[fast]' (or keep kernels='numpy')")
     _positive_int("checkpoint_every", checkpoint_every, allow_none=True)
     if (checkpoint_every is not None or resume) and checkpoint_dir is None:
         raise ValueError("fit(): checkpoint_every and resume need a checkpoint_dir")
@@ -399,13 +413,13 @@ def fit(
     fields = _STEP_FIELDS + (_PRECISION_FIELDS if scaler is not None else ())
     add_row = history.step.appender(*fields)
     shared: dict = {}
-    staged = StagedStep(loss, opt) if jit and scaler is None else None
+    staged = StagedStep(loss, opt, kernels) if jit and scaler is None else None
     extent = None  # max|params|, or a bound of it after replayed steps (see _bound_extent)
     if scaler is None:
-        vg = _Staged(value_and_grad(loss), jit, shared)
+        vg = _Staged(value_and_grad(loss), jit, shared, kernels)
     else:
-        vg = _Staged(value_and_grad(scaler.scaled(loss)), jit, shared)
-    eval_loss = _Staged(loss, jit, shared)
+        vg = _Staged(value_and_grad(scaler.scaled(loss)), jit, shared, kernels)
+    eval_loss = _Staged(loss, jit, shared, kernels)
     nb = batches.batches_per_epoch
     # rows per batch: streamed epochs cut each chunk on its own, so they know theirs
     in_memory_sizes = None
