@@ -14,6 +14,10 @@ under ``sl.jit``) and ``fit`` (``sl.ml.fit``, one call of 8 + EPOCHS epochs). Ei
 run first in every case (warm-up: traces, the call path's compile), so only the counted
 epochs differ.
 
+A ``-numba`` suffix (``slopes-jit-numba``, ``fit-numba``, ``fit-calls-numba``) runs the same
+with ``kernels="numba"`` (the ``slopes[fast]`` extra; the kernels compile, or load from the
+disk cache, in the warm-up).
+
 ``fit-calls`` counts whole ``fit`` calls instead: one call of 8 epochs, then EPOCHS calls of
 one epoch each. The difference over EPOCHS is a call of one epoch; less ``fit``'s steady
 epoch, it is what each ``fit`` call pays once (its step programs, set-up, epoch end).
@@ -26,29 +30,35 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from speed import FitMLP, NumpyMLP, SlopesMLP, batches, digits_data, mlp_init, sjit  # noqa: E402
+from speed import FitMLP, NumpyMLP, SlopesMLP, batches, digits_data, mlp_init  # noqa: E402
+
+import slopes as sl  # noqa: E402
 
 WARM = 8
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 2 or argv[0] not in ("numpy", "slopes-jit", "fit", "fit-calls") or not argv[1].isdigit():
-        print("usage: python benchmarks/epoch_work.py {numpy,slopes-jit,fit,fit-calls} EPOCHS", file=sys.stderr)
+    kernels = "numba" if argv and argv[0].endswith("-numba") else "numpy"
+    name = argv[0].removesuffix("-numba") if argv else ""
+    if len(argv) != 2 or name not in ("numpy", "slopes-jit", "fit", "fit-calls") or not argv[1].isdigit() or (
+            kernels == "numba" and name == "numpy"):
+        print("usage: python benchmarks/epoch_work.py {numpy,slopes-jit,fit,fit-calls}[-numba] EPOCHS",
+              file=sys.stderr)
         return 2
     X, labels, _ = digits_data()
     data = batches(X, labels)
     p0 = mlp_init()
-    if argv[0] == "fit":
-        FitMLP(p0, data).run(WARM + int(argv[1]))
+    if name == "fit":
+        FitMLP(p0, data, kernels=kernels).run(WARM + int(argv[1]))
         return 0
-    if argv[0] == "fit-calls":
-        fit = FitMLP(p0, data)
+    if name == "fit-calls":
+        fit = FitMLP(p0, data, kernels=kernels)
         fit.run(WARM)
         for _ in range(int(argv[1])):
             fit.run(1)
         return 0
-    trainer = NumpyMLP(p0, data) if argv[0] == "numpy" else SlopesMLP(p0, data, sjit)
+    trainer = NumpyMLP(p0, data) if name == "numpy" else SlopesMLP(p0, data, lambda f: sl.jit(f, kernels=kernels))
     for _ in range(WARM + int(argv[1])):
         trainer.epoch()
     return 0
