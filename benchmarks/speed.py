@@ -280,13 +280,13 @@ def add(row: Row, name: str, build: Callable, reference=None, info=False, per=1,
     return answer
 
 
-def add_numba(row: Row, build: Callable, reference, **agree_kw) -> bool:
-    """The ``kernels="numba"`` contender (the slopes[fast] extra), ``build(wrap)`` with ``wrap``
-    that jit; skipped without Numba or ``sl.jit``. Whether it was added."""
+def add_numba(row: Row, name: str, build: Callable, reference, **kw) -> bool:
+    """A contender ``name`` with ``kernels="numba"`` (the slopes[fast] extra), as :func:`add`;
+    skipped without Numba or ``sl.jit``. Whether it was added."""
     if JIT is None or importlib.util.find_spec("numba") is None:
-        skipped(row, NUMBA, "numba not installed (the slopes[fast] extra)" if JIT else "no sl.jit")
+        skipped(row, name, "numba not installed (the slopes[fast] extra)" if JIT else "no sl.jit")
         return False
-    add(row, NUMBA, lambda: build(lambda f: JIT(f, kernels="numba")), reference, **agree_kw)
+    add(row, name, build, reference, **kw)
     return True
 
 
@@ -455,7 +455,7 @@ def row_logistic(key, title, n, d, kind, jaxlib=None):
         add(row, f"{SLOPES}, no row blocking", unblocked, ref, info=True)
         hand_blocked = logistic_grad_blocked(X, y)
         add(row, "numpy, blocked by hand", lambda: (hand_blocked(w), lambda: hand_blocked(w)), ref, info=True)
-        numba = add_numba(row, slopes_build, ref)
+        numba = add_numba(row, NUMBA, lambda: slopes_build(lambda f: JIT(f, kernels="numba")), ref)
         row.extra.append("CPU time per call (not counting time the scheduler gives other processes): "
                          + cpu_time_ratios(row, ("numpy", SLOPES, f"{SLOPES}, no row blocking",
                                                  "numpy, blocked by hand", NUMBA), "numpy"))
@@ -723,7 +723,8 @@ def row_mlp(torchlib, optaxlib):
     ref = add(row, "numpy", lambda: trainer_build(lambda: NumpyMLP(p0, data)))
     kw = dict(rtol=1e-6, atol=1e-9)
     add(row, SLOPES, lambda: trainer_build(lambda: SlopesMLP(p0, data, sjit)), ref, **kw)
-    add_numba(row, lambda wrap: trainer_build(lambda: SlopesMLP(p0, data, wrap)), ref, **kw)
+    add_numba(row, NUMBA, lambda: trainer_build(lambda: SlopesMLP(p0, data, lambda f: JIT(f, kernels="numba"))),
+              ref, **kw)
     if JIT is not None:
         row.extra.append(fit_first_call(p0, data))
     if hasattr(sl, "ml"):
@@ -736,10 +737,7 @@ def row_mlp(torchlib, optaxlib):
             return t.run(1), lambda: t.run(fit_epochs)
 
         add(row, "slopes sl.ml.fit", fit_build, ref, per=fit_epochs, **kw)
-        if JIT is not None and importlib.util.find_spec("numba") is not None:
-            add(row, FIT_NUMBA, lambda: fit_build(kernels="numba"), ref, per=fit_epochs, **kw)
-        else:
-            skipped(row, FIT_NUMBA, "numba not installed (the slopes[fast] extra)")
+        add_numba(row, FIT_NUMBA, lambda: fit_build(kernels="numba"), ref, per=fit_epochs, **kw)
     if JIT is not None:
         add(row, "slopes-jit grad, eager adam", lambda: trainer_build(lambda: SlopesGradOnlyMLP(p0, data)), ref,
             info=True, **kw)

@@ -464,3 +464,21 @@ def test_fit_kernels_errors(monkeypatch):
     monkeypatch.setattr(training, "numba_available", lambda: False)
     with pytest.raises(ImportError, match=r"pip install 'slopes\[fast\]'"):
         _mlp_run("numba", epochs=1)
+
+
+def test_fit_with_numba_kernels_and_mixed_precision_leaves_float16_to_numpy(tmp_path, monkeypatch):
+    pytest.importorskip("numba")
+    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
+    rng = np.random.default_rng(6)
+    X, Y = rng.normal(size=(512, 64)), rng.normal(size=(512, 3))
+    p = {"W1": rng.normal(size=(64, 80)) / 8, "b1": np.zeros(80), "W2": rng.normal(size=(80, 3)) / 8}
+
+    def loss(q, b):  # float16 chains of 256 x 80 entries: Numba compiles no float16, NumPy runs them
+        z = b[0] @ q["W1"] + q["b1"]
+        return snp.mean(((snp.tanh(z) * 0.5 + snp.exp(-(z * z))) @ q["W2"] - b[1]) ** 2)
+
+    runs = [fit(loss, p, (X, Y), optimizer=so.adam(0.01), epochs=2, batch_size=256, shuffle=False,
+                progress=False, kernels=k, mixed_precision=True) for k in ("numba", "numpy")]
+    assert not runs[0].diverged
+    for k in p:  # float32 master parameters: the update a kernel in float32, an ulp from NumPy's
+        np.testing.assert_allclose(runs[0].params[k], runs[1].params[k], rtol=1e-5, atol=1e-6)

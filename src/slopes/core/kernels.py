@@ -159,7 +159,8 @@ class _Fuser:
         if not is_scalar_function(name) or e.params:
             return None
         shape, dtype = self.p.avals[e.out]
-        if not isinstance(dtype, np.dtype) or dtype.kind != "f" or int(np.prod(shape)) < MIN_SIZE:
+        # float16 and longdouble stay with NumPy: Numba compiles neither
+        if dtype not in (np.dtype(np.float32), np.dtype(np.float64)) or int(np.prod(shape)) < MIN_SIZE:
             return None
         for r in e.ins:  # arrays of the result's shape, or numbers (0-d arrays too: a step's learning rate)
             if not leaf_ok(self.p, r, dtype) or tuple(self.p._aval_of(r)[0]) not in ((), tuple(shape)):
@@ -185,9 +186,9 @@ class _Fuser:
             if made.get(e.out) == k and any(self._inlined(r) for r in e.ins):  # the root of a tree
                 leaves = []
                 expr = self._expr(k, leaves)
-                ins = [r for r, _ in leaves]
-                impl = _kernel_call(expr, ins, [p._aval_of(r)[0] != () for r in ins], p.avals[e.out][1])
-                e = e._replace(prim=Primitive("fused_kernel", impl), ins=tuple(r for r, _ in leaves), params={})
+                ins = tuple(r for r, _ in leaves)
+                impl = _kernel_call(expr, [p._aval_of(r)[0] != () for r in ins], p.avals[e.out][1])
+                e = e._replace(prim=Primitive("fused_kernel", impl), ins=ins, params={})
             new.append(e)
         if len(new) == len(eqs):
             return p
@@ -215,12 +216,12 @@ class _Fuser:
         return expression(e.prim.name, args, self.p.avals[e.out][1])
 
 
-def _kernel_call(expr, leaves, full, dtype):
+def _kernel_call(expr, full, dtype):
     """A Python function of the leaves computing ``expr`` per element with a cached kernel;
     ``full[i]``: whether leaf ``i`` is an array of the result's shape (else a number)."""
-    arrays = [i for i in range(len(leaves)) if full[i]]
+    arrays = [i for i, f in enumerate(full) if f]
     loads = "".join(f"        x{i} = a{i}[t]\n" for i in arrays)
-    params = ", ".join(f"a{i}" if i in arrays else f"x{i}" for i in range(len(leaves)))
+    params = ", ".join(f"a{i}" if i in arrays else f"x{i}" for i in range(len(full)))
     source = (
         "import numba\nimport numpy as np\n\n\n"
         + scalar_helpers(dtype) + "\n\n"

@@ -282,10 +282,12 @@ def fit(
         Mixed precision replays the gradient only.
     kernels : {"numpy", "numba"}
         How the replays run (:func:`slopes.jit`'s option): NumPy calls, or, with
-        ``"numba"`` (the ``slopes[fast]`` extra), each elementwise chain of the step as
-        one compiled kernel (the optimizer's update of all the parameters at once among
-        them), an ulp or so from NumPy's results. The kernels compile on the first run of
-        a process that has none on disk (a second or so each).
+        ``"numba"`` (the ``slopes[fast]`` extra), each elementwise chain of the step on at
+        least :data:`slopes.core.kernels.MIN_SIZE` entries as one compiled kernel (the
+        optimizer's update of all the parameters at once among them, for a model of that
+        many parameters), an ulp or so from NumPy's results (so a run resumed with the
+        other option may differ in the last bits from an uninterrupted one). The kernels
+        compile, under a second each, where the disk cache has none.
     mixed_precision : bool, "float16", "bfloat16" or DynamicLossScale
         Compute the loss and gradient in float16 (True) or bfloat16 (needs the ``bf16``
         extra) with dynamic loss scaling, keeping float32 master parameters (see
