@@ -455,11 +455,7 @@ def row_logistic(key, title, n, d, kind, jaxlib=None):
         add(row, f"{SLOPES}, no row blocking", unblocked, ref, info=True)
         hand_blocked = logistic_grad_blocked(X, y)
         add(row, "numpy, blocked by hand", lambda: (hand_blocked(w), lambda: hand_blocked(w)), ref, info=True)
-        numba = add_numba(row, NUMBA, lambda: slopes_build(lambda f: JIT(f, kernels="numba")), ref)
-        row.extra.append("CPU time per call (not counting time the scheduler gives other processes): "
-                         + cpu_time_ratios(row, ("numpy", SLOPES, f"{SLOPES}, no row blocking",
-                                                 "numpy, blocked by hand", NUMBA), "numpy"))
-        if numba:
+        if add_numba(row, NUMBA, lambda: slopes_build(lambda f: JIT(f, kernels="numba")), ref):
             row.extra.append("kernels='numba' first call: " + numba_compile_times(n, d))
     if jaxlib is not None:
 
@@ -471,6 +467,12 @@ def row_logistic(key, title, n, d, kind, jaxlib=None):
             return np.asarray(g(wj)), lambda: g(wj).block_until_ready()
 
         peer(row, "jax-jit", jaxlib, jax_build, ref)
+    if key == "b2" and tiling is not None:
+        row.extra.append("CPU time per call (not counting time the scheduler gives other processes; jax: every "
+                         "thread of the process, the others: their own thread): "
+                         + cpu_time_ratios(row, ("numpy", SLOPES, f"{SLOPES}, no row blocking",
+                                                 "numpy, blocked by hand", NUMBA, "jax-jit"), "numpy",
+                                           threads=("jax-jit",)))
     return row
 
 
