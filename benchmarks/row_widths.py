@@ -50,6 +50,9 @@ def main(argv=None) -> int:
     parser.add_argument("--widths", default="10,30,100,300,1000,5000")
     parser.add_argument("--repeats", type=int, default=9)
     args = parser.parse_args(argv)
+    if os.environ.get("OPENBLAS_NUM_THREADS") != "1":  # this thread's CPU time would miss BLAS's threads
+        print("run with OPENBLAS_NUM_THREADS=1: NumPy's products are timed on this thread", file=sys.stderr)
+        return 2
     print(f"slopes {sl.__file__}")
     print(f"{'d':>6} {'rows':>9} {'numpy':>9} {'kernel / numpy':>15}")
     for d in map(int, args.widths.split(",")):

@@ -14,12 +14,13 @@ Rows (keys for ``--only``):
 - b1, b2   logistic-loss gradient, (n, d) = (1000, 10) and (100000, 100), vs the closed form
            (and b2 vs ``jax.jit(jax.grad(f))`` of the same loss and, for information, vs
            slopes without row blocking and the closed form blocked by hand in one pass over X); b2
-           also prints the first-call time of a new jitted gradient
+           also times ``kernels="numba"`` (the slopes[fast] extra), prints the first-call time of
+           a new jitted gradient with it and CPU-time ratios (jax's over all its threads)
 - c        logistic-loss Hessian, n = 10000, d = 100, vs the closed form
 - mlp      one epoch of a 64-128-10 ReLU MLP with Adam on a 1797 x 64 digits-like set: the
            user's jitted whole step (value, gradient, ``sl.optim.adam`` update, parameter write)
-           and ``sl.ml.fit``, vs hand-written NumPy backprop + Adam, jax.jit + optax.adam and
-           PyTorch (CPU, float64)
+           and ``sl.ml.fit``, each also with ``kernels="numba"``, vs hand-written NumPy backprop
+           + Adam, jax.jit + optax.adam and PyTorch (CPU, float64); CPU-time ratios printed too
 - lbfgs    ``sl.minimize(method="lbfgs")`` on the chained 100-D Rosenbrock vs scipy's L-BFGS-B
            with a hand-written gradient; slopes once with its own (AD) gradient and once with
            the same hand-written one (``jac=``), so that only the drivers' overhead differs;
@@ -401,6 +402,8 @@ def cpu_time_ratios(row, names, ref, repeats=9, units=3, threads=()):
     ``threads`` run work on threads of their own (jax), and every thread of the process is
     timed for them (``time.process_time``, which would also charge a single-threaded
     contender for a peer's worker threads still spinning after its call)."""
+    if os.environ.get("OPENBLAS_NUM_THREADS") != "1":  # thread time would miss BLAS's own threads
+        return "not measured: run with OPENBLAS_NUM_THREADS=1"
     fns = {c.name: c for c in row.contenders if c.fn is not None and c.name in names}
     samples = {k: [] for k in fns}
     for r in range(repeats):
