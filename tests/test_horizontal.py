@@ -361,6 +361,23 @@ def test_squares_is_global_norms_sum_eagerly_and_over_a_part_of_the_leaves():
         np.testing.assert_allclose(out, [sq[0], sq[1] + sq[0], sq[0] + sq[1]], rtol=1e-14)
 
 
+def test_views_read_only_by_a_sum_of_squares_are_not_made():
+    def f(a, b, s):  # a2 and b2 leave the chain only for their sum of squares
+        a2, b2 = (a * s + 1.0) * s - 1.0, (b * s + 1.0) * s - 1.0
+        q = SQUARES(a2, b2)
+        return (a2 * q - a) * s, (b2 * q - b) * s
+
+    rng = np.random.default_rng(2)
+    args = (rng.normal(size=(3, 4)), rng.normal(size=6), 0.5)
+    jitted = sl.jit(f)
+    assert names(lower(jitted.trace(*args))).count("flat_part") == 2  # the two results' views only
+    jitted(*args)
+    a2, b2 = ((x * 0.5 + 1.0) * 0.5 - 1.0 for x in args[:2])
+    q = math.fsum(float(x) ** 2 for v in (a2, b2) for x in np.ravel(v))
+    for got, v, x in zip(jitted(*args), (a2, b2), args[:2]):
+        np.testing.assert_allclose(got, (v * q - x) * 0.5, rtol=1e-14)
+
+
 def test_squares_of_the_inputs_read_the_flat_buffer_a_loop_passes_back():
     def step(a, b):  # the inputs are the chain's ports: joined, or the last call's flat result recalled
         return (a * 0.5 + 1.0) * 0.5 - 1.0, (b * 0.5 + 1.0) * 0.5 - 1.0, SQUARES(a, b)

@@ -160,7 +160,8 @@ class _Fuser:
             return None
         shape, dtype = self.p.avals[e.out]
         # float16 and longdouble stay with NumPy: Numba compiles neither
-        if dtype not in (np.dtype(np.float32), np.dtype(np.float64)) or int(np.prod(shape)) < MIN_SIZE:
+        if not (isinstance(dtype, np.dtype) and dtype in (np.dtype(np.float32), np.dtype(np.float64))) or \
+                int(np.prod(shape)) < MIN_SIZE:
             return None
         for r in e.ins:  # arrays of the result's shape, or numbers (0-d arrays too: a step's learning rate)
             if not leaf_ok(self.p, r, dtype) or tuple(self.p._aval_of(r)[0]) not in ((), tuple(shape)):
@@ -282,9 +283,9 @@ def load(source):
 
 
 def fuse_elementwise(program):
-    """``program`` with each tree of elementwise equations (intermediates used once, one shape
-    and float dtype, at least :data:`MIN_SIZE` elements) as one Numba kernel call; the program
-    itself when there is none.
+    """``program`` with each tree of elementwise equations (intermediates used once, one shape,
+    float32 or float64, at least :data:`MIN_SIZE` elements; 0-d operands enter as numbers) as
+    one Numba kernel call; the program itself when there is none.
 
     Examples
     --------

@@ -222,8 +222,9 @@ def _spec_squares_any_order(e, ins, out):
     :mod:`slopes.core.horizontal` is one such array)."""
     if not all(dtype == np.float64 for _, dtype in ins):
         return None
-    flat = [f"{{{k}}}" if len(shape) == 1 else f"{{{k}}}.reshape(-1)" for k, (shape, _) in enumerate(ins)]
-    return " + ".join(f"{x}.dot({x})" for x in flat)
+    # an n-D array flattened once (a walrus name per argument): a copy when not contiguous
+    return " + ".join(f"{{{k}}}.dot({{{k}}})" if len(shape) == 1 else f"(_sq{k} := {{{k}}}.reshape(-1)).dot(_sq{k})"
+                      for k, (shape, _) in enumerate(ins))
 
 
 def _basic_index(index):

@@ -8,8 +8,8 @@ Each sum of squares is one :data:`~slopes.core.ops.reduce.squares_any_order`:
 where the leaves are the parts of one flat buffer (the optimizer's chain run on all
 of them at once), a single dot product over it, so the gradient's norm in the
 history may differ from ``global_norm``'s leaf-by-leaf sum in its last bits; else a
-dot product a leaf (a 0-d leaf, leaves of two dtypes, or large leaves keep them apart). The program is traced
-once per batch shape and replayed at every later step: one compiled function per
+dot product a leaf (a 0-d leaf, leaves of two dtypes, or large leaves keep them
+apart). The program is traced once per batch shape and replayed at every later step: one compiled function per
 step instead of a gradient program followed by the optimizer's Python code leaf by
 leaf.
 

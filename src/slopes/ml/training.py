@@ -282,8 +282,8 @@ def fit(
         Mixed precision replays the gradient only.
     kernels : {"numpy", "numba"}
         How the replays run (:func:`slopes.jit`'s option): NumPy calls, or, with
-        ``"numba"`` (the ``slopes[fast]`` extra), each elementwise chain of the step on at
-        least :data:`slopes.core.kernels.MIN_SIZE` entries as one compiled kernel (the
+        ``"numba"`` (the ``slopes[fast]`` extra), each float32 or float64 elementwise chain of
+        the step on at least :data:`slopes.core.kernels.MIN_SIZE` entries as one compiled kernel (the
         optimizer's update of all the parameters at once among them, for a model of that
         many parameters), an ulp or so from NumPy's results (so a run resumed with the
         other option may differ in the last bits from an uninterrupted one). The kernels

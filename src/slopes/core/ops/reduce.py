@@ -142,8 +142,9 @@ def _squares(*xs):
 
 #: ``squares_any_order(*arrays)``: the sum of the squares of every entry of the arrays, in
 #: float64, in no promised order. Eagerly it is summed array by array: the bits of
-#: :func:`slopes.optim.global_norm` squared. A replay sums each array in its own memory order
-#: (a strided one may differ from the eager sum in the last bits), and where the arrays are,
+#: :func:`slopes.optim.base.sum_of_squares` (``global_norm`` before its root). A replay gives
+#: those bits too but for a strided 1-D array, which it sums with its stride (the last bits may
+#: differ), and where the arrays are,
 #: in order, all the parts of one flat buffer of :func:`slopes.core.horizontal.fuse_leaves`,
 #: that pass makes it one dot product over the buffer: ``sl.ml.fit``'s norms of the gradient
 #: and of the new parameters, one call each instead of a dot product a leaf and the additions.
