@@ -30,7 +30,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from speed import FitMLP, NumpyMLP, SlopesMLP, batches, digits_data, mlp_init  # noqa: E402
+from speed import FitMLP, NumpyMLP, SlopesMLP, batches, digits_data, mlp_init, sjit  # noqa: E402
 
 import slopes as sl  # noqa: E402
 
@@ -39,26 +39,28 @@ WARM = 8
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    kernels = "numba" if argv and argv[0].endswith("-numba") else "numpy"
+    numba = bool(argv) and argv[0].endswith("-numba")
     name = argv[0].removesuffix("-numba") if argv else ""
     if len(argv) != 2 or name not in ("numpy", "slopes-jit", "fit", "fit-calls") or not argv[1].isdigit() or (
-            kernels == "numba" and name == "numpy"):
+            numba and name == "numpy"):
         print("usage: python benchmarks/epoch_work.py {numpy,slopes-jit,fit,fit-calls}[-numba] EPOCHS",
               file=sys.stderr)
         return 2
     X, labels, _ = digits_data()
     data = batches(X, labels)
     p0 = mlp_init()
+    options = {"kernels": "numba"} if numba else {}  # none otherwise: a tree from before the option runs too
     if name == "fit":
-        FitMLP(p0, data, kernels=kernels).run(WARM + int(argv[1]))
+        FitMLP(p0, data, **options).run(WARM + int(argv[1]))
         return 0
     if name == "fit-calls":
-        fit = FitMLP(p0, data, kernels=kernels)
+        fit = FitMLP(p0, data, **options)
         fit.run(WARM)
         for _ in range(int(argv[1])):
             fit.run(1)
         return 0
-    trainer = NumpyMLP(p0, data) if name == "numpy" else SlopesMLP(p0, data, lambda f: sl.jit(f, kernels=kernels))
+    wrap = (lambda f: sl.jit(f, **options)) if numba else sjit
+    trainer = NumpyMLP(p0, data) if name == "numpy" else SlopesMLP(p0, data, wrap)
     for _ in range(WARM + int(argv[1])):
         trainer.epoch()
     return 0
