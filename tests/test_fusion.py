@@ -10,10 +10,10 @@ import sys
 
 import numpy as np
 import pytest
+from checks import central_difference
 
 import slopes as sl
 import slopes.numpy as snp
-from checks import central_difference
 from slopes.core import tiling
 
 
@@ -108,6 +108,13 @@ def small_blocks(monkeypatch):
     """Thresholds scaled down so that a 4000 x 20 matrix is 'large' (the logic is the same)."""
     monkeypatch.setattr(tiling, "MIN_BYTES", 64 << 10)
     monkeypatch.setattr(tiling, "BLOCK_BYTES", 16 << 10)
+
+
+def three_outputs():
+    """``(X, Y, W)``: a 4000 x 20 matrix, three binary outputs per row, and (20, 3) weights."""
+    X, _, _ = data(4000, 20)
+    Y = (np.random.default_rng(2).random((4000, 3)) < 0.5).astype(float)
+    return X, Y, 0.1 * np.random.default_rng(1).standard_normal((20, 3))
 
 
 def plain_replay(program, monkeypatch, *args):
@@ -424,9 +431,7 @@ def test_numba_kernel_in_the_row_loop(with_value, tmp_path, monkeypatch, small_b
     pytest.importorskip("numba")
     monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr("slopes.core.kernels.MIN_SIZE", 1000)
-    X, _, _ = data(4000, 20)
-    Y = (np.random.default_rng(2).random((4000, 3)) < 0.5).astype(float)
-    W = 0.1 * np.random.default_rng(1).standard_normal((20, 3))
+    X, Y, W = three_outputs()
 
     def loss(W):
         Z = X @ W

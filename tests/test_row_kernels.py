@@ -15,14 +15,22 @@ from slopes.core.tiling import lower
 
 pytest.importorskip("numba")
 
-from test_fusion import data, logistic, logistic_grad, logistic_z_once, plain_replay, reordered_sum_bound  # noqa: E402
+from test_fusion import (  # noqa: E402
+    data,
+    kernel_names,
+    logistic,
+    logistic_grad,
+    logistic_z_once,
+    plain_replay,
+    reordered_sum_bound,
+    small_blocks,  # noqa: F401 (a fixture)
+    three_outputs,
+)
 
 
 @pytest.fixture(autouse=True)
-def small(monkeypatch, tmp_path):
+def small(small_blocks, monkeypatch, tmp_path):  # noqa: F811
     """A 4000 x 20 matrix counts as large (the logic is the same); kernels cached in a fresh directory."""
-    monkeypatch.setattr(tiling, "MIN_BYTES", 64 << 10)
-    monkeypatch.setattr(tiling, "BLOCK_BYTES", 16 << 10)
     monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
 
 
@@ -72,7 +80,7 @@ def test_the_rows_dot_products_kept_and_the_gradient(d, monkeypatch):
     X, y, w = data(1001, d, np.float64)
     loss = logistic(X, y)
     g = sl.jit(lambda w: (X @ w, sl.grad(loss)(w)), kernels="numba")  # the rows' dot products kept too
-    assert names(lowered(g, w)).count("row_kernel") == 1
+    assert kernel_names(g, w).count("row_kernel") == 1
     z, got = g(w)
     assert np.all(np.abs(z - X @ w) <= d * np.finfo(float).eps * (np.abs(X) @ np.abs(w)))  # reordered sums
     assert np.all(np.abs(got - logistic_grad(X, y, w)) <= bound(X, 1 / 1001) + 4 * np.finfo(float).eps * np.abs(got))
@@ -81,7 +89,7 @@ def test_the_rows_dot_products_kept_and_the_gradient(d, monkeypatch):
 def test_a_one_feature_matrix():
     X, y, w = data(10_000, 1, np.float64)  # 80 KB: a large matrix here
     g = sl.jit(sl.grad(logistic(X, y)), kernels="numba")
-    assert names(lowered(g, w)).count("row_kernel") == 1
+    assert kernel_names(g, w).count("row_kernel") == 1
     np.testing.assert_allclose(g(w), logistic_grad(X, y, w), rtol=1e-12)
 
 
@@ -89,7 +97,7 @@ def test_value_and_gradient_sum_over_the_rows_in_the_kernel():
     """The loss value's mean over the rows is a scalar sum the kernel adds up with the gradient."""
     X, y, w = data(4003, 20)  # a short last block
     f = sl.jit(sl.value_and_grad(logistic(X, y)), kernels="numba")
-    assert names(lowered(f, w)).count("row_kernel") == 1
+    assert kernel_names(f, w).count("row_kernel") == 1
     f(w)
     v, g = f(w)
     z = X @ w
@@ -106,7 +114,7 @@ def test_row_values_needed_after_the_loop_are_written_per_row():
         return p, (p - y) @ X
 
     jf = sl.jit(f, kernels="numba")
-    assert names(lowered(jf, w)).count("row_kernel") == 1
+    assert kernel_names(jf, w).count("row_kernel") == 1
     jf(w)
     p, g = jf(w)
     p_ref = 1 / (1 + np.exp(-(X @ w)))
@@ -120,7 +128,7 @@ def test_the_matrix_as_an_argument():
     grad = sl.jit(sl.grad(lambda w, X: snp.sum(snp.logaddexp(0.0, X @ w) - y * (X @ w)) / 4000))
     fast = sl.jit(sl.grad(lambda w, X: snp.sum(snp.logaddexp(0.0, X @ w) - y * (X @ w)) / 4000),
                   kernels="numba")
-    assert names(lowered(fast, w, X)).count("row_kernel") == 1
+    assert kernel_names(fast, w, X).count("row_kernel") == 1
     fast(w, X)
     np.testing.assert_allclose(fast(w, X), grad(w, X), rtol=1e-12, atol=1e-15)
     X2 = X[::-1].copy()
@@ -141,12 +149,10 @@ def test_saturated_rows_give_no_nan():
     np.testing.assert_allclose(got, X.T @ (p - y) / 4000 + 2e-3 * w, rtol=1e-10, atol=1e-10)
 
 
-def test_values_with_columns_stay_with_the_numpy_loop(monkeypatch):
+def test_values_with_columns_stay_with_the_numpy_loop():
     """A chain over (n, 3) values (three logistic outputs) is not one number per row: the
     NumPy row loop runs (test_fusion.py checks its fused elementwise kernels)."""
-    X, _, _ = data(4000, 20)
-    Y = (np.random.default_rng(2).random((4000, 3)) < 0.5).astype(float)
-    W = 0.1 * np.random.default_rng(1).standard_normal((20, 3))
+    X, Y, W = three_outputs()
     loss = lambda W: snp.sum(snp.logaddexp(0.0, X @ W) - Y * (X @ W)) / 4000  # noqa: E731
     g = sl.jit(sl.grad(loss), kernels="numba")
     program = lowered(g, W)
@@ -161,7 +167,7 @@ def test_mixed_dtypes_stay_with_the_numpy_loop():
     X, y, w = data(4000, 20)
     X32 = X.astype(np.float32)
     g = sl.jit(sl.grad(lambda w: snp.sum(snp.logaddexp(0.0, X32 @ w) - y * (X32 @ w))), kernels="numba")
-    assert names(lowered(g, w)).count("row_kernel") == 0
+    assert kernel_names(g, w).count("row_kernel") == 0
     g(w)
     X64 = X32.astype(np.float64)
     np.testing.assert_allclose(g(w), X64.T @ (1 / (1 + np.exp(-(X64 @ w))) - y), rtol=1e-12, atol=1e-12)
@@ -169,7 +175,7 @@ def test_mixed_dtypes_stay_with_the_numpy_loop():
 
 def test_the_default_replay_keeps_numpy_loops():
     X, y, w = data(4000, 20)
-    assert names(lowered(sl.jit(sl.grad(logistic(X, y))), w)).count("row_blocks") == 1
+    assert kernel_names(sl.jit(sl.grad(logistic(X, y))), w).count("row_blocks") == 1
 
 
 GLM_LOSSES = {  # loss of (w, X, y), and r(z, y) of its gradient's closed form X.T @ r, z = X w
@@ -190,7 +196,7 @@ def test_glm_losses_are_one_kernel(name, dtype):
     X, y, w = data(4003, 20, dtype)
     loss, residual = GLM_LOSSES[name]
     f = sl.jit(sl.value_and_grad(lambda w: loss(w, X, y)), kernels="numba")
-    assert names(lowered(f, w)).count("row_kernel") == 1
+    assert kernel_names(f, w).count("row_kernel") == 1
     f(w)
     v, g = f(w)
     assert v.dtype == g.dtype == dtype
@@ -206,7 +212,7 @@ def test_a_matrix_not_laid_out_by_rows_stays_with_the_numpy_loop():
     X, y, w = data(4000, 20)
     XF = np.asfortranarray(X)
     g = sl.jit(sl.grad(logistic(XF, y)), kernels="numba")
-    assert names(lowered(g, w)).count("row_blocks") == 1
+    assert kernel_names(g, w).count("row_blocks") == 1
     g(w)
     np.testing.assert_allclose(g(w), logistic_grad(X, y, w), rtol=1e-12, atol=1e-15)
 
@@ -215,7 +221,7 @@ def test_a_matrix_argument_is_checked_at_each_call():
     """The kernel reads a C-ordered argument; a Fortran-ordered one runs the NumPy loop, same values."""
     X, y, w = data(4000, 20)
     f = sl.jit(sl.grad(lambda w, X: snp.sum(snp.logaddexp(0.0, X @ w) - y * (X @ w))), kernels="numba")
-    assert names(lowered(f, w, X)).count("row_kernel") == 1
+    assert kernel_names(f, w, X).count("row_kernel") == 1
     f(w, X)
     expected = X.T @ (1 / (1 + np.exp(-(X @ w))) - y)
     for layout in (X, np.asfortranarray(X), X, X[:, ::-1][:, ::-1]):
