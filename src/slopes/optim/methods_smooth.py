@@ -23,7 +23,7 @@ from .base import learning_rate as _read_lr
 from .linesearch import _precheck, backtracking, strong_wolfe
 from .methods_base import Method, StepInfo, _norm, register_method
 from .more_thuente import search
-from .newton import newton_step
+from .newton import NonFiniteDerivative, newton_step
 from .quasi_newton import LBFGSMemory, bfgs_update
 from .schedules import as_schedule
 
@@ -204,14 +204,13 @@ class Newton(Method):
     def step(self, state, k):
         p = self.problem
         x, f, g = state
-        H = p.hess(x)
-        for name, a in (("gradient", g), ("Hessian", H)):  # no Newton direction: a failure, not a raise
-            if not np.isfinite(a).all():
-                why = f"the {name} at x has non-finite entries: no Newton direction exists"
-                return StepInfo(x, f, g, 0.0, _NAN, state, {"failed": why})
-        r = newton_step(p.f, x, grad_f=p.grad, hess_f=p.hess, fx=f, gx=g, Hx=H,
-                        line_search=p.line_search or "strong_wolfe",
-                        value_and_grad=p.value_and_grad if p.joint else None, **self.opts)
+        try:  # newton_direction checks g and H once; no direction is a failure of the run, not a raise
+            r = newton_step(p.f, x, grad_f=p.grad, hess_f=p.hess, fx=f, gx=g, Hx=p.hess(x),
+                            line_search=p.line_search or "strong_wolfe",
+                            value_and_grad=p.value_and_grad if p.joint else None, **self.opts)
+        except NonFiniteDerivative as e:
+            why = f"the {e.which} at x has non-finite entries: no Newton direction exists"
+            return StepInfo(x, f, g, 0.0, _NAN, state, {"failed": why})
         if not r.success:
             return StepInfo(x, f, g, 0.0, _NAN, state, {"failed": f"line search: {r.reason}"})
         return StepInfo(r.x, r.f, r.g, float(r.step * np.linalg.norm(r.direction)), float(r.step),

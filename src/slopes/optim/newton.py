@@ -39,6 +39,15 @@ __all__ = ["HessianModification", "NewtonStepResult", "newton_direction", "newto
 _SQRT_EPS = math.sqrt(np.finfo(float).eps)
 
 
+class NonFiniteDerivative(ValueError):
+    """The gradient or Hessian given to a Newton step has nan or inf entries (``which``:
+    ``"gradient"`` or ``"Hessian"``): no Newton direction exists."""
+
+    def __init__(self, which, message):
+        super().__init__(message)
+        self.which = which
+
+
 class HessianModification(NamedTuple):
     """How the Hessian was modified to compute a Newton direction.
 
@@ -127,11 +136,11 @@ def _check_g_H(g, H):
         raise ValueError(
             f"H must be the ({n}, {n}) Hessian matching g of shape {g.shape} (got H of shape {H.shape})"
         )
-    for name, a in (("g", g), ("H", H)):
+    for name, which, a in (("g", "gradient", g), ("H", "Hessian", H)):
         if a.dtype.kind not in "fiu":
             raise ValueError(f"{name} must be a real float array (got dtype {a.dtype})")
         if not np.isfinite(a).all():
-            raise ValueError(f"{name} has non-finite entries (nan or inf): no Newton direction exists")
+            raise NonFiniteDerivative(which, f"{name} has non-finite entries (nan or inf): no Newton direction exists")
     g = g.astype(np.float64, copy=False) if g.dtype.kind != "f" else g
     H = H.astype(np.float64, copy=False) if H.dtype.kind != "f" else H
     scale = float(np.max(np.abs(H))) if H.size else 0.0
