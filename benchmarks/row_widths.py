@@ -19,30 +19,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from speed import logistic_data, logistic_grad, logistic_loss  # noqa: E402
+from speed import cpu_time_medians, logistic_data, logistic_grad, logistic_loss  # noqa: E402
 
 import slopes as sl  # noqa: E402
 import slopes.numpy as snp  # noqa: E402
-
-
-def ratio(fn, ref, repeats, calls=3):
-    """Median thread CPU time per call of ``fn`` over ``ref``'s, interleaved repeats."""
-    times = {fn: [], ref: []}
-    for r in range(repeats):
-        for f in (fn, ref) if r % 2 == 0 else (ref, fn):
-            t0 = time.thread_time()
-            for _ in range(calls):
-                f()
-            times[f].append((time.thread_time() - t0) / calls)
-    return statistics.median(times[fn]) / statistics.median(times[ref]), statistics.median(times[ref])
 
 
 def main(argv=None) -> int:
@@ -63,8 +49,8 @@ def main(argv=None) -> int:
         if not np.allclose(got, want, rtol=1e-10, atol=1e-14):
             print(f"{d:>6}: the kernel's gradient differs from NumPy's (max abs err {np.abs(got - want).max():.1e})")
             return 1
-        r, t = ratio(lambda: grad(w), lambda: hand(w), args.repeats)
-        print(f"{d:>6} {X.shape[0]:>9} {t * 1e3:>7.2f} ms {r:>15.3f}", flush=True)
+        t = cpu_time_medians({"kernel": (lambda: grad(w), 1), "numpy": (lambda: hand(w), 1)}, args.repeats)
+        print(f"{d:>6} {X.shape[0]:>9} {t['numpy'] * 1e3:>7.2f} ms {t['kernel'] / t['numpy']:>15.3f}", flush=True)
     return 0
 
 

@@ -404,19 +404,27 @@ def cpu_time_ratios(row, names, ref, repeats=9, units=3, threads=()):
     contender for a peer's worker threads still spinning after its call)."""
     if os.environ.get("OPENBLAS_NUM_THREADS") != "1":  # thread time would miss BLAS's own threads
         return "not measured: run with OPENBLAS_NUM_THREADS=1"
-    fns = {c.name: c for c in row.contenders if c.fn is not None and c.name in names}
+    fns = {c.name: (c.fn, c.per) for c in row.contenders if c.fn is not None and c.name in names}
+    medians = cpu_time_medians(fns, repeats, units, threads)
+    base = medians[ref]
+    return f"{ref} {fmt_time(base)}; " + ", ".join(f"{k} {v / base:.3f}" for k, v in medians.items() if k != ref)
+
+
+def cpu_time_medians(fns, repeats=9, units=3, threads=()):
+    """``{name: median CPU seconds per unit of work}`` of ``fns`` (``{name: (fn, units a call
+    does)}``), timed in interleaved repeats of at least ``units`` units: this thread's time, or
+    the process's for the names in ``threads`` (see :func:`cpu_time_ratios`)."""
     samples = {k: [] for k in fns}
     for r in range(repeats):
         for k in list(fns) if r % 2 == 0 else list(fns)[::-1]:
+            fn, per = fns[k]
             clock = time.process_time if k in threads else time.thread_time
-            calls = -(-units // fns[k].per)
+            calls = -(-units // per)
             t0 = clock()
             for _ in range(calls):
-                fns[k].fn()
-            samples[k].append((clock() - t0) / (calls * fns[k].per))
-    base = statistics.median(samples[ref])
-    return f"{ref} {fmt_time(base)}; " + ", ".join(f"{k} {statistics.median(v) / base:.3f}"
-                                                  for k, v in samples.items() if k != ref)
+                fn()
+            samples[k].append((clock() - t0) / (calls * per))
+    return {k: statistics.median(v) for k, v in samples.items()}
 
 
 def logistic_hess(X, y):
