@@ -363,10 +363,9 @@ class _Rewrite:
         self.squares({**self.flat_ports, **{views: flat[("eq", j)] for j, (views, _) in exports.items()}})
         read = {r for e in old.equations if e.out not in self.removed for r in e.ins if type(r) is int}
         for j, (views, slot) in exports.items():
-            if slot is None and read.isdisjoint(views):  # read only by a sum of squares, now of the flat
-                continue
-            for i, v in enumerate(views):
-                self.add(tail, PART, [flat[("eq", j)]], self.part(i), v)
+            for i, v in enumerate(views):  # a view nothing reads is not made (a recorded slot keeps all)
+                if slot is not None or v in read:
+                    self.add(tail, PART, [flat[("eq", j)]], self.part(i), v)
             if slot is not None:
                 ins = list(views) + [flat[("eq", j)]]
                 self.add(tail, RECORD, ins, {"slot": slot}, self.var((), np.dtype(object)))
