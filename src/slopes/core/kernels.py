@@ -39,7 +39,7 @@ import threading
 
 import numpy as np
 
-from .ops.rules import ELEMENTWISE
+from .ops.rules import DOT_DTYPES, ELEMENTWISE
 from .trace import Primitive
 
 __all__ = ["MIN_SIZE", "cache_dir", "expression", "fuse_elementwise", "is_elementwise", "is_scalar_function",
@@ -160,8 +160,7 @@ class _Fuser:
             return None
         shape, dtype = self.p.avals[e.out]
         # float16 and longdouble stay with NumPy: Numba compiles neither
-        if not (isinstance(dtype, np.dtype) and dtype in (np.dtype(np.float32), np.dtype(np.float64))) or \
-                int(np.prod(shape)) < MIN_SIZE:
+        if dtype not in DOT_DTYPES or int(np.prod(shape)) < MIN_SIZE:
             return None
         for r in e.ins:  # arrays of the result's shape, or numbers (0-d arrays too: a step's learning rate)
             if not leaf_ok(self.p, r, dtype) or tuple(self.p._aval_of(r)[0]) not in ((), tuple(shape)):
@@ -239,7 +238,7 @@ def _kernel_call(expr, full, dtype):
     def run(*xs):
         a = xs[first]
         out = np.empty(a.shape, dtype)
-        kernel(out.reshape(-1), *[x.reshape(-1) if i in arrays else scalar(x) for i, x in enumerate(xs)])
+        kernel(out.reshape(-1), *[x.reshape(-1) if f else scalar(x) for f, x in zip(full, xs)])
         return out
 
     run.elementwise = True  # a row loop may call it on blocks of rows (slopes.core.tiling)

@@ -39,6 +39,7 @@ from __future__ import annotations
 import numpy as np
 
 from .kernels import expression, is_scalar_function, leaf_ok, load, scalar_helpers
+from .ops.rules import DOT_DTYPES
 
 __all__ = ["row_kernel"]
 
@@ -127,7 +128,7 @@ class _KernelWriter:
 
     def covered(self):
         """Whether the kernel covers the loop (its operations are then in ``self.ops``)."""
-        if self.dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
+        if self.dtype not in DOT_DTYPES:
             return False
         for k in self.members:
             e, (kind, how) = self.p.equations[k], self.seg.how[k]
