@@ -202,18 +202,16 @@ class _Segment:
         for k in range(h, len(program.equations)):
             e = program.equations[k]
             reads = [r for r in e.ins if type(r) is int]
-            if any(r in tainted for r in reads):  # runs after the loop: the row values it reads are kept
-                self.kept.update(r for r in reads if r in self.row)
-                tainted.add(e.out)
-                continue
-            role = self._role(e)
-            if role is not None and (k == h or _ROW in role[1] or self._rereads(e, role[1])):
-                self.how[k] = role
-                (self.row if role[0] == "row" else tainted).add(e.out)
-                continue
-            used = [r for r in reads if r in self.row]
-            if used:
-                self.kept.update(used)
+            after = any(r in tainted for r in reads)  # it runs after the loop
+            if not after:
+                role = self._role(e)
+                if role is not None and (k == h or _ROW in role[1] or self._rereads(e, role[1])):
+                    self.how[k] = role
+                    (self.row if role[0] == "row" else tainted).add(e.out)
+                    continue
+            used = [r for r in reads if r in self.row]  # row values read outside the loop are kept
+            self.kept.update(used)
+            if after or used:
                 tainted.add(e.out)
         self.kept |= self.row & outputs
 
