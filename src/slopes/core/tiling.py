@@ -67,6 +67,7 @@ import numpy as np
 
 from .horizontal import fuse_leaves
 from .kernels import fuse_elementwise, is_elementwise
+from .narrow_rows import compile_narrow_rows
 from .ops.rules import UFUNCS
 from .row_kernels import row_kernel
 from .trace import Primitive
@@ -109,8 +110,9 @@ def lower(program):
     """``program`` as it is compiled: the same elementwise chain on several leaves run once on
     flat buffers (:func:`~slopes.core.horizontal.fuse_leaves`: a flat chain is then long enough
     for a kernel), its elementwise trees as Numba kernels when ``program.kernels == "numba"``
-    (:func:`~slopes.core.kernels.fuse_elementwise`), then its row loops (:func:`row_blocked`);
-    ``program`` itself when none applies.
+    (:func:`~slopes.core.kernels.fuse_elementwise`), then its row loops (:func:`row_blocked`),
+    then, with ``"numba"`` again, its reductions over short rows as compiled loops
+    (:func:`~slopes.core.narrow_rows.compile_narrow_rows`); ``program`` itself when none applies.
 
     Examples
     --------
@@ -120,11 +122,14 @@ def lower(program):
     True
     """
     out = fuse_leaves(program)
-    if program.kernels == "numba":
+    numba = program.kernels == "numba"
+    if numba:
         out = row_blocked(out, kernels="numba")  # a loop of one number per row: one compiled kernel
         out = copy.copy(fuse_elementwise(out))
         out.kernels = "numpy"  # fused once
     out = row_blocked(out)
+    if numba:  # after the row loops, which read log_softmax and sum by name
+        out = compile_narrow_rows(out)
     if out is not program:  # a copy made here: its source is written from it, the analysis not rerun
         out.fuse_leaves_done = True
     return out

@@ -50,16 +50,17 @@ def _shifted(x, axis):
     return m, d, total(np.exp(d), axis=axis, keepdims=True), finite
 
 
-def _logsumexp_impl(x, axis, keepdims):
-    m, _, s, _ = _shifted(x, axis)
+def _logsumexp_impl(x, axis, keepdims, shifted=_shifted):
+    m, _, s, _ = shifted(x, axis)
     out = np.log(s) + m
     if keepdims:
         return out
     return out.reshape(()) if axis is None else np.squeeze(out, axis=axis)
 
 
-def _log_softmax_impl(x, axis):
-    _, d, s, finite = _shifted(x, axis)
+def _log_softmax_impl(x, axis, shifted=_shifted):
+    # shifted: _shifted, or the compiled loops of slopes.core.narrow_rows (kernels="numba")
+    _, d, s, finite = shifted(x, axis)
     if finite:  # entries finite or -inf below a finite maximum, a sum in [1, n]: no inf - inf
         return d - np.log(s)
     with np.errstate(invalid="ignore"):  # inf - inf on rows with +inf entries: NaN, as x - logsumexp(x)
