@@ -420,6 +420,84 @@ def test_a_0d_operand_enters_the_kernel_as_a_number(dtype, tmp_path, monkeypatch
     np.testing.assert_array_max_ulp(got, p + (m / (np.sqrt(v) + eps)) * -lr, maxulp=1)
 
 
+def relu_edges(dtype, n=8192):
+    """Values on many scales with the edges of ``x > 0``: +-0.0, NaN, +-inf and subnormals."""
+    x = np.random.default_rng(4).standard_normal(n) * 10.0 ** np.random.default_rng(5).integers(-3, 4, n)
+    x[:8] = [0.0, -0.0, np.nan, np.inf, -np.inf, 1e-310, -1e-310, 0.1]
+    return x.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_relu_forward_and_backward_are_one_kernel_each(dtype, tmp_path, monkeypatch):
+    """``where(x > 0, x, 0)``: the comparison is recomputed in each where that reads it (forward
+    and backward), so no boolean array is made; selects and comparisons are exact, so the
+    kernels give the NumPy replay's bits, signed zeros and NaN included."""
+    pytest.importorskip("numba")
+    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
+    x, w = relu_edges(dtype), relu_edges(dtype)[::-1].copy()
+
+    def f(x, w):
+        return snp.sum(sl.ml.relu(x + 0.5) * w)
+
+    fused, plain = sl.jit(sl.value_and_grad(f), kernels="numba"), sl.jit(sl.value_and_grad(f))
+    names = kernel_names(fused, x, w)
+    assert "greater" not in names and "where" not in names and names.count("fused_kernel") == 2
+    with np.errstate(invalid="ignore"):
+        fused(x, w), plain(x, w)
+        (v1, g1), (v0, g0) = fused(x, w), plain(x, w)
+        assert np.array_equal(v1, v0, equal_nan=True)
+        np.testing.assert_array_equal(g1, g0, strict=True)
+        assert np.array_equal(np.signbit(g1), np.signbit(g0))
+        np.testing.assert_array_equal(g1, np.where(x + dtype(0.5) > 0, w, dtype(0)))
+
+
+def test_a_comparison_read_elsewhere_stays_one_numpy_call(tmp_path, monkeypatch):
+    """A mask also returned (or read by arithmetic) is computed once by NumPy; the where reads it
+    as a boolean array."""
+    pytest.importorskip("numba")
+    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
+    x = relu_edges(np.float64)
+
+    def f(x):
+        m = x > 0.25
+        return snp.where(m, snp.exp(-x * x), -1.5), m
+
+    fused = sl.jit(f, kernels="numba")
+    names = kernel_names(fused, x)
+    assert names.count("greater") == 1 and names.count("fused_kernel") == 1
+    with np.errstate(invalid="ignore"):
+        fused(x)
+        (y, m), (y0, m0) = fused(x), sl.jit(f)(x)
+    np.testing.assert_array_equal(m, x > 0.25)
+    np.testing.assert_array_equal(m0, m)
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(y0))
+    np.testing.assert_array_max_ulp(y[~np.isnan(y)], y0[~np.isnan(y0)], maxulp=1)  # exp: the C library's
+
+
+def test_a_float32_comparison_rounds_its_constant_as_numpy_does(tmp_path, monkeypatch):
+    """``x > 0.1`` on float32 compares with float32(0.1), NumPy's rule for a Python float; a kernel
+    comparing in float64 would disagree on the float32 values between the two."""
+    pytest.importorskip("numba")
+    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
+    x = np.float32(0.1) + np.arange(-4096, 4096, dtype=np.float32) * np.float32(2e-9)
+    assert np.any((x > 0.1) != (x.astype(np.float64) > 0.1))  # the case exists in these values
+    f = sl.jit(lambda x: snp.where(x > 0.1, x * 2.0, x * 3.0), kernels="numba")
+    assert "fused_kernel" in kernel_names(f, x)
+    f(x)
+    np.testing.assert_array_equal(f(x), np.where(x > 0.1, x * 2.0, x * 3.0), strict=True)
+
+
+def test_a_comparison_of_another_dtype_than_its_where_is_not_inlined(tmp_path, monkeypatch):
+    pytest.importorskip("numba")
+    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
+    x32, y = relu_edges(np.float32), relu_edges(np.float64)
+    f = sl.jit(lambda a, b: snp.where(a > 0.1, b * 2.0, b * 3.0), kernels="numba")
+    assert kernel_names(f, x32, y).count("greater") == 1
+    with np.errstate(invalid="ignore"):
+        f(x32, y)
+        np.testing.assert_array_equal(f(x32, y), np.where(x32 > 0.1, y * 2.0, y * 3.0), strict=True)
+
+
 @pytest.mark.parametrize("with_value", [True, False], ids=["value_and_grad", "grad"])
 def test_numba_kernel_in_the_row_loop(with_value, tmp_path, monkeypatch, small_blocks):
     """An elementwise chain becomes one kernel called on each block of rows (the loss value's

@@ -4,6 +4,9 @@ With ``sl.jit(f, kernels="numba")`` (the ``slopes[fast]`` extra), :func:`fuse_el
 rewrites each tree of elementwise equations whose intermediate values are used once
 (``c + a * exp(z - logaddexp(0, z))``: five NumPy calls and four temporary arrays) as one
 call of a Numba kernel that computes every element in one loop, without temporaries.
+A comparison enters as the condition of a ``where``: recomputed in each ``where`` that
+reads it (a ReLU's ``x > 0``, in its forward and its backward pass), so that no boolean
+array is made, or read as a boolean array when something else reads it too.
 The kernel's Python source is written to the cache directory (:func:`cache_dir`) under
 the hash of its text, so Numba's ``cache=True`` keeps the machine code on disk and a new
 process loads it instead of compiling again.
@@ -49,6 +52,9 @@ __all__ = ["MIN_SIZE", "cache_dir", "expression", "fuse_elementwise", "is_elemen
 MIN_SIZE = 4096
 
 _BINARY_OPS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/"}
+#: comparisons, which enter a kernel only inside a ``where``'s condition (a ReLU's ``x > 0``)
+_COMPARISONS = {"greater": ">", "greater_equal": ">=", "less": "<", "less_equal": "<=", "equal": "==",
+                "not_equal": "!="}
 _NUMPY_FUNCS = {
     "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "cbrt", "square", "reciprocal",
     "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh",
@@ -91,7 +97,8 @@ def is_scalar_function(name):
     >>> is_scalar_function("logaddexp"), is_scalar_function("cumsum")
     (True, False)
     """
-    return name in _BINARY_OPS or name in _NUMPY_FUNCS or name in ("mask_zero", "expit")
+    return name in _BINARY_OPS or name in _NUMPY_FUNCS or name in _COMPARISONS or name in (
+        "mask_zero", "expit", "where")
 
 
 def scalar_helpers(dtype):
@@ -136,6 +143,10 @@ def expression(name, args, dtype):
     """
     if name in _BINARY_OPS:
         return f"({args[0]} {_BINARY_OPS[name]} {args[1]})"
+    if name in _COMPARISONS:
+        return f"({args[0]} {_COMPARISONS[name]} {args[1]})"
+    if name == "where":  # a select per element, as np.where: the value not selected is not used
+        return f"({args[1]} if {args[0]} else {args[2]})"
     if name == "expit":  # a helper of every kernel's source (scalar_helpers)
         return f"_expit({args[0]})"
     if name == "mask_zero":  # 0 where the cotangent g is 0 and the product is not finite
@@ -149,41 +160,71 @@ class _Fuser:
     def __init__(self, program):
         self.p = program
         self.uses = {}
+        self.readers = {}  # var -> the equations reading it
+        for k, e in enumerate(program.equations):
+            for r in e.ins:
+                if type(r) is int:
+                    self.readers.setdefault(r, []).append(k)
         for r in [r for e in program.equations for r in e.ins] + list(program.outputs):
             if type(r) is int:
                 self.uses[r] = self.uses.get(r, 0) + 1
 
     def fusable(self, e):
-        """The kernel dtype of ``e`` if it can be part of a kernel, else None."""
+        """The kernel dtype of ``e`` if it can be part of a kernel, else None: a comparison
+        computes in its operands' dtype, a ``where`` selects by a boolean of its shape."""
         name = e.prim.name
         if not is_scalar_function(name) or e.params:
             return None
         shape, dtype = self.p.avals[e.out]
+        ins = e.ins
+        if name in _COMPARISONS:
+            dtypes = [self.p._aval_of(r)[1] for r in ins if type(r) is int]
+            dtype = dtypes[0] if dtypes else None
+        elif name == "where":
+            cond, ins = ins[0], ins[1:]
+            if type(cond) is not int or self.p._aval_of(cond) != (shape, np.dtype(bool)):
+                return None
         # float16 and longdouble stay with NumPy: Numba compiles neither
         if dtype not in DOT_DTYPES or int(np.prod(shape)) < MIN_SIZE:
             return None
-        for r in e.ins:  # arrays of the result's shape, or numbers (0-d arrays too: a step's learning rate)
+        for r in ins:  # arrays of the result's shape, or numbers (0-d arrays too: a step's learning rate)
             if not leaf_ok(self.p, r, dtype) or tuple(self.p._aval_of(r)[0]) not in ((), tuple(shape)):
                 return None
         return dtype
 
+    def _condition(self, j, kinds):
+        """Whether comparison ``j`` can be recomputed in each ``where`` reading it: only wheres of
+        its dtype read it, as their condition (then no boolean array is made at all)."""
+        r = self.p.equations[j].out
+        readers = self.readers.get(r, [])
+        return self.uses[r] == len(readers) and all(
+            kinds[i] == kinds[j] and self.p.equations[i].prim.name == "where" and self.p.equations[i].ins[0] == r
+            and r not in self.p.equations[i].ins[1:] for i in readers)
+
     def rewrite(self):
         eqs, p = self.p.equations, self.p
-        made = {}  # var -> index of the fusable equation computing it
-        inline = set()  # equation indices folded into their single consumer
+        kinds = [self.fusable(e) for e in eqs]
+        made = {e.out: k for k, e in enumerate(eqs) if kinds[k] is not None}  # var -> its fusable equation
+        inline = set()  # equation indices folded into their consumers
         for k, e in enumerate(eqs):
-            if self.fusable(e) is None:
+            if kinds[k] is None:
                 continue
-            made[e.out] = k
             for r in e.ins:
-                if type(r) is int and r in made and self.uses[r] == 1 and p.avals[r] == p.avals[e.out]:
-                    inline.add(made[r])
+                if type(r) is not int or r not in made:
+                    continue
+                j = made[r]
+                if eqs[j].prim.name in _COMPARISONS:
+                    if self._condition(j, kinds):
+                        inline.add(j)
+                elif self.uses[r] == 1 and p.avals[r] == p.avals[e.out]:
+                    inline.add(j)
         self.made, self.inline = made, inline
         new = []
         for k, e in enumerate(eqs):
             if k in inline:
                 continue
-            if made.get(e.out) == k and any(self._inlined(r) for r in e.ins):  # the root of a tree
+            if (made.get(e.out) == k and e.prim.name not in _COMPARISONS  # a boolean is no kernel's result
+                    and any(self._inlined(r) for r in e.ins)):  # the root of a tree
                 leaves = []
                 expr = self._expr(k, leaves)
                 ins = tuple(r for r, _ in leaves)
@@ -283,8 +324,9 @@ def load(source):
 
 def fuse_elementwise(program):
     """``program`` with each tree of elementwise equations (intermediates used once, one shape,
-    float32 or float64, at least :data:`MIN_SIZE` elements; 0-d operands enter as numbers) as
-    one Numba kernel call; the program itself when there is none.
+    float32 or float64, at least :data:`MIN_SIZE` elements; 0-d operands enter as numbers; a
+    comparison read only as ``where`` conditions of its dtype recomputed in each) as one Numba
+    kernel call; the program itself when there is none.
 
     Examples
     --------
