@@ -498,6 +498,32 @@ def test_a_comparison_of_another_dtype_than_its_where_is_not_inlined(tmp_path, m
         np.testing.assert_array_equal(f(x32, y), np.where(x32 > 0.1, y * 2.0, y * 3.0), strict=True)
 
 
+def test_a_replay_calls_the_kernel_itself(tmp_path, monkeypatch):
+    """The replay's source calls the compiled kernel with the shapes it knows (no Python layer
+    between): a 2-D operand flattened, a constant converted once, a 0-d value at each call; the
+    results are those of the kernel's Python wrapper (the primitive's own implementation)."""
+    pytest.importorskip("numba")
+    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
+
+    def f(x, s):  # s: a 0-d array read by exp, so it stays an array in the replay
+        return snp.sqrt(x * x + 0.25) * snp.exp(s) - x
+
+    x = np.random.default_rng(0).standard_normal((64, 96)).astype(np.float32)
+    s = np.asarray(0.5, np.float32)
+    jitted = sl.jit(f, kernels="numba")
+    program = jitted.trace(x, s)
+    source = program.compile().source
+    assert "fused_kernel" not in source and ".reshape(-1)" in source
+    jitted(x, s)
+    got = jitted(x, s)
+    assert got.dtype == np.float32 and got.shape == x.shape
+    from slopes.core.tiling import lower
+
+    (kernel_eq,) = [e for e in lower(program).equations if e.prim.name == "fused_kernel"]
+    np.testing.assert_array_equal(got, kernel_eq.prim.impl(x, np.float32(0.25), np.exp(s)))
+    np.testing.assert_array_max_ulp(got, np.sqrt(x * x + np.float32(0.25)) * np.exp(s) - x, maxulp=2)
+
+
 @pytest.mark.parametrize("with_value", [True, False], ids=["value_and_grad", "grad"])
 def test_numba_kernel_in_the_row_loop(with_value, tmp_path, monkeypatch, small_blocks):
     """An elementwise chain becomes one kernel called on each block of rows (the loss value's

@@ -649,6 +649,9 @@ class Program:
         feeds blocks of rows, the last one shorter): the primitive's own implementation."""
         if dot:
             return f"{args[0]}.dot({args[1]})"
+        inline = getattr(e.prim.impl, "inline", None) if specialize else None
+        if inline is not None:  # a fused kernel, called straight from the replay (kernels._inline)
+            return inline(e, args, [self._aval_of(r) for r in e.ins], self.avals[e.out], ns)
         op = _OPERATORS.get(e.prim.impl) if not e.params else None
         spec = _SPECIALIZE.get(e.prim.name) if specialize else None
         if spec is not None:

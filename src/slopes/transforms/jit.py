@@ -70,7 +70,10 @@ def jit(fun, static_argnums=(), *, cache_size=64, kernels="numpy"):
         chains, not for chains of ``exp``/``log``, which NumPy vectorizes
         better. A row loop of one number per row (a GLM's gradient, read
         between ``X @ w`` and ``r @ X``) becomes one kernel reading each
-        row of ``X`` once (:mod:`slopes.core.row_kernels`).
+        row of ``X`` once (:mod:`slopes.core.row_kernels`). A ReLU's
+        ``where(x > 0, ...)`` is one kernel in each pass, and sums, softmaxes
+        and logsumexps over a short last axis (a classifier's 10 classes) run
+        their row reductions as compiled loops (:mod:`slopes.core.narrow_rows`).
 
     Returns
     -------
