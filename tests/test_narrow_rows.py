@@ -42,7 +42,7 @@ def edge_rows(dtype, k=10, rows=64, seed=0):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("k", [1, 2, 7, 8, 9, 10, 16, 17, 63, 64])
+@pytest.mark.parametrize("k", [1, 2, 7, 8, 9, 10, 15, 16])
 def test_row_sums_are_numpys_sums_bit_for_bit(dtype, k):
     x = np.random.default_rng(k).standard_normal((37, k)).astype(dtype) * np.logspace(-5, 5, k).astype(dtype)
     for keepdims in (False, True):
@@ -52,7 +52,7 @@ def test_row_sums_are_numpys_sums_bit_for_bit(dtype, k):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("k", [1, 3, 8, 10, 64])
+@pytest.mark.parametrize("k", [1, 3, 8, 10, 16])
 def test_shifted_rows_are_the_numpy_shift_bit_for_bit(dtype, k):
     x = edge_rows(dtype, k)
     with np.errstate(invalid="ignore", over="ignore"):  # exp of a row shifted by 0 (it holds +inf)
@@ -77,13 +77,13 @@ def test_a_nan_anywhere_in_a_row_makes_its_maximum_nan_as_np_maximum():
 
 def test_arrays_the_loops_do_not_take_go_to_numpy():
     x = np.random.default_rng(0).standard_normal((10, 6))
-    for args in [(x.T, (1,)), (x, (0,)), (np.ones((4, 65)), (1,)), (x.astype(np.float16), (1,)),
+    for args in [(x.T, (1,)), (x, (0,)), (np.ones((4, narrow_rows.MAX_WIDTH + 1)), (1,)), (x.astype(np.float16), (1,)),
                  (np.arange(12).reshape(3, 4), (1,)), (np.ones((0, 3)), (1,))]:
         np.testing.assert_array_equal(narrow_rows.row_sums(*args, True), np.sum(args[0], axis=args[1], keepdims=True))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", [(64, 10), (5, 3), (3, 1), (2, 3, 7), (10, 64)])
+@pytest.mark.parametrize("shape", [(64, 10), (5, 3), (3, 1), (2, 3, 7), (10, 16)])
 def test_a_classifier_step_under_numba_equals_the_numpy_replay(dtype, shape):
     rng = np.random.default_rng(1)
     z = rng.standard_normal(shape).astype(dtype)

@@ -2,10 +2,7 @@
 
 NumPy reduces an ``(n, k)`` array along its last axis with one call of its inner loop per
 row, so with few entries per row (a classifier's ``k = 10`` classes) it spends its time
-per row, not per entry: on the benchmark machine the sum of a (4096, 10) array takes
-80 us, the maximum and shift of :func:`~slopes.core.ops.logsumexp.log_softmax` 190 us;
-compiled loops over the rows take 7 and 35 us (a (64, 10) batch: 2.3 against 1.0 us, and
-6.2 against 1.6). So with ``sl.jit(f, kernels="numba")`` (the ``slopes[fast]`` extra),
+per row, not per entry. With ``sl.jit(f, kernels="numba")`` (the ``slopes[fast]`` extra),
 :func:`compile_narrow_rows` gives these reductions a Numba loop over the rows, for float32
 and float64 arrays whose rows hold at most :data:`MAX_WIDTH` entries:
 
@@ -18,15 +15,20 @@ Results: bit for bit those of the NumPy replay, but for the sign of a zero maxim
 maximum is exact (NaN propagates as in ``np.maximum``); of a row's zeros of both signs,
 NumPy's vectorized loop over rows of more than 8 entries returns the sign its lanes meet
 last, which this loop does not follow (it changes ``x - max`` only in the sign of a zero,
-and a log-softmax only where that entry holds all of its row's mass). Each row's sum is added in NumPy's own order for a contiguous row (its
-pairwise summation: eight running sums, combined as ``((r0 + r1) + (r2 + r3)) + ((r4 +
-r5) + (r6 + r7))``, then the rest one by one; a row of up to 128 entries is one such
-block). An array whose rows are not contiguous in memory when the program runs (a
+and a log-softmax only where that entry holds all of its row's mass). Each row's sum is
+added in NumPy's own order for a contiguous row (its pairwise summation: eight running
+sums, combined as ``((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))``, then the rest one
+by one). An array whose rows are not contiguous in memory when the program runs (a
 transposed view passed in) takes NumPy's own reduction, whose order then depends on the
 layout.
 
 Wider rows stay with NumPy: its inner loop then amortizes its cost, and the compiled
-maximum, which must test each entry for NaN, falls behind it past about 64 entries.
+maximum, which must test each entry for NaN, does not vectorize. Measured by
+``python benchmarks/narrow_rows.py`` (CPU time of a jitted call against the NumPy replay's,
+float64, one run): at 10 entries, a (4096, 10) array's row sum took 0.25x the replay's 83 us
+and its log-softmax 0.37x of 344 us, a (64, 10) batch's log-softmax 0.61x of 12.5 us and a
+cross-entropy's value and gradient 0.78x of 21 us; at 16 entries the cross-entropy took
+0.57-0.79x (64 to 65,536 rows), at 32 entries 0.85-1.05x.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from .trace import Primitive
 __all__ = ["MAX_WIDTH", "compile_narrow_rows", "row_sums", "shifted_rows"]
 
 #: Rows of at most this many entries take the compiled loops.
-MAX_WIDTH = 64
+MAX_WIDTH = 16
 
 _SOURCE = """import numba
 import numpy as np
@@ -53,7 +55,7 @@ import numpy as np
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _sum(e, i):
-    # NumPy's pairwise_sum of a row of at most 128 entries, in its order
+    # NumPy's pairwise_sum of a row (at most 128 entries: one block, no halving), in its order
     k = e.shape[1]
     if k < 8:
         t = np.{dt}(0)
