@@ -52,7 +52,8 @@ __all__ = ["MIN_SIZE", "cache_dir", "expression", "fuse_elementwise", "is_elemen
 MIN_SIZE = 4096
 
 _BINARY_OPS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/"}
-#: comparisons, which enter a kernel only inside a ``where``'s condition (a ReLU's ``x > 0``)
+#: comparisons, which enter a kernel only inside a ``where``'s condition (a ReLU's ``x > 0``);
+#: not scalar functions (:func:`is_scalar_function`): their results are booleans
 _COMPARISONS = {"greater": ">", "greater_equal": ">=", "less": "<", "less_equal": "<=", "equal": "==",
                 "not_equal": "!="}
 _NUMPY_FUNCS = {
@@ -97,8 +98,7 @@ def is_scalar_function(name):
     >>> is_scalar_function("logaddexp"), is_scalar_function("cumsum")
     (True, False)
     """
-    return name in _BINARY_OPS or name in _NUMPY_FUNCS or name in _COMPARISONS or name in (
-        "mask_zero", "expit", "where")
+    return name in _BINARY_OPS or name in _NUMPY_FUNCS or name in ("mask_zero", "expit")
 
 
 def scalar_helpers(dtype):
@@ -173,7 +173,7 @@ class _Fuser:
         """The kernel dtype of ``e`` if it can be part of a kernel, else None: a comparison
         computes in its operands' dtype, a ``where`` selects by a boolean of its shape."""
         name = e.prim.name
-        if not is_scalar_function(name) or e.params:
+        if not (is_scalar_function(name) or name in _COMPARISONS or name == "where") or e.params:
             return None
         shape, dtype = self.p.avals[e.out]
         ins = e.ins

@@ -4,23 +4,24 @@ NumPy reduces an ``(n, k)`` array along its last axis with one call of its inner
 row, so with few entries per row (a classifier's ``k = 10`` classes) it spends its time
 per row, not per entry. With ``sl.jit(f, kernels="numba")`` (the ``slopes[fast]`` extra),
 :func:`compile_narrow_rows` gives these reductions a Numba loop over the rows, for float32
-and float64 arrays whose rows hold at most :data:`MAX_WIDTH` entries:
+and float64 arrays whose rows hold 2 to :data:`MAX_WIDTH` entries:
 
 * ``sum`` over the last axis;
 * the maximum, its guard and the shift ``x - max`` inside ``log_softmax`` and ``logsumexp``
   over the last axis, and their sum of exponentials. Their ``exp`` and ``log`` stay NumPy's
   vectorized calls (a compiled loop calls the C library's, one element at a time: slower).
 
-Results: bit for bit those of the NumPy replay, but for the sign of a zero maximum. A
-maximum is exact (NaN propagates as in ``np.maximum``); of a row's zeros of both signs,
-NumPy's vectorized loop over rows of more than 8 entries returns the sign its lanes meet
-last, which this loop does not follow (it changes ``x - max`` only in the sign of a zero,
-and a log-softmax only where that entry holds all of its row's mass). Each row's sum is
-added in NumPy's own order for a contiguous row (its pairwise summation: eight running
-sums, combined as ``((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))``, then the rest one
-by one). An array whose rows are not contiguous in memory when the program runs (a
-transposed view passed in) takes NumPy's own reduction, whose order then depends on the
-layout.
+Results: bit for bit those of the NumPy replay, up to the sign of a NaN (where a NaN of
+the input meets one made by ``inf - inf``, compiled code may keep the other one) and of a
+zero maximum. A maximum is exact (NaN propagates as in ``np.maximum``); of a row's zeros of
+both signs, NumPy's vectorized loop over rows of more than 8 entries returns the sign its
+lanes meet last, which this loop does not follow. That changes ``x - max`` inside
+``log_softmax`` and ``logsumexp`` only in the sign of a zero, not their results (a row with
+tied zeros sums to at least 2). Each row's sum is added in NumPy's own order for a
+contiguous row (its pairwise summation: eight running sums, combined as ``((r0 + r1) + (r2
++ r3)) + ((r4 + r5) + (r6 + r7))``, then the rest one by one, all into a starting 0). An
+array whose rows are not contiguous in memory when the program runs (a transposed view
+passed in) takes NumPy's own reduction, whose order then depends on the layout.
 
 Wider rows stay with NumPy: its inner loop then amortizes its cost, and the compiled
 maximum, which must test each entry for NaN, does not vectorize. Measured by
@@ -79,7 +80,7 @@ def _sum(e, i):
     while j < k:
         t += e[i, j]
         j += 1
-    return t
+    return np.{dt}(0) + t  # added into NumPy's starting 0, as its reduction does: -0.0 sums give +0.0
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -118,9 +119,10 @@ def _kernels(dtype):
 
 def _narrow(x, axis):
     """Whether ``x`` is an array the loops take: float32 or float64, C-contiguous, reduced over
-    its last axis only, with rows of 1 to :data:`MAX_WIDTH` entries and at least one row."""
+    its last axis only, with rows of 2 to :data:`MAX_WIDTH` entries (a row of one is a copy to
+    NumPy, faster than a loop) and at least one row."""
     return (type(x) is np.ndarray and x.dtype in DOT_DTYPES and x.ndim >= 1 and axis == (x.ndim - 1,)
-            and 0 < x.shape[-1] <= MAX_WIDTH and x.size and x.flags.c_contiguous)
+            and 2 <= x.shape[-1] <= MAX_WIDTH and x.size and x.flags.c_contiguous)
 
 
 def row_sums(x, axis, keepdims):
@@ -183,7 +185,7 @@ def _rewritten(e):
 
 def compile_narrow_rows(program):
     """``program`` with each ``sum``, ``log_softmax`` and ``logsumexp`` over the last axis of a
-    float32 or float64 array with rows of at most :data:`MAX_WIDTH` entries calling the
+    float32 or float64 array with rows of 2 to :data:`MAX_WIDTH` entries calling the
     compiled row loops (which check the layout at each call); ``program`` itself when there
     is none.
 
@@ -200,7 +202,7 @@ def compile_narrow_rows(program):
         shape, dtype = program._aval_of(e.ins[0]) if e.ins else ((), None)
         params = e.params
         if (dtype in DOT_DTYPES and len(shape) >= 1 and params.get("axis") == (len(shape) - 1,)
-                and 0 < shape[-1] <= MAX_WIDTH and (r := _rewritten(e)) is not None):
+                and 2 <= shape[-1] <= MAX_WIDTH and (r := _rewritten(e)) is not None):
             e, changed = r, True
         new.append(e)
     if not changed:
