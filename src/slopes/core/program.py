@@ -43,7 +43,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import kernels as kernel_module, program_memo, tiling
+from . import kernels as kernel_module, narrow_rows, program_memo, tiling
 from .ops.blas_sum import summer
 from .ops.linalg import is_identity
 from .ops.shape import sum_to_axes
@@ -728,7 +728,7 @@ class Program:
         # what lowering reads besides the program: Numba or not, the kernels' and row loops'
         # thresholds, and whether the leaves' fusion is done already
         return ("compiled", key, bool(bare), self.kernels, tiling.MIN_BYTES, tiling.BLOCK_BYTES,
-                kernel_module.MIN_SIZE, tiling.narrow_rows.MAX_WIDTH, bool(getattr(self, "fuse_leaves_done", False)))
+                kernel_module.MIN_SIZE, narrow_rows.MAX_WIDTH, bool(getattr(self, "fuse_leaves_done", False)))
 
     def __str__(self):
         def show(r):

@@ -67,7 +67,6 @@ import numpy as np
 
 from .horizontal import fuse_leaves
 from .kernels import fuse_elementwise, is_elementwise
-from . import narrow_rows
 from .narrow_rows import compile_narrow_rows
 from .ops.rules import UFUNCS
 from .row_kernels import row_kernel
