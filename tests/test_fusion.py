@@ -524,6 +524,36 @@ def test_a_replay_calls_the_kernel_itself(tmp_path, monkeypatch):
     np.testing.assert_array_max_ulp(got, np.sqrt(x * x + np.float32(0.25)) * np.exp(s) - x, maxulp=2)
 
 
+def test_a_tree_read_by_a_later_one_is_computed_in_its_kernel(tmp_path, monkeypatch):
+    """``a`` is returned and read by ``b``'s tree: one kernel computes both, writing ``a`` out
+    beside ``b``, so x and y are read once; a sum of ``a`` needed before ``b`` keeps them apart."""
+    pytest.importorskip("numba")
+    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
+    rng = np.random.default_rng(7)
+    x, y = rng.standard_normal((2, 80, 64))
+
+    def both(x, y):
+        a = x * x - y * 0.5
+        return a, snp.sqrt(a * a + 1.0) * y
+
+    def apart(x, y):
+        a = x * x - y * 0.5
+        return snp.sqrt(a * a + 1.0) * snp.sum(a)
+
+    for f, kernels in ((both, 1), (apart, 2)):
+        fused = sl.jit(f, kernels="numba")
+        names = kernel_names(fused, x, y)
+        assert names.count("fused_kernel") == kernels
+        assert names.count("flat_empty") == (1 if kernels == 1 else 0)
+        fused(x, y)
+        # arithmetic and sqrt are correctly rounded in Numba and NumPy alike: the same bits
+        for got, want in zip(np.atleast_1d(fused(x, y)), np.atleast_1d(sl.jit(f)(x, y))):
+            np.testing.assert_array_equal(got, want, strict=True)
+    a, b = sl.jit(both, kernels="numba")(x, y)
+    np.testing.assert_array_equal(a, x * x - y * 0.5)
+    assert not np.shares_memory(a, b)
+
+
 @pytest.mark.parametrize("with_value", [True, False], ids=["value_and_grad", "grad"])
 def test_numba_kernel_in_the_row_loop(with_value, tmp_path, monkeypatch, small_blocks):
     """An elementwise chain becomes one kernel called on each block of rows (the loss value's

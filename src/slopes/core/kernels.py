@@ -6,7 +6,10 @@ rewrites each tree of elementwise equations whose intermediate values are used o
 call of a Numba kernel that computes every element in one loop, without temporaries.
 A comparison enters as the condition of a ``where``: recomputed in each ``where`` that
 reads it (a ReLU's ``x > 0``, in its forward and its backward pass), so that no boolean
-array is made, or read as a boolean array when something else reads it too.
+array is made, or read as a boolean array when something else reads it too. A tree whose
+result a later tree reads (and nothing else before that one) is computed in the later
+tree's kernel, its result written out beside: Adam's two moments and its new parameters
+are one loop reading the gradient, the moments and the parameters once.
 The kernel's Python source is written to the cache directory (:func:`cache_dir`) under
 the hash of its text, so Numba's ``cache=True`` keeps the machine code on disk and a new
 process loads it instead of compiling again.
@@ -42,6 +45,7 @@ import threading
 
 import numpy as np
 
+from .horizontal import EMPTY, READY
 from .ops.rules import DOT_DTYPES, ELEMENTWISE
 from .trace import Primitive
 
@@ -219,34 +223,89 @@ class _Fuser:
                 elif self.uses[r] == 1 and p.avals[r] == p.avals[e.out]:
                     inline.add(j)
         self.made, self.inline = made, inline
-        new = []
-        for k, e in enumerate(eqs):
-            if k in inline:
-                continue
-            if (made.get(e.out) == k and e.prim.name not in _COMPARISONS  # a boolean is no kernel's result
-                    and any(self._inlined(r) for r in e.ins)):  # the root of a tree
-                leaves = []
-                expr = self._expr(k, leaves)
-                ins = tuple(r for r, _ in leaves)
-                impl = _kernel_call(expr, [p._aval_of(r)[0] != () for r in ins], p.avals[e.out][1])
-                e = e._replace(prim=Primitive("fused_kernel", impl), ins=ins, params={})
-            new.append(e)
-        if len(new) == len(eqs):
+        roots = [k for k, e in enumerate(eqs) if k not in inline and made.get(e.out) == k
+                 and e.prim.name not in _COMPARISONS  # a boolean is no kernel's result
+                 and any(self._inlined(r) for r in e.ins)]
+        groups = self._groups(roots, kinds)
+        if not groups:
             return p
         out = copy.copy(p)
+        out.avals = dict(p.avals)
+        new = []
+        for k, e in enumerate(eqs):
+            if k in inline or groups.get(k, ()) is None:  # folded into a tree, or its tree into a later kernel
+                continue
+            if k not in groups:
+                new.append(e)
+                continue
+            leaves, exprs, local = [], [], {}
+            for i, j in enumerate(groups[k]):
+                exprs.append(self._expr(j, leaves, local))
+                local[eqs[j].out] = f"y{i}"
+            sides = [eqs[j].out for j in groups[k][:-1]]  # the earlier trees' results, written out too
+            bufs = []
+            for r in sides:
+                bufs.append(out._next)
+                out.avals[out._next] = p.avals[r]
+                new.append(e._replace(prim=EMPTY, ins=(), params={}, out=out._next))
+                out._next += 1
+            ins = tuple(r for r, _ in leaves)
+            impl = _kernel_call(exprs, [p._aval_of(r)[0] != () for r in ins], p.avals[e.out][1], len(bufs))
+            new.append(e._replace(prim=Primitive("fused_kernel", impl), ins=ins + tuple(bufs), params={}))
+            new += [e._replace(prim=READY, ins=(b, e.out), params={}, out=r) for b, r in zip(bufs, sides)]
         out.equations = new
         return out
+
+    def _tree(self, k):
+        """The indices of the equations of the tree rooted at equation ``k``."""
+        members, stack = set(), [k]
+        while stack:
+            j = stack.pop()
+            members.add(j)
+            stack += [self.made[r] for r in self.p.equations[j].ins if self._inlined(r)]
+        return members
+
+    def _groups(self, roots, kinds):
+        """``{root: the roots of the trees its kernel computes, in order, its own last}``, None
+        for a root whose tree went into a later kernel. A tree read by a later tree of its dtype
+        and shape, and by nothing else before that one, is computed in that tree's kernel (its
+        result written out too), so that the operands they share are read once: Adam's two
+        moments and its new parameters, one kernel instead of three."""
+        eqs, p = self.p.equations, self.p
+        groups = {k: [k] for k in roots}
+        trees = {k: self._tree(k) for k in roots}
+        owner = {eqs[k].out: k for k in roots}  # a tree's result -> the root of the kernel computing it
+        for k in roots:
+            for r in sorted({r for j in trees[k] for r in eqs[j].ins if type(r) is int and not self._inlined(r)}):
+                g = owner.get(r)
+                if g is None or g == k or groups[g] is None or kinds[g] != kinds[k] or (
+                        p.avals[r][0] != p.avals[eqs[k].out][0]):
+                    continue
+                inside = set(trees[k]).union(*(trees[j] for j in groups[g]))
+                made_there = [eqs[j].out for j in groups[g]]
+                # each result of the earlier kernel read by nothing else before this tree's root
+                if any(i not in inside and i <= k for v in made_there for i in self.readers.get(v, ())):
+                    continue
+                groups[k] = groups[g] + groups[k]
+                groups[g] = None
+                for j in groups[k]:
+                    owner[eqs[j].out] = k
+        return groups
 
     def _inlined(self, r):
         return type(r) is int and r in self.made and self.made[r] in self.inline
 
-    def _expr(self, k, leaves):
-        """The tree's expression over ``x0, x1, ...``; appends ``(leaf, key)`` to ``leaves``."""
+    def _expr(self, k, leaves, local):
+        """The tree's expression over ``x0, x1, ...`` and the kernel's earlier results ``local``
+        (``{variable: name}``); appends ``(leaf, key)`` to ``leaves``."""
         e = self.p.equations[k]
         args = []
         for r in e.ins:
+            if type(r) is int and r in local:
+                args.append(local[r])
+                continue
             if self._inlined(r):
-                args.append(self._expr(self.made[r], leaves))
+                args.append(self._expr(self.made[r], leaves, local))
                 continue
             key = r if type(r) is int else ("c", id(r))
             keys = [lk for _, lk in leaves]
@@ -257,13 +316,17 @@ class _Fuser:
         return expression(e.prim.name, args, self.p.avals[e.out][1])
 
 
-def _kernel_call(expr, full, dtype):
-    """A Python function of the leaves computing ``expr`` per element with a cached kernel;
-    ``full[i]``: whether leaf ``i`` is an array of the result's shape (else a number). Its
-    ``inline`` writes the kernel's call into a replay's source instead (see :func:`_inline`)."""
+def _kernel_call(exprs, full, dtype, sides=0):
+    """A Python function of the leaves computing ``exprs[-1]`` per element with a cached kernel;
+    ``full[i]``: whether leaf ``i`` is an array of the result's shape (else a number). With
+    ``sides``, the earlier ``exprs`` are results too: ``y0, y1, ...`` to the later ones, and
+    written into ``sides`` more arguments, arrays of the result's shape. Its ``inline`` writes
+    the kernel's call into a replay's source instead (see :func:`_inline`)."""
     arrays = [i for i, f in enumerate(full) if f]
     loads = "".join(f"        x{i} = a{i}[t]\n" for i in arrays)
-    params = ", ".join(f"a{i}" if i in arrays else f"x{i}" for i in range(len(full)))
+    params = ", ".join([f"a{i}" if i in arrays else f"x{i}" for i in range(len(full))]
+                       + [f"s{i}" for i in range(sides)])
+    body = "".join(f"        y{i} = {x}\n        s{i}[t] = y{i}\n" for i, x in enumerate(exprs[:-1]))
     source = (
         "import numba\nimport numpy as np\n\n\n"
         + scalar_helpers(dtype) + "\n\n"
@@ -271,19 +334,21 @@ def _kernel_call(expr, full, dtype):
         f"def kernel({params}):\n"
         f"    out = np.empty(a{arrays[0]}.shape[0], np.{dtype.name})\n"
         "    for t in range(out.shape[0]):\n"
-        f"{loads}"
-        f"        out[t] = {expr}\n"
+        f"{loads}{body}"
+        f"        out[t] = {exprs[-1]}\n"
         "    return out\n"
     )
     kernel = load(source)
     scalar = dtype.type
     first = arrays[0]
+    full = list(full) + [True] * sides
 
     def run(*xs):
         shape = xs[first].shape
         return kernel(*[x.reshape(-1) if f else scalar(x) for f, x in zip(full, xs)]).reshape(shape)
 
-    run.elementwise = True  # a row loop may call it on blocks of rows (slopes.core.tiling)
+    # a row loop may call it on blocks of rows (slopes.core.tiling); not one that writes more results
+    run.elementwise = not sides
     run.kernel, run.source = kernel, source
     run.inline = _inline(kernel, full, dtype)
     return run
@@ -355,7 +420,8 @@ def fuse_elementwise(program):
     """``program`` with each tree of elementwise equations (intermediates used once, one shape,
     float32 or float64, at least :data:`MIN_SIZE` elements; 0-d operands enter as numbers; a
     comparison read only as ``where`` conditions of its dtype recomputed in each) as one Numba
-    kernel call; the program itself when there is none.
+    kernel call, with the trees a later tree reads computed in its kernel (see
+    :meth:`_Fuser._groups`); the program itself when there is none.
 
     Examples
     --------
