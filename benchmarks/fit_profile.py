@@ -5,6 +5,7 @@ Usage::
     OPENBLAS_NUM_THREADS=1 python benchmarks/fit_profile.py            # 7 interleaved repeats
     OPENBLAS_NUM_THREADS=1 python benchmarks/fit_profile.py --repeats 15
     OPENBLAS_NUM_THREADS=1 python benchmarks/fit_profile.py --once       # the one-time work, split
+    OPENBLAS_NUM_THREADS=1 python benchmarks/fit_profile.py --kernels numba   # the slopes[fast] kernels
 
 Milliseconds of CPU time (``time.process_time``: on a shared machine, the time other
 processes take the core is left out) per epoch, minimum and median of interleaved repeats:
@@ -45,15 +46,16 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import slopes as sl  # noqa: E402
-from slopes.ml.train_step import StagedStep  # noqa: E402
 from speed import FitMLP, NumpyMLP, SlopesMLP, batches, digits_data, mlp_init, mlp_loss, sjit  # noqa: E402
 
+import slopes as sl  # noqa: E402
+from slopes.ml.train_step import StagedStep  # noqa: E402
 
-def staged_epoch(p0, data):
+
+def staged_epoch(p0, data, kernels="numpy"):
     """An epoch of fit's replayed step alone, the parameters and state carried along."""
     opt = sl.optim.adam(1e-3)
-    step = StagedStep(lambda p, b: mlp_loss(p, *b), opt)
+    step = StagedStep(lambda p, b: mlp_loss(p, *b), opt, kernels)
     rows = [(xb, yb) for xb, yb, _ in data]
     carried = [{k: v.copy() for k, v in p0.items()}, opt.init(p0)]
 
@@ -117,17 +119,21 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--once", action="store_true", help="split the one-time work of a fit call")
+    parser.add_argument("--kernels", choices=("numpy", "numba"), default="numpy",
+                        help="the user's step and fit with this kernels= option (numba: the fast extra)")
     args = parser.parse_args()
     X, labels, _ = digits_data()
     data, p0 = batches(X, labels), mlp_init()
-    fit = FitMLP(p0, data)
+    kernels = args.kernels
+    fit = FitMLP(p0, data, **({"kernels": kernels} if kernels != "numpy" else {}))
     if args.once:
         once_split(fit, 10 * args.repeats)
         return
+    wrap = sjit if kernels == "numpy" else (lambda f: sl.jit(f, kernels=kernels))
     runs = {  # name: (function, calls per repeat, epochs per call)
         "numpy": (NumpyMLP(p0, data).epoch, 20, 1),
-        "user step": (SlopesMLP(p0, data, sjit).epoch, 20, 1),
-        "fit's step": (staged_epoch(p0, data), 20, 1),
+        "user step": (SlopesMLP(p0, data, wrap).epoch, 20, 1),
+        "fit's step": (staged_epoch(p0, data, kernels), 20, 1),
         "fit 1 epoch": (lambda: fit.run(1), 5, 1),
         "fit 21 epochs": (lambda: fit.run(21), 1, 21),
     }
@@ -140,7 +146,8 @@ def main():
             for _ in range(calls):
                 fn()
             ms[name].append((time.process_time() - t0) / calls * 1e3)
-    print(f"MLP 64-128-10, digits, batch 64, Adam: CPU ms per epoch ({args.repeats} interleaved repeats)")
+    print(f"MLP 64-128-10, digits, batch 64, Adam, kernels={kernels!r}: CPU ms per epoch "
+          f"({args.repeats} interleaved repeats)")
     for stat in (np.min, np.median):
         t = {name: float(stat(v)) for name, v in ms.items()}
         per_epoch = (t["fit 21 epochs"] - t["fit 1 epoch"]) / 20
