@@ -554,6 +554,20 @@ def test_a_tree_read_by_a_later_one_is_computed_in_its_kernel(tmp_path, monkeypa
     assert not np.shares_memory(a, b)
 
 
+def test_a_captured_0d_array_is_read_at_each_call(tmp_path, monkeypatch):
+    """A 0-d array the function closes over (a rate a schedule changes in place) enters the kernel
+    as its value at the call, as the NumPy replay reads it; a Python number is converted once."""
+    pytest.importorskip("numba")
+    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
+    lr = np.asarray(0.1)
+    fused = sl.jit(lambda w, g: w - lr * g + 0.25 * g, kernels="numba")
+    w = g = np.ones(10_000)
+    assert "fused_kernel" in kernel_names(fused, w, g)
+    fused(w, g)
+    lr[...] = 0.5
+    np.testing.assert_array_equal(fused(w, g), w - 0.5 * g + 0.25 * g)
+
+
 @pytest.mark.parametrize("with_value", [True, False], ids=["value_and_grad", "grad"])
 def test_numba_kernel_in_the_row_loop(with_value, tmp_path, monkeypatch, small_blocks):
     """An elementwise chain becomes one kernel called on each block of rows (the loss value's

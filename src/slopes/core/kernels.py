@@ -52,7 +52,7 @@ from .trace import Primitive
 __all__ = ["MIN_SIZE", "cache_dir", "expression", "fuse_elementwise", "is_elementwise", "is_scalar_function",
            "leaf_ok", "load", "numba_available", "scalar_helpers"]
 
-#: Arrays smaller than this many elements are left to NumPy (a kernel call costs a few us).
+#: Arrays smaller than this many elements are left to NumPy.
 MIN_SIZE = 4096
 
 _BINARY_OPS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/"}
@@ -357,24 +357,23 @@ def _kernel_call(exprs, full, dtype, sides=0):
 def _inline(kernel, full, dtype):
     """``inline(e, args, in_avals, out_aval, ns)``: the expression calling ``kernel`` for
     equation ``e`` in a replay's source, its arguments named ``args``. The shapes are known
-    there, so it skips ``run``'s Python layer (1.5 us a call against 0.3 us for the kernel's
-    own): a 1-D array goes in as is, another flattened; a constant in the kernel's dtype is
-    converted once, a 0-d value at each call."""
+    there, so it skips ``run``'s Python layer (about 1.2-1.5 us a call): a 1-D array goes in
+    as it is, another flattened; an immutable number is converted to the kernel's dtype
+    once, a 0-d value (a variable, or a captured 0-d array its owner may change in place) at
+    each call."""
     def inline(e, args, in_avals, out_aval, ns):
-        name = f"k{len(ns)}"
-        ns[name] = kernel
+        name, convert = f"k{len(ns)}", f"k{len(ns)}_dtype"
+        ns[name], ns[convert] = kernel, dtype.type
         parts = []
         for r, a, (shape, _), f in zip(e.ins, args, in_avals, full):
             if f:
                 parts.append(a if len(shape) == 1 else f"{a}.reshape(-1)")
-            elif type(r) is not int:  # a constant: NumPy computes with it in the arrays' dtype
+            elif type(r) is not int and not isinstance(r.value, np.ndarray):  # NumPy computes with it in the dtype
                 c = f"c{len(ns)}"
-                ns[c] = dtype.type(np.reshape(r.value, -1)[0])
+                ns[c] = dtype.type(r.value)
                 parts.append(c)
             else:
-                c = f"c{len(ns)}"
-                ns[c] = dtype.type
-                parts.append(f"{c}({a})")
+                parts.append(f"{convert}({a})")
         call = f"{name}({', '.join(parts)})"
         return call if len(out_aval[0]) == 1 else f"{call}.reshape({tuple(out_aval[0])!r})"
 
