@@ -285,9 +285,11 @@ def fit(
         ``"numba"`` (the ``slopes[fast]`` extra), each float32 or float64 elementwise chain of
         the step on at least :data:`slopes.core.kernels.MIN_SIZE` entries as one compiled kernel (the
         optimizer's update of all the parameters at once among them, for a model of that
-        many parameters), an ulp or so from NumPy's results (so a run resumed with the
-        other option may differ in the last bits from an uninterrupted one). The kernels
-        compile, under a second each, where the disk cache has none.
+        many parameters; a ReLU's select in each pass) and a softmax over a few classes
+        with compiled row loops (:mod:`slopes.core.narrow_rows`), an ulp or so from NumPy's
+        results (so a run resumed with the other option may differ in the last bits from an
+        uninterrupted one). The kernels compile, under a second each, where the disk cache
+        has none.
     mixed_precision : bool, "float16", "bfloat16" or DynamicLossScale
         Compute the loss and gradient in float16 (True) or bfloat16 (needs the ``bf16``
         extra) with dynamic loss scaling, keeping float32 master parameters (see
