@@ -568,6 +568,47 @@ def test_a_captured_0d_array_is_read_at_each_call(tmp_path, monkeypatch):
     np.testing.assert_array_equal(fused(w, g), w - 0.5 * g + 0.25 * g)
 
 
+def test_trees_sharing_a_comparison_merge_only_in_program_order(tmp_path, monkeypatch):
+    """A comparison recomputed in wheres of two trees: a tree read by one of them is not moved
+    past the other (its kernel would read a result not made yet); ReLU's second derivative."""
+    pytest.importorskip("numba")
+    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
+    rng = np.random.default_rng(8)
+    x, y = rng.standard_normal((2, 100, 64))
+
+    def shared(x, y):
+        a = x * x - y
+        c = a > 0
+        t = snp.where(c, x, y) + 1.0
+        q = snp.where(c, y, x) * 3.0
+        return t * t + q * q
+
+    def relu_twice(w):
+        inner = sl.grad(lambda w: snp.sum(sl.ml.relu(x * w - y) * sl.ml.relu(w)))
+        return snp.sum(inner(w) * y)
+
+    for f, args in ((shared, (x, y)), (sl.grad(relu_twice), (x[0].copy(),))):
+        fused = sl.jit(f, kernels="numba")
+        fused(*args)
+        np.testing.assert_array_equal(fused(*args), sl.jit(f)(*args), strict=True)
+
+
+def test_a_row_loop_keeps_its_kernels_unmerged(tmp_path, monkeypatch):
+    """A merged kernel (several results) cannot run on blocks of rows: where the NumPy row loop
+    forms, trees stay one kernel each, so X is still read once."""
+    pytest.importorskip("numba")
+    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
+    rng = np.random.default_rng(9)
+    X, Y = rng.standard_normal((50_000, 20)), rng.standard_normal((50_000, 20))
+    W = 0.1 * rng.standard_normal((20, 20))
+    g = sl.grad(lambda W: snp.sum(((X @ W) * (X @ W) - Y) ** 2))
+    fused = sl.jit(g, kernels="numba")
+    names = kernel_names(fused, W)
+    assert "row_blocks" in names and "flat_empty" not in names
+    fused(W)
+    np.testing.assert_allclose(fused(W), sl.jit(g)(W), rtol=1e-12, atol=1e-9)
+
+
 @pytest.mark.parametrize("with_value", [True, False], ids=["value_and_grad", "grad"])
 def test_numba_kernel_in_the_row_loop(with_value, tmp_path, monkeypatch, small_blocks):
     """An elementwise chain becomes one kernel called on each block of rows (the loss value's

@@ -205,7 +205,7 @@ class _Fuser:
             kinds[i] == kinds[j] and self.p.equations[i].prim.name == "where" and self.p.equations[i].ins[0] == r
             and r not in self.p.equations[i].ins[1:] for i in readers)
 
-    def rewrite(self):
+    def rewrite(self, merge=True):
         eqs, p = self.p.equations, self.p
         kinds = [self.fusable(e) for e in eqs]
         made = {e.out: k for k, e in enumerate(eqs) if kinds[k] is not None}  # var -> its fusable equation
@@ -226,7 +226,7 @@ class _Fuser:
         roots = [k for k, e in enumerate(eqs) if k not in inline and made.get(e.out) == k
                  and e.prim.name not in _COMPARISONS  # a boolean is no kernel's result
                  and any(self._inlined(r) for r in e.ins)]
-        groups = self._groups(roots, kinds)
+        groups = self._groups(roots, kinds) if merge else {k: [k] for k in roots}
         if not groups:
             return p
         out = copy.copy(p)
@@ -268,25 +268,33 @@ class _Fuser:
     def _groups(self, roots, kinds):
         """``{root: the roots of the trees its kernel computes, in order, its own last}``, None
         for a root whose tree went into a later kernel. A tree read by a later tree of its dtype
-        and shape, and by nothing else before that one, is computed in that tree's kernel (its
-        result written out too), so that the operands they share are read once: Adam's two
-        moments and its new parameters, one kernel instead of three."""
+        and shape is computed in that tree's kernel (its result written out too), with the
+        trees its own kernel computes, when none of their results is read by anything that
+        runs before that tree: an equation outside the trees, or another tree (a comparison
+        runs in each where that reads it). So the operands they share are read once: Adam's
+        two moments and its new parameters, one kernel instead of three."""
         eqs, p = self.p.equations, self.p
         groups = {k: [k] for k in roots}
         trees = {k: self._tree(k) for k in roots}
         owner = {eqs[k].out: k for k in roots}  # a tree's result -> the root of the kernel computing it
+        holders = {}  # equation -> the roots of the trees holding it (a comparison: each where's tree)
+        for k in roots:
+            for j in trees[k]:
+                holders.setdefault(j, set()).add(k)
         for k in roots:
             for r in sorted({r for j in trees[k] for r in eqs[j].ins if type(r) is int and not self._inlined(r)}):
                 g = owner.get(r)
                 if g is None or g == k or groups[g] is None or kinds[g] != kinds[k] or (
                         p.avals[r][0] != p.avals[eqs[k].out][0]):
                     continue
-                inside = set(trees[k]).union(*(trees[j] for j in groups[g]))
+                inside = {k, *groups[g]}
                 made_there = [eqs[j].out for j in groups[g]]
-                # each result of the earlier kernel read by nothing else before this tree's root
-                if any(i not in inside and i <= k for v in made_there for i in self.readers.get(v, ())):
+                # each result of the earlier kernel read by nothing else that runs before this tree's
+                # root: an equation outside the trees, or a tree (a comparison runs in each of its wheres)
+                if any(h <= k and h not in inside for v in made_there for i in self.readers.get(v, ())
+                       for h in holders.get(i, (i,))):
                     continue
-                groups[k] = groups[g] + groups[k]
+                groups[k] = sorted(groups[g] + groups[k])  # computed in program order
                 groups[g] = None
                 for j in groups[k]:
                     owner[eqs[j].out] = k
@@ -347,7 +355,8 @@ def _kernel_call(exprs, full, dtype, sides=0):
         shape = xs[first].shape
         return kernel(*[x.reshape(-1) if f else scalar(x) for f, x in zip(full, xs)]).reshape(shape)
 
-    # a row loop may call it on blocks of rows (slopes.core.tiling); not one that writes more results
+    # a row loop may call it on blocks of rows (slopes.core.tiling); not one that writes more
+    # results, which is why tiling.lower merges trees only where no row loop forms
     run.elementwise = not sides
     run.kernel, run.source = kernel, source
     run.inline = _inline(kernel, full, dtype)
@@ -415,12 +424,12 @@ def load(source):
         return module.kernel
 
 
-def fuse_elementwise(program):
+def fuse_elementwise(program, merge=True):
     """``program`` with each tree of elementwise equations (intermediates used once, one shape,
     float32 or float64, at least :data:`MIN_SIZE` elements; 0-d operands enter as numbers; a
     comparison read only as ``where`` conditions of its dtype recomputed in each) as one Numba
-    kernel call, with the trees a later tree reads computed in its kernel (see
-    :meth:`_Fuser._groups`); the program itself when there is none.
+    kernel call, with the trees a later tree reads computed in its kernel unless ``merge`` is
+    false (see :meth:`_Fuser._groups`); the program itself when there is none.
 
     Examples
     --------
@@ -432,7 +441,7 @@ def fuse_elementwise(program):
     if not numba_available():
         raise ImportError(
             "kernels='numba' needs Numba: pip install 'slopes[fast]' (or use the default kernels='numpy')")
-    return _Fuser(program).rewrite()
+    return _Fuser(program).rewrite(merge)
 
 
 def is_elementwise(prim):

@@ -125,7 +125,10 @@ def lower(program):
     numba = program.kernels == "numba"
     if numba:
         out = row_blocked(out, kernels="numba")  # a loop of one number per row: one compiled kernel
-        out = copy.copy(fuse_elementwise(out))
+        fused = fuse_elementwise(out, merge=False)
+        if row_blocked(fused) is fused:  # no NumPy row loop to keep (one cannot hold a kernel of several results)
+            fused = fuse_elementwise(out)
+        out = copy.copy(fused)
         out.kernels = "numpy"  # fused once
     out = row_blocked(out)
     if numba:  # after the row loops, which read log_softmax and sum by name
