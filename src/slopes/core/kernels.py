@@ -9,7 +9,10 @@ reads it (a ReLU's ``x > 0``, in its forward and its backward pass), so that no 
 array is made, or read as a boolean array when something else reads it too. A tree whose
 result a later tree reads (and nothing else before that one) is computed in the later
 tree's kernel, its result written out beside: Adam's two moments and its new parameters
-are one loop reading the gradient, the moments and the parameters once.
+are one loop reading the gradient, the moments and the parameters once. Not in a program
+where a NumPy row loop forms (:mod:`slopes.core.tiling`), which cannot run a kernel of
+several results on its blocks: there every tree stays a kernel of its own, those outside
+the loop too.
 The kernel's Python source is written to the cache directory (:func:`cache_dir`) under
 the hash of its text, so Numba's ``cache=True`` keeps the machine code on disk and a new
 process loads it instead of compiling again.
@@ -182,8 +185,8 @@ class _Fuser:
         shape, dtype = self.p.avals[e.out]
         ins = e.ins
         if name in _COMPARISONS:
-            dtypes = [self.p._aval_of(r)[1] for r in ins if type(r) is int]
-            dtype = dtypes[0] if dtypes else None
+            operands = [self.p._aval_of(r)[1] for r in ins if type(r) is int]
+            dtype = operands[0] if operands else None
         elif name == "where":
             cond, ins = ins[0], ins[1:]
             if type(cond) is not int or self.p._aval_of(cond) != (shape, np.dtype(bool)):
@@ -196,29 +199,29 @@ class _Fuser:
                 return None
         return dtype
 
-    def _condition(self, j, kinds):
+    def _recomputed_in_wheres(self, j, dtypes):
         """Whether comparison ``j`` can be recomputed in each ``where`` reading it: only wheres of
         its dtype read it, as their condition (then no boolean array is made at all)."""
         r = self.p.equations[j].out
         readers = self.readers.get(r, [])
         return self.uses[r] == len(readers) and all(
-            kinds[i] == kinds[j] and self.p.equations[i].prim.name == "where" and self.p.equations[i].ins[0] == r
+            dtypes[i] == dtypes[j] and self.p.equations[i].prim.name == "where" and self.p.equations[i].ins[0] == r
             and r not in self.p.equations[i].ins[1:] for i in readers)
 
     def rewrite(self, merge=True):
         eqs, p = self.p.equations, self.p
-        kinds = [self.fusable(e) for e in eqs]
-        made = {e.out: k for k, e in enumerate(eqs) if kinds[k] is not None}  # var -> its fusable equation
+        dtypes = [self.fusable(e) for e in eqs]  # each equation's kernel dtype, None if not fusable
+        made = {e.out: k for k, e in enumerate(eqs) if dtypes[k] is not None}  # var -> its fusable equation
         inline = set()  # equation indices folded into their consumers
         for k, e in enumerate(eqs):
-            if kinds[k] is None:
+            if dtypes[k] is None:
                 continue
             for r in e.ins:
                 if type(r) is not int or r not in made:
                     continue
                 j = made[r]
                 if eqs[j].prim.name in _COMPARISONS:
-                    if self._condition(j, kinds):
+                    if self._recomputed_in_wheres(j, dtypes):
                         inline.add(j)
                 elif self.uses[r] == 1 and p.avals[r] == p.avals[e.out]:
                     inline.add(j)
@@ -226,7 +229,7 @@ class _Fuser:
         roots = [k for k, e in enumerate(eqs) if k not in inline and made.get(e.out) == k
                  and e.prim.name not in _COMPARISONS  # a boolean is no kernel's result
                  and any(self._inlined(r) for r in e.ins)]
-        groups = self._groups(roots, kinds) if merge else {k: [k] for k in roots}
+        groups = self._groups(roots, dtypes) if merge else {k: [k] for k in roots}
         if not groups:
             return p
         out = copy.copy(p)
@@ -265,7 +268,7 @@ class _Fuser:
             stack += [self.made[r] for r in self.p.equations[j].ins if self._inlined(r)]
         return members
 
-    def _groups(self, roots, kinds):
+    def _groups(self, roots, dtypes):
         """``{root: the roots of the trees its kernel computes, in order, its own last}``, None
         for a root whose tree went into a later kernel. A tree read by a later tree of its dtype
         and shape is computed in that tree's kernel (its result written out too), with the
@@ -284,7 +287,7 @@ class _Fuser:
         for k in roots:
             for r in sorted({r for j in trees[k] for r in eqs[j].ins if type(r) is int and not self._inlined(r)}):
                 g = owner.get(r)
-                if g is None or g == k or groups[g] is None or kinds[g] != kinds[k] or (
+                if g is None or g == k or groups[g] is None or dtypes[g] != dtypes[k] or (
                         p.avals[r][0] != p.avals[eqs[k].out][0]):
                     continue
                 inside = {k, *groups[g]}
@@ -366,10 +369,9 @@ def _kernel_call(exprs, full, dtype, sides=0):
 def _inline(kernel, full, dtype):
     """``inline(e, args, in_avals, out_aval, ns)``: the expression calling ``kernel`` for
     equation ``e`` in a replay's source, its arguments named ``args``. The shapes are known
-    there, so it skips ``run``'s Python layer (about 1.2-1.5 us a call): a 1-D array goes in
-    as it is, another flattened; an immutable number is converted to the kernel's dtype
-    once, a 0-d value (a variable, or a captured 0-d array its owner may change in place) at
-    each call."""
+    there, so it skips ``run``'s Python layer: a 1-D array goes in as it is, another
+    flattened; an immutable number is converted to the kernel's dtype once, a 0-d value (a
+    variable, or a captured 0-d array its owner may change in place) at each call."""
     def inline(e, args, in_avals, out_aval, ns):
         name, convert = f"k{len(ns)}", f"k{len(ns)}_dtype"
         ns[name], ns[convert] = kernel, dtype.type

@@ -4,7 +4,7 @@ NumPy reduces an ``(n, k)`` array along its last axis with one call of its inner
 row, so with few entries per row (a classifier's ``k = 10`` classes) it spends its time
 per row, not per entry. With ``sl.jit(f, kernels="numba")`` (the ``slopes[fast]`` extra),
 :func:`compile_narrow_rows` gives these reductions a Numba loop over the rows, for float32
-and float64 arrays whose rows hold 2 to :data:`MAX_WIDTH` entries:
+and float64 arrays of two axes or more whose rows hold 2 to :data:`MAX_WIDTH` entries:
 
 * ``sum`` over the last axis;
 * the maximum, its guard and the shift ``x - max`` inside ``log_softmax`` and ``logsumexp``
@@ -28,8 +28,9 @@ maximum, which must test each entry for NaN, does not vectorize. Measured by
 ``python benchmarks/narrow_rows.py`` (CPU time of a jitted call against the NumPy replay's,
 float64, one run): at 10 entries, a (4096, 10) array's row sum took 0.25x the replay's 83 us
 and its log-softmax 0.37x of 344 us, a (64, 10) batch's log-softmax 0.61x of 12.5 us and a
-cross-entropy's value and gradient 0.78x of 21 us; at 16 entries the cross-entropy took
-0.57-0.79x (64 to 65,536 rows), at 32 entries 0.85-1.05x.
+cross-entropy's value and gradient 0.78x of 21 us. With the limit raised (``--rows
+64,4096,65536 --widths 16,32 --max-width 32``, taken when it was 64), the cross-entropy
+took 0.57-0.79x at 16 entries and 0.85-1.05x at 32, where its gain was gone.
 """
 
 from __future__ import annotations
@@ -118,10 +119,11 @@ def _kernels(dtype):
 
 
 def _narrow(x, axis):
-    """Whether ``x`` is an array the loops take: float32 or float64, C-contiguous, reduced over
-    its last axis only, with rows of 2 to :data:`MAX_WIDTH` entries (a row of one is a copy to
-    NumPy, faster than a loop) and at least one row."""
-    return (type(x) is np.ndarray and x.dtype in DOT_DTYPES and x.ndim >= 1 and axis == (x.ndim - 1,)
+    """Whether ``x`` is an array the loops take: float32 or float64, C-contiguous, of two axes or
+    more, reduced over its last axis only, with rows of 2 to :data:`MAX_WIDTH` entries (a row
+    of one is a copy to NumPy, faster than a loop; a vector's sum is NumPy's scalar) and at
+    least one row."""
+    return (type(x) is np.ndarray and x.dtype in DOT_DTYPES and x.ndim >= 2 and axis == (x.ndim - 1,)
             and 2 <= x.shape[-1] <= MAX_WIDTH and x.size and x.flags.c_contiguous)
 
 
@@ -201,7 +203,7 @@ def compile_narrow_rows(program):
     for e in program.equations:
         shape, dtype = program._aval_of(e.ins[0]) if e.ins else ((), None)
         params = e.params
-        if (dtype in DOT_DTYPES and len(shape) >= 1 and params.get("axis") == (len(shape) - 1,)
+        if (dtype in DOT_DTYPES and len(shape) >= 2 and params.get("axis") == (len(shape) - 1,)
                 and 2 <= shape[-1] <= MAX_WIDTH and (r := _rewritten(e)) is not None):
             e, changed = r, True
         new.append(e)

@@ -330,7 +330,7 @@ def _fresh_result(program, e):
     :data:`~slopes.core.ops.rules.UFUNCS`, a matmul, a sum of squares, or a floating sum that
     removes entries (``np.add.reduce``)."""
     name = e.prim.name
-    if name in ("sum", "sum_to"):
+    if name in ("sum", "sum_to", "sum_rows"):  # sum_rows: slopes.core.narrow_rows's compiled row sums
         x = program._aval_of(e.ins[0])
         return _floating(x) and x[0] != program.avals[e.out][0]
     if name == "flat_join":  # a new buffer unless it may hand back the caller's own (see horizontal)
