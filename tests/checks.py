@@ -65,3 +65,11 @@ def check_derivatives(f, *args, order=2, rtol=1e-5, atol=1e-7, seed=0, eps=1e-6)
     for a, b, p, m in zip(hv_fr, hv_rr, gp, gm):
         np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9, err_msg="fwd-over-rev vs rev-over-rev")
         np.testing.assert_allclose(a, (p - m) / (2 * eps), rtol=rtol * 10, atol=atol * 10, err_msg="Hv vs finite differences")
+
+
+def lowered_names(jitted, *args):
+    """The primitive names of ``jitted``'s program for ``args`` as it is compiled (lowered:
+    fused kernels, row loops, compiled row reductions)."""
+    from slopes.core.tiling import lower
+
+    return [e.prim.name for e in lower(jitted.trace(*args)).equations]

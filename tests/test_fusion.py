@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from checks import central_difference
+from checks import central_difference, lowered_names
 
 import slopes as sl
 import slopes.numpy as snp
@@ -372,10 +372,14 @@ def poly_grad(x):
     return 9 * x**2 - 4 * x + 1 - 1.5 * x**2 + (1 - x**2) / (1 + x**2) ** 2
 
 
-def kernel_names(jitted, *args):
-    from slopes.core.tiling import lower
+kernel_names = lowered_names
 
-    return [e.prim.name for e in lower(jitted.trace(*args)).equations]
+
+@pytest.fixture
+def numba_cache(tmp_path, monkeypatch):
+    """Numba present, and the test's kernels compiled into a cache directory of its own."""
+    pytest.importorskip("numba")
+    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -420,7 +424,7 @@ def test_a_0d_operand_enters_the_kernel_as_a_number(dtype, tmp_path, monkeypatch
     np.testing.assert_array_max_ulp(got, p + (m / (np.sqrt(v) + eps)) * -lr, maxulp=1)
 
 
-def relu_edges(dtype, n=8192):
+def edge_values(dtype, n=8192):
     """Values on many scales with the edges of ``x > 0``: +-0.0, NaN, +-inf and subnormals."""
     x = np.random.default_rng(4).standard_normal(n) * 10.0 ** np.random.default_rng(5).integers(-3, 4, n)
     x[:8] = [0.0, -0.0, np.nan, np.inf, -np.inf, 1e-310, -1e-310, 0.1]
@@ -428,13 +432,11 @@ def relu_edges(dtype, n=8192):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_a_relu_forward_and_backward_are_one_kernel_each(dtype, tmp_path, monkeypatch):
+def test_a_relu_forward_and_backward_are_one_kernel_each(dtype, numba_cache):
     """``where(x > 0, x, 0)``: the comparison is recomputed in each where that reads it (forward
     and backward), so no boolean array is made; selects and comparisons are exact, so the
     kernels give the NumPy replay's bits, signed zeros and NaN included."""
-    pytest.importorskip("numba")
-    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
-    x, w = relu_edges(dtype), relu_edges(dtype)[::-1].copy()
+    x, w = edge_values(dtype), edge_values(dtype)[::-1].copy()
 
     def f(x, w):
         return snp.sum(sl.ml.relu(x + 0.5) * w)
@@ -443,20 +445,23 @@ def test_a_relu_forward_and_backward_are_one_kernel_each(dtype, tmp_path, monkey
     names = kernel_names(fused, x, w)
     assert "greater" not in names and "where" not in names and names.count("fused_kernel") == 2
     with np.errstate(invalid="ignore"):
-        fused(x, w), plain(x, w)
         (v1, g1), (v0, g0) = fused(x, w), plain(x, w)
         assert np.array_equal(v1, v0, equal_nan=True)
         np.testing.assert_array_equal(g1, g0, strict=True)
         assert np.array_equal(np.signbit(g1), np.signbit(g0))
         np.testing.assert_array_equal(g1, np.where(x + dtype(0.5) > 0, w, dtype(0)))
+        forward = sl.jit(lambda x: sl.ml.relu(x + 0.5), kernels="numba")  # the value is NaN (w has NaN)
+        assert kernel_names(forward, x) == ["add", "fused_kernel"]  # x + 0.5 is read twice: an array
+        got, z = forward(x), x + dtype(0.5)
+        want = np.where(z > 0, z, dtype(0))
+        np.testing.assert_array_equal(got, want, strict=True)
+        assert np.array_equal(np.signbit(got), np.signbit(want))
 
 
-def test_a_comparison_read_elsewhere_stays_one_numpy_call(tmp_path, monkeypatch):
+def test_a_comparison_read_elsewhere_stays_one_numpy_call(numba_cache):
     """A mask also returned (or read by arithmetic) is computed once by NumPy; the where reads it
     as a boolean array."""
-    pytest.importorskip("numba")
-    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
-    x = relu_edges(np.float64)
+    x = edge_values(np.float64)
 
     def f(x):
         m = x > 0.25
@@ -474,23 +479,19 @@ def test_a_comparison_read_elsewhere_stays_one_numpy_call(tmp_path, monkeypatch)
     np.testing.assert_array_max_ulp(y[~np.isnan(y)], y0[~np.isnan(y0)], maxulp=1)  # exp: the C library's
 
 
-def test_a_float32_comparison_rounds_its_constant_as_numpy_does(tmp_path, monkeypatch):
+def test_a_float32_comparison_rounds_its_constant_as_numpy_does(numba_cache):
     """``x > 0.1`` on float32 compares with float32(0.1), NumPy's rule for a Python float; a kernel
     comparing in float64 would disagree on the float32 values between the two."""
-    pytest.importorskip("numba")
-    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
     x = np.float32(0.1) + np.arange(-4096, 4096, dtype=np.float32) * np.float32(2e-9)
     assert np.any((x > 0.1) != (x.astype(np.float64) > 0.1))  # the case exists in these values
     f = sl.jit(lambda x: snp.where(x > 0.1, x * 2.0, x * 3.0), kernels="numba")
-    assert "fused_kernel" in kernel_names(f, x)
-    f(x)
+    names = kernel_names(f, x)
+    assert "fused_kernel" in names and "greater" not in names  # the comparison runs in the kernel
     np.testing.assert_array_equal(f(x), np.where(x > 0.1, x * 2.0, x * 3.0), strict=True)
 
 
-def test_a_comparison_of_another_dtype_than_its_where_is_not_inlined(tmp_path, monkeypatch):
-    pytest.importorskip("numba")
-    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
-    x32, y = relu_edges(np.float32), relu_edges(np.float64)
+def test_a_comparison_of_another_dtype_than_its_where_is_not_inlined(numba_cache):
+    x32, y = edge_values(np.float32), edge_values(np.float64)
     f = sl.jit(lambda a, b: snp.where(a > 0.1, b * 2.0, b * 3.0), kernels="numba")
     assert kernel_names(f, x32, y).count("greater") == 1
     with np.errstate(invalid="ignore"):
@@ -498,12 +499,10 @@ def test_a_comparison_of_another_dtype_than_its_where_is_not_inlined(tmp_path, m
         np.testing.assert_array_equal(f(x32, y), np.where(x32 > 0.1, y * 2.0, y * 3.0), strict=True)
 
 
-def test_a_replay_calls_the_kernel_itself(tmp_path, monkeypatch):
+def test_a_replay_calls_the_kernel_itself(numba_cache):
     """The replay's source calls the compiled kernel with the shapes it knows (no Python layer
     between): a 2-D operand flattened, a constant converted once, a 0-d value at each call; the
     results are those of the kernel's Python wrapper (the primitive's own implementation)."""
-    pytest.importorskip("numba")
-    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
 
     def f(x, s):  # s: a 0-d array read by exp, so it stays an array in the replay
         return snp.sqrt(x * x + 0.25) * snp.exp(s) - x
@@ -524,11 +523,9 @@ def test_a_replay_calls_the_kernel_itself(tmp_path, monkeypatch):
     np.testing.assert_array_max_ulp(got, np.sqrt(x * x + np.float32(0.25)) * np.exp(s) - x, maxulp=2)
 
 
-def test_a_tree_read_by_a_later_one_is_computed_in_its_kernel(tmp_path, monkeypatch):
+def test_a_tree_read_by_a_later_one_is_computed_in_its_kernel(numba_cache):
     """``a`` is returned and read by ``b``'s tree: one kernel computes both, writing ``a`` out
     beside ``b``, so x and y are read once; a sum of ``a`` needed before ``b`` keeps them apart."""
-    pytest.importorskip("numba")
-    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
     rng = np.random.default_rng(7)
     x, y = rng.standard_normal((2, 80, 64))
 
@@ -545,20 +542,18 @@ def test_a_tree_read_by_a_later_one_is_computed_in_its_kernel(tmp_path, monkeypa
         names = kernel_names(fused, x, y)
         assert names.count("fused_kernel") == kernels
         assert names.count("flat_empty") == (1 if kernels == 1 else 0)
-        fused(x, y)
+        got, want = ((r,) if f is apart else r for r in (fused(x, y), sl.jit(f)(x, y)))
         # arithmetic and sqrt are correctly rounded in Numba and NumPy alike: the same bits
-        for got, want in zip(np.atleast_1d(fused(x, y)), np.atleast_1d(sl.jit(f)(x, y))):
-            np.testing.assert_array_equal(got, want, strict=True)
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_array_equal(a, b, strict=True)
     a, b = sl.jit(both, kernels="numba")(x, y)
     np.testing.assert_array_equal(a, x * x - y * 0.5)
     assert not np.shares_memory(a, b)
 
 
-def test_a_captured_0d_array_is_read_at_each_call(tmp_path, monkeypatch):
+def test_a_captured_0d_array_is_read_at_each_call(numba_cache):
     """A 0-d array the function closes over (a rate a schedule changes in place) enters the kernel
     as its value at the call, as the NumPy replay reads it; a Python number is converted once."""
-    pytest.importorskip("numba")
-    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
     lr = np.asarray(0.1)
     fused = sl.jit(lambda w, g: w - lr * g + 0.25 * g, kernels="numba")
     w = g = np.ones(10_000)
@@ -568,36 +563,37 @@ def test_a_captured_0d_array_is_read_at_each_call(tmp_path, monkeypatch):
     np.testing.assert_array_equal(fused(w, g), w - 0.5 * g + 0.25 * g)
 
 
-def test_trees_sharing_a_comparison_merge_only_in_program_order(tmp_path, monkeypatch):
-    """A comparison recomputed in wheres of two trees: a tree read by one of them is not moved
-    past the other (its kernel would read a result not made yet); ReLU's second derivative."""
-    pytest.importorskip("numba")
-    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
+def test_trees_sharing_a_comparison_merge_only_in_program_order(numba_cache):
+    """A comparison runs in each where that reads it, so the tree it reads is read by both
+    wheres' trees: it may go into the later kernel only with the earlier one (compiling read
+    a result not made yet before this, KeyError); ReLU's second derivative too."""
     rng = np.random.default_rng(8)
     x, y = rng.standard_normal((2, 100, 64))
 
     def shared(x, y):
         a = x * x - y
+        b = a * 2.0  # read in q's tree, before t's
         c = a > 0
         t = snp.where(c, x, y) + 1.0
-        q = snp.where(c, y, x) * 3.0
-        return t * t + q * q
+        q = snp.where(c, y, x) * 3.0 + b
+        return t, q
+
+    names = kernel_names(sl.jit(shared, kernels="numba"), x, y)
+    assert names.count("fused_kernel") == 1 and names.count("flat_empty") == 2 and "greater" not in names
 
     def relu_twice(w):
         inner = sl.grad(lambda w: snp.sum(sl.ml.relu(x * w - y) * sl.ml.relu(w)))
         return snp.sum(inner(w) * y)
 
     for f, args in ((shared, (x, y)), (sl.grad(relu_twice), (x[0].copy(),))):
-        fused = sl.jit(f, kernels="numba")
-        fused(*args)
-        np.testing.assert_array_equal(fused(*args), sl.jit(f)(*args), strict=True)
+        got, want = sl.jit(f, kernels="numba")(*args), sl.jit(f)(*args)
+        for a, b in zip(*(((r,) if isinstance(r, np.ndarray) else r) for r in (got, want)), strict=True):
+            np.testing.assert_array_equal(a, b, strict=True)
 
 
-def test_a_row_loop_keeps_its_kernels_unmerged(tmp_path, monkeypatch):
+def test_a_row_loop_keeps_its_kernels_unmerged(numba_cache):
     """A merged kernel (several results) cannot run on blocks of rows: where the NumPy row loop
     forms, trees stay one kernel each, so X is still read once."""
-    pytest.importorskip("numba")
-    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
     rng = np.random.default_rng(9)
     X, Y = rng.standard_normal((50_000, 20)), rng.standard_normal((50_000, 20))
     W = 0.1 * rng.standard_normal((20, 20))
@@ -605,7 +601,7 @@ def test_a_row_loop_keeps_its_kernels_unmerged(tmp_path, monkeypatch):
     fused = sl.jit(g, kernels="numba")
     names = kernel_names(fused, W)
     assert "row_blocks" in names and "flat_empty" not in names
-    fused(W)
+    # the loop sums the blocks' parts in its own order: a reordered sum, not the same bits
     np.testing.assert_allclose(fused(W), sl.jit(g)(W), rtol=1e-12, atol=1e-9)
 
 
