@@ -27,8 +27,8 @@ programs' optimized equations and code by content (:mod:`slopes.core.program_mem
 optimize is the key's cost, and its compile runs the kept code in a new namespace.
 
 On a busy machine even CPU times move by 10%; instruction counts do not. The same split in
-instructions: ``benchmarks/epoch_work.py`` (contenders ``numpy``, ``slopes-jit`` and ``fit``)
-under Cachegrind, as its docstring says.
+instructions: ``benchmarks/epoch_work.py`` (contenders ``numpy``, ``slopes-jit`` and ``fit``,
+and their ``-numba`` variants) under Cachegrind, as its docstring says.
 
 Not a test.
 """
@@ -125,7 +125,7 @@ def main():
     X, labels, _ = digits_data()
     data, p0 = batches(X, labels), mlp_init()
     kernels = args.kernels
-    fit = FitMLP(p0, data, **({"kernels": kernels} if kernels != "numpy" else {}))
+    fit = FitMLP(p0, data, kernels=kernels)
     if args.once:
         once_split(fit, 10 * args.repeats)
         return
