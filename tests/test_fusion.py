@@ -605,6 +605,27 @@ def test_a_row_loop_keeps_its_kernels_unmerged(numba_cache):
     np.testing.assert_allclose(fused(W), sl.jit(g)(W), rtol=1e-12, atol=1e-9)
 
 
+def test_kernels_outside_a_row_loop_still_merge(numba_cache, small_blocks):
+    """A NumPy row loop runs its kernels on blocks of rows, so those stay single; the optimizer's
+    chain after it still merges into one kernel."""
+    rng = np.random.default_rng(10)
+    X, Y = rng.standard_normal((4000, 20)), rng.standard_normal((4000, 300))
+
+    def step(W, m, v):
+        g = sl.grad(lambda W: snp.sum(snp.tanh(X @ W) ** 2 * Y))(W)
+        m, v = m + (g - m) * 0.1, v + (g * g - v) * 0.001
+        return W - 0.01 * m / (snp.sqrt(v) + 1e-8), m, v
+
+    W = 0.1 * rng.standard_normal((20, 300))  # the update's kernels: 6000 entries
+    m, v = np.zeros_like(W), np.ones_like(W)
+    fused = sl.jit(step, kernels="numba")
+    names = kernel_names(fused, W, m, v)
+    assert "row_blocks" in names and names.count("flat_empty") == 2  # m and v written beside W's kernel
+    got, want = fused(W, m, v), sl.jit(step)(W, m, v)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)  # the loop's sums: reordered
+
+
 @pytest.mark.parametrize("with_value", [True, False], ids=["value_and_grad", "grad"])
 def test_numba_kernel_in_the_row_loop(with_value, tmp_path, monkeypatch, small_blocks):
     """An elementwise chain becomes one kernel called on each block of rows (the loss value's

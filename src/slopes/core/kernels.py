@@ -9,10 +9,9 @@ reads it (a ReLU's ``x > 0``, in its forward and its backward pass), so that no 
 array is made, or read as a boolean array when something else reads it too. A tree whose
 result a later tree reads (and nothing else before that one) is computed in the later
 tree's kernel, its result written out beside: Adam's two moments and its new parameters
-are one loop reading the gradient, the moments and the parameters once. Not in a program
-where a NumPy row loop forms (:mod:`slopes.core.tiling`), which cannot run a kernel of
-several results on its blocks: there every tree stays a kernel of its own, those outside
-the loop too.
+are one loop reading the gradient, the moments and the parameters once. Not the kernels a
+NumPy row loop runs on its blocks of rows (:mod:`slopes.core.tiling`), which cannot run a
+kernel of several results: those stay kernels of their own.
 The kernel's Python source is written to the cache directory (:func:`cache_dir`) under
 the hash of its text, so Numba's ``cache=True`` keeps the machine code on disk and a new
 process loads it instead of compiling again.
@@ -208,7 +207,7 @@ class _Fuser:
             dtypes[i] == dtypes[j] and self.p.equations[i].prim.name == "where" and self.p.equations[i].ins[0] == r
             and r not in self.p.equations[i].ins[1:] for i in readers)
 
-    def rewrite(self, merge=True):
+    def rewrite(self, alone=None):
         eqs, p = self.p.equations, self.p
         dtypes = [self.fusable(e) for e in eqs]  # each equation's kernel dtype, None if not fusable
         made = {e.out: k for k, e in enumerate(eqs) if dtypes[k] is not None}  # var -> its fusable equation
@@ -229,7 +228,9 @@ class _Fuser:
         roots = [k for k, e in enumerate(eqs) if k not in inline and made.get(e.out) == k
                  and e.prim.name not in _COMPARISONS  # a boolean is no kernel's result
                  and any(self._inlined(r) for r in e.ins)]
-        groups = self._groups(roots, dtypes) if merge else {k: [k] for k in roots}
+        # trees whose results are in `alone` (all, when None) stay kernels of their own
+        single = roots if alone is None else [k for k in roots if eqs[k].out in alone]
+        groups = self._groups([k for k in roots if k not in single], dtypes) | {k: [k] for k in single}
         if not groups:
             return p
         out = copy.copy(p)
@@ -426,12 +427,13 @@ def load(source):
         return module.kernel
 
 
-def fuse_elementwise(program, merge=True):
+def fuse_elementwise(program, alone=()):
     """``program`` with each tree of elementwise equations (intermediates used once, one shape,
     float32 or float64, at least :data:`MIN_SIZE` elements; 0-d operands enter as numbers; a
     comparison read only as ``where`` conditions of its dtype recomputed in each) as one Numba
-    kernel call, with the trees a later tree reads computed in its kernel unless ``merge`` is
-    false (see :meth:`_Fuser._groups`); the program itself when there is none.
+    kernel call, with the trees a later tree reads computed in its kernel (see
+    :meth:`_Fuser._groups`) but for those whose results are in ``alone`` (all, when it is
+    None); the program itself when there is none.
 
     Examples
     --------
@@ -443,7 +445,7 @@ def fuse_elementwise(program, merge=True):
     if not numba_available():
         raise ImportError(
             "kernels='numba' needs Numba: pip install 'slopes[fast]' (or use the default kernels='numpy')")
-    return _Fuser(program).rewrite(merge)
+    return _Fuser(program).rewrite(None if alone is None else set(alone))
 
 
 def is_elementwise(prim):

@@ -125,10 +125,9 @@ def lower(program):
     numba = program.kernels == "numba"
     if numba:
         out = row_blocked(out, kernels="numba")  # a loop of one number per row: one compiled kernel
-        fused = fuse_elementwise(out, merge=False)
-        if row_blocked(fused) is fused:  # no NumPy row loop to keep (one cannot hold a kernel of several results)
-            fused = fuse_elementwise(out)
-        out = copy.copy(fused)
+        # the kernels a NumPy row loop would run on its blocks stay single (a loop cannot run a
+        # kernel of several results); the others may merge
+        out = copy.copy(fuse_elementwise(out, alone=_loop_kernels(fuse_elementwise(out, alone=None))))
         out.kernels = "numpy"  # fused once
     out = row_blocked(out)
     if numba:  # after the row loops, which read log_softmax and sum by name
@@ -136,6 +135,16 @@ def lower(program):
     if out is not program:  # a copy made here: its source is written from it, the analysis not rerun
         out.fuse_leaves_done = True
     return out
+
+
+def _loop_kernels(fused):
+    """The results of the fused kernels of ``fused`` that :func:`row_blocked` runs in its loop."""
+    blocked = row_blocked(fused)
+    if blocked is fused:
+        return set()
+    made = {e.out: e.prim.name for e in blocked.equations}  # a loop's results come out of it again
+    return {e.out for e in fused.equations if e.prim.name == "fused_kernel"
+            and made.get(e.out, "row_blocks") in ("row_blocks", "row_blocks_result")}
 
 
 def row_blocked(program, kernels="numpy"):
