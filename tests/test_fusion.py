@@ -579,7 +579,8 @@ def test_trees_sharing_a_comparison_merge_only_in_program_order(numba_cache):
         return t, q
 
     names = kernel_names(sl.jit(shared, kernels="numba"), x, y)
-    assert names.count("fused_kernel") == 1 and names.count("flat_empty") == 2 and "greater" not in names
+    # one kernel: a and b stay inside it, t (returned) is written out beside q
+    assert names.count("fused_kernel") == 1 and names.count("flat_empty") == 1 and "greater" not in names
 
     def relu_twice(w):
         inner = sl.grad(lambda w: snp.sum(sl.ml.relu(x * w - y) * sl.ml.relu(w)))
@@ -624,6 +625,21 @@ def test_kernels_outside_a_row_loop_still_merge(numba_cache, small_blocks):
     got, want = fused(W, m, v), sl.jit(step)(W, m, v)
     for a, b in zip(got, want, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)  # the loop's sums: reordered
+
+
+def test_a_result_read_only_inside_the_kernel_is_not_written_out(numba_cache):
+    """``y`` is read twice by one later tree and by nothing else: the kernel keeps it as a local,
+    with no buffer and no store."""
+    x = np.linspace(-2.0, 2.0, 10_000)
+
+    def f(x):
+        y = snp.sqrt(x * x + 1.0) * 0.5 + 1.0
+        return y * y + y
+
+    fused = sl.jit(f, kernels="numba")
+    names = kernel_names(fused, x)
+    assert names == ["fused_kernel"]  # one kernel, no flat_empty / flat_ready
+    np.testing.assert_array_equal(fused(x), sl.jit(f)(x), strict=True)  # correctly rounded operations
 
 
 @pytest.mark.parametrize("with_value", [True, False], ids=["value_and_grad", "grad"])

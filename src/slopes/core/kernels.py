@@ -174,6 +174,7 @@ class _Fuser:
         for r in [r for e in program.equations for r in e.ins] + list(program.outputs):
             if type(r) is int:
                 self.uses[r] = self.uses.get(r, 0) + 1
+        self.outputs = {r for r in program.outputs if type(r) is int}
 
     def fusable(self, e):
         """The kernel dtype of ``e`` if it can be part of a kernel, else None: a comparison
@@ -246,7 +247,11 @@ class _Fuser:
             for i, j in enumerate(groups[k]):
                 exprs.append(self._expr(j, leaves, local))
                 local[eqs[j].out] = f"y{i}"
-            sides = [eqs[j].out for j in groups[k][:-1]]  # the earlier trees' results, written out too
+            # the earlier trees' results read after the kernel (or returned) are written out too
+            computed = set().union(*(self._tree(j) for j in groups[k]))
+            stored = [i for i, j in enumerate(groups[k][:-1]) if eqs[j].out in self.outputs
+                      or any(h not in computed for h in self.readers.get(eqs[j].out, ()))]
+            sides = [eqs[groups[k][i]].out for i in stored]
             bufs = []
             for r in sides:
                 bufs.append(out._next)
@@ -254,7 +259,7 @@ class _Fuser:
                 new.append(e._replace(prim=EMPTY, ins=(), params={}, out=out._next))
                 out._next += 1
             ins = tuple(r for r, _ in leaves)
-            impl = _kernel_call(exprs, [p._aval_of(r)[0] != () for r in ins], p.avals[e.out][1], len(bufs))
+            impl = _kernel_call(exprs, [p._aval_of(r)[0] != () for r in ins], p.avals[e.out][1], stored)
             new.append(e._replace(prim=Primitive("fused_kernel", impl), ins=ins + tuple(bufs), params={}))
             new += [e._replace(prim=READY, ins=(b, e.out), params={}, out=r) for b, r in zip(bufs, sides)]
         out.equations = new
@@ -328,17 +333,19 @@ class _Fuser:
         return expression(e.prim.name, args, self.p.avals[e.out][1])
 
 
-def _kernel_call(exprs, full, dtype, sides=0):
+def _kernel_call(exprs, full, dtype, stored=()):
     """A Python function of the leaves computing ``exprs[-1]`` per element with a cached kernel;
-    ``full[i]``: whether leaf ``i`` is an array of the result's shape (else a number). With
-    ``sides``, the earlier ``exprs`` are results too: ``y0, y1, ...`` to the later ones, and
-    written into ``sides`` more arguments, arrays of the result's shape. Its ``inline`` writes
-    the kernel's call into a replay's source instead (see :func:`_inline`)."""
+    ``full[i]``: whether leaf ``i`` is an array of the result's shape (else a number). The
+    earlier ``exprs`` are ``y0, y1, ...`` to the later ones; those at the indices ``stored``
+    are results too, written into as many more arguments, arrays of the result's shape. Its
+    ``inline`` writes the kernel's call into a replay's source instead (see :func:`_inline`)."""
     arrays = [i for i, f in enumerate(full) if f]
     loads = "".join(f"        x{i} = a{i}[t]\n" for i in arrays)
+    sides = len(stored)
     params = ", ".join([f"a{i}" if i in arrays else f"x{i}" for i in range(len(full))]
                        + [f"s{i}" for i in range(sides)])
-    body = "".join(f"        y{i} = {x}\n        s{i}[t] = y{i}\n" for i, x in enumerate(exprs[:-1]))
+    body = "".join(f"        y{i} = {x}\n" + (f"        s{stored.index(i)}[t] = y{i}\n" if i in stored else "")
+                   for i, x in enumerate(exprs[:-1]))
     source = (
         "import numba\nimport numpy as np\n\n\n"
         + scalar_helpers(dtype) + "\n\n"
