@@ -642,6 +642,48 @@ def test_a_result_read_only_inside_the_kernel_is_not_written_out(numba_cache):
     np.testing.assert_array_equal(fused(x), sl.jit(f)(x), strict=True)  # correctly rounded operations
 
 
+def test_a_comparison_read_in_another_kernel_keeps_its_tree_written_out(numba_cache):
+    """``y`` merges into ``a``'s kernel, but ``b``'s kernel (kept apart by the sum) recomputes
+    ``y > 1.5`` too: ``y`` is written out (it was dropped, and compiling failed)."""
+    x = np.linspace(-2.0, 2.0, 10_000)
+
+    def f(x):
+        y = snp.sqrt(x * x + 1.0)
+        c = y > 1.5
+        a = snp.where(c, x, 0.0) * 2.0
+        b = snp.where(c, x * 3.0, x) + snp.sum(a)
+        return a, b
+
+    for got, want in zip(sl.jit(f, kernels="numba")(x), sl.jit(f)(x), strict=True):
+        np.testing.assert_array_equal(got, want, strict=True)
+
+
+def test_merging_keeps_the_row_loop_whole(numba_cache):
+    """Trees read by a row loop's kernels do not merge into trees after the loop: a comparison
+    the loop recomputes keeps its tree before it, and a merge that would take a loop member out
+    of the loop is not made (X is read once either way)."""
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((50_000, 20))
+    r, W = rng.standard_normal((50_000, 8)), 0.1 * rng.standard_normal((20, 8))
+
+    def through_a_comparison(W, r):
+        c = snp.sqrt(r * r + 1.0) > 1.2
+        g = X.T @ (snp.where(c, X @ W, 0.0) * 2.0)
+        return g, snp.where(c, r, 1.0) * snp.sum(g) + 3.0
+
+    def through_a_member(W, r):
+        u = r * r + 1.0
+        z = X @ W
+        after = u * snp.sum(z) + 1.0  # would take u past the loop member below
+        return X.T @ (z * u), after
+
+    for f in (through_a_comparison, through_a_member):
+        fused = sl.jit(f, kernels="numba")
+        assert "row_blocks" in kernel_names(fused, W, r)
+        for got, want in zip(fused(W, r), sl.jit(f)(W, r), strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)  # the loop's reordered sums
+
+
 @pytest.mark.parametrize("with_value", [True, False], ids=["value_and_grad", "grad"])
 def test_numba_kernel_in_the_row_loop(with_value, tmp_path, monkeypatch, small_blocks):
     """An elementwise chain becomes one kernel called on each block of rows (the loss value's

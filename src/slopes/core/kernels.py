@@ -11,7 +11,8 @@ result a later tree reads (and nothing else before that one) is computed in the 
 tree's kernel, its result written out beside: Adam's two moments and its new parameters
 are one loop reading the gradient, the moments and the parameters once. Not the kernels a
 NumPy row loop runs on its blocks of rows (:mod:`slopes.core.tiling`), which cannot run a
-kernel of several results: those stay kernels of their own.
+kernel of several results: those stay kernels of their own (and every kernel does, when
+merging the others would take work out of the loop).
 The kernel's Python source is written to the cache directory (:func:`cache_dir`) under
 the hash of its text, so Numba's ``cache=True`` keeps the machine code on disk and a new
 process loads it instead of compiling again.
@@ -229,6 +230,11 @@ class _Fuser:
         roots = [k for k, e in enumerate(eqs) if k not in inline and made.get(e.out) == k
                  and e.prim.name not in _COMPARISONS  # a boolean is no kernel's result
                  and any(self._inlined(r) for r in e.ins)]
+        # each equation in a tree -> the roots of the trees holding it (a comparison: each where's)
+        self.holders = {}
+        for k in roots:
+            for j in self._tree(k):
+                self.holders.setdefault(j, set()).add(k)
         # trees whose results are in `alone` (all, when None) stay kernels of their own
         single = roots if alone is None else [k for k in roots if eqs[k].out in alone]
         groups = self._groups([k for k in roots if k not in single], dtypes) | {k: [k] for k in single}
@@ -247,10 +253,11 @@ class _Fuser:
             for i, j in enumerate(groups[k]):
                 exprs.append(self._expr(j, leaves, local))
                 local[eqs[j].out] = f"y{i}"
-            # the earlier trees' results read after the kernel (or returned) are written out too
-            computed = set().union(*(self._tree(j) for j in groups[k]))
+            # the earlier trees' results read outside this kernel (or returned) are written out too:
+            # by an equation outside the trees, or a tree of another kernel (a comparison included)
             stored = [i for i, j in enumerate(groups[k][:-1]) if eqs[j].out in self.outputs
-                      or any(h not in computed for h in self.readers.get(eqs[j].out, ()))]
+                      or any(h not in groups[k] for r in self.readers.get(eqs[j].out, ())
+                             for h in self.holders.get(r, (r,)))]
             sides = [eqs[groups[k][i]].out for i in stored]
             bufs = []
             for r in sides:
@@ -286,10 +293,7 @@ class _Fuser:
         groups = {k: [k] for k in roots}
         trees = {k: self._tree(k) for k in roots}
         owner = {eqs[k].out: k for k in roots}  # a tree's result -> the root of the kernel computing it
-        holders = {}  # equation -> the roots of the trees holding it (a comparison: each where's tree)
-        for k in roots:
-            for j in trees[k]:
-                holders.setdefault(j, set()).add(k)
+        holders = self.holders  # of every tree, those kept alone too
         for k in roots:
             for r in sorted({r for j in trees[k] for r in eqs[j].ins if type(r) is int and not self._inlined(r)}):
                 g = owner.get(r)

@@ -126,8 +126,18 @@ def lower(program):
     if numba:
         out = row_blocked(out, kernels="numba")  # a loop of one number per row: one compiled kernel
         # the kernels a NumPy row loop would run on its blocks stay single (a loop cannot run a
-        # kernel of several results); the others may merge
-        out = copy.copy(fuse_elementwise(out, alone=_loop_kernels(fuse_elementwise(out, alone=None))))
+        # kernel of several results); the others may merge, unless that takes work out of the loop
+        single = fuse_elementwise(out, alone=None)
+        blocked = row_blocked(single)
+        if blocked is single:
+            merged = fuse_elementwise(out)
+        else:
+            in_loop = _loop_kernels(single, blocked)
+            merged = fuse_elementwise(out, alone=in_loop)
+            again = row_blocked(merged)
+            if again is merged or in_loop - _loop_kernels(merged, again):
+                merged = single
+        out = copy.copy(merged)
         out.kernels = "numpy"  # fused once
     out = row_blocked(out)
     if numba:  # after the row loops, which read log_softmax and sum by name
@@ -137,11 +147,9 @@ def lower(program):
     return out
 
 
-def _loop_kernels(fused):
-    """The results of the fused kernels of ``fused`` that :func:`row_blocked` runs in its loop."""
-    blocked = row_blocked(fused)
-    if blocked is fused:
-        return set()
+def _loop_kernels(fused, blocked):
+    """The results of the fused kernels of ``fused`` that its row loop (``blocked``, what
+    :func:`row_blocked` made of it) runs."""
     made = {e.out: e.prim.name for e in blocked.equations}  # a loop's results come out of it again
     return {e.out for e in fused.equations if e.prim.name == "fused_kernel"
             and made.get(e.out, "row_blocks") in ("row_blocks", "row_blocks_result")}
