@@ -16,7 +16,9 @@ epochs differ.
 
 A ``-numba`` suffix (``slopes-jit-numba``, ``fit-numba``, ``fit-calls-numba``) runs the same
 with ``kernels="numba"`` (the ``slopes[fast]`` extra; the kernels compile, or load from the
-disk cache, in the warm-up).
+disk cache, in the warm-up). Run one of them once under Cachegrind before counting, and
+discard it: Numba's disk cache is kept per CPU, and Cachegrind's differs from the machine's,
+so the first run under it compiles every kernel (twice the instructions of a counted run).
 
 ``fit-calls`` counts whole ``fit`` calls instead: one call of 8 epochs, then EPOCHS calls of
 one epoch each. The difference over EPOCHS is a call of one epoch; less ``fit``'s steady
