@@ -15,6 +15,7 @@ from checks import central_difference, lowered_names
 import slopes as sl
 import slopes.numpy as snp
 from slopes.core import tiling
+from slopes.core.pytree import leaves
 
 
 class RowReads(np.ndarray):
@@ -101,13 +102,6 @@ def logistic_z_once(X, y):
 def logistic_grad(X, y, w):
     """Closed form: X^T (sigmoid(X w) - y) / n + 2e-3 w."""
     return X.T @ (0.5 * (1 + np.tanh(0.5 * (X @ w))) - y) / X.shape[0] + 2e-3 * w
-
-
-@pytest.fixture
-def small_blocks(monkeypatch):
-    """Thresholds scaled down so that a 4000 x 20 matrix is 'large' (the logic is the same)."""
-    monkeypatch.setattr(tiling, "MIN_BYTES", 64 << 10)
-    monkeypatch.setattr(tiling, "BLOCK_BYTES", 16 << 10)
 
 
 def three_outputs():
@@ -372,25 +366,13 @@ def poly_grad(x):
     return 9 * x**2 - 4 * x + 1 - 1.5 * x**2 + (1 - x**2) / (1 + x**2) ** 2
 
 
-kernel_names = lowered_names
-
-
-@pytest.fixture
-def numba_cache(tmp_path, monkeypatch):
-    """Numba present, and the test's kernels compiled into a cache directory of its own."""
-    pytest.importorskip("numba")
-    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
-
-
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_numba_kernels_equal_the_numpy_replay(dtype, tmp_path, monkeypatch):
-    pytest.importorskip("numba")
-    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
+def test_numba_kernels_equal_the_numpy_replay(dtype, numba_cache):
     x = np.linspace(-2, 2, 10_000).astype(dtype)
     fused = sl.jit(sl.grad(poly), kernels="numba")
     plain = sl.jit(sl.grad(poly))
-    assert "fused_kernel" in kernel_names(fused, x)
-    assert "fused_kernel" not in kernel_names(plain, x)
+    assert "fused_kernel" in lowered_names(fused, x)
+    assert "fused_kernel" not in lowered_names(plain, x)
     g, g0 = fused(x), plain(x)
     g = fused(x)  # the replay (the first call returns the traced values)
     assert g.dtype == dtype
@@ -402,9 +384,7 @@ def test_numba_kernels_equal_the_numpy_replay(dtype, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_a_0d_operand_enters_the_kernel_as_a_number(dtype, tmp_path, monkeypatch):
-    pytest.importorskip("numba")
-    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
+def test_a_0d_operand_enters_the_kernel_as_a_number(dtype, numba_cache):
 
     def update(p, m, v, lr, eps):  # Adam's last chain: the rate and eps are 0-d values of the step
         return p + (m / (snp.sqrt(v) + eps)) * -lr
@@ -414,7 +394,7 @@ def test_a_0d_operand_enters_the_kernel_as_a_number(dtype, tmp_path, monkeypatch
     v = rng.random(6000).astype(dtype)
     lr, eps = np.asarray(0.01, dtype), np.asarray(1e-8, dtype)
     fused = sl.jit(update, kernels="numba")
-    names = kernel_names(fused, p, m, v, lr, eps)
+    names = lowered_names(fused, p, m, v, lr, eps)
     assert names.count("fused_kernel") == 1 and names[-1] == "fused_kernel"  # all five array operations
     assert len(names) == 2  # and -lr, on a number
     fused(p, m, v, lr, eps)
@@ -442,7 +422,7 @@ def test_a_relu_forward_and_backward_are_one_kernel_each(dtype, numba_cache):
         return snp.sum(sl.ml.relu(x + 0.5) * w)
 
     fused, plain = sl.jit(sl.value_and_grad(f), kernels="numba"), sl.jit(sl.value_and_grad(f))
-    names = kernel_names(fused, x, w)
+    names = lowered_names(fused, x, w)
     assert "greater" not in names and "where" not in names and names.count("fused_kernel") == 2
     with np.errstate(invalid="ignore"):
         (v1, g1), (v0, g0) = fused(x, w), plain(x, w)
@@ -451,7 +431,7 @@ def test_a_relu_forward_and_backward_are_one_kernel_each(dtype, numba_cache):
         assert np.array_equal(np.signbit(g1), np.signbit(g0))
         np.testing.assert_array_equal(g1, np.where(x + dtype(0.5) > 0, w, dtype(0)))
         forward = sl.jit(lambda x: sl.ml.relu(x + 0.5), kernels="numba")  # the value is NaN (w has NaN)
-        assert kernel_names(forward, x) == ["add", "fused_kernel"]  # x + 0.5 is read twice: an array
+        assert lowered_names(forward, x) == ["add", "fused_kernel"]  # x + 0.5 is read twice: an array
         got, z = forward(x), x + dtype(0.5)
         want = np.where(z > 0, z, dtype(0))
         np.testing.assert_array_equal(got, want, strict=True)
@@ -468,7 +448,7 @@ def test_a_comparison_read_elsewhere_stays_one_numpy_call(numba_cache):
         return snp.where(m, snp.exp(-x * x), -1.5), m
 
     fused = sl.jit(f, kernels="numba")
-    names = kernel_names(fused, x)
+    names = lowered_names(fused, x)
     assert names.count("greater") == 1 and names.count("fused_kernel") == 1
     with np.errstate(invalid="ignore"):
         fused(x)
@@ -485,7 +465,7 @@ def test_a_float32_comparison_rounds_its_constant_as_numpy_does(numba_cache):
     x = np.float32(0.1) + np.arange(-4096, 4096, dtype=np.float32) * np.float32(2e-9)
     assert np.any((x > 0.1) != (x.astype(np.float64) > 0.1))  # the case exists in these values
     f = sl.jit(lambda x: snp.where(x > 0.1, x * 2.0, x * 3.0), kernels="numba")
-    names = kernel_names(f, x)
+    names = lowered_names(f, x)
     assert "fused_kernel" in names and "greater" not in names  # the comparison runs in the kernel
     np.testing.assert_array_equal(f(x), np.where(x > 0.1, x * 2.0, x * 3.0), strict=True)
 
@@ -493,7 +473,7 @@ def test_a_float32_comparison_rounds_its_constant_as_numpy_does(numba_cache):
 def test_a_comparison_of_another_dtype_than_its_where_is_not_inlined(numba_cache):
     x32, y = edge_values(np.float32), edge_values(np.float64)
     f = sl.jit(lambda a, b: snp.where(a > 0.1, b * 2.0, b * 3.0), kernels="numba")
-    assert kernel_names(f, x32, y).count("greater") == 1
+    assert lowered_names(f, x32, y).count("greater") == 1
     with np.errstate(invalid="ignore"):
         f(x32, y)
         np.testing.assert_array_equal(f(x32, y), np.where(x32 > 0.1, y * 2.0, y * 3.0), strict=True)
@@ -537,16 +517,17 @@ def test_a_tree_read_by_a_later_one_is_computed_in_its_kernel(numba_cache):
         a = x * x - y * 0.5
         return snp.sqrt(a * a + 1.0) * snp.sum(a)
 
+    results = {}
     for f, kernels in ((both, 1), (apart, 2)):
         fused = sl.jit(f, kernels="numba")
-        names = kernel_names(fused, x, y)
+        names = lowered_names(fused, x, y)
         assert names.count("fused_kernel") == kernels
         assert names.count("flat_empty") == (1 if kernels == 1 else 0)
-        got, want = ((r,) if f is apart else r for r in (fused(x, y), sl.jit(f)(x, y)))
+        results[f] = fused(x, y)
         # arithmetic and sqrt are correctly rounded in Numba and NumPy alike: the same bits
-        for a, b in zip(got, want, strict=True):
+        for a, b in zip(leaves(results[f]), leaves(sl.jit(f)(x, y)), strict=True):
             np.testing.assert_array_equal(a, b, strict=True)
-    a, b = sl.jit(both, kernels="numba")(x, y)
+    a, b = results[both]
     np.testing.assert_array_equal(a, x * x - y * 0.5)
     assert not np.shares_memory(a, b)
 
@@ -557,7 +538,7 @@ def test_a_captured_0d_array_is_read_at_each_call(numba_cache):
     lr = np.asarray(0.1)
     fused = sl.jit(lambda w, g: w - lr * g + 0.25 * g, kernels="numba")
     w = g = np.ones(10_000)
-    assert "fused_kernel" in kernel_names(fused, w, g)
+    assert "fused_kernel" in lowered_names(fused, w, g)
     fused(w, g)
     lr[...] = 0.5
     np.testing.assert_array_equal(fused(w, g), w - 0.5 * g + 0.25 * g)
@@ -578,7 +559,7 @@ def test_trees_sharing_a_comparison_merge_only_in_program_order(numba_cache):
         q = snp.where(c, y, x) * 3.0 + b
         return t, q
 
-    names = kernel_names(sl.jit(shared, kernels="numba"), x, y)
+    names = lowered_names(sl.jit(shared, kernels="numba"), x, y)
     # one kernel: a and b stay inside it, t (returned) is written out beside q
     assert names.count("fused_kernel") == 1 and names.count("flat_empty") == 1 and "greater" not in names
 
@@ -587,8 +568,7 @@ def test_trees_sharing_a_comparison_merge_only_in_program_order(numba_cache):
         return snp.sum(inner(w) * y)
 
     for f, args in ((shared, (x, y)), (sl.grad(relu_twice), (x[0].copy(),))):
-        got, want = sl.jit(f, kernels="numba")(*args), sl.jit(f)(*args)
-        for a, b in zip(*(((r,) if isinstance(r, np.ndarray) else r) for r in (got, want)), strict=True):
+        for a, b in zip(leaves(sl.jit(f, kernels="numba")(*args)), leaves(sl.jit(f)(*args)), strict=True):
             np.testing.assert_array_equal(a, b, strict=True)
 
 
@@ -600,7 +580,7 @@ def test_a_row_loop_keeps_its_kernels_unmerged(numba_cache):
     W = 0.1 * rng.standard_normal((20, 20))
     g = sl.grad(lambda W: snp.sum(((X @ W) * (X @ W) - Y) ** 2))
     fused = sl.jit(g, kernels="numba")
-    names = kernel_names(fused, W)
+    names = lowered_names(fused, W)
     assert "row_blocks" in names and "flat_empty" not in names
     # the loop sums the blocks' parts in its own order: a reordered sum, not the same bits
     np.testing.assert_allclose(fused(W), sl.jit(g)(W), rtol=1e-12, atol=1e-9)
@@ -620,7 +600,7 @@ def test_kernels_outside_a_row_loop_still_merge(numba_cache, small_blocks):
     W = 0.1 * rng.standard_normal((20, 300))  # the update's kernels: 6000 entries
     m, v = np.zeros_like(W), np.ones_like(W)
     fused = sl.jit(step, kernels="numba")
-    names = kernel_names(fused, W, m, v)
+    names = lowered_names(fused, W, m, v)
     assert "row_blocks" in names and names.count("flat_empty") == 2  # m and v written beside W's kernel
     got, want = fused(W, m, v), sl.jit(step)(W, m, v)
     for a, b in zip(got, want, strict=True):
@@ -637,7 +617,7 @@ def test_a_result_read_only_inside_the_kernel_is_not_written_out(numba_cache):
         return y * y + y
 
     fused = sl.jit(f, kernels="numba")
-    names = kernel_names(fused, x)
+    names = lowered_names(fused, x)
     assert names == ["fused_kernel"]  # one kernel, no flat_empty / flat_ready
     np.testing.assert_array_equal(fused(x), sl.jit(f)(x), strict=True)  # correctly rounded operations
 
@@ -679,21 +659,19 @@ def test_merging_keeps_the_row_loop_whole(numba_cache):
 
     for f in (through_a_comparison, through_a_member):
         fused = sl.jit(f, kernels="numba")
-        assert "row_blocks" in kernel_names(fused, W, r)
+        assert "row_blocks" in lowered_names(fused, W, r)
         for got, want in zip(fused(W, r), sl.jit(f)(W, r), strict=True):
             np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)  # the loop's reordered sums
 
 
 @pytest.mark.parametrize("with_value", [True, False], ids=["value_and_grad", "grad"])
-def test_numba_kernel_in_the_row_loop(with_value, tmp_path, monkeypatch, small_blocks):
+def test_numba_kernel_in_the_row_loop(with_value, monkeypatch, small_blocks, numba_cache):
     """An elementwise chain becomes one kernel called on each block of rows (the loss value's
     logaddexp(0, Z) - Y Z; the gradient's expit(Z) - Y scaled by the mean's broadcast 1/n,
     which a kernel reads at full block length, not as the one row a ufunc broadcasts); exp and
     log1p are the C library's there (NumPy's own differ by about an ulp), so a dtype-aware
     tolerance. Three outputs per row (Z = X W, W with 3 columns): a loop of one number per
     row would be one compiled kernel instead (tests/test_row_kernels.py)."""
-    pytest.importorskip("numba")
-    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr("slopes.core.kernels.MIN_SIZE", 1000)
     X, Y, W = three_outputs()
 

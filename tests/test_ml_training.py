@@ -334,6 +334,8 @@ def test_no_warnings_on_a_normal_run():
         (dict(callbacks=[3]), TypeError, "callback"),
         (dict(optimizer="adam"), TypeError, "GradientTransformation"),
         (dict(clip_norm=-1.0), ValueError, "clip_norm"),
+        (dict(kernels="cuda"), ValueError, "kernels must be 'numpy' or 'numba'"),
+        (dict(jit=False, kernels="numba"), ValueError, "needs jit=True"),
     ],
 )
 def test_bad_input(kwargs, exc, match):
@@ -436,9 +438,7 @@ def _mlp_run(kernels, epochs=3):
                progress=False, kernels=kernels)
 
 
-def test_fit_with_numba_kernels_compiles_the_optimizers_update_and_agrees(tmp_path, monkeypatch):
-    pytest.importorskip("numba")
-    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
+def test_fit_with_numba_kernels_compiles_the_optimizers_update_and_agrees(numba_cache, monkeypatch):
     from slopes.core.tiling import lower
     from slopes.ml import train_step
 
@@ -453,22 +453,15 @@ def test_fit_with_numba_kernels_compiles_the_optimizers_update_and_agrees(tmp_pa
     np.testing.assert_allclose(fast.history.step["loss"], plain.history.step["loss"], rtol=1e-12)
 
 
-def test_fit_kernels_errors(monkeypatch):
-    with pytest.raises(ValueError, match="kernels must be 'numpy' or 'numba'"):
-        _mlp_run("cuda", epochs=1)
-    with pytest.raises(ValueError, match="needs jit=True"):
-        fit(lambda w, b: snp.sum((w - b) ** 2), np.zeros(2), np.ones((4, 2)), jit=False, kernels="numba",
-            progress=False)
+def test_fit_kernels_without_numba_names_the_extra(monkeypatch):
     from slopes.ml import training
 
     monkeypatch.setattr(training, "numba_available", lambda: False)
     with pytest.raises(ImportError, match=r"pip install 'slopes\[fast\]'"):
-        _mlp_run("numba", epochs=1)
+        fit(lsq, np.zeros(3), (X, Y), kernels="numba", progress=False)
 
 
-def test_fit_with_numba_kernels_and_mixed_precision_leaves_float16_to_numpy(tmp_path, monkeypatch):
-    pytest.importorskip("numba")
-    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
+def test_fit_with_numba_kernels_and_mixed_precision_leaves_float16_to_numpy(numba_cache, monkeypatch):
     rng = np.random.default_rng(6)
     X, Y = rng.normal(size=(512, 64)), rng.normal(size=(512, 3))
     p = {"W1": rng.normal(size=(64, 80)) / 8, "b1": np.zeros(80), "W2": rng.normal(size=(80, 3)) / 8}

@@ -15,23 +15,19 @@ from slopes.core.tiling import lower
 
 pytest.importorskip("numba")
 
+from checks import lowered_names as kernel_names  # noqa: E402
 from test_fusion import (  # noqa: E402
     data,
-    kernel_names,
     logistic,
     logistic_grad,
     logistic_z_once,
     plain_replay,
     reordered_sum_bound,
-    small_blocks,  # noqa: F401 (a fixture)
     three_outputs,
 )
 
-
-@pytest.fixture(autouse=True)
-def small(small_blocks, monkeypatch, tmp_path):  # noqa: F811
-    """A 4000 x 20 matrix counts as large (the logic is the same); kernels cached in a fresh directory."""
-    monkeypatch.setenv("SLOPES_CACHE_DIR", str(tmp_path))
+# a 4000 x 20 matrix counts as large (the logic is the same); kernels cached in a fresh directory
+pytestmark = pytest.mark.usefixtures("small_blocks", "numba_cache")
 
 
 def lowered(jitted, *args):
