@@ -166,15 +166,11 @@ class _Fuser:
 
     def __init__(self, program):
         self.p = program
-        self.uses = {}
-        self.readers = {}  # var -> the equations reading it
+        self.readers = {}  # var -> the equations reading it, once per reading
         for k, e in enumerate(program.equations):
             for r in e.ins:
                 if type(r) is int:
                     self.readers.setdefault(r, []).append(k)
-        for r in [r for e in program.equations for r in e.ins] + list(program.outputs):
-            if type(r) is int:
-                self.uses[r] = self.uses.get(r, 0) + 1
         self.outputs = {r for r in program.outputs if type(r) is int}
 
     def fusable(self, e):
@@ -205,11 +201,11 @@ class _Fuser:
         its dtype read it, as their condition (then no boolean array is made at all)."""
         r = self.p.equations[j].out
         readers = self.readers.get(r, [])
-        return self.uses[r] == len(readers) and all(
+        return r not in self.outputs and all(
             dtypes[i] == dtypes[j] and self.p.equations[i].prim.name == "where" and self.p.equations[i].ins[0] == r
             and r not in self.p.equations[i].ins[1:] for i in readers)
 
-    def rewrite(self, alone=None):
+    def rewrite(self, alone):
         eqs, p = self.p.equations, self.p
         dtypes = [self.fusable(e) for e in eqs]  # each equation's kernel dtype, None if not fusable
         made = {e.out: k for k, e in enumerate(eqs) if dtypes[k] is not None}  # var -> its fusable equation
@@ -224,16 +220,17 @@ class _Fuser:
                 if eqs[j].prim.name in _COMPARISONS:
                     if self._recomputed_in_wheres(j, dtypes):
                         inline.add(j)
-                elif self.uses[r] == 1 and p.avals[r] == p.avals[e.out]:
+                elif len(self.readers[r]) == 1 and r not in self.outputs and p.avals[r] == p.avals[e.out]:
                     inline.add(j)
         self.made, self.inline = made, inline
         roots = [k for k, e in enumerate(eqs) if k not in inline and made.get(e.out) == k
                  and e.prim.name not in _COMPARISONS  # a boolean is no kernel's result
                  and any(self._inlined(r) for r in e.ins)]
         # each equation in a tree -> the roots of the trees holding it (a comparison: each where's)
+        self.trees = {k: self._tree(k) for k in roots}
         self.holders = {}
-        for k in roots:
-            for j in self._tree(k):
+        for k, tree in self.trees.items():
+            for j in tree:
                 self.holders.setdefault(j, set()).add(k)
         # trees whose results are in `alone` (all, when None) stay kernels of their own
         single = roots if alone is None else [k for k in roots if eqs[k].out in alone]
@@ -256,8 +253,7 @@ class _Fuser:
             # the earlier trees' results read outside this kernel (or returned) are written out too:
             # by an equation outside the trees, or a tree of another kernel (a comparison included)
             stored = [i for i, j in enumerate(groups[k][:-1]) if eqs[j].out in self.outputs
-                      or any(h not in groups[k] for r in self.readers.get(eqs[j].out, ())
-                             for h in self.holders.get(r, (r,)))]
+                      or any(h not in groups[k] for h in self._runs_reading(eqs[j].out))]
             sides = [eqs[groups[k][i]].out for i in stored]
             bufs = []
             for r in sides:
@@ -271,6 +267,11 @@ class _Fuser:
             new += [e._replace(prim=READY, ins=(b, e.out), params={}, out=r) for b, r in zip(bufs, sides)]
         out.equations = new
         return out
+
+    def _runs_reading(self, v):
+        """What runs reading variable ``v``: the roots of the trees that read it (a comparison's
+        reading runs in each where's tree), and the other equations reading it, by index."""
+        return {h for i in self.readers.get(v, ()) for h in self.holders.get(i, (i,))}
 
     def _tree(self, k):
         """The indices of the equations of the tree rooted at equation ``k``."""
@@ -291,11 +292,9 @@ class _Fuser:
         two moments and its new parameters, one kernel instead of three."""
         eqs, p = self.p.equations, self.p
         groups = {k: [k] for k in roots}
-        trees = {k: self._tree(k) for k in roots}
         owner = {eqs[k].out: k for k in roots}  # a tree's result -> the root of the kernel computing it
-        holders = self.holders  # of every tree, those kept alone too
         for k in roots:
-            for r in sorted({r for j in trees[k] for r in eqs[j].ins if type(r) is int and not self._inlined(r)}):
+            for r in sorted({r for j in self.trees[k] for r in eqs[j].ins if type(r) is int and not self._inlined(r)}):
                 g = owner.get(r)
                 if g is None or g == k or groups[g] is None or dtypes[g] != dtypes[k] or (
                         p.avals[r][0] != p.avals[eqs[k].out][0]):
@@ -304,8 +303,7 @@ class _Fuser:
                 made_there = [eqs[j].out for j in groups[g]]
                 # each result of the earlier kernel read by nothing else that runs before this tree's
                 # root: an equation outside the trees, or a tree (a comparison runs in each of its wheres)
-                if any(h <= k and h not in inside for v in made_there for i in self.readers.get(v, ())
-                       for h in holders.get(i, (i,))):
+                if any(h <= k and h not in inside for v in made_there for h in self._runs_reading(v)):
                     continue
                 groups[k] = sorted(groups[g] + groups[k])  # computed in program order
                 groups[g] = None

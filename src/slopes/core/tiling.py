@@ -122,29 +122,34 @@ def lower(program):
     True
     """
     out = fuse_leaves(program)
-    numba = program.kernels == "numba"
-    if numba:
-        out = row_blocked(out, kernels="numba")  # a loop of one number per row: one compiled kernel
-        # the kernels a NumPy row loop would run on its blocks stay single (a loop cannot run a
-        # kernel of several results); the others may merge, unless that takes work out of the loop
-        single = fuse_elementwise(out, alone=None)
-        blocked = row_blocked(single)
-        if blocked is single:
-            merged = fuse_elementwise(out)
-        else:
-            in_loop = _loop_kernels(single, blocked)
-            merged = fuse_elementwise(out, alone=in_loop)
-            again = row_blocked(merged)
-            if again is merged or in_loop - _loop_kernels(merged, again):
-                merged = single
-        out = copy.copy(merged)
+    if program.kernels == "numba":
+        # a loop of one number per row is one compiled kernel; then the elementwise kernels and
+        # the NumPy row loop; then the short rows' reductions (the loops read those by name)
+        out = copy.copy(_fused_and_blocked(row_blocked(out, kernels="numba")))
         out.kernels = "numpy"  # fused once
-    out = row_blocked(out)
-    if numba:  # after the row loops, which read log_softmax and sum by name
         out = compile_narrow_rows(out)
+    else:
+        out = row_blocked(out)
     if out is not program:  # a copy made here: its source is written from it, the analysis not rerun
         out.fuse_leaves_done = True
     return out
+
+
+def _fused_and_blocked(program):
+    """``program``'s elementwise trees as Numba kernels, merged where they read each other
+    (:func:`~slopes.core.kernels.fuse_elementwise`), then its NumPy row loop
+    (:func:`row_blocked`). The kernels the loop runs on its blocks stay single (it cannot run a
+    kernel of several results), and none merge when merging would take work out of the loop."""
+    if not any(_product_rows(program, e) is not None for e in program.equations):  # no loop can form
+        return row_blocked(fuse_elementwise(program))
+    single = fuse_elementwise(program, alone=None)
+    blocked = row_blocked(single)
+    if blocked is single:
+        return row_blocked(fuse_elementwise(program))
+    in_loop = _loop_kernels(single, blocked)
+    merged = fuse_elementwise(program, alone=in_loop)
+    again = row_blocked(merged)
+    return blocked if again is merged or in_loop - _loop_kernels(merged, again) else again
 
 
 def _loop_kernels(fused, blocked):
