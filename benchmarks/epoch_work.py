@@ -27,14 +27,13 @@ epoch, it is what each ``fit`` call pays once (its step programs, set-up, epoch 
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from speed import FitMLP, NumpyMLP, SlopesMLP, batches, digits_data, mlp_init, sjit  # noqa: E402
-
-import slopes as sl  # noqa: E402
 
 WARM = 8
 
@@ -61,7 +60,7 @@ def main(argv=None) -> int:
         for _ in range(int(argv[1])):
             fit.run(1)
         return 0
-    wrap = (lambda f: sl.jit(f, **options)) if numba else sjit
+    wrap = functools.partial(sjit, **options)
     trainer = NumpyMLP(p0, data) if name == "numpy" else SlopesMLP(p0, data, wrap)
     for _ in range(WARM + int(argv[1])):
         trainer.epoch()

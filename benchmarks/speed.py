@@ -50,6 +50,7 @@ While slopes has no ``sl.jit`` the script times the eager transforms in its plac
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import importlib.metadata
 import importlib.util
@@ -83,9 +84,9 @@ NO_JIT = False  # set by --no-jit
 SLOPES = "slopes-jit" if JIT is not None else "slopes (eager, no sl.jit)"
 
 
-def sjit(fun: Callable) -> Callable:
-    """``sl.jit(fun)`` when slopes has it, else ``fun`` itself (eager fallback)."""
-    return fun if JIT is None else JIT(fun)
+def sjit(fun: Callable, **options) -> Callable:
+    """``sl.jit(fun, **options)`` when slopes has it, else ``fun`` itself (eager fallback)."""
+    return fun if JIT is None else JIT(fun, **options)
 
 
 # ----------------------------------------------------------------------------- peers
@@ -466,7 +467,7 @@ def row_logistic(key, title, n, d, kind, jaxlib=None):
         add(row, f"{SLOPES}, no row blocking", unblocked, ref, info=True)
         hand_blocked = logistic_grad_blocked(X, y)
         add(row, "numpy, blocked by hand", lambda: (hand_blocked(w), lambda: hand_blocked(w)), ref, info=True)
-        if add_numba(row, NUMBA, lambda: slopes_build(lambda f: JIT(f, kernels="numba")), ref):
+        if add_numba(row, NUMBA, lambda: slopes_build(functools.partial(sjit, kernels="numba")), ref):
             row.extra.append("kernels='numba' first call: " + numba_compile_times(n, d))
     if jaxlib is not None:
 
@@ -736,7 +737,7 @@ def row_mlp(torchlib, optaxlib):
     ref = add(row, "numpy", lambda: trainer_build(lambda: NumpyMLP(p0, data)))
     kw = dict(rtol=1e-6, atol=1e-9)
     add(row, SLOPES, lambda: trainer_build(lambda: SlopesMLP(p0, data, sjit)), ref, **kw)
-    add_numba(row, NUMBA, lambda: trainer_build(lambda: SlopesMLP(p0, data, lambda f: JIT(f, kernels="numba"))),
+    add_numba(row, NUMBA, lambda: trainer_build(lambda: SlopesMLP(p0, data, functools.partial(sjit, kernels="numba"))),
               ref, **kw)
     if JIT is not None:
         row.extra.append(fit_first_call(p0, data))
